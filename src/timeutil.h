@@ -1,0 +1,30 @@
+/* timeutil.h - RFC 3339 times and the service's clock. */
+#ifndef GA_TIMEUTIL_H
+#define GA_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define TIME_TEXT_MAX 40
+
+/* Milliseconds since the Unix epoch, wall clock. */
+int64_t time_now_ms(void);
+/* Monotonic milliseconds, for intervals. */
+int64_t time_mono_ms(void);
+
+/* Parses RFC 3339 with an explicit offset ("Z" or "±hh:mm"), seconds
+ * required, fraction optional: "2026-11-26T14:52:00+08:00".
+ * Rejects missing offsets, out-of-range fields (month 13, Feb 30, hour 24).
+ * Returns GA_OK or GA_ERR_INVAL. offset_min may be NULL. */
+ga_err time_parse_rfc3339(const char *s, int64_t *ms, int *offset_min);
+
+/* Writes ms as "2026-11-26T15:04:05+08:00" in the given offset (minutes
+ * east of UTC; never "Z": CAP's schema rejects it). buf >= TIME_TEXT_MAX. */
+void time_format_rfc3339(int64_t ms, int offset_min, char *buf, size_t len);
+
+/* Parses "+08:00" / "-05:30" into minutes. GA_OK or GA_ERR_INVAL. */
+ga_err time_parse_offset(const char *s, int *offset_min);
+
+#endif
