@@ -1,0 +1,41 @@
+/* ingest.h - the MQTT side: a pool of persistent MQTT 5 sessions on the
+ * shared subscription $share/{group}/geohazard/v1/reports/+, each handled
+ * by its own thread.
+ *
+ * Why the acknowledgement is safe: each session runs libmosquitto in
+ * threaded mode (mosquitto_threaded_set + our own loop thread). In that
+ * mode the PUBACK libmosquitto queues for a QoS 1 message is written by
+ * the loop thread only after on_message returns, and on_message returns
+ * only once the writer has committed the report. When the commit fails
+ * the session's socket is shut down before returning, so the queued
+ * PUBACK never leaves and the broker redelivers the message.
+ * tests/integration/test_ack.py proves both halves against the real
+ * broker. */
+#ifndef GA_INGEST_H
+#define GA_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct service;
+struct ingest;
+
+/* Creates the sessions and starts connecting (retrying with backoff while
+ * the broker is away). */
+ga_err ingest_start(struct service *svc, struct ingest **out, char *err, size_t errlen);
+
+/* Number of sessions whose subscription the broker has granted. */
+int ingest_subscribed(struct ingest *in);
+int ingest_sessions(struct ingest *in);
+
+/* Stops taking messages, lets handlers in progress finish (their reports
+ * are committed and receipted), disconnects (the broker keeps the
+ * sessions: reports sent meanwhile wait there) and frees in. */
+void ingest_stop(struct ingest *in);
+
+/* Splits "mqtt://host:port" / "mqtts://host:port". */
+ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls);
+
+#endif

@@ -1,0 +1,46 @@
+/* main.c - command dispatch. */
+#include <mosquitto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "service.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: geoalert COMMAND [ARGS]\n"
+		"  serve -c FILE                      run the service\n"
+		"  check-config -c FILE               validate a configuration\n"
+		"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
+		"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
+		"  version                            print the version\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[1];
+	argc--;
+	argv++;
+
+	if (strcmp(cmd, "serve") == 0) {
+		mosquitto_lib_init();
+		int rc = service_serve(argc, argv);
+		mosquitto_lib_cleanup();
+		return rc;
+	}
+	if (strcmp(cmd, "check-config") == 0)
+		return service_check_config(argc, argv);
+	if (strcmp(cmd, "classify") == 0)
+		return cmd_classify(argc, argv);
+	if (strcmp(cmd, "locate") == 0)
+		return cmd_locate(argc, argv);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("geoalert %s\n", GA_VERSION);
+		return 0;
+	}
+	return usage();
+}

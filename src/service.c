@@ -1,0 +1,265 @@
+/* service.c - `geoalert serve` and `geoalert check-config`: wiring the
+ * parts together, signals and reload. */
+#include "service.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "store.h"
+#include "writer.h"
+
+#define SERVICE_ERR_MAX 1024
+
+static int service_usage(const char *cmd)
+{
+	fprintf(stderr, "usage: geoalert %s -c FILE [-v]\n", cmd);
+	return 2;
+}
+
+/* Parses "-c FILE [-v]"; returns the config path or NULL. */
+static const char *service_args(int argc, char **argv, int *verbose)
+{
+	const char *path = NULL;
+	int ch;
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:v")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'v':
+			(*verbose)++;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (optind != argc)
+		return NULL;
+	return path;
+}
+
+static void service_rules(const struct config *c, struct incident_rules *rules)
+{
+	incident_rules_default(rules);
+	rules->hazard_point_window_ms = (int64_t)c->alerts.hazard_point_window_h * 3600 * 1000;
+	rules->near_window_ms = (int64_t)c->alerts.near_window_h * 3600 * 1000;
+	rules->near_radius_m = c->alerts.near_radius_m;
+	snprintf(rules->id_prefix, sizeof(rules->id_prefix), "%s", c->alerts.incident_prefix);
+	rules->utc_offset_min = c->alerts.utc_offset_min;
+}
+
+/* Loads the files named by the config that SIGHUP reloads. */
+static ga_err service_load_data(const struct config *c, const struct geo *geo,
+				struct registry **reg, struct thresholds **thr, char *err,
+				size_t errlen)
+{
+	ga_err result = thresholds_load(c->alerts.thresholds[0] ? c->alerts.thresholds : NULL, thr,
+					err, errlen);
+	if (result != GA_OK)
+		return result;
+	*reg = NULL;
+	if (c->stations.file[0]) {
+		result = registry_load(c->stations.file, geo, reg, err, errlen);
+		if (result != GA_OK) {
+			thresholds_free(*thr);
+			*thr = NULL;
+		}
+	}
+	return result;
+}
+
+static void service_reload(struct service *svc)
+{
+	char err[SERVICE_ERR_MAX];
+	struct registry *reg = NULL, *old_reg = NULL;
+	struct thresholds *thr = NULL, *old_thr = NULL;
+	const struct config *c = &svc->cfg;
+
+	/* Each file on its own: a bad one is refused and the old one kept. */
+	if (thresholds_load(c->alerts.thresholds[0] ? c->alerts.thresholds : NULL, &thr, err,
+			    sizeof(err)) != GA_OK) {
+		log_warnx("reload: thresholds refused, keeping the old ones: %s", err);
+		thr = NULL;
+	}
+	if (c->stations.file[0] && registry_load(c->stations.file, svc->geo, &reg, err,
+						 sizeof(err)) != GA_OK) {
+		log_warnx("reload: station registry refused, keeping the old one: %s", err);
+		reg = NULL;
+	}
+	pthread_rwlock_wrlock(&svc->lock);
+	if (thr) {
+		old_thr = svc->thresholds;
+		svc->thresholds = thr;
+	}
+	if (reg) {
+		old_reg = svc->registry;
+		svc->registry = reg;
+	}
+	pthread_rwlock_unlock(&svc->lock);
+	if (thr)
+		log_info("reload: thresholds loaded");
+	if (reg)
+		log_info("reload: station registry loaded, %zu stations", registry_count(reg));
+	thresholds_free(old_thr);
+	registry_free(old_reg);
+}
+
+int service_serve(int argc, char **argv)
+{
+	int verbose = 0, status = 1;
+	char err[SERVICE_ERR_MAX];
+	const char *path = service_args(argc, argv, &verbose);
+	if (!path)
+		return service_usage("serve");
+	log_init(verbose);
+
+	struct service *svc = calloc(1, sizeof(*svc));
+	if (!svc)
+		fatalx("out of memory");
+	pthread_rwlock_init(&svc->lock, NULL);
+	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+
+	/* Signals are taken by this thread with sigwaitinfo, never by a
+	 * handler: block them before any thread starts so all inherit it. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct geo_options gopt;
+	config_geo_options(&svc->cfg, &gopt);
+	svc->geo = geo_new(&gopt, err, sizeof(err));
+	if (!svc->geo) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (service_load_data(&svc->cfg, svc->geo, &svc->registry, &svc->thresholds, err,
+			      sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	service_rules(&svc->cfg, &svc->rules);
+
+	struct store_options sopt = {
+	    .path = svc->cfg.store.path,
+	    .max_page_count = svc->cfg.store.max_page_count,
+	};
+	if (store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (writer_new(svc->store, svc, svc->cfg.store.batch_max, &svc->writer) != GA_OK) {
+		log_warnx("cannot start the writer thread");
+		goto out;
+	}
+	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (ingest_start(svc, &svc->ingest, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	log_info("geoalert %s serving: %s, %d MQTT sessions, %zu stations, http on port %d",
+		 GA_VERSION, svc->cfg.mqtt.url, svc->cfg.mqtt.sessions,
+		 svc->registry ? registry_count(svc->registry) : (size_t)0, http_port(svc->http));
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&sigs, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("sigwaitinfo");
+			break;
+		}
+		if (sig == SIGHUP) {
+			service_reload(svc);
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		break;
+	}
+	status = 0;
+out:
+	/* Order matters: stop taking messages (handlers in progress finish
+	 * and are committed), then the writer, then the rest. */
+	ingest_stop(svc->ingest);
+	http_stop(svc->http);
+	writer_free(svc->writer);
+	store_close(svc->store);
+	registry_free(svc->registry);
+	thresholds_free(svc->thresholds);
+	geo_free(svc->geo);
+	pthread_rwlock_destroy(&svc->lock);
+	free(svc);
+	if (status == 0)
+		log_info("stopped");
+	return status;
+}
+
+int service_check_config(int argc, char **argv)
+{
+	int verbose = 0, status = 1;
+	char err[SERVICE_ERR_MAX];
+	struct config *c = NULL;
+	struct geo *geo = NULL;
+	struct registry *reg = NULL;
+	struct thresholds *thr = NULL;
+	const char *path = service_args(argc, argv, &verbose);
+	if (!path)
+		return service_usage("check-config");
+	log_init(verbose);
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		fatalx("out of memory");
+	if (config_load(path, c, err, sizeof(err)) != GA_OK)
+		goto fail;
+	struct geo_options gopt;
+	config_geo_options(c, &gopt);
+	geo = geo_new(&gopt, err, sizeof(err));
+	if (!geo)
+		goto fail;
+	if (service_load_data(c, geo, &reg, &thr, err, sizeof(err)) != GA_OK)
+		goto fail;
+	char secret[512];
+	if (c->mqtt.password_file[0] &&
+	    config_read_secret(c->mqtt.password_file, secret, sizeof(secret), err, sizeof(err)) !=
+		GA_OK)
+		goto fail;
+	for (int i = 0; i < c->nchannels; i++) {
+		if (c->channels[i].token_file[0] &&
+		    config_read_secret(c->channels[i].token_file, secret, sizeof(secret), err,
+				       sizeof(err)) != GA_OK)
+			goto fail;
+	}
+	explicit_bzero(secret, sizeof(secret));
+	printf("%s: ok (%zu stations)\n", path, reg ? registry_count(reg) : (size_t)0);
+	status = 0;
+	goto out;
+fail:
+	printf("%s\n", err);
+out:
+	registry_free(reg);
+	thresholds_free(thr);
+	geo_free(geo);
+	free(c);
+	return status;
+}

@@ -1,0 +1,52 @@
+/* service.h - the running daemon's context, passed to every part of it
+ * (no globals). The config and geo are read only once started; registry
+ * and thresholds are swapped on SIGHUP under lock. */
+#ifndef GA_SERVICE_H
+#define GA_SERVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "classify.h"
+#include "config.h"
+#include "error.h"
+#include "geo.h"
+#include "incident.h"
+#include "registry.h"
+
+struct store;
+struct writer;
+struct ingest;
+struct http;
+
+struct service_stats {
+	atomic_llong accepted;
+	atomic_llong duplicates;
+	atomic_llong rejected;
+	atomic_llong refused; /* commit failed: not acknowledged, will be redelivered */
+};
+
+struct service {
+	struct config cfg;
+	struct geo *geo;
+
+	/* Readers (validation in the session threads, the writer) hold it
+	 * shared for the length of one use; reload holds it exclusive only
+	 * to swap the pointers. */
+	pthread_rwlock_t lock;
+	struct registry *registry;
+	struct thresholds *thresholds;
+
+	struct incident_rules rules;
+	struct store *store;
+	struct writer *writer;
+	struct ingest *ingest;
+	struct http *http;
+	struct service_stats stats;
+};
+
+/* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */
+int service_serve(int argc, char **argv);
+int service_check_config(int argc, char **argv);
+
+#endif

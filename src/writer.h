@@ -1,0 +1,61 @@
+/* writer.h - the one thread that writes to the store, committing the
+ * reports of many MQTT sessions together (group commit).
+ *
+ * A session thread fills a writer_item and calls writer_submit, which
+ * blocks until the item's transaction is durable (or failed). The writer
+ * takes every item queued while the previous commit ran, so under load a
+ * commit carries many reports and the fsync cost is shared. */
+#ifndef GA_WRITER_H
+#define GA_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "report.h"
+#include "store.h"
+
+struct service;
+
+enum writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
+
+struct writer_item {
+	/* in: borrowed from the caller for the duration of writer_submit */
+	const char *topic;
+	const void *raw;
+	size_t rawlen;
+	int64_t received_ms;
+	struct report *report;       /* a valid report; NULL when rejected */
+	struct report_errors *errs;  /* errors; the writer may add one (unknown incident) */
+
+	/* out */
+	enum writer_status status;
+	char incident_id[INCIDENT_ID_MAX]; /* "" when none */
+	int level;                         /* enum level, or -1 */
+
+	/* private to the writer */
+	struct writer_item *next;
+	ga_err result;
+	bool done;
+};
+
+struct writer;
+
+/* Starts the writer thread on store (borrowed; the writer is its only user
+ * until writer_free). svc supplies thresholds and incident rules. */
+ga_err writer_new(struct store *store, struct service *svc, int batch_max, struct writer **out);
+
+/* Queues it and waits until it is committed. Returns GA_OK (the item's
+ * status says what was stored), GA_ERR_FULL / GA_ERR_DB when the commit
+ * failed (nothing of it is stored: do not acknowledge), GA_ERR_SHUTDOWN
+ * once writer_free has begun. */
+ga_err writer_submit(struct writer *w, struct writer_item *it);
+
+/* Health of the last commit: GA_OK, or the error that made it fail. */
+ga_err writer_last_result(struct writer *w);
+
+/* Commits what is queued, stops the thread and frees w. NULL is fine. */
+void writer_free(struct writer *w);
+
+#endif

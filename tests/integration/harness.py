@@ -1,0 +1,290 @@
+"""Integration test harness: the real mosquitto broker, the real geoalert
+daemon and a real SQLite file, all on loopback ports picked free.
+
+Every wait is bounded; every process started here is stopped at exit."""
+import atexit
+import datetime
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("GA_SOURCE_DIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ.get("GA_BUILD_DIR") or os.path.join(SRC, "build")
+GEOALERT = os.environ.get("GEOALERT") or os.path.join(BUILD, "geoalert")
+TOOLS = os.path.join(BUILD, "tests")
+STATIONS = os.path.join(SRC, "geo", "stations.example.geojson")
+CST = datetime.timezone(datetime.timedelta(hours=8))
+
+_procs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_cleanup)
+
+
+def tmpdir(name):
+    return tempfile.mkdtemp(prefix="ga-%s-" % name)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("port %d did not open in %.0f s" % (port, timeout))
+
+
+def now_rfc3339(offset_s=0):
+    t = datetime.datetime.now(CST) + datetime.timedelta(seconds=offset_s)
+    return t.replace(microsecond=0).isoformat()
+
+
+def report(station, report_id, kind="danger", hazard_type="landslide", **fields):
+    r = {
+        "schema": "geohazard.report/1",
+        "report_id": report_id,
+        "station_id": station,
+        "kind": kind,
+        "hazard_type": hazard_type,
+        "observed_at": now_rfc3339(),
+    }
+    r.update(fields)
+    return r
+
+
+class Broker:
+    """A mosquitto of its own, persistence on, on a free port."""
+
+    def __init__(self, persistence=True, extra=""):
+        self.dir = tmpdir("broker")
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        self.log = os.path.join(self.dir, "mosquitto.log")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\n" % self.port)
+            f.write("allow_anonymous true\n")
+            f.write("persistence %s\n" % ("true" if persistence else "false"))
+            f.write("persistence_location %s/\n" % self.dir)
+            # Reports wait here while geoalert is down: never drop them.
+            f.write("max_queued_messages 0\n")
+            f.write("max_queued_bytes 0\n")
+            f.write(extra)
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        wait_port(self.port)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+class Geoalert:
+    """The daemon with a config of its own in a temp dir."""
+
+    def __init__(self, broker, stations=STATIONS, sessions=2, extra=None, name="ga"):
+        self.dir = tmpdir(name)
+        self.broker = broker
+        self.http_port = free_port()
+        self.db = os.path.join(self.dir, "geoalert.db")
+        self.conf = os.path.join(self.dir, "geoalert.ini")
+        self.log = os.path.join(self.dir, "geoalert.log")
+        self.sections = {
+            "mqtt": {"url": "mqtt://127.0.0.1:%d" % broker.port,
+                     "client_id": "ga-%d" % self.http_port, "sessions": str(sessions)},
+            "store": {"path": self.db},
+            "http": {"listen": "127.0.0.1:%d" % self.http_port,
+                     "public_base_url": "http://127.0.0.1:%d" % self.http_port},
+            "stations": {"file": stations},
+            "geo": {"service_area": "32"},
+            "alerts": {"publish_min_level": "large"},
+        }
+        for sec, kv in (extra or {}).items():
+            self.sections.setdefault(sec, {}).update(kv)
+        self.write_config()
+        self.proc = None
+
+    def write_config(self):
+        with open(self.conf, "w") as f:
+            for sec, kv in self.sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+
+    def start(self, wait=True):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([GEOALERT, "serve", "-c", self.conf], stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("geoalert exited %d:\n%s" % (self.proc.returncode,
+                                                                  self.log_text()))
+            try:
+                code, body = self.get("/healthz")
+                last = (code, body)
+                if code == 200:
+                    return body
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("geoalert not healthy: %r\n%s" % (last, self.log_text()))
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path),
+                                        timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            return self.proc.wait(timeout=timeout)
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def query(self, sql, args=()):
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+
+class Station:
+    """An MQTT 5 client that publishes reports and collects receipts."""
+
+    def __init__(self, broker, client_id=None):
+        self.receipts = {}  # report_id -> [receipt, ...]
+        self.all = []
+        self.lock = threading.Condition()
+        self.client = mqtt.Client(client_id=client_id or "station-%d" % free_port(),
+                                  protocol=mqtt.MQTTv5)
+        self.client.max_inflight_messages_set(100)
+        self.client.max_queued_messages_set(0)
+        self.client.on_message = self._on_message
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a, **k: self.subscribed.set()
+        self.client.connect("127.0.0.1", broker.port, keepalive=30)
+        self.client.loop_start()
+        self.client.subscribe("geohazard/v1/receipts/#", qos=1)
+        assert self.subscribed.wait(10), "receipt subscription not granted"
+
+    def _on_message(self, client, userdata, msg):
+        body = json.loads(msg.payload)
+        body["_topic"] = msg.topic
+        with self.lock:
+            self.all.append(body)
+            self.receipts.setdefault(body.get("report_id"), []).append(body)
+            self.lock.notify_all()
+
+    def publish(self, station, payload, wait=True):
+        if isinstance(payload, dict):
+            payload = json.dumps(payload, ensure_ascii=False).encode()
+        info = self.client.publish("geohazard/v1/reports/%s" % station, payload, qos=1)
+        if wait:
+            info.wait_for_publish(timeout=10)
+        return info
+
+    def wait_receipt(self, report_id, timeout=15.0, count=1):
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while len(self.receipts.get(report_id, [])) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no receipt for %r in %.0f s" % (report_id, timeout))
+                self.lock.wait(left)
+            return self.receipts[report_id][count - 1]
+
+    def wait_count(self, n, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while len(self.all) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return len(self.all)
+                self.lock.wait(left)
+            return len(self.all)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class Runner:
+    """Tiny test runner: each test a function; prints a closing line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, fn):
+        name = fn.__name__
+        t0 = time.monotonic()
+        try:
+            fn()
+            self.passed += 1
+            print("PASS %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+        except Exception:  # noqa: BLE001 - report every failure, go on
+            import traceback
+            self.failed += 1
+            print("FAIL %s" % name, flush=True)
+            traceback.print_exc()
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        _cleanup()
+        raise SystemExit(1 if self.failed else 0)
