@@ -1,0 +1,198 @@
+/* Config parsing: defaults, every kind of error names file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/ga-config-XXXXXX";
+
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loads text; returns the error message ("" when it loaded). */
+static const char *load(const char *text, struct config *c)
+{
+	static char err[1024];
+	err[0] = '\0';
+	const char *path = write_file("t.ini", text);
+	ga_err r = config_load(path, c, err, sizeof(err));
+	if (r == GA_OK)
+		assert_string_equal(err, "");
+	else
+		assert_true(err[0] != '\0');
+	return err;
+}
+
+static void test_spec_example(void **state)
+{
+	struct config c;
+	const char *err = load("[mqtt]\n"
+			       "url = mqtt://127.0.0.1:1883      ; mqtts://host:8883 for TLS\n"
+			       "client_id = geoalert\n"
+			       "[store]\npath = var/geoalert.db\n"
+			       "[http]\nlisten = 127.0.0.1:8080\npublic_base_url = http://127.0.0.1:8080\n"
+			       "[stations]\nfile = geo/stations.geojson\n"
+			       "[geo]\nregions = geo/regions.geojson      ; bundled\n"
+			       "service_area = 32                 ; Jiangsu\n"
+			       "[alerts]\npublish_min_level = large\nsender = 江苏省自然资源厅\n"
+			       "[channel.portal]\ntype = portal                     ; POST\n"
+			       "url = http://127.0.0.1:9000/api/alerts\n",
+			       &c);
+	assert_string_equal(err, "");
+	assert_string_equal(c.mqtt.url, "mqtt://127.0.0.1:1883");
+	assert_string_equal(c.geo.service_area, "32");
+	assert_string_equal(c.alerts.sender, "江苏省自然资源厅");
+	assert_int_equal(c.alerts.publish_min_level, LEVEL_LARGE);
+	assert_int_equal(c.nchannels, 1);
+	assert_string_equal(c.channels[0].type, "portal");
+	assert_string_equal(c.channels[0].url, "http://127.0.0.1:9000/api/alerts");
+	/* defaults where the file is silent */
+	assert_int_equal(c.alerts.utc_offset_min, 480);
+	assert_int_equal(c.alerts.hazard_point_window_h, 72);
+	assert_int_equal(c.mqtt.sessions, 4);
+}
+
+static void test_unknown_key_names_line(void **state)
+{
+	struct config c;
+	const char *err = load("[mqtt]\nurl = mqtt://127.0.0.1:1883\n\nclient = x\n", &c);
+	assert_non_null(strstr(err, "t.ini:4:"));
+	assert_non_null(strstr(err, "unknown key \"client\""));
+}
+
+static void test_unknown_section(void **state)
+{
+	struct config c;
+	const char *err = load("[mqtt]\nurl = mqtt://h:1\n[bogus]\nx = 1\n", &c);
+	assert_non_null(strstr(err, ":4:"));
+	assert_non_null(strstr(err, "unknown section [bogus]"));
+}
+
+static void test_bad_values(void **state)
+{
+	struct config c;
+	const char *err = load("[mqtt]\nsessions = 0\n", &c);
+	assert_non_null(strstr(err, ":2:"));
+	assert_non_null(strstr(err, "outside 1..64"));
+	err = load("[mqtt]\nsessions = 64\n", &c);
+	assert_string_equal(err, "");
+	err = load("[mqtt]\nsessions = 65\n", &c);
+	assert_non_null(strstr(err, "outside"));
+	err = load("[mqtt]\nsessions = 4x\n", &c);
+	assert_non_null(strstr(err, "not an integer"));
+	err = load("[alerts]\npublish_min_level = huge\n", &c);
+	assert_non_null(strstr(err, "\"huge\" is not one of"));
+	err = load("[alerts]\nutc_offset = +8\n", &c);
+	assert_non_null(strstr(err, "offset"));
+	err = load("[alerts]\nutc_offset = -05:30\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.alerts.utc_offset_min, -330);
+	err = load("[alerts]\nnear_radius_m = nan\n", &c);
+	assert_non_null(strstr(err, "near_radius_m"));
+	err = load("[mqtt]\nurl = http://x:1\n", &c);
+	assert_non_null(strstr(err, "mqtt://"));
+	err = load("[mqtt]\npassword_file = /x\n", &c);
+	assert_non_null(strstr(err, "needs username"));
+	err = load("[channel.portal]\nurl = http://x/\n", &c);
+	assert_non_null(strstr(err, "type must be set"));
+	err = load("[channel.portal]\ntype = portal\nsecret = 1\n", &c);
+	assert_non_null(strstr(err, ":3:"));
+}
+
+static void test_syntax_error(void **state)
+{
+	struct config c;
+	const char *err = load("[mqtt]\nurl = mqtt://h:1\nthis line has no equals sign\n", &c);
+	assert_non_null(strstr(err, ":3:"));
+	err = load("[mqtt\nurl = x\n", &c);
+	assert_non_null(strstr(err, ":1:"));
+}
+
+static void test_string_caps(void **state)
+{
+	struct config c;
+	/* client_id: 63 bytes fit the buffer but the check caps it at 40 */
+	char text[512];
+	char id[41];
+	memset(id, 'a', 40);
+	id[40] = '\0';
+	snprintf(text, sizeof(text), "[mqtt]\nclient_id = %s\n", id);
+	assert_string_equal(load(text, &c), "");
+	snprintf(text, sizeof(text), "[mqtt]\nclient_id = %sb\n", id);
+	assert_non_null(strstr(load(text, &c), "client_id"));
+	/* a line past inih's line buffer is refused, not split */
+	char longline[400];
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	snprintf(text, sizeof(text), "[alerts]\nsender = %.300s\n", longline);
+	assert_non_null(strstr(load(text, &c), "line longer than"));
+}
+
+static void test_helmert(void **state)
+{
+	struct config c;
+	const char *err = load("[geo]\nhelmert.4610 = 24,-123,-94,0.02,-0.25,-0.13,1.1\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.geo.nhelmert, 1);
+	assert_int_equal(c.geo.helmert[0].epsg, 4610);
+	err = load("[geo]\nhelmert.4610 = 1,2\n", &c);
+	assert_non_null(strstr(err, "helmert.4610"));
+	err = load("[geo]\nhelmert.x = 1,2,3\n", &c);
+	assert_non_null(strstr(err, "EPSGCODE"));
+}
+
+static void test_missing_file(void **state)
+{
+	struct config c;
+	char err[512];
+	assert_int_equal(config_load("/nonexistent/geoalert.ini", &c, err, sizeof(err)),
+			 GA_ERR_IO);
+	assert_non_null(strstr(err, "/nonexistent/geoalert.ini"));
+}
+
+static void test_secret(void **state)
+{
+	char buf[16], err[256];
+	const char *p = write_file("s", "hunter2\n");
+	assert_int_equal(config_read_secret(p, buf, sizeof(buf), err, sizeof(err)), GA_OK);
+	assert_string_equal(buf, "hunter2");
+	p = write_file("s", "\n");
+	assert_int_not_equal(config_read_secret(p, buf, sizeof(buf), err, sizeof(err)), GA_OK);
+	p = write_file("s", "0123456789abcdefXYZ\n");
+	assert_int_equal(config_read_secret(p, buf, sizeof(buf), err, sizeof(err)), GA_ERR_TOOBIG);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_spec_example),   cmocka_unit_test(test_unknown_key_names_line),
+	    cmocka_unit_test(test_unknown_section), cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_syntax_error),   cmocka_unit_test(test_string_caps),
+	    cmocka_unit_test(test_helmert),        cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_secret),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return rc;
+}
