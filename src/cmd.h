@@ -1,0 +1,10 @@
+/* cmd.h - the subcommands of the geoalert binary (spec §7). Each takes
+ * the arguments after "geoalert" (argv[0] is the command name) and returns
+ * the process exit status. */
+#ifndef GA_CMD_H
+#define GA_CMD_H
+
+int cmd_classify(int argc, char **argv);
+int cmd_locate(int argc, char **argv);
+
+#endif
