@@ -1,0 +1,449 @@
+/* store.c - the SQLite store: opening (pragmas, migrations, cached
+ * statements), transactions, health and counts, and the translation of
+ * SQLite's result codes into ga_err. The verbs on reports and incidents
+ * are in store_report.c and store_incident.c; all SQL is in store_sql.c. */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "store_internal.h"
+
+#define STORE_ERRMSG_MAX 256
+
+ga_err store_error(struct store *s, int rc, const char *what)
+{
+	int primary = rc & 0xff;
+	ga_err err;
+
+	switch (primary) {
+	case SQLITE_FULL:
+		err = GA_ERR_FULL;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err = GA_ERR_BUSY;
+		break;
+	case SQLITE_NOMEM:
+		err = GA_ERR_NOMEM;
+		break;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			err = GA_ERR_DUPLICATE;
+		else
+			err = GA_ERR_DB;
+		break;
+	default:
+		err = GA_ERR_DB;
+		break;
+	}
+	if (err == GA_ERR_BUSY)
+		log_warnx("store: %s: %s: database is locked by another process (%s)", s->path,
+			  what, sqlite3_errmsg(s->db));
+	else if (err != GA_ERR_DUPLICATE)
+		log_warnx("store: %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	/* A constraint violation aborts only its statement; anything else may
+	 * have rolled the transaction back behind our back (SQLITE_FULL,
+	 * IOERR, NOMEM, BUSY) or left it doubtful: the commit must fail. */
+	if (s->in_txn && primary != SQLITE_CONSTRAINT && s->txn_err == GA_OK)
+		s->txn_err = err;
+	return err;
+}
+
+void store_stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null)
+{
+	if (p == NULL || (empty_is_null && p[0] == '\0'))
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC);
+}
+
+void store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (len == 0)
+		return;
+	if (p == NULL || n <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if ((size_t)n >= len)
+		n = (int)len - 1;
+	memcpy(buf, p, (size_t)n);
+	buf[n] = '\0';
+}
+
+int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f)
+{
+	for (int i = 0; i < FIG_COUNT; i++) {
+		int rc;
+		if (f->set & (1u << i))
+			rc = sqlite3_bind_double(st, first + i, f->value[i]);
+		else
+			rc = sqlite3_bind_null(st, first + i);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+void store_column_figures(sqlite3_stmt *st, int first, struct figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < FIG_COUNT; i++) {
+		if (sqlite3_column_type(st, first + i) == SQLITE_NULL)
+			continue;
+		f->value[i] = sqlite3_column_double(st, first + i);
+		f->set |= 1u << i;
+	}
+}
+
+/* Fails unless the directory that will hold path exists: SQLite would
+ * only say "unable to open database file". */
+static ga_err store_check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[STORE_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+
+	if (slash == NULL)
+		return GA_OK;
+	if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof(dir)) {
+			snprintf(err, errlen, "database %s: path too long", path);
+			return GA_ERR_INVAL;
+		}
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if (stat(dir, &sb) == -1) {
+		snprintf(err, errlen, "database %s: directory %s: %s", path, dir, strerror(errno));
+		return GA_ERR_IO;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "database %s: %s is not a directory", path, dir);
+		return GA_ERR_IO;
+	}
+	return GA_OK;
+}
+
+/* Runs sql with sqlite3_exec and translates a failure into err/errlen. */
+static ga_err store_exec(struct store *s, const char *sql, const char *what, char *err,
+			 size_t errlen)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return GA_OK;
+	ga_err e = store_error(s, rc, what);
+	if (e == GA_ERR_BUSY)
+		snprintf(err, errlen, "database %s is locked by another process", s->path);
+	else
+		snprintf(err, errlen, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return e;
+}
+
+/* Reads an integer pragma (one row, one column). */
+static ga_err store_pragma_int(struct store *s, const char *sql, long long *out, char *err,
+			       size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		e = store_error(s, rc, sql);
+		if (e == GA_ERR_BUSY)
+			snprintf(err, errlen, "database %s is locked by another process", s->path);
+		else
+			snprintf(err, errlen, "database %s: %s: %s", s->path, sql,
+				 sqlite3_errmsg(s->db));
+		goto out;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	e = GA_OK;
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+static ga_err store_wal(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		e = store_error(s, rc, "journal_mode=WAL");
+		if (e == GA_ERR_BUSY)
+			snprintf(err, errlen, "database %s is locked by another process", s->path);
+		else
+			snprintf(err, errlen, "database %s: cannot switch to WAL: %s", s->path,
+				 sqlite3_errmsg(s->db));
+		goto out;
+	}
+	const char *mode = (const char *)sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		/* Durability rests on WAL + synchronous=FULL: refuse anything else
+		 * (e.g. a file system without shared memory). */
+		snprintf(err, errlen, "database %s: journal mode is %s, not wal", s->path,
+			 mode ? mode : "unknown");
+		goto out;
+	}
+	e = GA_OK;
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+/* Brings the schema to the newest version, each migration in its own
+ * transaction. BEGIN IMMEDIATE also proves the file writable and not
+ * locked by another process, even when no migration is due. */
+static ga_err store_migrate(struct store *s, char *err, size_t errlen)
+{
+	ga_err e = GA_OK;
+	char what[64];
+
+	for (int round = 0; round <= store_nmigrations; round++) {
+		long long version = 0;
+
+		if ((e = store_exec(s, "BEGIN IMMEDIATE", "begin migration", err, errlen)))
+			return e;
+		if ((e = store_pragma_int(s, "PRAGMA user_version", &version, err, errlen)))
+			goto fail;
+		if (version > store_nmigrations) {
+			snprintf(err, errlen,
+				 "database %s has schema version %lld, newer than the %d this"
+				 " geoalert knows: use a newer geoalert",
+				 s->path, version, store_nmigrations);
+			e = GA_ERR_DB;
+			goto fail;
+		}
+		if (version == store_nmigrations)
+			return store_exec(s, "COMMIT", "commit", err, errlen);
+		if (version < 0) {
+			snprintf(err, errlen, "database %s has a negative schema version %lld",
+				 s->path, version);
+			e = GA_ERR_DB;
+			goto fail;
+		}
+		snprintf(what, sizeof(what), "migration %lld", version + 1);
+		if ((e = store_exec(s, store_migrations[version], what, err, errlen)))
+			goto fail;
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", version + 1);
+		if ((e = store_exec(s, sql, what, err, errlen)))
+			goto fail;
+		if ((e = store_exec(s, "COMMIT", what, err, errlen)))
+			goto fail;
+		log_info("store: %s: schema migrated to version %lld", s->path, version + 1);
+	}
+	snprintf(err, errlen, "database %s: migrations did not converge", s->path);
+	return GA_ERR_DB;
+fail:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return e;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	for (int i = 0; i < STMT_ID_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db != NULL && sqlite3_close_v2(s->db) != SQLITE_OK)
+		log_warnx("store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
+	free(s);
+}
+
+ga_err store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen)
+{
+	struct store *s = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if (opt == NULL || opt->path == NULL || opt->path[0] == '\0') {
+		snprintf(err, errlen, "database path is empty");
+		return GA_ERR_INVAL;
+	}
+	if (strlen(opt->path) >= STORE_PATH_MAX) {
+		snprintf(err, errlen, "database path is longer than %d bytes", STORE_PATH_MAX - 1);
+		return GA_ERR_INVAL;
+	}
+	if ((e = store_check_dir(opt->path, err, errlen)))
+		return e;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "database %s: out of memory", opt->path);
+		return GA_ERR_NOMEM;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", opt->path);
+
+	/* One thread uses a connection at a time: no SQLite mutex needed. */
+	rc =
+	    sqlite3_open_v2(s->path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: cannot open: %s", s->path,
+			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		e = rc == SQLITE_NOMEM ? GA_ERR_NOMEM : GA_ERR_DB;
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+
+	if ((e = store_exec(s, "PRAGMA foreign_keys = ON", "foreign_keys", err, errlen)))
+		goto out;
+	if ((e = store_wal(s, err, errlen)))
+		goto out;
+	if ((e = store_exec(s, "PRAGMA synchronous = FULL", "synchronous", err, errlen)))
+		goto out;
+	if ((e = store_migrate(s, err, errlen)))
+		goto out;
+	/* After the migrations, so a tiny cap still leaves a usable schema. */
+	if (opt->max_page_count > 0) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", opt->max_page_count);
+		if ((e = store_exec(s, sql, "max_page_count", err, errlen)))
+			goto out;
+	}
+	for (int i = 0; i < STMT_ID_COUNT; i++) {
+		rc = sqlite3_prepare_v3(s->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&s->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			e = store_error(s, rc, "prepare");
+			snprintf(err, errlen, "database %s: statement %d: %s", s->path, i,
+				 sqlite3_errmsg(s->db));
+			goto out;
+		}
+	}
+	*out = s;
+	s = NULL;
+	e = GA_OK;
+out:
+	store_close(s);
+	return e;
+}
+
+ga_err store_begin(struct store *s)
+{
+	sqlite3_stmt *st = s->stmt[STMT_BEGIN];
+	ga_err e = GA_OK;
+
+	if (s->in_txn) {
+		log_warnx("store: %s: begin inside a transaction", s->path);
+		return GA_ERR_INVAL;
+	}
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		e = store_error(s, rc, "begin");
+	else {
+		s->in_txn = true;
+		s->txn_err = GA_OK;
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_rollback(struct store *s)
+{
+	ga_err e = GA_OK;
+
+	s->in_txn = false;
+	s->txn_err = GA_OK;
+	/* SQLite may have rolled back already (SQLITE_FULL, IOERR...). */
+	if (sqlite3_get_autocommit(s->db))
+		return GA_OK;
+	sqlite3_stmt *st = s->stmt[STMT_ROLLBACK];
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		e = store_error(s, rc, "rollback");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_commit(struct store *s)
+{
+	ga_err e = GA_OK;
+
+	if (!s->in_txn) {
+		log_warnx("store: %s: commit outside a transaction", s->path);
+		return GA_ERR_INVAL;
+	}
+	if (s->txn_err != GA_OK) {
+		e = s->txn_err;
+		store_rollback(s);
+		return e;
+	}
+	sqlite3_stmt *st = s->stmt[STMT_COMMIT];
+	int rc = sqlite3_step(st);
+	store_stmt_done(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "commit");
+		store_rollback(s);
+		return e;
+	}
+	s->in_txn = false;
+	return GA_OK;
+}
+
+ga_err store_ping(struct store *s)
+{
+	sqlite3_stmt *st = s->stmt[STMT_PING];
+	ga_err e = GA_OK;
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW)
+		e = store_error(s, rc, "ping");
+	else if (sqlite3_db_readonly(s->db, "main") != 0) {
+		log_warnx("store: %s: database is read-only", s->path);
+		e = GA_ERR_DB;
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+static ga_err store_count_one(struct store *s, enum store_stmt_id id, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	ga_err e = GA_OK;
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		e = store_error(s, rc, "count");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_t *incidents)
+{
+	ga_err e;
+
+	if (accepted && (e = store_count_one(s, STMT_COUNT_REPORTS, accepted)))
+		return e;
+	if (rejected && (e = store_count_one(s, STMT_COUNT_REJECTED, rejected)))
+		return e;
+	if (incidents && (e = store_count_one(s, STMT_COUNT_INCIDENTS, incidents)))
+		return e;
+	return GA_OK;
+}

@@ -1,0 +1,406 @@
+/* store_incident.c - incidents: lookups for grouping, insertion with the
+ * day's next id, updates, and each station's latest figures. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_internal.h"
+
+#define STORE_DAY_LEN 9 /* "YYYYMMDD" + NUL */
+#define MS_PER_DAY 86400000LL
+
+/* a + b, saturated to the int64 range (t +- window must not overflow). */
+static int64_t store_add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+/* Fills out from a row of STORE_INCIDENT_COLUMNS. */
+static ga_err store_incident_read(struct store *s, sqlite3_stmt *st, struct incident *out)
+{
+	const char *type = (const char *)sqlite3_column_text(st, 1);
+	int ht = type ? hazard_type_from_name(type) : -1;
+	int level = sqlite3_column_int(st, 11);
+
+	if (ht < 0 || level < 0 || level >= LEVEL_COUNT) {
+		log_warnx("store: %s: incident %s has a bad hazard_type or level", s->path,
+			  (const char *)sqlite3_column_text(st, 0));
+		return GA_ERR_DB;
+	}
+	memset(out, 0, sizeof(*out));
+	store_column_copy(st, 0, out->id, sizeof(out->id));
+	out->hazard_type = (enum hazard_type)ht;
+	store_column_copy(st, 2, out->hazard_point_id, sizeof(out->hazard_point_id));
+	out->lon = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+	out->lat = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+	store_column_copy(st, 5, out->admin_code, sizeof(out->admin_code));
+	out->first_observed_ms = sqlite3_column_int64(st, 6);
+	out->last_observed_ms = sqlite3_column_int64(st, 7);
+	out->created_ms = sqlite3_column_int64(st, 8);
+	out->updated_ms = sqlite3_column_int64(st, 9);
+	out->has_disaster = sqlite3_column_int(st, 10) != 0;
+	out->level = (enum level)level;
+	out->nreports = sqlite3_column_int(st, 12);
+	out->open = sqlite3_column_int(st, 13) != 0;
+	store_column_figures(st, 14, &out->figures);
+	return GA_OK;
+}
+
+ga_err store_incident_get(struct store *s, const char *id, struct incident *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_GET];
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (id == NULL)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		e = store_error(s, rc, "incident get");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = GA_ERR_NOTFOUND;
+	else if (rc == SQLITE_ROW)
+		e = store_incident_read(s, st, out);
+	else
+		e = store_error(s, rc, "incident get");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_incident_by_hazard_point(struct store *s, const char *hazard_point_id,
+				      enum hazard_type type, int64_t t_ms, int64_t window_ms,
+				      struct incident *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_BY_HP];
+	ga_err e = GA_ERR_DB;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (hazard_point_id == NULL || hazard_point_id[0] == '\0' ||
+	    (unsigned)type >= HAZARD_COUNT || window_ms < 0)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_text(st, 1, hazard_point_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, hazard_type_name(type), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, store_add_sat(t_ms, -window_ms));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, store_add_sat(t_ms, window_ms));
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "incident by hazard point");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = GA_ERR_NOTFOUND;
+	else if (rc == SQLITE_ROW)
+		e = store_incident_read(s, st, out);
+	else
+		e = store_error(s, rc, "incident by hazard point");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_incident_near(struct store *s, enum hazard_type type, int64_t t_ms, int64_t window_ms,
+			   double min_lon, double max_lon, double min_lat, double max_lat,
+			   store_incident_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_NEAR];
+	ga_err e = GA_ERR_DB;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((unsigned)type >= HAZARD_COUNT || window_ms < 0 || cb == NULL)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_text(st, 1, hazard_type_name(type), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, store_add_sat(t_ms, -window_ms));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, store_add_sat(t_ms, window_ms));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(st, 4, min_lon);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(st, 5, max_lon);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(st, 6, min_lat);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(st, 7, max_lat);
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "incident near");
+		goto out;
+	}
+	for (;;) {
+		struct incident inc;
+
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			e = store_error(s, rc, "incident near");
+			goto out;
+		}
+		if ((e = store_incident_read(s, st, &inc)) != GA_OK)
+			goto out;
+		if (!cb(&inc, arg))
+			break;
+	}
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* The civil date (proleptic Gregorian) of a day number counted from
+ * 1970-01-01; H. Hinnant's days-to-civil algorithm, exact for any int64
+ * day a millisecond time can give. */
+static void store_civil(int64_t days, int64_t *y, int *m, int *d)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "YYYYMMDD" of ms at utc_offset_min minutes east of UTC. */
+static ga_err store_day(int64_t ms, int utc_offset_min, char day[STORE_DAY_LEN])
+{
+	int64_t local = store_add_sat(ms, (int64_t)utc_offset_min * 60000);
+	int64_t days = local / MS_PER_DAY;
+	int64_t y;
+	int m, d;
+
+	if (local % MS_PER_DAY < 0)
+		days--; /* floor, for times before 1970 */
+	store_civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		return GA_ERR_INVAL;
+	snprintf(day, STORE_DAY_LEN, "%04d%02d%02d", (int)y, m, d);
+	return GA_OK;
+}
+
+/* An id prefix is 1-15 of A-Z a-z 0-9 _ - (ids go into URLs and file
+ * names). */
+static bool store_prefix_ok(const char *prefix)
+{
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	if (n == 0 || n > 15)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)prefix[i];
+		if (c >= 128 || !(isalnum(c) || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+ga_err store_incident_insert(struct store *s, struct incident *inc, const char *prefix,
+			     int utc_offset_min)
+{
+	sqlite3_stmt *seq = s->stmt[STMT_SEQ_NEXT];
+	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_INSERT];
+	char day[STORE_DAY_LEN];
+	char id[INCIDENT_ID_MAX];
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (!store_prefix_ok(prefix) || (unsigned)inc->hazard_type >= HAZARD_COUNT ||
+	    (unsigned)inc->level >= LEVEL_COUNT || utc_offset_min < -24 * 60 ||
+	    utc_offset_min > 24 * 60)
+		return GA_ERR_INVAL;
+	if (store_day(inc->created_ms, utc_offset_min, day) != GA_OK)
+		return GA_ERR_INVAL;
+
+	if ((rc = sqlite3_bind_text(seq, 1, day, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		e = store_error(s, rc, "incident sequence");
+		goto out;
+	}
+	if ((rc = sqlite3_step(seq)) != SQLITE_ROW) {
+		e = store_error(s, rc, "incident sequence");
+		goto out;
+	}
+	long long n = sqlite3_column_int64(seq, 0);
+	int len = snprintf(id, sizeof(id), "%s-%s-%04lld", prefix, day, n);
+	if (len < 0 || (size_t)len >= sizeof(id)) {
+		log_warnx("store: %s: incident id %s-%s-%lld is too long", s->path, prefix, day, n);
+		e = GA_ERR_TOOBIG;
+		goto out;
+	}
+	/* Done with the sequence before the insert runs. */
+	store_stmt_done(seq);
+
+	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc =
+		    sqlite3_bind_text(st, 2, hazard_type_name(inc->hazard_type), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, inc->hazard_point_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = isfinite(inc->lon) && isfinite(inc->lat) ? sqlite3_bind_double(st, 4, inc->lon)
+							      : sqlite3_bind_null(st, 4);
+	if (rc == SQLITE_OK)
+		rc = isfinite(inc->lon) && isfinite(inc->lat) ? sqlite3_bind_double(st, 5, inc->lat)
+							      : sqlite3_bind_null(st, 5);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 6, inc->admin_code, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 7, inc->first_observed_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 8, inc->last_observed_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 9, inc->created_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, inc->updated_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 11, inc->has_disaster ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 12, (int)inc->level);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 13, inc->nreports);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 14, inc->open ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = store_bind_figures(st, 15, &inc->figures);
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "incident insert");
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "incident insert");
+		goto out;
+	}
+	memcpy(inc->id, id, sizeof(inc->id));
+	e = GA_OK;
+out:
+	store_stmt_done(seq);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_incident_update(struct store *s, const struct incident *inc)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_UPDATE];
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((unsigned)inc->level >= LEVEL_COUNT)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_text(st, 1, inc->id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, inc->first_observed_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, inc->last_observed_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, inc->updated_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 5, inc->has_disaster ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 6, (int)inc->level);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 7, inc->nreports);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 8, inc->open ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = store_bind_figures(st, 9, &inc->figures);
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "incident update");
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "incident update");
+		goto out;
+	}
+	e = sqlite3_changes(s->db) == 1 ? GA_OK : GA_ERR_NOTFOUND;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_incident_fold_figures(struct store *s, const char *incident_id, const char *station_id,
+				   int64_t observed_ms, const struct figures *f,
+				   struct figures *out)
+{
+	sqlite3_stmt *up = s->stmt[STMT_FIGURE_UPSERT];
+	sqlite3_stmt *mx = s->stmt[STMT_FIGURE_MAX];
+	struct figures agg;
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (incident_id == NULL || station_id == NULL)
+		return GA_ERR_INVAL;
+	for (int i = 0; f != NULL && i < FIG_COUNT; i++) {
+		if (!(f->set & (1u << i)) || !isfinite(f->value[i]))
+			continue;
+		rc = sqlite3_bind_text(up, 1, incident_id, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(up, 2, station_id, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(up, 3, figure_name((enum figure)i), -1,
+					       SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(up, 4, observed_ms);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_double(up, 5, f->value[i]);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(up)) == SQLITE_DONE)
+			rc = SQLITE_OK;
+		store_stmt_done(up);
+		if (rc != SQLITE_OK) {
+			e = store_error(s, rc, "incident figures");
+			goto out;
+		}
+	}
+
+	memset(&agg, 0, sizeof(agg));
+	if ((rc = sqlite3_bind_text(mx, 1, incident_id, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		e = store_error(s, rc, "incident figures max");
+		goto out;
+	}
+	while ((rc = sqlite3_step(mx)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(mx, 0);
+		int fig = name ? figure_from_name(name) : -1;
+		if (fig < 0) {
+			log_warnx("store: %s: incident %s has an unknown figure %s", s->path,
+				  incident_id, name ? name : "(null)");
+			continue;
+		}
+		agg.value[fig] = sqlite3_column_double(mx, 1);
+		agg.set |= 1u << fig;
+	}
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "incident figures max");
+		goto out;
+	}
+	if (out != NULL)
+		*out = agg;
+	e = GA_OK;
+out:
+	store_stmt_done(mx);
+	return e;
+}

@@ -1,0 +1,92 @@
+/* store_internal.h - private to store*.c: the connection, its cached
+ * statements and the SQLite error translation. Nothing outside store*.c
+ * includes this file (no SQL leaves the store module). */
+#ifndef GA_STORE_INTERNAL_H
+#define GA_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "store.h"
+
+#define STORE_PATH_MAX 4096
+#define STORE_BUSY_TIMEOUT_MS 2000
+
+/* Every statement the store runs more than once, prepared at open. The
+ * SQL of each is store_stmt_sql[id] (store_sql.c). */
+enum store_stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_PING,
+	STMT_COUNT_REPORTS,
+	STMT_COUNT_REJECTED,
+	STMT_COUNT_INCIDENTS,
+	STMT_REPORT_FIND,
+	STMT_REPORT_PUT,
+	STMT_REJECTED_PUT,
+	STMT_INCIDENT_GET,
+	STMT_INCIDENT_BY_HP,
+	STMT_INCIDENT_NEAR,
+	STMT_INCIDENT_INSERT,
+	STMT_INCIDENT_UPDATE,
+	STMT_SEQ_NEXT,
+	STMT_FIGURE_UPSERT,
+	STMT_FIGURE_MAX,
+	STMT_ID_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	char path[STORE_PATH_MAX];
+	sqlite3_stmt *stmt[STMT_ID_COUNT];
+	bool in_txn;
+	/* First error that spoiled the open transaction (anything but a
+	 * constraint violation, which only aborts its statement); store_commit
+	 * then rolls back and returns it. */
+	ga_err txn_err;
+};
+
+/* Schema migrations, in order: migration i takes user_version i to i+1. */
+extern const char *const store_migrations[];
+extern const int store_nmigrations;
+extern const char *const store_stmt_sql[STMT_ID_COUNT];
+
+/* Column list shared by every SELECT that fills a struct incident, in the
+ * order store_incident_read expects. */
+#define STORE_INCIDENT_COLUMNS                                                                     \
+	"id, hazard_type, hazard_point_id, lon, lat, admin_code, first_observed_ms,"               \
+	" last_observed_ms, created_ms, updated_ms, has_disaster, level, nreports, open,"          \
+	" deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"         \
+	" threatened_property_cny"
+
+/* Translates an SQLite result code of statement `what` into a ga_err,
+ * logging it once with sqlite3_errmsg (not for a unique-key violation,
+ * which is GA_ERR_DUPLICATE and expected). Inside a transaction, any
+ * error but a constraint violation marks the transaction failed. */
+ga_err store_error(struct store *s, int rc, const char *what);
+
+/* The error that spoiled the open transaction, GA_OK when none. Every
+ * verb returns it before touching the database: once SQLite has rolled
+ * back on its own (SQLITE_FULL...), a later statement would otherwise run
+ * in autocommit mode and store part of the group. */
+static inline ga_err store_spoiled(const struct store *s)
+{
+	return s->in_txn ? s->txn_err : GA_OK;
+}
+
+/* Resets st and clears its bindings so it is ready for the next use. */
+void store_stmt_done(sqlite3_stmt *st);
+
+/* Binds a figures struct to params first..first+FIG_COUNT-1 (NULL for an
+ * unset figure) and reads one back from columns first.. of a row. */
+int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f);
+void store_column_figures(sqlite3_stmt *st, int first, struct figures *f);
+
+/* Binds text or NULL when p is NULL (or "" when empty_is_null). */
+int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null);
+/* Copies a text column into buf (cut to fit, NUL-terminated; "" for NULL). */
+void store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len);
+
+#endif

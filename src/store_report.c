@@ -1,0 +1,157 @@
+/* store_report.c - storing accepted reports and rejected payloads, and
+ * finding a report again by (station_id, report_id). */
+#include <math.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_internal.h"
+
+ga_err store_report_find(struct store *s, const char *station_id, const char *report_id,
+			 char incident_id[INCIDENT_ID_MAX], int *level)
+{
+	sqlite3_stmt *st = s->stmt[STMT_REPORT_FIND];
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (station_id == NULL || report_id == NULL)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_text(st, 1, station_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		e = store_error(s, rc, "report find");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		e = GA_ERR_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		e = store_error(s, rc, "report find");
+		goto out;
+	}
+	if (incident_id != NULL)
+		store_column_copy(st, 0, incident_id, INCIDENT_ID_MAX);
+	if (level != NULL)
+		*level = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+static int store_bind_real_or_null(sqlite3_stmt *st, int i, bool has, double v)
+{
+	if (!has || !isfinite(v))
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_double(st, i, v);
+}
+
+/* Binds raw bytes as a BLOB: never NULL (an empty payload is a zero-length
+ * blob), any content. */
+static int store_bind_raw(sqlite3_stmt *st, int i, const void *raw, size_t rawlen)
+{
+	if (raw == NULL || rawlen == 0)
+		return sqlite3_bind_zeroblob(st, i, 0);
+	return sqlite3_bind_blob64(st, i, raw, (sqlite3_uint64)rawlen, SQLITE_STATIC);
+}
+
+ga_err store_report_put(struct store *s, const struct report *r, const char *topic, const void *raw,
+			size_t rawlen, int64_t received_ms, const char *incident_id,
+			enum level level)
+{
+	sqlite3_stmt *st = s->stmt[STMT_REPORT_PUT];
+	ga_err e = GA_ERR_DB;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (r == NULL || r->station_id == NULL || r->report_id == NULL)
+		return GA_ERR_INVAL;
+	if ((unsigned)r->kind >= KIND_COUNT || (unsigned)r->hazard_type >= HAZARD_COUNT)
+		return GA_ERR_INVAL;
+
+#define BIND(call)                                                                                 \
+	do {                                                                                       \
+		if (rc == SQLITE_OK)                                                               \
+			rc = (call);                                                               \
+	} while (0)
+	BIND(sqlite3_bind_text(st, 1, r->station_id, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 2, r->report_id, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 3, topic ? topic : "", -1, SQLITE_STATIC));
+	BIND(store_bind_raw(st, 4, raw, rawlen));
+	BIND(sqlite3_bind_int64(st, 5, received_ms));
+	BIND(sqlite3_bind_int64(st, 6, r->observed_at_ms));
+	BIND(sqlite3_bind_int(st, 7, r->observed_offset_min));
+	BIND(sqlite3_bind_text(st, 8, kind_name(r->kind), -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 9, hazard_type_name(r->hazard_type), -1, SQLITE_STATIC));
+	BIND(store_bind_real_or_null(st, 10, r->has_point, r->lon));
+	BIND(store_bind_real_or_null(st, 11, r->has_point, r->lat));
+	BIND(sqlite3_bind_text(st, 12, r->admin_code, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 13, r->hazard_point_id, -1, SQLITE_STATIC));
+	BIND(store_bind_text(st, 14, r->place, false));
+	BIND(store_bind_text(st, 15, r->causes, false));
+	BIND(store_bind_text(st, 16, r->trend, false));
+	BIND(store_bind_text(st, 17, r->measures, false));
+	BIND(store_bind_real_or_null(st, 18, r->has_volume, r->volume_m3));
+	BIND(store_bind_real_or_null(st, 19, r->has_area, r->area_m2));
+	BIND(store_bind_text(st, 20, incident_id, true));
+	if ((int)level >= 0 && level < LEVEL_COUNT)
+		BIND(sqlite3_bind_int(st, 21, (int)level));
+	BIND(store_bind_figures(st, 22, &r->figures));
+#undef BIND
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "report put: bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "report put");
+		goto out;
+	}
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, size_t rawlen,
+			  int64_t received_ms, const char *reasons_json)
+{
+	sqlite3_stmt *st = s->stmt[STMT_REJECTED_PUT];
+	ga_err e = GA_ERR_DB;
+	int rc = SQLITE_OK;
+
+	/* The topic comes off the wire: bound by length, stored as is, even
+	 * when it is not valid UTF-8. */
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (topic == NULL)
+		topic = "";
+	if (reasons_json == NULL)
+		reasons_json = "[]";
+	rc = sqlite3_bind_text64(st, 1, topic, (sqlite3_uint64)strlen(topic), SQLITE_STATIC,
+				 SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = store_bind_raw(st, 2, raw, rawlen);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, received_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text64(st, 4, reasons_json, (sqlite3_uint64)strlen(reasons_json),
+					 SQLITE_STATIC, SQLITE_UTF8);
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, "rejected put: bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "rejected put");
+		goto out;
+	}
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}

@@ -1,0 +1,158 @@
+/* store_sql.c - every SQL text of the SQLite store: the schema migrations
+ * and the statements prepared at open. The one place to read (and to port
+ * to another backend).
+ *
+ * Conventions: enums are stored by their contract names (kind,
+ * hazard_type, figure) so the database reads without the code; level is
+ * stored as its severity rank 0..3 (small..extra_large) so it sorts and
+ * compares in SQL. Each figure is a nullable REAL column (NULL: not given),
+ * the columns in the order of enum figure. Times are Unix milliseconds. */
+#include "store_internal.h"
+
+#define FIGURE_COLUMNS_DDL                                                                         \
+	"deaths REAL, missing REAL, injured REAL, relocated_people REAL,"                          \
+	" direct_loss_cny REAL, threatened_people REAL, threatened_property_cny REAL"
+
+#define FIGURE_COLUMNS                                                                             \
+	"deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"          \
+	" threatened_property_cny"
+
+#define HAZARD_TYPES                                                                               \
+	"('collapse','landslide','debris_flow','ground_collapse','ground_fissure',"                \
+	"'land_subsidence')"
+
+/* Never edit a migration once released: add a new one at the end. */
+const char *const store_migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE incidents ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " hazard_type TEXT NOT NULL CHECK (hazard_type IN " HAZARD_TYPES "),"
+    " hazard_point_id TEXT NOT NULL DEFAULT '',"
+    " lon REAL, lat REAL," /* NULL when the opening report had no point */
+    " admin_code TEXT NOT NULL DEFAULT '',"
+    " first_observed_ms INTEGER NOT NULL,"
+    " last_observed_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " has_disaster INTEGER NOT NULL DEFAULT 0 CHECK (has_disaster IN (0, 1)),"
+    " level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),"
+    " nreports INTEGER NOT NULL DEFAULT 0,"
+    " open INTEGER NOT NULL DEFAULT 1 CHECK (open IN (0, 1)),"
+    " " FIGURE_COLUMNS_DDL ");"
+    /* Grouping lookups only ever look at open incidents. */
+    "CREATE INDEX incidents_by_hazard_point ON incidents"
+    " (hazard_point_id, hazard_type, last_observed_ms) WHERE open = 1;"
+    "CREATE INDEX incidents_by_type_time ON incidents"
+    " (hazard_type, last_observed_ms) WHERE open = 1;"
+    "CREATE INDEX incidents_by_updated ON incidents (updated_ms);"
+
+    "CREATE TABLE reports ("
+    " id INTEGER PRIMARY KEY,"
+    " station_id TEXT NOT NULL,"
+    " report_id TEXT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " raw BLOB NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " observed_ms INTEGER NOT NULL,"
+    " observed_offset_min INTEGER NOT NULL DEFAULT 0,"
+    " kind TEXT NOT NULL CHECK (kind IN ('danger', 'disaster')),"
+    " hazard_type TEXT NOT NULL CHECK (hazard_type IN " HAZARD_TYPES "),"
+    " lon REAL, lat REAL," /* NULL when the report had no point */
+    " admin_code TEXT NOT NULL DEFAULT '',"
+    " hazard_point_id TEXT NOT NULL DEFAULT '',"
+    " place TEXT, causes TEXT, trend TEXT, measures TEXT,"
+    " volume_m3 REAL, area_m2 REAL,"
+    " incident_id TEXT REFERENCES incidents (id),"
+    " level INTEGER CHECK (level BETWEEN 0 AND 3),"
+    " " FIGURE_COLUMNS_DDL ","
+    " UNIQUE (station_id, report_id));"
+    /* An incident's reports, and "a report observed within the window". */
+    "CREATE INDEX reports_by_incident ON reports (incident_id, observed_ms);"
+    "CREATE INDEX reports_by_received ON reports (received_ms);"
+
+    "CREATE TABLE rejected ("
+    " id INTEGER PRIMARY KEY,"
+    " topic TEXT NOT NULL,"
+    " raw BLOB NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " reasons TEXT NOT NULL);" /* JSON array, as in the receipt */
+    "CREATE INDEX rejected_by_received ON rejected (received_ms);"
+
+    /* Each station's latest value of each figure of an incident. */
+    "CREATE TABLE incident_station_figures ("
+    " incident_id TEXT NOT NULL REFERENCES incidents (id),"
+    " station_id TEXT NOT NULL,"
+    " figure TEXT NOT NULL,"
+    " observed_ms INTEGER NOT NULL,"
+    " value REAL NOT NULL,"
+    " PRIMARY KEY (incident_id, station_id, figure)) WITHOUT ROWID;"
+
+    /* Last incident number given per day (YYYYMMDD at the id offset). */
+    "CREATE TABLE incident_seq ("
+    " day TEXT PRIMARY KEY NOT NULL,"
+    " n INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
+
+const char *const store_stmt_sql[STMT_ID_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    /* Reads the schema: fails when the file is gone, corrupt or locked. */
+    [STMT_PING] = "SELECT count(*) FROM sqlite_schema",
+    [STMT_COUNT_REPORTS] = "SELECT count(*) FROM reports",
+    [STMT_COUNT_REJECTED] = "SELECT count(*) FROM rejected",
+    [STMT_COUNT_INCIDENTS] = "SELECT count(*) FROM incidents",
+
+    [STMT_REPORT_FIND] = "SELECT incident_id, level FROM reports"
+			 " WHERE station_id = ?1 AND report_id = ?2",
+    [STMT_REPORT_PUT] =
+	"INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+	" observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
+	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, " FIGURE_COLUMNS
+	") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+	" ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+    [STMT_REJECTED_PUT] = "INSERT INTO rejected (topic, raw, received_ms, reasons)"
+			  " VALUES (?1, ?2, ?3, ?4)",
+
+    [STMT_INCIDENT_GET] = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1",
+    /* ?3 = t - window, ?4 = t + window. The span test uses the index; the
+     * EXISTS makes it exact when the incident's reports have gaps. */
+    [STMT_INCIDENT_BY_HP] = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents i"
+			    " WHERE open = 1 AND hazard_point_id = ?1 AND hazard_type = ?2"
+			    " AND last_observed_ms >= ?3 AND first_observed_ms <= ?4"
+			    " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
+			    "  AND r.observed_ms BETWEEN ?3 AND ?4)"
+			    " ORDER BY updated_ms DESC, rowid DESC LIMIT 1",
+    [STMT_INCIDENT_NEAR] = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents i"
+			   " WHERE open = 1 AND hazard_type = ?1"
+			   " AND last_observed_ms >= ?2 AND first_observed_ms <= ?3"
+			   " AND lon BETWEEN ?4 AND ?5 AND lat BETWEEN ?6 AND ?7"
+			   " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
+			   "  AND r.observed_ms BETWEEN ?2 AND ?3)"
+			   " ORDER BY id",
+    [STMT_INCIDENT_INSERT] =
+	"INSERT INTO incidents (id, hazard_type, hazard_point_id, lon, lat, admin_code,"
+	" first_observed_ms, last_observed_ms, created_ms, updated_ms, has_disaster, level,"
+	" nreports, open, " FIGURE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    /* The id, type, first point and created time never change. */
+    [STMT_INCIDENT_UPDATE] =
+	"UPDATE incidents SET first_observed_ms = ?2, last_observed_ms = ?3, updated_ms = ?4,"
+	" has_disaster = ?5, level = ?6, nreports = ?7, open = ?8, deaths = ?9, missing = ?10,"
+	" injured = ?11, relocated_people = ?12, direct_loss_cny = ?13, threatened_people = ?14,"
+	" threatened_property_cny = ?15 WHERE id = ?1",
+    [STMT_SEQ_NEXT] = "INSERT INTO incident_seq (day, n) VALUES (?1, 1)"
+		      " ON CONFLICT (day) DO UPDATE SET n = n + 1 RETURNING n",
+    /* Keeps the station's latest value: an older observation (a late or
+     * replayed report) does not overwrite a newer one; an equal time does. */
+    [STMT_FIGURE_UPSERT] =
+	"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
+	" value) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
+	" SET observed_ms = excluded.observed_ms, value = excluded.value"
+	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
+    [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
+			" WHERE incident_id = ?1 GROUP BY figure",
+};

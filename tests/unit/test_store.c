@@ -1,0 +1,784 @@
+/* test_store.c - the SQLite store on a real file in a temporary directory:
+ * migrations, reopening, refusing a newer schema, duplicates, raw bytes,
+ * a database locked by another process, a full database, incident ids,
+ * incident round trips, grouping lookups and per-station figures. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define HOUR_MS (3600LL * 1000)
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *s;
+};
+
+static int64_t utc_ms(int y, int mo, int d, int h, int mi, int sec)
+{
+	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static struct store *open_store(const char *path, long max_pages)
+{
+	struct store_options opt = {.path = path, .max_page_count = max_pages};
+	struct store *s = NULL;
+	char err[512] = "";
+	ga_err e = store_open(&opt, &s, err, sizeof(err));
+	if (e != GA_OK)
+		fprintf(stderr, "store_open: %s\n", err);
+	assert_int_equal(e, GA_OK);
+	assert_non_null(s);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+
+	store_close(f->s);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A second, plain SQLite connection for looking behind the store's back. */
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+	assert_int_equal(rc, SQLITE_OK);
+}
+
+static void make_report(struct report *r, const char *station, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->station_id = station;
+	r->report_id = id;
+	r->kind = KIND_DANGER;
+	r->hazard_type = HAZARD_LANDSLIDE;
+	r->observed_at_ms = utc_ms(2026, 11, 26, 6, 52, 0);
+	r->observed_offset_min = 480;
+	r->has_point = true;
+	r->lon = 118.62;
+	r->lat = 32.06;
+	snprintf(r->admin_code, sizeof(r->admin_code), "320111");
+	snprintf(r->hazard_point_id, sizeof(r->hazard_point_id), "HP-1");
+	r->figures.value[FIG_THREATENED_PEOPLE] = 620;
+	r->figures.set = 1u << FIG_THREATENED_PEOPLE;
+}
+
+static ga_err put_report(struct store *s, const char *station, const char *id,
+			 const char *incident_id, enum level level, size_t rawlen)
+{
+	struct report r;
+	static unsigned char raw[256 * 1024];
+	make_report(&r, station, id);
+	if (rawlen > sizeof(raw))
+		rawlen = sizeof(raw);
+	memset(raw, 'x', rawlen);
+	return store_report_put(s, &r, "geohazard/v1/reports/ST1", raw, rawlen, 1000, incident_id,
+				level);
+}
+
+static void test_migrate_from_empty(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_store(f->path, 0);
+
+	sqlite3 *db = raw_open(f->path);
+	assert_true(raw_int(db, "PRAGMA user_version") >= 1);
+	const char *tables[] = {"reports", "rejected", "incidents", "incident_station_figures",
+				"incident_seq"};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='%s'",
+			 tables[i]);
+		assert_int_equal(raw_int(db, sql), 1);
+	}
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	int64_t a = -1, r = -1, i = -1;
+	assert_int_equal(store_count(f->s, &a, &r, &i), GA_OK);
+	assert_int_equal(a, 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(i, 0);
+	assert_int_equal(store_ping(f->s), GA_OK);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	struct fixture *f = *state;
+	char inc[INCIDENT_ID_MAX];
+	int level = 99;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "r-1", NULL, LEVEL_LARGE, 10), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	store_close(f->s);
+
+	sqlite3 *db = raw_open(f->path);
+	long long v1 = raw_int(db, "PRAGMA user_version");
+	sqlite3_close(db);
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
+	assert_string_equal(inc, "");
+	assert_int_equal(level, LEVEL_LARGE);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), v1);
+	sqlite3_close(db);
+}
+
+static void test_newer_version_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = {.path = f->path};
+	struct store *s = NULL;
+	char err[512] = "";
+
+	f->s = open_store(f->path, 0);
+	store_close(f->s);
+	f->s = NULL;
+	sqlite3 *db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 999");
+	sqlite3_close(db);
+
+	assert_int_not_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
+	assert_null(s);
+	assert_non_null(strstr(err, "newer"));
+	assert_non_null(strstr(err, f->path));
+}
+
+static void test_missing_directory(void **state)
+{
+	struct fixture *f = *state;
+	char path[192];
+	struct store_options opt = {.path = path};
+	struct store *s = NULL;
+	char err[512] = "";
+
+	snprintf(path, sizeof(path), "%s/no-such-dir/geoalert.db", f->dir);
+	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_IO);
+	assert_null(s);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_duplicate_report(void **state)
+{
+	struct fixture *f = *state;
+	char inc[INCIDENT_ID_MAX] = "x";
+	int level = 99;
+	int64_t n = 0;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_ERR_NOTFOUND);
+
+	struct incident in = {.hazard_type = HAZARD_LANDSLIDE, .level = LEVEL_MEDIUM, .open = true};
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "r-1", in.id, LEVEL_MEDIUM, 10), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "r-1", in.id, LEVEL_MEDIUM, 10), GA_ERR_DUPLICATE);
+	/* Same report_id from another station is another report. */
+	assert_int_equal(put_report(f->s, "ST2", "r-1", NULL, -1, 10), GA_OK);
+	/* A duplicate does not spoil the transaction. */
+	assert_int_equal(store_commit(f->s), GA_OK);
+
+	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
+	assert_string_equal(inc, in.id);
+	assert_int_equal(level, LEVEL_MEDIUM);
+	assert_int_equal(store_report_find(f->s, "ST2", "r-1", inc, &level), GA_OK);
+	assert_string_equal(inc, "");
+	assert_int_equal(level, -1);
+	assert_int_equal(store_count(f->s, &n, NULL, NULL), GA_OK);
+	assert_int_equal(n, 2);
+}
+
+static void test_report_fields_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct report r;
+
+	f->s = open_store(f->path, 0);
+	make_report(&r, "ST1", "r-9");
+	r.kind = KIND_DISASTER;
+	r.place = "浦口区 村道";
+	r.figures.value[FIG_DEATHS] = 2;
+	r.figures.value[FIG_DIRECT_LOSS_CNY] = 1234.5;
+	r.figures.set |= 1u << FIG_DEATHS | 1u << FIG_DIRECT_LOSS_CNY;
+	assert_int_equal(store_report_put(f->s, &r, "t", "{}", 2, 77, NULL, LEVEL_SMALL), GA_OK);
+
+	sqlite3 *db = raw_open(f->path);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT kind, hazard_type, deaths, missing,"
+					    " direct_loss_cny, threatened_people, place, lon,"
+					    " received_ms, observed_ms FROM reports",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "disaster");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "landslide");
+	assert_true(sqlite3_column_double(st, 2) == 2);
+	assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL);
+	assert_true(sqlite3_column_double(st, 4) == 1234.5);
+	assert_true(sqlite3_column_double(st, 5) == 620);
+	assert_string_equal((const char *)sqlite3_column_text(st, 6), "浦口区 村道");
+	assert_true(sqlite3_column_double(st, 7) == 118.62);
+	assert_int_equal(sqlite3_column_int64(st, 8), 77);
+	assert_int_equal(sqlite3_column_int64(st, 9), r.observed_at_ms);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_rejected_bytes_exact(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned char payload[] = {'{', 0x00, 0xff, 0xfe, 0xc3, 0x28, '"', 0x00, 0x80, '}'};
+	const char topic[] = "geohazard/v1/reports/\xff\xfe\xc3(bad";
+	const char *reasons = "[{\"path\":\"\",\"code\":\"syntax\",\"message\":\"x\"}]";
+	int64_t n = 0;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_rejected_put(f->s, topic, payload, sizeof(payload), 42, reasons),
+			 GA_OK);
+	assert_int_equal(store_rejected_put(f->s, "", NULL, 0, 43, "[]"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_count(f->s, NULL, &n, NULL), GA_OK);
+	assert_int_equal(n, 2);
+
+	sqlite3 *db = raw_open(f->path);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT topic, raw, received_ms, reasons FROM rejected"
+					    " ORDER BY id",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(st, 0), (int)strlen(topic));
+	assert_memory_equal(sqlite3_column_blob(st, 0), topic, strlen(topic));
+	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_BLOB);
+	assert_int_equal(sqlite3_column_bytes(st, 1), (int)sizeof(payload));
+	assert_memory_equal(sqlite3_column_blob(st, 1), payload, sizeof(payload));
+	assert_int_equal(sqlite3_column_int64(st, 2), 42);
+	assert_string_equal((const char *)sqlite3_column_text(st, 3), reasons);
+	/* The empty payload is an empty blob, not NULL. */
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_BLOB);
+	assert_int_equal(sqlite3_column_bytes(st, 1), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* A child process holds BEGIN EXCLUSIVE (after writing) on path until it
+ * reads from the release pipe. */
+struct locker {
+	pid_t pid;
+	int release_fd;
+};
+
+static struct locker lock_in_child(const char *path)
+{
+	int ready[2], release[2];
+	struct locker l = {-1, -1};
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(release), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db = NULL;
+		close(ready[0]);
+		close(release[1]);
+		if (sqlite3_open(path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db,
+				 "BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS locker_t (x);"
+				 " INSERT INTO locker_t VALUES (1);",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		/* Bounded: the parent closes the pipe at the latest when it exits. */
+		alarm(60);
+		if (read(release[0], &c, 1) < 0)
+			_exit(4);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(release[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	l.pid = pid;
+	l.release_fd = release[1];
+	return l;
+}
+
+static void unlock_child(struct locker *l)
+{
+	int status = -1;
+	assert_int_equal(write(l->release_fd, "x", 1), 1);
+	close(l->release_fd);
+	assert_int_equal(waitpid(l->pid, &status, 0), l->pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_locked_by_other_process(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = {.path = f->path};
+	struct store *s = NULL;
+	char err[512] = "";
+
+	/* A fresh database locked in rollback-journal mode. */
+	struct locker l = lock_in_child(f->path);
+	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_BUSY);
+	assert_null(s);
+	assert_non_null(strstr(err, "locked by another process"));
+	assert_non_null(strstr(err, f->path));
+	unlock_child(&l);
+
+	/* Our WAL database, locked by another writer. */
+	f->s = open_store(f->path, 0);
+	store_close(f->s);
+	f->s = NULL;
+	l = lock_in_child(f->path);
+	err[0] = '\0';
+	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_BUSY);
+	assert_null(s);
+	assert_non_null(strstr(err, "locked by another process"));
+	unlock_child(&l);
+
+	/* Locked while open: the next transaction is refused, then works. */
+	f->s = open_store(f->path, 0);
+	l = lock_in_child(f->path);
+	assert_int_equal(store_begin(f->s), GA_ERR_BUSY);
+	unlock_child(&l);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "after-lock", NULL, LEVEL_SMALL, 4), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+}
+
+static void test_full_then_raised(void **state)
+{
+	struct fixture *f = *state;
+	int64_t before = -1, after = -1, rej = -1;
+	char id[32];
+	ga_err e = GA_OK;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(put_report(f->s, "ST1", "seed", NULL, LEVEL_SMALL, 100), GA_OK);
+	store_close(f->s);
+	sqlite3 *db = raw_open(f->path);
+	long long pages = raw_int(db, "PRAGMA page_count");
+	sqlite3_close(db);
+
+	/* Room for a few pages only: 64 KiB reports overflow it. */
+	f->s = open_store(f->path, pages + 4);
+	assert_int_equal(store_count(f->s, &before, NULL, NULL), GA_OK);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	for (int i = 0; i < 20 && e == GA_OK; i++) {
+		snprintf(id, sizeof(id), "big-%d", i);
+		e = put_report(f->s, "ST1", id, NULL, LEVEL_SMALL, 64 * 1024);
+	}
+	assert_int_equal(e, GA_ERR_FULL);
+	/* Nothing more goes in, not even in autocommit behind our back. */
+	assert_int_equal(store_rejected_put(f->s, "t", "x", 1, 1, "[]"), GA_ERR_FULL);
+	assert_int_equal(store_commit(f->s), GA_ERR_FULL);
+	assert_int_equal(store_count(f->s, &after, &rej, NULL), GA_OK);
+	assert_int_equal(after, before);
+	assert_int_equal(rej, 0);
+	assert_int_equal(store_report_find(f->s, "ST1", "big-0", NULL, NULL), GA_ERR_NOTFOUND);
+
+	/* A commit of a single report too large is refused the same way. */
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "one", NULL, LEVEL_SMALL, 200 * 1024),
+			 GA_ERR_FULL);
+	assert_int_equal(store_commit(f->s), GA_ERR_FULL);
+	store_close(f->s);
+
+	/* With the cap raised, writes work again. */
+	f->s = open_store(f->path, 1L << 20);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put_report(f->s, "ST1", "big-0", NULL, LEVEL_SMALL, 64 * 1024), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_count(f->s, &after, NULL, NULL), GA_OK);
+	assert_int_equal(after, before + 1);
+}
+
+static void insert_at(struct store *s, int64_t created, const char *prefix, int off,
+		      char id[INCIDENT_ID_MAX])
+{
+	struct incident in = {.hazard_type = HAZARD_COLLAPSE,
+			      .created_ms = created,
+			      .updated_ms = created,
+			      .level = LEVEL_SMALL,
+			      .open = true};
+	assert_int_equal(store_incident_insert(s, &in, prefix, off), GA_OK);
+	memcpy(id, in.id, INCIDENT_ID_MAX);
+}
+
+static void test_incident_ids(void **state)
+{
+	struct fixture *f = *state;
+	char id[INCIDENT_ID_MAX];
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	/* 15:59:59.999Z is 23:59:59.999 at +08:00; 16:00Z is the next day. */
+	insert_at(f->s, utc_ms(2026, 11, 26, 15, 59, 59) + 999, "JS", 480, id);
+	assert_string_equal(id, "JS-20261126-0001");
+	insert_at(f->s, utc_ms(2026, 11, 26, 16, 0, 0), "JS", 480, id);
+	assert_string_equal(id, "JS-20261127-0001");
+	insert_at(f->s, utc_ms(2026, 11, 27, 15, 0, 0), "JS", 480, id);
+	assert_string_equal(id, "JS-20261127-0002");
+	/* The same instant at UTC is still the 26th: its counter goes on. */
+	insert_at(f->s, utc_ms(2026, 11, 26, 16, 0, 0), "JS", 0, id);
+	assert_string_equal(id, "JS-20261126-0002");
+	/* West of UTC, and across a year end. */
+	insert_at(f->s, utc_ms(2027, 1, 1, 2, 0, 0), "SD", -300, id);
+	assert_string_equal(id, "SD-20261231-0001");
+	/* Widening past 9999. */
+	sqlite3 *db = raw_open(f->path);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	raw_exec(db, "INSERT INTO incident_seq (day, n) VALUES ('20261201', 9998)");
+	sqlite3_close(db);
+	insert_at(f->s, utc_ms(2026, 12, 1, 1, 0, 0), "JS", 480, id);
+	assert_string_equal(id, "JS-20261201-9999");
+	insert_at(f->s, utc_ms(2026, 12, 1, 1, 0, 0), "JS", 480, id);
+	assert_string_equal(id, "JS-20261201-10000");
+
+	/* A bad prefix is refused before any id is used. */
+	struct incident in = {.hazard_type = HAZARD_COLLAPSE, .level = LEVEL_SMALL};
+	assert_int_equal(store_incident_insert(f->s, &in, "", 480), GA_ERR_INVAL);
+	assert_int_equal(store_incident_insert(f->s, &in, "J/S", 480), GA_ERR_INVAL);
+	int64_t n = 0;
+	assert_int_equal(store_count(f->s, NULL, NULL, &n), GA_OK);
+	assert_int_equal(n, 7);
+}
+
+static void test_incident_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct incident in, got;
+
+	f->s = open_store(f->path, 0);
+	memset(&in, 0, sizeof(in));
+	in.hazard_type = HAZARD_DEBRIS_FLOW;
+	snprintf(in.hazard_point_id, sizeof(in.hazard_point_id), "HP-77");
+	in.lon = 119.5;
+	in.lat = 31.25;
+	snprintf(in.admin_code, sizeof(in.admin_code), "320282");
+	in.first_observed_ms = 100;
+	in.last_observed_ms = 200;
+	in.created_ms = utc_ms(2026, 11, 26, 1, 0, 0);
+	in.updated_ms = 400;
+	in.has_disaster = true;
+	in.level = LEVEL_LARGE;
+	in.nreports = 3;
+	in.open = true;
+	for (int i = 0; i < FIG_COUNT; i++)
+		in.figures.value[i] = 10 * (i + 1) + 0.5 * (i == FIG_DIRECT_LOSS_CNY);
+	in.figures.set = (1u << FIG_COUNT) - 1 - (1u << FIG_INJURED);
+	in.figures.value[FIG_INJURED] = 0;
+	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
+	assert_int_equal(store_incident_get(f->s, in.id, &got), GA_OK);
+	assert_string_equal(got.id, in.id);
+	assert_int_equal(got.hazard_type, HAZARD_DEBRIS_FLOW);
+	assert_string_equal(got.hazard_point_id, "HP-77");
+	assert_true(got.lon == 119.5 && got.lat == 31.25);
+	assert_string_equal(got.admin_code, "320282");
+	assert_int_equal(got.first_observed_ms, 100);
+	assert_int_equal(got.last_observed_ms, 200);
+	assert_int_equal(got.created_ms, in.created_ms);
+	assert_int_equal(got.updated_ms, 400);
+	assert_true(got.has_disaster);
+	assert_int_equal(got.level, LEVEL_LARGE);
+	assert_int_equal(got.nreports, 3);
+	assert_true(got.open);
+	assert_int_equal(got.figures.set, in.figures.set);
+	for (int i = 0; i < FIG_COUNT; i++)
+		assert_true(got.figures.value[i] == in.figures.value[i]);
+
+	got.level = LEVEL_EXTRA_LARGE;
+	got.nreports = 4;
+	got.last_observed_ms = 300;
+	got.figures.set |= 1u << FIG_INJURED;
+	got.figures.value[FIG_INJURED] = 7;
+	got.open = false;
+	assert_int_equal(store_incident_update(f->s, &got), GA_OK);
+	assert_int_equal(store_incident_get(f->s, in.id, &in), GA_OK);
+	assert_int_equal(in.level, LEVEL_EXTRA_LARGE);
+	assert_int_equal(in.nreports, 4);
+	assert_int_equal(in.last_observed_ms, 300);
+	assert_true(in.figures.value[FIG_INJURED] == 7);
+	assert_false(in.open);
+
+	assert_int_equal(store_incident_get(f->s, "JS-19700101-0001", &got), GA_ERR_NOTFOUND);
+	snprintf(got.id, sizeof(got.id), "JS-19700101-0001");
+	assert_int_equal(store_incident_update(f->s, &got), GA_ERR_NOTFOUND);
+
+	/* An incident without a point keeps NaN. */
+	struct incident nop = {.hazard_type = HAZARD_COLLAPSE,
+			       .lon = NAN,
+			       .lat = NAN,
+			       .level = LEVEL_SMALL,
+			       .open = true};
+	assert_int_equal(store_incident_insert(f->s, &nop, "JS", 480), GA_OK);
+	assert_int_equal(store_incident_get(f->s, nop.id, &got), GA_OK);
+	assert_true(isnan(got.lon) && isnan(got.lat));
+}
+
+/* Opens an incident for hazard point hp observed at t, with one stored
+ * report (the window rules look at the incident's reports). */
+static void open_with_report(struct store *s, const char *hp, enum hazard_type type, double lon,
+			     double lat, int64_t t, const char *rid, struct incident *in)
+{
+	struct report r;
+	memset(in, 0, sizeof(*in));
+	in->hazard_type = type;
+	snprintf(in->hazard_point_id, sizeof(in->hazard_point_id), "%s", hp);
+	in->lon = lon;
+	in->lat = lat;
+	in->first_observed_ms = in->last_observed_ms = t;
+	in->created_ms = in->updated_ms = t;
+	in->level = LEVEL_SMALL;
+	in->nreports = 1;
+	in->open = true;
+	assert_int_equal(store_incident_insert(s, in, "JS", 480), GA_OK);
+	make_report(&r, "ST1", rid);
+	r.observed_at_ms = t;
+	r.hazard_type = type;
+	assert_int_equal(store_report_put(s, &r, "t", "{}", 2, t, in->id, LEVEL_SMALL), GA_OK);
+}
+
+static void test_lookup_by_hazard_point(void **state)
+{
+	struct fixture *f = *state;
+	struct incident a, got;
+	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
+	int64_t w = 72 * HOUR_MS;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	open_with_report(f->s, "HP-1", HAZARD_LANDSLIDE, 118, 32, t, "a1", &a);
+	assert_int_equal(
+	    store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE, t + w, w, &got), GA_OK);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(
+	    store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE, t - w, w, &got), GA_OK);
+	assert_int_equal(
+	    store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE, t + w + 1, w, &got),
+	    GA_ERR_NOTFOUND);
+	assert_int_equal(store_incident_by_hazard_point(f->s, "HP-1", HAZARD_COLLAPSE, t, w, &got),
+			 GA_ERR_NOTFOUND);
+	assert_int_equal(store_incident_by_hazard_point(f->s, "HP-2", HAZARD_LANDSLIDE, t, w, &got),
+			 GA_ERR_NOTFOUND);
+
+	/* A gap between reports is not covered: reports at t and t + 200 h
+	 * (joined explicitly), a report at t + 100 h is 100 h from both. */
+	struct report r;
+	make_report(&r, "ST1", "a2");
+	r.observed_at_ms = t + 200 * HOUR_MS;
+	assert_int_equal(store_report_put(f->s, &r, "t", "{}", 2, t, a.id, LEVEL_SMALL), GA_OK);
+	a.last_observed_ms = t + 200 * HOUR_MS;
+	assert_int_equal(store_incident_update(f->s, &a), GA_OK);
+	assert_int_equal(store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE,
+							t + 100 * HOUR_MS, w, &got),
+			 GA_ERR_NOTFOUND);
+	assert_int_equal(store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE,
+							t + 250 * HOUR_MS, w, &got),
+			 GA_OK);
+
+	/* A closed incident is not found. */
+	a.open = false;
+	assert_int_equal(store_incident_update(f->s, &a), GA_OK);
+	assert_int_equal(store_incident_by_hazard_point(f->s, "HP-1", HAZARD_LANDSLIDE, t, w, &got),
+			 GA_ERR_NOTFOUND);
+	assert_int_equal(store_commit(f->s), GA_OK);
+}
+
+struct collect {
+	int n;
+	char ids[8][INCIDENT_ID_MAX];
+};
+
+static bool collect_cb(const struct incident *inc, void *arg)
+{
+	struct collect *c = arg;
+	if (c->n < 8)
+		memcpy(c->ids[c->n++], inc->id, INCIDENT_ID_MAX);
+	return true;
+}
+
+static void test_lookup_near(void **state)
+{
+	struct fixture *f = *state;
+	struct incident a, b, c;
+	struct collect got;
+	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
+	int64_t w = 24 * HOUR_MS;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	open_with_report(f->s, "", HAZARD_LANDSLIDE, 118.600, 32.000, t, "a", &a);
+	open_with_report(f->s, "", HAZARD_LANDSLIDE, 118.605, 32.005, t, "b", &b);
+	open_with_report(f->s, "", HAZARD_COLLAPSE, 118.600, 32.000, t, "c", &c);
+	assert_int_equal(store_commit(f->s), GA_OK);
+
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t + w, w, 118.59, 118.61,
+					     31.99, 32.01, collect_cb, &got),
+			 GA_OK);
+	assert_int_equal(got.n, 2);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t, w, 118.59, 118.601, 31.99,
+					     32.001, collect_cb, &got),
+			 GA_OK);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.ids[0], a.id);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t + w + 1, w, 118.59, 118.61,
+					     31.99, 32.01, collect_cb, &got),
+			 GA_OK);
+	assert_int_equal(got.n, 0);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_incident_near(f->s, HAZARD_COLLAPSE, t, w, 118.59, 118.61, 31.99,
+					     32.01, collect_cb, &got),
+			 GA_OK);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.ids[0], c.id);
+}
+
+static void test_fold_figures(void **state)
+{
+	struct fixture *f = *state;
+	struct incident in = {.hazard_type = HAZARD_COLLAPSE, .level = LEVEL_SMALL, .open = true};
+	struct figures fa = {0}, out;
+
+	f->s = open_store(f->path, 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
+
+	fa.value[FIG_DEATHS] = 5;
+	fa.value[FIG_INJURED] = 9;
+	fa.set = 1u << FIG_DEATHS | 1u << FIG_INJURED;
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "A", 1000, &fa, &out), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 5);
+	assert_int_equal(out.set, fa.set);
+
+	/* A's latest deaths is 3; injured keeps A's last given value. */
+	fa.value[FIG_DEATHS] = 3;
+	fa.set = 1u << FIG_DEATHS;
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "A", 2000, &fa, &out), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 3);
+	assert_true(out.value[FIG_INJURED] == 9);
+
+	/* B says 4: the incident has max(3, 4). */
+	fa.value[FIG_DEATHS] = 4;
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "B", 1500, &fa, &out), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 4);
+
+	/* A late report of A observed earlier does not replace A's latest. */
+	fa.value[FIG_DEATHS] = 50;
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "A", 1999, &fa, &out), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 4);
+	/* At the same time it does. */
+	fa.value[FIG_DEATHS] = 6;
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "A", 2000, &fa, &out), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 6);
+	assert_int_equal(out.set, 1u << FIG_DEATHS | 1u << FIG_INJURED);
+	assert_int_equal(store_commit(f->s), GA_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migrate_from_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_report, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_report_fields_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rejected_bytes_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_locked_by_other_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_then_raised, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_by_hazard_point, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_near, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fold_figures, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
