@@ -6,6 +6,7 @@ import atexit
 import datetime
 import json
 import os
+import pwd
 import signal
 import socket
 import sqlite3
@@ -91,6 +92,9 @@ class Broker:
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
             f.write("allow_anonymous true\n")
+            # as root, mosquitto would switch to its own user, who cannot
+            # write the persistence file into our temp dir
+            f.write("user %s\n" % pwd.getpwuid(os.getuid()).pw_name)
             f.write("persistence %s\n" % ("true" if persistence else "false"))
             f.write("persistence_location %s/\n" % self.dir)
             # Reports wait here while geoalert is down: never drop them.

@@ -1,0 +1,98 @@
+"""No acknowledged report is lost: kill -9 of geoalert under load, broker
+restarts with persistence, reports published while geoalert is down."""
+import time
+
+from harness import Broker, Geoalert, Runner, Station, report
+
+STATIONS = ("JS-3201-0007", "JS-3211-0002")
+HAZARD = {"JS-3201-0007": "landslide", "JS-3211-0002": "collapse"}
+runner = Runner()
+
+
+def answered(st, ids, timeout):
+    """Waits until every id has a receipt; returns those without one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with st.lock:
+            missing = [i for i in ids if i not in st.receipts]
+        if not missing:
+            return []
+        time.sleep(0.2)
+    return missing
+
+
+def test_kill9_under_load():
+    broker = Broker().start()
+    ga = Geoalert(broker, sessions=4).start()
+    st = Station(broker)
+    n = 3000
+    ids = ["k-%05d" % i for i in range(n)]
+    infos = []
+    killed = False
+    for i, rid in enumerate(ids):
+        s = STATIONS[i % 2]
+        infos.append(st.publish(s, report(s, rid, hazard_type=HAZARD[s]), wait=False))
+        if i == n // 3:
+            # wait until the daemon is visibly in the middle of it
+            st.wait_count(n // 5, timeout=30)
+            ga.kill9()
+            killed = True
+    assert killed
+    for info in infos:
+        info.wait_for_publish(timeout=30)
+    ga.start()
+    missing = answered(st, ids, timeout=120)
+    if missing:
+        stored = ga.query("SELECT report_id FROM reports WHERE report_id IN (%s)" %
+                          ",".join("?" * len(missing)), missing)
+        print("  unanswered: %d, of which stored: %d" % (len(missing), len(stored)))
+    assert not missing, "%d reports never answered, e.g. %s" % (len(missing), missing[:5])
+    statuses = {}
+    for rid in ids:
+        for rc in st.receipts[rid]:
+            statuses[rc["status"]] = statuses.get(rc["status"], 0) + 1
+            assert rc["status"] in ("accepted", "duplicate"), rc
+    stored = ga.query("SELECT COUNT(*), COUNT(DISTINCT report_id) FROM reports")[0]
+    assert stored == (n, n), stored
+    print("  receipts by status:", statuses, flush=True)
+    st.close()
+    assert ga.stop() == 0
+    broker.stop()
+
+
+def test_reports_wait_in_broker_across_restarts():
+    broker = Broker().start()
+    ga = Geoalert(broker, sessions=2).start()
+    assert ga.stop() == 0  # the sessions now exist, offline, in the broker
+    st = Station(broker)
+    ids = ["w-%04d" % i for i in range(200)]
+    for i, rid in enumerate(ids):
+        s = STATIONS[i % 2]
+        st.publish(s, report(s, rid, hazard_type=HAZARD[s]))
+    st.close()
+    # broker restart: persistence must keep the queued reports
+    broker.stop()
+    broker.start()
+    st = Station(broker)
+    ga.start()
+    missing = answered(st, ids, timeout=60)
+    assert not missing, "%d queued reports lost" % len(missing)
+    assert ga.query("SELECT COUNT(*) FROM reports")[0][0] == 200
+    # broker restart while geoalert runs: it reconnects and goes on
+    broker.stop()
+    code, body = ga.get("/healthz")
+    assert code == 503, body
+    broker.start()
+    ga.wait_healthy(timeout=60)
+    st2 = Station(broker)
+    st2.publish("JS-3201-0007", report("JS-3201-0007", "after-restart"))
+    assert st2.wait_receipt("after-restart", timeout=30)["status"] == "accepted"
+    st.close()
+    st2.close()
+    assert ga.stop() == 0
+    broker.stop()
+
+
+runner.run(test_kill9_under_load)
+runner.run(test_reports_wait_in_broker_across_restarts)
+runner.finish()
