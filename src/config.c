@@ -26,10 +26,23 @@ struct option {
 	double min, max;
 };
 
-#define S(sec, key, field) {sec, key, OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0}
-#define I(sec, key, field, lo, hi) {sec, key, OPT_INT, offsetof(struct config, field), 0, lo, hi}
-#define L(sec, key, field, lo, hi) {sec, key, OPT_LONG, offsetof(struct config, field), 0, lo, hi}
-#define D(sec, key, field, lo, hi) {sec, key, OPT_DOUBLE, offsetof(struct config, field), 0, lo, hi}
+#define S(sec, key, field)                                                                         \
+	{                                                                                          \
+		sec, key, OPT_STR, offsetof(struct config, field),                                 \
+		    sizeof(((struct config *)0)->field), 0, 0                                      \
+	}
+#define I(sec, key, field, lo, hi)                                                                 \
+	{                                                                                          \
+		sec, key, OPT_INT, offsetof(struct config, field), 0, lo, hi                       \
+	}
+#define L(sec, key, field, lo, hi)                                                                 \
+	{                                                                                          \
+		sec, key, OPT_LONG, offsetof(struct config, field), 0, lo, hi                      \
+	}
+#define D(sec, key, field, lo, hi)                                                                 \
+	{                                                                                          \
+		sec, key, OPT_DOUBLE, offsetof(struct config, field), 0, lo, hi                    \
+	}
 
 /* Every key the service knows, with its bounds. Defaults are in
  * config_defaults. */
@@ -51,7 +64,8 @@ static const struct option options[] = {
     S("stations", "file", stations.file),
     S("geo", "regions", geo.regions),
     S("geo", "service_area", geo.service_area),
-    {"alerts", "publish_min_level", OPT_LEVEL, offsetof(struct config, alerts.publish_min_level), 0, 0, 0},
+    {"alerts", "publish_min_level", OPT_LEVEL, offsetof(struct config, alerts.publish_min_level), 0,
+     0, 0},
     S("alerts", "sender", alerts.sender),
     S("alerts", "thresholds", alerts.thresholds),
     S("alerts", "incident_prefix", alerts.incident_prefix),
@@ -73,8 +87,7 @@ void config_defaults(struct config *c)
 	snprintf(c->store.path, sizeof(c->store.path), "var/geoalert.db");
 	c->store.batch_max = 256;
 	snprintf(c->http.listen, sizeof(c->http.listen), "127.0.0.1:8080");
-	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url),
-		 "http://127.0.0.1:8080");
+	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url), "http://127.0.0.1:8080");
 	snprintf(c->geo.service_area, sizeof(c->geo.service_area), "32");
 	c->alerts.publish_min_level = LEVEL_LARGE;
 	snprintf(c->alerts.sender, sizeof(c->alerts.sender), "江苏省自然资源厅");
@@ -89,13 +102,13 @@ void config_defaults(struct config *c)
 struct parse_state {
 	struct config *c;
 	FILE *fp;
-	int line;         /* line the reader last returned */
-	char err[512];    /* first problem, without file:line */
+	int line;      /* line the reader last returned */
+	char err[512]; /* first problem, without file:line */
 	int err_line;
 };
 
 static int config_fail(struct parse_state *ps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int config_fail(struct parse_state *ps, const char *fmt, ...)
 {
@@ -134,8 +147,8 @@ static int config_set(struct parse_state *ps, const struct option *o, const char
 	switch (o->type) {
 	case OPT_STR:
 		if (strlen(value) >= o->size)
-			return config_fail(ps, "[%s] %s: longer than %zu bytes", o->section,
-					   o->key, o->size - 1);
+			return config_fail(ps, "[%s] %s: longer than %zu bytes", o->section, o->key,
+					   o->size - 1);
 		memcpy(base, value, strlen(value) + 1);
 		return 1;
 	case OPT_INT:
@@ -182,8 +195,7 @@ static int config_set(struct parse_state *ps, const struct option *o, const char
 			return config_fail(ps, "[%s] %s: \"%s\" is not an offset like +08:00",
 					   o->section, o->key, value);
 		*(int *)(void *)base = off;
-		snprintf(ps->c->alerts.utc_offset, sizeof(ps->c->alerts.utc_offset), "%s",
-			 value);
+		snprintf(ps->c->alerts.utc_offset, sizeof(ps->c->alerts.utc_offset), "%s", value);
 		return 1;
 	}
 	}
@@ -387,8 +399,9 @@ ga_err config_load(const char *path, struct config *c, char *err, size_t errlen)
 		if (ps.err[0])
 			snprintf(err, errlen, "%s:%d: %s", path, ps.err_line, ps.err);
 		else
-			snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
-				 path, rc);
+			snprintf(err, errlen,
+				 "%s:%d: syntax error (expected [section] or key = value)", path,
+				 rc);
 		goto out;
 	}
 	char msg[400];

@@ -17,46 +17,46 @@
 #define CONFIG_MAX_CHANNELS 32
 
 struct config_channel {
-	char name[64];            /* NAME of [channel.NAME] */
-	char type[32];            /* portal, wecom, ... */
+	char name[64]; /* NAME of [channel.NAME] */
+	char type[32]; /* portal, wecom, ... */
 	char url[CONFIG_STR_MAX];
 	char token_file[CONFIG_PATH_MAX];
 	bool enabled;
-	int line;                 /* where the section starts, for messages */
+	int line; /* where the section starts, for messages */
 };
 
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file it came from; "" for defaults */
 
 	struct {
-		char url[CONFIG_STR_MAX];        /* mqtt://127.0.0.1:1883 or mqtts://... */
-		char client_id[64];              /* geoalert; sessions are ID-0 .. ID-(n-1) */
+		char url[CONFIG_STR_MAX]; /* mqtt://127.0.0.1:1883 or mqtts://... */
+		char client_id[64];	  /* geoalert; sessions are ID-0 .. ID-(n-1) */
 		char username[CONFIG_STR_MAX];
 		char password_file[CONFIG_PATH_MAX];
 		char ca_file[CONFIG_PATH_MAX];
-		int sessions;                    /* MQTT sessions on the shared subscription */
-		int keepalive;                   /* seconds */
-		int session_expiry;              /* seconds the broker keeps our queue */
-		char share_group[64];            /* $share/{group}/... */
+		int sessions;	      /* MQTT sessions on the shared subscription */
+		int keepalive;	      /* seconds */
+		int session_expiry;   /* seconds the broker keeps our queue */
+		char share_group[64]; /* $share/{group}/... */
 	} mqtt;
 
 	struct {
 		char path[CONFIG_PATH_MAX];
-		long max_page_count;             /* 0: unlimited (tests only) */
-		int batch_max;                   /* reports per group commit */
+		long max_page_count; /* 0: unlimited (tests only) */
+		int batch_max;	     /* reports per group commit */
 	} store;
 
 	struct {
-		char listen[CONFIG_STR_MAX];     /* host:port; 127.0.0.1:8080 */
+		char listen[CONFIG_STR_MAX]; /* host:port; 127.0.0.1:8080 */
 		char public_base_url[CONFIG_STR_MAX];
 	} http;
 
 	struct {
-		char file[CONFIG_PATH_MAX];      /* station registry; "" = none */
+		char file[CONFIG_PATH_MAX]; /* station registry; "" = none */
 	} stations;
 
 	struct {
-		char regions[CONFIG_PATH_MAX];   /* "" = bundled */
+		char regions[CONFIG_PATH_MAX]; /* "" = bundled */
 		char service_area[CONFIG_STR_MAX];
 		struct geo_helmert helmert[GEO_MAX_HELMERT];
 		int nhelmert;
@@ -66,12 +66,12 @@ struct config {
 		enum level publish_min_level;
 		char sender[CONFIG_STR_MAX];
 		char thresholds[CONFIG_PATH_MAX]; /* "" = bundled national defaults */
-		char incident_prefix[16];         /* JS */
-		int utc_offset_min;               /* +08:00 -> 480 */
-		char utc_offset[8];               /* "+08:00" as written */
-		int hazard_point_window_h;        /* 72 */
-		int near_window_h;                /* 24 */
-		double near_radius_m;             /* 1000 */
+		char incident_prefix[16];	  /* JS */
+		int utc_offset_min;		  /* +08:00 -> 480 */
+		char utc_offset[8];		  /* "+08:00" as written */
+		int hazard_point_window_h;	  /* 72 */
+		int near_window_h;		  /* 24 */
+		double near_radius_m;		  /* 1000 */
 	} alerts;
 
 	struct config_channel channels[CONFIG_MAX_CHANNELS];

@@ -6,16 +6,19 @@ static const char *const kind_names[KIND_COUNT] = {"danger", "disaster"};
 static const char *const kind_zhs[KIND_COUNT] = {"险情", "灾情"};
 static const char *const hazard_names[HAZARD_COUNT] = {
     "collapse", "landslide", "debris_flow", "ground_collapse", "ground_fissure", "land_subsidence"};
-static const char *const hazard_zhs[HAZARD_COUNT] = {"崩塌",     "滑坡",   "泥石流",
+static const char *const hazard_zhs[HAZARD_COUNT] = {"崩塌",	 "滑坡",   "泥石流",
 						     "地面塌陷", "地裂缝", "地面沉降"};
 static const char *const level_names[LEVEL_COUNT] = {"small", "medium", "large", "extra_large"};
 static const char *const level_zhs[LEVEL_COUNT] = {"小型", "中型", "大型", "特大型"};
 static const char *const level_responses[LEVEL_COUNT] = {"IV", "III", "II", "I"};
 static const char *const level_colors[LEVEL_COUNT] = {"blue", "yellow", "orange", "red"};
-static const char *const figure_names[FIG_COUNT] = {
-    "deaths",          "missing",           "injured",
-    "relocated_people", "direct_loss_cny",  "threatened_people",
-    "threatened_property_cny"};
+static const char *const figure_names[FIG_COUNT] = {"deaths",
+						    "missing",
+						    "injured",
+						    "relocated_people",
+						    "direct_loss_cny",
+						    "threatened_people",
+						    "threatened_property_cny"};
 
 static const char *pick(const char *const *t, int n, int i)
 {

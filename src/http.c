@@ -51,21 +51,20 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 	ga_err db = svc->writer ? writer_last_result(svc->writer) : GA_ERR_DB;
 	bool ok = db == GA_OK && sessions > 0 && subscribed == sessions;
 
-	json_t *body = json_pack(
-	    "{s:s, s:{s:i, s:i}, s:s, s:{s:I, s:I, s:I, s:I}}", "status", ok ? "ok" : "unavailable",
-	    "mqtt", "sessions", sessions, "subscribed", subscribed, "database",
-	    db == GA_OK ? "ok" : ga_strerror(db), "reports", "accepted",
-	    (json_int_t)atomic_load(&svc->stats.accepted), "duplicate",
-	    (json_int_t)atomic_load(&svc->stats.duplicates), "rejected",
-	    (json_int_t)atomic_load(&svc->stats.rejected), "refused",
-	    (json_int_t)atomic_load(&svc->stats.refused));
+	json_t *body =
+	    json_pack("{s:s, s:{s:i, s:i}, s:s, s:{s:I, s:I, s:I, s:I}}", "status",
+		      ok ? "ok" : "unavailable", "mqtt", "sessions", sessions, "subscribed",
+		      subscribed, "database", db == GA_OK ? "ok" : ga_strerror(db), "reports",
+		      "accepted", (json_int_t)atomic_load(&svc->stats.accepted), "duplicate",
+		      (json_int_t)atomic_load(&svc->stats.duplicates), "rejected",
+		      (json_int_t)atomic_load(&svc->stats.rejected), "refused",
+		      (json_int_t)atomic_load(&svc->stats.refused));
 	if (!body)
 		return MHD_NO;
 	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
-static enum MHD_Result http_error(struct MHD_Connection *conn, unsigned status,
-				  const char *message)
+static enum MHD_Result http_error(struct MHD_Connection *conn, unsigned status, const char *message)
 {
 	json_t *body = json_pack("{s:s}", "error", message);
 	if (!body)
@@ -75,7 +74,8 @@ static enum MHD_Result http_error(struct MHD_Connection *conn, unsigned status,
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				    const char *method, const char *version,
-				    const char *upload_data, size_t *upload_data_size, void **con_cls)
+				    const char *upload_data, size_t *upload_data_size,
+				    void **con_cls)
 {
 	struct http *h = cls;
 
@@ -91,8 +91,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 }
 
 /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080". */
-static ga_err http_parse_listen(const char *listen, struct addrinfo **res, char *err,
-				size_t errlen)
+static ga_err http_parse_listen(const char *listen, struct addrinfo **res, char *err, size_t errlen)
 {
 	char host[256];
 	const char *port;
@@ -152,7 +151,8 @@ ga_err http_start(struct service *svc, struct http **out, char *err, size_t errl
 		free(h);
 		goto out;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
 	*out = h;
 	result = GA_OK;

@@ -23,6 +23,8 @@
 #define INGEST_TOPIC_MAX 256
 #define INGEST_BACKOFF_MIN_MS 500
 #define INGEST_BACKOFF_MAX_MS 30000
+#define INGEST_MIDS 65536    /* MQTT packet ids are 16 bits */
+#define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
 
 struct ingest_session {
 	struct ingest *in;
@@ -35,6 +37,10 @@ struct ingest_session {
 	pthread_mutex_t cb_lock;
 	atomic_bool stopping;
 	atomic_bool subscribed;
+	/* Outbox id of the receipt sent with each packet id, so its PUBACK can
+	 * clear it. Touched only by the session's loop thread. */
+	int64_t *mid_outbox;
+	atomic_int pending_receipts;
 };
 
 struct ingest {
@@ -45,7 +51,19 @@ struct ingest {
 	char host[256];
 	int port;
 	bool tls;
+	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
 };
+
+void ingest_backlog_free(struct ingest_backlog *b)
+{
+	while (b) {
+		struct ingest_backlog *next = b->next;
+		free(b->topic);
+		free(b->payload);
+		free(b);
+		b = next;
+	}
+}
 
 ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls)
 {
@@ -99,23 +117,57 @@ static const char *ingest_topic_station(const char *topic)
 	return topic + n;
 }
 
-static void ingest_publish_receipt(struct ingest_session *ss, const char *station,
-				   const char *receipt)
+/* Sends a receipt kept in the outbox; its PUBACK deletes it there. */
+static void ingest_send_receipt(struct ingest_session *ss, const char *topic, const char *receipt,
+				int64_t outbox_id)
 {
-	char topic[INGEST_TOPIC_MAX + 64];
-	int n = snprintf(topic, sizeof(topic), "%s%s", RECEIPT_TOPIC_PREFIX, station);
-	if (n < 0 || (size_t)n >= sizeof(topic)) {
-		log_warnx("ingest: station name too long for a receipt topic");
+	int mid = 0;
+	int rc = mosquitto_publish_v5(ss->mosq, &mid, topic, (int)strlen(receipt), receipt, 1,
+				      false, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		/* Stays in the outbox: sent again at the next start. */
+		log_warnx("ingest: receipt to %s not sent now: %s", topic, mosquitto_strerror(rc));
 		return;
 	}
-	int rc = mosquitto_publish_v5(ss->mosq, NULL, topic, (int)strlen(receipt), receipt, 1,
-				      false, NULL);
-	if (rc != MOSQ_ERR_SUCCESS)
-		log_warnx("ingest: receipt to %s not sent: %s", topic, mosquitto_strerror(rc));
+	if (outbox_id > 0 && mid > 0 && mid < INGEST_MIDS) {
+		if (ss->mid_outbox[mid] == 0)
+			atomic_fetch_add(&ss->pending_receipts, 1);
+		ss->mid_outbox[mid] = outbox_id;
+	}
 }
 
-static void ingest_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+static void ingest_on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
 			      const mosquitto_property *props)
+{
+	struct ingest_session *ss = obj;
+	if (mid <= 0 || mid >= INGEST_MIDS || ss->mid_outbox[mid] == 0)
+		return;
+	int64_t id = ss->mid_outbox[mid];
+	ss->mid_outbox[mid] = 0;
+	atomic_fetch_sub(&ss->pending_receipts, 1);
+	/* A refusal (e.g. not authorised) would be refused again: log it and
+	 * do not keep it. */
+	if (reason >= 0x80)
+		log_warnx("mqtt %s: broker refused a receipt: %s", ss->client_id,
+			  mosquitto_reason_string(reason));
+	writer_receipt_acked(ss->in->svc->writer, id);
+}
+
+/* Session 0, once subscribed: receipts an earlier run could not send. */
+static void ingest_send_backlog(struct ingest_session *ss)
+{
+	struct ingest *in = ss->in;
+	int n = 0;
+	for (struct ingest_backlog *b = in->backlog; b; b = b->next, n++)
+		ingest_send_receipt(ss, b->topic, b->payload, b->outbox_id);
+	if (n)
+		log_info("mqtt %s: sent %d receipts left over from the last run", ss->client_id, n);
+	ingest_backlog_free(in->backlog);
+	in->backlog = NULL;
+}
+
+static void ingest_on_message(struct mosquitto *mosq, void *obj,
+			      const struct mosquitto_message *msg, const mosquitto_property *props)
 {
 	struct ingest_session *ss = obj;
 	struct service *svc = ss->in->svc;
@@ -124,6 +176,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj, const struct mo
 	char *receipt = NULL;
 	int64_t received_ms = time_now_ms();
 	const char *station = ingest_topic_station(msg->topic);
+	char receipt_topic[INGEST_TOPIC_MAX + 64];
 
 	memset(&r, 0, sizeof(r));
 	memset(&errs, 0, sizeof(errs));
@@ -141,16 +194,23 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj, const struct mo
 	};
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
-	ga_err valid = report_parse(&ctx, msg->payload, msg->payload ? (size_t)msg->payloadlen : 0,
-				    &r, &errs);
+	ga_err valid =
+	    report_parse(&ctx, msg->payload, msg->payload ? (size_t)msg->payloadlen : 0, &r, &errs);
 	pthread_rwlock_unlock(&svc->lock);
 	if (valid == GA_ERR_NOMEM) {
 		ingest_refuse(ss);
 		goto out;
 	}
 
+	int n =
+	    snprintf(receipt_topic, sizeof(receipt_topic), "%s%s", RECEIPT_TOPIC_PREFIX, station);
+	if (n < 0 || (size_t)n >= sizeof(receipt_topic))
+		receipt_topic[0] = '\0'; /* cannot be answered; still stored */
+
 	struct writer_item it = {
 	    .topic = msg->topic,
+	    .receipt_topic = receipt_topic,
+	    .report_id = r.report_id,
 	    .raw = msg->payload,
 	    .rawlen = msg->payload ? (size_t)msg->payloadlen : 0,
 	    .received_ms = received_ms,
@@ -158,19 +218,13 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj, const struct mo
 	    .errs = &errs,
 	};
 	ga_err stored = writer_submit(svc->writer, &it);
+	receipt = it.receipt;
 	if (stored != GA_OK) {
 		ingest_refuse(ss);
 		goto out;
 	}
-
-	receipt = receipt_build(r.report_id, it.status, it.incident_id, it.level, received_ms,
-				svc->cfg.alerts.utc_offset_min, &errs,
-				it.status == WRITER_REJECTED ? 0 : r.warnings);
-	if (!receipt) {
-		log_warnx("ingest: out of memory building a receipt");
-		goto out;
-	}
-	ingest_publish_receipt(ss, station, receipt);
+	if (receipt_topic[0])
+		ingest_send_receipt(ss, receipt_topic, receipt, it.outbox_id);
 	switch (it.status) {
 	case WRITER_ACCEPTED:
 		atomic_fetch_add(&svc->stats.accepted, 1);
@@ -197,8 +251,7 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 			  mosquitto_reason_string(rc));
 		return;
 	}
-	log_info("mqtt %s: connected (session %s)", ss->client_id,
-		 (flags & 1) ? "resumed" : "new");
+	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
@@ -217,6 +270,8 @@ static void ingest_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int 
 	if (granted_qos[0] < 1)
 		log_warnx("mqtt %s: broker granted QoS %d only", ss->client_id, granted_qos[0]);
 	atomic_store(&ss->subscribed, true);
+	if (ss->index == 0 && ss->in->backlog)
+		ingest_send_backlog(ss);
 }
 
 static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
@@ -274,6 +329,11 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 	ss->index = index;
 	pthread_mutex_init(&ss->cb_lock, NULL);
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
+	ss->mid_outbox = calloc(INGEST_MIDS, sizeof(*ss->mid_outbox));
+	if (!ss->mid_outbox) {
+		result = GA_ERR_NOMEM;
+		goto out;
+	}
 	/* clean_session=false: with MQTT 5 this is clean start off. */
 	ss->mosq = mosquitto_new(ss->client_id, false, ss);
 	if (!ss->mosq) {
@@ -291,6 +351,7 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 	mosquitto_subscribe_v5_callback_set(ss->mosq, ingest_on_subscribe);
 	mosquitto_disconnect_v5_callback_set(ss->mosq, ingest_on_disconnect);
 	mosquitto_message_v5_callback_set(ss->mosq, ingest_on_message);
+	mosquitto_publish_v5_callback_set(ss->mosq, ingest_on_publish);
 	if (cfg->mqtt.username[0]) {
 		rc = mosquitto_username_pw_set(ss->mosq, cfg->mqtt.username,
 					       password[0] ? password : NULL);
@@ -336,15 +397,19 @@ out:
 	return result;
 }
 
-ga_err ingest_start(struct service *svc, struct ingest **out, char *err, size_t errlen)
+ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest **out,
+		    char *err, size_t errlen)
 {
 	const struct config *cfg = &svc->cfg;
 	char password[256] = "";
 	ga_err result = GA_ERR_NOMEM;
 	struct ingest *in = calloc(1, sizeof(*in));
-	if (!in)
+	if (!in) {
+		ingest_backlog_free(backlog);
 		goto out;
+	}
 	in->svc = svc;
+	in->backlog = backlog;
 	if (ingest_parse_url(cfg->mqtt.url, in->host, sizeof(in->host), &in->port, &in->tls) !=
 	    GA_OK) {
 		snprintf(err, errlen, "[mqtt] url: cannot parse \"%s\"", cfg->mqtt.url);
@@ -397,6 +462,17 @@ void ingest_stop(struct ingest *in)
 {
 	if (!in)
 		return;
+	/* Give the receipts already sent a moment to be acknowledged, so the
+	 * next start does not send them again. */
+	for (int waited = 0; waited < INGEST_DRAIN_MS; waited += 20) {
+		int pending = 0;
+		for (int i = 0; i < in->n; i++)
+			pending += atomic_load(&in->sessions[i].pending_receipts);
+		if (pending == 0)
+			break;
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < in->n; i++) {
 		struct ingest_session *ss = &in->sessions[i];
 		/* Wait for a message in progress: it is committed, receipted
@@ -413,7 +489,9 @@ void ingest_stop(struct ingest *in)
 			pthread_join(ss->thread, NULL);
 		mosquitto_destroy(ss->mosq);
 		pthread_mutex_destroy(&ss->cb_lock);
+		free(ss->mid_outbox);
 	}
+	ingest_backlog_free(in->backlog);
 	free(in->sessions);
 	free(in);
 }

@@ -16,15 +16,28 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
 struct service;
 struct ingest;
 
+/* Receipts left in the outbox by an earlier run, to be sent again. */
+#define INGEST_BACKLOG_MAX 100000
+struct ingest_backlog {
+	int64_t outbox_id;
+	char *topic;
+	char *payload;
+	struct ingest_backlog *next;
+};
+void ingest_backlog_free(struct ingest_backlog *b);
+
 /* Creates the sessions and starts connecting (retrying with backoff while
- * the broker is away). */
-ga_err ingest_start(struct service *svc, struct ingest **out, char *err, size_t errlen);
+ * the broker is away). Takes ownership of backlog (may be NULL): the first
+ * session sends it once subscribed. */
+ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest **out,
+		    char *err, size_t errlen);
 
 /* Number of sessions whose subscription the broker has granted. */
 int ingest_subscribed(struct ingest *in);

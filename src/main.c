@@ -8,13 +8,12 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: geoalert COMMAND [ARGS]\n"
-		"  serve -c FILE                      run the service\n"
-		"  check-config -c FILE               validate a configuration\n"
-		"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
-		"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
-		"  version                            print the version\n");
+	fprintf(stderr, "usage: geoalert COMMAND [ARGS]\n"
+			"  serve -c FILE                      run the service\n"
+			"  check-config -c FILE               validate a configuration\n"
+			"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
+			"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
+			"  version                            print the version\n");
 	return 2;
 }
 

@@ -43,8 +43,8 @@ char *receipt_build(const char *report_id, enum writer_status status, const char
 	json_object_set_new(root, "level",
 			    level >= 0 ? json_string(level_name((enum level)level)) : json_null());
 	json_object_set_new(root, "received_at", json_string(when));
-	json_t *errors = (status == WRITER_REJECTED && errs) ? report_errors_to_json(errs)
-							     : json_array();
+	json_t *errors =
+	    (status == WRITER_REJECTED && errs) ? report_errors_to_json(errs) : json_array();
 	json_object_set_new(root, "errors", errors ? errors : json_array());
 	if (warnings && status != WRITER_REJECTED)
 		json_object_set_new(root, "warnings", receipt_warnings(warnings));

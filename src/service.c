@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <mosquitto.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,39 @@ static ga_err service_load_data(const struct config *c, const struct geo *geo,
 	return result;
 }
 
+struct service_backlog_ctx {
+	struct ingest_backlog *head, **tail;
+	int n;
+	bool nomem;
+};
+
+static bool service_backlog_add(int64_t id, const char *topic, const char *payload, void *arg)
+{
+	struct service_backlog_ctx *ctx = arg;
+	struct ingest_backlog *b = calloc(1, sizeof(*b));
+	if (!b || !(b->topic = strdup(topic)) || !(b->payload = strdup(payload))) {
+		ingest_backlog_free(b);
+		ctx->nomem = true;
+		return false;
+	}
+	b->outbox_id = id;
+	*ctx->tail = b;
+	ctx->tail = &b->next;
+	return ++ctx->n < INGEST_BACKLOG_MAX;
+}
+
+/* Receipts an earlier run committed but could not hand to the broker. */
+static struct ingest_backlog *service_outbox(struct store *store)
+{
+	struct service_backlog_ctx ctx = {.tail = &ctx.head};
+	if (store_outbox_each(store, service_backlog_add, &ctx) != GA_OK || ctx.nomem)
+		log_warnx("outbox: could not read every pending receipt; the rest wait for the "
+			  "next start");
+	if (ctx.n)
+		log_info("outbox: %d receipts to send again", ctx.n);
+	return ctx.head;
+}
+
 static void service_reload(struct service *svc)
 {
 	char err[SERVICE_ERR_MAX];
@@ -91,8 +125,8 @@ static void service_reload(struct service *svc)
 		log_warnx("reload: thresholds refused, keeping the old ones: %s", err);
 		thr = NULL;
 	}
-	if (c->stations.file[0] && registry_load(c->stations.file, svc->geo, &reg, err,
-						 sizeof(err)) != GA_OK) {
+	if (c->stations.file[0] &&
+	    registry_load(c->stations.file, svc->geo, &reg, err, sizeof(err)) != GA_OK) {
 		log_warnx("reload: station registry refused, keeping the old one: %s", err);
 		reg = NULL;
 	}
@@ -164,15 +198,19 @@ int service_serve(int argc, char **argv)
 		log_warnx("%s", err);
 		goto out;
 	}
+	/* Read before the writer thread owns the store. */
+	struct ingest_backlog *backlog = service_outbox(svc->store);
 	if (writer_new(svc->store, svc, svc->cfg.store.batch_max, &svc->writer) != GA_OK) {
+		ingest_backlog_free(backlog);
 		log_warnx("cannot start the writer thread");
 		goto out;
 	}
 	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK) {
+		ingest_backlog_free(backlog);
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (ingest_start(svc, &svc->ingest, err, sizeof(err)) != GA_OK) {
+	if (ingest_start(svc, backlog, &svc->ingest, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
 		goto out;
 	}

@@ -69,6 +69,21 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 /* Counts for tests and metrics. */
 ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_t *incidents);
 
+/* --- receipt outbox ----------------------------------------------
+ * A receipt is stored in the transaction of its report and deleted once
+ * the broker has acknowledged it, so a crash between the commit and the
+ * receipt leaving re-sends it at the next start instead of losing it. */
+
+/* Inside a transaction. *id identifies it for store_outbox_delete. */
+ga_err store_outbox_put(struct store *s, const char *topic, const char *payload,
+			int64_t created_ms, int64_t *id);
+/* Inside a transaction; an id already gone is not an error. */
+ga_err store_outbox_delete(struct store *s, int64_t id);
+/* Calls cb for each stored receipt, oldest first; cb returns false to
+ * stop. Outside a transaction. */
+typedef bool (*store_outbox_cb)(int64_t id, const char *topic, const char *payload, void *arg);
+ga_err store_outbox_each(struct store *s, store_outbox_cb cb, void *arg);
+
 /* --- incidents ----------------------------------------------------- */
 
 struct incident {

@@ -90,7 +90,15 @@ const char *const store_migrations[] = {
     /* Last incident number given per day (YYYYMMDD at the id offset). */
     "CREATE TABLE incident_seq ("
     " day TEXT PRIMARY KEY NOT NULL,"
-    " n INTEGER NOT NULL) WITHOUT ROWID;",
+    " n INTEGER NOT NULL) WITHOUT ROWID;"
+
+    /* Receipts written with their report and deleted once the broker has
+     * acknowledged them: what is left after a crash is sent again. */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY,"
+    " topic TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -153,6 +161,9 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
 	" SET observed_ms = excluded.observed_ms, value = excluded.value"
 	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
+    [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms) VALUES (?1, ?2, ?3)",
+    [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+    [STMT_OUTBOX_ALL] = "SELECT id, topic, payload FROM outbox ORDER BY id",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",
 };

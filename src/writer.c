@@ -5,9 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <time.h>
+
 #include "incident.h"
 #include "log.h"
+#include "receipt.h"
 #include "service.h"
+
+/* Receipt acknowledgements waiting to be deleted from the outbox. Past
+ * the cap they are dropped: those receipts are only sent again. */
+#define WRITER_MAX_ACKS 65536
+#define WRITER_ACK_FLUSH_MS 1000
 
 struct writer {
 	struct store *store;
@@ -20,6 +29,10 @@ struct writer {
 	struct writer_item *head, *tail;
 	bool stopping;
 	ga_err last_result;
+	int64_t *acks; /* outbox ids acknowledged by the broker */
+	int nacks;
+	bool acks_dropped;
+	bool flush_due; /* acks have waited WRITER_ACK_FLUSH_MS */
 	pthread_t thread;
 };
 
@@ -34,8 +47,8 @@ static ga_err writer_put_rejected(struct writer *w, struct writer_item *it)
 	reasons = json_dumps(arr, JSON_COMPACT);
 	if (!reasons)
 		goto out;
-	result = store_rejected_put(w->store, it->topic, it->raw, it->rawlen, it->received_ms,
-				    reasons);
+	result =
+	    store_rejected_put(w->store, it->topic, it->raw, it->rawlen, it->received_ms, reasons);
 	it->status = WRITER_REJECTED;
 out:
 	free(reasons);
@@ -43,9 +56,24 @@ out:
 	return result;
 }
 
+/* The receipt, stored in the outbox in the same transaction. */
+static ga_err writer_put_receipt(struct writer *w, struct writer_item *it)
+{
+	const struct report *r = it->report;
+	it->receipt = receipt_build(it->report_id, it->status, it->incident_id, it->level,
+				    it->received_ms, w->svc->cfg.alerts.utc_offset_min, it->errs,
+				    r && it->status != WRITER_REJECTED ? r->warnings : 0);
+	if (!it->receipt)
+		return GA_ERR_NOMEM;
+	if (it->receipt_topic[0] == '\0')
+		return GA_OK; /* no topic to answer on (station name too long) */
+	return store_outbox_put(w->store, it->receipt_topic, it->receipt, it->received_ms,
+				&it->outbox_id);
+}
+
 /* One item inside the open transaction. Only storage failures are
  * returned; a report's own faults become a rejection. */
-static ga_err writer_process(struct writer *w, struct writer_item *it)
+static ga_err writer_store(struct writer *w, struct writer_item *it)
 {
 	struct report *r = it->report;
 	ga_err result;
@@ -55,8 +83,8 @@ static ga_err writer_process(struct writer *w, struct writer_item *it)
 	if (!r)
 		return writer_put_rejected(w, it);
 
-	result = store_report_find(w->store, r->station_id, r->report_id, it->incident_id,
-				   &it->level);
+	result =
+	    store_report_find(w->store, r->station_id, r->report_id, it->incident_id, &it->level);
 	if (result == GA_OK) {
 		it->status = WRITER_DUPLICATE;
 		return GA_OK;
@@ -66,8 +94,8 @@ static ga_err writer_process(struct writer *w, struct writer_item *it)
 
 	struct incident inc;
 	pthread_rwlock_rdlock(&w->svc->lock);
-	result = incident_assign(w->store, &w->svc->rules, w->svc->thresholds, r,
-				 it->received_ms, &inc);
+	result =
+	    incident_assign(w->store, &w->svc->rules, w->svc->thresholds, r, it->received_ms, &inc);
 	pthread_rwlock_unlock(&w->svc->lock);
 	if (result == GA_ERR_NOTFOUND) {
 		report_errors_add(it->errs, "/incident_id", "unknown_incident",
@@ -88,47 +116,88 @@ static ga_err writer_process(struct writer *w, struct writer_item *it)
 	return GA_OK;
 }
 
-static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch)
+static ga_err writer_process(struct writer *w, struct writer_item *it)
+{
+	ga_err result = writer_store(w, it);
+	if (result != GA_OK)
+		return result;
+	return writer_put_receipt(w, it);
+}
+
+/* One transaction: the batch's reports and receipts, and the deletion of
+ * the receipts the broker has acknowledged meanwhile. */
+static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, const int64_t *acks,
+				  int nacks)
 {
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
+	for (int i = 0; i < nacks; i++) {
+		result = store_outbox_delete(w->store, acks[i]);
+		if (result != GA_OK)
+			goto fail;
+	}
 	for (struct writer_item *it = batch; it; it = it->next) {
 		result = writer_process(w, it);
-		if (result != GA_OK) {
-			store_rollback(w->store);
-			return result;
-		}
+		if (result != GA_OK)
+			goto fail;
 	}
 	return store_commit(w->store);
+fail:
+	store_rollback(w->store);
+	return result;
+}
+
+static void writer_wait(struct writer *w)
+{
+	if (w->nacks == 0) {
+		pthread_cond_wait(&w->work, &w->mu);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += WRITER_ACK_FLUSH_MS / 1000;
+	int rc = pthread_cond_timedwait(&w->work, &w->mu, &ts);
+	if (rc == ETIMEDOUT)
+		w->flush_due = true;
 }
 
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 
+	int64_t *acks = malloc(WRITER_MAX_ACKS * sizeof(*acks));
+	if (!acks)
+		fatalx("writer: out of memory");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->work, &w->mu);
-		if (!w->head && w->stopping)
+		w->flush_due = false;
+		while (!w->head && !w->stopping && !w->flush_due)
+			writer_wait(w);
+		if (!w->head && w->stopping && w->nacks == 0)
 			break;
 
 		/* Take up to batch_max items: everything that queued while the
-		 * last commit was running. */
+		 * last commit was running; and the acknowledged receipts. */
 		struct writer_item *batch = w->head, *last = w->head;
-		int n = 1;
-		while (last->next && n < w->batch_max) {
-			last = last->next;
-			n++;
+		int n = 0;
+		if (batch) {
+			n = 1;
+			while (last->next && n < w->batch_max) {
+				last = last->next;
+				n++;
+			}
+			w->head = last->next;
+			if (!w->head)
+				w->tail = NULL;
+			last->next = NULL;
 		}
-		w->head = last->next;
-		if (!w->head)
-			w->tail = NULL;
-		last->next = NULL;
+		int nacks = w->nacks;
+		memcpy(acks, w->acks, (size_t)nacks * sizeof(*acks));
+		w->nacks = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		ga_err result = writer_commit_batch(w, batch);
+		ga_err result = writer_commit_batch(w, batch, acks, nacks);
 		if (result != GA_OK)
 			log_warnx("writer: commit of %d reports failed: %s; not acknowledged", n,
 				  ga_strerror(result));
@@ -141,8 +210,16 @@ static void *writer_main(void *arg)
 			it->done = true;
 		}
 		pthread_cond_broadcast(&w->done);
+		if (result != GA_OK && nacks > 0 && w->nacks + nacks <= WRITER_MAX_ACKS) {
+			/* Keep them for the next transaction. */
+			memcpy(w->acks + w->nacks, acks, (size_t)nacks * sizeof(*acks));
+			w->nacks += nacks;
+		}
+		if (result != GA_OK && w->stopping && !w->head)
+			break; /* cannot write: what is left is sent again next start */
 	}
 	pthread_mutex_unlock(&w->mu);
+	free(acks);
 	return NULL;
 }
 
@@ -154,6 +231,11 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 	w->store = store;
 	w->svc = svc;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
+	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
+	if (!w->acks) {
+		free(w);
+		return GA_ERR_NOMEM;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
@@ -161,6 +243,7 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
 		pthread_cond_destroy(&w->done);
+		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
 	}
@@ -175,6 +258,8 @@ ga_err writer_submit(struct writer *w, struct writer_item *it)
 	it->next = NULL;
 	it->done = false;
 	it->result = GA_OK;
+	it->receipt = NULL;
+	it->outbox_id = 0;
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
 		result = GA_ERR_SHUTDOWN;
@@ -192,6 +277,21 @@ ga_err writer_submit(struct writer *w, struct writer_item *it)
 out:
 	pthread_mutex_unlock(&w->mu);
 	return result;
+}
+
+void writer_receipt_acked(struct writer *w, int64_t outbox_id)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->nacks < WRITER_MAX_ACKS) {
+		w->acks[w->nacks++] = outbox_id;
+		if (w->nacks == 1)
+			pthread_cond_signal(&w->work); /* start the flush timer */
+	} else if (!w->acks_dropped) {
+		w->acks_dropped = true;
+		log_warnx("writer: too many receipt acknowledgements queued; some receipts "
+			  "will be sent again at the next start");
+	}
+	pthread_mutex_unlock(&w->mu);
 }
 
 ga_err writer_last_result(struct writer *w)
@@ -214,5 +314,6 @@ void writer_free(struct writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
+	free(w->acks);
 	free(w);
 }

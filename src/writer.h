@@ -26,13 +26,17 @@ struct writer_item {
 	const void *raw;
 	size_t rawlen;
 	int64_t received_ms;
-	struct report *report;       /* a valid report; NULL when rejected */
-	struct report_errors *errs;  /* errors; the writer may add one (unknown incident) */
+	struct report *report;	    /* a valid report; NULL when rejected */
+	struct report_errors *errs; /* errors; the writer may add one (unknown incident) */
+	const char *receipt_topic;  /* where the receipt goes */
+	const char *report_id;	    /* as read from the payload, NULL if unreadable */
 
 	/* out */
 	enum writer_status status;
 	char incident_id[INCIDENT_ID_MAX]; /* "" when none */
-	int level;                         /* enum level, or -1 */
+	int level;			   /* enum level, or -1 */
+	char *receipt;			   /* receipt JSON, committed in the outbox; caller frees */
+	int64_t outbox_id;		   /* pass to writer_receipt_acked once the broker has it */
 
 	/* private to the writer */
 	struct writer_item *next;
@@ -52,10 +56,17 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
  * once writer_free has begun. */
 ga_err writer_submit(struct writer *w, struct writer_item *it);
 
+/* The broker has acknowledged the receipt stored as outbox_id: the writer
+ * deletes it from the outbox with its next transaction (or within a
+ * second when idle). Lost acknowledgements only mean a receipt is sent
+ * twice. Thread-safe, never blocks on the database. */
+void writer_receipt_acked(struct writer *w, int64_t outbox_id);
+
 /* Health of the last commit: GA_OK, or the error that made it fail. */
 ga_err writer_last_result(struct writer *w);
 
-/* Commits what is queued, stops the thread and frees w. NULL is fine. */
+/* Commits what is queued (and the acknowledged receipts), stops the thread and frees w. NULL is
+ * fine. */
 void writer_free(struct writer *w);
 
 #endif
