@@ -340,6 +340,18 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[mqtt] password_file needs username");
 		return GA_ERR_CONFIG;
 	}
+	const char *p = c->alerts.incident_prefix;
+	bool prefix_ok = p[0] != '\0';
+	for (; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			prefix_ok = false;
+	if (!prefix_ok) {
+		snprintf(err, errlen,
+			 "[alerts] incident_prefix: \"%s\" must be 1..15 of A-Z a-z 0-9 _ -",
+			 c->alerts.incident_prefix);
+		return GA_ERR_CONFIG;
+	}
 	if (c->store.path[0] == '\0') {
 		snprintf(err, errlen, "[store] path: must be set");
 		return GA_ERR_CONFIG;

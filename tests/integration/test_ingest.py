@@ -126,6 +126,28 @@ def test_disaster_in_gauss_krueger():
     assert 118.9 < row[1] < 119.4 and 31.9 < row[2] < 32.4, row
 
 
+def test_xian80_warning():
+    # Xian 1980 has no datum shift to CGCS2000 in proj.db: accepted, warned
+    r = report("JS-3201-0007", "xian-1",
+               location={"crs": "EPSG:2385", "coordinates": [370432.85, 3549208.87]})
+    st.publish("JS-3201-0007", r)
+    rc = st.wait_receipt("xian-1")
+    assert rc["status"] == "accepted", rc
+    assert [w["path"] for w in rc.get("warnings", [])] == ["/location/crs"], rc
+    row = ga.query("SELECT admin_code FROM reports WHERE report_id='xian-1'")[0]
+    assert row[0] == "320111", row
+
+
+def test_outside_service_area():
+    r = report("JS-3201-0007", "sh-1", location={"crs": "EPSG:4490",
+                                                 "coordinates": [121.47, 31.23]})
+    st.publish("JS-3201-0007", r)
+    rc = st.wait_receipt("sh-1")
+    assert rc["status"] == "rejected", rc
+    assert rc["errors"][0]["path"] == "/location/coordinates", rc
+    assert "outside" in rc["errors"][0]["message"], rc
+
+
 def test_grouping_and_level_recomputed():
     # a disaster at the same hazard point joins the danger incident and
     # raises its level: 12 dead and missing is large either way, 31 extra large
@@ -214,7 +236,8 @@ def test_sigterm_exits_cleanly():
 # share the first one's subscription group, so it runs after the others.
 for t in (test_healthz, test_accepted_danger_from_registry, test_duplicate_changes_nothing,
           test_invalid_example_all_errors, test_garbage_is_stored_and_answered,
-          test_station_checks, test_disaster_in_gauss_krueger, test_grouping_and_level_recomputed,
+          test_station_checks, test_disaster_in_gauss_krueger, test_xian80_warning,
+          test_outside_service_area, test_grouping_and_level_recomputed,
           test_unknown_incident_rejected, test_future_and_past_times, test_sigterm_exits_cleanly,
           test_registry_reload):
     runner.run(t)

@@ -109,6 +109,10 @@ static void test_bad_values(void **state)
 	assert_non_null(strstr(err, "mqtt://"));
 	err = load("[mqtt]\npassword_file = /x\n", &c);
 	assert_non_null(strstr(err, "needs username"));
+	err = load("[alerts]\nincident_prefix = J S\n", &c);
+	assert_non_null(strstr(err, "incident_prefix"));
+	err = load("[alerts]\nincident_prefix = SU-GEO\n", &c);
+	assert_string_equal(err, "");
 	err = load("[channel.portal]\nurl = http://x/\n", &c);
 	assert_non_null(strstr(err, "type must be set"));
 	err = load("[channel.portal]\ntype = portal\nsecret = 1\n", &c);
