@@ -6,5 +6,7 @@
 
 int cmd_classify(int argc, char **argv);
 int cmd_locate(int argc, char **argv);
+int cmd_officer(int argc, char **argv); /* officer add (cmd_officer.c) */
+int cmd_audit(int argc, char **argv);	/* audit verify (cmd_audit.c) */
 
 #endif

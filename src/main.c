@@ -13,7 +13,11 @@ static int usage(void)
 			"  check-config -c FILE               validate a configuration\n"
 			"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
 			"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
-			"  version                            print the version\n");
+			"  officer add NAME --role duty_officer|supervisor|admin -c FILE\n"
+		"      [--password-file FILE]         create an officer; print the API token once\n"
+		"  audit verify -c FILE [--anchor SEQ:HASH]\n"
+		"                                     check the audit trail's hash chain\n"
+		"  version                            print the version\n");
 	return 2;
 }
 
@@ -37,6 +41,10 @@ int main(int argc, char **argv)
 		return cmd_classify(argc, argv);
 	if (strcmp(cmd, "locate") == 0)
 		return cmd_locate(argc, argv);
+	if (strcmp(cmd, "officer") == 0)
+		return cmd_officer(argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("geoalert %s\n", GA_VERSION);
 		return 0;

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "geo.h"
 #include "hazard.h"
+#include "officer.h"
 #include "registry.h"
 #include "report.h"
 
@@ -130,5 +131,109 @@ ga_err store_incident_update(struct store *s, const struct incident *inc);
 ga_err store_incident_fold_figures(struct store *s, const char *incident_id,
 				   const char *station_id, int64_t observed_ms,
 				   const struct figures *f, struct figures *out);
+
+/* === officers, console sessions, login attempts, audit trail ==========
+ * (migration 2; store_officer.c and store_audit.c). The store sees only
+ * hashes of tokens and cookies, never the secrets (officer.h). */
+
+#define STORE_HASH_HEX 65   /* SHA-256 as lowercase hex + NUL */
+#define STORE_CSRF_MAX 65   /* CSRF token text + NUL */
+#define STORE_REMOTE_MAX 64 /* a remote address as text + NUL */
+
+/* Inserts an officer; password_hash and token_hash may be NULL. *id is
+ * the new officer's id. GA_ERR_DUPLICATE when the name (or the token
+ * hash) exists. Inside or outside a transaction. */
+ga_err store_officer_add(struct store *s, const char *name, enum officer_role role,
+			 const char *password_hash, const char *token_hash, int64_t created_ms,
+			 int64_t *id);
+/* Look-ups; GA_ERR_NOTFOUND when there is no such officer. Disabled
+ * officers are found too: the caller decides. */
+ga_err store_officer_by_token_hash(struct store *s, const char *token_hash, struct officer *out);
+ga_err store_officer_by_name(struct store *s, const char *name, struct officer *out);
+ga_err store_officer_get(struct store *s, int64_t id, struct officer *out);
+/* Calls cb for each officer by id; cb returns false to stop. */
+typedef bool (*store_officer_cb)(const struct officer *o, void *arg);
+ga_err store_officer_each(struct store *s, store_officer_cb cb, void *arg);
+
+/* A console session. id is the SHA-256 hex of the cookie value. */
+struct store_session {
+	char id[STORE_HASH_HEX];
+	int64_t officer_id;
+	char csrf[STORE_CSRF_MAX];
+	int64_t created_ms, last_seen_ms, expires_ms;
+};
+/* GA_ERR_DUPLICATE when the id exists. */
+ga_err store_session_put(struct store *s, const struct store_session *sess);
+/* The session with this id that expires after now_ms; GA_ERR_NOTFOUND
+ * when there is none or it has expired. */
+ga_err store_session_get(struct store *s, const char *id, int64_t now_ms,
+			 struct store_session *out);
+/* Sets last_seen_ms and expires_ms (the idle timeout slides);
+ * GA_ERR_NOTFOUND when the session is gone. */
+ga_err store_session_touch(struct store *s, const char *id, int64_t last_seen_ms,
+			   int64_t expires_ms);
+/* Logout; a session already gone is not an error. */
+ga_err store_session_delete(struct store *s, const char *id);
+/* Deletes every session expired at now_ms; *n (may be NULL) the count. */
+ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n);
+
+/* Records a console login attempt (name as typed, remote address).
+ * GA_ERR_TOOBIG for a name of OFFICER_NAME_MAX bytes or more or a remote
+ * of STORE_REMOTE_MAX or more: the caller cuts hostile input first. */
+ga_err store_login_attempt_add(struct store *s, const char *name, const char *remote, bool ok,
+			       int64_t at_ms);
+/* Failed attempts at or after since_ms for this name or from this remote
+ * (either may be NULL: it then matches nothing). */
+ga_err store_login_attempt_count_since(struct store *s, const char *name, const char *remote,
+				       int64_t since_ms, int64_t *n);
+/* Forgets attempts older than before_ms. */
+ga_err store_login_attempt_purge(struct store *s, int64_t before_ms);
+
+/* --- audit trail ---------------------------------------------------
+ * Append-only and hash-chained: row seq carries prev_hash = hash of row
+ * seq - 1 (STORE_AUDIT_GENESIS for seq 1) and hash = store_audit_hash of
+ * itself. UPDATE and DELETE are refused by triggers; audit_verify (audit.h)
+ * finds rows edited or deleted behind the triggers' back. */
+
+#define STORE_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define STORE_AUDIT_ACTION_MAX 64    /* bytes, without the NUL */
+#define STORE_AUDIT_SUBJECT_MAX 256  /* bytes, without the NUL */
+#define STORE_AUDIT_DETAIL_MAX 16384 /* bytes of JSON, without the NUL */
+
+/* One row; the strings are borrowed (valid during a store_audit_each
+ * callback only). officer_id 0: no officer (NULL in the table). */
+struct store_audit_row {
+	int64_t seq;
+	int64_t at_ms;
+	int64_t officer_id;
+	const char *action;
+	const char *subject;
+	const char *detail; /* JSON text */
+	const char *prev_hash;
+	const char *hash;
+};
+
+/* The row's hash: SHA-256, lowercase hex, over its canonical form
+ *   "geoalert.audit/1\n" then, for seq, at_ms, officer_id, action,
+ *   subject, detail, prev_hash in that order, each field as a netstring
+ *   "LEN:BYTES," (integers in decimal, a NULL officer_id as "0:,").
+ * Length prefixes make the form unambiguous; r->hash is not read. */
+void store_audit_hash(const struct store_audit_row *r, char hex[STORE_HASH_HEX]);
+
+/* Appends a row: seq = last seq + 1, prev_hash = last hash, hash computed
+ * here. detail must be valid JSON (NULL: "{}"); subject NULL: "".
+ * GA_ERR_TOOBIG past the caps, GA_ERR_INVAL for an empty action or bad
+ * JSON. Inside a transaction the row commits (or not) with it; outside,
+ * the append is a transaction of its own. *seq (may be NULL) the row's. */
+ga_err store_audit_append(struct store *s, int64_t at_ms, int64_t officer_id, const char *action,
+			  const char *subject, const char *detail, int64_t *seq);
+
+/* Calls cb for each row with seq >= from_seq, in seq order; cb returns
+ * false to stop. Rows are read as stored, unchecked, except that a row
+ * whose columns could not have been written by geoalert (text with a NUL
+ * byte, a non-integer seq, at_ms or officer_id) is handed out with hash
+ * "" so that it fails verification. */
+typedef bool (*store_audit_cb)(const struct store_audit_row *row, void *arg);
+ga_err store_audit_each(struct store *s, int64_t from_seq, store_audit_cb cb, void *arg);
 
 #endif

@@ -37,6 +37,23 @@ enum store_stmt_id {
 	STMT_OUTBOX_PUT,
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_ALL,
+	/* officers, sessions, login attempts, audit (migration 2) */
+	STMT_OFFICER_ADD,
+	STMT_OFFICER_BY_TOKEN,
+	STMT_OFFICER_BY_NAME,
+	STMT_OFFICER_BY_ID,
+	STMT_OFFICER_ALL,
+	STMT_SESSION_PUT,
+	STMT_SESSION_GET,
+	STMT_SESSION_TOUCH,
+	STMT_SESSION_DELETE,
+	STMT_SESSION_PURGE,
+	STMT_LOGIN_ADD,
+	STMT_LOGIN_COUNT,
+	STMT_LOGIN_PURGE,
+	STMT_AUDIT_LAST,
+	STMT_AUDIT_APPEND,
+	STMT_AUDIT_FROM,
 	STMT_ID_COUNT
 };
 
@@ -63,6 +80,11 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" last_observed_ms, created_ms, updated_ms, has_disaster, level, nreports, open,"          \
 	" deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"         \
 	" threatened_property_cny"
+
+/* Column lists of the officer and audit SELECTs, in the order
+ * store_officer.c and store_audit.c read them. */
+#define STORE_OFFICER_COLUMNS "id, name, role, password_hash, token_hash, created_ms, disabled"
+#define STORE_AUDIT_COLUMNS "seq, at_ms, officer_id, action, subject, detail, prev_hash, hash"
 
 /* Translates an SQLite result code of statement `what` into a ga_err,
  * logging it once with sqlite3_errmsg (not for a unique-key violation,

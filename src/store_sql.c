@@ -99,6 +99,64 @@ const char *const store_migrations[] = {
     " topic TEXT NOT NULL,"
     " payload TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL);",
+
+    /* 2: officers, console sessions, login attempts and the audit trail. */
+    /* token_hash is the SHA-256 (hex) of the officer's API token. The
+     * token is 32 random bytes, so a fast unsalted hash is right: there is
+     * nothing to brute-force (2^256 guesses), it stays a unique lookup key,
+     * and a copy of the database does not hand out working tokens.
+     * Passwords are low-entropy and get argon2id (password_hash) instead. */
+    "CREATE TABLE officers ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK (role IN ('duty_officer', 'supervisor', 'admin')),"
+    " password_hash TEXT," /* argon2id string; NULL: no console login */
+    " token_hash TEXT UNIQUE,"
+    " created_ms INTEGER NOT NULL,"
+    " disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)));"
+
+    /* id is the SHA-256 (hex) of the session cookie, for the same reason
+     * as token_hash. The CSRF token is kept as is: it is worthless
+     * without the cookie. */
+    "CREATE TABLE sessions ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " officer_id INTEGER NOT NULL REFERENCES officers (id),"
+    " csrf TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_by_expiry ON sessions (expires_ms);"
+
+    /* Console logins, for the rate limit: by name and by remote address. */
+    "CREATE TABLE login_attempts ("
+    " id INTEGER PRIMARY KEY,"
+    " at_ms INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " remote TEXT NOT NULL,"
+    " ok INTEGER NOT NULL CHECK (ok IN (0, 1)));"
+    "CREATE INDEX login_attempts_by_name ON login_attempts (name, at_ms);"
+    "CREATE INDEX login_attempts_by_remote ON login_attempts (remote, at_ms);"
+    "CREATE INDEX login_attempts_by_time ON login_attempts (at_ms);"
+
+    /* Append-only, hash-chained (store_audit.c): hash = SHA-256 of the
+     * row's canonical form, which includes prev_hash, the hash of row
+     * seq - 1 (64 zeros for seq 1). The triggers stop honest mistakes and
+     * the service itself; someone who can write the file can drop them,
+     * which is what audit_verify is for. */
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY,"
+    " at_ms INTEGER NOT NULL,"
+    " officer_id INTEGER REFERENCES officers (id)," /* NULL: the service or the CLI */
+    " action TEXT NOT NULL,"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX audit_by_subject ON audit (subject, seq);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -166,4 +224,31 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload FROM outbox ORDER BY id",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",
+
+    [STMT_OFFICER_ADD] = "INSERT INTO officers (name, role, password_hash, token_hash, created_ms)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_OFFICER_BY_TOKEN] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers"
+			      " WHERE token_hash = ?1",
+    [STMT_OFFICER_BY_NAME] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers WHERE name = ?1",
+    [STMT_OFFICER_BY_ID] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers WHERE id = ?1",
+    [STMT_OFFICER_ALL] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers ORDER BY id",
+    [STMT_SESSION_PUT] = "INSERT INTO sessions (id, officer_id, csrf, created_ms, last_seen_ms,"
+			 " expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* An expired session is as good as gone. */
+    [STMT_SESSION_GET] = "SELECT id, officer_id, csrf, created_ms, last_seen_ms, expires_ms"
+			 " FROM sessions WHERE id = ?1 AND expires_ms > ?2",
+    [STMT_SESSION_TOUCH] = "UPDATE sessions SET last_seen_ms = ?2, expires_ms = ?3 WHERE id = ?1",
+    [STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
+    [STMT_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_ms <= ?1",
+    [STMT_LOGIN_ADD] = "INSERT INTO login_attempts (at_ms, name, remote, ok)"
+		       " VALUES (?1, ?2, ?3, ?4)",
+    /* Failed attempts since ?3 for this name or from this address (a NULL
+     * argument matches nothing). */
+    [STMT_LOGIN_COUNT] = "SELECT count(*) FROM login_attempts"
+			 " WHERE ok = 0 AND at_ms >= ?3 AND (name = ?1 OR remote = ?2)",
+    [STMT_LOGIN_PURGE] = "DELETE FROM login_attempts WHERE at_ms < ?1",
+    [STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [STMT_AUDIT_APPEND] = "INSERT INTO audit (" STORE_AUDIT_COLUMNS ")"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_AUDIT_FROM] = "SELECT " STORE_AUDIT_COLUMNS " FROM audit WHERE seq >= ?1 ORDER BY seq",
 };

@@ -1,0 +1,126 @@
+/* cmd_officer.c - `geoalert officer add NAME --role ROLE -c FILE
+ * [--password-file FILE]` (spec §7): creates an officer and prints their
+ * API token, once, as the only line on stdout. Only the token's hash is
+ * stored; a password (for the console) comes from a file, never from the
+ * command line where ps and shell histories would show it.
+ *
+ * The service may be running on the same database: SQLite's WAL lets
+ * both at it, and the busy timeout covers a moment's write lock. Exit 0
+ * on success, 1 on failure, 2 on a usage error. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "officer.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define OFFICER_CMD_ERR_MAX 768
+
+static int officer_usage(void)
+{
+	fprintf(stderr, "usage: geoalert officer add NAME --role duty_officer|supervisor|admin"
+			" -c FILE [--password-file FILE]\n");
+	return 2;
+}
+
+static int officer_cmd_add(int argc, char **argv)
+{
+	const char *name = NULL, *role_text = NULL, *cfgpath = NULL, *pwfile = NULL;
+	char password[OFFICER_PASSWORD_MAX + 2], token[OFFICER_TOKEN_MAX] = "";
+	char err[OFFICER_CMD_ERR_MAX];
+	struct store_options sopt = {0};
+	struct config *cfg = NULL;
+	struct store *s = NULL;
+	enum officer_role role;
+	struct officer o;
+	int status = 2;
+	ga_err e;
+
+	password[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role_text = argv[++i];
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			cfgpath = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
+			pwfile = argv[++i];
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else
+			return officer_usage();
+	}
+	if (name == NULL || role_text == NULL || cfgpath == NULL)
+		return officer_usage();
+	if (officer_role_parse(role_text, &role) != GA_OK) {
+		fprintf(
+		    stderr,
+		    "geoalert officer add: unknown role %s: duty_officer, supervisor or admin\n",
+		    role_text);
+		return 2;
+	}
+	status = 1;
+	if (!officer_name_valid(name)) {
+		fprintf(stderr,
+			"geoalert officer add: bad name: 1..%d bytes of UTF-8 without spaces,"
+			" control characters or '/'\n",
+			OFFICER_NAME_MAX - 1);
+		goto out;
+	}
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "geoalert officer add: out of memory\n");
+		goto out;
+	}
+	if (config_load(cfgpath, cfg, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer add: %s\n", err);
+		goto out;
+	}
+	if (pwfile != NULL &&
+	    config_read_secret(pwfile, password, sizeof(password), err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer add: password file %s\n", err);
+		goto out;
+	}
+	sopt.path = cfg->store.path;
+	sopt.max_page_count = cfg->store.max_page_count;
+	if (store_open(&sopt, &s, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer add: %s\n", err);
+		goto out;
+	}
+	e = officer_add(s, name, role, pwfile != NULL ? password : NULL, 0, time_now_ms(), token,
+			&o, err, sizeof(err));
+	if (e != GA_OK) {
+		fprintf(stderr, "geoalert officer add: %s\n", err);
+		goto out;
+	}
+	/* The one time the token exists outside the client: if it cannot be
+	 * written, say so, since the officer now has a token nobody knows. */
+	if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr,
+			"geoalert officer add: officer %s (id %lld) was created but the token"
+			" could not be written to stdout\n",
+			o.name, (long long)o.id);
+		goto out;
+	}
+	fprintf(stderr,
+		"geoalert officer add: officer %s (%s) added as id %lld%s; the token on stdout is"
+		" shown only now\n",
+		o.name, officer_role_name(o.role), (long long)o.id,
+		o.password_hash[0] ? " with a console password" : "");
+	status = 0;
+out:
+	sodium_memzero(password, sizeof(password));
+	sodium_memzero(token, sizeof(token));
+	store_close(s);
+	free(cfg);
+	return status;
+}
+
+int cmd_officer(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return officer_cmd_add(argc - 1, argv + 1);
+	return officer_usage();
+}

@@ -1,0 +1,108 @@
+/* officer.h - duty officers: roles and what each may do, API tokens,
+ * console passwords (argon2id) and authentication.
+ *
+ * Secrets never reach the database: an API token is 32 random bytes shown
+ * once and stored as its SHA-256; a password is stored as an argon2id
+ * string (libsodium crypto_pwhash_str). */
+#ifndef GA_OFFICER_H
+#define GA_OFFICER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define OFFICER_NAME_MAX 64	 /* bytes with the NUL */
+#define OFFICER_TOKEN_BYTES 32	 /* random bytes of an API token */
+#define OFFICER_TOKEN_MAX 64	 /* its text (43 chars of URL-safe base64) + NUL */
+#define OFFICER_HASH_HEX 65	 /* SHA-256 as 64 lowercase hex digits + NUL */
+#define OFFICER_PWHASH_MAX 128	 /* crypto_pwhash_STRBYTES */
+#define OFFICER_PASSWORD_MIN 8	 /* bytes */
+#define OFFICER_PASSWORD_MAX 256 /* bytes; longer is refused, not cut */
+
+struct store;
+
+enum officer_role { OFFICER_DUTY_OFFICER, OFFICER_SUPERVISOR, OFFICER_ADMIN, OFFICER_ROLE_COUNT };
+
+/* What an officer asks to do; officer_may says whether the role allows it. */
+enum officer_action {
+	OFFICER_VIEW,	  /* list and read drafts and alerts */
+	OFFICER_EDIT,	  /* edit a draft's text */
+	OFFICER_CONFIRM,  /* confirm a draft (publish) */
+	OFFICER_REJECT,	  /* reject a draft */
+	OFFICER_CANCEL,	  /* cancel (解除) a published alert */
+	OFFICER_RESEND,	  /* send a published alert again */
+	OFFICER_AUDIT,	  /* read the audit trail */
+	OFFICER_OFFICERS, /* add, disable and change officers */
+	OFFICER_ACTION_COUNT
+};
+
+struct officer {
+	int64_t id; /* > 0 */
+	char name[OFFICER_NAME_MAX];
+	enum officer_role role;
+	char password_hash[OFFICER_PWHASH_MAX]; /* "" when the officer has none */
+	char token_hash[OFFICER_HASH_HEX];	/* "" when the token was revoked */
+	int64_t created_ms;
+	bool disabled;
+};
+
+/* Contract names ("duty_officer", ...); "?" for a value out of range. */
+const char *officer_role_name(enum officer_role role);
+/* GA_OK and *role set, or GA_ERR_INVAL for an unknown name. */
+ga_err officer_role_parse(const char *name, enum officer_role *role);
+/* Contract names of actions ("confirm", ...), for audit rows and messages. */
+const char *officer_action_name(enum officer_action action);
+
+/* Whether role may do action (a fixed table in officer.c). */
+bool officer_may(enum officer_role role, enum officer_action action);
+
+/* A name is 1..OFFICER_NAME_MAX-1 bytes of valid UTF-8 without control
+ * characters, spaces or '/'. */
+bool officer_name_valid(const char *name);
+
+/* SHA-256 of len bytes as lowercase hex: the stored form of API tokens
+ * and session cookies. */
+void officer_secret_hash(const void *secret, size_t len, char hex[OFFICER_HASH_HEX]);
+
+/* Fills token with a new API token (OFFICER_TOKEN_BYTES from the kernel's
+ * CSPRNG, URL-safe base64 without padding) and hash with its
+ * officer_secret_hash. Never fails (libsodium aborts if it cannot get
+ * randomness). */
+void officer_token_new(char token[OFFICER_TOKEN_MAX], char hash[OFFICER_HASH_HEX]);
+
+/* Hashes a password with argon2id (OPSLIMIT/MEMLIMIT_INTERACTIVE, random
+ * salt) into out ("$argon2id$..."). GA_ERR_INVAL when the password is
+ * shorter than OFFICER_PASSWORD_MIN, GA_ERR_TOOBIG past
+ * OFFICER_PASSWORD_MAX, GA_ERR_NOMEM when argon2 cannot get its memory. */
+ga_err officer_password_hash(const char *password, char out[OFFICER_PWHASH_MAX]);
+/* True when password matches hash (an argon2id string); false for "" or
+ * a malformed hash or a password past OFFICER_PASSWORD_MAX. */
+bool officer_password_verify(const char *hash, const char *password);
+
+/* Finds the enabled officer whose token this is. GA_OK and *out filled;
+ * GA_ERR_NOTFOUND for an unknown, malformed or revoked token or a disabled
+ * officer (the HTTP layer answers 401 to all of them alike); other errors
+ * from the store. The token is hashed, looked up by hash and the hashes
+ * compared again in constant time. */
+ga_err officer_authenticate_token(struct store *s, const char *token, struct officer *out);
+
+/* Console login: the enabled officer with this name and password.
+ * GA_ERR_NOTFOUND for an unknown name, no password, a wrong password or a
+ * disabled officer; an unknown name costs an argon2id verification too,
+ * so timing does not tell which names exist. */
+ga_err officer_authenticate_password(struct store *s, const char *name, const char *password,
+				     struct officer *out);
+
+/* Creates an officer with a new API token, stored hashed, and an optional
+ * password (NULL: none), and writes the "officer.add" audit row
+ * (by_officer_id 0: the command line), all in one transaction of its own
+ * (call outside a transaction). On GA_OK, token holds the token (to show
+ * once) and *out the officer. GA_ERR_DUPLICATE when the name is taken,
+ * GA_ERR_INVAL for a bad name or password (msg says which). */
+ga_err officer_add(struct store *s, const char *name, enum officer_role role, const char *password,
+		   int64_t by_officer_id, int64_t now_ms, char token[OFFICER_TOKEN_MAX],
+		   struct officer *out, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,293 @@
+/* store_officer.c - officers, console sessions and login attempts. The
+ * store keeps hashes of tokens and cookies only; officer.c makes them. */
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_internal.h"
+
+ga_err store_officer_add(struct store *s, const char *name, enum officer_role role,
+			 const char *password_hash, const char *token_hash, int64_t created_ms,
+			 int64_t *id)
+{
+	sqlite3_stmt *st = s->stmt[STMT_OFFICER_ADD];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (name == NULL || role < 0 || role >= OFFICER_ROLE_COUNT)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, officer_role_name(role), -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = store_bind_text(st, 3, password_hash, true)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 4, token_hash, true)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, created_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "officer add");
+		goto out;
+	}
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(s->db);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* Fills o from a row of STORE_OFFICER_COLUMNS. GA_ERR_DB for a role the
+ * code does not know (the CHECK constraint makes that a damaged file). */
+static ga_err store_officer_read(struct store *s, sqlite3_stmt *st, struct officer *o)
+{
+	const char *role = (const char *)sqlite3_column_text(st, 2);
+
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	store_column_copy(st, 1, o->name, sizeof(o->name));
+	if (role == NULL || officer_role_parse(role, &o->role) != GA_OK) {
+		log_warnx("store: %s: officer %lld has an unknown role %s", s->path,
+			  (long long)o->id, role ? role : "NULL");
+		return GA_ERR_DB;
+	}
+	store_column_copy(st, 3, o->password_hash, sizeof(o->password_hash));
+	store_column_copy(st, 4, o->token_hash, sizeof(o->token_hash));
+	o->created_ms = sqlite3_column_int64(st, 5);
+	o->disabled = sqlite3_column_int(st, 6) != 0;
+	return GA_OK;
+}
+
+/* Runs a one-row officer SELECT whose parameter 1 is already bound. */
+static ga_err store_officer_one(struct store *s, sqlite3_stmt *st, int bindrc, struct officer *out,
+				const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = store_officer_read(s, st, out);
+	else if (rc == SQLITE_DONE)
+		e = GA_ERR_NOTFOUND;
+	else
+		e = store_error(s, rc, what);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_officer_by_token_hash(struct store *s, const char *token_hash, struct officer *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_TOKEN];
+
+	if (token_hash == NULL || token_hash[0] == '\0')
+		return GA_ERR_NOTFOUND;
+	return store_officer_one(s, st, sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC),
+				 out, "officer by token");
+}
+
+ga_err store_officer_by_name(struct store *s, const char *name, struct officer *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_NAME];
+
+	if (name == NULL)
+		return GA_ERR_NOTFOUND;
+	return store_officer_one(s, st, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC), out,
+				 "officer by name");
+}
+
+ga_err store_officer_get(struct store *s, int64_t id, struct officer *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_ID];
+
+	return store_officer_one(s, st, sqlite3_bind_int64(st, 1, id), out, "officer get");
+}
+
+ga_err store_officer_each(struct store *s, store_officer_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_OFFICER_ALL];
+	struct officer o;
+	ga_err e = GA_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((e = store_officer_read(s, st, &o)) != GA_OK)
+			goto out;
+		if (!cb(&o, arg))
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		e = store_error(s, rc, "officer list");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* --- sessions ------------------------------------------------------ */
+
+ga_err store_session_put(struct store *s, const struct store_session *sess)
+{
+	sqlite3_stmt *st = s->stmt[STMT_SESSION_PUT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, sess->id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, sess->officer_id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, sess->csrf, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, sess->created_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, sess->last_seen_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 6, sess->expires_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "session put");
+		goto out;
+	}
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct store_session *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_SESSION_GET];
+	ga_err e;
+	int rc;
+
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, now_ms)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		store_column_copy(st, 0, out->id, sizeof(out->id));
+		out->officer_id = sqlite3_column_int64(st, 1);
+		store_column_copy(st, 2, out->csrf, sizeof(out->csrf));
+		out->created_ms = sqlite3_column_int64(st, 3);
+		out->last_seen_ms = sqlite3_column_int64(st, 4);
+		out->expires_ms = sqlite3_column_int64(st, 5);
+		e = GA_OK;
+	} else if (rc == SQLITE_DONE) {
+		e = GA_ERR_NOTFOUND;
+	} else {
+		e = store_error(s, rc, "session get");
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_session_touch(struct store *s, const char *id, int64_t last_seen_ms,
+			   int64_t expires_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_SESSION_TOUCH];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, last_seen_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, expires_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "session touch");
+		goto out;
+	}
+	e = sqlite3_changes(s->db) > 0 ? GA_OK : GA_ERR_NOTFOUND;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* Runs a DELETE whose parameter 1 is already bound; *n the rows gone. */
+static ga_err store_delete_run(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
+			       const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, what);
+		goto out;
+	}
+	if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_session_delete(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = s->stmt[STMT_SESSION_DELETE];
+
+	return store_delete_run(s, st, sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), NULL,
+				"session delete");
+}
+
+ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_SESSION_PURGE];
+
+	return store_delete_run(s, st, sqlite3_bind_int64(st, 1, now_ms), n, "session purge");
+}
+
+/* --- login attempts ------------------------------------------------ */
+
+ga_err store_login_attempt_add(struct store *s, const char *name, const char *remote, bool ok,
+			       int64_t at_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_LOGIN_ADD];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((name && strlen(name) >= OFFICER_NAME_MAX) ||
+	    (remote && strlen(remote) >= STORE_REMOTE_MAX))
+		return GA_ERR_TOOBIG;
+	if ((rc = sqlite3_bind_int64(st, 1, at_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, remote ? remote : "", -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 4, ok ? 1 : 0)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "login attempt add");
+		goto out;
+	}
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_login_attempt_count_since(struct store *s, const char *name, const char *remote,
+				       int64_t since_ms, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_LOGIN_COUNT];
+	ga_err e = GA_OK;
+	int rc;
+
+	/* NULL = anything is never true in SQL: a NULL argument matches no row. */
+	if ((rc = store_bind_text(st, 1, name, false)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 2, remote, false)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, since_ms)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		e = store_error(s, rc, "login attempt count");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_login_attempt_purge(struct store *s, int64_t before_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_LOGIN_PURGE];
+
+	return store_delete_run(s, st, sqlite3_bind_int64(st, 1, before_ms), NULL,
+				"login attempt purge");
+}

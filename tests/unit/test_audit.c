@@ -1,0 +1,504 @@
+/* test_audit.c - the hash-chained audit trail on a real SQLite file: the
+ * canonical form, the chain, the caps, rows committed or rolled back with
+ * their transaction, the triggers, and audit_verify against rows edited,
+ * re-hashed, deleted, renumbered or cut off the end behind the triggers'
+ * back (a raw sqlite3 connection that drops them first). */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "store.h"
+
+#define T0 1764000000000LL
+#define NROWS 6
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *s;
+	char hash[NROWS + 1][STORE_HASH_HEX]; /* hash[seq] after fill() */
+};
+
+static struct store *open_store(const char *path)
+{
+	struct store_options opt = {.path = path};
+	struct store *s = NULL;
+	char err[512] = "";
+	ga_err e = store_open(&opt, &s, err, sizeof(err));
+	if (e != GA_OK)
+		fprintf(stderr, "store_open: %s\n", err);
+	assert_int_equal(e, GA_OK);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-audit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
+	f->s = open_store(f->path);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+
+	store_close(f->s);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static bool keep_hash(const struct store_audit_row *r, void *arg)
+{
+	struct fixture *f = arg;
+	assert_true(r->seq >= 1 && r->seq <= NROWS);
+	snprintf(f->hash[r->seq], STORE_HASH_HEX, "%s", r->hash);
+	return true;
+}
+
+/* Appends NROWS rows, alternating officer / no officer, and keeps their
+ * hashes. */
+static void fill(struct fixture *f)
+{
+	char detail[64], subject[32];
+	int64_t seq = 0;
+
+	for (int i = 1; i <= NROWS; i++) {
+		snprintf(detail, sizeof(detail), "{\"n\":%d,\"text\":\"第%d条\"}", i, i);
+		snprintf(subject, sizeof(subject), "alert:JS-%d", i);
+		assert_int_equal(
+		    store_audit_append(f->s, T0 + i, 0, "draft.view", subject, detail, &seq),
+		    GA_OK);
+		assert_int_equal(seq, i);
+	}
+	assert_int_equal(store_audit_each(f->s, 0, keep_hash, f), GA_OK);
+}
+
+/* Runs sql on a connection of its own, as someone with the file would. */
+static int raw_exec(struct fixture *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(f->path, &db);
+
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 2000);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+#define DROP_TRIGGERS                                                                              \
+	"DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;"          \
+	" PRAGMA ignore_check_constraints = ON;"
+
+static struct audit_verify_result verify(struct fixture *f, const struct audit_anchor *anchor)
+{
+	struct audit_verify_result res;
+
+	assert_int_equal(audit_verify(f->s, anchor, &res), GA_OK);
+	if (!res.ok)
+		fprintf(stderr, "verify: seq %" PRId64 ": %s\n", res.first_bad_seq, res.problem);
+	return res;
+}
+
+static void test_canonical_hash(void **state)
+{
+	struct store_audit_row r = {
+	    .seq = 7,
+	    .at_ms = 1700000000123,
+	    .officer_id = 42,
+	    .action = "alert.confirm",
+	    .subject = "alert:JS-1",
+	    .detail = "{\"a\":1}",
+	    .prev_hash = STORE_AUDIT_GENESIS,
+	};
+	char got[STORE_HASH_HEX], want[STORE_HASH_HEX], form[512];
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	(void)state;
+	/* The form documented in store.h, built by hand. */
+	int n =
+	    snprintf(form, sizeof(form),
+		     "geoalert.audit/1\n1:7,13:1700000000123,2:42,13:alert.confirm,10:alert:JS-1,"
+		     "7:{\"a\":1},64:%s,",
+		     STORE_AUDIT_GENESIS);
+	crypto_hash_sha256(h, (const unsigned char *)form, (unsigned long long)n);
+	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
+	store_audit_hash(&r, got);
+	assert_string_equal(got, want);
+
+	/* No officer is the empty field, not "0". */
+	r.officer_id = 0;
+	n = snprintf(form, sizeof(form),
+		     "geoalert.audit/1\n1:7,13:1700000000123,0:,13:alert.confirm,10:alert:JS-1,"
+		     "7:{\"a\":1},64:%s,",
+		     STORE_AUDIT_GENESIS);
+	crypto_hash_sha256(h, (const unsigned char *)form, (unsigned long long)n);
+	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
+	store_audit_hash(&r, got);
+	assert_string_equal(got, want);
+
+	/* Moving bytes from one field to the next changes the hash. */
+	char a[STORE_HASH_HEX], b[STORE_HASH_HEX];
+	r.action = "ab";
+	r.subject = "c";
+	store_audit_hash(&r, a);
+	r.action = "a";
+	r.subject = "bc";
+	store_audit_hash(&r, b);
+	assert_string_not_equal(a, b);
+}
+
+static void test_chain_verifies(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verify_result res = verify(f, NULL);
+
+	/* Empty is fine. */
+	assert_true(res.ok);
+	assert_int_equal(res.rows, 0);
+	assert_int_equal(res.last_seq, 0);
+	assert_string_equal(res.last_hash, STORE_AUDIT_GENESIS);
+
+	fill(f);
+	res = verify(f, NULL);
+	assert_true(res.ok);
+	assert_int_equal(res.rows, NROWS);
+	assert_int_equal(res.last_seq, NROWS);
+	assert_string_equal(res.last_hash, f->hash[NROWS]);
+	assert_int_equal(res.first_bad_seq, 0);
+
+	/* A second connection (the CLI beside the daemon) continues the chain. */
+	struct store *s2 = open_store(f->path);
+	int64_t seq = 0;
+	assert_int_equal(
+	    store_audit_append(s2, T0 + 100, 0, "officer.add", "officer:1", NULL, &seq), GA_OK);
+	assert_int_equal(seq, NROWS + 1);
+	store_close(s2);
+	assert_int_equal(audit_record(f->s, 0, "login.fail", "officer:x", "{\"remote\":\"::1\"}"),
+			 GA_OK);
+	res = verify(f, NULL);
+	assert_true(res.ok);
+	assert_int_equal(res.rows, NROWS + 2);
+
+	/* An anchor taken now holds. */
+	struct audit_anchor anchor = {.seq = 3};
+	snprintf(anchor.hash, sizeof(anchor.hash), "%s", f->hash[3]);
+	assert_true(verify(f, &anchor).ok);
+}
+
+static void test_transaction(void **state)
+{
+	struct fixture *f = *state;
+	int64_t seq = 0;
+
+	/* Rolled back with the transaction it was part of... */
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(audit_record(f->s, 0, "draft.make", "alert:A", NULL), GA_OK);
+	assert_int_equal(store_rollback(f->s), GA_OK);
+	assert_int_equal(verify(f, NULL).rows, 0);
+	/* ...committed with it, and the seq continues without a gap. */
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_audit_append(f->s, T0, 0, "draft.make", "alert:A", NULL, &seq),
+			 GA_OK);
+	assert_int_equal(seq, 1);
+	assert_int_equal(store_audit_append(f->s, T0, 0, "draft.view", "alert:A", NULL, &seq),
+			 GA_OK);
+	assert_int_equal(seq, 2);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	struct audit_verify_result res = verify(f, NULL);
+	assert_true(res.ok);
+	assert_int_equal(res.rows, 2);
+}
+
+static bool detail_cb(const struct store_audit_row *r, void *arg)
+{
+	snprintf(arg, 128, "%s|%s|%s|%" PRId64, r->detail, r->subject, r->action, r->officer_id);
+	return false; /* the first row only */
+}
+
+static void test_caps_and_json(void **state)
+{
+	struct fixture *f = *state;
+	char *big = malloc(STORE_AUDIT_DETAIL_MAX + 2);
+	char action[STORE_AUDIT_ACTION_MAX + 2], subject[STORE_AUDIT_SUBJECT_MAX + 2], got[128];
+
+	assert_non_null(big);
+	/* json_object with keys out of order: stored sorted and compact. */
+	json_t *d = json_pack("{s:i, s:s}", "zeta", 1, "alpha", "x");
+	assert_int_equal(audit_record_json(f->s, 0, "draft.edit", "alert:B", d), GA_OK);
+	json_decref(d);
+	assert_int_equal(store_audit_each(f->s, 0, detail_cb, got), GA_OK);
+	assert_string_equal(got, "{\"alpha\":\"x\",\"zeta\":1}|alert:B|draft.edit|0");
+
+	/* Caps: at each, and one past. */
+	memset(action, 'a', sizeof(action));
+	action[STORE_AUDIT_ACTION_MAX] = '\0';
+	assert_int_equal(store_audit_append(f->s, T0, 0, action, NULL, NULL, NULL), GA_OK);
+	action[STORE_AUDIT_ACTION_MAX] = 'a';
+	action[STORE_AUDIT_ACTION_MAX + 1] = '\0';
+	assert_int_equal(store_audit_append(f->s, T0, 0, action, NULL, NULL, NULL), GA_ERR_TOOBIG);
+	memset(subject, 's', sizeof(subject));
+	subject[STORE_AUDIT_SUBJECT_MAX] = '\0';
+	assert_int_equal(store_audit_append(f->s, T0, 0, "x", subject, NULL, NULL), GA_OK);
+	subject[STORE_AUDIT_SUBJECT_MAX] = 's';
+	subject[STORE_AUDIT_SUBJECT_MAX + 1] = '\0';
+	assert_int_equal(store_audit_append(f->s, T0, 0, "x", subject, NULL, NULL), GA_ERR_TOOBIG);
+	/* "[" + "1,1,...,1" + "]" exactly STORE_AUDIT_DETAIL_MAX bytes (odd length). */
+	size_t n = STORE_AUDIT_DETAIL_MAX;
+	big[0] = '[';
+	for (size_t i = 1; i < n - 1; i++)
+		big[i] = (i % 2) ? '1' : ',';
+	big[n - 1] = ']';
+	big[n] = '\0';
+	if (big[n - 2] == ',') { /* keep it valid JSON whatever the parity */
+		big[n - 2] = ' ';
+	}
+	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, big, NULL), GA_OK);
+	big[n] = ' ';
+	big[n + 1] = '\0';
+	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, big, NULL), GA_ERR_TOOBIG);
+	free(big);
+
+	assert_int_equal(store_audit_append(f->s, T0, 0, "", NULL, NULL, NULL), GA_ERR_INVAL);
+	assert_int_equal(store_audit_append(f->s, T0, 0, NULL, NULL, NULL, NULL), GA_ERR_INVAL);
+	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, "{not json", NULL),
+			 GA_ERR_INVAL);
+	/* An unknown officer is refused (foreign key). */
+	assert_int_not_equal(store_audit_append(f->s, T0, 999, "x", NULL, NULL, NULL), GA_OK);
+	/* None of the refused rows left a hole. */
+	struct audit_verify_result res = verify(f, NULL);
+	assert_true(res.ok);
+	assert_int_equal(res.rows, 4);
+}
+
+static void test_triggers_block(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f);
+	assert_int_equal(raw_exec(f, "UPDATE audit SET detail = '{}' WHERE seq = 2"),
+			 SQLITE_CONSTRAINT_TRIGGER);
+	assert_int_equal(raw_exec(f, "DELETE FROM audit WHERE seq = 2"), SQLITE_CONSTRAINT_TRIGGER);
+	assert_int_equal(raw_exec(f, "DELETE FROM audit"), SQLITE_CONSTRAINT_TRIGGER);
+	assert_true(verify(f, NULL).ok);
+	assert_int_equal(verify(f, NULL).rows, NROWS);
+}
+
+static void test_tamper_edit(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f);
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "UPDATE audit SET detail = '{\"n\":99}'"
+						   " WHERE seq = 3"),
+			 SQLITE_OK);
+	struct audit_verify_result res = verify(f, NULL);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 3);
+	assert_non_null(strstr(res.problem, "edited"));
+	assert_int_equal(res.rows, 2);
+	assert_int_equal(res.last_seq, 2);
+	assert_string_equal(res.last_hash, f->hash[2]);
+}
+
+static void test_tamper_edit_other_fields(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const edits[] = {
+	    "UPDATE audit SET at_ms = at_ms + 1 WHERE seq = 4",
+	    /* foreign_keys is off on this connection: any id goes. */
+	    "UPDATE audit SET officer_id = 1 WHERE seq = 4",
+	    "UPDATE audit SET action = 'draft.confirm' WHERE seq = 4",
+	    "UPDATE audit SET subject = 'alert:X' WHERE seq = 4",
+	    "UPDATE audit SET prev_hash = hash WHERE seq = 4",
+	    /* Text past a NUL would not be hashed: such a row must fail too. */
+	    "UPDATE audit SET detail = detail || char(0) || 'evil' WHERE seq = 4",
+	    "UPDATE audit SET at_ms = at_ms || 'x' WHERE seq = 4", /* reads as the same integer */
+	};
+	char sql[256];
+
+	fill(f);
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "CREATE TABLE bak AS SELECT * FROM audit"),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; %s", edits[i]);
+		assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+		struct audit_verify_result res = verify(f, NULL);
+		if (res.ok)
+			fprintf(stderr, "not detected: %s\n", edits[i]);
+		assert_false(res.ok);
+		assert_int_equal(res.first_bad_seq, 4);
+		/* Put the chain back for the next edit. */
+		assert_int_equal(raw_exec(f,
+					  "PRAGMA ignore_check_constraints = ON; DELETE FROM audit;"
+					  " INSERT INTO audit SELECT * FROM bak;"),
+				 SQLITE_OK);
+		assert_true(verify(f, NULL).ok);
+	}
+}
+
+static void test_tamper_rehash(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_row r = {
+	    .seq = 3,
+	    .at_ms = T0 + 3,
+	    .action = "draft.view",
+	    .subject = "alert:JS-3",
+	    .detail = "{\"n\":3,\"text\":\"nothing here\"}",
+	};
+	char hash[STORE_HASH_HEX], sql[512];
+
+	fill(f);
+	/* Edit row 3 and give it a correct hash: row 4 no longer chains. */
+	r.prev_hash = f->hash[2];
+	store_audit_hash(&r, hash);
+	snprintf(sql, sizeof(sql),
+		 DROP_TRIGGERS "UPDATE audit SET detail = '%s', hash = '%s' WHERE seq = 3",
+		 r.detail, hash);
+	assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+	struct audit_verify_result res = verify(f, NULL);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 4);
+	assert_non_null(strstr(res.problem, "prev_hash"));
+}
+
+static void test_tamper_delete_middle(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f);
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 3"), SQLITE_OK);
+	struct audit_verify_result res = verify(f, NULL);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 3);
+	assert_non_null(strstr(res.problem, "missing"));
+
+	/* Two in a row are named as a range. */
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 4"), SQLITE_OK);
+	res = verify(f, NULL);
+	assert_int_equal(res.first_bad_seq, 3);
+	assert_non_null(strstr(res.problem, "rows 3..4"));
+}
+
+static void test_tamper_delete_renumber(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f);
+	/* Delete row 3 and close the gap: row 4, now 3, does not chain. */
+	assert_int_equal(raw_exec(f,
+				  DROP_TRIGGERS "DELETE FROM audit WHERE seq = 3;"
+						" UPDATE audit SET seq = seq - 1 WHERE seq > 3;"),
+			 SQLITE_OK);
+	struct audit_verify_result res = verify(f, NULL);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 3);
+
+	/* Deleting the first row and renumbering is caught at row 1. */
+	teardown(state);
+	setup(state);
+	f = *state;
+	fill(f);
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 1;"
+						   " UPDATE audit SET seq = seq - 1;"),
+			 SQLITE_OK);
+	res = verify(f, NULL);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 1);
+	assert_non_null(strstr(res.problem, "genesis"));
+}
+
+static void test_tail_needs_anchor(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_anchor anchor = {.seq = NROWS};
+
+	fill(f);
+	snprintf(anchor.hash, sizeof(anchor.hash), "%s", f->hash[NROWS]);
+	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq >= 5"), SQLITE_OK);
+	/* Without an anchor a cut tail is a valid, shorter chain (audit.h). */
+	struct audit_verify_result res = verify(f, NULL);
+	assert_true(res.ok);
+	assert_int_equal(res.last_seq, 4);
+	/* With one, it is caught. */
+	res = verify(f, &anchor);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 5);
+	assert_non_null(strstr(res.problem, "tail"));
+	/* An anchor whose hash differs: the chain up to it was rewritten. */
+	anchor.seq = 2;
+	snprintf(anchor.hash, sizeof(anchor.hash), "%s", f->hash[3]);
+	res = verify(f, &anchor);
+	assert_false(res.ok);
+	assert_int_equal(res.first_bad_seq, 2);
+	assert_non_null(strstr(res.problem, "anchor"));
+}
+
+static void test_anchor_parse(void **state)
+{
+	struct audit_anchor a;
+	char text[AUDIT_ANCHOR_MAX + 8];
+
+	(void)state;
+	snprintf(text, sizeof(text), "12:%s",
+		 "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+	assert_int_equal(audit_anchor_parse(text, &a), GA_OK);
+	assert_int_equal(a.seq, 12);
+	assert_string_equal(a.hash,
+			    "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+	assert_int_equal(audit_anchor_parse("12", &a), GA_ERR_INVAL);
+	assert_int_equal(audit_anchor_parse("0:" STORE_AUDIT_GENESIS, &a), GA_ERR_INVAL);
+	assert_int_equal(audit_anchor_parse("-1:" STORE_AUDIT_GENESIS, &a), GA_ERR_INVAL);
+	assert_int_equal(audit_anchor_parse("1:" STORE_AUDIT_GENESIS "0", &a), GA_ERR_INVAL);
+	assert_int_equal(audit_anchor_parse("1:0000", &a), GA_ERR_INVAL);
+	assert_int_equal(
+	    audit_anchor_parse("1:"
+			       "g000000000000000000000000000000000000000000000000000000000000000",
+			       &a),
+	    GA_ERR_INVAL);
+	assert_int_equal(audit_anchor_parse(NULL, &a), GA_ERR_INVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_canonical_hash),
+	    cmocka_unit_test_setup_teardown(test_chain_verifies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_caps_and_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_triggers_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_edit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_edit_other_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_rehash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_delete_renumber, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tail_needs_anchor, setup, teardown),
+	    cmocka_unit_test(test_anchor_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
