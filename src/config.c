@@ -15,7 +15,16 @@
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file is small; cap it */
 
-enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_DOUBLE, OPT_LEVEL, OPT_OFFSET };
+enum opt_type {
+	OPT_STR,
+	OPT_INT,
+	OPT_LONG,
+	OPT_DOUBLE,
+	OPT_LEVEL,
+	OPT_OFFSET,
+	OPT_DURATION,
+	OPT_BOOL
+};
 
 struct option {
 	const char *section;
@@ -73,6 +82,19 @@ static const struct option options[] = {
     I("alerts", "hazard_point_window_h", alerts.hazard_point_window_h, 1, 24 * 365),
     I("alerts", "near_window_h", alerts.near_window_h, 1, 24 * 365),
     D("alerts", "near_radius_m", alerts.near_radius_m, 1, 100000),
+    I("alerts", "confirmations.extra_large", alerts.confirmations_extra_large, 1, 2),
+    {"alerts", "escalate_after", OPT_DURATION, offsetof(struct config, alerts.escalate_after_s), 0,
+     1, 7 * 86400},
+    S("alerts", "templates", alerts.templates),
+    S("notify", "officers_url", notify.officers_url),
+    S("notify", "supervisors_url", notify.supervisors_url),
+    {"console", "session_idle", OPT_DURATION, offsetof(struct config, console.session_idle_s), 0,
+     60, 86400},
+    I("console", "login_max_failures", console.login_max_failures, 1, 1000),
+    {"console", "login_window", OPT_DURATION, offsetof(struct config, console.login_window_s), 0, 1,
+     86400},
+    {"console", "secure_cookies", OPT_BOOL, offsetof(struct config, console.secure_cookies), 0, 0,
+     0},
 };
 
 void config_defaults(struct config *c)
@@ -97,6 +119,11 @@ void config_defaults(struct config *c)
 	c->alerts.hazard_point_window_h = 72;
 	c->alerts.near_window_h = 24;
 	c->alerts.near_radius_m = 1000;
+	c->alerts.confirmations_extra_large = 1;
+	c->alerts.escalate_after_s = 600;
+	c->console.session_idle_s = 1800;
+	c->console.login_max_failures = 5;
+	c->console.login_window_s = 900;
 }
 
 struct parse_state {
@@ -189,6 +216,41 @@ static int config_set(struct parse_state *ps, const struct option *o, const char
 		*(enum level *)(void *)base = (enum level)l;
 		return 1;
 	}
+	case OPT_DURATION: {
+		/* "600", "600s", "10m", "2h", "1d" */
+		errno = 0;
+		long long v = strtoll(value, &end, 10);
+		long long unit = 1;
+		if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			unit = 60, end++;
+		else if (*end == 'h')
+			unit = 3600, end++;
+		else if (*end == 'd')
+			unit = 86400, end++;
+		if (errno || end == value || *end != '\0' || v < 0 || v > 100LL * 365 * 86400)
+			return config_fail(ps,
+					   "[%s] %s: \"%s\" is not a duration like 600s, 10m, 2h",
+					   o->section, o->key, value);
+		v *= unit;
+		if ((double)v < o->min || (double)v > o->max)
+			return config_fail(ps, "[%s] %s: %llds is outside %.0fs..%.0fs", o->section,
+					   o->key, v, o->min, o->max);
+		*(int *)(void *)base = (int)v;
+		return 1;
+	}
+	case OPT_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "1") == 0)
+			*(bool *)(void *)base = true;
+		else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+			 strcmp(value, "0") == 0)
+			*(bool *)(void *)base = false;
+		else
+			return config_fail(ps, "[%s] %s: \"%s\" is not true or false", o->section,
+					   o->key, value);
+		return 1;
 	case OPT_OFFSET: {
 		int off;
 		if (time_parse_offset(value, &off) != GA_OK)

@@ -72,7 +72,22 @@ struct config {
 		int hazard_point_window_h;	  /* 72 */
 		int near_window_h;		  /* 24 */
 		double near_radius_m;		  /* 1000 */
+		int confirmations_extra_large;	  /* officers needed for extra_large: 1 or 2 */
+		int escalate_after_s;		  /* pending this long: notify supervisors */
+		char templates[CONFIG_PATH_MAX];  /* "" = bundled alerts/templates */
 	} alerts;
+
+	struct {
+		char officers_url[CONFIG_STR_MAX];    /* webhook: a draft appeared */
+		char supervisors_url[CONFIG_STR_MAX]; /* webhook: escalations */
+	} notify;
+
+	struct {
+		int session_idle_s;	/* console session idle timeout */
+		int login_max_failures; /* per name or address within login_window_s */
+		int login_window_s;
+		bool secure_cookies; /* add Secure: set when served behind TLS */
+	} console;
 
 	struct config_channel channels[CONFIG_MAX_CHANNELS];
 	int nchannels;

@@ -109,6 +109,18 @@ static void test_bad_values(void **state)
 	assert_non_null(strstr(err, "mqtt://"));
 	err = load("[mqtt]\npassword_file = /x\n", &c);
 	assert_non_null(strstr(err, "needs username"));
+	err = load("[alerts]\nescalate_after = 10m\nconfirmations.extra_large = 2\n"
+		   "[console]\nsecure_cookies = yes\nsession_idle = 2h\n",
+		   &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.alerts.escalate_after_s, 600);
+	assert_int_equal(c.alerts.confirmations_extra_large, 2);
+	assert_true(c.console.secure_cookies);
+	assert_int_equal(c.console.session_idle_s, 7200);
+	err = load("[alerts]\nescalate_after = 10 minutes\n", &c);
+	assert_non_null(strstr(err, "duration"));
+	err = load("[alerts]\nconfirmations.extra_large = 3\n", &c);
+	assert_non_null(strstr(err, "outside 1..2"));
 	err = load("[alerts]\nincident_prefix = J S\n", &c);
 	assert_non_null(strstr(err, "incident_prefix"));
 	err = load("[alerts]\nincident_prefix = SU-GEO\n", &c);

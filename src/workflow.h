@@ -1,0 +1,116 @@
+/* workflow.h - drafts and their lifecycle (spec §6, §8; issue 4): when an
+ * incident reaches the publish level a draft alert is made; an officer
+ * confirms (possibly after editing), rejects or, once published, cancels.
+ * The state machine lives here and only here.
+ *
+ * An *alert* is identified by its alert_id, which is its incident's id
+ * (spec §6 example). It has versions: each confirmed draft becomes the
+ * next version (1, 2, ...) and is published. At most one draft of an
+ * alert is pending at a time: a newer draft supersedes the pending one.
+ *
+ *   draft states:  pending ──confirm(s)──▶ published
+ *                     │  └──reject──▶ rejected
+ *                     └──newer draft──▶ superseded
+ *   a published alert ──cancel──▶ a published cancel version
+ *
+ * A pending draft whose incident dropped below the publish level stays
+ * pending with below_level set (shown to officers, never dropped).
+ *
+ * Every function runs on a struct store the caller owns (the writer's
+ * connection for workflow_incident_changed, inside its transaction; the
+ * HTTP server's own connection for the officer actions, each of which is
+ * one transaction of its own) and writes its audit rows in the same
+ * transaction. No SQL here: storage is store_alert.c. */
+#ifndef GA_WORKFLOW_H
+#define GA_WORKFLOW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "draft.h"
+#include "error.h"
+#include "hazard.h"
+#include "officer.h"
+#include "store.h"
+
+#define ALERT_REASON_MAX 1000 /* reject/cancel reason, characters */
+
+enum alert_state {
+	ALERT_PENDING,
+	ALERT_SUPERSEDED,
+	ALERT_PUBLISHED,
+	ALERT_REJECTED,
+	ALERT_STATE_COUNT
+};
+
+/* "pending", "superseded", "published", "rejected"; -1 for others. */
+const char *alert_state_name(enum alert_state s);
+int alert_state_from_name(const char *s);
+
+/* What the workflow needs from the configuration and data. Borrowed. */
+struct workflow_ctx {
+	const struct draft_templates *templates;
+	const struct geo *geo;       /* admin names for codes */
+	enum level publish_min_level;
+	const char *sender;
+	int utc_offset_min;
+	int confirmations_extra_large; /* officers needed for extra_large: 1 or 2 */
+};
+
+/* Inside the writer's transaction, after a report changed inc (prev_level
+ * is its level before, -1 when new). Makes a draft when the incident is
+ * at or above the publish level and either has no alert yet (msg_type
+ * alert) or its published version differs in level, figures, causes,
+ * measures or trend (msg_type update); supersedes a pending draft it
+ * replaces; marks a pending draft below_level when the incident fell
+ * below the level. Writes "draft.create" / "draft.supersede" audit rows.
+ * *made is set when a draft was made (for notifying officers). */
+ga_err workflow_incident_changed(struct store *s, const struct workflow_ctx *ctx,
+				 const struct incident *inc, int prev_level, int64_t now_ms,
+				 bool *made);
+
+/* Officer actions, each one transaction. Results:
+ * GA_OK; GA_ERR_NOTFOUND (no such alert: 404); GA_ERR_CONFLICT (nothing
+ * pending to confirm/reject, already confirmed by this officer, nothing
+ * published to cancel: 409); GA_ERR_INVAL (unknown edit field, bad
+ * reason: 400, with msg). confirm with edits (a JSON object with any of
+ * headline, situation, causes, response, trend; strings, capped) applies
+ * them first. For extra_large with confirmations_extra_large = 2 the
+ * first confirmation leaves the draft pending (*published false); a
+ * second, different officer publishes it. */
+ga_err workflow_confirm(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+			const char *alert_id, const json_t *edits, int64_t now_ms, bool *published,
+			char *msg, size_t msglen);
+ga_err workflow_reject(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
+		       size_t msglen);
+ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
+		       size_t msglen);
+
+/* New reference: the list of spec §8, items {alert_id, version, state,
+ * level, incident_id, headline, created_at, below_level, confirmations},
+ * pending first then newest first; state < 0: all. */
+ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state, json_t **out);
+
+/* New reference: everything an officer sees of one alert: the pending
+ * draft (if any) and the published versions as alert JSON (spec §6), the
+ * incident with its classification reasons, and its source reports
+ * including reporter details (officers only). Writes a "draft.view"
+ * audit row for o. GA_ERR_NOTFOUND when unknown. */
+ga_err workflow_get(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+		    const char *alert_id, int64_t now_ms, json_t **out);
+
+/* New reference: the published alert JSON of spec §6 for one version
+ * (version <= 0: the latest). Never carries reporter data. */
+ga_err workflow_published_json(struct store *s, const struct workflow_ctx *ctx,
+			       const char *alert_id, int version, json_t **out);
+
+/* Pending drafts older than after_ms not yet escalated: calls cb for each
+ * and marks them escalated (audit "draft.escalate"). */
+typedef void (*workflow_escalate_cb)(const char *alert_id, const char *headline, void *arg);
+ga_err workflow_escalate_due(struct store *s, int64_t now_ms, int64_t after_ms,
+			     workflow_escalate_cb cb, void *arg);
+
+#endif
