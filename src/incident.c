@@ -157,10 +157,12 @@ ga_err incident_assign(struct store *s, const struct incident_rules *rules,
 		return GA_ERR_INVAL;
 
 	e = incident_find(s, rules, r, &cur, &named);
+	int prev_level = e == GA_OK ? (int)cur.level : -1;
 	if (e == GA_ERR_NOTFOUND && !named)
 		e = incident_open(s, rules, r, received_ms, &cur);
 	if (e != GA_OK)
 		return e;
+	cur.prev_level = prev_level;
 
 	e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms, &r->figures,
 					&cur.figures);

@@ -1,4 +1,5 @@
 /* main.c - command dispatch. */
+#include <curl/curl.h>
 #include <mosquitto.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,12 +9,13 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: geoalert COMMAND [ARGS]\n"
-			"  serve -c FILE                      run the service\n"
-			"  check-config -c FILE               validate a configuration\n"
-			"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
-			"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
-			"  officer add NAME --role duty_officer|supervisor|admin -c FILE\n"
+	fprintf(stderr,
+		"usage: geoalert COMMAND [ARGS]\n"
+		"  serve -c FILE                      run the service\n"
+		"  check-config -c FILE               validate a configuration\n"
+		"  classify [-c FILE] [FILE|-]        validate and classify one report\n"
+		"  locate [-c FILE] --crs EPSG:n X Y  transform and place a point\n"
+		"  officer add NAME --role duty_officer|supervisor|admin -c FILE\n"
 		"      [--password-file FILE]         create an officer; print the API token once\n"
 		"  audit verify -c FILE [--anchor SEQ:HASH]\n"
 		"                                     check the audit trail's hash chain\n"
@@ -30,8 +32,11 @@ int main(int argc, char **argv)
 	argv++;
 
 	if (strcmp(cmd, "serve") == 0) {
+		/* Library set-up once, before any thread starts. */
 		mosquitto_lib_init();
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		int rc = service_serve(argc, argv);
+		curl_global_cleanup();
 		mosquitto_lib_cleanup();
 		return rc;
 	}

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "draft.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "writer.h"
 
@@ -189,6 +191,24 @@ int service_serve(int argc, char **argv)
 		goto out;
 	}
 	service_rules(&svc->cfg, &svc->rules);
+	if (draft_templates_load(svc->cfg.alerts.templates[0] ? svc->cfg.alerts.templates : NULL,
+				 &svc->templates, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	svc->wf = (struct workflow_ctx){
+	    .templates = svc->templates,
+	    .geo = svc->geo,
+	    .publish_min_level = svc->cfg.alerts.publish_min_level,
+	    .sender = svc->cfg.alerts.sender,
+	    .utc_offset_min = svc->cfg.alerts.utc_offset_min,
+	    .confirmations_extra_large = svc->cfg.alerts.confirmations_extra_large,
+	};
+	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url,
+		       &svc->notify) != GA_OK) {
+		log_warnx("cannot start the notifier");
+		goto out;
+	}
 
 	struct store_options sopt = {
 	    .path = svc->cfg.store.path,
@@ -241,7 +261,9 @@ out:
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
 	writer_free(svc->writer);
+	notify_free(svc->notify);
 	store_close(svc->store);
+	draft_templates_free(svc->templates);
 	registry_free(svc->registry);
 	thresholds_free(svc->thresholds);
 	geo_free(svc->geo);
@@ -260,6 +282,7 @@ int service_check_config(int argc, char **argv)
 	struct geo *geo = NULL;
 	struct registry *reg = NULL;
 	struct thresholds *thr = NULL;
+	struct draft_templates *tpl = NULL;
 	const char *path = service_args(argc, argv, &verbose);
 	if (!path)
 		return service_usage("check-config");
@@ -276,6 +299,9 @@ int service_check_config(int argc, char **argv)
 	if (!geo)
 		goto fail;
 	if (service_load_data(c, geo, &reg, &thr, err, sizeof(err)) != GA_OK)
+		goto fail;
+	if (draft_templates_load(c->alerts.templates[0] ? c->alerts.templates : NULL, &tpl, err,
+				 sizeof(err)) != GA_OK)
 		goto fail;
 	char secret[512];
 	if (c->mqtt.password_file[0] &&
@@ -295,6 +321,7 @@ int service_check_config(int argc, char **argv)
 fail:
 	printf("%s\n", err);
 out:
+	draft_templates_free(tpl);
 	registry_free(reg);
 	thresholds_free(thr);
 	geo_free(geo);

@@ -13,11 +13,14 @@
 #include "geo.h"
 #include "incident.h"
 #include "registry.h"
+#include "workflow.h"
 
 struct store;
 struct writer;
 struct ingest;
 struct http;
+struct notify;
+struct draft_templates;
 
 struct service_stats {
 	atomic_llong accepted;
@@ -38,6 +41,9 @@ struct service {
 	struct thresholds *thresholds;
 
 	struct incident_rules rules;
+	struct draft_templates *templates;
+	struct workflow_ctx wf; /* borrows templates, geo and cfg */
+	struct notify *notify;
 	struct store *store;
 	struct writer *writer;
 	struct ingest *ingest;

@@ -100,6 +100,9 @@ struct incident {
 	enum level level;
 	int nreports;
 	bool open;
+	/* Not stored: set by incident_assign to the level before the report
+	 * it folded in, -1 when that report opened the incident. */
+	int prev_level;
 };
 
 ga_err store_incident_get(struct store *s, const char *id, struct incident *out);
