@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# tests/bench/ingest.sh - the ingest benchmark (docs/benchmarks.md, "Ingest").
+#
+# In one run, against one mosquitto of its own on a free loopback port:
+#   (a) baseline: a bare `mosquitto_sub -q 1` consumes N reports that
+#       ga_loadgen publishes (QoS 1, a window of W in flight); median of 3;
+#   (b) geoalert (synchronous=FULL, fresh database) stores and receipts
+#       the same N reports; ga_loadgen waits for every receipt;
+#   (c) receipt latency at a fixed rate (GA_BENCH_RATE/s for
+#       GA_BENCH_SECONDS s): p50 / p99 / max;
+#   (d) geoalert's peak RSS (VmHWM) just before it is stopped.
+# Prints rate_a, rate_b, ratio b/a, the latencies and the RSS, then one JSON
+# line with everything. Not a timed test: it exits non-zero only when
+# something is lost or broken, never because a target is missed.
+#
+# Environment (all optional):
+#   GA_BENCH_N        reports in (a) and (b)          (20000)
+#   GA_BENCH_WINDOW   in-flight publishes             (1000)
+#   GA_BENCH_RATE     reports/s in (c)                (1000)
+#   GA_BENCH_SECONDS  duration of (c)                 (10)
+#   GA_BENCH_STATIONS stations in the bench registry  (200)
+#   GA_BENCH_SESSIONS geoalert's [mqtt] sessions      (the config default)
+#   GA_BENCH_BUILD    build directory                 (build/release)
+#   GA_BENCH_KEEP=1   keep the temp dir (logs, database)
+#   GA_BENCH_PERF=F   record a `perf record -g` profile of geoalert during (b)
+#                     into file F (needs perf, from linux-perf)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+N=${GA_BENCH_N:-20000}
+WINDOW=${GA_BENCH_WINDOW:-1000}
+RATE=${GA_BENCH_RATE:-1000}
+SECONDS_C=${GA_BENCH_SECONDS:-10}
+NSTATIONS=${GA_BENCH_STATIONS:-200}
+BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
+TIMEOUT=300 # seconds, for any one step
+
+for v in "$N" "$WINDOW" "$RATE" "$SECONDS_C" "$NSTATIONS"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: not a positive integer: $v" >&2; exit 2; }
+done
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# Reports a failure with the logs that explain it, keeps the temp dir, exits 1.
+fail() {
+	local f
+	echo "ingest.sh: $*" >&2
+	for f in "$WORK"/*.json "$WORK/ga/geoalert.log" "$WORK/broker/mosquitto.log"; do
+		[[ -s $f ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
+	done
+	GA_BENCH_KEEP=1
+	exit 1
+}
+
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGA_TESTS=ON >/dev/null
+cmake --build "$BUILD" -j2 --target geoalert ga_loadgen >/dev/null
+GEOALERT=$BUILD/geoalert
+LOADGEN=$BUILD/tests/ga_loadgen
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ga-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ ${GA_BENCH_KEEP:-0} == 1 ]]; then
+		log "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to $2 seconds for a TCP port on loopback to accept.
+wait_port() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "ingest.sh: port $1 did not open" >&2
+	return 1
+}
+
+# HTTP status of GET $1 on loopback port $2, or 000.
+http_status() {
+	local line
+	{
+		exec 3<>"/dev/tcp/127.0.0.1/$2" &&
+			printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3 &&
+			IFS=' ' read -r -t 2 _ line _ <&3 && echo "$line"
+	} 2>/dev/null || echo 000
+}
+
+now() { date +%s.%N; }
+
+# CPU time (user + system, in clock ticks) process $1 has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Arithmetic on decimals: calc EXPR prints it; holds EXPR exits 0 when true.
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+holds() { awk "BEGIN { exit !($1) }"; }
+
+# JSON field of a one-line object: jget FILE EXPR (EXPR in Python, on `d`).
+jget() {
+	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# --- the bench registry: a grid of stations inside one county ---------------
+# 浦口区 (320111): 118.60–118.66 E, 32.04–32.08 N lies inside it (each point is
+# checked below with `geoalert check-config`, which warns about any station
+# outside its county).
+REGISTRY=$WORK/stations.geojson
+awk -v n="$NSTATIONS" 'BEGIN {
+	split("landslide collapse debris_flow ground_collapse ground_fissure land_subsidence", ht, " ");
+	cols = 20; rows = int((n + cols - 1) / cols);
+	printf "{\"type\": \"FeatureCollection\", \"features\": [\n";
+	for (i = 0; i < n; i++) {
+		c = i % cols; r = int(i / cols);
+		lon = 118.602 + c * (0.056 / (cols - 1));
+		lat = 32.042 + (rows > 1 ? r * (0.036 / (rows - 1)) : 0);
+		printf "%s{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [%.5f, %.5f]},", (i ? ",\n" : ""), lon, lat;
+		printf " \"properties\": {\"station_id\": \"BENCH-%04d\", \"name\": \"bench %d\", \"hazard_point_id\": \"3201119%05d\",", i, i, i;
+		printf " \"hazard_type\": \"%s\", \"admin_code\": \"320111\", \"threatened_people\": 20, \"threatened_property_cny\": 500000}}", ht[i % 6 + 1];
+	}
+	printf "\n]}\n";
+}' >"$REGISTRY"
+
+# --- the broker ---------------------------------------------------------------
+MQTT_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+mkdir -p "$WORK/broker"
+cat >"$WORK/broker/mosquitto.conf" <<EOF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+# Never drop a queued QoS 1 message (same setting the integration tests use).
+max_queued_messages 0
+max_queued_bytes 0
+# Per-message latency is measured: no Nagle delay in the broker either.
+set_tcp_nodelay true
+EOF
+mosquitto -c "$WORK/broker/mosquitto.conf" >"$WORK/broker/mosquitto.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MQTT_PORT" 10
+
+# --- geoalert's config ----------------------------------------------------------
+mkdir -p "$WORK/ga"
+cat >"$WORK/ga/geoalert.ini" <<EOF
+[mqtt]
+url = mqtt://127.0.0.1:$MQTT_PORT
+client_id = bench-$$
+${GA_BENCH_SESSIONS:+sessions = $GA_BENCH_SESSIONS}
+[store]
+path = $WORK/ga/geoalert.db
+[http]
+listen = 127.0.0.1:$HTTP_PORT
+public_base_url = http://127.0.0.1:$HTTP_PORT
+[stations]
+file = $REGISTRY
+[geo]
+service_area = 32
+EOF
+if ! "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.out" 2>&1 ||
+	grep -qi 'lies in\|known region' "$WORK/check.out"; then
+	cat "$WORK/check.out" >&2
+	fail "the bench registry or config is not right"
+fi
+
+# --- (a) baseline: bare mosquitto_sub ---------------------------------------------
+# A run of (a) lasts well under a second at the default N, so it is done
+# three times and the median taken.
+log "(a) baseline: mosquitto_sub consumes $N reports (window $WINDOW), 3 runs"
+ELAPSED_RUNS=()
+for k in 1 2 3; do
+	SUB=(mosquitto_sub -p "$MQTT_PORT" -q 1 -V mqttv5 -c -i "bench-sub-$k" -t 'geohazard/v1/reports/+')
+	# Make the persistent session and its subscription first, so nothing
+	# published from here on can miss it.
+	timeout 10 "${SUB[@]}" -E
+	t0=$(now)
+	timeout "$TIMEOUT" "${SUB[@]}" -C "$N" >/dev/null &
+	SUBPID=$!
+	PIDS+=("$SUBPID")
+	timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$N" --window "$WINDOW" \
+		--stations "$REGISTRY" --run-id "bench-a$k-$$" --timeout "$TIMEOUT" >"$WORK/a.json" ||
+		fail "(a) ga_loadgen did not get every PUBACK"
+	wait "$SUBPID" || fail "mosquitto_sub did not receive $N messages"
+	t1=$(now)
+	# Remove the session so the broker holds nothing for it later.
+	timeout 10 mosquitto_sub -p "$MQTT_PORT" -V mqttv5 -i "bench-sub-$k" -t x -E >/dev/null
+	ELAPSED_RUNS+=("$(calc "$t1 - $t0")")
+done
+ELAPSED_A=$(printf '%s\n' "${ELAPSED_RUNS[@]}" | sort -g | sed -n 2p)
+
+# --- (b) geoalert stores and receipts N reports ------------------------------------
+log "(b) geoalert stores and receipts $N reports (window $WINDOW)"
+(cd "$WORK/ga" && exec "$GEOALERT" serve -c geoalert.ini) >"$WORK/ga/geoalert.log" 2>&1 &
+GAPID=$!
+PIDS+=("$GAPID")
+for ((i = 0; i < 200; i++)); do
+	[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] && break
+	kill -0 "$GAPID" 2>/dev/null || fail "geoalert exited"
+	sleep 0.05
+done
+[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] || fail "geoalert not healthy"
+
+START_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$GAPID/status")
+PERFPID=
+if [[ -n ${GA_BENCH_PERF:-} ]]; then
+	perf record -q -F 999 -g -p "$GAPID" -o "$GA_BENCH_PERF" 2>"$WORK/perf.log" &
+	PERFPID=$!
+	PIDS+=("$PERFPID")
+	sleep 1
+fi
+c0=$(cpu_ticks "$GAPID")
+t0=$(now)
+timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$N" --window "$WINDOW" \
+	--stations "$REGISTRY" --receipts --run-id "bench-b-$$" --timeout "$TIMEOUT" >"$WORK/b.json" ||
+	fail "(b) did not get every receipt"
+t1=$(now)
+ELAPSED_B=$(calc "$t1 - $t0")
+if [[ -n $PERFPID ]]; then
+	kill -INT "$PERFPID"
+	wait "$PERFPID" || true
+	log "profile of (b) in $GA_BENCH_PERF: perf report -i $GA_BENCH_PERF --no-children"
+fi
+CPU_B=$(calc "($(cpu_ticks "$GAPID") - $c0) / $(getconf CLK_TCK)")
+
+# --- (c) latency at a fixed rate --------------------------------------------------
+NC=$((RATE * SECONDS_C))
+log "(c) receipt latency at $RATE reports/s for $SECONDS_C s ($NC reports)"
+timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$NC" --window "$WINDOW" --rate "$RATE" \
+	--stations "$REGISTRY" --receipts --run-id "bench-c-$$" --timeout "$TIMEOUT" >"$WORK/c.json" ||
+	fail "(c) did not get every receipt"
+
+# --- (d) peak RSS, then a clean stop --------------------------------------------------
+HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GAPID/status")
+kill -TERM "$GAPID"
+for ((i = 0; i < 200; i++)); do
+	kill -0 "$GAPID" 2>/dev/null || break
+	sleep 0.05
+done
+GA_RC=0
+wait "$GAPID" || GA_RC=$?
+[[ $GA_RC == 0 ]] || fail "geoalert exited $GA_RC on SIGTERM"
+STORED=$(sqlite3 "$WORK/ga/geoalert.db" "SELECT count(*) FROM reports")
+[[ $STORED == $((N + NC)) ]] ||
+	fail "$STORED reports stored, expected $((N + NC))"
+
+RATE_A=$(calc "$N / $ELAPSED_A")
+RATE_B=$(calc "$N / $ELAPSED_B")
+RATIO=$(calc "$RATE_B / $RATE_A")
+P50=$(jget "$WORK/c.json" 'd["latency_ms"]["p50"]')
+P99=$(jget "$WORK/c.json" 'd["latency_ms"]["p99"]')
+PMAX=$(jget "$WORK/c.json" 'd["latency_ms"]["max"]')
+ACH=$(jget "$WORK/c.json" 'd["rate"]')
+HWM_MIB=$(calc "$HWM_KB / 1024")
+SESSIONS=$(grep -o '[0-9]* MQTT sessions' "$WORK/ga/geoalert.log" | head -1 | cut -d' ' -f1)
+
+yesno() { if holds "$1"; then echo met; else echo MISSED; fi; }
+printf '\n'
+printf 'ingest benchmark: N=%d window=%d, %s MQTT sessions, %d stations, %s\n' \
+	"$N" "$WINDOW" "${SESSIONS:-?}" "$NSTATIONS" "$(nproc) cores"
+printf '  (a) mosquitto_sub baseline     %9.0f reports/s  (median %.2f s of: %ss)\n' "$RATE_A" "$ELAPSED_A" "$(printf "%.2f " "${ELAPSED_RUNS[@]}")"
+printf '  (b) geoalert store+receipt     %9.0f reports/s  (%.2f s)\n' "$RATE_B" "$ELAPSED_B"
+printf '      geoalert CPU %.2f s: %.0f us per report, %.0f %% of one core\n' "$CPU_B" \
+	"$(calc "$CPU_B * 1000000 / $N")" "$(calc "$CPU_B * 100 / $ELAPSED_B")"
+printf '      ratio b/a                  %9.2f            target >= 0.8: %s\n' "$RATIO" "$(yesno "$RATIO >= 0.8")"
+printf '  (c) receipt latency at %d/s (achieved %.0f/s, %d reports)\n' "$RATE" "$ACH" "$NC"
+printf '      p50 %.2f ms, p99 %.2f ms, max %.2f ms  target p99 <= 20 ms: %s\n' \
+	"$P50" "$P99" "$PMAX" "$(yesno "$P99 <= 20")"
+printf '  (d) geoalert peak RSS          %9.1f MiB        target <= 32 MiB: %s\n' "$HWM_MIB" "$(yesno "$HWM_MIB <= 32")"
+printf '      (RSS once healthy, before any report: %.1f MiB)\n' "$(calc "$START_KB / 1024")"
+printf '  stored %d reports; geoalert stopped cleanly on SIGTERM\n' "$STORED"
+printf '{"n":%d,"window":%d,"sessions":%s,"rate_a":%.1f,"rate_b":%.1f,"ratio":%.3f,' \
+	"$N" "$WINDOW" "${SESSIONS:-null}" "$RATE_A" "$RATE_B" "$RATIO"
+printf '"cpu_b_s":%.2f,' "$CPU_B"
+printf '"latency_rate":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"peak_rss_kib":%d,"start_rss_kib":%d}\n' \
+	"$RATE" "$P50" "$P99" "$PMAX" "$HWM_KB" "$START_KB"
+

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# tests/run.sh - everything CI runs, from a clean clone on a fresh Debian 12:
+#   1. installs the Debian packages the build and the tests need, if missing;
+#   2. builds build/ci (warnings are errors, RelWithDebInfo) and build/asan
+#      (AddressSanitizer + UndefinedBehaviorSanitizer, Debug);
+#   3. runs the unit tests in build/ci, and every test (unit and integration:
+#      the real mosquitto and the ASan-built daemon) in build/asan;
+#   4. builds each tests/fuzz/fuzz_NAME.c with libFuzzer and runs it for
+#      GA_FUZZ_SECONDS (20) on tests/fuzz/corpus/NAME.
+# Ends with "N passed, M failed"; exits non-zero on any failure.
+# Environment: GA_FUZZ_SECONDS (0 skips the fuzzers), GA_JOBS (2).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+JOBS=${GA_JOBS:-2}
+FUZZ_SECONDS=${GA_FUZZ_SECONDS:-20}
+
+PACKAGES=(
+	build-essential cmake pkg-config clang libclang-rt-14-dev
+	libmosquitto-dev mosquitto mosquitto-clients libjansson-dev
+	libcurl4-openssl-dev libproj-dev proj-data proj-bin libsqlite3-dev sqlite3
+	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
+	python3 python3-paho-mqtt
+)
+
+step() { printf '\n==== %s\n' "$*"; }
+
+install_missing() {
+	local missing=() p sudo=()
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	((${#missing[@]} == 0)) && return 0
+	step "installing ${missing[*]}"
+	if [[ $(id -u) != 0 ]]; then
+		command -v sudo >/dev/null || {
+			echo "run.sh: not root and no sudo; install: ${missing[*]}" >&2
+			exit 1
+		}
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
+
+PASSED=0
+FAILED=0
+FAILURES=()
+
+# Runs ctest in build dir $1 with extra arguments; adds to the counts.
+run_ctest() {
+	local dir=$1 log out total failed
+	shift
+	log=$(mktemp)
+	if ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "$@" 2>&1 | tee "$log"; then
+		:
+	fi
+	# "100% tests passed, 0 tests failed out of 12"
+	out=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+	if [[ -z $out ]]; then
+		if grep -q 'No tests were found' "$log"; then
+			rm -f "$log"
+			return 0
+		fi
+		echo "run.sh: ctest in $dir gave no summary" >&2
+		FAILED=$((FAILED + 1))
+		FAILURES+=("ctest in $dir")
+		rm -f "$log"
+		return 0
+	fi
+	total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$out")
+	failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$out")
+	PASSED=$((PASSED + total - failed))
+	FAILED=$((FAILED + failed))
+	if ((failed > 0)); then
+		while read -r line; do
+			FAILURES+=("$dir: $line")
+		done < <(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ' || true)
+	fi
+	rm -f "$log"
+}
+
+# Builds tests/fuzz/fuzz_NAME.c against the library sources (everything in
+# src/ but main.c and the cmd_*.c front ends) and runs it briefly on its
+# corpus. New inputs go to build/fuzz/corpus-NAME, never into the repo.
+run_fuzzers() {
+	local f name bin srcs=() libs cflags
+	shopt -s nullglob
+	local harnesses=(tests/fuzz/fuzz_*.c)
+	shopt -u nullglob
+	((${#harnesses[@]} == 0)) && return 0
+	((FUZZ_SECONDS == 0)) && { step "fuzzers skipped (GA_FUZZ_SECONDS=0)"; return 0; }
+	for f in src/*.c; do
+		case $(basename "$f") in
+		main.c | cmd_*.c) ;;
+		*) srcs+=("$f") ;;
+		esac
+	done
+	cflags=$(pkg-config --cflags libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium)
+	libs=$(pkg-config --libs libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium)
+	mkdir -p build/fuzz
+	for f in "${harnesses[@]}"; do
+		name=$(basename "$f" .c)
+		name=${name#fuzz_}
+		bin=build/fuzz/fuzz_$name
+		step "fuzz $name: build"
+		# shellcheck disable=SC2086 # cflags/libs are word lists
+		if ! clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+			-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+			-DGA_DATADIR="\"$ROOT\"" -DGA_VERSION="\"fuzz\"" -Isrc $cflags \
+			-o "$bin" "$f" "${srcs[@]}" $libs -lm -lpthread; then
+			FAILED=$((FAILED + 1))
+			FAILURES+=("fuzz.$name (build)")
+			continue
+		fi
+		step "fuzz $name: ${FUZZ_SECONDS}s"
+		mkdir -p "build/fuzz/corpus-$name"
+		local seeds=()
+		[[ -d tests/fuzz/corpus/$name ]] && seeds=("tests/fuzz/corpus/$name")
+		if "$bin" -max_total_time="$FUZZ_SECONDS" -max_len=70000 -print_final_stats=1 \
+			-artifact_prefix="build/fuzz/$name-" "build/fuzz/corpus-$name" "${seeds[@]}" \
+			>"build/fuzz/$name.log" 2>&1; then
+			tail -n 12 "build/fuzz/$name.log"
+			PASSED=$((PASSED + 1))
+		else
+			tail -n 60 "build/fuzz/$name.log"
+			FAILED=$((FAILED + 1))
+			FAILURES+=("fuzz.$name (see build/fuzz/$name.log and build/fuzz/$name-*)")
+		fi
+	done
+}
+
+install_missing "${PACKAGES[@]}"
+
+# Configures and builds tree $1 with cmake options $2...; a failure is
+# counted and its tests are skipped.
+build_tree() {
+	local dir=$1
+	shift
+	if cmake -S . -B "$dir" "$@" && cmake --build "$dir" -j"$JOBS"; then
+		return 0
+	fi
+	FAILED=$((FAILED + 1))
+	FAILURES+=("build of $dir")
+	return 1
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+step "build/ci: RelWithDebInfo, -Werror"
+if build_tree build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGA_WERROR=ON -DGA_SANITIZE=OFF; then
+	step "unit tests, build/ci"
+	run_ctest build/ci -R '^unit\.'
+fi
+
+step "build/asan: Debug, ASan + UBSan, -Werror"
+if build_tree build/asan -DCMAKE_BUILD_TYPE=Debug -DGA_WERROR=ON -DGA_SANITIZE=ON; then
+	step "all tests under ASan + UBSan, build/asan"
+	run_ctest build/asan
+fi
+
+run_fuzzers
+
+printf '\n'
+if ((FAILED > 0)); then
+	printf 'FAILED:\n'
+	printf '  %s\n' "${FAILURES[@]}"
+fi
+printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+((FAILED == 0))
