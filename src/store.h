@@ -239,4 +239,113 @@ ga_err store_audit_append(struct store *s, int64_t at_ms, int64_t officer_id, co
 typedef bool (*store_audit_cb)(const struct store_audit_row *row, void *arg);
 ga_err store_audit_each(struct store *s, int64_t from_seq, store_audit_cb cb, void *arg);
 
+/* === alert drafts and confirmations (migration 3; store_alert.c) =====
+ * One row per draft of an alert (alert_id = its incident's id); a draft
+ * becomes version N of the alert when published. The workflow (workflow.h)
+ * owns the state machine; the store only keeps rows and enforces, with a
+ * partial unique index, at most one pending draft per alert. States and
+ * msg_types are the contract names ("pending", "update"...). */
+
+#define STORE_WORD_MAX 16      /* "superseded", "update" + NUL */
+#define STORE_HEADLINE_MAX 121 /* DRAFT_HEADLINE_MAX bytes + NUL */
+#define STORE_TEXT_MAX 4001    /* DRAFT_TEXT_MAX bytes + NUL */
+#define STORE_REASON_MAX 4001  /* ALERT_REASON_MAX characters of UTF-8 + NUL */
+#define STORE_PLACE_MAX 801    /* REPORT_PLACE_MAX characters of UTF-8 + NUL */
+#define STORE_REFS_MAX 2048    /* references, a JSON array text, + NUL */
+
+struct store_draft {
+	int64_t id; /* set by store_draft_insert */
+	char alert_id[INCIDENT_ID_MAX];
+	int version;		       /* 0 until published */
+	char msg_type[STORE_WORD_MAX]; /* "alert", "update", "cancel" */
+	char state[STORE_WORD_MAX];    /* "pending", "superseded", "published", "rejected" */
+	bool below_level;	       /* the incident fell below the publish level */
+	enum level level;
+	int prev_level; /* level of the version an update follows; -1: none */
+	enum kind kind;
+	enum hazard_type hazard_type;
+	char headline[STORE_HEADLINE_MAX];
+	char situation[STORE_TEXT_MAX], causes[STORE_TEXT_MAX], response[STORE_TEXT_MAX],
+	    trend[STORE_TEXT_MAX];
+	struct figures figures;
+	char admin_code[GEO_CODE_LEN];
+	char admin_name[GEO_NAME_MAX];
+	char place[STORE_PLACE_MAX];
+	double lon, lat; /* NAN when unknown */
+	int64_t observed_ms, created_ms;
+	int64_t confirmed_ms, published_ms, escalated_ms; /* 0: not (yet) */
+	char reject_reason[STORE_REASON_MAX], cancel_reason[STORE_REASON_MAX];
+	int64_t supersedes;		  /* id of the draft this one replaced; 0: none */
+	char refs[STORE_REFS_MAX];	  /* JSON array of "alert_id:version" */
+	char fingerprint[STORE_HASH_HEX]; /* of what makes an update (workflow.c) */
+};
+
+/* Inserts d (its id is ignored) and sets d->id. GA_ERR_DUPLICATE when it
+ * would be a second pending draft of the alert, or a version given twice.
+ * Inside a transaction. */
+ga_err store_draft_insert(struct store *s, struct store_draft *d);
+/* Writes the mutable columns of draft d->id: version, state, below_level,
+ * the five texts, confirmed/published/escalated times, reasons, refs.
+ * GA_ERR_NOTFOUND when there is no such draft. */
+ga_err store_draft_update(struct store *s, const struct store_draft *d);
+/* Look-ups; GA_ERR_NOTFOUND when there is none. */
+ga_err store_draft_get(struct store *s, int64_t id, struct store_draft *out);
+/* The newest draft of the alert in any state (the pending one, if any,
+ * is always the newest). */
+ga_err store_draft_latest(struct store *s, const char *alert_id, struct store_draft *out);
+ga_err store_draft_pending(struct store *s, const char *alert_id, struct store_draft *out);
+/* The published version (version <= 0: the highest). */
+ga_err store_draft_published(struct store *s, const char *alert_id, int version,
+			     struct store_draft *out);
+/* The highest version given so far; 0 when none. */
+ga_err store_draft_max_version(struct store *s, const char *alert_id, int *version);
+
+/* Calls cb for each draft; cb returns false to stop. d is borrowed for
+ * the call only. */
+typedef bool (*store_draft_cb)(const struct store_draft *d, void *arg);
+/* The published versions of the alert, by version. */
+ga_err store_draft_each_published(struct store *s, const char *alert_id, store_draft_cb cb,
+				  void *arg);
+/* Up to limit drafts in state (NULL: any), pending first, then newest
+ * first. */
+ga_err store_draft_list(struct store *s, const char *state, int limit, store_draft_cb cb,
+			void *arg);
+/* Up to limit pending drafts created at or before before_ms and not yet
+ * escalated, oldest first. */
+ga_err store_draft_due(struct store *s, int64_t before_ms, int limit, store_draft_cb cb, void *arg);
+
+/* Records that officer_id confirmed draft_id. GA_ERR_DUPLICATE when that
+ * officer already did. Inside a transaction. */
+ga_err store_confirmation_add(struct store *s, int64_t draft_id, int64_t officer_id, int64_t at_ms);
+ga_err store_confirmation_count(struct store *s, int64_t draft_id, int *n);
+/* The confirmations of a draft in time order; officer_name is borrowed
+ * for the call ("" when the officer is gone). */
+typedef bool (*store_confirmation_cb)(int64_t officer_id, const char *officer_name, int64_t at_ms,
+				      void *arg);
+ga_err store_confirmation_each(struct store *s, int64_t draft_id, store_confirmation_cb cb,
+			       void *arg);
+
+/* A stored report as the workflow reads it back. Strings and raw are
+ * borrowed for the callback only; texts are NULL when absent. */
+struct store_report_row {
+	const char *station_id, *report_id;
+	enum kind kind;
+	int64_t observed_ms, received_ms;
+	int observed_offset_min;
+	const char *place, *causes, *trend, *measures;
+	double volume_m3, area_m2; /* NAN when absent */
+	struct figures figures;
+	const void *raw; /* the payload as received; NULL for the latest-per-station walk */
+	size_t rawlen;
+};
+typedef bool (*store_report_row_cb)(const struct store_report_row *r, void *arg);
+/* Each station's latest report (by observed time) of the incident, up to
+ * limit stations, newest first. */
+ga_err store_incident_reports_latest(struct store *s, const char *incident_id, int limit,
+				     store_report_row_cb cb, void *arg);
+/* The incident's reports with their raw payloads, newest first, up to
+ * limit. */
+ga_err store_incident_reports(struct store *s, const char *incident_id, int limit,
+			      store_report_row_cb cb, void *arg);
+
 #endif

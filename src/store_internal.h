@@ -54,6 +54,23 @@ enum store_stmt_id {
 	STMT_AUDIT_LAST,
 	STMT_AUDIT_APPEND,
 	STMT_AUDIT_FROM,
+	/* alert drafts, confirmations, reports read back (migration 3) */
+	STMT_DRAFT_INSERT,
+	STMT_DRAFT_UPDATE,
+	STMT_DRAFT_GET,
+	STMT_DRAFT_LATEST,
+	STMT_DRAFT_PENDING,
+	STMT_DRAFT_PUBLISHED,
+	STMT_DRAFT_MAX_VERSION,
+	STMT_DRAFT_EACH_PUBLISHED,
+	STMT_DRAFT_LIST,
+	STMT_DRAFT_LIST_STATE,
+	STMT_DRAFT_DUE,
+	STMT_CONFIRM_ADD,
+	STMT_CONFIRM_COUNT,
+	STMT_CONFIRM_EACH,
+	STMT_REPORTS_LATEST,
+	STMT_REPORTS_OF_INCIDENT,
 	STMT_ID_COUNT
 };
 
@@ -85,6 +102,21 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
  * store_officer.c and store_audit.c read them. */
 #define STORE_OFFICER_COLUMNS "id, name, role, password_hash, token_hash, created_ms, disabled"
 #define STORE_AUDIT_COLUMNS "seq, at_ms, officer_id, action, subject, detail, prev_hash, hash"
+
+/* Columns of an alert_drafts SELECT, in the order store_alert.c reads
+ * them (figures from column 18 on, as store_column_figures wants). */
+#define STORE_DRAFT_COLUMNS                                                                        \
+	"id, alert_id, version, msg_type, state, below_level, level, prev_level, kind,"            \
+	" hazard_type, headline, situation, causes, response, trend, admin_code, admin_name,"      \
+	" place, deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"  \
+	" threatened_property_cny, lon, lat, observed_ms, created_ms, confirmed_ms, published_ms," \
+	" escalated_ms, reject_reason, cancel_reason, supersedes, refs, fingerprint"
+
+/* Columns of a reports SELECT for struct store_report_row. */
+#define STORE_REPORT_ROW_COLUMNS                                                                   \
+	"station_id, report_id, kind, observed_ms, received_ms, observed_offset_min, place,"       \
+	" causes, trend, measures, volume_m3, area_m2, deaths, missing, injured,"                  \
+	" relocated_people, direct_loss_cny, threatened_people, threatened_property_cny"
 
 /* Translates an SQLite result code of statement `what` into a ga_err,
  * logging it once with sqlite3_errmsg (not for a unique-key violation,

@@ -157,6 +157,59 @@ const char *const store_migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+
+    /* 3: alert drafts and their confirmations (workflow.h). A draft gets
+     * its version when published; until then version is NULL (UNIQUE
+     * lets NULLs repeat). Texts are what officers confirmed, as
+     * published. refs is the JSON array of earlier "alert_id:version"s;
+     * fingerprint the workflow's hash of what makes an update. */
+    "CREATE TABLE alert_drafts ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id TEXT NOT NULL REFERENCES incidents (id),"
+    " version INTEGER CHECK (version > 0),"
+    " msg_type TEXT NOT NULL CHECK (msg_type IN ('alert', 'update', 'cancel')),"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'superseded', 'published', 'rejected')),"
+    " below_level INTEGER NOT NULL DEFAULT 0 CHECK (below_level IN (0, 1)),"
+    " level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),"
+    " prev_level INTEGER CHECK (prev_level BETWEEN 0 AND 3),"
+    " kind TEXT NOT NULL CHECK (kind IN ('danger', 'disaster')),"
+    " hazard_type TEXT NOT NULL CHECK (hazard_type IN " HAZARD_TYPES "),"
+    " headline TEXT NOT NULL, situation TEXT NOT NULL, causes TEXT NOT NULL,"
+    " response TEXT NOT NULL, trend TEXT NOT NULL,"
+    " admin_code TEXT NOT NULL DEFAULT '',"
+    " admin_name TEXT NOT NULL DEFAULT '',"
+    " place TEXT NOT NULL DEFAULT '',"
+    " " FIGURE_COLUMNS_DDL ","
+    " lon REAL, lat REAL,"
+    " observed_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " confirmed_ms INTEGER, published_ms INTEGER, escalated_ms INTEGER,"
+    " reject_reason TEXT, cancel_reason TEXT,"
+    " supersedes INTEGER REFERENCES alert_drafts (id),"
+    " refs TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(refs)),"
+    " fingerprint TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (alert_id, version));"
+    /* The newest draft of an alert (every workflow step starts there). */
+    "CREATE INDEX alert_drafts_by_alert ON alert_drafts (alert_id, id);"
+    /* At most one pending draft per alert: the store refuses a second. */
+    "CREATE UNIQUE INDEX alert_drafts_pending ON alert_drafts (alert_id)"
+    " WHERE state = 'pending';"
+    /* Escalation: pending drafts by age. */
+    "CREATE INDEX alert_drafts_pending_by_created ON alert_drafts (created_ms)"
+    " WHERE state = 'pending';"
+    "CREATE INDEX alert_drafts_by_state ON alert_drafts (state, id);"
+
+    /* Who confirmed which draft; the same officer twice is one row. */
+    "CREATE TABLE alert_confirmations ("
+    " draft_id INTEGER NOT NULL REFERENCES alert_drafts (id),"
+    " officer_id INTEGER NOT NULL REFERENCES officers (id),"
+    " at_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (draft_id, officer_id)) WITHOUT ROWID;"
+
+    /* Each station's latest report of an incident, found without
+     * reading the incident's other reports (STMT_REPORTS_LATEST). */
+    "CREATE INDEX reports_by_incident_station ON reports"
+    " (incident_id, station_id, observed_ms);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -251,4 +304,66 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_AUDIT_APPEND] = "INSERT INTO audit (" STORE_AUDIT_COLUMNS ")"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [STMT_AUDIT_FROM] = "SELECT " STORE_AUDIT_COLUMNS " FROM audit WHERE seq >= ?1 ORDER BY seq",
+
+    [STMT_DRAFT_INSERT] =
+	"INSERT INTO alert_drafts (alert_id, version, msg_type, state, below_level, level,"
+	" prev_level, kind, hazard_type, headline, situation, causes, response, trend,"
+	" admin_code, admin_name, place, " FIGURE_COLUMNS ", lon, lat, observed_ms, created_ms,"
+	" confirmed_ms, published_ms, escalated_ms, reject_reason, cancel_reason, supersedes,"
+	" refs, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	" ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,"
+	" ?31, ?32, ?33, ?34, ?35, ?36)",
+    /* What a draft's life changes; what it is about never does. */
+    [STMT_DRAFT_UPDATE] =
+	"UPDATE alert_drafts SET version = ?2, state = ?3, below_level = ?4, headline = ?5,"
+	" situation = ?6, causes = ?7, response = ?8, trend = ?9, confirmed_ms = ?10,"
+	" published_ms = ?11, escalated_ms = ?12, reject_reason = ?13, cancel_reason = ?14,"
+	" refs = ?15 WHERE id = ?1",
+    [STMT_DRAFT_GET] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts WHERE id = ?1",
+    [STMT_DRAFT_LATEST] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+			  " WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1",
+    [STMT_DRAFT_PENDING] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+			   " WHERE alert_id = ?1 AND state = 'pending'",
+    /* ?2 <= 0: the highest version. */
+    [STMT_DRAFT_PUBLISHED] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+			     " WHERE alert_id = ?1 AND state = 'published'"
+			     " AND (?2 <= 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
+    [STMT_DRAFT_MAX_VERSION] = "SELECT coalesce(max(version), 0) FROM alert_drafts"
+			       " WHERE alert_id = ?1",
+    [STMT_DRAFT_EACH_PUBLISHED] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+				  " WHERE alert_id = ?1 AND state = 'published'"
+				  " ORDER BY version",
+    /* Pending first (few), then everything else newest first. */
+    [STMT_DRAFT_LIST] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+			" ORDER BY state = 'pending' DESC, id DESC LIMIT ?1",
+    [STMT_DRAFT_LIST_STATE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+			      " WHERE state = ?1 ORDER BY id DESC LIMIT ?2",
+    [STMT_DRAFT_DUE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+		       " WHERE state = 'pending' AND created_ms <= ?1 AND escalated_ms IS NULL"
+		       " ORDER BY created_ms LIMIT ?2",
+    [STMT_CONFIRM_ADD] = "INSERT INTO alert_confirmations (draft_id, officer_id, at_ms)"
+			 " VALUES (?1, ?2, ?3)",
+    [STMT_CONFIRM_COUNT] = "SELECT count(*) FROM alert_confirmations WHERE draft_id = ?1",
+    [STMT_CONFIRM_EACH] = "SELECT c.officer_id, coalesce(o.name, ''), c.at_ms"
+			  " FROM alert_confirmations c LEFT JOIN officers o ON o.id = c.officer_id"
+			  " WHERE c.draft_id = ?1 ORDER BY c.at_ms, c.officer_id",
+    /* Each station's latest report of the incident (ties: the later
+     * stored), newest first; the raw payload is not carried. This runs on
+     * every report of an alerted incident, so it must not read all of
+     * them: st jumps from station to station through the index (a loose
+     * index scan), and each station's latest is one index probe. */
+    [STMT_REPORTS_LATEST] =
+	"WITH RECURSIVE st (station_id) AS ("
+	" SELECT (SELECT min(station_id) FROM reports WHERE incident_id = ?1)"
+	" UNION ALL SELECT (SELECT min(station_id) FROM reports"
+	"  WHERE incident_id = ?1 AND station_id > st.station_id)"
+	" FROM st WHERE st.station_id IS NOT NULL)"
+	" SELECT " STORE_REPORT_ROW_COLUMNS ", NULL FROM reports WHERE id IN"
+	" (SELECT (SELECT r.id FROM reports r WHERE r.incident_id = ?1"
+	"   AND r.station_id = st.station_id ORDER BY r.observed_ms DESC, r.id DESC LIMIT 1)"
+	"  FROM st WHERE st.station_id IS NOT NULL)"
+	" ORDER BY observed_ms DESC, id DESC LIMIT ?2",
+    [STMT_REPORTS_OF_INCIDENT] = "SELECT " STORE_REPORT_ROW_COLUMNS ", raw FROM reports"
+				 " WHERE incident_id = ?1 ORDER BY observed_ms DESC, id DESC"
+				 " LIMIT ?2",
 };

@@ -34,7 +34,12 @@
 #include "officer.h"
 #include "store.h"
 
-#define ALERT_REASON_MAX 1000 /* reject/cancel reason, characters */
+#define ALERT_REASON_MAX 1000   /* reject/cancel reason, characters */
+#define WORKFLOW_LIST_MAX 500   /* items of one workflow_list */
+#define WORKFLOW_REPORTS_MAX 50 /* source reports in workflow_get, newest first */
+#define WORKFLOW_REFS_MAX 32    /* references of one version: the latest earlier ones */
+
+struct thresholds;
 
 enum alert_state {
 	ALERT_PENDING,
@@ -56,6 +61,8 @@ struct workflow_ctx {
 	const char *sender;
 	int utc_offset_min;
 	int confirmations_extra_large; /* officers needed for extra_large: 1 or 2 */
+	/* For the classification reasons in workflow_get; may be NULL. */
+	const struct thresholds *thresholds;
 };
 
 /* Inside the writer's transaction, after a report changed inc (prev_level
@@ -85,6 +92,18 @@ ga_err workflow_confirm(struct store *s, const struct workflow_ctx *ctx, const s
 ga_err workflow_reject(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
 		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
 		       size_t msglen);
+/* As workflow_confirm / workflow_reject, but only when the pending draft
+ * is draft_id, the one the officer was shown (workflow_get's
+ * pending.draft_id): a draft superseded, rejected or published since is
+ * GA_ERR_CONFLICT, so nobody confirms text they have not seen. draft_id
+ * <= 0: whatever draft is pending (what workflow_confirm does). */
+ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
+			      const struct officer *o, const char *alert_id, int64_t draft_id,
+			      const json_t *edits, int64_t now_ms, bool *published, char *msg,
+			      size_t msglen);
+ga_err workflow_reject_draft(struct store *s, const struct workflow_ctx *ctx,
+			     const struct officer *o, const char *alert_id, int64_t draft_id,
+			     const char *reason, int64_t now_ms, char *msg, size_t msglen);
 ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
 		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
 		       size_t msglen);

@@ -1,0 +1,476 @@
+/* store_alert.c - alert drafts, their confirmations, and an incident's
+ * reports read back for composing drafts and for the officer view. The
+ * rules (which draft, when) are workflow*.c's; this file keeps rows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_internal.h"
+
+/* Binds an optional time: 0 is NULL. */
+static int store_bind_time(sqlite3_stmt *st, int i, int64_t ms)
+{
+	return ms == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, ms);
+}
+
+static int store_bind_double_or_null(sqlite3_stmt *st, int i, double v)
+{
+	return isfinite(v) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+static double store_column_double_or_nan(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+/* Fills d from a row of STORE_DRAFT_COLUMNS. GA_ERR_DB for values the
+ * CHECK constraints make impossible (a damaged file). */
+static ga_err store_draft_read(struct store *s, sqlite3_stmt *st, struct store_draft *d)
+{
+	const char *kind = (const char *)sqlite3_column_text(st, 8);
+	const char *type = (const char *)sqlite3_column_text(st, 9);
+	int k = kind ? kind_from_name(kind) : -1;
+	int h = type ? hazard_type_from_name(type) : -1;
+	int level = sqlite3_column_int(st, 6);
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	if (k < 0 || h < 0 || level < 0 || level >= LEVEL_COUNT) {
+		log_warnx("store: %s: draft %lld has a bad kind, hazard_type or level", s->path,
+			  (long long)d->id);
+		return GA_ERR_DB;
+	}
+	store_column_copy(st, 1, d->alert_id, sizeof(d->alert_id));
+	d->version = sqlite3_column_int(st, 2);
+	store_column_copy(st, 3, d->msg_type, sizeof(d->msg_type));
+	store_column_copy(st, 4, d->state, sizeof(d->state));
+	d->below_level = sqlite3_column_int(st, 5) != 0;
+	d->level = (enum level)level;
+	d->prev_level = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+	d->kind = (enum kind)k;
+	d->hazard_type = (enum hazard_type)h;
+	store_column_copy(st, 10, d->headline, sizeof(d->headline));
+	store_column_copy(st, 11, d->situation, sizeof(d->situation));
+	store_column_copy(st, 12, d->causes, sizeof(d->causes));
+	store_column_copy(st, 13, d->response, sizeof(d->response));
+	store_column_copy(st, 14, d->trend, sizeof(d->trend));
+	store_column_copy(st, 15, d->admin_code, sizeof(d->admin_code));
+	store_column_copy(st, 16, d->admin_name, sizeof(d->admin_name));
+	store_column_copy(st, 17, d->place, sizeof(d->place));
+	store_column_figures(st, 18, &d->figures);
+	d->lon = store_column_double_or_nan(st, 25);
+	d->lat = store_column_double_or_nan(st, 26);
+	d->observed_ms = sqlite3_column_int64(st, 27);
+	d->created_ms = sqlite3_column_int64(st, 28);
+	d->confirmed_ms = sqlite3_column_int64(st, 29);
+	d->published_ms = sqlite3_column_int64(st, 30);
+	d->escalated_ms = sqlite3_column_int64(st, 31);
+	store_column_copy(st, 32, d->reject_reason, sizeof(d->reject_reason));
+	store_column_copy(st, 33, d->cancel_reason, sizeof(d->cancel_reason));
+	d->supersedes = sqlite3_column_int64(st, 34);
+	store_column_copy(st, 35, d->refs, sizeof(d->refs));
+	store_column_copy(st, 36, d->fingerprint, sizeof(d->fingerprint));
+	return GA_OK;
+}
+
+ga_err store_draft_insert(struct store *s, struct store_draft *d)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_INSERT];
+	ga_err e;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((unsigned)d->kind >= KIND_COUNT || (unsigned)d->hazard_type >= HAZARD_COUNT ||
+	    (unsigned)d->level >= LEVEL_COUNT)
+		return GA_ERR_INVAL;
+#define BIND(call)                                                                                 \
+	do {                                                                                       \
+		if (rc == SQLITE_OK)                                                               \
+			rc = (call);                                                               \
+	} while (0)
+	BIND(sqlite3_bind_text(st, 1, d->alert_id, -1, SQLITE_STATIC));
+	BIND(d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
+	BIND(sqlite3_bind_text(st, 3, d->msg_type, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 4, d->state, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_int(st, 5, d->below_level ? 1 : 0));
+	BIND(sqlite3_bind_int(st, 6, (int)d->level));
+	BIND(d->prev_level >= 0 && d->prev_level < LEVEL_COUNT
+		 ? sqlite3_bind_int(st, 7, d->prev_level)
+		 : sqlite3_bind_null(st, 7));
+	BIND(sqlite3_bind_text(st, 8, kind_name(d->kind), -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 9, hazard_type_name(d->hazard_type), -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 10, d->headline, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 11, d->situation, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 12, d->causes, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 13, d->response, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 14, d->trend, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 15, d->admin_code, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 16, d->admin_name, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 17, d->place, -1, SQLITE_STATIC));
+	BIND(store_bind_figures(st, 18, &d->figures));
+	BIND(store_bind_double_or_null(st, 25, d->lon));
+	BIND(store_bind_double_or_null(st, 26, d->lat));
+	BIND(sqlite3_bind_int64(st, 27, d->observed_ms));
+	BIND(sqlite3_bind_int64(st, 28, d->created_ms));
+	BIND(store_bind_time(st, 29, d->confirmed_ms));
+	BIND(store_bind_time(st, 30, d->published_ms));
+	BIND(store_bind_time(st, 31, d->escalated_ms));
+	BIND(store_bind_text(st, 32, d->reject_reason, true));
+	BIND(store_bind_text(st, 33, d->cancel_reason, true));
+	BIND(d->supersedes > 0 ? sqlite3_bind_int64(st, 34, d->supersedes)
+			       : sqlite3_bind_null(st, 34));
+	BIND(sqlite3_bind_text(st, 35, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 36, d->fingerprint, -1, SQLITE_STATIC));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "draft insert");
+		goto out;
+	}
+	d->id = sqlite3_last_insert_rowid(s->db);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_draft_update(struct store *s, const struct store_draft *d)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_UPDATE];
+	ga_err e;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	BIND(sqlite3_bind_int64(st, 1, d->id));
+	BIND(d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
+	BIND(sqlite3_bind_text(st, 3, d->state, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_int(st, 4, d->below_level ? 1 : 0));
+	BIND(sqlite3_bind_text(st, 5, d->headline, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 6, d->situation, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 7, d->causes, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 8, d->response, -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_text(st, 9, d->trend, -1, SQLITE_STATIC));
+	BIND(store_bind_time(st, 10, d->confirmed_ms));
+	BIND(store_bind_time(st, 11, d->published_ms));
+	BIND(store_bind_time(st, 12, d->escalated_ms));
+	BIND(store_bind_text(st, 13, d->reject_reason, true));
+	BIND(store_bind_text(st, 14, d->cancel_reason, true));
+	BIND(sqlite3_bind_text(st, 15, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
+#undef BIND
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, "draft update");
+		goto out;
+	}
+	e = sqlite3_changes(s->db) > 0 ? GA_OK : GA_ERR_NOTFOUND;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* Runs a one-row draft SELECT whose parameters are bound (bindrc). */
+static ga_err store_draft_one(struct store *s, sqlite3_stmt *st, int bindrc,
+			      struct store_draft *out, const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = store_draft_read(s, st, out);
+	else if (rc == SQLITE_DONE)
+		e = GA_ERR_NOTFOUND;
+	else
+		e = store_error(s, rc, what);
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_draft_get(struct store *s, int64_t id, struct store_draft *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_GET];
+
+	return store_draft_one(s, st, sqlite3_bind_int64(st, 1, id), out, "draft get");
+}
+
+ga_err store_draft_latest(struct store *s, const char *alert_id, struct store_draft *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_LATEST];
+
+	if (alert_id == NULL)
+		return GA_ERR_INVAL;
+	return store_draft_one(s, st, sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC), out,
+			       "draft latest");
+}
+
+ga_err store_draft_pending(struct store *s, const char *alert_id, struct store_draft *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_PENDING];
+
+	if (alert_id == NULL)
+		return GA_ERR_INVAL;
+	return store_draft_one(s, st, sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC), out,
+			       "draft pending");
+}
+
+ga_err store_draft_published(struct store *s, const char *alert_id, int version,
+			     struct store_draft *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_PUBLISHED];
+	int rc;
+
+	if (alert_id == NULL)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, version);
+	return store_draft_one(s, st, rc, out, "draft published");
+}
+
+ga_err store_draft_max_version(struct store *s, const char *alert_id, int *version)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_MAX_VERSION];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (alert_id == NULL)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		e = GA_OK;
+	} else {
+		e = store_error(s, rc, "draft max version");
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+/* Steps a draft SELECT whose parameters are bound (bindrc), calling cb
+ * for each row. One struct store_draft (26 KB) is reused for the rows. */
+static ga_err store_draft_walk(struct store *s, sqlite3_stmt *st, int bindrc, store_draft_cb cb,
+			       void *arg, const char *what)
+{
+	struct store_draft *d = NULL;
+	ga_err e;
+	int rc = bindrc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc != SQLITE_OK) {
+		e = store_error(s, rc, what);
+		goto out;
+	}
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		e = GA_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((e = store_draft_read(s, st, d)) != GA_OK)
+			goto out;
+		if (!cb(d, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		e = store_error(s, rc, what);
+		goto out;
+	}
+	e = GA_OK;
+out:
+	free(d);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_draft_each_published(struct store *s, const char *alert_id, store_draft_cb cb,
+				  void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_EACH_PUBLISHED];
+
+	if (alert_id == NULL || cb == NULL)
+		return GA_ERR_INVAL;
+	return store_draft_walk(s, st, sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC), cb,
+				arg, "draft each published");
+}
+
+ga_err store_draft_list(struct store *s, const char *state, int limit, store_draft_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (cb == NULL || limit <= 0)
+		return GA_ERR_INVAL;
+	if (state == NULL) {
+		st = s->stmt[STMT_DRAFT_LIST];
+		rc = sqlite3_bind_int(st, 1, limit);
+	} else {
+		st = s->stmt[STMT_DRAFT_LIST_STATE];
+		rc = sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(st, 2, limit);
+	}
+	return store_draft_walk(s, st, rc, cb, arg, "draft list");
+}
+
+ga_err store_draft_due(struct store *s, int64_t before_ms, int limit, store_draft_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_DUE];
+	int rc;
+
+	if (cb == NULL || limit <= 0)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_int64(st, 1, before_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, limit);
+	return store_draft_walk(s, st, rc, cb, arg, "draft due");
+}
+
+/* --- confirmations ------------------------------------------------- */
+
+ga_err store_confirmation_add(struct store *s, int64_t draft_id, int64_t officer_id, int64_t at_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONFIRM_ADD];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, officer_id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, at_ms)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	e = rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "confirmation add");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_confirmation_count(struct store *s, int64_t draft_id, int *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONFIRM_COUNT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int(st, 0);
+		e = GA_OK;
+	} else {
+		e = store_error(s, rc, "confirmation count");
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_confirmation_each(struct store *s, int64_t draft_id, store_confirmation_cb cb,
+			       void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONFIRM_EACH];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (cb == NULL)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) != SQLITE_OK) {
+		e = store_error(s, rc, "confirmation each");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (!cb(sqlite3_column_int64(st, 0), name ? name : "", sqlite3_column_int64(st, 2),
+			arg))
+			break;
+	}
+	e = rc == SQLITE_ROW || rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "confirmation each");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* --- an incident's reports ----------------------------------------- */
+
+static const char *store_column_text_or_null(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* Steps a STORE_REPORT_ROW_COLUMNS + raw SELECT bound to (incident_id,
+ * limit), calling cb per row. */
+static ga_err store_report_rows(struct store *s, sqlite3_stmt *st, const char *incident_id,
+				int limit, store_report_row_cb cb, void *arg, const char *what)
+{
+	struct store_report_row r;
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (incident_id == NULL || cb == NULL || limit <= 0)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_text(st, 1, incident_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, limit)) != SQLITE_OK) {
+		e = store_error(s, rc, what);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 2);
+		int k = kind ? kind_from_name(kind) : -1;
+
+		memset(&r, 0, sizeof(r));
+		r.station_id = store_column_text_or_null(st, 0);
+		r.report_id = store_column_text_or_null(st, 1);
+		r.kind = k < 0 ? KIND_DANGER : (enum kind)k;
+		r.observed_ms = sqlite3_column_int64(st, 3);
+		r.received_ms = sqlite3_column_int64(st, 4);
+		r.observed_offset_min = sqlite3_column_int(st, 5);
+		r.place = store_column_text_or_null(st, 6);
+		r.causes = store_column_text_or_null(st, 7);
+		r.trend = store_column_text_or_null(st, 8);
+		r.measures = store_column_text_or_null(st, 9);
+		r.volume_m3 = store_column_double_or_nan(st, 10);
+		r.area_m2 = store_column_double_or_nan(st, 11);
+		store_column_figures(st, 12, &r.figures);
+		if (sqlite3_column_type(st, 19) != SQLITE_NULL) {
+			r.raw = sqlite3_column_blob(st, 19);
+			r.rawlen = (size_t)sqlite3_column_bytes(st, 19);
+		}
+		if (r.station_id == NULL || r.report_id == NULL)
+			continue; /* NOT NULL columns: cannot happen */
+		if (!cb(&r, arg))
+			break;
+	}
+	e = rc == SQLITE_ROW || rc == SQLITE_DONE ? GA_OK : store_error(s, rc, what);
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_incident_reports_latest(struct store *s, const char *incident_id, int limit,
+				     store_report_row_cb cb, void *arg)
+{
+	return store_report_rows(s, s->stmt[STMT_REPORTS_LATEST], incident_id, limit, cb, arg,
+				 "incident reports latest");
+}
+
+ga_err store_incident_reports(struct store *s, const char *incident_id, int limit,
+			      store_report_row_cb cb, void *arg)
+{
+	return store_report_rows(s, s->stmt[STMT_REPORTS_OF_INCIDENT], incident_id, limit, cb, arg,
+				 "incident reports");
+}

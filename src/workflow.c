@@ -1,0 +1,493 @@
+/* workflow.c - making drafts: what an incident's change means for its
+ * alert (workflow_incident_changed), and the helpers every workflow file
+ * shares (sources, fingerprint, composing, references, audit rows).
+ *
+ * Decisions (issue 4):
+ *  - The publish level opens an alert. Below it, an incident without a
+ *    published alert gets no draft; a pending draft of it is kept and
+ *    marked below_level (cleared when the incident climbs back).
+ *  - Once an alert is published (and not cancelled), any change of level,
+ *    kind, figures, scale or the stations' causes/trend/measures makes an
+ *    update draft, even below the publish level: the public saw the
+ *    alert and should hear that it was downgraded (the update says
+ *    "降为…" and is marked below_level; the officer may reject it or
+ *    cancel the alert instead).
+ *  - "Changed" is decided by a fingerprint (SHA-256 over those fields)
+ *    stored on every draft and compared with the newest draft of the
+ *    alert: a report that changes nothing costs two indexed queries.
+ *  - A newer draft supersedes the pending one; if the incident returns to
+ *    exactly what is published, the pending update is superseded and no
+ *    new draft is made. A rejected draft is not proposed again until
+ *    something changes. */
+#include "workflow.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "log.h"
+#include "workflow_internal.h"
+
+_Static_assert(STORE_HEADLINE_MAX == DRAFT_HEADLINE_MAX + 1, "headline caps differ");
+_Static_assert(STORE_TEXT_MAX == DRAFT_TEXT_MAX + 1, "text caps differ");
+_Static_assert(STORE_REASON_MAX >= ALERT_REASON_MAX * 4 + 1, "reason cap too small");
+
+static const char *const workflow_state_names[ALERT_STATE_COUNT] = {
+    [ALERT_PENDING] = "pending",
+    [ALERT_SUPERSEDED] = "superseded",
+    [ALERT_PUBLISHED] = "published",
+    [ALERT_REJECTED] = "rejected",
+};
+
+const char *alert_state_name(enum alert_state s)
+{
+	if ((unsigned)s >= ALERT_STATE_COUNT)
+		return "?";
+	return workflow_state_names[s];
+}
+
+int alert_state_from_name(const char *s)
+{
+	for (int i = 0; s != NULL && i < ALERT_STATE_COUNT; i++)
+		if (strcmp(s, workflow_state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void workflow_set_state(struct store_draft *d, enum alert_state st)
+{
+	snprintf(d->state, sizeof(d->state), "%s", alert_state_name(st));
+}
+
+int workflow_state(const struct store_draft *d)
+{
+	return alert_state_from_name(d->state);
+}
+
+void workflow_msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || msglen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+int workflow_needed(const struct workflow_ctx *ctx, const struct store_draft *d)
+{
+	if (d->level == LEVEL_EXTRA_LARGE && ctx->confirmations_extra_large > 1)
+		return ctx->confirmations_extra_large;
+	return 1;
+}
+
+/* --- sources ------------------------------------------------------- */
+
+static char *workflow_dup(const char *p, bool *nomem)
+{
+	char *q;
+
+	if (p == NULL)
+		return NULL;
+	if ((q = strdup(p)) == NULL)
+		*nomem = true;
+	return q;
+}
+
+static bool workflow_source_cb(const struct store_report_row *r, void *arg)
+{
+	struct workflow_sources *src = arg;
+	struct workflow_station *st;
+
+	if (src->n >= DRAFT_MAX_TEXTS)
+		return false;
+	st = &src->st[src->n++];
+	st->station_id = workflow_dup(r->station_id, &src->nomem);
+	st->causes = workflow_dup(r->causes, &src->nomem);
+	st->trend = workflow_dup(r->trend, &src->nomem);
+	st->measures = workflow_dup(r->measures, &src->nomem);
+	if (src->place[0] == '\0' && r->place != NULL)
+		snprintf(src->place, sizeof(src->place), "%s", r->place);
+	if (isfinite(r->volume_m3) && !(r->volume_m3 <= src->volume_m3))
+		src->volume_m3 = r->volume_m3;
+	if (isfinite(r->area_m2) && !(r->area_m2 <= src->area_m2))
+		src->area_m2 = r->area_m2;
+	return !src->nomem;
+}
+
+ga_err workflow_sources_load(struct store *s, const char *incident_id, struct workflow_sources *src)
+{
+	ga_err e;
+
+	memset(src, 0, sizeof(*src));
+	src->volume_m3 = NAN;
+	src->area_m2 = NAN;
+	e = store_incident_reports_latest(s, incident_id, DRAFT_MAX_TEXTS, workflow_source_cb, src);
+	if (e == GA_OK && src->nomem)
+		e = GA_ERR_NOMEM;
+	return e;
+}
+
+void workflow_sources_cleanup(struct workflow_sources *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		free(src->st[i].station_id);
+		free(src->st[i].causes);
+		free(src->st[i].trend);
+		free(src->st[i].measures);
+	}
+	memset(src, 0, sizeof(*src));
+}
+
+/* --- fingerprint --------------------------------------------------- */
+
+/* A field as a netstring, "LEN:BYTES,", so that fields cannot run into
+ * each other; NULL as "-,". */
+static void workflow_hash_field(crypto_hash_sha256_state *h, const char *p)
+{
+	char len[24];
+
+	if (p == NULL) {
+		crypto_hash_sha256_update(h, (const unsigned char *)"-,", 2);
+		return;
+	}
+	snprintf(len, sizeof(len), "%zu:", strlen(p));
+	crypto_hash_sha256_update(h, (const unsigned char *)len, strlen(len));
+	crypto_hash_sha256_update(h, (const unsigned char *)p, strlen(p));
+	crypto_hash_sha256_update(h, (const unsigned char *)",", 1);
+}
+
+static void workflow_hash_number(crypto_hash_sha256_state *h, bool set, double v)
+{
+	char buf[40];
+
+	if (!set || !isfinite(v))
+		workflow_hash_field(h, NULL);
+	else {
+		snprintf(buf, sizeof(buf), "%.17g", v);
+		workflow_hash_field(h, buf);
+	}
+}
+
+static int workflow_text_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct texts of one kind (causes, trend or measures), sorted: the
+ * same text from two stations, or in another order, is no change. */
+static void workflow_hash_texts(crypto_hash_sha256_state *h, const struct workflow_sources *src,
+				size_t offset)
+{
+	const char *t[DRAFT_MAX_TEXTS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < src->n; i++) {
+		const char *p = *(char *const *)((const char *)&src->st[i] + offset);
+		if (p != NULL)
+			t[n++] = p;
+	}
+	qsort(t, n, sizeof(t[0]), workflow_text_cmp);
+	workflow_hash_field(h, "texts");
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(t[i], t[i - 1]) != 0)
+			workflow_hash_field(h, t[i]);
+}
+
+void workflow_fingerprint(const struct incident *inc, const struct workflow_sources *src,
+			  char hex[STORE_HASH_HEX])
+{
+	unsigned char md[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state h;
+	char buf[32];
+
+	crypto_hash_sha256_init(&h);
+	workflow_hash_field(&h, "geoalert.draft/1");
+	snprintf(buf, sizeof(buf), "%d", (int)inc->level);
+	workflow_hash_field(&h, buf);
+	workflow_hash_field(&h, inc->has_disaster ? "disaster" : "danger");
+	for (int i = 0; i < FIG_COUNT; i++)
+		workflow_hash_number(&h, (inc->figures.set & (1u << i)) != 0,
+				     inc->figures.value[i]);
+	workflow_hash_number(&h, true, src->volume_m3);
+	workflow_hash_number(&h, true, src->area_m2);
+	workflow_hash_texts(&h, src, offsetof(struct workflow_station, causes));
+	workflow_hash_texts(&h, src, offsetof(struct workflow_station, trend));
+	workflow_hash_texts(&h, src, offsetof(struct workflow_station, measures));
+	crypto_hash_sha256_final(&h, md);
+	sodium_bin2hex(hex, STORE_HASH_HEX, md, sizeof(md));
+}
+
+/* --- composing ----------------------------------------------------- */
+
+ga_err workflow_compose(const struct workflow_ctx *ctx, const struct incident *inc,
+			const struct workflow_sources *src, enum draft_msg_type type,
+			int prev_level, struct store_draft *d)
+{
+	const char *causes[DRAFT_MAX_TEXTS], *trends[DRAFT_MAX_TEXTS], *measures[DRAFT_MAX_TEXTS];
+	const struct region *region = NULL;
+	struct draft_text text = {0};
+	struct draft_input in;
+	ga_err e;
+
+	if (ctx->geo != NULL && inc->admin_code[0] != '\0')
+		region = geo_region_by_code(ctx->geo, inc->admin_code);
+	draft_input_init(&in, inc);
+	in.msg_type = type;
+	in.admin_name = region != NULL ? region->full_name : NULL;
+	in.place = src->place[0] != '\0' ? src->place : NULL;
+	for (size_t i = 0; i < src->n; i++) {
+		causes[i] = src->st[i].causes;
+		trends[i] = src->st[i].trend;
+		measures[i] = src->st[i].measures;
+	}
+	in.causes = causes;
+	in.ncauses = src->n;
+	in.trends = trends;
+	in.ntrends = src->n;
+	in.measures = measures;
+	in.nmeasures = src->n;
+	in.utc_offset_min = ctx->utc_offset_min;
+	in.volume_m3 = src->volume_m3;
+	in.area_m2 = src->area_m2;
+	in.sender = ctx->sender;
+	in.prev_level = prev_level;
+	if ((e = draft_compose(ctx->templates, &in, &text)) != GA_OK)
+		goto out;
+
+	snprintf(d->alert_id, sizeof(d->alert_id), "%s", inc->id);
+	snprintf(d->msg_type, sizeof(d->msg_type), "%s", draft_msg_type_name(type));
+	d->level = inc->level;
+	d->prev_level = prev_level;
+	d->kind = in.kind;
+	d->hazard_type = inc->hazard_type;
+	d->figures = inc->figures;
+	snprintf(d->admin_code, sizeof(d->admin_code), "%s", inc->admin_code);
+	snprintf(d->admin_name, sizeof(d->admin_name), "%s", in.admin_name ? in.admin_name : "");
+	snprintf(d->place, sizeof(d->place), "%s", src->place);
+	d->lon = inc->lon;
+	d->lat = inc->lat;
+	d->observed_ms = inc->first_observed_ms;
+	snprintf(d->headline, sizeof(d->headline), "%s", text.headline);
+	snprintf(d->situation, sizeof(d->situation), "%s", text.situation);
+	snprintf(d->causes, sizeof(d->causes), "%s", text.causes);
+	snprintf(d->response, sizeof(d->response), "%s", text.response);
+	snprintf(d->trend, sizeof(d->trend), "%s", text.trend);
+out:
+	draft_text_cleanup(&text);
+	return e;
+}
+
+/* --- references and audit ------------------------------------------ */
+
+struct workflow_refs_walk {
+	json_t *arr;
+	bool nomem;
+};
+
+static bool workflow_refs_cb(const struct store_draft *d, void *arg)
+{
+	struct workflow_refs_walk *w = arg;
+	char ref[INCIDENT_ID_MAX + 16];
+
+	snprintf(ref, sizeof(ref), "%s:%d", d->alert_id, d->version);
+	if (json_array_append_new(w->arr, json_string(ref)) != 0)
+		w->nomem = true;
+	return !w->nomem;
+}
+
+ga_err workflow_refs(struct store *s, const char *alert_id, char refs[STORE_REFS_MAX])
+{
+	struct workflow_refs_walk w = {json_array(), false};
+	char *text = NULL;
+	ga_err e;
+
+	if (w.arr == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = store_draft_each_published(s, alert_id, workflow_refs_cb, &w)) != GA_OK)
+		goto out;
+	e = GA_ERR_NOMEM;
+	if (w.nomem)
+		goto out;
+	/* The latest WORKFLOW_REFS_MAX, and fewer if they do not fit. */
+	while (json_array_size(w.arr) > WORKFLOW_REFS_MAX)
+		json_array_remove(w.arr, 0);
+	for (;;) {
+		free(text);
+		if ((text = json_dumps(w.arr, JSON_COMPACT)) == NULL)
+			goto out;
+		if (strlen(text) < STORE_REFS_MAX)
+			break;
+		json_array_remove(w.arr, 0);
+	}
+	snprintf(refs, STORE_REFS_MAX, "%s", text);
+	e = GA_OK;
+out:
+	free(text);
+	json_decref(w.arr);
+	return e;
+}
+
+ga_err workflow_audit(struct store *s, int64_t officer_id, const char *action,
+		      const struct store_draft *d, json_t *extra)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s}", "draft_id", (json_int_t)d->id, "msg_type",
+			      d->msg_type, "state", d->state);
+	ga_err e = GA_ERR_NOMEM;
+
+	if (o == NULL)
+		goto out;
+	if (d->version > 0 && json_object_set_new(o, "version", json_integer(d->version)) != 0)
+		goto out;
+	if (extra != NULL && json_object_update(o, extra) != 0)
+		goto out;
+	e = audit_record_json(s, officer_id, action, d->alert_id, o);
+out:
+	json_decref(extra);
+	json_decref(o);
+	return e;
+}
+
+/* --- making drafts ------------------------------------------------- */
+
+/* Sets or clears below_level on the pending draft d. */
+static ga_err workflow_mark_below(struct store *s, struct store_draft *d, bool below)
+{
+	ga_err e;
+
+	if (d->below_level == below)
+		return GA_OK;
+	d->below_level = below;
+	if ((e = store_draft_update(s, d)) != GA_OK)
+		return e;
+	return workflow_audit(s, 0, "draft.below_level", d,
+			      json_pack("{s:b}", "below_level", below));
+}
+
+/* Makes the new pending draft of inc, superseding old when it is
+ * pending. */
+static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
+			    const struct incident *inc, const struct workflow_sources *src,
+			    const char *fp, struct store_draft *old, const struct store_draft *pub,
+			    int64_t now_ms)
+{
+	struct store_draft *d = calloc(1, sizeof(*d));
+	bool supersede = old != NULL && workflow_state(old) == ALERT_PENDING;
+	ga_err e = GA_ERR_NOMEM;
+
+	if (d == NULL)
+		goto out;
+	if ((e = workflow_compose(ctx, inc, src, pub ? DRAFT_MSG_UPDATE : DRAFT_MSG_ALERT,
+				  pub ? (int)pub->level : -1, d)) != GA_OK)
+		goto out;
+	workflow_set_state(d, ALERT_PENDING);
+	d->below_level = inc->level < ctx->publish_min_level;
+	d->created_ms = now_ms;
+	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", fp);
+	if ((e = workflow_refs(s, inc->id, d->refs)) != GA_OK)
+		goto out;
+	if (supersede) {
+		/* First: the store allows one pending draft per alert. */
+		workflow_set_state(old, ALERT_SUPERSEDED);
+		if ((e = store_draft_update(s, old)) != GA_OK)
+			goto out;
+		d->supersedes = old->id;
+	}
+	if ((e = store_draft_insert(s, d)) != GA_OK)
+		goto out;
+	if (supersede && (e = workflow_audit(s, 0, "draft.supersede", old,
+					     json_pack("{s:I}", "by", (json_int_t)d->id))) != GA_OK)
+		goto out;
+	e = workflow_audit(s, 0, "draft.create", d,
+			   json_pack("{s:s, s:b, s:I}", "level", level_name(d->level),
+				     "below_level", d->below_level, "supersedes",
+				     (json_int_t)d->supersedes));
+	if (e == GA_OK)
+		log_info("workflow: %s: draft %lld (%s, %s) made", d->alert_id, (long long)d->id,
+			 d->msg_type, level_name(d->level));
+out:
+	free(d);
+	return e;
+}
+
+ga_err workflow_incident_changed(struct store *s, const struct workflow_ctx *ctx,
+				 const struct incident *inc, int prev_level, int64_t now_ms,
+				 bool *made)
+{
+	struct store_draft *latest = NULL, *pub = NULL;
+	struct workflow_sources src;
+	char fp[STORE_HASH_HEX];
+	bool has_latest, pending, active, below;
+	ga_err e;
+
+	(void)prev_level; /* the fingerprint tells more than the level alone */
+	memset(&src, 0, sizeof(src));
+	if (made != NULL)
+		*made = false;
+	if (s == NULL || ctx == NULL || ctx->templates == NULL || inc == NULL)
+		return GA_ERR_INVAL;
+	below = inc->level < ctx->publish_min_level;
+	e = GA_ERR_NOMEM;
+	if ((latest = malloc(sizeof(*latest))) == NULL || (pub = malloc(sizeof(*pub))) == NULL)
+		goto out;
+
+	/* 1st query: the newest draft of this alert. */
+	e = store_draft_latest(s, inc->id, latest);
+	if (e != GA_OK && e != GA_ERR_NOTFOUND)
+		goto out;
+	has_latest = e == GA_OK;
+	e = GA_OK;
+	if (!has_latest && below)
+		goto out; /* no alert and none due */
+	pending = has_latest && workflow_state(latest) == ALERT_PENDING;
+
+	/* 2nd query: each station's latest report; nothing changed, done. */
+	if ((e = workflow_sources_load(s, inc->id, &src)) != GA_OK)
+		goto out;
+	workflow_fingerprint(inc, &src, fp);
+	if (has_latest && strcmp(fp, latest->fingerprint) == 0) {
+		if (pending)
+			e = workflow_mark_below(s, latest, below);
+		goto out;
+	}
+
+	e = store_draft_published(s, inc->id, 0, pub);
+	if (e != GA_OK && e != GA_ERR_NOTFOUND)
+		goto out;
+	active = e == GA_OK && draft_msg_type_from_name(pub->msg_type) != DRAFT_MSG_CANCEL;
+	e = GA_OK;
+	if (below && !active) {
+		/* Not published (or cancelled): keep a pending draft, marked. */
+		if (pending)
+			e = workflow_mark_below(s, latest, true);
+		goto out;
+	}
+	if (active && strcmp(fp, pub->fingerprint) == 0) {
+		/* Back to what is published: the pending update says nothing. */
+		if (pending) {
+			workflow_set_state(latest, ALERT_SUPERSEDED);
+			if ((e = store_draft_update(s, latest)) != GA_OK)
+				goto out;
+			e = workflow_audit(
+			    s, 0, "draft.supersede", latest,
+			    json_pack("{s:s}", "reason", "unchanged from published"));
+		}
+		goto out;
+	}
+	if ((e = workflow_make(s, ctx, inc, &src, fp, has_latest ? latest : NULL,
+			       active ? pub : NULL, now_ms)) != GA_OK)
+		goto out;
+	if (made != NULL)
+		*made = true;
+out:
+	workflow_sources_cleanup(&src);
+	free(latest);
+	free(pub);
+	return e;
+}

@@ -1,0 +1,399 @@
+/* workflow_view.c - what is shown of drafts and alerts: the published
+ * alert JSON of spec §6 (never reporter data), the officers' list and the
+ * officers' view of one alert (which does carry reporter details). */
+#include "workflow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "classify.h"
+#include "timeutil.h"
+#include "workflow_internal.h"
+
+#define WORKFLOW_ALERT_SCHEMA "geohazard.alert/1"
+#define WORKFLOW_INT_EXACT 9007199254740992.0 /* 2^53: doubles exact up to here */
+
+json_t *workflow_time_json(int64_t ms, int offset_min)
+{
+	char buf[TIME_TEXT_MAX];
+
+	if (ms == 0)
+		return json_null();
+	time_format_rfc3339(ms, offset_min, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* A number as an integer when it is one (counts, whole yuan). */
+static json_t *workflow_number_json(double v)
+{
+	if (!isfinite(v))
+		return json_null();
+	if (v == floor(v) && fabs(v) < WORKFLOW_INT_EXACT)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+static json_t *workflow_coord_json(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *workflow_figures_json(const struct figures *f)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o != NULL && i < FIG_COUNT; i++) {
+		if (!(f->set & (1u << i)))
+			continue;
+		if (json_object_set_new(o, figure_name((enum figure)i),
+					workflow_number_json(f->value[i])) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static json_t *workflow_area_json(const struct store_draft *d)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o}", "admin_code", d->admin_code, "admin_name",
+			 d->admin_name, "place", d->place, "lon", workflow_coord_json(d->lon),
+			 "lat", workflow_coord_json(d->lat));
+}
+
+json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_draft *d)
+{
+	json_t *refs = json_loads(d->refs[0] ? d->refs : "[]", 0, NULL);
+	json_t *o;
+
+	if (refs == NULL || !json_is_array(refs)) {
+		json_decref(refs);
+		refs = json_array();
+	}
+	/* Members in the order of spec §6. */
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s,"
+		      " s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
+		      "schema", WORKFLOW_ALERT_SCHEMA, "alert_id", d->alert_id, "version",
+		      d->version, "msg_type", d->msg_type, "status", "actual", "incident_id",
+		      d->alert_id, "sender", ctx->sender ? ctx->sender : "", "sent",
+		      workflow_time_json(d->published_ms, ctx->utc_offset_min), "kind",
+		      kind_name(d->kind), "hazard_type", hazard_type_name(d->hazard_type),
+		      "hazard_type_zh", hazard_type_zh(d->hazard_type), "level",
+		      level_name(d->level), "level_zh", level_zh(d->level), "response_level",
+		      level_response(d->level), "color", level_color(d->level), "headline",
+		      d->headline, "situation", d->situation, "causes", d->causes, "response",
+		      d->response, "trend", d->trend, "area", workflow_area_json(d), "figures",
+		      workflow_figures_json(&d->figures), "observed_at",
+		      workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
+		      workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);
+	return o;
+}
+
+ga_err workflow_published_json(struct store *s, const struct workflow_ctx *ctx,
+			       const char *alert_id, int version, json_t **out)
+{
+	struct store_draft *d;
+	ga_err e;
+
+	if (s == NULL || ctx == NULL || alert_id == NULL || out == NULL)
+		return GA_ERR_INVAL;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = store_draft_published(s, alert_id, version, d)) == GA_OK)
+		e = (*out = workflow_alert_json(ctx, d)) != NULL ? GA_OK : GA_ERR_NOMEM;
+	free(d);
+	return e;
+}
+
+/* --- the officers' list -------------------------------------------- */
+
+struct workflow_list_walk {
+	struct store *s;
+	const struct workflow_ctx *ctx;
+	json_t *arr;
+	ga_err e;
+};
+
+/* The version a pending draft becomes; a published one's own. */
+static ga_err workflow_version_of(struct store *s, const struct store_draft *d, int *v)
+{
+	ga_err e;
+
+	if (d->version > 0) {
+		*v = d->version;
+		return GA_OK;
+	}
+	if ((e = store_draft_max_version(s, d->alert_id, v)) != GA_OK)
+		return e;
+	(*v)++;
+	return GA_OK;
+}
+
+static bool workflow_list_cb(const struct store_draft *d, void *arg)
+{
+	struct workflow_list_walk *w = arg;
+	int version = 0, n = 0;
+	json_t *item;
+
+	if ((w->e = workflow_version_of(w->s, d, &version)) != GA_OK ||
+	    (w->e = store_confirmation_count(w->s, d->id, &n)) != GA_OK)
+		return false;
+	item = json_pack(
+	    "{s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:i, s:i,"
+	    " s:o}",
+	    "alert_id", d->alert_id, "draft_id", (json_int_t)d->id, "version", version, "state",
+	    d->state, "msg_type", d->msg_type, "level", level_name(d->level), "level_zh",
+	    level_zh(d->level), "incident_id", d->alert_id, "headline", d->headline, "created_at",
+	    workflow_time_json(d->created_ms, w->ctx->utc_offset_min), "below_level",
+	    d->below_level, "confirmations", n, "confirmations_needed", workflow_needed(w->ctx, d),
+	    "escalated_at", workflow_time_json(d->escalated_ms, w->ctx->utc_offset_min));
+	if (item == NULL || json_array_append_new(w->arr, item) != 0) {
+		w->e = GA_ERR_NOMEM;
+		return false;
+	}
+	return true;
+}
+
+ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state, json_t **out)
+{
+	struct workflow_list_walk w = {s, ctx, NULL, GA_OK};
+	ga_err e;
+
+	if (s == NULL || ctx == NULL || out == NULL || state >= ALERT_STATE_COUNT)
+		return GA_ERR_INVAL;
+	if ((w.arr = json_array()) == NULL)
+		return GA_ERR_NOMEM;
+	e = store_draft_list(s, state < 0 ? NULL : alert_state_name((enum alert_state)state),
+			     WORKFLOW_LIST_MAX, workflow_list_cb, &w);
+	if (e == GA_OK)
+		e = w.e;
+	if (e != GA_OK) {
+		json_decref(w.arr);
+		return e;
+	}
+	*out = w.arr;
+	return GA_OK;
+}
+
+/* --- one alert, as officers see it --------------------------------- */
+
+static bool workflow_confirmation_cb(int64_t officer_id, const char *name, int64_t at_ms, void *arg)
+{
+	struct workflow_list_walk *w = arg;
+	json_t *c =
+	    json_pack("{s:s, s:I, s:o}", "officer", name, "officer_id", (json_int_t)officer_id,
+		      "at", workflow_time_json(at_ms, w->ctx->utc_offset_min));
+
+	if (c == NULL || json_array_append_new(w->arr, c) != 0) {
+		w->e = GA_ERR_NOMEM;
+		return false;
+	}
+	return true;
+}
+
+/* The pending draft with what officers need to act on it. */
+static ga_err workflow_pending_json(struct store *s, const struct workflow_ctx *ctx,
+				    const struct store_draft *d, json_t **out)
+{
+	struct workflow_list_walk w = {s, ctx, json_array(), GA_OK};
+	json_t *o = NULL;
+	int version = 0;
+	ga_err e;
+
+	if (w.arr == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = workflow_version_of(s, d, &version)) != GA_OK)
+		goto out;
+	if ((e = store_confirmation_each(s, d->id, workflow_confirmation_cb, &w)) != GA_OK ||
+	    (e = w.e) != GA_OK)
+		goto out;
+	e = GA_ERR_NOMEM;
+	if ((o = workflow_alert_json(ctx, d)) == NULL)
+		goto out;
+	/* Not yet sent or confirmed: the alert JSON's times are null. */
+	if (json_object_set_new(o, "version", json_integer(version)) != 0 ||
+	    json_object_set_new(o, "draft_id", json_integer(d->id)) != 0 ||
+	    json_object_set_new(o, "state", json_string(d->state)) != 0 ||
+	    json_object_set_new(o, "below_level", json_boolean(d->below_level)) != 0 ||
+	    json_object_set_new(o, "created_at",
+				workflow_time_json(d->created_ms, ctx->utc_offset_min)) != 0 ||
+	    json_object_set_new(o, "escalated_at",
+				workflow_time_json(d->escalated_ms, ctx->utc_offset_min)) != 0 ||
+	    json_object_set_new(o, "supersedes",
+				d->supersedes ? json_integer(d->supersedes) : json_null()) != 0 ||
+	    json_object_set_new(o, "confirmations_needed", json_integer(workflow_needed(ctx, d))) !=
+		0 ||
+	    json_object_set(o, "confirmations", w.arr) != 0)
+		goto out;
+	*out = o;
+	o = NULL;
+	e = GA_OK;
+out:
+	json_decref(o);
+	json_decref(w.arr);
+	return e;
+}
+
+static json_t *workflow_incident_json(const struct workflow_ctx *ctx, const struct incident *inc)
+{
+	json_t *reasons = json_array();
+	struct classification c;
+	json_t *o;
+
+	if (reasons != NULL && ctx->thresholds != NULL) {
+		classify_figures(ctx->thresholds, inc->has_disaster, &inc->figures, &c);
+		for (int i = 0; i < c.nreasons; i++)
+			json_array_append_new(reasons, json_string(c.reasons[i]));
+	}
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i,"
+		      " s:b}",
+		      "id", inc->id, "kind", inc->has_disaster ? "disaster" : "danger",
+		      "hazard_type", hazard_type_name(inc->hazard_type), "hazard_type_zh",
+		      hazard_type_zh(inc->hazard_type), "level", level_name(inc->level), "level_zh",
+		      level_zh(inc->level), "color", level_color(inc->level), "reasons", reasons,
+		      "admin_code", inc->admin_code, "lon", workflow_coord_json(inc->lon), "lat",
+		      workflow_coord_json(inc->lat), "figures",
+		      workflow_figures_json(&inc->figures), "first_observed_at",
+		      workflow_time_json(inc->first_observed_ms, ctx->utc_offset_min), "nreports",
+		      inc->nreports, "open", inc->open);
+	return o;
+}
+
+static json_t *workflow_text_json(const char *p)
+{
+	return p != NULL ? json_string(p) : json_null();
+}
+
+/* reporter {name, phone} of a raw report: only strings are passed on. */
+static json_t *workflow_reporter_json(const void *raw, size_t rawlen)
+{
+	json_t *root, *rep, *out = NULL;
+
+	if (raw == NULL || rawlen == 0 || rawlen > REPORT_MAX_BYTES)
+		return json_null();
+	if ((root = json_loadb(raw, rawlen, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return json_null();
+	rep = json_object_get(root, "reporter");
+	if (json_is_object(rep)) {
+		json_t *name = json_object_get(rep, "name"), *phone = json_object_get(rep, "phone");
+		out = json_pack("{s:o, s:o}", "name",
+				json_is_string(name) ? json_copy(name) : json_null(), "phone",
+				json_is_string(phone) ? json_copy(phone) : json_null());
+	}
+	json_decref(root);
+	return out != NULL ? out : json_null();
+}
+
+static bool workflow_report_cb(const struct store_report_row *r, void *arg)
+{
+	struct workflow_list_walk *w = arg;
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "station_id",
+	    r->station_id, "report_id", r->report_id, "observed_at",
+	    workflow_time_json(r->observed_ms, r->observed_offset_min), "kind", kind_name(r->kind),
+	    "figures", workflow_figures_json(&r->figures), "place", workflow_text_json(r->place),
+	    "causes", workflow_text_json(r->causes), "measures", workflow_text_json(r->measures),
+	    "trend", workflow_text_json(r->trend), "volume_m3", workflow_number_json(r->volume_m3),
+	    "area_m2", workflow_number_json(r->area_m2), "reporter",
+	    workflow_reporter_json(r->raw, r->rawlen), "received_at",
+	    workflow_time_json(r->received_ms, w->ctx->utc_offset_min));
+
+	if (o == NULL || json_array_append_new(w->arr, o) != 0) {
+		w->e = GA_ERR_NOMEM;
+		return false;
+	}
+	return true;
+}
+
+static bool workflow_published_cb(const struct store_draft *d, void *arg)
+{
+	struct workflow_list_walk *w = arg;
+	json_t *o = workflow_alert_json(w->ctx, d);
+
+	if (o != NULL && d->cancel_reason[0] != '\0')
+		json_object_set_new(o, "cancel_reason", json_string(d->cancel_reason));
+	if (o == NULL || json_array_append_new(w->arr, o) != 0) {
+		w->e = GA_ERR_NOMEM;
+		return false;
+	}
+	return true;
+}
+
+/* Builds the view of alert_id inside the open transaction. */
+static ga_err workflow_get_json(struct store *s, const struct workflow_ctx *ctx,
+				const char *alert_id, struct store_draft *d, bool *has_pending,
+				json_t **out)
+{
+	struct workflow_list_walk pubw = {s, ctx, NULL, GA_OK}, repw = {s, ctx, NULL, GA_OK};
+	json_t *o = NULL, *pending = NULL;
+	struct incident inc;
+	ga_err e;
+
+	*has_pending = false;
+	if ((e = store_draft_latest(s, alert_id, d)) != GA_OK)
+		return e;
+	if ((e = store_incident_get(s, alert_id, &inc)) != GA_OK)
+		return e == GA_ERR_NOTFOUND ? GA_ERR_DB : e; /* a draft without incident */
+	if (workflow_state(d) == ALERT_PENDING) {
+		*has_pending = true;
+		if ((e = workflow_pending_json(s, ctx, d, &pending)) != GA_OK)
+			return e;
+	}
+	e = GA_ERR_NOMEM;
+	if ((pubw.arr = json_array()) == NULL || (repw.arr = json_array()) == NULL)
+		goto out;
+	if ((e = store_draft_each_published(s, alert_id, workflow_published_cb, &pubw)) != GA_OK ||
+	    (e = pubw.e) != GA_OK)
+		goto out;
+	if ((e = store_incident_reports(s, alert_id, WORKFLOW_REPORTS_MAX, workflow_report_cb,
+					&repw)) != GA_OK ||
+	    (e = repw.e) != GA_OK)
+		goto out;
+	o = json_pack("{s:s, s:o, s:O, s:O, s:O}", "alert_id", alert_id, "incident",
+		      workflow_incident_json(ctx, &inc), "pending", pending ? pending : json_null(),
+		      "published", pubw.arr, "reports", repw.arr);
+	e = o != NULL ? GA_OK : GA_ERR_NOMEM;
+	*out = o;
+out:
+	json_decref(pending);
+	json_decref(pubw.arr);
+	json_decref(repw.arr);
+	return e;
+}
+
+ga_err workflow_get(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+		    const char *alert_id, int64_t now_ms, json_t **out)
+{
+	struct store_draft *d = NULL;
+	json_t *view = NULL;
+	bool has_pending = false;
+	ga_err e;
+
+	(void)now_ms;
+	if (s == NULL || ctx == NULL || o == NULL || alert_id == NULL || out == NULL)
+		return GA_ERR_INVAL;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = store_begin(s)) != GA_OK)
+		goto done;
+	if ((e = workflow_get_json(s, ctx, alert_id, d, &has_pending, &view)) != GA_OK)
+		goto out;
+	/* d is the newest draft: the pending one when there is one. */
+	e = workflow_audit(s, o->id, "draft.view", d, json_pack("{s:b}", "pending", has_pending));
+out:
+	if (e != GA_OK)
+		store_rollback(s);
+	else
+		e = store_commit(s);
+	if (e == GA_OK) {
+		*out = view;
+		view = NULL;
+	}
+done:
+	json_decref(view);
+	free(d);
+	return e;
+}
