@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +26,15 @@
 #define INGEST_BACKOFF_MAX_MS 30000
 #define INGEST_MIDS 65536    /* MQTT packet ids are 16 bits */
 #define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
+/* One session commits up to this many reports together (and asks the
+ * broker for as many in flight: MQTT 5 Receive Maximum). */
+#define INGEST_BATCH_MAX 256
+/* One read can deliver more than asked (QoS 0 messages are not bound by
+ * Receive Maximum): the batch grows up to this, past it the session
+ * refuses the lot. */
+#define INGEST_BATCH_HARD 4096
+#define INGEST_BATCH_BYTES (2u << 20) /* payload bytes held by one batch */
+#define INGEST_POLL_MS 1000
 
 struct ingest_session {
 	struct ingest *in;
@@ -33,14 +43,33 @@ struct ingest_session {
 	char client_id[80];
 	pthread_t thread;
 	bool thread_started;
-	/* Held while a message is handled, so stop can wait for it. */
-	pthread_mutex_t cb_lock;
 	atomic_bool stopping;
 	atomic_bool subscribed;
 	/* Outbox id of the receipt sent with each packet id, so its PUBACK can
 	 * clear it. Touched only by the session's loop thread. */
 	int64_t *mid_outbox;
 	atomic_int pending_receipts;
+	/* Reports read but not yet committed. While it is non-empty the
+	 * session never calls mosquitto_loop_write: their PUBACKs wait in
+	 * libmosquitto's queue. */
+	struct ingest_msg **batch;
+	struct writer_item **items; /* same size as batch: handed to the writer */
+	int nbatch, capbatch;
+	size_t batch_bytes;
+	unsigned events; /* callbacks run: tells a productive read from EAGAIN */
+	bool tainted;	 /* a message arrived during stop: its PUBACK must never leave */
+	bool connected;	 /* CONNACK accepted */
+};
+
+/* A report between its arrival and its commit: the message is copied,
+ * since libmosquitto frees its own when on_message returns. */
+struct ingest_msg {
+	struct writer_item it;
+	struct report r;
+	char *topic;
+	void *payload;
+	size_t len;
+	char receipt_topic[INGEST_TOPIC_MAX + 64];
 };
 
 struct ingest {
@@ -96,16 +125,16 @@ ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, 
 	return GA_OK;
 }
 
-/* The report cannot be stored now: make sure it is not acknowledged. The
- * PUBACK is already queued inside libmosquitto; shutting the socket down
- * stops it from ever being written. The loop thread then sees the
- * connection fail and reconnects; the broker redelivers the message. */
+/* The reports read cannot be stored now: make sure they are not
+ * acknowledged. Their PUBACKs are queued inside libmosquitto; shutting the
+ * socket down stops them from ever being written. The next read fails,
+ * the session reconnects and the broker redelivers them. */
 static void ingest_refuse(struct ingest_session *ss)
 {
 	int fd = mosquitto_socket(ss->mosq);
 	if (fd >= 0)
 		shutdown(fd, SHUT_RDWR);
-	atomic_fetch_add(&ss->in->svc->stats.refused, 1);
+	ss->tainted = false;
 }
 
 /* Station from the topic's last level; "" when the topic is not ours. */
@@ -140,6 +169,7 @@ static void ingest_on_publish(struct mosquitto *mosq, void *obj, int mid, int re
 			      const mosquitto_property *props)
 {
 	struct ingest_session *ss = obj;
+	ss->events++;
 	if (mid <= 0 || mid >= INGEST_MIDS || ss->mid_outbox[mid] == 0)
 		return;
 	int64_t id = ss->mid_outbox[mid];
@@ -166,27 +196,66 @@ static void ingest_send_backlog(struct ingest_session *ss)
 	in->backlog = NULL;
 }
 
+static bool ingest_batch_grow(struct ingest_session *ss)
+{
+	int cap = ss->capbatch ? ss->capbatch * 2 : INGEST_BATCH_MAX;
+	if (cap > INGEST_BATCH_HARD)
+		return false;
+	struct ingest_msg **b = realloc(ss->batch, (size_t)cap * sizeof(*b));
+	if (!b)
+		return false;
+	ss->batch = b;
+	struct writer_item **it = realloc(ss->items, (size_t)cap * sizeof(*it));
+	if (!it)
+		return false;
+	ss->items = it;
+	ss->capbatch = cap;
+	return true;
+}
+
+static void ingest_msg_free(struct ingest_msg *m)
+{
+	if (!m)
+		return;
+	report_cleanup(&m->r);
+	free(m->it.errs);
+	free(m->it.receipt);
+	free(m->topic);
+	free(m->payload);
+	free(m);
+}
+
+/* Validates and keeps one message for the session's next commit. Runs
+ * inside mosquitto_loop_read; must not block. */
 static void ingest_on_message(struct mosquitto *mosq, void *obj,
 			      const struct mosquitto_message *msg, const mosquitto_property *props)
 {
 	struct ingest_session *ss = obj;
 	struct service *svc = ss->in->svc;
-	struct report r;
-	struct report_errors errs;
-	char *receipt = NULL;
-	int64_t received_ms = time_now_ms();
-	const char *station = ingest_topic_station(msg->topic);
-	char receipt_topic[INGEST_TOPIC_MAX + 64];
+	struct report_errors *errs = NULL;
+	size_t len = msg->payload && msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+	struct ingest_msg *m = NULL;
 
-	memset(&r, 0, sizeof(r));
-	memset(&errs, 0, sizeof(errs));
-	pthread_mutex_lock(&ss->cb_lock);
+	ss->events++;
 	if (atomic_load(&ss->stopping)) {
-		/* Arrived after stop began: leave it to the next run. */
-		ingest_refuse(ss);
-		goto out;
+		/* Its PUBACK is queued already: it must never be written. */
+		ss->tainted = true;
+		return;
 	}
+	m = calloc(1, sizeof(*m));
+	errs = calloc(1, sizeof(*errs));
+	if (!m || !errs || !(m->topic = strdup(msg->topic)) ||
+	    (len && !(m->payload = malloc(len)))) {
+		log_warnx("ingest: out of memory: report refused");
+		ss->tainted = true;
+		goto fail;
+	}
+	if (len)
+		memcpy(m->payload, msg->payload, len);
+	m->len = len;
 
+	int64_t received_ms = time_now_ms();
+	const char *station = ingest_topic_station(m->topic);
 	struct report_context ctx = {
 	    .geo = svc->geo,
 	    .topic_station = station,
@@ -194,63 +263,95 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	};
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
-	ga_err valid =
-	    report_parse(&ctx, msg->payload, msg->payload ? (size_t)msg->payloadlen : 0, &r, &errs);
+	ga_err valid = report_parse(&ctx, m->payload, len, &m->r, errs);
 	pthread_rwlock_unlock(&svc->lock);
 	if (valid == GA_ERR_NOMEM) {
-		ingest_refuse(ss);
-		goto out;
+		ss->tainted = true;
+		goto fail;
 	}
-
-	int n =
-	    snprintf(receipt_topic, sizeof(receipt_topic), "%s%s", RECEIPT_TOPIC_PREFIX, station);
-	if (n < 0 || (size_t)n >= sizeof(receipt_topic))
-		receipt_topic[0] = '\0'; /* cannot be answered; still stored */
-
-	struct writer_item it = {
-	    .topic = msg->topic,
-	    .receipt_topic = receipt_topic,
-	    .report_id = r.report_id,
-	    .raw = msg->payload,
-	    .rawlen = msg->payload ? (size_t)msg->payloadlen : 0,
+	if (valid == GA_OK) {
+		free(errs); /* a valid report needs none: keep the batch small */
+		errs = NULL;
+	}
+	int n = snprintf(m->receipt_topic, sizeof(m->receipt_topic), "%s%s", RECEIPT_TOPIC_PREFIX,
+			 station);
+	if (n < 0 || (size_t)n >= sizeof(m->receipt_topic))
+		m->receipt_topic[0] = '\0'; /* cannot be answered; still stored */
+	if (ss->nbatch == ss->capbatch && !ingest_batch_grow(ss)) {
+		log_warnx("mqtt %s: more than %d reports in one read: refused", ss->client_id,
+			  INGEST_BATCH_HARD);
+		ss->tainted = true;
+		goto fail;
+	}
+	m->it = (struct writer_item){
+	    .topic = m->topic,
+	    .receipt_topic = m->receipt_topic,
+	    .report_id = m->r.report_id,
+	    .raw = m->payload,
+	    .rawlen = len,
 	    .received_ms = received_ms,
-	    .report = valid == GA_OK ? &r : NULL,
-	    .errs = &errs,
+	    .report = valid == GA_OK ? &m->r : NULL,
+	    .errs = errs,
 	};
-	ga_err stored = writer_submit(svc->writer, &it);
-	receipt = it.receipt;
-	if (stored != GA_OK) {
+	ss->batch[ss->nbatch++] = m;
+	ss->batch_bytes += len;
+	return;
+fail:
+	free(errs);
+	ingest_msg_free(m);
+}
+
+/* Commits the batch, then queues the receipts (and so lets the PUBACKs
+ * go). On failure the socket is shut down first: no PUBACK of the batch
+ * can leave, and the broker redelivers all of it. */
+static void ingest_commit_batch(struct ingest_session *ss)
+{
+	struct service *svc = ss->in->svc;
+	struct writer_item **items = ss->items;
+	int n = ss->nbatch;
+
+	for (int i = 0; i < n; i++)
+		items[i] = &ss->batch[i]->it;
+	ga_err stored = n ? writer_submit_many(svc->writer, items, n) : GA_OK;
+	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
-		goto out;
+		atomic_fetch_add(&svc->stats.refused, n);
+	} else {
+		for (int i = 0; i < n; i++) {
+			struct writer_item *it = items[i];
+			if (it->receipt && it->receipt_topic[0])
+				ingest_send_receipt(ss, it->receipt_topic, it->receipt,
+						    it->outbox_id);
+			switch (it->status) {
+			case WRITER_ACCEPTED:
+				atomic_fetch_add(&svc->stats.accepted, 1);
+				break;
+			case WRITER_DUPLICATE:
+				atomic_fetch_add(&svc->stats.duplicates, 1);
+				break;
+			case WRITER_REJECTED:
+				atomic_fetch_add(&svc->stats.rejected, 1);
+				break;
+			}
+		}
 	}
-	if (receipt_topic[0])
-		ingest_send_receipt(ss, receipt_topic, receipt, it.outbox_id);
-	switch (it.status) {
-	case WRITER_ACCEPTED:
-		atomic_fetch_add(&svc->stats.accepted, 1);
-		break;
-	case WRITER_DUPLICATE:
-		atomic_fetch_add(&svc->stats.duplicates, 1);
-		break;
-	case WRITER_REJECTED:
-		atomic_fetch_add(&svc->stats.rejected, 1);
-		break;
-	}
-out:
-	free(receipt);
-	report_cleanup(&r);
-	pthread_mutex_unlock(&ss->cb_lock);
+	for (int i = 0; i < n; i++)
+		ingest_msg_free(ss->batch[i]);
+	ss->nbatch = 0;
+	ss->batch_bytes = 0;
 }
 
 static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 			      const mosquitto_property *props)
 {
 	struct ingest_session *ss = obj;
+	ss->events++;
 	if (rc != 0) {
 		log_warnx("mqtt %s: connection refused: %s", ss->client_id,
 			  mosquitto_reason_string(rc));
 		return;
 	}
+	ss->connected = true;
 	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
@@ -279,6 +380,7 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 {
 	struct ingest_session *ss = obj;
 	atomic_store(&ss->subscribed, false);
+	ss->connected = false;
 	if (!atomic_load(&ss->stopping))
 		log_warnx("mqtt %s: disconnected (%s); reconnecting", ss->client_id,
 			  mosquitto_reason_string(rc));
@@ -293,28 +395,113 @@ static void ingest_sleep_ms(struct ingest_session *ss, int ms)
 	}
 }
 
-/* Our own loop thread (instead of mosquitto_loop_start) so that fatal
- * loop errors, which end libmosquitto's own thread, are retried too. */
+static void ingest_session_drain(struct ingest_session *ss);
+
+/* Is there more to read right now? */
+static bool ingest_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/* Reads what the broker has sent, up to a batch: every report arriving
+ * goes into ss->batch. A read that ran a callback is followed by another
+ * without polling, so data buffered inside TLS is not left waiting. */
+static int ingest_read_burst(struct ingest_session *ss)
+{
+	int fd, rc = MOSQ_ERR_SUCCESS;
+	while (ss->nbatch < INGEST_BATCH_MAX && ss->batch_bytes < INGEST_BATCH_BYTES &&
+	       (fd = mosquitto_socket(ss->mosq)) >= 0) {
+		unsigned before = ss->events;
+		rc = mosquitto_loop_read(ss->mosq, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			break;
+		if (ss->events == before && !ingest_readable(fd))
+			break;
+	}
+	return rc;
+}
+
+/* The session's own loop, driving libmosquitto through loop_read,
+ * loop_write and loop_misc (threaded_set: nothing is written except by
+ * loop_write). The rule that makes the acknowledgement safe: loop_write is
+ * called only when every report read so far is committed. */
 static void *ingest_session_main(void *arg)
 {
 	struct ingest_session *ss = arg;
 	int backoff = INGEST_BACKOFF_MIN_MS;
 
 	while (!atomic_load(&ss->stopping)) {
-		int64_t started = time_mono_ms();
-		int rc = mosquitto_loop_forever(ss->mosq, 1000, 1);
-		if (atomic_load(&ss->stopping))
-			break;
-		if (time_mono_ms() - started > 60000)
+		int fd = mosquitto_socket(ss->mosq);
+		if (fd < 0) {
+			ingest_sleep_ms(ss, backoff);
+			if (atomic_load(&ss->stopping))
+				break;
+			int rc = mosquitto_reconnect(ss->mosq);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				log_warnx(
+				    "mqtt %s: reconnect: %s; retrying in %d ms", ss->client_id,
+				    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+				    backoff);
+				backoff = backoff * 2 > INGEST_BACKOFF_MAX_MS
+					      ? INGEST_BACKOFF_MAX_MS
+					      : backoff * 2;
+			}
+			continue;
+		}
+		if (ss->connected)
 			backoff = INGEST_BACKOFF_MIN_MS;
-		log_warnx("mqtt %s: %s; retrying in %d ms", ss->client_id,
-			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff);
-		ingest_sleep_ms(ss, backoff);
-		backoff = backoff * 2 > INGEST_BACKOFF_MAX_MS ? INGEST_BACKOFF_MAX_MS : backoff * 2;
-		if (!atomic_load(&ss->stopping))
-			mosquitto_reconnect(ss->mosq);
+
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (mosquitto_want_write(ss->mosq))
+			p.events |= POLLOUT;
+		if (poll(&p, 1, INGEST_POLL_MS) < 0 && errno != EINTR)
+			log_warn("mqtt %s: poll", ss->client_id);
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ingest_read_burst(ss);
+			if (ss->nbatch || ss->tainted)
+				ingest_commit_batch(ss);
+		}
+		/* Everything read is committed (or refused): PUBACKs and
+		 * receipts may leave now. */
+		if (mosquitto_socket(ss->mosq) >= 0 && mosquitto_want_write(ss->mosq))
+			mosquitto_loop_write(ss->mosq, 1);
+		if (mosquitto_socket(ss->mosq) >= 0)
+			mosquitto_loop_misc(ss->mosq);
 	}
+	ingest_session_drain(ss);
 	return NULL;
+}
+
+/* At stop: the last PUBACKs and receipts out, their acknowledgements in,
+ * a DISCONNECT (the broker keeps the session). A report arriving now is
+ * not taken: the socket is shut before its PUBACK could leave. */
+static void ingest_session_drain(struct ingest_session *ss)
+{
+	int64_t deadline = time_mono_ms() + INGEST_DRAIN_MS;
+	while (mosquitto_socket(ss->mosq) >= 0 && time_mono_ms() < deadline) {
+		if (ss->tainted) {
+			ingest_refuse(ss);
+			return;
+		}
+		if (mosquitto_want_write(ss->mosq))
+			mosquitto_loop_write(ss->mosq, 1);
+		if (!mosquitto_want_write(ss->mosq) && atomic_load(&ss->pending_receipts) == 0)
+			break;
+		struct pollfd p = {.fd = mosquitto_socket(ss->mosq), .events = POLLIN};
+		if (poll(&p, 1, 20) > 0)
+			mosquitto_loop_read(ss->mosq, 1);
+	}
+	if (ss->tainted) {
+		ingest_refuse(ss);
+		return;
+	}
+	if (mosquitto_socket(ss->mosq) < 0)
+		return;
+	mosquitto_disconnect_v5(ss->mosq, 0, NULL);
+	for (int i = 0; i < 50 && mosquitto_socket(ss->mosq) >= 0 && mosquitto_want_write(ss->mosq);
+	     i++)
+		mosquitto_loop_write(ss->mosq, 1);
 }
 
 static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
@@ -327,7 +514,6 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 
 	ss->in = in;
 	ss->index = index;
-	pthread_mutex_init(&ss->cb_lock, NULL);
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
 	ss->mid_outbox = calloc(INGEST_MIDS, sizeof(*ss->mid_outbox));
 	if (!ss->mid_outbox) {
@@ -343,10 +529,12 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 	}
 	mosquitto_int_option(ss->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	mosquitto_int_option(ss->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	/* We run the loop in our own thread: packets are then only written by
-	 * that thread, after on_message returns (see ingest.h). */
+	/* We drive the loop ourselves: with threaded_set, libmosquitto only
+	 * queues packets and nothing is written but by loop_write (ingest.h). */
 	mosquitto_threaded_set(ss->mosq, true);
-	mosquitto_reconnect_delay_set(ss->mosq, 1, 30, true);
+	/* Ask for a batch's worth of reports in flight (MQTT 5 Receive
+	 * Maximum; the broker's max_inflight_messages caps it too). */
+	mosquitto_int_option(ss->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, INGEST_BATCH_MAX);
 	mosquitto_connect_v5_callback_set(ss->mosq, ingest_on_connect);
 	mosquitto_subscribe_v5_callback_set(ss->mosq, ingest_on_subscribe);
 	mosquitto_disconnect_v5_callback_set(ss->mosq, ingest_on_disconnect);
@@ -462,33 +650,19 @@ void ingest_stop(struct ingest *in)
 {
 	if (!in)
 		return;
-	/* Give the receipts already sent a moment to be acknowledged, so the
-	 * next start does not send them again. */
-	for (int waited = 0; waited < INGEST_DRAIN_MS; waited += 20) {
-		int pending = 0;
-		for (int i = 0; i < in->n; i++)
-			pending += atomic_load(&in->sessions[i].pending_receipts);
-		if (pending == 0)
-			break;
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	for (int i = 0; i < in->n; i++) {
-		struct ingest_session *ss = &in->sessions[i];
-		/* Wait for a message in progress: it is committed, receipted
-		 * and acknowledged before the DISCONNECT is queued. */
-		pthread_mutex_lock(&ss->cb_lock);
-		atomic_store(&ss->stopping, true);
-		if (ss->mosq)
-			mosquitto_disconnect_v5(ss->mosq, 0, NULL);
-		pthread_mutex_unlock(&ss->cb_lock);
-	}
+	/* Each session finishes the batch it has read (committed and
+	 * receipted), drains and disconnects, then its thread ends. */
+	for (int i = 0; i < in->n; i++)
+		atomic_store(&in->sessions[i].stopping, true);
 	for (int i = 0; i < in->n; i++) {
 		struct ingest_session *ss = &in->sessions[i];
 		if (ss->thread_started)
 			pthread_join(ss->thread, NULL);
+		for (int k = 0; k < ss->nbatch; k++)
+			ingest_msg_free(ss->batch[k]);
+		free(ss->batch);
+		free(ss->items);
 		mosquitto_destroy(ss->mosq);
-		pthread_mutex_destroy(&ss->cb_lock);
 		free(ss->mid_outbox);
 	}
 	ingest_backlog_free(in->backlog);

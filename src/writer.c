@@ -10,13 +10,16 @@
 
 #include "incident.h"
 #include "log.h"
+#include "notify.h"
 #include "receipt.h"
 #include "service.h"
+#include "timeutil.h"
+#include "workflow.h"
 
 /* Receipt acknowledgements waiting to be deleted from the outbox. Past
  * the cap they are dropped: those receipts are only sent again. */
 #define WRITER_MAX_ACKS 65536
-#define WRITER_ACK_FLUSH_MS 1000
+#define WRITER_TICK_MS 1000
 
 struct writer {
 	struct store *store;
@@ -32,7 +35,8 @@ struct writer {
 	int64_t *acks; /* outbox ids acknowledged by the broker */
 	int nacks;
 	bool acks_dropped;
-	bool flush_due; /* acks have waited WRITER_ACK_FLUSH_MS */
+	bool tick;	      /* a second passed without work */
+	int64_t last_tick_ms; /* monotonic */
 	pthread_t thread;
 };
 
@@ -41,7 +45,7 @@ static ga_err writer_put_rejected(struct writer *w, struct writer_item *it)
 {
 	ga_err result = GA_ERR_NOMEM;
 	char *reasons = NULL;
-	json_t *arr = report_errors_to_json(it->errs);
+	json_t *arr = it->errs ? report_errors_to_json(it->errs) : NULL;
 	if (!arr)
 		goto out;
 	reasons = json_dumps(arr, JSON_COMPACT);
@@ -98,6 +102,10 @@ static ga_err writer_store(struct writer *w, struct writer_item *it)
 	    incident_assign(w->store, &w->svc->rules, w->svc->thresholds, r, it->received_ms, &inc);
 	pthread_rwlock_unlock(&w->svc->lock);
 	if (result == GA_ERR_NOTFOUND) {
+		/* Valid reports come without an error list: make one. The
+		 * caller frees it with the item. */
+		if (!it->errs && !(it->errs = calloc(1, sizeof(*it->errs))))
+			return GA_ERR_NOMEM;
 		report_errors_add(it->errs, "/incident_id", "unknown_incident",
 				  "no open incident with this id");
 		it->report = NULL;
@@ -113,6 +121,14 @@ static ga_err writer_store(struct writer *w, struct writer_item *it)
 	it->status = WRITER_ACCEPTED;
 	snprintf(it->incident_id, sizeof(it->incident_id), "%s", inc.id);
 	it->level = (int)inc.level;
+	/* Drafts are made in the report's transaction: listed by the API the
+	 * moment the receipt says the report is stored. */
+	if (w->svc->wf.templates) {
+		result = workflow_incident_changed(w->store, &w->svc->wf, &inc, inc.prev_level,
+						   it->received_ms, &it->draft_made);
+		if (result != GA_OK)
+			return result;
+	}
 	return GA_OK;
 }
 
@@ -148,18 +164,56 @@ fail:
 	return result;
 }
 
+/* Waits for work, at most a second: the writer also has periodic duties
+ * (flushing receipt acknowledgements, escalating old drafts). */
 static void writer_wait(struct writer *w)
 {
-	if (w->nacks == 0) {
-		pthread_cond_wait(&w->work, &w->mu);
-		return;
-	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += WRITER_ACK_FLUSH_MS / 1000;
-	int rc = pthread_cond_timedwait(&w->work, &w->mu, &ts);
-	if (rc == ETIMEDOUT)
-		w->flush_due = true;
+	ts.tv_sec += WRITER_TICK_MS / 1000;
+	if (pthread_cond_timedwait(&w->work, &w->mu, &ts) == ETIMEDOUT)
+		w->tick = true;
+}
+
+static void writer_escalate_one(const char *alert_id, const char *headline, void *arg)
+{
+	struct writer *w = arg;
+	char url[CONFIG_STR_MAX + 64];
+	snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url, alert_id);
+	log_warnx("draft %s unconfirmed for %d s: escalated to supervisors", alert_id,
+		  w->svc->cfg.alerts.escalate_after_s);
+	if (w->svc->notify)
+		notify_send(w->svc->notify, NOTIFY_SUPERVISORS, "escalation", alert_id, headline,
+			    "", url);
+}
+
+/* Periodic work, outside any batch: drafts pending too long. The
+ * workflow runs its own transaction. */
+static void writer_tick(struct writer *w)
+{
+	int after_s = w->svc->cfg.alerts.escalate_after_s;
+	if (after_s <= 0 || !w->svc->wf.templates)
+		return;
+	ga_err e = workflow_escalate_due(w->store, time_now_ms(), (int64_t)after_s * 1000,
+					 writer_escalate_one, w);
+	if (e != GA_OK)
+		log_warnx("writer: escalation check failed: %s", ga_strerror(e));
+}
+
+/* After the commit: officers hear of the drafts it made. */
+static void writer_notify_drafts(struct writer *w, struct writer_item *batch)
+{
+	if (!w->svc->notify)
+		return;
+	for (struct writer_item *it = batch; it; it = it->next) {
+		if (!it->draft_made)
+			continue;
+		char url[CONFIG_STR_MAX + 64];
+		snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url,
+			 it->incident_id);
+		notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, "",
+			    level_name((enum level)it->level), url);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -171,11 +225,19 @@ static void *writer_main(void *arg)
 		fatalx("writer: out of memory");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		w->flush_due = false;
-		while (!w->head && !w->stopping && !w->flush_due)
+		w->tick = false;
+		while (!w->head && !w->stopping && !w->tick)
 			writer_wait(w);
 		if (!w->head && w->stopping && w->nacks == 0)
 			break;
+		if (time_mono_ms() - w->last_tick_ms >= WRITER_TICK_MS) {
+			w->last_tick_ms = time_mono_ms();
+			pthread_mutex_unlock(&w->mu);
+			writer_tick(w);
+			pthread_mutex_lock(&w->mu);
+		}
+		if (!w->head && w->nacks == 0)
+			continue;
 
 		/* Take up to batch_max items: everything that queued while the
 		 * last commit was running; and the acknowledged receipts. */
@@ -201,6 +263,9 @@ static void *writer_main(void *arg)
 		if (result != GA_OK)
 			log_warnx("writer: commit of %d reports failed: %s; not acknowledged", n,
 				  ga_strerror(result));
+
+		if (result == GA_OK)
+			writer_notify_drafts(w, batch);
 
 		pthread_mutex_lock(&w->mu);
 		w->last_result = result;
@@ -251,32 +316,47 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 	return GA_OK;
 }
 
-ga_err writer_submit(struct writer *w, struct writer_item *it)
+ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n)
 {
-	ga_err result;
+	ga_err result = GA_OK;
 
-	it->next = NULL;
-	it->done = false;
-	it->result = GA_OK;
-	it->receipt = NULL;
-	it->outbox_id = 0;
+	if (n <= 0)
+		return GA_OK;
+	for (int i = 0; i < n; i++) {
+		struct writer_item *it = items[i];
+		it->next = i + 1 < n ? items[i + 1] : NULL;
+		it->done = false;
+		it->result = GA_OK;
+		it->receipt = NULL;
+		it->outbox_id = 0;
+		it->draft_made = false;
+	}
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
 		result = GA_ERR_SHUTDOWN;
 		goto out;
 	}
 	if (w->tail)
-		w->tail->next = it;
+		w->tail->next = items[0];
 	else
-		w->head = it;
-	w->tail = it;
+		w->head = items[0];
+	w->tail = items[n - 1];
 	pthread_cond_signal(&w->work);
-	while (!it->done)
+	/* The writer finishes items in queue order: the last one done means
+	 * all are. */
+	while (!items[n - 1]->done)
 		pthread_cond_wait(&w->done, &w->mu);
-	result = it->result;
+	for (int i = 0; i < n; i++)
+		if (items[i]->result != GA_OK && result == GA_OK)
+			result = items[i]->result;
 out:
 	pthread_mutex_unlock(&w->mu);
 	return result;
+}
+
+ga_err writer_submit(struct writer *w, struct writer_item *it)
+{
+	return writer_submit_many(w, &it, 1);
 }
 
 void writer_receipt_acked(struct writer *w, int64_t outbox_id)

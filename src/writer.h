@@ -26,10 +26,12 @@ struct writer_item {
 	const void *raw;
 	size_t rawlen;
 	int64_t received_ms;
-	struct report *report;	    /* a valid report; NULL when rejected */
-	struct report_errors *errs; /* errors; the writer may add one (unknown incident) */
-	const char *receipt_topic;  /* where the receipt goes */
-	const char *report_id;	    /* as read from the payload, NULL if unreadable */
+	struct report *report; /* a valid report; NULL when rejected */
+	/* errors of a rejected report; NULL for a valid one. The writer may
+	 * add one (unknown incident), allocating it: the caller frees it. */
+	struct report_errors *errs;
+	const char *receipt_topic; /* where the receipt goes */
+	const char *report_id;	   /* as read from the payload, NULL if unreadable */
 
 	/* out */
 	enum writer_status status;
@@ -37,6 +39,7 @@ struct writer_item {
 	int level;			   /* enum level, or -1 */
 	char *receipt;			   /* receipt JSON, committed in the outbox; caller frees */
 	int64_t outbox_id;		   /* pass to writer_receipt_acked once the broker has it */
+	bool draft_made;		   /* the report made a draft alert */
 
 	/* private to the writer */
 	struct writer_item *next;
@@ -55,6 +58,11 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
  * failed (nothing of it is stored: do not acknowledge), GA_ERR_SHUTDOWN
  * once writer_free has begun. */
 ga_err writer_submit(struct writer *w, struct writer_item *it);
+
+/* Queues n items together and waits until all are committed: GA_OK when
+ * all were, else the first error (some may be committed: their reports
+ * are stored, and a redelivery gets a duplicate receipt). */
+ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n);
 
 /* The broker has acknowledged the receipt stored as outbox_id: the writer
  * deletes it from the outbox with its next transaction (or within a
