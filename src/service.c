@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -136,6 +139,7 @@ static void service_reload(struct service *svc)
 	if (thr) {
 		old_thr = svc->thresholds;
 		svc->thresholds = thr;
+		svc->wf.thresholds = thr; /* users of wf hold svc->lock shared */
 	}
 	if (reg) {
 		old_reg = svc->registry;
@@ -204,6 +208,7 @@ int service_serve(int argc, char **argv)
 	    .utc_offset_min = svc->cfg.alerts.utc_offset_min,
 	    .confirmations_extra_large = svc->cfg.alerts.confirmations_extra_large,
 	};
+	svc->wf.thresholds = svc->thresholds; /* a reload swaps them: see service_reload */
 	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url,
 		       &svc->notify) != GA_OK) {
 		log_warnx("cannot start the notifier");
@@ -234,6 +239,11 @@ int service_serve(int argc, char **argv)
 		log_warnx("%s", err);
 		goto out;
 	}
+#ifdef __GLIBC__
+	/* Loading regions and the registry parses megabytes of JSON into
+	 * short-lived trees; hand the freed heap back (about 10 MiB). */
+	malloc_trim(0);
+#endif
 	log_info("geoalert %s serving: %s, %d MQTT sessions, %zu stations, http on port %d",
 		 GA_VERSION, svc->cfg.mqtt.url, svc->cfg.mqtt.sessions,
 		 svc->registry ? registry_count(svc->registry) : (size_t)0, http_port(svc->http));
