@@ -69,6 +69,14 @@ const struct region *geo_region_at(const struct geo *g, double lon, double lat);
 /* The region with this admin code, or NULL. Borrowed from g. */
 const struct region *geo_region_by_code(const struct geo *g, const char *admin_code);
 
+/* Walks the outline of the region with this admin code: every ring
+ * (outer rings and holes) of each of its polygons in file order, point by
+ * point in lon/lat; start is true at a ring's first point, and a ring
+ * ends on its first point again. False (cb not called) for an unknown
+ * code. For drawing (geo_svg.c). */
+typedef void (*geo_outline_cb)(double lon, double lat, bool start, void *arg);
+bool geo_region_outline(const struct geo *g, const char *admin_code, geo_outline_cb cb, void *arg);
+
 /* True when admin_code starts with one of the service-area prefixes. */
 bool geo_in_service_area(const struct geo *g, const char *admin_code);
 

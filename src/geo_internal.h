@@ -27,6 +27,7 @@ struct geo_poly {
 	uint32_t nband;
 	double band_h;	   /* band height in degrees */
 	uint32_t band_off; /* nband + 1 offsets into geo.band_edges start here in geo.band_start */
+	uint32_t edge0, nedge; /* its edges in geo.edges, ring after ring (for outlines) */
 };
 
 struct geo {

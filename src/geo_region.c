@@ -254,6 +254,8 @@ static bool geo_add_polygon(struct build *b, json_t *rings, uint32_t ri, char *w
 		}
 	}
 	ne = b->edges.n - e0;
+	poly.edge0 = (uint32_t)e0;
+	poly.nedge = (uint32_t)ne;
 	poly.nband = (uint32_t)(ne / GEO_BAND_EDGES) + 1;
 	poly.band_h = (poly.maxy - poly.miny) / poly.nband;
 	if (!(poly.band_h > 0))
@@ -578,4 +580,29 @@ const struct region *geo_region_at(const struct geo *g, double lon, double lat)
 			return &g->regions[p->region];
 	}
 	return NULL;
+}
+
+bool geo_region_outline(const struct geo *g, const char *admin_code, geo_outline_cb cb, void *arg)
+{
+	const struct region *r = geo_region_by_code(g, admin_code);
+
+	if (r == NULL)
+		return false;
+	uint32_t ri = (uint32_t)(r - g->regions);
+	for (size_t k = 0; k < g->npolys; k++) {
+		const struct geo_poly *p = &g->polys[k];
+
+		if (p->region != ri)
+			continue;
+		for (uint32_t i = p->edge0; i < p->edge0 + p->nedge; i++) {
+			const struct geo_edge *e = &g->edges[i];
+
+			/* A ring ends where the next edge does not continue it. */
+			if (i == p->edge0 || e->x1 != g->edges[i - 1].x2 ||
+			    e->y1 != g->edges[i - 1].y2)
+				cb(e->x1, e->y1, true, arg);
+			cb(e->x2, e->y2, false, arg);
+		}
+	}
+	return true;
 }

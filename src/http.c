@@ -1,6 +1,9 @@
-/* http.c - libmicrohttpd server and the operations endpoints. */
+/* http.c - libmicrohttpd server: request bodies (read incrementally, with
+ * a cap), routing, and the operations endpoints. The officer API is
+ * http_api.c, the console http_console.c. */
 #include "http.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "http_internal.h"
 #include "ingest.h"
 #include "log.h"
 #include "service.h"
@@ -17,31 +21,6 @@
 
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_TIMEOUT_S 30
-
-struct http {
-	struct service *svc;
-	struct MHD_Daemon *daemon;
-	int port;
-};
-
-static enum MHD_Result http_send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
-{
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(body);
-	if (!text)
-		return MHD_NO;
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	enum MHD_Result r = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
 
 static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 {
@@ -61,15 +40,69 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 		      (json_int_t)atomic_load(&svc->stats.refused));
 	if (!body)
 		return MHD_NO;
-	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
+	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL);
 }
 
-static enum MHD_Result http_error(struct MHD_Connection *conn, unsigned status, const char *message)
+/* Takes one chunk of the body: kept while the whole fits HTTP_BODY_MAX,
+ * dropped (and the request marked too big) once it does not. */
+static void http_body_take(struct http_req *req, const char *data, size_t n)
 {
-	json_t *body = json_pack("{s:s}", "error", message);
-	if (!body)
-		return MHD_NO;
-	return http_send_json(conn, status, body);
+	if (req->too_big)
+		return;
+	if (n > HTTP_BODY_MAX - req->len) {
+		req->too_big = true;
+		free(req->body);
+		req->body = NULL;
+		req->len = 0;
+		return;
+	}
+	char *p = realloc(req->body, req->len + n + 1);
+	if (!p) {
+		/* Answered as too big: the request cannot be served either way. */
+		req->too_big = true;
+		free(req->body);
+		req->body = NULL;
+		req->len = 0;
+		return;
+	}
+	memcpy(p + req->len, data, n);
+	req->len += n;
+	p[req->len] = '\0';
+	req->body = p;
+}
+
+/* A Content-Length past the cap is refused before the body is read. */
+static bool http_declared_too_big(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	if (!cl)
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno != 0 || end == cl || n > HTTP_BODY_MAX;
+}
+
+static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn,
+				  const struct http_req *req)
+{
+	const char *url = req->url, *method = req->method;
+
+	if (req->too_big) {
+		char msg[HTTP_MSG_MAX];
+		snprintf(msg, sizeof(msg), "request body larger than %u bytes", HTTP_BODY_MAX);
+		return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return http_send_method(conn, "GET");
+		return http_healthz(h, conn);
+	}
+	if (strncmp(url, "/api/", 5) == 0)
+		return http_api_handle(h, conn, req);
+	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)
+		return http_console_handle(h, conn, req);
+	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no such resource");
 }
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -78,16 +111,38 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 				    void **con_cls)
 {
 	struct http *h = cls;
+	struct http_req *req = *con_cls;
 
-	/* No endpoint takes a body yet: refuse one rather than buffer it. */
-	if (*upload_data_size != 0)
-		return http_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body not accepted");
-	if (strcmp(url, "/healthz") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return http_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-		return http_healthz(h, conn);
+	if (!req) {
+		/* Headers only so far. */
+		if ((req = calloc(1, sizeof(*req))) == NULL)
+			return MHD_NO;
+		req->url = url;
+		req->method = method;
+		*con_cls = req;
+		if (http_declared_too_big(conn)) {
+			req->too_big = true;
+			return http_route(h, conn, req);
+		}
+		return MHD_YES;
 	}
-	return http_error(conn, MHD_HTTP_NOT_FOUND, "no such resource");
+	if (*upload_data_size != 0) {
+		http_body_take(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return http_route(h, conn, req);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *con_cls;
+	if (!req)
+		return;
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
 }
 
 /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080". */
@@ -126,6 +181,31 @@ bad:
 	return GA_ERR_CONFIG;
 }
 
+static void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	store_close(h->store);
+	free(h);
+}
+
+/* The API's own store connection and its view of the workflow context
+ * (the service's: templates loaded and checked at start). */
+static ga_err http_prepare(struct http *h, char *err, size_t errlen)
+{
+	struct store_options sopt = {.path = h->svc->cfg.store.path};
+	ga_err result = store_open(&sopt, &h->store, err, errlen);
+	if (result != GA_OK)
+		return result;
+	if (!h->svc->wf.templates) {
+		snprintf(err, errlen, "http: the draft templates are not loaded");
+		return GA_ERR_CONFIG;
+	}
+	h->wf = h->svc->wf;
+	snprintf(h->console_dir, sizeof(h->console_dir), "%s/console", GA_DATADIR);
+	return GA_OK;
+}
+
 ga_err http_start(struct service *svc, struct http **out, char *err, size_t errlen)
 {
 	struct addrinfo *ai = NULL;
@@ -137,26 +217,32 @@ ga_err http_start(struct service *svc, struct http **out, char *err, size_t errl
 	if (!h)
 		goto out;
 	h->svc = svc;
+	if ((result = http_prepare(h, err, errlen)) != GA_OK)
+		goto out;
+	/* One internal polling thread and no thread pool: requests are
+	 * serialised, which is what makes h->store safe to use. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR,
 				     ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
 				     (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_END);
+				     (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+				     http_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "[http] listen \"%s\": cannot listen (address in use?)",
 			 svc->cfg.http.listen);
 		result = GA_ERR_IO;
-		free(h);
 		goto out;
 	}
 	const union MHD_DaemonInfo *info =
 	    MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
 	*out = h;
+	h = NULL;
 	result = GA_OK;
 out:
+	http_free(h);
 	freeaddrinfo(ai);
 	return result;
 }
@@ -171,5 +257,5 @@ void http_stop(struct http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
-	free(h);
+	http_free(h);
 }

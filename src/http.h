@@ -1,5 +1,7 @@
-/* http.h - the HTTP server (libmicrohttpd, its own thread pool): for now
- * /healthz; the officer API, console and public pages mount here later. */
+/* http.h - the HTTP server (libmicrohttpd, one internal thread): /healthz,
+ * the officer API /api/v1/ (http_api.c) and the duty officers' console
+ * /console/ (http_console.c); spec §8. It keeps a store connection of
+ * its own, used only by its thread. */
 #ifndef GA_HTTP_H
 #define GA_HTTP_H
 
@@ -10,8 +12,10 @@
 struct service;
 struct http;
 
-/* Listens on cfg.http.listen ("HOST:PORT", "[V6]:PORT"; port 0 picks a
- * free one: see http_port). */
+/* Opens its own store connection (svc->wf must be set up: the API acts
+ * through the workflow) and listens on cfg.http.listen ("HOST:PORT",
+ * "[V6]:PORT"; port 0 picks a free one: see http_port). On error err
+ * says what. */
 ga_err http_start(struct service *svc, struct http **out, char *err, size_t errlen);
 int http_port(struct http *h);
 void http_stop(struct http *h);

@@ -1,0 +1,243 @@
+/* http_util.c - responses, request bodies and authentication shared by the
+ * officer API and the console. */
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "http_internal.h"
+#include "log.h"
+#include "service.h"
+#include "timeutil.h"
+
+/* Every response: the console page loads only its own files. */
+static const char *const http_security_headers[] = {
+    "Content-Security-Policy",
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options",
+    "nosniff",
+    "Referrer-Policy",
+    "no-referrer",
+    "X-Frame-Options",
+    "DENY",
+    NULL,
+};
+
+enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp)
+{
+	for (size_t i = 0; http_security_headers[i]; i += 2)
+		MHD_add_response_header(resp, http_security_headers[i],
+					http_security_headers[i + 1]);
+	enum MHD_Result r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+enum MHD_Result http_send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
+			       const char *const *headers)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (size_t i = 0; headers && headers[i]; i += 2)
+		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+	return http_queue(conn, status, resp);
+}
+
+enum MHD_Result http_send_error(struct MHD_Connection *conn, unsigned status, const char *message)
+{
+	return http_send_json(conn, status, json_pack("{s:s}", "error", message), NULL);
+}
+
+enum MHD_Result http_send_unauthorized(struct MHD_Connection *conn, const char *message)
+{
+	static const char *const hdr[] = {"WWW-Authenticate", "Bearer realm=\"geoalert\"", NULL};
+	return http_send_json(conn, MHD_HTTP_UNAUTHORIZED, json_pack("{s:s}", "error", message),
+			      hdr);
+}
+
+enum MHD_Result http_send_method(struct MHD_Connection *conn, const char *allow)
+{
+	const char *hdr[] = {"Allow", allow, NULL};
+	char msg[HTTP_MSG_MAX];
+	snprintf(msg, sizeof(msg), "method not allowed; use %s", allow);
+	return http_send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED, json_pack("{s:s}", "error", msg),
+			      hdr);
+}
+
+unsigned http_status_of(ga_err e)
+{
+	switch (e) {
+	case GA_OK:
+		return MHD_HTTP_OK;
+	case GA_ERR_NOTFOUND:
+		return MHD_HTTP_NOT_FOUND;
+	case GA_ERR_CONFLICT:
+	case GA_ERR_DUPLICATE:
+		return MHD_HTTP_CONFLICT;
+	case GA_ERR_INVAL:
+	case GA_ERR_TOOBIG:
+		return MHD_HTTP_BAD_REQUEST;
+	case GA_ERR_BUSY:
+	case GA_ERR_FULL:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+ga_err http_body_json(const struct http_req *req, bool empty_ok, json_t **out, char *msg,
+		      size_t msglen)
+{
+	json_error_t jerr;
+	size_t i = 0;
+
+	*out = NULL;
+	while (req->body && i < req->len && strchr(" \t\r\n", req->body[i]))
+		i++;
+	if (!req->body || i == req->len) {
+		if (empty_ok)
+			return GA_OK;
+		snprintf(msg, msglen, "a JSON object is required");
+		return GA_ERR_INVAL;
+	}
+	json_t *j = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(msg, msglen, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
+			 jerr.text);
+		return GA_ERR_INVAL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(msg, msglen, "the body must be a JSON object");
+		return GA_ERR_INVAL;
+	}
+	*out = j;
+	return GA_OK;
+}
+
+void http_remote(struct MHD_Connection *conn, char buf[STORE_REMOTE_MAX])
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	buf[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	socklen_t len =
+	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (getnameinfo(sa, len, buf, STORE_REMOTE_MAX, NULL, 0, NI_NUMERICHOST) != 0)
+		buf[0] = '\0';
+}
+
+void http_secret_new(char out[HTTP_SECRET_MAX])
+{
+	unsigned char raw[HTTP_SECRET_BYTES];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(out, HTTP_SECRET_MAX, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+bool http_secret_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	if (n != strlen(b) || n == 0)
+		return false;
+	return sodium_memcmp(a, b, n) == 0;
+}
+
+/* Bearer token: 401 for a malformed header, an unknown or revoked token. */
+static unsigned http_auth_bearer(struct http *h, const char *authz, struct http_who *who, char *msg,
+				 size_t msglen)
+{
+	if (strncasecmp(authz, "Bearer ", 7) != 0) {
+		snprintf(msg, msglen, "expected Authorization: Bearer TOKEN");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	const char *token = authz + 7;
+	while (*token == ' ')
+		token++;
+	if (strlen(token) >= OFFICER_TOKEN_MAX) {
+		snprintf(msg, msglen, "bad token");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	ga_err e = officer_authenticate_token(h->store, token, &who->officer);
+	if (e == GA_ERR_NOTFOUND) {
+		snprintf(msg, msglen, "bad token");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	if (e != GA_OK) {
+		snprintf(msg, msglen, "cannot check the token: %s", ga_strerror(e));
+		return http_status_of(e) == MHD_HTTP_SERVICE_UNAVAILABLE
+			   ? MHD_HTTP_SERVICE_UNAVAILABLE
+			   : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	return 0;
+}
+
+unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_change,
+		   struct http_who *who, char *msg, size_t msglen)
+{
+	memset(who, 0, sizeof(*who));
+	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (authz)
+		return http_auth_bearer(h, authz, who, msg, msglen);
+
+	const char *cookie =
+	    MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+	if (!cookie || !cookie[0] || strlen(cookie) >= HTTP_SECRET_MAX) {
+		snprintf(msg, msglen, "authentication required");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	char id[OFFICER_HASH_HEX];
+	int64_t now = time_now_ms();
+	officer_secret_hash(cookie, strlen(cookie), id);
+	ga_err e = store_session_get(h->store, id, now, &who->session);
+	if (e == GA_OK)
+		e = store_officer_get(h->store, who->session.officer_id, &who->officer);
+	if (e == GA_OK && who->officer.disabled)
+		e = GA_ERR_NOTFOUND;
+	if (e == GA_ERR_NOTFOUND) {
+		snprintf(msg, msglen, "session expired; log in again");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	if (e != GA_OK) {
+		snprintf(msg, msglen, "cannot check the session: %s", ga_strerror(e));
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	if (state_change) {
+		const char *csrf =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+		if (!csrf || !http_secret_equal(csrf, who->session.csrf)) {
+			snprintf(msg, msglen, "missing or wrong X-CSRF-Token");
+			return MHD_HTTP_FORBIDDEN;
+		}
+	}
+	who->by_session = true;
+	/* The idle timeout slides; a write per request is not needed for
+	 * that, one per HTTP_TOUCH_MS is. */
+	if (now - who->session.last_seen_ms >= HTTP_TOUCH_MS) {
+		int64_t expires = now + (int64_t)h->svc->cfg.console.session_idle_s * 1000;
+		if ((e = store_session_touch(h->store, id, now, expires)) != GA_OK &&
+		    e != GA_ERR_NOTFOUND)
+			log_warnx("http: session touch: %s", ga_strerror(e));
+		who->session.last_seen_ms = now;
+		who->session.expires_ms = expires;
+	}
+	return 0;
+}
