@@ -1,9 +1,11 @@
 """When does libmosquitto acknowledge a QoS 1 message? geoalert's no-loss
 guarantee rests on the answer (src/ingest.h), so it is shown here against
-the real broker with tests/tools/ga_acktest.c:
+the real broker with tests/tools/ga_acktest.c, and then with geoalert:
 
-- threaded (geoalert's mode): a process killed while on_message is still
-  running has NOT acknowledged: the broker redelivers;
+- manual (geoalert's loop): with mosquitto_threaded_set, a PUBACK queued by
+  mosquitto_loop_read stays queued until mosquitto_loop_write: a process
+  killed before that has NOT acknowledged: the broker redelivers;
+- threaded: the same holds while on_message blocks in a loop thread;
 - non-threaded (the control): the PUBACK left before on_message ran: no
   redelivery. This shows the test can tell the two apart;
 - refusal: shutting the socket down inside on_message keeps the PUBACK
@@ -68,6 +70,11 @@ broker = Broker(persistence=False).start()
 runner = Runner()
 
 
+def test_manual_loop_acks_only_on_write():
+    assert killed_in_callback(broker, "manual", "ack-manual", "t/manual", "m0"), \
+        "manual loop acknowledged without loop_write: reports could be lost"
+
+
 def test_threaded_acks_after_callback():
     assert killed_in_callback(broker, "threaded", "ack-threaded", "t/threaded", "m1"), \
         "threaded mode acknowledged before on_message returned: reports could be lost"
@@ -88,8 +95,36 @@ def test_refusal_brings_redelivery():
     p.wait(timeout=10)
 
 
+runner.run(test_manual_loop_acks_only_on_write)
 runner.run(test_threaded_acks_after_callback)
 runner.run(test_nonthreaded_acks_before_callback)
 runner.run(test_refusal_brings_redelivery)
+
+
+def test_geoalert_killed_before_commit():
+    """The daemon itself: its commit is held up by a lock another process
+    holds on the database; kill -9 meanwhile; the report must come back."""
+    import sqlite3
+    from harness import Geoalert, Station, report
+    ga = Geoalert(broker, sessions=1, name="ackga").start()
+    st = Station(broker)
+    con = sqlite3.connect(ga.db, isolation_level=None, timeout=10)
+    con.execute("BEGIN EXCLUSIVE")
+    st.publish("JS-3201-0007", report("JS-3201-0007", "held-1"))
+    time.sleep(1.0)  # delivered, waiting on the lock (busy timeout 2 s)
+    ga.kill9()
+    con.execute("ROLLBACK")
+    con.close()
+    assert "held-1" not in st.receipts, "answered before it was stored"
+    assert ga.query("SELECT COUNT(*) FROM reports WHERE report_id='held-1'")[0][0] == 0
+    ga.start()
+    rc = st.wait_receipt("held-1", timeout=20)
+    assert rc["status"] == "accepted", rc
+    assert ga.query("SELECT COUNT(*) FROM reports WHERE report_id='held-1'")[0][0] == 1
+    st.close()
+    assert ga.stop() == 0
+
+
+runner.run(test_geoalert_killed_before_commit)
 broker.stop()
 runner.finish()

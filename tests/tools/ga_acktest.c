@@ -5,8 +5,12 @@
  *   ga_acktest MODE PORT CLIENT_ID TOPIC
  *
  * MODE
- *   threaded     loop in our own thread with mosquitto_threaded_set, as
- *                geoalert runs it; on_message blocks forever
+ *   manual       geoalert's loop: mosquitto_threaded_set, then poll,
+ *                mosquitto_loop_read, mosquitto_loop_write driven by hand;
+ *                once a message has arrived loop_write is never called
+ *                again (as geoalert holds it until the commit)
+ *   threaded     loop in our own thread with mosquitto_threaded_set;
+ *                on_message blocks forever
  *   nonthreaded  mosquitto_loop_forever in the main thread without
  *                threaded_set; on_message blocks forever
  *   refuse       threaded; the first delivery shuts the socket down
@@ -16,6 +20,7 @@
  *
  * Prints "ready" once subscribed and "got PAYLOAD" for each message. */
 #include <mosquitto.h>
+#include <poll.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -49,6 +54,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	deliveries++;
 	printf("got %.*s\n", msg->payloadlen, (const char *)msg->payload);
 	fflush(stdout);
+	if (strcmp(mode, "manual") == 0)
+		return; /* the loop stops writing from now on */
 	if (strcmp(mode, "threaded") == 0 || strcmp(mode, "nonthreaded") == 0) {
 		for (;;)
 			pause();
@@ -57,6 +64,25 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 		shutdown(mosquitto_socket(m), SHUT_RDWR);
 		printf("refused\n");
 		fflush(stdout);
+	}
+}
+
+/* geoalert's session loop in miniature (src/ingest.c): writes only while
+ * nothing read is waiting for its commit. */
+static void manual_loop(struct mosquitto *m)
+{
+	for (;;) {
+		struct pollfd p = {.fd = mosquitto_socket(m), .events = POLLIN};
+		if (deliveries == 0 && mosquitto_want_write(m))
+			p.events |= POLLOUT;
+		poll(&p, 1, 1000);
+		if (p.revents & POLLIN)
+			mosquitto_loop_read(m, 1);
+		if (deliveries == 0) {
+			if (mosquitto_want_write(m))
+				mosquitto_loop_write(m, 1);
+			mosquitto_loop_misc(m);
+		}
 	}
 }
 
@@ -96,6 +122,10 @@ int main(int argc, char **argv)
 	mosquitto_property_free_all(&props);
 	if (!threaded) {
 		mosquitto_loop_forever(m, 1000, 1);
+		return 0;
+	}
+	if (strcmp(mode, "manual") == 0) {
+		manual_loop(m);
 		return 0;
 	}
 	pthread_t t;
