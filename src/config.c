@@ -23,7 +23,8 @@ enum opt_type {
 	OPT_LEVEL,
 	OPT_OFFSET,
 	OPT_DURATION,
-	OPT_BOOL
+	OPT_BOOL,
+	OPT_MODE
 };
 
 struct option {
@@ -86,6 +87,7 @@ static const struct option options[] = {
     {"alerts", "escalate_after", OPT_DURATION, offsetof(struct config, alerts.escalate_after_s), 0,
      1, 7 * 86400},
     S("alerts", "templates", alerts.templates),
+    {"alerts", "mode", OPT_MODE, offsetof(struct config, alerts.exercise), 0, 0, 0},
     S("notify", "officers_url", notify.officers_url),
     S("notify", "supervisors_url", notify.supervisors_url),
     {"console", "session_idle", OPT_DURATION, offsetof(struct config, console.session_idle_s), 0,
@@ -240,6 +242,15 @@ static int config_set(struct parse_state *ps, const struct option *o, const char
 		*(int *)(void *)base = (int)v;
 		return 1;
 	}
+	case OPT_MODE:
+		if (strcmp(value, "actual") == 0)
+			*(bool *)(void *)base = false;
+		else if (strcmp(value, "exercise") == 0)
+			*(bool *)(void *)base = true;
+		else
+			return config_fail(ps, "[%s] %s: \"%s\" is not actual or exercise",
+					   o->section, o->key, value);
+		return 1;
 	case OPT_BOOL:
 		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
 		    strcmp(value, "1") == 0)
@@ -304,19 +315,35 @@ static int config_channel_set(struct parse_state *ps, const char *name, const ch
 	} else if (strcmp(key, "token_file") == 0) {
 		dst = ch->token_file;
 		size = sizeof(ch->token_file);
-	} else if (strcmp(key, "enabled") == 0) {
+	} else if (strcmp(key, "enabled") == 0 || strcmp(key, "exercise") == 0) {
+		bool *flag = strcmp(key, "enabled") == 0 ? &ch->enabled : &ch->exercise;
 		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
 		    strcmp(value, "1") == 0)
-			ch->enabled = true;
+			*flag = true;
 		else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
 			 strcmp(value, "0") == 0)
-			ch->enabled = false;
+			*flag = false;
 		else
-			return config_fail(ps, "[channel.%s] enabled: \"%s\" is not true or false",
-					   name, value);
+			return config_fail(ps, "[channel.%s] %s: \"%s\" is not true or false", name,
+					   key, value);
 		return 1;
 	} else {
-		return config_fail(ps, "[channel.%s]: unknown key \"%s\"", name, key);
+		/* A key of the channel's type: checked by the channel module,
+		 * which names the line of an unknown one. */
+		if (ch->nkv == CONFIG_CHANNEL_KV_MAX)
+			return config_fail(ps, "[channel.%s]: more than %d keys", name,
+					   CONFIG_CHANNEL_KV_MAX);
+		struct config_kv *kv = &ch->kv[ch->nkv];
+		if (strlen(key) >= sizeof(kv->key) || strlen(value) >= sizeof(kv->value))
+			return config_fail(ps, "[channel.%s] %s: too long", name, key);
+		for (int i = 0; i < ch->nkv; i++)
+			if (strcmp(ch->kv[i].key, key) == 0)
+				return config_fail(ps, "[channel.%s] %s: given twice", name, key);
+		snprintf(kv->key, sizeof(kv->key), "%s", key);
+		snprintf(kv->value, sizeof(kv->value), "%s", value);
+		kv->line = ps->line;
+		ch->nkv++;
+		return 1;
 	}
 	if (strlen(value) >= size)
 		return config_fail(ps, "[channel.%s] %s: longer than %zu bytes", name, key,
@@ -488,6 +515,14 @@ out:
 	if (ps.fp)
 		fclose(ps.fp);
 	return result;
+}
+
+const char *config_channel_get(const struct config_channel *ch, const char *key)
+{
+	for (int i = 0; i < ch->nkv; i++)
+		if (strcmp(ch->kv[i].key, key) == 0)
+			return ch->kv[i].value;
+	return NULL;
 }
 
 void config_geo_options(const struct config *c, struct geo_options *opt)

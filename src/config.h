@@ -16,14 +16,30 @@
 #define CONFIG_STR_MAX 256
 #define CONFIG_MAX_CHANNELS 32
 
+/* One key = value of a [channel.NAME] section other than the common
+ * ones below; the channel module checks them against its type. */
+struct config_kv {
+	char key[48];
+	char value[CONFIG_STR_MAX];
+	int line;
+};
+
+#define CONFIG_CHANNEL_KV_MAX 24
+
 struct config_channel {
 	char name[64]; /* NAME of [channel.NAME] */
 	char type[32]; /* portal, wecom, ... */
 	char url[CONFIG_STR_MAX];
 	char token_file[CONFIG_PATH_MAX];
 	bool enabled;
-	int line; /* where the section starts, for messages */
+	bool exercise; /* also used in drill mode */
+	int line;      /* where the section starts, for messages */
+	struct config_kv kv[CONFIG_CHANNEL_KV_MAX];
+	int nkv;
 };
+
+/* The value of key in a channel's own keys, or NULL. */
+const char *config_channel_get(const struct config_channel *ch, const char *key);
 
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file it came from; "" for defaults */
@@ -75,6 +91,7 @@ struct config {
 		int confirmations_extra_large;	  /* officers needed for extra_large: 1 or 2 */
 		int escalate_after_s;		  /* pending this long: notify supervisors */
 		char templates[CONFIG_PATH_MAX];  /* "" = bundled alerts/templates */
+		bool exercise;			  /* mode = exercise: drill, status "exercise" */
 	} alerts;
 
 	struct {

@@ -127,8 +127,19 @@ static void test_bad_values(void **state)
 	assert_string_equal(err, "");
 	err = load("[channel.portal]\nurl = http://x/\n", &c);
 	assert_non_null(strstr(err, "type must be set"));
-	err = load("[channel.portal]\ntype = portal\nsecret = 1\n", &c);
-	assert_non_null(strstr(err, ":3:"));
+	err = load("[channel.ding]\ntype = dingtalk\nsecret_file = /s\nexercise = yes\n", &c);
+	assert_string_equal(err, "");
+	assert_true(c.channels[0].exercise);
+	assert_string_equal(config_channel_get(&c.channels[0], "secret_file"), "/s");
+	assert_int_equal(c.channels[0].kv[0].line, 3);
+	assert_null(config_channel_get(&c.channels[0], "nope"));
+	err = load("[channel.ding]\ntype = dingtalk\nsecret_file = /s\nsecret_file = /t\n", &c);
+	assert_non_null(strstr(err, ":4:"));
+	err = load("[alerts]\nmode = exercise\n", &c);
+	assert_string_equal(err, "");
+	assert_true(c.alerts.exercise);
+	err = load("[alerts]\nmode = drill\n", &c);
+	assert_non_null(strstr(err, "actual or exercise"));
 }
 
 static void test_syntax_error(void **state)
