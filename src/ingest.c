@@ -59,6 +59,9 @@ struct ingest_session {
 	unsigned events; /* callbacks run: tells a productive read from EAGAIN */
 	bool tainted;	 /* a message arrived during stop: its PUBACK must never leave */
 	bool connected;	 /* CONNACK accepted */
+	/* Scratch error list for validation: copied out only for a rejected
+	 * report (it is ~13 KiB; most reports are valid). */
+	struct report_errors scratch;
 };
 
 /* A report between its arrival and its commit: the message is copied,
@@ -243,9 +246,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 		return;
 	}
 	m = calloc(1, sizeof(*m));
-	errs = calloc(1, sizeof(*errs));
-	if (!m || !errs || !(m->topic = strdup(msg->topic)) ||
-	    (len && !(m->payload = malloc(len)))) {
+	if (!m || !(m->topic = strdup(msg->topic)) || (len && !(m->payload = malloc(len)))) {
 		log_warnx("ingest: out of memory: report refused");
 		ss->tainted = true;
 		goto fail;
@@ -261,17 +262,22 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	    .topic_station = station,
 	    .now_ms = received_ms,
 	};
+	ss->scratch.n = 0;
+	ss->scratch.truncated = false;
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
-	ga_err valid = report_parse(&ctx, m->payload, len, &m->r, errs);
+	ga_err valid = report_parse(&ctx, m->payload, len, &m->r, &ss->scratch);
 	pthread_rwlock_unlock(&svc->lock);
 	if (valid == GA_ERR_NOMEM) {
 		ss->tainted = true;
 		goto fail;
 	}
-	if (valid == GA_OK) {
-		free(errs); /* a valid report needs none: keep the batch small */
-		errs = NULL;
+	if (valid != GA_OK) {
+		if (!(errs = malloc(sizeof(*errs)))) {
+			ss->tainted = true;
+			goto fail;
+		}
+		*errs = ss->scratch;
 	}
 	int n = snprintf(m->receipt_topic, sizeof(m->receipt_topic), "%s%s", RECEIPT_TOPIC_PREFIX,
 			 station);
