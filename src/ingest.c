@@ -307,6 +307,16 @@ fail:
 	ingest_msg_free(m);
 }
 
+/* Counts one outcome; a rejection also by each error code. */
+static void ingest_count(struct service *svc, const struct writer_item *it)
+{
+	static const char *const names[] = {"accepted", "duplicate", "rejected"};
+	metrics_count(&svc->metrics.reports, names[it->status], 1);
+	if (it->status == WRITER_REJECTED && it->errs)
+		for (int k = 0; k < it->errs->n; k++)
+			metrics_count(&svc->metrics.rejections, it->errs->e[k].code, 1);
+}
+
 /* Commits the batch, then queues the receipts (and so lets the PUBACKs
  * go). On failure the socket is shut down first: no PUBACK of the batch
  * can leave, and the broker redelivers all of it. */
@@ -322,12 +332,18 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
 		atomic_fetch_add(&svc->stats.refused, n);
+		metrics_count(&svc->metrics.reports, "refused", (uint64_t)n);
 	} else {
+		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {
 			struct writer_item *it = items[i];
 			if (it->receipt && it->receipt_topic[0])
 				ingest_send_receipt(ss, it->receipt_topic, it->receipt,
 						    it->outbox_id);
+			/* The receipt leaves with the loop_write that follows. */
+			metrics_observe_ms(&svc->metrics.report_receipt, NULL,
+					   (double)(now - it->received_ms));
+			ingest_count(svc, it);
 			switch (it->status) {
 			case WRITER_ACCEPTED:
 				atomic_fetch_add(&svc->stats.accepted, 1);

@@ -167,6 +167,7 @@ int service_serve(int argc, char **argv)
 	if (!svc)
 		fatalx("out of memory");
 	pthread_rwlock_init(&svc->lock, NULL);
+	metrics_init(&svc->metrics);
 	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
 		goto out;

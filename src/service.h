@@ -12,6 +12,7 @@
 #include "error.h"
 #include "geo.h"
 #include "incident.h"
+#include "metrics.h"
 #include "registry.h"
 #include "workflow.h"
 
@@ -49,6 +50,7 @@ struct service {
 	struct ingest *ingest;
 	struct http *http;
 	struct service_stats stats;
+	struct metrics metrics;
 };
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */

@@ -203,16 +203,18 @@ static void writer_tick(struct writer *w)
 /* After the commit: officers hear of the drafts it made. */
 static void writer_notify_drafts(struct writer *w, struct writer_item *batch)
 {
-	if (!w->svc->notify)
-		return;
+	int64_t now = time_now_ms();
 	for (struct writer_item *it = batch; it; it = it->next) {
 		if (!it->draft_made)
 			continue;
+		metrics_observe_ms(&w->svc->metrics.report_draft, NULL,
+				   (double)(now - it->received_ms));
 		char url[CONFIG_STR_MAX + 64];
 		snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url,
 			 it->incident_id);
-		notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, "",
-			    level_name((enum level)it->level), url);
+		if (w->svc->notify)
+			notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, "",
+				    level_name((enum level)it->level), url);
 	}
 }
 

@@ -1,0 +1,220 @@
+/* metrics.c - lock-free counters and histograms, Prometheus text. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Upper bounds in milliseconds: ingest latencies are sub-millisecond to a
+ * few ms, officers take minutes. */
+static const double bucket_ms[METRICS_BUCKETS] = {1,   2.5,  5,	   10,	  25,	 50,	 100,
+						  250, 1000, 5000, 30000, 60000, 300000, 600000};
+
+static void family(struct metrics_family *f, const char *name, const char *help, const char *label,
+		   int histogram)
+{
+	memset(f, 0, sizeof(*f));
+	f->name = name;
+	f->help = help;
+	f->label = label;
+	f->histogram = histogram;
+}
+
+void metrics_init(struct metrics *m)
+{
+	family(&m->reports, "geoalert_reports_total", "Reports handled, by outcome.", "status", 0);
+	family(&m->rejections, "geoalert_rejections_total",
+	       "Errors in rejected reports, by error code.", "reason", 0);
+	family(&m->report_receipt, "geoalert_report_receipt_seconds",
+	       "From a report's arrival to its receipt leaving.", NULL, 1);
+	family(&m->report_draft, "geoalert_report_draft_seconds",
+	       "From the arrival of the report that made a draft to the draft's commit.", NULL, 1);
+	family(&m->draft_confirm, "geoalert_draft_confirm_seconds",
+	       "From a draft being made to its publication by officers.", NULL, 1);
+	family(&m->confirm_delivered, "geoalert_confirm_delivered_seconds",
+	       "From publication to delivery, by channel.", "channel", 1);
+	family(&m->stations_silent, "geoalert_station_silence_notices_total",
+	       "Notices raised for stations silent past their interval.", "station", 0);
+}
+
+/* The series index for label; made on first use. Concurrent first uses
+ * of the same new label may make two series: both are rendered and
+ * Prometheus sums them (rare, and harmless for counters). */
+static int series(struct metrics_family *f, const char *label)
+{
+	if (!f->label)
+		return 0;
+	if (!label || !label[0])
+		label = "none";
+	int n = atomic_load(&f->nseries);
+	for (int i = 0; i < n; i++)
+		if (strcmp(f->labels[i], label) == 0)
+			return i;
+	if (n >= METRICS_SERIES_MAX - 1) {
+		/* the last slot is "other" */
+		if (!f->labels[METRICS_SERIES_MAX - 1][0])
+			snprintf(f->labels[METRICS_SERIES_MAX - 1], METRICS_LABEL_MAX, "other");
+		return METRICS_SERIES_MAX - 1;
+	}
+	int i = atomic_fetch_add(&f->nseries, 1);
+	if (i >= METRICS_SERIES_MAX - 1) {
+		atomic_store(&f->nseries, METRICS_SERIES_MAX - 1);
+		return series(f, label);
+	}
+	snprintf(f->labels[i], METRICS_LABEL_MAX, "%s", label);
+	return i;
+}
+
+void metrics_count(struct metrics_family *f, const char *label, uint64_t n)
+{
+	atomic_fetch_add_explicit(&f->counter[series(f, label)], n, memory_order_relaxed);
+}
+
+void metrics_observe_ms(struct metrics_family *f, const char *label, double ms)
+{
+	struct metrics_histogram *h = &f->hist[series(f, label)];
+	int b = 0;
+	if (ms < 0)
+		ms = 0;
+	while (b < METRICS_BUCKETS && ms > bucket_ms[b])
+		b++;
+	atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_us, (unsigned long long)(ms * 1000.0),
+				  memory_order_relaxed);
+}
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	int failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)k < b->cap - b->n) {
+			b->n += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap * 2;
+		if (cap > METRICS_TEXT_MAX) {
+			b->failed = 1;
+			return;
+		}
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+/* Label values come from station ids, channel names and error codes,
+ * which are plain; escape anyway as the format asks. */
+static void put_label(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			put(b, "\\%c", *v);
+		else if (*v == '\n')
+			put(b, "\\n");
+		else
+			put(b, "%c", *v);
+	}
+}
+
+static void render_family(struct buf *b, struct metrics_family *f)
+{
+	int n = f->label ? atomic_load(&f->nseries) : 1;
+	if (f->label && f->labels[METRICS_SERIES_MAX - 1][0])
+		n = METRICS_SERIES_MAX;
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+	    f->histogram ? "histogram" : "counter");
+	for (int i = 0; i < n; i++) {
+		if (f->label && !f->labels[i][0])
+			continue;
+		if (!f->histogram) {
+			put(b, "%s", f->name);
+			if (f->label) {
+				put(b, "{%s=\"", f->label);
+				put_label(b, f->labels[i]);
+				put(b, "\"}");
+			}
+			put(b, " %llu\n", (unsigned long long)atomic_load(&f->counter[i]));
+			continue;
+		}
+		struct metrics_histogram *h = &f->hist[i];
+		unsigned long long cum = 0;
+		for (int k = 0; k <= METRICS_BUCKETS; k++) {
+			cum += atomic_load(&h->bucket[k]);
+			put(b, "%s_bucket{", f->name);
+			if (f->label) {
+				put(b, "%s=\"", f->label);
+				put_label(b, f->labels[i]);
+				put(b, "\",");
+			}
+			if (k < METRICS_BUCKETS)
+				put(b, "le=\"%g\"} %llu\n", bucket_ms[k] / 1000.0, cum);
+			else
+				put(b, "le=\"+Inf\"} %llu\n", cum);
+		}
+		const char *suffix[2] = {"_sum", "_count"};
+		for (int k = 0; k < 2; k++) {
+			put(b, "%s%s", f->name, suffix[k]);
+			if (f->label) {
+				put(b, "{%s=\"", f->label);
+				put_label(b, f->labels[i]);
+				put(b, "\"}");
+			}
+			if (k == 0)
+				put(b, " %.6f\n", (double)atomic_load(&h->sum_us) / 1e6);
+			else
+				put(b, " %llu\n", (unsigned long long)atomic_load(&h->count));
+		}
+	}
+}
+
+char *metrics_render(struct metrics *m, const struct metrics_gauge *g, size_t ng)
+{
+	struct buf b = {.cap = 16384};
+	if (!(b.p = malloc(b.cap)))
+		return NULL;
+	b.p[0] = '\0';
+	struct metrics_family *fams[] = {
+	    &m->reports,       &m->rejections,	      &m->report_receipt, &m->report_draft,
+	    &m->draft_confirm, &m->confirm_delivered, &m->stations_silent};
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
+		render_family(&b, fams[i]);
+	for (size_t i = 0; i < ng; i++) {
+		if (i == 0 || strcmp(g[i].name, g[i - 1].name) != 0)
+			put(&b, "# HELP %s %s\n# TYPE %s gauge\n", g[i].name, g[i].help, g[i].name);
+		put(&b, "%s", g[i].name);
+		if (g[i].label) {
+			put(&b, "{%s=\"", g[i].label);
+			put_label(&b, g[i].label_value ? g[i].label_value : "");
+			put(&b, "\"}");
+		}
+		put(&b, " %.17g\n", g[i].value);
+	}
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

@@ -1,0 +1,68 @@
+/* metrics.h - the service's counters and latency histograms, rendered in
+ * the Prometheus text format (version 0.0.4) for /metrics.
+ *
+ * Every update is a relaxed atomic add: safe from any thread, never a
+ * lock on the ingest path. Values read from the database (incidents by
+ * level, drafts pending, deliveries by state) are added by the caller of
+ * metrics_render as gauges. */
+#ifndef GA_METRICS_H
+#define GA_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define METRICS_BUCKETS 14 /* upper bounds 1 ms .. 10 min, then +Inf */
+#define METRICS_LABEL_MAX 48
+#define METRICS_SERIES_MAX 64 /* labelled series of one family */
+#define METRICS_TEXT_MAX (256u << 10)
+
+struct metrics_histogram {
+	atomic_ullong bucket[METRICS_BUCKETS + 1]; /* not cumulative; last is +Inf */
+	atomic_ullong count;
+	atomic_ullong sum_us;
+};
+
+/* A family of counters or histograms with one label, series made on first
+ * use (up to METRICS_SERIES_MAX; later labels count under "other"). */
+struct metrics_family {
+	const char *name; /* geoalert_reports_total */
+	const char *help;
+	const char *label; /* "status"; NULL: a single series */
+	int histogram;	   /* 0: counter */
+	atomic_int nseries;
+	char labels[METRICS_SERIES_MAX][METRICS_LABEL_MAX];
+	atomic_ullong counter[METRICS_SERIES_MAX];
+	struct metrics_histogram hist[METRICS_SERIES_MAX];
+};
+
+struct metrics {
+	struct metrics_family reports;		 /* by status */
+	struct metrics_family rejections;	 /* by reason (error code) */
+	struct metrics_family report_receipt;	 /* seconds, report arrival -> receipt out */
+	struct metrics_family report_draft;	 /* seconds, report arrival -> draft made */
+	struct metrics_family draft_confirm;	 /* seconds, draft made -> confirmed */
+	struct metrics_family confirm_delivered; /* seconds, by channel */
+	struct metrics_family stations_silent;	 /* notices raised, by station */
+};
+
+/* Sets up the families (names, help, labels). m is caller-owned. */
+void metrics_init(struct metrics *m);
+
+void metrics_count(struct metrics_family *f, const char *label, uint64_t n);
+void metrics_observe_ms(struct metrics_family *f, const char *label, double ms);
+
+/* One gauge line to append to a rendering. */
+struct metrics_gauge {
+	const char *name, *help, *label, *label_value; /* label may be NULL */
+	double value;
+};
+
+/* Renders every family, then the gauges (grouped by name in the order
+ * given), into a malloc'd NUL-terminated string (caller frees). NULL when
+ * out of memory or past METRICS_TEXT_MAX. */
+char *metrics_render(struct metrics *m, const struct metrics_gauge *gauges, size_t ngauges);
+
+#endif
