@@ -22,11 +22,11 @@ ga_err thresholds_load(const char *path, struct thresholds **out, char *err, siz
 void thresholds_free(struct thresholds *t);
 
 struct classification {
-	enum level level;          /* max(disaster_level if disaster, danger_level) */
+	enum level level;	   /* max(disaster_level if disaster, danger_level) */
 	enum level disaster_level; /* meaningful when disaster */
 	enum level danger_level;
 	bool disaster;
-	int nreasons;              /* deciding criterion first */
+	int nreasons; /* deciding criterion first */
 	char reasons[CLASSIFY_MAX_REASONS][CLASSIFY_REASON_MAX];
 };
 

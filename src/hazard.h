@@ -39,16 +39,16 @@ struct figures {
 	unsigned set;
 };
 
-const char *kind_name(enum kind k);       /* "danger" */
-const char *kind_zh(enum kind k);         /* "险情" */
+const char *kind_name(enum kind k);		  /* "danger" */
+const char *kind_zh(enum kind k);		  /* "险情" */
 const char *hazard_type_name(enum hazard_type h); /* "landslide" */
-const char *hazard_type_zh(enum hazard_type h);   /* "滑坡" */
-const char *level_name(enum level l);     /* "large" */
-const char *level_zh(enum level l);       /* "大型" */
-const char *level_response(enum level l); /* "II" */
-const char *level_color(enum level l);    /* "orange" */
-const char *figure_name(enum figure f);   /* "direct_loss_cny" */
-bool figure_is_count(enum figure f);      /* people are integers, yuan are not */
+const char *hazard_type_zh(enum hazard_type h);	  /* "滑坡" */
+const char *level_name(enum level l);		  /* "large" */
+const char *level_zh(enum level l);		  /* "大型" */
+const char *level_response(enum level l);	  /* "II" */
+const char *level_color(enum level l);		  /* "orange" */
+const char *figure_name(enum figure f);		  /* "direct_loss_cny" */
+bool figure_is_count(enum figure f);		  /* people are integers, yuan are not */
 
 /* Name -> enum; return -1 when the name is not one of the contract's. */
 int kind_from_name(const char *s);

@@ -12,10 +12,10 @@
 
 struct incident_rules {
 	int64_t hazard_point_window_ms; /* same hazard point and type: 72 h */
-	int64_t near_window_ms;         /* same type nearby: 24 h */
-	double near_radius_m;           /* 1000 m, geodesic, inclusive */
-	char id_prefix[16];             /* "JS" */
-	int utc_offset_min;             /* for the date in ids: +480 */
+	int64_t near_window_ms;		/* same type nearby: 24 h */
+	double near_radius_m;		/* 1000 m, geodesic, inclusive */
+	char id_prefix[16];		/* "JS" */
+	int utc_offset_min;		/* for the date in ids: +480 */
 };
 
 /* The spec's defaults: 72 h, 24 h, 1000 m, "JS", +08:00. */

@@ -16,19 +16,19 @@
 #include "hazard.h"
 #include "registry.h"
 
-#define REPORT_MAX_BYTES 65536  /* payload cap, checked before parsing */
-#define REPORT_MAX_DEPTH 32     /* JSON nesting cap, checked before parsing */
-#define REPORT_ID_MAX 64        /* report_id / station_id characters */
-#define REPORT_PLACE_MAX 200    /* characters (code points), not bytes */
-#define REPORT_TEXT_MAX 2000    /* causes, trend, measures: characters */
+#define REPORT_MAX_BYTES 65536		  /* payload cap, checked before parsing */
+#define REPORT_MAX_DEPTH 32		  /* JSON nesting cap, checked before parsing */
+#define REPORT_ID_MAX 64		  /* report_id / station_id characters */
+#define REPORT_PLACE_MAX 200		  /* characters (code points), not bytes */
+#define REPORT_TEXT_MAX 2000		  /* causes, trend, measures: characters */
 #define REPORT_FUTURE_MS (10 * 60 * 1000) /* observed_at may be this far ahead */
 #define REPORT_MAX_ERRORS 32
 
 #define REPORT_SCHEMA "geohazard.report/1"
 
 struct report_error {
-	char path[128];   /* JSON Pointer, "" for the whole message */
-	char code[24];    /* "syntax", "required", "type", "format", "range", ... */
+	char path[128]; /* JSON Pointer, "" for the whole message */
+	char code[24];	/* "syntax", "required", "type", "format", "range", ... */
 	char message[256];
 };
 
@@ -47,21 +47,21 @@ void report_errors_add(struct report_errors *errs, const char *path, const char 
 json_t *report_errors_to_json(const struct report_errors *errs);
 
 struct report {
-	json_t *root; /* owned; the const char * below are borrowed from it */
-	const char *report_id;  /* set whenever it could be read, even if invalid */
+	json_t *root;	       /* owned; the const char * below are borrowed from it */
+	const char *report_id; /* set whenever it could be read, even if invalid */
 	const char *station_id;
 	enum kind kind;
 	enum hazard_type hazard_type;
-	int64_t observed_at_ms; /* Unix time, milliseconds */
-	int observed_offset_min; /* the offset it was written with */
-	bool has_location;      /* location given in the report */
-	char crs[32];           /* as given, "EPSG:4490" when absent */
-	double x, y;            /* as given */
-	double lon, lat;        /* CGCS2000, from location or the station */
-	bool has_point;         /* lon/lat known (location given or station known) */
+	int64_t observed_at_ms;	       /* Unix time, milliseconds */
+	int observed_offset_min;       /* the offset it was written with */
+	bool has_location;	       /* location given in the report */
+	char crs[32];		       /* as given, "EPSG:4490" when absent */
+	double x, y;		       /* as given */
+	double lon, lat;	       /* CGCS2000, from location or the station */
+	bool has_point;		       /* lon/lat known (location given or station known) */
 	char admin_code[GEO_CODE_LEN]; /* region of lon/lat; "" when not looked up */
 	char admin_name[GEO_NAME_MAX];
-	unsigned warnings;      /* GEO_WARN_* */
+	unsigned warnings;					     /* GEO_WARN_* */
 	const char *place, *causes, *trend, *measures, *incident_id; /* NULL when absent */
 	struct figures figures; /* after defaults from the hazard point */
 	double volume_m3, area_m2;
@@ -71,9 +71,9 @@ struct report {
 
 struct report_context {
 	const struct registry *registry; /* NULL: station not checked (classify without -c) */
-	struct geo *geo;                 /* NULL: location transformed/checked only if geo set */
-	const char *topic_station;       /* last topic level; NULL: not checked */
-	int64_t now_ms;                  /* for the future-time rule */
+	struct geo *geo;		 /* NULL: location transformed/checked only if geo set */
+	const char *topic_station;	 /* last topic level; NULL: not checked */
+	int64_t now_ms;			 /* for the future-time rule */
 };
 
 /* Parses and validates payload against every rule of spec §2, collecting
