@@ -11,6 +11,7 @@
 
 #include "geo.h"
 #include "geo_internal.h"
+#include "geojson.h"
 
 /* A growable array with a cap on its element count. */
 struct vec {
@@ -38,11 +39,10 @@ static int vec_push(struct vec *v, const void *elem)
 	return 0;
 }
 
-/* The regions being loaded, before sorting. */
+/* A region being loaded, before sorting. */
 struct pending {
 	struct region r;
-	json_t *geometry; /* borrowed from the document */
-	size_t index;	  /* feature index, for messages */
+	size_t index; /* feature index, for messages; its polygons' region until sorted */
 };
 
 static int pending_cmp(const void *a, const void *b)
@@ -50,6 +50,16 @@ static int pending_cmp(const void *a, const void *b)
 	const struct pending *x = a, *y = b;
 
 	return strcmp(x->r.admin_code, y->r.admin_code);
+}
+
+/* Polygons by region, then in file order (their edges come in file order). */
+static int poly_cmp(const void *a, const void *b)
+{
+	const struct geo_poly *x = a, *y = b;
+
+	if (x->region != y->region)
+		return x->region < y->region ? -1 : 1;
+	return x->edge0 < y->edge0 ? -1 : x->edge0 > y->edge0;
 }
 
 static ga_err geo_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
@@ -410,57 +420,86 @@ out:
 	return rc;
 }
 
+/* Gives back a vector's unused capacity (growth doubles it). */
+static void vec_shrink(struct vec *v)
+{
+	void *np;
+
+	if (v->n > 0 && v->n < v->cap && (np = realloc(v->p, v->n * v->size)) != NULL) {
+		v->p = np;
+		v->cap = v->n;
+	}
+}
+
+/* The loader's state while features stream in. */
+struct geo_load {
+	const char *path;
+	struct vec pend; /* struct pending, in file order */
+	struct build b;
+};
+
+/* geojson_feature_cb: checks one feature's properties and adds its
+ * polygons, which point at the region by feature index for now. */
+static ga_err geo_load_feature(json_t *f, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct geo_load *l = arg;
+	struct pending p = {.index = i};
+	char why[256];
+
+	if (i >= GEO_MAX_REGIONS) {
+		snprintf(err, errlen, "%s: more than %d features", l->path, GEO_MAX_REGIONS);
+		return GA_ERR_CONFIG;
+	}
+	if (!json_is_object(f) || !geo_read_props(f, &p.r, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: feature %zu: %s", l->path, i,
+			 json_is_object(f) ? why : "not an object");
+		return GA_ERR_CONFIG;
+	}
+	if (!geo_add_geometry(&l->b, json_object_get(f, "geometry"), (uint32_t)i, why,
+			      sizeof(why))) {
+		snprintf(err, errlen, "%s: feature %zu (admin_code %s): %s", l->path, i,
+			 p.r.admin_code, why);
+		return GA_ERR_CONFIG;
+	}
+	if (vec_push(&l->pend, &p) != 0) {
+		snprintf(err, errlen, "%s: out of memory", l->path);
+		return GA_ERR_NOMEM;
+	}
+	return GA_OK;
+}
+
 ga_err geo__load_regions(struct geo *g, const char *path, char *err, size_t errlen)
 {
-	char *buf = NULL, why[256];
+	char *buf = NULL;
 	size_t len = 0, nf;
-	json_t *doc = NULL, *features;
-	json_error_t jerr;
-	struct pending *pend = NULL;
-	struct build b = {
-	    .polys = {.size = sizeof(struct geo_poly), .max = GEO_MAX_VERTICES},
-	    .edges = {.size = sizeof(struct geo_edge), .max = GEO_MAX_VERTICES},
-	    .band_start = {.size = sizeof(uint32_t), .max = 4 * (size_t)GEO_MAX_VERTICES},
-	    .band_edges = {.size = sizeof(uint32_t), .max = 16 * (size_t)GEO_MAX_VERTICES},
+	uint32_t *order = NULL;
+	struct pending *pend;
+	struct geo_poly *polys;
+	struct geo_load l = {
+	    .path = path,
+	    .pend = {.size = sizeof(struct pending), .max = GEO_MAX_REGIONS},
+	    .b =
+		{
+		    .polys = {.size = sizeof(struct geo_poly), .max = GEO_MAX_VERTICES},
+		    .edges = {.size = sizeof(struct geo_edge), .max = GEO_MAX_VERTICES},
+		    .band_start = {.size = sizeof(uint32_t), .max = 4 * (size_t)GEO_MAX_VERTICES},
+		    .band_edges = {.size = sizeof(uint32_t), .max = 16 * (size_t)GEO_MAX_VERTICES},
+		},
 	};
 	ga_err rc;
 
 	if ((rc = geo_read_file(path, &buf, &len, err, errlen)) != GA_OK)
 		goto out;
+	/* One feature's tree at a time: the whole file's would be ~8x its size. */
+	if ((rc = geojson_each_feature(path, buf, len, geo_load_feature, &l, err, errlen)) != GA_OK)
+		goto out;
+	free(buf);
+	buf = NULL;
 	rc = GA_ERR_CONFIG;
-	if ((doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
-		goto out;
-	}
-	features = json_object_get(doc, "features");
-	if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "type")) ||
-	    strcmp(json_string_value(json_object_get(doc, "type")), "FeatureCollection") != 0 ||
-	    !json_is_array(features)) {
-		snprintf(err, errlen, "%s: not a GeoJSON FeatureCollection", path);
-		goto out;
-	}
-	nf = json_array_size(features);
-	if (nf > GEO_MAX_REGIONS) {
-		snprintf(err, errlen, "%s: more than %d features", path, GEO_MAX_REGIONS);
-		goto out;
-	}
-	if ((pend = calloc(nf ? nf : 1, sizeof(*pend))) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = GA_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nf; i++) {
-		json_t *f = json_array_get(features, i);
-
-		pend[i].index = i;
-		if (!json_is_object(f) || !geo_read_props(f, &pend[i].r, why, sizeof(why))) {
-			snprintf(err, errlen, "%s: feature %zu: %s", path, i,
-				 json_is_object(f) ? why : "not an object");
-			goto out;
-		}
-		pend[i].geometry = json_object_get(f, "geometry");
-	}
-	qsort(pend, nf, sizeof(*pend), pending_cmp);
+	pend = l.pend.p;
+	nf = l.pend.n;
+	if (nf > 1)
+		qsort(pend, nf, sizeof(*pend), pending_cmp);
 	for (size_t i = 0; i + 1 < nf; i++)
 		if (strcmp(pend[i].r.admin_code, pend[i + 1].r.admin_code) == 0) {
 			snprintf(err, errlen, "%s: feature %zu: admin_code %s appears twice", path,
@@ -469,29 +508,37 @@ ga_err geo__load_regions(struct geo *g, const char *path, char *err, size_t errl
 				 pend[i].r.admin_code);
 			goto out;
 		}
-	if ((g->regions = calloc(nf ? nf : 1, sizeof(*g->regions))) == NULL) {
+	if ((g->regions = calloc(nf ? nf : 1, sizeof(*g->regions))) == NULL ||
+	    (order = calloc(nf ? nf : 1, sizeof(*order))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		rc = GA_ERR_NOMEM;
 		goto out;
 	}
+	/* Regions in code order; polygons follow their region's new index and
+	 * are sorted the same way, so the first hit is the lowest code. */
 	for (size_t i = 0; i < nf; i++) {
 		g->regions[i] = pend[i].r;
-		if (!geo_add_geometry(&b, pend[i].geometry, (uint32_t)i, why, sizeof(why))) {
-			snprintf(err, errlen, "%s: feature %zu (admin_code %s): %s", path,
-				 pend[i].index, pend[i].r.admin_code, why);
-			goto out;
-		}
+		order[pend[i].index] = (uint32_t)i;
 	}
+	polys = l.b.polys.p;
+	for (size_t k = 0; k < l.b.polys.n; k++)
+		polys[k].region = order[polys[k].region];
+	if (l.b.polys.n > 1)
+		qsort(polys, l.b.polys.n, sizeof(*polys), poly_cmp);
+	vec_shrink(&l.b.polys);
+	vec_shrink(&l.b.edges);
+	vec_shrink(&l.b.band_start);
+	vec_shrink(&l.b.band_edges);
 	g->nregions = nf;
-	g->polys = b.polys.p;
-	g->npolys = b.polys.n;
-	g->edges = b.edges.p;
-	g->nedges = b.edges.n;
-	g->band_start = b.band_start.p;
-	g->nband_start = b.band_start.n;
-	g->band_edges = b.band_edges.p;
-	g->nband_edges = b.band_edges.n;
-	memset(&b, 0, sizeof(b));
+	g->polys = l.b.polys.p;
+	g->npolys = l.b.polys.n;
+	g->edges = l.b.edges.p;
+	g->nedges = l.b.edges.n;
+	g->band_start = l.b.band_start.p;
+	g->nband_start = l.b.band_start.n;
+	g->band_edges = l.b.band_edges.p;
+	g->nband_edges = l.b.band_edges.n;
+	memset(&l.b, 0, sizeof(l.b));
 	if (geo_build_grid(g) != GA_OK) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		rc = GA_ERR_NOMEM;
@@ -499,12 +546,12 @@ ga_err geo__load_regions(struct geo *g, const char *path, char *err, size_t errl
 	}
 	rc = GA_OK;
 out:
-	free(b.polys.p);
-	free(b.edges.p);
-	free(b.band_start.p);
-	free(b.band_edges.p);
-	free(pend);
-	json_decref(doc);
+	free(l.b.polys.p);
+	free(l.b.edges.p);
+	free(l.b.band_start.p);
+	free(l.b.band_edges.p);
+	free(l.pend.p);
+	free(order);
 	free(buf);
 	return rc;
 }

@@ -533,6 +533,82 @@ static void test_malformed(void **state)
 	assert_non_null(strstr(errbuf, "/nonexistent/regions.geojson"));
 }
 
+/* The loader reads feature by feature: "features" before "type", foreign
+ * members, a syntax error's line counted through the features, and the
+ * feature-count cap at the cap and one past it. */
+static void test_streamed(void **state)
+{
+	static const char head[] = "{\"type\":\"FeatureCollection\",\"features\":[";
+	char path[64];
+	struct geo_options opt = {0};
+	struct geo *g;
+	size_t n, len;
+	char *text = malloc(sizeof(synthetic) + 64), *big, *p;
+
+	assert_non_null(text);
+	/* synthetic's features (without its closing "]}") between a foreign
+	 * member holding brackets and a "type" that comes last. */
+	len = (size_t)snprintf(
+	    text, sizeof(synthetic) + 64,
+	    "{\"crs\":{\"a\":\"]}\\\"\"},\"features\":[%.*s],\"type\":\"FeatureCollection\"}",
+	    (int)(strlen(synthetic) - strlen(head) - 2), synthetic + strlen(head));
+	assert_true(len < sizeof(synthetic) + 64);
+	/* Without the empty province, as in test_synthetic. */
+	p = strstr(text, ",\"province\":\"\"");
+	memmove(p, p + strlen(",\"province\":\"\""), strlen(p + strlen(",\"province\":\"\"")) + 1);
+	write_temp(path, sizeof(path), text);
+	free(text);
+	opt.regions_path = path;
+	if ((g = geo_new(&opt, errbuf, sizeof(errbuf))) == NULL)
+		fail_msg("%s", errbuf);
+	assert_string_equal(geo_region_at(g, 1.0, 0.5)->admin_code, "320101");
+	assert_string_equal(geo_region_at(g, 1.5, 0.5)->admin_code, "320102");
+	assert_string_equal(geo_region_at(g, 5.5, 0.5)->admin_code, "320103");
+	assert_string_equal(geo_region_at(g, 0.5, 2.5)->full_name, "上海市黄浦区");
+	geo_free(g);
+	unlink(path);
+
+	write_temp(path, sizeof(path),
+		   "{\"type\":\"FeatureCollection\",\n\"features\":[\n{\"properties\":\n}]}");
+	assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));
+	if (strncmp(errbuf, path, strlen(path)) != 0 || strncmp(errbuf + strlen(path), ":4: ", 4))
+		fail_msg("%s", errbuf);
+	unlink(path);
+
+	/* GEO_MAX_REGIONS (10000) tiny squares, then one more. */
+	n = 10001;
+	big = malloc(strlen(head) + n * 192 + 8);
+	assert_non_null(big);
+	len = (size_t)snprintf(big, strlen(head) + 1, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		double x = (double)i / 1000;
+
+		len += (size_t)snprintf(
+		    big + len, 192,
+		    "%s{\"properties\":{\"admin_code\":\"%06zu\",\"name\":\"n\",\"city\":\"c\"},"
+		    "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[%.3f,0],[%.4f,0],[%."
+		    "4f,0.0005],[%.3f,0]]]}}",
+		    i ? "," : "", i, x, x + 0.0005, x + 0.0005, x);
+	}
+	memcpy(big + len, "]}", 3);
+	write_temp(path, sizeof(path), big);
+	assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));
+	assert_non_null(strstr(errbuf, ": more than 10000 features"));
+	unlink(path);
+	/* Cut after feature 9999: loads. */
+	*strstr(big, ",{\"properties\":{\"admin_code\":\"010000\"") = '\0';
+	len = strlen(big);
+	memcpy(big + len, "]}", 3);
+	write_temp(path, sizeof(path), big);
+	if ((g = geo_new(&opt, errbuf, sizeof(errbuf))) == NULL)
+		fail_msg("%s", errbuf);
+	assert_string_equal(geo_region_at(g, 9.9992, 0.0001)->admin_code, "009999");
+	assert_string_equal(geo_region_by_code(g, "000000")->admin_code, "000000");
+	geo_free(g);
+	unlink(path);
+	free(big);
+}
+
 /* The file cap, at the cap and one past it (sparse files: cheap). */
 static void test_file_cap(void **state)
 {
@@ -638,7 +714,7 @@ int main(void)
 	    cmocka_unit_test(test_outside),	   cmocka_unit_test(test_synthetic),
 	    cmocka_unit_test(test_malformed),	   cmocka_unit_test(test_file_cap),
 	    cmocka_unit_test(test_distance),	   cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_cache_bound),
+	    cmocka_unit_test(test_cache_bound),	   cmocka_unit_test(test_streamed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
