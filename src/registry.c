@@ -312,3 +312,8 @@ size_t registry_count(const struct registry *r)
 {
 	return r != NULL ? r->n : 0;
 }
+
+const struct station *registry_at(const struct registry *r, size_t i)
+{
+	return i < r->n ? &r->stations[i] : NULL;
+}

@@ -10,9 +10,9 @@
 #include "geo.h"
 #include "hazard.h"
 
-#define REGISTRY_ID_MAX 65       /* station_id: 64 bytes + NUL */
+#define REGISTRY_ID_MAX 65 /* station_id: 64 bytes + NUL */
 #define REGISTRY_NAME_MAX 256
-#define REGISTRY_HP_MAX 33       /* hazard_point_id */
+#define REGISTRY_HP_MAX 33 /* hazard_point_id */
 #define REGISTRY_MAX_STATIONS 100000
 #define REGISTRY_MAX_BYTES (64u << 20)
 
@@ -42,5 +42,7 @@ void registry_free(struct registry *r);
 /* The station with this id, or NULL. Borrowed from r. O(log n). */
 const struct station *registry_find(const struct registry *r, const char *station_id);
 size_t registry_count(const struct registry *r);
+/* The i-th station in station_id order (i < registry_count). Borrowed. */
+const struct station *registry_at(const struct registry *r, size_t i);
 
 #endif
