@@ -174,7 +174,11 @@ bool officer_password_verify(const char *hash, const char *password)
 	if ((len = strnlen(password, OFFICER_PASSWORD_MAX + 1)) > OFFICER_PASSWORD_MAX)
 		return false;
 	officer_sodium();
-	return crypto_pwhash_str_verify(hash, password, len) == 0;
+	/* The libsodium prototype takes a full crypto_pwhash_STRBYTES array:
+	 * give it one, whatever buffer the hash came in. */
+	char full[crypto_pwhash_STRBYTES] = {0};
+	memcpy(full, hash, strnlen(hash, OFFICER_PWHASH_MAX - 1));
+	return crypto_pwhash_str_verify(full, password, len) == 0;
 }
 
 ga_err officer_authenticate_token(struct store *s, const char *token, struct officer *out)

@@ -22,7 +22,7 @@ PACKAGES=(
 	libcurl4-openssl-dev libproj-dev proj-data proj-bin libsqlite3-dev sqlite3
 	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
 	python3 python3-paho-mqtt
-	chromium fonts-wqy-microhei
+	chromium fonts-wqy-microhei libxml2-utils openssl nginx-light
 )
 # The console's browser test runs playwright-core on Node.js; take Debian's
 # only when the machine has no node of its own (it may carry a newer one).
