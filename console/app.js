@@ -348,6 +348,47 @@
       }
       var rp = reportsBlock(d);
       if (rp) detail.appendChild(rp);
+      var box = el('div', { class: 'deliveries' });
+      detail.appendChild(box);
+      loadDeliveries(it, box, note);
+    });
+  }
+
+  var DELIVERY_ZH = { pending: '待发送', sending: '发送中', delivered: '已送达', failed: '失败' };
+
+  /* The delivery ledger of a published alert: one row per version and
+   * channel; a failed one can be sent again by a supervisor or admin. */
+  function loadDeliveries(it, box, note) {
+    var path = '/api/v1/alerts/' + encodeURIComponent(it.alert_id) + '/deliveries';
+    api('GET', path).then(function (r) {
+      box.textContent = '';
+      if (r.status !== 200) { box.appendChild(el('div', { class: 'muted', text: errText(r.status, r.data, '发送记录') })); return; }
+      var ds = r.data.deliveries || [];
+      box.appendChild(el('h3', { text: '发送渠道（' + ds.length + '）' }));
+      if (!ds.length) { box.appendChild(el('div', { class: 'muted', text: '无' })); return; }
+      var rows = ds.map(function (d) {
+        var resend = null;
+        if (d.state === 'failed' && mayCancel()) {
+          resend = el('button', {
+            type: 'button', class: 'resend', text: '重发',
+            onclick: function (ev) {
+              ev.target.disabled = true;
+              api('POST', path + '/' + encodeURIComponent(d.channel) + '/resend', {}).then(function (x) {
+                if (x.status !== 200) setNote(note, errText(x.status, x.data, '重发'), 'error');
+                loadDeliveries(it, box, note);
+              });
+            }
+          });
+        }
+        return el('tr', { class: 'delivery-' + d.state },
+          el('td', { text: d.channel }), el('td', { text: 'v' + d.version }),
+          el('td', { text: DELIVERY_ZH[d.state] || d.state }),
+          el('td', { text: String(d.attempts) }),
+          el('td', { class: 'muted', text: d.last_error || '' }), el('td', {}, resend));
+      });
+      box.appendChild(el('table', { class: 'delivery-list' },
+        el('tr', {}, el('th', { text: '渠道' }), el('th', { text: '版本' }), el('th', { text: '状态' }),
+          el('th', { text: '尝试' }), el('th', { text: '最后错误' }), el('th', {})), ...rows));
     });
   }
 

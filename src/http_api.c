@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery.h"
 #include "geo_svg.h"
 #include "http_internal.h"
 #include "log.h"
@@ -16,7 +17,16 @@
 
 #define HTTP_API_PREFIX "/api/v1/alerts"
 
-enum http_api_op { API_LIST, API_GET, API_MAP, API_CONFIRM, API_REJECT, API_CANCEL };
+enum http_api_op {
+	API_LIST,
+	API_GET,
+	API_MAP,
+	API_CONFIRM,
+	API_REJECT,
+	API_CANCEL,
+	API_DELIVERIES,
+	API_RESEND /* /deliveries/{channel}/resend: routed by http_api_resend_route */
+};
 
 /* What each operation needs: method and the role's permission. */
 static const struct {
@@ -30,6 +40,8 @@ static const struct {
     [API_CONFIRM] = {"/confirm", "POST", OFFICER_CONFIRM},
     [API_REJECT] = {"/reject", "POST", OFFICER_REJECT},
     [API_CANCEL] = {"/cancel", "POST", OFFICER_CANCEL},
+    [API_DELIVERIES] = {"/deliveries", "GET", OFFICER_VIEW},
+    [API_RESEND] = {NULL, "POST", OFFICER_RESEND},
 };
 
 static bool http_api_id_valid(const char *id, size_t n)
@@ -45,8 +57,27 @@ static bool http_api_id_valid(const char *id, size_t n)
 	return true;
 }
 
-/* Parses the URL into an operation and the alert id; false: 404. */
-static bool http_api_route(const char *url, enum http_api_op *op, char id[INCIDENT_ID_MAX])
+/* "/deliveries/{channel}/resend" into channel; false when it is not. */
+static bool http_api_resend_route(const char *rest, char channel[STORE_CHANNEL_MAX])
+{
+	static const char pre[] = "/deliveries/", post[] = "/resend";
+	size_t n;
+
+	if (strncmp(rest, pre, sizeof(pre) - 1) != 0)
+		return false;
+	rest += sizeof(pre) - 1;
+	n = strcspn(rest, "/");
+	if (n >= STORE_CHANNEL_MAX || !http_api_id_valid(rest, n) || strcmp(rest + n, post) != 0)
+		return false;
+	memcpy(channel, rest, n);
+	channel[n] = '\0';
+	return true;
+}
+
+/* Parses the URL into an operation and the alert id (and the channel of
+ * a resend); false: 404. */
+static bool http_api_route(const char *url, enum http_api_op *op, char id[INCIDENT_ID_MAX],
+			   char channel[STORE_CHANNEL_MAX])
 {
 	size_t plen = strlen(HTTP_API_PREFIX);
 	if (strncmp(url, HTTP_API_PREFIX, plen) != 0)
@@ -64,13 +95,50 @@ static bool http_api_route(const char *url, enum http_api_op *op, char id[INCIDE
 		return false;
 	memcpy(id, url, n);
 	id[n] = '\0';
-	for (size_t k = API_GET; k < sizeof(http_api_ops) / sizeof(http_api_ops[0]); k++) {
+	for (size_t k = API_GET; k < API_RESEND; k++) {
 		if (strcmp(url + n, http_api_ops[k].suffix) == 0) {
 			*op = (enum http_api_op)k;
 			return true;
 		}
 	}
+	if (http_api_resend_route(url + n, channel)) {
+		*op = API_RESEND;
+		return true;
+	}
 	return false;
+}
+
+/* The delivery ledger of one alert (delivery.h). */
+static enum MHD_Result http_api_deliveries(struct http *h, struct MHD_Connection *conn,
+					   const char *id)
+{
+	json_t *list = NULL;
+	ga_err e = delivery_list(h->store, &h->svc->cfg, id, &list);
+
+	if (e == GA_ERR_NOTFOUND)
+		return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert");
+	if (e != GA_OK)
+		return http_send_error(conn, http_status_of(e), ga_strerror(e));
+	return http_send_json(conn, MHD_HTTP_OK, list, NULL);
+}
+
+/* A failed delivery pending again; the worker is woken after the commit. */
+static enum MHD_Result http_api_resend(struct http *h, struct MHD_Connection *conn,
+				       const struct http_who *who, const char *id,
+				       const char *channel)
+{
+	char msg[HTTP_MSG_MAX] = "";
+	int version = 0;
+	ga_err e = delivery_resend(h->store, &h->svc->cfg, who->officer.id, id, channel,
+				   time_now_ms(), &version, msg, sizeof(msg));
+
+	if (e != GA_OK)
+		return http_send_error(conn, http_status_of(e), msg[0] ? msg : ga_strerror(e));
+	delivery_kick(h->svc->delivery);
+	return http_send_json(conn, MHD_HTTP_OK,
+			      json_pack("{s:s, s:s, s:i, s:s}", "alert_id", id, "channel", channel,
+					"version", version, "state", "pending"),
+			      NULL);
 }
 
 static enum MHD_Result http_api_list(struct http *h, struct MHD_Connection *conn)
@@ -226,6 +294,8 @@ static enum MHD_Result http_api_act(struct http *h, struct MHD_Connection *conn,
 		e = workflow_confirm(h->store, &h->wf, &who->officer, id,
 				     edits && json_object_size(edits) ? edits : NULL, now,
 				     &published, msg, sizeof(msg));
+		if (e == GA_OK && published)
+			delivery_kick(h->svc->delivery); /* its rows are committed */
 		if (e == GA_OK) {
 			r = http_send_json(conn, MHD_HTTP_OK,
 					   http_api_confirm_result(h, id, published), NULL);
@@ -248,6 +318,8 @@ static enum MHD_Result http_api_act(struct http *h, struct MHD_Connection *conn,
 		else
 			e = workflow_cancel(h->store, &h->wf, &who->officer, id,
 					    json_string_value(reason), now, msg, sizeof(msg));
+		if (e == GA_OK && op == API_CANCEL)
+			delivery_kick(h->svc->delivery);
 		if (e == GA_OK) {
 			json_t *res = json_pack("{s:s, s:s}", "alert_id", id, "state",
 						op == API_REJECT ? "rejected" : "cancelled");
@@ -279,10 +351,11 @@ enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 {
 	enum http_api_op op;
 	char id[INCIDENT_ID_MAX] = "";
+	char channel[STORE_CHANNEL_MAX] = "";
 	char msg[HTTP_MSG_MAX];
 	struct http_who who;
 
-	if (!http_api_route(req->url, &op, id))
+	if (!http_api_route(req->url, &op, id, channel))
 		return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no such resource");
 	const char *want = http_api_ops[op].method;
 	bool head = strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0;
@@ -306,6 +379,10 @@ enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 		return http_api_get(h, conn, &who, id);
 	case API_MAP:
 		return http_api_map(h, conn, id);
+	case API_DELIVERIES:
+		return http_api_deliveries(h, conn, id);
+	case API_RESEND:
+		return http_api_resend(h, conn, &who, id, channel);
 	default:
 		return http_api_act(h, conn, req, &who, op, id);
 	}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery.h"
 #include "log.h"
 #include "workflow_internal.h"
 
@@ -257,6 +258,10 @@ ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
 	}
 	if ((e = store_draft_update(s, d)) != GA_OK)
 		goto out;
+	if (publish && ctx->delivery_cfg != NULL &&
+	    (e = delivery_enqueue(s, ctx->delivery_cfg, d->alert_id, d->version, d->msg_type,
+				  now_ms)) != GA_OK)
+		goto out;
 	e = GA_OK;
 out:
 	e = workflow_end(s, e, msg, msglen);
@@ -407,6 +412,10 @@ ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const st
 	if ((e = store_draft_insert(s, c)) != GA_OK)
 		goto out;
 	if ((e = store_confirmation_add(s, c->id, o->id, now_ms)) != GA_OK)
+		goto out;
+	if (ctx->delivery_cfg != NULL &&
+	    (e = delivery_enqueue(s, ctx->delivery_cfg, c->alert_id, c->version, c->msg_type,
+				  now_ms)) != GA_OK)
 		goto out;
 	e = workflow_audit(s, o->id, "alert.cancel", c,
 			   json_pack("{s:i, s:s}", "cancels", pub->version, "reason", reason));

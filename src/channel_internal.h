@@ -1,0 +1,79 @@
+/* channel_internal.h - private to channel*.c: the table each type fills
+ * and the helpers the types share (rendering and fitting texts, HMAC
+ * signatures, URL encoding, JSON requests and robot answers). */
+#ifndef GA_CHANNEL_INTERNAL_H
+#define GA_CHANNEL_INTERNAL_H
+
+#include "channel.h"
+#include "draft_template.h"
+
+/* One channel type, declaratively (as options-table.c does for tmux). */
+struct channel_type {
+	const char *name;
+	enum channel_transport transport;
+	const char *const *keys;   /* its own keys besides the common ones; NULL-terminated */
+	const char *template_file; /* in the templates dir; NULL: the type sends no text */
+	size_t text_max;	   /* default max_bytes of its text; 0: none */
+	bool needs_url, needs_token;
+	int rate_per_min, rate_per_s; /* defaults: what the real API imposes */
+	ga_err (*open)(struct channel *c, char *err, size_t errlen); /* may be NULL */
+	void (*close)(struct channel *c);			     /* may be NULL */
+	ga_err (*request)(struct channel *c, struct channel_job *job, struct channel_request *req,
+			  char *err, size_t errlen);
+	enum channel_verdict (*answer)(struct channel *c, struct channel_job *job, long status,
+				       const char *body, size_t len, char *err, size_t errlen);
+	ga_err (*publish)(struct channel *c, struct channel_job *job, int *mid, char *err,
+			  size_t errlen);
+};
+
+extern const struct channel_type channel_type_portal, channel_type_wecom, channel_type_dingtalk,
+    channel_type_feishu, channel_type_mqtt;
+
+struct channel {
+	const struct config *cfg;
+	const struct config_channel *ch;
+	const struct channel_type *type;
+	struct channel_limits limits;
+	char token[CHANNEL_SECRET_MAX];	 /* token_file; "" when none */
+	char secret[CHANNEL_SECRET_MAX]; /* secret_file; "" when none */
+	struct draft_template *tpl;	 /* NULL for types without text */
+	size_t text_max;		 /* max_bytes */
+	channel_mqtt_done mqtt_done;
+	void *mqtt_arg;
+	void *priv; /* the type's own state */
+};
+
+/* Renders the channel's template for job. When the text is longer than
+ * cap bytes it is cut on a UTF-8 character boundary (ending in "…") and
+ * the link to the full alert, link_pre job->public_url link_post, is
+ * appended, all within cap. *out is a new string (caller frees). */
+ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
+		    const char *link_post, size_t cap, char **out, char *err, size_t errlen);
+
+/* HMAC-SHA256 of msg under key (any length), standard base64 with
+ * padding into out (>= 45 bytes). */
+void channel_hmac_b64(const void *key, size_t keylen, const void *msg, size_t msglen, char *out,
+		      size_t outlen);
+
+/* Percent-encodes s (everything but A-Z a-z 0-9 - . _ ~). false when
+ * out is too small. */
+bool channel_urlencode(const char *s, char *out, size_t outlen);
+
+/* Makes req a POST of body (JSON, compact, members in order, UTF-8 as
+ * is) with Content-Type: application/json. GA_ERR_TOOBIG past max bytes
+ * (0: CHANNEL_BODY_MAX). body is borrowed. */
+ga_err channel_json_request(struct channel_request *req, const json_t *body, size_t max);
+/* Adds "name: value" to req's headers. */
+ga_err channel_header(struct channel_request *req, const char *name, const char *value);
+
+/* A robot's answer: HTTP 200 with the integer member field (errcode,
+ * code) 0 is delivered; a code in rate_codes (0-terminated) is
+ * CHANNEL_RATE; 429 too; anything else CHANNEL_RETRY with err. */
+enum channel_verdict channel_robot_answer(long status, const char *body, size_t len,
+					  const char *field, const int *rate_codes, char *err,
+					  size_t errlen);
+
+/* A string member of the alert JSON, "" when absent. */
+const char *channel_alert_str(const json_t *alert, const char *key);
+
+#endif

@@ -1,0 +1,149 @@
+/* channel_mqtt.c - the alert JSON retained on
+ * geohazard/v1/alerts/{admin_code} (spec §1), QoS 1, through a broker
+ * connection of the channel's own to the [mqtt] broker (client id
+ * "{client_id}-{channel name}", clean session): a cancel version replaces
+ * the retained alert. Delivered when the broker's PUBACK arrives. */
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel_internal.h"
+#include "ingest.h"
+#include "log.h"
+
+#define MQTT_TOPIC_PREFIX "geohazard/v1/alerts/"
+#define MQTT_KEEPALIVE_S 30
+
+struct mqtt_priv {
+	struct mosquitto *mosq;
+	char client_id[CONFIG_STR_MAX];
+	bool loop;
+};
+
+static void mqtt_on_publish(struct mosquitto *mosq, void *arg, int mid)
+{
+	struct channel *c = arg;
+
+	if (c->mqtt_done != NULL)
+		c->mqtt_done(c->mqtt_arg, c, mid);
+}
+
+static void mqtt_on_connect(struct mosquitto *mosq, void *arg, int rc)
+{
+	struct channel *c = arg;
+
+	if (rc != 0)
+		log_warnx("channel %s: broker refused the connection: %s", c->ch->name,
+			  mosquitto_connack_string(rc));
+}
+
+static void mqtt_close(struct channel *c)
+{
+	struct mqtt_priv *p = c->priv;
+
+	if (p == NULL)
+		return;
+	if (p->mosq != NULL) {
+		mosquitto_disconnect(p->mosq);
+		if (p->loop)
+			mosquitto_loop_stop(p->mosq, true);
+		mosquitto_destroy(p->mosq);
+		mosquitto_lib_cleanup();
+	}
+	free(p);
+	c->priv = NULL;
+}
+
+static ga_err mqtt_open(struct channel *c, char *err, size_t errlen)
+{
+	const struct config *cfg = c->cfg;
+	struct mqtt_priv *p = calloc(1, sizeof(*p));
+	char host[CONFIG_STR_MAX], password[CHANNEL_SECRET_MAX] = "";
+	int port = 0, rc;
+	bool tls = false;
+	ga_err e = GA_ERR_MQTT;
+
+	if (p == NULL)
+		return GA_ERR_NOMEM;
+	c->priv = p;
+	if (ingest_parse_url(cfg->mqtt.url, host, sizeof(host), &port, &tls) != GA_OK) {
+		snprintf(err, errlen, "channel %s: [mqtt] url \"%s\" is not mqtt:// or mqtts://",
+			 c->ch->name, cfg->mqtt.url);
+		return GA_ERR_CONFIG;
+	}
+	snprintf(p->client_id, sizeof(p->client_id), "%.64s-%.64s", cfg->mqtt.client_id,
+		 c->ch->name);
+	mosquitto_lib_init();
+	if ((p->mosq = mosquitto_new(p->client_id, true, c)) == NULL) {
+		mosquitto_lib_cleanup();
+		return GA_ERR_NOMEM;
+	}
+	mosquitto_publish_callback_set(p->mosq, mqtt_on_publish);
+	mosquitto_connect_callback_set(p->mosq, mqtt_on_connect);
+	mosquitto_reconnect_delay_set(p->mosq, 1, 30, true);
+	if (cfg->mqtt.username[0]) {
+		if (cfg->mqtt.password_file[0] &&
+		    (e = config_read_secret(cfg->mqtt.password_file, password, sizeof(password),
+					    err, errlen)) != GA_OK)
+			return e;
+		rc = mosquitto_username_pw_set(p->mosq, cfg->mqtt.username,
+					       password[0] ? password : NULL);
+		explicit_bzero(password, sizeof(password));
+		if (rc != MOSQ_ERR_SUCCESS)
+			goto fail;
+	}
+	if (tls) {
+		rc = cfg->mqtt.ca_file[0]
+			 ? mosquitto_tls_set(p->mosq, cfg->mqtt.ca_file, NULL, NULL, NULL, NULL)
+			 : mosquitto_int_option(p->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			goto fail;
+	}
+	rc = mosquitto_connect_async(p->mosq, host, port, MQTT_KEEPALIVE_S);
+	if (rc != MOSQ_ERR_SUCCESS)
+		log_warnx("channel %s: cannot connect to %s:%d yet (%s); will retry", c->ch->name,
+			  host, port,
+			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	if ((rc = mosquitto_loop_start(p->mosq)) != MOSQ_ERR_SUCCESS)
+		goto fail;
+	p->loop = true;
+	return GA_OK;
+fail:
+	snprintf(err, errlen, "channel %s: %s", c->ch->name, mosquitto_strerror(rc));
+	return e;
+}
+
+static ga_err mqtt_publish(struct channel *c, struct channel_job *job, int *mid, char *err,
+			   size_t errlen)
+{
+	struct mqtt_priv *p = c->priv;
+	const char *code = channel_alert_str(json_object_get(job->alert, "area"), "admin_code");
+	char topic[sizeof(MQTT_TOPIC_PREFIX) + 16];
+	char *payload;
+	int rc;
+
+	if (code[0] == '\0' || strlen(code) > 12 || strspn(code, "0123456789") != strlen(code)) {
+		snprintf(err, errlen, "alert without a usable admin_code");
+		return GA_ERR_INVAL;
+	}
+	snprintf(topic, sizeof(topic), MQTT_TOPIC_PREFIX "%s", code);
+	if ((payload = json_dumps(job->alert, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		return GA_ERR_NOMEM;
+	rc = mosquitto_publish(p->mosq, mid, topic, (int)strlen(payload), payload, 1, true);
+	free(payload);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "publish: %s", mosquitto_strerror(rc));
+		return GA_ERR_MQTT;
+	}
+	return GA_OK;
+}
+
+const struct channel_type channel_type_mqtt = {
+    .name = "mqtt",
+    .transport = CHANNEL_MQTT,
+    .open = mqtt_open,
+    .close = mqtt_close,
+    .publish = mqtt_publish,
+};

@@ -1,0 +1,741 @@
+/* delivery_worker.c - the delivery worker: one thread, its own store
+ * connection, libcurl multi for the HTTP channels and each mqtt
+ * channel's own broker connection. It reads the due rows (when kicked,
+ * and every DELIVERY_POLL_MS), marks the ones it starts sending in one
+ * transaction, and records the outcomes of a round in one transaction:
+ * delivered; or pending again after exponential backoff with jitter (and
+ * not before a Retry-After); or, past the channel's deadline, failed,
+ * with the supervisors told once that is stored. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "channel.h"
+#include "delivery.h"
+#include "delivery_limit.h"
+#include "log.h"
+#include "notify.h"
+#include "timeutil.h"
+#include "workflow.h"
+
+#define DELIVERY_URL_MAX (CONFIG_STR_MAX + 64)
+#define DELIVERY_RATE_WAIT_MS 60000 /* refused for rate without Retry-After */
+#define DELIVERY_MQTT_DONE_MAX DELIVERY_INFLIGHT_MAX
+
+struct delivery_chan {
+	struct channel *c;
+	int inflight;
+	struct delivery_limit per_min, per_s;
+};
+
+struct delivery_job {
+	struct store_delivery row; /* as read when started */
+	struct delivery_chan *dc;
+	json_t *alert;
+	char public_url[DELIVERY_URL_MAX];
+	struct channel_job cj;
+	struct channel_request req;
+	CURL *easy;
+	char *answer;
+	size_t answerlen;
+	char retry_after[64];
+	int mid;	      /* mqtt */
+	int64_t expires_mono; /* mqtt: no PUBACK by then is a failure */
+	bool finished;
+	enum channel_verdict verdict;
+	char err[CHANNEL_ERR_MAX];
+	struct delivery_job *next;
+};
+
+struct delivery {
+	const struct config *cfg;
+	struct workflow_ctx wf;
+	struct notify *notify;
+	struct store *store;
+	struct delivery_chan chans[CONFIG_MAX_CHANNELS];
+	int nchans;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t mu; /* guards what follows */
+	bool kicked, stopping;
+	struct {
+		const struct channel *c;
+		int mid;
+	} mqtt_done[DELIVERY_MQTT_DONE_MAX];
+	int nmqtt_done;
+
+	/* the worker thread's own */
+	struct delivery_job *jobs;
+	int njobs;
+	struct store_delivery *due; /* DELIVERY_BATCH rows */
+	int ndue;
+	int64_t wake_mono; /* a rate limit frees a slot then */
+};
+
+/* --- jobs ---------------------------------------------------------- */
+
+static void delivery_job_free(struct delivery_job *j)
+{
+	if (j == NULL)
+		return;
+	json_decref(j->alert);
+	channel_request_cleanup(&j->req);
+	free(j->answer);
+	free(j);
+}
+
+static size_t delivery_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct delivery_job *j = arg;
+	size_t n = size * nmemb, keep = n;
+	char *p;
+
+	if (j->answerlen + keep > CHANNEL_ANSWER_MAX)
+		keep = CHANNEL_ANSWER_MAX - j->answerlen;
+	if (keep > 0 && (p = realloc(j->answer, j->answerlen + keep + 1)) != NULL) {
+		memcpy(p + j->answerlen, ptr, keep);
+		j->answerlen += keep;
+		p[j->answerlen] = '\0';
+		j->answer = p;
+	}
+	return n; /* the rest is read and dropped */
+}
+
+static size_t delivery_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct delivery_job *j = arg;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n > sizeof(name) && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+		size_t a = sizeof(name) - 1, b = n;
+		while (a < b && (ptr[a] == ' ' || ptr[a] == '\t'))
+			a++;
+		while (b > a && (ptr[b - 1] == '\r' || ptr[b - 1] == '\n' || ptr[b - 1] == ' '))
+			b--;
+		snprintf(j->retry_after, sizeof(j->retry_after), "%.*s", (int)(b - a), ptr + a);
+	}
+	return n;
+}
+
+/* Retry-After as a wall-clock time: seconds or an HTTP-date; 0 none. */
+static int64_t delivery_retry_after(const char *v, int64_t now_ms)
+{
+	char *end;
+	long long s;
+	time_t t;
+
+	if (v[0] == '\0')
+		return 0;
+	if (v[0] >= '0' && v[0] <= '9') {
+		s = strtoll(v, &end, 10);
+		if (*end != '\0' || s < 0)
+			return 0;
+		if (s > DELIVERY_RETRY_AFTER_MAX_S)
+			s = DELIVERY_RETRY_AFTER_MAX_S;
+		return now_ms + s * 1000;
+	}
+	if ((t = curl_getdate(v, NULL)) < 0)
+		return 0;
+	if ((int64_t)t * 1000 > now_ms + DELIVERY_RETRY_AFTER_MAX_S * 1000LL)
+		return now_ms + DELIVERY_RETRY_AFTER_MAX_S * 1000LL;
+	return (int64_t)t * 1000;
+}
+
+/* Ends j now with verdict v (a failure to even start). */
+static void delivery_job_fail(struct delivery_job *j, enum channel_verdict v, const char *why)
+{
+	j->finished = true;
+	j->verdict = v;
+	snprintf(j->err, sizeof(j->err), "%s", why);
+}
+
+/* Sends j's current step: an HTTP request or an mqtt publish. */
+static void delivery_launch(struct delivery *d, struct delivery_job *j)
+{
+	const struct channel_limits *lim = channel_limits(j->dc->c);
+	char err[CHANNEL_ERR_MAX] = "";
+	CURL *e;
+
+	j->cj.now_ms = time_now_ms();
+	if (channel_transport(j->dc->c) == CHANNEL_MQTT) {
+		if (channel_publish(j->dc->c, &j->cj, &j->mid, err, sizeof(err)) != GA_OK)
+			delivery_job_fail(j, CHANNEL_RETRY, err);
+		j->expires_mono = time_mono_ms() + lim->timeout_ms;
+		return;
+	}
+	channel_request_cleanup(&j->req);
+	free(j->answer);
+	j->answer = NULL;
+	j->answerlen = 0;
+	j->retry_after[0] = '\0';
+	if (channel_request(j->dc->c, &j->cj, &j->req, err, sizeof(err)) != GA_OK) {
+		delivery_job_fail(j, CHANNEL_RETRY, err);
+		return;
+	}
+	/* Python's and some portals' servers do not answer 100-continue. */
+	j->req.headers = curl_slist_append(j->req.headers, "Expect:");
+	if ((e = curl_easy_init()) == NULL) {
+		delivery_job_fail(j, CHANNEL_RETRY, "out of memory");
+		return;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, j->req.url);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req.body ? j->req.body : "");
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->req.bodylen);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->req.headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "geoalert/" GA_VERSION);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)lim->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, delivery_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, delivery_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		delivery_job_fail(j, CHANNEL_RETRY, "cannot start the transfer");
+		return;
+	}
+	j->easy = e;
+}
+
+static void delivery_job_unlink(struct delivery *d, struct delivery_job *j)
+{
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(d->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+}
+
+/* --- starting due rows --------------------------------------------- */
+
+static struct delivery_chan *delivery_chan_find(struct delivery *d, const char *name)
+{
+	for (int i = 0; i < d->nchans; i++)
+		if (strcmp(channel_name(d->chans[i].c), name) == 0)
+			return &d->chans[i];
+	return NULL;
+}
+
+static bool delivery_busy(const struct delivery *d, int64_t id)
+{
+	for (const struct delivery_job *j = d->jobs; j != NULL; j = j->next)
+		if (j->row.id == id)
+			return true;
+	return false;
+}
+
+static bool delivery_due_cb(const struct store_delivery *row, void *arg)
+{
+	struct delivery *d = arg;
+
+	d->due[d->ndue++] = *row;
+	return d->ndue < DELIVERY_BATCH;
+}
+
+/* Whether dc may start one more now; else when it may (d->wake_mono). */
+static bool delivery_may_start(struct delivery *d, struct delivery_chan *dc, int64_t mono)
+{
+	int64_t next = 0;
+
+	if (dc->inflight >= channel_limits(dc->c)->concurrency)
+		return false;
+	if (!delivery_limit_ok(&dc->per_min, mono, &next) ||
+	    !delivery_limit_ok(&dc->per_s, mono, &next)) {
+		if (d->wake_mono == 0 || next < d->wake_mono)
+			d->wake_mono = next;
+		return false;
+	}
+	delivery_limit_take(&dc->per_min, mono, NULL);
+	delivery_limit_take(&dc->per_s, mono, NULL);
+	return true;
+}
+
+/* Makes a job of row (not started yet); NULL when it cannot be sent now.
+ * A row whose channel or version is gone is failed on the spot. */
+static struct delivery_job *delivery_job_new(struct delivery *d, const struct store_delivery *row,
+					     int64_t mono, struct delivery_job **failed)
+{
+	struct delivery_chan *dc = delivery_chan_find(d, row->channel);
+	struct delivery_job *j;
+	ga_err e;
+
+	if (dc != NULL && (d->njobs >= DELIVERY_INFLIGHT_MAX || !delivery_may_start(d, dc, mono)))
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->row = *row;
+	j->dc = dc;
+	snprintf(j->public_url, sizeof(j->public_url), "%s/alerts/%s", d->cfg->http.public_base_url,
+		 row->alert_id);
+	if (dc == NULL) {
+		delivery_job_fail(j, CHANNEL_RETRY, "channel no longer configured");
+		j->row.deadline_ms = 0; /* nothing to wait for */
+		j->next = *failed;
+		*failed = j;
+		return NULL;
+	}
+	e = workflow_published_json(d->store, &d->wf, row->alert_id, row->version, &j->alert);
+	if (e != GA_OK) {
+		log_warnx("delivery: %s version %d: %s", row->alert_id, row->version,
+			  ga_strerror(e));
+		delivery_job_free(j);
+		return NULL;
+	}
+	j->cj.alert_id = j->row.alert_id;
+	j->cj.version = j->row.version;
+	j->cj.msg_type = j->row.msg_type;
+	j->cj.idem_key = j->row.idem_key;
+	j->cj.alert = j->alert;
+	j->cj.public_url = j->public_url;
+	return j;
+}
+
+/* Reads the due rows and starts what the limits allow. */
+static void delivery_poll(struct delivery *d, struct delivery_job **finished)
+{
+	struct delivery_job *fresh = NULL, *j, *next;
+	int64_t now = time_now_ms(), mono = time_mono_ms();
+	ga_err e;
+
+	d->ndue = 0;
+	d->wake_mono = 0;
+	if ((e = store_delivery_due(d->store, now, DELIVERY_BATCH, delivery_due_cb, d)) != GA_OK) {
+		log_warnx("delivery: reading due rows: %s", ga_strerror(e));
+		return;
+	}
+	for (int i = 0; i < d->ndue; i++) {
+		if (delivery_busy(d, d->due[i].id))
+			continue;
+		if ((j = delivery_job_new(d, &d->due[i], mono, finished)) != NULL) {
+			j->next = fresh;
+			fresh = j;
+			j->dc->inflight++;
+			d->njobs++;
+		}
+	}
+	if (fresh == NULL)
+		return;
+	/* Marked sending first: a crash from here on retries them. */
+	if ((e = store_begin(d->store)) == GA_OK) {
+		for (j = fresh; j != NULL && e == GA_OK; j = j->next) {
+			int64_t retry = now +
+					channel_limits(j->dc->c)->timeout_ms * CHANNEL_STEPS_MAX +
+					DELIVERY_GRACE_MS;
+			e = store_delivery_start(d->store, j->row.id, retry);
+		}
+		if (e == GA_OK)
+			e = store_commit(d->store);
+		else
+			store_rollback(d->store);
+	}
+	for (j = fresh; j != NULL; j = next) {
+		next = j->next;
+		if (e != GA_OK) {
+			j->dc->inflight--;
+			d->njobs--;
+			delivery_job_free(j);
+			continue;
+		}
+		j->row.attempts++;
+		j->next = d->jobs;
+		d->jobs = j;
+		delivery_launch(d, j);
+	}
+	if (e != GA_OK)
+		log_warnx("delivery: cannot mark rows sending: %s", ga_strerror(e));
+}
+
+/* --- outcomes ------------------------------------------------------ */
+
+static const char *delivery_str(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v != NULL ? v : "";
+}
+
+/* The wait before attempt n + 1 after n failed: initial * 2^(n-1), capped,
+ * with jitter over its upper half so retries of many rows spread out. */
+static int64_t delivery_backoff(const struct channel_limits *lim, int attempts)
+{
+	int64_t delay = lim->backoff_initial_ms;
+
+	for (int i = 1; i < attempts && delay < lim->backoff_max_ms; i++)
+		delay *= 2;
+	if (delay > lim->backoff_max_ms)
+		delay = lim->backoff_max_ms;
+	return delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
+}
+
+/* Writes the outcome of each finished job in one transaction; then tells
+ * supervisors of the failed ones. Returns true when some row was
+ * delivered (a later version may be due now). */
+static bool delivery_record(struct delivery *d, struct delivery_job *done)
+{
+	int64_t now = time_now_ms();
+	bool delivered = false;
+	ga_err e;
+
+	if (done == NULL)
+		return false;
+	if ((e = store_begin(d->store)) != GA_OK) {
+		log_warnx("delivery: cannot record outcomes: %s", ga_strerror(e));
+		return false;
+	}
+	for (struct delivery_job *j = done; j != NULL && e == GA_OK; j = j->next) {
+		struct store_delivery *r = &j->row;
+		if (j->verdict == CHANNEL_DONE) {
+			snprintf(r->state, sizeof(r->state), "delivered");
+			e = store_delivery_finish(d->store, r->id, r->state, now, r->last_error,
+						  now);
+			continue;
+		}
+		snprintf(r->last_error, sizeof(r->last_error), "%s", j->err);
+		if (now >= r->deadline_ms) {
+			snprintf(r->state, sizeof(r->state), "failed");
+			e = store_delivery_finish(d->store, r->id, r->state, now, j->err, 0);
+			continue;
+		}
+		const struct channel_limits *lim = channel_limits(j->dc->c);
+		int64_t next = now + delivery_backoff(lim, r->attempts);
+		int64_t after = delivery_retry_after(j->retry_after, now);
+		if (next > r->deadline_ms)
+			next = r->deadline_ms;
+		if (j->verdict == CHANNEL_RATE && after == 0)
+			after = now + DELIVERY_RATE_WAIT_MS;
+		if (after > next)
+			next = after; /* never before the server said */
+		snprintf(r->state, sizeof(r->state), "pending");
+		r->next_attempt_ms = next;
+		e = store_delivery_finish(d->store, r->id, r->state, next, j->err, 0);
+	}
+	if (e == GA_OK)
+		e = store_commit(d->store);
+	else
+		store_rollback(d->store);
+	if (e != GA_OK) {
+		/* The rows stay sending and come back when their retry time
+		 * passes: the same key again, nothing lost. */
+		log_warnx("delivery: cannot record outcomes: %s", ga_strerror(e));
+		return false;
+	}
+	for (struct delivery_job *j = done; j != NULL; j = j->next) {
+		const struct store_delivery *r = &j->row;
+		if (strcmp(r->state, "delivered") == 0) {
+			delivered = true;
+			log_info("delivery: %s version %d delivered to %s (attempt %d)",
+				 r->alert_id, r->version, r->channel, r->attempts);
+		} else if (strcmp(r->state, "failed") == 0) {
+			char headline[CHANNEL_ERR_MAX + STORE_HEADLINE_MAX];
+			log_warnx("delivery: %s version %d to %s failed after %d attempts: %s",
+				  r->alert_id, r->version, r->channel, r->attempts, r->last_error);
+			snprintf(headline, sizeof(headline), "[%s] %s", r->channel,
+				 j->alert ? delivery_str(j->alert, "headline") : "");
+			if (d->notify != NULL)
+				notify_send(d->notify, NOTIFY_SUPERVISORS, "delivery_failed",
+					    r->alert_id, headline,
+					    j->alert ? delivery_str(j->alert, "level") : "",
+					    j->public_url);
+		} else {
+			log_info("delivery: %s version %d to %s: attempt %d failed (%s); next in "
+				 "%lld ms",
+				 r->alert_id, r->version, r->channel, r->attempts, r->last_error,
+				 (long long)(r->next_attempt_ms - now));
+		}
+	}
+	return delivered;
+}
+
+/* Moves the finished jobs off d->jobs onto *done. */
+static void delivery_reap(struct delivery *d, struct delivery_job **done)
+{
+	struct delivery_job **pp = &d->jobs, *j;
+
+	while ((j = *pp) != NULL) {
+		if (!j->finished) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		delivery_job_unlink(d, j);
+		j->dc->inflight--;
+		d->njobs--;
+		j->next = *done;
+		*done = j;
+	}
+}
+
+/* Reads curl's finished transfers; a step that went through launches
+ * the next one of its job. */
+static void delivery_http_done(struct delivery *d)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+		struct delivery_job *j = NULL;
+		long status = 0;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		CURLcode rc = m->data.result;
+		delivery_job_unlink(d, j);
+		if (rc != CURLE_OK) {
+			delivery_job_fail(j, CHANNEL_RETRY, curl_easy_strerror(rc));
+			continue;
+		}
+		j->verdict = channel_answer(j->dc->c, &j->cj, status, j->answer ? j->answer : "",
+					    j->answerlen, j->err, sizeof(j->err));
+		if (j->verdict == CHANNEL_NEXT && j->cj.step + 1 < CHANNEL_STEPS_MAX) {
+			j->cj.step++;
+			delivery_launch(d, j);
+			continue;
+		}
+		if (j->verdict == CHANNEL_NEXT)
+			delivery_job_fail(j, CHANNEL_RETRY, "too many steps");
+		j->finished = true;
+	}
+}
+
+/* Matches the broker's acknowledgements to mqtt jobs; times out the
+ * ones that waited too long. */
+static void delivery_mqtt_check(struct delivery *d)
+{
+	struct {
+		const struct channel *c;
+		int mid;
+	} acks[DELIVERY_MQTT_DONE_MAX];
+	int n;
+	int64_t mono = time_mono_ms();
+
+	pthread_mutex_lock(&d->mu);
+	n = d->nmqtt_done;
+	memcpy(acks, d->mqtt_done, (size_t)n * sizeof(acks[0]));
+	d->nmqtt_done = 0;
+	pthread_mutex_unlock(&d->mu);
+	for (struct delivery_job *j = d->jobs; j != NULL; j = j->next) {
+		if (j->finished || channel_transport(j->dc->c) != CHANNEL_MQTT)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (acks[i].c == j->dc->c && acks[i].mid == j->mid) {
+				j->finished = true;
+				j->verdict = CHANNEL_DONE;
+			}
+		}
+		if (!j->finished && mono > j->expires_mono)
+			delivery_job_fail(j, CHANNEL_RETRY, "no PUBACK from the broker in time");
+	}
+}
+
+static void delivery_on_mqtt_ack(void *arg, const struct channel *c, int mid)
+{
+	struct delivery *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	if (d->nmqtt_done < DELIVERY_MQTT_DONE_MAX) {
+		d->mqtt_done[d->nmqtt_done].c = c;
+		d->mqtt_done[d->nmqtt_done].mid = mid;
+		d->nmqtt_done++;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (d->multi != NULL)
+		curl_multi_wakeup(d->multi);
+}
+
+static void delivery_free_list(struct delivery_job *j)
+{
+	while (j != NULL) {
+		struct delivery_job *next = j->next;
+		delivery_job_free(j);
+		j = next;
+	}
+}
+
+/* At stop: what is still unanswered is pending again, due now. */
+static void delivery_abandon(struct delivery *d)
+{
+	struct delivery_job *j;
+	int64_t now = time_now_ms();
+	ga_err e = store_begin(d->store);
+
+	for (j = d->jobs; j != NULL; j = j->next) {
+		delivery_job_unlink(d, j);
+		if (e == GA_OK)
+			e = store_delivery_finish(d->store, j->row.id, "pending", now,
+						  "interrupted by a stop", 0);
+	}
+	if (e == GA_OK)
+		e = store_commit(d->store);
+	else
+		store_rollback(d->store);
+	if (e != GA_OK)
+		log_warnx("delivery: at stop: %s; the rows are sent again later", ga_strerror(e));
+	delivery_free_list(d->jobs);
+	d->jobs = NULL;
+	d->njobs = 0;
+}
+
+static void *delivery_main(void *arg)
+{
+	struct delivery *d = arg;
+	int64_t next_poll = 0, stop_at = 0;
+
+	for (;;) {
+		struct delivery_job *done = NULL;
+		bool kicked, stopping;
+		int64_t mono = time_mono_ms(), wait;
+		int running = 0;
+
+		pthread_mutex_lock(&d->mu);
+		kicked = d->kicked;
+		d->kicked = false;
+		stopping = d->stopping;
+		pthread_mutex_unlock(&d->mu);
+		if (stopping && stop_at == 0)
+			stop_at = mono + DELIVERY_STOP_MS;
+		if (stopping && (d->jobs == NULL || mono >= stop_at))
+			break;
+		if (!stopping &&
+		    (kicked || mono >= next_poll || (d->wake_mono != 0 && mono >= d->wake_mono))) {
+			delivery_poll(d, &done);
+			next_poll = mono + DELIVERY_POLL_MS;
+		}
+		curl_multi_perform(d->multi, &running);
+		delivery_http_done(d);
+		delivery_mqtt_check(d);
+		delivery_reap(d, &done);
+		if (delivery_record(d, done)) {
+			pthread_mutex_lock(&d->mu);
+			d->kicked = true; /* the next version may be due */
+			pthread_mutex_unlock(&d->mu);
+		}
+		delivery_free_list(done);
+
+		mono = time_mono_ms();
+		wait = next_poll - mono;
+		if (d->wake_mono != 0 && d->wake_mono - mono < wait)
+			wait = d->wake_mono - mono;
+		if (stopping)
+			wait = 50;
+		if (wait > DELIVERY_POLL_MS)
+			wait = DELIVERY_POLL_MS;
+		pthread_mutex_lock(&d->mu);
+		if (d->kicked || d->nmqtt_done > 0)
+			wait = 0;
+		pthread_mutex_unlock(&d->mu);
+		if (wait > 0)
+			curl_multi_poll(d->multi, NULL, 0, (int)wait, NULL);
+	}
+	delivery_abandon(d);
+	return NULL;
+}
+
+/* --- start and stop ------------------------------------------------ */
+
+static void delivery_free(struct delivery *d)
+{
+	for (int i = 0; i < d->nchans; i++) {
+		channel_free(d->chans[i].c);
+		delivery_limit_cleanup(&d->chans[i].per_min);
+		delivery_limit_cleanup(&d->chans[i].per_s);
+	}
+	if (d->multi != NULL)
+		curl_multi_cleanup(d->multi);
+	store_close(d->store);
+	pthread_mutex_destroy(&d->mu);
+	free(d->due);
+	free(d);
+}
+
+ga_err delivery_start(const struct config *cfg, const struct workflow_ctx *wf,
+		      struct notify *notify, struct delivery **out, char *err, size_t errlen)
+{
+	struct store_options sopt = {.path = cfg->store.path,
+				     .max_page_count = cfg->store.max_page_count};
+	struct delivery *d = calloc(1, sizeof(*d));
+	int recovered = 0;
+	ga_err e = GA_ERR_NOMEM;
+
+	if (d == NULL)
+		return GA_ERR_NOMEM;
+	pthread_mutex_init(&d->mu, NULL);
+	d->cfg = cfg;
+	d->wf = *wf;
+	d->notify = notify;
+	if ((d->due = calloc(DELIVERY_BATCH, sizeof(*d->due))) == NULL ||
+	    (d->multi = curl_multi_init()) == NULL) {
+		snprintf(err, errlen, "delivery: out of memory");
+		goto fail;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)DELIVERY_INFLIGHT_MAX);
+	if ((e = store_open(&sopt, &d->store, err, errlen)) != GA_OK)
+		goto fail;
+	/* Every section, disabled ones too: an update follows the alert it
+	 * updates to a channel disabled since. */
+	for (int i = 0; i < cfg->nchannels; i++) {
+		struct delivery_chan *dc = &d->chans[d->nchans];
+		const struct channel_limits *lim;
+		if ((e = channel_open(cfg, &cfg->channels[i], delivery_on_mqtt_ack, d, &dc->c, err,
+				      errlen)) != GA_OK)
+			goto fail;
+		d->nchans++;
+		lim = channel_limits(dc->c);
+		if ((e = delivery_limit_init(&dc->per_min, lim->rate_per_min, 60000)) != GA_OK ||
+		    (e = delivery_limit_init(&dc->per_s, lim->rate_per_s, 1000)) != GA_OK) {
+			snprintf(err, errlen, "delivery: out of memory");
+			goto fail;
+		}
+	}
+	if ((e = store_delivery_recover(d->store, time_now_ms(), &recovered)) != GA_OK) {
+		snprintf(err, errlen, "delivery: cannot read the ledger: %s", ga_strerror(e));
+		goto fail;
+	}
+	if (recovered > 0)
+		log_info("delivery: %d deliveries were being sent when the last run ended: "
+			 "sending them again with their keys",
+			 recovered);
+	if (pthread_create(&d->thread, NULL, delivery_main, d) != 0) {
+		snprintf(err, errlen, "delivery: cannot start the worker thread");
+		e = GA_ERR_NOMEM;
+		goto fail;
+	}
+	d->started = true;
+	log_info("delivery: %d channels", d->nchans);
+	*out = d;
+	return GA_OK;
+fail:
+	delivery_free(d);
+	return e;
+}
+
+void delivery_kick(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->kicked = true;
+	pthread_mutex_unlock(&d->mu);
+	curl_multi_wakeup(d->multi);
+}
+
+void delivery_stop(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stopping = true;
+	pthread_mutex_unlock(&d->mu);
+	curl_multi_wakeup(d->multi);
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	delivery_free(d);
+}

@@ -1,0 +1,236 @@
+/* store_delivery.c - the delivery ledger: one row per published version
+ * and channel (migration 4; the SQL is in store_sql.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_internal.h"
+
+/* Fills d from a row of STORE_DELIVERY_COLUMNS. */
+static void store_delivery_read(sqlite3_stmt *st, struct store_delivery *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	store_column_copy(st, 1, d->alert_id, sizeof(d->alert_id));
+	d->version = sqlite3_column_int(st, 2);
+	store_column_copy(st, 3, d->msg_type, sizeof(d->msg_type));
+	store_column_copy(st, 4, d->channel, sizeof(d->channel));
+	store_column_copy(st, 5, d->state, sizeof(d->state));
+	d->attempts = sqlite3_column_int(st, 6);
+	d->next_attempt_ms = sqlite3_column_int64(st, 7);
+	d->deadline_ms = sqlite3_column_int64(st, 8);
+	store_column_copy(st, 9, d->last_error, sizeof(d->last_error));
+	store_column_copy(st, 10, d->idem_key, sizeof(d->idem_key));
+	d->created_ms = sqlite3_column_int64(st, 11);
+	d->delivered_ms = sqlite3_column_int64(st, 12); /* NULL reads as 0 */
+}
+
+ga_err store_delivery_insert(struct store *s, struct store_delivery *d)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_INSERT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, d->alert_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, d->version)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, d->msg_type, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 4, d->channel, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, d->next_attempt_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 6, d->deadline_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 7, d->idem_key, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 8, d->created_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = store_error(s, rc, "delivery insert");
+		goto out;
+	}
+	d->id = sqlite3_last_insert_rowid(s->db);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_delivery_channels(struct store *s, const char *alert_id, int version,
+			       store_channel_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_CHANNELS];
+	ga_err e = GA_OK;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, version)) != SQLITE_OK) {
+		e = store_error(s, rc, "delivery channels");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ch = (const char *)sqlite3_column_text(st, 0);
+		if (ch != NULL && !cb(ch, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = store_error(s, rc, "delivery channels");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+/* Steps st (bound) and calls cb for each row. */
+static ga_err store_delivery_walk(struct store *s, sqlite3_stmt *st, store_delivery_cb cb,
+				  void *arg, const char *what)
+{
+	struct store_delivery d;
+	ga_err e = GA_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_delivery_read(st, &d);
+		if (!cb(&d, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = store_error(s, rc, what);
+	return e;
+}
+
+ga_err store_delivery_due(struct store *s, int64_t now_ms, int limit, store_delivery_cb cb,
+			  void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_DUE];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, limit)) != SQLITE_OK)
+		e = store_error(s, rc, "delivery due");
+	else
+		e = store_delivery_walk(s, st, cb, arg, "delivery due");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_delivery_each(struct store *s, const char *alert_id, store_delivery_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_OF_ALERT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC)) != SQLITE_OK)
+		e = store_error(s, rc, "delivery list");
+	else
+		e = store_delivery_walk(s, st, cb, arg, "delivery list");
+	store_stmt_done(st);
+	return e;
+}
+
+static bool store_delivery_copy(const struct store_delivery *d, void *arg)
+{
+	*(struct store_delivery *)arg = *d;
+	return false;
+}
+
+ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *channel,
+			     struct store_delivery *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_LATEST];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	out->id = 0;
+	if ((rc = sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC)) != SQLITE_OK)
+		e = store_error(s, rc, "delivery latest");
+	else
+		e = store_delivery_walk(s, st, store_delivery_copy, out, "delivery latest");
+	store_stmt_done(st);
+	if (e == GA_OK && out->id == 0)
+		e = GA_ERR_NOTFOUND;
+	return e;
+}
+
+/* Runs the bound UPDATE st; GA_ERR_NOTFOUND when it changed no row. */
+static ga_err store_delivery_change(struct store *s, sqlite3_stmt *st, int rc, const char *what)
+{
+	ga_err e = GA_OK;
+
+	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, what);
+	else if (sqlite3_changes(s->db) == 0)
+		e = GA_ERR_NOTFOUND;
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_delivery_start(struct store *s, int64_t id, int64_t retry_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_START];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, retry_ms);
+	return store_delivery_change(s, st, rc, "delivery start");
+}
+
+ga_err store_delivery_finish(struct store *s, int64_t id, const char *state,
+			     int64_t next_attempt_ms, const char *last_error, int64_t delivered_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_FINISH];
+	char err[STORE_ERROR_MAX];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	snprintf(err, sizeof(err), "%s", last_error ? last_error : "");
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, next_attempt_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 4, err, -1, SQLITE_TRANSIENT)) == SQLITE_OK)
+		rc = delivered_ms > 0 ? sqlite3_bind_int64(st, 5, delivered_ms)
+				      : sqlite3_bind_null(st, 5);
+	return store_delivery_change(s, st, rc, "delivery finish");
+}
+
+ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_t deadline_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_RESEND];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, now_ms)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, deadline_ms);
+	e = store_delivery_change(s, st, rc, "delivery resend");
+	return e == GA_ERR_NOTFOUND ? GA_ERR_CONFLICT : e;
+}
+
+ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_RECOVER];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, "delivery recover");
+	else if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	store_stmt_done(st);
+	return e;
+}

@@ -1,0 +1,268 @@
+/* test_delivery.c - the delivery ledger without the network: which
+ * channels a version goes to (enabled, drill mode, an update following
+ * its alert to a channel disabled since, a section removed), versions
+ * going out in order per channel, the row states, re-send, recovery of
+ * rows left sending, and the sliding-window rate limit at its cap and one
+ * past it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "delivery.h"
+#include "delivery_limit.h"
+
+static char dir[] = "/tmp/ga-delivery-XXXXXX";
+
+static struct store *open_store(const char *name)
+{
+	static char path[256];
+	struct store_options opt = {.path = path};
+	struct store *s = NULL;
+	char err[512];
+
+	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
+	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
+	return s;
+}
+
+static struct config_channel *add_channel(struct config *c, const char *name, bool enabled,
+					  bool exercise)
+{
+	struct config_channel *ch = &c->channels[c->nchannels++];
+	memset(ch, 0, sizeof(*ch));
+	snprintf(ch->name, sizeof(ch->name), "%s", name);
+	snprintf(ch->type, sizeof(ch->type), "portal");
+	snprintf(ch->url, sizeof(ch->url), "http://127.0.0.1:9/");
+	ch->enabled = enabled;
+	ch->exercise = exercise;
+	return ch;
+}
+
+struct rows {
+	int n;
+	struct store_delivery r[16];
+};
+
+static bool collect(const struct store_delivery *d, void *arg)
+{
+	struct rows *rows = arg;
+	rows->r[rows->n++] = *d;
+	return rows->n < 16;
+}
+
+/* "a,b,c": the channels of version v of alert id, in name order. */
+static void channels_of(struct store *s, const char *id, int v, char *out, size_t len)
+{
+	struct rows rows = {0};
+	out[0] = '\0';
+	assert_int_equal(store_delivery_each(s, id, collect, &rows), GA_OK);
+	for (int i = 0; i < rows.n; i++) {
+		if (rows.r[i].version != v)
+			continue;
+		size_t k = strlen(out);
+		snprintf(out + k, len - k, "%s%s", k ? "," : "", rows.r[i].channel);
+	}
+}
+
+static void enqueue(struct store *s, const struct config *c, const char *id, int v,
+		    const char *type, int64_t now)
+{
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(delivery_enqueue(s, c, id, v, type, now), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+}
+
+static void test_enqueue_targets(void **state)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct store *s = open_store("targets");
+	char got[256];
+	struct rows rows = {0};
+
+	config_defaults(c);
+	add_channel(c, "a", true, false);
+	add_channel(c, "b", false, true);
+	struct config_channel *cc = add_channel(c, "c", true, true);
+	enqueue(s, c, "JS-1", 1, "alert", 1000);
+	channels_of(s, "JS-1", 1, got, sizeof(got));
+	assert_string_equal(got, "a,c");
+	assert_int_equal(store_delivery_each(s, "JS-1", collect, &rows), GA_OK);
+	assert_string_equal(rows.r[0].idem_key, "JS-1:1");
+	assert_string_equal(rows.r[0].state, "pending");
+	assert_int_equal(rows.r[0].next_attempt_ms, 1000);
+	assert_int_equal(rows.r[0].deadline_ms, 1000 + 3600 * 1000);
+
+	/* a channel's own deadline */
+	cc->kv[0] = (struct config_kv){"deadline", "60", 1};
+	cc->nkv = 1;
+	/* a and c disabled since, d new: the update still goes to a and c */
+	c->channels[0].enabled = false;
+	cc->enabled = false;
+	add_channel(c, "d", true, false);
+	enqueue(s, c, "JS-1", 2, "update", 2000);
+	channels_of(s, "JS-1", 2, got, sizeof(got));
+	assert_string_equal(got, "a,c,d");
+	/* ... but not once a's section is gone */
+	c->channels[0] = c->channels[3];
+	c->nchannels = 3; /* d, b, c */
+	enqueue(s, c, "JS-1", 3, "cancel", 3000);
+	channels_of(s, "JS-1", 3, got, sizeof(got));
+	assert_string_equal(got, "c,d");
+	rows.n = 0;
+	assert_int_equal(store_delivery_each(s, "JS-1", collect, &rows), GA_OK);
+	for (int i = 0; i < rows.n; i++)
+		if (rows.r[i].version == 3 && strcmp(rows.r[i].channel, "c") == 0)
+			assert_int_equal(rows.r[i].deadline_ms, 3000 + 60000);
+
+	/* drill mode: only the exercise channels, enabled ones */
+	c->alerts.exercise = true;
+	c->channels[1].enabled = true; /* b: exercise */
+	enqueue(s, c, "JS-2", 1, "alert", 4000);
+	channels_of(s, "JS-2", 1, got, sizeof(got));
+	assert_string_equal(got, "b");
+
+	/* a version enqueued twice is one row per channel */
+	enqueue(s, c, "JS-2", 1, "alert", 4000);
+	channels_of(s, "JS-2", 1, got, sizeof(got));
+	assert_string_equal(got, "b");
+	assert_int_equal(delivery_enqueue(s, c, "JS-2", 0, "alert", 1), GA_ERR_INVAL);
+	store_close(s);
+	free(c);
+}
+
+static void test_order_states_resend_recover(void **state)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct store *s = open_store("order");
+	struct rows rows = {0};
+	struct store_delivery d;
+	char msg[256];
+	int v = 0, n = 0;
+
+	config_defaults(c);
+	add_channel(c, "p", true, false);
+	enqueue(s, c, "JS-9", 1, "alert", 100);
+	enqueue(s, c, "JS-9", 2, "update", 100);
+	/* version 2 waits for version 1 */
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].version, 1);
+	int64_t id1 = rows.r[0].id;
+	/* not due before its time */
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 99, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 0);
+
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_start(s, id1, 50000), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 0); /* v1 sending (retry later), v2 still waits */
+	/* a crash: recovery makes the sending row due now */
+	assert_int_equal(store_delivery_recover(s, 1000, &n), GA_OK);
+	assert_int_equal(n, 1);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.r[0].state, "sending");
+	assert_int_equal(rows.r[0].attempts, 1);
+
+	/* v1 failed: v2 goes on; a duty officer's re-send of v1 is not the
+	 * latest version's, so it is refused while v2 is unfinished */
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, id1, "failed", 1000, "HTTP 500", 0), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].version, 2);
+	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)),
+			 GA_ERR_CONFLICT);
+	assert_non_null(strstr(msg, "pending"));
+	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "q", 2000, &v, msg, sizeof(msg)),
+			 GA_ERR_NOTFOUND);
+
+	/* v2 fails at its deadline: re-sent, pending with a new deadline */
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, rows.r[0].id, "failed", 1000, "HTTP 502", 0),
+			 GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)), GA_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
+	assert_string_equal(d.state, "pending");
+	assert_string_equal(d.last_error, "HTTP 502");
+	assert_int_equal(d.next_attempt_ms, 2000);
+	assert_int_equal(d.deadline_ms, 2000 + 3600 * 1000);
+	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)),
+			 GA_ERR_CONFLICT);
+
+	/* delivered */
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, d.id, "delivered", 3000, "", 3000), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
+	assert_int_equal(d.delivered_ms, 3000);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 1 << 30, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 0);
+	store_close(s);
+	free(c);
+}
+
+static void test_limit_window(void **state)
+{
+	struct delivery_limit l;
+	int64_t next = 0;
+
+	/* 3 in any 1000 ms: the cap, then one past it */
+	assert_int_equal(delivery_limit_init(&l, 3, 1000), GA_OK);
+	assert_true(delivery_limit_take(&l, 0, &next));
+	assert_true(delivery_limit_take(&l, 10, &next));
+	assert_true(delivery_limit_take(&l, 20, &next));
+	assert_false(delivery_limit_ok(&l, 30, &next));
+	assert_false(delivery_limit_take(&l, 999, &next));
+	assert_int_equal(next, 1000);
+	assert_true(delivery_limit_take(&l, 1000, &next));
+	assert_false(delivery_limit_take(&l, 1005, &next));
+	assert_int_equal(next, 1010);
+	assert_true(delivery_limit_take(&l, 1010, &next));
+	assert_true(delivery_limit_take(&l, 1020, &next));
+	/* never more than 3 in any window over a long run */
+	int64_t sent[200];
+	int ns = 0;
+	for (int64_t t = 2000; t < 8000 && ns < 200; t += 7)
+		if (delivery_limit_take(&l, t, NULL))
+			sent[ns++] = t;
+	for (int i = 3; i < ns; i++)
+		assert_true(sent[i] - sent[i - 3] >= 1000);
+	assert_true(ns >= 17); /* and it does let them through */
+	delivery_limit_cleanup(&l);
+
+	/* 0: no limit */
+	assert_int_equal(delivery_limit_init(&l, 0, 1000), GA_OK);
+	for (int i = 0; i < 1000; i++)
+		assert_true(delivery_limit_take(&l, 5, NULL));
+	delivery_limit_cleanup(&l);
+	assert_int_equal(delivery_limit_init(&l, -1, 1000), GA_ERR_INVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_enqueue_targets),
+	    cmocka_unit_test(test_order_states_resend_recover),
+	    cmocka_unit_test(test_limit_window),
+	};
+	if (!mkdtemp(dir))
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
