@@ -101,6 +101,12 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 				const struct http_req *req);
 
+/* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
+/* Whether url is one of the public endpoints http_public_handle serves. */
+bool http_public_route(const char *url);
+enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
+				   const struct http_req *req);
+
 /* --- http_console.c: /console/... ------------------------------------- */
 enum MHD_Result http_console_handle(struct http *h, struct MHD_Connection *conn,
 				    const struct http_req *req);

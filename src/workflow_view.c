@@ -74,21 +74,21 @@ json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_d
 		refs = json_array();
 	}
 	/* Members in the order of spec §6. */
-	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s,"
-		      " s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
-		      "schema", WORKFLOW_ALERT_SCHEMA, "alert_id", d->alert_id, "version",
-		      d->version, "msg_type", d->msg_type, "status", "actual", "incident_id",
-		      d->alert_id, "sender", ctx->sender ? ctx->sender : "", "sent",
-		      workflow_time_json(d->published_ms, ctx->utc_offset_min), "kind",
-		      kind_name(d->kind), "hazard_type", hazard_type_name(d->hazard_type),
-		      "hazard_type_zh", hazard_type_zh(d->hazard_type), "level",
-		      level_name(d->level), "level_zh", level_zh(d->level), "response_level",
-		      level_response(d->level), "color", level_color(d->level), "headline",
-		      d->headline, "situation", d->situation, "causes", d->causes, "response",
-		      d->response, "trend", d->trend, "area", workflow_area_json(d), "figures",
-		      workflow_figures_json(&d->figures), "observed_at",
-		      workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
-		      workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);
+	o = json_pack(
+	    "{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s,"
+	    " s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
+	    "schema", WORKFLOW_ALERT_SCHEMA, "alert_id", d->alert_id, "version", d->version,
+	    "msg_type", d->msg_type, "status", ctx->exercise ? "exercise" : "actual", "incident_id",
+	    d->alert_id, "sender", ctx->sender ? ctx->sender : "", "sent",
+	    workflow_time_json(d->published_ms, ctx->utc_offset_min), "kind", kind_name(d->kind),
+	    "hazard_type", hazard_type_name(d->hazard_type), "hazard_type_zh",
+	    hazard_type_zh(d->hazard_type), "level", level_name(d->level), "level_zh",
+	    level_zh(d->level), "response_level", level_response(d->level), "color",
+	    level_color(d->level), "headline", d->headline, "situation", d->situation, "causes",
+	    d->causes, "response", d->response, "trend", d->trend, "area", workflow_area_json(d),
+	    "figures", workflow_figures_json(&d->figures), "observed_at",
+	    workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
+	    workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);
 	return o;
 }
 
@@ -106,6 +106,45 @@ ga_err workflow_published_json(struct store *s, const struct workflow_ctx *ctx,
 		e = (*out = workflow_alert_json(ctx, d)) != NULL ? GA_OK : GA_ERR_NOMEM;
 	free(d);
 	return e;
+}
+
+struct workflow_since_walk {
+	const struct workflow_ctx *ctx;
+	json_t *arr;
+	ga_err e;
+};
+
+static bool workflow_since_cb(const struct store_draft *d, void *arg)
+{
+	struct workflow_since_walk *w = arg;
+	json_t *o = workflow_alert_json(w->ctx, d);
+
+	if (o == NULL || json_array_append_new(w->arr, o) != 0) {
+		w->e = GA_ERR_NOMEM;
+		return false;
+	}
+	return true;
+}
+
+ga_err workflow_published_since(struct store *s, const struct workflow_ctx *ctx, int64_t since_ms,
+				bool latest_only, int limit, json_t **out)
+{
+	struct workflow_since_walk w = {ctx, NULL, GA_OK};
+	ga_err e;
+
+	if (s == NULL || ctx == NULL || out == NULL || limit <= 0)
+		return GA_ERR_INVAL;
+	if ((w.arr = json_array()) == NULL)
+		return GA_ERR_NOMEM;
+	e = store_draft_published_since(s, since_ms, latest_only, limit, workflow_since_cb, &w);
+	if (e == GA_OK)
+		e = w.e;
+	if (e != GA_OK) {
+		json_decref(w.arr);
+		return e;
+	}
+	*out = w.arr;
+	return GA_OK;
 }
 
 /* --- the officers' list -------------------------------------------- */

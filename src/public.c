@@ -1,0 +1,441 @@
+/* public.c - the public HTML pages (public.h). */
+#include "public.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+#include "feed.h"
+
+struct html {
+	char *p;
+	size_t n, size;
+	ga_err err; /* first failure; later writes are dropped */
+};
+
+static void html_put(struct html *h, const char *s, size_t n)
+{
+	if (h->err != GA_OK)
+		return;
+	if (n > PUBLIC_HTML_MAX - h->n) {
+		h->err = GA_ERR_TOOBIG;
+		return;
+	}
+	if (h->n + n + 1 > h->size) {
+		size_t size = h->size ? h->size : 8192;
+		while (size < h->n + n + 1)
+			size *= 2;
+		char *p = realloc(h->p, size);
+		if (p == NULL) {
+			h->err = GA_ERR_NOMEM;
+			return;
+		}
+		h->p = p;
+		h->size = size;
+	}
+	memcpy(h->p + h->n, s, n);
+	h->n += n;
+	h->p[h->n] = '\0';
+}
+
+/* Markup we write ourselves: never text from the database. */
+static void html_raw(struct html *h, const char *s)
+{
+	html_put(h, s, strlen(s));
+}
+
+static void html_rawf(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void html_rawf(struct html *h, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		if (h->err == GA_OK)
+			h->err = GA_ERR_TOOBIG;
+		return;
+	}
+	html_put(h, buf, (size_t)n);
+}
+
+/* Text (element content or a quoted attribute value), escaped: & < > " '
+ * and C0 controls but tab and newline (dropped). NULL writes nothing. */
+static void html_text(struct html *h, const char *s)
+{
+	size_t run = 0, i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; s[i] != '\0'; i++) {
+		const char *esc;
+		unsigned char c = (unsigned char)s[i];
+
+		switch (c) {
+		case '&':
+			esc = "&amp;";
+			break;
+		case '<':
+			esc = "&lt;";
+			break;
+		case '>':
+			esc = "&gt;";
+			break;
+		case '"':
+			esc = "&quot;";
+			break;
+		case '\'':
+			esc = "&#39;";
+			break;
+		default:
+			esc = c < 0x20 && c != '\t' && c != '\n' ? "" : NULL;
+		}
+		if (esc == NULL)
+			continue;
+		html_put(h, s + run, i - run);
+		html_raw(h, esc);
+		run = i + 1;
+	}
+	html_put(h, s + run, i - run);
+}
+
+static const char *pub_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static bool pub_is(const json_t *o, const char *key, const char *value)
+{
+	const char *s = pub_str(o, key);
+	return s != NULL && strcmp(s, value) == 0;
+}
+
+/* A CSS class word from a value: the level colours are a fixed set. */
+static const char *pub_color(const json_t *a)
+{
+	static const char *const colors[] = {"red", "orange", "yellow", "blue"};
+	const char *c = pub_str(a, "color");
+
+	for (size_t i = 0; c != NULL && i < sizeof(colors) / sizeof(colors[0]); i++)
+		if (strcmp(c, colors[i]) == 0)
+			return colors[i];
+	return "none";
+}
+
+/* "2026-11-26T15:10:00+08:00" as "2026-11-26 15:10（UTC+08:00）". */
+static void html_time(struct html *h, const char *t)
+{
+	if (t == NULL || strlen(t) != 25) {
+		html_text(h, t ? t : "—");
+		return;
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.10s %.5s（UTC%.6s）", t, t + 11, t + 19);
+	html_text(h, buf);
+}
+
+static const char *pub_msg_type_zh(const json_t *a)
+{
+	if (pub_is(a, "msg_type", "update"))
+		return "续报";
+	if (pub_is(a, "msg_type", "cancel"))
+		return "解除";
+	return "首次发布";
+}
+
+static void html_head(struct html *h, const struct public_opts *o, const char *title)
+{
+	html_raw(h, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		    "<title>");
+	if (o->exercise)
+		html_raw(h, "【演练】");
+	html_text(h, title);
+	html_raw(
+	    h,
+	    "</title><link rel=\"stylesheet\" href=\"/public.css\">"
+	    "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feed.atom\" "
+	    "title=\"预警信息订阅（Atom）\"></head>\n<body><header class=\"bar\"><a href=\"/\">");
+	html_text(h, o->sender);
+	html_raw(h, " · 地质灾害险情灾情信息</a></header>\n");
+	if (o->exercise)
+		html_raw(h, "<p class=\"drill\" role=\"alert\"><strong>演练</strong>"
+			    "本页信息为应急演练，不是真实险情、灾情。</p>\n");
+	html_raw(h, "<main>\n");
+}
+
+static void html_foot(struct html *h)
+{
+	html_raw(h, "</main>\n<footer><a href=\"/feed.atom\">订阅（Atom / CAP 1.2）</a> · "
+		    "<a href=\"/.well-known/geoalert-signing-key\">签名公钥</a></footer>\n"
+		    "</body></html>\n");
+}
+
+static ga_err html_finish(struct html *h, char **out, size_t *outlen)
+{
+	if (h->err == GA_OK && h->p == NULL)
+		h->err = GA_ERR_NOMEM;
+	if (h->err != GA_OK) {
+		free(h->p);
+		return h->err;
+	}
+	*out = h->p;
+	*outlen = h->n;
+	return GA_OK;
+}
+
+/* "大型滑坡险情 · Ⅱ级响应" badge. */
+static void html_badge(struct html *h, const json_t *a)
+{
+	html_rawf(h, "<span class=\"badge lv-%s\">", pub_color(a));
+	html_text(h, pub_str(a, "level_zh"));
+	html_text(h, pub_str(a, "hazard_type_zh"));
+	html_raw(h, pub_is(a, "kind", "disaster") ? "灾情" : "险情");
+	html_raw(h, "</span>");
+}
+
+ga_err public_index_html(const struct public_opts *o, const json_t *alerts, char **out,
+			 size_t *outlen)
+{
+	struct html h = {NULL, 0, 0, GA_OK};
+	size_t n = json_array_size(alerts);
+
+	if (o == NULL || !json_is_array(alerts) || out == NULL || outlen == NULL)
+		return GA_ERR_INVAL;
+	html_head(&h, o, "地质灾害险情灾情信息发布");
+	html_rawf(&h, "<h1>当前发布（近%d日）</h1>\n", FEED_DAYS);
+	if (n == 0)
+		html_rawf(&h, "<p class=\"empty\">近%d日没有发布地质灾害险情、灾情信息。</p>\n",
+			  FEED_DAYS);
+	else
+		html_raw(&h, "<ul class=\"list\">\n");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *a = json_array_get(alerts, i);
+		bool cancelled = pub_is(a, "msg_type", "cancel");
+		const char *id = pub_str(a, "alert_id");
+
+		if (id == NULL)
+			continue;
+		html_rawf(&h, "<li class=\"card lv-%s%s\"><a href=\"/alerts/", pub_color(a),
+			  cancelled ? " cancelled" : "");
+		html_text(&h, id);
+		html_raw(&h, "\">");
+		if (cancelled)
+			html_raw(&h, "<span class=\"badge lifted\">已解除</span> ");
+		html_badge(&h, a);
+		html_raw(&h, "<span class=\"title\">");
+		html_text(&h, pub_str(a, "headline"));
+		html_raw(&h, "</span></a><p class=\"meta\">");
+		html_time(&h, pub_str(a, "sent"));
+		html_raw(&h, " · ");
+		html_raw(&h, pub_msg_type_zh(a));
+		html_rawf(&h, "（第%d版）", (int)json_integer_value(json_object_get(a, "version")));
+		html_raw(&h, " · ");
+		html_text(&h, pub_str(json_object_get(a, "area"), "admin_name"));
+		html_raw(&h, "</p></li>\n");
+	}
+	if (n > 0)
+		html_raw(&h, "</ul>\n");
+	html_foot(&h);
+	return html_finish(&h, out, outlen);
+}
+
+static void html_section(struct html *h, const char *title, const char *text)
+{
+	if (text == NULL || text[0] == '\0')
+		return;
+	html_raw(h, "<section><h2>");
+	html_raw(h, title);
+	html_raw(h, "</h2><p>");
+	html_text(h, text);
+	html_raw(h, "</p></section>\n");
+}
+
+/* The figures with their Chinese names: people as counts, yuan in 万元. */
+static void html_figures(struct html *h, const json_t *figures)
+{
+	static const char *const rows[][3] = {
+	    {"deaths", "死亡", "人"},
+	    {"missing", "失踪", "人"},
+	    {"injured", "受伤", "人"},
+	    {"relocated_people", "转移安置", "人"},
+	    {"direct_loss_cny", "直接经济损失", "元"},
+	    {"threatened_people", "威胁人数", "人"},
+	    {"threatened_property_cny", "威胁财产", "元"},
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		json_t *v = json_object_get(figures, rows[i][0]);
+		double x;
+
+		if (!json_is_number(v) || !isfinite(x = json_number_value(v)))
+			continue;
+		if (!any)
+			html_raw(h, "<section><h2>基本数据</h2><table class=\"figures\">");
+		any = true;
+		html_rawf(h, "<tr><th>%s</th><td>", rows[i][1]);
+		if (strcmp(rows[i][2], "元") == 0 && fabs(x) >= 10000)
+			html_rawf(h, "%.6g万元", x / 10000);
+		else
+			html_rawf(h, "%.15g%s", x, rows[i][2]);
+		html_raw(h, "</td></tr>");
+	}
+	if (any)
+		html_raw(h, "</table></section>\n");
+}
+
+static void html_versions(struct html *h, const char *id, const json_t *versions)
+{
+	size_t n = json_array_size(versions);
+
+	if (n == 0)
+		return;
+	html_raw(h, "<section><h2>历次发布</h2><ol class=\"versions\">");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(versions, i);
+		int ver = (int)json_integer_value(json_object_get(v, "version"));
+
+		html_rawf(h, "<li>第%d版 · %s · ", ver, pub_msg_type_zh(v));
+		html_time(h, pub_str(v, "sent"));
+		html_raw(h, " · <a href=\"/alerts/");
+		html_text(h, id);
+		html_rawf(h, "/v%d.json\">JSON</a> · <a href=\"/alerts/", ver);
+		html_text(h, id);
+		html_rawf(h, "/v%d.xml\">CAP</a></li>", ver);
+	}
+	html_raw(h, "</ol></section>\n");
+}
+
+ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const json_t *versions,
+			 const char *map_svg, char **out, size_t *outlen)
+{
+	struct html h = {NULL, 0, 0, GA_OK};
+	const char *id = pub_str(alert, "alert_id");
+	const json_t *area = json_object_get(alert, "area");
+	bool cancelled = pub_is(alert, "msg_type", "cancel");
+	json_t *lon = json_object_get(area, "lon"), *lat = json_object_get(area, "lat");
+
+	if (o == NULL || id == NULL || out == NULL || outlen == NULL)
+		return GA_ERR_INVAL;
+	html_head(&h, o, pub_str(alert, "headline"));
+	html_rawf(&h, "<article class=\"alert lv-%s%s\">\n", pub_color(alert),
+		  cancelled ? " cancelled" : "");
+	if (cancelled)
+		html_raw(&h, "<p class=\"lifted-banner\"><strong>已解除</strong>"
+			     "此前发布的险情、灾情信息已解除。</p>\n");
+	html_raw(&h, "<p>");
+	html_badge(&h, alert);
+	html_raw(&h, " <span class=\"badge resp\">");
+	html_text(&h, pub_str(alert, "response_level"));
+	html_raw(&h, "级响应</span></p>\n<h1>");
+	html_text(&h, pub_str(alert, "headline"));
+	html_raw(&h, "</h1>\n<dl class=\"facts\"><dt>发布单位</dt><dd>");
+	html_text(&h, pub_str(alert, "sender"));
+	html_raw(&h, "</dd><dt>发布时间</dt><dd>");
+	html_time(&h, pub_str(alert, "sent"));
+	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>发现时间</dt><dd>",
+		  pub_msg_type_zh(alert),
+		  (int)json_integer_value(json_object_get(alert, "version")));
+	html_time(&h, pub_str(alert, "observed_at"));
+	html_raw(&h, "</dd><dt>编号</dt><dd>");
+	html_text(&h, id);
+	html_raw(&h, "</dd></dl>\n");
+	html_section(&h, pub_is(alert, "kind", "disaster") ? "灾情" : "险情",
+		     pub_str(alert, "situation"));
+	html_section(&h, "发生原因", pub_str(alert, "causes"));
+	html_section(&h, "应急处置", pub_str(alert, "response"));
+	html_section(&h, "发展趋势", pub_str(alert, "trend"));
+	char where[1024];
+	cap_area_desc(pub_str(area, "admin_name"), pub_str(area, "place"), where, sizeof(where));
+	html_raw(&h, "<section><h2>位置</h2><p>");
+	html_text(&h, where);
+	if (json_is_number(lon) && json_is_number(lat))
+		html_rawf(&h, "<br><span class=\"muted\">东经 %.5f°，北纬 %.5f°（CGCS2000）</span>",
+			  json_number_value(lon), json_number_value(lat));
+	html_raw(&h, "</p>");
+	if (map_svg != NULL) {
+		/* geo_svg_region's own output: numbers and fixed markup only */
+		html_raw(&h, "<figure class=\"map\">");
+		html_raw(&h, map_svg);
+		html_raw(&h, "<figcaption>所在县（市、区）范围与位置示意</figcaption></figure>");
+	}
+	html_raw(&h, "</section>\n");
+	html_figures(&h, json_object_get(alert, "figures"));
+	html_versions(&h, id, versions);
+	html_raw(&h, "<p class=\"muted\">本信息附有数字签名，可用签名公钥核验：<a href=\"/alerts/");
+	html_text(&h, id);
+	html_raw(&h, ".json\">JSON</a> · <a href=\"/alerts/");
+	html_text(&h, id);
+	html_raw(&h, ".xml\">CAP 1.2</a></p>\n</article>\n");
+	html_foot(&h);
+	return html_finish(&h, out, outlen);
+}
+
+ga_err public_notfound_html(const struct public_opts *o, char **out, size_t *outlen)
+{
+	struct html h = {NULL, 0, 0, GA_OK};
+
+	if (o == NULL || out == NULL || outlen == NULL)
+		return GA_ERR_INVAL;
+	html_head(&h, o, "未找到");
+	html_raw(&h, "<h1>未找到该信息</h1><p class=\"empty\">没有这条已发布的信息。"
+		     "<a href=\"/\">返回当前发布</a></p>\n");
+	html_foot(&h);
+	return html_finish(&h, out, outlen);
+}
+
+static const char public_stylesheet[] =
+    "*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}\n"
+    "body{margin:0;background:#eef1f4;color:#1d2329;font:16px/1.6 -apple-system,"
+    "\"PingFang SC\",\"Noto Sans CJK SC\",\"WenQuanYi Micro Hei\",\"Microsoft YaHei\","
+    "sans-serif}\n"
+    "a{color:#0d47a1}\n"
+    ".bar{padding:10px 14px;background:#14365c}.bar a{color:#fff;text-decoration:none;"
+    "font-weight:600}\n"
+    ".drill{margin:0;padding:10px 14px;background:#6a1b9a;color:#fff;font-size:15px}\n"
+    ".drill strong{display:inline-block;margin-right:8px;padding:0 8px;border:2px solid #fff;"
+    "border-radius:4px}\n"
+    "main{max-width:820px;margin:0 auto;padding:10px 12px 30px}\n"
+    "h1{font-size:20px;margin:14px 0 10px;word-break:break-all}"
+    "h2{font-size:16px;margin:16px 0 4px}\n"
+    ".list{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:10px}\n"
+    ".card,.alert{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12);"
+    "border-left:8px solid #90a4ae}\n"
+    ".card{padding:10px 12px}.card a{text-decoration:none;color:inherit;display:block}\n"
+    ".card .title{display:block;font-weight:600;margin-top:4px;word-break:break-all}\n"
+    ".alert{padding:4px 14px 14px}\n"
+    ".lv-red{border-left-color:#d32f2f}.lv-orange{border-left-color:#f57c00}"
+    ".lv-yellow{border-left-color:#fbc02d}.lv-blue{border-left-color:#1976d2}\n"
+    ".cancelled{border-left-color:#9e9e9e}.cancelled .title{color:#555}\n"
+    ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;"
+    "font-weight:600;color:#fff;background:#78909c}\n"
+    ".badge.lv-red{background:#d32f2f}.badge.lv-orange{background:#f57c00}"
+    ".badge.lv-yellow{background:#fbc02d;color:#3b2f00}.badge.lv-blue{background:#1976d2}\n"
+    ".badge.lifted{background:#2e7d32}.badge.resp{background:#37474f}\n"
+    ".lifted-banner{margin:10px 0;padding:8px 12px;background:#e8f5e9;color:#1b5e20;"
+    "border:1px solid #a5d6a7;border-radius:6px}\n"
+    ".lifted-banner strong{margin-right:8px}\n"
+    ".meta,.muted{color:#56606a;font-size:13px;margin:4px 0 0}\n"
+    ".empty{color:#56606a}\n"
+    ".facts{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:0;font-size:15px}\n"
+    ".facts dt{color:#56606a}.facts dd{margin:0}\n"
+    "section p{margin:4px 0;white-space:pre-line}\n"
+    ".map{margin:8px 0}.map svg{max-width:100%;height:auto;display:block;border-radius:6px}\n"
+    ".map figcaption{font-size:13px;color:#56606a}\n"
+    ".figures{border-collapse:collapse}.figures th,.figures td{padding:3px 12px 3px 0;"
+    "text-align:left;font-weight:normal}.figures th{color:#56606a}\n"
+    ".versions{margin:4px 0;padding-left:22px;font-size:14px}\n"
+    "footer{max-width:820px;margin:0 auto;padding:0 12px 30px;font-size:14px}\n";
+
+const char *public_css(void)
+{
+	return public_stylesheet;
+}
