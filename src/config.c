@@ -72,6 +72,8 @@ static const struct option options[] = {
     S("http", "listen", http.listen),
     S("http", "public_base_url", http.public_base_url),
     S("stations", "file", stations.file),
+    {"stations", "expected_interval", OPT_DURATION,
+     offsetof(struct config, stations.expected_interval_s), 0, 10, 30 * 86400},
     S("geo", "regions", geo.regions),
     S("geo", "service_area", geo.service_area),
     {"alerts", "publish_min_level", OPT_LEVEL, offsetof(struct config, alerts.publish_min_level), 0,
@@ -88,6 +90,8 @@ static const struct option options[] = {
      1, 7 * 86400},
     S("alerts", "templates", alerts.templates),
     {"alerts", "mode", OPT_MODE, offsetof(struct config, alerts.exercise), 0, 0, 0},
+    S("alerts", "signing_key_file", alerts.signing_key_file),
+    S("alerts", "cap_sender", alerts.cap_sender),
     S("notify", "officers_url", notify.officers_url),
     S("notify", "supervisors_url", notify.supervisors_url),
     {"console", "session_idle", OPT_DURATION, offsetof(struct config, console.session_idle_s), 0,
@@ -123,6 +127,7 @@ void config_defaults(struct config *c)
 	c->alerts.near_radius_m = 1000;
 	c->alerts.confirmations_extra_large = 1;
 	c->alerts.escalate_after_s = 600;
+	c->stations.expected_interval_s = 3600;
 	c->console.session_idle_s = 1800;
 	c->console.login_max_failures = 5;
 	c->console.login_window_s = 900;
@@ -413,6 +418,49 @@ static int config_handler(void *user, const char *section, const char *key, cons
 	return config_fail(ps, "[%s]: unknown key \"%s\"", section, key);
 }
 
+/* [alerts] signing_key_file and cap_sender when not given: derived from
+ * [store] path and [http] public_base_url; a given cap_sender is checked
+ * against CAP's rules for <sender>. */
+static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
+{
+	if (c->alerts.signing_key_file[0] == '\0') {
+		const char *slash = strrchr(c->store.path, '/');
+		int dirlen = slash ? (int)(slash - c->store.path) : 0;
+		int n;
+		if (slash == c->store.path)
+			dirlen = 1; /* "/x.db": the root */
+		n = snprintf(c->alerts.signing_key_file, sizeof(c->alerts.signing_key_file),
+			     "%.*s%ssigning-key.pem", dirlen, c->store.path,
+			     slash && dirlen > 1 ? "/" : "");
+		if (n < 0 || (size_t)n >= sizeof(c->alerts.signing_key_file)) {
+			snprintf(err, errlen, "[alerts] signing_key_file: [store] path too long");
+			return GA_ERR_CONFIG;
+		}
+	}
+	if (c->alerts.cap_sender[0] == '\0') {
+		const char *h = strstr(c->http.public_base_url, "://");
+		h = h ? h + 3 : c->http.public_base_url;
+		size_t n = strcspn(h, "/?#");
+		if (h[0] == '[') { /* [::1]:8080 */
+			const char *close = memchr(h, ']', n);
+			n = close ? (size_t)(close - h) + 1 : n;
+		} else {
+			const char *colon = memchr(h, ':', n);
+			n = colon ? (size_t)(colon - h) : n;
+		}
+		snprintf(c->alerts.cap_sender, sizeof(c->alerts.cap_sender), "%.*s", (int)n, h);
+	}
+	if (c->alerts.cap_sender[0] == '\0' ||
+	    strpbrk(c->alerts.cap_sender, " \t\r\n,<&") != NULL) {
+		snprintf(err, errlen,
+			 "[alerts] cap_sender: \"%s\" must be non-empty, without spaces, commas, "
+			 "< or & (set it, or give [http] public_base_url a host)",
+			 c->alerts.cap_sender);
+		return GA_ERR_CONFIG;
+	}
+	return GA_OK;
+}
+
 /* Checks that span several keys, after the whole file is read. */
 static ga_err config_check(struct config *c, char *err, size_t errlen)
 {
@@ -449,6 +497,8 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[http] listen: \"%s\" must be HOST:PORT", c->http.listen);
 		return GA_ERR_CONFIG;
 	}
+	if (config_alert_defaults(c, err, errlen) != GA_OK)
+		return GA_ERR_CONFIG;
 	for (int i = 0; i < c->nchannels; i++) {
 		struct config_channel *ch = &c->channels[i];
 		if (ch->type[0] == '\0') {

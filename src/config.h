@@ -69,6 +69,7 @@ struct config {
 
 	struct {
 		char file[CONFIG_PATH_MAX]; /* station registry; "" = none */
+		int expected_interval_s;    /* silent longer than this: officers told */
 	} stations;
 
 	struct {
@@ -92,6 +93,13 @@ struct config {
 		int escalate_after_s;		  /* pending this long: notify supervisors */
 		char templates[CONFIG_PATH_MAX];  /* "" = bundled alerts/templates */
 		bool exercise;			  /* mode = exercise: drill, status "exercise" */
+		/* Ed25519 key signing published alerts (sign.h); "" at load
+		 * becomes signing-key.pem beside [store] path. Made at start
+		 * when missing. */
+		char signing_key_file[CONFIG_PATH_MAX];
+		/* CAP <sender>; "" at load becomes the host of
+		 * [http] public_base_url. No spaces, commas, < or &. */
+		char cap_sender[CONFIG_STR_MAX];
 	} alerts;
 
 	struct {

@@ -19,6 +19,7 @@
 #include "report.h"
 #include "service.h"
 #include "timeutil.h"
+#include "watchdog.h"
 #include "writer.h"
 
 #define INGEST_TOPIC_MAX 256
@@ -267,6 +268,9 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
 	ga_err valid = report_parse(&ctx, m->payload, len, &m->r, &ss->scratch);
+	/* Any message on a registered station's topic shows it is alive. */
+	if (svc->watchdog && ctx.registry && registry_find(ctx.registry, station))
+		watchdog_seen(svc->watchdog, station, received_ms);
 	pthread_rwlock_unlock(&svc->lock);
 	if (valid == GA_ERR_NOMEM) {
 		ss->tainted = true;

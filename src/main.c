@@ -19,6 +19,9 @@ static int usage(void)
 		"      [--password-file FILE]         create an officer; print the API token once\n"
 		"  audit verify -c FILE [--anchor SEQ:HASH]\n"
 		"                                     check the audit trail's hash chain\n"
+		"  backup PATH -c FILE                copy the database online to PATH\n"
+		"  verify FILE [-c FILE | --key PUBKEYFILE]\n"
+		"                                     check a saved alert's signature\n"
 		"  version                            print the version\n");
 	return 2;
 }
@@ -50,6 +53,10 @@ int main(int argc, char **argv)
 		return cmd_officer(argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc, argv);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc, argv);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("geoalert %s\n", GA_VERSION);
 		return 0;

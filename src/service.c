@@ -15,12 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery.h"
 #include "draft.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "notify.h"
+#include "sign.h"
 #include "store.h"
+#include "timeutil.h"
+#include "watchdog.h"
 #include "writer.h"
 
 #define SERVICE_ERR_MAX 1024
@@ -208,8 +212,27 @@ int service_serve(int argc, char **argv)
 	    .sender = svc->cfg.alerts.sender,
 	    .utc_offset_min = svc->cfg.alerts.utc_offset_min,
 	    .confirmations_extra_large = svc->cfg.alerts.confirmations_extra_large,
+	    .exercise = svc->cfg.alerts.exercise,
 	};
 	svc->wf.thresholds = svc->thresholds; /* a reload swaps them: see service_reload */
+	bool key_made = false;
+	if (sign_key_load(svc->cfg.alerts.signing_key_file, true, &svc->signer, &key_made, err,
+			  sizeof(err)) != GA_OK) {
+		log_warnx("[alerts] signing_key_file: %s", err);
+		goto out;
+	}
+	if (key_made)
+		log_info("signing key: generated %s (mode 0600), key_id %s; back it up",
+			 svc->cfg.alerts.signing_key_file, sign_key_id(svc->signer));
+	else
+		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
+			 sign_key_id(svc->signer));
+	svc->wf.delivery_cfg = &svc->cfg;
+	if (watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
+			 svc->cfg.alerts.utc_offset_min, time_now_ms(), &svc->watchdog) != GA_OK) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url,
 		       &svc->notify) != GA_OK) {
 		log_warnx("cannot start the notifier");
@@ -229,6 +252,13 @@ int service_serve(int argc, char **argv)
 	if (writer_new(svc->store, svc, svc->cfg.store.batch_max, &svc->writer) != GA_OK) {
 		ingest_backlog_free(backlog);
 		log_warnx("cannot start the writer thread");
+		goto out;
+	}
+	/* Before the HTTP server: its confirmations kick the worker. */
+	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->delivery, err, sizeof(err)) !=
+	    GA_OK) {
+		ingest_backlog_free(backlog);
+		log_warnx("%s", err);
 		goto out;
 	}
 	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK) {
@@ -271,8 +301,11 @@ out:
 	 * and are committed), then the writer, then the rest. */
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
+	delivery_stop(svc->delivery);
 	writer_free(svc->writer);
 	notify_free(svc->notify);
+	sign_key_free(svc->signer);
+	watchdog_free(svc->watchdog);
 	store_close(svc->store);
 	draft_templates_free(svc->templates);
 	registry_free(svc->registry);
@@ -319,6 +352,8 @@ int service_check_config(int argc, char **argv)
 	    config_read_secret(c->mqtt.password_file, secret, sizeof(secret), err, sizeof(err)) !=
 		GA_OK)
 		goto fail;
+	if (delivery_check_config(c, err, sizeof(err)) != GA_OK)
+		goto fail;
 	for (int i = 0; i < c->nchannels; i++) {
 		if (c->channels[i].token_file[0] &&
 		    config_read_secret(c->channels[i].token_file, secret, sizeof(secret), err,
@@ -326,6 +361,20 @@ int service_check_config(int argc, char **argv)
 			goto fail;
 	}
 	explicit_bzero(secret, sizeof(secret));
+	/* The signing key: made by serve when missing; one that is there must
+	 * be readable and well-formed. */
+	struct sign_key *key = NULL;
+	char keyerr[SERVICE_ERR_MAX - 64];
+	ga_err ke =
+	    sign_key_load(c->alerts.signing_key_file, false, &key, NULL, keyerr, sizeof(keyerr));
+	sign_key_free(key);
+	if (ke != GA_OK && ke != GA_ERR_NOTFOUND) {
+		snprintf(err, sizeof(err), "[alerts] signing_key_file: %s", keyerr);
+		goto fail;
+	}
+	if (ke == GA_ERR_NOTFOUND)
+		log_info("[alerts] signing_key_file %s does not exist yet: serve will make it",
+			 c->alerts.signing_key_file);
 	printf("%s: ok (%zu stations)\n", path, reg ? registry_count(reg) : (size_t)0);
 	status = 0;
 	goto out;

@@ -21,7 +21,10 @@ struct writer;
 struct ingest;
 struct http;
 struct notify;
+struct watchdog;
 struct draft_templates;
+struct sign_key;
+struct delivery;
 
 struct service_stats {
 	atomic_llong accepted;
@@ -49,8 +52,11 @@ struct service {
 	struct writer *writer;
 	struct ingest *ingest;
 	struct http *http;
+	struct delivery *delivery; /* the channels' worker (delivery.h) */
 	struct service_stats stats;
 	struct metrics metrics;
+	struct watchdog *watchdog;
+	struct sign_key *signer; /* signs published alerts ([alerts] signing_key_file) */
 };
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */

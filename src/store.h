@@ -313,6 +313,12 @@ ga_err store_draft_list(struct store *s, const char *state, int limit, store_dra
 /* Up to limit pending drafts created at or before before_ms and not yet
  * escalated, oldest first. */
 ga_err store_draft_due(struct store *s, int64_t before_ms, int limit, store_draft_cb cb, void *arg);
+/* Up to limit published versions with published_ms >= since_ms, newest
+ * first: every such version (latest_only false: the feed), or only each
+ * alert's latest published version (latest_only true: the front page;
+ * an alert whose latest version is older than since_ms is left out). */
+ga_err store_draft_published_since(struct store *s, int64_t since_ms, bool latest_only, int limit,
+				   store_draft_cb cb, void *arg);
 
 /* Records that officer_id confirmed draft_id. GA_ERR_DUPLICATE when that
  * officer already did. Inside a transaction. */
@@ -347,5 +353,77 @@ ga_err store_incident_reports_latest(struct store *s, const char *incident_id, i
  * limit. */
 ga_err store_incident_reports(struct store *s, const char *incident_id, int limit,
 			      store_report_row_cb cb, void *arg);
+
+/* === online backup (store_backup.c) =================================
+ * Copies the whole database as of one moment to dest_path while other
+ * connections (the running service) go on writing: SQLite's online
+ * backup in one step, one read transaction (WAL: the writer is not held
+ * up). The copy goes to a temporary file beside dest_path, passes PRAGMA
+ * quick_check, is synced and renamed over dest_path: dest_path is then
+ * either what it was or a complete backup. dest_path naming the database
+ * itself is refused (GA_ERR_INVAL). Outside a transaction. *pages (may be
+ * NULL) is set to the pages copied; on error err says what failed. */
+ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char *err,
+		    size_t errlen);
+
+/* === the delivery ledger (migration 4; store_delivery.c) ============
+ * One row per (alert_id, version, channel): what delivery.h sends. States
+ * are "pending", "sending", "delivered", "failed". Times are Unix ms. */
+
+#define STORE_CHANNEL_MAX 64 /* a channel name + NUL (config_channel.name) */
+#define STORE_ERROR_MAX 256  /* last_error + NUL */
+#define STORE_IDEM_MAX 48    /* "{alert_id}:{version}" + NUL */
+
+struct store_delivery {
+	int64_t id; /* set by store_delivery_insert */
+	char alert_id[INCIDENT_ID_MAX];
+	int version;
+	char msg_type[STORE_WORD_MAX];
+	char channel[STORE_CHANNEL_MAX];
+	char state[STORE_WORD_MAX];
+	int attempts;
+	int64_t next_attempt_ms, deadline_ms, created_ms;
+	int64_t delivered_ms; /* 0: not delivered */
+	char last_error[STORE_ERROR_MAX];
+	char idem_key[STORE_IDEM_MAX];
+};
+
+/* Inserts d as a pending row with no attempts (state, attempts,
+ * last_error and delivered_ms of d are ignored) and sets d->id.
+ * GA_ERR_DUPLICATE when (alert_id, version, channel) exists. Inside a
+ * transaction. */
+ga_err store_delivery_insert(struct store *s, struct store_delivery *d);
+/* Calls cb with each channel name (borrowed) that has a row for an
+ * earlier version of alert_id than version; cb returns false to stop. */
+typedef bool (*store_channel_cb)(const char *channel, void *arg);
+ga_err store_delivery_channels(struct store *s, const char *alert_id, int version,
+			       store_channel_cb cb, void *arg);
+/* Up to limit rows pending or sending with next_attempt_ms <= now_ms,
+ * oldest first, leaving out a row while an earlier version of the same
+ * alert to the same channel is unfinished (versions go out in order). d
+ * is borrowed for the call. */
+typedef bool (*store_delivery_cb)(const struct store_delivery *d, void *arg);
+ga_err store_delivery_due(struct store *s, int64_t now_ms, int limit, store_delivery_cb cb,
+			  void *arg);
+/* Marks row id sending: one more attempt; retry_ms is when it is due
+ * again if nothing is recorded before (a crash mid-send).
+ * GA_ERR_NOTFOUND when it is no longer pending or sending. */
+ga_err store_delivery_start(struct store *s, int64_t id, int64_t retry_ms);
+/* Records an attempt's outcome: state, when next due, the error text
+ * ("" none; cut to fit), delivered_ms (0: NULL). */
+ga_err store_delivery_finish(struct store *s, int64_t id, const char *state,
+			     int64_t next_attempt_ms, const char *last_error, int64_t delivered_ms);
+/* Every row of alert_id, by version then channel. */
+ga_err store_delivery_each(struct store *s, const char *alert_id, store_delivery_cb cb, void *arg);
+/* The row of the highest version of alert_id to channel;
+ * GA_ERR_NOTFOUND when none. */
+ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *channel,
+			     struct store_delivery *out);
+/* A failed row pending again: due at now_ms, new deadline.
+ * GA_ERR_CONFLICT when row id is not failed. */
+ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_t deadline_ms);
+/* At start, before any row is sent: rows an earlier run left sending are
+ * due at now_ms at the latest; *n (may be NULL) their count. */
+ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n);
 
 #endif

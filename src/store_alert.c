@@ -337,6 +337,21 @@ ga_err store_draft_due(struct store *s, int64_t before_ms, int limit, store_draf
 	return store_draft_walk(s, st, rc, cb, arg, "draft due");
 }
 
+ga_err store_draft_published_since(struct store *s, int64_t since_ms, bool latest_only, int limit,
+				   store_draft_cb cb, void *arg)
+{
+	sqlite3_stmt *st =
+	    s->stmt[latest_only ? STMT_DRAFT_CURRENT_SINCE : STMT_DRAFT_PUBLISHED_SINCE];
+	int rc;
+
+	if (cb == NULL || limit <= 0)
+		return GA_ERR_INVAL;
+	rc = sqlite3_bind_int64(st, 1, since_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, limit);
+	return store_draft_walk(s, st, rc, cb, arg, "draft published since");
+}
+
 /* --- confirmations ------------------------------------------------- */
 
 ga_err store_confirmation_add(struct store *s, int64_t draft_id, int64_t officer_id, int64_t at_ms)

@@ -71,6 +71,19 @@ enum store_stmt_id {
 	STMT_CONFIRM_EACH,
 	STMT_REPORTS_LATEST,
 	STMT_REPORTS_OF_INCIDENT,
+	/* the delivery ledger (migration 4; store_delivery.c) */
+	STMT_DELIVERY_INSERT,
+	STMT_DELIVERY_CHANNELS,
+	STMT_DELIVERY_DUE,
+	STMT_DELIVERY_START,
+	STMT_DELIVERY_FINISH,
+	STMT_DELIVERY_OF_ALERT,
+	STMT_DELIVERY_LATEST,
+	STMT_DELIVERY_RESEND,
+	STMT_DELIVERY_RECOVER,
+	/* published versions for the public pages and feed (store_alert.c) */
+	STMT_DRAFT_PUBLISHED_SINCE,
+	STMT_DRAFT_CURRENT_SINCE,
 	STMT_ID_COUNT
 };
 
@@ -111,6 +124,11 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" place, deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"  \
 	" threatened_property_cny, lon, lat, observed_ms, created_ms, confirmed_ms, published_ms," \
 	" escalated_ms, reject_reason, cancel_reason, supersedes, refs, fingerprint"
+
+/* Columns of a deliveries SELECT, in the order store_delivery.c reads them. */
+#define STORE_DELIVERY_COLUMNS                                                                     \
+	"id, alert_id, version, msg_type, channel, state, attempts, next_attempt_ms,"              \
+	" deadline_ms, last_error, idem_key, created_ms, delivered_ms"
 
 /* Columns of a reports SELECT for struct store_report_row. */
 #define STORE_REPORT_ROW_COLUMNS                                                                   \

@@ -100,7 +100,8 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 	BIND(store_bind_text(st, 20, incident_id, true));
 	if ((int)level >= 0 && level < LEVEL_COUNT)
 		BIND(sqlite3_bind_int(st, 21, (int)level));
-	BIND(store_bind_figures(st, 22, &r->figures));
+	BIND(store_bind_figures(st, 22, &r->figures)); /* 22..28 */
+	BIND(sqlite3_bind_text(st, 29, r->admin_name, -1, SQLITE_STATIC));
 #undef BIND
 	if (rc != SQLITE_OK) {
 		e = store_error(s, rc, "report put: bind");

@@ -210,6 +210,35 @@ const char *const store_migrations[] = {
      * reading the incident's other reports (STMT_REPORTS_LATEST). */
     "CREATE INDEX reports_by_incident_station ON reports"
     " (incident_id, station_id, observed_ms);",
+
+    /* 4: the delivery ledger (delivery.h): one row per published version
+     * and channel, written in the publishing transaction. idem_key is
+     * "{alert_id}:{version}", the same for every attempt. next_attempt_ms
+     * of a row being sent is when to try again if no answer is recorded
+     * (a crash mid-send): such a row is retried with the same key. */
+    "CREATE TABLE deliveries ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL CHECK (version > 0),"
+    " msg_type TEXT NOT NULL CHECK (msg_type IN ('alert', 'update', 'cancel')),"
+    " channel TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL,"
+    " deadline_ms INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " idem_key TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " delivered_ms INTEGER,"
+    " UNIQUE (alert_id, version, channel));"
+    /* The worker's poll: what is due, among the few rows not finished. */
+    "CREATE INDEX deliveries_due ON deliveries (next_attempt_ms)"
+    " WHERE state IN ('pending', 'sending');"
+    "CREATE INDEX deliveries_by_alert_channel ON deliveries (alert_id, channel, version);",
+
+    /* 5: a report's full region name next to its code (spec issue 3:
+     * "江苏省无锡市宜兴市"); '' for reports stored before. */
+    "ALTER TABLE reports ADD COLUMN admin_name TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -230,8 +259,8 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	"INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
 	" observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
 	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, " FIGURE_COLUMNS
-	") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+	", admin_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
     [STMT_REJECTED_PUT] = "INSERT INTO rejected (topic, raw, received_ms, reasons)"
 			  " VALUES (?1, ?2, ?3, ?4)",
 
@@ -366,4 +395,49 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_REPORTS_OF_INCIDENT] = "SELECT " STORE_REPORT_ROW_COLUMNS ", raw FROM reports"
 				 " WHERE incident_id = ?1 ORDER BY observed_ms DESC, id DESC"
 				 " LIMIT ?2",
+
+    [STMT_DELIVERY_INSERT] =
+	"INSERT INTO deliveries (alert_id, version, msg_type, channel, state, attempts,"
+	" next_attempt_ms, deadline_ms, last_error, idem_key, created_ms)"
+	" VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, '', ?7, ?8)",
+    [STMT_DELIVERY_CHANNELS] = "SELECT DISTINCT channel FROM deliveries"
+			       " WHERE alert_id = ?1 AND version < ?2 ORDER BY channel",
+    /* Due rows, oldest first; a channel gets the versions of one alert in
+     * order: a row waits while an earlier version to that channel is not
+     * finished. */
+    [STMT_DELIVERY_DUE] =
+	"SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries d"
+	" WHERE state IN ('pending', 'sending') AND next_attempt_ms <= ?1"
+	" AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.alert_id = d.alert_id"
+	"  AND p.channel = d.channel AND p.version < d.version"
+	"  AND p.state IN ('pending', 'sending'))"
+	" ORDER BY next_attempt_ms, id LIMIT ?2",
+    [STMT_DELIVERY_START] = "UPDATE deliveries SET state = 'sending', attempts = attempts + 1,"
+			    " next_attempt_ms = ?2 WHERE id = ?1"
+			    " AND state IN ('pending', 'sending')",
+    [STMT_DELIVERY_FINISH] = "UPDATE deliveries SET state = ?2, next_attempt_ms = ?3,"
+			     " last_error = ?4, delivered_ms = ?5 WHERE id = ?1",
+    [STMT_DELIVERY_OF_ALERT] = "SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries"
+			       " WHERE alert_id = ?1 ORDER BY version, channel",
+    [STMT_DELIVERY_LATEST] = "SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries"
+			     " WHERE alert_id = ?1 AND channel = ?2"
+			     " ORDER BY version DESC LIMIT 1",
+    /* At start: rows an earlier run left sending got no answer recorded
+     * and never will: due now (same idempotency key). */
+    [STMT_DELIVERY_RECOVER] = "UPDATE deliveries SET next_attempt_ms = min(next_attempt_ms, ?1)"
+			      " WHERE state = 'sending'",
+    [STMT_DELIVERY_RESEND] = "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2,"
+			     " deadline_ms = ?3 WHERE id = ?1 AND state = 'failed'",
+
+    /* Published versions since ?1, newest first (the Atom feed). */
+    [STMT_DRAFT_PUBLISHED_SINCE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"
+				   " WHERE state = 'published' AND published_ms >= ?1"
+				   " ORDER BY published_ms DESC, id DESC LIMIT ?2",
+    /* The latest published version of each alert, when published since
+     * ?1, newest first (the public front page). */
+    [STMT_DRAFT_CURRENT_SINCE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts d"
+				 " WHERE state = 'published' AND published_ms >= ?1"
+				 " AND version = (SELECT max(version) FROM alert_drafts p"
+				 "  WHERE p.alert_id = d.alert_id AND p.state = 'published')"
+				 " ORDER BY published_ms DESC, id DESC LIMIT ?2",
 };

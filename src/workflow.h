@@ -40,6 +40,7 @@
 #define WORKFLOW_REFS_MAX 32    /* references of one version: the latest earlier ones */
 
 struct thresholds;
+struct config;
 
 enum alert_state {
 	ALERT_PENDING,
@@ -61,8 +62,12 @@ struct workflow_ctx {
 	const char *sender;
 	int utc_offset_min;
 	int confirmations_extra_large; /* officers needed for extra_large: 1 or 2 */
+	bool exercise;		       /* drill mode: alert JSON status "exercise" */
 	/* For the classification reasons in workflow_get; may be NULL. */
 	const struct thresholds *thresholds;
+	/* The channels a published version is delivered to (delivery.h:
+	 * its rows are written in the publishing transaction); NULL: none. */
+	const struct config *delivery_cfg;
 };
 
 /* Inside the writer's transaction, after a report changed inc (prev_level
@@ -125,6 +130,13 @@ ga_err workflow_get(struct store *s, const struct workflow_ctx *ctx, const struc
  * (version <= 0: the latest). Never carries reporter data. */
 ga_err workflow_published_json(struct store *s, const struct workflow_ctx *ctx,
 			       const char *alert_id, int version, json_t **out);
+
+/* New reference: an array of published alert JSON (spec §6), newest
+ * first, of up to limit versions published at or after since_ms; with
+ * latest_only, each alert's latest published version only (the public
+ * front page), else every version (the feed). */
+ga_err workflow_published_since(struct store *s, const struct workflow_ctx *ctx, int64_t since_ms,
+				bool latest_only, int limit, json_t **out);
 
 /* Pending drafts older than after_ms not yet escalated: calls cb for each
  * and marks them escalated (audit "draft.escalate"). */

@@ -14,6 +14,7 @@
 #include "receipt.h"
 #include "service.h"
 #include "timeutil.h"
+#include "watchdog.h"
 #include "workflow.h"
 
 /* Receipt acknowledgements waiting to be deleted from the outbox. Past
@@ -187,10 +188,33 @@ static void writer_escalate_one(const char *alert_id, const char *headline, void
 			    "", url);
 }
 
-/* Periodic work, outside any batch: drafts pending too long. The
- * workflow runs its own transaction. */
+static void writer_station_change(const struct station *st, int64_t silent_ms, bool back, void *arg)
+{
+	struct writer *w = arg;
+	char what[REGISTRY_ID_MAX + REGISTRY_NAME_MAX + 2];
+	if (back) {
+		log_info("station %s (%s) reports again", st->station_id, st->name);
+	} else {
+		log_warnx("station %s (%s) silent for %lld s", st->station_id, st->name,
+			  (long long)(silent_ms / 1000));
+		metrics_count(&w->svc->metrics.stations_silent, st->station_id, 1);
+	}
+	snprintf(what, sizeof(what), "%s %s", st->station_id, st->name);
+	if (w->svc->notify)
+		notify_send(w->svc->notify, NOTIFY_OFFICERS,
+			    back ? "station_back" : "station_silent", st->station_id, what, "", "");
+}
+
+/* Periodic work, outside any batch: silent stations; drafts pending too
+ * long (the workflow runs its own transaction). */
 static void writer_tick(struct writer *w)
 {
+	if (w->svc->watchdog) {
+		pthread_rwlock_rdlock(&w->svc->lock);
+		watchdog_check(w->svc->watchdog, w->svc->registry, time_now_ms(),
+			       writer_station_change, w);
+		pthread_rwlock_unlock(&w->svc->lock);
+	}
 	int after_s = w->svc->cfg.alerts.escalate_after_s;
 	if (after_s <= 0 || !w->svc->wf.templates)
 		return;

@@ -1,0 +1,196 @@
+/* test_store_report.c - a report's region (admin_code and the full name,
+ * spec issue 3) stored with it, on a new database and on one made before
+ * the admin_name column existed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define OBSERVED_MS 1795647120000LL /* 2026-11-26T06:52:00Z */
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *s;
+};
+
+static struct store *open_store(const char *path)
+{
+	struct store_options opt = {.path = path};
+	struct store *s = NULL;
+	char err[512] = "";
+	ga_err e = store_open(&opt, &s, err, sizeof(err));
+
+	if (e != GA_OK)
+		fail_msg("store_open: %s", err);
+	assert_non_null(s);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-store-report-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+
+	store_close(f->s);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+}
+
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void put(struct store *s, const char *id, const char *code, const char *name)
+{
+	struct report r;
+
+	memset(&r, 0, sizeof(r));
+	r.station_id = "ST1";
+	r.report_id = id;
+	r.kind = KIND_DANGER;
+	r.hazard_type = HAZARD_LANDSLIDE;
+	r.observed_at_ms = OBSERVED_MS;
+	r.observed_offset_min = 480;
+	r.has_point = true;
+	r.lon = 119.82;
+	r.lat = 31.36;
+	snprintf(r.admin_code, sizeof(r.admin_code), "%s", code);
+	snprintf(r.admin_name, sizeof(r.admin_name), "%s", name);
+	assert_int_equal(store_report_put(s, &r, "geohazard/v1/reports/ST1", "{}", 2, OBSERVED_MS,
+					  NULL, LEVEL_SMALL),
+			 GA_OK);
+}
+
+/* The code and name stored for report id, read behind the store's back. */
+static void expect_region(sqlite3 *db, const char *id, const char *code, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT admin_code, admin_name FROM reports"
+					    " WHERE station_id = 'ST1' AND report_id = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), code);
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), name);
+	sqlite3_finalize(st);
+}
+
+static void test_name_stored(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+
+	f->s = open_store(f->path);
+	put(f->s, "r-1", "320282", "江苏省无锡市宜兴市");
+	put(f->s, "r-2", "", ""); /* no point looked up */
+	db = raw_open(f->path);
+	expect_region(db, "r-1", "320282", "江苏省无锡市宜兴市");
+	expect_region(db, "r-2", "", "");
+	/* The column refuses NULL: the migration's NOT NULL holds. */
+	assert_int_not_equal(
+	    sqlite3_exec(db, "UPDATE reports SET admin_name = NULL", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A database from before the column: its reports get '' and new ones
+ * their name. Made by dropping the column and stepping the version back. */
+static void test_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	long long version;
+	sqlite3 *db;
+
+	f->s = open_store(f->path);
+	put(f->s, "old", "320111", "江苏省南京市浦口区");
+	store_close(f->s);
+	f->s = NULL;
+	db = raw_open(f->path);
+	version = raw_int(db, "PRAGMA user_version");
+	raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
+	{
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", version - 1);
+		raw_exec(db, sql);
+	}
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
+				     " WHERE name = 'admin_name'"),
+			 0);
+	sqlite3_close(db);
+
+	f->s = open_store(f->path);
+	put(f->s, "new", "320282", "江苏省无锡市宜兴市");
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), version);
+	expect_region(db, "old", "320111", "");
+	expect_region(db, "new", "320282", "江苏省无锡市宜兴市");
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_name_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
