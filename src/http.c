@@ -16,7 +16,9 @@
 #include "http_internal.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "service.h"
+#include "watchdog.h"
 #include "writer.h"
 
 #define HTTP_MAX_CONNECTIONS 256
@@ -83,6 +85,36 @@ static bool http_declared_too_big(struct MHD_Connection *conn)
 	return errno != 0 || end == cl || n > HTTP_BODY_MAX;
 }
 
+/* Prometheus text: the in-memory counters and histograms, and gauges of
+ * the moment. */
+static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
+{
+	struct service *svc = h->svc;
+	json_t *silent = svc->watchdog ? watchdog_silent_json(svc->watchdog) : NULL;
+	struct metrics_gauge g[] = {
+	    {"geoalert_mqtt_sessions", "MQTT sessions configured.", NULL, NULL,
+	     svc->ingest ? ingest_sessions(svc->ingest) : 0},
+	    {"geoalert_mqtt_subscribed", "MQTT sessions whose subscription is granted.", NULL, NULL,
+	     svc->ingest ? ingest_subscribed(svc->ingest) : 0},
+	    {"geoalert_database_ok", "1 when the last commit succeeded.", NULL, NULL,
+	     svc->writer && writer_last_result(svc->writer) == GA_OK ? 1 : 0},
+	    {"geoalert_stations_silent", "Registered stations silent past their interval.", NULL,
+	     NULL, silent ? (double)json_array_size(silent) : 0},
+	};
+	json_decref(silent);
+	char *text = metrics_render(&svc->metrics, g, sizeof(g) / sizeof(g[0]));
+	if (!text)
+		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	return http_queue(conn, MHD_HTTP_OK, resp);
+}
+
 static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn,
 				  const struct http_req *req)
 {
@@ -97,6 +129,11 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn,
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return http_send_method(conn, "GET");
 		return http_healthz(h, conn);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return http_send_method(conn, "GET");
+		return http_metrics(h, conn);
 	}
 	if (strncmp(url, "/api/", 5) == 0)
 		return http_api_handle(h, conn, req);

@@ -227,6 +227,23 @@ def test_registry_reload():
     assert g2.stop() == 0
 
 
+def test_metrics():
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % ga.http_port, timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    lines = dict(l.rsplit(" ", 1) for l in text.splitlines() if l and not l.startswith("#"))
+    assert int(lines['geoalert_reports_total{status="accepted"}']) >= 4, text
+    assert int(lines['geoalert_reports_total{status="duplicate"}']) >= 1, text
+    assert int(lines['geoalert_reports_total{status="rejected"}']) >= 6, text
+    assert int(lines['geoalert_rejections_total{reason="station_mismatch"}']) >= 1, text
+    n = int(lines["geoalert_report_receipt_seconds_count"])
+    assert n >= 11 and int(lines['geoalert_report_receipt_seconds_bucket{le="+Inf"}']) == n
+    assert lines["geoalert_mqtt_subscribed"] == "2", text
+    # a large incident was made: its draft's latency is recorded
+    assert int(lines["geoalert_report_draft_seconds_count"]) >= 1, text
+
+
 def test_sigterm_exits_cleanly():
     assert ga.stop() == 0
     assert "stopped" in ga.log_text()
@@ -237,7 +254,7 @@ def test_sigterm_exits_cleanly():
 for t in (test_healthz, test_accepted_danger_from_registry, test_duplicate_changes_nothing,
           test_invalid_example_all_errors, test_garbage_is_stored_and_answered,
           test_station_checks, test_disaster_in_gauss_krueger, test_xian80_warning,
-          test_outside_service_area, test_grouping_and_level_recomputed,
+          test_outside_service_area, test_metrics, test_grouping_and_level_recomputed,
           test_unknown_incident_rejected, test_future_and_past_times, test_sigterm_exits_cleanly,
           test_registry_reload):
     runner.run(t)
