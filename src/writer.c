@@ -236,9 +236,16 @@ static void writer_notify_drafts(struct writer *w, struct writer_item *batch)
 		char url[CONFIG_STR_MAX + 64];
 		snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url,
 			 it->incident_id);
-		if (w->svc->notify)
-			notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, "",
-				    level_name((enum level)it->level), url);
+		if (!w->svc->notify)
+			continue;
+		/* The headline, for the notice: drafts are rare, one read each. */
+		struct store_draft *d = malloc(sizeof(*d));
+		const char *headline = "";
+		if (d && store_draft_pending(w->store, it->incident_id, d) == GA_OK)
+			headline = d->headline;
+		notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, headline,
+			    level_name((enum level)it->level), url);
+		free(d);
 	}
 }
 

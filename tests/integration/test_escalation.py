@@ -201,7 +201,7 @@ def test_draft_notice_then_exactly_one_escalation():
     assert ctype == "application/json", ctype
     assert body["event"] == "draft", body
     assert body["alert_id"] == aid and body["level"] == "large", body
-    assert isinstance(body["headline"], str), body
+    assert isinstance(body["headline"], str) and body["headline"], body
     assert body["url"].startswith(BASE + "/console/") and "/console/" in body["url"], body
     assert aid in body["url"], body
     assert t_draft - t0 < 5, t_draft - t0
