@@ -14,7 +14,7 @@
 
 #include "error.h"
 
-#define GEO_CODE_LEN 7   /* 6 digits + NUL (GB/T 2260) */
+#define GEO_CODE_LEN 7	 /* 6 digits + NUL (GB/T 2260) */
 #define GEO_NAME_MAX 128 /* bytes of a full region name, NUL included */
 #define GEO_MAX_HELMERT 16
 
@@ -26,13 +26,13 @@ enum {
 };
 
 struct geo_helmert {
-	int epsg;           /* the geographic CRS (4610, 4214) whose GK zones it serves too */
-	char towgs84[160];  /* "dx,dy,dz,rx,ry,rz,ds" as PROJ's +towgs84 takes it */
+	int epsg;	   /* the geographic CRS (4610, 4214) whose GK zones it serves too */
+	char towgs84[160]; /* "dx,dy,dz,rx,ry,rz,ds" as PROJ's +towgs84 takes it */
 };
 
 struct geo_options {
-	const char *regions_path;    /* GeoJSON of county polygons; NULL: bundled file */
-	const char *service_area;    /* comma/space separated admin-code prefixes; NULL or "": all */
+	const char *regions_path; /* GeoJSON of county polygons; NULL: bundled file */
+	const char *service_area; /* comma/space separated admin-code prefixes; NULL or "": all */
 	struct geo_helmert helmert[GEO_MAX_HELMERT];
 	int nhelmert;
 };
@@ -58,8 +58,8 @@ void geo_free(struct geo *g);
  * (err says so); GA_ERR_GEO when the point does not transform, the
  * result is not finite or it lies outside the CRS's area of use.
  * *warnings gets GEO_WARN_* bits (may be NULL). */
-ga_err geo_transform(struct geo *g, const char *crs, double x, double y, double *lon,
-		     double *lat, unsigned *warnings, char *err, size_t errlen);
+ga_err geo_transform(struct geo *g, const char *crs, double x, double y, double *lon, double *lat,
+		     unsigned *warnings, char *err, size_t errlen);
 
 /* The region containing lon/lat (CGCS2000), or NULL outside every region.
  * Points on a shared border resolve deterministically (lowest code). The

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file.h"
 #include "geo.h"
 #include "geo_internal.h"
 #include "geojson.h"
@@ -60,47 +61,6 @@ static int poly_cmp(const void *a, const void *b)
 	if (x->region != y->region)
 		return x->region < y->region ? -1 : 1;
 	return x->edge0 < y->edge0 ? -1 : x->edge0 > y->edge0;
-}
-
-static ga_err geo_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE *fp = NULL;
-	struct stat st;
-	char *b = NULL;
-	ga_err rc = GA_ERR_IO;
-
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(fp), &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)GEO_MAX_FILE_BYTES) {
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path,
-			 GEO_MAX_FILE_BYTES);
-		rc = GA_ERR_CONFIG;
-		goto out;
-	}
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = GA_ERR_NOMEM;
-		goto out;
-	}
-	if (fread(b, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
-		goto out;
-	}
-	*buf = b;
-	*len = (size_t)st.st_size;
-	b = NULL;
-	rc = GA_OK;
-out:
-	free(b);
-	if (fp != NULL)
-		fclose(fp);
-	return rc;
 }
 
 /* Copies a string property into dst; false when absent, not a string,
@@ -488,7 +448,7 @@ ga_err geo__load_regions(struct geo *g, const char *path, char *err, size_t errl
 	};
 	ga_err rc;
 
-	if ((rc = geo_read_file(path, &buf, &len, err, errlen)) != GA_OK)
+	if ((rc = file_read(path, GEO_MAX_FILE_BYTES, &buf, &len, err, errlen)) != GA_OK)
 		goto out;
 	/* One feature's tree at a time: the whole file's would be ~8x its size. */
 	if ((rc = geojson_each_feature(path, buf, len, geo_load_feature, &l, err, errlen)) != GA_OK)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file.h"
 #include "log.h"
 
 #define REGISTRY_PEOPLE_MAX 1e9	   /* threatened_people: an integer below this */
@@ -26,47 +27,6 @@ struct registry_pending {
 	struct station st;
 	size_t index;
 };
-
-static ga_err registry_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE *fp = NULL;
-	struct stat st;
-	char *b = NULL;
-	ga_err rc = GA_ERR_IO;
-
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(fp), &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)REGISTRY_MAX_BYTES) {
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path,
-			 REGISTRY_MAX_BYTES);
-		rc = GA_ERR_CONFIG;
-		goto out;
-	}
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = GA_ERR_NOMEM;
-		goto out;
-	}
-	if (fread(b, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
-		goto out;
-	}
-	*buf = b;
-	*len = (size_t)st.st_size;
-	b = NULL;
-	rc = GA_OK;
-out:
-	free(b);
-	if (fp != NULL)
-		fclose(fp);
-	return rc;
-}
 
 static bool registry_valid_id(const char *s, size_t len)
 {
@@ -223,7 +183,7 @@ ga_err registry_load(const char *path, const struct geo *geo, struct registry **
 	const char *type;
 	ga_err rc;
 
-	if ((rc = registry_read(path, &buf, &len, err, errlen)) != GA_OK)
+	if ((rc = file_read(path, REGISTRY_MAX_BYTES, &buf, &len, err, errlen)) != GA_OK)
 		goto out;
 	rc = GA_ERR_CONFIG;
 	if ((doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {

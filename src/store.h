@@ -58,8 +58,8 @@ ga_err store_report_find(struct store *s, const char *station_id, const char *re
 /* Stores an accepted report: its raw bytes, topic, receive time, parsed
  * fields and the incident it joined. GA_ERR_DUPLICATE if (station_id,
  * report_id) exists. Inside a transaction. */
-ga_err store_report_put(struct store *s, const struct report *r, const char *topic,
-			const void *raw, size_t rawlen, int64_t received_ms, const char *incident_id,
+ga_err store_report_put(struct store *s, const struct report *r, const char *topic, const void *raw,
+			size_t rawlen, int64_t received_ms, const char *incident_id,
 			enum level level);
 
 /* Stores a rejected payload raw with its reasons (JSON array text, as in
@@ -76,8 +76,8 @@ ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_
  * receipt leaving re-sends it at the next start instead of losing it. */
 
 /* Inside a transaction. *id identifies it for store_outbox_delete. */
-ga_err store_outbox_put(struct store *s, const char *topic, const char *payload,
-			int64_t created_ms, int64_t *id);
+ga_err store_outbox_put(struct store *s, const char *topic, const char *payload, int64_t created_ms,
+			int64_t *id);
 /* Inside a transaction; an id already gone is not an error. */
 ga_err store_outbox_delete(struct store *s, int64_t id);
 /* Calls cb for each stored receipt, oldest first; cb returns false to
@@ -91,11 +91,11 @@ struct incident {
 	char id[INCIDENT_ID_MAX];
 	enum hazard_type hazard_type;
 	char hazard_point_id[REGISTRY_HP_MAX]; /* of the report that opened it; may be "" */
-	double lon, lat;                       /* where it was first reported */
+	double lon, lat;		       /* where it was first reported */
 	char admin_code[GEO_CODE_LEN];
 	int64_t first_observed_ms, last_observed_ms;
 	int64_t created_ms, updated_ms;
-	bool has_disaster;      /* some report of it is a disaster */
+	bool has_disaster;	/* some report of it is a disaster */
 	struct figures figures; /* max over stations of each station's latest value */
 	enum level level;
 	int nreports;
@@ -117,9 +117,9 @@ ga_err store_incident_by_hazard_point(struct store *s, const char *hazard_point_
  * within window_ms of t_ms whose first point lies in the lon/lat box;
  * cb returns false to stop. */
 typedef bool (*store_incident_cb)(const struct incident *inc, void *arg);
-ga_err store_incident_near(struct store *s, enum hazard_type type, int64_t t_ms,
-			   int64_t window_ms, double min_lon, double max_lon, double min_lat,
-			   double max_lat, store_incident_cb cb, void *arg);
+ga_err store_incident_near(struct store *s, enum hazard_type type, int64_t t_ms, int64_t window_ms,
+			   double min_lon, double max_lon, double min_lat, double max_lat,
+			   store_incident_cb cb, void *arg);
 
 /* Inserts a new incident, giving it the next id of its day:
  * "{prefix}-YYYYMMDD-NNNN", the date of created_ms at utc_offset_min. */
@@ -131,9 +131,9 @@ ga_err store_incident_update(struct store *s, const struct incident *inc);
  * keeping per (station, figure) only the latest observed value, then
  * writes into *out the incident's figures: per figure, the max over
  * stations of each station's latest value. */
-ga_err store_incident_fold_figures(struct store *s, const char *incident_id,
-				   const char *station_id, int64_t observed_ms,
-				   const struct figures *f, struct figures *out);
+ga_err store_incident_fold_figures(struct store *s, const char *incident_id, const char *station_id,
+				   int64_t observed_ms, const struct figures *f,
+				   struct figures *out);
 
 /* === officers, console sessions, login attempts, audit trail ==========
  * (migration 2; store_officer.c and store_audit.c). The store sees only

@@ -34,10 +34,10 @@
 #include "officer.h"
 #include "store.h"
 
-#define ALERT_REASON_MAX 1000   /* reject/cancel reason, characters */
-#define WORKFLOW_LIST_MAX 500   /* items of one workflow_list */
+#define ALERT_REASON_MAX 1000	/* reject/cancel reason, characters */
+#define WORKFLOW_LIST_MAX 500	/* items of one workflow_list */
 #define WORKFLOW_REPORTS_MAX 50 /* source reports in workflow_get, newest first */
-#define WORKFLOW_REFS_MAX 32    /* references of one version: the latest earlier ones */
+#define WORKFLOW_REFS_MAX 32	/* references of one version: the latest earlier ones */
 
 struct thresholds;
 struct config;
@@ -57,7 +57,7 @@ int alert_state_from_name(const char *s);
 /* What the workflow needs from the configuration and data. Borrowed. */
 struct workflow_ctx {
 	const struct draft_templates *templates;
-	const struct geo *geo;       /* admin names for codes */
+	const struct geo *geo; /* admin names for codes */
 	enum level publish_min_level;
 	const char *sender;
 	int utc_offset_min;

@@ -20,8 +20,8 @@
  *
  * Prints "ready" once subscribed and "got PAYLOAD" for each message. */
 #include <mosquitto.h>
-#include <poll.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>

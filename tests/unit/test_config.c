@@ -42,18 +42,19 @@ static const char *load(const char *text, struct config *c)
 static void test_spec_example(void **state)
 {
 	struct config c;
-	const char *err = load("[mqtt]\n"
-			       "url = mqtt://127.0.0.1:1883      ; mqtts://host:8883 for TLS\n"
-			       "client_id = geoalert\n"
-			       "[store]\npath = var/geoalert.db\n"
-			       "[http]\nlisten = 127.0.0.1:8080\npublic_base_url = http://127.0.0.1:8080\n"
-			       "[stations]\nfile = geo/stations.geojson\n"
-			       "[geo]\nregions = geo/regions.geojson      ; bundled\n"
-			       "service_area = 32                 ; Jiangsu\n"
-			       "[alerts]\npublish_min_level = large\nsender = 江苏省自然资源厅\n"
-			       "[channel.portal]\ntype = portal                     ; POST\n"
-			       "url = http://127.0.0.1:9000/api/alerts\n",
-			       &c);
+	const char *err =
+	    load("[mqtt]\n"
+		 "url = mqtt://127.0.0.1:1883      ; mqtts://host:8883 for TLS\n"
+		 "client_id = geoalert\n"
+		 "[store]\npath = var/geoalert.db\n"
+		 "[http]\nlisten = 127.0.0.1:8080\npublic_base_url = http://127.0.0.1:8080\n"
+		 "[stations]\nfile = geo/stations.geojson\n"
+		 "[geo]\nregions = geo/regions.geojson      ; bundled\n"
+		 "service_area = 32                 ; Jiangsu\n"
+		 "[alerts]\npublish_min_level = large\nsender = 江苏省自然资源厅\n"
+		 "[channel.portal]\ntype = portal                     ; POST\n"
+		 "url = http://127.0.0.1:9000/api/alerts\n",
+		 &c);
 	assert_string_equal(err, "");
 	assert_string_equal(c.mqtt.url, "mqtt://127.0.0.1:1883");
 	assert_string_equal(c.geo.service_area, "32");
@@ -188,8 +189,7 @@ static void test_missing_file(void **state)
 {
 	struct config c;
 	char err[512];
-	assert_int_equal(config_load("/nonexistent/geoalert.ini", &c, err, sizeof(err)),
-			 GA_ERR_IO);
+	assert_int_equal(config_load("/nonexistent/geoalert.ini", &c, err, sizeof(err)), GA_ERR_IO);
 	assert_non_null(strstr(err, "/nonexistent/geoalert.ini"));
 }
 
@@ -210,10 +210,10 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_spec_example),   cmocka_unit_test(test_unknown_key_names_line),
+	    cmocka_unit_test(test_spec_example),    cmocka_unit_test(test_unknown_key_names_line),
 	    cmocka_unit_test(test_unknown_section), cmocka_unit_test(test_bad_values),
-	    cmocka_unit_test(test_syntax_error),   cmocka_unit_test(test_string_caps),
-	    cmocka_unit_test(test_helmert),        cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_syntax_error),    cmocka_unit_test(test_string_caps),
+	    cmocka_unit_test(test_helmert),	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_secret),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,14 +46,17 @@ static void test_outbox_lifecycle(void **state)
 	struct store *s = open_store();
 	int64_t a, b, c;
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":1}", 1, &a), GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":2}", 2, &b), GA_OK);
+	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":1}", 1, &a),
+			 GA_OK);
+	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":2}", 2, &b),
+			 GA_OK);
 	assert_int_equal(store_commit(s), GA_OK);
 	assert_true(b > a);
 
 	/* a rolled-back receipt is not kept */
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":3}", 3, &c), GA_OK);
+	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":3}", 3, &c),
+			 GA_OK);
 	assert_int_equal(store_rollback(s), GA_OK);
 
 	/* acknowledged: gone; deleting twice is fine */

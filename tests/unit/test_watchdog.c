@@ -48,8 +48,9 @@ static void test_silence_and_back(void **state)
 	assert_int_equal(seen.silent, 1);
 	json_t *list = watchdog_silent_json(w);
 	assert_int_equal(json_array_size(list), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "station_id")),
-			    "JS-3211-0002");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(list, 0), "station_id")),
+	    "JS-3211-0002");
 	const char *since =
 	    json_string_value(json_object_get(json_array_get(list, 0), "silent_since"));
 	assert_non_null(strstr(since, "+08:00"));
