@@ -9,6 +9,7 @@ int cmd_locate(int argc, char **argv);
 int cmd_officer(int argc, char **argv); /* officer add (cmd_officer.c) */
 int cmd_audit(int argc, char **argv);	/* audit verify (cmd_audit.c) */
 int cmd_verify(int argc, char **argv);	/* verify FILE: an alert's signature (cmd_verify.c) */
+int cmd_report(int argc, char **argv);	/* report timeliness (cmd_report.c) */
 int cmd_backup(int argc, char **argv);	/* backup PATH -c FILE (cmd_backup.c) */
 
 #endif

@@ -19,6 +19,8 @@ static int usage(void)
 		"      [--password-file FILE]         create an officer; print the API token once\n"
 		"  audit verify -c FILE [--anchor SEQ:HASH]\n"
 		"                                     check the audit trail's hash chain\n"
+		"  report timeliness --since DATE [--format csv|json] -c FILE\n"
+		"                                     how timely each incident was disclosed\n"
 		"  backup PATH -c FILE                copy the database online to PATH\n"
 		"  verify FILE [-c FILE | --key PUBKEYFILE]\n"
 		"                                     check a saved alert's signature\n"
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
 		return cmd_audit(argc, argv);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc, argv);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc, argv);
 	if (strcmp(cmd, "backup") == 0)
 		return cmd_backup(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

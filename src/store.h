@@ -426,4 +426,22 @@ ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_
  * due at now_ms at the latest; *n (may be NULL) their count. */
 ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n);
 
+/* === timeliness (store_timeliness.c) ===============================
+ * One row per (incident, channel of its first published version) for
+ * incidents created since since_ms that got a draft; channel "" when the
+ * first version went to no channel (or was never published). Times are
+ * Unix ms, 0 when it has not happened. */
+struct store_timeliness_row {
+	char incident_id[INCIDENT_ID_MAX];
+	int level;
+	int64_t reported_ms;	/* the incident's first report arrived */
+	int64_t draft_ms;	/* its first draft */
+	int64_t confirmed_ms;	/* version 1 published */
+	char confirmed_by[256]; /* officer names, comma separated */
+	char channel[64];
+	int64_t delivered_ms;
+};
+typedef bool (*store_timeliness_cb)(const struct store_timeliness_row *row, void *arg);
+ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg);
+
 #endif

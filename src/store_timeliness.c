@@ -1,0 +1,52 @@
+/* store_timeliness.c - the rows of `geoalert report timeliness`: a rare
+ * command-line read, so its statement is prepared on use, not cached. */
+#include <string.h>
+
+#include "store.h"
+#include "store_internal.h"
+
+static const char timeliness_sql[] =
+    "SELECT i.id, i.level, i.created_ms,"
+    " (SELECT min(d.created_ms) FROM alert_drafts d WHERE d.alert_id = i.id),"
+    " p.published_ms,"
+    " (SELECT group_concat(o.name, ',') FROM alert_confirmations c"
+    "  JOIN officers o ON o.id = c.officer_id WHERE c.draft_id = p.id),"
+    " dl.channel, dl.delivered_ms"
+    " FROM incidents i"
+    " LEFT JOIN alert_drafts p ON p.alert_id = i.id AND p.version = 1"
+    " LEFT JOIN deliveries dl ON dl.alert_id = i.id AND dl.version = 1"
+    " WHERE i.created_ms >= ?1"
+    " AND EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = i.id)"
+    " ORDER BY i.created_ms, i.id, dl.channel";
+
+ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	ga_err e = GA_OK;
+	int rc = sqlite3_prepare_v2(s->db, timeliness_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_error(s, rc, "timeliness");
+	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK) {
+		e = store_error(s, rc, "timeliness");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_timeliness_row r;
+		memset(&r, 0, sizeof(r));
+		store_column_copy(st, 0, r.incident_id, sizeof(r.incident_id));
+		r.level = sqlite3_column_int(st, 1);
+		r.reported_ms = sqlite3_column_int64(st, 2);
+		r.draft_ms = sqlite3_column_int64(st, 3);
+		r.confirmed_ms = sqlite3_column_int64(st, 4);
+		store_column_copy(st, 5, r.confirmed_by, sizeof(r.confirmed_by));
+		store_column_copy(st, 6, r.channel, sizeof(r.channel));
+		r.delivered_ms = sqlite3_column_int64(st, 7);
+		if (!cb(&r, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = store_error(s, rc, "timeliness");
+out:
+	sqlite3_finalize(st);
+	return e;
+}
