@@ -291,9 +291,9 @@ static enum MHD_Result http_api_act(struct http *h, struct MHD_Connection *conn,
 			goto out;
 		}
 		bool published = false;
-		e = workflow_confirm(h->store, &h->wf, &who->officer, id,
-				     edits && json_object_size(edits) ? edits : NULL, now,
-				     &published, msg, sizeof(msg));
+		e = workflow_confirm_draft(h->store, &h->wf, &who->officer, id, draft_id,
+					   edits && json_object_size(edits) ? edits : NULL, now,
+					   &published, msg, sizeof(msg));
 		if (e == GA_OK && published)
 			delivery_kick(h->svc->delivery); /* its rows are committed */
 		if (e == GA_OK) {

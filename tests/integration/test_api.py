@@ -433,10 +433,42 @@ def test_secure_cookie_and_login_rate_limit():
         assert g2.stop() == 0
 
 
+def test_newer_draft_supersedes_pending():
+    def fissure(rid, people):
+        return {"schema": "geohazard.report/1", "report_id": rid, "station_id": "JS-3211-0002",
+                "kind": "danger", "hazard_type": "ground_fissure", "observed_at": now_rfc3339(),
+                "figures": {"threatened_people": people}}
+    st.publish("JS-3211-0002", fissure("api-sup-1", 600))
+    rc = st.wait_receipt("api-sup-1")
+    assert rc["level"] == "large", rc
+    aid = rc["incident_id"]
+    first = wait_pending(aid)
+    # new figures for the same incident: a new draft replaces the pending one
+    st.publish("JS-3211-0002", fissure("api-sup-2", 800))
+    assert st.wait_receipt("api-sup-2")["incident_id"] == aid
+    deadline = time.monotonic() + 10
+    while wait_pending(aid)["draft_id"] == first["draft_id"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = wait_pending(aid)
+    assert second["draft_id"] != first["draft_id"], (first, second)
+    code, _, body = call("GET", "/api/v1/alerts?state=pending", DUTY)
+    assert [it["alert_id"] for it in body["alerts"]].count(aid) == 1, body
+    # the same report again changes nothing: no third draft
+    st.publish("JS-3211-0002", fissure("api-sup-3", 800))
+    st.wait_receipt("api-sup-3")
+    assert wait_pending(aid)["draft_id"] == second["draft_id"]
+    # confirming the draft that was replaced is a conflict; the current one publishes
+    path = "/api/v1/alerts/%s/confirm" % aid
+    code, _, body = call("POST", path, DUTY, body={"draft_id": first["draft_id"]})
+    assert code == 409, body
+    code, _, body = call("POST", path, DUTY, body={"draft_id": second["draft_id"]})
+    assert code == 200 and body["published"] is True, body
+
+
 for t in (test_401_without_or_with_bad_token, test_list_and_unknown_state, test_404_and_405,
           test_draft_listed_with_reporter_and_map, test_400_bad_bodies, test_413_body_past_cap,
           test_403_duty_officer_cancelling, test_confirm_with_edited_headline_publishes,
-          test_two_officers_for_extra_large,
+          test_two_officers_for_extra_large, test_newer_draft_supersedes_pending,
           test_static_console_files_and_headers, test_login_session_cookie_csrf_logout,
           test_session_form_login_and_idle_expiry, test_secure_cookie_and_login_rate_limit):
     runner.run(t)
