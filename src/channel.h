@@ -31,7 +31,8 @@
 #define CHANNEL_ANSWER_MAX 16384       /* bytes of an answer kept for reading */
 #define CHANNEL_TEXT_MAX 65536	       /* bytes of a rendered text before it is fitted */
 #define CHANNEL_SCRATCH_MAX 512	       /* what one step of a job hands to the next */
-#define CHANNEL_STEPS_MAX 8	       /* requests of one delivery */
+#define CHANNEL_STEPS_MAX 4096	       /* requests of one delivery (an SMS list's batches) */
+#define CHANNEL_ADDR_MAX 320	       /* an e-mail address */
 #define CHANNEL_ERR_MAX 256	       /* an attempt's error text */
 #define CHANNEL_SECRET_MAX 512	       /* a token or secret read from its file */
 #define CHANNEL_RATE_MAX 6000	       /* rate_per_min / rate_per_s cap */
@@ -66,17 +67,36 @@ struct channel_job {
 	const json_t *alert;	/* the spec §6 alert JSON; borrowed */
 	const char *public_url; /* {public_base_url}/alerts/{id} */
 	int64_t now_ms;		/* wall clock, for signatures' timestamps */
-	int step;		/* 0-based request of a multi-step type */
+	/* The progress of a multi-step type: step is the 0-based request,
+	 * scratch what the steps done hand to the next (a NUL-terminated
+	 * string). The worker stores both after every CHANNEL_NEXT, so a
+	 * retry, even after kill -9, resumes at that step with that scratch
+	 * instead of repeating what went through (an SMS batch, a WeChat
+	 * draft). A new delivery starts at step 0 with scratch "". */
+	int step;
 	char scratch[CHANNEL_SCRATCH_MAX];
 };
 
-/* One HTTP request. body and headers are owned: channel_request_cleanup
- * frees them. */
+/* One request. body, headers and rcpt are owned: channel_request_cleanup
+ * frees them.
+ *
+ * HTTP (rcpt NULL): a POST of body to url with headers.
+ * SMTP (rcpt not NULL; url smtp:// or smtps://): body is the whole
+ * RFC 5322 message, sent from mail_from to every address of rcpt; with
+ * username set, AUTH with username and password (borrowed: the channel's
+ * own, alive while it is); starttls true requires STARTTLS on smtp://.
+ * The answer's status is the server's last SMTP reply code (250 when
+ * the message was taken). */
 struct channel_request {
 	char url[CHANNEL_URL_MAX];
 	char *body;
 	size_t bodylen;
 	struct curl_slist *headers;
+	/* SMTP */
+	struct curl_slist *rcpt;
+	char mail_from[CHANNEL_ADDR_MAX];
+	const char *username, *password;
+	bool starttls;
 };
 
 struct channel;

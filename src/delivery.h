@@ -69,10 +69,14 @@ ga_err delivery_check_config(const struct config *cfg, char *err, size_t errlen)
 
 /* Starts the worker: opens its own store connection on cfg's database,
  * every channel section of cfg (also disabled ones: an update follows
- * its original), makes rows an earlier run left sending due. cfg, wf and
- * notify (may be NULL) are borrowed and must outlive the worker. */
+ * its original), makes rows an earlier run left sending due. cfg, wf,
+ * notify (may be NULL) and metrics (may be NULL: it gets the
+ * confirm_delivered latency per channel) are borrowed and must outlive
+ * the worker. */
+struct metrics;
 ga_err delivery_start(const struct config *cfg, const struct workflow_ctx *wf,
-		      struct notify *notify, struct delivery **out, char *err, size_t errlen);
+		      struct notify *notify, struct metrics *metrics, struct delivery **out,
+		      char *err, size_t errlen);
 
 /* Wakes the worker now (something was enqueued or resent). Thread-safe,
  * never blocks; NULL is fine. */

@@ -18,6 +18,7 @@
 #include "delivery.h"
 #include "delivery_limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "timeutil.h"
 #include "workflow.h"
@@ -25,6 +26,8 @@
 #define DELIVERY_URL_MAX (CONFIG_STR_MAX + 64)
 #define DELIVERY_RATE_WAIT_MS 60000 /* refused for rate without Retry-After */
 #define DELIVERY_MQTT_DONE_MAX DELIVERY_INFLIGHT_MAX
+
+_Static_assert(CHANNEL_SCRATCH_MAX == STORE_SCRATCH_MAX, "a job's scratch is stored whole");
 
 struct delivery_chan {
 	struct channel *c;
@@ -42,6 +45,8 @@ struct delivery_job {
 	CURL *easy;
 	char *answer;
 	size_t answerlen;
+	size_t uploaded; /* smtp: bytes of req.body read by curl */
+	bool waiting;	 /* its next step waits for the channel's rate limits */
 	char retry_after[64];
 	int mid;	      /* mqtt */
 	int64_t expires_mono; /* mqtt: no PUBACK by then is a failure */
@@ -55,6 +60,7 @@ struct delivery {
 	const struct config *cfg;
 	struct workflow_ctx wf;
 	struct notify *notify;
+	struct metrics *metrics; /* may be NULL */
 	struct store *store;
 	struct delivery_chan chans[CONFIG_MAX_CHANNELS];
 	int nchans;
@@ -148,6 +154,19 @@ static int64_t delivery_retry_after(const char *v, int64_t now_ms)
 	return (int64_t)t * 1000;
 }
 
+/* smtp: hands curl the message, as much as it asks for at a time. */
+static size_t delivery_on_read(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct delivery_job *j = arg;
+	size_t n = size * nmemb, left = j->req.bodylen - j->uploaded;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, j->req.body + j->uploaded, n);
+	j->uploaded += n;
+	return n;
+}
+
 /* Ends j now with verdict v (a failure to even start). */
 static void delivery_job_fail(struct delivery_job *j, enum channel_verdict v, const char *why)
 {
@@ -179,20 +198,39 @@ static void delivery_launch(struct delivery *d, struct delivery_job *j)
 		delivery_job_fail(j, CHANNEL_RETRY, err);
 		return;
 	}
-	/* Python's and some portals' servers do not answer 100-continue. */
-	j->req.headers = curl_slist_append(j->req.headers, "Expect:");
 	if ((e = curl_easy_init()) == NULL) {
 		delivery_job_fail(j, CHANNEL_RETRY, "out of memory");
 		return;
 	}
 	curl_easy_setopt(e, CURLOPT_URL, j->req.url);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req.body ? j->req.body : "");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->req.bodylen);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->req.headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "geoalert/" GA_VERSION);
+	if (j->req.rcpt != NULL) {
+		j->uploaded = 0;
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, j->req.mail_from);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->req.rcpt);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, delivery_on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, j);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->req.bodylen);
+		if (j->req.username != NULL) {
+			curl_easy_setopt(e, CURLOPT_USERNAME, j->req.username);
+			curl_easy_setopt(e, CURLOPT_PASSWORD,
+					 j->req.password ? j->req.password : "");
+		}
+		if (j->req.starttls)
+			curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	} else {
+		/* Python's and some portals' servers do not answer
+		 * 100-continue. */
+		j->req.headers = curl_slist_append(j->req.headers, "Expect:");
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req.body ? j->req.body : "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->req.bodylen);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->req.headers);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "geoalert/" GA_VERSION);
+	}
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)lim->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, delivery_on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, delivery_on_header);
@@ -241,13 +279,14 @@ static bool delivery_due_cb(const struct store_delivery *row, void *arg)
 	return d->ndue < DELIVERY_BATCH;
 }
 
-/* Whether dc may start one more now; else when it may (d->wake_mono). */
-static bool delivery_may_start(struct delivery *d, struct delivery_chan *dc, int64_t mono)
+/* Whether dc's rate limits let one more request go now (and counts it);
+ * else when they may (folded into d->wake_mono). Every request counts,
+ * each step of a multi-step delivery too: an SMS gateway limits its
+ * requests, not our deliveries. */
+static bool delivery_rate_take(struct delivery *d, struct delivery_chan *dc, int64_t mono)
 {
 	int64_t next = 0;
 
-	if (dc->inflight >= channel_limits(dc->c)->concurrency)
-		return false;
 	if (!delivery_limit_ok(&dc->per_min, mono, &next) ||
 	    !delivery_limit_ok(&dc->per_s, mono, &next)) {
 		if (d->wake_mono == 0 || next < d->wake_mono)
@@ -257,6 +296,14 @@ static bool delivery_may_start(struct delivery *d, struct delivery_chan *dc, int
 	delivery_limit_take(&dc->per_min, mono, NULL);
 	delivery_limit_take(&dc->per_s, mono, NULL);
 	return true;
+}
+
+/* Whether dc may start one more delivery now. */
+static bool delivery_may_start(struct delivery *d, struct delivery_chan *dc, int64_t mono)
+{
+	if (dc->inflight >= channel_limits(dc->c)->concurrency)
+		return false;
+	return delivery_rate_take(d, dc, mono);
 }
 
 /* Makes a job of row (not started yet); NULL when it cannot be sent now.
@@ -296,6 +343,8 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 	j->cj.idem_key = j->row.idem_key;
 	j->cj.alert = j->alert;
 	j->cj.public_url = j->public_url;
+	j->cj.step = row->step; /* where an earlier attempt got to */
+	memcpy(j->cj.scratch, row->scratch, sizeof(j->cj.scratch));
 	return j;
 }
 
@@ -327,9 +376,8 @@ static void delivery_poll(struct delivery *d, struct delivery_job **finished)
 	/* Marked sending first: a crash from here on retries them. */
 	if ((e = store_begin(d->store)) == GA_OK) {
 		for (j = fresh; j != NULL && e == GA_OK; j = j->next) {
-			int64_t retry = now +
-					channel_limits(j->dc->c)->timeout_ms * CHANNEL_STEPS_MAX +
-					DELIVERY_GRACE_MS;
+			int64_t retry =
+			    now + channel_limits(j->dc->c)->timeout_ms * 2 + DELIVERY_GRACE_MS;
 			e = store_delivery_start(d->store, j->row.id, retry);
 		}
 		if (e == GA_OK)
@@ -431,6 +479,9 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 		const struct store_delivery *r = &j->row;
 		if (strcmp(r->state, "delivered") == 0) {
 			delivered = true;
+			if (d->metrics != NULL)
+				metrics_observe_ms(&d->metrics->confirm_delivered, r->channel,
+						   (double)(now - r->created_ms));
 			log_info("delivery: %s version %d delivered to %s (attempt %d)",
 				 r->alert_id, r->version, r->channel, r->attempts);
 		} else if (strcmp(r->state, "failed") == 0) {
@@ -473,6 +524,46 @@ static void delivery_reap(struct delivery *d, struct delivery_job **done)
 	}
 }
 
+/* The step of j went through: stores where j got to, so that a retry
+ * (even after kill -9) does not repeat it, and launches the next step
+ * when the channel's rate limits allow, else leaves j waiting. A step
+ * whose progress cannot be stored is not followed: the retry starts from
+ * the last progress stored. */
+static void delivery_next_step(struct delivery *d, struct delivery_job *j)
+{
+	ga_err e;
+
+	if (j->cj.step + 1 >= CHANNEL_STEPS_MAX) {
+		delivery_job_fail(j, CHANNEL_RETRY, "too many steps");
+		return;
+	}
+	j->cj.step++;
+	if ((e = store_delivery_progress(d->store, j->row.id, j->cj.step, j->cj.scratch)) !=
+	    GA_OK) {
+		char why[CHANNEL_ERR_MAX];
+		snprintf(why, sizeof(why), "cannot store progress at step %d: %s", j->cj.step,
+			 ga_strerror(e));
+		delivery_job_fail(j, CHANNEL_RETRY, why);
+		return;
+	}
+	j->waiting = !delivery_rate_take(d, j->dc, time_mono_ms());
+	if (!j->waiting)
+		delivery_launch(d, j);
+}
+
+/* Launches the waiting steps the rate limits now allow. */
+static void delivery_resume(struct delivery *d)
+{
+	int64_t mono = time_mono_ms();
+
+	for (struct delivery_job *j = d->jobs; j != NULL; j = j->next) {
+		if (!j->waiting || j->finished || !delivery_rate_take(d, j->dc, mono))
+			continue;
+		j->waiting = false;
+		delivery_launch(d, j);
+	}
+}
+
 /* Reads curl's finished transfers; a step that went through launches
  * the next one of its job. */
 static void delivery_http_done(struct delivery *d)
@@ -490,19 +581,21 @@ static void delivery_http_done(struct delivery *d)
 		CURLcode rc = m->data.result;
 		delivery_job_unlink(d, j);
 		if (rc != CURLE_OK) {
-			delivery_job_fail(j, CHANNEL_RETRY, curl_easy_strerror(rc));
+			char why[CHANNEL_ERR_MAX];
+			if (status > 0) /* an SMTP refusal ends the transfer too */
+				snprintf(why, sizeof(why), "%s (server said %ld)",
+					 curl_easy_strerror(rc), status);
+			else
+				snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
+			delivery_job_fail(j, CHANNEL_RETRY, why);
 			continue;
 		}
 		j->verdict = channel_answer(j->dc->c, &j->cj, status, j->answer ? j->answer : "",
 					    j->answerlen, j->err, sizeof(j->err));
-		if (j->verdict == CHANNEL_NEXT && j->cj.step + 1 < CHANNEL_STEPS_MAX) {
-			j->cj.step++;
-			delivery_launch(d, j);
-			continue;
-		}
 		if (j->verdict == CHANNEL_NEXT)
-			delivery_job_fail(j, CHANNEL_RETRY, "too many steps");
-		j->finished = true;
+			delivery_next_step(d, j);
+		else
+			j->finished = true;
 	}
 }
 
@@ -611,6 +704,7 @@ static void *delivery_main(void *arg)
 		}
 		curl_multi_perform(d->multi, &running);
 		delivery_http_done(d);
+		delivery_resume(d);
 		delivery_mqtt_check(d);
 		delivery_reap(d, &done);
 		if (delivery_record(d, done)) {
@@ -657,7 +751,8 @@ static void delivery_free(struct delivery *d)
 }
 
 ga_err delivery_start(const struct config *cfg, const struct workflow_ctx *wf,
-		      struct notify *notify, struct delivery **out, char *err, size_t errlen)
+		      struct notify *notify, struct metrics *metrics, struct delivery **out,
+		      char *err, size_t errlen)
 {
 	struct store_options sopt = {.path = cfg->store.path,
 				     .max_page_count = cfg->store.max_page_count};
@@ -671,6 +766,7 @@ ga_err delivery_start(const struct config *cfg, const struct workflow_ctx *wf,
 	d->cfg = cfg;
 	d->wf = *wf;
 	d->notify = notify;
+	d->metrics = metrics;
 	if ((d->due = calloc(DELIVERY_BATCH, sizeof(*d->due))) == NULL ||
 	    (d->multi = curl_multi_init()) == NULL) {
 		snprintf(err, errlen, "delivery: out of memory");

@@ -255,7 +255,8 @@ int service_serve(int argc, char **argv)
 		goto out;
 	}
 	/* Before the HTTP server: its confirmations kick the worker. */
-	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->delivery, err, sizeof(err)) !=
+	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
+			   sizeof(err)) !=
 	    GA_OK) {
 		ingest_backlog_free(backlog);
 		log_warnx("%s", err);

@@ -373,6 +373,7 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
 #define STORE_CHANNEL_MAX 64 /* a channel name + NUL (config_channel.name) */
 #define STORE_ERROR_MAX 256  /* last_error + NUL */
 #define STORE_IDEM_MAX 48    /* "{alert_id}:{version}" + NUL */
+#define STORE_SCRATCH_MAX 512 /* a delivery's progress (CHANNEL_SCRATCH_MAX) */
 
 struct store_delivery {
 	int64_t id; /* set by store_delivery_insert */
@@ -386,6 +387,8 @@ struct store_delivery {
 	int64_t delivered_ms; /* 0: not delivered */
 	char last_error[STORE_ERROR_MAX];
 	char idem_key[STORE_IDEM_MAX];
+	int step;			   /* migration 6: the next step of a multi-step type */
+	char scratch[STORE_SCRATCH_MAX]; /* what the steps done hand to it */
 };
 
 /* Inserts d as a pending row with no attempts (state, attempts,
@@ -422,6 +425,10 @@ ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *
 /* A failed row pending again: due at now_ms, new deadline.
  * GA_ERR_CONFLICT when row id is not failed. */
 ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_t deadline_ms);
+/* Records a multi-step delivery's progress while row id is sending:
+ * the next step and its scratch (cut to fit). Autocommit or inside a
+ * transaction. GA_ERR_NOTFOUND when the row is no longer sending. */
+ga_err store_delivery_progress(struct store *s, int64_t id, int step, const char *scratch);
 /* At start, before any row is sent: rows an earlier run left sending are
  * due at now_ms at the latest; *n (may be NULL) their count. */
 ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n);

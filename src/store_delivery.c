@@ -23,6 +23,8 @@ static void store_delivery_read(sqlite3_stmt *st, struct store_delivery *d)
 	store_column_copy(st, 10, d->idem_key, sizeof(d->idem_key));
 	d->created_ms = sqlite3_column_int64(st, 11);
 	d->delivered_ms = sqlite3_column_int64(st, 12); /* NULL reads as 0 */
+	d->step = sqlite3_column_int(st, 13);
+	store_column_copy(st, 14, d->scratch, sizeof(d->scratch));
 }
 
 ga_err store_delivery_insert(struct store *s, struct store_delivery *d)
@@ -231,6 +233,25 @@ ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n)
 		e = store_error(s, rc, "delivery recover");
 	else if (n != NULL)
 		*n = sqlite3_changes(s->db);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_delivery_progress(struct store *s, int64_t id, int step, const char *scratch)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_PROGRESS];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, step)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, scratch, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, "delivery progress");
+	else
+		e = sqlite3_changes(s->db) == 1 ? GA_OK : GA_ERR_NOTFOUND;
 	store_stmt_done(st);
 	return e;
 }

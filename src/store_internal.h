@@ -81,6 +81,7 @@ enum store_stmt_id {
 	STMT_DELIVERY_LATEST,
 	STMT_DELIVERY_RESEND,
 	STMT_DELIVERY_RECOVER,
+	STMT_DELIVERY_PROGRESS,
 	/* published versions for the public pages and feed (store_alert.c) */
 	STMT_DRAFT_PUBLISHED_SINCE,
 	STMT_DRAFT_CURRENT_SINCE,
@@ -128,7 +129,7 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 /* Columns of a deliveries SELECT, in the order store_delivery.c reads them. */
 #define STORE_DELIVERY_COLUMNS                                                                     \
 	"id, alert_id, version, msg_type, channel, state, attempts, next_attempt_ms,"              \
-	" deadline_ms, last_error, idem_key, created_ms, delivered_ms"
+	" deadline_ms, last_error, idem_key, created_ms, delivered_ms, step, scratch"
 
 /* Columns of a reports SELECT for struct store_report_row. */
 #define STORE_REPORT_ROW_COLUMNS                                                                   \

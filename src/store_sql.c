@@ -239,6 +239,13 @@ const char *const store_migrations[] = {
     /* 5: a report's full region name next to its code (spec issue 3:
      * "江苏省无锡市宜兴市"); '' for reports stored before. */
     "ALTER TABLE reports ADD COLUMN admin_name TEXT NOT NULL DEFAULT '';",
+
+    /* 6: a multi-step delivery's progress (channel.h, struct
+     * channel_job): the next step and what the steps done hand to it, so
+     * a retry resumes there instead of repeating an SMS batch or a
+     * WeChat draft that went through. */
+    "ALTER TABLE deliveries ADD COLUMN step INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE deliveries ADD COLUMN scratch TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -424,6 +431,10 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 			     " ORDER BY version DESC LIMIT 1",
     /* At start: rows an earlier run left sending got no answer recorded
      * and never will: due now (same idempotency key). */
+    /* Only while the row is being sent: a resend or a recorded outcome
+     * in between wins. */
+    [STMT_DELIVERY_PROGRESS] = "UPDATE deliveries SET step = ?2, scratch = ?3"
+			       " WHERE id = ?1 AND state = 'sending'",
     [STMT_DELIVERY_RECOVER] = "UPDATE deliveries SET next_attempt_ms = min(next_attempt_ms, ?1)"
 			      " WHERE state = 'sending'",
     [STMT_DELIVERY_RESEND] = "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2,"

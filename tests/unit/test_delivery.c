@@ -218,6 +218,63 @@ static void test_order_states_resend_recover(void **state)
 	free(c);
 }
 
+/* A multi-step delivery's progress (migration 6) is stored only while
+ * the row is being sent, survives a retry and a restart, and a new
+ * version starts from step 0. */
+static void test_progress(void **state)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct store *s = open_store("progress");
+	struct rows rows = {0};
+	int n = 0;
+
+	config_defaults(c);
+	add_channel(c, "p", true, false);
+	enqueue(s, c, "JS-7", 1, "alert", 100);
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].step, 0);
+	assert_string_equal(rows.r[0].scratch, "");
+	int64_t id = rows.r[0].id;
+	/* not while pending */
+	assert_int_equal(store_delivery_progress(s, id, 1, "x"), GA_ERR_NOTFOUND);
+
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_start(s, id, 50000), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	assert_int_equal(store_delivery_progress(s, id, 2, "media_id=M1"), GA_OK);
+	assert_int_equal(store_delivery_progress(s, id, 3, "media_id=M1;batch=2"), GA_OK);
+	/* kill -9 here: the row comes back at its step */
+	assert_int_equal(store_delivery_recover(s, 1000, &n), GA_OK);
+	assert_int_equal(n, 1);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].step, 3);
+	assert_string_equal(rows.r[0].scratch, "media_id=M1;batch=2");
+	/* a failed attempt keeps it too */
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, id, "pending", 2000, "HTTP 500", 0), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	assert_int_equal(store_delivery_progress(s, id, 9, "late"), GA_ERR_NOTFOUND);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 2000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.r[0].step, 3);
+	assert_string_equal(rows.r[0].scratch, "media_id=M1;batch=2");
+
+	enqueue(s, c, "JS-7", 2, "update", 100);
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, id, "delivered", 3000, "", 3000), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	rows.n = 0;
+	assert_int_equal(store_delivery_due(s, 3000, 10, collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].version, 2);
+	assert_int_equal(rows.r[0].step, 0);
+	store_close(s);
+	free(c);
+}
+
 static void test_limit_window(void **state)
 {
 	struct delivery_limit l;
@@ -260,6 +317,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_enqueue_targets),
 	    cmocka_unit_test(test_order_states_resend_recover),
+	    cmocka_unit_test(test_progress),
 	    cmocka_unit_test(test_limit_window),
 	};
 	if (!mkdtemp(dir))
