@@ -1,44 +1,95 @@
-/* notify.c - webhook notices through libcurl multi. */
+/* notify.c - notices to people through their webhooks, kept in the
+ * notices table (migration 7) until a webhook takes them or their
+ * deadline passes.
+ *
+ * notify_send queues in memory and wakes the thread; the thread stores
+ * what is queued (one transaction), then sends what is due from the
+ * table with libcurl's multi interface and records each outcome. So a
+ * notice outlives a webhook that is down for hours and a restart; only
+ * a kill -9 in the milliseconds between notify_send and the thread's
+ * insert loses it. */
 #include "notify.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "store.h"
 #include "timeutil.h"
 
+#define NOTIFY_URL_MAX 512
 #define NOTIFY_PARALLEL 8
 #define NOTIFY_TIMEOUT_MS 10000
+#define NOTIFY_POLL_MS 1000
+#define NOTIFY_STOP_MS 1000
+#define NOTIFY_BACKOFF_MIN_MS 1000
+#define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define NOTIFY_ERR_MAX 256
 
+/* One notice queued by notify_send, not stored yet. */
 struct notice {
-	char *url;
+	const char *audience; /* "officers", "supervisors" */
+	char event[STORE_EVENT_MAX];
 	char *body;
-	int tries;
-	int64_t due_ms; /* monotonic: not before */
 	struct notice *next;
 };
 
+/* One notice being sent. */
+struct notify_job {
+	int64_t id;
+	int attempts;
+	int64_t deadline_ms;
+	char event[STORE_EVENT_MAX];
+	char *body;
+	struct curl_slist *headers;
+	CURL *easy;
+};
+
 struct notify {
-	char officers_url[512];
-	char supervisors_url[512];
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
+	char officers_url[NOTIFY_URL_MAX];
+	char supervisors_url[NOTIFY_URL_MAX];
+	int64_t deadline_ms; /* how long a notice is tried */
+	struct store *store; /* the thread's own connection */
+	CURLM *multi;
+	pthread_t thread;
+
+	pthread_mutex_t mu; /* guards what follows */
 	struct notice *head, *tail;
 	int queued;
 	bool stopping;
-	pthread_t thread;
+
+	/* the thread's own */
+	struct notify_job jobs[NOTIFY_PARALLEL];
+	int running;
+	int64_t next_poll; /* monotonic */
 };
 
 static void notice_free(struct notice *n)
 {
-	if (!n)
+	if (n == NULL)
 		return;
-	free(n->url);
 	free(n->body);
 	free(n);
+}
+
+static void notice_free_list(struct notice *n)
+{
+	while (n != NULL) {
+		struct notice *next = n->next;
+		notice_free(n);
+		n = next;
+	}
+}
+
+static const char *notify_url(const struct notify *nf, const char *audience)
+{
+	return strcmp(audience, "officers") == 0 ? nf->officers_url : nf->supervisors_url;
 }
 
 static size_t notify_discard(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -46,216 +97,318 @@ static size_t notify_discard(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static CURL *notify_easy(struct notice *n, struct curl_slist *headers)
+/* Stores what notify_send queued, in one transaction. On failure the
+ * notices go back to the front of the queue for the next round. */
+static void notify_store_queued(struct notify *nf)
 {
-	CURL *e = curl_easy_init();
-	if (!e)
-		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, n->url);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, n->body);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)NOTIFY_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, notify_discard);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_PRIVATE, n);
-	return e;
-}
+	struct notice *list, *n, *last = NULL;
+	int64_t now = time_now_ms();
+	ga_err e;
 
-/* Puts a failed notice back with backoff, or drops it after NOTIFY_TRIES. */
-static void notify_retry(struct notify *nf, struct notice *n, const char *why)
-{
-	if (++n->tries >= NOTIFY_TRIES) {
-		log_warnx("notify: giving up on %s after %d tries: %s", n->url, n->tries, why);
-		notice_free(n);
+	pthread_mutex_lock(&nf->mu);
+	list = nf->head;
+	nf->head = nf->tail = NULL;
+	nf->queued = 0;
+	pthread_mutex_unlock(&nf->mu);
+	if (list == NULL)
+		return;
+	if ((e = store_begin(nf->store)) == GA_OK) {
+		for (n = list; n != NULL && e == GA_OK; n = n->next)
+			e = store_notice_insert(nf->store, n->audience, n->event, n->body, now,
+						now + nf->deadline_ms, NULL);
+		if (e == GA_OK)
+			e = store_commit(nf->store);
+		else
+			store_rollback(nf->store);
+	}
+	if (e == GA_OK) {
+		notice_free_list(list);
+		nf->next_poll = 0; /* send them now */
 		return;
 	}
-	n->due_ms = time_mono_ms() + 1000LL * (1 << n->tries);
+	log_warnx("notify: cannot store notices: %s; trying again", ga_strerror(e));
+	for (n = list; n != NULL; n = n->next)
+		last = n;
 	pthread_mutex_lock(&nf->mu);
-	n->next = NULL;
-	if (nf->tail)
-		nf->tail->next = n;
-	else
-		nf->head = n;
-	nf->tail = n;
-	nf->queued++;
+	last->next = nf->head;
+	nf->head = list;
+	if (nf->tail == NULL)
+		nf->tail = last;
+	for (n = list; n != NULL; n = n->next)
+		nf->queued++;
 	pthread_mutex_unlock(&nf->mu);
+}
+
+static bool notify_busy(const struct notify *nf, int64_t id)
+{
+	for (int i = 0; i < NOTIFY_PARALLEL; i++)
+		if (nf->jobs[i].easy != NULL && nf->jobs[i].id == id)
+			return true;
+	return false;
+}
+
+static void notify_job_clear(struct notify *nf, struct notify_job *j)
+{
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(nf->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		nf->running--;
+	}
+	free(j->body);
+	curl_slist_free_all(j->headers);
+	memset(j, 0, sizeof(*j));
+}
+
+/* Records the outcome of an attempt at notice j: delivered; or pending
+ * again after a backoff; or failed at its deadline. */
+static void notify_record(struct notify *nf, struct notify_job *j, bool ok, const char *why)
+{
+	int64_t now = time_now_ms(), delay = NOTIFY_BACKOFF_MIN_MS;
+	const char *state = "pending";
+	ga_err e;
+
+	for (int i = 0; i < j->attempts && delay < NOTIFY_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > NOTIFY_BACKOFF_MAX_MS)
+		delay = NOTIFY_BACKOFF_MAX_MS;
+	delay = delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
+	if (ok)
+		state = "delivered";
+	else if (now >= j->deadline_ms)
+		state = "failed";
+	e = store_notice_finish(nf->store, j->id, state, now + delay, ok ? "" : why, ok ? now : 0);
+	if (e != GA_OK)
+		log_warnx("notify: cannot record notice %" PRId64 ": %s; it is sent again", j->id,
+			  ga_strerror(e));
+	else if (strcmp(state, "failed") == 0)
+		log_warnx("notify: %s notice %" PRId64 " not taken before its deadline, after %d "
+			  "attempts: %s",
+			  j->event, j->id, j->attempts + 1, why);
+	else if (!ok)
+		log_info("notify: %s notice %" PRId64 ": attempt %d failed (%s); next in %" PRId64
+			 " ms",
+			 j->event, j->id, j->attempts + 1, why, delay);
+}
+
+/* Starts sending notice n in a free job slot. */
+static bool notify_start_cb(const struct store_notice *n, void *arg)
+{
+	struct notify *nf = arg;
+	struct notify_job *j = NULL;
+	const char *url = notify_url(nf, n->audience);
+	char key[64];
+
+	if (notify_busy(nf, n->id))
+		return true;
+	for (int i = 0; i < NOTIFY_PARALLEL && j == NULL; i++)
+		if (nf->jobs[i].easy == NULL && nf->jobs[i].body == NULL)
+			j = &nf->jobs[i];
+	if (j == NULL)
+		return false;
+	j->id = n->id;
+	j->attempts = n->attempts;
+	j->deadline_ms = n->deadline_ms;
+	snprintf(j->event, sizeof(j->event), "%s", n->event);
+	if (url[0] == '\0') {
+		/* The webhook was taken out of the config since. */
+		j->deadline_ms = 0;
+		notify_record(nf, j, false, "no webhook configured for this audience");
+		notify_job_clear(nf, j);
+		return true;
+	}
+	snprintf(key, sizeof(key), "Idempotency-Key: notice:%" PRId64, n->id);
+	if ((j->body = strdup(n->body)) == NULL ||
+	    (j->headers = curl_slist_append(NULL, "Content-Type: application/json")) == NULL ||
+	    curl_slist_append(j->headers, key) == NULL ||
+	    curl_slist_append(j->headers, "Expect:") == NULL ||
+	    (j->easy = curl_easy_init()) == NULL)
+		goto fail;
+	curl_easy_setopt(j->easy, CURLOPT_URL, url);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)NOTIFY_TIMEOUT_MS);
+	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, notify_discard);
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	if (curl_multi_add_handle(nf->multi, j->easy) != CURLM_OK) {
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+		goto fail;
+	}
+	nf->running++;
+	return nf->running < NOTIFY_PARALLEL;
+fail:
+	log_warnx("notify: out of memory starting notice %" PRId64, n->id);
+	notify_job_clear(nf, j);
+	return false;
+}
+
+/* Reads the finished transfers and records them. */
+static void notify_done(struct notify *nf)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(nf->multi, &left)) != NULL) {
+		struct notify_job *j = NULL;
+		char why[NOTIFY_ERR_MAX];
+		long code = 0;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+		if (m->data.result != CURLE_OK)
+			snprintf(why, sizeof(why), "%s", curl_easy_strerror(m->data.result));
+		else
+			snprintf(why, sizeof(why), "HTTP %ld", code);
+		notify_record(nf, j, m->data.result == CURLE_OK && code >= 200 && code <= 299, why);
+		notify_job_clear(nf, j);
+	}
 }
 
 static void *notify_main(void *arg)
 {
 	struct notify *nf = arg;
-	CURLM *multi = curl_multi_init();
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *active[NOTIFY_PARALLEL] = {0};
-	int running = 0;
-	int64_t stop_deadline = 0;
+	int64_t stop_at = 0;
 
-	if (!multi || !headers)
-		fatalx("notify: cannot initialise libcurl");
 	for (;;) {
-		pthread_mutex_lock(&nf->mu);
-		if (nf->stopping && !stop_deadline)
-			stop_deadline = time_mono_ms() + 1000;
-		if (nf->stopping &&
-		    ((!nf->head && running == 0) || time_mono_ms() > stop_deadline)) {
-			pthread_mutex_unlock(&nf->mu);
-			break;
-		}
-		/* Start what is due, up to NOTIFY_PARALLEL at once. */
-		int64_t now = time_mono_ms();
-		struct notice **pp = &nf->head, *prev = NULL;
-		while (*pp && running < NOTIFY_PARALLEL) {
-			struct notice *n = *pp;
-			if (n->due_ms > now) {
-				prev = n;
-				pp = &n->next;
-				continue;
-			}
-			*pp = n->next;
-			if (nf->tail == n)
-				nf->tail = prev;
-			nf->queued--;
-			CURL *e = notify_easy(n, headers);
-			if (!e || curl_multi_add_handle(multi, e) != CURLM_OK) {
-				curl_easy_cleanup(e);
-				notice_free(n);
-				continue;
-			}
-			for (int i = 0; i < NOTIFY_PARALLEL; i++)
-				if (!active[i]) {
-					active[i] = e;
-					break;
-				}
-			running++;
-		}
-		if (running == 0 && !nf->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&nf->cond, &nf->mu, &ts);
-			pthread_mutex_unlock(&nf->mu);
-			continue;
-		}
-		pthread_mutex_unlock(&nf->mu);
-
+		int64_t mono = time_mono_ms();
+		bool stopping;
 		int still = 0;
-		curl_multi_perform(multi, &still);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(multi, &left))) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			CURL *e = m->easy_handle;
-			struct notice *n = NULL;
-			long code = 0;
-			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&n);
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-			CURLcode rc = m->data.result;
-			curl_multi_remove_handle(multi, e);
-			curl_easy_cleanup(e);
-			for (int i = 0; i < NOTIFY_PARALLEL; i++)
-				if (active[i] == e)
-					active[i] = NULL;
-			running--;
-			if (rc != CURLE_OK)
-				notify_retry(nf, n, curl_easy_strerror(rc));
-			else if (code < 200 || code > 299)
-				notify_retry(nf, n, code >= 500 ? "server error" : "refused");
-			else
-				notice_free(n);
+		ga_err e;
+
+		pthread_mutex_lock(&nf->mu);
+		stopping = nf->stopping;
+		pthread_mutex_unlock(&nf->mu);
+		notify_store_queued(nf);
+		if (stopping && stop_at == 0)
+			stop_at = mono + NOTIFY_STOP_MS;
+		if (stopping && (nf->running == 0 || mono >= stop_at))
+			break;
+		if (!stopping && mono >= nf->next_poll && nf->running < NOTIFY_PARALLEL) {
+			e = store_notice_due(nf->store, time_now_ms(), NOTIFY_PARALLEL,
+					     notify_start_cb, nf);
+			if (e != GA_OK)
+				log_warnx("notify: reading due notices: %s", ga_strerror(e));
+			nf->next_poll = mono + NOTIFY_POLL_MS;
 		}
-		curl_multi_poll(multi, NULL, 0, 200, NULL);
+		curl_multi_perform(nf->multi, &still);
+		notify_done(nf);
+		curl_multi_poll(nf->multi, NULL, 0, stopping ? 50 : NOTIFY_POLL_MS, NULL);
 	}
-	/* Whatever is still running at the deadline is dropped. */
-	for (int i = 0; i < NOTIFY_PARALLEL; i++) {
-		if (!active[i])
-			continue;
-		struct notice *n = NULL;
-		curl_easy_getinfo(active[i], CURLINFO_PRIVATE, (char **)&n);
-		curl_multi_remove_handle(multi, active[i]);
-		curl_easy_cleanup(active[i]);
-		notice_free(n);
-	}
-	curl_multi_cleanup(multi);
-	curl_slist_free_all(headers);
+	/* Unanswered at the stop: still pending in the table, sent by the
+	 * next run. */
+	for (int i = 0; i < NOTIFY_PARALLEL; i++)
+		notify_job_clear(nf, &nf->jobs[i]);
+	pthread_mutex_lock(&nf->mu);
+	if (nf->queued > 0)
+		log_warnx("notify: %d notices could not be stored at the stop", nf->queued);
+	pthread_mutex_unlock(&nf->mu);
 	return NULL;
 }
 
-ga_err notify_new(const char *officers_url, const char *supervisors_url, struct notify **out)
+static void notify_destroy(struct notify *nf)
+{
+	notice_free_list(nf->head);
+	if (nf->multi != NULL)
+		curl_multi_cleanup(nf->multi);
+	store_close(nf->store);
+	pthread_mutex_destroy(&nf->mu);
+	free(nf);
+}
+
+ga_err notify_new(const char *officers_url, const char *supervisors_url,
+		  const struct store_options *sopt, struct notify **out, char *err, size_t errlen)
 {
 	struct notify *nf = calloc(1, sizeof(*nf));
-	if (!nf)
+	int pending = 0;
+	ga_err e;
+
+	if (nf == NULL)
 		return GA_ERR_NOMEM;
+	pthread_mutex_init(&nf->mu, NULL);
 	snprintf(nf->officers_url, sizeof(nf->officers_url), "%s",
 		 officers_url ? officers_url : "");
 	snprintf(nf->supervisors_url, sizeof(nf->supervisors_url), "%s",
 		 supervisors_url ? supervisors_url : "");
-	pthread_mutex_init(&nf->mu, NULL);
-	pthread_cond_init(&nf->cond, NULL);
+	nf->deadline_ms = NOTIFY_DEADLINE_MS;
+	if ((e = store_open(sopt, &nf->store, err, errlen)) != GA_OK)
+		goto fail;
+	if ((e = store_notice_recover(nf->store, time_now_ms(), &pending)) != GA_OK) {
+		snprintf(err, errlen, "notify: cannot read the notices: %s", ga_strerror(e));
+		goto fail;
+	}
+	if (pending > 0)
+		log_info("notify: %d notices of an earlier run still to send", pending);
+	if ((nf->multi = curl_multi_init()) == NULL) {
+		e = GA_ERR_NOMEM;
+		snprintf(err, errlen, "notify: out of memory");
+		goto fail;
+	}
 	if (pthread_create(&nf->thread, NULL, notify_main, nf) != 0) {
-		pthread_mutex_destroy(&nf->mu);
-		pthread_cond_destroy(&nf->cond);
-		free(nf);
-		return GA_ERR_NOMEM;
+		e = GA_ERR_NOMEM;
+		snprintf(err, errlen, "notify: cannot start its thread");
+		goto fail;
 	}
 	*out = nf;
 	return GA_OK;
+fail:
+	notify_destroy(nf);
+	return e;
 }
 
 bool notify_send(struct notify *nf, enum notify_audience to, const char *event,
 		 const char *alert_id, const char *headline, const char *level, const char *url)
 {
-	const char *target = to == NOTIFY_OFFICERS ? nf->officers_url : nf->supervisors_url;
-	if (!target[0])
+	const char *audience = to == NOTIFY_OFFICERS ? "officers" : "supervisors";
+	const char *why = "out of memory";
+	struct notice *n = NULL;
+	json_t *o = NULL;
+	bool ok = false;
+
+	if (notify_url(nf, audience)[0] == '\0')
 		return false;
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", event, "alert_id", alert_id, "headline",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", event, "alert_id", alert_id, "headline",
 		      headline ? headline : "", "level", level ? level : "", "url", url ? url : "");
-	char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	struct notice *n = body ? calloc(1, sizeof(*n)) : NULL;
-	if (!n || strlen(body) > NOTIFY_BODY_MAX || !(n->url = strdup(target))) {
-		free(body);
-		notice_free(n);
-		return false;
-	}
-	n->body = body;
+	if (o == NULL || (n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		goto out;
+	why = "too long";
+	if (strlen(n->body) > NOTIFY_BODY_MAX)
+		goto out;
+	why = "the queue is full or the service stops";
+	n->audience = audience;
+	snprintf(n->event, sizeof(n->event), "%s", event);
 	pthread_mutex_lock(&nf->mu);
-	bool ok = nf->queued < NOTIFY_QUEUE_MAX && !nf->stopping;
-	if (ok) {
-		if (nf->tail)
+	if ((ok = nf->queued < NOTIFY_QUEUE_MAX && !nf->stopping)) {
+		if (nf->tail != NULL)
 			nf->tail->next = n;
 		else
 			nf->head = n;
 		nf->tail = n;
 		nf->queued++;
-		pthread_cond_signal(&nf->cond);
+		n = NULL;
 	}
 	pthread_mutex_unlock(&nf->mu);
-	if (!ok) {
-		log_warnx("notify: queue full, %s notice for %s dropped", event, alert_id);
-		notice_free(n);
-	}
+	if (ok)
+		curl_multi_wakeup(nf->multi);
+out:
+	if (!ok)
+		log_warnx("notify: %s notice for %s dropped: %s", event, alert_id, why);
+	notice_free(n);
+	json_decref(o);
 	return ok;
 }
 
 void notify_free(struct notify *nf)
 {
-	if (!nf)
+	if (nf == NULL)
 		return;
 	pthread_mutex_lock(&nf->mu);
 	nf->stopping = true;
-	pthread_cond_signal(&nf->cond);
 	pthread_mutex_unlock(&nf->mu);
+	curl_multi_wakeup(nf->multi);
 	pthread_join(nf->thread, NULL);
-	struct notice *n = nf->head;
-	while (n) {
-		struct notice *next = n->next;
-		notice_free(n);
-		n = next;
-	}
-	pthread_mutex_destroy(&nf->mu);
-	pthread_cond_destroy(&nf->cond);
-	free(nf);
+	notify_destroy(nf);
 }

@@ -233,11 +233,6 @@ int service_serve(int argc, char **argv)
 		log_warnx("out of memory");
 		goto out;
 	}
-	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url,
-		       &svc->notify) != GA_OK) {
-		log_warnx("cannot start the notifier");
-		goto out;
-	}
 
 	struct store_options sopt = {
 	    .path = svc->cfg.store.path,
@@ -245,6 +240,12 @@ int service_serve(int argc, char **argv)
 	};
 	if (store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
+		goto out;
+	}
+	/* After the store: that first connection migrates the schema. */
+	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,
+		       &svc->notify, err, sizeof(err)) != GA_OK) {
+		log_warnx("cannot start the notifier: %s", err);
 		goto out;
 	}
 	/* Read before the writer thread owns the store. */

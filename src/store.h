@@ -433,6 +433,40 @@ ga_err store_delivery_progress(struct store *s, int64_t id, int step, const char
  * due at now_ms at the latest; *n (may be NULL) their count. */
 ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n);
 
+/* === notices to people (migration 7; store_notice.c) ================
+ * What notify.h sends to the officers' and supervisors' webhooks, kept
+ * until taken or past its deadline. audience is "officers" or
+ * "supervisors". Times are Unix ms. */
+
+#define STORE_AUDIENCE_MAX 16
+#define STORE_EVENT_MAX 32
+
+struct store_notice {
+	int64_t id;
+	char audience[STORE_AUDIENCE_MAX];
+	char event[STORE_EVENT_MAX];
+	const char *body; /* borrowed for the callback */
+	int attempts;
+	int64_t deadline_ms, created_ms;
+};
+
+/* Stores a pending notice due at now_ms; *id (may be NULL) its id. */
+ga_err store_notice_insert(struct store *s, const char *audience, const char *event,
+			   const char *body, int64_t now_ms, int64_t deadline_ms, int64_t *id);
+/* Up to limit pending notices due at now_ms, oldest first; cb returns
+ * false to stop. */
+typedef bool (*store_notice_cb)(const struct store_notice *n, void *arg);
+ga_err store_notice_due(struct store *s, int64_t now_ms, int limit, store_notice_cb cb, void *arg);
+/* Records an attempt: state "pending" (due again at next_attempt_ms),
+ * "delivered" or "failed"; last_error ("" none); delivered_ms (0: NULL). */
+ga_err store_notice_finish(struct store *s, int64_t id, const char *state, int64_t next_attempt_ms,
+			   const char *last_error, int64_t delivered_ms);
+/* How many notices are pending. */
+ga_err store_notice_pending(struct store *s, int64_t *n);
+/* At start: every pending notice is due at now_ms at the latest (the
+ * restart may have fixed a webhook's URL); *n (may be NULL) their count. */
+ga_err store_notice_recover(struct store *s, int64_t now_ms, int *n);
+
 /* === timeliness (store_timeliness.c) ===============================
  * One row per (incident, channel of its first published version) for
  * incidents created since since_ms that got a draft; channel "" when the

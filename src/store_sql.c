@@ -246,6 +246,25 @@ const char *const store_migrations[] = {
      * WeChat draft that went through. */
     "ALTER TABLE deliveries ADD COLUMN step INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE deliveries ADD COLUMN scratch TEXT NOT NULL DEFAULT '';",
+
+    /* 7: the notices to duty officers and supervisors (notify.h), kept
+     * until their webhook takes them or their deadline passes: an
+     * escalation must not be lost to a webhook down for a while or to a
+     * restart. The URL is the audience's in the config of the run that
+     * sends it. */
+    "CREATE TABLE notices ("
+    " id INTEGER PRIMARY KEY,"
+    " audience TEXT NOT NULL CHECK (audience IN ('officers', 'supervisors')),"
+    " event TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL,"
+    " deadline_ms INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " delivered_ms INTEGER);"
+    "CREATE INDEX notices_due ON notices (next_attempt_ms) WHERE state = 'pending';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -429,16 +448,29 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_DELIVERY_LATEST] = "SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries"
 			     " WHERE alert_id = ?1 AND channel = ?2"
 			     " ORDER BY version DESC LIMIT 1",
-    /* At start: rows an earlier run left sending got no answer recorded
-     * and never will: due now (same idempotency key). */
     /* Only while the row is being sent: a resend or a recorded outcome
      * in between wins. */
     [STMT_DELIVERY_PROGRESS] = "UPDATE deliveries SET step = ?2, scratch = ?3"
 			       " WHERE id = ?1 AND state = 'sending'",
+    /* At start: rows an earlier run left sending got no answer recorded
+     * and never will: due now (same idempotency key). */
     [STMT_DELIVERY_RECOVER] = "UPDATE deliveries SET next_attempt_ms = min(next_attempt_ms, ?1)"
 			      " WHERE state = 'sending'",
     [STMT_DELIVERY_RESEND] = "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2,"
 			     " deadline_ms = ?3 WHERE id = ?1 AND state = 'failed'",
+
+    /* notices (store_notice.c) */
+    [STMT_NOTICE_INSERT] = "INSERT INTO notices (audience, event, body, state, next_attempt_ms,"
+			   " deadline_ms, created_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?4)",
+    [STMT_NOTICE_DUE] = "SELECT id, audience, event, body, attempts, deadline_ms, created_ms"
+			" FROM notices WHERE state = 'pending' AND next_attempt_ms <= ?1"
+			" ORDER BY next_attempt_ms, id LIMIT ?2",
+    [STMT_NOTICE_FINISH] = "UPDATE notices SET state = ?2, attempts = attempts + 1,"
+			   " next_attempt_ms = ?3, last_error = ?4, delivered_ms = ?5"
+			   " WHERE id = ?1",
+    [STMT_NOTICE_PENDING] = "SELECT count(*) FROM notices WHERE state = 'pending'",
+    [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = min(next_attempt_ms, ?1)"
+			    " WHERE state = 'pending'",
 
     /* Published versions since ?1, newest first (the Atom feed). */
     [STMT_DRAFT_PUBLISHED_SINCE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"

@@ -2,8 +2,10 @@
 daemon: a report making a large incident gives a "draft" notice to the
 officers' webhook; a draft left pending past `escalate_after` (2 s here)
 gives exactly one "escalation" to the supervisors' webhook; a webhook that
-answers 500 is tried again; a draft confirmed in time is never escalated;
-the audit trail verifies and holds the draft.escalate rows.
+answers 500 is tried again; an escalation outlives a webhook failing for
+longer than a few tries and a kill -9 of geoalert (the notices table);
+a draft confirmed in time is never escalated; the audit trail verifies
+and holds the draft.escalate rows.
 
 The webhooks are a local http.server on 127.0.0.1 in a thread. Every wait
 is bounded."""
@@ -251,6 +253,34 @@ def test_webhook_answering_500_is_tried_again():
     _escalated[aid] = True
 
 
+def test_escalation_outlives_outage_and_kill9():
+    with hooks.lock:
+        hooks.fail["/supervisors"] = 1000
+    t0, rc = make_large("ESC-0004", "esc-0004")
+    aid = rc["incident_id"]
+    # five refused tries (the notifier once gave up after four) ...
+    deadline = time.monotonic() + 40
+    while len(hooks.of("/supervisors", aid, ok_only=False)) < 5:
+        assert time.monotonic() < deadline, hooks.of("/supervisors", aid, ok_only=False)
+        time.sleep(0.2)
+    row = ga.query("SELECT state, attempts FROM notices WHERE event = 'escalation'"
+                   " AND body LIKE ?", ("%" + aid + "%",))
+    assert len(row) == 1 and row[0][0] == "pending" and row[0][1] >= 5, row
+    # ... then geoalert dies, the webhook comes back, geoalert restarts
+    ga.kill9()
+    with hooks.lock:
+        hooks.fail["/supervisors"] = 0
+    ga.start()
+    (_, _, esc, _, _), = hooks.wait("/supervisors", aid, timeout=45)
+    assert esc["event"] == "escalation" and esc["alert_id"] == aid, esc
+    row = ga.query("SELECT state, attempts, delivered_ms FROM notices"
+                   " WHERE event = 'escalation' AND body LIKE ?", ("%" + aid + "%",))
+    assert len(row) == 1 and row[0][0] == "delivered" and row[0][2], row
+    time.sleep(1.5)
+    assert len(hooks.of("/supervisors", aid)) == 1, hooks.of("/supervisors", aid)
+    _escalated[aid] = True
+
+
 _confirmed = []
 
 
@@ -302,7 +332,8 @@ def test_audit_verifies_and_holds_escalations():
 
 
 for t in (test_registry_is_right, test_draft_notice_then_exactly_one_escalation,
-          test_webhook_answering_500_is_tried_again, test_confirmed_in_time_never_escalated,
+          test_webhook_answering_500_is_tried_again, test_escalation_outlives_outage_and_kill9,
+          test_confirmed_in_time_never_escalated,
           test_audit_verifies_and_holds_escalations):
     runner.run(t)
 st.close()

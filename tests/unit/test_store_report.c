@@ -1,6 +1,6 @@
 /* test_store_report.c - a report's region (admin_code and the full name,
  * spec issue 3) stored with it, on a new database and on one made before
- * the admin_name column existed (migrations 5 and 6 applied to it). */
+ * the admin_name column existed (the later migrations applied to it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,11 +164,12 @@ static void test_upgrade(void **state)
 	f->s = NULL;
 	db = raw_open(f->path);
 	version = raw_int(db, "PRAGMA user_version");
-	/* Back to a database of migration 4: before admin_name (5) and
-	 * the deliveries' progress (6). */
+	/* Back to a database of migration 4: before admin_name (5), the
+	 * deliveries' progress (6) and the notices (7). */
 	raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
 	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN step");
 	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
+	raw_exec(db, "DROP TABLE notices");
 	raw_exec(db, "PRAGMA user_version = 4");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
 				     " WHERE name = 'admin_name'"),

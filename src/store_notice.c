@@ -1,0 +1,116 @@
+/* store_notice.c - the notices to duty officers and supervisors
+ * (migration 7; the SQL is in store_sql.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_internal.h"
+
+ga_err store_notice_insert(struct store *s, const char *audience, const char *event,
+			   const char *body, int64_t now_ms, int64_t deadline_ms, int64_t *id)
+{
+	sqlite3_stmt *st = s->stmt[STMT_NOTICE_INSERT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_text(st, 1, audience, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, deadline_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, "notice insert");
+	else if (id != NULL)
+		*id = sqlite3_last_insert_rowid(s->db);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_notice_due(struct store *s, int64_t now_ms, int limit, store_notice_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_NOTICE_DUE];
+	struct store_notice n;
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, limit)) != SQLITE_OK) {
+		e = store_error(s, rc, "notice due");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&n, 0, sizeof(n));
+		n.id = sqlite3_column_int64(st, 0);
+		store_column_copy(st, 1, n.audience, sizeof(n.audience));
+		store_column_copy(st, 2, n.event, sizeof(n.event));
+		n.body = (const char *)sqlite3_column_text(st, 3);
+		n.attempts = sqlite3_column_int(st, 4);
+		n.deadline_ms = sqlite3_column_int64(st, 5);
+		n.created_ms = sqlite3_column_int64(st, 6);
+		if (n.body == NULL || !cb(&n, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = store_error(s, rc, "notice due");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_notice_finish(struct store *s, int64_t id, const char *state, int64_t next_attempt_ms,
+			   const char *last_error, int64_t delivered_ms)
+{
+	sqlite3_stmt *st = s->stmt[STMT_NOTICE_FINISH];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, next_attempt_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 4, last_error, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = delivered_ms != 0 ? sqlite3_bind_int64(st, 5, delivered_ms)
+				    : sqlite3_bind_null(st, 5)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, "notice finish");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_notice_pending(struct store *s, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_NOTICE_PENDING];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		e = store_error(s, rc, "notice pending");
+	else
+		*n = sqlite3_column_int64(st, 0);
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_notice_recover(struct store *s, int64_t now_ms, int *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_NOTICE_RECOVER];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		e = store_error(s, rc, "notice recover");
+	else if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	store_stmt_done(st);
+	return e;
+}
