@@ -24,7 +24,8 @@
 
 static const struct channel_type *const channel_types[] = {
     &channel_type_portal, &channel_type_wecom, &channel_type_dingtalk,
-    &channel_type_feishu, &channel_type_mqtt,
+    &channel_type_feishu, &channel_type_mqtt,  &channel_type_wechat_mp,
+    &channel_type_weibo,  &channel_type_sms,   &channel_type_email,
 };
 #define CHANNEL_NTYPES (sizeof(channel_types) / sizeof(channel_types[0]))
 
@@ -51,7 +52,7 @@ static bool channel_key_in(const char *key, const char *const *keys)
 	return false;
 }
 
-static int channel_key_line(const struct config_channel *ch, const char *key)
+int channel_key_line(const struct config_channel *ch, const char *key)
 {
 	for (int i = 0; i < ch->nkv; i++)
 		if (strcmp(ch->kv[i].key, key) == 0)
@@ -170,17 +171,18 @@ const char *channel_alert_str(const json_t *alert, const char *key)
 	return v != NULL ? v : "";
 }
 
-ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
-		    const char *link_post, size_t cap, char **out, char *err, size_t errlen)
+/* Fills vals from job (pointers into job's alert, version and sent). */
+#define CHANNEL_VERSION_LEN 16
+#define CHANNEL_SENT_LEN 64
+#define CHANNEL_HTML_TRIES 6
+
+static void channel_vals(const struct channel_job *job, const char *vals[CV_COUNT],
+			 char version[CHANNEL_VERSION_LEN], char sent[CHANNEL_SENT_LEN])
 {
 	const json_t *a = job->alert, *area = json_object_get(job->alert, "area");
-	const char *vals[CV_COUNT] = {0};
-	char version[16], sent[64] = "", link[CHANNEL_URL_MAX + 64];
 	const char *mt = job->msg_type;
-	char *text = NULL;
 	int64_t ms;
 	int k;
-	ga_err e;
 
 	vals[CV_ALERT] = strcmp(mt, "alert") == 0 ? "1" : NULL;
 	vals[CV_UPDATE] = strcmp(mt, "update") == 0 ? "1" : NULL;
@@ -202,13 +204,24 @@ ga_err channel_text(const struct channel *c, const struct channel_job *job, cons
 	vals[CV_PLACE] = channel_alert_str(area, "place");
 	vals[CV_SENDER] = channel_alert_str(a, "sender");
 	if (time_parse_rfc3339(channel_alert_str(a, "sent"), &ms, &k) == GA_OK)
-		draft_format_time(ms, k, sent, sizeof(sent));
+		draft_format_time(ms, k, sent, CHANNEL_SENT_LEN);
 	vals[CV_SENT] = sent;
 	vals[CV_ALERT_ID] = job->alert_id;
-	snprintf(version, sizeof(version), "%d", job->version);
+	snprintf(version, CHANNEL_VERSION_LEN, "%d", job->version);
 	vals[CV_VERSION] = version;
 	vals[CV_URL] = job->public_url;
+}
 
+ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
+		    const char *link_post, size_t cap, char **out, char *err, size_t errlen)
+{
+	const char *vals[CV_COUNT] = {0};
+	char version[CHANNEL_VERSION_LEN], sent[CHANNEL_SENT_LEN] = "";
+	char link[CHANNEL_URL_MAX + 64];
+	char *text = NULL;
+	ga_err e;
+
+	channel_vals(job, vals, version, sent);
 	if ((e = draft_template_render(c->tpl, vals, CHANNEL_TEXT_MAX, &text, NULL)) != GA_OK) {
 		snprintf(err, errlen, "rendering: %s", ga_strerror(e));
 		return e;
@@ -229,7 +242,154 @@ ga_err channel_text(const struct channel *c, const struct channel_job *job, cons
 	return GA_OK;
 }
 
+/* What c stands for in HTML text and attribute values; NULL: itself. */
+static const char *channel_html_entity(char c)
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&#39;";
+	case '\n':
+		return "<br>";
+	default:
+		return NULL;
+	}
+}
+
+/* A new copy of s, cut to cut bytes (on a character boundary, ending in
+ * "…") and HTML-escaped, line breaks as <br>; NULL when out of memory. */
+static char *channel_html_escape(const char *s, size_t cut)
+{
+	size_t n = strlen(s), len = 0, o = 0;
+	char *raw = malloc(n + 1), *out = NULL;
+	const char *ent;
+
+	if (raw == NULL)
+		return NULL;
+	memcpy(raw, s, n + 1);
+	if (n > cut)
+		draft_utf8_fit(raw, cut);
+	for (const char *p = raw; *p; p++)
+		len += (ent = channel_html_entity(*p)) != NULL ? strlen(ent) : 1;
+	if ((out = malloc(len + 1)) == NULL)
+		goto out;
+	for (const char *p = raw; *p; p++) {
+		if ((ent = channel_html_entity(*p)) == NULL) {
+			out[o++] = *p;
+		} else {
+			memcpy(out + o, ent, strlen(ent));
+			o += strlen(ent);
+		}
+	}
+	out[o] = '\0';
+out:
+	free(raw);
+	return out;
+}
+
+ga_err channel_html(const struct draft_template *tpl, const struct channel_job *job, size_t cap,
+		    char **out, char *err, size_t errlen)
+{
+	const char *vals[CV_COUNT] = {0};
+	char *esc[CV_COUNT] = {0};
+	char version[CHANNEL_VERSION_LEN], sent[CHANNEL_SENT_LEN] = "";
+	size_t cut = CHANNEL_TEXT_MAX;
+	char *text = NULL;
+	bool truncated = true;
+	ga_err e = GA_OK;
+
+	channel_vals(job, vals, version, sent);
+	/* A cut inside markup would break it: when the page is too long,
+	 * shorten the values instead, more each time. */
+	for (int t = 0; t < CHANNEL_HTML_TRIES && truncated; t++, cut = cap / (2u << t)) {
+		for (int i = 0; i < CV_COUNT; i++) {
+			free(esc[i]);
+			esc[i] = NULL;
+			if (vals[i] != NULL &&
+			    (esc[i] = channel_html_escape(vals[i], cut)) == NULL) {
+				e = GA_ERR_NOMEM;
+				goto out;
+			}
+		}
+		free(text);
+		text = NULL;
+		if ((e = draft_template_render(tpl, (const char *const *)esc, cap, &text,
+					       &truncated)) != GA_OK)
+			goto out;
+	}
+	if (truncated) {
+		e = GA_ERR_TOOBIG;
+		goto out;
+	}
+	*out = text;
+	text = NULL;
+out:
+	if (e != GA_OK)
+		snprintf(err, errlen, "rendering the HTML: %s", ga_strerror(e));
+	free(text);
+	for (int i = 0; i < CV_COUNT; i++)
+		free(esc[i]);
+	return e;
+}
+
+void channel_utf8_cut(char *s, size_t cap)
+{
+	size_t n = strlen(s);
+
+	if (n <= cap)
+		return;
+	while (cap > 0 && ((unsigned char)s[cap] & 0xC0) == 0x80)
+		cap--;
+	s[cap] = '\0';
+}
+
+ga_err channel_bool(const struct config *cfg, const struct config_channel *ch, const char *key,
+		    bool def, bool *out, char *err, size_t errlen)
+{
+	const char *v = config_channel_get(ch, key);
+
+	*out = def;
+	if (v == NULL)
+		return GA_OK;
+	if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) {
+		*out = true;
+	} else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) {
+		*out = false;
+	} else {
+		snprintf(err, errlen, "%s:%d: [channel.%s] %s: \"%s\" must be true or false",
+			 cfg->path, channel_key_line(ch, key), ch->name, key, v);
+		return GA_ERR_CONFIG;
+	}
+	return GA_OK;
+}
+
 /* --- checking and opening ------------------------------------------ */
+
+static const char *channel_templates_dir(const struct config *cfg)
+{
+	return cfg->alerts.templates[0] ? cfg->alerts.templates : GA_DATADIR "/alerts/templates";
+}
+
+ga_err channel_template_open(const struct config *cfg, const struct config_channel *ch,
+			     const char *key, const char *file, struct draft_template **out,
+			     char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + 64];
+	const char *own = config_channel_get(ch, key);
+
+	if (own != NULL)
+		snprintf(path, sizeof(path), "%s", own);
+	else
+		snprintf(path, sizeof(path), "%s/%s", channel_templates_dir(cfg), file);
+	return draft_template_load(path, channel_var_lookup, out, err, errlen);
+}
 
 /* The template path of ch: its template key, else the type's file in
  * the templates dir. */
@@ -241,10 +401,18 @@ static void channel_template_path(const struct config *cfg, const struct config_
 	if (own != NULL)
 		snprintf(buf, len, "%s", own);
 	else
-		snprintf(buf, len, "%s/%s",
-			 cfg->alerts.templates[0] ? cfg->alerts.templates
-						  : GA_DATADIR "/alerts/templates",
-			 t->template_file);
+		snprintf(buf, len, "%s/%s", channel_templates_dir(cfg), t->template_file);
+}
+
+static bool channel_scheme_ok(const struct channel_type *t, const char *url)
+{
+	static const char *const http[] = {"http://", "https://", NULL};
+	const char *const *s = t->schemes != NULL ? t->schemes : http;
+
+	for (; *s != NULL; s++)
+		if (strncmp(url, *s, strlen(*s)) == 0)
+			return true;
+	return false;
 }
 
 /* Checks ch's keys and values; fills c's limits, secrets and template
@@ -277,10 +445,11 @@ static ga_err channel_setup(const struct config *cfg, const struct config_channe
 			 ch->line, ch->name, t->name);
 		return GA_ERR_CONFIG;
 	}
-	if (t->needs_url && strncmp(ch->url, "http://", 7) != 0 &&
-	    strncmp(ch->url, "https://", 8) != 0) {
-		snprintf(err, errlen, "%s:%d: [channel.%s] url: \"%s\" must be http:// or https://",
-			 cfg->path, ch->line, ch->name, ch->url);
+	if (t->needs_url && !channel_scheme_ok(t, ch->url)) {
+		snprintf(err, errlen, "%s:%d: [channel.%s] url: \"%s\" must start with %s or %s",
+			 cfg->path, ch->line, ch->name, ch->url,
+			 t->schemes != NULL ? t->schemes[0] : "http://",
+			 t->schemes != NULL && t->schemes[1] != NULL ? t->schemes[1] : "https://");
 		return GA_ERR_CONFIG;
 	}
 	if (t->needs_token && ch->token_file[0] == '\0') {
@@ -302,6 +471,8 @@ static ga_err channel_setup(const struct config *cfg, const struct config_channe
 		if ((e = draft_template_load(path, channel_var_lookup, &tpl, err, errlen)) != GA_OK)
 			goto out;
 	}
+	if (t->check != NULL && (e = t->check(cfg, ch, err, errlen)) != GA_OK)
+		goto out;
 	if (c != NULL) {
 		c->type = t;
 		c->limits = lim;
@@ -321,11 +492,24 @@ out:
 
 ga_err channel_check_all(const struct config *cfg, char *err, size_t errlen)
 {
+	const struct channel_type *t;
+	struct channel *c;
 	ga_err e;
 
-	for (int i = 0; i < cfg->nchannels; i++)
-		if ((e = channel_setup(cfg, &cfg->channels[i], NULL, err, errlen)) != GA_OK)
+	for (int i = 0; i < cfg->nchannels; i++) {
+		const struct config_channel *ch = &cfg->channels[i];
+		if ((e = channel_setup(cfg, ch, NULL, err, errlen)) != GA_OK)
 			return e;
+		/* An HTTP type's open only reads and checks (a Weibo safe
+		 * domain, SMS recipient files): check-config runs it too, so
+		 * it finds what serve would refuse. An mqtt open connects. */
+		t = channel_type_find(ch->type);
+		if (t->transport != CHANNEL_HTTP || t->open == NULL)
+			continue;
+		if ((e = channel_open(cfg, ch, NULL, NULL, &c, err, errlen)) != GA_OK)
+			return e;
+		channel_free(c);
+	}
 	return GA_OK;
 }
 
@@ -404,6 +588,7 @@ void channel_request_cleanup(struct channel_request *req)
 {
 	free(req->body);
 	curl_slist_free_all(req->headers);
+	curl_slist_free_all(req->rcpt);
 	memset(req, 0, sizeof(*req));
 }
 

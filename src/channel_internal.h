@@ -15,7 +15,13 @@ struct channel_type {
 	const char *template_file; /* in the templates dir; NULL: the type sends no text */
 	size_t text_max;	   /* default max_bytes of its text; 0: none */
 	bool needs_url, needs_token;
+	const char *const *schemes;   /* url prefixes it takes; NULL: http://, https:// */
 	int rate_per_min, rate_per_s; /* defaults: what the real API imposes */
+	/* Checks the type's own keys beyond what the table says (files they
+	 * name, addresses), at check-config and at open; errors name
+	 * "FILE:LINE". May be NULL. */
+	ga_err (*check)(const struct config *cfg, const struct config_channel *ch, char *err,
+			size_t errlen);
 	ga_err (*open)(struct channel *c, char *err, size_t errlen); /* may be NULL */
 	void (*close)(struct channel *c);			     /* may be NULL */
 	ga_err (*request)(struct channel *c, struct channel_job *job, struct channel_request *req,
@@ -27,7 +33,8 @@ struct channel_type {
 };
 
 extern const struct channel_type channel_type_portal, channel_type_wecom, channel_type_dingtalk,
-    channel_type_feishu, channel_type_mqtt;
+    channel_type_feishu, channel_type_mqtt, channel_type_wechat_mp, channel_type_weibo,
+    channel_type_sms, channel_type_email;
 
 struct channel {
 	const struct config *cfg;
@@ -49,6 +56,32 @@ struct channel {
  * appended, all within cap. *out is a new string (caller frees). */
 ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
 		    const char *link_post, size_t cap, char **out, char *err, size_t errlen);
+
+/* Renders tpl (the channel's own or one from channel_template_open) for
+ * job as HTML: every value HTML-escaped, its line breaks as <br>. When
+ * the page is longer than cap bytes the values are shortened (cut on a
+ * character boundary, ending in "…"), never the markup; GA_ERR_TOOBIG
+ * when even that does not fit. *out is a new string (caller frees). */
+ga_err channel_html(const struct draft_template *tpl, const struct channel_job *job, size_t cap,
+		    char **out, char *err, size_t errlen);
+
+/* Compiles a further template of ch: the file its key names, else file
+ * in the templates dir. Errors as draft_template_load. */
+ga_err channel_template_open(const struct config *cfg, const struct config_channel *ch,
+			     const char *key, const char *file, struct draft_template **out,
+			     char *err, size_t errlen);
+
+/* Cuts s to at most cap bytes on a UTF-8 character boundary, with no
+ * ellipsis (for names and fields where "…" would not belong). */
+void channel_utf8_cut(char *s, size_t cap);
+
+/* The line of key in ch (its section's line when the key is absent). */
+int channel_key_line(const struct config_channel *ch, const char *key);
+
+/* Reads key of ch as a boolean (true/yes/1, false/no/0), def when
+ * absent; GA_ERR_CONFIG with "FILE:LINE: ..." otherwise. */
+ga_err channel_bool(const struct config *cfg, const struct config_channel *ch, const char *key,
+		    bool def, bool *out, char *err, size_t errlen);
 
 /* HMAC-SHA256 of msg under key (any length), standard base64 with
  * padding into out (>= 45 bytes). */
