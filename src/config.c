@@ -71,9 +71,13 @@ static const struct option options[] = {
     I("store", "batch_max", store.batch_max, 1, 4096),
     S("http", "listen", http.listen),
     S("http", "public_base_url", http.public_base_url),
+    {"http", "healthz_backlog", OPT_DURATION, offsetof(struct config, http.healthz_backlog_s), 0,
+     10, 7 * 86400},
     S("stations", "file", stations.file),
     {"stations", "expected_interval", OPT_DURATION,
      offsetof(struct config, stations.expected_interval_s), 0, 10, 30 * 86400},
+    {"stations", "max_observed_age", OPT_DURATION,
+     offsetof(struct config, stations.max_observed_age_s), 0, 60, 365 * 86400},
     S("geo", "regions", geo.regions),
     S("geo", "service_area", geo.service_area),
     {"alerts", "publish_min_level", OPT_LEVEL, offsetof(struct config, alerts.publish_min_level), 0,
@@ -91,6 +95,7 @@ static const struct option options[] = {
     S("alerts", "templates", alerts.templates),
     {"alerts", "mode", OPT_MODE, offsetof(struct config, alerts.exercise), 0, 0, 0},
     S("alerts", "signing_key_file", alerts.signing_key_file),
+    S("alerts", "cap_signing_key_file", alerts.cap_signing_key_file),
     S("alerts", "cap_sender", alerts.cap_sender),
     S("notify", "officers_url", notify.officers_url),
     S("notify", "supervisors_url", notify.supervisors_url),
@@ -128,6 +133,8 @@ void config_defaults(struct config *c)
 	c->alerts.confirmations_extra_large = 1;
 	c->alerts.escalate_after_s = 600;
 	c->stations.expected_interval_s = 3600;
+	c->stations.max_observed_age_s = 7 * 86400;
+	c->http.healthz_backlog_s = 600;
 	c->console.session_idle_s = 1800;
 	c->console.login_max_failures = 5;
 	c->console.login_window_s = 900;
@@ -418,25 +425,40 @@ static int config_handler(void *user, const char *section, const char *key, cons
 	return config_fail(ps, "[%s]: unknown key \"%s\"", section, key);
 }
 
-/* [alerts] signing_key_file and cap_sender when not given: derived from
- * [store] path and [http] public_base_url; a given cap_sender is checked
- * against CAP's rules for <sender>. */
+/* The file name beside [store] path into buf ("" given): "name" in the
+ * database's directory. */
+static ga_err config_beside_store(const struct config *c, const char *key, const char *name,
+				  char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *slash = strrchr(c->store.path, '/');
+	int dirlen = slash ? (int)(slash - c->store.path) : 0;
+	int n;
+
+	if (buf[0] != '\0')
+		return GA_OK;
+	if (slash == c->store.path)
+		dirlen = 1; /* "/x.db": the root */
+	n = snprintf(buf, len, "%.*s%s%s", dirlen, c->store.path, slash && dirlen > 1 ? "/" : "",
+		     name);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "[alerts] %s: [store] path too long", key);
+		return GA_ERR_CONFIG;
+	}
+	return GA_OK;
+}
+
+/* [alerts] signing_key_file, cap_signing_key_file and cap_sender when not
+ * given: derived from [store] path and [http] public_base_url; a given
+ * cap_sender is checked against CAP's rules for <sender>. */
 static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
 {
-	if (c->alerts.signing_key_file[0] == '\0') {
-		const char *slash = strrchr(c->store.path, '/');
-		int dirlen = slash ? (int)(slash - c->store.path) : 0;
-		int n;
-		if (slash == c->store.path)
-			dirlen = 1; /* "/x.db": the root */
-		n = snprintf(c->alerts.signing_key_file, sizeof(c->alerts.signing_key_file),
-			     "%.*s%ssigning-key.pem", dirlen, c->store.path,
-			     slash && dirlen > 1 ? "/" : "");
-		if (n < 0 || (size_t)n >= sizeof(c->alerts.signing_key_file)) {
-			snprintf(err, errlen, "[alerts] signing_key_file: [store] path too long");
-			return GA_ERR_CONFIG;
-		}
-	}
+	if (config_beside_store(c, "signing_key_file", "signing-key.pem",
+				c->alerts.signing_key_file, sizeof(c->alerts.signing_key_file), err,
+				errlen) != GA_OK ||
+	    config_beside_store(c, "cap_signing_key_file", "cap-signing-key.pem",
+				c->alerts.cap_signing_key_file,
+				sizeof(c->alerts.cap_signing_key_file), err, errlen) != GA_OK)
+		return GA_ERR_CONFIG;
 	if (c->alerts.cap_sender[0] == '\0') {
 		const char *h = strstr(c->http.public_base_url, "://");
 		h = h ? h + 3 : c->http.public_base_url;

@@ -65,11 +65,16 @@ struct config {
 	struct {
 		char listen[CONFIG_STR_MAX]; /* host:port; 127.0.0.1:8080 */
 		char public_base_url[CONFIG_STR_MAX];
+		/* /healthz is 503 while a delivery is unfinished this long
+		 * after its version was published */
+		int healthz_backlog_s;
 	} http;
 
 	struct {
 		char file[CONFIG_PATH_MAX]; /* station registry; "" = none */
 		int expected_interval_s;    /* silent longer than this: officers told */
+		/* observed_at older than this when received: accepted, flagged */
+		int max_observed_age_s;
 	} stations;
 
 	struct {
@@ -97,6 +102,10 @@ struct config {
 		 * becomes signing-key.pem beside [store] path. Made at start
 		 * when missing. */
 		char signing_key_file[CONFIG_PATH_MAX];
+		/* ECDSA P-256 key (+ certificate) signing the CAP XML
+		 * (cap_sign.h); "" at load becomes cap-signing-key.pem
+		 * beside [store] path. Made at start when missing. */
+		char cap_signing_key_file[CONFIG_PATH_MAX];
 		/* CAP <sender>; "" at load becomes the host of
 		 * [http] public_base_url. No spaces, commas, < or &. */
 		char cap_sender[CONFIG_STR_MAX];

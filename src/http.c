@@ -18,28 +18,82 @@
 #include "log.h"
 #include "metrics.h"
 #include "service.h"
+#include "store_stats.h"
+#include "timeutil.h"
 #include "watchdog.h"
 #include "writer.h"
 
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_TIMEOUT_S 30
 
+#define HTTP_FAILED_WINDOW_MS (24LL * 3600 * 1000) /* failed deliveries shown in /healthz */
+#define HTTP_OLD_WINDOW_MS (24LL * 3600 * 1000)	   /* old-observed reports in /metrics */
+#define HTTP_METRICS_CHANNELS_MAX 64		   /* channels in the deliveries gauge */
+
+/* The longest grouping window (spec §6): an open incident that took a
+ * report within it can still take the next one. */
+static int64_t http_incident_window_ms(const struct config *cfg)
+{
+	int h = cfg->alerts.hazard_point_window_h > cfg->alerts.near_window_h
+		    ? cfg->alerts.hazard_point_window_h
+		    : cfg->alerts.near_window_h;
+	return (int64_t)h * 3600 * 1000;
+}
+
+/* The database answers on our own connection and is writable, and the
+ * writer's last commit went through. NULL when so, else what is wrong. */
+static const char *http_database_problem(struct http *h)
+{
+	struct service *svc = h->svc;
+	ga_err db = svc->writer ? writer_last_result(svc->writer) : GA_ERR_DB;
+	if (db == GA_OK)
+		db = store_ping(h->store);
+	return db == GA_OK ? NULL : ga_strerror(db);
+}
+
+/* 200 when every MQTT session holds its subscription, the database is
+ * writable and no delivery is unfinished [http] healthz_backlog after
+ * its version was published; 503 otherwise. "problems" names each check
+ * that failed (docs/operations.md). */
 static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 {
 	struct service *svc = h->svc;
+	int64_t now = time_now_ms();
+	int64_t backlog_ms = (int64_t)svc->cfg.http.healthz_backlog_s * 1000;
 	int sessions = svc->ingest ? ingest_sessions(svc->ingest) : 0;
 	int subscribed = svc->ingest ? ingest_subscribed(svc->ingest) : 0;
-	ga_err db = svc->writer ? writer_last_result(svc->writer) : GA_ERR_DB;
-	bool ok = db == GA_OK && sessions > 0 && subscribed == sessions;
+	const char *db = http_database_problem(h);
+	struct store_backlog bl;
+	ga_err be =
+	    store_stats_backlog(h->store, now - backlog_ms, now - HTTP_FAILED_WINDOW_MS, &bl);
 
-	json_t *body =
-	    json_pack("{s:s, s:{s:i, s:i}, s:s, s:{s:I, s:I, s:I, s:I}}", "status",
-		      ok ? "ok" : "unavailable", "mqtt", "sessions", sessions, "subscribed",
-		      subscribed, "database", db == GA_OK ? "ok" : ga_strerror(db), "reports",
-		      "accepted", (json_int_t)atomic_load(&svc->stats.accepted), "duplicate",
-		      (json_int_t)atomic_load(&svc->stats.duplicates), "rejected",
-		      (json_int_t)atomic_load(&svc->stats.rejected), "refused",
-		      (json_int_t)atomic_load(&svc->stats.refused));
+	json_t *problems = json_array();
+	if (!problems)
+		return MHD_NO;
+	if (sessions == 0 || subscribed != sessions)
+		json_array_append_new(problems, json_string("mqtt"));
+	if (db)
+		json_array_append_new(problems, json_string("database"));
+	if (be != GA_OK || bl.overdue > 0)
+		json_array_append_new(problems, json_string("deliveries"));
+	bool ok = json_array_size(problems) == 0;
+
+	json_t *deliveries =
+	    be != GA_OK
+		? json_pack("{s:s}", "error", ga_strerror(be))
+		: json_pack("{s:I, s:I, s:I, s:I, s:I}", "unfinished", (json_int_t)bl.unfinished,
+			    "overdue", (json_int_t)bl.overdue, "overdue_after_s",
+			    (json_int_t)svc->cfg.http.healthz_backlog_s, "oldest_s",
+			    (json_int_t)(bl.unfinished ? (now - bl.oldest_created_ms) / 1000 : 0),
+			    "failed_24h", (json_int_t)bl.failed_recent);
+	json_t *body = json_pack("{s:s, s:o, s:{s:i, s:i}, s:s, s:o*, s:{s:I, s:I, s:I, s:I}}",
+				 "status", ok ? "ok" : "unavailable", "problems", problems, "mqtt",
+				 "sessions", sessions, "subscribed", subscribed, "database",
+				 db ? db : "ok", "deliveries", deliveries, "reports", "accepted",
+				 (json_int_t)atomic_load(&svc->stats.accepted), "duplicate",
+				 (json_int_t)atomic_load(&svc->stats.duplicates), "rejected",
+				 (json_int_t)atomic_load(&svc->stats.rejected), "refused",
+				 (json_int_t)atomic_load(&svc->stats.refused));
 	if (!body)
 		return MHD_NO;
 	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL);
@@ -85,34 +139,134 @@ static bool http_declared_too_big(struct MHD_Connection *conn)
 	return errno != 0 || end == cl || n > HTTP_BODY_MAX;
 }
 
+/* Deliveries by channel and state: every configured channel and every
+ * channel in the ledger, each with all four states (0 when none). */
+struct http_dlv {
+	char channel[HTTP_METRICS_CHANNELS_MAX][STORE_CHANNEL_MAX];
+	int64_t n[HTTP_METRICS_CHANNELS_MAX][STORE_STATS_STATE_COUNT];
+	int nchannels;
+	bool cut; /* more channels than HTTP_METRICS_CHANNELS_MAX */
+};
+
+static int http_dlv_slot(struct http_dlv *d, const char *channel)
+{
+	for (int i = 0; i < d->nchannels; i++)
+		if (strcmp(d->channel[i], channel) == 0)
+			return i;
+	if (d->nchannels == HTTP_METRICS_CHANNELS_MAX) {
+		d->cut = true;
+		return -1;
+	}
+	snprintf(d->channel[d->nchannels], STORE_CHANNEL_MAX, "%s", channel);
+	return d->nchannels++;
+}
+
+static bool http_dlv_cb(const char *channel, enum store_stats_state st, int64_t n, void *arg)
+{
+	int i = http_dlv_slot(arg, channel);
+	if (i >= 0)
+		((struct http_dlv *)arg)->n[i][st] = n;
+	return true;
+}
+
 /* Prometheus text: the in-memory counters and histograms, and gauges of
- * the moment. */
+ * the moment, read from the database on our own connection. A gauge
+ * whose read fails is left out (and logged by the store): the rest is
+ * still worth scraping. */
 static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 {
 	struct service *svc = h->svc;
-	json_t *silent = svc->watchdog ? watchdog_silent_json(svc->watchdog) : NULL;
-	struct metrics_gauge g[] = {
-	    {"geoalert_mqtt_sessions", "MQTT sessions configured.", NULL, NULL,
-	     svc->ingest ? ingest_sessions(svc->ingest) : 0},
-	    {"geoalert_mqtt_subscribed", "MQTT sessions whose subscription is granted.", NULL, NULL,
-	     svc->ingest ? ingest_subscribed(svc->ingest) : 0},
-	    {"geoalert_database_ok", "1 when the last commit succeeded.", NULL, NULL,
-	     svc->writer && writer_last_result(svc->writer) == GA_OK ? 1 : 0},
-	    {"geoalert_stations_silent", "Registered stations silent past their interval.", NULL,
-	     NULL, silent ? (double)json_array_size(silent) : 0},
-	};
-	json_decref(silent);
-	char *text = metrics_render(&svc->metrics, g, sizeof(g) / sizeof(g[0]));
-	if (!text)
+	int64_t now = time_now_ms();
+	enum MHD_Result ret = MHD_NO;
+	struct http_dlv *dlv = calloc(1, sizeof(*dlv));
+	struct metrics_gauge2 *g2 = NULL;
+	char *text = NULL;
+	if (!dlv)
 		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+
+	json_t *silent = svc->watchdog ? watchdog_silent_json(svc->watchdog) : NULL;
+	struct metrics_gauge g[8 + LEVEL_COUNT];
+	size_t ng = 0;
+	g[ng++] =
+	    (struct metrics_gauge){"geoalert_mqtt_sessions", "MQTT sessions configured.", NULL,
+				   NULL, svc->ingest ? ingest_sessions(svc->ingest) : 0};
+	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_subscribed",
+					 "MQTT sessions whose subscription is granted.", NULL, NULL,
+					 svc->ingest ? ingest_subscribed(svc->ingest) : 0};
+	g[ng++] = (struct metrics_gauge){"geoalert_database_ok",
+					 "1 when the database is writable and the last commit "
+					 "succeeded.",
+					 NULL, NULL, http_database_problem(h) ? 0 : 1};
+	g[ng++] = (struct metrics_gauge){"geoalert_stations_silent",
+					 "Registered stations silent past their interval.", NULL,
+					 NULL, silent ? (double)json_array_size(silent) : 0};
+	json_decref(silent);
+
+	int64_t inc[LEVEL_COUNT];
+	if (store_stats_incidents(h->store, now - http_incident_window_ms(&svc->cfg), inc) == GA_OK)
+		for (int l = 0; l < LEVEL_COUNT; l++)
+			g[ng++] = (struct metrics_gauge){
+			    "geoalert_incidents",
+			    "Open incidents that took a report within the grouping window, by "
+			    "level.",
+			    "level", level_name((enum level)l), (double)inc[l]};
+	int64_t n;
+	if (store_stats_drafts_pending(h->store, &n) == GA_OK)
+		g[ng++] =
+		    (struct metrics_gauge){"geoalert_drafts_pending",
+					   "Drafts waiting for officers.", NULL, NULL, (double)n};
+	int64_t max_age_ms = (int64_t)svc->cfg.stations.max_observed_age_s * 1000;
+	if (store_stats_old_reports(h->store, now - HTTP_OLD_WINDOW_MS, max_age_ms, &n) == GA_OK)
+		g[ng++] = (struct metrics_gauge){
+		    "geoalert_reports_old_observed",
+		    "Reports accepted in the last 24 h whose observed_at was older than "
+		    "[stations] max_observed_age when they arrived.",
+		    NULL, NULL, (double)n};
+	struct store_backlog bl;
+	if (store_stats_backlog(h->store, now - (int64_t)svc->cfg.http.healthz_backlog_s * 1000,
+				now - HTTP_FAILED_WINDOW_MS, &bl) == GA_OK)
+		g[ng++] = (struct metrics_gauge){
+		    "geoalert_deliveries_overdue",
+		    "Deliveries unfinished longer than [http] healthz_backlog after publication.",
+		    NULL, NULL, (double)bl.overdue};
+
+	for (int i = 0; i < svc->cfg.nchannels; i++)
+		http_dlv_slot(dlv, svc->cfg.channels[i].name);
+	size_t ng2 = 0;
+	if (store_stats_deliveries(h->store, http_dlv_cb, dlv) == GA_OK) {
+		if (dlv->cut)
+			log_warnx("metrics: more than %d delivery channels; the rest left out",
+				  HTTP_METRICS_CHANNELS_MAX);
+		g2 = calloc((size_t)dlv->nchannels * STORE_STATS_STATE_COUNT + 1, sizeof(*g2));
+		if (!g2)
+			goto out;
+		for (int i = 0; i < dlv->nchannels; i++)
+			for (int k = 0; k < STORE_STATS_STATE_COUNT; k++)
+				g2[ng2++] = (struct metrics_gauge2){
+				    "geoalert_deliveries",
+				    "Delivery ledger rows, by channel and state.",
+				    {"channel", "state"},
+				    {dlv->channel[i], store_stats_state_name(k)},
+				    (double)dlv->n[i][k]};
+	}
+
+	text = metrics_render_all(&svc->metrics, g, ng, g2, ng2);
+	if (!text) {
+		ret = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		goto out;
+	}
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
-	}
+	if (!resp)
+		goto out;
+	text = NULL; /* the response owns it */
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	return http_queue(conn, MHD_HTTP_OK, resp);
+	ret = http_queue(conn, MHD_HTTP_OK, resp);
+out:
+	free(text);
+	free(g2);
+	free(dlv);
+	return ret;
 }
 
 static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn,
@@ -241,6 +395,7 @@ static ga_err http_prepare(struct http *h, char *err, size_t errlen)
 		return GA_ERR_CONFIG;
 	}
 	h->wf = h->svc->wf;
+	h->wf.metrics = &h->svc->metrics; /* draft -> confirm, observed by the workflow */
 	snprintf(h->console_dir, sizeof(h->console_dir), "%s/console", GA_DATADIR);
 	return GA_OK;
 }

@@ -1,7 +1,8 @@
 /* http_public.c - the public endpoints (spec §8): /, /alerts/{id},
- * /alerts/{id}.json, /alerts/{id}.xml (CAP 1.2), /alerts/{id}/v{n}.json
- * and .xml (one version), /feed.atom, /public.css and
- * /.well-known/geoalert-signing-key. Only published versions are ever
+ * /alerts/{id}.json, /alerts/{id}.xml (CAP 1.2 with its XML Signature),
+ * /alerts/{id}/v{n}.json and .xml (one version), /feed.atom, /public.css,
+ * /.well-known/geoalert-signing-key and
+ * /.well-known/geoalert-cap-signing-key. Only published versions are ever
  * read (workflow_published_json, workflow_published_since): a draft not
  * yet confirmed is 404 like an unknown id, and nothing here can reach a
  * report or its reporter. */
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "cap.h"
+#include "cap_sign.h"
 #include "feed.h"
 #include "geo_svg.h"
 #include "http_internal.h"
@@ -204,6 +206,16 @@ static enum MHD_Result public_cap(struct http *h, struct MHD_Connection *conn, j
 	json_decref(alert);
 	if (e != GA_OK)
 		return public_fail(conn, e, "the alert as CAP");
+	if (h->svc->cap_signer != NULL) {
+		char *signed_xml = NULL, err[HTTP_MSG_MAX];
+		e = cap_sign_xml(h->svc->cap_signer, xml, len, &signed_xml, &len, err, sizeof(err));
+		free(xml);
+		if (e != GA_OK) {
+			log_warnx("http: the CAP's signature: %s", err);
+			return public_fail(conn, e, "the CAP's signature");
+		}
+		xml = signed_xml;
+	}
 	return public_send(conn, MHD_HTTP_OK, xml, len, "application/cap+xml; charset=utf-8");
 }
 
@@ -319,6 +331,7 @@ bool http_public_route(const char *url)
 	return strcmp(url, "/") == 0 || strcmp(url, "/feed.atom") == 0 ||
 	       strcmp(url, "/public.css") == 0 ||
 	       strcmp(url, "/.well-known/geoalert-signing-key") == 0 ||
+	       strcmp(url, "/.well-known/geoalert-cap-signing-key") == 0 ||
 	       strncmp(url, "/alerts/", 8) == 0;
 }
 
@@ -340,6 +353,13 @@ enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
 		if (h->svc->signer == NULL ||
 		    sign_pubkey_pem(h->svc->signer, pem, sizeof(pem)) != GA_OK)
 			return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no signing key");
+		return public_static(conn, pem, "text/plain; charset=utf-8");
+	}
+	if (strcmp(url, "/.well-known/geoalert-cap-signing-key") == 0) {
+		char pem[CAP_SIGN_PEM_MAX];
+		if (h->svc->cap_signer == NULL ||
+		    cap_sign_pubkey_pem(h->svc->cap_signer, pem, sizeof(pem)) != GA_OK)
+			return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no CAP signing key");
 		return public_static(conn, pem, "text/plain; charset=utf-8");
 	}
 	return public_alert(h, conn, url);

@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@ static void family(struct metrics_family *f, const char *name, const char *help,
 	f->help = help;
 	f->label = label;
 	f->histogram = histogram;
+	pthread_mutex_init(&f->mu, NULL);
+	atomic_init(&f->nseries, 0);
+	atomic_init(&f->other, false);
+	/* Written once here, before any thread can count into it. */
+	snprintf(f->labels[METRICS_SERIES_MAX - 1], METRICS_LABEL_MAX, "other");
 }
 
 void metrics_init(struct metrics *m)
@@ -38,31 +44,54 @@ void metrics_init(struct metrics *m)
 	       "Notices raised for stations silent past their interval.", "station", 0);
 }
 
-/* The series index for label; made on first use. Concurrent first uses
- * of the same new label may make two series: both are rendered and
- * Prometheus sums them (rare, and harmless for counters). */
-static int series(struct metrics_family *f, const char *label)
+/* The index of label among the first n published series; -1 if absent. */
+static int series_find(struct metrics_family *f, int n, const char *label)
 {
-	if (!f->label)
-		return 0;
-	if (!label || !label[0])
-		label = "none";
-	int n = atomic_load(&f->nseries);
 	for (int i = 0; i < n; i++)
 		if (strcmp(f->labels[i], label) == 0)
 			return i;
-	if (n >= METRICS_SERIES_MAX - 1) {
-		/* the last slot is "other" */
-		if (!f->labels[METRICS_SERIES_MAX - 1][0])
-			snprintf(f->labels[METRICS_SERIES_MAX - 1], METRICS_LABEL_MAX, "other");
-		return METRICS_SERIES_MAX - 1;
+	return -1;
+}
+
+/* label cut to fit METRICS_LABEL_MAX, on a UTF-8 character boundary. */
+static void series_label(char out[METRICS_LABEL_MAX], const char *label)
+{
+	size_t n = strlen(label);
+	if (n >= METRICS_LABEL_MAX) {
+		n = METRICS_LABEL_MAX - 1;
+		while (n > 0 && ((unsigned char)label[n] & 0xc0) == 0x80)
+			n--;
 	}
-	int i = atomic_fetch_add(&f->nseries, 1);
-	if (i >= METRICS_SERIES_MAX - 1) {
-		atomic_store(&f->nseries, METRICS_SERIES_MAX - 1);
-		return series(f, label);
+	memcpy(out, label, n);
+	out[n] = '\0';
+}
+
+/* The series index for label; made on first use. Lookups are lock-free;
+ * making a series holds f->mu and looks again first, so two threads
+ * counting the same new label at once share one series (see metrics.h).
+ * A label longer than the cap counts as its cut form. */
+static int series(struct metrics_family *f, const char *label)
+{
+	char key[METRICS_LABEL_MAX];
+	if (!f->label)
+		return 0;
+	series_label(key, label && label[0] ? label : "none");
+	int i = series_find(f, atomic_load_explicit(&f->nseries, memory_order_acquire), key);
+	if (i >= 0)
+		return i;
+	pthread_mutex_lock(&f->mu);
+	int n = atomic_load_explicit(&f->nseries, memory_order_relaxed);
+	if ((i = series_find(f, n, key)) < 0) {
+		if (n < METRICS_SERIES_MAX - 1) {
+			memcpy(f->labels[n], key, sizeof(key));
+			atomic_store_explicit(&f->nseries, n + 1, memory_order_release);
+			i = n;
+		} else {
+			atomic_store_explicit(&f->other, true, memory_order_release);
+			i = METRICS_SERIES_MAX - 1;
+		}
 	}
-	snprintf(f->labels[i], METRICS_LABEL_MAX, "%s", label);
+	pthread_mutex_unlock(&f->mu);
 	return i;
 }
 
@@ -141,14 +170,12 @@ static void put_label(struct buf *b, const char *v)
 
 static void render_family(struct buf *b, struct metrics_family *f)
 {
-	int n = f->label ? atomic_load(&f->nseries) : 1;
-	if (f->label && f->labels[METRICS_SERIES_MAX - 1][0])
-		n = METRICS_SERIES_MAX;
+	int n = f->label ? atomic_load_explicit(&f->nseries, memory_order_acquire) : 1;
+	bool other = f->label && atomic_load_explicit(&f->other, memory_order_acquire);
 	put(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
 	    f->histogram ? "histogram" : "counter");
-	for (int i = 0; i < n; i++) {
-		if (f->label && !f->labels[i][0])
-			continue;
+	for (int s = 0; s < n + (other ? 1 : 0); s++) {
+		int i = s < n ? s : METRICS_SERIES_MAX - 1;
 		if (!f->histogram) {
 			put(b, "%s", f->name);
 			if (f->label) {
@@ -190,7 +217,15 @@ static void render_family(struct buf *b, struct metrics_family *f)
 	}
 }
 
-char *metrics_render(struct metrics *m, const struct metrics_gauge *g, size_t ng)
+/* The "# HELP" and "# TYPE" lines when name starts a new group. */
+static void put_gauge_head(struct buf *b, const char *name, const char *prev, const char *help)
+{
+	if (!prev || strcmp(name, prev) != 0)
+		put(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+char *metrics_render_all(struct metrics *m, const struct metrics_gauge *g, size_t ng,
+			 const struct metrics_gauge2 *g2, size_t ng2)
 {
 	struct buf b = {.cap = 16384};
 	if (!(b.p = malloc(b.cap)))
@@ -202,8 +237,7 @@ char *metrics_render(struct metrics *m, const struct metrics_gauge *g, size_t ng
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
 		render_family(&b, fams[i]);
 	for (size_t i = 0; i < ng; i++) {
-		if (i == 0 || strcmp(g[i].name, g[i - 1].name) != 0)
-			put(&b, "# HELP %s %s\n# TYPE %s gauge\n", g[i].name, g[i].help, g[i].name);
+		put_gauge_head(&b, g[i].name, i > 0 ? g[i - 1].name : NULL, g[i].help);
 		put(&b, "%s", g[i].name);
 		if (g[i].label) {
 			put(&b, "{%s=\"", g[i].label);
@@ -212,9 +246,24 @@ char *metrics_render(struct metrics *m, const struct metrics_gauge *g, size_t ng
 		}
 		put(&b, " %.17g\n", g[i].value);
 	}
+	for (size_t i = 0; i < ng2; i++) {
+		put_gauge_head(&b, g2[i].name, i > 0 ? g2[i - 1].name : NULL, g2[i].help);
+		put(&b, "%s{", g2[i].name);
+		for (int k = 0; k < 2; k++) {
+			put(&b, "%s%s=\"", k ? "," : "", g2[i].label[k]);
+			put_label(&b, g2[i].label_value[k] ? g2[i].label_value[k] : "");
+			put(&b, "\"");
+		}
+		put(&b, "} %.17g\n", g2[i].value);
+	}
 	if (b.failed) {
 		free(b.p);
 		return NULL;
 	}
 	return b.p;
+}
+
+char *metrics_render(struct metrics *m, const struct metrics_gauge *g, size_t ng)
+{
+	return metrics_render_all(m, g, ng, NULL, 0);
 }

@@ -1,14 +1,17 @@
 /* metrics.h - the service's counters and latency histograms, rendered in
  * the Prometheus text format (version 0.0.4) for /metrics.
  *
- * Every update is a relaxed atomic add: safe from any thread, never a
- * lock on the ingest path. Values read from the database (incidents by
- * level, drafts pending, deliveries by state) are added by the caller of
- * metrics_render as gauges. */
+ * Every update is a relaxed atomic add: safe from any thread; the only
+ * lock is taken the first time a label value is seen (struct
+ * metrics_family). Values read from the database at scrape time
+ * (incidents by level, drafts pending, deliveries by channel and state:
+ * store_stats.h) are added by the caller of metrics_render as gauges. */
 #ifndef GA_METRICS_H
 #define GA_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,13 +29,21 @@ struct metrics_histogram {
 };
 
 /* A family of counters or histograms with one label, series made on first
- * use (up to METRICS_SERIES_MAX; later labels count under "other"). */
+ * use (up to METRICS_SERIES_MAX - 1; later labels count under "other",
+ * the last slot).
+ *
+ * Making a series takes the family's mutex (once per label value, ever);
+ * finding one does not: labels[i] is written before nseries is raised
+ * past i (release) and never changes after, so a reader that loads
+ * nseries (acquire) reads only finished labels. */
 struct metrics_family {
 	const char *name; /* geoalert_reports_total */
 	const char *help;
-	const char *label; /* "status"; NULL: a single series */
-	int histogram;	   /* 0: counter */
-	atomic_int nseries;
+	const char *label;  /* "status"; NULL: a single series */
+	int histogram;	    /* 0: counter */
+	pthread_mutex_t mu; /* making a series */
+	atomic_int nseries; /* published series, labels[0 .. nseries - 1] */
+	atomic_bool other;  /* the "other" slot has been used */
 	char labels[METRICS_SERIES_MAX][METRICS_LABEL_MAX];
 	atomic_ullong counter[METRICS_SERIES_MAX];
 	struct metrics_histogram hist[METRICS_SERIES_MAX];
@@ -48,15 +59,25 @@ struct metrics {
 	struct metrics_family stations_silent;	 /* notices raised, by station */
 };
 
-/* Sets up the families (names, help, labels). m is caller-owned. */
+/* Sets up the families (names, help, labels). m is caller-owned and
+ * lives as long as the process: its mutexes have default attributes and
+ * hold nothing to free. */
 void metrics_init(struct metrics *m);
 
 void metrics_count(struct metrics_family *f, const char *label, uint64_t n);
 void metrics_observe_ms(struct metrics_family *f, const char *label, double ms);
 
-/* One gauge line to append to a rendering. */
+/* One gauge line to append to a rendering. label may be NULL. Label
+ * values are escaped when rendered. */
 struct metrics_gauge {
 	const char *name, *help, *label, *label_value; /* label may be NULL */
+	double value;
+};
+
+/* A gauge line with two labels (deliveries by channel and state). */
+struct metrics_gauge2 {
+	const char *name, *help;
+	const char *label[2], *label_value[2];
 	double value;
 };
 
@@ -64,5 +85,9 @@ struct metrics_gauge {
  * given), into a malloc'd NUL-terminated string (caller frees). NULL when
  * out of memory or past METRICS_TEXT_MAX. */
 char *metrics_render(struct metrics *m, const struct metrics_gauge *gauges, size_t ngauges);
+/* As metrics_render, then the two-label gauges g2 (grouped by name the
+ * same way). */
+char *metrics_render_all(struct metrics *m, const struct metrics_gauge *gauges, size_t ngauges,
+			 const struct metrics_gauge2 *g2, size_t ng2);
 
 #endif

@@ -20,6 +20,13 @@ static json_t *receipt_warnings(unsigned warnings)
 				   "message",
 				   "no datum shift to CGCS2000 is known for this CRS: position "
 				   "may be off by up to ~100 m"));
+	if (warnings & REPORT_WARN_OLD)
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:s, s:s}", "path", "/observed_at", "code", "old", "message",
+			      "observed longer ago than the service's maximum age "
+			      "([stations] max_observed_age, 7 days unless configured) "
+			      "before it was received: accepted; check the station's clock"));
 	return arr;
 }
 

@@ -24,6 +24,10 @@
 #define REPORT_FUTURE_MS (10 * 60 * 1000) /* observed_at may be this far ahead */
 #define REPORT_MAX_ERRORS 32
 
+/* observed_at older than this at arrival: accepted but flagged (the
+ * default of [stations] max_observed_age). */
+#define REPORT_MAX_AGE_MS (7LL * 86400 * 1000)
+
 #define REPORT_SCHEMA "geohazard.report/1"
 
 struct report_error {
@@ -46,6 +50,14 @@ void report_errors_add(struct report_errors *errs, const char *path, const char 
 /* New reference: a JSON array of {"path","code","message"} objects. */
 json_t *report_errors_to_json(const struct report_errors *errs);
 
+/* Warnings of a valid report besides the transform's (GEO_WARN_*, the
+ * low bits of struct report's warnings); the receipt carries them. */
+enum {
+	/* observed_at more than the context's max_age_ms before now_ms: a
+	 * station's clock or a long-delayed upload. Accepted as it is. */
+	REPORT_WARN_OLD = 1u << 8,
+};
+
 struct report {
 	json_t *root;	       /* owned; the const char * below are borrowed from it */
 	const char *report_id; /* set whenever it could be read, even if invalid */
@@ -61,7 +73,7 @@ struct report {
 	bool has_point;		       /* lon/lat known (location given or station known) */
 	char admin_code[GEO_CODE_LEN]; /* region of lon/lat; "" when not looked up */
 	char admin_name[GEO_NAME_MAX];
-	unsigned warnings;					     /* GEO_WARN_* */
+	unsigned warnings;					     /* GEO_WARN_*, REPORT_WARN_* */
 	const char *place, *causes, *trend, *measures, *incident_id; /* NULL when absent */
 	struct figures figures; /* after defaults from the hazard point */
 	double volume_m3, area_m2;
@@ -74,6 +86,9 @@ struct report_context {
 	struct geo *geo;		 /* NULL: location transformed/checked only if geo set */
 	const char *topic_station;	 /* last topic level; NULL: not checked */
 	int64_t now_ms;			 /* for the future-time rule */
+	/* observed_at older than this at now_ms: REPORT_WARN_OLD; 0:
+	 * REPORT_MAX_AGE_MS; < 0: never ([stations] max_observed_age). */
+	int64_t max_age_ms;
 };
 
 /* Parses and validates payload against every rule of spec §2, collecting

@@ -247,8 +247,10 @@ static void report_locate_geo(const struct report_context *ctx, struct report *o
 	const struct region *r;
 	ga_err rc;
 
-	rc = geo_transform(ctx->geo, out->crs, out->x, out->y, &out->lon, &out->lat, &out->warnings,
-			   err, sizeof(err));
+	unsigned warn = 0;
+	rc = geo_transform(ctx->geo, out->crs, out->x, out->y, &out->lon, &out->lat, &warn, err,
+			   sizeof(err));
+	out->warnings |= warn; /* REPORT_WARN_OLD may be set already */
 	if (rc == GA_ERR_INVAL) {
 		report_errors_add(errs, "/location/crs", "crs", "%s",
 				  err[0] ? err : "unknown coordinate reference system");
@@ -402,6 +404,12 @@ static void report_check_time(const struct report_context *ctx, const json_t *ro
 		report_errors_add(errs, "/observed_at", "future",
 				  "is more than %d minutes in the future",
 				  REPORT_FUTURE_MS / 60000);
+	/* Far in the past is no reason to refuse (a station that was cut
+	 * off uploads late; the report still counts), but it is flagged in
+	 * the receipt and in /metrics. */
+	int64_t max_age = ctx->max_age_ms != 0 ? ctx->max_age_ms : REPORT_MAX_AGE_MS;
+	if (max_age > 0 && ctx->now_ms - out->observed_at_ms > max_age)
+		out->warnings |= REPORT_WARN_OLD;
 }
 
 /* Checks station_id; returns the registry entry when there is one. */

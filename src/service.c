@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cap_sign.h"
 #include "delivery.h"
 #include "draft.h"
 #include "http.h"
@@ -227,7 +228,17 @@ int service_serve(int argc, char **argv)
 	else
 		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
 			 sign_key_id(svc->signer));
+	if (cap_sign_key_load(svc->cfg.alerts.cap_signing_key_file, true,
+			      svc->cfg.alerts.cap_sender, &svc->cap_signer, &key_made, err,
+			      sizeof(err)) != GA_OK) {
+		log_warnx("[alerts] cap_signing_key_file: %s", err);
+		goto out;
+	}
+	log_info("CAP signing key: %s%s (ECDSA P-256%s), key_id %s", key_made ? "generated " : "",
+		 svc->cfg.alerts.cap_signing_key_file, key_made ? ", mode 0600; back it up" : "",
+		 cap_sign_key_id(svc->cap_signer));
 	svc->wf.delivery_cfg = &svc->cfg;
+	svc->wf.metrics = &svc->metrics;
 	if (watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
 			 svc->cfg.alerts.utc_offset_min, time_now_ms(), &svc->watchdog) != GA_OK) {
 		log_warnx("out of memory");
@@ -311,6 +322,8 @@ out:
 	writer_free(svc->writer);
 	notify_free(svc->notify);
 	sign_key_free(svc->signer);
+	cap_sign_key_free(svc->cap_signer);
+	cap_sign_shutdown();
 	watchdog_free(svc->watchdog);
 	store_close(svc->store);
 	draft_templates_free(svc->templates);
@@ -381,6 +394,18 @@ int service_check_config(int argc, char **argv)
 	if (ke == GA_ERR_NOTFOUND)
 		log_info("[alerts] signing_key_file %s does not exist yet: serve will make it",
 			 c->alerts.signing_key_file);
+	struct cap_sign_key *capkey = NULL;
+	ke = cap_sign_key_load(c->alerts.cap_signing_key_file, false, c->alerts.cap_sender, &capkey,
+			       NULL, keyerr, sizeof(keyerr));
+	cap_sign_key_free(capkey);
+	cap_sign_shutdown();
+	if (ke != GA_OK && ke != GA_ERR_NOTFOUND) {
+		snprintf(err, sizeof(err), "[alerts] cap_signing_key_file: %s", keyerr);
+		goto fail;
+	}
+	if (ke == GA_ERR_NOTFOUND)
+		log_info("[alerts] cap_signing_key_file %s does not exist yet: serve will make it",
+			 c->alerts.cap_signing_key_file);
 	printf("%s: ok (%zu stations)\n", path, reg ? registry_count(reg) : (size_t)0);
 	status = 0;
 	goto out;

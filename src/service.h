@@ -24,6 +24,7 @@ struct notify;
 struct watchdog;
 struct draft_templates;
 struct sign_key;
+struct cap_sign_key;
 struct delivery;
 
 struct service_stats {
@@ -57,6 +58,7 @@ struct service {
 	struct metrics metrics;
 	struct watchdog *watchdog;
 	struct sign_key *signer; /* signs published alerts ([alerts] signing_key_file) */
+	struct cap_sign_key *cap_signer; /* signs their CAP ([alerts] cap_signing_key_file) */
 };
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */

@@ -90,6 +90,12 @@ enum store_stmt_id {
 	/* published versions for the public pages and feed (store_alert.c) */
 	STMT_DRAFT_PUBLISHED_SINCE,
 	STMT_DRAFT_CURRENT_SINCE,
+	/* gauges for /metrics and /healthz (store_stats.c) */
+	STMT_STATS_INCIDENTS,
+	STMT_STATS_DRAFTS_PENDING,
+	STMT_STATS_DELIVERIES,
+	STMT_STATS_BACKLOG,
+	STMT_STATS_OLD_REPORTS,
 	STMT_ID_COUNT
 };
 

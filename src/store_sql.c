@@ -483,4 +483,27 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 				 " AND version = (SELECT max(version) FROM alert_drafts p"
 				 "  WHERE p.alert_id = d.alert_id AND p.state = 'published')"
 				 " ORDER BY published_ms DESC, id DESC LIMIT ?2",
+
+    /* Gauges at scrape time (store_stats.c). Incidents still taking
+     * reports: open and changed (a report folded in) since ?1. */
+    [STMT_STATS_INCIDENTS] = "SELECT level, count(*) FROM incidents"
+			     " WHERE open = 1 AND updated_ms >= ?1 GROUP BY level",
+    [STMT_STATS_DRAFTS_PENDING] = "SELECT count(*) FROM alert_drafts WHERE state = 'pending'",
+    [STMT_STATS_DELIVERIES] = "SELECT channel, state, count(*) FROM deliveries"
+			      " GROUP BY channel, state ORDER BY channel, state",
+    /* Unfinished rows (the partial index deliveries_due holds them all):
+     * how many, how many made before ?1, the oldest; and failed rows made
+     * since ?2. */
+    [STMT_STATS_BACKLOG] = "SELECT (SELECT count(*) FROM deliveries"
+			   "  WHERE state IN ('pending', 'sending')),"
+			   " (SELECT count(*) FROM deliveries"
+			   "  WHERE state IN ('pending', 'sending') AND created_ms < ?1),"
+			   " (SELECT min(created_ms) FROM deliveries"
+			   "  WHERE state IN ('pending', 'sending')),"
+			   " (SELECT count(*) FROM deliveries"
+			   "  WHERE state = 'failed' AND created_ms >= ?2)",
+    /* Reports received since ?1 whose observed_at was more than ?2 ms
+     * before they arrived. */
+    [STMT_STATS_OLD_REPORTS] = "SELECT count(*) FROM reports"
+			       " WHERE received_ms >= ?1 AND received_ms - observed_ms > ?2",
 };

@@ -41,6 +41,7 @@
 
 struct thresholds;
 struct config;
+struct metrics;
 
 enum alert_state {
 	ALERT_PENDING,
@@ -68,6 +69,9 @@ struct workflow_ctx {
 	/* The channels a published version is delivered to (delivery.h:
 	 * its rows are written in the publishing transaction); NULL: none. */
 	const struct config *delivery_cfg;
+	/* Where a publication's draft -> confirm latency is observed
+	 * (metrics.h, draft_confirm); NULL: nowhere. */
+	struct metrics *metrics;
 };
 
 /* Inside the writer's transaction, after a report changed inc (prev_level

@@ -17,6 +17,7 @@
 
 #include "delivery.h"
 #include "log.h"
+#include "metrics.h"
 #include "workflow_internal.h"
 
 #define WORKFLOW_ESCALATE_BATCH 32 /* drafts escalated per call */
@@ -267,9 +268,15 @@ out:
 	e = workflow_end(s, e, msg, msglen);
 	if (e == GA_OK && publish && published != NULL)
 		*published = true;
-	if (e == GA_OK && publish)
+	if (e == GA_OK && publish) {
 		log_info("workflow: %s: version %d published (%s)", d->alert_id, d->version,
 			 d->msg_type);
+		/* From the draft's making to its publication: the officers'
+		 * time (both of them, for a two-person draft). */
+		if (ctx->metrics != NULL)
+			metrics_observe_ms(&ctx->metrics->draft_confirm, NULL,
+					   (double)(now_ms - d->created_ms));
+	}
 	json_decref(fields);
 	free(d);
 	return e;

@@ -21,6 +21,7 @@ PACKAGES=(
 	libmosquitto-dev mosquitto mosquitto-clients libjansson-dev
 	libcurl4-openssl-dev libproj-dev proj-data proj-bin libsqlite3-dev sqlite3
 	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
+	libxmlsec1-dev xmlsec1
 	python3 python3-paho-mqtt
 	chromium fonts-wqy-microhei libxml2-utils openssl nginx-light
 )

@@ -1,0 +1,132 @@
+/* store_stats.c - the gauges of /metrics and the backlog of /healthz,
+ * counted by SQLite (statements in store_sql.c). */
+#include "store_stats.h"
+
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *const store_stats_states[STORE_STATS_STATE_COUNT] = {"pending", "sending",
+									"delivered", "failed"};
+
+const char *store_stats_state_name(enum store_stats_state st)
+{
+	return (unsigned)st < STORE_STATS_STATE_COUNT ? store_stats_states[st] : NULL;
+}
+
+int store_stats_state_from_name(const char *name)
+{
+	for (int i = 0; name != NULL && i < STORE_STATS_STATE_COUNT; i++)
+		if (strcmp(name, store_stats_states[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Steps a statement that yields one row of integers into v[0..n-1]. */
+static ga_err store_stats_row(struct store *s, enum store_stmt_id id, int64_t *v, int n,
+			      const char *what)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	ga_err e = GA_OK;
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			v[i] = sqlite3_column_int64(st, i); /* NULL reads as 0 */
+	} else {
+		e = store_error(s, rc, what);
+	}
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_stats_incidents(struct store *s, int64_t since_ms, int64_t n[LEVEL_COUNT])
+{
+	sqlite3_stmt *st = s->stmt[STMT_STATS_INCIDENTS];
+	ga_err e = GA_OK;
+	int rc;
+
+	for (int i = 0; i < LEVEL_COUNT; i++)
+		n[i] = 0;
+	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK) {
+		e = store_error(s, rc, "stats incidents");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int level = sqlite3_column_int(st, 0);
+		if (level >= 0 && level < LEVEL_COUNT) /* the schema's CHECK */
+			n[level] = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		e = store_error(s, rc, "stats incidents");
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_stats_drafts_pending(struct store *s, int64_t *n)
+{
+	*n = 0;
+	return store_stats_row(s, STMT_STATS_DRAFTS_PENDING, n, 1, "stats drafts");
+}
+
+ga_err store_stats_deliveries(struct store *s, store_stats_delivery_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_STATS_DELIVERIES];
+	ga_err e = GA_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char channel[STORE_CHANNEL_MAX], state[STORE_WORD_MAX];
+		store_column_copy(st, 0, channel, sizeof(channel));
+		store_column_copy(st, 1, state, sizeof(state));
+		int k = store_stats_state_from_name(state);
+		if (k < 0)
+			continue;
+		if (!cb(channel, (enum store_stats_state)k, sqlite3_column_int64(st, 2), arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		e = store_error(s, rc, "stats deliveries");
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_stats_backlog(struct store *s, int64_t overdue_before_ms, int64_t failed_since_ms,
+			   struct store_backlog *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_STATS_BACKLOG];
+	int64_t v[4] = {0, 0, 0, 0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sqlite3_bind_int64(st, 1, overdue_before_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, failed_since_ms)) != SQLITE_OK) {
+		store_stmt_done(st);
+		return store_error(s, rc, "stats backlog");
+	}
+	ga_err e = store_stats_row(s, STMT_STATS_BACKLOG, v, 4, "stats backlog");
+	if (e == GA_OK) {
+		out->unfinished = v[0];
+		out->overdue = v[1];
+		out->oldest_created_ms = v[2];
+		out->failed_recent = v[3];
+	}
+	return e;
+}
+
+ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_age_ms, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_STATS_OLD_REPORTS];
+	int rc;
+
+	*n = 0;
+	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, max_age_ms)) != SQLITE_OK) {
+		store_stmt_done(st);
+		return store_error(s, rc, "stats old reports");
+	}
+	return store_stats_row(s, STMT_STATS_OLD_REPORTS, n, 1, "stats old reports");
+}

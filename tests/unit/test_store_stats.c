@@ -1,0 +1,247 @@
+/* test_store_stats.c - the gauges of /metrics and the backlog of /healthz
+ * counted from a database whose rows are written here directly (another
+ * connection, as the writer and the delivery worker would have). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_stats.h"
+
+#define NOW INT64_C(1795675920000)
+#define MIN (60 * INT64_C(1000))
+#define DAY (24 * 60 * MIN)
+
+static char dir[] = "/tmp/ga-stats-XXXXXX";
+static char path[128];
+static struct store *s;
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, err);
+		sqlite3_free(err);
+		fail();
+	}
+}
+
+static void incident(sqlite3 *db, const char *id, int level, int64_t updated)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO incidents (id, hazard_type, first_observed_ms, last_observed_ms,"
+		 " created_ms, updated_ms, level) VALUES ('%s', 'landslide', %lld, %lld, %lld,"
+		 " %lld, %d)",
+		 id, (long long)updated, (long long)updated, (long long)updated, (long long)updated,
+		 level);
+	exec(db, sql);
+}
+
+static void draft(sqlite3 *db, const char *alert_id, const char *state, int version)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO alert_drafts (alert_id, version, msg_type, state, level, kind,"
+		 " hazard_type, headline, situation, causes, response, trend, observed_ms,"
+		 " created_ms) VALUES ('%s', %s, 'alert', '%s', 2, 'danger', 'landslide', 'h',"
+		 " 's', 'c', 'r', 't', %lld, %lld)",
+		 alert_id, version > 0 ? (version == 1 ? "1" : "2") : "NULL", state, (long long)NOW,
+		 (long long)NOW);
+	exec(db, sql);
+}
+
+static void delivery(sqlite3 *db, const char *alert_id, int version, const char *channel,
+		     const char *state, int64_t created)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+		 " next_attempt_ms, deadline_ms, idem_key, created_ms) VALUES ('%s', %d, 'alert',"
+		 " '%s', '%s', %lld, %lld, '%s:%d', %lld)",
+		 alert_id, version, channel, state, (long long)NOW, (long long)(NOW + DAY),
+		 alert_id, version, (long long)created);
+	exec(db, sql);
+}
+
+static void report_row(sqlite3 *db, const char *rid, int64_t received, int64_t observed)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+		 " kind, hazard_type) VALUES ('S1', '%s', 't', x'7b7d', %lld, %lld, 'danger',"
+		 " 'landslide')",
+		 rid, (long long)received, (long long)observed);
+	exec(db, sql);
+}
+
+static int setup(void **state)
+{
+	struct store_options opt = {.path = path};
+	char err[512];
+	sqlite3 *db = NULL;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/ga.db", dir);
+	if (store_open(&opt, &s, err, sizeof(err)) != GA_OK)
+		return -1;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	/* Open incidents: two large and a small one lately, an extra_large
+	 * one that has taken nothing for 10 days (past the window). */
+	incident(db, "JS-1", LEVEL_LARGE, NOW - 5 * MIN);
+	incident(db, "JS-2", LEVEL_LARGE, NOW - 2 * DAY);
+	incident(db, "JS-3", LEVEL_SMALL, NOW - MIN);
+	incident(db, "JS-4", LEVEL_EXTRA_LARGE, NOW - 10 * DAY);
+	/* One draft pending among others. */
+	draft(db, "JS-1", "published", 1);
+	draft(db, "JS-1", "pending", 0);
+	draft(db, "JS-2", "rejected", 0);
+	/* portal: 2 delivered, 1 pending for an hour (overdue), 1 sending
+	 * for a minute; sms: failed today and failed a week ago. */
+	delivery(db, "JS-1", 1, "portal", "delivered", NOW - DAY);
+	delivery(db, "JS-2", 1, "portal", "delivered", NOW - DAY);
+	delivery(db, "JS-3", 1, "portal", "pending", NOW - 60 * MIN);
+	delivery(db, "JS-4", 1, "portal", "sending", NOW - MIN);
+	delivery(db, "JS-1", 1, "sms \"x\"", "failed", NOW - 2 * 60 * MIN);
+	delivery(db, "JS-2", 1, "sms \"x\"", "failed", NOW - 7 * DAY);
+	/* Reports: one observed 8 days before it came today (old), one on
+	 * time, one old one that came 3 days ago (outside the window). */
+	report_row(db, "r1", NOW - 10 * MIN, NOW - 8 * DAY);
+	report_row(db, "r2", NOW - 10 * MIN, NOW - 11 * MIN);
+	report_row(db, "r3", NOW - 3 * DAY, NOW - 11 * DAY);
+	report_row(db, "r4", NOW - 10 * MIN, NOW - 10 * MIN - 7 * DAY); /* exactly the age */
+	sqlite3_close(db);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	store_close(s);
+	char p[160];
+	const char *suffix[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static void test_incidents_by_level(void **state)
+{
+	int64_t n[LEVEL_COUNT];
+	/* The 72 h window. */
+	assert_int_equal(store_stats_incidents(s, NOW - 3 * DAY, n), GA_OK);
+	assert_int_equal(n[LEVEL_SMALL], 1);
+	assert_int_equal(n[LEVEL_MEDIUM], 0);
+	assert_int_equal(n[LEVEL_LARGE], 2);
+	assert_int_equal(n[LEVEL_EXTRA_LARGE], 0);
+	/* A shorter window leaves out JS-2; a longer one takes in JS-4. */
+	assert_int_equal(store_stats_incidents(s, NOW - DAY, n), GA_OK);
+	assert_int_equal(n[LEVEL_LARGE], 1);
+	assert_int_equal(store_stats_incidents(s, NOW - 30 * DAY, n), GA_OK);
+	assert_int_equal(n[LEVEL_EXTRA_LARGE], 1);
+}
+
+static void test_drafts_pending(void **state)
+{
+	int64_t n = -1;
+	assert_int_equal(store_stats_drafts_pending(s, &n), GA_OK);
+	assert_int_equal(n, 1);
+}
+
+struct seen {
+	char line[16][96];
+	int n;
+};
+
+static bool seen_cb(const char *channel, enum store_stats_state st, int64_t n, void *arg)
+{
+	struct seen *x = arg;
+	assert_true(x->n < 16);
+	snprintf(x->line[x->n++], sizeof(x->line[0]), "%s/%s=%lld", channel,
+		 store_stats_state_name(st), (long long)n);
+	return true;
+}
+
+static bool stop_cb(const char *channel, enum store_stats_state st, int64_t n, void *arg)
+{
+	(*(int *)arg)++;
+	return false;
+}
+
+static void test_deliveries_by_channel_and_state(void **state)
+{
+	struct seen x = {.n = 0};
+	assert_int_equal(store_stats_deliveries(s, seen_cb, &x), GA_OK);
+	assert_int_equal(x.n, 4);
+	assert_string_equal(x.line[0], "portal/delivered=2");
+	assert_string_equal(x.line[1], "portal/pending=1");
+	assert_string_equal(x.line[2], "portal/sending=1");
+	assert_string_equal(x.line[3], "sms \"x\"/failed=2");
+	int calls = 0;
+	assert_int_equal(store_stats_deliveries(s, stop_cb, &calls), GA_OK);
+	assert_int_equal(calls, 1);
+	/* and the statement is reusable after a stop */
+	x.n = 0;
+	assert_int_equal(store_stats_deliveries(s, seen_cb, &x), GA_OK);
+	assert_int_equal(x.n, 4);
+}
+
+static void test_backlog(void **state)
+{
+	struct store_backlog b;
+	/* overdue: unfinished and made more than 10 min ago */
+	assert_int_equal(store_stats_backlog(s, NOW - 10 * MIN, NOW - DAY, &b), GA_OK);
+	assert_int_equal(b.unfinished, 2);
+	assert_int_equal(b.overdue, 1);
+	assert_int_equal(b.oldest_created_ms, NOW - 60 * MIN);
+	assert_int_equal(b.failed_recent, 1);
+	/* a threshold of 2 h: nothing overdue; failed over 8 days: both */
+	assert_int_equal(store_stats_backlog(s, NOW - 120 * MIN, NOW - 8 * DAY, &b), GA_OK);
+	assert_int_equal(b.overdue, 0);
+	assert_int_equal(b.failed_recent, 2);
+}
+
+static void test_old_reports(void **state)
+{
+	int64_t n = -1;
+	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY, &n), GA_OK);
+	assert_int_equal(n, 1); /* r1; r4 is at the bound, not past it; r3 came too long ago */
+	assert_int_equal(store_stats_old_reports(s, NOW - 4 * DAY, 7 * DAY, &n), GA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY - 1, &n), GA_OK);
+	assert_int_equal(n, 2); /* r4 now past it */
+}
+
+static void test_state_names(void **state)
+{
+	for (int i = 0; i < STORE_STATS_STATE_COUNT; i++)
+		assert_int_equal(store_stats_state_from_name(store_stats_state_name(i)), i);
+	assert_int_equal(store_stats_state_from_name("done"), -1);
+	assert_int_equal(store_stats_state_from_name(NULL), -1);
+	assert_null(store_stats_state_name(STORE_STATS_STATE_COUNT));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_incidents_by_level),
+	    cmocka_unit_test(test_drafts_pending),
+	    cmocka_unit_test(test_deliveries_by_channel_and_state),
+	    cmocka_unit_test(test_backlog),
+	    cmocka_unit_test(test_old_reports),
+	    cmocka_unit_test(test_state_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
