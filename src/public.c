@@ -174,7 +174,8 @@ static void html_head(struct html *h, const struct public_opts *o, const char *t
 static void html_foot(struct html *h)
 {
 	html_raw(h, "</main>\n<footer><a href=\"/feed.atom\">订阅（Atom / CAP 1.2）</a> · "
-		    "<a href=\"/.well-known/geoalert-signing-key\">签名公钥</a></footer>\n"
+		    "<a href=\"/.well-known/geoalert-signing-key\">签名公钥</a> · "
+		    "<a href=\"/.well-known/geoalert-cap-signing-key\">CAP 签名证书</a></footer>\n"
 		    "</body></html>\n");
 }
 

@@ -104,8 +104,8 @@ run_fuzzers() {
 		*) srcs+=("$f") ;;
 		esac
 	done
-	cflags=$(pkg-config --cflags libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium)
-	libs=$(pkg-config --libs libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium)
+	cflags=$(pkg-config --cflags libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium xmlsec1-openssl)
+	libs=$(pkg-config --libs libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium xmlsec1-openssl)
 	mkdir -p build/fuzz
 	for f in "${harnesses[@]}"; do
 		name=$(basename "$f" .c)

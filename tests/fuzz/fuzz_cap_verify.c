@@ -5,7 +5,7 @@
  * corpus's signed.xml was made with (tests/fuzz/corpus/cap_verify/key.pub).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
- *     -DGA_SOURCE_DIR=\"$PWD\" -Isrc tests/fuzz/fuzz_cap_verify.c \
+ *     -DGA_DATADIR=\"$PWD\" -Isrc tests/fuzz/fuzz_cap_verify.c \
  *     src/cap_sign.c src/cap_sign_key.c src/error.c src/log.c \
  *     $(pkg-config --cflags --libs xmlsec1-openssl) -lpthread
  *   ./a.out -max_len=20000 tests/fuzz/corpus/cap_verify
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char msg[512], err[512];
 
 	if (fuzz_key == NULL &&
-	    cap_sign_pubkey_load(GA_SOURCE_DIR "/tests/fuzz/corpus/cap_verify/key.pub", &fuzz_key,
+	    cap_sign_pubkey_load(GA_DATADIR "/tests/fuzz/corpus/cap_verify/key.pub", &fuzz_key,
 				 err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "%s\n", err);
 		abort();
