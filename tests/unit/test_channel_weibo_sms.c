@@ -54,7 +54,8 @@ static void set_kv(struct config_channel *ch, const char *key, const char *value
 {
 	struct config_kv *kv = &ch->kv[ch->nkv++];
 	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	snprintf(kv->value, sizeof(kv->value), "%s", value);
+	assert_true(strlen(value) < sizeof(kv->value));
+	snprintf(kv->value, sizeof(kv->value), "%.*s", (int)sizeof(kv->value) - 1, value);
 	kv->line = ch->line + ch->nkv;
 }
 
