@@ -106,7 +106,7 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 			     errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "backoff_initial_ms", 1, CHANNEL_BACKOFF_MAX_MS, 1000, &v[4],
 			     err, errlen)) != GA_OK ||
-	    (e = channel_int(cfg, ch, "backoff_max_ms", 1, CHANNEL_BACKOFF_MAX_MS, 300000, &v[5],
+	    (e = channel_int(cfg, ch, "backoff_max_ms", 1, CHANNEL_BACKOFF_MAX_MS, 60000, &v[5],
 			     err, errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "timeout_ms", 100, CHANNEL_TIMEOUT_MAX_MS, 10000, &v[6], err,
 			     errlen)) != GA_OK)

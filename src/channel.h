@@ -51,7 +51,7 @@ enum channel_verdict {
 /* Limits the worker applies to a channel: the channel keys rate_per_min,
  * rate_per_s (0: none; defaults as the real APIs impose: wecom and
  * dingtalk 20/min, feishu 100/min and 5/s), concurrency (4), deadline
- * (seconds, 3600), backoff_initial_ms (1000), backoff_max_ms (300000)
+ * (seconds, 3600), backoff_initial_ms (1000), backoff_max_ms (60000)
  * and timeout_ms (10000, one request). */
 struct channel_limits {
 	int rate_per_min, rate_per_s, concurrency;

@@ -29,7 +29,7 @@
 #define NOTIFY_POLL_MS 1000
 #define NOTIFY_STOP_MS 1000
 #define NOTIFY_BACKOFF_MIN_MS 1000
-#define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define NOTIFY_BACKOFF_MAX_MS 30000 /* a webhook back up hears within 30 s */
 #define NOTIFY_ERR_MAX 256
 
 /* One notice queued by notify_send, not stored yet. */

@@ -6,7 +6,7 @@
  * notify_send never blocks: it queues (capped) and a thread of its own
  * stores the notice in the notices table at once, then sends it with
  * libcurl's multi interface, retrying with backoff (1 s doubling to
- * 5 min, jittered) until the webhook answers 2xx or NOTIFY_DEADLINE_MS
+ * 30 s, jittered) until the webhook answers 2xx or NOTIFY_DEADLINE_MS
  * passes, across restarts. */
 #ifndef GA_NOTIFY_H
 #define GA_NOTIFY_H

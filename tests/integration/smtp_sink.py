@@ -48,6 +48,8 @@ class SmtpSink:
             timeout = 30
 
             def handle(self):
+                # multi-line replies are several writes: no Nagle delay
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with sink.lock:
                     sink.conns.add(self.connection)
                 try:
