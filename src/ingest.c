@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "receipt.h"
 #include "report.h"
 #include "service.h"
@@ -25,7 +28,6 @@
 #define INGEST_TOPIC_MAX 256
 #define INGEST_BACKOFF_MIN_MS 500
 #define INGEST_BACKOFF_MAX_MS 30000
-#define INGEST_MIDS 65536    /* MQTT packet ids are 16 bits */
 #define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
 /* One session commits up to this many reports together (and asks the
  * broker for as many in flight: MQTT 5 Receive Maximum). */
@@ -36,6 +38,14 @@
 #define INGEST_BATCH_HARD 4096
 #define INGEST_BATCH_BYTES (2u << 20) /* payload bytes held by one batch */
 #define INGEST_POLL_MS 1000
+/* Receipts kept in flight to the broker (MQTT 5 send quota; the broker's
+ * Receive Maximum, mosquitto's max_inflight_messages, caps it too: 20 by
+ * default). */
+#define INGEST_RECEIPTS_INFLIGHT 1024
+/* Spent messages kept for reuse by a session (each with its payload
+ * buffer): a steady stream allocates nothing per report. */
+#define INGEST_SPARE_MAX 64
+#define INGEST_SPARE_BYTES 4096 /* larger payload buffers are not kept */
 
 struct ingest_session {
 	struct ingest *in;
@@ -46,16 +56,14 @@ struct ingest_session {
 	bool thread_started;
 	atomic_bool stopping;
 	atomic_bool subscribed;
-	/* Outbox id of the receipt sent with each packet id, so its PUBACK can
-	 * clear it. Touched only by the session's loop thread. */
-	int64_t *mid_outbox;
-	atomic_int pending_receipts;
 	/* Reports read but not yet committed. While it is non-empty the
 	 * session never calls mosquitto_loop_write: their PUBACKs wait in
 	 * libmosquitto's queue. */
 	struct ingest_msg **batch;
 	struct writer_item **items; /* same size as batch: handed to the writer */
 	int nbatch, capbatch;
+	struct ingest_msg *spare; /* spent messages for reuse, linked by next */
+	int nspare;
 	size_t batch_bytes;
 	unsigned events; /* callbacks run: tells a productive read from EAGAIN */
 	bool tainted;	 /* a message arrived during stop: its PUBACK must never leave */
@@ -63,6 +71,9 @@ struct ingest_session {
 	/* Scratch error list for validation: copied out only for a rejected
 	 * report (it is ~13 KiB; most reports are valid). */
 	struct report_errors scratch;
+	/* For the log line at stop: commits, reports, the largest batch. */
+	uint64_t ncommits, nreports;
+	int max_batch;
 };
 
 /* A report between its arrival and its commit: the message is copied,
@@ -70,10 +81,12 @@ struct ingest_session {
 struct ingest_msg {
 	struct writer_item it;
 	struct report r;
-	char *topic;
+	char *topic; /* topic_buf, or allocated when longer */
+	char topic_buf[INGEST_TOPIC_MAX + 64];
 	void *payload;
-	size_t len;
+	size_t len, cap; /* payload bytes and the buffer's size */
 	char receipt_topic[INGEST_TOPIC_MAX + 64];
+	struct ingest_msg *next; /* on the spare list */
 };
 
 struct ingest {
@@ -85,6 +98,7 @@ struct ingest {
 	int port;
 	bool tls;
 	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
+	struct outbox *outbox;		/* the receipts' own connection */
 };
 
 void ingest_backlog_free(struct ingest_backlog *b)
@@ -150,50 +164,14 @@ static const char *ingest_topic_station(const char *topic)
 	return topic + n;
 }
 
-/* Sends a receipt kept in the outbox; its PUBACK deletes it there. */
-static void ingest_send_receipt(struct ingest_session *ss, const char *topic, const char *receipt,
-				int64_t outbox_id)
-{
-	int mid = 0;
-	int rc = mosquitto_publish_v5(ss->mosq, &mid, topic, (int)strlen(receipt), receipt, 1,
-				      false, NULL);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		/* Stays in the outbox: sent again at the next start. */
-		log_warnx("ingest: receipt to %s not sent now: %s", topic, mosquitto_strerror(rc));
-		return;
-	}
-	if (outbox_id > 0 && mid > 0 && mid < INGEST_MIDS) {
-		if (ss->mid_outbox[mid] == 0)
-			atomic_fetch_add(&ss->pending_receipts, 1);
-		ss->mid_outbox[mid] = outbox_id;
-	}
-}
-
-static void ingest_on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
-			      const mosquitto_property *props)
-{
-	struct ingest_session *ss = obj;
-	ss->events++;
-	if (mid <= 0 || mid >= INGEST_MIDS || ss->mid_outbox[mid] == 0)
-		return;
-	int64_t id = ss->mid_outbox[mid];
-	ss->mid_outbox[mid] = 0;
-	atomic_fetch_sub(&ss->pending_receipts, 1);
-	/* A refusal (e.g. not authorised) would be refused again: log it and
-	 * do not keep it. */
-	if (reason >= 0x80)
-		log_warnx("mqtt %s: broker refused a receipt: %s", ss->client_id,
-			  mosquitto_reason_string(reason));
-	writer_receipt_acked(ss->in->svc->writer, id);
-}
-
 /* Session 0, once subscribed: receipts an earlier run could not send. */
 static void ingest_send_backlog(struct ingest_session *ss)
 {
 	struct ingest *in = ss->in;
 	int n = 0;
 	for (struct ingest_backlog *b = in->backlog; b; b = b->next, n++)
-		ingest_send_receipt(ss, b->topic, b->payload, b->outbox_id);
+		outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
+	outbox_flush(in->outbox);
 	if (n)
 		log_info("mqtt %s: sent %d receipts left over from the last run", ss->client_id, n);
 	ingest_backlog_free(in->backlog);
@@ -224,9 +202,55 @@ static void ingest_msg_free(struct ingest_msg *m)
 	report_cleanup(&m->r);
 	free(m->it.errs);
 	free(m->it.receipt);
-	free(m->topic);
+	if (m->topic != m->topic_buf)
+		free(m->topic);
 	free(m->payload);
 	free(m);
+}
+
+/* A message is done with: kept for the next report when there is room. */
+static void ingest_msg_put(struct ingest_session *ss, struct ingest_msg *m)
+{
+	if (!m)
+		return;
+	if (ss->nspare >= INGEST_SPARE_MAX || m->cap > INGEST_SPARE_BYTES) {
+		ingest_msg_free(m);
+		return;
+	}
+	report_cleanup(&m->r);
+	free(m->it.errs);
+	m->it.errs = NULL;
+	free(m->it.receipt);
+	m->it.receipt = NULL;
+	if (m->topic != m->topic_buf)
+		free(m->topic);
+	m->topic = NULL;
+	m->next = ss->spare;
+	ss->spare = m;
+	ss->nspare++;
+}
+
+/* A message with room for len payload bytes: a spare one, or new. */
+static struct ingest_msg *ingest_msg_get(struct ingest_session *ss, size_t len)
+{
+	struct ingest_msg *m = ss->spare;
+	if (m) {
+		ss->spare = m->next;
+		ss->nspare--;
+		m->next = NULL;
+	} else if (!(m = calloc(1, sizeof(*m)))) {
+		return NULL;
+	}
+	if (len > m->cap) {
+		void *p = realloc(m->payload, len);
+		if (!p) {
+			ingest_msg_free(m);
+			return NULL;
+		}
+		m->payload = p;
+		m->cap = len;
+	}
+	return m;
 }
 
 /* Validates and keeps one message for the session's next commit. Runs
@@ -246,12 +270,13 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 		ss->tainted = true;
 		return;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m || !(m->topic = strdup(msg->topic)) || (len && !(m->payload = malloc(len)))) {
-		log_warnx("ingest: out of memory: report refused");
-		ss->tainted = true;
-		goto fail;
-	}
+	size_t topiclen = strlen(msg->topic);
+	if (!(m = ingest_msg_get(ss, len)))
+		goto nomem;
+	m->topic = topiclen < sizeof(m->topic_buf) ? m->topic_buf : malloc(topiclen + 1);
+	if (!m->topic)
+		goto nomem;
+	memcpy(m->topic, msg->topic, topiclen + 1);
 	if (len)
 		memcpy(m->payload, msg->payload, len);
 	m->len = len;
@@ -262,6 +287,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	    .geo = svc->geo,
 	    .topic_station = station,
 	    .now_ms = received_ms,
+	    .max_age_ms = (int64_t)svc->cfg.stations.max_observed_age_s * 1000,
 	};
 	ss->scratch.n = 0;
 	ss->scratch.truncated = false;
@@ -308,7 +334,12 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	return;
 fail:
 	free(errs);
-	ingest_msg_free(m);
+	ingest_msg_put(ss, m);
+	return;
+nomem:
+	log_warnx("ingest: out of memory: report refused");
+	ss->tainted = true;
+	ingest_msg_put(ss, m);
 }
 
 /* Counts one outcome; a rejection also by each error code. */
@@ -332,6 +363,10 @@ static void ingest_commit_batch(struct ingest_session *ss)
 
 	for (int i = 0; i < n; i++)
 		items[i] = &ss->batch[i]->it;
+	ss->ncommits++;
+	ss->nreports += (uint64_t)n;
+	if (n > ss->max_batch)
+		ss->max_batch = n;
 	ga_err stored = n ? writer_submit_many(svc->writer, items, n) : GA_OK;
 	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
@@ -341,10 +376,11 @@ static void ingest_commit_batch(struct ingest_session *ss)
 		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {
 			struct writer_item *it = items[i];
+			/* Committed: the receipt may go (on its own connection,
+			 * which need not wait for this session's loop_write). */
 			if (it->receipt && it->receipt_topic[0])
-				ingest_send_receipt(ss, it->receipt_topic, it->receipt,
-						    it->outbox_id);
-			/* The receipt leaves with the loop_write that follows. */
+				outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
+					    it->outbox_id);
 			metrics_observe_ms(&svc->metrics.report_receipt, NULL,
 					   (double)(now - it->received_ms));
 			ingest_count(svc, it);
@@ -360,9 +396,10 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				break;
 			}
 		}
+		outbox_flush(ss->in->outbox);
 	}
 	for (int i = 0; i < n; i++)
-		ingest_msg_free(ss->batch[i]);
+		ingest_msg_put(ss, ss->batch[i]);
 	ss->nbatch = 0;
 	ss->batch_bytes = 0;
 }
@@ -422,6 +459,23 @@ static void ingest_sleep_ms(struct ingest_session *ss, int ms)
 }
 
 static void ingest_session_drain(struct ingest_session *ss);
+
+/* Writes what libmosquitto has queued (PUBACKs, receipts) with the socket
+ * corked: one PUBACK or receipt per write(2) would otherwise be one TCP
+ * segment each, and each segment a wake-up of the broker. */
+static void ingest_write(struct ingest_session *ss)
+{
+	int fd = mosquitto_socket(ss->mosq);
+	int on = 1, off = 0;
+
+	if (fd < 0 || !mosquitto_want_write(ss->mosq))
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+	mosquitto_loop_write(ss->mosq, 1);
+	/* The socket may have been closed by a failed write. */
+	if ((fd = mosquitto_socket(ss->mosq)) >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+}
 
 /* Is there more to read right now? */
 static bool ingest_readable(int fd)
@@ -490,8 +544,7 @@ static void *ingest_session_main(void *arg)
 		}
 		/* Everything read is committed (or refused): PUBACKs and
 		 * receipts may leave now. */
-		if (mosquitto_socket(ss->mosq) >= 0 && mosquitto_want_write(ss->mosq))
-			mosquitto_loop_write(ss->mosq, 1);
+		ingest_write(ss);
 		if (mosquitto_socket(ss->mosq) >= 0)
 			mosquitto_loop_misc(ss->mosq);
 	}
@@ -510,9 +563,8 @@ static void ingest_session_drain(struct ingest_session *ss)
 			ingest_refuse(ss);
 			return;
 		}
-		if (mosquitto_want_write(ss->mosq))
-			mosquitto_loop_write(ss->mosq, 1);
-		if (!mosquitto_want_write(ss->mosq) && atomic_load(&ss->pending_receipts) == 0)
+		ingest_write(ss);
+		if (!mosquitto_want_write(ss->mosq))
 			break;
 		struct pollfd p = {.fd = mosquitto_socket(ss->mosq), .events = POLLIN};
 		if (poll(&p, 1, 20) > 0)
@@ -530,6 +582,62 @@ static void ingest_session_drain(struct ingest_session *ss)
 		mosquitto_loop_write(ss->mosq, 1);
 }
 
+/* Credentials and TLS, the same for every connection. */
+static ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char *password,
+				 char *err, size_t errlen)
+{
+	const struct config *cfg = &in->svc->cfg;
+	int rc;
+
+	if (cfg->mqtt.username[0]) {
+		rc = mosquitto_username_pw_set(mosq, cfg->mqtt.username,
+					       password[0] ? password : NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "mqtt: username: %s", mosquitto_strerror(rc));
+			return GA_ERR_MQTT;
+		}
+	}
+	if (in->tls) {
+		if (cfg->mqtt.ca_file[0])
+			rc = mosquitto_tls_set(mosq, cfg->mqtt.ca_file, NULL, NULL, NULL, NULL);
+		else
+			rc = mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "mqtt: TLS set-up (ca_file %s): %s",
+				 cfg->mqtt.ca_file[0] ? cfg->mqtt.ca_file : "system",
+				 mosquitto_strerror(rc));
+			return GA_ERR_MQTT;
+		}
+	}
+	return GA_OK;
+}
+
+/* The receipts' connection ({client_id}-receipts, clean start: what it
+ * had not sent when it went away is in the outbox table). */
+static ga_err ingest_outbox_start(struct ingest *in, const char *password, char *err, size_t errlen)
+{
+	const struct config *cfg = &in->svc->cfg;
+	char id[sizeof(cfg->mqtt.client_id) + 16];
+
+	snprintf(id, sizeof(id), "%s-receipts", cfg->mqtt.client_id);
+	struct mosquitto *mosq = mosquitto_new(id, true, NULL);
+	if (!mosq) {
+		snprintf(err, errlen, "mqtt: cannot create client: %s", strerror(errno));
+		return GA_ERR_NOMEM;
+	}
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	/* Receipts in flight at once (libmosquitto's default is 20); the
+	 * broker's Receive Maximum (its max_inflight_messages) caps it. */
+	mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, INGEST_RECEIPTS_INFLIGHT);
+	if (ingest_client_auth(in, mosq, password, err, errlen) != GA_OK) {
+		mosquitto_destroy(mosq);
+		return GA_ERR_MQTT;
+	}
+	return outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
+			    &in->outbox, err, errlen);
+}
+
 static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
 				  const char *password, char *err, size_t errlen)
 {
@@ -541,11 +649,6 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 	ss->in = in;
 	ss->index = index;
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
-	ss->mid_outbox = calloc(INGEST_MIDS, sizeof(*ss->mid_outbox));
-	if (!ss->mid_outbox) {
-		result = GA_ERR_NOMEM;
-		goto out;
-	}
 	/* clean_session=false: with MQTT 5 this is clean start off. */
 	ss->mosq = mosquitto_new(ss->client_id, false, ss);
 	if (!ss->mosq) {
@@ -565,27 +668,8 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 	mosquitto_subscribe_v5_callback_set(ss->mosq, ingest_on_subscribe);
 	mosquitto_disconnect_v5_callback_set(ss->mosq, ingest_on_disconnect);
 	mosquitto_message_v5_callback_set(ss->mosq, ingest_on_message);
-	mosquitto_publish_v5_callback_set(ss->mosq, ingest_on_publish);
-	if (cfg->mqtt.username[0]) {
-		rc = mosquitto_username_pw_set(ss->mosq, cfg->mqtt.username,
-					       password[0] ? password : NULL);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt: username: %s", mosquitto_strerror(rc));
-			goto out;
-		}
-	}
-	if (in->tls) {
-		if (cfg->mqtt.ca_file[0])
-			rc = mosquitto_tls_set(ss->mosq, cfg->mqtt.ca_file, NULL, NULL, NULL, NULL);
-		else
-			rc = mosquitto_int_option(ss->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt: TLS set-up (ca_file %s): %s",
-				 cfg->mqtt.ca_file[0] ? cfg->mqtt.ca_file : "system",
-				 mosquitto_strerror(rc));
-			goto out;
-		}
-	}
+	if (ingest_client_auth(in, ss->mosq, password, err, errlen) != GA_OK)
+		goto out;
 	/* The broker keeps the session (subscription and queued reports) this
 	 * long while we are away. */
 	rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
@@ -638,6 +722,9 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 		if (result != GA_OK)
 			goto out;
 	}
+	/* First: the sessions hand it their receipts. */
+	if ((result = ingest_outbox_start(in, password, err, errlen)) != GA_OK)
+		goto out;
 	in->sessions = calloc((size_t)cfg->mqtt.sessions, sizeof(*in->sessions));
 	if (!in->sessions) {
 		result = GA_ERR_NOMEM;
@@ -684,13 +771,23 @@ void ingest_stop(struct ingest *in)
 		struct ingest_session *ss = &in->sessions[i];
 		if (ss->thread_started)
 			pthread_join(ss->thread, NULL);
+		if (ss->ncommits)
+			log_info("mqtt %s: %llu reports in %llu batches (largest %d)",
+				 ss->client_id, (unsigned long long)ss->nreports,
+				 (unsigned long long)ss->ncommits, ss->max_batch);
 		for (int k = 0; k < ss->nbatch; k++)
 			ingest_msg_free(ss->batch[k]);
+		while (ss->spare) {
+			struct ingest_msg *next = ss->spare->next;
+			ingest_msg_free(ss->spare);
+			ss->spare = next;
+		}
 		free(ss->batch);
 		free(ss->items);
 		mosquitto_destroy(ss->mosq);
-		free(ss->mid_outbox);
 	}
+	/* After the sessions: the receipts of their last batches. */
+	outbox_stop(in->outbox, INGEST_DRAIN_MS);
 	ingest_backlog_free(in->backlog);
 	free(in->sessions);
 	free(in);

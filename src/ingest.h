@@ -1,16 +1,16 @@
 /* ingest.h - the MQTT side: a pool of persistent MQTT 5 sessions on the
  * shared subscription $share/{group}/geohazard/v1/reports/+, each handled
- * by its own thread.
+ * by its own thread, and one more connection that publishes the receipts
+ * (outbox.h).
  *
  * Why the acknowledgement is safe: each session runs libmosquitto in
- * threaded mode (mosquitto_threaded_set + our own loop thread). In that
- * mode the PUBACK libmosquitto queues for a QoS 1 message is written by
- * the loop thread only after on_message returns, and on_message returns
- * only once the writer has committed the report. When the commit fails
- * the session's socket is shut down before returning, so the queued
- * PUBACK never leaves and the broker redelivers the message.
- * tests/integration/test_ack.py proves both halves against the real
- * broker. */
+ * threaded mode (mosquitto_threaded_set) and drives it by hand. In that
+ * mode the PUBACK libmosquitto queues for a QoS 1 message is written only
+ * by mosquitto_loop_write, and a session calls it only when every report
+ * it has read is committed. When the commit fails the session's socket is
+ * shut down first, so the queued PUBACKs never leave and the broker
+ * redelivers the reports. tests/integration/test_ack.py proves both
+ * halves against the real broker (docs/architecture.md). */
 #ifndef GA_INGEST_H
 #define GA_INGEST_H
 

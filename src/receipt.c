@@ -1,13 +1,37 @@
 #include "receipt.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "geo.h"
 #include "hazard.h"
 #include "timeutil.h"
 
 static const char *const status_names[] = {"accepted", "duplicate", "rejected"};
+
+/* Room for a plain receipt apart from its report_id (escaped, at most 6
+ * bytes a byte): the fixed text, the incident id, the level, the time. */
+#define RECEIPT_PLAIN_CAP (192 + INCIDENT_ID_MAX * 6 + TIME_TEXT_MAX)
+
+struct receipt_buf {
+	char *text;
+	size_t len, cap; /* cap includes the NUL */
+	bool overflow;
+};
+
+#define RECEIPT_PUTS(b, lit) receipt_put((b), (lit), sizeof(lit) - 1)
+
+static void receipt_put(struct receipt_buf *b, const char *p, size_t n)
+{
+	if (b->overflow || b->len + n >= b->cap) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->text + b->len, p, n);
+	b->len += n;
+}
 
 static json_t *receipt_warnings(unsigned warnings)
 {
@@ -24,10 +48,96 @@ static json_t *receipt_warnings(unsigned warnings)
 		json_array_append_new(
 		    arr,
 		    json_pack("{s:s, s:s, s:s}", "path", "/observed_at", "code", "old", "message",
-			      "observed longer ago than the service's maximum age "
-			      "([stations] max_observed_age, 7 days unless configured) "
-			      "before it was received: accepted; check the station's clock"));
+			      "observed_at is older than the service's bound for a report's "
+			      "age ([stations] max_observed_age) when it was received: "
+			      "accepted as it is; check the station's clock"));
 	return arr;
+}
+
+/* Appends s to b as a JSON string, escaped exactly as jansson's
+ * json_dumps does without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH: '"', '\\'
+ * and control characters; everything else (valid UTF-8) as is. */
+static void receipt_put_string(struct receipt_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	receipt_put(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[6] = {'\\', 0, 0, 0, 0, 0};
+		size_t n = 2;
+		switch (*p) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*p;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			if (*p >= 0x20) {
+				receipt_put(b, (const char *)p, 1);
+				continue;
+			}
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			n = 6;
+			break;
+		}
+		receipt_put(b, esc, n);
+	}
+	receipt_put(b, "\"", 1);
+}
+
+/* The common receipt, accepted or duplicate without warnings, written
+ * directly: the same bytes as the jansson path below, without building
+ * and freeing a tree for each report. */
+static char *receipt_build_plain(const char *report_id, enum writer_status status,
+				 const char *incident_id, int level, const char *when)
+{
+	struct receipt_buf b = {0};
+
+	b.cap = RECEIPT_PLAIN_CAP + (report_id ? strlen(report_id) * 6 : 0);
+	if ((b.text = malloc(b.cap)) == NULL)
+		return NULL;
+	RECEIPT_PUTS(&b, "{\"schema\":\"geohazard.receipt/1\",\"report_id\":");
+	if (report_id)
+		receipt_put_string(&b, report_id);
+	else
+		RECEIPT_PUTS(&b, "null");
+	RECEIPT_PUTS(&b, ",\"status\":");
+	receipt_put_string(&b, status_names[status]);
+	RECEIPT_PUTS(&b, ",\"incident_id\":");
+	if (incident_id && incident_id[0])
+		receipt_put_string(&b, incident_id);
+	else
+		RECEIPT_PUTS(&b, "null");
+	RECEIPT_PUTS(&b, ",\"level\":");
+	if (level >= 0)
+		receipt_put_string(&b, level_name((enum level)level));
+	else
+		RECEIPT_PUTS(&b, "null");
+	RECEIPT_PUTS(&b, ",\"received_at\":");
+	receipt_put_string(&b, when);
+	RECEIPT_PUTS(&b, ",\"errors\":[]}");
+	if (b.overflow) {
+		free(b.text);
+		return NULL;
+	}
+	b.text[b.len] = '\0';
+	return b.text;
 }
 
 char *receipt_build(const char *report_id, enum writer_status status, const char *incident_id,
@@ -39,6 +149,12 @@ char *receipt_build(const char *report_id, enum writer_status status, const char
 	json_t *root = NULL;
 
 	time_format_rfc3339(received_ms, utc_offset_min, when, sizeof(when));
+	if (status != WRITER_REJECTED && warnings == 0) {
+		text = receipt_build_plain(report_id, status, incident_id, level, when);
+		if (text)
+			return text;
+		/* else: the tree below (a report_id with many escapes) */
+	}
 	root = json_object();
 	if (!root)
 		goto out;

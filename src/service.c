@@ -9,6 +9,7 @@
 #endif
 #include <mosquitto.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,9 @@ int service_serve(int argc, char **argv)
 		return service_usage("serve");
 	log_init(verbose);
 
+	/* Before SQLite is first used: no global mutex around every SQLite
+	 * allocation for statistics nobody reads. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	struct service *svc = calloc(1, sizeof(*svc));
 	if (!svc)
 		fatalx("out of memory");
@@ -268,8 +272,7 @@ int service_serve(int argc, char **argv)
 	}
 	/* Before the HTTP server: its confirmations kick the worker. */
 	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
-			   sizeof(err)) !=
-	    GA_OK) {
+			   sizeof(err)) != GA_OK) {
 		ingest_backlog_free(backlog);
 		log_warnx("%s", err);
 		goto out;

@@ -80,6 +80,9 @@ ga_err store_outbox_put(struct store *s, const char *topic, const char *payload,
 			int64_t *id);
 /* Inside a transaction; an id already gone is not an error. */
 ga_err store_outbox_delete(struct store *s, int64_t id);
+/* Deletes ids first..last, all acknowledged (one statement for a run of
+ * them). Inside a transaction. */
+ga_err store_outbox_delete_range(struct store *s, int64_t first, int64_t last);
 /* Calls cb for each stored receipt, oldest first; cb returns false to
  * stop. Outside a transaction. */
 typedef bool (*store_outbox_cb)(int64_t id, const char *topic, const char *payload, void *arg);

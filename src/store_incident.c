@@ -355,19 +355,20 @@ ga_err store_incident_fold_figures(struct store *s, const char *incident_id, con
 		return e;
 	if (incident_id == NULL || station_id == NULL)
 		return GA_ERR_INVAL;
-	for (int i = 0; f != NULL && i < FIG_COUNT; i++) {
-		if (!(f->set & (1u << i)) || !isfinite(f->value[i]))
-			continue;
+	/* One statement for all the figures given: (name, value) pairs from
+	 * ?4, a NULL value for a figure not given (or not finite). */
+	if (f != NULL && f->set != 0) {
 		rc = sqlite3_bind_text(up, 1, incident_id, -1, SQLITE_STATIC);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_text(up, 2, station_id, -1, SQLITE_STATIC);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(up, 3, figure_name((enum figure)i), -1,
+			rc = sqlite3_bind_int64(up, 3, observed_ms);
+		for (int i = 0; rc == SQLITE_OK && i < FIG_COUNT; i++) {
+			rc = sqlite3_bind_text(up, 4 + 2 * i, figure_name((enum figure)i), -1,
 					       SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_int64(up, 4, observed_ms);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_double(up, 5, f->value[i]);
+			if (rc == SQLITE_OK && (f->set & (1u << i)) && isfinite(f->value[i]))
+				rc = sqlite3_bind_double(up, 5 + 2 * i, f->value[i]);
+		}
 		if (rc == SQLITE_OK && (rc = sqlite3_step(up)) == SQLITE_DONE)
 			rc = SQLITE_OK;
 		store_stmt_done(up);

@@ -27,13 +27,21 @@ out:
 
 ga_err store_outbox_delete(struct store *s, int64_t id)
 {
+	return store_outbox_delete_range(s, id, id);
+}
+
+ga_err store_outbox_delete_range(struct store *s, int64_t first, int64_t last)
+{
 	sqlite3_stmt *st = s->stmt[STMT_OUTBOX_DELETE];
 	ga_err e;
 	int rc;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	if (first > last)
+		return GA_ERR_INVAL;
+	if ((rc = sqlite3_bind_int64(st, 1, first)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, last)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
 		e = store_error(s, rc, "outbox delete");
 		goto out;

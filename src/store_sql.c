@@ -319,16 +319,23 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" threatened_property_cny = ?15 WHERE id = ?1",
     [STMT_SEQ_NEXT] = "INSERT INTO incident_seq (day, n) VALUES (?1, 1)"
 		      " ON CONFLICT (day) DO UPDATE SET n = n + 1 RETURNING n",
-    /* Keeps the station's latest value: an older observation (a late or
-     * replayed report) does not overwrite a newer one; an equal time does. */
+    /* All figures of one report in one statement: (?4 name, ?5 value),
+     * (?6, ?7) ... (?16, ?17), a NULL value for a figure not given. Keeps
+     * the station's latest value: an older observation (a late or
+     * replayed report) does not overwrite a newer one; an equal time does.
+     * (The WHERE before ON CONFLICT is SQLite's rule for an upsert from a
+     * SELECT.) */
     [STMT_FIGURE_UPSERT] =
 	"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
-	" value) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" value) SELECT ?1, ?2, f.column1, ?3, f.column2 FROM (VALUES (?4, ?5), (?6, ?7),"
+	" (?8, ?9), (?10, ?11), (?12, ?13), (?14, ?15), (?16, ?17)) AS f"
+	" WHERE f.column2 IS NOT NULL"
 	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
 	" SET observed_ms = excluded.observed_ms, value = excluded.value"
 	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
     [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms) VALUES (?1, ?2, ?3)",
-    [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+    /* A run of acknowledged receipts: ids ?1 to ?2. */
+    [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload FROM outbox ORDER BY id",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",

@@ -21,6 +21,14 @@
  * the cap they are dropped: those receipts are only sent again. */
 #define WRITER_MAX_ACKS 65536
 #define WRITER_TICK_MS 1000
+/* Past this many, acknowledged receipts are deleted without waiting. */
+#define WRITER_ACKS_FLUSH (WRITER_MAX_ACKS / 2)
+/* Under load (the last commit carried several sessions' batches and at
+ * least WRITER_GATHER_MIN reports), the writer waits this long at most
+ * for the other sessions' batches to join the next commit: fewer, larger
+ * transactions. Light load never waits. */
+#define WRITER_GATHER_US 1000
+#define WRITER_GATHER_MIN 8
 
 struct writer {
 	struct store *store;
@@ -31,6 +39,9 @@ struct writer {
 	pthread_cond_t work; /* signalled when an item is queued or on stop */
 	pthread_cond_t done; /* broadcast when a batch is finished */
 	struct writer_item *head, *tail;
+	int nsubmits;	  /* writer_submit_many calls queued (not yet taken) */
+	int last_submits; /* how many the last commit carried */
+	int last_n;	  /* and how many reports */
 	bool stopping;
 	ga_err last_result;
 	int64_t *acks; /* outbox ids acknowledged by the broker */
@@ -141,19 +152,40 @@ static ga_err writer_process(struct writer *w, struct writer_item *it)
 	return writer_put_receipt(w, it);
 }
 
+static int writer_id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Deletes the acknowledged receipts: sorted, one statement per run of
+ * consecutive ids (receipts are stored in order, so a batch's are one
+ * run or a few). acks is sorted in place. */
+static ga_err writer_delete_acked(struct writer *w, int64_t *acks, int nacks)
+{
+	ga_err result = GA_OK;
+
+	qsort(acks, (size_t)nacks, sizeof(*acks), writer_id_cmp);
+	for (int i = 0; i < nacks && result == GA_OK;) {
+		int j = i;
+		while (j + 1 < nacks && acks[j + 1] <= acks[j] + 1)
+			j++;
+		result = store_outbox_delete_range(w->store, acks[i], acks[j]);
+		i = j + 1;
+	}
+	return result;
+}
+
 /* One transaction: the batch's reports and receipts, and the deletion of
  * the receipts the broker has acknowledged meanwhile. */
-static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, const int64_t *acks,
+static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, int64_t *acks,
 				  int nacks)
 {
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
-	for (int i = 0; i < nacks; i++) {
-		result = store_outbox_delete(w->store, acks[i]);
-		if (result != GA_OK)
-			goto fail;
-	}
+	if ((result = writer_delete_acked(w, acks, nacks)) != GA_OK)
+		goto fail;
 	for (struct writer_item *it = batch; it; it = it->next) {
 		result = writer_process(w, it);
 		if (result != GA_OK)
@@ -163,6 +195,25 @@ static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, c
 fail:
 	store_rollback(w->store);
 	return result;
+}
+
+/* Lets the batches of the sessions that joined the last commit join this
+ * one too, waiting at most WRITER_GATHER_US. Called with w->mu held. */
+static void writer_gather(struct writer *w)
+{
+	struct timespec ts;
+
+	if (w->last_submits < 2 || w->last_n < WRITER_GATHER_MIN || w->nsubmits >= w->last_submits)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += WRITER_GATHER_US * 1000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (w->nsubmits < w->last_submits && !w->stopping)
+		if (pthread_cond_timedwait(&w->work, &w->mu, &ts) == ETIMEDOUT)
+			break;
 }
 
 /* Waits for work, at most a second: the writer also has periodic duties
@@ -259,7 +310,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		w->tick = false;
-		while (!w->head && !w->stopping && !w->tick)
+		while (!w->head && !w->stopping && !w->tick && w->nacks < WRITER_ACKS_FLUSH)
 			writer_wait(w);
 		if (!w->head && w->stopping && w->nacks == 0)
 			break;
@@ -269,19 +320,30 @@ static void *writer_main(void *arg)
 			writer_tick(w);
 			pthread_mutex_lock(&w->mu);
 		}
-		if (!w->head && w->nacks == 0)
+		/* Acknowledged receipts alone wait for the next batch, or for
+		 * the tick when idle: a transaction (an fsync) of their own
+		 * for each would cost more than all the reports. */
+		if (!w->head &&
+		    (w->nacks == 0 || (!w->tick && !w->stopping && w->nacks < WRITER_ACKS_FLUSH)))
 			continue;
 
+		if (w->head)
+			writer_gather(w);
 		/* Take up to batch_max items: everything that queued while the
 		 * last commit was running; and the acknowledged receipts. */
 		struct writer_item *batch = w->head, *last = w->head;
-		int n = 0;
+		int n = 0, submits = 0;
 		if (batch) {
 			n = 1;
+			submits = last->ends_submit;
 			while (last->next && n < w->batch_max) {
 				last = last->next;
 				n++;
+				submits += last->ends_submit;
 			}
+			w->nsubmits -= submits;
+			w->last_submits = submits;
+			w->last_n = n;
 			w->head = last->next;
 			if (!w->head)
 				w->tail = NULL;
@@ -363,6 +425,7 @@ ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n)
 		it->receipt = NULL;
 		it->outbox_id = 0;
 		it->draft_made = false;
+		it->ends_submit = i == n - 1;
 	}
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
@@ -374,6 +437,7 @@ ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n)
 	else
 		w->head = items[0];
 	w->tail = items[n - 1];
+	w->nsubmits++;
 	pthread_cond_signal(&w->work);
 	/* The writer finishes items in queue order: the last one done means
 	 * all are. */
@@ -397,8 +461,8 @@ void writer_receipt_acked(struct writer *w, int64_t outbox_id)
 	pthread_mutex_lock(&w->mu);
 	if (w->nacks < WRITER_MAX_ACKS) {
 		w->acks[w->nacks++] = outbox_id;
-		if (w->nacks == 1)
-			pthread_cond_signal(&w->work); /* start the flush timer */
+		if (w->nacks == WRITER_ACKS_FLUSH)
+			pthread_cond_signal(&w->work);
 	} else if (!w->acks_dropped) {
 		w->acks_dropped = true;
 		log_warnx("writer: too many receipt acknowledgements queued; some receipts "

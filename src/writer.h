@@ -45,6 +45,7 @@ struct writer_item {
 	struct writer_item *next;
 	ga_err result;
 	bool done;
+	bool ends_submit; /* the last item of its writer_submit_many call */
 };
 
 struct writer;

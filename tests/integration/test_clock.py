@@ -2,9 +2,10 @@
 not a whole hour) a receipt's received_at, the incident id's date, the
 published alert's sent/confirmed_at/observed_at (as the portal gets it and
 /alerts/{id}.json serves it) and the CAP <sent> and <onset> all carry the
-configured offset and the right instant; a report observed 8 days ago is
-accepted but flagged in its receipt (JSON Pointer /observed_at) and
-counted in /metrics, one observed 6 days ago is not.
+configured offset and the right instant; with [stations] max_observed_age
+= 3d a report observed 4 days ago is accepted but flagged in its receipt
+(JSON Pointer /observed_at) and counted in /metrics, one observed 2 days
+ago is not.
 
 Every wait is bounded."""
 import datetime
@@ -31,6 +32,7 @@ with open(tok, "w") as f:
 os.chmod(tok, 0o600)
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "alerts": {"utc_offset": OFFSET},
+    "stations": {"max_observed_age": "3d"},
     "channel.portal": {"type": "portal", "url": portal.url("/api/alerts"), "token_file": tok,
                        "backoff_initial_ms": "200", "backoff_max_ms": "800"},
 })
@@ -96,20 +98,20 @@ def test_alert_times():
 
 def test_old_observed_at_flagged():
     now = datetime.datetime.now(CST)
-    st.publish("CLK-B", report("CLK-B", "clk-old", now - datetime.timedelta(days=8)))
+    st.publish("CLK-B", report("CLK-B", "clk-old", now - datetime.timedelta(days=4)))
     rc = st.wait_receipt("clk-old")
     assert rc["status"] == "accepted" and rc["errors"] == [], rc
     assert len(rc["warnings"]) == 1, rc
     w = rc["warnings"][0]
     assert w["path"] == "/observed_at" and w["code"] == "old", w
-    assert "7 days" in w["message"], w
-    # 6 days is within the bound: no warning
-    st.publish("CLK-B", report("CLK-B", "clk-6d", now - datetime.timedelta(days=6)))
-    rc = st.wait_receipt("clk-6d")
+    assert "max_observed_age" in w["message"], w
+    # 2 days is within the configured bound: no warning
+    st.publish("CLK-B", report("CLK-B", "clk-2d", now - datetime.timedelta(days=2)))
+    rc = st.wait_receipt("clk-2d")
     assert rc["status"] == "accepted" and "warnings" not in rc, rc
     # stored as observed, counted in /metrics
     rows = ga.query("SELECT received_ms - observed_ms FROM reports WHERE report_id = 'clk-old'")
-    assert 8 * 86400e3 - 60e3 < rows[0][0] < 8 * 86400e3 + 60e3, rows
+    assert 4 * 86400e3 - 60e3 < rows[0][0] < 4 * 86400e3 + 60e3, rows
     m = wait_for(lambda: (lambda m: (sample(m, "geoalert_reports_old_observed") == 1, m))(
         metrics(ga)), 5, "old-observed gauge")
     assert sample(m, "geoalert_reports_total", status="accepted") == 3

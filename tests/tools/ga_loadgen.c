@@ -19,9 +19,10 @@
  *
  * Prints one JSON line on stdout:
  *   {"sent","acked","receipts","elapsed_s","rate","latency_ms":{"p50","p99","max"},
- *    "status":{"accepted","duplicate","rejected","other"},"timeout"}
+ *    "status":{"accepted","duplicate","rejected","other"},"timeout","cpu_s"}
  * elapsed_s runs from the first publish to the last PUBACK (to the last
- * receipt with --receipts); rate = sent / elapsed_s.
+ * receipt with --receipts); rate = sent / elapsed_s. cpu_s is the load
+ * generator's own CPU time (user + system, all threads) over its run.
  * Exit status: 0 when every report was acknowledged (and, with --receipts,
  * answered accepted or duplicate), 1 otherwise, 2 on a usage error. */
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -484,17 +486,22 @@ static int run(struct loadgen *lg)
 	qsort(lg->latency_ns, nl, sizeof(int64_t), cmp_i64);
 
 	double elapsed = (double)(end - start) / 1e9;
+	struct rusage ru;
+	double cpu = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("{\"sent\":%ld,\"acked\":%ld,\"nacked\":%ld,\"receipts\":%ld,\"elapsed_s\":%.3f,"
 	       "\"rate\":%.1f,\"window\":%ld,\"target_rate\":%.1f,"
 	       "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 	       "\"status\":{\"accepted\":%ld,\"duplicate\":%ld,\"rejected\":%ld,\"other\":%ld},"
-	       "\"timeout\":%s}\n",
+	       "\"timeout\":%s,\"cpu_s\":%.3f}\n",
 	       sent, lg->acked, lg->nacked, lg->answered, elapsed,
 	       elapsed > 0 ? (double)sent / elapsed : 0.0, lg->window, lg->rate,
 	       pct_ms(lg->latency_ns, nl, 50), pct_ms(lg->latency_ns, nl, 99),
 	       nl ? (double)lg->latency_ns[nl - 1] / 1e6 : 0.0, lg->status[LG_ACCEPTED],
 	       lg->status[LG_DUPLICATE], lg->status[LG_REJECTED], lg->status[LG_OTHER],
-	       timed_out ? "true" : "false");
+	       timed_out ? "true" : "false", cpu);
 	fflush(stdout);
 
 	if (!timed_out && sent == lg->count && lg->acked == sent && lg->nacked == 0 &&
