@@ -21,6 +21,12 @@
 #include "writer.h"
 
 #define OUTBOX_MIDS 65536 /* MQTT packet ids are 16 bits */
+/* The packet id -> outbox id map is kept in pages made when a packet id
+ * in them is first used and freed when none is in flight: ids are given
+ * in sequence, so a few pages hold the receipts in flight, where one
+ * array of all 65,536 grew to 512 KiB of touched memory. */
+#define OUTBOX_PAGE 1024
+#define OUTBOX_PAGES (OUTBOX_MIDS / OUTBOX_PAGE)
 #define OUTBOX_BACKOFF_MIN_MS 500
 #define OUTBOX_BACKOFF_MAX_MS 5000
 #define OUTBOX_POLL_MS 1000
@@ -35,10 +41,49 @@ struct outbox {
 	pthread_mutex_t mu; /* guards what follows */
 	/* Outbox id of the receipt sent with each packet id, so that its
 	 * PUBACK can clear it; 0: none. */
-	int64_t *mid_outbox;
+	int64_t *page[OUTBOX_PAGES];
+	int page_used[OUTBOX_PAGES];
 	int pending;
 	bool connected, stopping;
 };
+
+/* Records that packet id mid carries outbox row id; false when out of
+ * memory (the row stays in the outbox and goes again at the next start).
+ * Under o->mu. */
+static bool outbox_map_put(struct outbox *o, int mid, int64_t id)
+{
+	int p = mid / OUTBOX_PAGE, i = mid % OUTBOX_PAGE;
+
+	if (mid <= 0 || mid >= OUTBOX_MIDS)
+		return false;
+	if (o->page[p] == NULL && (o->page[p] = calloc(OUTBOX_PAGE, sizeof(int64_t))) == NULL)
+		return false;
+	if (o->page[p][i] == 0) {
+		o->page_used[p]++;
+		o->pending++;
+	}
+	o->page[p][i] = id;
+	return true;
+}
+
+/* The outbox row id of packet id mid, forgotten; 0 when none. Under
+ * o->mu. */
+static int64_t outbox_map_take(struct outbox *o, int mid)
+{
+	int p = mid / OUTBOX_PAGE, i = mid % OUTBOX_PAGE;
+	int64_t id;
+
+	if (mid <= 0 || mid >= OUTBOX_MIDS || o->page[p] == NULL || o->page[p][i] == 0)
+		return 0;
+	id = o->page[p][i];
+	o->page[p][i] = 0;
+	o->pending--;
+	if (--o->page_used[p] == 0) {
+		free(o->page[p]);
+		o->page[p] = NULL;
+	}
+	return id;
+}
 
 static void outbox_on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
@@ -73,11 +118,7 @@ static void outbox_on_publish(struct mosquitto *mosq, void *obj, int mid, int re
 	int64_t id = 0;
 
 	pthread_mutex_lock(&o->mu);
-	if (mid > 0 && mid < OUTBOX_MIDS && o->mid_outbox[mid] != 0) {
-		id = o->mid_outbox[mid];
-		o->mid_outbox[mid] = 0;
-		o->pending--;
-	}
+	id = outbox_map_take(o, mid);
 	pthread_mutex_unlock(&o->mu);
 	/* A refusal (e.g. not authorised) would be refused again: log it and
 	 * do not keep it. */
@@ -174,8 +215,7 @@ ga_err outbox_start(struct mosquitto *mosq, struct writer *w, const char *host, 
 	struct outbox *o = calloc(1, sizeof(*o));
 	int rc;
 
-	if (!o || !(o->mid_outbox = calloc(OUTBOX_MIDS, sizeof(*o->mid_outbox)))) {
-		free(o);
+	if (!o) {
 		mosquitto_destroy(mosq);
 		snprintf(err, errlen, "mqtt receipts: out of memory");
 		return GA_ERR_NOMEM;
@@ -217,11 +257,8 @@ void outbox_send(struct outbox *o, const char *topic, const char *payload, int64
 	pthread_mutex_lock(&o->mu);
 	int rc = mosquitto_publish_v5(o->mosq, &mid, topic, (int)strlen(payload), payload, 1, false,
 				      NULL);
-	if (rc == MOSQ_ERR_SUCCESS && outbox_id > 0 && mid > 0 && mid < OUTBOX_MIDS) {
-		if (o->mid_outbox[mid] == 0)
-			o->pending++;
-		o->mid_outbox[mid] = outbox_id;
-	}
+	if (rc == MOSQ_ERR_SUCCESS && outbox_id > 0)
+		outbox_map_put(o, mid, outbox_id);
 	pthread_mutex_unlock(&o->mu);
 	if (rc != MOSQ_ERR_SUCCESS)
 		/* Stays in the outbox: sent again at the next start. */
@@ -280,6 +317,7 @@ void outbox_stop(struct outbox *o, int drain_ms)
 	if (o->efd >= 0)
 		close(o->efd);
 	pthread_mutex_destroy(&o->mu);
-	free(o->mid_outbox);
+	for (int p = 0; p < OUTBOX_PAGES; p++)
+		free(o->page[p]);
 	free(o);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cap_sign.h"
@@ -160,6 +161,72 @@ static void service_reload(struct service *svc)
 	registry_free(old_reg);
 }
 
+/* Checks the CAP signing key, and makes it when missing, in a child
+ * process: OpenSSL's and xmlsec's state (~2 MiB, docs/benchmarks.md
+ * "Ingest") then stays out of the service until the first CAP document
+ * is signed (service_cap_signer). A bad key still stops the start. Runs
+ * before any thread starts (fork). */
+static ga_err service_cap_key_check(const struct config *cfg, char *err, size_t errlen)
+{
+	char buf[SERVICE_ERR_MAX] = "";
+	int fds[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return GA_ERR_IO;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return GA_ERR_IO;
+	}
+	if (pid == 0) {
+		struct cap_sign_key *k = NULL;
+		bool made = false;
+		close(fds[0]);
+		if (cap_sign_key_load(cfg->alerts.cap_signing_key_file, true,
+				      cfg->alerts.cap_sender, &k, &made, buf,
+				      sizeof(buf)) != GA_OK) {
+			if (write(fds[1], buf, strlen(buf)) < 0)
+				_exit(2);
+			_exit(1);
+		}
+		log_info("CAP signing key: %s%s (ECDSA P-256%s), key_id %s",
+			 made ? "generated " : "", cfg->alerts.cap_signing_key_file,
+			 made ? ", mode 0600; back it up" : "", cap_sign_key_id(k));
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return GA_OK;
+	snprintf(err, errlen, "%s", buf[0] ? buf : "checking the key failed");
+	return GA_ERR_CONFIG;
+}
+
+const struct cap_sign_key *service_cap_signer(struct service *svc)
+{
+	const struct cap_sign_key *k;
+	char err[SERVICE_ERR_MAX];
+
+	pthread_mutex_lock(&svc->cap_mu);
+	if (svc->cap_signer == NULL &&
+	    cap_sign_key_load(svc->cfg.alerts.cap_signing_key_file, false,
+			      svc->cfg.alerts.cap_sender, &svc->cap_signer, NULL, err,
+			      sizeof(err)) != GA_OK)
+		log_warnx("[alerts] cap_signing_key_file: %s", err);
+	k = svc->cap_signer;
+	pthread_mutex_unlock(&svc->cap_mu);
+	return k;
+}
+
 int service_serve(int argc, char **argv)
 {
 	int verbose = 0, status = 1;
@@ -176,6 +243,7 @@ int service_serve(int argc, char **argv)
 	if (!svc)
 		fatalx("out of memory");
 	pthread_rwlock_init(&svc->lock, NULL);
+	pthread_mutex_init(&svc->cap_mu, NULL);
 	metrics_init(&svc->metrics);
 	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
@@ -232,15 +300,10 @@ int service_serve(int argc, char **argv)
 	else
 		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
 			 sign_key_id(svc->signer));
-	if (cap_sign_key_load(svc->cfg.alerts.cap_signing_key_file, true,
-			      svc->cfg.alerts.cap_sender, &svc->cap_signer, &key_made, err,
-			      sizeof(err)) != GA_OK) {
+	if (service_cap_key_check(&svc->cfg, err, sizeof(err)) != GA_OK) {
 		log_warnx("[alerts] cap_signing_key_file: %s", err);
 		goto out;
 	}
-	log_info("CAP signing key: %s%s (ECDSA P-256%s), key_id %s", key_made ? "generated " : "",
-		 svc->cfg.alerts.cap_signing_key_file, key_made ? ", mode 0600; back it up" : "",
-		 cap_sign_key_id(svc->cap_signer));
 	svc->wf.delivery_cfg = &svc->cfg;
 	svc->wf.metrics = &svc->metrics;
 	if (watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
@@ -334,6 +397,7 @@ out:
 	thresholds_free(svc->thresholds);
 	geo_free(svc->geo);
 	pthread_rwlock_destroy(&svc->lock);
+	pthread_mutex_destroy(&svc->cap_mu);
 	free(svc);
 	if (status == 0)
 		log_info("stopped");

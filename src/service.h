@@ -58,8 +58,16 @@ struct service {
 	struct metrics metrics;
 	struct watchdog *watchdog;
 	struct sign_key *signer; /* signs published alerts ([alerts] signing_key_file) */
-	struct cap_sign_key *cap_signer; /* signs their CAP ([alerts] cap_signing_key_file) */
+	/* Signs their CAP ([alerts] cap_signing_key_file): loaded at the
+	 * first use (service_cap_signer), under cap_mu. */
+	struct cap_sign_key *cap_signer;
+	pthread_mutex_t cap_mu;
 };
+
+/* The CAP signing key, loaded at the first call (the key file was
+ * checked, or made, at start). NULL when it cannot be loaded now (logged
+ * with the reason). Thread-safe. */
+const struct cap_sign_key *service_cap_signer(struct service *svc);
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */
 int service_serve(int argc, char **argv);
