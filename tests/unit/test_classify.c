@@ -45,7 +45,7 @@ static const char *write_tmp(const char *name, json_t *j, const char *text, char
 	} else {
 		fp = fopen(path, "w");
 		assert_non_null(fp);
-		fputs(text, fp);
+		fputs(text ? text : "", fp);
 		fclose(fp);
 	}
 	return path;
