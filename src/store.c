@@ -61,6 +61,28 @@ void store_stmt_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
+			 const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		e = store_error(s, rc, what);
+		goto out;
+	}
+	if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
 int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null)
 {
 	if (p == NULL || (empty_is_null && p[0] == '\0'))

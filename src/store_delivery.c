@@ -223,35 +223,25 @@ ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_
 ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n)
 {
 	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_RECOVER];
-	ga_err e;
-	int rc;
+	int64_t changed = 0;
+	ga_err e = store_run_changes(s, st, sqlite3_bind_int64(st, 1, now_ms), &changed,
+				     "delivery recover");
 
-	if ((e = store_spoiled(s)) != GA_OK)
-		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = store_error(s, rc, "delivery recover");
-	else if (n != NULL)
-		*n = sqlite3_changes(s->db);
-	store_stmt_done(st);
+	if (e == GA_OK && n != NULL)
+		*n = (int)changed;
 	return e;
 }
 
 ga_err store_delivery_progress(struct store *s, int64_t id, int step, const char *scratch)
 {
 	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_PROGRESS];
-	ga_err e;
+	int64_t changed = 0;
 	int rc;
+	ga_err e;
 
-	if ((e = store_spoiled(s)) != GA_OK)
-		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, step)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 3, scratch, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = store_error(s, rc, "delivery progress");
-	else
-		e = sqlite3_changes(s->db) == 1 ? GA_OK : GA_ERR_NOTFOUND;
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, step)) == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, scratch, -1, SQLITE_STATIC);
+	e = store_run_changes(s, st, rc, &changed, "delivery progress");
+	return e == GA_OK && changed != 1 ? GA_ERR_NOTFOUND : e;
 }

@@ -166,6 +166,12 @@ static inline ga_err store_spoiled(const struct store *s)
 /* Resets st and clears its bindings so it is ready for the next use. */
 void store_stmt_done(sqlite3_stmt *st);
 
+/* Runs st (an UPDATE or DELETE) whose parameters are bound, bindrc the
+ * result of binding them (SQLITE_OK or the first error); *n (when not
+ * NULL) the rows it changed. Leaves st done (store_stmt_done) either way. */
+ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
+			 const char *what);
+
 /* Binds a figures struct to params first..first+FIG_COUNT-1 (NULL for an
  * unset figure) and reads one back from columns first.. of a row. */
 int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f);

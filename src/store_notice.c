@@ -101,16 +101,11 @@ ga_err store_notice_pending(struct store *s, int64_t *n)
 ga_err store_notice_recover(struct store *s, int64_t now_ms, int *n)
 {
 	sqlite3_stmt *st = s->stmt[STMT_NOTICE_RECOVER];
-	ga_err e;
-	int rc;
+	int64_t changed = 0;
+	ga_err e =
+	    store_run_changes(s, st, sqlite3_bind_int64(st, 1, now_ms), &changed, "notice recover");
 
-	if ((e = store_spoiled(s)) != GA_OK)
-		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, now_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = store_error(s, rc, "notice recover");
-	else if (n != NULL)
-		*n = sqlite3_changes(s->db);
-	store_stmt_done(st);
+	if (e == GA_OK && n != NULL)
+		*n = (int)changed;
 	return e;
 }

@@ -198,42 +198,19 @@ out:
 	return e;
 }
 
-/* Runs a DELETE whose parameter 1 is already bound; *n the rows gone. */
-static ga_err store_delete_run(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
-			       const char *what)
-{
-	ga_err e;
-	int rc = bindrc;
-
-	if ((e = store_spoiled(s)) != GA_OK)
-		goto out;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		e = store_error(s, rc, what);
-		goto out;
-	}
-	if (n != NULL)
-		*n = sqlite3_changes(s->db);
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
-}
-
 ga_err store_session_delete(struct store *s, const char *id)
 {
 	sqlite3_stmt *st = s->stmt[STMT_SESSION_DELETE];
 
-	return store_delete_run(s, st, sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), NULL,
-				"session delete");
+	return store_run_changes(s, st, sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), NULL,
+				 "session delete");
 }
 
 ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n)
 {
 	sqlite3_stmt *st = s->stmt[STMT_SESSION_PURGE];
 
-	return store_delete_run(s, st, sqlite3_bind_int64(st, 1, now_ms), n, "session purge");
+	return store_run_changes(s, st, sqlite3_bind_int64(st, 1, now_ms), n, "session purge");
 }
 
 /* --- login attempts ------------------------------------------------ */
@@ -288,6 +265,6 @@ ga_err store_login_attempt_purge(struct store *s, int64_t before_ms)
 {
 	sqlite3_stmt *st = s->stmt[STMT_LOGIN_PURGE];
 
-	return store_delete_run(s, st, sqlite3_bind_int64(st, 1, before_ms), NULL,
-				"login attempt purge");
+	return store_run_changes(s, st, sqlite3_bind_int64(st, 1, before_ms), NULL,
+				 "login attempt purge");
 }

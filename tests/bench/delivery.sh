@@ -49,9 +49,9 @@ N=${GA_BENCH_N:-100}
 NSMS=${GA_BENCH_SMS_NUMBERS:-20}
 NODELAY=${GA_BENCH_NODELAY:-1}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
-for v in "$N" "$NSMS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "delivery.sh: not a positive integer: $v" >&2; exit 2; }
-done
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/tests/bench/lib.sh"
+bench_posint "$N" "$NSMS"
 [[ $NODELAY == [01] ]] || { echo "delivery.sh: GA_BENCH_NODELAY: 0 or 1" >&2; exit 2; }
 ((NSMS <= 100000)) || { echo "delivery.sh: GA_BENCH_SMS_NUMBERS at most 100000" >&2; exit 2; }
 [[ -x $BUILD/geoalert ]] || { echo "delivery.sh: no $BUILD/geoalert (set GA_BENCH_BUILD)" >&2; exit 2; }

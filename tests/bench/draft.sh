@@ -41,81 +41,19 @@ GAP_MS=${GA_BENCH_GAP_MS:-100}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
 TIMEOUT=600 # seconds, for any one step
 WARMUP=3    # seconds of background load before the first probe
+BENCH_LOGS=('*.json' '*.err' ga/geoalert.log broker/mosquitto.log)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/tests/bench/lib.sh"
 
-for v in "$PROBES" "$RATE" "$NBG" "$INTERVAL_US" "$GAP_MS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "draft.sh: not a positive integer: $v" >&2; exit 2; }
-done
+bench_posint "$PROBES" "$RATE" "$NBG" "$INTERVAL_US" "$GAP_MS"
 ((PROBES <= 2000)) || { echo "draft.sh: at most 2000 probes" >&2; exit 2; }
 
-log() { printf '== %s\n' "$*" >&2; }
-
-fail() {
-	local f
-	echo "draft.sh: $*" >&2
-	for f in "$WORK"/*.json "$WORK"/*.err "$WORK/ga/geoalert.log" "$WORK/broker/mosquitto.log"; do
-		[[ -s $f ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
-	done
-	GA_BENCH_KEEP=1
-	exit 1
-}
-
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGA_TESTS=ON >/dev/null
-cmake --build "$BUILD" -j2 --target geoalert ga_loadgen ga_draftbench >/dev/null
+bench_build -DGA_TESTS=ON geoalert ga_loadgen ga_draftbench
 GEOALERT=$BUILD/geoalert
 LOADGEN=$BUILD/tests/ga_loadgen
 PROBE=$BUILD/tests/ga_draftbench
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ga-draftbench.XXXXXX")
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ ${GA_BENCH_KEEP:-0} == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "draft.sh: port $1 did not open" >&2
-	return 1
-}
-
-http_status() {
-	local line
-	{
-		exec 3<>"/dev/tcp/127.0.0.1/$2" &&
-			printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3 &&
-			IFS=' ' read -r -t 2 _ line _ <&3 && echo "$line"
-	} 2>/dev/null || echo 000
-}
-
-now_ms() { date +%s%3N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-jget() {
-	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+bench_workdir ga-draftbench
 
 # --- the registries -------------------------------------------------------------
 # A grid over Nanjing, 0.012° of longitude (1.13 km at 32° N) by 0.010° of
@@ -176,35 +114,11 @@ print("%d points, %d counties" % (len(points), len({p[2] for p in points})), fil
 EOF
 
 # --- the broker ------------------------------------------------------------------
-MQTT_PORT=$(free_port)
+bench_broker
 HTTP_PORT=$(free_port)
-mkdir -p "$WORK/broker" "$WORK/ga"
-cat >"$WORK/broker/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 0
-max_queued_bytes 0
-set_tcp_nodelay true
-EOF
-mosquitto -c "$WORK/broker/mosquitto.conf" >"$WORK/broker/mosquitto.log" 2>&1 &
-PIDS+=($!)
-wait_port "$MQTT_PORT" 10
 
 # --- geoalert ----------------------------------------------------------------------
-cat >"$WORK/ga/geoalert.ini" <<EOF
-[mqtt]
-url = mqtt://127.0.0.1:$MQTT_PORT
-client_id = draftbench-$$
-[store]
-path = $WORK/ga/geoalert.db
-[http]
-listen = 127.0.0.1:$HTTP_PORT
-public_base_url = http://127.0.0.1:$HTTP_PORT
-[stations]
-file = $WORK/stations.geojson
-[geo]
-service_area = 32
+bench_config "draftbench-$$" "$WORK/stations.geojson" <<EOF
 [alerts]
 publish_min_level = large
 EOF
@@ -215,15 +129,7 @@ fi
 TOKEN=$(timeout 120 "$GEOALERT" officer add bench-duty --role duty_officer -c "$WORK/ga/geoalert.ini" 2>"$WORK/officer.err") ||
 	fail "officer add failed"
 
-(cd "$WORK/ga" && exec "$GEOALERT" serve -c geoalert.ini) >"$WORK/ga/geoalert.log" 2>&1 &
-GAPID=$!
-PIDS+=("$GAPID")
-for ((i = 0; i < 200; i++)); do
-	[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] && break
-	kill -0 "$GAPID" 2>/dev/null || fail "geoalert exited"
-	sleep 0.05
-done
-[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] || fail "geoalert not healthy"
+bench_serve
 
 # --- background load, then the probes -----------------------------------------------
 log "background: $RATE small reports/s from $NBG stations; ${WARMUP} s warm-up"
@@ -250,10 +156,7 @@ wait "$LGPID" 2>/dev/null || true
 
 # --- a clean stop, then what the database says ----------------------------------------
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GAPID/status")
-kill -TERM "$GAPID"
-GA_RC=0
-wait "$GAPID" || GA_RC=$?
-[[ $GA_RC == 0 ]] || fail "geoalert exited $GA_RC on SIGTERM"
+bench_stop
 DB=$WORK/ga/geoalert.db
 BG_IN=$(sqlite3 "$DB" "SELECT count(*) FROM reports WHERE station_id LIKE 'DBG-%' AND received_ms BETWEEN $T0 AND $T1")
 BG_ALL=$(sqlite3 "$DB" "SELECT count(*) FROM reports WHERE station_id LIKE 'DBG-%'")
@@ -282,7 +185,6 @@ POLLS=$(P 'd["polls"]')
 BEFORE=$(P 'd["draft_before_receipt"]')
 ELAPSED=$(calc "($T1 - $T0) / 1000")
 
-yesno() { if holds "$1"; then echo met; else echo MISSED; fi; }
 printf '\n'
 printf 'draft benchmark: %d probes, background %d reports/s (achieved %.1f/s over %.1f s, %d stored in all), %s cores\n' \
 	"$PROBES" "$RATE" "$BG_RATE" "$ELAPSED" "$BG_ALL" "$(nproc)"

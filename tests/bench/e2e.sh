@@ -39,78 +39,17 @@ POLL_MS=${GA_BENCH_POLL_MS:-2}
 GAP_MS=${GA_BENCH_GAP_MS:-100}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
 TIMEOUT=600 # seconds, for the whole probe
+BENCH_LOGS=('*.err' ga/geoalert.log broker/mosquitto.log)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/tests/bench/lib.sh"
 
-for v in "$K" "$POLL_MS" "$GAP_MS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "e2e.sh: not a positive integer: $v" >&2; exit 2; }
-done
+bench_posint "$K" "$POLL_MS" "$GAP_MS"
 ((K <= 500)) || { echo "e2e.sh: at most 500 incidents" >&2; exit 2; }
 
-log() { printf '== %s\n' "$*" >&2; }
-
-fail() {
-	local f
-	echo "e2e.sh: $*" >&2
-	for f in "$WORK"/*.err "$WORK/ga/geoalert.log" "$WORK/broker/mosquitto.log"; do
-		[[ -s $f ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
-	done
-	GA_BENCH_KEEP=1
-	exit 1
-}
-
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j2 --target geoalert >/dev/null
+bench_build geoalert
 GEOALERT=$BUILD/geoalert
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ga-e2e.XXXXXX")
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ ${GA_BENCH_KEEP:-0} == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "e2e.sh: port $1 did not open" >&2
-	return 1
-}
-
-http_status() {
-	local line
-	{
-		exec 3<>"/dev/tcp/127.0.0.1/$2" &&
-			printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3 &&
-			IFS=' ' read -r -t 2 _ line _ <&3 && echo "$line"
-	} 2>/dev/null || echo 000
-}
-
-jget() {
-	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
+bench_workdir ga-e2e
 
 # --- the registry ------------------------------------------------------------------
 log "placing $K stations (geoalert locate)"
@@ -144,39 +83,12 @@ with open("%s/stations.geojson" % work, "w") as f:
 EOF
 
 # --- the broker ------------------------------------------------------------------
-MQTT_PORT=$(free_port)
+bench_broker
 HTTP_PORT=$(free_port)
 PORTAL_PORT=$(free_port)
-mkdir -p "$WORK/broker" "$WORK/ga"
-cat >"$WORK/broker/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 0
-max_queued_bytes 0
-set_tcp_nodelay true
-EOF
-mosquitto -c "$WORK/broker/mosquitto.conf" >"$WORK/broker/mosquitto.log" 2>&1 &
-PIDS+=($!)
-wait_port "$MQTT_PORT" 10
 
 # --- geoalert ----------------------------------------------------------------------
-PORTAL_TOKEN=e2e-portal-$$-$RANDOM
-printf '%s\n' "$PORTAL_TOKEN" >"$WORK/ga/portal.token"
-chmod 600 "$WORK/ga/portal.token"
-cat >"$WORK/ga/geoalert.ini" <<EOF
-[mqtt]
-url = mqtt://127.0.0.1:$MQTT_PORT
-client_id = e2e-$$
-[store]
-path = $WORK/ga/geoalert.db
-[http]
-listen = 127.0.0.1:$HTTP_PORT
-public_base_url = http://127.0.0.1:$HTTP_PORT
-[stations]
-file = $WORK/stations.geojson
-[geo]
-service_area = 32
+bench_config "e2e-$$" "$WORK/stations.geojson" <<EOF
 [alerts]
 publish_min_level = large
 [channel.portal]
@@ -184,25 +96,20 @@ type = portal
 url = http://127.0.0.1:$PORTAL_PORT/api/alerts
 token_file = $WORK/ga/portal.token
 EOF
+PORTAL_TOKEN=e2e-portal-$$-$RANDOM
+printf '%s\n' "$PORTAL_TOKEN" >"$WORK/ga/portal.token"
+chmod 600 "$WORK/ga/portal.token"
 "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.err" 2>&1 ||
 	fail "the bench config is not right"
 TOKEN=$(timeout 120 "$GEOALERT" officer add e2e-duty --role duty_officer -c "$WORK/ga/geoalert.ini" 2>"$WORK/officer.err") ||
 	fail "officer add failed"
 
-(cd "$WORK/ga" && exec "$GEOALERT" serve -c geoalert.ini) >"$WORK/ga/geoalert.log" 2>&1 &
-GAPID=$!
-PIDS+=("$GAPID")
-for ((i = 0; i < 200; i++)); do
-	[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] && break
-	kill -0 "$GAPID" 2>/dev/null || fail "geoalert exited"
-	sleep 0.05
-done
-[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] || fail "geoalert not healthy"
+bench_serve
 
 # --- the probe ------------------------------------------------------------------------
 log "probe: $K incidents, API polled every $POLL_MS ms, portal on :$PORTAL_PORT"
 c0=$(cpu_ticks "$GAPID")
-T0=$(date +%s%3N)
+T0=$(now_ms)
 timeout "$TIMEOUT" /usr/bin/python3 - "$MQTT_PORT" "$HTTP_PORT" "$PORTAL_PORT" "$TOKEN" \
 	"$PORTAL_TOKEN" "$K" "$POLL_MS" "$GAP_MS" "$WORK/stations.geojson" \
 	>"$WORK/probe.json" 2>"$WORK/probe.err" <<'EOF' || fail "the probe failed"
@@ -317,14 +224,11 @@ json.dump({"k": k, "machine_ms": stats(machine_ms), "draft_ms": stats(draft_ms),
 cli.loop_stop()
 srv.shutdown()
 EOF
-T1=$(date +%s%3N)
+T1=$(now_ms)
 CPU=$(calc "($(cpu_ticks "$GAPID") - $c0) / $(getconf CLK_TCK)")
 
 # --- a clean stop, then what the database says --------------------------------------
-kill -TERM "$GAPID"
-GA_RC=0
-wait "$GAPID" || GA_RC=$?
-[[ $GA_RC == 0 ]] || fail "geoalert exited $GA_RC on SIGTERM"
+bench_stop
 DB=$WORK/ga/geoalert.db
 PUB=$(sqlite3 "$DB" "SELECT count(*) FROM alert_drafts WHERE state = 'published'")
 DLV=$(sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE channel = 'portal' AND state = 'delivered'")
@@ -344,7 +248,6 @@ C50=$(P 'd["confirm_call_ms"]["p50"]')
 C99=$(P 'd["confirm_call_ms"]["p99"]')
 ELAPSED=$(calc "($T1 - $T0) / 1000")
 
-yesno() { if holds "$1"; then echo met; else echo MISSED; fi; }
 printf '\n'
 printf 'end-to-end benchmark: %d incidents, API polled every %d ms, %s cores, %.1f s\n' \
 	"$K" "$POLL_MS" "$(nproc)" "$ELAPSED"

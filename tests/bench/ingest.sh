@@ -41,88 +41,17 @@ SECONDS_C=${GA_BENCH_SECONDS:-10}
 NSTATIONS=${GA_BENCH_STATIONS:-200}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
 TIMEOUT=300 # seconds, for any one step
+BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/tests/bench/lib.sh"
 
-for v in "$N" "$WINDOW" "$RATE" "$SECONDS_C" "$NSTATIONS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: not a positive integer: $v" >&2; exit 2; }
-done
+bench_posint "$N" "$WINDOW" "$RATE" "$SECONDS_C" "$NSTATIONS"
 
-log() { printf '== %s\n' "$*" >&2; }
-
-# Reports a failure with the logs that explain it, keeps the temp dir, exits 1.
-fail() {
-	local f
-	echo "ingest.sh: $*" >&2
-	for f in "$WORK"/*.json "$WORK/ga/geoalert.log" "$WORK/broker/mosquitto.log"; do
-		[[ -s $f ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
-	done
-	GA_BENCH_KEEP=1
-	exit 1
-}
-
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGA_TESTS=ON >/dev/null
-cmake --build "$BUILD" -j2 --target geoalert ga_loadgen >/dev/null
+bench_build -DGA_TESTS=ON geoalert ga_loadgen
 GEOALERT=${GA_BENCH_GEOALERT:-$BUILD/geoalert}
 LOADGEN=$BUILD/tests/ga_loadgen
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ga-bench.XXXXXX")
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ ${GA_BENCH_KEEP:-0} == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits up to $2 seconds for a TCP port on loopback to accept.
-wait_port() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "ingest.sh: port $1 did not open" >&2
-	return 1
-}
-
-# HTTP status of GET $1 on loopback port $2, or 000.
-http_status() {
-	local line
-	{
-		exec 3<>"/dev/tcp/127.0.0.1/$2" &&
-			printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3 &&
-			IFS=' ' read -r -t 2 _ line _ <&3 && echo "$line"
-	} 2>/dev/null || echo 000
-}
-
-now() { date +%s.%N; }
-
-# CPU time (user + system, in clock ticks) process $1 has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-# Arithmetic on decimals: calc EXPR prints it; holds EXPR exits 0 when true.
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-
-# JSON field of a one-line object: jget FILE EXPR (EXPR in Python, on `d`).
-jget() {
-	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
+bench_workdir ga-bench
 
 # --- the bench registry: a grid of stations inside one county ---------------
 # 浦口区 (320111): 118.60–118.66 E, 32.04–32.08 N lies inside it (each point is
@@ -145,42 +74,11 @@ awk -v n="$NSTATIONS" 'BEGIN {
 }' >"$REGISTRY"
 
 # --- the broker ---------------------------------------------------------------
-MQTT_PORT=$(free_port)
+bench_broker "${GA_BENCH_INFLIGHT:+max_inflight_messages $GA_BENCH_INFLIGHT}"
 HTTP_PORT=$(free_port)
-mkdir -p "$WORK/broker"
-cat >"$WORK/broker/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-# Never drop a queued QoS 1 message (same setting the integration tests use).
-max_queued_messages 0
-max_queued_bytes 0
-# Per-message latency is measured: no Nagle delay in the broker either.
-set_tcp_nodelay true
-${GA_BENCH_INFLIGHT:+max_inflight_messages $GA_BENCH_INFLIGHT}
-EOF
-mosquitto -c "$WORK/broker/mosquitto.conf" >"$WORK/broker/mosquitto.log" 2>&1 &
-BROKERPID=$!
-PIDS+=($!)
-wait_port "$MQTT_PORT" 10
 
 # --- geoalert's config ----------------------------------------------------------
-mkdir -p "$WORK/ga"
-cat >"$WORK/ga/geoalert.ini" <<EOF
-[mqtt]
-url = mqtt://127.0.0.1:$MQTT_PORT
-client_id = bench-$$
-${GA_BENCH_SESSIONS:+sessions = $GA_BENCH_SESSIONS}
-[store]
-path = $WORK/ga/geoalert.db
-[http]
-listen = 127.0.0.1:$HTTP_PORT
-public_base_url = http://127.0.0.1:$HTTP_PORT
-[stations]
-file = $REGISTRY
-[geo]
-service_area = 32
-EOF
+bench_config "bench-$$" "$REGISTRY" "${GA_BENCH_SESSIONS:+sessions = $GA_BENCH_SESSIONS}" </dev/null
 if ! "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.out" 2>&1 ||
 	grep -qi 'lies in\|known region' "$WORK/check.out"; then
 	cat "$WORK/check.out" >&2
@@ -227,16 +125,7 @@ LG_US_A=$(calc "($(printf '%s+' "${LG_CPU_A[@]}")0) * 1000000 / (3 * $N)")
 
 # --- (b) geoalert stores and receipts N reports ------------------------------------
 log "(b) geoalert stores and receipts $N reports (window $WINDOW)"
-# shellcheck disable=SC2086 # GA_BENCH_WRAP is a command line
-(cd "$WORK/ga" && exec ${GA_BENCH_WRAP:-} "$GEOALERT" serve -c geoalert.ini) >"$WORK/ga/geoalert.log" 2>&1 &
-GAPID=$!
-PIDS+=("$GAPID")
-for ((i = 0; i < ${GA_BENCH_WRAP:+1}200; i++)); do
-	[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] && break
-	kill -0 "$GAPID" 2>/dev/null || fail "geoalert exited"
-	sleep 0.05
-done
-[[ $(http_status /healthz "$HTTP_PORT") == 200 ]] || fail "geoalert not healthy"
+bench_serve "${GA_BENCH_WRAP:-}"
 
 START_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$GAPID/status")
 PERFPID=
@@ -288,14 +177,7 @@ timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$NC" --window "$WINDO
 
 # --- (d) peak RSS, then a clean stop --------------------------------------------------
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GAPID/status")
-kill -TERM "$GAPID"
-for ((i = 0; i < 200; i++)); do
-	kill -0 "$GAPID" 2>/dev/null || break
-	sleep 0.05
-done
-GA_RC=0
-wait "$GAPID" || GA_RC=$?
-[[ $GA_RC == 0 ]] || fail "geoalert exited $GA_RC on SIGTERM"
+bench_stop
 STORED=$(sqlite3 "$WORK/ga/geoalert.db" "SELECT count(*) FROM reports")
 [[ $STORED == $((N + NC)) ]] ||
 	fail "$STORED reports stored, expected $((N + NC))"
@@ -310,7 +192,6 @@ ACH=$(jget "$WORK/c.json" 'd["rate"]')
 HWM_MIB=$(calc "$HWM_KB / 1024")
 SESSIONS=$(grep -o '[0-9]* MQTT sessions' "$WORK/ga/geoalert.log" | head -1 | cut -d' ' -f1)
 
-yesno() { if holds "$1"; then echo met; else echo MISSED; fi; }
 printf '\n'
 printf 'ingest benchmark: N=%d window=%d, %s MQTT sessions, %d stations, %s\n' \
 	"$N" "$WINDOW" "${SESSIONS:-?}" "$NSTATIONS" "$(nproc) cores"

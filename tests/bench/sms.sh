@@ -33,10 +33,10 @@ BATCH=${GA_BENCH_BATCH:-1000}
 RUNS=${GA_BENCH_RUNS:-3}
 GWMS=${GA_BENCH_GATEWAY_MS:-0}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/tests/bench/lib.sh"
 [[ $GWMS =~ ^[0-9]+$ ]] && ((GWMS <= 1000)) || { echo "sms.sh: GA_BENCH_GATEWAY_MS: 0..1000" >&2; exit 2; }
-for v in "$NR" "$BATCH" "$RUNS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "sms.sh: not a positive integer: $v" >&2; exit 2; }
-done
+bench_posint "$NR" "$BATCH" "$RUNS"
 ((NR <= 100000)) || { echo "sms.sh: GA_BENCH_RECIPIENTS at most 100000 (one file's cap)" >&2; exit 2; }
 ((BATCH <= 1000)) || { echo "sms.sh: GA_BENCH_BATCH at most 1000" >&2; exit 2; }
 ((RUNS <= 9)) || { echo "sms.sh: GA_BENCH_RUNS at most 9" >&2; exit 2; }

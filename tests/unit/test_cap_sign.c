@@ -29,6 +29,7 @@
 
 #include "cap.h"
 #include "cap_sign.h"
+#include "cap_testutil.h"
 #include "config.h"
 
 #define DSIG "http://www.w3.org/2000/09/xmldsig#"
@@ -39,17 +40,8 @@ static struct cap_sign_key *key; /* made in setup: private, with a certificate *
 static char keypath[256];
 
 static const char alert_text[] =
-    "{\"schema\": \"geohazard.alert/1\", \"alert_id\": \"JS-20261126-0003\", \"version\": 1,"
-    " \"msg_type\": \"alert\", \"status\": \"actual\", \"incident_id\": \"JS-20261126-0003\","
-    " \"sender\": \"江苏省自然资源厅\", \"sent\": \"2026-11-26T15:10:00+08:00\","
-    " \"kind\": \"danger\", \"hazard_type\": \"landslide\", \"hazard_type_zh\": \"滑坡\","
-    " \"level\": \"large\", \"level_zh\": \"大型\", \"response_level\": \"II\","
-    " \"color\": \"orange\", \"headline\": \"【大型滑坡险情】青山村后山\","
-    " \"situation\": \"坡体变形。\", \"causes\": \"连续强降雨。\", \"response\": \"已撤离。\","
-    " \"trend\": \"可能下滑。\", \"area\": {\"admin_code\": \"320111\","
-    " \"admin_name\": \"江苏省南京市浦口区\", \"place\": \"永宁街道青山村后山\","
-    " \"lon\": 118.62, \"lat\": 32.06}, \"observed_at\": \"2026-11-26T14:52:00+08:00\","
-    " \"references\": []}";
+    CAPTEST_ALERT_HEAD " \"observed_at\": \"2026-11-26T14:52:00+08:00\","
+		       " \"references\": []}";
 
 /* The Ed25519 key of docs/signatures.md's worked example. */
 static const char ed25519_pem[] =
@@ -57,22 +49,14 @@ static const char ed25519_pem[] =
     "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n"
     "-----END PRIVATE KEY-----\n";
 
-static const struct cap_opts opts = {"alerts.example.gov.cn", "https://alerts.example.gov.cn", 1.0};
-
 static int setup(void **state)
 {
-	char path[1024], err[512];
-	const char *src = getenv("GA_SOURCE_DIR");
+	char err[512];
 	bool created = false;
 	struct stat st;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/tests/data/cap12.xsd", src ? src : GA_DATADIR);
-	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-	assert_non_null(pc);
-	schema = xmlSchemaParse(pc);
-	xmlSchemaFreeParserCtxt(pc);
-	assert_non_null(schema);
+	schema = captest_schema_load();
 	assert_non_null(mkdtemp(dir));
 	snprintf(keypath, sizeof(keypath), "%s/cap-signing-key.pem", dir);
 	assert_int_equal(cap_sign_key_load(keypath, true, "alerts.example.gov.cn", &key, &created,

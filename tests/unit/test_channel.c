@@ -3,61 +3,9 @@
  * vectors computed independently (Python's hmac), the portal's headers,
  * texts fitted to a byte cap on a character boundary ending in the link,
  * and the robots' answers. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
 #include "channel.h"
+#include "channel_testutil.h"
 #include "draft_template.h"
-
-static char dir[] = "/tmp/ga-channel-XXXXXX";
-
-static void write_file(const char *name, const char *text, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct config_channel *add_channel(struct config *c, const char *name, const char *type,
-					  const char *url)
-{
-	struct config_channel *ch = &c->channels[c->nchannels++];
-	memset(ch, 0, sizeof(*ch));
-	snprintf(ch->name, sizeof(ch->name), "%s", name);
-	snprintf(ch->type, sizeof(ch->type), "%s", type);
-	snprintf(ch->url, sizeof(ch->url), "%s", url);
-	ch->enabled = true;
-	ch->line = 10 * c->nchannels;
-	return ch;
-}
-
-static void set_kv(struct config_channel *ch, const char *key, const char *value)
-{
-	struct config_kv *kv = &ch->kv[ch->nkv++];
-	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	snprintf(kv->value, sizeof(kv->value), "%s", value);
-	kv->line = ch->line + ch->nkv;
-}
-
-static struct config *new_config(void)
-{
-	struct config *c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	config_defaults(c);
-	snprintf(c->path, sizeof(c->path), "/etc/geoalert.ini");
-	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url), "https://x.example");
-	return c;
-}
 
 static void test_config_check(void **state)
 {
@@ -157,25 +105,6 @@ static json_t *alert_json(size_t textlen)
 	return a;
 }
 
-static void job_init(struct channel_job *j, const json_t *alert)
-{
-	memset(j, 0, sizeof(*j));
-	j->alert_id = "JS-20261126-0003";
-	j->version = 1;
-	j->msg_type = "alert";
-	j->idem_key = "JS-20261126-0003:1";
-	j->alert = alert;
-	j->public_url = "https://x.example/alerts/JS-20261126-0003";
-}
-
-static bool has_header(const struct channel_request *r, const char *line)
-{
-	for (const struct curl_slist *l = r->headers; l; l = l->next)
-		if (strcmp(l->data, line) == 0)
-			return true;
-	return false;
-}
-
 static void test_portal_request(void **state)
 {
 	struct config *c = new_config();
@@ -189,7 +118,7 @@ static void test_portal_request(void **state)
 	struct config_channel *cc = add_channel(c, "portal", "portal", "http://127.0.0.1:9/api");
 	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
 	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url, "http://127.0.0.1:9/api");
 	assert_true(has_header(&req, "Idempotency-Key: JS-20261126-0003:1"));
@@ -225,7 +154,7 @@ static void test_dingtalk_sign(void **state)
 	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
 	set_kv(cc, "secret_file", sec);
 	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	j.now_ms = 1700000000000;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url,
@@ -271,7 +200,7 @@ static void test_feishu_sign_and_body_cap(void **state)
 	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
 	set_kv(cc, "secret_file", sec);
 	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	j.now_ms = 1700000000123;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url, "http://h/open-apis/bot/v2/hook/hooktoken");
@@ -322,7 +251,7 @@ static void test_wecom_fits_every_cap(void **state)
 		snprintf(v, sizeof(v), "%d", cap);
 		set_kv(cc, "max_bytes", v);
 		assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-		job_init(&j, a);
+		job_init(&j, a, 0);
 		assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 		assert_string_equal(req.url, "http://h/send?x=1&key=k");
 		json_t *b = json_loadb(req.body, req.bodylen, 0, NULL);
@@ -352,7 +281,7 @@ int main(void)
 	    cmocka_unit_test(test_feishu_sign_and_body_cap),
 	    cmocka_unit_test(test_wecom_fits_every_cap),
 	};
-	if (!mkdtemp(dir))
+	if (!chtest_mkdtemp("/tmp/ga-channel-XXXXXX"))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

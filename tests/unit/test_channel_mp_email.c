@@ -5,68 +5,16 @@
  * article's fields; the e-mail message (headers, the RFC 2047 subject,
  * both parts' base64, CRLF only, a stable Message-ID, the recipients
  * from to_file) and the config errors naming FILE:LINE. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
 #include <sodium.h>
 
 #include "channel.h"
 #include "channel_internal.h"
+#include "channel_testutil.h"
 #include "draft_template.h"
 
-static char dir[] = "/tmp/ga-mpmail-XXXXXX";
-
 #define T0 1795666800000LL /* 2026-11-26T04:20:00Z: 12:20 at +08:00, a Thursday */
-#define AID "JS-20261126-0003"
+#define AID CHTEST_AID
 #define HEADLINE "【大型滑坡险情】江苏省南京市浦口区永宁街道"
-
-static void write_file(const char *name, const char *text, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct config_channel *add_channel(struct config *c, const char *name, const char *type,
-					  const char *url)
-{
-	struct config_channel *ch = &c->channels[c->nchannels++];
-	memset(ch, 0, sizeof(*ch));
-	snprintf(ch->name, sizeof(ch->name), "%s", name);
-	snprintf(ch->type, sizeof(ch->type), "%s", type);
-	snprintf(ch->url, sizeof(ch->url), "%s", url);
-	ch->enabled = true;
-	ch->line = 10 * c->nchannels;
-	return ch;
-}
-
-static void set_kv(struct config_channel *ch, const char *key, const char *value)
-{
-	struct config_kv *kv = &ch->kv[ch->nkv++];
-	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	snprintf(kv->value, sizeof(kv->value), "%s", value);
-	kv->line = ch->line + ch->nkv;
-}
-
-static struct config *new_config(void)
-{
-	struct config *c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	config_defaults(c);
-	snprintf(c->path, sizeof(c->path), "/etc/geoalert.ini");
-	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url), "https://x.example");
-	c->alerts.utc_offset_min = 480;
-	return c;
-}
 
 static json_t *alert_json(const char *status, const char *headline)
 {
@@ -82,18 +30,6 @@ static json_t *alert_json(const char *status, const char *headline)
 	    "admin_name", "江苏省南京市浦口区", "place", "永宁街道青山村后山", "references");
 	assert_non_null(a);
 	return a;
-}
-
-static void job_init(struct channel_job *j, const json_t *alert, int64_t now)
-{
-	memset(j, 0, sizeof(*j));
-	j->alert_id = AID;
-	j->version = 1;
-	j->msg_type = "alert";
-	j->idem_key = AID ":1";
-	j->alert = alert;
-	j->public_url = "https://x.example/alerts/" AID;
-	j->now_ms = now;
 }
 
 static json_t *body_json(const struct channel_request *r)
@@ -112,15 +48,24 @@ static const char *jstr(const json_t *o, const char *k)
 
 /* --- wechat_mp ------------------------------------------------------ */
 
-static struct channel *wmp_open_test(struct config *c)
+/* A wechat_mp channel at url: appid, secret_file and thumb_media_id at
+ * lines 11, 12 and 13. */
+static struct config_channel *wmp_channel(struct config *c, const char *url)
 {
-	struct channel *ch = NULL;
-	char err[512], sec[256];
+	char sec[256];
 	write_file("wxsecret", "APPSECRET-123\n", sec, sizeof(sec));
-	struct config_channel *cc = add_channel(c, "mp", "wechat_mp", "http://h:9/");
+	struct config_channel *cc = add_channel(c, "mp", "wechat_mp", url);
 	set_kv(cc, "appid", "wxAPPID");
 	set_kv(cc, "secret_file", sec);
 	set_kv(cc, "thumb_media_id", "THUMB_1");
+	return cc;
+}
+
+static struct channel *wmp_open_test(struct config *c)
+{
+	struct channel *ch = NULL;
+	char err[512];
+	struct config_channel *cc = wmp_channel(c, "http://h:9/");
 	assert_int_equal(channel_check_all(c, err, sizeof(err)), GA_OK);
 	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
 	return ch;
@@ -147,6 +92,16 @@ static void expect_token_request(struct channel *ch, struct channel_job *j)
 	channel_request_cleanup(&req);
 }
 
+/* The token step of j: its request checked, then answered with token
+ * tok (for 7200 s), which takes j on to its next step. */
+static void token_step(struct channel *ch, struct channel_job *j, const char *tok)
+{
+	char body[128], err[256];
+	expect_token_request(ch, j);
+	snprintf(body, sizeof(body), "{\"access_token\":\"%s\",\"expires_in\":7200}", tok);
+	assert_int_equal(answer(ch, j, body, err, sizeof(err)), CHANNEL_NEXT);
+}
+
 static void test_wechat_steps_and_token_cache(void **state)
 {
 	struct config *c = new_config();
@@ -158,10 +113,7 @@ static void test_wechat_steps_and_token_cache(void **state)
 
 	/* job 1: token, draft, submit */
 	job_init(&j, a, T0);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK1\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "TOK1");
 	assert_string_equal(j.scratch, "draft");
 	j.step++;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
@@ -213,10 +165,7 @@ static void test_wechat_steps_and_token_cache(void **state)
 
 	/* job 3 within five minutes of expiry: a new token first */
 	job_init(&j, a, T0 + (7200 - 200) * 1000LL);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK2\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "TOK2");
 	j.step++;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/draft/add?access_token=TOK2");
@@ -239,10 +188,7 @@ static void test_wechat_resume_and_errors(void **state)
 	/* a retry after draft/add went through (the worker stored step and
 	 * scratch): straight to submit, with that media_id */
 	job_init(&j, a, T0);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK1\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "TOK1");
 	job_init(&j, a, T0 + 1000);
 	j.step = 2;
 	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_9");
@@ -278,10 +224,7 @@ static void test_wechat_resume_and_errors(void **state)
 				err, sizeof(err)),
 			 CHANNEL_NEXT);
 	j.step++;
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK3\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "TOK3");
 	j.step++;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/freepublish/submit?access_token=TOK3");
@@ -302,10 +245,7 @@ static void test_wechat_resume_and_errors(void **state)
 	/* a draft refused: retried; a media_id that could not be stored
 	 * is an error, not a step */
 	job_init(&j, a, T0);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK4\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "TOK4");
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	channel_request_cleanup(&req);
 	assert_int_equal(
@@ -331,10 +271,7 @@ static void test_wechat_title_cap_exercise_config(void **state)
 	    alert_json("exercise", "【大型滑坡险情】江苏省南京市浦口区永宁街道青山村后山东侧坡体");
 
 	job_init(&j, a, T0);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"T\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "T");
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	json_t *b = body_json(&req);
 	json_t *art = json_array_get(json_object_get(b, "articles"), 0);
@@ -705,7 +642,7 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512], sec[256];
+	char err[512];
 	size_t n = 0;
 	json_t *a = alert_json("actual", HEADLINE);
 	char *lng = malloc(9000);
@@ -716,18 +653,11 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	json_object_set_new(a, "situation", json_string(lng));
 	json_object_set_new(a, "causes", json_string(lng));
 	free(lng);
-	write_file("wxsecret", "APPSECRET-123\n", sec, sizeof(sec));
-	struct config_channel *cc = add_channel(c, "mp", "wechat_mp", "http://h:9");
-	set_kv(cc, "appid", "wxAPPID");
-	set_kv(cc, "secret_file", sec);
-	set_kv(cc, "thumb_media_id", "THUMB_1");
+	struct config_channel *cc = wmp_channel(c, "http://h:9");
 	set_kv(cc, "max_bytes", "5000");
 	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
 	job_init(&j, a, T0);
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"T\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	token_step(ch, &j, "T");
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	json_t *b = body_json(&req);
 	const char *html = jstr(json_array_get(json_object_get(b, "articles"), 0), "content");
@@ -757,7 +687,7 @@ int main(void)
 	    cmocka_unit_test(test_email_long_subject_words),
 	    cmocka_unit_test(test_email_config_errors),
 	};
-	if (!mkdtemp(dir) || sodium_init() < 0)
+	if (!chtest_mkdtemp("/tmp/ga-mpmail-XXXXXX") || sodium_init() < 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,66 +9,14 @@
  * scratch resuming at a step even after the list changed, duplicate and
  * rate answers, recipient files' errors naming file:line and never the
  * number. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cmocka.h>
-
+#define CHTEST_BASE_URL "https://alerts.example.gov.cn"
 #include "channel.h"
+#include "channel_testutil.h"
 #include "draft_template.h"
 
-static char dir[] = "/tmp/ga-chwbsms-XXXXXX";
-
-#define LINK "https://alerts.example.gov.cn/alerts/JS-20261126-0003"
-
-static void write_file(const char *name, const char *text, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct config_channel *add_channel(struct config *c, const char *name, const char *type,
-					  const char *url)
-{
-	struct config_channel *ch = &c->channels[c->nchannels++];
-	memset(ch, 0, sizeof(*ch));
-	snprintf(ch->name, sizeof(ch->name), "%s", name);
-	snprintf(ch->type, sizeof(ch->type), "%s", type);
-	snprintf(ch->url, sizeof(ch->url), "%s", url);
-	ch->enabled = true;
-	ch->line = 10 * c->nchannels;
-	return ch;
-}
-
-static void set_kv(struct config_channel *ch, const char *key, const char *value)
-{
-	struct config_kv *kv = &ch->kv[ch->nkv++];
-	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	assert_true(strlen(value) < sizeof(kv->value));
-	snprintf(kv->value, sizeof(kv->value), "%.*s", (int)sizeof(kv->value) - 1, value);
-	kv->line = ch->line + ch->nkv;
-}
-
-static struct config *new_config(void)
-{
-	struct config *c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	config_defaults(c);
-	snprintf(c->path, sizeof(c->path), "/etc/geoalert.ini");
-	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url),
-		 "https://alerts.example.gov.cn");
-	return c;
-}
+#define LINK CHTEST_PUBLIC_URL
 
 static json_t *alert_json(const char *situation)
 {
@@ -83,25 +31,6 @@ static json_t *alert_json(const char *situation)
 			      "江苏省南京市浦口区", "place", "浦口区永宁街道青山村后山");
 	assert_non_null(a);
 	return a;
-}
-
-static void job_init(struct channel_job *j, const json_t *alert)
-{
-	memset(j, 0, sizeof(*j));
-	j->alert_id = "JS-20261126-0003";
-	j->version = 1;
-	j->msg_type = "alert";
-	j->idem_key = "JS-20261126-0003:1";
-	j->alert = alert;
-	j->public_url = LINK;
-}
-
-static bool has_header(const struct channel_request *r, const char *line)
-{
-	for (const struct curl_slist *l = r->headers; l; l = l->next)
-		if (strcmp(l->data, line) == 0)
-			return true;
-	return false;
 }
 
 /* Appends s to buf (cap bytes). */
@@ -188,7 +117,7 @@ static char *weibo_status(struct channel *ch, const char *situation)
 	char err[512];
 	json_t *a = alert_json(situation);
 
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
 	assert_string_equal(req.url, "http://127.0.0.1:9/2/statuses/share.json");
 	assert_true(has_header(&req, "Content-Type: application/x-www-form-urlencoded"));
@@ -376,7 +305,7 @@ static void test_weibo_answers(void **state)
 	    {429, "", CHANNEL_RATE, "429"},
 	};
 
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(channel_answer(ch, &j, cases[i].status, cases[i].body,
@@ -407,6 +336,17 @@ static void sms_dir(const char *name, int n)
 	fprintf(f, "# 浦口区 recipients\n\n");
 	for (int i = n - 1; i >= 0; i--)
 		fprintf(f, "  +86139%08d   # person %d\n", i, i);
+	fclose(f);
+}
+
+/* Writes (mode "w") or appends ("a") text to smsdir/name. */
+static void sms_file(const char *name, const char *mode, const char *text)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", smsdir, name);
+	FILE *f = fopen(path, mode);
+	assert_non_null(f);
+	fputs(text, f);
 	fclose(f);
 }
 
@@ -471,7 +411,7 @@ static void test_sms_batches_250_by_100(void **state)
 	sms_dir("b250", 250);
 	struct channel *ch = sms_open_with(
 	    c, "100", "level=level_zh,place=admin_name, what = situation", err, sizeof(err), GA_OK);
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	/* the parameters, in order; the situation cut to 34 characters and "…" */
 	struct channel_request req;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
@@ -514,7 +454,7 @@ static void test_sms_batches_250_by_100(void **state)
 	/* a retry of step 1 (after kill -9) with the stored scratch: the
 	 * same batch, same out_id; the gateway's duplicate answer counts */
 	struct channel_job r;
-	job_init(&r, a);
+	job_init(&r, a, 0);
 	r.step = 1;
 	memcpy(r.scratch, scratch1, sizeof(r.scratch));
 	json_t *again =
@@ -525,12 +465,8 @@ static void test_sms_batches_250_by_100(void **state)
 	/* the list changed before the retry: a number before the cursor
 	 * added, one of the sent ones removed: the batch starts after the
 	 * last number sent all the same */
-	char path[600];
-	snprintf(path, sizeof(path), "%s/320111.txt", smsdir);
-	FILE *f = fopen(path, "a");
-	fprintf(f, "+86138%08d\n", 1); /* sorts first */
-	fclose(f);
-	job_init(&r, a);
+	sms_file("320111.txt", "a", "+8613800000001\n"); /* sorts first */
+	job_init(&r, a, 0);
 	r.step = 1;
 	memcpy(r.scratch, scratch1, sizeof(r.scratch));
 	again = sms_step(ch, &r, "{\"code\":\"OK\"}", CHANNEL_NEXT);
@@ -540,7 +476,7 @@ static void test_sms_batches_250_by_100(void **state)
 		json_decref(all[s]);
 
 	/* errors: rate, 500, the gateway's text masked (it may name a number) */
-	job_init(&r, a);
+	job_init(&r, a, 0);
 	assert_int_equal(channel_request(ch, &r, &req, err, sizeof(err)), GA_OK);
 	channel_request_cleanup(&req);
 	const char *rate = "{\"code\":\"isv.BUSINESS_LIMIT_CONTROL\",\"message\":\"too fast\"}";
@@ -565,27 +501,18 @@ static void test_sms_batches_250_by_100(void **state)
 static void test_sms_city_and_province_lists(void **state)
 {
 	struct config *c = new_config();
-	char err[512], path[600];
+	char err[512];
 	json_t *a = alert_json("x");
 	struct channel_job j;
 
 	sms_dir("levels", 3);
 	/* the city's list shares one number with the county's */
-	snprintf(path, sizeof(path), "%s/320100.txt", smsdir);
-	FILE *f = fopen(path, "w");
-	fprintf(f, "+8613900000001\n13700000000\n");
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/320000.txt", smsdir);
-	f = fopen(path, "w");
-	fprintf(f, "# province duty\n+8618600000000\n");
-	fclose(f);
+	sms_file("320100.txt", "w", "+8613900000001\n13700000000\n");
+	sms_file("320000.txt", "w", "# province duty\n+8618600000000\n");
 	/* another city's list is not read */
-	snprintf(path, sizeof(path), "%s/320200.txt", smsdir);
-	f = fopen(path, "w");
-	fprintf(f, "+8615000000000\n");
-	fclose(f);
+	sms_file("320200.txt", "w", "+8615000000000\n");
 	struct channel *ch = sms_open_with(c, NULL, "id=alert_id", err, sizeof(err), GA_OK);
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	json_t *ph = sms_step(ch, &j, "{\"code\":\"OK\"}", CHANNEL_DONE);
 	assert_int_equal(json_array_size(ph), 5);
 	char *got = json_dumps(ph, JSON_COMPACT);
@@ -630,10 +557,7 @@ static void test_sms_config_and_file_errors(void **state)
 	channel_free(ch);
 
 	/* a bad line names file:line, never the line */
-	snprintf(path, sizeof(path), "%s/320111.txt", smsdir);
-	FILE *f = fopen(path, "a");
-	fprintf(f, "+8613912345678 x\n");
-	fclose(f);
+	sms_file("320111.txt", "a", "+8613912345678 x\n");
 	ch = sms_open_with(c, NULL, "a=level_zh", err, sizeof(err), GA_ERR_CONFIG);
 	char want[700];
 	snprintf(want, sizeof(want), "%s/320111.txt:8:", smsdir);
@@ -643,31 +567,25 @@ static void test_sms_config_and_file_errors(void **state)
 	const char *bad[] = {"12345\n+86-139\n", "1234\n", "+1234567890123456\n",
 			     "138000000001 138000000002\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		f = fopen(path, "w");
-		fprintf(f, "%s", bad[i]);
-		fclose(f);
+		sms_file("320111.txt", "w", bad[i]);
 		ch = sms_open_with(c, NULL, "a=level_zh", err, sizeof(err), GA_ERR_CONFIG);
 		assert_non_null(strstr(err, "320111.txt:"));
 	}
 	/* a line past the cap */
-	f = fopen(path, "w");
-	fprintf(f, "#");
-	for (int i = 0; i < 300; i++)
-		fputc('x', f);
-	fprintf(f, "\n");
-	fclose(f);
+	char longline[303];
+	longline[0] = '#';
+	memset(longline + 1, 'x', 300);
+	memcpy(longline + 301, "\n", 2);
+	sms_file("320111.txt", "w", longline);
 	ch = sms_open_with(c, NULL, "a=level_zh", err, sizeof(err), GA_ERR_CONFIG);
 	assert_non_null(strstr(err, "320111.txt:1: line longer"));
 	/* 15 digits and a plus: fine */
-	f = fopen(path, "w");
-	fprintf(f, "+123456789012345\n12345\n");
-	fclose(f);
+	sms_file("320111.txt", "w", "+123456789012345\n12345\n");
 	ch = sms_open_with(c, NULL, "a=level_zh", err, sizeof(err), GA_OK);
 	channel_free(ch);
 	/* a file not named by an admin code */
+	sms_file("3201.txt", "w", "");
 	snprintf(path, sizeof(path), "%s/3201.txt", smsdir);
-	f = fopen(path, "w");
-	fclose(f);
 	ch = sms_open_with(c, NULL, "a=level_zh", err, sizeof(err), GA_ERR_CONFIG);
 	assert_non_null(strstr(err, "3201.txt: not named"));
 	unlink(path);
@@ -682,14 +600,14 @@ static void test_sms_config_and_file_errors(void **state)
 static void test_sms_file_cap(void **state)
 {
 	struct config *c = new_config();
-	char err[512], path[600];
+	char err[512];
 	struct channel *ch;
 
 	sms_dir("cap", 100000);
 	ch = sms_open_with(c, "1000", "a=level_zh", err, sizeof(err), GA_OK);
 	json_t *a = alert_json("x");
 	struct channel_job j;
-	job_init(&j, a);
+	job_init(&j, a, 0);
 	j.step = 99; /* the last batch, found by index without a scratch */
 	json_t *ph = sms_step(ch, &j, "{\"code\":\"OK\"}", CHANNEL_DONE);
 	assert_int_equal(json_array_size(ph), 1000);
@@ -697,10 +615,7 @@ static void test_sms_file_cap(void **state)
 	json_decref(ph);
 	json_decref(a);
 	channel_free(ch);
-	snprintf(path, sizeof(path), "%s/320111.txt", smsdir);
-	FILE *f = fopen(path, "a");
-	fprintf(f, "+8613800000000\n");
-	fclose(f);
+	sms_file("320111.txt", "a", "+8613800000000\n");
 	ch = sms_open_with(c, "1000", "a=level_zh", err, sizeof(err), GA_ERR_CONFIG);
 	assert_non_null(strstr(err, "more than 100000"));
 	free(c);
@@ -718,7 +633,7 @@ int main(void)
 	    cmocka_unit_test(test_sms_config_and_file_errors),
 	    cmocka_unit_test(test_sms_file_cap),
 	};
-	if (!mkdtemp(dir))
+	if (!chtest_mkdtemp("/tmp/ga-chwbsms-XXXXXX"))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
