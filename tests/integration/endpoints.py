@@ -39,7 +39,53 @@ class _Server(http.server.ThreadingHTTPServer):
         pass  # clients that time out or are killed reset their connections
 
 
-class Endpoint:
+def stop_serving(server, lock, conns):
+    """Shuts server down, its listening socket closed, then every
+    connection of conns (a set guarded by lock), kept-alive ones too."""
+    server.shutdown()
+    server.server_close()
+    with lock:
+        conns = list(conns)
+    for c in conns:
+        try:
+            c.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class Recorder:
+    """Reading what a stand-in took. A subclass keeps self.lock (a
+    threading.Condition, notified on every record added), names the list
+    of its records in RECORDS, and says in _short(got, count, timeout)
+    what a wait that timed out lacked."""
+
+    RECORDS = "requests"
+
+    def of(self, pred=None):
+        """The records pred holds for (every one without pred), oldest first."""
+        with self.lock:
+            return [r for r in getattr(self, self.RECORDS) if pred is None or pred(r)]
+
+    def wait(self, pred, timeout, count=1):
+        """Every record pred holds for, once there are count of them;
+        AssertionError (with _short's text) after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                got = [r for r in getattr(self, self.RECORDS) if pred(r)]
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(self._short(got, count, timeout))
+                self.lock.wait(min(left, 0.2))
+
+    def _short(self, got, count, timeout):
+        return "%s: %d of %d records in %.0f s" % (type(self).__name__, len(got), count,
+                                                   timeout)
+
+
+class Endpoint(Recorder):
     """Base: records requests, applies the failure mode, then check()."""
 
     HANG_S = 30.0
@@ -98,16 +144,8 @@ class Endpoint:
 
     def down(self):
         self.hanging.set()
-        self.server.shutdown()
-        self.server.server_close()
         # keep-alive connections too: down is down
-        with self.lock:
-            conns = list(self.conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        stop_serving(self.server, self.lock, self.conns)
         # make sure nothing listens any more
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", self.port)) != 0
@@ -118,24 +156,11 @@ class Endpoint:
     def url(self, path=""):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    # --- reading ---------------------------------------------------------
-    def of(self, pred=None):
-        with self.lock:
-            return [r for r in self.requests if pred is None or pred(r)]
-
-    def wait(self, pred, timeout, count=1):
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while True:
-                got = [r for r in self.requests if pred(r)]
-                if len(got) >= count:
-                    return got
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError("%s: %d of %d requests in %.0f s; have %r" % (
-                        type(self).__name__, len(got), count, timeout,
-                        [(r["path"], r["status"], r["answer"]) for r in self.requests[-5:]]))
-                self.lock.wait(min(left, 0.2))
+    # --- reading (of, wait: Recorder) ------------------------------------
+    def _short(self, got, count, timeout):
+        return "%s: %d of %d requests in %.0f s; have %r" % (
+            type(self).__name__, len(got), count, timeout,
+            [(r["path"], r["status"], r["answer"]) for r in self.requests[-5:]])
 
     # --- serving ---------------------------------------------------------
     def _handle(self, h, body):

@@ -63,6 +63,16 @@ def wait_port(port, timeout=10.0):
     raise AssertionError("port %d did not open in %.0f s" % (port, timeout))
 
 
+def secret_file(d, name, value):
+    """Writes value and a newline to the file d/name, then makes it mode
+    0600 (geoalert refuses a secret others may read); returns its path."""
+    p = os.path.join(d, name)
+    with open(p, "w") as f:
+        f.write(value + "\n")
+    os.chmod(p, 0o600)
+    return p
+
+
 def now_rfc3339(offset_s=0):
     t = datetime.datetime.now(CST) + datetime.timedelta(seconds=offset_s)
     return t.replace(microsecond=0).isoformat()

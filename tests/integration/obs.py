@@ -1,74 +1,10 @@
 """Helpers of the observability tests (test_metrics.py, test_clock.py):
-a station registry of our own, officers, the officer API, /metrics parsed
-from the Prometheus text format. Every wait is bounded."""
-import http.client
-import json
+/metrics parsed from the Prometheus text format, a bounded wait on a
+condition. The registry, officers and the officer API are in flows.py."""
 import re
-import subprocess
 import time
 
-from harness import GEOALERT
-
-# Hazard points in 浦口区 (320111), at least 2 km apart, so that each
-# station's report opens an incident of its own.
-GRID = [(118.602, 32.024), (118.630, 32.024), (118.658, 32.024), (118.602, 32.042),
-        (118.630, 32.042), (118.658, 32.042)]
-
-
-def write_registry(path, threatened):
-    """threatened: {station_id: people}; stations placed on GRID in order."""
-    feats = []
-    for i, (sid, people) in enumerate(threatened.items()):
-        lon, lat = GRID[i]
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"station_id": sid, "name": "观测站 %d" % (i + 1),
-                           "hazard_point_id": "32011177%04d" % (i + 1),
-                           "hazard_type": "landslide", "admin_code": "320111",
-                           "threatened_people": people,
-                           "threatened_property_cny": 1000000}})
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def officer(ga, name, role="duty_officer"):
-    p = subprocess.run([GEOALERT, "officer", "add", name, "--role", role, "-c", ga.conf],
-                       capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-def call(ga, method, path, token=None, body=None):
-    """(status, parsed JSON or text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {}
-    if token:
-        hdrs["Authorization"] = "Bearer " + token
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        raw = r.read()
-        if (r.getheader("Content-Type") or "").startswith("application/json"):
-            return r.status, json.loads(raw)
-        return r.status, raw.decode("utf-8", "replace")
-    finally:
-        conn.close()
-
-
-def wait_pending(ga, token, alert_id, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code, body = call(ga, "GET", "/api/v1/alerts?state=pending", token)
-        assert code == 200, body
-        for it in body["alerts"]:
-            if it["alert_id"] == alert_id:
-                return it
-        time.sleep(0.05)
-    raise AssertionError("no pending draft for %s in %.0f s" % (alert_id, timeout))
+from flows import call
 
 
 _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')

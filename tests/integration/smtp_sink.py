@@ -16,6 +16,7 @@ import socketserver
 import threading
 import time
 
+from endpoints import Recorder, stop_serving
 from harness import free_port
 
 LINE_MAX = 1000  # RFC 5321 4.5.3.1.6, CRLF included
@@ -27,7 +28,9 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-class SmtpSink:
+class SmtpSink(Recorder):
+    RECORDS = "messages"
+
     def __init__(self, user=None, password=None, hostname="sink.example"):
         self.user, self.password, self.hostname = user, password, hostname
         self.lock = threading.Condition()
@@ -66,15 +69,7 @@ class SmtpSink:
     def down(self):
         """Stops listening and drops the open connections (a client may
         keep one for the next message): refused until up()."""
-        self.server.shutdown()
-        self.server.server_close()
-        with self.lock:
-            conns = list(self.conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        stop_serving(self.server, self.lock, self.conns)
 
     def close(self):
         self.down()
@@ -94,22 +89,10 @@ class SmtpSink:
             f[1] -= 1
             return f[0]
 
-    def of(self, pred=None):
-        with self.lock:
-            return [m for m in self.messages if pred is None or pred(m)]
-
-    def wait(self, pred, timeout, count=1):
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while True:
-                got = [m for m in self.messages if pred(m)]
-                if len(got) >= count:
-                    return got
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError("smtp sink: %d of %d messages in %.0f s; answers %r" %
-                                         (len(got), count, timeout, self.answers[-6:]))
-                self.lock.wait(min(left, 0.2))
+    # of, wait: Recorder, over self.messages
+    def _short(self, got, count, timeout):
+        return "smtp sink: %d of %d messages in %.0f s; answers %r" % (
+            len(got), count, timeout, self.answers[-6:])
 
     # --- the protocol ----------------------------------------------------
     def _session(self, rfile, wfile):

@@ -7,10 +7,10 @@ import http.client
 import json
 import os
 import sqlite3
-import subprocess
 import time
 
-from harness import GEOALERT, SRC, Broker, Geoalert, Runner, Station, now_rfc3339
+import flows
+from harness import SRC, Broker, Geoalert, Runner, Station, now_rfc3339
 
 DATA = os.path.join(SRC, "tests", "data")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -22,20 +22,9 @@ broker = Broker().start()
 ga = Geoalert(broker, extra={"alerts": {"confirmations.extra_large": "2"}})
 
 
-def officer(g, name, role, password=None):
-    args = [GEOALERT, "officer", "add", name, "--role", role, "-c", g.conf]
-    if password:
-        pw = os.path.join(g.dir, name + ".pw")
-        with open(pw, "w") as f:
-            f.write(password + "\n")
-        args += ["--password-file", pw]
-    p = subprocess.run(args, capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-DUTY = officer(ga, "duty1", "duty_officer", PASSWORD)
-DUTY2 = officer(ga, "duty2", "duty_officer")
-SUP = officer(ga, "sup1", "supervisor", PASSWORD)
+DUTY = flows.officer(ga, "duty1", "duty_officer", PASSWORD)
+DUTY2 = flows.officer(ga, "duty2", "duty_officer")
+SUP = flows.officer(ga, "sup1", "supervisor", PASSWORD)
 ga.start()
 st = Station(broker)
 
@@ -404,7 +393,7 @@ def test_session_form_login_and_idle_expiry():
 def test_secure_cookie_and_login_rate_limit():
     g2 = Geoalert(broker, name="ga-secure", extra={"console": {
         "secure_cookies": "true", "login_max_failures": "3", "login_window": "10m"}})
-    officer(g2, "sec1", "duty_officer", PASSWORD)
+    flows.officer(g2, "sec1", "duty_officer", PASSWORD)
     g2.start()
     try:
         code, h, body = login("sec1", PASSWORD, g=g2)
@@ -473,12 +462,5 @@ for t in (test_401_without_or_with_bad_token, test_list_and_unknown_state, test_
           test_session_form_login_and_idle_expiry, test_secure_cookie_and_login_rate_limit):
     runner.run(t)
 st.close()
-
-
-def test_clean_stop():
-    # under ASan this also finds leaks of every request above
-    assert ga.stop() == 0, ga.log_text()
-
-
-runner.run(test_clean_stop)
+flows.run_clean_stop(runner, ga)  # under ASan: no leak of any request above
 runner.finish()

@@ -9,13 +9,14 @@ OASIS CAP 1.2 schema with xmllint, verifies with the stock xmlsec1 CLI
 another key, fails both; the key survives a restart; check-config and
 serve refuse a malformed or Ed25519 CAP key by name; signing per request
 keeps /alerts/{id}.xml fast."""
-import http.client
+import functools
 import json
 import os
 import subprocess
 import tempfile
 import time
 
+import flows
 from harness import GEOALERT, SRC, Broker, Geoalert, Runner, Station, now_rfc3339
 
 DATA = os.path.join(SRC, "tests", "data")
@@ -27,40 +28,13 @@ runner = Runner()
 broker = Broker().start()
 ga = Geoalert(broker, name="ga-capsig")
 KEY = os.path.join(ga.dir, "cap-signing-key.pem")
-
-
-def officer(g, name, role):
-    p = subprocess.run([GEOALERT, "officer", "add", name, "--role", role, "-c", g.conf],
-                       capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-DUTY = officer(ga, "duty1", "duty_officer")
-SUP = officer(ga, "sup1", "supervisor")
+DUTY = flows.officer(ga, "duty1")
+SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
 st = Station(broker)
 STATE = {}
-
-
-def call(method, path, token=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {}
-    if token:
-        hdrs["Authorization"] = "Bearer " + token
-    if body is not None:
-        body = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=body, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
-
-
-def api(method, path, token, body=None):
-    code, _, raw = call(method, path, token, body)
-    return code, json.loads(raw)
+call = functools.partial(flows.request, ga)  # (status, headers, body bytes)
+api = functools.partial(flows.call, ga)  # (status, parsed JSON)
 
 
 def save(name, data):
@@ -264,11 +238,5 @@ for t in (test_key_made_and_published, test_cap_is_signed_valid_and_verifies,
           test_key_survives_restart, test_check_config_and_serve_refuse_bad_keys):
     runner.run(t)
 st.close()
-
-
-def test_clean_stop():
-    assert ga.stop() == 0, ga.log_text()
-
-
-runner.run(test_clean_stop)
+flows.run_clean_stop(runner, ga)
 runner.finish()

@@ -9,113 +9,45 @@ down, then up: delivered; check-config names a bad address's FILE:LINE.
 Every wait is bounded."""
 import email
 import email.policy
-import http.client
-import json
+import functools
 import os
-import subprocess
-import time
 
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+import flows
+from harness import Broker, Geoalert, Runner, Station, secret_file, tmpdir
 from smtp_sink import SmtpSink
 
-STATIONS = [("EML-%04d" % (i + 1), lon, lat) for i, (lon, lat) in enumerate(
-    [(lon, lat) for lat in (32.024, 32.042, 32.060) for lon in (118.602, 118.630, 118.658)])]
+STATIONS = flows.grid("EML-%04d" % (i + 1) for i in range(9))
 RCPT = ["duty@dnr.example.org", "gis-list@lists.example.org", "chief+alerts@example.com"]
-
-
-def write_registry(path):
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-              "properties": {"station_id": sid, "name": "邮件测试站 %d" % (i + 1),
-                             "hazard_point_id": "32011166%04d" % (i + 1),
-                             "hazard_type": "landslide", "admin_code": "320111",
-                             "threatened_people": 620, "threatened_property_cny": 30000000}}
-             for i, (sid, lon, lat) in enumerate(STATIONS)]
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
 
 D = tmpdir("eml")
 TO_FILE = os.path.join(D, "to.txt")
 with open(TO_FILE, "w") as f:
     f.write("# 值班人员\n%s\n\n%s   # the GIS list\n%s\n" % tuple(RCPT))
-PW_FILE = os.path.join(D, "smtp-password")
-with open(PW_FILE, "w") as f:
-    f.write("relay-pa55\n")
-os.chmod(PW_FILE, 0o600)
+PW_FILE = secret_file(D, "smtp-password", "relay-pa55")
 
 sink = SmtpSink(user="geoalert", password="relay-pa55")
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(D, "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "邮件测试站", "32011166")
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "channel.mail": {"type": "email", "url": sink.url(), "from": "alerts@dnr.example.org",
                      "to_file": TO_FILE, "username": "geoalert", "secret_file": PW_FILE,
                      "backoff_initial_ms": "200", "backoff_max_ms": "800",
                      "timeout_ms": "3000"},
 })
-OFFICERS = {}
-for name, role in (("duty1", "duty_officer"), ("sup1", "supervisor")):
-    OFFICERS[role] = subprocess.run(
-        [GEOALERT, "officer", "add", name, "--role", role, "-c", ga.conf],
-        capture_output=True, timeout=120, check=True).stdout.decode().strip()
+DUTY = flows.officer(ga, "duty1")
+SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
 st = Station(broker)
 BASE = ga.sections["http"]["public_base_url"]
-
-
-def call(method, path, body=None, role="duty_officer"):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {"Authorization": "Bearer " + OFFICERS[role]}
-    data = None
-    if body is not None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
-_next = [0]
-
-
-def new_alert():
-    """A large danger from a fresh station, its draft confirmed: version 1."""
-    sid = STATIONS[_next[0]][0]
-    _next[0] += 1
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-                     "kind": "danger", "hazard_type": "landslide",
-                     "observed_at": now_rfc3339(), "place": "浦口区测试山体",
-                     "causes": "连续强降雨", "trend": "变形加速", "measures": "已撤离坡下群众"})
-    rc = st.wait_receipt(rid)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, body={})
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.1)
+call = functools.partial(flows.call, ga, token=DUTY)
+new_alert = flows.alert_maker(ga, st, DUTY, STATIONS)  # a fresh station's, version 1
 
 
 def wait_delivered(aid, version=1, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-        assert code == 200, body
-        d = {(x["channel"], x["version"]): x for x in body["deliveries"]}.get(("mail", version))
-        if d and d["state"] == "delivered":
-            return d
-        if time.monotonic() > deadline:
-            raise AssertionError("%s v%d to mail: %r; sink answered %r" % (
-                aid, version, d, sink.answers[-6:]))
-        time.sleep(0.1)
+    return flows.wait_delivery(ga, DUTY, aid, "mail", version, timeout=timeout,
+                               detail=lambda: "sink answered %r" % (sink.answers[-6:],))
 
 
 def msgid(aid, version):
@@ -175,7 +107,7 @@ def test_cancel_is_a_second_message_in_the_thread():
     aid = new_alert()
     wait_delivered(aid)
     code, res = call("POST", "/api/v1/alerts/%s/cancel" % aid, body={"reason": "险情已排除"},
-                     role="supervisor")
+                     token=SUP)
     assert code == 200 and res["version"] == 2, res
     wait_delivered(aid, 2)
     assert len(messages(aid, 1)) == 1 and len(messages(aid, 2)) == 1
@@ -200,14 +132,8 @@ def test_relay_down_then_up_delivered():
     sink.down()
     try:
         aid = new_alert()
-        deadline = time.monotonic() + 10
-        while True:
-            code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-            d = [x for x in body["deliveries"] if x["channel"] == "mail"][0]
-            if d["attempts"] >= 2:
-                break
-            assert time.monotonic() < deadline, d
-            time.sleep(0.1)
+        d = flows.wait_row(ga, DUTY, aid, "mail", lambda d: d["attempts"] >= 2,
+                           "tried twice", timeout=10)
         assert d["state"] in ("pending", "sending") and d["last_error"], d
     finally:
         sink.up()
@@ -220,17 +146,12 @@ def test_check_config_names_a_bad_address():
     bad = os.path.join(d, "to.txt")
     with open(bad, "w") as f:
         f.write("ok@example.org\n# fine\nnot-an-address\n")
-    conf = os.path.join(d, "bad.ini")
-    with open(ga.conf) as f:
-        text = f.read()
-    with open(conf, "w") as f:
-        f.write(text.replace("to_file = %s" % TO_FILE, "to_file = %s" % bad))
-    p = subprocess.run([GEOALERT, "check-config", "-c", conf], capture_output=True, timeout=60)
-    out = (p.stdout + p.stderr).decode()
-    assert p.returncode != 0 and bad + ":3:" in out, out
-    p = subprocess.run([GEOALERT, "check-config", "-c", ga.conf], capture_output=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stdout + p.stderr
+    conf = flows.edited_config(ga, "to_file = %s" % TO_FILE, "to_file = %s" % bad,
+                               os.path.join(d, "bad.ini"))
+    rc, out = flows.check_config(conf)
+    assert rc != 0 and bad + ":3:" in out, out
+    rc, out = flows.check_config(ga.conf)
+    assert rc == 0, out
 
 
 for t in (test_one_message_per_version_to_every_recipient,

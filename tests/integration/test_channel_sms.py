@@ -9,40 +9,16 @@ the fan-out (gateway slowed) and restarted: every number still exactly one
 message, the batches accepted before the kill not sent again.
 
 Every wait is bounded."""
-import http.client
-import json
 import os
-import subprocess
-import time
 
+import flows
 from endpoints_weibo_sms import SmsGateway
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+from harness import Broker, Geoalert, Runner, Station, secret_file, tmpdir
 
-STATIONS = [("SMS-%04d" % (i + 1), lon, lat) for i, (lon, lat) in enumerate(
-    [(lon, lat) for lat in (32.024, 32.042, 32.060) for lon in (118.602, 118.630, 118.658)])]
+STATIONS = flows.grid("SMS-%04d" % (i + 1) for i in range(9))
 N_COUNTY = 1000
 BATCH = 100
 PARAMS = ["level", "hazard", "place", "id"]
-
-
-def write_registry(path):
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-              "properties": {"station_id": sid, "name": "短信测试站 %d" % (i + 1),
-                             "hazard_point_id": "32011166%04d" % (i + 1),
-                             "hazard_type": "landslide", "admin_code": "320111",
-                             "threatened_people": 620, "threatened_property_cny": 30000000}}
-             for i, (sid, lon, lat) in enumerate(STATIONS)]
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def secret_file(d, name, value):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
-
 
 WORK = tmpdir("sms")
 RCPT = os.path.join(WORK, "recipients")
@@ -68,7 +44,7 @@ gw = SmsGateway("sms-gw-token-9", "SMS_290000001", "江苏地灾预警", batch_m
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(WORK, "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "短信测试站", "32011166")
 ga = Geoalert(broker, stations=REGISTRY, extra={"channel.sms": {
     "type": "sms", "url": gw.url("/sms/send"),
     "token_file": secret_file(WORK, "sms-token", gw.token),
@@ -76,61 +52,16 @@ ga = Geoalert(broker, stations=REGISTRY, extra={"channel.sms": {
     "params": "level=level_zh, hazard=hazard_zh, place=admin_name, id=alert_id",
     "recipients_dir": RCPT, "batch_size": str(BATCH),
     "backoff_initial_ms": "200", "backoff_max_ms": "800", "timeout_ms": "3000"}})
-DUTY = subprocess.run([GEOALERT, "officer", "add", "duty1", "--role", "duty_officer", "-c",
-                       ga.conf], capture_output=True, timeout=120,
-                      check=True).stdout.decode().strip()
+DUTY = flows.officer(ga, "duty1")
 ga.start()
 st = Station(broker)
+new_alert = flows.alert_maker(ga, st, DUTY, STATIONS, details={"place": "浦口区测试山体"})
 
 
-def call(method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    try:
-        conn.request(method, path, body=json.dumps(body or {}).encode(),
-                     headers={"Authorization": "Bearer " + DUTY,
-                              "Content-Type": "application/json"})
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
-_next = [0]
-
-
-def new_alert():
-    sid = STATIONS[_next[0]][0]
-    _next[0] += 1
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-                     "kind": "danger", "hazard_type": "landslide",
-                     "observed_at": now_rfc3339(), "place": "浦口区测试山体"})
-    rc = st.wait_receipt(rid)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid)
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.1)
-
-
-def row(aid, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-        except OSError:
-            code, body = 0, None
-        if code == 200:
-            d = [x for x in body["deliveries"] if x["channel"] == "sms" and x["version"] == 1]
-            if d and d[0]["state"] == "delivered":
-                return d[0]
-        assert time.monotonic() < deadline, (aid, body)
-        time.sleep(0.1)
+def row(aid):
+    """aid's version 1 to sms, once delivered (asked again while the
+    daemon restarts)."""
+    return flows.wait_delivery(ga, DUTY, aid, "sms", timeout=30.0, retry_errors=True)
 
 
 def requests_of(aid):

@@ -8,116 +8,42 @@ even across a kill -9; 45009 waits as a rate limit; check-config names
 a missing key's FILE:LINE.
 
 Every wait is bounded."""
-import http.client
-import json
+import functools
 import os
-import subprocess
 import time
 
+import flows
 from endpoints_wechat import WeChatMP
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+from harness import Broker, Geoalert, Runner, Station, secret_file, tmpdir
 
 # Stations of our own in 浦口区 (320111), each a hazard point threatening
 # 620 people (a large danger), 2 km or more apart: one incident each.
-STATIONS = [("WMP-%04d" % (i + 1), lon, lat) for i, (lon, lat) in enumerate(
-    [(lon, lat) for lat in (32.024, 32.042, 32.060) for lon in (118.602, 118.630, 118.658)])]
-
-
-def write_registry(path):
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-              "properties": {"station_id": sid, "name": "公众号测试站 %d" % (i + 1),
-                             "hazard_point_id": "32011177%04d" % (i + 1),
-                             "hazard_type": "landslide", "admin_code": "320111",
-                             "threatened_people": 620, "threatened_property_cny": 30000000}}
-             for i, (sid, lon, lat) in enumerate(STATIONS)]
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def secret_file(d, name, value):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
-
+STATIONS = flows.grid("WMP-%04d" % (i + 1) for i in range(9))
 
 SECRETS = tmpdir("wmp-secrets")
 mp = WeChatMP("wx1234567890abcdef", "app-secret-0123456789", "THUMB_MEDIA_1")
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(tmpdir("wmp-registry"), "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "公众号测试站", "32011177")
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "channel.wechat": dict(type="wechat_mp", url=mp.url(""), appid=mp.appid,
                            secret_file=secret_file(SECRETS, "wx", mp.secret),
                            thumb_media_id=mp.thumb, backoff_initial_ms="200",
                            backoff_max_ms="800", timeout_ms="1500"),
 })
-DUTY = subprocess.run([GEOALERT, "officer", "add", "duty1", "--role", "duty_officer", "-c",
-                       ga.conf], capture_output=True, timeout=120,
-                      check=True).stdout.decode().strip()
+DUTY = flows.officer(ga, "duty1")
 ga.start()
 st = Station(broker)
 BASE = ga.sections["http"]["public_base_url"]
-
-
-def call(method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {"Authorization": "Bearer " + DUTY}
-    data = None
-    if body is not None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
-_next = [0]
-
-
-def new_alert():
-    """A large danger from a fresh station, its draft confirmed: version 1."""
-    sid = STATIONS[_next[0]][0]
-    _next[0] += 1
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-                     "kind": "danger", "hazard_type": "landslide",
-                     "observed_at": now_rfc3339(), "place": "浦口区测试山体",
-                     "causes": "连续强降雨", "trend": "变形加速", "measures": "已撤离坡下群众"})
-    rc = st.wait_receipt(rid)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, body={})
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.1)
-
-
-def delivery(aid):
-    code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-    assert code == 200, body
-    return {d["channel"]: d for d in body["deliveries"] if d["version"] == 1}.get("wechat")
+call = functools.partial(flows.call, ga, token=DUTY)
+new_alert = flows.alert_maker(ga, st, DUTY, STATIONS)  # a fresh station's, version 1
 
 
 def wait_delivered(aid, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        d = delivery(aid)
-        if d and d["state"] == "delivered":
-            return d
-        if time.monotonic() > deadline:
-            raise AssertionError("%s to wechat: %r; API saw %r" % (aid, d, [
-                (r["path"], r["answer"]) for r in mp.of()[-6:]]))
-        time.sleep(0.1)
+    return flows.wait_delivery(ga, DUTY, aid, "wechat", timeout=timeout,
+                               detail=lambda: "API saw %r" % [
+                                   (r["path"], r["answer"]) for r in mp.of()[-6:]])
 
 
 def drafts_of(aid):
@@ -215,13 +141,8 @@ def test_kill9_after_the_draft_publishes_that_draft():
 def test_rate_limit_45009_waits():
     mp.rate(1)
     aid = new_alert()
-    deadline = time.monotonic() + 10
-    while True:
-        d = delivery(aid)
-        if d and "45009" in (d["last_error"] or ""):
-            break
-        assert time.monotonic() < deadline, d
-        time.sleep(0.1)
+    d = flows.wait_row(ga, DUTY, aid, "wechat", lambda d: "45009" in (d["last_error"] or ""),
+                       "refused with 45009", timeout=10)
     n = len(mp.of())
     time.sleep(2.5)  # a plain retry would come within 800 ms
     assert len(mp.of()) == n, [(r["path"], r["answer"]) for r in mp.of()[n:]]
@@ -229,19 +150,13 @@ def test_rate_limit_45009_waits():
 
 
 def test_check_config_names_a_missing_key():
-    conf = os.path.join(tmpdir("wmp-cfg"), "bad.ini")
-    with open(ga.conf) as f:
-        text = f.read()
-    with open(conf, "w") as f:
-        f.write(text.replace("thumb_media_id = ", "old_thumb = "))
-    p = subprocess.run([GEOALERT, "check-config", "-c", conf], capture_output=True, timeout=60)
-    out = (p.stdout + p.stderr).decode()
-    assert p.returncode != 0 and conf + ":" in out and "old_thumb" in out, out
-    with open(conf, "w") as f:
-        f.write(text.replace("thumb_media_id = %s\n" % mp.thumb, ""))
-    p = subprocess.run([GEOALERT, "check-config", "-c", conf], capture_output=True, timeout=60)
-    out = (p.stdout + p.stderr).decode()
-    assert p.returncode != 0 and conf + ":" in out and "thumb_media_id" in out, out
+    conf = flows.edited_config(ga, "thumb_media_id = ", "old_thumb = ",
+                               os.path.join(tmpdir("wmp-cfg"), "bad.ini"))
+    rc, out = flows.check_config(conf)
+    assert rc != 0 and conf + ":" in out and "old_thumb" in out, out
+    flows.edited_config(ga, "thumb_media_id = %s\n" % mp.thumb, "", conf)
+    rc, out = flows.check_config(conf)
+    assert rc != 0 and conf + ":" in out and "thumb_media_id" in out, out
 
 
 for t in (test_one_draft_one_publish,

@@ -9,44 +9,20 @@ counts as delivered, still one post; a public_base_url off the safe domain
 stops the start with FILE:LINE.
 
 Every wait is bounded."""
-import http.client
-import json
 import os
-import subprocess
-import time
 
+import flows
 from endpoints_weibo_sms import Weibo
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+from harness import Broker, Geoalert, Runner, Station, secret_file, tmpdir
 
-STATIONS = [("WBO-%04d" % (i + 1), lon, lat) for i, (lon, lat) in enumerate(
-    [(lon, lat) for lat in (32.024, 32.042, 32.060) for lon in (118.602, 118.630, 118.658)])]
-
-
-def write_registry(path):
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-              "properties": {"station_id": sid, "name": "微博测试站 %d" % (i + 1),
-                             "hazard_point_id": "32011177%04d" % (i + 1),
-                             "hazard_type": "landslide", "admin_code": "320111",
-                             "threatened_people": 620, "threatened_property_cny": 30000000}}
-             for i, (sid, lon, lat) in enumerate(STATIONS)]
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def secret_file(d, name, value):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
-
+STATIONS = flows.grid("WBO-%04d" % (i + 1) for i in range(9))
 
 WORK = tmpdir("weibo")
 weibo = Weibo("2.00weibo-token_xyz", "localhost")
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(WORK, "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "微博测试站", "32011177")
 CHANNEL = {"type": "weibo", "url": weibo.url("/2/statuses/share.json"),
            "token_file": secret_file(WORK, "weibo-token", weibo.token),
            "safe_domain": "localhost", "backoff_initial_ms": "200", "backoff_max_ms": "800",
@@ -57,60 +33,15 @@ ga = Geoalert(broker, stations=REGISTRY, extra={"channel.weibo": CHANNEL})
 BASE = "http://alerts.localhost:%d" % ga.http_port
 ga.sections["http"]["public_base_url"] = BASE
 ga.write_config()
-DUTY = subprocess.run([GEOALERT, "officer", "add", "duty1", "--role", "duty_officer", "-c",
-                       ga.conf], capture_output=True, timeout=120,
-                      check=True).stdout.decode().strip()
+DUTY = flows.officer(ga, "duty1")
 ga.start()
 st = Station(broker)
+new_alert = flows.alert_maker(ga, st, DUTY, STATIONS)
 
 
-def call(method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    try:
-        conn.request(method, path, body=json.dumps(body or {}, ensure_ascii=False).encode(),
-                     headers={"Authorization": "Bearer " + DUTY,
-                              "Content-Type": "application/json"})
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
-_next = [0]
-
-
-def new_alert(edits=None):
-    sid = STATIONS[_next[0]][0]
-    _next[0] += 1
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-                     "kind": "danger", "hazard_type": "landslide",
-                     "observed_at": now_rfc3339(), "place": "浦口区测试山体",
-                     "causes": "连续强降雨", "trend": "变形加速", "measures": "已撤离坡下群众"})
-    rc = st.wait_receipt(rid)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid,
-                         {"edits": edits} if edits else {})
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.1)
-
-
-def row(aid, timeout=15.0, state="delivered"):
-    deadline = time.monotonic() + timeout
-    while True:
-        code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-        assert code == 200, body
-        d = [x for x in body["deliveries"] if x["channel"] == "weibo" and x["version"] == 1]
-        if d and d[0]["state"] == state:
-            return d[0]
-        assert time.monotonic() < deadline, (aid, d)
-        time.sleep(0.1)
+def row(aid):
+    """aid's version 1 to weibo, once delivered."""
+    return flows.wait_delivery(ga, DUTY, aid, "weibo")
 
 
 def link(aid):
@@ -126,7 +57,7 @@ def test_confirmed_alert_is_posted_once_with_its_link():
     s = posts[0]
     assert s.endswith(" " + link(aid)), s
     assert len(s) <= 140 and "【大型滑坡险情】" in s, s
-    code, a = call("GET", "/api/v1/alerts/" + aid)
+    code, a = flows.call(ga, "GET", "/api/v1/alerts/" + aid, DUTY)
     assert a["published"][0]["headline"] in s, (a["published"][0]["headline"], s)
     reqs = weibo.of(lambda r: link(aid) in (r.get("status_text") or ""))
     assert len(reqs) == 1 and reqs[0]["status"] == 200, reqs

@@ -13,8 +13,9 @@ import os
 import xml.etree.ElementTree as ET
 
 from endpoints import Portal
-from harness import CST, Broker, Geoalert, Runner, Station, tmpdir
-from obs import call, metrics, officer, sample, wait_for, wait_pending, write_registry
+from flows import call, grid, officer, wait_pending, write_registry
+from harness import CST, Broker, Geoalert, Runner, Station, secret_file, tmpdir
+from obs import metrics, sample, wait_for
 
 OFFSET = "-03:30"
 TZ = datetime.timezone(-datetime.timedelta(hours=3, minutes=30))
@@ -25,11 +26,10 @@ broker = Broker().start()
 portal = Portal("clock-token")
 D = tmpdir("clock")
 REGISTRY = os.path.join(D, "stations.geojson")
-write_registry(REGISTRY, {"CLK-A": 620, "CLK-B": 40})
-tok = os.path.join(D, "portal")
-with open(tok, "w") as f:
-    f.write(portal.token + "\n")
-os.chmod(tok, 0o600)
+THREATENED = {"CLK-A": 620, "CLK-B": 40}
+write_registry(REGISTRY, grid(THREATENED), "观测站", "32011177", people=THREATENED,
+               property_cny=1000000)
+tok = secret_file(D, "portal", portal.token)
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "alerts": {"utc_offset": OFFSET},
     "stations": {"max_observed_age": "3d"},

@@ -12,47 +12,22 @@ robot times out and is tried again; drill mode sends only to exercise
 channels, within the channel's rate limit.
 
 Every wait is bounded."""
-import http.client
+import functools
 import json
 import os
-import subprocess
 import threading
 import time
 
 import paho.mqtt.client as mqtt
 
+import flows
 from endpoints import DingTalk, Feishu, Hook, Portal, WeCom
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, free_port, now_rfc3339, tmpdir
+from harness import Broker, Geoalert, Runner, Station, free_port, secret_file, tmpdir
 
 # Stations of our own in 浦口区 (320111), each a hazard point threatening
 # 620 people (a large danger), at least 2 km from the others, so that
 # each report opens an incident of its own.
-STATIONS = [("DLV-%04d" % (i + 1), lon, lat) for i, (lon, lat) in enumerate(
-    [(lon, lat) for lat in (32.024, 32.042, 32.060, 32.078) for lon in (118.602, 118.630, 118.658)])]
-
-
-def write_registry(path):
-    feats = []
-    for i, (sid, lon, lat) in enumerate(STATIONS):
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"station_id": sid, "name": "发布测试站 %d" % (i + 1),
-                           "hazard_point_id": "32011188%04d" % (i + 1),
-                           "hazard_type": "landslide", "admin_code": "320111",
-                           "threatened_people": 620,
-                           "threatened_property_cny": 30000000}})
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def secret_file(d, name, value):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
-
+STATIONS = flows.grid("DLV-%04d" % (i + 1) for i in range(12))
 
 SECRETS = tmpdir("dlv-secrets")
 portal = Portal("portal-token-123")
@@ -88,20 +63,12 @@ ALL = ["dingtalk", "feishu", "late", "mqtt", "old", "portal", "wecom"]
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(tmpdir("dlv-registry"), "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "发布测试站", "32011188")
 extra = {"notify": {"supervisors_url": hook.url("/supervisors")}}
 extra.update(CHANNELS)
 ga = Geoalert(broker, stations=REGISTRY, extra=extra)
-
-
-def officer(name, role):
-    p = subprocess.run([GEOALERT, "officer", "add", name, "--role", role, "-c", ga.conf],
-                       capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-DUTY = officer("duty1", "duty_officer")
-SUP = officer("sup1", "supervisor")
+DUTY = flows.officer(ga, "duty1")
+SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
 st = Station(broker)
 BASE = ga.sections["http"]["public_base_url"]
@@ -145,64 +112,14 @@ class Watcher:
 watcher = Watcher()
 
 
-def call(method, path, token=DUTY, body=None, g=None):
-    g = g or ga
-    conn = http.client.HTTPConnection("127.0.0.1", g.http_port, timeout=10)
-    hdrs = {"Authorization": "Bearer " + token}
-    data = None
-    if body is not None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
+call = functools.partial(flows.call, ga, token=DUTY)
+# new_alert(edits=None): a report from a fresh station making a large
+# incident; its draft confirmed (published as version 1). The alert id.
+new_alert = flows.alert_maker(ga, st, DUTY, STATIONS)
 
 
-_next_station = [0]
-
-
-def new_alert(edits=None):
-    """A report from a fresh station making a large incident; its draft
-    confirmed (published as version 1). Returns the alert id."""
-    sid = STATIONS[_next_station[0]][0]
-    _next_station[0] += 1
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-                     "kind": "danger", "hazard_type": "landslide",
-                     "observed_at": now_rfc3339(), "place": "浦口区测试山体",
-                     "causes": "连续强降雨", "trend": "变形加速", "measures": "已撤离坡下群众"})
-    rc = st.wait_receipt(rid)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        body = {"edits": edits} if edits else {}
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, body=body)
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.1)
-
-
-def deliveries(aid, g=None):
-    code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid, g=g)
-    assert code == 200, body
-    return {(d["channel"], d["version"]): d for d in body["deliveries"]}
-
-
-def wait_state(aid, channel, version, state, timeout=15.0, g=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        d = deliveries(aid, g).get((channel, version))
-        if d and d["state"] == state:
-            return d
-        if time.monotonic() > deadline:
-            raise AssertionError("%s v%d to %s: %r, not %s" % (aid, version, channel, d, state))
-        time.sleep(0.1)
+def wait_state(aid, channel, version, state, timeout=15.0):
+    return flows.wait_delivery(ga, DUTY, aid, channel, version, state, timeout)
 
 
 def key_is(aid, version):
@@ -293,13 +210,8 @@ def test_portal_down_then_up_delivered_once():
         aid = new_alert()
         # the other channels do not wait for the portal
         wait_state(aid, "wecom", 1, "delivered")
-        deadline = time.monotonic() + 10
-        while True:
-            d = deliveries(aid)[("portal", 1)]
-            if d["attempts"] >= 3:
-                break
-            assert time.monotonic() < deadline, d
-            time.sleep(0.1)
+        d = flows.wait_row(ga, DUTY, aid, "portal", lambda d: d["attempts"] >= 3,
+                           "tried 3 times", timeout=10)
         assert d["state"] in ("pending", "sending") and d["last_error"], d
     finally:
         portal.up()
@@ -336,7 +248,7 @@ def test_hanging_robot_times_out_and_is_tried_again():
     d = wait_state(aid, "dingtalk", 1, "delivered")
     assert d["attempts"] == 2 and "imeout" in d["last_error"], d
     # the other channels were not held up by it
-    assert deliveries(aid)[("portal", 1)]["attempts"] == 1
+    assert flows.delivery(ga, DUTY, aid, "portal")["attempts"] == 1
 
 
 def test_deadline_failed_supervisors_told_then_resend():
@@ -409,7 +321,7 @@ def test_cancel_follows_to_a_channel_disabled_since():
     ga.start()
     fresh = new_alert()
     wait_state(fresh, "portal", 1, "delivered")
-    assert ("old", 1) not in deliveries(fresh), deliveries(fresh)
+    assert flows.delivery(ga, DUTY, fresh, "old") is None, flows.deliveries(ga, DUTY, fresh)
     assert not old.of(lambda r: fresh.encode() in r["body"])
     code, res = call("POST", "/api/v1/alerts/%s/cancel" % aid, token=SUP,
                      body={"reason": "险情已排除"})
@@ -422,18 +334,12 @@ def test_cancel_follows_to_a_channel_disabled_since():
 def test_list_404_and_check_config_names_unknown_key():
     code, body = call("GET", "/api/v1/alerts/JS-20000101-9999/deliveries")
     assert code == 404, body
-    d = tmpdir("dlv-cfg")
-    conf = os.path.join(d, "bad.ini")
-    with open(ga.conf) as f:
-        text = f.read()
-    with open(conf, "w") as f:
-        f.write(text.replace("[channel.wecom]\n", "[channel.wecom]\nbogus_key = 1\n"))
-    p = subprocess.run([GEOALERT, "check-config", "-c", conf], capture_output=True, timeout=60)
-    out = (p.stdout + p.stderr).decode()
-    assert p.returncode != 0 and "bogus_key" in out and conf + ":" in out, out
-    p = subprocess.run([GEOALERT, "check-config", "-c", ga.conf], capture_output=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stdout + p.stderr
+    conf = flows.edited_config(ga, "[channel.wecom]\n", "[channel.wecom]\nbogus_key = 1\n",
+                               os.path.join(tmpdir("dlv-cfg"), "bad.ini"))
+    rc, out = flows.check_config(conf)
+    assert rc != 0 and "bogus_key" in out and conf + ":" in out, out
+    rc, out = flows.check_config(ga.conf)
+    assert rc == 0, out
 
 
 def test_drill_mode_sends_only_to_exercise_channels():
@@ -449,29 +355,15 @@ def test_drill_mode_sends_only_to_exercise_channels():
         "channel.real": dict(type="portal", url=real.url("/api/alerts"),
                              token_file=secret_file(SECRETS, "real", real.token), **RETRY),
     })
-    p = subprocess.run([GEOALERT, "officer", "add", "duty1", "--role", "duty_officer", "-c",
-                        g2.conf], capture_output=True, timeout=120, check=True)
-    tok = p.stdout.decode().strip()
+    tok = flows.officer(g2, "duty1")
     g2.start()
     s2 = Station(b2)
     try:
         aids = []
         for sid, _, _ in STATIONS[:3]:
             rid = "drill-%s-%d" % (sid, int(time.time() * 1000))
-            s2.publish(sid, {"schema": "geohazard.report/1", "report_id": rid,
-                             "station_id": sid, "kind": "danger", "hazard_type": "landslide",
-                             "observed_at": now_rfc3339()})
-            rc = s2.wait_receipt(rid)
-            assert rc["status"] == "accepted" and rc["level"] == "large", rc
-            aid = rc["incident_id"]
-            deadline = time.monotonic() + 20
-            while True:
-                code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, token=tok,
-                                 body={}, g=g2)
-                if code == 200:
-                    break
-                assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-                time.sleep(0.05)
+            aid = flows.publish_large(s2, sid, rid)["incident_id"]
+            flows.confirm(g2, tok, aid, poll=0.05)
             aids.append(aid)
         got = drill.wait(lambda r: r["status"] == 201, 10, count=3)
         assert sorted(r["alert"]["alert_id"] for r in got) == sorted(aids), got
@@ -480,7 +372,7 @@ def test_drill_mode_sends_only_to_exercise_channels():
         # second apart
         ts = sorted(r["t"] for r in got)
         assert ts[1] - ts[0] >= 0.95 and ts[2] - ts[1] >= 0.95, ts
-        code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aids[0], token=tok, g=g2)
+        code, body = flows.call(g2, "GET", "/api/v1/alerts/%s/deliveries" % aids[0], tok)
         assert code == 200 and [d["channel"] for d in body["deliveries"]] == ["drill"], body
         time.sleep(0.5)
         assert real.of() == [], real.of()

@@ -9,7 +9,6 @@ and holds the draft.escalate rows.
 
 The webhooks are a local http.server on 127.0.0.1 in a thread. Every wait
 is bounded."""
-import http.client
 import http.server
 import json
 import os
@@ -18,7 +17,8 @@ import subprocess
 import threading
 import time
 
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+import flows
+from harness import GEOALERT, Broker, Geoalert, Runner, Station, tmpdir
 
 ESCALATE_S = 2.0
 # Stations of our own in 浦口区 (320111), each a hazard point threatening
@@ -30,21 +30,6 @@ STATIONS = [
     ("ESC-0003", 118.6020, 32.0780),
     ("ESC-0004", 118.6580, 32.0780),
 ]
-
-
-def write_registry(path):
-    feats = []
-    for i, (sid, lon, lat) in enumerate(STATIONS):
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"station_id": sid, "name": "升级测试站 %d" % (i + 1),
-                           "hazard_point_id": "32011199%04d" % (i + 1),
-                           "hazard_type": "landslide", "admin_code": "320111",
-                           "threatened_people": 620,
-                           "threatened_property_cny": 30000000}})
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
 
 
 class Hooks:
@@ -121,62 +106,27 @@ runner = Runner()
 hooks = Hooks()
 broker = Broker().start()
 REGISTRY = os.path.join(tmpdir("esc-registry"), "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, STATIONS, "升级测试站", "32011199")
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "alerts": {"escalate_after": "2s"},
     "notify": {"officers_url": hooks.url("/officers"),
                "supervisors_url": hooks.url("/supervisors")},
 })
-
-
-def officer(name, role):
-    p = subprocess.run([GEOALERT, "officer", "add", name, "--role", role, "-c", ga.conf],
-                       capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-DUTY = officer("duty1", "duty_officer")
+DUTY = flows.officer(ga, "duty1")
 ga.start()
 st = Station(broker)
 BASE = ga.sections["http"]["public_base_url"]
 
 
-def call(method, path, token=DUTY, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {"Authorization": "Bearer " + token}
-    data = None
-    if body is not None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
 def listed(alert_id, state="pending"):
-    code, body = call("GET", "/api/v1/alerts?state=" + state)
-    assert code == 200, body
-    for it in body["alerts"]:
-        if it["alert_id"] == alert_id:
-            return it
-    return None
+    return flows.listed(ga, DUTY, alert_id, state)
 
 
 def make_large(station, report_id):
     """Publishes a danger report from one of our stations; returns
     (monotonic time of the publish, receipt)."""
-    r = {"schema": "geohazard.report/1", "report_id": report_id, "station_id": station,
-         "kind": "danger", "hazard_type": "landslide", "observed_at": now_rfc3339(),
-         "place": "浦口区测试山体", "causes": "连续强降雨", "trend": "变形加速",
-         "measures": "已撤离坡下群众"}
     t0 = time.monotonic()
-    st.publish(station, r)
-    rc = st.wait_receipt(report_id)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    return t0, rc
+    return t0, flows.publish_large(st, station, report_id, **flows.DETAILS)
 
 
 def sleep_until(t):
@@ -287,13 +237,9 @@ _confirmed = []
 def test_confirmed_in_time_never_escalated():
     t0, rc = make_large("ESC-0003", "esc-0003")
     aid = rc["incident_id"]
-    deadline = time.monotonic() + 5
-    it = listed(aid)
-    while it is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-        it = listed(aid)
-    assert it is not None, "draft %s not listed" % aid
-    code, body = call("POST", "/api/v1/alerts/%s/confirm" % aid, body={"draft_id": it["draft_id"]})
+    it = flows.wait_pending(ga, DUTY, aid, timeout=5, poll=0.02)
+    code, body = flows.call(ga, "POST", "/api/v1/alerts/%s/confirm" % aid, DUTY,
+                            {"draft_id": it["draft_id"]})
     t_conf = time.monotonic()
     assert code == 200 and body["state"] == "published", (code, body)
     # the check below means something only if the confirmation beat the delay

@@ -10,11 +10,11 @@ turns it 503 with "mqtt", restarting it 200.
 
 Every wait is bounded."""
 import os
-import time
 
 from endpoints import Portal
-from harness import Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
-from obs import call, metrics, officer, sample, wait_for, wait_pending, write_registry
+from flows import call, grid, officer, wait_pending, write_registry
+from harness import Broker, Geoalert, Runner, Station, now_rfc3339, secret_file, tmpdir
+from obs import metrics, sample, wait_for
 
 runner = Runner()
 broker = Broker().start()
@@ -23,25 +23,17 @@ bad = Portal("bad-token")
 bad.set_mode("500")
 D = tmpdir("metrics")
 REGISTRY = os.path.join(D, "stations.geojson")
-write_registry(REGISTRY, {"OBS-A": 620, "OBS-B": 150, "OBS-C": 620})
-
-
-def secret(name, value):
-    p = os.path.join(D, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
-
-
+THREATENED = {"OBS-A": 620, "OBS-B": 150, "OBS-C": 620}
+write_registry(REGISTRY, grid(THREATENED), "观测站", "32011177", people=THREATENED,
+               property_cny=1000000)
 RETRY = {"backoff_initial_ms": "200", "backoff_max_ms": "800", "timeout_ms": "1500"}
 BACKLOG_S = 10
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "http": {"healthz_backlog": "%ds" % BACKLOG_S},
     "channel.good": dict(type="portal", url=good.url("/api/alerts"),
-                         token_file=secret("good", good.token), **RETRY),
+                         token_file=secret_file(D, "good", good.token), **RETRY),
     "channel.bad": dict(type="portal", url=bad.url("/api/alerts"),
-                        token_file=secret("bad", bad.token), **RETRY),
+                        token_file=secret_file(D, "bad", bad.token), **RETRY),
 })
 DUTY = officer(ga, "duty1")
 ga.start()

@@ -13,15 +13,13 @@ back, and:
   table through the outage and the kill).
 
 Everything runs on 127.0.0.1; every wait is bounded."""
-import http.client
-import json
 import os
-import subprocess
 import threading
 import time
 
+import flows
 from endpoints import Hook, Portal, WeCom
-from harness import GEOALERT, Broker, Geoalert, Runner, Station, now_rfc3339, tmpdir
+from harness import Broker, Geoalert, Runner, Station, report, secret_file, tmpdir
 
 OUTAGE_S = float(os.environ.get("GA_OUTAGE_SECONDS", "120"))
 BACKOFF_MAX_MS = 15000  # after the endpoints return, a row waits at most this
@@ -31,30 +29,7 @@ REPORTS = 600  # small reports streamed during the outage, below the publish lev
 # Hazard points threatening 620 people (large dangers), 3 km apart, in 浦口区.
 BIG = [("OUT-%04d" % (i + 1), 118.602 + 0.028 * i, 32.042) for i in range(ALERTS)]
 SMALL = [("OUT-S%03d" % (i + 1), 118.610 + 0.010 * i, 32.075) for i in range(3)]
-
-
-def write_registry(path):
-    feats = []
-    for i, (sid, lon, lat) in enumerate(BIG + SMALL):
-        big = i < len(BIG)
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"station_id": sid, "name": "断网测试站 %d" % (i + 1),
-                           "hazard_point_id": "32011177%04d" % (i + 1),
-                           "hazard_type": "landslide", "admin_code": "320111",
-                           "threatened_people": 620 if big else 3,
-                           "threatened_property_cny": 30000000 if big else 10000}})
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
-
-
-def secret_file(d, name, value):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
+DETAILS = dict(flows.DETAILS, place="浦口区断网测试点")
 
 
 class Robot(WeCom):
@@ -83,7 +58,10 @@ RETRY = {"backoff_initial_ms": "1000", "backoff_max_ms": str(BACKOFF_MAX_MS),
          "timeout_ms": "2000"}
 broker = Broker().start()
 REGISTRY = os.path.join(tmpdir("out-registry"), "stations.geojson")
-write_registry(REGISTRY)
+flows.write_registry(REGISTRY, BIG + SMALL, "断网测试站", "32011177",
+                     people={sid: 620 for sid, _, _ in BIG} | {sid: 3 for sid, _, _ in SMALL},
+                     property_cny={sid: 30000000 for sid, _, _ in BIG}
+                     | {sid: 10000 for sid, _, _ in SMALL})
 ga = Geoalert(broker, stations=REGISTRY, extra={
     "notify": {"officers_url": officers.url("/officers")},
     "channel.portal": dict(type="portal", url=portal.url("/api/alerts"),
@@ -92,49 +70,14 @@ ga = Geoalert(broker, stations=REGISTRY, extra={
                           token_file=secret_file(SECRETS, "wecom", robot.key),
                           rate_per_min="600", **RETRY),
 })
-DUTY = subprocess.run([GEOALERT, "officer", "add", "duty1", "--role", "duty_officer", "-c",
-                       ga.conf], capture_output=True, timeout=120,
-                      check=True).stdout.decode().strip()
+DUTY = flows.officer(ga, "duty1")
 ga.start()
 st = Station(broker)
 
 
-def call(method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {"Authorization": "Bearer " + DUTY}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
-def report(sid, rid):
-    return {"schema": "geohazard.report/1", "report_id": rid, "station_id": sid,
-            "kind": "danger", "hazard_type": "landslide", "observed_at": now_rfc3339(),
-            "place": "浦口区断网测试点", "causes": "连续强降雨", "trend": "变形加速",
-            "measures": "已撤离坡下群众"}
-
-
 def confirm_alert(sid):
-    rid = "%s-%d" % (sid, int(time.time() * 1000))
-    st.publish(sid, report(sid, rid))
-    rc = st.wait_receipt(rid, timeout=30)
-    assert rc["status"] == "accepted" and rc["level"] == "large", rc
-    aid = rc["incident_id"]
-    deadline = time.monotonic() + 30
-    while True:
-        code, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, {})
-        if code == 200:
-            assert res["published"] and res["version"] == 1, res
-            return aid
-        assert code in (404, 409) and time.monotonic() < deadline, (code, res)
-        time.sleep(0.2)
+    return flows.new_alert(ga, st, DUTY, sid, details=DETAILS, receipt_timeout=30,
+                           confirm_timeout=30, poll=0.2)
 
 
 def stream(n, t_end, sent):
@@ -143,7 +86,7 @@ def stream(n, t_end, sent):
     for i in range(n):
         sid = SMALL[i % len(SMALL)][0]
         rid = "small-%d" % (first + i)
-        st.publish(sid, report(sid, rid), wait=False)
+        st.publish(sid, report(sid, rid, **DETAILS), wait=False)
         sent.append(rid)
         left = t_end - time.monotonic()
         if left > 0:
@@ -165,14 +108,13 @@ def test_minutes_down_kill9_then_everything_once():
     # deliveries are being tried and failing
     deadline = time.monotonic() + 30
     while True:
-        code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aids[0])
-        assert code == 200, body
-        tried = [d for d in body["deliveries"] if d["attempts"] >= 2]
+        rows = flows.deliveries(ga, DUTY, aids[0])
+        tried = [d for d in rows if d["attempts"] >= 2]
         if len(tried) == 2:
             break
-        assert time.monotonic() < deadline, body
+        assert time.monotonic() < deadline, rows
         time.sleep(0.5)
-    assert all(d["state"] != "delivered" for d in body["deliveries"]), body
+    assert all(d["state"] != "delivered" for d in rows), rows
     streamer.join(timeout=OUTAGE_S)
 
     # halfway: kill -9, start again (the endpoints are still down)
@@ -204,9 +146,9 @@ def test_minutes_down_kill9_then_everything_once():
     for aid in aids:
         assert portal.accept_count[aid + ":1"] == 1, portal.accept_count
         assert robot.taken[aid] == 1, robot.taken
-        code, body = call("GET", "/api/v1/alerts/%s/deliveries" % aid)
-        assert code == 200 and {d["channel"]: d["state"] for d in body["deliveries"]} == {
-            "portal": "delivered", "wecom": "delivered"}, body
+        rows = flows.deliveries(ga, DUTY, aid)
+        assert {d["channel"]: d["state"] for d in rows} == {
+            "portal": "delivered", "wecom": "delivered"}, rows
         notes = officers.of(lambda r, a=aid: (r.get("json") or {}).get("alert_id") == a)
         assert len(notes) == 1, notes
     # every report of the outage answered (redelivered ones as duplicates)

@@ -7,7 +7,6 @@ the CAP; the pages carry the headline, the map and never the reporter;
 cancel shows 已解除 and a CAP Cancel with references; a drill-mode daemon
 marks everything exercise / Exercise / 演练 and escapes what officers
 typed."""
-import http.client
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
+import flows
 from harness import GEOALERT, SRC, Broker, Geoalert, Runner, Station, now_rfc3339
 
 DATA = os.path.join(SRC, "tests", "data")
@@ -28,16 +28,8 @@ TMP = tempfile.mkdtemp(prefix="ga-public-")
 runner = Runner()
 broker = Broker().start()
 ga = Geoalert(broker, name="ga-public")
-
-
-def officer(g, name, role):
-    p = subprocess.run([GEOALERT, "officer", "add", name, "--role", role, "-c", g.conf],
-                       capture_output=True, timeout=120, check=True)
-    return p.stdout.decode().strip()
-
-
-DUTY = officer(ga, "duty1", "duty_officer")
-SUP = officer(ga, "sup1", "supervisor")
+DUTY = flows.officer(ga, "duty1")
+SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
 st = Station(broker)
 SEEN = []  # every public body served, for the reporter check
@@ -45,23 +37,10 @@ SEEN = []  # every public body served, for the reporter check
 
 def call(method, path, token=None, body=None, g=None):
     """(status, headers with lowercase names, body bytes)."""
-    g = g or ga
-    conn = http.client.HTTPConnection("127.0.0.1", g.http_port, timeout=10)
-    hdrs = {}
-    if token:
-        hdrs["Authorization"] = "Bearer " + token
-    if body is not None:
-        body = json.dumps(body, ensure_ascii=False).encode()
-        hdrs["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=body, headers=hdrs)
-        r = conn.getresponse()
-        raw = r.read()
-        if not token:
-            SEEN.append((path, raw))
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, raw
-    finally:
-        conn.close()
+    code, hdrs, raw = flows.request(g or ga, method, path, token, body)
+    if not token:
+        SEEN.append((path, raw))
+    return code, hdrs, raw
 
 
 def api(method, path, token, body=None, g=None):
@@ -315,7 +294,7 @@ def test_cancel():
 def test_drill_mode_and_escaping():
     b2 = Broker().start()
     g2 = Geoalert(b2, name="ga-drill", extra={"alerts": {"mode": "exercise"}})
-    duty = officer(g2, "drill1", "duty_officer")
+    duty = flows.officer(g2, "drill1", "duty_officer")
     g2.start()
     s2 = Station(b2)
     try:
@@ -391,11 +370,5 @@ for t in (test_draft_is_not_public, test_confirm_then_json_is_published_alert_an
           test_key_file_and_check_config):
     runner.run(t)
 st.close()
-
-
-def test_clean_stop():
-    assert ga.stop() == 0, ga.log_text()
-
-
-runner.run(test_clean_stop)
+flows.run_clean_stop(runner, ga)
 runner.finish()
