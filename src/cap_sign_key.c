@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cap_sign_internal.h"
+#include "file.h"
 #include "log.h"
 
 #define CAP_SIGN_CURVE "P-256"
@@ -284,7 +285,6 @@ static ga_err cap_sign_generate(const char *path, const char *subject, char *err
 	char *pem = NULL;
 	ga_err e = GA_ERR_IO;
 	long n = 0;
-	int fd;
 
 	if (pkey == NULL || bio == NULL || (cert = cap_sign_cert_make(pkey, subject)) == NULL ||
 	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
@@ -292,22 +292,7 @@ static ga_err cap_sign_generate(const char *path, const char *subject, char *err
 		snprintf(err, errlen, "%s: OpenSSL cannot make a P-256 key", path);
 		goto out;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	if (write(fd, pem, (size_t)n) != (ssize_t)n || fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		unlink(path);
-		goto out;
-	}
-	e = GA_OK;
+	e = file_write_secret(path, pem, (size_t)n, err, errlen);
 out:
 	if (pem != NULL && n > 0)
 		OPENSSL_cleanse(pem, (size_t)n);

@@ -123,40 +123,14 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 
 /* --- templates ----------------------------------------------------- */
 
-enum channel_var {
-	CV_ALERT,
-	CV_UPDATE,
-	CV_CANCEL,
-	CV_EXERCISE,
-	CV_HEADLINE,
-	CV_SITUATION,
-	CV_CAUSES,
-	CV_RESPONSE,
-	CV_TREND,
-	CV_LEVEL_ZH,
-	CV_HAZARD_ZH,
-	CV_KIND_ZH,
-	CV_RESPONSE_LEVEL,
-	CV_COLOR,
-	CV_ADMIN_NAME,
-	CV_ADMIN_CODE,
-	CV_PLACE,
-	CV_SENDER,
-	CV_SENT,
-	CV_ALERT_ID,
-	CV_VERSION,
-	CV_URL,
-	CV_COUNT
-};
-
-static const char *const channel_var_names[CV_COUNT] = {
+const char *const channel_var_names[CV_COUNT] = {
     "alert",	      "update",	  "cancel",	"exercise",   "headline",  "situation",
     "causes",	      "response", "trend",	"level_zh",   "hazard_zh", "kind_zh",
     "response_level", "color",	  "admin_name", "admin_code", "place",	   "sender",
     "sent",	      "alert_id", "version",	"url",
 };
 
-static int channel_var_lookup(const char *name, size_t len)
+int channel_var_lookup(const char *name, size_t len)
 {
 	for (int i = 0; i < CV_COUNT; i++)
 		if (strlen(channel_var_names[i]) == len &&
@@ -171,18 +145,17 @@ const char *channel_alert_str(const json_t *alert, const char *key)
 	return v != NULL ? v : "";
 }
 
-/* Fills vals from job (pointers into job's alert, version and sent). */
-#define CHANNEL_VERSION_LEN 16
-#define CHANNEL_SENT_LEN 64
 #define CHANNEL_HTML_TRIES 6
 
-static void channel_vals(const struct channel_job *job, const char *vals[CV_COUNT],
-			 char version[CHANNEL_VERSION_LEN], char sent[CHANNEL_SENT_LEN])
+void channel_values_fill(const struct channel_job *job, struct channel_values *out)
 {
+	const char **vals = out->v;
 	const json_t *a = job->alert, *area = json_object_get(job->alert, "area");
 	const char *mt = job->msg_type;
 	int64_t ms;
 	int k;
+
+	memset(out, 0, sizeof(*out));
 
 	vals[CV_ALERT] = strcmp(mt, "alert") == 0 ? "1" : NULL;
 	vals[CV_UPDATE] = strcmp(mt, "update") == 0 ? "1" : NULL;
@@ -204,25 +177,24 @@ static void channel_vals(const struct channel_job *job, const char *vals[CV_COUN
 	vals[CV_PLACE] = channel_alert_str(area, "place");
 	vals[CV_SENDER] = channel_alert_str(a, "sender");
 	if (time_parse_rfc3339(channel_alert_str(a, "sent"), &ms, &k) == GA_OK)
-		draft_format_time(ms, k, sent, CHANNEL_SENT_LEN);
-	vals[CV_SENT] = sent;
+		draft_format_time(ms, k, out->sent, sizeof(out->sent));
+	vals[CV_SENT] = out->sent;
 	vals[CV_ALERT_ID] = job->alert_id;
-	snprintf(version, CHANNEL_VERSION_LEN, "%d", job->version);
-	vals[CV_VERSION] = version;
+	snprintf(out->version, sizeof(out->version), "%d", job->version);
+	vals[CV_VERSION] = out->version;
 	vals[CV_URL] = job->public_url;
 }
 
 ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
 		    const char *link_post, size_t cap, char **out, char *err, size_t errlen)
 {
-	const char *vals[CV_COUNT] = {0};
-	char version[CHANNEL_VERSION_LEN], sent[CHANNEL_SENT_LEN] = "";
+	struct channel_values cv;
 	char link[CHANNEL_URL_MAX + 64];
 	char *text = NULL;
 	ga_err e;
 
-	channel_vals(job, vals, version, sent);
-	if ((e = draft_template_render(c->tpl, vals, CHANNEL_TEXT_MAX, &text, NULL)) != GA_OK) {
+	channel_values_fill(job, &cv);
+	if ((e = draft_template_render(c->tpl, cv.v, CHANNEL_TEXT_MAX, &text, NULL)) != GA_OK) {
 		snprintf(err, errlen, "rendering: %s", ga_strerror(e));
 		return e;
 	}
@@ -297,15 +269,15 @@ out:
 ga_err channel_html(const struct draft_template *tpl, const struct channel_job *job, size_t cap,
 		    char **out, char *err, size_t errlen)
 {
-	const char *vals[CV_COUNT] = {0};
+	struct channel_values cv;
+	const char *const *vals = cv.v;
 	char *esc[CV_COUNT] = {0};
-	char version[CHANNEL_VERSION_LEN], sent[CHANNEL_SENT_LEN] = "";
 	size_t cut = CHANNEL_TEXT_MAX;
 	char *text = NULL;
 	bool truncated = true;
 	ga_err e = GA_OK;
 
-	channel_vals(job, vals, version, sent);
+	channel_values_fill(job, &cv);
 	/* A cut inside markup would break it: when the page is too long,
 	 * shorten the values instead, more each time. */
 	for (int t = 0; t < CHANNEL_HTML_TRIES && truncated; t++, cut = cap / (2u << t)) {

@@ -50,6 +50,50 @@ struct channel {
 	void *priv; /* the type's own state */
 };
 
+/* The variables of the channel templates (alerts/templates/README.md,
+ * "Channel templates"), by index; channel_var_names[CV_*] their names. */
+enum channel_var {
+	CV_ALERT,
+	CV_UPDATE,
+	CV_CANCEL,
+	CV_EXERCISE,
+	CV_HEADLINE,
+	CV_SITUATION,
+	CV_CAUSES,
+	CV_RESPONSE,
+	CV_TREND,
+	CV_LEVEL_ZH,
+	CV_HAZARD_ZH,
+	CV_KIND_ZH,
+	CV_RESPONSE_LEVEL,
+	CV_COLOR,
+	CV_ADMIN_NAME,
+	CV_ADMIN_CODE,
+	CV_PLACE,
+	CV_SENDER,
+	CV_SENT,
+	CV_ALERT_ID,
+	CV_VERSION,
+	CV_URL,
+	CV_COUNT
+};
+
+extern const char *const channel_var_names[CV_COUNT];
+
+/* The variable named name (len bytes, not NUL-terminated), or -1. */
+int channel_var_lookup(const char *name, size_t len);
+
+/* The variables' values for one job: v[CV_*] point into job's alert and
+ * into version and sent, so the struct is filled in place and never
+ * copied. A flag (alert, update, cancel, exercise) is "1" when it holds,
+ * NULL when not; a value the alert lacks is "". */
+struct channel_values {
+	const char *v[CV_COUNT];
+	char version[16];
+	char sent[64];
+};
+void channel_values_fill(const struct channel_job *job, struct channel_values *out);
+
 /* Renders the channel's template for job. When the text is longer than
  * cap bytes it is cut on a UTF-8 character boundary (ending in "…") and
  * the link to the full alert, link_pre job->public_url link_post, is

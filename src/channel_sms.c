@@ -28,10 +28,7 @@
 #include <strings.h>
 
 #include "channel_internal.h"
-#include "draft.h"
-#include "hazard.h"
 #include "recipients.h"
-#include "timeutil.h"
 
 #define SMS_BATCH_DEFAULT 100
 #define SMS_BATCH_MAX 1000
@@ -49,44 +46,9 @@ static const char *const sms_ok_dup[] = {"DUPLICATE_OUT_ID", "isv.DUPLICATE_OUT_
 static const char *const sms_rate[] = {"isv.BUSINESS_LIMIT_CONTROL", "LimitExceeded", "RATE_LIMIT",
 				       "Throttling", NULL};
 
-/* The values a parameter may take: those of the channel templates
- * (alerts/templates/README.md, "Channel templates"). */
-enum sms_var {
-	SV_ALERT,
-	SV_UPDATE,
-	SV_CANCEL,
-	SV_EXERCISE,
-	SV_HEADLINE,
-	SV_SITUATION,
-	SV_CAUSES,
-	SV_RESPONSE,
-	SV_TREND,
-	SV_LEVEL_ZH,
-	SV_HAZARD_ZH,
-	SV_KIND_ZH,
-	SV_RESPONSE_LEVEL,
-	SV_COLOR,
-	SV_ADMIN_NAME,
-	SV_ADMIN_CODE,
-	SV_PLACE,
-	SV_SENDER,
-	SV_SENT,
-	SV_ALERT_ID,
-	SV_VERSION,
-	SV_URL,
-	SV_COUNT
-};
-
-static const char *const sms_var_names[SV_COUNT] = {
-    "alert",	      "update",	  "cancel",	"exercise",   "headline",  "situation",
-    "causes",	      "response", "trend",	"level_zh",   "hazard_zh", "kind_zh",
-    "response_level", "color",	  "admin_name", "admin_code", "place",	   "sender",
-    "sent",	      "alert_id", "version",	"url",
-};
-
 struct sms_param {
 	char name[SMS_PARAM_NAME_MAX + 1];
-	enum sms_var var;
+	enum channel_var var; /* one of the channel templates' variables */
 };
 
 /* A request in flight: its batch's last number, whether more follow. */
@@ -129,14 +91,6 @@ static size_t sms_chars(const char *s)
 
 /* --- opening -------------------------------------------------------- */
 
-static int sms_var_find(const char *name, size_t len)
-{
-	for (int i = 0; i < SV_COUNT; i++)
-		if (strlen(sms_var_names[i]) == len && memcmp(sms_var_names[i], name, len) == 0)
-			return i;
-	return -1;
-}
-
 /* Parses "name=variable,name=variable" into s->params. */
 static ga_err sms_parse_params(struct sms *s, const char *spec, char *why, size_t whylen)
 {
@@ -175,7 +129,7 @@ static ga_err sms_parse_params(struct sms *s, const char *spec, char *why, size_
 				 (int)nl, item, SMS_PARAM_NAME_MAX);
 			return GA_ERR_CONFIG;
 		}
-		if ((v = sms_var_find(eq, (size_t)(end - eq))) < 0) {
+		if ((v = channel_var_lookup(eq, (size_t)(end - eq))) < 0) {
 			snprintf(why, whylen,
 				 "\"%.*s\" is not a value of the channel templates "
 				 "(alerts/templates/README.md)",
@@ -194,7 +148,7 @@ static ga_err sms_parse_params(struct sms *s, const char *spec, char *why, size_
 		}
 		memcpy(s->params[s->nparams].name, item, nl);
 		s->params[s->nparams].name[nl] = '\0';
-		s->params[s->nparams++].var = (enum sms_var)v;
+		s->params[s->nparams++].var = (enum channel_var)v;
 	}
 	return GA_OK;
 }
@@ -261,7 +215,7 @@ static ga_err sms_open(struct channel *c, char *err, size_t errlen)
 		/* a link cut short is no link: "url" must fit whole */
 		size_t len = strlen(cfg->http.public_base_url) + strlen("/alerts/") +
 			     strlen(cfg->alerts.incident_prefix) + strlen("-20261126-0003");
-		if (s->params[i].var == SV_URL && len > (size_t)s->param_chars) {
+		if (s->params[i].var == CV_URL && len > (size_t)s->param_chars) {
 			snprintf(err, errlen,
 				 "%s:%d: [channel.%s] params: %s=url: the alert links "
 				 "(%s/alerts/...) have about %zu characters, more than "
@@ -293,46 +247,6 @@ static void sms_close(struct channel *c)
 
 /* --- requests ------------------------------------------------------- */
 
-/* The value of variable v for job into buf (or a borrowed string). */
-static const char *sms_value(const struct channel_job *job, enum sms_var v, char *buf, size_t len)
-{
-	const json_t *a = job->alert, *area = json_object_get(a, "area");
-	int64_t ms;
-	int k;
-
-	switch (v) {
-	case SV_ALERT:
-	case SV_UPDATE:
-	case SV_CANCEL:
-		return strcmp(job->msg_type, sms_var_names[v]) == 0 ? "1" : "";
-	case SV_EXERCISE:
-		return strcmp(channel_alert_str(a, "status"), "exercise") == 0 ? "1" : "";
-	case SV_HAZARD_ZH:
-		return channel_alert_str(a, "hazard_type_zh");
-	case SV_KIND_ZH:
-		k = kind_from_name(channel_alert_str(a, "kind"));
-		return k >= 0 ? kind_zh((enum kind)k) : "";
-	case SV_ADMIN_NAME:
-	case SV_ADMIN_CODE:
-	case SV_PLACE:
-		return channel_alert_str(area, sms_var_names[v]);
-	case SV_SENT:
-		buf[0] = '\0';
-		if (time_parse_rfc3339(channel_alert_str(a, "sent"), &ms, &k) == GA_OK)
-			draft_format_time(ms, k, buf, len);
-		return buf;
-	case SV_ALERT_ID:
-		return job->alert_id;
-	case SV_VERSION:
-		snprintf(buf, len, "%d", job->version);
-		return buf;
-	case SV_URL:
-		return job->public_url;
-	default: /* the alert's own member of that name */
-		return channel_alert_str(a, sms_var_names[v]);
-	}
-}
-
 /* The params object: each value at most param_chars characters, cut on
  * a character boundary with "…"; the link and codes are never cut. */
 static ga_err sms_params(const struct channel *c, const struct channel_job *job, json_t **out,
@@ -340,23 +254,26 @@ static ga_err sms_params(const struct channel *c, const struct channel_job *job,
 {
 	const struct sms *s = c->priv;
 	json_t *o = json_object();
-	char buf[128], *cut = NULL;
+	struct channel_values cv;
+	char *cut = NULL;
 
 	if (o == NULL)
 		return GA_ERR_NOMEM;
+	channel_values_fill(job, &cv);
 	for (int i = 0; i < s->nparams; i++) {
-		enum sms_var v = s->params[i].var;
-		const char *val = sms_value(job, v, buf, sizeof(buf));
+		enum channel_var v = s->params[i].var;
+		const char *val = cv.v[v] != NULL ? cv.v[v] : ""; /* a flag not set */
 		size_t nc = sms_chars(val);
 		if (nc > (size_t)s->param_chars) {
 			const char *p = val;
 			size_t keep = 0;
-			if (v == SV_URL || v == SV_ALERT_ID || v == SV_ADMIN_CODE ||
-			    v == SV_VERSION) {
+			if (v == CV_URL || v == CV_ALERT_ID || v == CV_ADMIN_CODE ||
+			    v == CV_VERSION) {
 				snprintf(err, errlen,
 					 "parameter %s (%s) has %zu characters, the gateway takes "
 					 "%d (param_max_chars)",
-					 s->params[i].name, sms_var_names[v], nc, s->param_chars);
+					 s->params[i].name, channel_var_names[v], nc,
+					 s->param_chars);
 				json_decref(o);
 				return GA_ERR_TOOBIG;
 			}

@@ -1,12 +1,14 @@
-/* file.c - whole-file reads with a cap. */
+/* file.c - whole-file reads with a cap; new secret files. */
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 ga_err file_read(const char *path, size_t cap, char **buf, size_t *len, char *err, size_t errlen)
 {
@@ -46,4 +48,26 @@ out:
 	if (fp != NULL)
 		fclose(fp);
 	return rc;
+}
+
+ga_err file_write_secret(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return GA_ERR_IO;
+	}
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return GA_ERR_IO;
+	}
+	if (close(fd) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		unlink(path);
+		return GA_ERR_IO;
+	}
+	return GA_OK;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 
 /* DER prefixes of the two forms of RFC 8410: PKCS#8 with the 32-byte
@@ -187,32 +188,14 @@ static ga_err sign_key_generate(const char *path, char *err, size_t errlen)
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	unsigned char der[sizeof(sign_der_private) + crypto_sign_SEEDBYTES];
 	char pem[SIGN_PEM_MAX];
-	ga_err e = GA_ERR_IO;
-	int fd;
+	ga_err e;
 
 	crypto_sign_keypair(pk, sk);
 	memcpy(der, sign_der_private, sizeof(sign_der_private));
 	crypto_sign_ed25519_sk_to_seed(der + sizeof(sign_der_private), sk);
 	if ((e = sign_pem_write(SIGN_PEM_PRIVATE, der, sizeof(der), pem, sizeof(pem))) != GA_OK)
 		goto out;
-	e = GA_ERR_IO;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	size_t n = strlen(pem);
-	if (write(fd, pem, n) != (ssize_t)n || fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		unlink(path);
-		goto out;
-	}
-	e = GA_OK;
+	e = file_write_secret(path, pem, strlen(pem), err, errlen);
 out:
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(der, sizeof(der));
