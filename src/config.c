@@ -62,7 +62,7 @@ static const struct option options[] = {
     S("mqtt", "username", mqtt.username),
     S("mqtt", "password_file", mqtt.password_file),
     S("mqtt", "ca_file", mqtt.ca_file),
-    I("mqtt", "sessions", mqtt.sessions, 1, 64),
+    I("mqtt", "sessions", mqtt.sessions, 1, CONFIG_SESSIONS_MAX),
     I("mqtt", "keepalive", mqtt.keepalive, 5, 3600),
     I("mqtt", "session_expiry", mqtt.session_expiry, 60, 4294967294.0),
     S("mqtt", "share_group", mqtt.share_group),

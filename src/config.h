@@ -12,6 +12,7 @@
 #include "geo.h"
 #include "hazard.h"
 
+#define CONFIG_SESSIONS_MAX 64 /* [mqtt] sessions */
 #define CONFIG_PATH_MAX 512
 #define CONFIG_STR_MAX 256
 #define CONFIG_MAX_CHANNELS 32

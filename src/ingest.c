@@ -1,4 +1,6 @@
-/* ingest.c - MQTT sessions, validation and receipts. */
+/* ingest.c - a session's loop: reports read, validated, handed to the
+ * writer in batches, acknowledged after their commit, receipted
+ * (ingest_connect.c makes the connections). */
 #include "ingest.h"
 
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ingest_internal.h"
 #include "log.h"
 #include "outbox.h"
 #include "receipt.h"
@@ -24,84 +27,6 @@
 #include "timeutil.h"
 #include "watchdog.h"
 #include "writer.h"
-
-#define INGEST_TOPIC_MAX 256
-#define INGEST_BACKOFF_MIN_MS 500
-#define INGEST_BACKOFF_MAX_MS 30000
-#define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
-/* One session commits up to this many reports together (and asks the
- * broker for as many in flight: MQTT 5 Receive Maximum). 128 against 256:
- * the same rate with four sessions, ~2 MiB less peak memory (each report
- * in a batch holds its parsed JSON until the commit; docs/benchmarks.md). */
-#define INGEST_BATCH_MAX 128
-/* One read can deliver more than asked (QoS 0 messages are not bound by
- * Receive Maximum): the batch grows up to this, past it the session
- * refuses the lot. */
-#define INGEST_BATCH_HARD 4096
-#define INGEST_BATCH_BYTES (2u << 20) /* payload bytes held by one batch */
-#define INGEST_POLL_MS 1000
-/* Receipts kept in flight to the broker (MQTT 5 send quota; the broker's
- * Receive Maximum, mosquitto's max_inflight_messages, caps it too: 20 by
- * default). */
-#define INGEST_RECEIPTS_INFLIGHT 1024
-/* Spent messages kept for reuse by a session (each with its payload
- * buffer): a steady stream allocates nothing per report. */
-#define INGEST_SPARE_MAX 64
-#define INGEST_SPARE_BYTES 4096 /* larger payload buffers are not kept */
-
-struct ingest_session {
-	struct ingest *in;
-	struct mosquitto *mosq;
-	int index;
-	char client_id[80];
-	pthread_t thread;
-	bool thread_started;
-	atomic_bool stopping;
-	atomic_bool subscribed;
-	/* Reports read but not yet committed. While it is non-empty the
-	 * session never calls mosquitto_loop_write: their PUBACKs wait in
-	 * libmosquitto's queue. */
-	struct ingest_msg **batch;
-	struct writer_item **items; /* same size as batch: handed to the writer */
-	int nbatch, capbatch;
-	struct ingest_msg *spare; /* spent messages for reuse, linked by next */
-	int nspare;
-	size_t batch_bytes;
-	unsigned events; /* callbacks run: tells a productive read from EAGAIN */
-	bool tainted;	 /* a message arrived during stop: its PUBACK must never leave */
-	bool connected;	 /* CONNACK accepted */
-	/* Scratch error list for validation: copied out only for a rejected
-	 * report (it is ~13 KiB; most reports are valid). */
-	struct report_errors scratch;
-	/* For the log line at stop: commits, reports, the largest batch. */
-	uint64_t ncommits, nreports;
-	int max_batch;
-};
-
-/* A report between its arrival and its commit: the message is copied,
- * since libmosquitto frees its own when on_message returns. */
-struct ingest_msg {
-	struct writer_item it;
-	struct report r;
-	char *topic; /* topic_buf, or allocated when longer */
-	char topic_buf[INGEST_TOPIC_MAX + 64];
-	void *payload;
-	size_t len, cap; /* payload bytes and the buffer's size */
-	char receipt_topic[INGEST_TOPIC_MAX + 64];
-	struct ingest_msg *next; /* on the spare list */
-};
-
-struct ingest {
-	struct service *svc;
-	int n;
-	struct ingest_session *sessions;
-	char topic[INGEST_TOPIC_MAX]; /* $share/group/geohazard/v1/reports/+ */
-	char host[256];
-	int port;
-	bool tls;
-	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
-	struct outbox *outbox;		/* the receipts' own connection */
-};
 
 void ingest_backlog_free(struct ingest_backlog *b)
 {
@@ -114,35 +39,11 @@ void ingest_backlog_free(struct ingest_backlog *b)
 	}
 }
 
-ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls)
+/* The session is to stop: it was told, or the whole ingest is stopping
+ * (how a retiring session, ingest_connect.c, hears it). */
+static bool ingest_stopping(const struct ingest_session *ss)
 {
-	const char *p;
-	if (strncmp(url, "mqtts://", 8) == 0) {
-		*tls = true;
-		*port = 8883;
-		p = url + 8;
-	} else if (strncmp(url, "mqtt://", 7) == 0) {
-		*tls = false;
-		*port = 1883;
-		p = url + 7;
-	} else {
-		return GA_ERR_INVAL;
-	}
-	const char *colon = strrchr(p, ':');
-	size_t n = colon ? (size_t)(colon - p) : strlen(p);
-	if (n == 0 || n >= hostlen)
-		return GA_ERR_INVAL;
-	memcpy(host, p, n);
-	host[n] = '\0';
-	if (colon) {
-		char *end;
-		errno = 0;
-		long v = strtol(colon + 1, &end, 10);
-		if (errno || *end != '\0' || v < 1 || v > 65535)
-			return GA_ERR_INVAL;
-		*port = (int)v;
-	}
-	return GA_OK;
+	return atomic_load(&ss->stopping) || atomic_load(&ss->in->stopping);
 }
 
 /* The reports read cannot be stored now: make sure they are not
@@ -267,7 +168,8 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	struct ingest_msg *m = NULL;
 
 	ss->events++;
-	if (atomic_load(&ss->stopping)) {
+	ss->retire_quiet = time_mono_ms();
+	if (ingest_stopping(ss)) {
 		/* Its PUBACK is queued already: it must never be written. */
 		ss->tainted = true;
 		return;
@@ -417,6 +319,24 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 		return;
 	}
 	ss->connected = true;
+	if (ss->retiring) {
+		/* Stop the broker routing new reports here, take what it
+		 * queued (ingest_connect.c); a session it did not have is
+		 * ended at once. */
+		ss->retire_quiet = time_mono_ms();
+		if (!(flags & 1)) {
+			ss->retire_done = true;
+			return;
+		}
+		ss->retire_found = true;
+		log_info("mqtt %s: a session left by a larger [mqtt] sessions: taking what it "
+			 "holds, then ending it",
+			 ss->client_id);
+		int u = mosquitto_unsubscribe_v5(mosq, NULL, ss->in->topic, NULL);
+		if (u != MOSQ_ERR_SUCCESS)
+			log_warnx("mqtt %s: unsubscribe: %s", ss->client_id, mosquitto_strerror(u));
+		return;
+	}
 	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
@@ -446,7 +366,7 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 	struct ingest_session *ss = obj;
 	atomic_store(&ss->subscribed, false);
 	ss->connected = false;
-	if (!atomic_load(&ss->stopping))
+	if (!ingest_stopping(ss))
 		log_warnx("mqtt %s: disconnected (%s); reconnecting", ss->client_id,
 			  mosquitto_reason_string(rc));
 }
@@ -454,7 +374,7 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 static void ingest_sleep_ms(struct ingest_session *ss, int ms)
 {
 	/* Sleep in short steps so stop is not held up by the backoff. */
-	for (int slept = 0; slept < ms && !atomic_load(&ss->stopping); slept += 100) {
+	for (int slept = 0; slept < ms && !ingest_stopping(ss); slept += 100) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
@@ -508,16 +428,29 @@ static int ingest_read_burst(struct ingest_session *ss)
  * loop_write and loop_misc (threaded_set: nothing is written except by
  * loop_write). The rule that makes the acknowledgement safe: loop_write is
  * called only when every report read so far is committed. */
-static void *ingest_session_main(void *arg)
+/* A retiring session is over: the broker had nothing for it, or has given
+ * it nothing for INGEST_RETIRE_QUIET_MS and everything taken is
+ * acknowledged. */
+static bool ingest_retire_over(struct ingest_session *ss)
+{
+	if (!ss->connected || ss->nbatch > 0 || mosquitto_want_write(ss->mosq))
+		return false;
+	if (!ss->retire_done && time_mono_ms() - ss->retire_quiet < INGEST_RETIRE_QUIET_MS)
+		return false;
+	ss->retire_done = true;
+	return true;
+}
+
+void *ingest_session_main(void *arg)
 {
 	struct ingest_session *ss = arg;
 	int backoff = INGEST_BACKOFF_MIN_MS;
 
-	while (!atomic_load(&ss->stopping)) {
+	while (!ingest_stopping(ss)) {
 		int fd = mosquitto_socket(ss->mosq);
 		if (fd < 0) {
 			ingest_sleep_ms(ss, backoff);
-			if (atomic_load(&ss->stopping))
+			if (ingest_stopping(ss))
 				break;
 			int rc = mosquitto_reconnect(ss->mosq);
 			if (rc != MOSQ_ERR_SUCCESS) {
@@ -549,6 +482,8 @@ static void *ingest_session_main(void *arg)
 		ingest_write(ss);
 		if (mosquitto_socket(ss->mosq) >= 0)
 			mosquitto_loop_misc(ss->mosq);
+		if (ss->retiring && ingest_retire_over(ss))
+			break;
 	}
 	ingest_session_drain(ss);
 	return NULL;
@@ -578,70 +513,20 @@ static void ingest_session_drain(struct ingest_session *ss)
 	}
 	if (mosquitto_socket(ss->mosq) < 0)
 		return;
-	mosquitto_disconnect_v5(ss->mosq, 0, NULL);
+	/* A retired session ends with its connection: the broker forgets it
+	 * (and routes it nothing more). */
+	mosquitto_property *props = NULL;
+	if (ss->retiring && ss->retire_done)
+		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 0);
+	mosquitto_disconnect_v5(ss->mosq, 0, props);
+	mosquitto_property_free_all(&props);
 	for (int i = 0; i < 50 && mosquitto_socket(ss->mosq) >= 0 && mosquitto_want_write(ss->mosq);
 	     i++)
 		mosquitto_loop_write(ss->mosq, 1);
 }
 
-/* Credentials and TLS, the same for every connection. */
-static ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char *password,
-				 char *err, size_t errlen)
-{
-	const struct config *cfg = &in->svc->cfg;
-	int rc;
-
-	if (cfg->mqtt.username[0]) {
-		rc = mosquitto_username_pw_set(mosq, cfg->mqtt.username,
-					       password[0] ? password : NULL);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt: username: %s", mosquitto_strerror(rc));
-			return GA_ERR_MQTT;
-		}
-	}
-	if (in->tls) {
-		if (cfg->mqtt.ca_file[0])
-			rc = mosquitto_tls_set(mosq, cfg->mqtt.ca_file, NULL, NULL, NULL, NULL);
-		else
-			rc = mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt: TLS set-up (ca_file %s): %s",
-				 cfg->mqtt.ca_file[0] ? cfg->mqtt.ca_file : "system",
-				 mosquitto_strerror(rc));
-			return GA_ERR_MQTT;
-		}
-	}
-	return GA_OK;
-}
-
-/* The receipts' connection ({client_id}-receipts, clean start: what it
- * had not sent when it went away is in the outbox table). */
-static ga_err ingest_outbox_start(struct ingest *in, const char *password, char *err, size_t errlen)
-{
-	const struct config *cfg = &in->svc->cfg;
-	char id[sizeof(cfg->mqtt.client_id) + 16];
-
-	snprintf(id, sizeof(id), "%s-receipts", cfg->mqtt.client_id);
-	struct mosquitto *mosq = mosquitto_new(id, true, NULL);
-	if (!mosq) {
-		snprintf(err, errlen, "mqtt: cannot create client: %s", strerror(errno));
-		return GA_ERR_NOMEM;
-	}
-	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	/* Receipts in flight at once (libmosquitto's default is 20); the
-	 * broker's Receive Maximum (its max_inflight_messages) caps it. */
-	mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, INGEST_RECEIPTS_INFLIGHT);
-	if (ingest_client_auth(in, mosq, password, err, errlen) != GA_OK) {
-		mosquitto_destroy(mosq);
-		return GA_ERR_MQTT;
-	}
-	return outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
-			    &in->outbox, err, errlen);
-}
-
-static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
-				  const char *password, char *err, size_t errlen)
+ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index, bool retiring,
+			   const char *password, char *err, size_t errlen)
 {
 	const struct config *cfg = &in->svc->cfg;
 	mosquitto_property *props = NULL;
@@ -650,6 +535,7 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 
 	ss->in = in;
 	ss->index = index;
+	ss->retiring = retiring;
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
 	/* clean_session=false: with MQTT 5 this is clean start off. */
 	ss->mosq = mosquitto_new(ss->client_id, false, ss);
@@ -686,111 +572,31 @@ static ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, 
 		log_warnx("mqtt %s: cannot connect to %s:%d yet (%s); will retry", ss->client_id,
 			  in->host, in->port,
 			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	if (pthread_create(&ss->thread, NULL, ingest_session_main, ss) != 0) {
-		snprintf(err, errlen, "mqtt: cannot start thread");
-		goto out;
-	}
-	ss->thread_started = true;
 	result = GA_OK;
 out:
 	mosquitto_property_free_all(&props);
 	return result;
 }
 
-ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest **out,
-		    char *err, size_t errlen)
+void ingest_session_free(struct ingest_session *ss)
 {
-	const struct config *cfg = &svc->cfg;
-	char password[256] = "";
-	ga_err result = GA_ERR_NOMEM;
-	struct ingest *in = calloc(1, sizeof(*in));
-	if (!in) {
-		ingest_backlog_free(backlog);
-		goto out;
+	if (ss->ncommits)
+		log_info("mqtt %s: %llu reports in %llu batches (largest %d)", ss->client_id,
+			 (unsigned long long)ss->nreports, (unsigned long long)ss->ncommits,
+			 ss->max_batch);
+	for (int k = 0; k < ss->nbatch; k++)
+		ingest_msg_free(ss->batch[k]);
+	while (ss->spare) {
+		struct ingest_msg *next = ss->spare->next;
+		ingest_msg_free(ss->spare);
+		ss->spare = next;
 	}
-	in->svc = svc;
-	in->backlog = backlog;
-	if (ingest_parse_url(cfg->mqtt.url, in->host, sizeof(in->host), &in->port, &in->tls) !=
-	    GA_OK) {
-		snprintf(err, errlen, "[mqtt] url: cannot parse \"%s\"", cfg->mqtt.url);
-		result = GA_ERR_CONFIG;
-		goto out;
-	}
-	snprintf(in->topic, sizeof(in->topic), "$share/%s/%s+", cfg->mqtt.share_group,
-		 REPORT_TOPIC_PREFIX);
-	if (cfg->mqtt.password_file[0]) {
-		result = config_read_secret(cfg->mqtt.password_file, password, sizeof(password),
-					    err, errlen);
-		if (result != GA_OK)
-			goto out;
-	}
-	/* First: the sessions hand it their receipts. */
-	if ((result = ingest_outbox_start(in, password, err, errlen)) != GA_OK)
-		goto out;
-	in->sessions = calloc((size_t)cfg->mqtt.sessions, sizeof(*in->sessions));
-	if (!in->sessions) {
-		result = GA_ERR_NOMEM;
-		goto out;
-	}
-	for (int i = 0; i < cfg->mqtt.sessions; i++) {
-		in->n = i + 1;
-		result = ingest_session_init(in, &in->sessions[i], i, password, err, errlen);
-		if (result != GA_OK)
-			goto out;
-	}
-	*out = in;
-	in = NULL;
-	result = GA_OK;
-out:
-	explicit_bzero(password, sizeof(password));
-	if (in)
-		ingest_stop(in);
-	return result;
-}
-
-int ingest_subscribed(struct ingest *in)
-{
-	int n = 0;
-	for (int i = 0; i < in->n; i++)
-		n += atomic_load(&in->sessions[i].subscribed) ? 1 : 0;
-	return n;
-}
-
-int ingest_sessions(struct ingest *in)
-{
-	return in->n;
-}
-
-void ingest_stop(struct ingest *in)
-{
-	if (!in)
-		return;
-	/* Each session finishes the batch it has read (committed and
-	 * receipted), drains and disconnects, then its thread ends. */
-	for (int i = 0; i < in->n; i++)
-		atomic_store(&in->sessions[i].stopping, true);
-	for (int i = 0; i < in->n; i++) {
-		struct ingest_session *ss = &in->sessions[i];
-		if (ss->thread_started)
-			pthread_join(ss->thread, NULL);
-		if (ss->ncommits)
-			log_info("mqtt %s: %llu reports in %llu batches (largest %d)",
-				 ss->client_id, (unsigned long long)ss->nreports,
-				 (unsigned long long)ss->ncommits, ss->max_batch);
-		for (int k = 0; k < ss->nbatch; k++)
-			ingest_msg_free(ss->batch[k]);
-		while (ss->spare) {
-			struct ingest_msg *next = ss->spare->next;
-			ingest_msg_free(ss->spare);
-			ss->spare = next;
-		}
-		free(ss->batch);
-		free(ss->items);
+	free(ss->batch);
+	free(ss->items);
+	ss->batch = NULL;
+	ss->items = NULL;
+	ss->nbatch = 0;
+	if (ss->mosq != NULL)
 		mosquitto_destroy(ss->mosq);
-	}
-	/* After the sessions: the receipts of their last batches. */
-	outbox_stop(in->outbox, INGEST_DRAIN_MS);
-	ingest_backlog_free(in->backlog);
-	free(in->sessions);
-	free(in);
+	ss->mosq = NULL;
 }

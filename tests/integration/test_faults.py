@@ -1,5 +1,6 @@
 """No acknowledged report is lost: kill -9 of geoalert under load, broker
-restarts with persistence, reports published while geoalert is down."""
+restarts with persistence, reports published while geoalert is down, and
+[mqtt] sessions lowered while reports wait at the broker."""
 import time
 
 from harness import Broker, Geoalert, Runner, Station, report
@@ -156,8 +157,57 @@ def test_locked_database_at_start():
     broker.stop()
 
 
+def test_fewer_sessions_strand_nothing():
+    """mosquitto shares the reports queued while geoalert is down among
+    every member of the shared subscription, offline ones included: with
+    [mqtt] sessions lowered from 4 to 2, half of them sat in the sessions
+    -2 and -3 (20 of 40 answered before the fix). Now those sessions are
+    drained and ended at the next start."""
+    broker = Broker().start()
+    ga = Geoalert(broker, sessions=4).start()
+    st = Station(broker)
+    try:
+        ga.stop()
+        ids = ["fs-%02d" % i for i in range(40)]
+        for i, rid in enumerate(ids):
+            sid = STATIONS[i % 2]
+            st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
+        ga.sections["mqtt"]["sessions"] = "2"
+        ga.write_config()
+        ga.start()
+        assert answered(st, ids, 30) == [], "reports left at the broker"
+        for rid in ids:
+            assert st.receipts[rid][0]["status"] == "accepted", st.receipts[rid]
+        # the two sessions are ended once they have been quiet
+        deadline = time.monotonic() + 30
+        while ga.log_text().count("session ended") < 2:
+            assert time.monotonic() < deadline, ga.log_text()
+            time.sleep(0.2)
+        took = ga.log_text().count("a session left by a larger [mqtt] sessions")
+        assert took == 2, ga.log_text()
+        # gone at the broker: what comes while geoalert is down again
+        # goes to the two sessions left, and nothing is retired next time
+        ga.stop()
+        more = ["fs2-%02d" % i for i in range(20)]
+        for i, rid in enumerate(more):
+            sid = STATIONS[i % 2]
+            st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
+        ga.start()
+        assert answered(st, more, 30) == [], "reports left at the broker"
+        time.sleep(3)  # longer than a retiring session's quiet time
+        log = ga.log_text()
+        assert log.count("a session left by a larger [mqtt] sessions") == took, log
+        stored = ga.query("SELECT count(*) FROM reports WHERE report_id LIKE 'fs%'")[0][0]
+        assert stored == 60, stored
+    finally:
+        st.close()
+        ga.stop()
+        broker.stop()
+
+
 runner.run(test_kill9_under_load)
 runner.run(test_disk_full_refuses_then_recovers)
 runner.run(test_locked_database_at_start)
 runner.run(test_reports_wait_in_broker_across_restarts)
+runner.run(test_fewer_sessions_strand_nothing)
 runner.finish()

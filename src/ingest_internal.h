@@ -1,0 +1,125 @@
+/* ingest_internal.h - private to ingest.c (messages, batches, a
+ * session's loop) and ingest_connect.c (connections, start, stop, and
+ * the sessions a smaller [mqtt] sessions leaves behind). */
+#ifndef GA_INGEST_INTERNAL_H
+#define GA_INGEST_INTERNAL_H
+
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ingest.h"
+#include "report.h"
+#include "writer.h"
+
+#define INGEST_TOPIC_MAX 256
+#define INGEST_BACKOFF_MIN_MS 500
+#define INGEST_BACKOFF_MAX_MS 30000
+#define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
+/* A retiring session ends once nothing came for this long after its
+ * CONNACK or its last report (the broker sends what it queued at once). */
+#define INGEST_RETIRE_QUIET_MS 2000
+/* One session commits up to this many reports together (and asks the
+ * broker for as many in flight: MQTT 5 Receive Maximum). 128 against 256:
+ * the same rate with four sessions, ~2 MiB less peak memory (each report
+ * in a batch holds its parsed JSON until the commit; docs/benchmarks.md). */
+#define INGEST_BATCH_MAX 128
+/* One read can deliver more than asked (QoS 0 messages are not bound by
+ * Receive Maximum): the batch grows up to this, past it the session
+ * refuses the lot. */
+#define INGEST_BATCH_HARD 4096
+#define INGEST_BATCH_BYTES (2u << 20) /* payload bytes held by one batch */
+#define INGEST_POLL_MS 1000
+/* Receipts kept in flight to the broker (MQTT 5 send quota; the broker's
+ * Receive Maximum, mosquitto's max_inflight_messages, caps it too: 20 by
+ * default). */
+#define INGEST_RECEIPTS_INFLIGHT 1024
+/* Spent messages kept for reuse by a session (each with its payload
+ * buffer): a steady stream allocates nothing per report. */
+#define INGEST_SPARE_MAX 64
+#define INGEST_SPARE_BYTES 4096 /* larger payload buffers are not kept */
+
+struct ingest_session {
+	struct ingest *in;
+	struct mosquitto *mosq;
+	int index;
+	char client_id[80];
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stopping;
+	atomic_bool subscribed;
+	/* Reports read but not yet committed. While it is non-empty the
+	 * session never calls mosquitto_loop_write: their PUBACKs wait in
+	 * libmosquitto's queue. */
+	struct ingest_msg **batch;
+	struct writer_item **items; /* same size as batch: handed to the writer */
+	int nbatch, capbatch;
+	struct ingest_msg *spare; /* spent messages for reuse, linked by next */
+	int nspare;
+	size_t batch_bytes;
+	unsigned events; /* callbacks run: tells a productive read from EAGAIN */
+	bool tainted;	 /* a message arrived during stop: its PUBACK must never leave */
+	bool connected;	 /* CONNACK accepted */
+	/* Scratch error list for validation: copied out only for a rejected
+	 * report (it is ~13 KiB; most reports are valid). */
+	struct report_errors scratch;
+	/* For the log line at stop: commits, reports, the largest batch. */
+	uint64_t ncommits, nreports;
+	int max_batch;
+	/* A session a larger [mqtt] sessions left (ingest_connect.c): it takes
+	 * what the broker queued for it, then ends the session. */
+	bool retiring;
+	bool retire_found;    /* the broker had the session (CONNACK) */
+	bool retire_done;     /* nothing (more) to take: end it */
+	int64_t retire_quiet; /* monotonic: the last report or the CONNACK */
+};
+
+/* A report between its arrival and its commit: the message is copied,
+ * since libmosquitto frees its own when on_message returns. */
+struct ingest_msg {
+	struct writer_item it;
+	struct report r;
+	char *topic; /* topic_buf, or allocated when longer */
+	char topic_buf[INGEST_TOPIC_MAX + 64];
+	void *payload;
+	size_t len, cap; /* payload bytes and the buffer's size */
+	char receipt_topic[INGEST_TOPIC_MAX + 64];
+	struct ingest_msg *next; /* on the spare list */
+};
+
+struct ingest {
+	struct service *svc;
+	int n;
+	struct ingest_session *sessions;
+	char topic[INGEST_TOPIC_MAX]; /* $share/group/geohazard/v1/reports/+ */
+	char host[256];
+	int port;
+	bool tls;
+	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
+	struct outbox *outbox;		/* the receipts' own connection */
+	char password[256];		/* [mqtt] password_file, for the retiring sessions */
+	/* The retiring sessions, one after another on a thread of their own. */
+	struct ingest_session retire;
+	pthread_t retire_thread;
+	bool retire_started;
+	atomic_bool stopping; /* every session, the retiring ones too */
+};
+
+/* Credentials and TLS of [mqtt], the same for every connection. */
+ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char *password,
+			  char *err, size_t errlen);
+/* Makes session index's client ({client_id}-{index}, persistent, MQTT 5)
+ * and starts connecting; the caller runs ingest_session_main (on a thread
+ * of its own, or inline). A retiring session does not subscribe: it takes
+ * what the broker queued for it, then ends the session (expiry 0). */
+ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index, bool retiring,
+			   const char *password, char *err, size_t errlen);
+/* The session's loop until ss->stopping, or a retiring session is done;
+ * then the last acknowledgements and a DISCONNECT. */
+void *ingest_session_main(void *arg);
+/* Frees what the session holds (after its loop ended). */
+void ingest_session_free(struct ingest_session *ss);
+
+#endif
