@@ -116,7 +116,8 @@ void config_defaults(struct config *c)
 	c->mqtt.sessions = 4;
 	c->mqtt.keepalive = 30;
 	c->mqtt.session_expiry = 7 * 24 * 3600;
-	snprintf(c->mqtt.share_group, sizeof(c->mqtt.share_group), "geoalert");
+	snprintf(c->mqtt.share_group, sizeof(c->mqtt.share_group), "%s",
+		 CONFIG_SHARE_GROUP_DEFAULT);
 	snprintf(c->store.path, sizeof(c->store.path), "var/geoalert.db");
 	c->store.batch_max = 256;
 	snprintf(c->http.listen, sizeof(c->http.listen), "127.0.0.1:8080");
@@ -497,6 +498,23 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 	}
 	if (c->mqtt.password_file[0] && !c->mqtt.username[0]) {
 		snprintf(err, errlen, "[mqtt] password_file needs username");
+		return GA_ERR_CONFIG;
+	}
+	if (c->mqtt.share_group[0] == '\0' || strpbrk(c->mqtt.share_group, "/+#") != NULL) {
+		snprintf(err, errlen, "[mqtt] share_group: \"%s\" must be a name without / + #",
+			 c->mqtt.share_group);
+		return GA_ERR_CONFIG;
+	}
+	/* mosquitto grants any SUBSCRIBE: a broker account that knows the
+	 * group takes its share of every station's reports and, not allowed
+	 * to read them, drops them (docs/operations.md). Where there are
+	 * accounts, the group's name is a secret, never the default. */
+	if (c->mqtt.username[0] && strcmp(c->mqtt.share_group, CONFIG_SHARE_GROUP_DEFAULT) == 0) {
+		snprintf(err, errlen,
+			 "[mqtt] share_group: with username set it must be a secret name, not the "
+			 "default \"%s\": a station account subscribing to $share/%s/... would "
+			 "take a share of the reports (e.g. share_group = `openssl rand -hex 16`)",
+			 CONFIG_SHARE_GROUP_DEFAULT, CONFIG_SHARE_GROUP_DEFAULT);
 		return GA_ERR_CONFIG;
 	}
 	const char *p = c->alerts.incident_prefix;

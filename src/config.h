@@ -13,6 +13,8 @@
 #include "hazard.h"
 
 #define CONFIG_SESSIONS_MAX 64 /* [mqtt] sessions */
+/* [mqtt] share_group when not set; refused together with a username. */
+#define CONFIG_SHARE_GROUP_DEFAULT "geoalert"
 #define CONFIG_PATH_MAX 512
 #define CONFIG_STR_MAX 256
 #define CONFIG_MAX_CHANNELS 32

@@ -345,10 +345,6 @@ int service_serve(int argc, char **argv)
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (svc->cfg.mqtt.username[0] && strcmp(svc->cfg.mqtt.share_group, "geoalert") == 0)
-		log_warnx("[mqtt] share_group is the default \"geoalert\": a station that joins "
-			  "$share/geoalert/... takes a share of the reports (mosquitto 2.0 cannot "
-			  "refuse the subscription); set a secret group name");
 	if (ingest_start(svc, backlog, &svc->ingest, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
 		goto out;

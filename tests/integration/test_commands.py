@@ -58,9 +58,16 @@ def test_check_config_bad_registry_names_feature():
 
 
 def test_check_config_missing_secret():
-    text = GOOD.replace("[store]", "username = ga\npassword_file = %s/nope\n[store]" % d)
+    text = GOOD.replace("[store]", "username = ga\nshare_group = 9c1e5b7a\n"
+                        "password_file = %s/nope\n[store]" % d)
     rc, out, _ = run("check-config", "-c", write("secret.ini", text))
     assert rc == 1 and "nope" in out, out
+
+
+def test_check_config_default_share_group_with_account():
+    text = GOOD.replace("[store]", "username = ga\n[store]")
+    rc, out, _ = run("check-config", "-c", write("group.ini", text))
+    assert rc == 1 and "share_group" in out and "secret" in out, out
 
 
 def test_classify_examples():
@@ -103,7 +110,7 @@ def test_classify_extra_large_boundary():
 
 for t in (test_check_config_ok, test_check_config_names_line,
           test_check_config_bad_registry_names_feature, test_check_config_missing_secret,
-          test_classify_examples, test_classify_with_registry,
+          test_check_config_default_share_group_with_account, test_classify_examples, test_classify_with_registry,
           test_classify_extra_large_boundary):
     runner.run(t)
 runner.finish()

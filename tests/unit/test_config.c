@@ -110,6 +110,16 @@ static void test_bad_values(void **state)
 	assert_non_null(strstr(err, "mqtt://"));
 	err = load("[mqtt]\npassword_file = /x\n", &c);
 	assert_non_null(strstr(err, "needs username"));
+	/* with broker accounts, the share group's name is a secret */
+	err = load("[mqtt]\nusername = ga\n", &c);
+	assert_non_null(strstr(err, "share_group"));
+	assert_non_null(strstr(err, "secret"));
+	err = load("[mqtt]\nusername = ga\nshare_group = geoalert\n", &c);
+	assert_non_null(strstr(err, "share_group"));
+	err = load("[mqtt]\nusername = ga\nshare_group = 5f0c2a9e8b1d4c7f\n", &c);
+	assert_string_equal(err, "");
+	err = load("[mqtt]\nshare_group = a/b\n", &c);
+	assert_non_null(strstr(err, "without / + #"));
 	err = load("[alerts]\nescalate_after = 10m\nconfirmations.extra_large = 2\n"
 		   "[console]\nsecure_cookies = yes\nsession_idle = 2h\n",
 		   &c);
