@@ -373,9 +373,9 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
  * One row per (alert_id, version, channel): what delivery.h sends. States
  * are "pending", "sending", "delivered", "failed". Times are Unix ms. */
 
-#define STORE_CHANNEL_MAX 64 /* a channel name + NUL (config_channel.name) */
-#define STORE_ERROR_MAX 256  /* last_error + NUL */
-#define STORE_IDEM_MAX 48    /* "{alert_id}:{version}" + NUL */
+#define STORE_CHANNEL_MAX 64  /* a channel name + NUL (config_channel.name) */
+#define STORE_ERROR_MAX 256   /* last_error + NUL */
+#define STORE_IDEM_MAX 48     /* "{alert_id}:{version}" + NUL */
 #define STORE_SCRATCH_MAX 512 /* a delivery's progress (CHANNEL_SCRATCH_MAX) */
 
 struct store_delivery {
@@ -390,7 +390,7 @@ struct store_delivery {
 	int64_t delivered_ms; /* 0: not delivered */
 	char last_error[STORE_ERROR_MAX];
 	char idem_key[STORE_IDEM_MAX];
-	int step;			   /* migration 6: the next step of a multi-step type */
+	int step;			 /* migration 6: the next step of a multi-step type */
 	char scratch[STORE_SCRATCH_MAX]; /* what the steps done hand to it */
 };
 

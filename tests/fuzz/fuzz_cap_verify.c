@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char msg[512], err[512];
 
 	if (fuzz_key == NULL &&
-	    cap_sign_pubkey_load(GA_DATADIR "/tests/fuzz/corpus/cap_verify/key.pub", &fuzz_key,
-				 err, sizeof(err)) != GA_OK) {
+	    cap_sign_pubkey_load(GA_DATADIR "/tests/fuzz/corpus/cap_verify/key.pub", &fuzz_key, err,
+				 sizeof(err)) != GA_OK) {
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}

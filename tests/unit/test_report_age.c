@@ -69,8 +69,8 @@ static void test_receipt_carries_it(void **state)
 			    "/observed_at");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "code")),
 			    "old");
-	assert_non_null(
-	    strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "max_observed_age"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")),
+			       "max_observed_age"));
 	assert_int_equal(json_array_size(json_object_get(root, "errors")), 0);
 	assert_string_equal(json_string_value(json_object_get(root, "received_at")),
 			    "2026-11-26T14:52:00+08:00");
