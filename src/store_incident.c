@@ -215,6 +215,30 @@ static bool store_prefix_ok(const char *prefix)
 	return true;
 }
 
+/* Binds what an incident's reports change, from parameter first on, in
+ * the order the insert and the update both take it: first and last
+ * observed, updated, has_disaster, level, nreports, open, the figures. */
+static int store_incident_bind_state(sqlite3_stmt *st, int first, const struct incident *inc)
+{
+	int rc = sqlite3_bind_int64(st, first, inc->first_observed_ms);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, first + 1, inc->last_observed_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, first + 2, inc->updated_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, first + 3, inc->has_disaster ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, first + 4, (int)inc->level);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, first + 5, inc->nreports);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, first + 6, inc->open ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = store_bind_figures(st, first + 7, &inc->figures);
+	return rc;
+}
+
 ga_err store_incident_insert(struct store *s, struct incident *inc, const char *prefix,
 			     int utc_offset_min)
 {
@@ -267,23 +291,9 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 6, inc->admin_code, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 7, inc->first_observed_ms);
+		rc = store_incident_bind_state(st, 7, inc);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 8, inc->last_observed_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 9, inc->created_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 10, inc->updated_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 11, inc->has_disaster ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 12, (int)inc->level);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 13, inc->nreports);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 14, inc->open ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = store_bind_figures(st, 15, &inc->figures);
+		rc = sqlite3_bind_int64(st, 21, inc->created_ms);
 	if (rc != SQLITE_OK) {
 		e = store_error(s, rc, "incident insert");
 		goto out;
@@ -312,21 +322,7 @@ ga_err store_incident_update(struct store *s, const struct incident *inc)
 		return GA_ERR_INVAL;
 	rc = sqlite3_bind_text(st, 1, inc->id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, inc->first_observed_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, inc->last_observed_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, inc->updated_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 5, inc->has_disaster ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 6, (int)inc->level);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 7, inc->nreports);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 8, inc->open ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = store_bind_figures(st, 9, &inc->figures);
+		rc = store_incident_bind_state(st, 2, inc);
 	if (rc != SQLITE_OK) {
 		e = store_error(s, rc, "incident update");
 		goto out;

@@ -306,10 +306,12 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 			   " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
 			   "  AND r.observed_ms BETWEEN ?2 AND ?3)"
 			   " ORDER BY id",
+    /* ?7 to ?20: what reports change, in the order of the update's ?2 to
+     * ?15 (store_incident_bind_state). */
     [STMT_INCIDENT_INSERT] =
 	"INSERT INTO incidents (id, hazard_type, hazard_point_id, lon, lat, admin_code,"
-	" first_observed_ms, last_observed_ms, created_ms, updated_ms, has_disaster, level,"
-	" nreports, open, " FIGURE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" first_observed_ms, last_observed_ms, updated_ms, has_disaster, level, nreports, open,"
+	" " FIGURE_COLUMNS ", created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     /* The id, type, first point and created time never change. */
     [STMT_INCIDENT_UPDATE] =
