@@ -6,7 +6,6 @@
  * delivered; or pending again after exponential backoff with jitter (and
  * not before a Retry-After); or, past the channel's deadline, failed,
  * with the supervisors told once that is stored. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,19 +173,6 @@ static const char *delivery_str(const json_t *o, const char *key)
 	return v != NULL ? v : "";
 }
 
-/* The wait before attempt n + 1 after n failed: initial * 2^(n-1), capped,
- * with jitter over its upper half so retries of many rows spread out. */
-static int64_t delivery_backoff(const struct channel_limits *lim, int attempts)
-{
-	int64_t delay = lim->backoff_initial_ms;
-
-	for (int i = 1; i < attempts && delay < lim->backoff_max_ms; i++)
-		delay *= 2;
-	if (delay > lim->backoff_max_ms)
-		delay = lim->backoff_max_ms;
-	return delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
-}
-
 /* Writes the outcome of each finished job in one transaction; then tells
  * supervisors of the failed ones. Returns true when some row was
  * delivered (a later version may be due now). */
@@ -217,7 +203,8 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 			continue;
 		}
 		const struct channel_limits *lim = channel_limits(j->dc->c);
-		int64_t next = now + delivery_backoff(lim, r->attempts);
+		int64_t next = now + time_backoff_ms(lim->backoff_initial_ms, lim->backoff_max_ms,
+						     r->attempts);
 		int64_t after = delivery_retry_after(j->retry_after, now);
 		if (next > r->deadline_ms)
 			next = r->deadline_ms;

@@ -168,7 +168,8 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	struct ingest_msg *m = NULL;
 
 	ss->events++;
-	ss->retire_quiet = time_mono_ms();
+	if (ss->retiring)
+		ss->retire_quiet = time_mono_ms();
 	if (ingest_stopping(ss)) {
 		/* Its PUBACK is queued already: it must never be written. */
 		ss->tainted = true;

@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,15 +162,12 @@ static void notify_job_clear(struct notify *nf, struct notify_job *j)
  * again after a backoff; or failed at its deadline. */
 static void notify_record(struct notify *nf, struct notify_job *j, bool ok, const char *why)
 {
-	int64_t now = time_now_ms(), delay = NOTIFY_BACKOFF_MIN_MS;
+	int64_t now = time_now_ms();
+	int64_t delay =
+	    time_backoff_ms(NOTIFY_BACKOFF_MIN_MS, NOTIFY_BACKOFF_MAX_MS, j->attempts + 1);
 	const char *state = "pending";
 	ga_err e;
 
-	for (int i = 0; i < j->attempts && delay < NOTIFY_BACKOFF_MAX_MS; i++)
-		delay *= 2;
-	if (delay > NOTIFY_BACKOFF_MAX_MS)
-		delay = NOTIFY_BACKOFF_MAX_MS;
-	delay = delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
 	if (ok)
 		state = "delivered";
 	else if (now >= j->deadline_ms)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #define TIME_OFFSET_MAX_MIN (23 * 60 + 59)
 #define TIME_FRACTION_MAX 9 /* digits after the decimal point (ns) */
 
@@ -179,4 +181,15 @@ void time_format_rfc3339(int64_t ms, int offset_min, char *buf, size_t len)
 	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)y, m, d,
 		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), off < 0 ? '-' : '+',
 		 aoff / 60, aoff % 60);
+}
+
+int64_t time_backoff_ms(int64_t initial_ms, int64_t max_ms, int failures)
+{
+	int64_t delay = initial_ms;
+
+	for (int i = 1; i < failures && delay < max_ms; i++)
+		delay *= 2;
+	if (delay > max_ms)
+		delay = max_ms;
+	return delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
 }

@@ -13,6 +13,10 @@
 int64_t time_now_ms(void);
 /* Monotonic milliseconds, for intervals. */
 int64_t time_mono_ms(void);
+/* The wait before trying again after the failures-th failure in a row
+ * (1 the first): initial_ms doubled each time, capped at max_ms, then a
+ * random point in its upper half, so that many retries spread out. */
+int64_t time_backoff_ms(int64_t initial_ms, int64_t max_ms, int failures);
 
 /* Parses RFC 3339 with an explicit offset ("Z" or "±hh:mm"), seconds
  * required, fraction optional: "2026-11-26T14:52:00+08:00".

@@ -143,6 +143,23 @@ static void test_offset(void **state)
 	assert_int_equal(time_parse_offset(NULL, &off), GA_ERR_INVAL);
 }
 
+static void test_backoff(void **state)
+{
+	/* doubling from 1 s, capped at 60 s, in the upper half */
+	for (int k = 0; k < 200; k++) {
+		for (int n = 1; n <= 10; n++) {
+			int64_t full = 1000LL << (n - 1);
+			int64_t d;
+			if (full > 60000)
+				full = 60000;
+			d = time_backoff_ms(1000, 60000, n);
+			assert_true(d >= full / 2 && d <= full);
+		}
+	}
+	/* a cap below the start: the cap */
+	assert_true(time_backoff_ms(5000, 2000, 1) <= 2000);
+}
+
 static void test_clocks(void **state)
 {
 	int64_t a = time_now_ms(), m1 = time_mono_ms(), m2 = time_mono_ms();
@@ -156,10 +173,11 @@ static void test_clocks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_offsets),  cmocka_unit_test(test_parse_fraction),
-	    cmocka_unit_test(test_parse_calendar), cmocka_unit_test(test_parse_rejects),
-	    cmocka_unit_test(test_format),	   cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_offset),	   cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_backoff),	   cmocka_unit_test(test_parse_offsets),
+	    cmocka_unit_test(test_parse_fraction), cmocka_unit_test(test_parse_calendar),
+	    cmocka_unit_test(test_parse_rejects),  cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_roundtrip),	   cmocka_unit_test(test_offset),
+	    cmocka_unit_test(test_clocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
