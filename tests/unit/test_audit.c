@@ -19,37 +19,23 @@
 
 #include "audit.h"
 #include "store.h"
+#include "store_testutil.h"
 
 #define T0 1764000000000LL
 #define NROWS 6
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct stest_db db;
 	struct store *s;
 	char hash[NROWS + 1][STORE_HASH_HEX]; /* hash[seq] after fill() */
 };
-
-static struct store *open_store(const char *path)
-{
-	struct store_options opt = {.path = path};
-	struct store *s = NULL;
-	char err[512] = "";
-	ga_err e = store_open(&opt, &s, err, sizeof(err));
-	if (e != GA_OK)
-		fprintf(stderr, "store_open: %s\n", err);
-	assert_int_equal(e, GA_OK);
-	return s;
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-audit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
-	f->s = open_store(f->path);
+	stest_db_make(&f->db, "audit");
+	f->s = stest_open(f->db.path, 0);
 	*state = f;
 	return 0;
 }
@@ -57,15 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
 	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	stest_db_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -100,7 +79,7 @@ static void fill(struct fixture *f)
 static int raw_exec(struct fixture *f, const char *sql)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open(f->path, &db);
+	int rc = sqlite3_open(f->db.path, &db);
 
 	assert_int_equal(rc, SQLITE_OK);
 	sqlite3_extended_result_codes(db, 1);
@@ -192,7 +171,7 @@ static void test_chain_verifies(void **state)
 	assert_int_equal(res.first_bad_seq, 0);
 
 	/* A second connection (the CLI beside the daemon) continues the chain. */
-	struct store *s2 = open_store(f->path);
+	struct store *s2 = stest_open(f->db.path, 0);
 	int64_t seq = 0;
 	assert_int_equal(
 	    store_audit_append(s2, T0 + 100, 0, "officer.add", "officer:1", NULL, &seq), GA_OK);

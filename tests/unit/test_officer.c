@@ -17,35 +17,21 @@
 
 #include "officer.h"
 #include "store.h"
+#include "store_testutil.h"
 
 #define T0 1764000000000LL
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct stest_db db;
 	struct store *s;
 };
-
-static struct store *open_store(const char *path)
-{
-	struct store_options opt = {.path = path};
-	struct store *s = NULL;
-	char err[512] = "";
-	ga_err e = store_open(&opt, &s, err, sizeof(err));
-	if (e != GA_OK)
-		fprintf(stderr, "store_open: %s\n", err);
-	assert_int_equal(e, GA_OK);
-	return s;
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-officer-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
-	f->s = open_store(f->path);
+	stest_db_make(&f->db, "officer");
+	f->s = stest_open(f->db.path, 0);
 	*state = f;
 	return 0;
 }
@@ -53,15 +39,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
 	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	stest_db_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -260,11 +239,11 @@ static void test_token_stored_hashed(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	/* The hash is on disk (so the search works), the secrets are not. */
-	assert_true(db_contains(f->path, o.token_hash));
-	assert_true(db_contains(f->path, "$argon2id$"));
-	assert_false(db_contains(f->path, token));
-	assert_false(db_contains(f->path, password));
-	f->s = open_store(f->path);
+	assert_true(db_contains(f->db.path, o.token_hash));
+	assert_true(db_contains(f->db.path, "$argon2id$"));
+	assert_false(db_contains(f->db.path, token));
+	assert_false(db_contains(f->db.path, password));
+	f->s = stest_open(f->db.path, 0);
 	struct officer got;
 	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_OK);
 	assert_int_equal(got.id, o.id);
@@ -360,7 +339,7 @@ static void test_login_and_disable(void **state)
 			 GA_ERR_NOTFOUND);
 
 	/* A disabled officer neither logs in nor uses the API. */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 2000);
 	assert_int_equal(sqlite3_exec(db, "UPDATE officers SET disabled = 1 WHERE name = 'erin'",
 				      NULL, NULL, NULL),

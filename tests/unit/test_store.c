@@ -19,12 +19,12 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_testutil.h"
 
 #define HOUR_MS (3600LL * 1000)
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct stest_db db;
 	struct store *s;
 };
 
@@ -40,26 +40,11 @@ static int64_t utc_ms(int y, int mo, int d, int h, int mi, int sec)
 	return (int64_t)timegm(&tm) * 1000;
 }
 
-static struct store *open_store(const char *path, long max_pages)
-{
-	struct store_options opt = {.path = path, .max_page_count = max_pages};
-	struct store *s = NULL;
-	char err[512] = "";
-	ga_err e = store_open(&opt, &s, err, sizeof(err));
-	if (e != GA_OK)
-		fprintf(stderr, "store_open: %s\n", err);
-	assert_int_equal(e, GA_OK);
-	assert_non_null(s);
-	return s;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
+	stest_db_make(&f->db, "store");
 	*state = f;
 	return 0;
 }
@@ -67,15 +52,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[160];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-
 	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	stest_db_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -143,9 +121,9 @@ static ga_err put_report(struct store *s, const char *station, const char *id,
 static void test_migrate_from_empty(void **state)
 {
 	struct fixture *f = *state;
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	assert_true(raw_int(db, "PRAGMA user_version") >= 1);
 	const char *tables[] = {"reports", "rejected", "incidents", "incident_station_figures",
 				"incident_seq"};
@@ -177,21 +155,21 @@ static void test_reopen_keeps_data(void **state)
 	char inc[INCIDENT_ID_MAX];
 	int level = 99;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	assert_int_equal(put_report(f->s, "ST1", "r-1", NULL, LEVEL_LARGE, 10), GA_OK);
 	assert_int_equal(store_commit(f->s), GA_OK);
 	store_close(f->s);
 
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	long long v1 = raw_int(db, "PRAGMA user_version");
 	sqlite3_close(db);
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
 	assert_string_equal(inc, "");
 	assert_int_equal(level, LEVEL_LARGE);
-	db = raw_open(f->path);
+	db = raw_open(f->db.path);
 	assert_int_equal(raw_int(db, "PRAGMA user_version"), v1);
 	sqlite3_close(db);
 }
@@ -199,21 +177,21 @@ static void test_reopen_keeps_data(void **state)
 static void test_newer_version_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct store_options opt = {.path = f->path};
+	struct store_options opt = {.path = f->db.path};
 	struct store *s = NULL;
 	char err[512] = "";
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	store_close(f->s);
 	f->s = NULL;
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	raw_exec(db, "PRAGMA user_version = 999");
 	sqlite3_close(db);
 
 	assert_int_not_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
 	assert_null(s);
 	assert_non_null(strstr(err, "newer"));
-	assert_non_null(strstr(err, f->path));
+	assert_non_null(strstr(err, f->db.path));
 }
 
 static void test_missing_directory(void **state)
@@ -224,7 +202,7 @@ static void test_missing_directory(void **state)
 	struct store *s = NULL;
 	char err[512] = "";
 
-	snprintf(path, sizeof(path), "%s/no-such-dir/geoalert.db", f->dir);
+	snprintf(path, sizeof(path), "%s/no-such-dir/geoalert.db", f->db.dir);
 	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_IO);
 	assert_null(s);
 	assert_non_null(strstr(err, path));
@@ -238,7 +216,7 @@ static void test_duplicate_report(void **state)
 	int level = 99;
 	int64_t n = 0;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_ERR_NOTFOUND);
 
 	struct incident in = {.hazard_type = HAZARD_LANDSLIDE, .level = LEVEL_MEDIUM, .open = true};
@@ -266,7 +244,7 @@ static void test_report_fields_stored(void **state)
 	struct fixture *f = *state;
 	struct report r;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	make_report(&r, "ST1", "r-9");
 	r.kind = KIND_DISASTER;
 	r.place = "浦口区 村道";
@@ -275,7 +253,7 @@ static void test_report_fields_stored(void **state)
 	r.figures.set |= 1u << FIG_DEATHS | 1u << FIG_DIRECT_LOSS_CNY;
 	assert_int_equal(store_report_put(f->s, &r, "t", "{}", 2, 77, NULL, LEVEL_SMALL), GA_OK);
 
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_prepare_v2(db,
 					    "SELECT kind, hazard_type, deaths, missing,"
@@ -306,7 +284,7 @@ static void test_rejected_bytes_exact(void **state)
 	const char *reasons = "[{\"path\":\"\",\"code\":\"syntax\",\"message\":\"x\"}]";
 	int64_t n = 0;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	assert_int_equal(store_rejected_put(f->s, topic, payload, sizeof(payload), 42, reasons),
 			 GA_OK);
@@ -315,7 +293,7 @@ static void test_rejected_bytes_exact(void **state)
 	assert_int_equal(store_count(f->s, NULL, &n, NULL), GA_OK);
 	assert_int_equal(n, 2);
 
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_prepare_v2(db,
 					    "SELECT topic, raw, received_ms, reasons FROM rejected"
@@ -397,23 +375,23 @@ static void unlock_child(struct locker *l)
 static void test_locked_by_other_process(void **state)
 {
 	struct fixture *f = *state;
-	struct store_options opt = {.path = f->path};
+	struct store_options opt = {.path = f->db.path};
 	struct store *s = NULL;
 	char err[512] = "";
 
 	/* A fresh database locked in rollback-journal mode. */
-	struct locker l = lock_in_child(f->path);
+	struct locker l = lock_in_child(f->db.path);
 	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_BUSY);
 	assert_null(s);
 	assert_non_null(strstr(err, "locked by another process"));
-	assert_non_null(strstr(err, f->path));
+	assert_non_null(strstr(err, f->db.path));
 	unlock_child(&l);
 
 	/* Our WAL database, locked by another writer. */
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	store_close(f->s);
 	f->s = NULL;
-	l = lock_in_child(f->path);
+	l = lock_in_child(f->db.path);
 	err[0] = '\0';
 	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_ERR_BUSY);
 	assert_null(s);
@@ -421,8 +399,8 @@ static void test_locked_by_other_process(void **state)
 	unlock_child(&l);
 
 	/* Locked while open: the next transaction is refused, then works. */
-	f->s = open_store(f->path, 0);
-	l = lock_in_child(f->path);
+	f->s = stest_open(f->db.path, 0);
+	l = lock_in_child(f->db.path);
 	assert_int_equal(store_begin(f->s), GA_ERR_BUSY);
 	unlock_child(&l);
 	assert_int_equal(store_begin(f->s), GA_OK);
@@ -437,15 +415,15 @@ static void test_full_then_raised(void **state)
 	char id[32];
 	ga_err e = GA_OK;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(put_report(f->s, "ST1", "seed", NULL, LEVEL_SMALL, 100), GA_OK);
 	store_close(f->s);
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	long long pages = raw_int(db, "PRAGMA page_count");
 	sqlite3_close(db);
 
 	/* Room for a few pages only: 64 KiB reports overflow it. */
-	f->s = open_store(f->path, pages + 4);
+	f->s = stest_open(f->db.path, pages + 4);
 	assert_int_equal(store_count(f->s, &before, NULL, NULL), GA_OK);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	for (int i = 0; i < 20 && e == GA_OK; i++) {
@@ -469,7 +447,7 @@ static void test_full_then_raised(void **state)
 	store_close(f->s);
 
 	/* With the cap raised, writes work again. */
-	f->s = open_store(f->path, 1L << 20);
+	f->s = stest_open(f->db.path, 1L << 20);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	assert_int_equal(put_report(f->s, "ST1", "big-0", NULL, LEVEL_SMALL, 64 * 1024), GA_OK);
 	assert_int_equal(store_commit(f->s), GA_OK);
@@ -494,7 +472,7 @@ static void test_incident_ids(void **state)
 	struct fixture *f = *state;
 	char id[INCIDENT_ID_MAX];
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	/* 15:59:59.999Z is 23:59:59.999 at +08:00; 16:00Z is the next day. */
 	insert_at(f->s, utc_ms(2026, 11, 26, 15, 59, 59) + 999, "JS", 480, id);
@@ -510,7 +488,7 @@ static void test_incident_ids(void **state)
 	insert_at(f->s, utc_ms(2027, 1, 1, 2, 0, 0), "SD", -300, id);
 	assert_string_equal(id, "SD-20261231-0001");
 	/* Widening past 9999. */
-	sqlite3 *db = raw_open(f->path);
+	sqlite3 *db = raw_open(f->db.path);
 	assert_int_equal(store_commit(f->s), GA_OK);
 	raw_exec(db, "INSERT INTO incident_seq (day, n) VALUES ('20261201', 9998)");
 	sqlite3_close(db);
@@ -533,7 +511,7 @@ static void test_incident_round_trip(void **state)
 	struct fixture *f = *state;
 	struct incident in, got;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	memset(&in, 0, sizeof(in));
 	in.hazard_type = HAZARD_DEBRIS_FLOW;
 	snprintf(in.hazard_point_id, sizeof(in.hazard_point_id), "HP-77");
@@ -630,7 +608,7 @@ static void test_lookup_by_hazard_point(void **state)
 	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
 	int64_t w = 72 * HOUR_MS;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	open_with_report(f->s, "HP-1", HAZARD_LANDSLIDE, 118, 32, t, "a1", &a);
 	assert_int_equal(
@@ -690,7 +668,7 @@ static void test_lookup_near(void **state)
 	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
 	int64_t w = 24 * HOUR_MS;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	open_with_report(f->s, "", HAZARD_LANDSLIDE, 118.600, 32.000, t, "a", &a);
 	open_with_report(f->s, "", HAZARD_LANDSLIDE, 118.605, 32.005, t, "b", &b);
@@ -727,7 +705,7 @@ static void test_fold_figures(void **state)
 	struct incident in = {.hazard_type = HAZARD_COLLAPSE, .level = LEVEL_SMALL, .open = true};
 	struct figures fa = {0}, out;
 
-	f->s = open_store(f->path, 0);
+	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
 	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
 

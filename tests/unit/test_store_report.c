@@ -14,36 +14,21 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_testutil.h"
 
 #define OBSERVED_MS 1795647120000LL /* 2026-11-26T06:52:00Z */
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct stest_db db;
 	struct store *s;
 };
-
-static struct store *open_store(const char *path)
-{
-	struct store_options opt = {.path = path};
-	struct store *s = NULL;
-	char err[512] = "";
-	ga_err e = store_open(&opt, &s, err, sizeof(err));
-
-	if (e != GA_OK)
-		fail_msg("store_open: %s", err);
-	assert_non_null(s);
-	return s;
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-store-report-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
+	stest_db_make(&f->db, "store-report");
 	*state = f;
 	return 0;
 }
@@ -51,15 +36,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
 	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	stest_db_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -138,10 +116,10 @@ static void test_name_stored(void **state)
 	struct fixture *f = *state;
 	sqlite3 *db;
 
-	f->s = open_store(f->path);
+	f->s = stest_open(f->db.path, 0);
 	put(f->s, "r-1", "320282", "江苏省无锡市宜兴市");
 	put(f->s, "r-2", "", ""); /* no point looked up */
-	db = raw_open(f->path);
+	db = raw_open(f->db.path);
 	expect_region(db, "r-1", "320282", "江苏省无锡市宜兴市");
 	expect_region(db, "r-2", "", "");
 	/* The column refuses NULL: the migration's NOT NULL holds. */
@@ -158,11 +136,11 @@ static void test_upgrade(void **state)
 	long long version;
 	sqlite3 *db;
 
-	f->s = open_store(f->path);
+	f->s = stest_open(f->db.path, 0);
 	put(f->s, "old", "320111", "江苏省南京市浦口区");
 	store_close(f->s);
 	f->s = NULL;
-	db = raw_open(f->path);
+	db = raw_open(f->db.path);
 	version = raw_int(db, "PRAGMA user_version");
 	/* Back to a database of migration 4: before admin_name (5), the
 	 * deliveries' progress (6) and the notices (7). */
@@ -176,9 +154,9 @@ static void test_upgrade(void **state)
 			 0);
 	sqlite3_close(db);
 
-	f->s = open_store(f->path);
+	f->s = stest_open(f->db.path, 0);
 	put(f->s, "new", "320282", "江苏省无锡市宜兴市");
-	db = raw_open(f->path);
+	db = raw_open(f->db.path);
 	assert_int_equal(raw_int(db, "PRAGMA user_version"), version);
 	expect_region(db, "old", "320111", "");
 	expect_region(db, "new", "320282", "江苏省无锡市宜兴市");
