@@ -309,6 +309,16 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	ss->batch_bytes = 0;
 }
 
+static void ingest_unsubscribe(struct ingest_session *ss, const char *topic)
+{
+	int u = mosquitto_unsubscribe_v5(ss->mosq, NULL, topic, NULL);
+	if (u != MOSQ_ERR_SUCCESS)
+		log_warnx("mqtt %s: unsubscribe %s: %s", ss->client_id, topic,
+			  mosquitto_strerror(u));
+	else
+		log_info("mqtt %s: dropping %s, an earlier run's filter", ss->client_id, topic);
+}
+
 static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 			      const mosquitto_property *props)
 {
@@ -330,12 +340,11 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 			return;
 		}
 		ss->retire_found = true;
-		log_info("mqtt %s: a session left by a larger [mqtt] sessions: taking what it "
-			 "holds, then ending it",
+		log_info("mqtt %s: a session an earlier run left: taking what it holds, then "
+			 "ending it",
 			 ss->client_id);
-		int u = mosquitto_unsubscribe_v5(mosq, NULL, ss->in->topic, NULL);
-		if (u != MOSQ_ERR_SUCCESS)
-			log_warnx("mqtt %s: unsubscribe: %s", ss->client_id, mosquitto_strerror(u));
+		if (ss->retire_topic[0])
+			ingest_unsubscribe(ss, ss->retire_topic);
 		return;
 	}
 	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
@@ -344,6 +353,10 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
 	if (s != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt %s: subscribe: %s", ss->client_id, mosquitto_strerror(s));
+	/* Another share_group before: the session still has that filter
+	 * (each report would come twice). */
+	if (ss->old_topic[0])
+		ingest_unsubscribe(ss, ss->old_topic);
 }
 
 static void ingest_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
@@ -526,8 +539,9 @@ static void ingest_session_drain(struct ingest_session *ss)
 		mosquitto_loop_write(ss->mosq, 1);
 }
 
-ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index, bool retiring,
-			   const char *password, char *err, size_t errlen)
+ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
+			   const struct ingest_retiree *retiree, const char *password, char *err,
+			   size_t errlen)
 {
 	const struct config *cfg = &in->svc->cfg;
 	mosquitto_property *props = NULL;
@@ -536,8 +550,16 @@ ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int ind
 
 	ss->in = in;
 	ss->index = index;
-	ss->retiring = retiring;
-	snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
+	ss->retiring = retiree != NULL;
+	if (retiree) {
+		snprintf(ss->client_id, sizeof(ss->client_id), "%s", retiree->client_id);
+		snprintf(ss->retire_topic, sizeof(ss->retire_topic), "%s", retiree->topic);
+	} else {
+		snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
+		if (in->plan && index < in->plan->nsessions)
+			snprintf(ss->old_topic, sizeof(ss->old_topic), "%s",
+				 in->plan->old_topic[index]);
+	}
 	/* clean_session=false: with MQTT 5 this is clean start off. */
 	ss->mosq = mosquitto_new(ss->client_id, false, ss);
 	if (!ss->mosq) {

@@ -20,8 +20,11 @@
 
 #include "error.h"
 
+struct config;
 struct service;
+struct store;
 struct ingest;
+struct ingest_plan;
 
 /* Receipts left in the outbox by an earlier run, to be sent again. */
 #define INGEST_BACKLOG_MAX 100000
@@ -33,11 +36,22 @@ struct ingest_backlog {
 };
 void ingest_backlog_free(struct ingest_backlog *b);
 
+/* The persistent sessions this run uses and the ones it retires, from
+ * what the store recorded of earlier runs (migration 8): a session
+ * another [mqtt] sessions or client_id left at the broker keeps getting
+ * a share of the reports, so it is drained and ended; a session whose
+ * share_group changed drops its old subscription. Records this run's
+ * sessions before they connect. Made before the writer thread owns the
+ * store (like the backlog). */
+ga_err ingest_plan_make(struct store *s, const struct config *cfg, struct ingest_plan **out,
+			char *err, size_t errlen);
+void ingest_plan_free(struct ingest_plan *p);
+
 /* Creates the sessions and starts connecting (retrying with backoff while
  * the broker is away). Takes ownership of backlog (may be NULL): the first
- * session sends it once subscribed. */
-ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest **out,
-		    char *err, size_t errlen);
+ * session sends it once subscribed; and of plan (ingest_plan_make). */
+ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest_plan *plan,
+		    struct ingest **out, char *err, size_t errlen);
 
 /* Number of sessions whose subscription the broker has granted. */
 int ingest_subscribed(struct ingest *in);

@@ -1,7 +1,7 @@
 /* ingest_connect.c - the MQTT connections of ingest: parsing [mqtt] url,
  * credentials, starting the sessions and the receipts' connection,
- * stopping them, and retiring the sessions a smaller [mqtt] sessions
- * leaves at the broker. */
+ * stopping them, and retiring the sessions an earlier run left at the
+ * broker (a larger [mqtt] sessions, another client_id). */
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "receipt.h"
 #include "service.h"
+#include "store.h"
 
 ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls)
 {
@@ -104,44 +105,162 @@ static ga_err ingest_outbox_start(struct ingest *in, const char *password, char 
 			    &in->outbox, err, errlen);
 }
 
-/* The sessions {client_id}-{N} ... {client_id}-63 beyond [mqtt] sessions
- * = N, one after another: a geoalert that ran with more sessions left
- * theirs at the broker, which keeps routing a share of the reports to
- * them (mosquitto queues shared-subscription messages for an offline
- * member) — reports that would wait there until the session expires. Each
- * is connected without clean start; the CONNACK says whether the broker
- * had it. A session it had is unsubscribed, gives what it holds (stored
- * and receipted like any report), and is ended with a session expiry of
- * 0; one it did not have is ended at once. */
+/* The topic filter of this configuration's sessions. */
+static void ingest_topic(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "$share/%s/%s+", cfg->mqtt.share_group, REPORT_TOPIC_PREFIX);
+}
+
+void ingest_plan_free(struct ingest_plan *p)
+{
+	if (!p)
+		return;
+	free(p->retire);
+	free(p->old_topic);
+	free(p);
+}
+
+struct ingest_plan_ctx {
+	struct ingest_plan *p;
+	const struct config *cfg;
+	const char *topic;
+	bool legacy; /* the row "*" */
+};
+
+static bool ingest_plan_row(const char *client_id, const char *topic, void *arg)
+{
+	struct ingest_plan_ctx *ctx = arg;
+	struct ingest_plan *p = ctx->p;
+	const char *cid = ctx->cfg->mqtt.client_id;
+	size_t n = strlen(cid);
+
+	if (strcmp(client_id, "*") == 0) {
+		ctx->legacy = true;
+		return true;
+	}
+	/* One of this run's sessions: only its filter matters. */
+	if (strncmp(client_id, cid, n) == 0 && client_id[n] == '-') {
+		char *end;
+		errno = 0;
+		long i = strtol(client_id + n + 1, &end, 10);
+		if (errno == 0 && *end == '\0' && end != client_id + n + 1 && i >= 0 &&
+		    i < p->nsessions) {
+			if (strcmp(topic, ctx->topic) != 0)
+				snprintf(p->old_topic[i], sizeof(p->old_topic[i]), "%s", topic);
+			return true;
+		}
+	}
+	if (p->nretire == INGEST_RETIRE_MAX)
+		return true; /* the rest next time */
+	struct ingest_retiree *r = &p->retire[p->nretire++];
+	snprintf(r->client_id, sizeof(r->client_id), "%s", client_id);
+	snprintf(r->topic, sizeof(r->topic), "%s", topic);
+	return true;
+}
+
+ga_err ingest_plan_make(struct store *s, const struct config *cfg, struct ingest_plan **out,
+			char *err, size_t errlen)
+{
+	char topic[INGEST_TOPIC_MAX], id[sizeof(cfg->mqtt.client_id) + 16];
+	struct ingest_plan *p = calloc(1, sizeof(*p));
+	ga_err e = GA_ERR_NOMEM;
+
+	if (!p || !(p->retire = calloc(INGEST_RETIRE_MAX, sizeof(*p->retire))) ||
+	    !(p->old_topic = calloc((size_t)cfg->mqtt.sessions, sizeof(*p->old_topic)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	p->nsessions = cfg->mqtt.sessions;
+	ingest_topic(cfg, topic, sizeof(topic));
+	struct ingest_plan_ctx ctx = {.p = p, .cfg = cfg, .topic = topic};
+	if ((e = store_begin(s)) != GA_OK)
+		goto fail;
+	if ((e = store_mqtt_session_each(s, ingest_plan_row, &ctx)) != GA_OK)
+		goto fail;
+	/* An older database: any {client_id}-N may be at the broker. */
+	if (ctx.legacy) {
+		for (int i = cfg->mqtt.sessions; i < CONFIG_SESSIONS_MAX; i++) {
+			snprintf(id, sizeof(id), "%s-%d", cfg->mqtt.client_id, i);
+			if ((e = store_mqtt_session_put(s, id, topic)) != GA_OK)
+				goto fail;
+		}
+		if ((e = store_mqtt_session_delete(s, "*")) != GA_OK)
+			goto fail;
+		p->nretire = 0;
+		if ((e = store_mqtt_session_each(s, ingest_plan_row, &ctx)) != GA_OK)
+			goto fail;
+	}
+	/* Recorded before they connect: a session the broker has is always
+	 * one the store knows. */
+	for (int i = 0; i < cfg->mqtt.sessions; i++) {
+		snprintf(id, sizeof(id), "%s-%d", cfg->mqtt.client_id, i);
+		if ((e = store_mqtt_session_put(s, id, topic)) != GA_OK)
+			goto fail;
+	}
+	if ((e = store_commit(s)) != GA_OK)
+		goto fail;
+	*out = p;
+	return GA_OK;
+fail:
+	store_rollback(s);
+	snprintf(err, errlen, "database: cannot read or record the MQTT sessions: %s",
+		 ga_strerror(e));
+out:
+	ingest_plan_free(p);
+	return e;
+}
+
+/* The sessions an earlier run left at the broker (plan->retire), one
+ * after another: mosquitto keeps routing a share of the reports to an
+ * offline member of the shared subscription, where they would wait until
+ * the session expires. Each is connected without clean start; the CONNACK
+ * says whether the broker has it. A session it has is unsubscribed,
+ * gives what it holds (stored and receipted like any report), and is
+ * ended with a session expiry of 0; one it does not have is ended at
+ * once. Either way the store forgets it; one this run stops before the
+ * end is tried again next time. */
 static void *ingest_retire_main(void *arg)
 {
 	struct ingest *in = arg;
 	const struct config *cfg = &in->svc->cfg;
+	const struct ingest_plan *p = in->plan;
+	struct store_options sopt = {.path = cfg->store.path,
+				     .max_page_count = cfg->store.max_page_count};
+	struct store *store = NULL;
 	char err[256];
 
-	for (int i = cfg->mqtt.sessions; i < CONFIG_SESSIONS_MAX; i++) {
+	if (store_open(&sopt, &store, err, sizeof(err)) != GA_OK) {
+		log_warnx("mqtt: cannot retire the sessions an earlier run left: %s", err);
+		return NULL;
+	}
+	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping); i++) {
 		struct ingest_session *ss = &in->retire;
-		if (atomic_load(&in->stopping))
-			break;
 		memset(ss, 0, sizeof(*ss));
-		if (ingest_session_init(in, ss, i, true, in->password, err, sizeof(err)) != GA_OK) {
-			log_warnx("mqtt: retiring session %d: %s", i, err);
+		if (ingest_session_init(in, ss, -1, &p->retire[i], in->password, err,
+					sizeof(err)) != GA_OK) {
+			log_warnx("mqtt: retiring session %s: %s", p->retire[i].client_id, err);
 			ingest_session_free(ss);
 			continue;
 		}
 		ingest_session_main(ss);
 		if (ss->retire_found)
-			log_info("mqtt %s: session left by a larger [mqtt] sessions: %llu reports "
-				 "taken, session %s",
-				 ss->client_id, (unsigned long long)ss->nreports,
-				 ss->retire_done ? "ended" : "kept (stopped before the end)");
+			log_info(
+			    "mqtt %s: session an earlier run left: %llu reports taken, session "
+			    "%s",
+			    ss->client_id, (unsigned long long)ss->nreports,
+			    ss->retire_done ? "ended" : "kept (stopped before the end)");
+		if (ss->retire_done && store_mqtt_session_delete(store, ss->client_id) != GA_OK)
+			log_warnx(
+			    "mqtt %s: ended, but still in the database: tried again next start",
+			    ss->client_id);
 		ingest_session_free(ss);
 	}
+	store_close(store);
 	return NULL;
 }
 
-ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest **out,
-		    char *err, size_t errlen)
+ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest_plan *plan,
+		    struct ingest **out, char *err, size_t errlen)
 {
 	const struct config *cfg = &svc->cfg;
 	char password[256] = "";
@@ -149,18 +268,19 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 	struct ingest *in = calloc(1, sizeof(*in));
 	if (!in) {
 		ingest_backlog_free(backlog);
+		ingest_plan_free(plan);
 		goto out;
 	}
 	in->svc = svc;
 	in->backlog = backlog;
+	in->plan = plan;
 	if (ingest_parse_url(cfg->mqtt.url, in->host, sizeof(in->host), &in->port, &in->tls) !=
 	    GA_OK) {
 		snprintf(err, errlen, "[mqtt] url: cannot parse \"%s\"", cfg->mqtt.url);
 		result = GA_ERR_CONFIG;
 		goto out;
 	}
-	snprintf(in->topic, sizeof(in->topic), "$share/%s/%s+", cfg->mqtt.share_group,
-		 REPORT_TOPIC_PREFIX);
+	ingest_topic(cfg, in->topic, sizeof(in->topic));
 	if (cfg->mqtt.password_file[0]) {
 		result = config_read_secret(cfg->mqtt.password_file, password, sizeof(password),
 					    err, errlen);
@@ -178,7 +298,7 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 	for (int i = 0; i < cfg->mqtt.sessions; i++) {
 		in->n = i + 1;
 		struct ingest_session *ss = &in->sessions[i];
-		result = ingest_session_init(in, ss, i, false, password, err, errlen);
+		result = ingest_session_init(in, ss, i, NULL, password, err, errlen);
 		if (result != GA_OK)
 			goto out;
 		if (pthread_create(&ss->thread, NULL, ingest_session_main, ss) != 0) {
@@ -188,9 +308,9 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 		}
 		ss->thread_started = true;
 	}
-	/* Then the sessions a larger [mqtt] sessions may have left. */
+	/* Then the sessions an earlier run left. */
 	snprintf(in->password, sizeof(in->password), "%s", password);
-	if (cfg->mqtt.sessions < CONFIG_SESSIONS_MAX) {
+	if (plan && plan->nretire > 0) {
 		if (pthread_create(&in->retire_thread, NULL, ingest_retire_main, in) != 0) {
 			snprintf(err, errlen, "mqtt: cannot start thread");
 			result = GA_ERR_MQTT;
@@ -242,6 +362,7 @@ void ingest_stop(struct ingest *in)
 	outbox_stop(in->outbox, INGEST_DRAIN_MS);
 	ingest_backlog_free(in->backlog);
 	explicit_bzero(in->password, sizeof(in->password));
+	ingest_plan_free(in->plan);
 	free(in->sessions);
 	free(in);
 }

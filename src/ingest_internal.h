@@ -18,6 +18,9 @@
 #define INGEST_BACKOFF_MIN_MS 500
 #define INGEST_BACKOFF_MAX_MS 30000
 #define INGEST_DRAIN_MS 1000 /* at stop, wait this long for receipt PUBACKs */
+/* Sessions the store may name for retiring at one start (the rest wait
+ * for the next). */
+#define INGEST_RETIRE_MAX 256
 /* A retiring session ends once nothing came for this long after its
  * CONNACK or its last report (the broker sends what it queued at once). */
 #define INGEST_RETIRE_QUIET_MS 2000
@@ -68,12 +71,16 @@ struct ingest_session {
 	/* For the log line at stop: commits, reports, the largest batch. */
 	uint64_t ncommits, nreports;
 	int max_batch;
-	/* A session a larger [mqtt] sessions left (ingest_connect.c): it takes
-	 * what the broker queued for it, then ends the session. */
+	/* A filter an earlier run subscribed this session to (another
+	 * share_group): unsubscribed at every connect. */
+	char old_topic[INGEST_TOPIC_MAX];
+	/* A session an earlier run left (ingest_connect.c): it takes what the
+	 * broker queued for it, then ends the session. */
 	bool retiring;
-	bool retire_found;    /* the broker had the session (CONNACK) */
-	bool retire_done;     /* nothing (more) to take: end it */
-	int64_t retire_quiet; /* monotonic: the last report or the CONNACK */
+	char retire_topic[INGEST_TOPIC_MAX]; /* what it subscribed to */
+	bool retire_found;		     /* the broker had the session (CONNACK) */
+	bool retire_done;		     /* nothing (more) to take: end it */
+	int64_t retire_quiet;		     /* monotonic: the last report or the CONNACK */
 };
 
 /* A report between its arrival and its commit: the message is copied,
@@ -89,8 +96,24 @@ struct ingest_msg {
 	struct ingest_msg *next; /* on the spare list */
 };
 
+/* One session of an earlier run to retire, and what it subscribed to. */
+struct ingest_retiree {
+	char client_id[80];
+	char topic[INGEST_TOPIC_MAX];
+};
+
+struct ingest_plan {
+	struct ingest_retiree *retire;
+	int nretire;
+	/* Per session of this run ([mqtt] sessions), "" or the filter an
+	 * earlier run gave it. */
+	char (*old_topic)[INGEST_TOPIC_MAX];
+	int nsessions;
+};
+
 struct ingest {
 	struct service *svc;
+	struct ingest_plan *plan;
 	int n;
 	struct ingest_session *sessions;
 	char topic[INGEST_TOPIC_MAX]; /* $share/group/geohazard/v1/reports/+ */
@@ -100,7 +123,8 @@ struct ingest {
 	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
 	struct outbox *outbox;		/* the receipts' own connection */
 	char password[256];		/* [mqtt] password_file, for the retiring sessions */
-	/* The retiring sessions, one after another on a thread of their own. */
+	/* The retiring sessions (plan->retire), one after another on a
+	 * thread of their own. */
 	struct ingest_session retire;
 	pthread_t retire_thread;
 	bool retire_started;
@@ -112,10 +136,12 @@ ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char 
 			  char *err, size_t errlen);
 /* Makes session index's client ({client_id}-{index}, persistent, MQTT 5)
  * and starts connecting; the caller runs ingest_session_main (on a thread
- * of its own, or inline). A retiring session does not subscribe: it takes
- * what the broker queued for it, then ends the session (expiry 0). */
-ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index, bool retiring,
-			   const char *password, char *err, size_t errlen);
+ * of its own, or inline). A retiring session (retiree not NULL; index -1)
+ * does not subscribe: it takes what the broker queued for it, then ends
+ * the session (expiry 0). */
+ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
+			   const struct ingest_retiree *retiree, const char *password, char *err,
+			   size_t errlen);
 /* The session's loop until ss->stopping, or a retiring session is done;
  * then the last acknowledgements and a DISCONNECT. */
 void *ingest_session_main(void *arg);

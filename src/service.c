@@ -327,9 +327,13 @@ int service_serve(int argc, char **argv)
 		goto out;
 	}
 	/* Read before the writer thread owns the store. */
+	struct ingest_plan *plan = NULL;
+	if (ingest_plan_make(svc->store, &svc->cfg, &plan, err, sizeof(err)) != GA_OK)
+		log_warnx("%s; sessions an earlier run left are not retired this time", err);
 	struct ingest_backlog *backlog = service_outbox(svc->store);
 	if (writer_new(svc->store, svc, svc->cfg.store.batch_max, &svc->writer) != GA_OK) {
 		ingest_backlog_free(backlog);
+		ingest_plan_free(plan);
 		log_warnx("cannot start the writer thread");
 		goto out;
 	}
@@ -337,15 +341,17 @@ int service_serve(int argc, char **argv)
 	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
 			   sizeof(err)) != GA_OK) {
 		ingest_backlog_free(backlog);
+		ingest_plan_free(plan);
 		log_warnx("%s", err);
 		goto out;
 	}
 	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK) {
 		ingest_backlog_free(backlog);
+		ingest_plan_free(plan);
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (ingest_start(svc, backlog, &svc->ingest, err, sizeof(err)) != GA_OK) {
+	if (ingest_start(svc, backlog, plan, &svc->ingest, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
 		goto out;
 	}

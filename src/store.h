@@ -488,4 +488,20 @@ struct store_timeliness_row {
 typedef bool (*store_timeliness_cb)(const struct store_timeliness_row *row, void *arg);
 ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg);
 
+/* === MQTT sessions at the broker (migration 8; store_mqtt.c) ========
+ * The persistent sessions geoalert has made, by client id, and the
+ * filter each subscribed to (ingest_connect.c retires the ones no
+ * longer in use). client_id "*": an older database that did not record
+ * them. */
+#define STORE_CLIENT_ID_MAX 80
+#define STORE_TOPIC_MAX 256
+
+typedef bool (*store_mqtt_session_cb)(const char *client_id, const char *topic, void *arg);
+/* Every recorded session, by client id; cb returns false to stop. */
+ga_err store_mqtt_session_each(struct store *s, store_mqtt_session_cb cb, void *arg);
+/* Records a session (or its new filter). */
+ga_err store_mqtt_session_put(struct store *s, const char *client_id, const char *topic);
+/* Forgets a session the broker no longer has. */
+ga_err store_mqtt_session_delete(struct store *s, const char *client_id);
+
 #endif

@@ -265,6 +265,20 @@ const char *const store_migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " delivered_ms INTEGER);"
     "CREATE INDEX notices_due ON notices (next_attempt_ms) WHERE state = 'pending';",
+
+    /* 8: the persistent MQTT sessions geoalert has at the broker, by
+     * client id, with the filter each subscribed to: a session no longer
+     * in use (a smaller [mqtt] sessions, another client_id) still gets a
+     * share of the reports from mosquitto, so it is drained and ended at
+     * the next start (ingest_connect.c), and its row deleted. A database
+     * that has taken reports before this migration does not know its
+     * sessions: the row '*' asks for every {client_id}-N up to the
+     * largest [mqtt] sessions to be tried once. */
+    "CREATE TABLE mqtt_sessions ("
+    " client_id TEXT PRIMARY KEY NOT NULL,"
+    " topic TEXT NOT NULL);"
+    "INSERT INTO mqtt_sessions (client_id, topic)"
+    " SELECT '*', '' WHERE EXISTS (SELECT 1 FROM reports);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -480,6 +494,11 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_NOTICE_PENDING] = "SELECT count(*) FROM notices WHERE state = 'pending'",
     [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = min(next_attempt_ms, ?1)"
 			    " WHERE state = 'pending'",
+
+    [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic FROM mqtt_sessions ORDER BY client_id",
+    [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic) VALUES (?1, ?2)"
+			      " ON CONFLICT (client_id) DO UPDATE SET topic = excluded.topic",
+    [STMT_MQTT_SESSION_DELETE] = "DELETE FROM mqtt_sessions WHERE client_id = ?1",
 
     /* Published versions since ?1, newest first (the Atom feed). */
     [STMT_DRAFT_PUBLISHED_SINCE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"

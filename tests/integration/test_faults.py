@@ -1,6 +1,7 @@
 """No acknowledged report is lost: kill -9 of geoalert under load, broker
 restarts with persistence, reports published while geoalert is down, and
 [mqtt] sessions lowered while reports wait at the broker."""
+import re
 import time
 
 from harness import Broker, Geoalert, Runner, Station, report
@@ -161,13 +162,17 @@ def test_fewer_sessions_strand_nothing():
     """mosquitto shares the reports queued while geoalert is down among
     every member of the shared subscription, offline ones included: with
     [mqtt] sessions lowered from 4 to 2, half of them sat in the sessions
-    -2 and -3 (20 of 40 answered before the fix). Now those sessions are
-    drained and ended at the next start."""
+    -2 and -3 (20 of 40 answered before the fix). Now the store records
+    the sessions each run makes, and the next start drains and ends the
+    ones no longer in use — and only those (no probing)."""
     broker = Broker().start()
     ga = Geoalert(broker, sessions=4).start()
     st = Station(broker)
     try:
         ga.stop()
+        cid = ga.sections["mqtt"]["client_id"]
+        recorded = [r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions")]
+        assert sorted(recorded) == [cid + "-%d" % i for i in range(4)], recorded
         ids = ["fs-%02d" % i for i in range(40)]
         for i, rid in enumerate(ids):
             sid = STATIONS[i % 2]
@@ -178,13 +183,18 @@ def test_fewer_sessions_strand_nothing():
         assert answered(st, ids, 30) == [], "reports left at the broker"
         for rid in ids:
             assert st.receipts[rid][0]["status"] == "accepted", st.receipts[rid]
-        # the two sessions are ended once they have been quiet
+        # the two sessions are ended once they have been quiet, and forgotten
         deadline = time.monotonic() + 30
-        while ga.log_text().count("session ended") < 2:
+        while ga.query("SELECT count(*) FROM mqtt_sessions")[0][0] > 2:
             assert time.monotonic() < deadline, ga.log_text()
             time.sleep(0.2)
-        took = ga.log_text().count("a session left by a larger [mqtt] sessions")
-        assert took == 2, ga.log_text()
+        log = ga.log_text()
+        for i in (2, 3):
+            old = "%s-%d" % (cid, i)
+            assert log.count("mqtt %s: a session an earlier run left" % old) == 1, log
+            assert re.search(r"mqtt %s: session an earlier run left: \d+ reports taken, "
+                             r"session ended" % re.escape(old), log), log
+        assert log.count("an earlier run left") == 4, log  # two sessions, two lines each
         # gone at the broker: what comes while geoalert is down again
         # goes to the two sessions left, and nothing is retired next time
         ga.stop()
@@ -194,11 +204,58 @@ def test_fewer_sessions_strand_nothing():
             st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
         ga.start()
         assert answered(st, more, 30) == [], "reports left at the broker"
-        time.sleep(3)  # longer than a retiring session's quiet time
-        log = ga.log_text()
-        assert log.count("a session left by a larger [mqtt] sessions") == took, log
+        assert ga.log_text().count("an earlier run left") == 4, ga.log_text()
         stored = ga.query("SELECT count(*) FROM reports WHERE report_id LIKE 'fs%'")[0][0]
         assert stored == 60, stored
+    finally:
+        st.close()
+        ga.stop()
+        broker.stop()
+
+
+def test_new_client_id_and_group_strand_nothing():
+    """A changed [mqtt] share_group leaves the old filter in the resumed
+    sessions (every report would come twice); a changed client_id leaves
+    the old sessions at the broker with a share of the reports. Both are
+    cleared at the next start, with nothing lost."""
+    broker = Broker().start()
+    ga = Geoalert(broker, sessions=2).start()
+    st = Station(broker)
+    try:
+        ga.stop()
+        ga.sections["mqtt"]["share_group"] = "geoalert-b"
+        ga.write_config()
+        ga.start()
+        ids = ["sg-%02d" % i for i in range(20)]
+        for i, rid in enumerate(ids):
+            sid = STATIONS[i % 2]
+            st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
+        assert answered(st, ids, 30) == [], "reports not answered"
+        time.sleep(1)  # a second copy would come right behind the first
+        twice = [rid for rid in ids if len(st.receipts[rid]) != 1]
+        assert twice == [], [(rid, st.receipts[rid]) for rid in twice]
+        assert ga.log_text().count("an earlier run's filter") == 2, ga.log_text()
+
+        ga.stop()
+        old = ga.sections["mqtt"]["client_id"]
+        more = ["ci-%02d" % i for i in range(20)]
+        for i, rid in enumerate(more):
+            sid = STATIONS[i % 2]
+            st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
+        ga.sections["mqtt"]["client_id"] = old + "-b"
+        ga.write_config()
+        ga.start()
+        assert answered(st, more, 30) == [], "reports left in the old sessions"
+        deadline = time.monotonic() + 30
+        while True:
+            rows = sorted(r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions"))
+            if rows == [old + "-b-0", old + "-b-1"]:
+                break
+            assert time.monotonic() < deadline, (rows, ga.log_text())
+            time.sleep(0.2)
+        stored = ga.query("SELECT count(*) FROM reports WHERE report_id LIKE 'sg-%'"
+                          " OR report_id LIKE 'ci-%'")[0][0]
+        assert stored == 40, stored
     finally:
         st.close()
         ga.stop()
@@ -210,4 +267,5 @@ runner.run(test_disk_full_refuses_then_recovers)
 runner.run(test_locked_database_at_start)
 runner.run(test_reports_wait_in_broker_across_restarts)
 runner.run(test_fewer_sessions_strand_nothing)
+runner.run(test_new_client_id_and_group_strand_nothing)
 runner.finish()

@@ -143,11 +143,12 @@ static void test_upgrade(void **state)
 	db = raw_open(f->db.path);
 	version = raw_int(db, "PRAGMA user_version");
 	/* Back to a database of migration 4: before admin_name (5), the
-	 * deliveries' progress (6) and the notices (7). */
+	 * deliveries' progress (6), the notices (7) and the MQTT sessions (8). */
 	raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
 	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN step");
 	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
 	raw_exec(db, "DROP TABLE notices");
+	raw_exec(db, "DROP TABLE mqtt_sessions");
 	raw_exec(db, "PRAGMA user_version = 4");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
 				     " WHERE name = 'admin_name'"),
@@ -163,6 +164,9 @@ static void test_upgrade(void **state)
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('deliveries')"
 				     " WHERE name IN ('step', 'scratch')"),
 			 2);
+	/* It has taken reports: its sessions are unknown, to be tried once. */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM mqtt_sessions WHERE client_id = '*'"),
+			 1);
 	sqlite3_close(db);
 }
 

@@ -1,0 +1,157 @@
+/* test_ingest_plan.c - which MQTT sessions a start retires and which
+ * filters it drops, from what the store recorded (ingest_plan_make). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "ingest_internal.h"
+#include "store_testutil.h"
+
+struct fixture {
+	struct stest_db db;
+	struct store *s;
+	struct config cfg;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	stest_db_make(&f->db, "ingest-plan");
+	f->s = stest_open(f->db.path, 0);
+	config_defaults(&f->cfg);
+	snprintf(f->cfg.mqtt.client_id, sizeof(f->cfg.mqtt.client_id), "ga");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	stest_db_remove(&f->db);
+	free(f);
+	return 0;
+}
+
+static struct ingest_plan *plan(struct fixture *f, int sessions)
+{
+	struct ingest_plan *p = NULL;
+	char err[256] = "";
+	f->cfg.mqtt.sessions = sessions;
+	if (ingest_plan_make(f->s, &f->cfg, &p, err, sizeof(err)) != GA_OK)
+		fail_msg("ingest_plan_make: %s", err);
+	assert_non_null(p);
+	return p;
+}
+
+struct rows {
+	char ids[80][STORE_CLIENT_ID_MAX];
+	char topics[80][STORE_TOPIC_MAX];
+	int n;
+};
+
+static bool collect(const char *client_id, const char *topic, void *arg)
+{
+	struct rows *r = arg;
+	assert_true(r->n < 80);
+	snprintf(r->ids[r->n], sizeof(r->ids[r->n]), "%s", client_id);
+	snprintf(r->topics[r->n], sizeof(r->topics[r->n]), "%s", topic);
+	r->n++;
+	return true;
+}
+
+static void rows(struct fixture *f, struct rows *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(store_mqtt_session_each(f->s, collect, r), GA_OK);
+}
+
+static void test_records_and_retires(void **state)
+{
+	struct fixture *f = *state;
+	struct rows r;
+
+	/* A fresh database: nothing to retire; the sessions are recorded. */
+	struct ingest_plan *p = plan(f, 4);
+	assert_int_equal(p->nretire, 0);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(p->old_topic[i], "");
+	ingest_plan_free(p);
+	rows(f, &r);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.ids[0], "ga-0");
+	assert_string_equal(r.ids[3], "ga-3");
+	assert_string_equal(r.topics[0], "$share/geoalert/geohazard/v1/reports/+");
+
+	/* Fewer sessions: the two beyond are retired, with their filter;
+	 * their rows stay until a retiring session deletes them. */
+	p = plan(f, 2);
+	assert_int_equal(p->nretire, 2);
+	assert_string_equal(p->retire[0].client_id, "ga-2");
+	assert_string_equal(p->retire[1].client_id, "ga-3");
+	assert_string_equal(p->retire[1].topic, "$share/geoalert/geohazard/v1/reports/+");
+	ingest_plan_free(p);
+	assert_int_equal(store_mqtt_session_delete(f->s, "ga-2"), GA_OK);
+
+	/* Another share_group and client_id: the old sessions are retired,
+	 * a session of this run that had another filter drops it. */
+	snprintf(f->cfg.mqtt.share_group, sizeof(f->cfg.mqtt.share_group), "g2");
+	p = plan(f, 2);
+	assert_int_equal(p->nretire, 1);
+	assert_string_equal(p->retire[0].client_id, "ga-3");
+	assert_string_equal(p->old_topic[0], "$share/geoalert/geohazard/v1/reports/+");
+	assert_string_equal(p->old_topic[1], "$share/geoalert/geohazard/v1/reports/+");
+	ingest_plan_free(p);
+	p = plan(f, 2);
+	assert_string_equal(p->old_topic[0], ""); /* recorded: dropped once */
+	ingest_plan_free(p);
+
+	snprintf(f->cfg.mqtt.client_id, sizeof(f->cfg.mqtt.client_id), "gb");
+	p = plan(f, 1);
+	assert_int_equal(p->nretire, 3);
+	assert_string_equal(p->retire[0].client_id, "ga-0");
+	assert_string_equal(p->retire[1].client_id, "ga-1");
+	assert_string_equal(p->retire[2].client_id, "ga-3");
+	assert_string_equal(p->retire[0].topic, "$share/g2/geohazard/v1/reports/+");
+	ingest_plan_free(p);
+	rows(f, &r);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.ids[3], "gb-0");
+}
+
+/* A database from before migration 8 that took reports: every
+ * {client_id}-N beyond [mqtt] sessions is tried once, then forgotten
+ * like any other. */
+static void test_legacy_database(void **state)
+{
+	struct fixture *f = *state;
+	struct rows r;
+
+	assert_int_equal(store_mqtt_session_put(f->s, "*", ""), GA_OK);
+	struct ingest_plan *p = plan(f, 3);
+	assert_int_equal(p->nretire, CONFIG_SESSIONS_MAX - 3);
+	assert_string_equal(p->retire[0].client_id, "ga-10"); /* by client id */
+	for (int i = 0; i < p->nretire; i++)
+		assert_string_equal(p->retire[i].topic, "$share/geoalert/geohazard/v1/reports/+");
+	ingest_plan_free(p);
+	rows(f, &r);
+	assert_int_equal(r.n, CONFIG_SESSIONS_MAX);
+	for (int i = 0; i < r.n; i++)
+		assert_string_not_equal(r.ids[i], "*");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_records_and_retires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_legacy_database, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
