@@ -235,46 +235,6 @@ out:
 	return e;
 }
 
-/* Reads path (at most CAP_SIGN_FILE_MAX bytes) into a malloc'd *buf. */
-static ga_err cap_sign_file_read(const char *path, char **buf, size_t *len, char *err,
-				 size_t errlen)
-{
-	FILE *fp = fopen(path, "r");
-	ga_err e = GA_ERR_IO;
-	size_t n;
-
-	*buf = NULL;
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? GA_ERR_NOTFOUND : GA_ERR_IO;
-	}
-	if ((*buf = malloc(CAP_SIGN_FILE_MAX + 1)) == NULL) {
-		e = GA_ERR_NOMEM;
-		goto out;
-	}
-	n = fread(*buf, 1, CAP_SIGN_FILE_MAX + 1, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (n > CAP_SIGN_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u bytes: not a key", path,
-			 CAP_SIGN_FILE_MAX);
-		e = GA_ERR_CONFIG;
-		goto out;
-	}
-	(*buf)[n] = '\0';
-	*len = n;
-	e = GA_OK;
-out:
-	fclose(fp);
-	if (e != GA_OK) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return e;
-}
-
 /* A new P-256 key and its self-signed certificate written to path (which
  * must not exist) with mode 0600. */
 static ga_err cap_sign_generate(const char *path, const char *subject, char *err, size_t errlen)
@@ -316,13 +276,13 @@ ga_err cap_sign_key_load(const char *path, bool create, const char *subject,
 		*created = false;
 	if ((e = cap_sign_init(err, errlen)) != GA_OK)
 		return e;
-	e = cap_sign_file_read(path, &buf, &len, err, errlen);
+	e = file_read(path, CAP_SIGN_FILE_MAX, &buf, &len, err, errlen);
 	if (e == GA_ERR_NOTFOUND && create) {
 		if ((e = cap_sign_generate(path, subject, err, errlen)) != GA_OK)
 			return e;
 		if (created)
 			*created = true;
-		e = cap_sign_file_read(path, &buf, &len, err, errlen);
+		e = file_read(path, CAP_SIGN_FILE_MAX, &buf, &len, err, errlen);
 	}
 	if (e != GA_OK)
 		goto out;
@@ -364,7 +324,7 @@ ga_err cap_sign_pubkey_load(const char *path, struct cap_sign_key **out, char *e
 	ga_err e;
 
 	*out = NULL;
-	if ((e = cap_sign_file_read(path, &buf, &len, err, errlen)) != GA_OK)
+	if ((e = file_read(path, CAP_SIGN_FILE_MAX, &buf, &len, err, errlen)) != GA_OK)
 		return e;
 	if ((e = cap_sign_key_parse(buf, len, NULL, out, msg, sizeof(msg))) != GA_OK)
 		snprintf(err, errlen, "%s: %s", path, msg);

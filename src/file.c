@@ -19,6 +19,8 @@ ga_err file_read(const char *path, size_t cap, char **buf, size_t *len, char *er
 
 	if ((fp = fopen(path, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (errno == ENOENT)
+			rc = GA_ERR_NOTFOUND;
 		goto out;
 	}
 	if (fstat(fileno(fp), &st) == -1) {
@@ -39,6 +41,7 @@ ga_err file_read(const char *path, size_t cap, char **buf, size_t *len, char *er
 		snprintf(err, errlen, "%s: short read", path);
 		goto out;
 	}
+	b[st.st_size] = '\0';
 	*buf = b;
 	*len = (size_t)st.st_size;
 	b = NULL;

@@ -8,9 +8,10 @@
 #include "error.h"
 
 /* Reads the regular file at path, at most cap bytes, into a malloc'd
- * buffer with one spare byte (*buf, *len; the caller frees). On error
- * writes "PATH: problem" into err: GA_ERR_IO (cannot open or read),
- * GA_ERR_CONFIG (not a regular file, or past cap), GA_ERR_NOMEM. */
+ * buffer, NUL-terminated after its *len bytes (*buf; the caller frees). On error
+ * writes "PATH: problem" into err: GA_ERR_NOTFOUND (no such file),
+ * GA_ERR_IO (cannot open or read), GA_ERR_CONFIG (not a regular file, or
+ * past cap), GA_ERR_NOMEM. */
 ga_err file_read(const char *path, size_t cap, char **buf, size_t *len, char *err, size_t errlen);
 
 /* Creates path with mode 0600 — never over an existing file — and writes

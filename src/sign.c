@@ -156,30 +156,13 @@ out:
 	return e;
 }
 
-/* Reads a key file of at most SIGN_FILE_MAX bytes into buf. */
-static ga_err sign_file_read(const char *path, char *buf, size_t *len, char *err, size_t errlen)
+/* Frees a key file's bytes, wiped. */
+static void sign_file_free(char *buf, size_t len)
 {
-	FILE *fp = fopen(path, "r");
-	size_t n;
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? GA_ERR_NOTFOUND : GA_ERR_IO;
+	if (buf) {
+		sodium_memzero(buf, len);
+		free(buf);
 	}
-	n = fread(buf, 1, SIGN_FILE_MAX, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		return GA_ERR_IO;
-	}
-	if (n == SIGN_FILE_MAX && fgetc(fp) != EOF) {
-		snprintf(err, errlen, "%s: larger than %d bytes: not a key", path, SIGN_FILE_MAX);
-		fclose(fp);
-		return GA_ERR_CONFIG;
-	}
-	fclose(fp);
-	*len = n;
-	return GA_OK;
 }
 
 /* A new key written to path (which must not exist) with mode 0600. */
@@ -206,7 +189,7 @@ out:
 ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool *created, char *err,
 		     size_t errlen)
 {
-	char buf[SIGN_FILE_MAX], msg[256];
+	char *buf = NULL, msg[256];
 	struct stat st;
 	size_t len = 0;
 	ga_err e;
@@ -217,13 +200,13 @@ ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool 
 		snprintf(err, errlen, "libsodium did not start");
 		return e;
 	}
-	e = sign_file_read(path, buf, &len, err, errlen);
+	e = file_read(path, SIGN_FILE_MAX, &buf, &len, err, errlen);
 	if (e == GA_ERR_NOTFOUND && create) {
 		if ((e = sign_key_generate(path, err, errlen)) != GA_OK)
 			return e;
 		if (created)
 			*created = true;
-		e = sign_file_read(path, buf, &len, err, errlen);
+		e = file_read(path, SIGN_FILE_MAX, &buf, &len, err, errlen);
 	}
 	if (e != GA_OK)
 		goto out;
@@ -242,22 +225,22 @@ ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool 
 		e = GA_ERR_CONFIG;
 	}
 out:
-	sodium_memzero(buf, sizeof(buf));
+	sign_file_free(buf, len);
 	return e;
 }
 
 ga_err sign_pubkey_load(const char *path, struct sign_key **out, char *err, size_t errlen)
 {
-	char buf[SIGN_FILE_MAX], msg[256];
+	char *buf = NULL, msg[256];
 	size_t len = 0;
 	ga_err e;
 
-	if ((e = sign_file_read(path, buf, &len, err, errlen)) != GA_OK)
+	if ((e = file_read(path, SIGN_FILE_MAX, &buf, &len, err, errlen)) != GA_OK)
 		goto out;
 	if ((e = sign_key_parse(buf, len, out, msg, sizeof(msg))) != GA_OK)
 		snprintf(err, errlen, "%s: %s", path, msg);
 out:
-	sodium_memzero(buf, sizeof(buf));
+	sign_file_free(buf, len);
 	return e;
 }
 

@@ -394,7 +394,7 @@ static void test_key_errors(void **state)
 	fclose(fp);
 	assert_int_equal(cap_sign_key_load(path, false, NULL, &k, NULL, err, sizeof(err)),
 			 GA_ERR_CONFIG);
-	assert_non_null(strstr(err, "larger than"));
+	assert_non_null(strstr(err, "of at most 16384 bytes"));
 	unlink(path);
 }
 

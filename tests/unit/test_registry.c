@@ -246,7 +246,7 @@ static void test_document(void **state)
 	unlink(path);
 	assert_int_equal(
 	    registry_load("/nonexistent/stations.geojson", NULL, &r, errbuf, sizeof(errbuf)),
-	    GA_ERR_IO);
+	    GA_ERR_NOTFOUND);
 	assert_null(r);
 }
 
