@@ -84,7 +84,9 @@ struct channel_job {
  * SMTP (rcpt not NULL; url smtp:// or smtps://): body is the whole
  * RFC 5322 message, sent from mail_from to every address of rcpt; with
  * username set, AUTH with username and password (borrowed: the channel's
- * own, alive while it is); starttls true requires STARTTLS on smtp://.
+ * own, alive while it is); starttls true requires STARTTLS on smtp://;
+ * ca_file (borrowed likewise; NULL: the system's store) the PEM file of
+ * the CAs the relay's certificate is verified against.
  * The answer's status is the server's last SMTP reply code (250 when
  * the message was taken). */
 struct channel_request {
@@ -96,6 +98,7 @@ struct channel_request {
 	struct curl_slist *rcpt;
 	char mail_from[CHANNEL_ADDR_MAX];
 	const char *username, *password;
+	const char *ca_file;
 	bool starttls;
 };
 

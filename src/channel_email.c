@@ -15,7 +15,12 @@
  * (values HTML-escaped) as text/html, both UTF-8 in base64 lines of 76.
  *
  * 250 after the message is delivered; anything else, or no answer, is
- * tried again. */
+ * tried again.
+ *
+ * TLS: smtps:// is TLS from the start; smtp:// with starttls = true
+ * sends STARTTLS (RFC 3207) and refuses to go on in clear when the relay
+ * does not offer it. Either way the relay's certificate is verified,
+ * against ca_file (PEM) when set, else the system's store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +41,18 @@
 #define EMAIL_B64_LINE 57		/* bytes per base64 line of 76 characters */
 #define EMAIL_REFS_MAX 16		/* References kept */
 #define EMAIL_SUBJECT_MAX 1024		/* bytes of the subject before encoding */
+#define EMAIL_CA_FILE_MAX (4u << 20)	/* bytes of ca_file (PEM bundle) */
 #define EMAIL_LINK_PRE "\n\n查看全文：" /* ends a text cut to max_bytes */
 #define EMAIL_LINK_POST "\n"
 
-static const char *const email_keys[] = {"from",     "from_name",     "to_file",
-					 "to_name",  "username",      "secret_file",
-					 "starttls", "template_html", NULL};
+static const char *const email_keys[] = {"from",     "from_name",   "to_file",	"to_name",
+					 "username", "secret_file", "starttls", "template_html",
+					 "ca_file",  NULL};
 
 struct email {
 	char from[CHANNEL_ADDR_MAX];
-	const char *domain; /* in from */
+	const char *domain;  /* in from */
+	const char *ca_file; /* borrowed from the config; NULL: the system's store */
 	char (*rcpt)[CHANNEL_ADDR_MAX];
 	int nrcpt;
 	bool starttls;
@@ -156,6 +163,30 @@ out:
 	return e;
 }
 
+/* ca_file of ch, when set: a readable regular file of PEM certificates
+ * (curl would only find out at the first delivery). */
+static ga_err email_ca_check(const struct config *cfg, const struct config_channel *ch,
+			     const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL, why[CHANNEL_ERR_MAX];
+	size_t len;
+	ga_err e;
+
+	if ((e = file_read(path, EMAIL_CA_FILE_MAX, &buf, &len, why, sizeof(why))) != GA_OK) {
+		snprintf(err, errlen, "%s:%d: [channel.%s] ca_file: %s", cfg->path,
+			 channel_key_line(ch, "ca_file"), ch->name, why);
+		goto out;
+	}
+	if (strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL) {
+		snprintf(err, errlen, "%s:%d: [channel.%s] ca_file: %s holds no PEM certificate",
+			 cfg->path, channel_key_line(ch, "ca_file"), ch->name, path);
+		e = GA_ERR_CONFIG;
+	}
+out:
+	free(buf);
+	return e;
+}
+
 static void email_cleanup(struct email *m)
 {
 	free(m->rcpt);
@@ -191,6 +222,9 @@ static ga_err email_load(const struct config *cfg, const struct config_channel *
 	}
 	snprintf(m->from, sizeof(m->from), "%s", from);
 	m->domain = strrchr(m->from, '@') + 1;
+	m->ca_file = config_channel_get(ch, "ca_file");
+	if (m->ca_file != NULL && (e = email_ca_check(cfg, ch, m->ca_file, err, errlen)) != GA_OK)
+		return e;
 	if ((e = channel_bool(cfg, ch, "starttls", false, &m->starttls, err, errlen)) != GA_OK ||
 	    (e = email_rcpt_load(to, m, err, errlen)) != GA_OK ||
 	    (e = channel_template_open(cfg, ch, "template_html", "email.html", &m->html, err,
@@ -480,6 +514,7 @@ static ga_err email_request(struct channel *c, struct channel_job *job, struct c
 	req->username = config_channel_get(c->ch, "username");
 	req->password = req->username != NULL ? c->secret : NULL;
 	req->starttls = m->starttls;
+	req->ca_file = m->ca_file;
 	req->body = b.p;
 	req->bodylen = b.len;
 	b.p = NULL;

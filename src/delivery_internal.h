@@ -32,6 +32,7 @@ struct delivery_job {
 	struct channel_job cj;
 	struct channel_request req;
 	CURL *easy;
+	char curl_err[CURL_ERROR_SIZE]; /* curl's own words on a failed transfer */
 	char *answer;
 	size_t answerlen;
 	size_t uploaded; /* smtp: bytes of req.body read by curl */

@@ -145,6 +145,15 @@ void delivery_launch(struct delivery *d, struct delivery_job *j)
 		}
 		if (j->req.starttls)
 			curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		/* verification stays on (curl's default); only whom to trust */
+		if (j->req.ca_file != NULL)
+			curl_easy_setopt(e, CURLOPT_CAINFO, j->req.ca_file);
+		/* A connection per message: curl would hand an smtp://
+		 * connection left by one channel to another with the same
+		 * relay and login whatever their starttls and ca_file (a
+		 * message required in TLS sent in clear). */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	} else {
 		/* Python's and some portals' servers do not answer
 		 * 100-continue. */
@@ -162,6 +171,8 @@ void delivery_launch(struct delivery *d, struct delivery_job *j)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, delivery_on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	j->curl_err[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->curl_err);
 	if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		delivery_job_fail(j, CHANNEL_RETRY, "cannot start the transfer");

@@ -332,12 +332,20 @@ static void delivery_http_done(struct delivery *d)
 		CURLcode rc = m->data.result;
 		delivery_job_unlink(d, j);
 		if (rc != CURLE_OK) {
-			char why[CHANNEL_ERR_MAX];
-			if (status > 0) /* an SMTP refusal ends the transfer too */
-				snprintf(why, sizeof(why), "%s (server said %ld)",
-					 curl_easy_strerror(rc), status);
+			/* curl's name for the failure, then its detail ("SSL
+			 * certificate problem: unable to get local issuer
+			 * certificate"): an officer can act on the detail. */
+			char what[CHANNEL_ERR_MAX], why[CHANNEL_ERR_MAX];
+			if (j->curl_err[0])
+				snprintf(what, sizeof(what), "%.60s: %.180s",
+					 curl_easy_strerror(rc), j->curl_err);
 			else
-				snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
+				snprintf(what, sizeof(what), "%s", curl_easy_strerror(rc));
+			if (status > 0) /* an SMTP refusal ends the transfer too */
+				snprintf(why, sizeof(why), "%.230s (server said %ld)", what,
+					 status);
+			else
+				snprintf(why, sizeof(why), "%s", what);
 			delivery_job_fail(j, CHANNEL_RETRY, why);
 			continue;
 		}

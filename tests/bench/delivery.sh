@@ -141,21 +141,6 @@ def quick(cls):
     return Quick
 
 
-class QuickSink(SmtpSink):
-    def up(self):
-        super().up()
-        if not NODELAY:
-            return
-        base = self.server.RequestHandlerClass
-
-        class Handler(base):
-            def setup(self):
-                super().setup()
-                nodelay(self.connection)
-
-        self.server.RequestHandlerClass = Handler
-
-
 portal = quick(Portal)("bench-token")
 wecom = quick(WeCom)("bench-key")
 ding = quick(DingTalk)("bench-ding", "SECbench")
@@ -164,7 +149,7 @@ wmp = quick(WeChatMP)("wx1234567890abcdef", "bench-app-secret", "THUMB_MEDIA_1")
 weibo = quick(Weibo)("2.00bench-weibo", "localhost")
 gw = SmsGateway("bench-sms", "SMS_290000001", "江苏地灾预警", batch_max=SMS_BATCH,
                 params=["level", "hazard", "place", "id"])
-sink = QuickSink(user="geoalert", password="bench-relay-pw")
+sink = SmtpSink(user="geoalert", password="bench-relay-pw")  # answers with TCP_NODELAY
 broker = Broker().start()
 ga = Geoalert(broker, stations=reg, extra={
     "channel.portal": {"type": "portal", "url": portal.url("/api/alerts"),
