@@ -46,6 +46,7 @@ enum channel_verdict {
 	CHANNEL_NEXT,  /* this step went through: ask for step + 1 */
 	CHANNEL_RETRY, /* not delivered: try again later; err says why */
 	CHANNEL_RATE,  /* refused for rate: try again after Retry-After, else a minute */
+	CHANNEL_FAIL,  /* not delivered and never will be: failed now; err says why */
 };
 
 /* Limits the worker applies to a channel: the channel keys rate_per_min,

@@ -1,7 +1,7 @@
 /* channel_wechat_mp.c - the WeChat official account (微信公众号): an
  * article made from wechat_mp.html, put in the drafts and published.
  *
- * One delivery is up to three requests to the API base url:
+ * One delivery is up to four requests to the API base url:
  *
  *   token   POST {url}/cgi-bin/stable_token {"grant_type":
  *           "client_credential", "appid", "secret"} -> access_token,
@@ -10,23 +10,37 @@
  *   draft   POST {url}/cgi-bin/draft/add?access_token=T {"articles":
  *           [...]} -> media_id;
  *   submit  POST {url}/cgi-bin/freepublish/submit?access_token=T
- *           {"media_id"} -> errcode 0, publish_id: delivered.
+ *           {"media_id"} -> errcode 0, publish_id: the publication is
+ *           queued, not done;
+ *   poll    POST {url}/cgi-bin/freepublish/get?access_token=T
+ *           {"publish_id"} -> publish_status: 0 published (delivered;
+ *           the article_url is logged), 1 still publishing (try again
+ *           later), 2 original-content check failed, 3 failed, 4 platform
+ *           review failed, 5 deleted, 6 banned after publishing.
  *
  * The worker counts requests (job->step); which one comes next is in
  * job->scratch, which the worker stores after every step that went
- * through: "draft" (also ""), or "submit:MEDIA_ID" once the draft exists,
+ * through: "draft" (also ""), "submit:MEDIA_ID" once the draft exists,
  * so a retry, even after a restart, publishes that draft instead of
- * making a second one. "token+" in front says a token request is out;
- * "renew+" that the token was already fetched again once after the API
- * called it invalid (40001, 40014, 42001), so that a second such answer
- * waits for a retry instead of looping. The API answers HTTP 200 with an
- * errcode; 45009 is its rate limit. */
+ * making a second one, and "poll:PUBLISH_ID" once it is submitted, so a
+ * retry asks how that publication went and never submits again.
+ * "token+" in front says a token request is out; "renew+" that the
+ * token was already fetched again once after the API called it invalid
+ * (40001, 40014, 42001), so that a second such answer waits for a retry
+ * instead of looping. The API answers HTTP 200 with an errcode; 45009 is
+ * its rate limit.
+ *
+ * Status 1 is CHANNEL_RETRY (the worker's backoff spaces the polls;
+ * each counts as an attempt); 2 to 6 are CHANNEL_FAIL: the row fails at
+ * once, its last_error naming the status and fail_idx, and the
+ * supervisors are told (a resubmit would be refused the same way). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "channel_internal.h"
+#include "log.h"
 
 #define WMP_TEXT_MAX 20000    /* content: the API takes 20000 characters */
 #define WMP_TITLE_MAX 64      /* bytes of the title */
@@ -34,15 +48,29 @@
 #define WMP_DIGEST_MAX 120    /* bytes of the digest */
 #define WMP_TOKEN_MAX 1024    /* an access_token (the API says keep 512 characters) */
 #define WMP_MEDIA_MAX 256     /* a media_id */
+#define WMP_PUBLISH_MAX 128   /* a publish_id */
+#define WMP_SHOWN_MAX 256     /* bytes of an article_url or id in the log */
+#define WMP_FAILIDX_MAX 64    /* bytes of fail_idx as text */
 #define WMP_MARGIN_MS 300000  /* a token is renewed this long before it expires */
 #define WMP_EXPIRES_MAX 86400 /* seconds of expires_in believed */
 #define WMP_TOKEN_PRE "token+"
 #define WMP_RENEW_PRE "renew+"
 #define WMP_SUBMIT_PRE "submit:"
+#define WMP_POLL_PRE "poll:"
 
 static const char *const wmp_keys[] = {"appid", "secret_file", "thumb_media_id", "author", NULL};
 static const int wmp_token_codes[] = {40001, 40014, 42001, 0};
 static const int wmp_rate_codes[] = {45009, 0};
+/* freepublish/get's publish_status, by number */
+static const char *const wmp_status_names[] = {
+    "published",
+    "publishing",
+    "original-content check failed",
+    "failed",
+    "platform review failed",
+    "deleted after publishing",
+    "banned after publishing",
+};
 
 struct wmp {
 	char token[WMP_TOKEN_MAX]; /* "" when none */
@@ -52,7 +80,8 @@ struct wmp {
 /* What job->scratch says. */
 struct wmp_state {
 	bool token_out, renewed;
-	char media_id[WMP_MEDIA_MAX]; /* "" before the draft exists */
+	char media_id[WMP_MEDIA_MAX];	  /* "" before the draft exists */
+	char publish_id[WMP_PUBLISH_MAX]; /* "" before it is submitted */
 };
 
 static bool wmp_skip(const char **s, const char *pre)
@@ -72,13 +101,49 @@ static void wmp_state_read(const char *scratch, struct wmp_state *st)
 	st->token_out = wmp_skip(&s, WMP_TOKEN_PRE);
 	if (wmp_skip(&s, WMP_SUBMIT_PRE))
 		snprintf(st->media_id, sizeof(st->media_id), "%s", s);
+	else if (wmp_skip(&s, WMP_POLL_PRE))
+		snprintf(st->publish_id, sizeof(st->publish_id), "%s", s);
 }
 
 static void wmp_state_write(const struct wmp_state *st, char *scratch)
 {
+	const char *phase = st->publish_id[0] ? WMP_POLL_PRE
+			    : st->media_id[0] ? WMP_SUBMIT_PRE
+					      : "draft";
+
 	snprintf(scratch, CHANNEL_SCRATCH_MAX, "%s%s%s%s", st->renewed ? WMP_RENEW_PRE : "",
-		 st->token_out ? WMP_TOKEN_PRE : "", st->media_id[0] ? WMP_SUBMIT_PRE : "draft",
-		 st->media_id);
+		 st->token_out ? WMP_TOKEN_PRE : "", phase,
+		 st->publish_id[0] ? st->publish_id : st->media_id);
+}
+
+/* An id of an answer (media_id, publish_id: a string, publish_id maybe a
+ * number) into out, when it is one the scratch can carry. */
+static bool wmp_id_of(const json_t *v, char *out, size_t outlen)
+{
+	const char *s = json_string_value(v);
+	int n;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		n = snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		if (n > 0 && (size_t)n < outlen)
+			return true;
+		out[0] = '\0';
+		return false;
+	}
+	if (s == NULL || s[0] == '\0' || strlen(s) >= outlen || strcspn(s, " \t\r\n:") != strlen(s))
+		return false;
+	snprintf(out, outlen, "%s", s);
+	return true;
+}
+
+/* s (from the API) for a log line: cut to cap bytes, control characters
+ * as '?'. */
+static void wmp_shown(const char *s, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", s != NULL && s[0] ? s : "(none)");
+	for (char *p = out; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 static bool wmp_is(const int *codes, json_int_t n)
@@ -190,6 +255,9 @@ static ga_err wmp_request(struct channel *c, struct channel_job *job, struct cha
 		body = json_pack("{s:s, s:s, s:s}", "grant_type", "client_credential", "appid",
 				 config_channel_get(c->ch, "appid"), "secret", c->secret);
 		e = body ? wmp_url(c, req, "/cgi-bin/stable_token", NULL) : GA_ERR_NOMEM;
+	} else if (st.publish_id[0]) {
+		body = json_pack("{s:s}", "publish_id", st.publish_id);
+		e = body ? wmp_url(c, req, "/cgi-bin/freepublish/get", w->token) : GA_ERR_NOMEM;
 	} else if (st.media_id[0]) {
 		body = json_pack("{s:s}", "media_id", st.media_id);
 		e = body ? wmp_url(c, req, "/cgi-bin/freepublish/submit", w->token) : GA_ERR_NOMEM;
@@ -228,18 +296,78 @@ static enum channel_verdict wmp_token_answer(struct wmp *w, struct channel_job *
 	return CHANNEL_NEXT;
 }
 
+/* fail_idx (the articles refused, from 1) as "1,2" into out. */
+static void wmp_fail_idx(const json_t *a, char *out, size_t outlen)
+{
+	size_t i, at = 0;
+	int n;
+
+	out[0] = '\0';
+	for (i = 0; i < json_array_size(a); i++) {
+		n = snprintf(out + at, outlen - at, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+			     json_integer_value(json_array_get(a, i)));
+		if (n < 0 || (size_t)n >= outlen - at) {
+			out[at] = '\0';
+			break;
+		}
+		at += (size_t)n;
+	}
+}
+
+/* The answer to freepublish/get: DONE once published, else RETRY with
+ * what it is waiting for or why it will not be (see the top). */
+static enum channel_verdict wmp_poll_answer(const struct channel *c, const struct channel_job *job,
+					    const struct wmp_state *st, json_t *j, char *err,
+					    size_t errlen)
+{
+	json_t *ps = json_object_get(j, "publish_status");
+	json_t *item =
+	    json_array_get(json_object_get(json_object_get(j, "article_detail"), "item"), 0);
+	char url[WMP_SHOWN_MAX], art[WMP_SHOWN_MAX], idx[WMP_FAILIDX_MAX];
+	json_int_t n = json_integer_value(ps);
+
+	if (!json_is_integer(ps) || n < 0 ||
+	    n >= (json_int_t)(sizeof(wmp_status_names) / sizeof(wmp_status_names[0]))) {
+		snprintf(err, errlen, "freepublish/get: publish_id %s: no known publish_status",
+			 st->publish_id);
+		return CHANNEL_RETRY;
+	}
+	if (n == 0) {
+		wmp_shown(json_string_value(json_object_get(item, "article_url")), url,
+			  sizeof(url));
+		wmp_shown(json_string_value(json_object_get(j, "article_id")), art, sizeof(art));
+		log_info("wechat_mp %s: %s:%d published (publish_id %s, article_id %s): %s",
+			 c->ch->name, job->alert_id, job->version, st->publish_id, art, url);
+		return CHANNEL_DONE;
+	}
+	if (n == 1) {
+		snprintf(err, errlen, "freepublish/get: publish_id %s: publishing (status 1)",
+			 st->publish_id);
+		return CHANNEL_RETRY;
+	}
+	wmp_fail_idx(json_object_get(j, "fail_idx"), idx, sizeof(idx));
+	snprintf(err, errlen,
+		 "freepublish/get: publish_id %s: status %d (%s), fail_idx [%s]; not "
+		 "submitted again",
+		 st->publish_id, (int)n, wmp_status_names[n], idx);
+	return CHANNEL_FAIL;
+}
+
 static enum channel_verdict wmp_answer(struct channel *c, struct channel_job *job, long status,
 				       const char *body, size_t len, char *err, size_t errlen)
 {
 	struct wmp *w = c->priv;
 	struct wmp_state st;
 	enum channel_verdict v = CHANNEL_RETRY;
-	const char *what, *media;
+	const char *what;
 	json_t *j = NULL, *code;
 	json_int_t n = 0;
 
 	wmp_state_read(job->scratch, &st);
-	what = st.token_out ? "stable_token" : st.media_id[0] ? "freepublish/submit" : "draft/add";
+	what = st.token_out	  ? "stable_token"
+	       : st.publish_id[0] ? "freepublish/get"
+	       : st.media_id[0]	  ? "freepublish/submit"
+				  : "draft/add";
 	if (status != 200) {
 		snprintf(err, errlen, "%s: HTTP %ld", what, status);
 		return status == 429 ? CHANNEL_RATE : CHANNEL_RETRY;
@@ -269,21 +397,29 @@ static enum channel_verdict wmp_answer(struct channel *c, struct channel_job *jo
 	if (st.token_out) {
 		st.token_out = false;
 		v = wmp_token_answer(w, job, j, err, errlen);
+	} else if (st.publish_id[0]) {
+		v = wmp_poll_answer(c, job, &st, j, err, errlen);
 	} else if (st.media_id[0] == '\0') {
-		media = json_string_value(json_object_get(j, "media_id"));
-		if (media == NULL || media[0] == '\0' || strlen(media) >= sizeof(st.media_id) ||
-		    strcspn(media, " \t\r\n:") != strlen(media)) {
+		if (!wmp_id_of(json_object_get(j, "media_id"), st.media_id, sizeof(st.media_id))) {
 			snprintf(err, errlen, "draft/add: no usable media_id in the answer");
 			goto out;
 		}
-		snprintf(st.media_id, sizeof(st.media_id), "%s", media);
+		st.renewed = false;
+		v = CHANNEL_NEXT;
+	} else if (code == NULL) {
+		snprintf(err, errlen, "freepublish/submit: no errcode in the answer");
+	} else if (wmp_id_of(json_object_get(j, "publish_id"), st.publish_id,
+			     sizeof(st.publish_id))) {
+		/* queued: ask how it went, from now on */
+		st.media_id[0] = '\0';
 		st.renewed = false;
 		v = CHANNEL_NEXT;
 	} else {
-		if (code == NULL) {
-			snprintf(err, errlen, "freepublish/submit: no errcode in the answer");
-			goto out;
-		}
+		/* submitted, but nothing to poll: submitting again would
+		 * publish twice */
+		log_warnx("wechat_mp %s: %s:%d submitted without a usable publish_id: "
+			  "taken as published, not polled",
+			  c->ch->name, job->alert_id, job->version);
 		v = CHANNEL_DONE;
 	}
 out:

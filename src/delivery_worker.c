@@ -4,7 +4,8 @@
  * and every DELIVERY_POLL_MS), marks the ones it starts sending in one
  * transaction, and records the outcomes of a round in one transaction:
  * delivered; or pending again after exponential backoff with jitter (and
- * not before a Retry-After); or, past the channel's deadline, failed,
+ * not before a Retry-After); or failed — past the channel's deadline, or
+ * at once when the channel says it can never succeed (CHANNEL_FAIL) —
  * with the supervisors told once that is stored. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +198,7 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 			continue;
 		}
 		snprintf(r->last_error, sizeof(r->last_error), "%s", j->err);
-		if (now >= r->deadline_ms) {
+		if (now >= r->deadline_ms || j->verdict == CHANNEL_FAIL) {
 			snprintf(r->state, sizeof(r->state), "failed");
 			e = store_delivery_finish(d->store, r->id, r->state, now, j->err, 0);
 			continue;

@@ -15,12 +15,23 @@ as the real one does.
        thumb_media_id a known image (40007).
   POST /cgi-bin/freepublish/submit?access_token=T   {"media_id"} -> errcode
        0 and a publish_id; an unknown media_id 40007.
+  POST /cgi-bin/freepublish/get?access_token=T   {"publish_id"} ->
+       {"publish_id", "publish_status", "fail_idx"}, on 0 also
+       "article_id" and "article_detail": {"count", "item": [{"idx",
+       "article_url"}]}, as the real one (0 published, 1 publishing, 2
+       original-content check failed, 3 failed, 4 review failed, 5 deleted,
+       6 banned; fail_idx the refused articles, from 1, on 2 and 4). An
+       unknown publish_id 40007 (the stand-in's choice). Each publish_id
+       answers a sequence of statuses, one per get, the last repeated:
+       statuses(seq) sets it for the ones submitted from then on ([0]: at
+       once), set_statuses(publish_id, seq) for one submitted already.
 
 A missing token is 41001, an unknown one 40001, an expired one 42001.
 rate(n) answers 45009 to the next n API calls; fail(path, errcode, n)
 answers errcode on the next n calls to path; expire_tokens() ends every
 token's life now. drafts: media_id -> article; publishes: media_id ->
-times published (stays 1 when nothing is published twice)."""
+times published (stays 1 when nothing is published twice); submitted:
+publish_id -> media_id; polled: publish_id -> gets answered."""
 import itertools
 import time
 
@@ -43,6 +54,10 @@ class WeChatMP(Endpoint):
         self.publishes = {}  # media_id -> times
         self.rate_left = 0
         self.fails = {}  # path -> [errcode, n]
+        self.submitted = {}  # publish_id -> media_id
+        self.polled = {}  # publish_id -> gets answered
+        self.seq = [0]  # publish_status answers of a new publish_id
+        self.seqs = {}  # publish_id -> its sequence
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -54,6 +69,25 @@ class WeChatMP(Endpoint):
     def fail(self, path, errcode, n=1):
         with self.lock:
             self.fails[path] = [errcode, n]
+
+    def statuses(self, seq):
+        """The publish_status answers (the last repeated) of each
+        publish_id submitted from now on."""
+        assert seq and all(0 <= n <= 6 for n in seq), seq
+        with self.lock:
+            self.seq = list(seq)
+
+    def set_statuses(self, publish_id, seq):
+        """The publish_status answers of publish_id from its next get."""
+        assert seq and all(0 <= n <= 6 for n in seq), seq
+        with self.lock:
+            self.seqs[publish_id] = list(seq)
+            self.polled[publish_id] = 0
+
+    def publish_ids(self, media_id):
+        """The publish_ids media_id was submitted as, in order."""
+        with self.lock:
+            return [p for p, m in self.submitted.items() if m == media_id]
 
     def expire_tokens(self):
         with self.lock:
@@ -80,7 +114,7 @@ class WeChatMP(Endpoint):
     def check(self, rec):
         path = rec["path"]
         if path not in ("/cgi-bin/stable_token", "/cgi-bin/draft/add",
-                        "/cgi-bin/freepublish/submit"):
+                        "/cgi-bin/freepublish/submit", "/cgi-bin/freepublish/get"):
             return 404, {"errcode": 404, "errmsg": "no such path"}
         b = _json(rec)
         rec["json"] = b if isinstance(b, dict) else {}
@@ -107,6 +141,8 @@ class WeChatMP(Endpoint):
             return self._err(42001, "access_token expired")
         if path == "/cgi-bin/draft/add":
             return self._draft(b)
+        if path == "/cgi-bin/freepublish/get":
+            return self._get(b)
         return self._submit(b)
 
     def _token(self, b):
@@ -160,7 +196,32 @@ class WeChatMP(Endpoint):
             if mid not in self.drafts:
                 return self._err(40007, "invalid media_id")
             self.publishes[mid] = self.publishes.get(mid, 0) + 1
-            return 200, {"errcode": 0, "errmsg": "ok", "publish_id": str(next(self._ids))}
+            pid = str(2247500000 + next(self._ids))
+            self.submitted[pid] = mid
+            self.seqs[pid] = list(self.seq)
+            self.polled[pid] = 0
+            return 200, {"errcode": 0, "errmsg": "ok", "publish_id": pid}
+
+    def _get(self, b):
+        pid = b.get("publish_id")
+        with self.lock:
+            if not isinstance(pid, str) or pid not in self.submitted:
+                return self._err(40007, "invalid publish_id")
+            seq = self.seqs[pid]
+            status = seq[min(self.polled[pid], len(seq) - 1)]
+            self.polled[pid] += 1
+        a = {"publish_id": pid, "publish_status": status,
+             "fail_idx": [1] if status in (2, 4) else []}
+        if status == 0:
+            a["article_id"] = "ART_" + pid
+            a["article_detail"] = {"count": 1, "item": [
+                {"idx": 1, "article_url": self.article_url(pid)}]}
+        return 200, a
+
+    @staticmethod
+    def article_url(publish_id):
+        """The permanent link the stand-in gives publish_id's article."""
+        return "https://mp.weixin.qq.com/s/ART_" + publish_id
 
     def article(self, pred):
         """The drafts whose article matches pred, as (media_id, article)."""

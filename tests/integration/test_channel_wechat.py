@@ -4,12 +4,18 @@ daemon and a stand-in of the WeChat official account API
 alert becomes exactly one draft, published once; the access token is
 fetched once and reused across alerts, fetched again once expired; a
 submit that fails is retried with the same media_id (still one draft),
-even across a kill -9; 45009 waits as a rate limit; check-config names
-a missing key's FILE:LINE.
+even across a kill -9; a submit only queues the publication:
+freepublish/get is polled until it says published (one submit), a
+refused one (status 4) fails at once (the first poll; long before the
+deadline) without a second submit,
+and a kill -9 between submit and get resumes at the poll of the same
+publish_id; 45009 waits as a rate limit; check-config names a missing
+key's FILE:LINE.
 
 Every wait is bounded."""
 import functools
 import os
+import re
 import time
 
 import flows
@@ -18,10 +24,12 @@ from harness import Broker, Geoalert, Runner, Station, secret_file, tmpdir
 
 # Stations of our own in 浦口区 (320111), each a hazard point threatening
 # 620 people (a large danger), 2 km or more apart: one incident each.
-STATIONS = flows.grid("WMP-%04d" % (i + 1) for i in range(9))
+STATIONS = flows.grid("WMP-%04d" % (i + 1) for i in range(12))
 
 SECRETS = tmpdir("wmp-secrets")
 mp = WeChatMP("wx1234567890abcdef", "app-secret-0123456789", "THUMB_MEDIA_1")
+# a second account, for a publication that fails
+mp2 = WeChatMP("wx2222222222abcdef", "app-secret-2222222222", "THUMB_MEDIA_2")
 runner = Runner()
 broker = Broker().start()
 REGISTRY = os.path.join(tmpdir("wmp-registry"), "stations.geojson")
@@ -31,6 +39,10 @@ ga = Geoalert(broker, stations=REGISTRY, extra={
                            secret_file=secret_file(SECRETS, "wx", mp.secret),
                            thumb_media_id=mp.thumb, backoff_initial_ms="200",
                            backoff_max_ms="800", timeout_ms="1500"),
+    "channel.wxshort": dict(type="wechat_mp", url=mp2.url(""), appid=mp2.appid,
+                            secret_file=secret_file(SECRETS, "wx2", mp2.secret),
+                            thumb_media_id=mp2.thumb, backoff_initial_ms="200",
+                            backoff_max_ms="800", timeout_ms="1500"),
 })
 DUTY = flows.officer(ga, "duty1")
 ga.start()
@@ -46,9 +58,21 @@ def wait_delivered(aid, timeout=15.0):
                                    (r["path"], r["answer"]) for r in mp.of()[-6:]])
 
 
-def drafts_of(aid):
+def drafts_of(aid, api=mp):
     url = "%s/alerts/%s" % (BASE, aid)
-    return mp.article(lambda a: a.get("content_source_url") == url)
+    return api.article(lambda a: a.get("content_source_url") == url)
+
+
+def gets_of(pid, api=mp):
+    """The freepublish/get requests for publish_id pid, oldest first."""
+    return api.of(lambda r: r["path"] == "/cgi-bin/freepublish/get"
+                  and r["json"].get("publish_id") == pid)
+
+
+def submits_of(mid, api=mp):
+    """The freepublish/submit requests naming media_id mid."""
+    return api.of(lambda r: r["path"] == "/cgi-bin/freepublish/submit"
+                  and r["json"].get("media_id") == mid)
 
 
 def published_alert(aid):
@@ -138,6 +162,75 @@ def test_kill9_after_the_draft_publishes_that_draft():
     assert mp.publishes[drafts[0][0]] == 1
 
 
+def test_polled_until_published():
+    mp.statuses([1, 1, 0])
+    try:
+        aid = new_alert()
+        d = wait_delivered(aid)
+    finally:
+        mp.statuses([0])
+    assert d["attempts"] == 3, d  # two answers "publishing", then published
+    (mid, _), = drafts_of(aid)
+    assert len(submits_of(mid)) == 1 and mp.publishes[mid] == 1, submits_of(mid)
+    pid, = mp.publish_ids(mid)
+    gets = gets_of(pid)
+    assert [r["answer"]["publish_status"] for r in gets] == [1, 1, 0], gets
+    assert all(r["t"] > submits_of(mid)[0]["t"] for r in gets)
+    log = ga.log_text()
+    assert "publish_id %s: publishing (status 1)" % pid in log, log[-2000:]
+    assert mp.article_url(pid) in log, log[-2000:]
+
+
+def test_review_failed_fails_without_resubmit():
+    mp2.statuses([4])
+    try:
+        aid = new_alert()
+        d = flows.wait_delivery(ga, DUTY, aid, "wxshort", state="failed",
+                                timeout=15,
+                                detail=lambda: "API saw %r" % [
+                                    (r["path"], r["answer"]) for r in mp2.of()[-6:]])
+    finally:
+        mp2.statuses([0])
+    (mid, _), = drafts_of(aid, mp2)
+    pid, = mp2.publish_ids(mid)
+    err = d["last_error"] or ""
+    assert "publish_id %s: status 4 (platform review failed), fail_idx [1]" % pid in err, d
+    assert len(submits_of(mid, mp2)) == 1 and mp2.publishes[mid] == 1, mp2.publishes
+    gets = gets_of(pid, mp2)
+    assert [r["answer"]["publish_status"] for r in gets] == [4], gets  # not polled again
+    assert re.search(r"%s version 1 to wxshort failed after \d+ attempts: .*status 4" % aid,
+                     ga.log_text()), ga.log_text()[-2000:]  # supervisors told with it
+    # the same alert went to the other account as usual
+    assert wait_delivered(aid)["state"] == "delivered"
+
+
+def test_kill9_after_submit_resumes_at_the_poll():
+    mp.statuses([1])
+    try:
+        aid = new_alert()
+        deadline = time.monotonic() + 15
+        while not (drafts_of(aid) and mp.publish_ids(drafts_of(aid)[0][0])
+                   and gets_of(mp.publish_ids(drafts_of(aid)[0][0])[0])):
+            assert time.monotonic() < deadline, mp.of()[-4:]
+            time.sleep(0.05)
+    finally:
+        mp.statuses([0])
+    ga.kill9()
+    (mid, _), = drafts_of(aid)
+    pid, = mp.publish_ids(mid)
+    (scratch,), = ga.query("SELECT scratch FROM deliveries WHERE alert_id = ? AND"
+                           " channel = 'wechat'", (aid,))
+    assert scratch.endswith("poll:" + pid), scratch
+    before = len(gets_of(pid))
+    mp.set_statuses(pid, [0])
+    ga.start()
+    wait_delivered(aid, timeout=20)
+    gets = gets_of(pid)
+    assert len(gets) > before and gets[-1]["answer"]["publish_status"] == 0, gets
+    assert len(submits_of(mid)) == 1 and mp.publishes[mid] == 1, mp.publishes
+    assert len(drafts_of(aid)) == 1 and mp.publish_ids(mid) == [pid]
+
+
 def test_rate_limit_45009_waits():
     mp.rate(1)
     aid = new_alert()
@@ -164,11 +257,15 @@ for t in (test_one_draft_one_publish,
           test_expired_token_fetched_again,
           test_submit_error_retried_with_the_same_media_id,
           test_kill9_after_the_draft_publishes_that_draft,
+          test_polled_until_published,
+          test_review_failed_fails_without_resubmit,
+          test_kill9_after_submit_resumes_at_the_poll,
           test_check_config_names_a_missing_key,
           test_rate_limit_45009_waits):
     runner.run(t)
 st.close()
 mp.close()
+mp2.close()
 ga.stop()
 broker.stop()
 runner.finish()

@@ -1,7 +1,8 @@
 /* test_channel_mp_email.c - the wechat_mp and email channel types:
  * WeChat's token, draft and publish steps (the token cached across jobs
  * and fetched again at expiry or when the API calls it invalid, the
- * progress in job->scratch so a retry publishes the same draft), the
+ * progress in job->scratch so a retry publishes the same draft and,
+ * once submitted, polls freepublish/get for that publish_id), the
  * article's fields; the e-mail message (headers, the RFC 2047 subject,
  * both parts' base64, CRLF only, a stable Message-ID, the recipients
  * from to_file) and the config errors naming FILE:LINE. */
@@ -102,6 +103,29 @@ static void token_step(struct channel *ch, struct channel_job *j, const char *to
 	assert_int_equal(answer(ch, j, body, err, sizeof(err)), CHANNEL_NEXT);
 }
 
+/* freepublish/get's answer once publish_id is published. */
+#define WMP_PUBLISHED(id)                                                                          \
+	"{\"publish_id\":\"" id "\",\"publish_status\":0,\"article_id\":\"ART_" id "\","           \
+	"\"article_detail\":{\"count\":1,\"item\":[{\"idx\":1,\"article_url\":"                    \
+	"\"https://mp.weixin.qq.com/s/" id "\"}]},\"fail_idx\":[]}"
+
+/* The request of j's step is the poll of publish_id with token tok. */
+static void expect_poll_request(struct channel *ch, struct channel_job *j, const char *tok,
+				const char *publish_id)
+{
+	struct channel_request req;
+	char err[256], url[256];
+	assert_int_equal(channel_request(ch, j, &req, err, sizeof(err)), GA_OK);
+	snprintf(url, sizeof(url), "http://h:9/cgi-bin/freepublish/get?access_token=%s", tok);
+	assert_string_equal(req.url, url);
+	assert_true(has_header(&req, "Content-Type: application/json"));
+	json_t *b = body_json(&req);
+	assert_string_equal(jstr(b, "publish_id"), publish_id);
+	assert_int_equal(json_object_size(b), 1);
+	json_decref(b);
+	channel_request_cleanup(&req);
+}
+
 static void test_wechat_steps_and_token_cache(void **state)
 {
 	struct config *c = new_config();
@@ -153,9 +177,14 @@ static void test_wechat_steps_and_token_cache(void **state)
 	assert_int_equal(json_object_size(b), 1);
 	json_decref(b);
 	channel_request_cleanup(&req);
+	/* submitted is only queued: the next step asks how it went */
 	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"100\"}",
 				err, sizeof(err)),
-			 CHANNEL_DONE);
+			 CHANNEL_NEXT);
+	assert_string_equal(j.scratch, "poll:100");
+	j.step++;
+	expect_poll_request(ch, &j, "TOK1", "100");
+	assert_int_equal(answer(ch, &j, WMP_PUBLISHED("100"), err, sizeof(err)), CHANNEL_DONE);
 
 	/* job 2 an hour later: the cached token, no token request */
 	job_init(&j, a, T0 + 3600 * 1000);
@@ -635,6 +664,130 @@ static void test_email_config_errors(void **state)
 	free(c);
 }
 
+/* The poll after a submit: a restart resumes at it with the stored
+ * publish_id (never a second submit); "publishing" and the failures wait
+ * for a retry with the status, fail_idx and publish_id in err and the
+ * scratch unchanged; a bad token is fetched again once; only status 0
+ * is delivered. */
+static void test_wechat_poll(void **state)
+{
+	struct config *c = new_config();
+	struct channel *ch = wmp_open_test(c);
+	struct channel_job j;
+	char err[256], body[256];
+	json_t *a = alert_json("actual", HEADLINE);
+	static const struct {
+		int status;
+		const char *fail_idx, *want;
+	} bad[] = {
+	    {2, "[1,2]", "status 2 (original-content check failed), fail_idx [1,2]"},
+	    {3, "[]", "status 3 (failed), fail_idx []"},
+	    {4, "[1]", "status 4 (platform review failed), fail_idx [1]"},
+	    {5, "[]", "status 5 (deleted after publishing)"},
+	    {6, "[]", "status 6 (banned after publishing)"},
+	};
+
+	/* a new process (no token yet) resuming at the poll: the token,
+	 * then the poll of that publish_id, with the phase kept */
+	job_init(&j, a, T0);
+	j.step = 3;
+	snprintf(j.scratch, sizeof(j.scratch), "poll:2247503051");
+	expect_token_request(ch, &j);
+	assert_string_equal(j.scratch, "token+poll:2247503051");
+	assert_int_equal(
+	    answer(ch, &j, "{\"access_token\":\"TOK1\",\"expires_in\":7200}", err, sizeof(err)),
+	    CHANNEL_NEXT);
+	assert_string_equal(j.scratch, "poll:2247503051");
+	j.step++;
+	expect_poll_request(ch, &j, "TOK1", "2247503051");
+
+	/* still publishing: asked again at the next attempt, same scratch */
+	assert_int_equal(answer(ch, &j,
+				"{\"publish_id\":\"2247503051\",\"publish_status\":1,"
+				"\"fail_idx\":[]}",
+				err, sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_non_null(strstr(err, "publishing (status 1)"));
+	assert_non_null(strstr(err, "2247503051"));
+	assert_string_equal(j.scratch, "poll:2247503051");
+
+	/* refused, deleted, banned: never submitted again */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "{\"publish_id\":\"2247503051\",\"publish_status\":%d,"
+			 "\"fail_idx\":%s}",
+			 bad[i].status, bad[i].fail_idx);
+		assert_int_equal(answer(ch, &j, body, err, sizeof(err)), CHANNEL_FAIL);
+		assert_non_null(strstr(err, bad[i].want));
+		assert_non_null(strstr(err, "freepublish/get: publish_id 2247503051"));
+		assert_string_equal(j.scratch, "poll:2247503051");
+		expect_poll_request(ch, &j, "TOK1", "2247503051");
+	}
+	/* an answer without a known status is not taken */
+	assert_int_equal(answer(ch, &j, "{\"publish_id\":\"2247503051\"}", err, sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_non_null(strstr(err, "no known publish_status"));
+	assert_int_equal(answer(ch, &j, "{\"publish_status\":7}", err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(answer(ch, &j, "{\"publish_status\":\"0\"}", err, sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_int_equal(channel_answer(ch, &j, 502, "", 0, err, sizeof(err)), CHANNEL_RETRY);
+	assert_non_null(strstr(err, "freepublish/get: HTTP 502"));
+	assert_int_equal(
+	    answer(ch, &j, "{\"errcode\":45009,\"errmsg\":\"quota\"}", err, sizeof(err)),
+	    CHANNEL_RATE);
+
+	/* the token called invalid at the poll: fetched again at once, then
+	 * the same poll */
+	assert_int_equal(answer(ch, &j, "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}",
+				err, sizeof(err)),
+			 CHANNEL_NEXT);
+	assert_string_equal(j.scratch, "renew+poll:2247503051");
+	j.step++;
+	expect_token_request(ch, &j);
+	assert_int_equal(
+	    answer(ch, &j, "{\"access_token\":\"TOK2\",\"expires_in\":7200}", err, sizeof(err)),
+	    CHANNEL_NEXT);
+	j.step++;
+	expect_poll_request(ch, &j, "TOK2", "2247503051");
+	/* a second time in the attempt: a retry, the token dropped */
+	assert_int_equal(
+	    answer(ch, &j, "{\"errcode\":42001,\"errmsg\":\"expired\"}", err, sizeof(err)),
+	    CHANNEL_RETRY);
+	assert_string_equal(j.scratch, "renew+poll:2247503051");
+	token_step(ch, &j, "TOK3");
+	expect_poll_request(ch, &j, "TOK3", "2247503051");
+	assert_int_equal(answer(ch, &j, WMP_PUBLISHED("2247503051"), err, sizeof(err)),
+			 CHANNEL_DONE);
+
+	/* a numeric publish_id is polled as a string; an unusable one (or
+	 * none) after errcode 0 is taken as published: a second submit would
+	 * publish twice */
+	job_init(&j, a, T0);
+	j.step = 2;
+	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_5");
+	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":12345}",
+				err, sizeof(err)),
+			 CHANNEL_NEXT);
+	assert_string_equal(j.scratch, "poll:12345");
+	expect_poll_request(ch, &j, "TOK3", "12345");
+	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_5");
+	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"a b\"}",
+				err, sizeof(err)),
+			 CHANNEL_DONE);
+	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\"}", err, sizeof(err)),
+			 CHANNEL_DONE);
+	assert_string_equal(j.scratch, "submit:MEDIA_5");
+	/* a failed submit stays at submit */
+	assert_int_equal(
+	    answer(ch, &j, "{\"errcode\":-1,\"errmsg\":\"system error\"}", err, sizeof(err)),
+	    CHANNEL_RETRY);
+	assert_string_equal(j.scratch, "submit:MEDIA_5");
+
+	channel_free(ch);
+	json_decref(a);
+	free(c);
+}
+
 /* A page past max_bytes: the values shortened, the markup whole. */
 static void test_wechat_long_page_keeps_markup(void **state)
 {
@@ -683,6 +836,7 @@ int main(void)
 	    cmocka_unit_test(test_wechat_resume_and_errors),
 	    cmocka_unit_test(test_wechat_title_cap_exercise_config),
 	    cmocka_unit_test(test_wechat_long_page_keeps_markup),
+	    cmocka_unit_test(test_wechat_poll),
 	    cmocka_unit_test(test_email_message),
 	    cmocka_unit_test(test_email_long_subject_words),
 	    cmocka_unit_test(test_email_config_errors),
