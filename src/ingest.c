@@ -315,8 +315,15 @@ static void ingest_unsubscribe(struct ingest_session *ss, const char *topic)
 	if (u != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt %s: unsubscribe %s: %s", ss->client_id, topic,
 			  mosquitto_strerror(u));
-	else
-		log_info("mqtt %s: dropping %s, an earlier run's filter", ss->client_id, topic);
+}
+
+/* UNSUBACK: only an earlier run's filter is ever unsubscribed. */
+static void ingest_on_unsubscribe(struct mosquitto *mosq, void *obj, int mid,
+				  const mosquitto_property *props)
+{
+	struct ingest_session *ss = obj;
+	ss->events++;
+	log_info("mqtt %s: an earlier run's filter dropped", ss->client_id);
 }
 
 static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
@@ -577,6 +584,7 @@ ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int ind
 	mosquitto_int_option(ss->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, INGEST_BATCH_MAX);
 	mosquitto_connect_v5_callback_set(ss->mosq, ingest_on_connect);
 	mosquitto_subscribe_v5_callback_set(ss->mosq, ingest_on_subscribe);
+	mosquitto_unsubscribe_v5_callback_set(ss->mosq, ingest_on_unsubscribe);
 	mosquitto_disconnect_v5_callback_set(ss->mosq, ingest_on_disconnect);
 	mosquitto_message_v5_callback_set(ss->mosq, ingest_on_message);
 	if (ingest_client_auth(in, ss->mosq, password, err, errlen) != GA_OK)
