@@ -343,7 +343,7 @@ static void delivery_http_done(struct delivery *d)
 			else
 				snprintf(what, sizeof(what), "%s", curl_easy_strerror(rc));
 			if (status > 0) /* an SMTP refusal ends the transfer too */
-				snprintf(why, sizeof(why), "%.230s (server said %ld)", what,
+				snprintf(why, sizeof(why), "%.200s (server said %ld)", what,
 					 status);
 			else
 				snprintf(why, sizeof(why), "%s", what);
