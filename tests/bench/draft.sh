@@ -56,34 +56,20 @@ PROBE=$BUILD/tests/ga_draftbench
 bench_workdir ga-draftbench
 
 # --- the registries -------------------------------------------------------------
-# A grid over Nanjing, 0.012° of longitude (1.13 km at 32° N) by 0.010° of
-# latitude (1.11 km): any two points are more than 1000 m apart. Each point
-# is placed in its county with `geoalert locate`; the first NBG points get
-# one background station each (hazard types in turn), the next ones six
-# probe stations each, one per hazard type.
+# A grid of points in their counties (bench_grid_points, 14 a row from
+# 31.850° N): the first NBG points get one background station each (hazard
+# types in turn), the next ones six probe stations each, one per hazard
+# type.
 log "placing $NBG background and $PROBES probe stations (geoalert locate)"
-/usr/bin/python3 - "$GEOALERT" "$NBG" "$PROBES" "$WORK" <<'EOF' || fail "cannot make the registries"
-import json, subprocess, sys
-geoalert, nbg, nprobes, work = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+bench_grid_points $((NBG + (PROBES + 5) / 6)) 14 80 31.850 >"$WORK/points.txt" ||
+	fail "cannot place the stations"
+/usr/bin/python3 - "$NBG" "$PROBES" "$WORK" <<'EOF' || fail "cannot make the registries"
+import json, sys
+nbg, nprobes, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 types = ["landslide", "collapse", "debris_flow", "ground_collapse", "ground_fissure",
          "land_subsidence"]
-need = nbg + (nprobes + len(types) - 1) // len(types)
-points = []
-cols = 14
-for k in range(cols * 80):  # at most 80 rows: bounded
-    if len(points) >= need:
-        break
-    lon = round(118.600 + (k % cols) * 0.012, 4)
-    lat = round(31.850 + (k // cols) * 0.010, 4)
-    out = subprocess.run([geoalert, "locate", "--crs", "EPSG:4490", str(lon), str(lat)],
-                         capture_output=True, timeout=30)
-    if out.returncode != 0:
-        continue
-    code = json.loads(out.stdout).get("admin_code")
-    if code and code.startswith("32"):
-        points.append((lon, lat, code))
-if len(points) < need:
-    sys.exit("only %d of %d grid points lie in a county" % (len(points), need))
+with open("%s/points.txt" % work) as f:
+    points = [(float(lon), float(lat), code) for lon, lat, code in (l.split() for l in f)]
 
 def feature(sid, name, hp, ht, code, lon, lat, people):
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -122,12 +108,8 @@ bench_config "draftbench-$$" "$WORK/stations.geojson" <<EOF
 [alerts]
 publish_min_level = large
 EOF
-if ! "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.err" 2>&1 ||
-	grep -qi 'lies in\|known region' "$WORK/check.err"; then
-	fail "the bench registry or config is not right"
-fi
-TOKEN=$(timeout 120 "$GEOALERT" officer add bench-duty --role duty_officer -c "$WORK/ga/geoalert.ini" 2>"$WORK/officer.err") ||
-	fail "officer add failed"
+bench_check_config
+bench_officer bench-duty
 
 bench_serve
 
@@ -149,7 +131,7 @@ timeout "$TIMEOUT" "$PROBE" --port "$MQTT_PORT" --http-port "$HTTP_PORT" --token
 	--gap-ms "$GAP_MS" --run-id "draftbench-$$" --timeout 10 \
 	>"$WORK/probe.json" 2>"$WORK/probe.err" || fail "a probe failed"
 T1=$(now_ms)
-CPU=$(calc "($(cpu_ticks "$GAPID") - $c0) / $(getconf CLK_TCK)")
+CPU=$(cpu_since "$GAPID" "$c0")
 kill -0 "$LGPID" 2>/dev/null || fail "the background load stopped before the probes ended"
 kill "$LGPID"
 wait "$LGPID" 2>/dev/null || true
@@ -167,22 +149,14 @@ REJECTED=$(sqlite3 "$DB" "SELECT count(*) FROM alert_drafts WHERE state = 'rejec
 BG_RATE=$(calc "$BG_IN * 1000 / ($T1 - $T0)")
 holds "$BG_RATE >= 0.9 * $RATE" || fail "background ran at $BG_RATE reports/s, wanted $RATE"
 
-P() { jget "$WORK/probe.json" "$1"; }
-D50=$(P 'd["draft_ms"]["p50"]')
-D99=$(P 'd["draft_ms"]["p99"]')
-DMAX=$(P 'd["draft_ms"]["max"]')
-DMIN=$(P 'd["draft_ms"]["min"]')
-L50=$(P 'd["draft_lo_ms"]["p50"]')
-L99=$(P 'd["draft_lo_ms"]["p99"]')
-R50=$(P 'd["receipt_ms"]["p50"]')
-R99=$(P 'd["receipt_ms"]["p99"]')
-RMAX=$(P 'd["receipt_ms"]["max"]')
-RES50=$(P 'd["resolution_ms"]["p50"]')
-RESMAX=$(P 'd["resolution_ms"]["max"]')
-POLL50=$(P 'd["poll_ms"]["p50"]')
-POLL99=$(P 'd["poll_ms"]["p99"]')
-POLLS=$(P 'd["polls"]')
-BEFORE=$(P 'd["draft_before_receipt"]')
+jset "$WORK/probe.json" \
+	D50='d["draft_ms"]["p50"]' D99='d["draft_ms"]["p99"]' \
+	DMAX='d["draft_ms"]["max"]' DMIN='d["draft_ms"]["min"]' \
+	L50='d["draft_lo_ms"]["p50"]' L99='d["draft_lo_ms"]["p99"]' \
+	R50='d["receipt_ms"]["p50"]' R99='d["receipt_ms"]["p99"]' RMAX='d["receipt_ms"]["max"]' \
+	RES50='d["resolution_ms"]["p50"]' RESMAX='d["resolution_ms"]["max"]' \
+	POLL50='d["poll_ms"]["p50"]' POLL99='d["poll_ms"]["p99"]' POLLS='d["polls"]' \
+	BEFORE='d["draft_before_receipt"]'
 ELAPSED=$(calc "($T1 - $T0) / 1000")
 
 printf '\n'

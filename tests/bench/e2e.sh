@@ -53,31 +53,21 @@ bench_workdir ga-e2e
 
 # --- the registry ------------------------------------------------------------------
 log "placing $K stations (geoalert locate)"
-/usr/bin/python3 - "$GEOALERT" "$K" "$WORK" <<'EOF' || fail "cannot make the registry"
-import json, subprocess, sys
-geoalert, k, work = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-feats, cols = [], 20
-for n in range(cols * 60):  # bounded
-    if len(feats) >= k:
-        break
-    lon = round(118.600 + (n % cols) * 0.012, 4)
-    lat = round(31.700 + (n // cols) * 0.010, 4)
-    out = subprocess.run([geoalert, "locate", "--crs", "EPSG:4490", str(lon), str(lat)],
-                         capture_output=True, timeout=30)
-    if out.returncode != 0:
-        continue
-    code = json.loads(out.stdout).get("admin_code")
-    if not code or not code.startswith("32"):
-        continue
-    i = len(feats)
-    feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                  "properties": {"station_id": "E2E-%04d" % i, "name": "e2e %d" % i,
-                                 "hazard_point_id": "%s7%05d" % (code, i),
-                                 "hazard_type": "landslide", "admin_code": code,
-                                 "threatened_people": 620,
-                                 "threatened_property_cny": 30000000}})
-if len(feats) < k:
-    sys.exit("only %d of %d grid points lie in a county" % (len(feats), k))
+bench_grid_points "$K" 20 60 31.700 >"$WORK/points.txt" || fail "cannot place the stations"
+/usr/bin/python3 - "$WORK" <<'EOF' || fail "cannot make the registry"
+import json, sys
+work = sys.argv[1]
+feats = []
+with open("%s/points.txt" % work) as f:
+    for i, (lon, lat, code) in enumerate(l.split() for l in f):
+        lon, lat = float(lon), float(lat)
+        feats.append({"type": "Feature",
+                      "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                      "properties": {"station_id": "E2E-%04d" % i, "name": "e2e %d" % i,
+                                     "hazard_point_id": "%s7%05d" % (code, i),
+                                     "hazard_type": "landslide", "admin_code": code,
+                                     "threatened_people": 620,
+                                     "threatened_property_cny": 30000000}})
 with open("%s/stations.geojson" % work, "w") as f:
     json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False)
 EOF
@@ -99,10 +89,8 @@ EOF
 PORTAL_TOKEN=e2e-portal-$$-$RANDOM
 printf '%s\n' "$PORTAL_TOKEN" >"$WORK/ga/portal.token"
 chmod 600 "$WORK/ga/portal.token"
-"$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.err" 2>&1 ||
-	fail "the bench config is not right"
-TOKEN=$(timeout 120 "$GEOALERT" officer add e2e-duty --role duty_officer -c "$WORK/ga/geoalert.ini" 2>"$WORK/officer.err") ||
-	fail "officer add failed"
+bench_check_config
+bench_officer e2e-duty
 
 bench_serve
 
@@ -225,7 +213,7 @@ cli.loop_stop()
 srv.shutdown()
 EOF
 T1=$(now_ms)
-CPU=$(calc "($(cpu_ticks "$GAPID") - $c0) / $(getconf CLK_TCK)")
+CPU=$(cpu_since "$GAPID" "$c0")
 
 # --- a clean stop, then what the database says --------------------------------------
 bench_stop
@@ -234,18 +222,11 @@ PUB=$(sqlite3 "$DB" "SELECT count(*) FROM alert_drafts WHERE state = 'published'
 DLV=$(sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE channel = 'portal' AND state = 'delivered'")
 [[ $PUB == "$K" && $DLV == "$K" ]] || fail "$PUB published, $DLV delivered, want $K each"
 
-P() { jget "$WORK/probe.json" "$1"; }
-M50=$(P 'd["machine_ms"]["p50"]')
-M99=$(P 'd["machine_ms"]["p99"]')
-MMAX=$(P 'd["machine_ms"]["max"]')
-D50=$(P 'd["draft_ms"]["p50"]')
-D99=$(P 'd["draft_ms"]["p99"]')
-DMAX=$(P 'd["draft_ms"]["max"]')
-V50=$(P 'd["deliver_ms"]["p50"]')
-V99=$(P 'd["deliver_ms"]["p99"]')
-VMAX=$(P 'd["deliver_ms"]["max"]')
-C50=$(P 'd["confirm_call_ms"]["p50"]')
-C99=$(P 'd["confirm_call_ms"]["p99"]')
+jset "$WORK/probe.json" \
+	M50='d["machine_ms"]["p50"]' M99='d["machine_ms"]["p99"]' MMAX='d["machine_ms"]["max"]' \
+	D50='d["draft_ms"]["p50"]' D99='d["draft_ms"]["p99"]' DMAX='d["draft_ms"]["max"]' \
+	V50='d["deliver_ms"]["p50"]' V99='d["deliver_ms"]["p99"]' VMAX='d["deliver_ms"]["max"]' \
+	C50='d["confirm_call_ms"]["p50"]' C99='d["confirm_call_ms"]["p99"]'
 ELAPSED=$(calc "($T1 - $T0) / 1000")
 
 printf '\n'

@@ -79,11 +79,7 @@ HTTP_PORT=$(free_port)
 
 # --- geoalert's config ----------------------------------------------------------
 bench_config "bench-$$" "$REGISTRY" "${GA_BENCH_SESSIONS:+sessions = $GA_BENCH_SESSIONS}" </dev/null
-if ! "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.out" 2>&1 ||
-	grep -qi 'lies in\|known region' "$WORK/check.out"; then
-	cat "$WORK/check.out" >&2
-	fail "the bench registry or config is not right"
-fi
+bench_check_config
 
 # --- (a) baseline: bare mosquitto_sub ---------------------------------------------
 # A run of (a) lasts well under a second at the default N, so it is done
@@ -164,8 +160,8 @@ if [[ -n $STATPID ]]; then
 	wait "$STATPID" || true
 	log "counts during (b), for $N reports, in $GA_BENCH_PERFSTAT"
 fi
-CPU_B=$(calc "($(cpu_ticks "$GAPID") - $c0) / $(getconf CLK_TCK)")
-BROKER_S_B=$(calc "($(cpu_ticks "$BROKERPID") - $bc0) / $(getconf CLK_TCK)")
+CPU_B=$(cpu_since "$GAPID" "$c0")
+BROKER_S_B=$(cpu_since "$BROKERPID" "$bc0")
 LG_US_B=$(calc "$(jget "$WORK/b.json" 'd["cpu_s"]') * 1000000 / $N")
 
 # --- (c) latency at a fixed rate --------------------------------------------------
@@ -185,10 +181,8 @@ STORED=$(sqlite3 "$WORK/ga/geoalert.db" "SELECT count(*) FROM reports")
 RATE_A=$(calc "$N / $ELAPSED_A")
 RATE_B=$(calc "$N / $ELAPSED_B")
 RATIO=$(calc "$RATE_B / $RATE_A")
-P50=$(jget "$WORK/c.json" 'd["latency_ms"]["p50"]')
-P99=$(jget "$WORK/c.json" 'd["latency_ms"]["p99"]')
-PMAX=$(jget "$WORK/c.json" 'd["latency_ms"]["max"]')
-ACH=$(jget "$WORK/c.json" 'd["rate"]')
+jset "$WORK/c.json" P50='d["latency_ms"]["p50"]' P99='d["latency_ms"]["p99"]' \
+	PMAX='d["latency_ms"]["max"]' ACH='d["rate"]'
 HWM_MIB=$(calc "$HWM_KB / 1024")
 SESSIONS=$(grep -o '[0-9]* MQTT sessions' "$WORK/ga/geoalert.log" | head -1 | cut -d' ' -f1)
 

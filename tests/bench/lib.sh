@@ -18,6 +18,13 @@
 #   bench_serve [WRAP]        geoalert serve in $WORK/ga (GAPID), then
 #                             waits for /healthz on HTTP_PORT
 #   bench_stop                SIGTERM to geoalert; fail unless it exits 0
+#   bench_check_config        fail unless `geoalert check-config` accepts
+#                             $WORK/ga/geoalert.ini with no station outside
+#                             its county
+#   bench_officer NAME        TOKEN=the API token of a new duty officer
+#   bench_grid_points NEED COLS ROWS LAT0  prints the first NEED points of
+#                             a grid that lie in a county of Jiangsu, one
+#                             "lon lat admin_code" a line
 
 ME=$(basename "$0")
 
@@ -106,6 +113,8 @@ now_ms() { date +%s%3N; }
 
 # CPU time (user + system, in clock ticks) process $1 has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Seconds of CPU process $1 has used since cpu_ticks said $2.
+cpu_since() { calc "($(cpu_ticks "$1") - $2) / $(getconf CLK_TCK)"; }
 
 # Arithmetic on decimals: calc EXPR prints it; holds EXPR exits 0 when true.
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -115,6 +124,23 @@ yesno() { if holds "$1"; then echo met; else echo MISSED; fi; }
 # JSON field of a one-line object: jget FILE EXPR (EXPR in Python, on `d`).
 jget() {
 	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# Many fields at once: jset FILE NAME=EXPR... sets each NAME to what jget
+# FILE EXPR prints (a one-line value); returns 1, setting none, when the
+# file or an EXPR fails.
+jset() {
+	local file=$1 out a i=0
+	local -a vals
+	shift
+	out=$(/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for a in sys.argv[2:]:
+    print(eval(a.split("=", 1)[1]))' "$file" "$@") || return 1
+	mapfile -t vals <<<"$out"
+	for a in "$@"; do
+		printf -v "${a%%=*}" '%s' "${vals[i++]}"
+	done
 }
 
 # No persistence; never drop a queued QoS 1 message (the setting the
@@ -169,4 +195,50 @@ bench_stop() {
 	kill -TERM "$GAPID"
 	wait "$GAPID" || rc=$?
 	[[ $rc == 0 ]] || fail "geoalert exited $rc on SIGTERM"
+}
+
+# check-config's output goes to $WORK/check.err, and to stderr when it
+# fails or finds a station outside its county.
+bench_check_config() {
+	if ! "$GEOALERT" check-config -c "$WORK/ga/geoalert.ini" >"$WORK/check.err" 2>&1 ||
+		grep -qi 'lies in\|known region' "$WORK/check.err"; then
+		cat "$WORK/check.err" >&2
+		fail "the bench registry or config is not right"
+	fi
+}
+
+# shellcheck disable=SC2034 # TOKEN is the script's
+bench_officer() {
+	TOKEN=$(timeout 120 "$GEOALERT" officer add "$1" --role duty_officer \
+		-c "$WORK/ga/geoalert.ini" 2>"$WORK/officer.err") || fail "officer add failed"
+}
+
+# A grid over Nanjing from (118.600, LAT0): COLS points a row, 0.012° of
+# longitude apart (1.13 km at 32° N), rows 0.010° of latitude apart
+# (1.11 km), at most ROWS rows: any two points are more than 1000 m apart.
+# Each point is placed with `geoalert locate`; the first NEED that lie in
+# a county of Jiangsu (32xxxx) are printed in grid order.
+bench_grid_points() {
+	/usr/bin/python3 - "$GEOALERT" "$@" <<'EOF'
+import json, subprocess, sys
+geoalert, need, cols, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+lat0 = float(sys.argv[5])
+points = []
+for k in range(cols * rows):  # bounded
+    if len(points) >= need:
+        break
+    lon = round(118.600 + (k % cols) * 0.012, 4)
+    lat = round(lat0 + (k // cols) * 0.010, 4)
+    out = subprocess.run([geoalert, "locate", "--crs", "EPSG:4490", str(lon), str(lat)],
+                         capture_output=True, timeout=30)
+    if out.returncode != 0:
+        continue
+    code = json.loads(out.stdout).get("admin_code")
+    if code and code.startswith("32"):
+        points.append((lon, lat, code))
+if len(points) < need:
+    sys.exit("only %d of %d grid points lie in a county" % (len(points), need))
+for p in points:
+    print("%r %r %s" % p)
+EOF
 }

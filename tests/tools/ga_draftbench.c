@@ -46,20 +46,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_util.h"
+
+#define DB_PROG "ga_draftbench"
 #define DB_PROBES_MAX 10000	      /* probe stations taken from the file */
-#define DB_ID_MAX 64		      /* station_id, report_id, alert_id */
-#define DB_RUN_ID_MAX 40	      /* leaves room for "-{i}" in a report_id */
+#define DB_ID_MAX TOOL_ID_MAX	      /* alert_id, as station_id and report_id */
 #define DB_PENDING_MAX 4096	      /* alert_ids remembered from one listing */
 #define DB_BODY_MAX (4 * 1024 * 1024) /* one API response */
-#define DB_PAYLOAD_MAX 1024
-#define DB_TOPIC_MAX 256
 #define DB_URL_MAX 512
 #define DB_POLLS_MAX 2000000 /* poll durations kept for the percentiles */
-
-struct probe {
-	char station[DB_ID_MAX + 1];
-	char hazard_type[32];
-};
 
 struct receipt {
 	bool seen;
@@ -79,10 +74,10 @@ struct bench {
 	long count;
 	long interval_us;
 	long gap_ms;
-	char run_id[DB_RUN_ID_MAX + 1];
+	char run_id[TOOL_RUN_ID_MAX + 1];
 	long timeout_s;
 
-	struct probe *probes;
+	struct tool_station *probes;
 	size_t nprobes;
 
 	/* HTTP: one keep-alive handle for the polls, one for the rejects. */
@@ -92,9 +87,8 @@ struct bench {
 	size_t bodylen;
 	bool body_overflow;
 
-	/* Shared with the libmosquitto thread, under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	/* Shared with the libmosquitto thread, under sync.lock. */
+	struct tool_sync sync;
 	bool connected, connect_failed;
 	int subacks, sub_failed;
 	char want[DB_ID_MAX + 1]; /* report_id of the current probe */
@@ -103,22 +97,6 @@ struct bench {
 	int64_t *poll_ns;
 	long npolls;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	if (ns <= 0)
-		return;
-	struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static int usage(void)
 {
@@ -129,87 +107,33 @@ static int usage(void)
 	return 2;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Reads the probe stations (station_id, hazard_type) from a registry. */
-static int load_probes(struct bench *b)
-{
-	json_error_t jerr;
-	int rc = -1;
-	json_t *root = json_load_file(b->probes_file, 0, &jerr);
-	json_t *feats = root ? json_object_get(root, "features") : NULL;
-	if (!json_is_array(feats) || json_array_size(feats) == 0) {
-		fprintf(stderr, "ga_draftbench: %s: no features (%s)\n", b->probes_file,
-			root ? "" : jerr.text);
-		goto out;
-	}
-	size_t n = json_array_size(feats);
-	if (n > DB_PROBES_MAX)
-		n = DB_PROBES_MAX;
-	b->probes = calloc(n, sizeof(*b->probes));
-	if (!b->probes)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		json_t *p = json_object_get(json_array_get(feats, i), "properties");
-		const char *id = json_string_value(json_object_get(p, "station_id"));
-		const char *ht = json_string_value(json_object_get(p, "hazard_type"));
-		if (!id || !ht || strlen(id) > DB_ID_MAX || strlen(ht) >= 32) {
-			fprintf(stderr, "ga_draftbench: %s: feature %zu has no usable station\n",
-				b->probes_file, i);
-			goto out;
-		}
-		snprintf(b->probes[i].station, sizeof(b->probes[i].station), "%s", id);
-		snprintf(b->probes[i].hazard_type, sizeof(b->probes[i].hazard_type), "%s", ht);
-	}
-	b->nprobes = n;
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
-}
-
 /* --- MQTT ------------------------------------------------------------- */
 
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 		       const mosquitto_property *p)
 {
 	struct bench *b = obj;
-	pthread_mutex_lock(&b->lock);
-	if (rc == 0)
-		b->connected = true;
-	else
-		b->connect_failed = true;
-	pthread_cond_broadcast(&b->cond);
-	pthread_mutex_unlock(&b->lock);
+	tool_sync_set(&b->sync, rc == 0 ? &b->connected : &b->connect_failed, true);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *qos,
 			 const mosquitto_property *p)
 {
 	struct bench *b = obj;
-	pthread_mutex_lock(&b->lock);
-	if (n == 1 && qos[0] < 128)
+	pthread_mutex_lock(&b->sync.lock);
+	if (tool_suback_ok(n, qos))
 		b->subacks++;
 	else
 		b->sub_failed++;
-	pthread_cond_broadcast(&b->cond);
-	pthread_mutex_unlock(&b->lock);
+	pthread_cond_broadcast(&b->sync.cond);
+	pthread_mutex_unlock(&b->sync.lock);
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		       const mosquitto_property *p)
 {
 	struct bench *b = obj;
-	int64_t at = now_ns();
+	int64_t at = tool_now_ns();
 	json_error_t jerr;
 	json_t *root = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &jerr);
 	if (!root)
@@ -218,43 +142,28 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	const char *st = json_string_value(json_object_get(root, "status"));
 	const char *lv = json_string_value(json_object_get(root, "level"));
 	const char *inc = json_string_value(json_object_get(root, "incident_id"));
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&b->sync.lock);
 	if (rid && strcmp(rid, b->want) == 0 && !b->rc.seen) {
 		b->rc.seen = true;
 		b->rc.at_ns = at;
 		snprintf(b->rc.status, sizeof(b->rc.status), "%s", st ? st : "");
 		snprintf(b->rc.level, sizeof(b->rc.level), "%s", lv ? lv : "");
 		snprintf(b->rc.incident_id, sizeof(b->rc.incident_id), "%s", inc ? inc : "");
-		pthread_cond_broadcast(&b->cond);
+		pthread_cond_broadcast(&b->sync.cond);
 	}
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&b->sync.lock);
 	json_decref(root);
 }
 
-/* Waits until pred(b) holds or timeout_s passes; caller holds b->lock. */
-static bool wait_until(struct bench *b, bool (*pred)(const struct bench *), long timeout_s)
+static bool all_subscribed(const void *arg)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_s;
-	while (!pred(b))
-		if (pthread_cond_timedwait(&b->cond, &b->lock, &dl) == ETIMEDOUT)
-			break;
-	return pred(b);
-}
-
-static bool connected_or_failed(const struct bench *b)
-{
-	return b->connected || b->connect_failed;
-}
-
-static bool all_subscribed(const struct bench *b)
-{
+	const struct bench *b = arg;
 	return b->sub_failed > 0 || (size_t)b->subacks >= b->nprobes;
 }
 
-static bool receipt_seen(const struct bench *b)
+static bool receipt_seen(const void *arg)
 {
+	const struct bench *b = arg;
 	return b->rc.seen;
 }
 
@@ -352,30 +261,11 @@ static bool id_in(const char *id, char (*ids)[DB_ID_MAX + 1], long n)
 
 /* --- statistics -------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n sorted values, in milliseconds. */
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return (double)v[k - 1] / 1e6;
-}
-
 static void print_dist(const char *name, int64_t *v, size_t n, bool more)
 {
-	qsort(v, n, sizeof(*v), cmp_i64);
+	tool_sort_i64(v, n);
 	printf("\"%s\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"min\":%.3f}%s", name,
-	       pct_ms(v, n, 50), pct_ms(v, n, 99), n ? (double)v[n - 1] / 1e6 : 0.0,
+	       tool_pct_ms(v, n, 50), tool_pct_ms(v, n, 99), tool_max_ms(v, n),
 	       n ? (double)v[0] / 1e6 : 0.0, more ? "," : "");
 }
 
@@ -383,24 +273,18 @@ static void print_dist(const char *name, int64_t *v, size_t n, bool more)
 
 /* The report of probe i: a danger report of its station, no figures (the
  * station's hazard point gives the threatened people). */
-static int build_report(const struct bench *b, long i, const struct probe *p, char *buf, size_t len)
+static int build_report(const struct bench *b, long i, const struct tool_station *p, char *buf,
+			size_t len)
 {
-	char when[40];
-	time_t t = time(NULL) + 8 * 3600;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	if (strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0)
+	char more[256];
+	int n =
+	    snprintf(more, sizeof(more),
+		     "\"place\":\"基准测试点%ld\",\"causes\":\"连续强降雨\",\"trend\":\"变形加速\","
+		     "\"measures\":\"已组织群众撤离\"",
+		     i);
+	if (n < 0 || (size_t)n >= sizeof(more))
 		return -1;
-	int n = snprintf(buf, len,
-			 "{\"schema\":\"geohazard.report/1\",\"report_id\":\"%s-%ld\","
-			 "\"station_id\":\"%s\",\"kind\":\"danger\",\"hazard_type\":\"%s\","
-			 "\"observed_at\":\"%s\",\"place\":\"基准测试点%ld\","
-			 "\"causes\":\"连续强降雨\",\"trend\":\"变形加速\","
-			 "\"measures\":\"已组织群众撤离\"}",
-			 b->run_id, i, p->station, p->hazard_type, when, i);
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	return n;
+	return tool_report_format(b->run_id, i, p, more, buf, len);
 }
 
 struct sample {
@@ -412,13 +296,13 @@ struct sample {
 static int run_probe(struct bench *b, struct mosquitto *m, long i, char (*ids)[DB_ID_MAX + 1],
 		     struct sample *out)
 {
-	const struct probe *p = &b->probes[i];
-	char payload[DB_PAYLOAD_MAX], topic[DB_TOPIC_MAX], alert_id[DB_ID_MAX + 1] = "";
+	const struct tool_station *p = &b->probes[i];
+	char payload[TOOL_PAYLOAD_MAX], topic[TOOL_TOPIC_MAX], alert_id[DB_ID_MAX + 1] = "";
 	char path[DB_URL_MAX];
 	int len = build_report(b, i, p, payload, sizeof(payload));
 	if (len < 0)
 		return -1;
-	snprintf(topic, sizeof(topic), "geohazard/v1/reports/%s", p->station);
+	snprintf(topic, sizeof(topic), "geohazard/v1/reports/%s", p->id);
 
 	long nbefore = list_pending(b, ids);
 	if (nbefore < 0)
@@ -427,14 +311,14 @@ static int run_probe(struct bench *b, struct mosquitto *m, long i, char (*ids)[D
 		fprintf(stderr, "ga_draftbench: too many pending drafts\n");
 		return -1;
 	}
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&b->sync.lock);
 	snprintf(b->want, sizeof(b->want), "%s-%ld", b->run_id, i);
 	memset(&b->rc, 0, sizeof(b->rc));
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&b->sync.lock);
 
 	/* The polls after the publish use the second half of ids. */
 	char(*now_ids)[DB_ID_MAX + 1] = ids + DB_PENDING_MAX;
-	int64_t t0 = now_ns();
+	int64_t t0 = tool_now_ns();
 	if (mosquitto_publish_v5(m, NULL, topic, len, payload, 1, false, NULL) !=
 	    MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "ga_draftbench: publish failed\n");
@@ -444,10 +328,10 @@ static int run_probe(struct bench *b, struct mosquitto *m, long i, char (*ids)[D
 	int64_t prev_start = t0, listed_at = 0;
 	for (long k = 0;; k++) {
 		int64_t due = t0 + k * b->interval_us * 1000;
-		sleep_ns(due - now_ns());
-		int64_t start = now_ns();
+		tool_sleep_ns(due - tool_now_ns());
+		int64_t start = tool_now_ns();
 		long n = list_pending(b, now_ids);
-		int64_t end = now_ns();
+		int64_t end = tool_now_ns();
 		if (n < 0)
 			return -1;
 		if (b->npolls < DB_POLLS_MAX)
@@ -470,10 +354,10 @@ static int run_probe(struct bench *b, struct mosquitto *m, long i, char (*ids)[D
 	}
 	out->draft_ns = listed_at - t0;
 
-	pthread_mutex_lock(&b->lock);
-	bool seen = wait_until(b, receipt_seen, b->timeout_s);
+	pthread_mutex_lock(&b->sync.lock);
+	bool seen = tool_sync_wait(&b->sync, receipt_seen, b, b->timeout_s);
 	struct receipt rc = b->rc;
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&b->sync.lock);
 	if (!seen) {
 		fprintf(stderr, "ga_draftbench: probe %ld: no receipt\n", i);
 		return -1;
@@ -484,7 +368,7 @@ static int run_probe(struct bench *b, struct mosquitto *m, long i, char (*ids)[D
 		fprintf(stderr,
 			"ga_draftbench: probe %ld (%s): receipt %s level %s incident %s, "
 			"new draft %s\n",
-			i, p->station, rc.status, rc.level, rc.incident_id, alert_id);
+			i, p->id, rc.status, rc.level, rc.incident_id, alert_id);
 		return -1;
 	}
 
@@ -508,9 +392,8 @@ static int run(struct bench *b)
 	int64_t *v = NULL;
 	long ok = 0, errors = 0, before = 0;
 	int status = 1;
-	char cid[64], auth[600];
+	char auth[600];
 
-	snprintf(cid, sizeof(cid), "ga-draftbench-%ld", (long)getpid());
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", b->token);
 	b->headers = curl_slist_append(NULL, auth);
 	b->headers =
@@ -525,35 +408,27 @@ static int run(struct bench *b)
 	if (!(b->poll = http_handle(b)) || !(b->post = http_handle(b)))
 		goto out;
 
-	if (!(m = mosquitto_new(cid, true, b)))
+	if (!(m = tool_mqtt_new("ga-draftbench", NULL, b)))
 		goto out;
-	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_v5_callback_set(m, on_connect);
 	mosquitto_subscribe_v5_callback_set(m, on_subscribe);
 	mosquitto_message_v5_callback_set(m, on_message);
-	if (mosquitto_connect_bind_v5(m, b->host, b->port, 30, NULL, NULL) != MOSQ_ERR_SUCCESS ||
-	    mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "ga_draftbench: cannot connect to %s:%d\n", b->host, b->port);
+	if (!tool_mqtt_start(DB_PROG, m, b->host, b->port, 30))
 		goto out;
-	}
-	pthread_mutex_lock(&b->lock);
-	bool up = wait_until(b, connected_or_failed, 10) && b->connected;
-	pthread_mutex_unlock(&b->lock);
-	if (!up) {
+	if (!tool_sync_wait_flag(&b->sync, &b->connected, &b->connect_failed, 10)) {
 		fprintf(stderr, "ga_draftbench: MQTT connection refused or timed out\n");
 		goto out;
 	}
 	/* Only the probe stations' receipts, not the background's. */
 	for (size_t i = 0; i < b->nprobes; i++) {
-		char topic[DB_TOPIC_MAX];
-		snprintf(topic, sizeof(topic), "geohazard/v1/receipts/%s", b->probes[i].station);
+		char topic[TOOL_TOPIC_MAX];
+		snprintf(topic, sizeof(topic), "geohazard/v1/receipts/%s", b->probes[i].id);
 		if (mosquitto_subscribe_v5(m, NULL, topic, 1, 0, NULL) != MOSQ_ERR_SUCCESS)
 			goto out;
 	}
-	pthread_mutex_lock(&b->lock);
-	bool subbed = wait_until(b, all_subscribed, 10) && b->sub_failed == 0;
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_lock(&b->sync.lock);
+	bool subbed = tool_sync_wait(&b->sync, all_subscribed, b, 10) && b->sub_failed == 0;
+	pthread_mutex_unlock(&b->sync.lock);
 	if (!subbed) {
 		fprintf(stderr, "ga_draftbench: receipt subscriptions not granted\n");
 		goto out;
@@ -567,7 +442,7 @@ static int run(struct bench *b)
 		} else {
 			errors++;
 		}
-		sleep_ns(b->gap_ms * 1000000);
+		tool_sleep_ns(b->gap_ms * 1000000);
 	}
 
 	printf("{\"probes\":%ld,\"ok\":%ld,", b->count, ok);
@@ -582,23 +457,21 @@ static int run(struct bench *b)
 	print_dist("draft_lo_ms", v, (size_t)ok, true);
 	for (long i = 0; i < ok; i++)
 		v[i] = s[i].resolution_ns;
-	qsort(v, (size_t)ok, sizeof(*v), cmp_i64);
+	tool_sort_i64(v, (size_t)ok);
 	printf("\"draft_before_receipt\":%ld,\"resolution_ms\":{\"p50\":%.3f,\"max\":%.3f},",
-	       before, pct_ms(v, (size_t)ok, 50), ok ? (double)v[ok - 1] / 1e6 : 0.0);
+	       before, tool_pct_ms(v, (size_t)ok, 50), tool_max_ms(v, (size_t)ok));
 	printf("\"poll_interval_us\":%ld,", b->interval_us);
-	qsort(b->poll_ns, (size_t)b->npolls, sizeof(*b->poll_ns), cmp_i64);
+	tool_sort_i64(b->poll_ns, (size_t)b->npolls);
 	printf("\"poll_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"polls\":%ld,",
-	       pct_ms(b->poll_ns, (size_t)b->npolls, 50), pct_ms(b->poll_ns, (size_t)b->npolls, 99),
-	       b->npolls ? (double)b->poll_ns[b->npolls - 1] / 1e6 : 0.0, b->npolls);
+	       tool_pct_ms(b->poll_ns, (size_t)b->npolls, 50),
+	       tool_pct_ms(b->poll_ns, (size_t)b->npolls, 99),
+	       tool_max_ms(b->poll_ns, (size_t)b->npolls), b->npolls);
 	printf("\"errors\":%ld}\n", errors);
 	fflush(stdout);
 	status = errors == 0 && ok == b->count ? 0 : 1;
 out:
-	if (m) {
-		mosquitto_disconnect_v5(m, 0, NULL);
-		mosquitto_loop_stop(m, false);
-		mosquitto_destroy(m);
-	}
+	tool_mqtt_stop(m);
+	mosquitto_destroy(m);
 	curl_easy_cleanup(b->poll);
 	curl_easy_cleanup(b->post);
 	curl_slist_free_all(b->headers);
@@ -634,11 +507,11 @@ int main(int argc, char **argv)
 			b.host = optarg;
 			break;
 		case 'p':
-			if (!parse_long(optarg, 1, 65535, &port))
+			if (!tool_parse_long(optarg, 1, 65535, &port))
 				return usage();
 			break;
 		case 'H':
-			if (!parse_long(optarg, 1, 65535, &http_port))
+			if (!tool_parse_long(optarg, 1, 65535, &http_port))
 				return usage();
 			break;
 		case 'T':
@@ -650,24 +523,23 @@ int main(int argc, char **argv)
 			b.probes_file = optarg;
 			break;
 		case 'n':
-			if (!parse_long(optarg, 1, DB_PROBES_MAX, &b.count))
+			if (!tool_parse_long(optarg, 1, DB_PROBES_MAX, &b.count))
 				return usage();
 			break;
 		case 'i':
-			if (!parse_long(optarg, 0, 1000000, &b.interval_us))
+			if (!tool_parse_long(optarg, 0, 1000000, &b.interval_us))
 				return usage();
 			break;
 		case 'g':
-			if (!parse_long(optarg, 0, 60000, &b.gap_ms))
+			if (!tool_parse_long(optarg, 0, 60000, &b.gap_ms))
 				return usage();
 			break;
 		case 'r':
-			if (strlen(optarg) > DB_RUN_ID_MAX)
+			if (!tool_parse_run_id(optarg, b.run_id))
 				return usage();
-			snprintf(b.run_id, sizeof(b.run_id), "%s", optarg);
 			break;
 		case 't':
-			if (!parse_long(optarg, 1, 3600, &b.timeout_s))
+			if (!tool_parse_long(optarg, 1, 3600, &b.timeout_s))
 				return usage();
 			break;
 		default:
@@ -678,7 +550,7 @@ int main(int argc, char **argv)
 		return usage();
 	b.port = (int)port;
 	b.http_port = (int)http_port;
-	if (load_probes(&b) != 0)
+	if (tool_stations_load(DB_PROG, b.probes_file, DB_PROBES_MAX, &b.probes, &b.nprobes) != 0)
 		return 1;
 	if (b.count == 0)
 		b.count = (long)b.nprobes;
@@ -688,15 +560,13 @@ int main(int argc, char **argv)
 			b.nprobes);
 		return 2;
 	}
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.cond, NULL);
+	tool_sync_init(&b.sync);
 	mosquitto_lib_init();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	status = run(&b);
 	curl_global_cleanup();
 	mosquitto_lib_cleanup();
-	pthread_mutex_destroy(&b.lock);
-	pthread_cond_destroy(&b.cond);
+	tool_sync_cleanup(&b.sync);
 	free(b.probes);
 	return status;
 }

@@ -29,7 +29,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <mosquitto.h>
-#include <mqtt_protocol.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,20 +39,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_util.h"
+
+#define LG_PROG "ga_loadgen"
 #define LG_COUNT_MAX 10000000L /* reports per run */
 #define LG_WINDOW_MAX 65535L   /* MQTT receive maximum */
 #define LG_STATIONS_MAX 100000 /* stations taken from the registry */
-#define LG_ID_MAX 64	       /* station_id and report_id, spec §2 */
-#define LG_RUN_ID_MAX 40       /* leaves room for "-{i}" in a report_id */
-#define LG_PAYLOAD_MAX 1024
-#define LG_TOPIC_MAX 256
 
 enum lg_status { LG_ACCEPTED, LG_DUPLICATE, LG_REJECTED, LG_OTHER, LG_NSTATUS };
-
-struct station {
-	char id[LG_ID_MAX + 1];
-	char hazard_type[32];
-};
 
 struct loadgen {
 	/* Options. */
@@ -64,15 +57,14 @@ struct loadgen {
 	double rate;
 	const char *stations_file;
 	bool receipts;
-	char run_id[LG_RUN_ID_MAX + 1];
+	char run_id[TOOL_RUN_ID_MAX + 1];
 	int timeout_s;
 
-	struct station *stations;
+	struct tool_station *stations;
 	size_t nstations;
 
-	/* Shared with the libmosquitto threads, under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	/* Shared with the libmosquitto threads, under sync.lock. */
+	struct tool_sync sync;
 	long inflight;
 	long acked;
 	long nacked; /* PUBACK with a reason code >= 128 */
@@ -84,22 +76,6 @@ struct loadgen {
 	int64_t *latency_ns; /* per report: first receipt - sent; -1 none */
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The deadline for pthread_cond_timedwait (CLOCK_REALTIME) s seconds on. */
-static struct timespec deadline_after(int s)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
-	return ts;
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: ga_loadgen [--host H] [--port P] [--count N] [--window W]\n"
@@ -108,105 +84,31 @@ static int usage(void)
 	return 2;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > LG_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Reads the station_id and hazard_type of every feature of a registry. */
-static int stations_load(struct loadgen *lg)
-{
-	json_error_t jerr;
-	int rc = -1;
-	json_t *root = json_load_file(lg->stations_file, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		fprintf(stderr, "%s:%d: %s\n", lg->stations_file, jerr.line, jerr.text);
-		return -1;
-	}
-	json_t *features = json_object_get(root, "features");
-	size_t n = json_array_size(features);
-	if (n == 0 || n > LG_STATIONS_MAX) {
-		fprintf(stderr, "%s: expected 1..%d features\n", lg->stations_file,
-			LG_STATIONS_MAX);
-		goto out;
-	}
-	lg->stations = calloc(n, sizeof(*lg->stations));
-	if (!lg->stations)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		json_t *props = json_object_get(json_array_get(features, i), "properties");
-		const char *id = json_string_value(json_object_get(props, "station_id"));
-		const char *ht = json_string_value(json_object_get(props, "hazard_type"));
-		if (!id || !ht || !id_ok(id) || strlen(ht) >= sizeof(lg->stations[0].hazard_type)) {
-			fprintf(stderr, "%s: feature %zu: bad station_id or hazard_type\n",
-				lg->stations_file, i);
-			goto out;
-		}
-		snprintf(lg->stations[i].id, sizeof(lg->stations[i].id), "%s", id);
-		snprintf(lg->stations[i].hazard_type, sizeof(lg->stations[i].hazard_type), "%s",
-			 ht);
-	}
-	lg->nstations = n;
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
-}
-
 static void on_pub_connect(struct mosquitto *m, void *obj, int rc, int flags,
 			   const mosquitto_property *p)
 {
 	struct loadgen *lg = obj;
-	pthread_mutex_lock(&lg->lock);
-	if (rc == 0)
-		lg->pub_connected = true;
-	else
-		lg->pub_failed = true;
-	pthread_cond_broadcast(&lg->cond);
-	pthread_mutex_unlock(&lg->lock);
+	tool_sync_set(&lg->sync, rc == 0 ? &lg->pub_connected : &lg->pub_failed, true);
 }
 
 static void on_pub_disconnect(struct mosquitto *m, void *obj, int rc, const mosquitto_property *p)
 {
 	struct loadgen *lg = obj;
-	pthread_mutex_lock(&lg->lock);
-	lg->pub_connected = false;
-	pthread_cond_broadcast(&lg->cond);
-	pthread_mutex_unlock(&lg->lock);
+	tool_sync_set(&lg->sync, &lg->pub_connected, false);
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
 		       const mosquitto_property *p)
 {
 	struct loadgen *lg = obj;
-	pthread_mutex_lock(&lg->lock);
+	pthread_mutex_lock(&lg->sync.lock);
 	lg->inflight--;
 	lg->acked++;
 	/* 16 (no matching subscribers) is a success; >= 128 is a refusal. */
 	if (reason >= 128)
 		lg->nacked++;
-	pthread_cond_broadcast(&lg->cond);
-	pthread_mutex_unlock(&lg->lock);
+	pthread_cond_broadcast(&lg->sync.cond);
+	pthread_mutex_unlock(&lg->sync.lock);
 }
 
 static void on_sub_connect(struct mosquitto *m, void *obj, int rc, int flags,
@@ -216,23 +118,14 @@ static void on_sub_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	if (rc == 0 && mosquitto_subscribe_v5(m, NULL, "geohazard/v1/receipts/#", 1, 0, NULL) ==
 			   MOSQ_ERR_SUCCESS)
 		return;
-	pthread_mutex_lock(&lg->lock);
-	lg->sub_failed = true;
-	pthread_cond_broadcast(&lg->cond);
-	pthread_mutex_unlock(&lg->lock);
+	tool_sync_set(&lg->sync, &lg->sub_failed, true);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *qos,
 			 const mosquitto_property *p)
 {
 	struct loadgen *lg = obj;
-	pthread_mutex_lock(&lg->lock);
-	if (n == 1 && qos[0] < 128)
-		lg->sub_ready = true;
-	else
-		lg->sub_failed = true;
-	pthread_cond_broadcast(&lg->cond);
-	pthread_mutex_unlock(&lg->lock);
+	tool_sync_set(&lg->sync, tool_suback_ok(n, qos) ? &lg->sub_ready : &lg->sub_failed, true);
 }
 
 static enum lg_status status_of(const char *s)
@@ -255,7 +148,7 @@ static long report_index(const struct loadgen *lg, const char *report_id)
 	long i;
 	if (!report_id || strncmp(report_id, lg->run_id, n) != 0 || report_id[n] != '-')
 		return -1;
-	if (!parse_long(report_id + n + 1, 0, lg->count - 1, &i))
+	if (!tool_parse_long(report_id + n + 1, 0, lg->count - 1, &i))
 		return -1;
 	return i;
 }
@@ -264,7 +157,7 @@ static void on_receipt(struct mosquitto *m, void *obj, const struct mosquitto_me
 		       const mosquitto_property *p)
 {
 	struct loadgen *lg = obj;
-	int64_t arrived = now_ns();
+	int64_t arrived = tool_now_ns();
 	json_error_t jerr;
 	json_t *root = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &jerr);
 	if (!root)
@@ -274,44 +167,36 @@ static void on_receipt(struct mosquitto *m, void *obj, const struct mosquitto_me
 	json_decref(root);
 	if (i < 0)
 		return;
-	pthread_mutex_lock(&lg->lock);
+	pthread_mutex_lock(&lg->sync.lock);
 	/* Only the first receipt of a report counts: a redelivered report is
 	 * answered again, and must not be counted twice. */
 	if (lg->latency_ns[i] < 0 && lg->sent_ns[i] > 0) {
 		lg->latency_ns[i] = arrived - lg->sent_ns[i];
 		lg->status[st]++;
 		lg->answered++;
-		pthread_cond_broadcast(&lg->cond);
+		pthread_cond_broadcast(&lg->sync.cond);
 	}
-	pthread_mutex_unlock(&lg->lock);
+	pthread_mutex_unlock(&lg->sync.lock);
 }
 
 static struct mosquitto *client_new(struct loadgen *lg, const char *role)
 {
-	char id[64];
-	snprintf(id, sizeof(id), "ga-loadgen-%s-%ld", role, (long)getpid());
-	struct mosquitto *m = mosquitto_new(id, true, lg);
+	struct mosquitto *m = tool_mqtt_new("ga-loadgen", role, lg);
 	if (!m)
 		return NULL;
-	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	/* Let the window, not the library, bound what is in flight. */
 	mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, (int)lg->window);
 	mosquitto_int_option(m, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
-	/* Latency is measured per message: no Nagle delay on our side. */
-	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
 	return m;
 }
 
-/* Waits on lg->cond until *flag or *fail is set or the timeout passes;
- * returns *flag. Caller holds lg->lock. */
-static bool wait_flag(struct loadgen *lg, const bool *flag, const bool *fail, int timeout_s)
+/* Waits on the condition for at most a second (caller holds the lock);
+ * returns whether the run's overall deadline has passed. */
+static bool wait_step(struct loadgen *lg, int64_t overall)
 {
-	struct timespec dl = deadline_after(timeout_s);
-	while (!*flag && !*fail) {
-		if (pthread_cond_timedwait(&lg->cond, &lg->lock, &dl) == ETIMEDOUT)
-			break;
-	}
-	return *flag;
+	struct timespec dl = tool_deadline_after(1);
+	pthread_cond_timedwait(&lg->sync.cond, &lg->sync.lock, &dl);
+	return tool_now_ns() > overall;
 }
 
 static void pace(const struct loadgen *lg, int64_t start, long i)
@@ -319,60 +204,28 @@ static void pace(const struct loadgen *lg, int64_t start, long i)
 	if (lg->rate <= 0)
 		return;
 	int64_t due = start + (int64_t)((double)i * 1e9 / lg->rate);
-	int64_t now = now_ns();
-	if (due <= now)
-		return;
-	struct timespec ts = {(time_t)((due - now) / 1000000000), (long)((due - now) % 1000000000)};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n sorted values, in milliseconds. */
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return (double)v[k - 1] / 1e6;
+	tool_sleep_ns(due - tool_now_ns());
 }
 
 /* Formats report i into buf; returns its length or -1. */
-static int report_format(const struct loadgen *lg, long i, const struct station *st, char *buf,
+static int report_format(const struct loadgen *lg, long i, const struct tool_station *st, char *buf,
 			 size_t len)
 {
-	char when[40];
-	time_t t = time(NULL) + 8 * 3600;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	if (strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0)
+	char more[160];
+	int n = snprintf(more, sizeof(more),
+			 "\"place\":\"benchmark\","
+			 "\"figures\":{\"threatened_people\":%ld,\"threatened_property_cny\":%ld}",
+			 5 + i % 40, 100000 + (i % 50) * 1000);
+	if (n < 0 || (size_t)n >= sizeof(more))
 		return -1;
-	int n = snprintf(buf, len,
-			 "{\"schema\":\"geohazard.report/1\",\"report_id\":\"%s-%ld\","
-			 "\"station_id\":\"%s\",\"kind\":\"danger\",\"hazard_type\":\"%s\","
-			 "\"observed_at\":\"%s\",\"place\":\"benchmark\","
-			 "\"figures\":{\"threatened_people\":%ld,\"threatened_property_cny\":%ld}}",
-			 lg->run_id, i, st->id, st->hazard_type, when, 5 + i % 40,
-			 100000 + (i % 50) * 1000);
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	return n;
+	return tool_report_format(lg->run_id, i, st, more, buf, len);
 }
 
 static int run(struct loadgen *lg)
 {
-	static const struct station fallback = {"JS-3201-0007", "landslide"};
+	static const struct tool_station fallback = {"JS-3201-0007", "landslide"};
 	struct mosquitto *pub = NULL, *sub = NULL;
-	char payload[LG_PAYLOAD_MAX], topic[LG_TOPIC_MAX];
+	char payload[TOOL_PAYLOAD_MAX], topic[TOOL_TOPIC_MAX];
 	long sent = 0;
 	int status = 1;
 	bool timed_out = false;
@@ -392,40 +245,25 @@ static int run(struct loadgen *lg)
 		mosquitto_connect_v5_callback_set(sub, on_sub_connect);
 		mosquitto_subscribe_v5_callback_set(sub, on_subscribe);
 		mosquitto_message_v5_callback_set(sub, on_receipt);
-		if (mosquitto_connect_bind_v5(sub, lg->host, lg->port, 60, NULL, NULL) !=
-			MOSQ_ERR_SUCCESS ||
-		    mosquitto_loop_start(sub) != MOSQ_ERR_SUCCESS) {
-			fprintf(stderr, "ga_loadgen: cannot connect to %s:%d\n", lg->host,
-				lg->port);
+		if (!tool_mqtt_start(LG_PROG, sub, lg->host, lg->port, 60))
 			goto out;
-		}
-		pthread_mutex_lock(&lg->lock);
-		bool ok = wait_flag(lg, &lg->sub_ready, &lg->sub_failed, 10);
-		pthread_mutex_unlock(&lg->lock);
-		if (!ok) {
+		if (!tool_sync_wait_flag(&lg->sync, &lg->sub_ready, &lg->sub_failed, 10)) {
 			fprintf(stderr, "ga_loadgen: receipt subscription failed\n");
 			goto out;
 		}
 	}
 
-	if (mosquitto_connect_bind_v5(pub, lg->host, lg->port, 60, NULL, NULL) !=
-		MOSQ_ERR_SUCCESS ||
-	    mosquitto_loop_start(pub) != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "ga_loadgen: cannot connect to %s:%d\n", lg->host, lg->port);
+	if (!tool_mqtt_start(LG_PROG, pub, lg->host, lg->port, 60))
 		goto out;
-	}
-	pthread_mutex_lock(&lg->lock);
-	bool ok = wait_flag(lg, &lg->pub_connected, &lg->pub_failed, 10);
-	pthread_mutex_unlock(&lg->lock);
-	if (!ok) {
+	if (!tool_sync_wait_flag(&lg->sync, &lg->pub_connected, &lg->pub_failed, 10)) {
 		fprintf(stderr, "ga_loadgen: connection refused\n");
 		goto out;
 	}
 
-	start = now_ns();
+	start = tool_now_ns();
 	int64_t overall = start + (int64_t)lg->timeout_s * 1000000000;
 	for (long i = 0; i < lg->count; i++) {
-		const struct station *st =
+		const struct tool_station *st =
 		    lg->nstations ? &lg->stations[(size_t)i % lg->nstations] : &fallback;
 		int n = report_format(lg, i, st, payload, sizeof(payload));
 		if (n < 0)
@@ -433,57 +271,45 @@ static int run(struct loadgen *lg)
 		snprintf(topic, sizeof(topic), "geohazard/v1/reports/%s", st->id);
 		pace(lg, start, i);
 
-		pthread_mutex_lock(&lg->lock);
-		while (lg->inflight >= lg->window && !timed_out) {
-			struct timespec dl = deadline_after(1);
-			pthread_cond_timedwait(&lg->cond, &lg->lock, &dl);
-			if (now_ns() > overall)
-				timed_out = true;
-		}
+		pthread_mutex_lock(&lg->sync.lock);
+		while (lg->inflight >= lg->window && !timed_out)
+			timed_out = wait_step(lg, overall);
 		if (timed_out) {
-			pthread_mutex_unlock(&lg->lock);
+			pthread_mutex_unlock(&lg->sync.lock);
 			break;
 		}
 		lg->inflight++;
-		lg->sent_ns[i] = now_ns();
-		pthread_mutex_unlock(&lg->lock);
+		lg->sent_ns[i] = tool_now_ns();
+		pthread_mutex_unlock(&lg->sync.lock);
 
 		int rc = mosquitto_publish_v5(pub, NULL, topic, n, payload, 1, false, NULL);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			fprintf(stderr, "ga_loadgen: publish %ld: %s\n", i, mosquitto_strerror(rc));
-			pthread_mutex_lock(&lg->lock);
+			pthread_mutex_lock(&lg->sync.lock);
 			lg->inflight--;
 			lg->sent_ns[i] = 0;
-			pthread_mutex_unlock(&lg->lock);
+			pthread_mutex_unlock(&lg->sync.lock);
 			break;
 		}
 		sent++;
 	}
 
 	/* Wait for every PUBACK, then (with --receipts) every receipt. */
-	pthread_mutex_lock(&lg->lock);
-	while (!timed_out && (lg->acked < sent || (lg->receipts && lg->answered < sent))) {
-		struct timespec dl = deadline_after(1);
-		pthread_cond_timedwait(&lg->cond, &lg->lock, &dl);
-		if (now_ns() > overall)
-			timed_out = true;
-	}
-	end = now_ns();
-	pthread_mutex_unlock(&lg->lock);
+	pthread_mutex_lock(&lg->sync.lock);
+	while (!timed_out && (lg->acked < sent || (lg->receipts && lg->answered < sent)))
+		timed_out = wait_step(lg, overall);
+	end = tool_now_ns();
+	pthread_mutex_unlock(&lg->sync.lock);
 
-	mosquitto_disconnect_v5(pub, 0, NULL);
-	mosquitto_loop_stop(pub, false);
-	if (sub) {
-		mosquitto_disconnect_v5(sub, 0, NULL);
-		mosquitto_loop_stop(sub, false);
-	}
+	tool_mqtt_stop(pub);
+	tool_mqtt_stop(sub);
 
 	/* Latencies of the answered reports. */
 	size_t nl = 0;
 	for (long i = 0; i < lg->count; i++)
 		if (lg->latency_ns[i] >= 0)
 			lg->latency_ns[nl++] = lg->latency_ns[i];
-	qsort(lg->latency_ns, nl, sizeof(int64_t), cmp_i64);
+	tool_sort_i64(lg->latency_ns, nl);
 
 	double elapsed = (double)(end - start) / 1e9;
 	struct rusage ru;
@@ -498,10 +324,9 @@ static int run(struct loadgen *lg)
 	       "\"timeout\":%s,\"cpu_s\":%.3f}\n",
 	       sent, lg->acked, lg->nacked, lg->answered, elapsed,
 	       elapsed > 0 ? (double)sent / elapsed : 0.0, lg->window, lg->rate,
-	       pct_ms(lg->latency_ns, nl, 50), pct_ms(lg->latency_ns, nl, 99),
-	       nl ? (double)lg->latency_ns[nl - 1] / 1e6 : 0.0, lg->status[LG_ACCEPTED],
-	       lg->status[LG_DUPLICATE], lg->status[LG_REJECTED], lg->status[LG_OTHER],
-	       timed_out ? "true" : "false", cpu);
+	       tool_pct_ms(lg->latency_ns, nl, 50), tool_pct_ms(lg->latency_ns, nl, 99),
+	       tool_max_ms(lg->latency_ns, nl), lg->status[LG_ACCEPTED], lg->status[LG_DUPLICATE],
+	       lg->status[LG_REJECTED], lg->status[LG_OTHER], timed_out ? "true" : "false", cpu);
 	fflush(stdout);
 
 	if (!timed_out && sent == lg->count && lg->acked == sent && lg->nacked == 0 &&
@@ -534,16 +359,16 @@ int main(int argc, char **argv)
 			lg.host = optarg;
 			break;
 		case 'p':
-			if (!parse_long(optarg, 1, 65535, &v))
+			if (!tool_parse_long(optarg, 1, 65535, &v))
 				return usage();
 			lg.port = (int)v;
 			break;
 		case 'n':
-			if (!parse_long(optarg, 1, LG_COUNT_MAX, &lg.count))
+			if (!tool_parse_long(optarg, 1, LG_COUNT_MAX, &lg.count))
 				return usage();
 			break;
 		case 'w':
-			if (!parse_long(optarg, 1, LG_WINDOW_MAX, &lg.window))
+			if (!tool_parse_long(optarg, 1, LG_WINDOW_MAX, &lg.window))
 				return usage();
 			break;
 		case 'r': {
@@ -561,12 +386,11 @@ int main(int argc, char **argv)
 			lg.receipts = true;
 			break;
 		case 'i':
-			if (strlen(optarg) > LG_RUN_ID_MAX || !id_ok(optarg))
+			if (!tool_parse_run_id(optarg, lg.run_id))
 				return usage();
-			snprintf(lg.run_id, sizeof(lg.run_id), "%s", optarg);
 			break;
 		case 't':
-			if (!parse_long(optarg, 1, 86400, &v))
+			if (!tool_parse_long(optarg, 1, 86400, &v))
 				return usage();
 			lg.timeout_s = (int)v;
 			break;
@@ -576,7 +400,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage();
-	if (lg.stations_file && stations_load(&lg) != 0)
+	if (lg.stations_file && tool_stations_load(LG_PROG, lg.stations_file, LG_STATIONS_MAX,
+						   &lg.stations, &lg.nstations) != 0)
 		return 1;
 
 	lg.sent_ns = calloc((size_t)lg.count, sizeof(int64_t));
@@ -587,15 +412,13 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < lg.count; i++)
 		lg.latency_ns[i] = -1;
-	pthread_mutex_init(&lg.lock, NULL);
-	pthread_cond_init(&lg.cond, NULL);
+	tool_sync_init(&lg.sync);
 
 	mosquitto_lib_init();
 	status = run(&lg);
 	mosquitto_lib_cleanup();
 
-	pthread_cond_destroy(&lg.cond);
-	pthread_mutex_destroy(&lg.lock);
+	tool_sync_cleanup(&lg.sync);
 	free(lg.sent_ns);
 	free(lg.latency_ns);
 	free(lg.stations);

@@ -40,6 +40,15 @@ static inline json_t *base(void)
 	return o;
 }
 
+/* base() with member set to value (reference stolen). */
+static inline json_t *base_with(const char *member, json_t *value)
+{
+	json_t *o = base();
+
+	assert_int_equal(json_object_set_new(o, member, value), 0);
+	return o;
+}
+
 static inline ga_err parse_text(const struct report_context *ctx, const char *text, size_t len,
 				struct report *r, struct report_errors *e)
 {

@@ -25,27 +25,13 @@
 #define NROWS 6
 
 struct fixture {
-	struct stest_db db;
-	struct store *s;
+	struct stest_fixture st;	      /* first: a pointer to it is one to st */
 	char hash[NROWS + 1][STORE_HASH_HEX]; /* hash[seq] after fill() */
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	stest_db_make(&f->db, "audit");
-	f->s = stest_open(f->db.path, 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	stest_db_remove(&f->db);
-	free(f);
+	*state = stest_fixture_new(sizeof(struct fixture), "audit", true);
 	return 0;
 }
 
@@ -68,22 +54,20 @@ static void fill(struct fixture *f)
 		snprintf(detail, sizeof(detail), "{\"n\":%d,\"text\":\"第%d条\"}", i, i);
 		snprintf(subject, sizeof(subject), "alert:JS-%d", i);
 		assert_int_equal(
-		    store_audit_append(f->s, T0 + i, 0, "draft.view", subject, detail, &seq),
+		    store_audit_append(f->st.s, T0 + i, 0, "draft.view", subject, detail, &seq),
 		    GA_OK);
 		assert_int_equal(seq, i);
 	}
-	assert_int_equal(store_audit_each(f->s, 0, keep_hash, f), GA_OK);
+	assert_int_equal(store_audit_each(f->st.s, 0, keep_hash, f), GA_OK);
 }
 
 /* Runs sql on a connection of its own, as someone with the file would. */
 static int raw_exec(struct fixture *f, const char *sql)
 {
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(f->db.path, &db);
+	sqlite3 *db = stest_raw_open(f->st.db.path);
+	int rc;
 
-	assert_int_equal(rc, SQLITE_OK);
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, 2000);
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	sqlite3_close(db);
 	return rc;
@@ -97,10 +81,28 @@ static struct audit_verify_result verify(struct fixture *f, const struct audit_a
 {
 	struct audit_verify_result res;
 
-	assert_int_equal(audit_verify(f->s, anchor, &res), GA_OK);
+	assert_int_equal(audit_verify(f->st.s, anchor, &res), GA_OK);
 	if (!res.ok)
 		fprintf(stderr, "verify: seq %" PRId64 ": %s\n", res.first_bad_seq, res.problem);
 	return res;
+}
+
+/* Asserts that store_audit_hash of r (the row of test_canonical_hash)
+ * is the SHA-256 of its form built by hand, the officer field as given. */
+static void expect_hash(const struct store_audit_row *r, const char *officer_field)
+{
+	char got[STORE_HASH_HEX], want[STORE_HASH_HEX], form[512];
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int n = snprintf(form, sizeof(form),
+			 "geoalert.audit/1\n1:7,13:1700000000123,%s,13:alert.confirm,10:alert:JS-1,"
+			 "7:{\"a\":1},64:%s,",
+			 officer_field, STORE_AUDIT_GENESIS);
+
+	assert_true(n > 0 && (size_t)n < sizeof(form));
+	crypto_hash_sha256(h, (const unsigned char *)form, (unsigned long long)n);
+	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
+	store_audit_hash(r, got);
+	assert_string_equal(got, want);
 }
 
 static void test_canonical_hash(void **state)
@@ -114,31 +116,13 @@ static void test_canonical_hash(void **state)
 	    .detail = "{\"a\":1}",
 	    .prev_hash = STORE_AUDIT_GENESIS,
 	};
-	char got[STORE_HASH_HEX], want[STORE_HASH_HEX], form[512];
-	unsigned char h[crypto_hash_sha256_BYTES];
 
 	(void)state;
 	/* The form documented in store.h, built by hand. */
-	int n =
-	    snprintf(form, sizeof(form),
-		     "geoalert.audit/1\n1:7,13:1700000000123,2:42,13:alert.confirm,10:alert:JS-1,"
-		     "7:{\"a\":1},64:%s,",
-		     STORE_AUDIT_GENESIS);
-	crypto_hash_sha256(h, (const unsigned char *)form, (unsigned long long)n);
-	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
-	store_audit_hash(&r, got);
-	assert_string_equal(got, want);
-
+	expect_hash(&r, "2:42");
 	/* No officer is the empty field, not "0". */
 	r.officer_id = 0;
-	n = snprintf(form, sizeof(form),
-		     "geoalert.audit/1\n1:7,13:1700000000123,0:,13:alert.confirm,10:alert:JS-1,"
-		     "7:{\"a\":1},64:%s,",
-		     STORE_AUDIT_GENESIS);
-	crypto_hash_sha256(h, (const unsigned char *)form, (unsigned long long)n);
-	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
-	store_audit_hash(&r, got);
-	assert_string_equal(got, want);
+	expect_hash(&r, "0:");
 
 	/* Moving bytes from one field to the next changes the hash. */
 	char a[STORE_HASH_HEX], b[STORE_HASH_HEX];
@@ -171,14 +155,14 @@ static void test_chain_verifies(void **state)
 	assert_int_equal(res.first_bad_seq, 0);
 
 	/* A second connection (the CLI beside the daemon) continues the chain. */
-	struct store *s2 = stest_open(f->db.path, 0);
+	struct store *s2 = stest_open(f->st.db.path, 0);
 	int64_t seq = 0;
 	assert_int_equal(
 	    store_audit_append(s2, T0 + 100, 0, "officer.add", "officer:1", NULL, &seq), GA_OK);
 	assert_int_equal(seq, NROWS + 1);
 	store_close(s2);
-	assert_int_equal(audit_record(f->s, 0, "login.fail", "officer:x", "{\"remote\":\"::1\"}"),
-			 GA_OK);
+	assert_int_equal(
+	    audit_record(f->st.s, 0, "login.fail", "officer:x", "{\"remote\":\"::1\"}"), GA_OK);
 	res = verify(f, NULL);
 	assert_true(res.ok);
 	assert_int_equal(res.rows, NROWS + 2);
@@ -195,19 +179,19 @@ static void test_transaction(void **state)
 	int64_t seq = 0;
 
 	/* Rolled back with the transaction it was part of... */
-	assert_int_equal(store_begin(f->s), GA_OK);
-	assert_int_equal(audit_record(f->s, 0, "draft.make", "alert:A", NULL), GA_OK);
-	assert_int_equal(store_rollback(f->s), GA_OK);
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	assert_int_equal(audit_record(f->st.s, 0, "draft.make", "alert:A", NULL), GA_OK);
+	assert_int_equal(store_rollback(f->st.s), GA_OK);
 	assert_int_equal(verify(f, NULL).rows, 0);
 	/* ...committed with it, and the seq continues without a gap. */
-	assert_int_equal(store_begin(f->s), GA_OK);
-	assert_int_equal(store_audit_append(f->s, T0, 0, "draft.make", "alert:A", NULL, &seq),
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "draft.make", "alert:A", NULL, &seq),
 			 GA_OK);
 	assert_int_equal(seq, 1);
-	assert_int_equal(store_audit_append(f->s, T0, 0, "draft.view", "alert:A", NULL, &seq),
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "draft.view", "alert:A", NULL, &seq),
 			 GA_OK);
 	assert_int_equal(seq, 2);
-	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
 	struct audit_verify_result res = verify(f, NULL);
 	assert_true(res.ok);
 	assert_int_equal(res.rows, 2);
@@ -228,24 +212,26 @@ static void test_caps_and_json(void **state)
 	assert_non_null(big);
 	/* json_object with keys out of order: stored sorted and compact. */
 	json_t *d = json_pack("{s:i, s:s}", "zeta", 1, "alpha", "x");
-	assert_int_equal(audit_record_json(f->s, 0, "draft.edit", "alert:B", d), GA_OK);
+	assert_int_equal(audit_record_json(f->st.s, 0, "draft.edit", "alert:B", d), GA_OK);
 	json_decref(d);
-	assert_int_equal(store_audit_each(f->s, 0, detail_cb, got), GA_OK);
+	assert_int_equal(store_audit_each(f->st.s, 0, detail_cb, got), GA_OK);
 	assert_string_equal(got, "{\"alpha\":\"x\",\"zeta\":1}|alert:B|draft.edit|0");
 
 	/* Caps: at each, and one past. */
 	memset(action, 'a', sizeof(action));
 	action[STORE_AUDIT_ACTION_MAX] = '\0';
-	assert_int_equal(store_audit_append(f->s, T0, 0, action, NULL, NULL, NULL), GA_OK);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, action, NULL, NULL, NULL), GA_OK);
 	action[STORE_AUDIT_ACTION_MAX] = 'a';
 	action[STORE_AUDIT_ACTION_MAX + 1] = '\0';
-	assert_int_equal(store_audit_append(f->s, T0, 0, action, NULL, NULL, NULL), GA_ERR_TOOBIG);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, action, NULL, NULL, NULL),
+			 GA_ERR_TOOBIG);
 	memset(subject, 's', sizeof(subject));
 	subject[STORE_AUDIT_SUBJECT_MAX] = '\0';
-	assert_int_equal(store_audit_append(f->s, T0, 0, "x", subject, NULL, NULL), GA_OK);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "x", subject, NULL, NULL), GA_OK);
 	subject[STORE_AUDIT_SUBJECT_MAX] = 's';
 	subject[STORE_AUDIT_SUBJECT_MAX + 1] = '\0';
-	assert_int_equal(store_audit_append(f->s, T0, 0, "x", subject, NULL, NULL), GA_ERR_TOOBIG);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "x", subject, NULL, NULL),
+			 GA_ERR_TOOBIG);
 	/* "[" + "1,1,...,1" + "]" exactly STORE_AUDIT_DETAIL_MAX bytes (odd length). */
 	size_t n = STORE_AUDIT_DETAIL_MAX;
 	big[0] = '[';
@@ -256,18 +242,18 @@ static void test_caps_and_json(void **state)
 	if (big[n - 2] == ',') { /* keep it valid JSON whatever the parity */
 		big[n - 2] = ' ';
 	}
-	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, big, NULL), GA_OK);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "x", NULL, big, NULL), GA_OK);
 	big[n] = ' ';
 	big[n + 1] = '\0';
-	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, big, NULL), GA_ERR_TOOBIG);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "x", NULL, big, NULL), GA_ERR_TOOBIG);
 	free(big);
 
-	assert_int_equal(store_audit_append(f->s, T0, 0, "", NULL, NULL, NULL), GA_ERR_INVAL);
-	assert_int_equal(store_audit_append(f->s, T0, 0, NULL, NULL, NULL, NULL), GA_ERR_INVAL);
-	assert_int_equal(store_audit_append(f->s, T0, 0, "x", NULL, "{not json", NULL),
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "", NULL, NULL, NULL), GA_ERR_INVAL);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, NULL, NULL, NULL, NULL), GA_ERR_INVAL);
+	assert_int_equal(store_audit_append(f->st.s, T0, 0, "x", NULL, "{not json", NULL),
 			 GA_ERR_INVAL);
 	/* An unknown officer is refused (foreign key). */
-	assert_int_not_equal(store_audit_append(f->s, T0, 999, "x", NULL, NULL, NULL), GA_OK);
+	assert_int_not_equal(store_audit_append(f->st.s, T0, 999, "x", NULL, NULL, NULL), GA_OK);
 	/* None of the refused rows left a hole. */
 	struct audit_verify_result res = verify(f, NULL);
 	assert_true(res.ok);
@@ -399,7 +385,7 @@ static void test_tamper_delete_renumber(void **state)
 	assert_int_equal(res.first_bad_seq, 3);
 
 	/* Deleting the first row and renumbering is caught at row 1. */
-	teardown(state);
+	stest_teardown(state);
 	setup(state);
 	f = *state;
 	fill(f);
@@ -467,16 +453,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_canonical_hash),
-	    cmocka_unit_test_setup_teardown(test_chain_verifies, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_caps_and_json, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_triggers_block, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tamper_edit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tamper_edit_other_fields, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tamper_rehash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tamper_delete_renumber, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tail_needs_anchor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_verifies, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_transaction, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_caps_and_json, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_triggers_block, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_edit, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_edit_other_fields, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_rehash, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_delete_renumber, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_tail_needs_anchor, setup, stest_teardown),
 	    cmocka_unit_test(test_anchor_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,23 @@ static xmlDocPtr write_valid(const json_t *a, const struct cap_ref *refs, int nr
 	return parse_valid(*xml, len);
 }
 
+/* Asserts that each {path, text} of want[n] holds in doc (as xp). */
+static void expect_xp(xmlDocPtr doc, const char *const want[][2], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(xp(doc, want[i][0]), want[i][1]) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", want[i][0], xp(doc, want[i][0]),
+				 want[i][1]);
+}
+
+/* Frees what a test wrote: the document, its text and the alert. */
+static void release(xmlDocPtr doc, char *xml, json_t *a)
+{
+	xmlFreeDoc(doc);
+	free(xml);
+	json_decref(a);
+}
+
 static void test_alert_mapping(void **state)
 {
 	json_t *a = alert("alert", 1);
@@ -101,38 +118,35 @@ static void test_alert_mapping(void **state)
 
 	(void)state;
 	xmlDocPtr doc = write_valid(a, NULL, 0, &xml);
-	assert_string_equal(xp(doc, "/cap:alert/cap:identifier"), "JS-20261126-0003-1");
-	assert_string_equal(xp(doc, "/cap:alert/cap:sender"), "alerts.example.gov.cn");
-	assert_string_equal(xp(doc, "/cap:alert/cap:sent"), "2026-11-26T15:10:00+08:00");
-	assert_string_equal(xp(doc, "/cap:alert/cap:status"), "Actual");
-	assert_string_equal(xp(doc, "/cap:alert/cap:msgType"), "Alert");
-	assert_string_equal(xp(doc, "/cap:alert/cap:scope"), "Public");
-	assert_string_equal(xp(doc, "/cap:alert/cap:references"), "");
-	assert_string_equal(xp(doc, "/cap:alert/cap:incidents"), "JS-20261126-0003");
-	assert_string_equal(xp(doc, "//cap:info/cap:language"), "zh-CN");
-	assert_string_equal(xp(doc, "//cap:info/cap:category"), "Geo");
-	assert_string_equal(xp(doc, "//cap:info/cap:event"), "滑坡险情");
-	assert_string_equal(xp(doc, "//cap:info/cap:urgency"), "Immediate");
-	assert_string_equal(xp(doc, "//cap:info/cap:severity"), "Severe");
-	assert_string_equal(xp(doc, "//cap:info/cap:certainty"), "Likely");
-	assert_string_equal(xp(doc, "//cap:info/cap:onset"), "2026-11-26T14:52:00+08:00");
-	assert_string_equal(xp(doc, "//cap:info/cap:senderName"), "江苏省自然资源厅");
-	assert_string_equal(xp(doc, "//cap:info/cap:headline"), "【大型滑坡险情】青山村后山");
-	assert_string_equal(xp(doc, "//cap:info/cap:description"),
-			    "坡体变形。\n\n连续强降雨。\n\n可能下滑。");
-	assert_string_equal(xp(doc, "//cap:info/cap:instruction"), "已撤离。");
-	assert_string_equal(xp(doc, "//cap:info/cap:web"),
-			    "https://alerts.example.gov.cn/alerts/JS-20261126-0003");
-	assert_string_equal(xp(doc, "//cap:area/cap:areaDesc"),
-			    "江苏省南京市浦口区永宁街道青山村后山");
-	assert_string_equal(xp(doc, "//cap:area/cap:circle"), "32.060000,118.620000 1");
-	assert_string_equal(xp(doc, "//cap:area/cap:geocode/cap:valueName"), "GB/T 2260");
-	assert_string_equal(xp(doc, "//cap:area/cap:geocode/cap:value"), "320111");
-	assert_string_equal(xp(doc, "//cap:parameter[cap:valueName='response_level']/cap:value"),
-			    "II");
-	xmlFreeDoc(doc);
-	free(xml);
-	json_decref(a);
+	const char *const want[][2] = {
+	    {"/cap:alert/cap:identifier", "JS-20261126-0003-1"},
+	    {"/cap:alert/cap:sender", "alerts.example.gov.cn"},
+	    {"/cap:alert/cap:sent", "2026-11-26T15:10:00+08:00"},
+	    {"/cap:alert/cap:status", "Actual"},
+	    {"/cap:alert/cap:msgType", "Alert"},
+	    {"/cap:alert/cap:scope", "Public"},
+	    {"/cap:alert/cap:references", ""},
+	    {"/cap:alert/cap:incidents", "JS-20261126-0003"},
+	    {"//cap:info/cap:language", "zh-CN"},
+	    {"//cap:info/cap:category", "Geo"},
+	    {"//cap:info/cap:event", "滑坡险情"},
+	    {"//cap:info/cap:urgency", "Immediate"},
+	    {"//cap:info/cap:severity", "Severe"},
+	    {"//cap:info/cap:certainty", "Likely"},
+	    {"//cap:info/cap:onset", "2026-11-26T14:52:00+08:00"},
+	    {"//cap:info/cap:senderName", "江苏省自然资源厅"},
+	    {"//cap:info/cap:headline", "【大型滑坡险情】青山村后山"},
+	    {"//cap:info/cap:description", "坡体变形。\n\n连续强降雨。\n\n可能下滑。"},
+	    {"//cap:info/cap:instruction", "已撤离。"},
+	    {"//cap:info/cap:web", "https://alerts.example.gov.cn/alerts/JS-20261126-0003"},
+	    {"//cap:area/cap:areaDesc", "江苏省南京市浦口区永宁街道青山村后山"},
+	    {"//cap:area/cap:circle", "32.060000,118.620000 1"},
+	    {"//cap:area/cap:geocode/cap:valueName", "GB/T 2260"},
+	    {"//cap:area/cap:geocode/cap:value", "320111"},
+	    {"//cap:parameter[cap:valueName='response_level']/cap:value", "II"},
+	};
+	expect_xp(doc, want, sizeof(want) / sizeof(want[0]));
+	release(doc, xml, a);
 }
 
 static void test_severity_certainty(void **state)
@@ -148,12 +162,13 @@ static void test_severity_certainty(void **state)
 		json_object_set_new(a, "level", json_string(levels[i][0]));
 		json_object_set_new(a, "kind", json_string("disaster"));
 		xmlDocPtr doc = write_valid(a, NULL, 0, &xml);
-		assert_string_equal(xp(doc, "//cap:info/cap:severity"), levels[i][1]);
-		assert_string_equal(xp(doc, "//cap:info/cap:certainty"), "Observed");
-		assert_string_equal(xp(doc, "//cap:info/cap:event"), "滑坡灾情");
-		xmlFreeDoc(doc);
-		free(xml);
-		json_decref(a);
+		const char *const want[][2] = {
+		    {"//cap:info/cap:severity", levels[i][1]},
+		    {"//cap:info/cap:certainty", "Observed"},
+		    {"//cap:info/cap:event", "滑坡灾情"},
+		};
+		expect_xp(doc, want, sizeof(want) / sizeof(want[0]));
+		release(doc, xml, a);
 	}
 }
 
@@ -170,27 +185,29 @@ static void test_update_and_cancel_references(void **state)
 
 	json_t *a = alert("update", 2);
 	xmlDocPtr doc = write_valid(a, refs, 1, &xml);
-	assert_string_equal(xp(doc, "/cap:alert/cap:msgType"), "Update");
-	assert_string_equal(xp(doc, "/cap:alert/cap:identifier"), "JS-20261126-0003-2");
-	assert_string_equal(xp(doc, "/cap:alert/cap:references"),
-			    "alerts.example.gov.cn,JS-20261126-0003-1,2026-11-26T15:10:00+08:00");
-	xmlFreeDoc(doc);
-	free(xml);
-	json_decref(a);
+	const char *const want[][2] = {
+	    {"/cap:alert/cap:msgType", "Update"},
+	    {"/cap:alert/cap:identifier", "JS-20261126-0003-2"},
+	    {"/cap:alert/cap:references",
+	     "alerts.example.gov.cn,JS-20261126-0003-1,2026-11-26T15:10:00+08:00"},
+	};
+	expect_xp(doc, want, sizeof(want) / sizeof(want[0]));
+	release(doc, xml, a);
 
 	/* a cancel: empty causes and trend, references both versions */
 	a = alert("cancel", 3);
 	json_object_set_new(a, "causes", json_string(""));
 	json_object_set_new(a, "trend", json_string(""));
 	doc = write_valid(a, refs, 2, &xml);
-	assert_string_equal(xp(doc, "/cap:alert/cap:msgType"), "Cancel");
-	assert_string_equal(xp(doc, "/cap:alert/cap:references"),
-			    "alerts.example.gov.cn,JS-20261126-0003-1,2026-11-26T15:10:00+08:00 "
-			    "alerts.example.gov.cn,JS-20261126-0003-2,2026-11-26T16:00:05+08:00");
-	assert_string_equal(xp(doc, "//cap:info/cap:description"), "坡体变形。");
-	xmlFreeDoc(doc);
-	free(xml);
-	json_decref(a);
+	const char *const want2[][2] = {
+	    {"/cap:alert/cap:msgType", "Cancel"},
+	    {"/cap:alert/cap:references",
+	     "alerts.example.gov.cn,JS-20261126-0003-1,2026-11-26T15:10:00+08:00 "
+	     "alerts.example.gov.cn,JS-20261126-0003-2,2026-11-26T16:00:05+08:00"},
+	    {"//cap:info/cap:description", "坡体变形。"},
+	};
+	expect_xp(doc, want2, sizeof(want2) / sizeof(want2[0]));
+	release(doc, xml, a);
 }
 
 static void test_exercise_escaping_unknown_point(void **state)
@@ -207,10 +224,13 @@ static void test_exercise_escaping_unknown_point(void **state)
 	json_object_set_new(area, "admin_code", json_string(""));
 	json_object_set_new(area, "place", json_string("江苏省南京市浦口区某村"));
 	xmlDocPtr doc = write_valid(a, NULL, 0, &xml);
-	assert_string_equal(xp(doc, "/cap:alert/cap:status"), "Exercise");
-	assert_string_equal(xp(doc, "//cap:info/cap:headline"), "a < b & \"c\"   ]]> 演练");
-	assert_string_equal(xp(doc, "//cap:area/cap:circle"), "");
-	assert_string_equal(xp(doc, "//cap:area/cap:geocode"), "");
+	const char *const want[][2] = {
+	    {"/cap:alert/cap:status", "Exercise"},
+	    {"//cap:info/cap:headline", "a < b & \"c\"   ]]> 演练"},
+	    {"//cap:area/cap:circle", ""},
+	    {"//cap:area/cap:geocode", ""},
+	};
+	expect_xp(doc, want, sizeof(want) / sizeof(want[0]));
 	/* a place naming its county already is not doubled */
 	assert_string_equal(xp(doc, "//cap:area/cap:areaDesc"), "江苏省南京市浦口区某村");
 	char buf[64];
@@ -228,9 +248,7 @@ static void test_exercise_escaping_unknown_point(void **state)
 	assert_string_equal(buf, "江苏省");
 	cap_area_desc("江苏省南京市浦口区", "青山村", buf, 11); /* never half a character */
 	assert_string_equal(buf, "江苏省");
-	xmlFreeDoc(doc);
-	free(xml);
-	json_decref(a);
+	release(doc, xml, a);
 }
 
 static void test_refuses_incomplete(void **state)
@@ -267,9 +285,7 @@ static void test_refuses_incomplete(void **state)
 	xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
 	assert_int_not_equal(xmlSchemaValidateDoc(vc, doc), 0);
 	xmlSchemaFreeValidCtxt(vc);
-	xmlFreeDoc(doc);
-	free(xml);
-	json_decref(a);
+	release(doc, xml, a);
 
 	a = alert("bogus", 1);
 	assert_int_equal(cap_write(&opts, a, NULL, 0, &xml, &len), GA_ERR_INVAL);

@@ -111,15 +111,14 @@ static void test_portal_request(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512], tok[256];
+	char err[512];
 	json_t *a = alert_json(30);
 
-	write_file("ptok", "s3cret-portal\n", tok, sizeof(tok));
-	struct config_channel *cc = add_channel(c, "portal", "portal", "http://127.0.0.1:9/api");
-	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	struct config_channel *cc = add_token_channel(
+	    c, "portal", "portal", "http://127.0.0.1:9/api", "ptok", "s3cret-portal\n");
+	ch = chtest_open(c, cc);
 	job_init(&j, a, 0);
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	assert_string_equal(req.url, "http://127.0.0.1:9/api");
 	assert_true(has_header(&req, "Idempotency-Key: JS-20261126-0003:1"));
 	assert_true(has_header(&req, "Authorization: Bearer s3cret-portal"));
@@ -134,9 +133,7 @@ static void test_portal_request(void **state)
 	assert_int_equal(channel_answer(ch, &j, 500, "", 0, err, sizeof(err)), CHANNEL_RETRY);
 	assert_int_equal(channel_answer(ch, &j, 429, "", 0, err, sizeof(err)), CHANNEL_RATE);
 	assert_int_equal(channel_answer(ch, &j, 0, "", 0, err, sizeof(err)), CHANNEL_RETRY);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_dingtalk_sign(void **state)
@@ -145,18 +142,17 @@ static void test_dingtalk_sign(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512], tok[256], sec[256];
+	char err[512], sec[256];
 	json_t *a = alert_json(30);
 
-	write_file("dtok", "tok en\n", tok, sizeof(tok));
 	write_file("dsec", "SECabc\n", sec, sizeof(sec));
-	struct config_channel *cc = add_channel(c, "dt", "dingtalk", "http://h/robot/send");
-	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
+	struct config_channel *cc =
+	    add_token_channel(c, "dt", "dingtalk", "http://h/robot/send", "dtok", "tok en\n");
 	set_kv(cc, "secret_file", sec);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	job_init(&j, a, 0);
 	j.now_ms = 1700000000000;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	assert_string_equal(req.url,
 			    "http://h/robot/send?access_token=tok%20en&timestamp="
 			    "1700000000000&sign=jcUpW0QmtKduN03n4JqQ0PBosVjqnM8gU7fIIvsDmCM%3D");
@@ -179,9 +175,7 @@ static void test_dingtalk_sign(void **state)
 	assert_non_null(strstr(err, "310000"));
 	assert_int_equal(channel_answer(ch, &j, 200, "nonsense", 8, err, sizeof(err)),
 			 CHANNEL_RETRY);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_feishu_sign_and_body_cap(void **state)
@@ -190,19 +184,17 @@ static void test_feishu_sign_and_body_cap(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512], tok[256], sec[256];
+	char err[512], sec[256];
 	json_t *a = alert_json(30000); /* far past 20 KB */
 
-	write_file("ftok", "hooktoken\n", tok, sizeof(tok));
 	write_file("fsec", "fs-secret\n", sec, sizeof(sec));
-	struct config_channel *cc =
-	    add_channel(c, "fs", "feishu", "http://h/open-apis/bot/v2/hook");
-	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
+	struct config_channel *cc = add_token_channel(
+	    c, "fs", "feishu", "http://h/open-apis/bot/v2/hook", "ftok", "hooktoken\n");
 	set_kv(cc, "secret_file", sec);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	job_init(&j, a, 0);
 	j.now_ms = 1700000000123;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	assert_string_equal(req.url, "http://h/open-apis/bot/v2/hook/hooktoken");
 	assert_true(req.bodylen <= 20480);
 	assert_true(req.bodylen > 19000); /* cut, not emptied */
@@ -226,9 +218,7 @@ static void test_feishu_sign_and_body_cap(void **state)
 	const char *rate = "{\"code\":11232,\"msg\":\"frequency limited\"}";
 	assert_int_equal(channel_answer(ch, &j, 200, rate, strlen(rate), err, sizeof(err)),
 			 CHANNEL_RATE);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 /* WeCom at its cap and one past: the content never exceeds max_bytes,
@@ -236,23 +226,21 @@ static void test_feishu_sign_and_body_cap(void **state)
 static void test_wecom_fits_every_cap(void **state)
 {
 	struct config *c = new_config();
-	char err[512], tok[256];
 	json_t *a = alert_json(6000);
 
-	write_file("wtok", "k\n", tok, sizeof(tok));
 	for (int cap = 300; cap <= 303; cap++) {
 		struct channel *ch = NULL;
 		struct channel_request req;
 		struct channel_job j;
 		char v[16];
 		c->nchannels = 0;
-		struct config_channel *cc = add_channel(c, "wc", "wecom", "http://h/send?x=1");
-		snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
+		struct config_channel *cc =
+		    add_token_channel(c, "wc", "wecom", "http://h/send?x=1", "wtok", "k\n");
 		snprintf(v, sizeof(v), "%d", cap);
 		set_kv(cc, "max_bytes", v);
-		assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+		ch = chtest_open(c, cc);
 		job_init(&j, a, 0);
-		assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+		chtest_request(ch, &j, &req);
 		assert_string_equal(req.url, "http://h/send?x=1&key=k");
 		json_t *b = json_loadb(req.body, req.bodylen, 0, NULL);
 		const char *text =

@@ -33,20 +33,6 @@ static json_t *alert_json(const char *status, const char *headline)
 	return a;
 }
 
-static json_t *body_json(const struct channel_request *r)
-{
-	json_t *b = json_loadb(r->body, r->bodylen, 0, NULL);
-	assert_non_null(b);
-	return b;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	assert_non_null(s);
-	return s;
-}
-
 /* --- wechat_mp ------------------------------------------------------ */
 
 /* A wechat_mp channel at url: appid, secret_file and thumb_media_id at
@@ -64,31 +50,45 @@ static struct config_channel *wmp_channel(struct config *c, const char *url)
 
 static struct channel *wmp_open_test(struct config *c)
 {
-	struct channel *ch = NULL;
-	char err[512];
-	struct config_channel *cc = wmp_channel(c, "http://h:9/");
-	assert_int_equal(channel_check_all(c, err, sizeof(err)), GA_OK);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	return ch;
+	return chtest_check_open(c, wmp_channel(c, "http://h:9/"));
 }
 
-/* Answers the step of j with body (HTTP 200). */
-static enum channel_verdict answer(struct channel *ch, struct channel_job *j, const char *body,
-				   char *err, size_t errlen)
+/* The fixture of a wechat_mp test: a config with the channel open and
+ * an actual alert of HEADLINE. */
+struct wmp {
+	struct config *c;
+	struct channel *ch;
+	json_t *a;
+};
+
+static int wmp_setup(void **state)
 {
-	return channel_answer(ch, j, 200, body, strlen(body), err, errlen);
+	struct wmp *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	w->c = new_config();
+	w->ch = wmp_open_test(w->c);
+	w->a = alert_json("actual", HEADLINE);
+	*state = w;
+	return 0;
+}
+
+static int wmp_teardown(void **state)
+{
+	struct wmp *w = *state;
+	chtest_end(w->ch, w->a, w->c);
+	free(w);
+	return 0;
 }
 
 static void expect_token_request(struct channel *ch, struct channel_job *j)
 {
 	struct channel_request req;
-	char err[256];
-	assert_int_equal(channel_request(ch, j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/stable_token");
-	json_t *b = body_json(&req);
-	assert_string_equal(jstr(b, "grant_type"), "client_credential");
-	assert_string_equal(jstr(b, "appid"), "wxAPPID");
-	assert_string_equal(jstr(b, "secret"), "APPSECRET-123");
+	json_t *b = chtest_body_json(&req);
+	assert_string_equal(chtest_jstr(b, "grant_type"), "client_credential");
+	assert_string_equal(chtest_jstr(b, "appid"), "wxAPPID");
+	assert_string_equal(chtest_jstr(b, "secret"), "APPSECRET-123");
 	json_decref(b);
 	channel_request_cleanup(&req);
 }
@@ -100,7 +100,15 @@ static void token_step(struct channel *ch, struct channel_job *j, const char *to
 	char body[128], err[256];
 	expect_token_request(ch, j);
 	snprintf(body, sizeof(body), "{\"access_token\":\"%s\",\"expires_in\":7200}", tok);
-	assert_int_equal(answer(ch, j, body, err, sizeof(err)), CHANNEL_NEXT);
+	assert_int_equal(chtest_answer(ch, j, body, err, sizeof(err)), CHANNEL_NEXT);
+}
+
+/* A job of alert a at now_ms, past its token step (token tok). */
+static void token_job(struct channel *ch, struct channel_job *j, const json_t *a, int64_t now_ms,
+		      const char *tok)
+{
+	job_init(j, a, now_ms);
+	token_step(ch, j, tok);
 }
 
 /* freepublish/get's answer once publish_id is published. */
@@ -114,13 +122,13 @@ static void expect_poll_request(struct channel *ch, struct channel_job *j, const
 				const char *publish_id)
 {
 	struct channel_request req;
-	char err[256], url[256];
-	assert_int_equal(channel_request(ch, j, &req, err, sizeof(err)), GA_OK);
+	char url[256];
+	chtest_request(ch, j, &req);
 	snprintf(url, sizeof(url), "http://h:9/cgi-bin/freepublish/get?access_token=%s", tok);
 	assert_string_equal(req.url, url);
 	assert_true(has_header(&req, "Content-Type: application/json"));
-	json_t *b = body_json(&req);
-	assert_string_equal(jstr(b, "publish_id"), publish_id);
+	json_t *b = chtest_body_json(&req);
+	assert_string_equal(chtest_jstr(b, "publish_id"), publish_id);
 	assert_int_equal(json_object_size(b), 1);
 	json_decref(b);
 	channel_request_cleanup(&req);
@@ -128,30 +136,28 @@ static void expect_poll_request(struct channel *ch, struct channel_job *j, const
 
 static void test_wechat_steps_and_token_cache(void **state)
 {
-	struct config *c = new_config();
-	struct channel *ch = wmp_open_test(c);
+	struct wmp *w = *state;
 	struct channel_request req;
 	struct channel_job j;
 	char err[256];
-	json_t *a = alert_json("actual", HEADLINE);
 
 	/* job 1: token, draft, submit */
-	job_init(&j, a, T0);
-	token_step(ch, &j, "TOK1");
+	token_job(w->ch, &j, w->a, T0, "TOK1");
 	assert_string_equal(j.scratch, "draft");
 	j.step++;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/draft/add?access_token=TOK1");
-	json_t *b = body_json(&req);
+	json_t *b = chtest_body_json(&req);
 	json_t *art = json_array_get(json_object_get(b, "articles"), 0);
 	assert_int_equal(json_array_size(json_object_get(b, "articles")), 1);
-	assert_string_equal(jstr(art, "title"), HEADLINE);
-	assert_string_equal(jstr(art, "author"), "江苏省自然资源厅");
-	assert_non_null(strstr(jstr(art, "digest"), "坡体出现裂缝"));
-	assert_string_equal(jstr(art, "content_source_url"), "https://x.example/alerts/" AID);
-	assert_string_equal(jstr(art, "thumb_media_id"), "THUMB_1");
+	assert_string_equal(chtest_jstr(art, "title"), HEADLINE);
+	assert_string_equal(chtest_jstr(art, "author"), "江苏省自然资源厅");
+	assert_non_null(strstr(chtest_jstr(art, "digest"), "坡体出现裂缝"));
+	assert_string_equal(chtest_jstr(art, "content_source_url"),
+			    "https://x.example/alerts/" AID);
+	assert_string_equal(chtest_jstr(art, "thumb_media_id"), "THUMB_1");
 	assert_int_equal(json_integer_value(json_object_get(art, "need_open_comment")), 0);
-	const char *html = jstr(art, "content");
+	const char *html = chtest_jstr(art, "content");
 	/* values escaped, line breaks as <br>, the template's markup kept */
 	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;引号&quot;"
 				     "<br>第二行"));
@@ -166,126 +172,124 @@ static void test_wechat_steps_and_token_cache(void **state)
 	assert_null(strstr(html, "演练"));
 	json_decref(b);
 	channel_request_cleanup(&req);
-	assert_int_equal(answer(ch, &j, "{\"media_id\":\"MEDIA_1\",\"item\":[]}", err, sizeof(err)),
-			 CHANNEL_NEXT);
+	assert_int_equal(
+	    chtest_answer(w->ch, &j, "{\"media_id\":\"MEDIA_1\",\"item\":[]}", err, sizeof(err)),
+	    CHANNEL_NEXT);
 	assert_string_equal(j.scratch, "submit:MEDIA_1");
 	j.step++;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/freepublish/submit?access_token=TOK1");
-	b = body_json(&req);
-	assert_string_equal(jstr(b, "media_id"), "MEDIA_1");
+	b = chtest_body_json(&req);
+	assert_string_equal(chtest_jstr(b, "media_id"), "MEDIA_1");
 	assert_int_equal(json_object_size(b), 1);
 	json_decref(b);
 	channel_request_cleanup(&req);
 	/* submitted is only queued: the next step asks how it went */
-	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"100\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"100\"}",
+				       err, sizeof(err)),
 			 CHANNEL_NEXT);
 	assert_string_equal(j.scratch, "poll:100");
 	j.step++;
-	expect_poll_request(ch, &j, "TOK1", "100");
-	assert_int_equal(answer(ch, &j, WMP_PUBLISHED("100"), err, sizeof(err)), CHANNEL_DONE);
+	expect_poll_request(w->ch, &j, "TOK1", "100");
+	assert_int_equal(chtest_answer(w->ch, &j, WMP_PUBLISHED("100"), err, sizeof(err)),
+			 CHANNEL_DONE);
 
 	/* job 2 an hour later: the cached token, no token request */
-	job_init(&j, a, T0 + 3600 * 1000);
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	job_init(&j, w->a, T0 + 3600 * 1000);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/draft/add?access_token=TOK1");
 	channel_request_cleanup(&req);
 
 	/* job 3 within five minutes of expiry: a new token first */
-	job_init(&j, a, T0 + (7200 - 200) * 1000LL);
-	token_step(ch, &j, "TOK2");
+	token_job(w->ch, &j, w->a, T0 + (7200 - 200) * 1000LL, "TOK2");
 	j.step++;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/draft/add?access_token=TOK2");
 	channel_request_cleanup(&req);
-
-	channel_free(ch);
-	json_decref(a);
-	free(c);
 }
 
 static void test_wechat_resume_and_errors(void **state)
 {
-	struct config *c = new_config();
-	struct channel *ch = wmp_open_test(c);
+	struct wmp *w = *state;
 	struct channel_request req;
 	struct channel_job j;
 	char err[256];
-	json_t *a = alert_json("actual", HEADLINE);
 
 	/* a retry after draft/add went through (the worker stored step and
 	 * scratch): straight to submit, with that media_id */
-	job_init(&j, a, T0);
-	token_step(ch, &j, "TOK1");
-	job_init(&j, a, T0 + 1000);
+	token_job(w->ch, &j, w->a, T0, "TOK1");
+	job_init(&j, w->a, T0 + 1000);
 	j.step = 2;
 	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_9");
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/freepublish/submit?access_token=TOK1");
-	json_t *b = body_json(&req);
-	assert_string_equal(jstr(b, "media_id"), "MEDIA_9");
+	json_t *b = chtest_body_json(&req);
+	assert_string_equal(chtest_jstr(b, "media_id"), "MEDIA_9");
 	json_decref(b);
 	channel_request_cleanup(&req);
 	/* an error: retried later, the scratch still names the draft */
-	assert_int_equal(
-	    answer(ch, &j, "{\"errcode\":48001,\"errmsg\":\"api unauthorized\"}", err, sizeof(err)),
-	    CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":48001,\"errmsg\":\"api unauthorized\"}", err,
+				       sizeof(err)),
+			 CHANNEL_RETRY);
 	assert_non_null(strstr(err, "48001"));
 	assert_non_null(strstr(err, "api unauthorized"));
 	assert_non_null(strstr(j.scratch, "submit:MEDIA_9"));
 	/* rate and HTTP errors */
-	assert_int_equal(answer(ch, &j,
-				"{\"errcode\":45009,\"errmsg\":\"reach max api daily quota"
-				"\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":45009,\"errmsg\":\"reach max api daily quota"
+				       "\"}",
+				       err, sizeof(err)),
 			 CHANNEL_RATE);
-	assert_int_equal(channel_answer(ch, &j, 500, "", 0, err, sizeof(err)), CHANNEL_RETRY);
-	assert_int_equal(channel_answer(ch, &j, 429, "", 0, err, sizeof(err)), CHANNEL_RATE);
-	assert_int_equal(answer(ch, &j, "not json", err, sizeof(err)), CHANNEL_RETRY);
-	assert_int_equal(answer(ch, &j, "{\"errmsg\":\"ok\"}", err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(channel_answer(w->ch, &j, 500, "", 0, err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(channel_answer(w->ch, &j, 429, "", 0, err, sizeof(err)), CHANNEL_RATE);
+	assert_int_equal(chtest_answer(w->ch, &j, "not json", err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"errmsg\":\"ok\"}", err, sizeof(err)),
+			 CHANNEL_RETRY);
 
 	/* the token called invalid: dropped, fetched again at once, then the
 	 * same submit; a second time waits for a retry */
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	channel_request_cleanup(&req);
-	assert_int_equal(answer(ch, &j, "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}", err,
+				       sizeof(err)),
 			 CHANNEL_NEXT);
 	j.step++;
-	token_step(ch, &j, "TOK3");
+	token_step(w->ch, &j, "TOK3");
 	j.step++;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(w->ch, &j, &req);
 	assert_string_equal(req.url, "http://h:9/cgi-bin/freepublish/submit?access_token=TOK3");
 	channel_request_cleanup(&req);
-	assert_int_equal(answer(ch, &j, "{\"errcode\":42001,\"errmsg\":\"access_token expired\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":42001,\"errmsg\":\"access_token expired\"}",
+				       err, sizeof(err)),
 			 CHANNEL_RETRY);
 	/* the next attempt fetches a token (the bad one is gone) */
 	j.step++;
-	expect_token_request(ch, &j);
+	expect_token_request(w->ch, &j);
 	/* a token answer without a token is not taken */
-	assert_int_equal(answer(ch, &j, "{\"expires_in\":7200}", err, sizeof(err)), CHANNEL_RETRY);
-	assert_int_equal(answer(ch, &j, "{\"errcode\":40125,\"errmsg\":\"invalid appsecret\"}", err,
-				sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"expires_in\":7200}", err, sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":40125,\"errmsg\":\"invalid appsecret\"}", err,
+				       sizeof(err)),
 			 CHANNEL_RETRY);
 	assert_non_null(strstr(err, "invalid appsecret"));
 
 	/* a draft refused: retried; a media_id that could not be stored
 	 * is an error, not a step */
-	job_init(&j, a, T0);
-	token_step(ch, &j, "TOK4");
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	token_job(w->ch, &j, w->a, T0, "TOK4");
+	chtest_request(w->ch, &j, &req);
 	channel_request_cleanup(&req);
-	assert_int_equal(
-	    answer(ch, &j, "{\"errcode\":40007,\"errmsg\":\"invalid media_id\"}", err, sizeof(err)),
-	    CHANNEL_RETRY);
-	assert_int_equal(answer(ch, &j, "{\"media_id\":\"a b\"}", err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":40007,\"errmsg\":\"invalid media_id\"}", err,
+				       sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"media_id\":\"a b\"}", err, sizeof(err)),
+			 CHANNEL_RETRY);
 	assert_string_equal(j.scratch, "draft");
-
-	channel_free(ch);
-	json_decref(a);
-	free(c);
 }
 
 static void test_wechat_title_cap_exercise_config(void **state)
@@ -299,17 +303,16 @@ static void test_wechat_title_cap_exercise_config(void **state)
 	json_t *a =
 	    alert_json("exercise", "【大型滑坡险情】江苏省南京市浦口区永宁街道青山村后山东侧坡体");
 
-	job_init(&j, a, T0);
-	token_step(ch, &j, "T");
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
-	json_t *b = body_json(&req);
+	token_job(ch, &j, a, T0, "T");
+	chtest_request(ch, &j, &req);
+	json_t *b = chtest_body_json(&req);
 	json_t *art = json_array_get(json_object_get(b, "articles"), 0);
-	const char *title = jstr(art, "title");
+	const char *title = chtest_jstr(art, "title");
 	assert_true(strlen(title) <= 64 && strlen(title) >= 58);
 	assert_true(draft_utf8_valid(title, strlen(title)));
 	assert_memory_equal(title, "【演练】【大型滑坡险情】", strlen("【演练】【大型滑坡险情】"));
-	assert_non_null(strstr(jstr(art, "content"), "【演练】"));
-	assert_true(strlen(jstr(art, "digest")) <= 120);
+	assert_non_null(strstr(chtest_jstr(art, "content"), "【演练】"));
+	assert_true(strlen(chtest_jstr(art, "digest")) <= 120);
 	json_decref(b);
 	channel_request_cleanup(&req);
 	channel_free(ch);
@@ -439,10 +442,9 @@ static void test_email_message(void **state)
 	char err[512], subj[512], msgid[256];
 	json_t *a = alert_json("actual", HEADLINE);
 
-	assert_int_equal(channel_check_all(c, err, sizeof(err)), GA_OK);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_check_open(c, cc);
 	job_init(&j, a, T0);
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	assert_string_equal(req.url, "smtp://127.0.0.1:2525");
 	assert_string_equal(req.mail_from, "alerts@dnr.example.org");
 	assert_string_equal(req.username, "geoalert");
@@ -521,7 +523,7 @@ static void test_email_message(void **state)
 	/* another attempt later: another Date, the same Message-ID */
 	snprintf(msgid, sizeof(msgid), "%s", header(m, "Message-ID"));
 	job_init(&j, a, T0 + 90 * 1000);
-	assert_int_equal(channel_request(ch, &j, &req2, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req2);
 	assert_string_equal(header(req2.body, "Message-ID"), msgid);
 	assert_string_equal(header(req2.body, "Date"), "Thu, 26 Nov 2026 12:21:30 +0800");
 	channel_request_cleanup(&req2);
@@ -535,7 +537,7 @@ static void test_email_message(void **state)
 	job_init(&j, a, T0);
 	j.version = 2;
 	j.msg_type = "update";
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	decode_words(header(req.body, "Subject"), subj, sizeof(subj));
 	assert_string_equal(subj, "【演练】" HEADLINE);
 	assert_string_equal(header(req.body, "Message-ID"), "<" AID ".2@dnr.example.org>");
@@ -554,9 +556,7 @@ static void test_email_message(void **state)
 	assert_int_equal(channel_answer(ch, &j, 451, "", 0, err, sizeof(err)), CHANNEL_RETRY);
 	assert_non_null(strstr(err, "451"));
 	assert_int_equal(channel_answer(ch, &j, 0, "", 0, err, sizeof(err)), CHANNEL_RETRY);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_email_long_subject_words(void **state)
@@ -566,7 +566,7 @@ static void test_email_long_subject_words(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512], subj[1024], head[400] = "";
+	char subj[1024], head[400] = "";
 
 	/* 1, 2 and 3-byte characters mixed: no word splits one */
 	size_t o = 0;
@@ -577,9 +577,9 @@ static void test_email_long_subject_words(void **state)
 						   : "体b");
 	json_t *a = alert_json("actual", head);
 	set_kv(cc, "to_name", "地质灾害预警名单");
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	job_init(&j, a, T0);
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	decode_words(header(req.body, "Subject"), subj, sizeof(subj));
 	assert_string_equal(subj, head);
 	/* every word decodes to whole characters */
@@ -597,9 +597,7 @@ static void test_email_long_subject_words(void **state)
 	assert_string_equal(subj, "地质灾害预警名单");
 	assert_true(strstr(header(req.body, "To"), ":;") != NULL);
 	channel_request_cleanup(&req);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_email_config_errors(void **state)
@@ -671,11 +669,9 @@ static void test_email_config_errors(void **state)
  * is delivered. */
 static void test_wechat_poll(void **state)
 {
-	struct config *c = new_config();
-	struct channel *ch = wmp_open_test(c);
+	struct wmp *w = *state;
 	struct channel_job j;
 	char err[256], body[256];
-	json_t *a = alert_json("actual", HEADLINE);
 	static const struct {
 		int status;
 		const char *fail_idx, *want;
@@ -689,23 +685,23 @@ static void test_wechat_poll(void **state)
 
 	/* a new process (no token yet) resuming at the poll: the token,
 	 * then the poll of that publish_id, with the phase kept */
-	job_init(&j, a, T0);
+	job_init(&j, w->a, T0);
 	j.step = 3;
 	snprintf(j.scratch, sizeof(j.scratch), "poll:2247503051");
-	expect_token_request(ch, &j);
+	expect_token_request(w->ch, &j);
 	assert_string_equal(j.scratch, "token+poll:2247503051");
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK1\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"access_token\":\"TOK1\",\"expires_in\":7200}",
+				       err, sizeof(err)),
+			 CHANNEL_NEXT);
 	assert_string_equal(j.scratch, "poll:2247503051");
 	j.step++;
-	expect_poll_request(ch, &j, "TOK1", "2247503051");
+	expect_poll_request(w->ch, &j, "TOK1", "2247503051");
 
 	/* still publishing: asked again at the next attempt, same scratch */
-	assert_int_equal(answer(ch, &j,
-				"{\"publish_id\":\"2247503051\",\"publish_status\":1,"
-				"\"fail_idx\":[]}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"publish_id\":\"2247503051\",\"publish_status\":1,"
+				       "\"fail_idx\":[]}",
+				       err, sizeof(err)),
 			 CHANNEL_RETRY);
 	assert_non_null(strstr(err, "publishing (status 1)"));
 	assert_non_null(strstr(err, "2247503051"));
@@ -717,75 +713,77 @@ static void test_wechat_poll(void **state)
 			 "{\"publish_id\":\"2247503051\",\"publish_status\":%d,"
 			 "\"fail_idx\":%s}",
 			 bad[i].status, bad[i].fail_idx);
-		assert_int_equal(answer(ch, &j, body, err, sizeof(err)), CHANNEL_FAIL);
+		assert_int_equal(chtest_answer(w->ch, &j, body, err, sizeof(err)), CHANNEL_FAIL);
 		assert_non_null(strstr(err, bad[i].want));
 		assert_non_null(strstr(err, "freepublish/get: publish_id 2247503051"));
 		assert_string_equal(j.scratch, "poll:2247503051");
-		expect_poll_request(ch, &j, "TOK1", "2247503051");
+		expect_poll_request(w->ch, &j, "TOK1", "2247503051");
 	}
 	/* an answer without a known status is not taken */
-	assert_int_equal(answer(ch, &j, "{\"publish_id\":\"2247503051\"}", err, sizeof(err)),
-			 CHANNEL_RETRY);
+	assert_int_equal(
+	    chtest_answer(w->ch, &j, "{\"publish_id\":\"2247503051\"}", err, sizeof(err)),
+	    CHANNEL_RETRY);
 	assert_non_null(strstr(err, "no known publish_status"));
-	assert_int_equal(answer(ch, &j, "{\"publish_status\":7}", err, sizeof(err)), CHANNEL_RETRY);
-	assert_int_equal(answer(ch, &j, "{\"publish_status\":\"0\"}", err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"publish_status\":7}", err, sizeof(err)),
 			 CHANNEL_RETRY);
-	assert_int_equal(channel_answer(ch, &j, 502, "", 0, err, sizeof(err)), CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"publish_status\":\"0\"}", err, sizeof(err)),
+			 CHANNEL_RETRY);
+	assert_int_equal(channel_answer(w->ch, &j, 502, "", 0, err, sizeof(err)), CHANNEL_RETRY);
 	assert_non_null(strstr(err, "freepublish/get: HTTP 502"));
 	assert_int_equal(
-	    answer(ch, &j, "{\"errcode\":45009,\"errmsg\":\"quota\"}", err, sizeof(err)),
+	    chtest_answer(w->ch, &j, "{\"errcode\":45009,\"errmsg\":\"quota\"}", err, sizeof(err)),
 	    CHANNEL_RATE);
 
 	/* the token called invalid at the poll: fetched again at once, then
 	 * the same poll */
-	assert_int_equal(answer(ch, &j, "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}", err,
+				       sizeof(err)),
 			 CHANNEL_NEXT);
 	assert_string_equal(j.scratch, "renew+poll:2247503051");
 	j.step++;
-	expect_token_request(ch, &j);
-	assert_int_equal(
-	    answer(ch, &j, "{\"access_token\":\"TOK2\",\"expires_in\":7200}", err, sizeof(err)),
-	    CHANNEL_NEXT);
+	expect_token_request(w->ch, &j);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"access_token\":\"TOK2\",\"expires_in\":7200}",
+				       err, sizeof(err)),
+			 CHANNEL_NEXT);
 	j.step++;
-	expect_poll_request(ch, &j, "TOK2", "2247503051");
+	expect_poll_request(w->ch, &j, "TOK2", "2247503051");
 	/* a second time in the attempt: a retry, the token dropped */
-	assert_int_equal(
-	    answer(ch, &j, "{\"errcode\":42001,\"errmsg\":\"expired\"}", err, sizeof(err)),
-	    CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"errcode\":42001,\"errmsg\":\"expired\"}", err,
+				       sizeof(err)),
+			 CHANNEL_RETRY);
 	assert_string_equal(j.scratch, "renew+poll:2247503051");
-	token_step(ch, &j, "TOK3");
-	expect_poll_request(ch, &j, "TOK3", "2247503051");
-	assert_int_equal(answer(ch, &j, WMP_PUBLISHED("2247503051"), err, sizeof(err)),
+	token_step(w->ch, &j, "TOK3");
+	expect_poll_request(w->ch, &j, "TOK3", "2247503051");
+	assert_int_equal(chtest_answer(w->ch, &j, WMP_PUBLISHED("2247503051"), err, sizeof(err)),
 			 CHANNEL_DONE);
 
 	/* a numeric publish_id is polled as a string; an unusable one (or
 	 * none) after errcode 0 is taken as published: a second submit would
 	 * publish twice */
-	job_init(&j, a, T0);
+	job_init(&j, w->a, T0);
 	j.step = 2;
 	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_5");
-	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":12345}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":12345}",
+				       err, sizeof(err)),
 			 CHANNEL_NEXT);
 	assert_string_equal(j.scratch, "poll:12345");
-	expect_poll_request(ch, &j, "TOK3", "12345");
+	expect_poll_request(w->ch, &j, "TOK3", "12345");
 	snprintf(j.scratch, sizeof(j.scratch), "submit:MEDIA_5");
-	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"a b\"}",
-				err, sizeof(err)),
+	assert_int_equal(chtest_answer(w->ch, &j,
+				       "{\"errcode\":0,\"errmsg\":\"ok\",\"publish_id\":\"a b\"}",
+				       err, sizeof(err)),
 			 CHANNEL_DONE);
-	assert_int_equal(answer(ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\"}", err, sizeof(err)),
-			 CHANNEL_DONE);
+	assert_int_equal(
+	    chtest_answer(w->ch, &j, "{\"errcode\":0,\"errmsg\":\"ok\"}", err, sizeof(err)),
+	    CHANNEL_DONE);
 	assert_string_equal(j.scratch, "submit:MEDIA_5");
 	/* a failed submit stays at submit */
-	assert_int_equal(
-	    answer(ch, &j, "{\"errcode\":-1,\"errmsg\":\"system error\"}", err, sizeof(err)),
-	    CHANNEL_RETRY);
+	assert_int_equal(chtest_answer(w->ch, &j, "{\"errcode\":-1,\"errmsg\":\"system error\"}",
+				       err, sizeof(err)),
+			 CHANNEL_RETRY);
 	assert_string_equal(j.scratch, "submit:MEDIA_5");
-
-	channel_free(ch);
-	json_decref(a);
-	free(c);
 }
 
 /* A page past max_bytes: the values shortened, the markup whole. */
@@ -795,7 +793,6 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	struct channel *ch = NULL;
 	struct channel_request req;
 	struct channel_job j;
-	char err[512];
 	size_t n = 0;
 	json_t *a = alert_json("actual", HEADLINE);
 	char *lng = malloc(9000);
@@ -808,12 +805,12 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	free(lng);
 	struct config_channel *cc = wmp_channel(c, "http://h:9");
 	set_kv(cc, "max_bytes", "5000");
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	job_init(&j, a, T0);
-	token_step(ch, &j, "T");
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
-	json_t *b = body_json(&req);
-	const char *html = jstr(json_array_get(json_object_get(b, "articles"), 0), "content");
+	ch = chtest_open(c, cc);
+	token_job(ch, &j, a, T0, "T");
+	chtest_request(ch, &j, &req);
+	json_t *b = chtest_body_json(&req);
+	const char *html =
+	    chtest_jstr(json_array_get(json_object_get(b, "articles"), 0), "content");
 	assert_true(strlen(html) <= 5000);
 	assert_true(strlen(html) > 2000); /* shortened, not emptied */
 	assert_true(draft_utf8_valid(html, strlen(html)));
@@ -824,19 +821,18 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	assert_null(strstr(html, "&amp…")); /* no entity cut in two */
 	json_decref(b);
 	channel_request_cleanup(&req);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_wechat_steps_and_token_cache),
-	    cmocka_unit_test(test_wechat_resume_and_errors),
+	    cmocka_unit_test_setup_teardown(test_wechat_steps_and_token_cache, wmp_setup,
+					    wmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_wechat_resume_and_errors, wmp_setup, wmp_teardown),
 	    cmocka_unit_test(test_wechat_title_cap_exercise_config),
 	    cmocka_unit_test(test_wechat_long_page_keeps_markup),
-	    cmocka_unit_test(test_wechat_poll),
+	    cmocka_unit_test_setup_teardown(test_wechat_poll, wmp_setup, wmp_teardown),
 	    cmocka_unit_test(test_email_message),
 	    cmocka_unit_test(test_email_long_subject_words),
 	    cmocka_unit_test(test_email_config_errors),

@@ -89,14 +89,12 @@ static char *form_get(const char *body, size_t len, const char *key)
 
 static struct channel *weibo_open_with(struct config *c, const char *tpl, const char *max_chars)
 {
-	char tok[256], tp[256], err[512];
-	struct channel *ch = NULL;
+	char tp[256];
 
-	write_file("wbtok", "2.00abc+/=token\n", tok, sizeof(tok));
 	c->nchannels = 0;
 	struct config_channel *cc =
-	    add_channel(c, "weibo", "weibo", "http://127.0.0.1:9/2/statuses/share.json");
-	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
+	    add_token_channel(c, "weibo", "weibo", "http://127.0.0.1:9/2/statuses/share.json",
+			      "wbtok", "2.00abc+/=token\n");
 	set_kv(cc, "safe_domain", "example.gov.cn");
 	if (tpl != NULL) {
 		write_file("wb.txt", tpl, tp, sizeof(tp));
@@ -104,9 +102,7 @@ static struct channel *weibo_open_with(struct config *c, const char *tpl, const 
 	}
 	if (max_chars != NULL)
 		set_kv(cc, "max_chars", max_chars);
-	assert_int_equal(channel_check_all(c, err, sizeof(err)), GA_OK);
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
-	return ch;
+	return chtest_check_open(c, cc);
 }
 
 /* The status the channel sends for situation (new). */
@@ -114,11 +110,10 @@ static char *weibo_status(struct channel *ch, const char *situation)
 {
 	struct channel_request req;
 	struct channel_job j;
-	char err[512];
 	json_t *a = alert_json(situation);
 
 	job_init(&j, a, 0);
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	assert_string_equal(req.url, "http://127.0.0.1:9/2/statuses/share.json");
 	assert_true(has_header(&req, "Content-Type: application/x-www-form-urlencoded"));
 	char *tok = form_get(req.body, req.bodylen, "access_token");
@@ -242,10 +237,10 @@ static void test_weibo_safe_domain(void **state)
 	assert_non_null(strstr(err, "safe_domain"));
 	/* the host itself, a parent domain: fine */
 	set_kv(cc, "safe_domain", "alerts.example.gov.cn"); /* line 11 */
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	channel_free(ch);
 	snprintf(cc->kv[0].value, sizeof(cc->kv[0].value), "Example.GOV.cn");
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	channel_free(ch);
 	/* another domain, a suffix that is not a parent, a child: refused */
 	const char *bad[] = {"example.org", "ple.gov.cn", "x.alerts.example.gov.cn", "a/b"};
@@ -261,7 +256,7 @@ static void test_weibo_safe_domain(void **state)
 	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url),
 		 "http://u@Alerts.Example.gov.cn:8080/x");
 	snprintf(cc->kv[0].value, sizeof(cc->kv[0].value), "example.gov.cn");
-	assert_int_equal(channel_open(c, cc, NULL, NULL, &ch, err, sizeof(err)), GA_OK);
+	ch = chtest_open(c, cc);
 	channel_free(ch);
 	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url),
 		 "http://example.gov.cn.evil.org");
@@ -314,9 +309,7 @@ static void test_weibo_answers(void **state)
 		if (cases[i].in_err != NULL)
 			assert_non_null(strstr(err, cases[i].in_err));
 	}
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 /* --- sms ------------------------------------------------------------ */
@@ -353,13 +346,11 @@ static void sms_file(const char *name, const char *mode, const char *text)
 static struct channel *sms_open_with(struct config *c, const char *batch, const char *params,
 				     char *err, size_t errlen, ga_err want)
 {
-	char tok[256];
 	struct channel *ch = NULL;
 
-	write_file("smstok", "gw-token-1\n", tok, sizeof(tok));
 	c->nchannels = 0;
-	struct config_channel *cc = add_channel(c, "sms", "sms", "http://127.0.0.1:9/sms/send");
-	snprintf(cc->token_file, sizeof(cc->token_file), "%s", tok);
+	struct config_channel *cc = add_token_channel(
+	    c, "sms", "sms", "http://127.0.0.1:9/sms/send", "smstok", "gw-token-1\n");
 	set_kv(cc, "template_code", "SMS_123456"); /* 11 */
 	set_kv(cc, "sign_name", "江苏地灾预警");   /* 12 */
 	set_kv(cc, "recipients_dir", smsdir);	   /* 13 */
@@ -379,7 +370,7 @@ static json_t *sms_step(struct channel *ch, struct channel_job *j, const char *a
 	struct channel_request req;
 	char err[512], oid[64];
 
-	assert_int_equal(channel_request(ch, j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, j, &req);
 	assert_string_equal(req.url, "http://127.0.0.1:9/sms/send");
 	assert_true(has_header(&req, "Authorization: Bearer gw-token-1"));
 	assert_true(has_header(&req, "Content-Type: application/json"));
@@ -414,7 +405,7 @@ static void test_sms_batches_250_by_100(void **state)
 	job_init(&j, a, 0);
 	/* the parameters, in order; the situation cut to 34 characters and "…" */
 	struct channel_request req;
-	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_OK);
+	chtest_request(ch, &j, &req);
 	json_t *b = json_loadb(req.body, req.bodylen, 0, NULL);
 	json_t *p = json_object_get(b, "params");
 	assert_int_equal(json_object_size(p), 3);
@@ -493,9 +484,7 @@ static void test_sms_batches_250_by_100(void **state)
 	assert_non_null(strstr(err, "HTTP 500"));
 	/* a 200 without "OK" is not accepted */
 	assert_int_equal(channel_answer(ch, &r, 200, "{}", 2, err, sizeof(err)), CHANNEL_RETRY);
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_sms_city_and_province_lists(void **state)
@@ -528,9 +517,7 @@ static void test_sms_city_and_province_lists(void **state)
 	struct channel_request req;
 	assert_int_equal(channel_request(ch, &j, &req, err, sizeof(err)), GA_ERR_INVAL);
 	assert_non_null(strstr(err, "no recipients for 330106"));
-	channel_free(ch);
-	json_decref(a);
-	free(c);
+	chtest_end(ch, a, c);
 }
 
 static void test_sms_config_and_file_errors(void **state)

@@ -57,6 +57,34 @@ static bool collect(const struct store_delivery *d, void *arg)
 	return rows->n < 16;
 }
 
+/* The rows due at now (at most 10) into rows, replacing what it held;
+ * returns how many. */
+static int due(struct store *s, int64_t now, struct rows *rows)
+{
+	rows->n = 0;
+	assert_int_equal(store_delivery_due(s, now, 10, collect, rows), GA_OK);
+	return rows->n;
+}
+
+/* Marks delivery id sending, due again at retry_ms, in a transaction of
+ * its own. */
+static void start(struct store *s, int64_t id, int64_t retry_ms)
+{
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_start(s, id, retry_ms), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+}
+
+/* Ends an attempt of delivery id (store_delivery_finish) in a
+ * transaction of its own. */
+static void finish(struct store *s, int64_t id, const char *st, int64_t now, const char *error,
+		   int64_t delivered)
+{
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_delivery_finish(s, id, st, now, error, delivered), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+}
+
 /* "a,b,c": the channels of version v of alert id, in name order. */
 static void channels_of(struct store *s, const char *id, int v, char *out, size_t len)
 {
@@ -151,38 +179,25 @@ static void test_order_states_resend_recover(void **state)
 	enqueue(s, c, "JS-9", 1, "alert", 100);
 	enqueue(s, c, "JS-9", 2, "update", 100);
 	/* version 2 waits for version 1 */
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	assert_int_equal(due(s, 1000, &rows), 1);
 	assert_int_equal(rows.r[0].version, 1);
 	int64_t id1 = rows.r[0].id;
 	/* not due before its time */
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 99, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 0);
+	assert_int_equal(due(s, 99, &rows), 0);
 
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_start(s, id1, 50000), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 0); /* v1 sending (retry later), v2 still waits */
+	start(s, id1, 50000);
+	assert_int_equal(due(s, 1000, &rows), 0); /* v1 sending (retry later), v2 still waits */
 	/* a crash: recovery makes the sending row due now */
 	assert_int_equal(store_delivery_recover(s, 1000, &n), GA_OK);
 	assert_int_equal(n, 1);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	assert_int_equal(due(s, 1000, &rows), 1);
 	assert_string_equal(rows.r[0].state, "sending");
 	assert_int_equal(rows.r[0].attempts, 1);
 
 	/* v1 failed: v2 goes on; a duty officer's re-send of v1 is not the
 	 * latest version's, so it is refused while v2 is unfinished */
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_finish(s, id1, "failed", 1000, "HTTP 500", 0), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	finish(s, id1, "failed", 1000, "HTTP 500", 0);
+	assert_int_equal(due(s, 1000, &rows), 1);
 	assert_int_equal(rows.r[0].version, 2);
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)),
 			 GA_ERR_CONFLICT);
@@ -191,10 +206,7 @@ static void test_order_states_resend_recover(void **state)
 			 GA_ERR_NOTFOUND);
 
 	/* v2 fails at its deadline: re-sent, pending with a new deadline */
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_finish(s, rows.r[0].id, "failed", 1000, "HTTP 502", 0),
-			 GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
+	finish(s, rows.r[0].id, "failed", 1000, "HTTP 502", 0);
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)), GA_OK);
 	assert_int_equal(v, 2);
 	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
@@ -206,14 +218,10 @@ static void test_order_states_resend_recover(void **state)
 			 GA_ERR_CONFLICT);
 
 	/* delivered */
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_finish(s, d.id, "delivered", 3000, "", 3000), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
+	finish(s, d.id, "delivered", 3000, "", 3000);
 	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
 	assert_int_equal(d.delivered_ms, 3000);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 1 << 30, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 0);
+	assert_int_equal(due(s, 1 << 30, &rows), 0);
 	store_close(s);
 	free(c);
 }
@@ -231,44 +239,32 @@ static void test_progress(void **state)
 	config_defaults(c);
 	add_channel(c, "p", true, false);
 	enqueue(s, c, "JS-7", 1, "alert", 100);
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	assert_int_equal(due(s, 1000, &rows), 1);
 	assert_int_equal(rows.r[0].step, 0);
 	assert_string_equal(rows.r[0].scratch, "");
 	int64_t id = rows.r[0].id;
 	/* not while pending */
 	assert_int_equal(store_delivery_progress(s, id, 1, "x"), GA_ERR_NOTFOUND);
 
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_start(s, id, 50000), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
+	start(s, id, 50000);
 	assert_int_equal(store_delivery_progress(s, id, 2, "media_id=M1"), GA_OK);
 	assert_int_equal(store_delivery_progress(s, id, 3, "media_id=M1;batch=2"), GA_OK);
 	/* kill -9 here: the row comes back at its step */
 	assert_int_equal(store_delivery_recover(s, 1000, &n), GA_OK);
 	assert_int_equal(n, 1);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 1000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	assert_int_equal(due(s, 1000, &rows), 1);
 	assert_int_equal(rows.r[0].step, 3);
 	assert_string_equal(rows.r[0].scratch, "media_id=M1;batch=2");
 	/* a failed attempt keeps it too */
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_finish(s, id, "pending", 2000, "HTTP 500", 0), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
+	finish(s, id, "pending", 2000, "HTTP 500", 0);
 	assert_int_equal(store_delivery_progress(s, id, 9, "late"), GA_ERR_NOTFOUND);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 2000, 10, collect, &rows), GA_OK);
+	due(s, 2000, &rows);
 	assert_int_equal(rows.r[0].step, 3);
 	assert_string_equal(rows.r[0].scratch, "media_id=M1;batch=2");
 
 	enqueue(s, c, "JS-7", 2, "update", 100);
-	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_delivery_finish(s, id, "delivered", 3000, "", 3000), GA_OK);
-	assert_int_equal(store_commit(s), GA_OK);
-	rows.n = 0;
-	assert_int_equal(store_delivery_due(s, 3000, 10, collect, &rows), GA_OK);
-	assert_int_equal(rows.n, 1);
+	finish(s, id, "delivered", 3000, "", 3000);
+	assert_int_equal(due(s, 3000, &rows), 1);
 	assert_int_equal(rows.r[0].version, 2);
 	assert_int_equal(rows.r[0].step, 0);
 	store_close(s);

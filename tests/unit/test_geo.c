@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "geo.h"
+#include "text_testutil.h"
 
 #define DEG_EPS 1e-7 /* ~1 cm */
 
@@ -30,18 +31,6 @@ static struct geo *bundled(void)
 	if (g == NULL)
 		fail_msg("geo_new: %s", errbuf);
 	return g;
-}
-
-/* Writes text to a temp file; the caller unlinks it. */
-static void write_temp(char *path, size_t len, const char *text)
-{
-	int fd;
-
-	snprintf(path, len, "/tmp/test_geo_XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
 }
 
 struct gk_case {
@@ -437,7 +426,7 @@ static void test_synthetic(void **state)
 	char *text = strdup(synthetic), *p = strstr(text, ",\"province\":\"\"");
 
 	memmove(p, p + strlen(",\"province\":\"\""), strlen(p + strlen(",\"province\":\"\"")) + 1);
-	write_temp(path, sizeof(path), text);
+	texttest_write_temp(path, sizeof(path), text);
 	free(text);
 	opt.regions_path = path;
 	opt.service_area = "32, 4401";
@@ -520,7 +509,7 @@ static void test_malformed(void **state)
 	char path[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		write_temp(path, sizeof(path), cases[i].text);
+		texttest_write_temp(path, sizeof(path), cases[i].text);
 		opt.regions_path = path;
 		errbuf[0] = '\0';
 		assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));
@@ -556,7 +545,7 @@ static void test_streamed(void **state)
 	/* Without the empty province, as in test_synthetic. */
 	p = strstr(text, ",\"province\":\"\"");
 	memmove(p, p + strlen(",\"province\":\"\""), strlen(p + strlen(",\"province\":\"\"")) + 1);
-	write_temp(path, sizeof(path), text);
+	texttest_write_temp(path, sizeof(path), text);
 	free(text);
 	opt.regions_path = path;
 	if ((g = geo_new(&opt, errbuf, sizeof(errbuf))) == NULL)
@@ -568,8 +557,9 @@ static void test_streamed(void **state)
 	geo_free(g);
 	unlink(path);
 
-	write_temp(path, sizeof(path),
-		   "{\"type\":\"FeatureCollection\",\n\"features\":[\n{\"properties\":\n}]}");
+	texttest_write_temp(
+	    path, sizeof(path),
+	    "{\"type\":\"FeatureCollection\",\n\"features\":[\n{\"properties\":\n}]}");
 	assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));
 	if (strncmp(errbuf, path, strlen(path)) != 0 || strncmp(errbuf + strlen(path), ":4: ", 4))
 		fail_msg("%s", errbuf);
@@ -591,7 +581,7 @@ static void test_streamed(void **state)
 		    i ? "," : "", i, x, x + 0.0005, x + 0.0005, x);
 	}
 	memcpy(big + len, "]}", 3);
-	write_temp(path, sizeof(path), big);
+	texttest_write_temp(path, sizeof(path), big);
 	assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));
 	assert_non_null(strstr(errbuf, ": more than 10000 features"));
 	unlink(path);
@@ -599,7 +589,7 @@ static void test_streamed(void **state)
 	*strstr(big, ",{\"properties\":{\"admin_code\":\"010000\"") = '\0';
 	len = strlen(big);
 	memcpy(big + len, "]}", 3);
-	write_temp(path, sizeof(path), big);
+	texttest_write_temp(path, sizeof(path), big);
 	if ((g = geo_new(&opt, errbuf, sizeof(errbuf))) == NULL)
 		fail_msg("%s", errbuf);
 	assert_string_equal(geo_region_at(g, 9.9992, 0.0001)->admin_code, "009999");
@@ -615,7 +605,7 @@ static void test_file_cap(void **state)
 	struct geo_options opt = {0};
 	char path[64];
 
-	write_temp(path, sizeof(path), "");
+	texttest_write_temp(path, sizeof(path), "");
 	assert_int_equal(truncate(path, (off_t)(64u << 20) + 1), 0);
 	opt.regions_path = path;
 	assert_null(geo_new(&opt, errbuf, sizeof(errbuf)));

@@ -20,15 +20,14 @@
 #include "geo.h"
 #include "incident.h"
 #include "store.h"
+#include "store_testutil.h"
 
 #define HOUR_MS (3600LL * 1000)
 #define LON0 118.62
 #define LAT0 32.06
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *s;
+	struct stest_fixture st; /* first: a pointer to it is one to st */
 	struct thresholds *t;
 	struct incident_rules rules;
 	int nrep;
@@ -39,16 +38,9 @@ static int64_t t0;
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = stest_fixture_new(sizeof(*f), "incident", true);
 	char err[512] = "";
-	struct store_options opt = {0};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-incident-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
-	opt.path = f->path;
-	assert_int_equal(store_open(&opt, &f->s, err, sizeof(err)), GA_OK);
 	if (thresholds_load(NULL, &f->t, err, sizeof(err)) != GA_OK)
 		fprintf(stderr, "thresholds_load: %s\n", err);
 	assert_non_null(f->t);
@@ -62,18 +54,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[160];
-	const char *suffix[] = {"", "-wal", "-shm"};
 
-	store_close(f->s);
 	thresholds_free(f->t);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return stest_teardown(state);
 }
 
 /* A report as report_parse would leave it, built field by field. */
@@ -107,49 +90,49 @@ static ga_err assign(struct fixture *f, const struct report *r, struct incident 
 {
 	ga_err e;
 
-	assert_int_equal(store_begin(f->s), GA_OK);
-	e = incident_assign(f->s, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	e = incident_assign(f->st.s, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
 	if (e == GA_OK)
-		assert_int_equal(store_report_put(f->s, r, "geohazard/v1/reports/x", "{}", 2,
+		assert_int_equal(store_report_put(f->st.s, r, "geohazard/v1/reports/x", "{}", 2,
 						  r->observed_at_ms + 1000, inc->id, inc->level),
 				 GA_OK);
-	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
 	return e;
 }
 
 static int64_t nincidents(struct fixture *f)
 {
 	int64_t n = -1;
-	assert_int_equal(store_count(f->s, NULL, NULL, &n), GA_OK);
+	assert_int_equal(store_count(f->st.s, NULL, NULL, &n), GA_OK);
 	return n;
 }
 
-/* Latitude of the point d metres due north of (LON0, LAT0) on the
- * ellipsoid, by bisection on geo_distance_m. */
-static double lat_north(double d)
+/* The point d metres due north (when north) or due east of (LON0, LAT0)
+ * on the ellipsoid: its latitude or its longitude, by bisection on
+ * geo_distance_m. */
+static double offset_deg(double d, bool north)
 {
-	double lo = LAT0, hi = LAT0 + 0.1;
+	double lo = north ? LAT0 : LON0, hi = lo + 0.1;
 	for (int i = 0; i < 200; i++) {
 		double mid = (lo + hi) / 2;
-		if (geo_distance_m(LON0, LAT0, LON0, mid) < d)
+		double m = north ? geo_distance_m(LON0, LAT0, LON0, mid)
+				 : geo_distance_m(LON0, LAT0, mid, LAT0);
+		if (m < d)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+static double lat_north(double d)
+{
+	return offset_deg(d, true);
 }
 
 static double lon_east(double d)
 {
-	double lo = LON0, hi = LON0 + 0.1;
-	for (int i = 0; i < 200; i++) {
-		double mid = (lo + hi) / 2;
-		if (geo_distance_m(LON0, LAT0, mid, LAT0) < d)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return offset_deg(d, false);
 }
 
 static void test_explicit_id(void **state)
@@ -190,7 +173,7 @@ static void test_unknown_explicit_id(void **state)
 	r.incident_id = NULL;
 	assert_int_equal(assign(f, &r, &a), GA_OK);
 	a.open = false;
-	assert_int_equal(store_incident_update(f->s, &a), GA_OK);
+	assert_int_equal(store_incident_update(f->st.s, &a), GA_OK);
 	mk(f, &r, "S1", KIND_DANGER, HAZARD_LANDSLIDE, "HP-1", LON0, LAT0, t0 + 1);
 	r.incident_id = a.id;
 	assert_int_equal(assign(f, &r, &a), GA_ERR_NOTFOUND);
@@ -388,7 +371,7 @@ static void test_figures_latest_per_station(void **state)
 	assert_int_equal(a.level, LEVEL_MEDIUM);
 
 	/* What was returned is what was stored. */
-	assert_int_equal(store_incident_get(f->s, a.id, &got), GA_OK);
+	assert_int_equal(store_incident_get(f->st.s, a.id, &got), GA_OK);
 	assert_true(got.figures.value[FIG_DEATHS] == 4);
 	assert_int_equal(got.figures.set, 1u << FIG_DEATHS | 1u << FIG_MISSING);
 	assert_int_equal(got.nreports, 3);

@@ -14,29 +14,17 @@
 #include "store_testutil.h"
 
 struct fixture {
-	struct stest_db db;
-	struct store *s;
+	struct stest_fixture st; /* first: a pointer to it is one to st */
 	struct config cfg;
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	stest_db_make(&f->db, "ingest-plan");
-	f->s = stest_open(f->db.path, 0);
+	struct fixture *f = stest_fixture_new(sizeof(*f), "ingest-plan", true);
+
 	config_defaults(&f->cfg);
 	snprintf(f->cfg.mqtt.client_id, sizeof(f->cfg.mqtt.client_id), "ga");
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	stest_db_remove(&f->db);
-	free(f);
 	return 0;
 }
 
@@ -45,7 +33,7 @@ static struct ingest_plan *plan(struct fixture *f, int sessions)
 	struct ingest_plan *p = NULL;
 	char err[256] = "";
 	f->cfg.mqtt.sessions = sessions;
-	if (ingest_plan_make(f->s, &f->cfg, &p, err, sizeof(err)) != GA_OK)
+	if (ingest_plan_make(f->st.s, &f->cfg, &p, err, sizeof(err)) != GA_OK)
 		fail_msg("ingest_plan_make: %s", err);
 	assert_non_null(p);
 	return p;
@@ -70,7 +58,7 @@ static bool collect(const char *client_id, const char *topic, void *arg)
 static void rows(struct fixture *f, struct rows *r)
 {
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(store_mqtt_session_each(f->s, collect, r), GA_OK);
+	assert_int_equal(store_mqtt_session_each(f->st.s, collect, r), GA_OK);
 }
 
 static void test_records_and_retires(void **state)
@@ -98,7 +86,7 @@ static void test_records_and_retires(void **state)
 	assert_string_equal(p->retire[1].client_id, "ga-3");
 	assert_string_equal(p->retire[1].topic, "$share/geoalert/geohazard/v1/reports/+");
 	ingest_plan_free(p);
-	assert_int_equal(store_mqtt_session_delete(f->s, "ga-2"), GA_OK);
+	assert_int_equal(store_mqtt_session_delete(f->st.s, "ga-2"), GA_OK);
 
 	/* Another share_group and client_id: the old sessions are retired,
 	 * a session of this run that had another filter drops it. */
@@ -134,7 +122,7 @@ static void test_legacy_database(void **state)
 	struct fixture *f = *state;
 	struct rows r;
 
-	assert_int_equal(store_mqtt_session_put(f->s, "*", ""), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "*", ""), GA_OK);
 	struct ingest_plan *p = plan(f, 3);
 	assert_int_equal(p->nretire, CONFIG_SESSIONS_MAX - 3);
 	assert_string_equal(p->retire[0].client_id, "ga-10"); /* by client id */
@@ -150,8 +138,8 @@ static void test_legacy_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_records_and_retires, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_legacy_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_records_and_retires, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_legacy_database, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "text_testutil.h"
 
 static struct metrics m;
 
@@ -26,9 +27,9 @@ static void test_counters(void **state)
 	metrics_count(&m.reports, "accepted", 2);
 	char *t = metrics_render(&m, NULL, 0);
 	assert_non_null(t);
-	assert_non_null(strstr(t, "# TYPE geoalert_reports_total counter\n"));
-	assert_non_null(strstr(t, "geoalert_reports_total{status=\"accepted\"} 5\n"));
-	assert_non_null(strstr(t, "geoalert_reports_total{status=\"rejected\"} 1\n"));
+	assert_text_has(t, "# TYPE geoalert_reports_total counter\n",
+			"geoalert_reports_total{status=\"accepted\"} 5\n",
+			"geoalert_reports_total{status=\"rejected\"} 1\n");
 	free(t);
 }
 
@@ -39,13 +40,13 @@ static void test_histogram_cumulative(void **state)
 	metrics_observe_ms(&m.report_receipt, NULL, 30);  /* le 0.05 */
 	metrics_observe_ms(&m.report_receipt, NULL, 9e6); /* +Inf */
 	char *t = metrics_render(&m, NULL, 0);
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_bucket{le=\"0.001\"} 2\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_bucket{le=\"0.025\"} 2\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_bucket{le=\"0.05\"} 3\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_bucket{le=\"600\"} 3\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_bucket{le=\"+Inf\"} 4\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_count 4\n"));
-	assert_non_null(strstr(t, "geoalert_report_receipt_seconds_sum 9000.031400\n"));
+	assert_text_has(t, "geoalert_report_receipt_seconds_bucket{le=\"0.001\"} 2\n",
+			"geoalert_report_receipt_seconds_bucket{le=\"0.025\"} 2\n",
+			"geoalert_report_receipt_seconds_bucket{le=\"0.05\"} 3\n",
+			"geoalert_report_receipt_seconds_bucket{le=\"600\"} 3\n",
+			"geoalert_report_receipt_seconds_bucket{le=\"+Inf\"} 4\n",
+			"geoalert_report_receipt_seconds_count 4\n",
+			"geoalert_report_receipt_seconds_sum 9000.031400\n");
 	free(t);
 }
 
@@ -88,8 +89,8 @@ static void test_gauges(void **state)
 	const char *a = strstr(t, "# TYPE geoalert_incidents gauge\n");
 	assert_non_null(a);
 	assert_null(strstr(a + 1, "# TYPE geoalert_incidents gauge\n")); /* one header */
-	assert_non_null(strstr(t, "geoalert_incidents{level=\"small\"} 7\n"));
-	assert_non_null(strstr(t, "geoalert_drafts_pending 1\n"));
+	assert_text_has(t, "geoalert_incidents{level=\"small\"} 7\n",
+			"geoalert_drafts_pending 1\n");
 	free(t);
 }
 

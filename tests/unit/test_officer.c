@@ -21,31 +21,13 @@
 
 #define T0 1764000000000LL
 
-struct fixture {
-	struct stest_db db;
-	struct store *s;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	stest_db_make(&f->db, "officer");
-	f->s = stest_open(f->db.path, 0);
-	*state = f;
+	*state = stest_fixture_new(sizeof(struct stest_fixture), "officer", true);
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	stest_db_remove(&f->db);
-	free(f);
-	return 0;
-}
-
-static void add(struct fixture *f, const char *name, enum officer_role role, const char *pw,
+static void add(struct stest_fixture *f, const char *name, enum officer_role role, const char *pw,
 		char token[OFFICER_TOKEN_MAX], struct officer *o)
 {
 	char msg[256];
@@ -148,7 +130,7 @@ static void test_token_new(void **state)
 
 static void test_token_round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX], bad[OFFICER_TOKEN_MAX + 8], hash[OFFICER_HASH_HEX];
 	char big[OFFICER_TOKEN_MAX + 8];
 	struct officer o, got;
@@ -231,7 +213,7 @@ static bool db_contains(const char *path, const char *needle)
 
 static void test_token_stored_hashed(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX], password[] = "correct horse battery";
 	struct officer o;
 
@@ -258,7 +240,7 @@ static bool audit_count_cb(const struct store_audit_row *r, void *arg)
 
 static void test_duplicate_name(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX], token2[OFFICER_TOKEN_MAX], msg[256];
 	struct officer o, o2;
 
@@ -320,7 +302,7 @@ static void test_password(void **state)
 
 static void test_login_and_disable(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX], token2[OFFICER_TOKEN_MAX];
 	struct officer o, o2, got;
 	sqlite3 *db = NULL;
@@ -362,7 +344,7 @@ static bool count_cb(const struct officer *o, void *arg)
 
 static void test_sessions(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX];
 	struct officer o;
 	struct store_session a = {0}, b = {0}, got;
@@ -410,7 +392,7 @@ static void test_sessions(void **state)
 
 static void test_login_attempts(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	int64_t n = -1;
 
 	assert_int_equal(store_login_attempt_add(f->s, "alice", "10.0.0.1", false, T0), GA_OK);
@@ -454,13 +436,13 @@ int main(void)
 	    cmocka_unit_test(test_permissions),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_token_new),
-	    cmocka_unit_test_setup_teardown(test_token_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_token_stored_hashed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_duplicate_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_round_trip, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_token_stored_hashed, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_name, setup, stest_teardown),
 	    cmocka_unit_test(test_password),
-	    cmocka_unit_test_setup_teardown(test_login_and_disable, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_login_attempts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_and_disable, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_login_attempts, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "feed.h"
 #include "public.h"
+#include "text_testutil.h"
 
 static json_t *alert(const char *id, int version, const char *msg_type)
 {
@@ -38,12 +39,8 @@ static const struct public_opts drill = {"江苏省自然资源厅", true};
 
 static void check_common(const char *html)
 {
-	assert_non_null(strstr(html, "<!DOCTYPE html>"));
-	assert_non_null(strstr(html, "name=\"viewport\""));
-	assert_null(strstr(html, "<script"));
-	assert_null(strstr(html, "<b>"));
-	assert_null(strstr(html, "http://"));
-	assert_null(strstr(html, "https://"));
+	assert_text_has(html, "<!DOCTYPE html>", "name=\"viewport\"");
+	assert_text_lacks(html, "<script", "<b>", "http://", "https://");
 	assert_null(strstr(html, "style=")); /* the CSP allows no inline style */
 }
 
@@ -65,9 +62,9 @@ static void test_index(void **state)
 	assert_int_equal(public_index_html(&actual, list, &html, &len), GA_OK);
 	assert_int_equal(strlen(html), len);
 	check_common(html);
-	assert_non_null(strstr(html, "href=\"/alerts/JS-20261126-0003\""));
-	assert_non_null(strstr(html, "href=\"/alerts/JS-20261126-0004\""));
-	assert_non_null(strstr(html, "&lt;b&gt;青山村&lt;/b&gt; &amp; &quot;后山&quot;"));
+	assert_text_has(html, "href=\"/alerts/JS-20261126-0003\"",
+			"href=\"/alerts/JS-20261126-0004\"",
+			"&lt;b&gt;青山村&lt;/b&gt; &amp; &quot;后山&quot;");
 	/* the cancelled one is marked, once; the other is not */
 	char *lifted = strstr(html, "已解除");
 	assert_non_null(lifted);
@@ -80,8 +77,7 @@ static void test_index(void **state)
 	free(html);
 
 	assert_int_equal(public_index_html(&drill, list, &html, &len), GA_OK);
-	assert_non_null(strstr(html, "class=\"drill\""));
-	assert_non_null(strstr(html, "<title>【演练】"));
+	assert_text_has(html, "class=\"drill\"", "<title>【演练】");
 	free(html);
 	json_decref(list);
 }
@@ -98,13 +94,11 @@ static void test_alert_page(void **state)
 	assert_int_equal(
 	    public_alert_html(&actual, a, versions, "<svg xmlns=\"x\"></svg>", &html, &len), GA_OK);
 	check_common(html);
-	assert_non_null(strstr(html, "坡体&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;变形"));
-	assert_non_null(strstr(html, "<svg xmlns=\"x\"></svg>"));
+	assert_text_has(html, "坡体&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;变形",
+			"<svg xmlns=\"x\"></svg>");
 	assert_non_null(strstr(html, "江苏省南京市浦口区青山村")); /* the county not doubled */
-	assert_non_null(strstr(html, "续报（第2版）"));
-	assert_non_null(strstr(html, "/alerts/JS-20261126-0003/v1.xml"));
-	assert_non_null(strstr(html, "/alerts/JS-20261126-0003/v2.json"));
-	assert_non_null(strstr(html, "620人"));
+	assert_text_has(html, "续报（第2版）", "/alerts/JS-20261126-0003/v1.xml",
+			"/alerts/JS-20261126-0003/v2.json", "620人");
 	assert_null(strstr(html, "发生原因")); /* empty causes: no section */
 	assert_null(strstr(html, "已解除"));
 	free(html);
@@ -113,11 +107,7 @@ static void test_alert_page(void **state)
 	json_object_set_new(a, "figures",
 			    json_pack("{s:i, s:f}", "deaths", 3, "direct_loss_cny", 12500000.0));
 	assert_int_equal(public_alert_html(&drill, a, NULL, NULL, &html, &len), GA_OK);
-	assert_non_null(strstr(html, "lifted-banner"));
-	assert_non_null(strstr(html, "已解除"));
-	assert_non_null(strstr(html, "class=\"drill\""));
-	assert_non_null(strstr(html, "3人"));
-	assert_non_null(strstr(html, "1250万元"));
+	assert_text_has(html, "lifted-banner", "已解除", "class=\"drill\"", "3人", "1250万元");
 	assert_null(strstr(html, "<svg"));
 	free(html);
 
@@ -162,9 +152,9 @@ static void test_feed(void **state)
 			       "<link rel=\"alternate\" type=\"application/cap+xml\" "
 			       "href=\"http://h.example/alerts/JS-20261126-0003/v105.xml\"/>"));
 	assert_null(strstr(xml, "/v5.xml\"")); /* past the cap */
-	assert_non_null(strstr(xml, "<title>【演练】【大型滑坡险情】&lt;b&gt;"));
-	assert_non_null(strstr(xml, "<title>标题 &lt;&amp;&gt;</title>"));
-	assert_non_null(strstr(xml, "<updated>2026-11-26T15:10:00+08:00</updated>"));
+	assert_text_has(xml, "<title>【演练】【大型滑坡险情】&lt;b&gt;",
+			"<title>标题 &lt;&amp;&gt;</title>",
+			"<updated>2026-11-26T15:10:00+08:00</updated>");
 	free(xml);
 	assert_int_equal(feed_write(&o, NULL, &xml, &len), GA_ERR_INVAL);
 	json_decref(list);

@@ -16,19 +16,9 @@
 
 #include "geo.h"
 #include "registry.h"
+#include "text_testutil.h"
 
 static char errbuf[512];
-
-static void write_temp(char *path, size_t len, const char *text)
-{
-	int fd;
-
-	snprintf(path, len, "/tmp/test_registry_XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
 
 static void test_example(void **state)
 {
@@ -88,7 +78,7 @@ static ga_err load_two(const char *second, char *err, size_t errlen, struct regi
 		 feature("\"S-0\"", NULL, NULL));
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s]}", copy);
 	free(copy);
-	write_temp(path, sizeof(path), text);
+	texttest_write_temp(path, sizeof(path), text);
 	rc = registry_load(path, NULL, out, err, errlen);
 	unlink(path);
 	return rc;
@@ -230,14 +220,14 @@ static void test_document(void **state)
 	char path[64];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_temp(path, sizeof(path), bad[i]);
+		texttest_write_temp(path, sizeof(path), bad[i]);
 		assert_int_equal(registry_load(path, NULL, &r, errbuf, sizeof(errbuf)),
 				 GA_ERR_CONFIG);
 		assert_non_null(strstr(errbuf, path));
 		assert_null(r);
 		unlink(path);
 	}
-	write_temp(path, sizeof(path), "{\"type\":\"FeatureCollection\",\"features\":[]}");
+	texttest_write_temp(path, sizeof(path), "{\"type\":\"FeatureCollection\",\"features\":[]}");
 	assert_int_equal(registry_load(path, NULL, &r, errbuf, sizeof(errbuf)), GA_OK);
 	assert_int_equal(registry_count(r), 0);
 	assert_null(registry_find(r, "S-0"));
@@ -267,20 +257,20 @@ static void test_caps(void **state)
 	}
 	text[len++] = '}';
 	text[len] = '\0';
-	write_temp(path, sizeof(path), text);
+	texttest_write_temp(path, sizeof(path), text);
 	assert_int_equal(registry_load(path, NULL, &r, errbuf, sizeof(errbuf)), GA_ERR_CONFIG);
 	assert_non_null(strstr(errbuf, "at most 100000"));
 	/* At the cap it gets to the features (and finds the first bad). */
 	memcpy(text + len - 4, "]}", 3);
 	unlink(path);
-	write_temp(path, sizeof(path), text);
+	texttest_write_temp(path, sizeof(path), text);
 	assert_int_equal(registry_load(path, NULL, &r, errbuf, sizeof(errbuf)), GA_ERR_CONFIG);
 	assert_non_null(strstr(errbuf, "feature 0: not an object"));
 	free(text);
 	unlink(path);
 
 	/* The byte cap, one past it (a sparse file). */
-	write_temp(path, sizeof(path), "");
+	texttest_write_temp(path, sizeof(path), "");
 	assert_int_equal(truncate(path, (off_t)REGISTRY_MAX_BYTES + 1), 0);
 	assert_int_equal(registry_load(path, NULL, &r, errbuf, sizeof(errbuf)), GA_ERR_CONFIG);
 	assert_non_null(strstr(errbuf, "at most"));
@@ -299,20 +289,21 @@ static void test_region_check(void **state)
 	ssize_t n;
 
 	assert_non_null(g);
-	write_temp(path, sizeof(path),
-		   "{\"type\":\"FeatureCollection\",\"features\":["
-		   "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-		   "[118.628,32.0589]},\"properties\":{\"station_id\":\"OK-1\",\"name\":\"n\","
-		   "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
-		   "\"320111\",\"threatened_people\":0,\"threatened_property_cny\":0}},"
-		   "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-		   "[119.152,32.157]},\"properties\":{\"station_id\":\"BAD-2\",\"name\":\"n\","
-		   "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
-		   "\"320115\",\"threatened_people\":0,\"threatened_property_cny\":0}},"
-		   "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-		   "[121.47,31.23]},\"properties\":{\"station_id\":\"SH-3\",\"name\":\"n\","
-		   "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
-		   "\"310101\",\"threatened_people\":0,\"threatened_property_cny\":0}}]}");
+	texttest_write_temp(
+	    path, sizeof(path),
+	    "{\"type\":\"FeatureCollection\",\"features\":["
+	    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+	    "[118.628,32.0589]},\"properties\":{\"station_id\":\"OK-1\",\"name\":\"n\","
+	    "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
+	    "\"320111\",\"threatened_people\":0,\"threatened_property_cny\":0}},"
+	    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+	    "[119.152,32.157]},\"properties\":{\"station_id\":\"BAD-2\",\"name\":\"n\","
+	    "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
+	    "\"320115\",\"threatened_people\":0,\"threatened_property_cny\":0}},"
+	    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+	    "[121.47,31.23]},\"properties\":{\"station_id\":\"SH-3\",\"name\":\"n\","
+	    "\"hazard_point_id\":\"h\",\"hazard_type\":\"collapse\",\"admin_code\":"
+	    "\"310101\",\"threatened_people\":0,\"threatened_property_cny\":0}}]}");
 	logfd = mkstemp(logpath);
 	assert_true(logfd >= 0);
 	fflush(stderr);

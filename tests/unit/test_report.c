@@ -417,100 +417,70 @@ static char *repeat(const char *unit, size_t n)
 	return s;
 }
 
+/* member of unit repeated max times is valid; max + 1 times is one
+ * "length" error at /member. */
+static void expect_length_cap(const char *member, const char *unit, size_t max)
+{
+	char path[32], *s = repeat(unit, max);
+
+	expect_ok(&plain_ctx, base_with(member, json_string(s)));
+	free(s);
+	s = repeat(unit, max + 1);
+	snprintf(path, sizeof(path), "/%s", member);
+	expect_one(&plain_ctx, base_with(member, json_string(s)), path, "length");
+	free(s);
+}
+
 static void test_lengths(void **state)
 {
 	struct report r;
 	struct report_errors e;
 	char *s;
-	json_t *o;
 
 	/* report_id: 64 characters, then 65 (not echoed). */
 	s = repeat("a", REPORT_ID_MAX);
-	o = base();
-	json_object_set_new(o, "report_id", json_string(s));
-	assert_int_equal(parse_obj(&plain_ctx, o, &r, &e), GA_OK);
+	assert_int_equal(parse_obj(&plain_ctx, base_with("report_id", json_string(s)), &r, &e),
+			 GA_OK);
 	assert_string_equal(r.report_id, s);
 	report_cleanup(&r);
 	free(s);
 	s = repeat("a", REPORT_ID_MAX + 1);
-	o = base();
-	json_object_set_new(o, "report_id", json_string(s));
-	assert_int_equal(parse_obj(&plain_ctx, o, &r, &e), GA_ERR_INVAL);
+	assert_int_equal(parse_obj(&plain_ctx, base_with("report_id", json_string(s)), &r, &e),
+			 GA_ERR_INVAL);
 	assert_true(e.n == 1 && has_err(&e, "/report_id", "length"));
 	assert_null(r.report_id);
 	report_cleanup(&r);
 	free(s);
-	o = base();
-	json_object_set_new(o, "report_id", json_string(""));
-	expect_one(&plain_ctx, o, "/report_id", "length");
+	expect_one(&plain_ctx, base_with("report_id", json_string("")), "/report_id", "length");
 	/* Every allowed character, and one that is not. */
-	o = base();
-	json_object_set_new(o, "report_id", json_string("AZaz09._:-"));
-	expect_ok(&plain_ctx, o);
-	o = base();
-	json_object_set_new(o, "report_id", json_string("r/1"));
-	expect_one(&plain_ctx, o, "/report_id", "format");
+	expect_ok(&plain_ctx, base_with("report_id", json_string("AZaz09._:-")));
+	expect_one(&plain_ctx, base_with("report_id", json_string("r/1")), "/report_id", "format");
 	/* 20 Chinese characters are 60 bytes: not valid characters anyway. */
-	o = base();
-	json_object_set_new(o, "report_id", json_string("报告"));
-	assert_int_equal(parse_obj(&plain_ctx, o, &r, &e), GA_ERR_INVAL);
+	assert_int_equal(parse_obj(&plain_ctx, base_with("report_id", json_string("报告")), &r, &e),
+			 GA_ERR_INVAL);
 	assert_string_equal(r.report_id, "报告");
 	report_cleanup(&r);
 
 	/* station_id: same rule. */
-	s = repeat("S", REPORT_ID_MAX);
-	o = base();
-	json_object_set_new(o, "station_id", json_string(s));
-	expect_ok(&plain_ctx, o);
-	free(s);
-	s = repeat("S", REPORT_ID_MAX + 1);
-	o = base();
-	json_object_set_new(o, "station_id", json_string(s));
-	expect_one(&plain_ctx, o, "/station_id", "length");
-	free(s);
-	o = base();
-	json_object_set_new(o, "station_id", json_string("JS 3201"));
-	expect_one(&plain_ctx, o, "/station_id", "format");
+	expect_length_cap("station_id", "S", REPORT_ID_MAX);
+	expect_one(&plain_ctx, base_with("station_id", json_string("JS 3201")), "/station_id",
+		   "format");
 
 	/* place: 200 characters of 3 bytes each (600 bytes) pass; 201 do not. */
-	s = repeat("村", REPORT_PLACE_MAX);
-	o = base();
-	json_object_set_new(o, "place", json_string(s));
-	expect_ok(&plain_ctx, o);
-	free(s);
-	s = repeat("村", REPORT_PLACE_MAX + 1);
-	o = base();
-	json_object_set_new(o, "place", json_string(s));
-	expect_one(&plain_ctx, o, "/place", "length");
-	free(s);
+	expect_length_cap("place", "村", REPORT_PLACE_MAX);
 	/* 4-byte characters count once too. */
 	s = repeat("\xf0\x9f\x98\x80", REPORT_PLACE_MAX);
-	o = base();
-	json_object_set_new(o, "place", json_string(s));
-	expect_ok(&plain_ctx, o);
+	expect_ok(&plain_ctx, base_with("place", json_string(s)));
 	free(s);
 
 	static const char *const texts[] = {"causes", "trend", "measures"};
-	for (size_t i = 0; i < 3; i++) {
-		s = repeat("雨", REPORT_TEXT_MAX);
-		o = base();
-		json_object_set_new(o, texts[i], json_string(s));
-		expect_ok(&plain_ctx, o);
-		free(s);
-		s = repeat("雨", REPORT_TEXT_MAX + 1);
-		o = base();
-		json_object_set_new(o, texts[i], json_string(s));
-		char path[32];
-		snprintf(path, sizeof(path), "/%s", texts[i]);
-		expect_one(&plain_ctx, o, path, "length");
-		free(s);
-	}
+	for (size_t i = 0; i < 3; i++)
+		expect_length_cap(texts[i], "雨", REPORT_TEXT_MAX);
 }
 
 static void test_future(void **state)
 {
 	char t[TIME_TEXT_MAX];
-	json_t *o;
 	struct report_context ctx = plain_ctx;
 
 	/* Exactly 10 minutes ahead is allowed; one millisecond more is not. */
@@ -521,21 +491,14 @@ static void test_future(void **state)
 
 	/* The same instant in another offset is the same instant. */
 	time_format_rfc3339(NOW_MS + REPORT_FUTURE_MS, -330, t, sizeof(t));
-	o = base();
-	json_object_set_new(o, "observed_at", json_string(t));
-	expect_ok(&plain_ctx, o);
+	expect_ok(&plain_ctx, base_with("observed_at", json_string(t)));
 	time_format_rfc3339(NOW_MS + REPORT_FUTURE_MS + 1000, -330, t, sizeof(t));
-	o = base();
-	json_object_set_new(o, "observed_at", json_string(t));
-	expect_one(&plain_ctx, o, "/observed_at", "future");
+	expect_one(&plain_ctx, base_with("observed_at", json_string(t)), "/observed_at", "future");
 
 	/* Old reports are fine (stations catch up after an outage). */
-	o = base();
-	json_object_set_new(o, "observed_at", json_string("2001-01-01T00:00:00+08:00"));
-	expect_ok(&plain_ctx, o);
-	o = base();
-	json_object_set_new(o, "observed_at", json_string("2026-02-30T00:00:00+08:00"));
-	expect_one(&plain_ctx, o, "/observed_at", "format");
+	expect_ok(&plain_ctx, base_with("observed_at", json_string("2001-01-01T00:00:00+08:00")));
+	expect_one(&plain_ctx, base_with("observed_at", json_string("2026-02-30T00:00:00+08:00")),
+		   "/observed_at", "format");
 }
 
 static void test_topic(void **state)

@@ -59,9 +59,8 @@ static void test_registry(void **state)
 	report_cleanup(&r);
 	free(buf);
 
-	o = base();
-	json_object_set_new(o, "station_id", json_string("JS-9999-0001"));
-	expect_one(&ctx, o, "/station_id", "unknown_station");
+	expect_one(&ctx, base_with("station_id", json_string("JS-9999-0001")), "/station_id",
+		   "unknown_station");
 	/* Unknown and not matching the topic: both said. */
 	ctx.topic_station = "JS-3201-0007";
 	o = base();

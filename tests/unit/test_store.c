@@ -23,11 +23,6 @@
 
 #define HOUR_MS (3600LL * 1000)
 
-struct fixture {
-	struct stest_db db;
-	struct store *s;
-};
-
 static int64_t utc_ms(int y, int mo, int d, int h, int mi, int sec)
 {
 	struct tm tm = {0};
@@ -42,49 +37,8 @@ static int64_t utc_ms(int y, int mo, int d, int h, int mi, int sec)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	stest_db_make(&f->db, "store");
-	*state = f;
+	*state = stest_fixture_new(sizeof(struct stest_fixture), "store", false);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	stest_db_remove(&f->db);
-	free(f);
-	return 0;
-}
-
-/* A second, plain SQLite connection for looking behind the store's back. */
-static sqlite3 *raw_open(const char *path)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	return db;
-}
-
-static long long raw_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	long long v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
-	sqlite3_free(msg);
-	assert_int_equal(rc, SQLITE_OK);
 }
 
 static void make_report(struct report *r, const char *station, const char *id)
@@ -120,11 +74,11 @@ static ga_err put_report(struct store *s, const char *station, const char *id,
 
 static void test_migrate_from_empty(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	f->s = stest_open(f->db.path, 0);
 
-	sqlite3 *db = raw_open(f->db.path);
-	assert_true(raw_int(db, "PRAGMA user_version") >= 1);
+	sqlite3 *db = stest_raw_open(f->db.path);
+	assert_true(stest_raw_int(db, "PRAGMA user_version") >= 1);
 	const char *tables[] = {"reports", "rejected", "incidents", "incident_station_figures",
 				"incident_seq"};
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
@@ -132,11 +86,9 @@ static void test_migrate_from_empty(void **state)
 		snprintf(sql, sizeof(sql),
 			 "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='%s'",
 			 tables[i]);
-		assert_int_equal(raw_int(db, sql), 1);
+		assert_int_equal(stest_raw_int(db, sql), 1);
 	}
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	sqlite3_stmt *st = stest_raw_row(db, "PRAGMA journal_mode");
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -151,7 +103,7 @@ static void test_migrate_from_empty(void **state)
 
 static void test_reopen_keeps_data(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char inc[INCIDENT_ID_MAX];
 	int level = 99;
 
@@ -161,22 +113,22 @@ static void test_reopen_keeps_data(void **state)
 	assert_int_equal(store_commit(f->s), GA_OK);
 	store_close(f->s);
 
-	sqlite3 *db = raw_open(f->db.path);
-	long long v1 = raw_int(db, "PRAGMA user_version");
+	sqlite3 *db = stest_raw_open(f->db.path);
+	long long v1 = stest_raw_int(db, "PRAGMA user_version");
 	sqlite3_close(db);
 
 	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
 	assert_string_equal(inc, "");
 	assert_int_equal(level, LEVEL_LARGE);
-	db = raw_open(f->db.path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), v1);
+	db = stest_raw_open(f->db.path);
+	assert_int_equal(stest_raw_int(db, "PRAGMA user_version"), v1);
 	sqlite3_close(db);
 }
 
 static void test_newer_version_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct store_options opt = {.path = f->db.path};
 	struct store *s = NULL;
 	char err[512] = "";
@@ -184,8 +136,8 @@ static void test_newer_version_refused(void **state)
 	f->s = stest_open(f->db.path, 0);
 	store_close(f->s);
 	f->s = NULL;
-	sqlite3 *db = raw_open(f->db.path);
-	raw_exec(db, "PRAGMA user_version = 999");
+	sqlite3 *db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, "PRAGMA user_version = 999");
 	sqlite3_close(db);
 
 	assert_int_not_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
@@ -196,7 +148,7 @@ static void test_newer_version_refused(void **state)
 
 static void test_missing_directory(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char path[192];
 	struct store_options opt = {.path = path};
 	struct store *s = NULL;
@@ -211,7 +163,7 @@ static void test_missing_directory(void **state)
 
 static void test_duplicate_report(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char inc[INCIDENT_ID_MAX] = "x";
 	int level = 99;
 	int64_t n = 0;
@@ -241,7 +193,7 @@ static void test_duplicate_report(void **state)
 
 static void test_report_fields_stored(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct report r;
 
 	f->s = stest_open(f->db.path, 0);
@@ -253,15 +205,10 @@ static void test_report_fields_stored(void **state)
 	r.figures.set |= 1u << FIG_DEATHS | 1u << FIG_DIRECT_LOSS_CNY;
 	assert_int_equal(store_report_put(f->s, &r, "t", "{}", 2, 77, NULL, LEVEL_SMALL), GA_OK);
 
-	sqlite3 *db = raw_open(f->db.path);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT kind, hazard_type, deaths, missing,"
-					    " direct_loss_cny, threatened_people, place, lon,"
-					    " received_ms, observed_ms FROM reports",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	sqlite3 *db = stest_raw_open(f->db.path);
+	sqlite3_stmt *st = stest_raw_row(db, "SELECT kind, hazard_type, deaths, missing,"
+					     " direct_loss_cny, threatened_people, place, lon,"
+					     " received_ms, observed_ms FROM reports");
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "disaster");
 	assert_string_equal((const char *)sqlite3_column_text(st, 1), "landslide");
 	assert_true(sqlite3_column_double(st, 2) == 2);
@@ -278,7 +225,7 @@ static void test_report_fields_stored(void **state)
 
 static void test_rejected_bytes_exact(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	const unsigned char payload[] = {'{', 0x00, 0xff, 0xfe, 0xc3, 0x28, '"', 0x00, 0x80, '}'};
 	const char topic[] = "geohazard/v1/reports/\xff\xfe\xc3(bad";
 	const char *reasons = "[{\"path\":\"\",\"code\":\"syntax\",\"message\":\"x\"}]";
@@ -293,14 +240,9 @@ static void test_rejected_bytes_exact(void **state)
 	assert_int_equal(store_count(f->s, NULL, &n, NULL), GA_OK);
 	assert_int_equal(n, 2);
 
-	sqlite3 *db = raw_open(f->db.path);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT topic, raw, received_ms, reasons FROM rejected"
-					    " ORDER BY id",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	sqlite3 *db = stest_raw_open(f->db.path);
+	sqlite3_stmt *st = stest_raw_row(db, "SELECT topic, raw, received_ms, reasons FROM rejected"
+					     " ORDER BY id");
 	assert_int_equal(sqlite3_column_bytes(st, 0), (int)strlen(topic));
 	assert_memory_equal(sqlite3_column_blob(st, 0), topic, strlen(topic));
 	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_BLOB);
@@ -374,7 +316,7 @@ static void unlock_child(struct locker *l)
 
 static void test_locked_by_other_process(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct store_options opt = {.path = f->db.path};
 	struct store *s = NULL;
 	char err[512] = "";
@@ -410,7 +352,7 @@ static void test_locked_by_other_process(void **state)
 
 static void test_full_then_raised(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	int64_t before = -1, after = -1, rej = -1;
 	char id[32];
 	ga_err e = GA_OK;
@@ -418,8 +360,8 @@ static void test_full_then_raised(void **state)
 	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(put_report(f->s, "ST1", "seed", NULL, LEVEL_SMALL, 100), GA_OK);
 	store_close(f->s);
-	sqlite3 *db = raw_open(f->db.path);
-	long long pages = raw_int(db, "PRAGMA page_count");
+	sqlite3 *db = stest_raw_open(f->db.path);
+	long long pages = stest_raw_int(db, "PRAGMA page_count");
 	sqlite3_close(db);
 
 	/* Room for a few pages only: 64 KiB reports overflow it. */
@@ -469,7 +411,7 @@ static void insert_at(struct store *s, int64_t created, const char *prefix, int 
 
 static void test_incident_ids(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	char id[INCIDENT_ID_MAX];
 
 	f->s = stest_open(f->db.path, 0);
@@ -488,9 +430,9 @@ static void test_incident_ids(void **state)
 	insert_at(f->s, utc_ms(2027, 1, 1, 2, 0, 0), "SD", -300, id);
 	assert_string_equal(id, "SD-20261231-0001");
 	/* Widening past 9999. */
-	sqlite3 *db = raw_open(f->db.path);
+	sqlite3 *db = stest_raw_open(f->db.path);
 	assert_int_equal(store_commit(f->s), GA_OK);
-	raw_exec(db, "INSERT INTO incident_seq (day, n) VALUES ('20261201', 9998)");
+	stest_raw_exec(db, "INSERT INTO incident_seq (day, n) VALUES ('20261201', 9998)");
 	sqlite3_close(db);
 	insert_at(f->s, utc_ms(2026, 12, 1, 1, 0, 0), "JS", 480, id);
 	assert_string_equal(id, "JS-20261201-9999");
@@ -508,7 +450,7 @@ static void test_incident_ids(void **state)
 
 static void test_incident_round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct incident in, got;
 
 	f->s = stest_open(f->db.path, 0);
@@ -603,7 +545,7 @@ static void open_with_report(struct store *s, const char *hp, enum hazard_type t
 
 static void test_lookup_by_hazard_point(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct incident a, got;
 	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
 	int64_t w = 72 * HOUR_MS;
@@ -660,9 +602,20 @@ static bool collect_cb(const struct incident *inc, void *arg)
 	return true;
 }
 
+/* The incidents store_incident_near finds into got; returns how many. */
+static int near(struct store *s, enum hazard_type type, int64_t now, int64_t window, double lon_min,
+		double lon_max, double lat_min, double lat_max, struct collect *got)
+{
+	memset(got, 0, sizeof(*got));
+	assert_int_equal(store_incident_near(s, type, now, window, lon_min, lon_max, lat_min,
+					     lat_max, collect_cb, got),
+			 GA_OK);
+	return got->n;
+}
+
 static void test_lookup_near(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct incident a, b, c;
 	struct collect got;
 	int64_t t = utc_ms(2026, 11, 26, 0, 0, 0);
@@ -675,33 +628,20 @@ static void test_lookup_near(void **state)
 	open_with_report(f->s, "", HAZARD_COLLAPSE, 118.600, 32.000, t, "c", &c);
 	assert_int_equal(store_commit(f->s), GA_OK);
 
-	memset(&got, 0, sizeof(got));
-	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t + w, w, 118.59, 118.61,
-					     31.99, 32.01, collect_cb, &got),
-			 GA_OK);
-	assert_int_equal(got.n, 2);
-	memset(&got, 0, sizeof(got));
-	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t, w, 118.59, 118.601, 31.99,
-					     32.001, collect_cb, &got),
-			 GA_OK);
-	assert_int_equal(got.n, 1);
+	assert_int_equal(near(f->s, HAZARD_LANDSLIDE, t + w, w, 118.59, 118.61, 31.99, 32.01, &got),
+			 2);
+	assert_int_equal(near(f->s, HAZARD_LANDSLIDE, t, w, 118.59, 118.601, 31.99, 32.001, &got),
+			 1);
 	assert_string_equal(got.ids[0], a.id);
-	memset(&got, 0, sizeof(got));
-	assert_int_equal(store_incident_near(f->s, HAZARD_LANDSLIDE, t + w + 1, w, 118.59, 118.61,
-					     31.99, 32.01, collect_cb, &got),
-			 GA_OK);
-	assert_int_equal(got.n, 0);
-	memset(&got, 0, sizeof(got));
-	assert_int_equal(store_incident_near(f->s, HAZARD_COLLAPSE, t, w, 118.59, 118.61, 31.99,
-					     32.01, collect_cb, &got),
-			 GA_OK);
-	assert_int_equal(got.n, 1);
+	assert_int_equal(
+	    near(f->s, HAZARD_LANDSLIDE, t + w + 1, w, 118.59, 118.61, 31.99, 32.01, &got), 0);
+	assert_int_equal(near(f->s, HAZARD_COLLAPSE, t, w, 118.59, 118.61, 31.99, 32.01, &got), 1);
 	assert_string_equal(got.ids[0], c.id);
 }
 
 static void test_fold_figures(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	struct incident in = {.hazard_type = HAZARD_COLLAPSE, .level = LEVEL_SMALL, .open = true};
 	struct figures fa = {0}, out;
 
@@ -743,20 +683,20 @@ static void test_fold_figures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_migrate_from_empty, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_duplicate_report, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_report_fields_stored, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rejected_bytes_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_locked_by_other_process, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full_then_raised, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_incident_ids, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_incident_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_by_hazard_point, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_near, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fold_figures, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_from_empty, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_directory, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_report, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_report_fields_stored, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_rejected_bytes_exact, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_locked_by_other_process, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_then_raised, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_ids, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_round_trip, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_by_hazard_point, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_near, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_fold_figures, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

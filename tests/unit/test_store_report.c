@@ -18,59 +18,10 @@
 
 #define OBSERVED_MS 1795647120000LL /* 2026-11-26T06:52:00Z */
 
-struct fixture {
-	struct stest_db db;
-	struct store *s;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	stest_db_make(&f->db, "store-report");
-	*state = f;
+	*state = stest_fixture_new(sizeof(struct stest_fixture), "store-report", false);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	stest_db_remove(&f->db);
-	free(f);
-	return 0;
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	return db;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg ? msg : "?");
-	sqlite3_free(msg);
-}
-
-static long long raw_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 static void put(struct store *s, const char *id, const char *code, const char *name)
@@ -97,13 +48,9 @@ static void put(struct store *s, const char *id, const char *code, const char *n
 /* The code and name stored for report id, read behind the store's back. */
 static void expect_region(sqlite3 *db, const char *id, const char *code, const char *name)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stest_raw_prepare(db, "SELECT admin_code, admin_name FROM reports"
+						 " WHERE station_id = 'ST1' AND report_id = ?1");
 
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT admin_code, admin_name FROM reports"
-					    " WHERE station_id = 'ST1' AND report_id = ?1",
-					    -1, &st, NULL),
-			 SQLITE_OK);
 	assert_int_equal(sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), code);
@@ -113,13 +60,13 @@ static void expect_region(sqlite3 *db, const char *id, const char *code, const c
 
 static void test_name_stored(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	sqlite3 *db;
 
 	f->s = stest_open(f->db.path, 0);
 	put(f->s, "r-1", "320282", "江苏省无锡市宜兴市");
 	put(f->s, "r-2", "", ""); /* no point looked up */
-	db = raw_open(f->db.path);
+	db = stest_raw_open(f->db.path);
 	expect_region(db, "r-1", "320282", "江苏省无锡市宜兴市");
 	expect_region(db, "r-2", "", "");
 	/* The column refuses NULL: the migration's NOT NULL holds. */
@@ -132,7 +79,7 @@ static void test_name_stored(void **state)
  * their name. Made by dropping the column and stepping the version back. */
 static void test_upgrade(void **state)
 {
-	struct fixture *f = *state;
+	struct stest_fixture *f = *state;
 	long long version;
 	sqlite3 *db;
 
@@ -140,41 +87,41 @@ static void test_upgrade(void **state)
 	put(f->s, "old", "320111", "江苏省南京市浦口区");
 	store_close(f->s);
 	f->s = NULL;
-	db = raw_open(f->db.path);
-	version = raw_int(db, "PRAGMA user_version");
+	db = stest_raw_open(f->db.path);
+	version = stest_raw_int(db, "PRAGMA user_version");
 	/* Back to a database of migration 4: before admin_name (5), the
 	 * deliveries' progress (6), the notices (7) and the MQTT sessions (8). */
-	raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
-	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN step");
-	raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
-	raw_exec(db, "DROP TABLE notices");
-	raw_exec(db, "DROP TABLE mqtt_sessions");
-	raw_exec(db, "PRAGMA user_version = 4");
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
-				     " WHERE name = 'admin_name'"),
+	stest_raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
+	stest_raw_exec(db, "ALTER TABLE deliveries DROP COLUMN step");
+	stest_raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
+	stest_raw_exec(db, "DROP TABLE notices");
+	stest_raw_exec(db, "DROP TABLE mqtt_sessions");
+	stest_raw_exec(db, "PRAGMA user_version = 4");
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
+					   " WHERE name = 'admin_name'"),
 			 0);
 	sqlite3_close(db);
 
 	f->s = stest_open(f->db.path, 0);
 	put(f->s, "new", "320282", "江苏省无锡市宜兴市");
-	db = raw_open(f->db.path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), version);
+	db = stest_raw_open(f->db.path);
+	assert_int_equal(stest_raw_int(db, "PRAGMA user_version"), version);
 	expect_region(db, "old", "320111", "");
 	expect_region(db, "new", "320282", "江苏省无锡市宜兴市");
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('deliveries')"
-				     " WHERE name IN ('step', 'scratch')"),
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('deliveries')"
+					   " WHERE name IN ('step', 'scratch')"),
 			 2);
 	/* It has taken reports: its sessions are unknown, to be tried once. */
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM mqtt_sessions WHERE client_id = '*'"),
-			 1);
+	assert_int_equal(
+	    stest_raw_int(db, "SELECT count(*) FROM mqtt_sessions WHERE client_id = '*'"), 1);
 	sqlite3_close(db);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_name_stored, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_name_stored, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade, setup, stest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

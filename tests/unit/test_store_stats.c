@@ -15,87 +15,76 @@
 
 #include "store.h"
 #include "store_stats.h"
+#include "store_testutil.h"
 
 #define NOW INT64_C(1795675920000)
 #define MIN (60 * INT64_C(1000))
 #define DAY (24 * 60 * MIN)
 
-static char dir[] = "/tmp/ga-stats-XXXXXX";
-static char path[128];
+static struct stest_db db_file;
 static struct store *s;
 
-static void exec(sqlite3 *db, const char *sql)
+/* Runs the SQL statement fmt formats on db; the test fails if it fails. */
+__attribute__((format(printf, 2, 3))) static void execf(sqlite3 *db, const char *fmt, ...)
 {
-	char *err = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "%s: %s\n", sql, err);
-		sqlite3_free(err);
-		fail();
-	}
+	char sql[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(sql));
+	stest_raw_exec(db, sql);
 }
 
 static void incident(sqlite3 *db, const char *id, int level, int64_t updated)
 {
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO incidents (id, hazard_type, first_observed_ms, last_observed_ms,"
-		 " created_ms, updated_ms, level) VALUES ('%s', 'landslide', %lld, %lld, %lld,"
-		 " %lld, %d)",
-		 id, (long long)updated, (long long)updated, (long long)updated, (long long)updated,
-		 level);
-	exec(db, sql);
+	execf(db,
+	      "INSERT INTO incidents (id, hazard_type, first_observed_ms, last_observed_ms,"
+	      " created_ms, updated_ms, level) VALUES ('%s', 'landslide', %lld, %lld, %lld,"
+	      " %lld, %d)",
+	      id, (long long)updated, (long long)updated, (long long)updated, (long long)updated,
+	      level);
 }
 
 static void draft(sqlite3 *db, const char *alert_id, const char *state, int version)
 {
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO alert_drafts (alert_id, version, msg_type, state, level, kind,"
-		 " hazard_type, headline, situation, causes, response, trend, observed_ms,"
-		 " created_ms) VALUES ('%s', %s, 'alert', '%s', 2, 'danger', 'landslide', 'h',"
-		 " 's', 'c', 'r', 't', %lld, %lld)",
-		 alert_id, version > 0 ? (version == 1 ? "1" : "2") : "NULL", state, (long long)NOW,
-		 (long long)NOW);
-	exec(db, sql);
+	execf(db,
+	      "INSERT INTO alert_drafts (alert_id, version, msg_type, state, level, kind,"
+	      " hazard_type, headline, situation, causes, response, trend, observed_ms,"
+	      " created_ms) VALUES ('%s', %s, 'alert', '%s', 2, 'danger', 'landslide', 'h',"
+	      " 's', 'c', 'r', 't', %lld, %lld)",
+	      alert_id, version > 0 ? (version == 1 ? "1" : "2") : "NULL", state, (long long)NOW,
+	      (long long)NOW);
 }
 
 static void delivery(sqlite3 *db, const char *alert_id, int version, const char *channel,
 		     const char *state, int64_t created)
 {
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
-		 " next_attempt_ms, deadline_ms, idem_key, created_ms) VALUES ('%s', %d, 'alert',"
-		 " '%s', '%s', %lld, %lld, '%s:%d', %lld)",
-		 alert_id, version, channel, state, (long long)NOW, (long long)(NOW + DAY),
-		 alert_id, version, (long long)created);
-	exec(db, sql);
+	execf(db,
+	      "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+	      " next_attempt_ms, deadline_ms, idem_key, created_ms) VALUES ('%s', %d, 'alert',"
+	      " '%s', '%s', %lld, %lld, '%s:%d', %lld)",
+	      alert_id, version, channel, state, (long long)NOW, (long long)(NOW + DAY), alert_id,
+	      version, (long long)created);
 }
 
 static void report_row(sqlite3 *db, const char *rid, int64_t received, int64_t observed)
 {
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
-		 " kind, hazard_type) VALUES ('S1', '%s', 't', x'7b7d', %lld, %lld, 'danger',"
-		 " 'landslide')",
-		 rid, (long long)received, (long long)observed);
-	exec(db, sql);
+	execf(db,
+	      "INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+	      " kind, hazard_type) VALUES ('S1', '%s', 't', x'7b7d', %lld, %lld, 'danger',"
+	      " 'landslide')",
+	      rid, (long long)received, (long long)observed);
 }
 
 static int setup(void **state)
 {
-	struct store_options opt = {.path = path};
-	char err[512];
-	sqlite3 *db = NULL;
+	stest_db_make(&db_file, "stats");
+	s = stest_open(db_file.path, 0);
+	sqlite3 *db = stest_raw_open(db_file.path);
 
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/ga.db", dir);
-	if (store_open(&opt, &s, err, sizeof(err)) != GA_OK)
-		return -1;
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
 	/* Open incidents: two large and a small one lately, an extra_large
 	 * one that has taken nothing for 10 days (past the window). */
 	incident(db, "JS-1", LEVEL_LARGE, NOW - 5 * MIN);
@@ -127,13 +116,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	store_close(s);
-	char p[160];
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	stest_db_remove(&db_file);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "geo.h"
 #include "incident.h"
 #include "store.h"
+#include "store_testutil.h"
 #include "workflow.h"
 
 #define MIN_MS (60LL * 1000)
@@ -32,9 +33,7 @@ static struct draft_templates *tpl;
 static struct thresholds *thr;
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *s;
+	struct stest_fixture st; /* first: a pointer to it is one to st */
 	struct incident_rules rules;
 	struct workflow_ctx ctx;
 	struct officer a, b; /* duty officers */
@@ -71,24 +70,16 @@ static void officer(struct fixture *f, const char *name, struct officer *o)
 {
 	int64_t id = 0;
 
-	assert_int_equal(store_officer_add(f->s, name, OFFICER_DUTY_OFFICER, NULL, NULL, 1, &id),
+	assert_int_equal(store_officer_add(f->st.s, name, OFFICER_DUTY_OFFICER, NULL, NULL, 1, &id),
 			 GA_OK);
-	assert_int_equal(store_officer_get(f->s, id, o), GA_OK);
+	assert_int_equal(store_officer_get(f->st.s, id, o), GA_OK);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_options opt = {0};
-	char err[512] = "";
+	struct fixture *f = stest_fixture_new(sizeof(*f), "workflow", true);
 	struct tm tm = {.tm_year = 2026 - 1900, .tm_mon = 10, .tm_mday = 26, .tm_hour = 6};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ga-workflow-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/geoalert.db", f->dir);
-	opt.path = f->path;
-	assert_int_equal(store_open(&opt, &f->s, err, sizeof(err)), GA_OK);
 	incident_rules_default(&f->rules);
 	f->ctx.templates = tpl;
 	f->ctx.geo = geo;
@@ -101,22 +92,6 @@ static int setup(void **state)
 	officer(f, "li", &f->b);
 	f->t = (int64_t)timegm(&tm) * 1000;
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	const char *suffix[] = {"", "-wal", "-shm"};
-	char p[160];
-
-	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -155,14 +130,14 @@ static bool ingest(struct fixture *f, const struct report *r, struct incident *i
 	int64_t now = r->observed_at_ms + 1000;
 	bool made = true;
 
-	assert_int_equal(store_begin(f->s), GA_OK);
-	assert_int_equal(incident_assign(f->s, &f->rules, thr, r, now, inc), GA_OK);
-	assert_int_equal(store_report_put(f->s, r, "geohazard/v1/reports/x", raw_report,
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	assert_int_equal(incident_assign(f->st.s, &f->rules, thr, r, now, inc), GA_OK);
+	assert_int_equal(store_report_put(f->st.s, r, "geohazard/v1/reports/x", raw_report,
 					  strlen(raw_report), now, inc->id, inc->level),
 			 GA_OK);
-	assert_int_equal(workflow_incident_changed(f->s, &f->ctx, inc, inc->prev_level, now, &made),
-			 GA_OK);
-	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(
+	    workflow_incident_changed(f->st.s, &f->ctx, inc, inc->prev_level, now, &made), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
 	return made;
 }
 
@@ -170,7 +145,7 @@ static json_t *list(struct fixture *f, int state)
 {
 	json_t *l = NULL;
 
-	assert_int_equal(workflow_list(f->s, &f->ctx, state, &l), GA_OK);
+	assert_int_equal(workflow_list(f->st.s, &f->ctx, state, &l), GA_OK);
 	assert_true(json_is_array(l));
 	return l;
 }
@@ -190,7 +165,7 @@ static int64_t pending_id(struct fixture *f, const char *alert_id)
 	json_t *v = NULL, *p;
 	int64_t id = 0;
 
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, alert_id, f->t, &v), GA_OK);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, alert_id, f->t, &v), GA_OK);
 	p = json_object_get(v, "pending");
 	if (json_is_object(p))
 		id = json_integer_value(json_object_get(p, "draft_id"));
@@ -221,7 +196,7 @@ static bool audit_count_cb(const struct store_audit_row *row, void *arg)
 static int naudit(struct fixture *f, const char *action)
 {
 	struct audit_count c = {action, 0};
-	assert_int_equal(store_audit_each(f->s, 1, audit_count_cb, &c), GA_OK);
+	assert_int_equal(store_audit_each(f->st.s, 1, audit_count_cb, &c), GA_OK);
 	return c.n;
 }
 
@@ -229,7 +204,7 @@ static void assert_audit_ok(struct fixture *f)
 {
 	struct audit_verify_result res;
 
-	assert_int_equal(audit_verify(f->s, NULL, &res), GA_OK);
+	assert_int_equal(audit_verify(f->st.s, NULL, &res), GA_OK);
 	if (!res.ok)
 		fail_msg("audit: %s at %lld", res.problem, (long long)res.first_bad_seq);
 }
@@ -245,8 +220,8 @@ static void test_below_level_no_draft(void **state)
 	assert_false(ingest(f, &r, &inc));
 	assert_int_equal(inc.level, LEVEL_MEDIUM);
 	assert_int_equal(nlist(f, -1), 0);
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, inc.id, f->t, &v), GA_ERR_NOTFOUND);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 0, &v), GA_ERR_NOTFOUND);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, inc.id, f->t, &v), GA_ERR_NOTFOUND);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_ERR_NOTFOUND);
 	assert_int_equal(naudit(f, "draft.create"), 0);
 }
 
@@ -295,20 +270,20 @@ static void test_lifecycle(void **state)
 	assert_int_equal(nlist(f, -1), 2);
 
 	/* Confirming the superseded draft is a conflict; the shown one publishes. */
-	assert_int_equal(workflow_confirm_draft(f->s, &f->ctx, &f->a, inc.id, first, NULL, f->t,
+	assert_int_equal(workflow_confirm_draft(f->st.s, &f->ctx, &f->a, inc.id, first, NULL, f->t,
 						&published, f->msg, sizeof(f->msg)),
 			 GA_ERR_CONFLICT);
 	assert_false(published);
-	assert_int_equal(workflow_confirm_draft(f->s, &f->ctx, &f->a, inc.id, second, NULL, f->t,
+	assert_int_equal(workflow_confirm_draft(f->st.s, &f->ctx, &f->a, inc.id, second, NULL, f->t,
 						&published, f->msg, sizeof(f->msg)),
 			 GA_OK);
 	assert_true(published);
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->b, inc.id, NULL, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->b, inc.id, NULL, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_ERR_CONFLICT);
 	assert_int_equal(nlist(f, ALERT_PUBLISHED), 1);
 
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 0, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_OK);
 	assert_int_equal(json_integer_value(json_object_get(v, "version")), 1);
 	assert_string_equal(str(v, "msg_type"), "alert");
 	assert_int_equal(
@@ -320,7 +295,7 @@ static void test_lifecycle(void **state)
 	mk(f, &r, "S2", 800);
 	r.causes = "工程切坡";
 	assert_true(ingest(f, &r, &inc));
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
 	item = json_object_get(v, "pending");
 	assert_string_equal(str(item, "msg_type"), "update");
 	assert_int_equal(json_integer_value(json_object_get(item, "version")), 2);
@@ -335,20 +310,20 @@ static void test_lifecycle(void **state)
 
 	/* Reject needs a reason. */
 	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, NULL, f->t, f->msg, sizeof(f->msg)),
+	    workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_INVAL);
 	assert_non_null(strstr(f->msg, "reason"));
 	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, " \t", f->t, f->msg, sizeof(f->msg)),
+	    workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, " \t", f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_INVAL);
-	assert_int_equal(workflow_reject(f->s, &f->ctx, &f->a, inc.id, "核实后无新情况", f->t,
+	assert_int_equal(workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, "核实后无新情况", f->t,
 					 f->msg, sizeof(f->msg)),
 			 GA_OK);
 	assert_int_equal(nlist(f, ALERT_REJECTED), 1);
 	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, "again", f->t, f->msg, sizeof(f->msg)),
+	    workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, "again", f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_CONFLICT);
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_ERR_CONFLICT);
 	/* The rejected content is not proposed again. */
@@ -357,21 +332,21 @@ static void test_lifecycle(void **state)
 	assert_false(ingest(f, &r, &inc));
 
 	/* Cancel: a published cancel version; then nothing left to cancel. */
-	assert_int_equal(workflow_cancel(f->s, &f->ctx, &f->b, inc.id, "险情已排除", f->t, f->msg,
-					 sizeof(f->msg)),
+	assert_int_equal(workflow_cancel(f->st.s, &f->ctx, &f->b, inc.id, "险情已排除", f->t,
+					 f->msg, sizeof(f->msg)),
 			 GA_OK);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 0, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_OK);
 	assert_int_equal(json_integer_value(json_object_get(v, "version")), 2);
 	assert_string_equal(str(v, "msg_type"), "cancel");
 	assert_non_null(strstr(str(v, "headline"), "【解除】"));
 	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "references"), 0)),
 			    ref);
 	json_decref(v);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 1, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 1, &v), GA_OK);
 	assert_string_equal(str(v, "msg_type"), "alert");
 	json_decref(v);
 	assert_int_equal(
-	    workflow_cancel(f->s, &f->ctx, &f->b, inc.id, "again", f->t, f->msg, sizeof(f->msg)),
+	    workflow_cancel(f->st.s, &f->ctx, &f->b, inc.id, "again", f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_CONFLICT);
 
 	assert_int_equal(naudit(f, "draft.create"), 3);
@@ -407,10 +382,10 @@ static void test_alert_json(void **state)
 	r.figures.value[FIG_THREATENED_PROPERTY_CNY] = 30000000;
 	r.figures.set |= 1u << FIG_THREATENED_PROPERTY_CNY;
 	assert_true(ingest(f, &r, &inc));
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, inc.id, NULL, f->t + 5 * MIN_MS,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t + 5 * MIN_MS,
 					  &published, f->msg, sizeof(f->msg)),
 			 GA_OK);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 1, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 1, &v), GA_OK);
 	json_object_foreach(v, key, val)
 	{
 		assert_true(i < sizeof(keys) / sizeof(keys[0]));
@@ -449,7 +424,7 @@ static void test_alert_json(void **state)
 	json_decref(v);
 
 	/* The officers' view does show the reporter, and why the level. */
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
 	val = json_array_get(json_object_get(v, "reports"), 0);
 	assert_string_equal(str(json_object_get(val, "reporter"), "phone"), "13800001111");
 	assert_string_equal(str(val, "station_id"), "S1");
@@ -467,19 +442,19 @@ static void test_conflicts(void **state)
 	bool published;
 	json_t *v = NULL;
 
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, "JS-20990101-0001", NULL, f->t,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, "JS-20990101-0001", NULL, f->t,
 					  &published, f->msg, sizeof(f->msg)),
 			 GA_ERR_NOTFOUND);
-	assert_int_equal(workflow_cancel(f->s, &f->ctx, &f->a, "JS-20990101-0001", "x", f->t,
+	assert_int_equal(workflow_cancel(f->st.s, &f->ctx, &f->a, "JS-20990101-0001", "x", f->t,
 					 f->msg, sizeof(f->msg)),
 			 GA_ERR_NOTFOUND);
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, "JS-20990101-0001", f->t, &v),
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, "JS-20990101-0001", f->t, &v),
 			 GA_ERR_NOTFOUND);
 	mk(f, &r, "S1", 600);
 	assert_true(ingest(f, &r, &inc));
 	/* Nothing published yet: nothing to cancel. */
 	assert_int_equal(
-	    workflow_cancel(f->s, &f->ctx, &f->a, inc.id, "误报", f->t, f->msg, sizeof(f->msg)),
+	    workflow_cancel(f->st.s, &f->ctx, &f->a, inc.id, "误报", f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_CONFLICT);
 	assert_non_null(strstr(f->msg, "not published"));
 	assert_int_equal(nlist(f, ALERT_PENDING), 1);
@@ -497,18 +472,18 @@ static void test_two_person_rule(void **state)
 	mk(f, &r, "S1", 1200); /* extra_large */
 	assert_true(ingest(f, &r, &inc));
 	assert_int_equal(inc.level, LEVEL_EXTRA_LARGE);
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_OK);
 	assert_false(published);
 	assert_int_equal(nlist(f, ALERT_PENDING), 1);
 	/* The same officer again does not count. */
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_ERR_CONFLICT);
 	assert_non_null(strstr(f->msg, "another officer"));
 	assert_false(published);
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
 	assert_int_equal(
 	    json_array_size(json_object_get(json_object_get(v, "pending"), "confirmations")), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "pending"),
@@ -517,12 +492,12 @@ static void test_two_person_rule(void **state)
 	json_decref(v);
 	/* A second officer, editing the headline, publishes it. */
 	edits = json_pack("{s:s}", "headline", "【特大型滑坡险情】浦口区青山村");
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->b, inc.id, edits, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->b, inc.id, edits, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_OK);
 	json_decref(edits);
 	assert_true(published);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 0, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_OK);
 	assert_string_equal(str(v, "headline"), "【特大型滑坡险情】浦口区青山村");
 	assert_string_equal(str(v, "level"), "extra_large");
 	json_decref(v);
@@ -534,8 +509,8 @@ static void test_two_person_rule(void **state)
 static ga_err confirm_edits(struct fixture *f, const char *alert_id, json_t *edits)
 {
 	bool published;
-	ga_err e = workflow_confirm(f->s, &f->ctx, &f->a, alert_id, edits, f->t, &published, f->msg,
-				    sizeof(f->msg));
+	ga_err e = workflow_confirm(f->st.s, &f->ctx, &f->a, alert_id, edits, f->t, &published,
+				    f->msg, sizeof(f->msg));
 	json_decref(edits);
 	return e;
 }
@@ -574,7 +549,7 @@ static void test_edits(void **state)
 				       json_pack("{s:s, s:s}", "trend", big, "headline",
 						 big + DRAFT_TEXT_MAX - DRAFT_HEADLINE_MAX)),
 			 GA_OK);
-	assert_int_equal(workflow_published_json(f->s, &f->ctx, inc.id, 0, &v), GA_OK);
+	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_OK);
 	assert_int_equal(strlen(str(v, "trend")), DRAFT_TEXT_MAX);
 	assert_int_equal(strlen(str(v, "headline")), DRAFT_HEADLINE_MAX);
 	json_decref(v);
@@ -593,14 +568,14 @@ static void test_reason_cap(void **state)
 		memcpy(reason + 3 * i, "误", 3); /* 3 bytes each */
 	reason[3 * (ALERT_REASON_MAX + 1)] = '\0';
 	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, reason, f->t, f->msg, sizeof(f->msg)),
+	    workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, reason, f->t, f->msg, sizeof(f->msg)),
 	    GA_ERR_INVAL);
 	reason[ALERT_REASON_MAX * 3] = '\0';
+	assert_int_equal(workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, "\xff\xfe", f->t, f->msg,
+					 sizeof(f->msg)),
+			 GA_ERR_INVAL);
 	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, "\xff\xfe", f->t, f->msg, sizeof(f->msg)),
-	    GA_ERR_INVAL);
-	assert_int_equal(
-	    workflow_reject(f->s, &f->ctx, &f->a, inc.id, reason, f->t, f->msg, sizeof(f->msg)),
+	    workflow_reject(f->st.s, &f->ctx, &f->a, inc.id, reason, f->t, f->msg, sizeof(f->msg)),
 	    GA_OK);
 }
 
@@ -641,13 +616,13 @@ static void test_below_level_marks(void **state)
 	assert_false(pending_below(f));
 
 	/* Published, then below: an update showing the lower level, marked. */
-	assert_int_equal(workflow_confirm(f->s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
+	assert_int_equal(workflow_confirm(f->st.s, &f->ctx, &f->a, inc.id, NULL, f->t, &published,
 					  f->msg, sizeof(f->msg)),
 			 GA_OK);
 	mk(f, &r, "S1", 150);
 	assert_true(ingest(f, &r, &inc));
 	assert_true(pending_below(f));
-	assert_int_equal(workflow_get(f->s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
+	assert_int_equal(workflow_get(f->st.s, &f->ctx, &f->a, inc.id, f->t, &v), GA_OK);
 	assert_string_equal(str(json_object_get(v, "pending"), "msg_type"), "update");
 	assert_string_equal(str(json_object_get(v, "pending"), "level"), "medium");
 	assert_non_null(strstr(str(json_object_get(v, "pending"), "situation"), "降为"));
@@ -687,16 +662,17 @@ static void test_escalation(void **state)
 	made_at = r.observed_at_ms + 1000;
 	assert_true(ingest(f, &r, &inc));
 	assert_int_equal(
-	    workflow_escalate_due(f->s, made_at + 10 * MIN_MS - 1, 10 * MIN_MS, esc_cb, &e), GA_OK);
+	    workflow_escalate_due(f->st.s, made_at + 10 * MIN_MS - 1, 10 * MIN_MS, esc_cb, &e),
+	    GA_OK);
 	assert_int_equal(e.n, 0);
 	assert_int_equal(
-	    workflow_escalate_due(f->s, made_at + 10 * MIN_MS, 10 * MIN_MS, esc_cb, &e), GA_OK);
+	    workflow_escalate_due(f->st.s, made_at + 10 * MIN_MS, 10 * MIN_MS, esc_cb, &e), GA_OK);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.alert_id, inc.id);
 	assert_non_null(strstr(e.headline, "大型滑坡险情"));
 	/* Once only. */
 	assert_int_equal(
-	    workflow_escalate_due(f->s, made_at + 60 * MIN_MS, 10 * MIN_MS, esc_cb, &e), GA_OK);
+	    workflow_escalate_due(f->st.s, made_at + 60 * MIN_MS, 10 * MIN_MS, esc_cb, &e), GA_OK);
 	assert_int_equal(e.n, 1);
 	assert_int_equal(naudit(f, "draft.escalate"), 1);
 	l = list(f, ALERT_PENDING);
@@ -708,15 +684,15 @@ static void test_escalation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_below_level_no_draft, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_alert_json, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_edits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reason_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_below_level_marks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_escalation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_below_level_no_draft, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_alert_json, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_conflicts, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_rule, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_edits, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_reason_cap, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_below_level_marks, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_escalation, setup, stest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
