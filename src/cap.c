@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmldoc.h"
+
 #define CAP_TEXT_MAX (16u * 1024) /* bytes of one element's text */
 
 struct cap_w {
@@ -266,7 +268,7 @@ ga_err cap_write(const struct cap_opts *o, const json_t *alert, const struct cap
 {
 	char id[CAP_ID_MAX], refbuf[CAP_REFS_MAX * (CAP_ID_MAX * 2 + TIME_TEXT_MAX + 4)];
 	struct cap_w c = {NULL, false, NULL, NULL};
-	xmlBufferPtr buf = NULL;
+	struct xmldoc doc = {NULL, NULL};
 	ga_err e = GA_ERR_INVAL;
 
 	if (o == NULL || o->sender == NULL || out == NULL || outlen == NULL || nrefs < 0 ||
@@ -279,12 +281,10 @@ ga_err cap_write(const struct cap_opts *o, const json_t *alert, const struct cap
 	e = GA_ERR_NOMEM;
 	if ((c.clean = malloc(CAP_TEXT_MAX)) == NULL || (c.text = malloc(CAP_TEXT_MAX)) == NULL)
 		goto out;
-	if ((buf = xmlBufferCreate()) == NULL || (c.w = xmlNewTextWriterMemory(buf, 0)) == NULL)
+	if ((e = xmldoc_start(&doc)) != GA_OK)
 		goto out;
-	xmlTextWriterSetIndent(c.w, 1);
-	xmlTextWriterSetIndentString(c.w, BAD_CAST "  ");
-	if (xmlTextWriterStartDocument(c.w, NULL, "UTF-8", NULL) < 0 ||
-	    xmlTextWriterStartElementNS(c.w, NULL, BAD_CAST "alert", BAD_CAST CAP_NS) < 0)
+	c.w = doc.w;
+	if (xmlTextWriterStartElementNS(c.w, NULL, BAD_CAST "alert", BAD_CAST CAP_NS) < 0)
 		c.failed = true;
 	cap_identifier(cap_str(alert, "alert_id"),
 		       (int)json_integer_value(json_object_get(alert, "version")), id, sizeof(id));
@@ -300,28 +300,9 @@ ga_err cap_write(const struct cap_opts *o, const json_t *alert, const struct cap
 	if (cap_str(alert, "incident_id") != NULL)
 		cap_elem(&c, "incidents", cap_str(alert, "incident_id"));
 	cap_info(&c, o, alert);
-	if (!c.failed && xmlTextWriterEndDocument(c.w) < 0)
-		c.failed = true;
-	xmlFreeTextWriter(c.w); /* flushes into buf */
-	c.w = NULL;
-	if (c.failed)
-		goto out;
-	size_t n = (size_t)xmlBufferLength(buf);
-	if (n > CAP_XML_MAX) {
-		e = GA_ERR_TOOBIG;
-		goto out;
-	}
-	if ((*out = malloc(n + 1)) == NULL)
-		goto out;
-	memcpy(*out, xmlBufferContent(buf), n);
-	(*out)[n] = '\0';
-	*outlen = n;
-	e = GA_OK;
+	e = xmldoc_finish(&doc, c.failed, CAP_XML_MAX, out, outlen);
 out:
-	if (c.w != NULL)
-		xmlFreeTextWriter(c.w);
-	if (buf != NULL)
-		xmlBufferFree(buf);
+	xmldoc_cleanup(&doc);
 	free(c.clean);
 	free(c.text);
 	return e;

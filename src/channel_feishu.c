@@ -14,8 +14,6 @@
 #include "channel_internal.h"
 
 #define FEISHU_BODY_MAX 20480
-#define FEISHU_LINK_PRE "\n\n[查看全文]("
-#define FEISHU_LINK_POST ")"
 #define FEISHU_FIT_TRIES 6
 
 static const char *const feishu_keys[] = {"secret_file", NULL};
@@ -90,8 +88,8 @@ static ga_err feishu_request(struct channel *c, struct channel_job *job,
 		json_t *body;
 		size_t len;
 
-		if ((e = channel_text(c, job, FEISHU_LINK_PRE, FEISHU_LINK_POST, cap, &text, err,
-				      errlen)) != GA_OK)
+		if ((e = channel_text(c, job, CHANNEL_MD_LINK_PRE, CHANNEL_MD_LINK_POST, cap, &text,
+				      err, errlen)) != GA_OK)
 			return e;
 		body = feishu_body(c, job, text);
 		free(text);

@@ -46,6 +46,19 @@ bool channel_urlencode(const char *s, char *out, size_t outlen)
 	return true;
 }
 
+ga_err channel_token_url(const struct channel *c, const char *param, char *url, size_t len)
+{
+	char token[CHANNEL_SECRET_MAX * 3];
+	int n;
+
+	if (!channel_urlencode(c->token, token, sizeof(token)))
+		return GA_ERR_TOOBIG;
+	n = snprintf(url, len, "%s%s%s=%s", c->ch->url, strchr(c->ch->url, '?') ? "&" : "?", param,
+		     token);
+	explicit_bzero(token, sizeof(token));
+	return n < 0 || (size_t)n >= len ? GA_ERR_TOOBIG : GA_OK;
+}
+
 ga_err channel_header(struct channel_request *req, const char *name, const char *value)
 {
 	char line[CHANNEL_SECRET_MAX + 128];
@@ -76,6 +89,32 @@ ga_err channel_json_request(struct channel_request *req, const json_t *body, siz
 	req->body = text;
 	req->bodylen = strlen(text);
 	return channel_header(req, "Content-Type", "application/json");
+}
+
+ga_err channel_robot_markdown(const struct channel *c, const struct channel_job *job,
+			      const char *title_key, const char *text_key,
+			      struct channel_request *req, char *err, size_t errlen)
+{
+	char *text = NULL;
+	json_t *body;
+	ga_err e;
+
+	if ((e = channel_text(c, job, CHANNEL_MD_LINK_PRE, CHANNEL_MD_LINK_POST, c->text_max, &text,
+			      err, errlen)) != GA_OK)
+		return e;
+	if (title_key != NULL)
+		body =
+		    json_pack("{s:s, s:{s:s, s:s}}", "msgtype", "markdown", "markdown", title_key,
+			      channel_alert_str(job->alert, "headline"), text_key, text);
+	else
+		body =
+		    json_pack("{s:s, s:{s:s}}", "msgtype", "markdown", "markdown", text_key, text);
+	e = body ? channel_json_request(req, body, 0) : GA_ERR_NOMEM;
+	if (e != GA_OK)
+		snprintf(err, errlen, "building the request: %s", ga_strerror(e));
+	json_decref(body);
+	free(text);
+	return e;
 }
 
 enum channel_verdict channel_robot_answer(long status, const char *body, size_t len,

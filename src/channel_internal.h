@@ -143,6 +143,24 @@ ga_err channel_json_request(struct channel_request *req, const json_t *body, siz
 /* Adds "name: value" to req's headers. */
 ga_err channel_header(struct channel_request *req, const char *name, const char *value);
 
+/* The link to the full alert that the chat robots' markdown ends with. */
+#define CHANNEL_MD_LINK_PRE "\n\n[查看全文]("
+#define CHANNEL_MD_LINK_POST ")"
+
+/* The channel's url with the query parameter param={token_file's token,
+ * URL-encoded} added after '?' or, when the url has a query, '&'; into
+ * url (len bytes). GA_ERR_TOOBIG when it does not fit. */
+ga_err channel_token_url(const struct channel *c, const char *param, char *url, size_t len);
+
+/* Makes req a chat robot's markdown message, a POST of
+ * {"msgtype":"markdown","markdown":{title_key: the alert's headline,
+ * text_key: the channel's text}} (no title when title_key is NULL). The
+ * text is channel_text's within the channel's max_bytes, ending in the
+ * CHANNEL_MD_LINK_* link when cut. Errors say why in err. */
+ga_err channel_robot_markdown(const struct channel *c, const struct channel_job *job,
+			      const char *title_key, const char *text_key,
+			      struct channel_request *req, char *err, size_t errlen);
+
 /* A robot's answer: HTTP 200 with the integer member field (errcode,
  * code) 0 is delivered; a code in rate_codes (0-terminated) is
  * CHANNEL_RATE; 429 too; anything else CHANNEL_RETRY with err. */

@@ -173,6 +173,21 @@ static void csv_field(const char *s)
 	putchar('"');
 }
 
+/* The fields of a CSV row that come from the incident: incident_id to
+ * confirmed_by (by, the officers joined by ';'), without the comma after. */
+static void csv_incident(const json_t *inc, const char *by)
+{
+	csv_field(json_string_value(json_object_get(inc, "incident_id")));
+	printf(",%s,", json_string_value(json_object_get(inc, "level")));
+	csv_field(json_string_value(json_object_get(inc, "first_reported_at")));
+	putchar(',');
+	csv_field(json_string_value(json_object_get(inc, "draft_at")));
+	putchar(',');
+	csv_field(json_string_value(json_object_get(inc, "confirmed_at")));
+	putchar(',');
+	csv_field(by);
+}
+
 static void report_csv(json_t *root)
 {
 	size_t i;
@@ -197,15 +212,7 @@ static void report_csv(json_t *root)
 		json_object_foreach(del, ch, at)
 		{
 			any = true;
-			csv_field(json_string_value(json_object_get(inc, "incident_id")));
-			printf(",%s,", json_string_value(json_object_get(inc, "level")));
-			csv_field(json_string_value(json_object_get(inc, "first_reported_at")));
-			putchar(',');
-			csv_field(json_string_value(json_object_get(inc, "draft_at")));
-			putchar(',');
-			csv_field(json_string_value(json_object_get(inc, "confirmed_at")));
-			putchar(',');
-			csv_field(by);
+			csv_incident(inc, by);
 			putchar(',');
 			csv_field(ch);
 			putchar(',');
@@ -213,15 +220,7 @@ static void report_csv(json_t *root)
 			putchar('\n');
 		}
 		if (!any) {
-			csv_field(json_string_value(json_object_get(inc, "incident_id")));
-			printf(",%s,", json_string_value(json_object_get(inc, "level")));
-			csv_field(json_string_value(json_object_get(inc, "first_reported_at")));
-			putchar(',');
-			csv_field(json_string_value(json_object_get(inc, "draft_at")));
-			putchar(',');
-			csv_field(json_string_value(json_object_get(inc, "confirmed_at")));
-			putchar(',');
-			csv_field(by);
+			csv_incident(inc, by);
 			printf(",\"\",\"\"\n");
 		}
 	}

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmldoc.h"
+
 #define FEED_NS "http://www.w3.org/2005/Atom"
 #define FEED_URL_MAX 1024
 
@@ -111,8 +113,8 @@ ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, s
 {
 	struct feed_w f = {NULL, false};
 	char self[FEED_URL_MAX], home[FEED_URL_MAX];
-	xmlBufferPtr buf = NULL;
-	ga_err e = GA_ERR_NOMEM;
+	struct xmldoc doc = {NULL, NULL};
+	ga_err e;
 	const char *updated;
 
 	if (o == NULL || o->base_url == NULL || o->title == NULL || o->author == NULL ||
@@ -121,12 +123,10 @@ ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, s
 	updated = json_array_size(alerts) > 0 ? feed_str(json_array_get(alerts, 0), "sent") : NULL;
 	snprintf(self, sizeof(self), "%s/feed.atom", o->base_url);
 	snprintf(home, sizeof(home), "%s/", o->base_url);
-	if ((buf = xmlBufferCreate()) == NULL || (f.w = xmlNewTextWriterMemory(buf, 0)) == NULL)
+	if ((e = xmldoc_start(&doc)) != GA_OK)
 		goto out;
-	xmlTextWriterSetIndent(f.w, 1);
-	xmlTextWriterSetIndentString(f.w, BAD_CAST "  ");
-	if (xmlTextWriterStartDocument(f.w, NULL, "UTF-8", NULL) < 0 ||
-	    xmlTextWriterStartElementNS(f.w, NULL, BAD_CAST "feed", BAD_CAST FEED_NS) < 0 ||
+	f.w = doc.w;
+	if (xmlTextWriterStartElementNS(f.w, NULL, BAD_CAST "feed", BAD_CAST FEED_NS) < 0 ||
 	    xmlTextWriterWriteAttribute(f.w, BAD_CAST "xml:lang", BAD_CAST "zh-CN") < 0)
 		f.failed = true;
 	feed_elem(&f, "id", self);
@@ -139,27 +139,8 @@ ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, s
 	feed_link(&f, "alternate", "text/html", home);
 	for (size_t i = 0; i < json_array_size(alerts) && i < FEED_ENTRIES_MAX; i++)
 		feed_entry(&f, o, json_array_get(alerts, i));
-	if (!f.failed && xmlTextWriterEndDocument(f.w) < 0)
-		f.failed = true;
-	xmlFreeTextWriter(f.w);
-	f.w = NULL;
-	if (f.failed)
-		goto out;
-	size_t n = (size_t)xmlBufferLength(buf);
-	if (n > FEED_XML_MAX) {
-		e = GA_ERR_TOOBIG;
-		goto out;
-	}
-	if ((*out = malloc(n + 1)) == NULL)
-		goto out;
-	memcpy(*out, xmlBufferContent(buf), n);
-	(*out)[n] = '\0';
-	*outlen = n;
-	e = GA_OK;
+	e = xmldoc_finish(&doc, f.failed, FEED_XML_MAX, out, outlen);
 out:
-	if (f.w != NULL)
-		xmlFreeTextWriter(f.w);
-	if (buf != NULL)
-		xmlBufferFree(buf);
+	xmldoc_cleanup(&doc);
 	return e;
 }

@@ -9,47 +9,17 @@
 
 #include "cap.h"
 #include "feed.h"
-
-struct html {
-	char *p;
-	size_t n, size;
-	ga_err err; /* first failure; later writes are dropped */
-};
-
-static void html_put(struct html *h, const char *s, size_t n)
-{
-	if (h->err != GA_OK)
-		return;
-	if (n > PUBLIC_HTML_MAX - h->n) {
-		h->err = GA_ERR_TOOBIG;
-		return;
-	}
-	if (h->n + n + 1 > h->size) {
-		size_t size = h->size ? h->size : 8192;
-		while (size < h->n + n + 1)
-			size *= 2;
-		char *p = realloc(h->p, size);
-		if (p == NULL) {
-			h->err = GA_ERR_NOMEM;
-			return;
-		}
-		h->p = p;
-		h->size = size;
-	}
-	memcpy(h->p + h->n, s, n);
-	h->n += n;
-	h->p[h->n] = '\0';
-}
+#include "strbuf.h"
 
 /* Markup we write ourselves: never text from the database. */
-static void html_raw(struct html *h, const char *s)
+static void html_raw(struct strbuf *h, const char *s)
 {
-	html_put(h, s, strlen(s));
+	strbuf_puts(h, s);
 }
 
-static void html_rawf(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void html_rawf(struct strbuf *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void html_rawf(struct html *h, const char *fmt, ...)
+static void html_rawf(struct strbuf *h, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -63,12 +33,12 @@ static void html_rawf(struct html *h, const char *fmt, ...)
 			h->err = GA_ERR_TOOBIG;
 		return;
 	}
-	html_put(h, buf, (size_t)n);
+	strbuf_put(h, buf, (size_t)n);
 }
 
 /* Text (element content or a quoted attribute value), escaped: & < > " '
  * and C0 controls but tab and newline (dropped). NULL writes nothing. */
-static void html_text(struct html *h, const char *s)
+static void html_text(struct strbuf *h, const char *s)
 {
 	size_t run = 0, i;
 
@@ -99,11 +69,11 @@ static void html_text(struct html *h, const char *s)
 		}
 		if (esc == NULL)
 			continue;
-		html_put(h, s + run, i - run);
+		strbuf_put(h, s + run, i - run);
 		html_raw(h, esc);
 		run = i + 1;
 	}
-	html_put(h, s + run, i - run);
+	strbuf_put(h, s + run, i - run);
 }
 
 static const char *pub_str(const json_t *o, const char *key)
@@ -130,7 +100,7 @@ static const char *pub_color(const json_t *a)
 }
 
 /* "2026-11-26T15:10:00+08:00" as "2026-11-26 15:10（UTC+08:00）". */
-static void html_time(struct html *h, const char *t)
+static void html_time(struct strbuf *h, const char *t)
 {
 	if (t == NULL || strlen(t) != 25) {
 		html_text(h, t ? t : "—");
@@ -150,7 +120,7 @@ static const char *pub_msg_type_zh(const json_t *a)
 	return "首次发布";
 }
 
-static void html_head(struct html *h, const struct public_opts *o, const char *title)
+static void html_head(struct strbuf *h, const struct public_opts *o, const char *title)
 {
 	html_raw(h, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -171,7 +141,7 @@ static void html_head(struct html *h, const struct public_opts *o, const char *t
 	html_raw(h, "<main>\n");
 }
 
-static void html_foot(struct html *h)
+static void html_foot(struct strbuf *h)
 {
 	html_raw(h, "</main>\n<footer><a href=\"/feed.atom\">订阅（Atom / CAP 1.2）</a> · "
 		    "<a href=\"/.well-known/geoalert-signing-key\">签名公钥</a> · "
@@ -179,7 +149,7 @@ static void html_foot(struct html *h)
 		    "</body></html>\n");
 }
 
-static ga_err html_finish(struct html *h, char **out, size_t *outlen)
+static ga_err html_finish(struct strbuf *h, char **out, size_t *outlen)
 {
 	if (h->err == GA_OK && h->p == NULL)
 		h->err = GA_ERR_NOMEM;
@@ -193,7 +163,7 @@ static ga_err html_finish(struct html *h, char **out, size_t *outlen)
 }
 
 /* "大型滑坡险情 · Ⅱ级响应" badge. */
-static void html_badge(struct html *h, const json_t *a)
+static void html_badge(struct strbuf *h, const json_t *a)
 {
 	html_rawf(h, "<span class=\"badge lv-%s\">", pub_color(a));
 	html_text(h, pub_str(a, "level_zh"));
@@ -205,7 +175,7 @@ static void html_badge(struct html *h, const json_t *a)
 ga_err public_index_html(const struct public_opts *o, const json_t *alerts, char **out,
 			 size_t *outlen)
 {
-	struct html h = {NULL, 0, 0, GA_OK};
+	struct strbuf h = STRBUF_INIT(PUBLIC_HTML_MAX);
 	size_t n = json_array_size(alerts);
 
 	if (o == NULL || !json_is_array(alerts) || out == NULL || outlen == NULL)
@@ -248,7 +218,7 @@ ga_err public_index_html(const struct public_opts *o, const json_t *alerts, char
 	return html_finish(&h, out, outlen);
 }
 
-static void html_section(struct html *h, const char *title, const char *text)
+static void html_section(struct strbuf *h, const char *title, const char *text)
 {
 	if (text == NULL || text[0] == '\0')
 		return;
@@ -260,7 +230,7 @@ static void html_section(struct html *h, const char *title, const char *text)
 }
 
 /* The figures with their Chinese names: people as counts, yuan in 万元. */
-static void html_figures(struct html *h, const json_t *figures)
+static void html_figures(struct strbuf *h, const json_t *figures)
 {
 	static const char *const rows[][3] = {
 	    {"deaths", "死亡", "人"},
@@ -293,7 +263,7 @@ static void html_figures(struct html *h, const json_t *figures)
 		html_raw(h, "</table></section>\n");
 }
 
-static void html_versions(struct html *h, const char *id, const json_t *versions)
+static void html_versions(struct strbuf *h, const char *id, const json_t *versions)
 {
 	size_t n = json_array_size(versions);
 
@@ -318,7 +288,7 @@ static void html_versions(struct html *h, const char *id, const json_t *versions
 ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const json_t *versions,
 			 const char *map_svg, char **out, size_t *outlen)
 {
-	struct html h = {NULL, 0, 0, GA_OK};
+	struct strbuf h = STRBUF_INIT(PUBLIC_HTML_MAX);
 	const char *id = pub_str(alert, "alert_id");
 	const json_t *area = json_object_get(alert, "area");
 	bool cancelled = pub_is(alert, "msg_type", "cancel");
@@ -382,7 +352,7 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 
 ga_err public_notfound_html(const struct public_opts *o, char **out, size_t *outlen)
 {
-	struct html h = {NULL, 0, 0, GA_OK};
+	struct strbuf h = STRBUF_INIT(PUBLIC_HTML_MAX);
 
 	if (o == NULL || out == NULL || outlen == NULL)
 		return GA_ERR_INVAL;

@@ -6,53 +6,18 @@
 #include <string.h>
 
 #include "sign.h"
+#include "strbuf.h"
 
 #define CANON_DEPTH_MAX 32 /* nesting of objects and arrays */
 #define CANON_KEYS_MAX 256 /* members of one object */
 
-struct canon_buf {
-	char *p;
-	size_t n, size;
-	ga_err err; /* first failure; later writes are dropped */
-};
-
-static void canon_put(struct canon_buf *b, const char *s, size_t n)
-{
-	if (b->err != GA_OK)
-		return;
-	if (n > SIGN_CANON_MAX - b->n) {
-		b->err = GA_ERR_TOOBIG;
-		return;
-	}
-	if (b->n + n + 1 > b->size) {
-		size_t size = b->size ? b->size : 1024;
-		while (size < b->n + n + 1)
-			size *= 2;
-		char *p = realloc(b->p, size);
-		if (p == NULL) {
-			b->err = GA_ERR_NOMEM;
-			return;
-		}
-		b->p = p;
-		b->size = size;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void canon_puts(struct canon_buf *b, const char *s)
-{
-	canon_put(b, s, strlen(s));
-}
-
 /* RFC 8785 §3.2.2.2: only '"', '\\' and U+0000..U+001F are escaped, the
  * five with a short form by it, the others as \u00xx (lowercase). */
-static void canon_string(struct canon_buf *b, const char *s, size_t n)
+static void canon_string(struct strbuf *b, const char *s, size_t n)
 {
 	size_t run = 0;
 
-	canon_put(b, "\"", 1);
+	strbuf_put(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
@@ -78,17 +43,17 @@ static void canon_string(struct canon_buf *b, const char *s, size_t n)
 		}
 		if (esc == NULL)
 			continue;
-		canon_put(b, s + run, i - run);
-		canon_puts(b, esc);
+		strbuf_put(b, s + run, i - run);
+		strbuf_puts(b, esc);
 		run = i + 1;
 	}
-	canon_put(b, s + run, n - run);
-	canon_put(b, "\"", 1);
+	strbuf_put(b, s + run, n - run);
+	strbuf_put(b, "\"", 1);
 }
 
 /* ECMAScript Number::toString (RFC 8785 §3.2.2.3): the shortest digits
  * that read back as v, placed by the exponent rules of ECMA-262. */
-static ga_err canon_number(struct canon_buf *b, double v)
+static ga_err canon_number(struct strbuf *b, double v)
 {
 	char tmp[40], digits[24], out[64];
 	int exp10 = 0, k = 0, n, p;
@@ -97,7 +62,7 @@ static ga_err canon_number(struct canon_buf *b, double v)
 	if (!isfinite(v))
 		return GA_ERR_INVAL;
 	if (v == 0) {
-		canon_puts(b, "0"); /* -0 too */
+		strbuf_puts(b, "0"); /* -0 too */
 		return GA_OK;
 	}
 	for (p = 1; p <= 17; p++) {
@@ -148,7 +113,7 @@ static ga_err canon_number(struct canon_buf *b, double v)
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "e%c%d", n - 1 < 0 ? '-' : '+',
 				      abs(n - 1));
 	}
-	canon_put(b, out, o);
+	strbuf_put(b, out, o);
 	return GA_OK;
 }
 
@@ -157,9 +122,9 @@ static int canon_key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static ga_err canon_value(struct canon_buf *b, const json_t *v, int depth, bool top);
+static ga_err canon_value(struct strbuf *b, const json_t *v, int depth, bool top);
 
-static ga_err canon_object(struct canon_buf *b, const json_t *v, int depth, bool top)
+static ga_err canon_object(struct strbuf *b, const json_t *v, int depth, bool top)
 {
 	const char *keys[CANON_KEYS_MAX];
 	const char *key;
@@ -176,20 +141,20 @@ static ga_err canon_object(struct canon_buf *b, const json_t *v, int depth, bool
 		keys[nkeys++] = key;
 	}
 	qsort(keys, nkeys, sizeof(keys[0]), canon_key_cmp);
-	canon_put(b, "{", 1);
+	strbuf_put(b, "{", 1);
 	for (size_t i = 0; i < nkeys; i++) {
 		if (i > 0)
-			canon_put(b, ",", 1);
+			strbuf_put(b, ",", 1);
 		canon_string(b, keys[i], strlen(keys[i]));
-		canon_put(b, ":", 1);
+		strbuf_put(b, ":", 1);
 		if ((e = canon_value(b, json_object_get(v, keys[i]), depth + 1, false)) != GA_OK)
 			return e;
 	}
-	canon_put(b, "}", 1);
+	strbuf_put(b, "}", 1);
 	return GA_OK;
 }
 
-static ga_err canon_value(struct canon_buf *b, const json_t *v, int depth, bool top)
+static ga_err canon_value(struct strbuf *b, const json_t *v, int depth, bool top)
 {
 	char num[32];
 	ga_err e;
@@ -200,32 +165,32 @@ static ga_err canon_value(struct canon_buf *b, const json_t *v, int depth, bool 
 	case JSON_OBJECT:
 		return canon_object(b, v, depth, top);
 	case JSON_ARRAY:
-		canon_put(b, "[", 1);
+		strbuf_put(b, "[", 1);
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			if (i > 0)
-				canon_put(b, ",", 1);
+				strbuf_put(b, ",", 1);
 			if ((e = canon_value(b, json_array_get(v, i), depth + 1, false)) != GA_OK)
 				return e;
 		}
-		canon_put(b, "]", 1);
+		strbuf_put(b, "]", 1);
 		return GA_OK;
 	case JSON_STRING:
 		canon_string(b, json_string_value(v), json_string_length(v));
 		return GA_OK;
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		canon_puts(b, num);
+		strbuf_puts(b, num);
 		return GA_OK;
 	case JSON_REAL:
 		return canon_number(b, json_real_value(v));
 	case JSON_TRUE:
-		canon_puts(b, "true");
+		strbuf_puts(b, "true");
 		return GA_OK;
 	case JSON_FALSE:
-		canon_puts(b, "false");
+		strbuf_puts(b, "false");
 		return GA_OK;
 	case JSON_NULL:
-		canon_puts(b, "null");
+		strbuf_puts(b, "null");
 		return GA_OK;
 	}
 	return GA_ERR_INVAL;
@@ -233,7 +198,7 @@ static ga_err canon_value(struct canon_buf *b, const json_t *v, int depth, bool 
 
 ga_err sign_canonical(const json_t *v, char **out, size_t *outlen)
 {
-	struct canon_buf b = {NULL, 0, 0, GA_OK};
+	struct strbuf b = STRBUF_INIT(SIGN_CANON_MAX);
 	ga_err e;
 
 	if (v == NULL || out == NULL || outlen == NULL)

@@ -83,6 +83,25 @@ out:
 	return e;
 }
 
+ga_err store_step_row(struct store *s, sqlite3_stmt *st, int bindrc, const char *what)
+{
+	int rc = bindrc;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return GA_OK;
+	return rc == SQLITE_DONE ? GA_ERR_NOTFOUND : store_error(s, rc, what);
+}
+
+ga_err store_run_update(struct store *s, sqlite3_stmt *st, int bindrc, const char *what)
+{
+	int64_t n = 0;
+	ga_err e = store_run_changes(s, st, bindrc, &n, what);
+
+	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
+}
+
 int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null)
 {
 	if (p == NULL || (empty_is_null && p[0] == '\0'))
@@ -164,6 +183,21 @@ static ga_err store_check_dir(const char *path, char *err, size_t errlen)
 	return GA_OK;
 }
 
+/* Translates the failure rc of statement what while opening (store_error)
+ * and says it in err: "locked by another process" or "doing: SQLite's
+ * message". */
+static ga_err store_open_error(struct store *s, int rc, const char *what, const char *doing,
+			       char *err, size_t errlen)
+{
+	ga_err e = store_error(s, rc, what);
+
+	if (e == GA_ERR_BUSY)
+		snprintf(err, errlen, "database %s is locked by another process", s->path);
+	else
+		snprintf(err, errlen, "database %s: %s: %s", s->path, doing, sqlite3_errmsg(s->db));
+	return e;
+}
+
 /* Runs sql with sqlite3_exec and translates a failure into err/errlen. */
 static ga_err store_exec(struct store *s, const char *sql, const char *what, char *err,
 			 size_t errlen)
@@ -171,12 +205,7 @@ static ga_err store_exec(struct store *s, const char *sql, const char *what, cha
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return GA_OK;
-	ga_err e = store_error(s, rc, what);
-	if (e == GA_ERR_BUSY)
-		snprintf(err, errlen, "database %s is locked by another process", s->path);
-	else
-		snprintf(err, errlen, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-	return e;
+	return store_open_error(s, rc, what, what, err, errlen);
 }
 
 /* Reads an integer pragma (one row, one column). */
@@ -189,12 +218,7 @@ static ga_err store_pragma_int(struct store *s, const char *sql, long long *out,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		e = store_error(s, rc, sql);
-		if (e == GA_ERR_BUSY)
-			snprintf(err, errlen, "database %s is locked by another process", s->path);
-		else
-			snprintf(err, errlen, "database %s: %s: %s", s->path, sql,
-				 sqlite3_errmsg(s->db));
+		e = store_open_error(s, rc, sql, sql, err, errlen);
 		goto out;
 	}
 	*out = sqlite3_column_int64(st, 0);
@@ -212,12 +236,8 @@ static ga_err store_wal(struct store *s, char *err, size_t errlen)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		e = store_error(s, rc, "journal_mode=WAL");
-		if (e == GA_ERR_BUSY)
-			snprintf(err, errlen, "database %s is locked by another process", s->path);
-		else
-			snprintf(err, errlen, "database %s: cannot switch to WAL: %s", s->path,
-				 sqlite3_errmsg(s->db));
+		e = store_open_error(s, rc, "journal_mode=WAL", "cannot switch to WAL", err,
+				     errlen);
 		goto out;
 	}
 	const char *mode = (const char *)sqlite3_column_text(st, 0);

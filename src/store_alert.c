@@ -86,44 +86,41 @@ ga_err store_draft_insert(struct store *s, struct store_draft *d)
 	if ((unsigned)d->kind >= KIND_COUNT || (unsigned)d->hazard_type >= HAZARD_COUNT ||
 	    (unsigned)d->level >= LEVEL_COUNT)
 		return GA_ERR_INVAL;
-#define BIND(call)                                                                                 \
-	do {                                                                                       \
-		if (rc == SQLITE_OK)                                                               \
-			rc = (call);                                                               \
-	} while (0)
-	BIND(sqlite3_bind_text(st, 1, d->alert_id, -1, SQLITE_STATIC));
-	BIND(d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
-	BIND(sqlite3_bind_text(st, 3, d->msg_type, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 4, d->state, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_int(st, 5, d->below_level ? 1 : 0));
-	BIND(sqlite3_bind_int(st, 6, (int)d->level));
-	BIND(d->prev_level >= 0 && d->prev_level < LEVEL_COUNT
-		 ? sqlite3_bind_int(st, 7, d->prev_level)
-		 : sqlite3_bind_null(st, 7));
-	BIND(sqlite3_bind_text(st, 8, kind_name(d->kind), -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 9, hazard_type_name(d->hazard_type), -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 10, d->headline, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 11, d->situation, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 12, d->causes, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 13, d->response, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 14, d->trend, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 15, d->admin_code, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 16, d->admin_name, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 17, d->place, -1, SQLITE_STATIC));
-	BIND(store_bind_figures(st, 18, &d->figures));
-	BIND(store_bind_double_or_null(st, 25, d->lon));
-	BIND(store_bind_double_or_null(st, 26, d->lat));
-	BIND(sqlite3_bind_int64(st, 27, d->observed_ms));
-	BIND(sqlite3_bind_int64(st, 28, d->created_ms));
-	BIND(store_bind_time(st, 29, d->confirmed_ms));
-	BIND(store_bind_time(st, 30, d->published_ms));
-	BIND(store_bind_time(st, 31, d->escalated_ms));
-	BIND(store_bind_text(st, 32, d->reject_reason, true));
-	BIND(store_bind_text(st, 33, d->cancel_reason, true));
-	BIND(d->supersedes > 0 ? sqlite3_bind_int64(st, 34, d->supersedes)
-			       : sqlite3_bind_null(st, 34));
-	BIND(sqlite3_bind_text(st, 35, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 36, d->fingerprint, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 1, d->alert_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc,
+		   d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
+	STORE_BIND(rc, sqlite3_bind_text(st, 3, d->msg_type, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 4, d->state, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_int(st, 5, d->below_level ? 1 : 0));
+	STORE_BIND(rc, sqlite3_bind_int(st, 6, (int)d->level));
+	STORE_BIND(rc, d->prev_level >= 0 && d->prev_level < LEVEL_COUNT
+			   ? sqlite3_bind_int(st, 7, d->prev_level)
+			   : sqlite3_bind_null(st, 7));
+	STORE_BIND(rc, sqlite3_bind_text(st, 8, kind_name(d->kind), -1, SQLITE_STATIC));
+	STORE_BIND(rc,
+		   sqlite3_bind_text(st, 9, hazard_type_name(d->hazard_type), -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 10, d->headline, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 11, d->situation, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 12, d->causes, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 13, d->response, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 14, d->trend, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 15, d->admin_code, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 16, d->admin_name, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 17, d->place, -1, SQLITE_STATIC));
+	STORE_BIND(rc, store_bind_figures(st, 18, &d->figures));
+	STORE_BIND(rc, store_bind_double_or_null(st, 25, d->lon));
+	STORE_BIND(rc, store_bind_double_or_null(st, 26, d->lat));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 27, d->observed_ms));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 28, d->created_ms));
+	STORE_BIND(rc, store_bind_time(st, 29, d->confirmed_ms));
+	STORE_BIND(rc, store_bind_time(st, 30, d->published_ms));
+	STORE_BIND(rc, store_bind_time(st, 31, d->escalated_ms));
+	STORE_BIND(rc, store_bind_text(st, 32, d->reject_reason, true));
+	STORE_BIND(rc, store_bind_text(st, 33, d->cancel_reason, true));
+	STORE_BIND(rc, d->supersedes > 0 ? sqlite3_bind_int64(st, 34, d->supersedes)
+					 : sqlite3_bind_null(st, 34));
+	STORE_BIND(rc, sqlite3_bind_text(st, 35, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 36, d->fingerprint, -1, SQLITE_STATIC));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
@@ -145,32 +142,23 @@ ga_err store_draft_update(struct store *s, const struct store_draft *d)
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	BIND(sqlite3_bind_int64(st, 1, d->id));
-	BIND(d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
-	BIND(sqlite3_bind_text(st, 3, d->state, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_int(st, 4, d->below_level ? 1 : 0));
-	BIND(sqlite3_bind_text(st, 5, d->headline, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 6, d->situation, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 7, d->causes, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 8, d->response, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 9, d->trend, -1, SQLITE_STATIC));
-	BIND(store_bind_time(st, 10, d->confirmed_ms));
-	BIND(store_bind_time(st, 11, d->published_ms));
-	BIND(store_bind_time(st, 12, d->escalated_ms));
-	BIND(store_bind_text(st, 13, d->reject_reason, true));
-	BIND(store_bind_text(st, 14, d->cancel_reason, true));
-	BIND(sqlite3_bind_text(st, 15, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
-#undef BIND
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		e = store_error(s, rc, "draft update");
-		goto out;
-	}
-	e = sqlite3_changes(s->db) > 0 ? GA_OK : GA_ERR_NOTFOUND;
-out:
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, sqlite3_bind_int64(st, 1, d->id));
+	STORE_BIND(rc,
+		   d->version > 0 ? sqlite3_bind_int(st, 2, d->version) : sqlite3_bind_null(st, 2));
+	STORE_BIND(rc, sqlite3_bind_text(st, 3, d->state, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_int(st, 4, d->below_level ? 1 : 0));
+	STORE_BIND(rc, sqlite3_bind_text(st, 5, d->headline, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 6, d->situation, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 7, d->causes, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 8, d->response, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 9, d->trend, -1, SQLITE_STATIC));
+	STORE_BIND(rc, store_bind_time(st, 10, d->confirmed_ms));
+	STORE_BIND(rc, store_bind_time(st, 11, d->published_ms));
+	STORE_BIND(rc, store_bind_time(st, 12, d->escalated_ms));
+	STORE_BIND(rc, store_bind_text(st, 13, d->reject_reason, true));
+	STORE_BIND(rc, store_bind_text(st, 14, d->cancel_reason, true));
+	STORE_BIND(rc, sqlite3_bind_text(st, 15, d->refs[0] ? d->refs : "[]", -1, SQLITE_STATIC));
+	return store_run_update(s, st, rc, "draft update");
 }
 
 /* Runs a one-row draft SELECT whose parameters are bound (bindrc). */
@@ -178,19 +166,9 @@ static ga_err store_draft_one(struct store *s, sqlite3_stmt *st, int bindrc,
 			      struct store_draft *out, const char *what)
 {
 	ga_err e;
-	int rc = bindrc;
 
-	if ((e = store_spoiled(s)) != GA_OK)
-		goto out;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((e = store_spoiled(s)) == GA_OK && (e = store_step_row(s, st, bindrc, what)) == GA_OK)
 		e = store_draft_read(s, st, out);
-	else if (rc == SQLITE_DONE)
-		e = GA_ERR_NOTFOUND;
-	else
-		e = store_error(s, rc, what);
-out:
 	store_stmt_done(st);
 	return e;
 }
@@ -363,12 +341,9 @@ ga_err store_confirmation_add(struct store *s, int64_t draft_id, int64_t officer
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 2, officer_id)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 3, at_ms)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "confirmation add");
-	store_stmt_done(st);
-	return e;
+	    (rc = sqlite3_bind_int64(st, 2, officer_id)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, at_ms);
+	return store_run_changes(s, st, rc, NULL, "confirmation add");
 }
 
 ga_err store_confirmation_count(struct store *s, int64_t draft_id, int *n)

@@ -159,19 +159,6 @@ ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *
 	return e;
 }
 
-/* Runs the bound UPDATE st; GA_ERR_NOTFOUND when it changed no row. */
-static ga_err store_delivery_change(struct store *s, sqlite3_stmt *st, int rc, const char *what)
-{
-	ga_err e = GA_OK;
-
-	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = store_error(s, rc, what);
-	else if (sqlite3_changes(s->db) == 0)
-		e = GA_ERR_NOTFOUND;
-	store_stmt_done(st);
-	return e;
-}
-
 ga_err store_delivery_start(struct store *s, int64_t id, int64_t retry_ms)
 {
 	sqlite3_stmt *st = s->stmt[STMT_DELIVERY_START];
@@ -182,7 +169,7 @@ ga_err store_delivery_start(struct store *s, int64_t id, int64_t retry_ms)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 2, retry_ms);
-	return store_delivery_change(s, st, rc, "delivery start");
+	return store_run_update(s, st, rc, "delivery start");
 }
 
 ga_err store_delivery_finish(struct store *s, int64_t id, const char *state,
@@ -202,7 +189,7 @@ ga_err store_delivery_finish(struct store *s, int64_t id, const char *state,
 	    (rc = sqlite3_bind_text(st, 4, err, -1, SQLITE_TRANSIENT)) == SQLITE_OK)
 		rc = delivered_ms > 0 ? sqlite3_bind_int64(st, 5, delivered_ms)
 				      : sqlite3_bind_null(st, 5);
-	return store_delivery_change(s, st, rc, "delivery finish");
+	return store_run_update(s, st, rc, "delivery finish");
 }
 
 ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_t deadline_ms)
@@ -216,7 +203,7 @@ ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_
 	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 2, now_ms)) == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, deadline_ms);
-	e = store_delivery_change(s, st, rc, "delivery resend");
+	e = store_run_update(s, st, rc, "delivery resend");
 	return e == GA_ERR_NOTFOUND ? GA_ERR_CONFLICT : e;
 }
 

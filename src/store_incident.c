@@ -8,6 +8,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_internal.h"
+#include "timeutil.h"
 
 #define STORE_DAY_LEN 9 /* "YYYYMMDD" + NUL */
 #define MS_PER_DAY 86400000LL
@@ -63,18 +64,9 @@ ga_err store_incident_get(struct store *s, const char *id, struct incident *out)
 		return e;
 	if (id == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK) {
-		e = store_error(s, rc, "incident get");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = GA_ERR_NOTFOUND;
-	else if (rc == SQLITE_ROW)
+	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((e = store_step_row(s, st, rc, "incident get")) == GA_OK)
 		e = store_incident_read(s, st, out);
-	else
-		e = store_error(s, rc, "incident get");
-out:
 	store_stmt_done(st);
 	return e;
 }
@@ -99,18 +91,8 @@ ga_err store_incident_by_hazard_point(struct store *s, const char *hazard_point_
 		rc = sqlite3_bind_int64(st, 3, store_add_sat(t_ms, -window_ms));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 4, store_add_sat(t_ms, window_ms));
-	if (rc != SQLITE_OK) {
-		e = store_error(s, rc, "incident by hazard point");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = GA_ERR_NOTFOUND;
-	else if (rc == SQLITE_ROW)
+	if ((e = store_step_row(s, st, rc, "incident by hazard point")) == GA_OK)
 		e = store_incident_read(s, st, out);
-	else
-		e = store_error(s, rc, "incident by hazard point");
-out:
 	store_stmt_done(st);
 	return e;
 }
@@ -165,23 +147,6 @@ out:
 	return e;
 }
 
-/* The civil date (proleptic Gregorian) of a day number counted from
- * 1970-01-01; H. Hinnant's days-to-civil algorithm, exact for any int64
- * day a millisecond time can give. */
-static void store_civil(int64_t days, int64_t *y, int *m, int *d)
-{
-	days += 719468;
-	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-	int64_t doe = days - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 /* "YYYYMMDD" of ms at utc_offset_min minutes east of UTC. */
 static ga_err store_day(int64_t ms, int utc_offset_min, char day[STORE_DAY_LEN])
 {
@@ -192,7 +157,7 @@ static ga_err store_day(int64_t ms, int utc_offset_min, char day[STORE_DAY_LEN])
 
 	if (local % MS_PER_DAY < 0)
 		days--; /* floor, for times before 1970 */
-	store_civil(days, &y, &m, &d);
+	time_civil_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		return GA_ERR_INVAL;
 	snprintf(day, STORE_DAY_LEN, "%04d%02d%02d", (int)y, m, d);
@@ -313,7 +278,7 @@ out:
 ga_err store_incident_update(struct store *s, const struct incident *inc)
 {
 	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_UPDATE];
-	ga_err e = GA_ERR_DB;
+	ga_err e;
 	int rc;
 
 	if ((e = store_spoiled(s)) != GA_OK)
@@ -323,18 +288,7 @@ ga_err store_incident_update(struct store *s, const struct incident *inc)
 	rc = sqlite3_bind_text(st, 1, inc->id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = store_incident_bind_state(st, 2, inc);
-	if (rc != SQLITE_OK) {
-		e = store_error(s, rc, "incident update");
-		goto out;
-	}
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "incident update");
-		goto out;
-	}
-	e = sqlite3_changes(s->db) == 1 ? GA_OK : GA_ERR_NOTFOUND;
-out:
-	store_stmt_done(st);
-	return e;
+	return store_run_update(s, st, rc, "incident update");
 }
 
 ga_err store_incident_fold_figures(struct store *s, const char *incident_id, const char *station_id,

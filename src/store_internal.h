@@ -176,6 +176,25 @@ void store_stmt_done(sqlite3_stmt *st);
 ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
 			 const char *what);
 
+/* Steps st, a SELECT of one row at most whose parameters are bound
+ * (bindrc the result of binding them): GA_OK with the row ready to read,
+ * GA_ERR_NOTFOUND when there is none, else store_error's for what. The
+ * caller reads the row, then calls store_stmt_done. */
+ga_err store_step_row(struct store *s, sqlite3_stmt *st, int bindrc, const char *what);
+
+/* As store_run_changes, for an UPDATE or DELETE of rows that must exist:
+ * GA_ERR_NOTFOUND when st changed no row. */
+ga_err store_run_update(struct store *s, sqlite3_stmt *st, int bindrc, const char *what);
+
+/* Does call (a sqlite3_bind_* or store_bind_*) unless an earlier bind
+ * failed: rc, an int starting at SQLITE_OK, ends as SQLITE_OK or the first
+ * error, so a long parameter list needs no test after each bind. */
+#define STORE_BIND(rc, call)                                                                       \
+	do {                                                                                       \
+		if ((rc) == SQLITE_OK)                                                             \
+			(rc) = (call);                                                             \
+	} while (0)
+
 /* Binds a figures struct to params first..first+FIG_COUNT-1 (NULL for an
  * unset figure) and reads one back from columns first.. of a row. */
 int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f);

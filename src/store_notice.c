@@ -70,16 +70,13 @@ ga_err store_notice_finish(struct store *s, int64_t id, const char *state, int64
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, next_attempt_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 4, last_error, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = delivered_ms != 0 ? sqlite3_bind_int64(st, 5, delivered_ms)
-				    : sqlite3_bind_null(st, 5)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = store_error(s, rc, "notice finish");
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, next_attempt_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 4, last_error, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = delivered_ms != 0 ? sqlite3_bind_int64(st, 5, delivered_ms)
+				       : sqlite3_bind_null(st, 5);
+	return store_run_changes(s, st, rc, NULL, "notice finish");
 }
 
 ga_err store_notice_pending(struct store *s, int64_t *n)

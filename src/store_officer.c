@@ -62,16 +62,9 @@ static ga_err store_officer_one(struct store *s, sqlite3_stmt *st, int bindrc, s
 				const char *what)
 {
 	ga_err e;
-	int rc = bindrc;
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((e = store_step_row(s, st, bindrc, what)) == GA_OK)
 		e = store_officer_read(s, st, out);
-	else if (rc == SQLITE_DONE)
-		e = GA_ERR_NOTFOUND;
-	else
-		e = store_error(s, rc, what);
 	store_stmt_done(st);
 	return e;
 }
@@ -133,20 +126,13 @@ ga_err store_session_put(struct store *s, const struct store_session *sess)
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_text(st, 1, sess->id, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, sess->officer_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 3, sess->csrf, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, sess->created_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, sess->last_seen_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 6, sess->expires_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "session put");
-		goto out;
-	}
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_text(st, 1, sess->id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, sess->officer_id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 3, sess->csrf, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 4, sess->created_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 5, sess->last_seen_ms)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 6, sess->expires_ms);
+	return store_run_changes(s, st, rc, NULL, "session put");
 }
 
 ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct store_session *out)
@@ -155,10 +141,9 @@ ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct
 	ga_err e;
 	int rc;
 
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 2, now_ms)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, now_ms);
+	if ((e = store_step_row(s, st, rc, "session get")) == GA_OK) {
 		memset(out, 0, sizeof(*out));
 		store_column_copy(st, 0, out->id, sizeof(out->id));
 		out->officer_id = sqlite3_column_int64(st, 1);
@@ -166,11 +151,6 @@ ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct
 		out->created_ms = sqlite3_column_int64(st, 3);
 		out->last_seen_ms = sqlite3_column_int64(st, 4);
 		out->expires_ms = sqlite3_column_int64(st, 5);
-		e = GA_OK;
-	} else if (rc == SQLITE_DONE) {
-		e = GA_ERR_NOTFOUND;
-	} else {
-		e = store_error(s, rc, "session get");
 	}
 	store_stmt_done(st);
 	return e;
@@ -185,17 +165,10 @@ ga_err store_session_touch(struct store *s, const char *id, int64_t last_seen_ms
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, last_seen_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, expires_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "session touch");
-		goto out;
-	}
-	e = sqlite3_changes(s->db) > 0 ? GA_OK : GA_ERR_NOTFOUND;
-out:
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, last_seen_ms)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, expires_ms);
+	return store_run_update(s, st, rc, "session touch");
 }
 
 ga_err store_session_delete(struct store *s, const char *id)
@@ -227,18 +200,11 @@ ga_err store_login_attempt_add(struct store *s, const char *name, const char *re
 	if ((name && strlen(name) >= OFFICER_NAME_MAX) ||
 	    (remote && strlen(remote) >= STORE_REMOTE_MAX))
 		return GA_ERR_TOOBIG;
-	if ((rc = sqlite3_bind_int64(st, 1, at_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 3, remote ? remote : "", -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 4, ok ? 1 : 0)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "login attempt add");
-		goto out;
-	}
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_int64(st, 1, at_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 3, remote ? remote : "", -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 4, ok ? 1 : 0);
+	return store_run_changes(s, st, rc, NULL, "login attempt add");
 }
 
 ga_err store_login_attempt_count_since(struct store *s, const char *name, const char *remote,

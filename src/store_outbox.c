@@ -40,16 +40,9 @@ ga_err store_outbox_delete_range(struct store *s, int64_t first, int64_t last)
 		return e;
 	if (first > last)
 		return GA_ERR_INVAL;
-	if ((rc = sqlite3_bind_int64(st, 1, first)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, last)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "outbox delete");
-		goto out;
-	}
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	if ((rc = sqlite3_bind_int64(st, 1, first)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, last);
+	return store_run_changes(s, st, rc, NULL, "outbox delete");
 }
 
 ga_err store_outbox_each(struct store *s, store_outbox_cb cb, void *arg)

@@ -18,20 +18,10 @@ ga_err store_report_find(struct store *s, const char *station_id, const char *re
 		return e;
 	if (station_id == NULL || report_id == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = sqlite3_bind_text(st, 1, station_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC)) != SQLITE_OK) {
-		e = store_error(s, rc, "report find");
+	if ((rc = sqlite3_bind_text(st, 1, station_id, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC);
+	if ((e = store_step_row(s, st, rc, "report find")) != GA_OK)
 		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = GA_ERR_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		e = store_error(s, rc, "report find");
-		goto out;
-	}
 	if (incident_id != NULL)
 		store_column_copy(st, 0, incident_id, INCIDENT_ID_MAX);
 	if (level != NULL)
@@ -73,36 +63,31 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 	if ((unsigned)r->kind >= KIND_COUNT || (unsigned)r->hazard_type >= HAZARD_COUNT)
 		return GA_ERR_INVAL;
 
-#define BIND(call)                                                                                 \
-	do {                                                                                       \
-		if (rc == SQLITE_OK)                                                               \
-			rc = (call);                                                               \
-	} while (0)
-	BIND(sqlite3_bind_text(st, 1, r->station_id, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 2, r->report_id, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 3, topic ? topic : "", -1, SQLITE_STATIC));
-	BIND(store_bind_raw(st, 4, raw, rawlen));
-	BIND(sqlite3_bind_int64(st, 5, received_ms));
-	BIND(sqlite3_bind_int64(st, 6, r->observed_at_ms));
-	BIND(sqlite3_bind_int(st, 7, r->observed_offset_min));
-	BIND(sqlite3_bind_text(st, 8, kind_name(r->kind), -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 9, hazard_type_name(r->hazard_type), -1, SQLITE_STATIC));
-	BIND(store_bind_real_or_null(st, 10, r->has_point, r->lon));
-	BIND(store_bind_real_or_null(st, 11, r->has_point, r->lat));
-	BIND(sqlite3_bind_text(st, 12, r->admin_code, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_text(st, 13, r->hazard_point_id, -1, SQLITE_STATIC));
-	BIND(store_bind_text(st, 14, r->place, false));
-	BIND(store_bind_text(st, 15, r->causes, false));
-	BIND(store_bind_text(st, 16, r->trend, false));
-	BIND(store_bind_text(st, 17, r->measures, false));
-	BIND(store_bind_real_or_null(st, 18, r->has_volume, r->volume_m3));
-	BIND(store_bind_real_or_null(st, 19, r->has_area, r->area_m2));
-	BIND(store_bind_text(st, 20, incident_id, true));
+	STORE_BIND(rc, sqlite3_bind_text(st, 1, r->station_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 2, r->report_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 3, topic ? topic : "", -1, SQLITE_STATIC));
+	STORE_BIND(rc, store_bind_raw(st, 4, raw, rawlen));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 5, received_ms));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 6, r->observed_at_ms));
+	STORE_BIND(rc, sqlite3_bind_int(st, 7, r->observed_offset_min));
+	STORE_BIND(rc, sqlite3_bind_text(st, 8, kind_name(r->kind), -1, SQLITE_STATIC));
+	STORE_BIND(rc,
+		   sqlite3_bind_text(st, 9, hazard_type_name(r->hazard_type), -1, SQLITE_STATIC));
+	STORE_BIND(rc, store_bind_real_or_null(st, 10, r->has_point, r->lon));
+	STORE_BIND(rc, store_bind_real_or_null(st, 11, r->has_point, r->lat));
+	STORE_BIND(rc, sqlite3_bind_text(st, 12, r->admin_code, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_text(st, 13, r->hazard_point_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc, store_bind_text(st, 14, r->place, false));
+	STORE_BIND(rc, store_bind_text(st, 15, r->causes, false));
+	STORE_BIND(rc, store_bind_text(st, 16, r->trend, false));
+	STORE_BIND(rc, store_bind_text(st, 17, r->measures, false));
+	STORE_BIND(rc, store_bind_real_or_null(st, 18, r->has_volume, r->volume_m3));
+	STORE_BIND(rc, store_bind_real_or_null(st, 19, r->has_area, r->area_m2));
+	STORE_BIND(rc, store_bind_text(st, 20, incident_id, true));
 	if ((int)level >= 0 && level < LEVEL_COUNT)
-		BIND(sqlite3_bind_int(st, 21, (int)level));
-	BIND(store_bind_figures(st, 22, &r->figures)); /* 22..28 */
-	BIND(sqlite3_bind_text(st, 29, r->admin_name, -1, SQLITE_STATIC));
-#undef BIND
+		STORE_BIND(rc, sqlite3_bind_int(st, 21, (int)level));
+	STORE_BIND(rc, store_bind_figures(st, 22, &r->figures)); /* 22..28 */
+	STORE_BIND(rc, sqlite3_bind_text(st, 29, r->admin_name, -1, SQLITE_STATIC));
 	if (rc != SQLITE_OK) {
 		e = store_error(s, rc, "report put: bind");
 		goto out;

@@ -41,7 +41,7 @@ static int64_t time_days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void time_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void time_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;

@@ -28,6 +28,11 @@ ga_err time_parse_rfc3339(const char *s, int64_t *ms, int *offset_min);
  * east of UTC; never "Z": CAP's schema rejects it). buf >= TIME_TEXT_MAX. */
 void time_format_rfc3339(int64_t ms, int offset_min, char *buf, size_t len);
 
+/* The civil date (proleptic Gregorian) of a day number counted from
+ * 1970-01-01 (negative before): H. Hinnant's days-to-civil algorithm,
+ * exact for any day a millisecond time can give. */
+void time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* Parses "+08:00" / "-05:30" into minutes. GA_OK or GA_ERR_INVAL. */
 ga_err time_parse_offset(const char *s, int *offset_min);
 

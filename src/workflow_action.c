@@ -181,6 +181,31 @@ static ga_err workflow_end(struct store *s, ga_err e, char *msg, size_t msglen)
 	return e;
 }
 
+/* Begins the transaction of an action on the pending draft of alert_id
+ * (draft_id when > 0) and reads it into *out, a malloc'd draft the caller
+ * frees. On error nothing is left open or allocated; msg says why as
+ * workflow_find_pending does. */
+static ga_err workflow_begin_pending(struct store *s, const char *alert_id, int64_t draft_id,
+				     struct store_draft **out, char *msg, size_t msglen)
+{
+	struct store_draft *d;
+	ga_err e;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = store_begin(s)) != GA_OK) {
+		free(d);
+		return e;
+	}
+	if ((e = workflow_find_pending(s, alert_id, draft_id, d, msg, msglen)) != GA_OK) {
+		store_rollback(s);
+		free(d);
+		return e;
+	}
+	*out = d;
+	return GA_OK;
+}
+
 /* Makes d the alert's next published version. */
 static ga_err workflow_publish(struct store *s, struct store_draft *d, int64_t now_ms)
 {
@@ -217,14 +242,8 @@ ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
 	}
 	if ((e = workflow_edits_check(edits, msg, msglen)) != GA_OK)
 		return e;
-	if ((d = malloc(sizeof(*d))) == NULL)
-		return GA_ERR_NOMEM;
-	if ((e = store_begin(s)) != GA_OK) {
-		free(d);
+	if ((e = workflow_begin_pending(s, alert_id, draft_id, &d, msg, msglen)) != GA_OK)
 		return e;
-	}
-	if ((e = workflow_find_pending(s, alert_id, draft_id, d, msg, msglen)) != GA_OK)
-		goto out;
 	e = store_confirmation_add(s, d->id, o->id, now_ms);
 	if (e == GA_ERR_DUPLICATE) {
 		workflow_msg(msg, msglen,
@@ -303,14 +322,8 @@ ga_err workflow_reject_draft(struct store *s, const struct workflow_ctx *ctx,
 	}
 	if ((e = workflow_reason_check(reason, msg, msglen)) != GA_OK)
 		return e;
-	if ((d = malloc(sizeof(*d))) == NULL)
-		return GA_ERR_NOMEM;
-	if ((e = store_begin(s)) != GA_OK) {
-		free(d);
+	if ((e = workflow_begin_pending(s, alert_id, draft_id, &d, msg, msglen)) != GA_OK)
 		return e;
-	}
-	if ((e = workflow_find_pending(s, alert_id, draft_id, d, msg, msglen)) != GA_OK)
-		goto out;
 	workflow_set_state(d, ALERT_REJECTED);
 	snprintf(d->reject_reason, sizeof(d->reject_reason), "%s", reason);
 	if ((e = store_draft_update(s, d)) != GA_OK)

@@ -108,6 +108,21 @@ ga_err workflow_published_json(struct store *s, const struct workflow_ctx *ctx,
 	return e;
 }
 
+/* Ends a store walk that filled arr: hands arr out when the walk (e) and
+ * its callback (cb_e) both succeeded, else frees it and returns the
+ * error, the walk's first. */
+static ga_err workflow_walk_done(ga_err e, ga_err cb_e, json_t *arr, json_t **out)
+{
+	if (e == GA_OK)
+		e = cb_e;
+	if (e != GA_OK) {
+		json_decref(arr);
+		return e;
+	}
+	*out = arr;
+	return GA_OK;
+}
+
 struct workflow_since_walk {
 	const struct workflow_ctx *ctx;
 	json_t *arr;
@@ -137,14 +152,7 @@ ga_err workflow_published_since(struct store *s, const struct workflow_ctx *ctx,
 	if ((w.arr = json_array()) == NULL)
 		return GA_ERR_NOMEM;
 	e = store_draft_published_since(s, since_ms, latest_only, limit, workflow_since_cb, &w);
-	if (e == GA_OK)
-		e = w.e;
-	if (e != GA_OK) {
-		json_decref(w.arr);
-		return e;
-	}
-	*out = w.arr;
-	return GA_OK;
+	return workflow_walk_done(e, w.e, w.arr, out);
 }
 
 /* --- the officers' list -------------------------------------------- */
@@ -207,14 +215,7 @@ ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state,
 		return GA_ERR_NOMEM;
 	e = store_draft_list(s, state < 0 ? NULL : alert_state_name((enum alert_state)state),
 			     WORKFLOW_LIST_MAX, workflow_list_cb, &w);
-	if (e == GA_OK)
-		e = w.e;
-	if (e != GA_OK) {
-		json_decref(w.arr);
-		return e;
-	}
-	*out = w.arr;
-	return GA_OK;
+	return workflow_walk_done(e, w.e, w.arr, out);
 }
 
 /* --- one alert, as officers see it --------------------------------- */
