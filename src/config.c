@@ -64,7 +64,7 @@ static const struct option options[] = {
     S("mqtt", "ca_file", mqtt.ca_file),
     I("mqtt", "sessions", mqtt.sessions, 1, CONFIG_SESSIONS_MAX),
     I("mqtt", "keepalive", mqtt.keepalive, 5, 3600),
-    I("mqtt", "session_expiry", mqtt.session_expiry, 60, 4294967294.0),
+    L("mqtt", "session_expiry", mqtt.session_expiry, 60, 4294967295.0),
     S("mqtt", "share_group", mqtt.share_group),
     S("store", "path", store.path),
     L("store", "max_page_count", store.max_page_count, 0, 1e12),
@@ -115,7 +115,7 @@ void config_defaults(struct config *c)
 	snprintf(c->mqtt.client_id, sizeof(c->mqtt.client_id), "geoalert");
 	c->mqtt.sessions = 4;
 	c->mqtt.keepalive = 30;
-	c->mqtt.session_expiry = 7 * 24 * 3600;
+	c->mqtt.session_expiry = CONFIG_SESSION_NEVER;
 	snprintf(c->mqtt.share_group, sizeof(c->mqtt.share_group), "%s",
 		 CONFIG_SHARE_GROUP_DEFAULT);
 	snprintf(c->store.path, sizeof(c->store.path), "var/geoalert.db");

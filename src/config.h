@@ -13,6 +13,9 @@
 #include "hazard.h"
 
 #define CONFIG_SESSIONS_MAX 64 /* [mqtt] sessions */
+/* [mqtt] session_expiry: MQTT 5's "the session does not expire" (spec
+ * §1: reports sent while geoalert is away wait for it, however long). */
+#define CONFIG_SESSION_NEVER 4294967295L
 /* [mqtt] share_group when not set; refused together with a username. */
 #define CONFIG_SHARE_GROUP_DEFAULT "geoalert"
 #define CONFIG_PATH_MAX 512
@@ -55,7 +58,7 @@ struct config {
 		char ca_file[CONFIG_PATH_MAX];
 		int sessions;	      /* MQTT sessions on the shared subscription */
 		int keepalive;	      /* seconds */
-		int session_expiry;   /* seconds the broker keeps our queue */
+		long session_expiry;  /* seconds the broker keeps our queue */
 		char share_group[64]; /* $share/{group}/... */
 	} mqtt;
 

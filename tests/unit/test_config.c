@@ -67,6 +67,8 @@ static void test_spec_example(void **state)
 	assert_int_equal(c.alerts.utc_offset_min, 480);
 	assert_int_equal(c.alerts.hazard_point_window_h, 72);
 	assert_int_equal(c.mqtt.sessions, 4);
+	/* spec §1: a session that does not expire (MQTT 5's 0xFFFFFFFF) */
+	assert_int_equal(c.mqtt.session_expiry, 4294967295L);
 }
 
 static void test_unknown_key_names_line(void **state)
@@ -95,6 +97,14 @@ static void test_bad_values(void **state)
 	assert_string_equal(err, "");
 	err = load("[mqtt]\nsessions = 65\n", &c);
 	assert_non_null(strstr(err, "outside"));
+	err = load("[mqtt]\nsession_expiry = 4294967295\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.session_expiry, 4294967295L);
+	err = load("[mqtt]\nsession_expiry = 3000000000\n", &c); /* past INT_MAX */
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.session_expiry, 3000000000L);
+	err = load("[mqtt]\nsession_expiry = 4294967296\n", &c);
+	assert_non_null(strstr(err, "outside 60..4294967295"));
 	err = load("[mqtt]\nsessions = 4x\n", &c);
 	assert_non_null(strstr(err, "not an integer"));
 	err = load("[alerts]\npublish_min_level = huge\n", &c);
