@@ -133,6 +133,7 @@ int cmd_classify(int argc, char **argv)
 		goto out;
 	}
 	ctx.registry = reg;
+	ctx.stations_required = cfg != NULL; /* as serve would with this config */
 	ctx.geo = geo;
 	ctx.topic_station = NULL;
 	ctx.now_ms = time_now_ms();

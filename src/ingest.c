@@ -193,6 +193,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	    .topic_station = station,
 	    .now_ms = received_ms,
 	    .max_age_ms = (int64_t)svc->cfg.stations.max_observed_age_s * 1000,
+	    .stations_required = true,
 	};
 	ss->scratch.n = 0;
 	ss->scratch.truncated = false;

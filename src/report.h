@@ -82,10 +82,14 @@ struct report {
 };
 
 struct report_context {
-	const struct registry *registry; /* NULL: station not checked (classify without -c) */
-	struct geo *geo;		 /* NULL: location transformed/checked only if geo set */
-	const char *topic_station;	 /* last topic level; NULL: not checked */
-	int64_t now_ms;			 /* for the future-time rule */
+	const struct registry *registry; /* NULL: see stations_required */
+	/* With registry NULL: true, every station is unknown (a service
+	 * without [stations] file); false, the station is not checked
+	 * (classify without -c, spec §7). */
+	bool stations_required;
+	struct geo *geo;	   /* NULL: location transformed/checked only if geo set */
+	const char *topic_station; /* last topic level; NULL: not checked */
+	int64_t now_ms;		   /* for the future-time rule */
 	/* observed_at older than this at now_ms: REPORT_WARN_OLD; 0:
 	 * REPORT_MAX_AGE_MS; < 0: never ([stations] max_observed_age). */
 	int64_t max_age_ms;

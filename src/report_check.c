@@ -431,6 +431,9 @@ static const struct station *report_check_station(const struct report_context *c
 		if (st == NULL)
 			report_errors_add(errs, "/station_id", "unknown_station",
 					  "is not in the station registry");
+	} else if (ctx->stations_required) {
+		report_errors_add(errs, "/station_id", "unknown_station",
+				  "is not in the station registry (none is configured)");
 	}
 	return st;
 }

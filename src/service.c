@@ -360,6 +360,8 @@ int service_serve(int argc, char **argv)
 	 * short-lived trees; hand the freed heap back (about 10 MiB). */
 	malloc_trim(0);
 #endif
+	if (svc->registry == NULL)
+		log_warnx("no [stations] file: every report will be rejected (unknown_station)");
 	log_info("geoalert %s serving: %s, %d MQTT sessions, %zu stations, http on port %d",
 		 GA_VERSION, svc->cfg.mqtt.url, svc->cfg.mqtt.sessions,
 		 svc->registry ? registry_count(svc->registry) : (size_t)0, http_port(svc->http));
@@ -475,6 +477,8 @@ int service_check_config(int argc, char **argv)
 	if (ke == GA_ERR_NOTFOUND)
 		log_info("[alerts] cap_signing_key_file %s does not exist yet: serve will make it",
 			 c->alerts.cap_signing_key_file);
+	if (reg == NULL)
+		log_warnx("no [stations] file: every report will be rejected (unknown_station)");
 	printf("%s: ok (%zu stations)\n", path, reg ? registry_count(reg) : (size_t)0);
 	status = 0;
 	goto out;

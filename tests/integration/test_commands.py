@@ -108,9 +108,25 @@ def test_classify_extra_large_boundary():
     assert json.loads(out)["level"] == "large", out
 
 
+def test_no_registry_every_station_unknown():
+    # a config without [stations] file: classify -c judges as serve would
+    conf = write("noreg.ini", "\n".join(l for l in GOOD.splitlines()
+                                        if not l.startswith("file =")) + "\n")
+    rc, out, err = run("check-config", "-c", conf)
+    assert rc == 0 and "ok (0 stations)" in out, (out, err)
+    assert "every report will be rejected" in err, err
+    rc, out, _ = run("classify", "-c", conf, os.path.join(DATA, "report-danger-registry.json"))
+    assert rc == 1, out
+    errs = json.loads(out)["errors"]
+    assert [(e["path"], e["code"]) for e in errs] == [("/station_id", "unknown_station")], errs
+    # without -c the station is not checked at all (spec §7)
+    rc, out, _ = run("classify", os.path.join(DATA, "report-danger-registry.json"))
+    assert rc == 0, out
+
+
 for t in (test_check_config_ok, test_check_config_names_line,
           test_check_config_bad_registry_names_feature, test_check_config_missing_secret,
           test_check_config_default_share_group_with_account, test_classify_examples, test_classify_with_registry,
-          test_classify_extra_large_boundary):
+          test_classify_extra_large_boundary, test_no_registry_every_station_unknown):
     runner.run(t)
 runner.finish()

@@ -227,6 +227,26 @@ def test_registry_reload():
     assert g2.stop() == 0
 
 
+def test_no_registry_every_station_unknown():
+    """Spec §2: station_id must be in the registry. A daemon without a
+    [stations] file has none: it takes no report (it took them all)."""
+    g3 = Geoalert(broker, sessions=1, name="noreg", extra={"mqtt": {"share_group": "noreg"}})
+    del g3.sections["stations"]
+    g3.write_config()
+    g3.start()
+    s3 = Station(broker)
+    try:
+        s3.publish("JS-3201-0007", report("JS-3201-0007", "noreg-1"))
+        rc = s3.wait_receipt("noreg-1")
+        assert rc["status"] == "rejected", rc
+        assert [(e["path"], e["code"]) for e in rc["errors"]] == \
+            [("/station_id", "unknown_station")], rc
+        assert "no [stations] file: every report will be rejected" in g3.log_text()
+    finally:
+        s3.close()
+        assert g3.stop() == 0
+
+
 def test_metrics():
     import urllib.request
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % ga.http_port, timeout=5) as r:
@@ -256,7 +276,7 @@ for t in (test_healthz, test_accepted_danger_from_registry, test_duplicate_chang
           test_station_checks, test_disaster_in_gauss_krueger, test_xian80_warning,
           test_outside_service_area, test_metrics, test_grouping_and_level_recomputed,
           test_unknown_incident_rejected, test_future_and_past_times, test_sigterm_exits_cleanly,
-          test_registry_reload):
+          test_registry_reload, test_no_registry_every_station_unknown):
     runner.run(t)
 st.close()
 broker.stop()

@@ -22,7 +22,7 @@
 #define OBSERVED_MS INT64_C(1795675920000)
 #define NOW_MS (OBSERVED_MS + 3600 * 1000)
 
-static const struct report_context plain_ctx = {NULL, NULL, NULL, NOW_MS, 0};
+static const struct report_context plain_ctx = {.now_ms = NOW_MS};
 
 static inline const char *src_dir(void)
 {
