@@ -31,8 +31,8 @@ static const struct channel_type *const channel_types[] = {
 
 /* Keys every type takes (the limits, and the text's cap and template). */
 static const char *const channel_common_keys[] = {
-    "rate_per_min",	  "rate_per_s",	    "concurrency", "deadline",
-    "backoff_initial_ms", "backoff_max_ms", "timeout_ms",  NULL,
+    "rate_per_min",   "rate_per_s", "concurrency", "deadline", "backoff_initial_ms",
+    "backoff_max_ms", "timeout_ms", "late_after",  NULL,
 };
 static const char *const channel_text_keys[] = {"max_bytes", "template", NULL};
 
@@ -88,7 +88,7 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 			 struct channel_limits *out, char *err, size_t errlen)
 {
 	const struct channel_type *t = channel_type_find(ch->type);
-	long long v[7];
+	long long v[8];
 	ga_err e;
 
 	if (t == NULL) {
@@ -102,13 +102,15 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 			     errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "concurrency", 1, CHANNEL_CONCURRENCY_MAX, 4, &v[2], err,
 			     errlen)) != GA_OK ||
-	    (e = channel_int(cfg, ch, "deadline", 1, CHANNEL_DEADLINE_MAX_S, 3600, &v[3], err,
-			     errlen)) != GA_OK ||
+	    (e = channel_int(cfg, ch, "deadline", 0, CHANNEL_DEADLINE_MAX_S,
+			     t->never_give_up ? 0 : 3600, &v[3], err, errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "backoff_initial_ms", 1, CHANNEL_BACKOFF_MAX_MS, 1000, &v[4],
 			     err, errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "backoff_max_ms", 1, CHANNEL_BACKOFF_MAX_MS, 60000, &v[5],
 			     err, errlen)) != GA_OK ||
 	    (e = channel_int(cfg, ch, "timeout_ms", 100, CHANNEL_TIMEOUT_MAX_MS, 10000, &v[6], err,
+			     errlen)) != GA_OK ||
+	    (e = channel_int(cfg, ch, "late_after", 1, CHANNEL_DEADLINE_MAX_S, 3600, &v[7], err,
 			     errlen)) != GA_OK)
 		return e;
 	out->rate_per_min = (int)v[0];
@@ -118,6 +120,7 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 	out->backoff_initial_ms = v[4];
 	out->backoff_max_ms = v[5] < v[4] ? v[4] : v[5];
 	out->timeout_ms = v[6];
+	out->late_ms = v[7] * 1000;
 	return GA_OK;
 }
 

@@ -52,11 +52,15 @@ enum channel_verdict {
 /* Limits the worker applies to a channel: the channel keys rate_per_min,
  * rate_per_s (0: none; defaults as the real APIs impose: wecom and
  * dingtalk 20/min, feishu 100/min and 5/s), concurrency (4), deadline
- * (seconds, 3600), backoff_initial_ms (1000), backoff_max_ms (60000)
- * and timeout_ms (10000, one request). */
+ * (seconds; 0: none, retried until delivered; default 3600, the portal's
+ * 0: spec §9 "retries until the portal answers 2xx"), backoff_initial_ms
+ * (1000), backoff_max_ms (60000), timeout_ms (10000, one request) and
+ * late_after (seconds, 3600: with deadline 0, when the supervisors are
+ * told that a delivery is still not done). */
 struct channel_limits {
 	int rate_per_min, rate_per_s, concurrency;
 	int64_t deadline_ms, backoff_initial_ms, backoff_max_ms, timeout_ms;
+	int64_t late_ms; /* deadline 0: the supervisors are told once after this */
 };
 
 /* One delivery of one published version, as a channel sees it. */

@@ -17,6 +17,7 @@ struct channel_type {
 	bool needs_url, needs_token;
 	const char *const *schemes;   /* url prefixes it takes; NULL: http://, https:// */
 	int rate_per_min, rate_per_s; /* defaults: what the real API imposes */
+	bool never_give_up;	      /* default deadline 0: retried until delivered */
 	/* Checks the type's own keys beyond what the table says (files they
 	 * name, addresses), at check-config and at open; errors name
 	 * "FILE:LINE". May be NULL. */

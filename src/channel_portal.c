@@ -42,6 +42,7 @@ const struct channel_type channel_type_portal = {
     .transport = CHANNEL_HTTP,
     .keys = NULL,
     .needs_url = true,
+    .never_give_up = true, /* spec §9: retried until the portal answers 2xx */
     .request = portal_request,
     .answer = portal_answer,
 };

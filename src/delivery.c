@@ -24,16 +24,18 @@ static const struct config_channel *delivery_channel_cfg(const struct config *cf
 	return NULL;
 }
 
-/* The channel's deadline; the default when its keys are wrong (they
- * were checked at start, so only a test's config gets here). */
-static int64_t delivery_deadline_ms(const struct config *cfg, const struct config_channel *ch)
+/* When a delivery made at now_ms gives up: now_ms + the channel's
+ * deadline, DELIVERY_NEVER for none; the default when its keys are wrong
+ * (they were checked at start, so only a test's config gets here). */
+static int64_t delivery_deadline_at(const struct config *cfg, const struct config_channel *ch,
+				    int64_t now_ms)
 {
 	struct channel_limits lim;
 	char err[256];
 
 	if (channel_limits_of(cfg, ch, &lim, err, sizeof(err)) != GA_OK)
-		return 3600 * 1000;
-	return lim.deadline_ms;
+		return now_ms + 3600 * 1000;
+	return lim.deadline_ms == 0 ? DELIVERY_NEVER : now_ms + lim.deadline_ms;
 }
 
 struct delivery_targets {
@@ -81,7 +83,7 @@ ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *a
 		snprintf(d.idem_key, sizeof(d.idem_key), "%s:%d", alert_id, version);
 		d.next_attempt_ms = now_ms;
 		d.created_ms = now_ms;
-		d.deadline_ms = now_ms + delivery_deadline_ms(cfg, &cfg->channels[i]);
+		d.deadline_ms = delivery_deadline_at(cfg, &cfg->channels[i], now_ms);
 		e = store_delivery_insert(s, &d);
 		if (e != GA_OK && e != GA_ERR_DUPLICATE)
 			return e;
@@ -101,7 +103,7 @@ static json_t *delivery_time(int64_t ms, int offset_min)
 {
 	char buf[TIME_TEXT_MAX];
 
-	if (ms <= 0)
+	if (ms <= 0 || ms == DELIVERY_NEVER)
 		return json_null();
 	time_format_rfc3339(ms, offset_min, buf, sizeof(buf));
 	return json_string(buf);
@@ -183,7 +185,7 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		e = GA_ERR_CONFLICT;
 		goto out;
 	}
-	if ((e = store_delivery_resend(s, d.id, now_ms, now_ms + delivery_deadline_ms(cfg, ch))) !=
+	if ((e = store_delivery_resend(s, d.id, now_ms, delivery_deadline_at(cfg, ch, now_ms))) !=
 	    GA_OK)
 		goto out;
 	jd = json_pack("{s:s, s:i, s:i}", "channel", channel, "version", d.version, "attempts",

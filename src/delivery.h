@@ -34,6 +34,10 @@
 #define DELIVERY_STOP_MS 1000	  /* at stop, transfers get this long to finish */
 #define DELIVERY_GRACE_MS 5000	  /* a sending row with no answer: due again after timeout + this */
 #define DELIVERY_RETRY_AFTER_MAX_S 86400 /* a longer Retry-After is taken as this */
+/* deadline_ms of a delivery that never gives up (a channel's deadline
+ * 0): retried until delivered; the supervisors are told once when it is
+ * not done after the channel's late_after (event delivery_late). */
+#define DELIVERY_NEVER INT64_MAX
 
 struct notify;
 struct workflow_ctx;

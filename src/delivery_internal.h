@@ -41,6 +41,7 @@ struct delivery_job {
 	int mid;	      /* mqtt */
 	int64_t expires_mono; /* mqtt: no PUBACK by then is a failure */
 	bool finished;
+	bool late; /* not given up, late: the supervisors are told */
 	enum channel_verdict verdict;
 	char err[CHANNEL_ERR_MAX];
 	struct delivery_job *next;

@@ -213,6 +213,12 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 			after = now + DELIVERY_RATE_WAIT_MS;
 		if (after > next)
 			next = after; /* never before the server said */
+		/* Never given up: the supervisors hear once that it is late,
+		 * from the attempt whose wait spans the mark (due at or before
+		 * it, the next one after it). */
+		int64_t late = r->created_ms + lim->late_ms;
+		j->late =
+		    r->deadline_ms == DELIVERY_NEVER && r->next_attempt_ms <= late && next > late;
 		snprintf(r->state, sizeof(r->state), "pending");
 		r->next_attempt_ms = next;
 		e = store_delivery_finish(d->store, r->id, r->state, next, j->err, 0);
@@ -244,6 +250,20 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 				 j->alert ? delivery_str(j->alert, "headline") : "");
 			if (d->notify != NULL)
 				notify_send(d->notify, NOTIFY_SUPERVISORS, "delivery_failed",
+					    r->alert_id, headline,
+					    j->alert ? delivery_str(j->alert, "level") : "",
+					    j->public_url);
+		} else if (j->late) {
+			char headline[CHANNEL_ERR_MAX + STORE_HEADLINE_MAX];
+			log_warnx(
+			    "delivery: %s version %d to %s not delivered after %d attempts in "
+			    "%lld min; still trying: %s",
+			    r->alert_id, r->version, r->channel, r->attempts,
+			    (long long)((now - r->created_ms) / 60000), r->last_error);
+			snprintf(headline, sizeof(headline), "[%s] %s", r->channel,
+				 j->alert ? delivery_str(j->alert, "headline") : "");
+			if (d->notify != NULL)
+				notify_send(d->notify, NOTIFY_SUPERVISORS, "delivery_late",
 					    r->alert_id, headline,
 					    j->alert ? delivery_str(j->alert, "level") : "",
 					    j->public_url);

@@ -11,8 +11,10 @@ import time
 from harness import GEOALERT, report, secret_file
 
 # Hazard points in 浦口区 (320111), on a grid about 2.6 km by 2 km: each
-# station's report opens an incident of its own. Row by row, west to east.
-GRID = [(lon, lat) for lat in (32.024, 32.042, 32.060, 32.078)
+# station's report opens an incident of its own. Row by row, west to east
+# (a row added keeps the earlier points where they were; every point
+# checked with `geoalert locate`).
+GRID = [(lon, lat) for lat in (32.024, 32.042, 32.060, 32.078, 32.096)
         for lon in (118.602, 118.630, 118.658)]
 
 # What a report adds to make the alert's text worth checking.

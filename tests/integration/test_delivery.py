@@ -27,7 +27,7 @@ from harness import Broker, Geoalert, Runner, Station, free_port, secret_file, t
 # Stations of our own in 浦口区 (320111), each a hazard point threatening
 # 620 people (a large danger), at least 2 km from the others, so that
 # each report opens an incident of its own.
-STATIONS = flows.grid("DLV-%04d" % (i + 1) for i in range(12))
+STATIONS = flows.grid("DLV-%04d" % (i + 1) for i in range(13))
 
 SECRETS = tmpdir("dlv-secrets")
 portal = Portal("portal-token-123")
@@ -40,7 +40,8 @@ hook = Hook()
 
 RETRY = {"backoff_initial_ms": "200", "backoff_max_ms": "800", "timeout_ms": "1500"}
 CHANNELS = {
-    "channel.portal": dict(type="portal", url=portal.url("/api/alerts"),
+    # no deadline (a portal's default: spec §9), late after 2 s
+    "channel.portal": dict(type="portal", url=portal.url("/api/alerts"), late_after="2",
                            token_file=secret_file(SECRETS, "portal", portal.token), **RETRY),
     "channel.wecom": dict(type="wecom", url=wecom.url("/cgi-bin/webhook/send"),
                           token_file=secret_file(SECRETS, "wecom", wecom.key), **RETRY),
@@ -283,6 +284,34 @@ def test_deadline_failed_supervisors_told_then_resend():
     assert rows[0][0] == 1, rows
 
 
+def test_portal_never_given_up_supervisors_told_once():
+    """Spec §9: the portal is retried until it answers 2xx. Past its
+    late_after the supervisors hear once that it is still not done."""
+    def notice(event, aid):
+        return lambda r: ((r.get("json") or {}).get("event") == event
+                          and r["json"].get("alert_id") == aid)
+
+    portal.set_mode("500")
+    try:
+        aid = new_alert()
+        n = hook.wait(notice("delivery_late", aid), 15)
+        assert "portal" in n[0]["json"]["headline"], n[0]["json"]
+        d = wait_state(aid, "portal", 1, "pending")
+        assert d["deadline_at"] is None and "500" in d["last_error"], d
+        attempts = d["attempts"]
+        # more attempts (backoff 0.8 s at most), no second notice, not failed
+        d = flows.wait_row(ga, DUTY, aid, "portal", lambda x: x["attempts"] >= attempts + 3,
+                           "3 more attempts", timeout=15)
+        assert d["state"] in ("pending", "sending"), d
+        assert len(hook.of(notice("delivery_late", aid))) == 1, hook.of(notice("delivery_late", aid))
+    finally:
+        portal.set_mode("ok")
+    wait_state(aid, "portal", 1, "delivered")
+    assert portal.accept_count[aid + ":1"] == 1
+    assert hook.of(notice("delivery_failed", aid)) == []
+    assert "to portal not delivered after" in ga.log_text()
+
+
 def test_kill9_mid_retry_and_mid_send_delivered_exactly_once():
     global ga
     # one alert whose portal answers 500 (retrying), one whose request the
@@ -391,6 +420,7 @@ for t in (test_every_channel_gets_the_alert_once,
           test_retry_after_is_honoured,
           test_hanging_robot_times_out_and_is_tried_again,
           test_deadline_failed_supervisors_told_then_resend,
+          test_portal_never_given_up_supervisors_told_once,
           test_kill9_mid_retry_and_mid_send_delivered_exactly_once,
           test_cancel_follows_to_a_channel_disabled_since,
           test_list_404_and_check_config_names_unknown_key,

@@ -78,9 +78,23 @@ static void test_limits_defaults(void **state)
 	assert_int_equal(l.rate_per_min, 7);
 	assert_int_equal(l.rate_per_s, 0);
 	assert_int_equal(l.deadline_ms, 60000);
+	assert_int_equal(l.late_ms, 3600 * 1000);
+	/* the portal: retried until it answers 2xx (spec §9) */
 	ch = add_channel(c, "p", "portal", "http://x/");
 	assert_int_equal(channel_limits_of(c, ch, &l, err, sizeof(err)), GA_OK);
 	assert_int_equal(l.rate_per_min, 0);
+	assert_int_equal(l.deadline_ms, 0);
+	/* any channel may go without a deadline, and say when it is late */
+	set_kv(ch, "late_after", "120");
+	assert_int_equal(channel_limits_of(c, ch, &l, err, sizeof(err)), GA_OK);
+	assert_int_equal(l.late_ms, 120000);
+	ch = add_channel(c, "f2", "feishu", "http://x/");
+	set_kv(ch, "deadline", "0");
+	assert_int_equal(channel_limits_of(c, ch, &l, err, sizeof(err)), GA_OK);
+	assert_int_equal(l.deadline_ms, 0);
+	set_kv(ch, "late_after", "0");
+	assert_int_not_equal(channel_limits_of(c, ch, &l, err, sizeof(err)), GA_OK);
+	assert_non_null(strstr(err, "late_after"));
 	free(c);
 }
 

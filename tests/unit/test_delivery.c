@@ -125,7 +125,8 @@ static void test_enqueue_targets(void **state)
 	assert_string_equal(rows.r[0].idem_key, "JS-1:1");
 	assert_string_equal(rows.r[0].state, "pending");
 	assert_int_equal(rows.r[0].next_attempt_ms, 1000);
-	assert_int_equal(rows.r[0].deadline_ms, 1000 + 3600 * 1000);
+	/* a portal's default: no deadline (spec §9: until it answers 2xx) */
+	assert_true(rows.r[0].deadline_ms == DELIVERY_NEVER);
 
 	/* a channel's own deadline */
 	cc->kv[0] = (struct config_kv){"deadline", "60", 1};
@@ -213,7 +214,7 @@ static void test_order_states_resend_recover(void **state)
 	assert_string_equal(d.state, "pending");
 	assert_string_equal(d.last_error, "HTTP 502");
 	assert_int_equal(d.next_attempt_ms, 2000);
-	assert_int_equal(d.deadline_ms, 2000 + 3600 * 1000);
+	assert_true(d.deadline_ms == DELIVERY_NEVER); /* the portal's: none */
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)),
 			 GA_ERR_CONFLICT);
 
