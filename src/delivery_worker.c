@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "sign.h"
 #include "timeutil.h"
 
 /* --- starting due rows --------------------------------------------- */
@@ -95,6 +96,9 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 		return NULL;
 	}
 	e = workflow_published_json(d->store, &d->wf, row->alert_id, row->version, &j->alert);
+	/* The JSON /alerts/{id}.json serves: signed the same way. */
+	if (e == GA_OK && d->wf.signer != NULL)
+		e = sign_alert(d->wf.signer, j->alert);
 	if (e != GA_OK) {
 		log_warnx("delivery: %s version %d: %s", row->alert_id, row->version,
 			  ga_strerror(e));

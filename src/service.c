@@ -305,6 +305,7 @@ int service_serve(int argc, char **argv)
 		goto out;
 	}
 	svc->wf.delivery_cfg = &svc->cfg;
+	svc->wf.signer = svc->signer;
 	svc->wf.metrics = &svc->metrics;
 	if (watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
 			 svc->cfg.alerts.utc_offset_min, time_now_ms(), &svc->watchdog) != GA_OK) {

@@ -42,6 +42,7 @@
 struct thresholds;
 struct config;
 struct metrics;
+struct sign_key;
 
 enum alert_state {
 	ALERT_PENDING,
@@ -72,6 +73,10 @@ struct workflow_ctx {
 	/* Where a publication's draft -> confirm latency is observed
 	 * (metrics.h, draft_confirm); NULL: nowhere. */
 	struct metrics *metrics;
+	/* Signs the alert JSON the channels send (sign.h), so that the
+	 * portal and the alerts topic get what /alerts/{id}.json serves,
+	 * signature included (spec §6); NULL: unsigned. */
+	const struct sign_key *signer;
 };
 
 /* Inside the writer's transaction, after a report changed inc (prev_level

@@ -41,20 +41,27 @@ static json_t *workflow_coord_json(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
-json_t *workflow_figures_json(const struct figures *f)
+/* The figures given (all of them, 0 where not given, when all is set). */
+static json_t *workflow_figures(const struct figures *f, bool all)
 {
 	json_t *o = json_object();
 
 	for (int i = 0; o != NULL && i < FIG_COUNT; i++) {
-		if (!(f->set & (1u << i)))
+		bool given = f->set & (1u << i);
+		if (!all && !given)
 			continue;
 		if (json_object_set_new(o, figure_name((enum figure)i),
-					workflow_number_json(f->value[i])) != 0) {
+					workflow_number_json(given ? f->value[i] : 0)) != 0) {
 			json_decref(o);
 			return NULL;
 		}
 	}
 	return o;
+}
+
+json_t *workflow_figures_json(const struct figures *f)
+{
+	return workflow_figures(f, false);
 }
 
 static json_t *workflow_area_json(const struct store_draft *d)
@@ -86,7 +93,8 @@ json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_d
 	    level_zh(d->level), "response_level", level_response(d->level), "color",
 	    level_color(d->level), "headline", d->headline, "situation", d->situation, "causes",
 	    d->causes, "response", d->response, "trend", d->trend, "area", workflow_area_json(d),
-	    "figures", workflow_figures_json(&d->figures), "observed_at",
+	    /* every figure (spec §6's example: 0 for what no report gave) */
+	    "figures", workflow_figures(&d->figures, true), "observed_at",
 	    workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
 	    workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);
 	return o;

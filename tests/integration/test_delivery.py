@@ -145,6 +145,14 @@ def test_every_channel_gets_the_alert_once():
               "figures", "sent", "references"):
         assert a[k] == pub[k], (k, a[k], pub[k])
     assert "reporter" not in json.dumps(a, ensure_ascii=False)
+    # spec §6: the portal gets what /alerts/{id}.json serves, byte for
+    # byte the same members, signature included; every figure there
+    code, public = ga.get("/alerts/%s.json" % aid)
+    assert code == 200 and a == public, (a, public)
+    assert a["signature"]["key_id"] and a["figures"]["deaths"] == 0, a
+    assert set(a["figures"]) == {"deaths", "missing", "injured", "relocated_people",
+                                 "direct_loss_cny", "threatened_people",
+                                 "threatened_property_cny"}, a["figures"]
     w = wecom.wait(text_has(aid), 10)[0]
     assert a["headline"] in w["text"] and (BASE + "/alerts/" + aid) in w["text"], w["text"]
     d = ding.wait(text_has(aid), 10)[0]
