@@ -7,9 +7,10 @@
 #include "cmd.h"
 #include "service.h"
 
-static int usage(void)
+/* The usage on out: stdout and 0 when asked for (help), else stderr and 2. */
+static int usage(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: geoalert COMMAND [ARGS]\n"
 		"  serve -c FILE                      run the service\n"
 		"  check-config -c FILE               validate a configuration\n"
@@ -24,14 +25,15 @@ static int usage(void)
 		"  backup PATH -c FILE                copy the database online to PATH\n"
 		"  verify FILE [-c FILE | --key PUBKEYFILE]\n"
 		"                                     check a saved alert's signature\n"
-		"  version                            print the version\n");
-	return 2;
+		"  version                            print the version\n"
+		"  help                               print this\n");
+	return out == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage();
+		return usage(stderr);
 	const char *cmd = argv[1];
 	argc--;
 	argv++;
@@ -65,5 +67,7 @@ int main(int argc, char **argv)
 		printf("geoalert %s\n", GA_VERSION);
 		return 0;
 	}
-	return usage();
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return usage(stdout);
+	return usage(stderr);
 }

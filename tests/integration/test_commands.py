@@ -108,6 +108,13 @@ def test_classify_extra_large_boundary():
     assert json.loads(out)["level"] == "large", out
 
 
+def test_help():
+    rc, out, err = run("--help")
+    assert rc == 0 and "usage: geoalert COMMAND" in out and err == "", (rc, out, err)
+    rc, out, err = run("no-such-command")
+    assert rc == 2 and out == "" and "usage: geoalert COMMAND" in err, (rc, out, err)
+
+
 def test_no_registry_every_station_unknown():
     # a config without [stations] file: classify -c judges as serve would
     conf = write("noreg.ini", "\n".join(l for l in GOOD.splitlines()
@@ -127,6 +134,7 @@ def test_no_registry_every_station_unknown():
 for t in (test_check_config_ok, test_check_config_names_line,
           test_check_config_bad_registry_names_feature, test_check_config_missing_secret,
           test_check_config_default_share_group_with_account, test_classify_examples, test_classify_with_registry,
-          test_classify_extra_large_boundary, test_no_registry_every_station_unknown):
+          test_classify_extra_large_boundary, test_no_registry_every_station_unknown,
+          test_help):
     runner.run(t)
 runner.finish()
