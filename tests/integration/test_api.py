@@ -454,10 +454,67 @@ def test_newer_draft_supersedes_pending():
     assert code == 200 and body["published"] is True, body
 
 
+def other_incident(rid, hazard_type, people):
+    """A large danger of another hazard type at JS-3211-0002: an incident
+    of its own; its pending draft."""
+    st.publish("JS-3211-0002", {"schema": "geohazard.report/1", "report_id": rid,
+                                "station_id": "JS-3211-0002", "kind": "danger",
+                                "hazard_type": hazard_type, "observed_at": now_rfc3339(),
+                                "figures": {"threatened_people": people}})
+    rc = st.wait_receipt(rid)
+    assert rc["status"] == "accepted" and rc["level"] == "large", rc
+    return wait_pending(rc["incident_id"])
+
+
+def test_reject_then_listed_as_rejected():
+    d = other_incident("api-rej-1", "debris_flow", 700)
+    aid = d["alert_id"]
+    body = {"reason": "现场核查为误报", "draft_id": d["draft_id"]}
+    code, _, res = call("POST", "/api/v1/alerts/%s/reject" % aid, DUTY, body=body)
+    assert code == 200, res
+    code, _, res = call("GET", "/api/v1/alerts?state=rejected", DUTY)
+    assert code == 200, res
+    mine = [it for it in res["alerts"] if it["alert_id"] == aid]
+    assert len(mine) == 1 and mine[0]["draft_id"] == d["draft_id"], res
+    code, _, res = call("GET", "/api/v1/alerts?state=pending", DUTY)
+    assert aid not in [it["alert_id"] for it in res["alerts"]], res
+    code, _, res = call("GET", "/api/v1/alerts?state=published", DUTY)
+    assert aid not in [it["alert_id"] for it in res["alerts"]], res
+    # nothing public, and a second reject is a conflict
+    assert ga.get("/alerts/%s.json" % aid)[0] == 404
+    code, _, res = call("POST", "/api/v1/alerts/%s/reject" % aid, DUTY, body={"reason": "x"})
+    assert code == 409, res
+    rows = ga.query("SELECT count(*) FROM audit WHERE action = 'draft.reject' AND subject = ?",
+                    (aid,))
+    assert rows[0][0] == 1, rows
+
+
+def test_confirm_with_every_text_edited():
+    d = other_incident("api-edit-1", "ground_collapse", 650)
+    aid = d["alert_id"]
+    edits = {"headline": "【大型地面塌陷险情】编辑后的标题", "situation": "编辑后的险情描述。",
+             "causes": "编辑后的引发因素。", "response": "编辑后的应急处置。",
+             "trend": "编辑后的发展趋势。"}
+    code, _, res = call("POST", "/api/v1/alerts/%s/confirm" % aid, DUTY,
+                        body={"draft_id": d["draft_id"], "edits": edits})
+    assert code == 200 and res["published"] is True, res
+    code, public = ga.get("/alerts/%s.json" % aid)
+    assert code == 200, public
+    for k, v in edits.items():
+        assert public[k] == v, (k, public[k])
+    # the audit trail says which fields the officer changed
+    rows = ga.query("SELECT detail FROM audit WHERE action = 'draft.edit' AND subject = ?",
+                    (aid,))
+    assert len(rows) == 1, rows
+    fields = json.loads(rows[0][0])["fields"]
+    assert sorted(fields) == sorted(edits), fields
+
+
 for t in (test_401_without_or_with_bad_token, test_list_and_unknown_state, test_404_and_405,
           test_draft_listed_with_reporter_and_map, test_400_bad_bodies, test_413_body_past_cap,
           test_403_duty_officer_cancelling, test_confirm_with_edited_headline_publishes,
           test_two_officers_for_extra_large, test_newer_draft_supersedes_pending,
+          test_reject_then_listed_as_rejected, test_confirm_with_every_text_edited,
           test_static_console_files_and_headers, test_login_session_cookie_csrf_logout,
           test_session_form_login_and_idle_expiry, test_secure_cookie_and_login_rate_limit):
     runner.run(t)
