@@ -95,33 +95,32 @@ int cmd_classify(int argc, char **argv)
 		}
 	}
 
-	if (cfgpath != NULL) {
-		struct geo_options gopt;
-		if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-			fprintf(stderr, "geoalert classify: out of memory\n");
-			goto out;
-		}
-		if (config_load(cfgpath, cfg, err, sizeof(err)) != GA_OK) {
-			fprintf(stderr, "geoalert classify: %s\n", err);
-			goto out;
-		}
-		publish_min = cfg->alerts.publish_min_level;
-		if (thresholds_load(cfg->alerts.thresholds[0] ? cfg->alerts.thresholds : NULL, &th,
-				    err, sizeof(err)) != GA_OK) {
-			fprintf(stderr, "geoalert classify: %s\n", err);
-			goto out;
-		}
-		config_geo_options(cfg, &gopt);
-		if ((geo = geo_new(&gopt, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "geoalert classify: %s\n", err);
-			goto out;
-		}
-		if (cfg->stations.file[0] != '\0' &&
-		    registry_load(cfg->stations.file, geo, &reg, err, sizeof(err)) != GA_OK) {
-			fprintf(stderr, "geoalert classify: %s\n", err);
-			goto out;
-		}
-	} else if (thresholds_load(NULL, &th, err, sizeof(err)) != GA_OK) {
+	/* Without -c: the defaults (national thresholds, the bundled regions
+	 * and service area), so the location is judged as serve judges it;
+	 * only the station is not checked (spec §7). */
+	struct geo_options gopt;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "geoalert classify: out of memory\n");
+		goto out;
+	}
+	config_defaults(cfg);
+	if (cfgpath != NULL && config_load(cfgpath, cfg, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert classify: %s\n", err);
+		goto out;
+	}
+	publish_min = cfg->alerts.publish_min_level;
+	if (thresholds_load(cfg->alerts.thresholds[0] ? cfg->alerts.thresholds : NULL, &th, err,
+			    sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert classify: %s\n", err);
+		goto out;
+	}
+	config_geo_options(cfg, &gopt);
+	if ((geo = geo_new(&gopt, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "geoalert classify: %s\n", err);
+		goto out;
+	}
+	if (cfgpath != NULL && cfg->stations.file[0] != '\0' &&
+	    registry_load(cfg->stations.file, geo, &reg, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "geoalert classify: %s\n", err);
 		goto out;
 	}
@@ -133,7 +132,7 @@ int cmd_classify(int argc, char **argv)
 		goto out;
 	}
 	ctx.registry = reg;
-	ctx.stations_required = cfg != NULL; /* as serve would with this config */
+	ctx.stations_required = cfgpath != NULL; /* as serve would with this config */
 	ctx.geo = geo;
 	ctx.topic_station = NULL;
 	ctx.now_ms = time_now_ms();

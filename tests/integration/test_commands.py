@@ -108,6 +108,20 @@ def test_classify_extra_large_boundary():
     assert json.loads(out)["level"] == "large", out
 
 
+def test_classify_without_config_judges_the_location():
+    # spec §7: without -c only the station goes unchecked; an unknown CRS
+    # or a point outside the (default) service area is refused as serve
+    # would refuse it
+    with open(os.path.join(DATA, "report-danger-registry.json"), encoding="utf-8") as f:
+        r = json.load(f)
+    r["location"] = {"crs": "EPSG:99999", "coordinates": [118.62, 32.06]}
+    rc, out, _ = run("classify", "-", stdin=json.dumps(r).encode())
+    assert rc == 1 and "/location/crs" in [e["path"] for e in json.loads(out)["errors"]], out
+    r["location"] = {"crs": "EPSG:4326", "coordinates": [116.40, 39.90]}  # Beijing
+    rc, out, _ = run("classify", "-", stdin=json.dumps(r).encode())
+    assert rc == 1 and "outside_area" in [e["code"] for e in json.loads(out)["errors"]], out
+
+
 def test_help():
     rc, out, err = run("--help")
     assert rc == 0 and "usage: geoalert COMMAND" in out and err == "", (rc, out, err)
@@ -135,6 +149,6 @@ for t in (test_check_config_ok, test_check_config_names_line,
           test_check_config_bad_registry_names_feature, test_check_config_missing_secret,
           test_check_config_default_share_group_with_account, test_classify_examples, test_classify_with_registry,
           test_classify_extra_large_boundary, test_no_registry_every_station_unknown,
-          test_help):
+          test_help, test_classify_without_config_judges_the_location):
     runner.run(t)
 runner.finish()
