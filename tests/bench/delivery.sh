@@ -22,10 +22,11 @@
 #   email       smtp_sink.py (AUTH PLAIN, 3 recipients): the end of DATA
 #               of the message whose Message-ID is the alert's
 # The robots' rate limits are lifted (rate_per_min = 0, Feishu's
-# rate_per_s = 0 too) since these are local endpoints. The stand-ins are
-# subclassed here to answer with TCP_NODELAY, as SmsGateway does itself:
-# Python's servers write a status line and headers, then the body (SMTP:
-# each line of a multi-line reply) in separate writes, and Nagle holding
+# rate_per_s = 0 too) since these are local endpoints. The HTTP stand-ins
+# are subclassed here to answer with TCP_NODELAY, as SmsGateway and the
+# SMTP sink do themselves: Python's servers write a status line and
+# headers, then the body (SMTP: each line of a multi-line reply) in
+# separate writes, and Nagle holding
 # the second until libcurl's delayed ACK of the first adds 40 ms to a
 # request now and then (to nearly every wechat_mp submit, which follows
 # its draft/add on the same connection); a real API does not, and this
