@@ -178,6 +178,20 @@ static const char *delivery_str(const json_t *o, const char *key)
 	return v != NULL ? v : "";
 }
 
+/* The supervisors' notice of a delivery that failed or is late (event). */
+static void delivery_tell_supervisors(struct delivery *d, const struct delivery_job *j,
+				      const char *event)
+{
+	char headline[CHANNEL_ERR_MAX + STORE_HEADLINE_MAX];
+
+	if (d->notify == NULL)
+		return;
+	snprintf(headline, sizeof(headline), "[%s] %s", j->row.channel,
+		 j->alert ? delivery_str(j->alert, "headline") : "");
+	notify_send(d->notify, NOTIFY_SUPERVISORS, event, j->row.alert_id, headline,
+		    j->alert ? delivery_str(j->alert, "level") : "", j->public_url);
+}
+
 /* Writes the outcome of each finished job in one transaction; then tells
  * supervisors of the failed ones. Returns true when some row was
  * delivered (a later version may be due now). */
@@ -247,30 +261,16 @@ static bool delivery_record(struct delivery *d, struct delivery_job *done)
 			log_info("delivery: %s version %d delivered to %s (attempt %d)",
 				 r->alert_id, r->version, r->channel, r->attempts);
 		} else if (strcmp(r->state, "failed") == 0) {
-			char headline[CHANNEL_ERR_MAX + STORE_HEADLINE_MAX];
 			log_warnx("delivery: %s version %d to %s failed after %d attempts: %s",
 				  r->alert_id, r->version, r->channel, r->attempts, r->last_error);
-			snprintf(headline, sizeof(headline), "[%s] %s", r->channel,
-				 j->alert ? delivery_str(j->alert, "headline") : "");
-			if (d->notify != NULL)
-				notify_send(d->notify, NOTIFY_SUPERVISORS, "delivery_failed",
-					    r->alert_id, headline,
-					    j->alert ? delivery_str(j->alert, "level") : "",
-					    j->public_url);
+			delivery_tell_supervisors(d, j, "delivery_failed");
 		} else if (j->late) {
-			char headline[CHANNEL_ERR_MAX + STORE_HEADLINE_MAX];
 			log_warnx(
 			    "delivery: %s version %d to %s not delivered after %d attempts in "
 			    "%lld min; still trying: %s",
 			    r->alert_id, r->version, r->channel, r->attempts,
 			    (long long)((now - r->created_ms) / 60000), r->last_error);
-			snprintf(headline, sizeof(headline), "[%s] %s", r->channel,
-				 j->alert ? delivery_str(j->alert, "headline") : "");
-			if (d->notify != NULL)
-				notify_send(d->notify, NOTIFY_SUPERVISORS, "delivery_late",
-					    r->alert_id, headline,
-					    j->alert ? delivery_str(j->alert, "level") : "",
-					    j->public_url);
+			delivery_tell_supervisors(d, j, "delivery_late");
 		} else {
 			log_info("delivery: %s version %d to %s: attempt %d failed (%s); next in "
 				 "%lld ms",
