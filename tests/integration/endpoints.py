@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import free_port
+from harness import PortHold, free_port
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -40,10 +40,12 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 def stop_serving(server, lock, conns):
-    """Shuts server down, its listening socket closed, then every
-    connection of conns (a set guarded by lock), kept-alive ones too."""
+    """Shuts server down, then every connection of conns (a set guarded by
+    lock), kept-alive ones too; its listening socket is handed to a
+    PortHold (returned): the port stays ours, and refuses, until
+    serve_again()."""
     server.shutdown()
-    server.server_close()
+    hold = PortHold(sock=server.socket)
     with lock:
         conns = list(conns)
     for c in conns:
@@ -51,6 +53,21 @@ def stop_serving(server, lock, conns):
             c.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+    return hold
+
+
+def serve_again(cls, port, handler, hold):
+    """A cls server (socketserver) with handler on port: on the listening
+    socket hold (stop_serving's) when there is one, so the port is never
+    free in between; serving from a thread of its own."""
+    if hold is None:
+        server = cls(("127.0.0.1", port), handler)
+    else:
+        server = cls(("127.0.0.1", port), handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = hold.release()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 class Recorder:
@@ -98,6 +115,7 @@ class Endpoint(Recorder):
         self.retry_after = "1"
         self.port = free_port()
         self.server = None
+        self.hold = None  # the port while down (harness.PortHold)
         self.hanging = threading.Event()
         self.conns = set()
         self.up()
@@ -139,19 +157,19 @@ class Endpoint(Recorder):
             def log_message(self, *args):
                 pass
 
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_again(_Server, self.port, Handler, self.hold)
+        self.hold = None
 
     def down(self):
         self.hanging.set()
         # keep-alive connections too: down is down
-        stop_serving(self.server, self.lock, self.conns)
-        # make sure nothing listens any more
-        with socket.socket() as s:
-            assert s.connect_ex(("127.0.0.1", self.port)) != 0
+        self.hold = stop_serving(self.server, self.lock, self.conns)
+        self.hold.assert_down()
 
     def close(self):
-        self.down()
+        if self.hold is None:
+            self.down()
+        self.hold.close()
 
     def url(self, path=""):
         return "http://127.0.0.1:%d%s" % (self.port, path)

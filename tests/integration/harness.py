@@ -10,6 +10,7 @@ import pwd
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import threading
@@ -78,6 +79,67 @@ def now_rfc3339(offset_s=0):
     return t.replace(microsecond=0).isoformat()
 
 
+class PortHold:
+    """A port kept ours while its server is down: a listening socket on
+    it that resets every connection at once, so that a client finds the
+    server down (its request fails at once) and no other process can take
+    the port meanwhile. Tests run side by side (ctest -j): once, while a
+    portal stand-in was down for two minutes, another test's stand-in was
+    given its port by free_port() and answered geoalert's requests.
+
+    PortHold(port=P) binds P (it must be free: the server just stopped);
+    PortHold(sock=S) takes the listening socket S of a stopped server.
+    release() returns the listening socket (for the next server on the
+    port, with no moment where the port is free); close() frees it."""
+
+    def __init__(self, port=None, sock=None):
+        if sock is None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as e:
+                sock.close()
+                raise AssertionError("port %d taken while its server was down: %s"
+                                     % (port, e))
+            sock.listen(64)
+        self.sock = sock
+        self.stop = threading.Event()
+        sock.settimeout(0.1)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            # RST, not FIN: refused, as near as a listening socket can
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+
+    def release(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.settimeout(None)
+        return self.sock
+
+    def close(self):
+        self.release().close()
+
+    def assert_down(self):
+        """A connection to the port is reset: down as clients see it."""
+        port = self.sock.getsockname()[1]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                assert s.recv(1) == b"", "port %d answers while down" % port
+        except ConnectionResetError:
+            pass
+
+
 def report(station, report_id, kind="danger", hazard_type="landslide", **fields):
     r = {
         "schema": "geohazard.report/1",
@@ -112,8 +174,12 @@ class Broker:
             f.write("max_queued_bytes 0\n")
             f.write(extra)
         self.proc = None
+        self.hold = None  # the port, while stopped (PortHold)
 
     def start(self):
+        if self.hold is not None:  # mosquitto binds it itself
+            self.hold.close()
+            self.hold = None
         self.logf = open(self.log, "a")
         self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=self.logf,
                                      stderr=subprocess.STDOUT)
@@ -125,6 +191,7 @@ class Broker:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=20)
+            self.hold = PortHold(port=self.port)
 
 
 class Geoalert:

@@ -33,7 +33,7 @@ import subprocess
 import threading
 import time
 
-from endpoints import Recorder, stop_serving
+from endpoints import Recorder, serve_again, stop_serving
 from harness import free_port
 
 LINE_MAX = 1000  # RFC 5321 4.5.3.1.6, CRLF included
@@ -122,6 +122,7 @@ class SmtpSink(Recorder):
         self.tls_failures = []  # str(ssl.SSLError) of every failed handshake
         self.port = free_port()
         self.server = None
+        self.hold = None  # the port while down (harness.PortHold)
         self.conns = set()
         self.up()
 
@@ -157,16 +158,19 @@ class SmtpSink(Recorder):
                         if conn.sock is not sock:  # the SSLSocket took sock's descriptor
                             conn.sock.close()
 
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_again(_Server, self.port, Handler, self.hold)
+        self.hold = None
 
     def down(self):
-        """Stops listening and drops the open connections (a client may
-        keep one for the next message): refused until up()."""
-        stop_serving(self.server, self.lock, self.conns)
+        """Stops serving and drops the open connections (a client may
+        keep one for the next message): every connection is reset until
+        up() (the port stays ours: harness.PortHold)."""
+        self.hold = stop_serving(self.server, self.lock, self.conns)
 
     def close(self):
-        self.down()
+        if self.hold is None:
+            self.down()
+        self.hold.close()
 
     def url(self, scheme=None):
         """smtp://127.0.0.1:PORT (smtps:// for an implicit TLS sink)."""
