@@ -122,8 +122,8 @@ static const char *const draft_admin_units[] = {"省", "市", "区", "县", "州
 
 static const char *const draft_msg_names[DRAFT_MSG_COUNT] = {"alert", "update", "cancel"};
 
-enum hazard_key { HK_ADVICE, HK_CAUSES, HK_COUNT };
-static const char *const draft_hazard_keys[HK_COUNT] = {"advice", "causes"};
+enum hazard_key { HK_ADVICE, HK_CAUSES, HK_GUIDE, HK_COUNT };
+static const char *const draft_hazard_keys[HK_COUNT] = {"advice", "causes", "guide"};
 
 struct draft_templates {
 	struct draft_template *section[SEC_COUNT];
@@ -170,6 +170,13 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
 	return t->hazard_text[h][HK_ADVICE];
 }
 
+const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h)
+{
+	if (t == NULL || h < 0 || h >= HAZARD_COUNT || t->hazard_text[h][HK_GUIDE] == NULL)
+		return "";
+	return t->hazard_text[h][HK_GUIDE];
+}
+
 /* One "hazard.key = value" line of hazards.txt (trimmed, not a comment). */
 static ga_err draft_hazard_line(struct draft_templates *t, const char *path, int line,
 				const char *s, size_t len, char *err, size_t errlen)
@@ -200,8 +207,8 @@ static ga_err draft_hazard_line(struct draft_templates *t, const char *path, int
 	}
 	if (h < 0 || key < 0) {
 		snprintf(err, errlen,
-			 "%s:%d: unknown key \"%.*s\" (want HAZARD_TYPE.advice or .causes)", path,
-			 line, (int)(ke - k), k);
+			 "%s:%d: unknown key \"%.*s\" (want HAZARD_TYPE.advice, .causes or .guide)",
+			 path, line, (int)(ke - k), k);
 		return GA_ERR_CONFIG;
 	}
 	if (t->hazard_text[h][key] != NULL) {

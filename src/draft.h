@@ -93,6 +93,10 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
 ga_err draft_compose(const struct draft_templates *t, const struct draft_input *in,
 		     struct draft_text *out);
 
+/* What the public should do (防御指南) for hazard type h: items joined
+ * with "；", without final "。"; borrowed from t, "" when t is NULL. */
+const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h);
+
 /* Formatting helpers the templates' values are made with (exposed for
  * tests and for other channels that print the same figures). Each
  * writes a NUL-terminated string into buf (len >= 32) and returns buf. */
