@@ -52,11 +52,16 @@ struct draft_input {
 	double area_m2;
 	const char *sender; /* "江苏省自然资源厅" */
 	int prev_level;	    /* update: level of the previous version; -1: unknown */
+	/* update: the previous published version's figures and kind, for
+	 * "what changed" (value changes); NULL / -1: unknown */
+	const struct figures *prev_figures;
+	int prev_kind;
 };
 
 /* Sets every field of in from inc: msg_type alert, kind disaster when
  * inc->has_disaster, admin_code, observed_ms = first observed, UTC+8,
- * no scale, no texts, prev_level -1. inc is borrowed. */
+ * no scale, no texts, prev_level and prev_kind -1, no prev_figures. inc
+ * is borrowed. */
 void draft_input_init(struct draft_input *in, const struct incident *inc);
 
 /* The composed text; each string is malloc'd and never NULL (a section a
