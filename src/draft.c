@@ -582,7 +582,7 @@ static void draft_values_figures(struct draft_values *dv, const struct figures *
 /* A figure as the texts print it: "28人", "1800万元". */
 static void draft_figure_text(enum figure i, double v, char *buf, size_t len)
 {
-	char n[DRAFT_NUM_MAX];
+	char n[24]; /* "%lld" of at most DRAFT_AMOUNT_MAX */
 
 	if (figure_is_count(i)) {
 		draft_count(v, n, sizeof(n));
