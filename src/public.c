@@ -479,6 +479,8 @@ static const char public_stylesheet[] =
     ".figures{border-collapse:collapse}.figures th,.figures td{padding:3px 12px 3px 0;"
     "text-align:left;font-weight:normal}.figures th{color:#56606a}\n"
     ".versions{margin:4px 0;padding-left:22px;font-size:14px}\n"
+    ".unknown{color:#56606a}.guide ul{margin:4px 0;padding-left:22px}\n"
+    ".hotline,.hotline-guide{margin:8px 0;font-weight:600}\n"
     "footer{max-width:820px;margin:0 auto;padding:0 12px 30px;font-size:14px}\n";
 
 const char *public_css(void)
