@@ -385,9 +385,12 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 	html_text(&h, pub_str(alert, "sender"));
 	html_raw(&h, "</dd><dt>发布时间</dt><dd>");
 	html_time(&h, pub_str(alert, "sent"));
-	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>发现时间</dt><dd>",
+	/* observed_at of a 灾情 is its earliest disaster report's: when it
+	 * happened; of a 险情, when it was found */
+	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>%s</dt><dd>",
 		  pub_msg_type_zh(alert),
-		  (int)json_integer_value(json_object_get(alert, "version")));
+		  (int)json_integer_value(json_object_get(alert, "version")),
+		  pub_is(alert, "kind", "disaster") ? "发生时间" : "发现时间");
 	html_time(&h, pub_str(alert, "observed_at"));
 	html_raw(&h, "</dd><dt>编号</dt><dd>");
 	html_text(&h, id);

@@ -68,7 +68,7 @@ static json_t *make_alert(const struct figures *f, bool disaster, enum draft_msg
 	snprintf(inc.id, sizeof(inc.id), "%s", CHTEST_AID);
 	inc.hazard_type = HAZARD_COLLAPSE;
 	snprintf(inc.admin_code, sizeof(inc.admin_code), "321183");
-	inc.first_observed_ms = 1764139920000; /* 2026-11-26T14:52+08:00 */
+	inc.first_observed_ms = 1795675920000; /* 2026-11-26T14:52+08:00 */
 	inc.has_disaster = disaster;
 	inc.figures = *f;
 	inc.level = LEVEL_LARGE;
@@ -184,7 +184,8 @@ static void test_page_rows(void **state)
 			"<th>失踪</th><td><span class=\"unknown\">未报告</span></td>",
 			"<th>受伤</th><td><span class=\"unknown\">未报告</span></td>",
 			"<th>直接经济损失</th><td><span class=\"unknown\">未报告</span></td>");
-	assert_text_lacks(html, ">0人<", ">0元<", "<th>威胁人数");
+	assert_text_lacks(html, ">0人<", ">0元<", "<th>威胁人数", "<dt>发现时间");
+	assert_text_has(html, "<dt>发生时间</dt><dd>2026-11-26 14:52（UTC+08:00）</dd>");
 	free(html);
 	json_decref(a);
 }
