@@ -224,19 +224,19 @@ def test_slow_clients_do_not_starve_health_and_metrics():
     assert code == 200, body
 
 
-def test_deadline_cuts_a_client_that_keeps_sending():
-    """The idle timeout (30 s) restarts at each byte; the request deadline
-    does not. One client sending a byte every 0.5 s: cut by the server well
-    before 20 s (bounded wait; today it is never cut)."""
+def slow_send(req, src, start=0):
+    """Sends req from src: its first start bytes at once, then a byte every
+    0.5 s (never the last 4). Seconds until the server closed it; None when
+    still open after 20 s."""
     s = socket.socket()
-    s.bind(("127.0.0.3", 0))
+    s.bind((src, 0))
     s.settimeout(0.5)
     s.connect(("127.0.0.1", ga.http_port))
-    req = SlowClient.REQ
+    s.sendall(req[:start])
     t0 = time.monotonic()
     cut_after = None
     try:
-        i = 0
+        i = start
         while time.monotonic() - t0 < 20 and i < len(req) - 4:
             try:
                 s.send(req[i:i + 1])
@@ -252,9 +252,24 @@ def test_deadline_cuts_a_client_that_keeps_sending():
                 break
     finally:
         s.close()
+    return cut_after
+
+
+def test_deadline_cuts_a_client_that_keeps_sending():
+    """The idle timeout (30 s) restarts at each byte; the request deadline
+    does not. One client sending a header byte every 0.5 s, and one sending
+    its body so: each cut by the server well before 20 s (bounded wait;
+    before this change neither was cut)."""
+    cut_after = slow_send(SlowClient.REQ, "127.0.0.3")
     assert cut_after is not None, "still open after 20 s"
     print("FIGURE one slow client cut after %.1f s (request_timeout %d s)" % (
         cut_after, REQUEST_TIMEOUT_S), flush=True)
+    body = json.dumps({"name": "duty1", "password": "x" * 200}).encode()
+    head = ("POST /console/login HTTP/1.1\r\nHost: x\r\nX-Geoalert-Login: 1\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    cut_after = slow_send(head.encode() + body, "127.0.0.3", start=len(head))
+    assert cut_after is not None, "a slow body still open after 20 s"
+    print("FIGURE one slow body cut after %.1f s" % cut_after, flush=True)
 
 
 def test_trusted_proxy_has_no_per_address_limit():
