@@ -173,10 +173,7 @@ void http_throttle_flush(struct http *h, int64_t now, bool force)
 	h->throttle_due_ms = due;
 }
 
-/* One more refused login from remote. Past HTTP_THROTTLE_SOURCES_MAX
- * addresses the oldest window is audited early to make room: the count
- * is bounded in memory, and nothing goes uncounted. */
-static void http_throttle_count(struct http *h, const char *remote, const char *name, int64_t now)
+void http_throttle_count(struct http *h, const char *remote, const char *name, int64_t now)
 {
 	int64_t window = (int64_t)h->svc->cfg.console.login_window_s * 1000;
 	struct http_throttle *t = NULL;

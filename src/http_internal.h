@@ -202,6 +202,11 @@ enum MHD_Result http_console_handle(struct http *h, struct MHD_Connection *conn,
 				    struct http_req *req);
 /* Frees a login's state (the request is done). */
 void http_login_free(struct http_login *l);
+/* One more refused login from remote (name: the name tried). Past
+ * HTTP_THROTTLE_SOURCES_MAX addresses the oldest window is audited early
+ * to make room: the count is bounded in memory, and nothing goes
+ * uncounted. On the MHD thread. */
+void http_throttle_count(struct http *h, const char *remote, const char *name, int64_t now);
 /* Audits every throttle window that has ended by now (all with force, at
  * a stop); on the MHD thread, or after it stopped. */
 void http_throttle_flush(struct http *h, int64_t now, bool force);

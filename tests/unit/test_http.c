@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "http_internal.h"
+#include "service.h"
+#include "store_testutil.h"
 
 static char dir[] = "/tmp/ga-http-XXXXXX";
 
@@ -219,12 +221,85 @@ static void test_worker_queue_cap(void **state)
 	http_worker_free(w);
 }
 
+/* --- refused logins: one audit row per address and window ------------- */
+
+static int64_t audit_rows(const char *path, const char *action)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE action = ?1", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_throttle_cap_and_window(void **state)
+{
+	(void)state;
+	struct stest_db db;
+	struct service *svc = calloc(1, sizeof(*svc));
+	struct http h = {.svc = svc};
+	const int64_t T0 = 1800000000000LL, W = 900 * 1000LL;
+	char remote[STORE_REMOTE_MAX];
+
+	assert_non_null(svc);
+	svc->cfg.console.login_window_s = 900;
+	stest_db_make(&db, "http-throttle");
+	h.store = stest_open(db.path, 0);
+	h.throttle = calloc(HTTP_THROTTLE_SOURCES_MAX, sizeof(*h.throttle));
+	assert_non_null(h.throttle);
+
+	/* Many refused logins from one address: one slot, no row yet. */
+	for (int i = 0; i < 100; i++)
+		http_throttle_count(&h, "192.0.2.1", "x", T0 + i);
+	assert_int_equal(h.nthrottle, 1);
+	assert_int_equal(h.throttle[0].count, 100);
+	assert_int_equal(h.throttle_due_ms, T0 + W);
+	http_throttle_flush(&h, T0 + W - 1, false);
+	assert_int_equal(audit_rows(db.path, "login.throttled"), 0);
+	/* The window ends: one row. */
+	http_throttle_flush(&h, T0 + W, false);
+	assert_int_equal(h.nthrottle, 0);
+	assert_int_equal(audit_rows(db.path, "login.throttled"), 1);
+
+	/* The cap: HTTP_THROTTLE_SOURCES_MAX addresses fit without a row ... */
+	for (int i = 0; i < HTTP_THROTTLE_SOURCES_MAX; i++) {
+		snprintf(remote, sizeof(remote), "10.%d.%d.1", i / 256, i % 256);
+		http_throttle_count(&h, remote, "x", T0 + W + 1 + i);
+	}
+	assert_int_equal(h.nthrottle, HTTP_THROTTLE_SOURCES_MAX);
+	assert_int_equal(audit_rows(db.path, "login.throttled"), 1);
+	/* ... one more audits the oldest window early, keeping the count. */
+	http_throttle_count(&h, "198.51.100.1", "x", T0 + 2 * W);
+	assert_int_equal(h.nthrottle, HTTP_THROTTLE_SOURCES_MAX);
+	assert_int_equal(audit_rows(db.path, "login.throttled"), 2);
+	for (int i = 0; i < h.nthrottle; i++)
+		assert_string_not_equal(h.throttle[i].remote, "10.0.0.1");
+	/* A stop audits the rest. */
+	http_throttle_flush(&h, T0 + 2 * W, true);
+	assert_int_equal(h.nthrottle, 0);
+	assert_int_equal(audit_rows(db.path, "login.throttled"), 2 + HTTP_THROTTLE_SOURCES_MAX);
+
+	free(h.throttle);
+	store_close(h.store);
+	stest_db_remove(&db);
+	free(svc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_trusted_proxies_config),
 	    cmocka_unit_test(test_client_address),
 	    cmocka_unit_test(test_worker_queue_cap),
+	    cmocka_unit_test(test_throttle_cap_and_window),
 	};
 	if (!mkdtemp(dir))
 		return 1;
