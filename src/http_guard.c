@@ -2,7 +2,7 @@
  * connection (issue 15): at most [http] connections_per_address open at
  * once from one address, and [http] request_timeout to send a whole
  * request (headers and body), counted from the connection's start or the
- * end of its previous request.
+ * end of its previous request. An IPv6 client is its /64.
  *
  * libmicrohttpd's own timeout (MHD_OPTION_CONNECTION_TIMEOUT) is an idle
  * timeout: every byte resets it, so a client sending one header byte a
@@ -163,7 +163,7 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *sa, socklen_
 		return MHD_YES;
 	pthread_mutex_lock(&g->mu);
 	for (struct http_gconn *c = g->head; c; c = c->next)
-		if (c->state != HTTP_GCONN_CUT && http_addr_equal(&c->addr, &a))
+		if (c->state != HTTP_GCONN_CUT && http_addr_same_client(&c->addr, &a))
 			n++;
 	bool ok = n < g->cfg->http.connections_per_address;
 	if (!ok)

@@ -130,7 +130,10 @@ struct http_addr {
 };
 bool http_addr_of(const struct sockaddr *sa, struct http_addr *out);
 bool http_addr_parse(const char *text, struct http_addr *out);
-bool http_addr_equal(const struct http_addr *a, const struct http_addr *b);
+/* One client for the per-address connection limit: the same IPv4
+ * address, or the same IPv6 /64 (the smallest network handed to one site:
+ * its holder has 2^64 addresses to spread connections over). */
+bool http_addr_same_client(const struct http_addr *a, const struct http_addr *b);
 /* Whether a is within [http] trusted_proxies. */
 bool http_addr_trusted(const struct config *cfg, const struct http_addr *a);
 void http_addr_text(const struct http_addr *a, char buf[STORE_REMOTE_MAX]);

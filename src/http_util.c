@@ -166,10 +166,10 @@ bool http_addr_parse(const char *text, struct http_addr *out)
 	return false;
 }
 
-bool http_addr_equal(const struct http_addr *a, const struct http_addr *b)
+bool http_addr_same_client(const struct http_addr *a, const struct http_addr *b)
 {
 	return a->family == b->family && a->family != 0 &&
-	       memcmp(a->a, b->a, a->family == AF_INET ? 4 : 16) == 0;
+	       memcmp(a->a, b->a, a->family == AF_INET ? 4 : 8) == 0;
 }
 
 bool http_addr_trusted(const struct config *cfg, const struct http_addr *a)

@@ -120,7 +120,17 @@ static void test_client_address(void **state)
 	assert_false(http_addr_trusted(c, &a));
 	assert_true(http_addr_parse("::ffff:10.9.1.1", &b));
 	assert_true(http_addr_trusted(c, &b));
-	assert_false(http_addr_equal(&a, &b));
+	assert_false(http_addr_same_client(&a, &b));
+	assert_true(http_addr_parse("10.9.1.1", &a));
+	assert_true(http_addr_same_client(&a, &b));
+	assert_true(http_addr_parse("10.9.1.2", &a));
+	assert_false(http_addr_same_client(&a, &b));
+	/* IPv6: one /64 is one client. */
+	assert_true(http_addr_parse("2001:db8:1:2::1", &a));
+	assert_true(http_addr_parse("2001:db8:1:2:ffff::9", &b));
+	assert_true(http_addr_same_client(&a, &b));
+	assert_true(http_addr_parse("2001:db8:1:3::1", &b));
+	assert_false(http_addr_same_client(&a, &b));
 	assert_false(http_addr_parse("10.9.1", &a));
 	free(c);
 }
