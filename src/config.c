@@ -1,6 +1,7 @@
 /* config.c - INI configuration against a declarative option table. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -73,6 +74,10 @@ static const struct option options[] = {
     S("http", "public_base_url", http.public_base_url),
     {"http", "healthz_backlog", OPT_DURATION, offsetof(struct config, http.healthz_backlog_s), 0,
      10, 7 * 86400},
+    S("http", "trusted_proxies", http.trusted_proxies_text),
+    I("http", "connections_per_address", http.connections_per_address, 1, 1024),
+    {"http", "request_timeout", OPT_DURATION, offsetof(struct config, http.request_timeout_s), 0, 1,
+     300},
     S("stations", "file", stations.file),
     {"stations", "expected_interval", OPT_DURATION,
      offsetof(struct config, stations.expected_interval_s), 0, 10, 30 * 86400},
@@ -103,6 +108,7 @@ static const struct option options[] = {
     {"console", "session_idle", OPT_DURATION, offsetof(struct config, console.session_idle_s), 0,
      60, 86400},
     I("console", "login_max_failures", console.login_max_failures, 1, 1000),
+    I("console", "login_address_max_failures", console.login_address_max_failures, 1, 100000),
     {"console", "login_window", OPT_DURATION, offsetof(struct config, console.login_window_s), 0, 1,
      86400},
     {"console", "secure_cookies", OPT_BOOL, offsetof(struct config, console.secure_cookies), 0, 0,
@@ -137,9 +143,12 @@ void config_defaults(struct config *c)
 	c->stations.expected_interval_s = 3600;
 	c->stations.max_observed_age_s = 7 * 86400;
 	c->http.healthz_backlog_s = 600;
+	c->http.connections_per_address = 32;
+	c->http.request_timeout_s = 10;
 	c->console.session_idle_s = 1800;
 	c->console.login_max_failures = 5;
 	c->console.login_window_s = 900;
+	c->console.login_address_max_failures = 20;
 }
 
 struct parse_state {
@@ -506,6 +515,62 @@ static ga_err config_check_hotline(const struct config *c, char *err, size_t err
 	return GA_OK;
 }
 
+/* One entry of [http] trusted_proxies: an address or ADDRESS/PREFIX. */
+static bool config_net_parse(const char *text, struct config_net *out)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		out->prefix = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		out->prefix = 128;
+	} else {
+		return false;
+	}
+	if (slash) {
+		char *end;
+		errno = 0;
+		long p = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || p < 0 || p > out->prefix)
+			return false;
+		out->prefix = (int)p;
+	}
+	return true;
+}
+
+/* [http] trusted_proxies: addresses or ranges separated by spaces or
+ * commas; "" trusts no one (X-Forwarded-For is then never read). */
+static ga_err config_proxies(struct config *c, char *err, size_t errlen)
+{
+	char copy[CONFIG_STR_MAX], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", c->http.trusted_proxies_text);
+	c->http.ntrusted_proxies = 0;
+	for (char *t = strtok_r(copy, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+		if (c->http.ntrusted_proxies == CONFIG_PROXIES_MAX) {
+			snprintf(err, errlen, "[http] trusted_proxies: more than %d entries",
+				 CONFIG_PROXIES_MAX);
+			return GA_ERR_CONFIG;
+		}
+		if (!config_net_parse(t, &c->http.trusted_proxies[c->http.ntrusted_proxies])) {
+			snprintf(err, errlen,
+				 "[http] trusted_proxies: \"%.64s\" is not an IP address or "
+				 "ADDRESS/PREFIX",
+				 t);
+			return GA_ERR_CONFIG;
+		}
+		c->http.ntrusted_proxies++;
+	}
+	return GA_OK;
+}
+
 /* Checks that span several keys, after the whole file is read. */
 static ga_err config_check(struct config *c, char *err, size_t errlen)
 {
@@ -560,6 +625,8 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 		return GA_ERR_CONFIG;
 	}
 	if (config_check_hotline(c, err, errlen) != GA_OK)
+		return GA_ERR_CONFIG;
+	if (config_proxies(c, err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;
 	if (config_alert_defaults(c, err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;

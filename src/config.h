@@ -48,6 +48,15 @@ struct config_channel {
 /* The value of key in a channel's own keys, or NULL. */
 const char *config_channel_get(const struct config_channel *ch, const char *key);
 
+/* An address range of [http] trusted_proxies: family AF_INET or AF_INET6,
+ * the address in network order (4 or 16 bytes) and its prefix length. */
+#define CONFIG_PROXIES_MAX 16
+struct config_net {
+	int family;
+	unsigned char addr[16];
+	int prefix;
+};
+
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file it came from; "" for defaults */
 
@@ -75,6 +84,13 @@ struct config {
 		/* /healthz is 503 while a delivery is unfinished this long
 		 * after its version was published */
 		int healthz_backlog_s;
+		/* Peers whose X-Forwarded-For names the client (reverse proxies):
+		 * "trusted_proxies" as written, and parsed. */
+		char trusted_proxies_text[CONFIG_STR_MAX];
+		struct config_net trusted_proxies[CONFIG_PROXIES_MAX];
+		int ntrusted_proxies;
+		int connections_per_address; /* open at once from one client address */
+		int request_timeout_s;	     /* to send a whole request (slow clients) */
 	} http;
 
 	struct {
@@ -127,8 +143,9 @@ struct config {
 	} notify;
 
 	struct {
-		int session_idle_s;	/* console session idle timeout */
-		int login_max_failures; /* per name or address within login_window_s */
+		int session_idle_s;		/* console session idle timeout */
+		int login_max_failures;		/* per name and address within login_window_s */
+		int login_address_max_failures; /* per address, any name, within it */
 		int login_window_s;
 		bool secure_cookies; /* add Secure: set when served behind TLS */
 	} console;

@@ -269,10 +269,19 @@ out:
 	return ret;
 }
 
-static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn,
-				  const struct http_req *req)
+static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, struct http_req *req)
 {
 	const char *url = req->url, *method = req->method;
+
+	if (!req->in) {
+		req->in = true;
+		http_guard_request_in(conn);
+	}
+	if (h->nthrottle > 0) {
+		int64_t now = time_now_ms();
+		if (now >= h->throttle_due_ms)
+			http_throttle_flush(h, now, false);
+	}
 
 	if (req->too_big) {
 		char msg[HTTP_MSG_MAX];
@@ -331,8 +340,11 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 			   enum MHD_RequestTerminationCode toe)
 {
 	struct http_req *req = *con_cls;
+	(void)toe;
+	http_guard_request_done(conn);
 	if (!req)
 		return;
+	http_login_free(req->login);
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
@@ -378,6 +390,11 @@ static void http_free(struct http *h)
 {
 	if (!h)
 		return;
+	http_worker_free(h->worker);
+	http_guard_free(h->guard);
+	if (h->store)
+		http_throttle_flush(h, time_now_ms(), true);
+	free(h->throttle);
 	store_close(h->store);
 	free(h);
 }
@@ -397,6 +414,15 @@ static ga_err http_prepare(struct http *h, char *err, size_t errlen)
 	h->wf = h->svc->wf;
 	h->wf.metrics = &h->svc->metrics; /* draft -> confirm, observed by the workflow */
 	snprintf(h->console_dir, sizeof(h->console_dir), "%s/console", GA_DATADIR);
+	if ((h->throttle = calloc(HTTP_THROTTLE_SOURCES_MAX, sizeof(*h->throttle))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((result = http_worker_new(h->svc->cfg.store.path, HTTP_WORKER_THREADS,
+				      HTTP_LOGIN_QUEUE_MAX, &h->worker, err, errlen)) != GA_OK)
+		return result;
+	if ((result = http_guard_new(&h->svc->cfg, &h->guard)) != GA_OK) {
+		snprintf(err, errlen, "http: cannot start the connection guard");
+		return result;
+	}
 	return GA_OK;
 }
 
@@ -413,16 +439,22 @@ ga_err http_start(struct service *svc, struct http **out, char *err, size_t errl
 	h->svc = svc;
 	if ((result = http_prepare(h, err, errlen)) != GA_OK)
 		goto out;
-	/* One internal polling thread and no thread pool: requests are
-	 * serialised, which is what makes h->store safe to use. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* One internal polling thread and no thread pool: handlers are
+	 * serialised, which is what makes h->store safe to use. A password
+	 * hash suspends its connection and runs on h->worker meanwhile.
+	 * The guard refuses a connection past [http] connections_per_address
+	 * and cuts one whose request is not in after [http] request_timeout
+	 * (HTTP_TIMEOUT_S is only an idle timeout: each byte resets it). */
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR,
-				     ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+	h->daemon = MHD_start_daemon(flags, 0, http_guard_accept, h->guard, http_handler, h,
+				     MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
 				     (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 				     (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-				     http_completed, h, MHD_OPTION_END);
+				     http_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+				     http_guard_notify, h->guard, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "[http] listen \"%s\": cannot listen (address in use?)",
 			 svc->cfg.http.listen);
@@ -450,6 +482,8 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	/* Every suspended login back to MHD first: it panics over one. */
+	http_worker_stop(h->worker);
 	MHD_stop_daemon(h->daemon);
 	http_free(h);
 }

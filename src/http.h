@@ -1,7 +1,8 @@
-/* http.h - the HTTP server (libmicrohttpd, one internal thread): /healthz,
- * the officer API /api/v1/ (http_api.c) and the duty officers' console
- * /console/ (http_console.c); spec §8. It keeps a store connection of
- * its own, used only by its thread. */
+/* http.h - the HTTP server (libmicrohttpd, one internal thread; password
+ * hashes on worker threads): /healthz, the officer API /api/v1/
+ * (http_api.c) and the duty officers' console /console/ (http_console.c);
+ * spec §8. It keeps a store connection of its own, used only by its
+ * thread (and one per worker thread). */
 #ifndef GA_HTTP_H
 #define GA_HTTP_H
 

@@ -1,10 +1,13 @@
-/* http_internal.h - what http.c, http_util.c, http_api.c and
- * http_console.c share. Not for other modules.
+/* http_internal.h - what the http_*.c files share. Not for other modules.
  *
- * Threads: libmicrohttpd runs every request on its one internal polling
- * thread (MHD_USE_INTERNAL_POLLING_THREAD, no thread pool), so requests
- * are serialised and the server's own store connection is used by that
- * thread only. Keep it that way or guard h->store with a mutex. */
+ * Threads: libmicrohttpd runs every request handler on its one internal
+ * polling thread (MHD_USE_INTERNAL_POLLING_THREAD, no thread pool), so
+ * handlers are serialised and the server's own store connection h->store,
+ * h->wf and the login throttle table are used by that thread only. Keep
+ * it that way or guard them with a mutex. Slow work leaves that thread
+ * through http_worker (the request's connection suspended meanwhile):
+ * a job uses only its own memory and its thread's own store connection.
+ * http_guard's sweeper thread touches only its registry, under its mutex. */
 #ifndef GA_HTTP_INTERNAL_H
 #define GA_HTTP_INTERNAL_H
 
@@ -13,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "officer.h"
@@ -23,11 +27,30 @@
 #define HTTP_STATIC_MAX (1u << 20) /* bytes of a console file */
 #define HTTP_MSG_MAX 256	   /* an error message */
 #define HTTP_SESSION_COOKIE "geoalert_session"
-#define HTTP_SECRET_BYTES 32 /* random bytes of a session cookie and a CSRF token */
-#define HTTP_SECRET_MAX 64   /* their URL-safe base64 text + NUL */
-#define HTTP_TOUCH_MS 15000  /* a session's idle timeout moves on at most this often */
+#define HTTP_SECRET_BYTES 32  /* random bytes of a session cookie and a CSRF token */
+#define HTTP_SECRET_MAX 64    /* their URL-safe base64 text + NUL */
+#define HTTP_TOUCH_MS 15000   /* a session's idle timeout moves on at most this often */
+#define HTTP_XFF_MAX 512      /* bytes of X-Forwarded-For read; longer: the peer is the client */
+#define HTTP_WORKER_THREADS 2 /* password hashes at once (argon2id: 64 MiB each) */
+#define HTTP_WORKER_THREADS_MAX 8
+#define HTTP_LOGIN_QUEUE_MAX 64	       /* logins waiting for a hash thread; past it 503 */
+#define HTTP_THROTTLE_SOURCES_MAX 1024 /* addresses whose refused logins are counted */
+/* The console's login request carries this header (a cross-site form
+ * cannot send it, and a cross-site fetch with it needs a CORS preflight,
+ * which we never grant): login CSRF. */
+#define HTTP_LOGIN_HEADER "X-Geoalert-Login"
 
 struct service;
+struct http_worker;
+struct http_guard;
+
+/* Refused (429) logins from one address within a window: counted here,
+ * audited as one login.throttled row when the window ends (issue 15). */
+struct http_throttle {
+	char remote[STORE_REMOTE_MAX];
+	int64_t first_ms, last_ms, count;
+	char name[OFFICER_NAME_MAX]; /* the last name tried */
+};
 
 struct http {
 	struct service *svc;
@@ -36,14 +59,35 @@ struct http {
 	struct store *store;	/* its own connection: the MHD thread only */
 	struct workflow_ctx wf; /* the service's; thresholds set per call */
 	char console_dir[CONFIG_PATH_MAX];
+	struct http_worker *worker;	/* password hashes */
+	struct http_guard *guard;	/* slow and greedy clients */
+	struct http_throttle *throttle; /* HTTP_THROTTLE_SOURCES_MAX slots */
+	int nthrottle;
+	int64_t throttle_due_ms; /* the earliest window end among them */
 };
+
+/* Work for http_worker: run() on a worker thread with that thread's store
+ * connection (NULL when the worker has none), then done() (always, also
+ * when cancelled at a stop without running). After done() the worker
+ * never touches the job again. */
+struct http_job {
+	void (*run)(struct http_job *j, struct store *st);
+	void (*done)(struct http_job *j);
+	struct http_job *next;
+	bool cancelled;
+};
+
+/* A console login waiting for its password check (http_console.c). */
+struct http_login;
 
 /* One request: its body, read incrementally up to HTTP_BODY_MAX. */
 struct http_req {
 	char *body; /* NUL-terminated; NULL when there is none */
 	size_t len;
 	bool too_big; /* past the cap: the rest was read and dropped */
+	bool in;      /* the whole request is in (http_guard told) */
 	const char *method, *url;
+	struct http_login *login; /* owned; freed with the request */
 };
 
 /* Who asks, once authenticated (http_auth). */
@@ -79,8 +123,28 @@ unsigned http_status_of(ga_err e);
 ga_err http_body_json(const struct http_req *req, bool empty_ok, json_t **out, char *msg,
 		      size_t msglen);
 
-/* The client's address as numeric text ("" when unknown). */
-void http_remote(struct MHD_Connection *conn, char buf[STORE_REMOTE_MAX]);
+/* An IPv4 or IPv6 address (family 0: none); IPv4-mapped IPv6 is IPv4. */
+struct http_addr {
+	int family;
+	unsigned char a[16];
+};
+bool http_addr_of(const struct sockaddr *sa, struct http_addr *out);
+bool http_addr_parse(const char *text, struct http_addr *out);
+/* One client for the per-address connection limit: the same IPv4
+ * address, or the same IPv6 /64 (the smallest network handed to one site:
+ * its holder has 2^64 addresses to spread connections over). */
+bool http_addr_same_client(const struct http_addr *a, const struct http_addr *b);
+/* Whether a is within [http] trusted_proxies. */
+bool http_addr_trusted(const struct config *cfg, const struct http_addr *a);
+void http_addr_text(const struct http_addr *a, char buf[STORE_REMOTE_MAX]);
+
+/* The client's address as numeric text: peer, or when peer is a trusted
+ * proxy, the rightmost address of xff (X-Forwarded-For, may be NULL)
+ * that is not one. "" when unknown. */
+void http_client_address(const struct config *cfg, const struct http_addr *peer, const char *xff,
+			 char out[STORE_REMOTE_MAX]);
+/* http_client_address of a request. */
+void http_remote(struct http *h, struct MHD_Connection *conn, char buf[STORE_REMOTE_MAX]);
 
 /* HTTP_SECRET_BYTES random bytes as URL-safe base64 without padding. */
 void http_secret_new(char out[HTTP_SECRET_MAX]);
@@ -97,6 +161,35 @@ bool http_secret_equal(const char *a, const char *b);
 unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_change,
 		   struct http_who *who, char *msg, size_t msglen);
 
+/* --- http_worker.c: slow work off the MHD thread --------------------- */
+/* nthreads threads (1..HTTP_WORKER_THREADS_MAX), each with a store
+ * connection to store_path (none when NULL); at most queue_max jobs
+ * waiting. */
+ga_err http_worker_new(const char *store_path, int nthreads, size_t queue_max,
+		       struct http_worker **out, char *err, size_t errlen);
+/* Queues j: GA_ERR_FULL when queue_max are waiting, GA_ERR_BUSY once
+ * stopping; j is then not the worker's. */
+ga_err http_worker_submit(struct http_worker *w, struct http_job *j);
+/* Stops: the running jobs finish, waiting ones are done() cancelled;
+ * submit refuses from now on. */
+void http_worker_stop(struct http_worker *w);
+/* Stops (if not yet) and frees. */
+void http_worker_free(struct http_worker *w);
+
+/* --- http_guard.c: per-address limit, request deadline --------------- */
+ga_err http_guard_new(const struct config *cfg, struct http_guard **out);
+/* After MHD_stop_daemon. */
+void http_guard_free(struct http_guard *g);
+/* MHD_OPTION_ACCEPT_POLICY_CALLBACK, cls the guard. */
+enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *sa, socklen_t len);
+/* MHD_OPTION_NOTIFY_CONNECTION, cls the guard. */
+void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		       enum MHD_ConnectionNotificationCode toe);
+/* The whole request is in: the deadline stops. */
+void http_guard_request_in(struct MHD_Connection *conn);
+/* The request was answered: the next one's deadline starts. */
+void http_guard_request_done(struct MHD_Connection *conn);
+
 /* --- http_api.c: /api/v1/... ------------------------------------------ */
 enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 				const struct http_req *req);
@@ -109,6 +202,16 @@ enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
 
 /* --- http_console.c: /console/... ------------------------------------- */
 enum MHD_Result http_console_handle(struct http *h, struct MHD_Connection *conn,
-				    const struct http_req *req);
+				    struct http_req *req);
+/* Frees a login's state (the request is done). */
+void http_login_free(struct http_login *l);
+/* One more refused login from remote (name: the name tried). Past
+ * HTTP_THROTTLE_SOURCES_MAX addresses the oldest window is audited early
+ * to make room: the count is bounded in memory, and nothing goes
+ * uncounted. On the MHD thread. */
+void http_throttle_count(struct http *h, const char *remote, const char *name, int64_t now);
+/* Audits every throttle window that has ended by now (all with force, at
+ * a stop); on the MHD thread, or after it stopped. */
+void http_throttle_flush(struct http *h, int64_t now, bool force);
 
 #endif

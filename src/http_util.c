@@ -1,5 +1,6 @@
 /* http_util.c - responses, request bodies and authentication shared by the
  * officer API and the console. */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -130,18 +131,118 @@ ga_err http_body_json(const struct http_req *req, bool empty_ok, json_t **out, c
 	return GA_OK;
 }
 
-void http_remote(struct MHD_Connection *conn, char buf[STORE_REMOTE_MAX])
+bool http_addr_of(const struct sockaddr *sa, struct http_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			/* ::ffff:192.0.2.1 is 192.0.2.1: one client, one count. */
+			out->family = AF_INET;
+			memcpy(out->a, &a6->s6_addr[12], 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->a, a6, 16);
+		}
+		return true;
+	}
+	return false;
+}
+
+bool http_addr_parse(const char *text, struct http_addr *out)
+{
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in s4 = {.sin_family = AF_INET};
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, text, &s4.sin_addr) == 1)
+		return http_addr_of((const struct sockaddr *)&s4, out);
+	if (inet_pton(AF_INET6, text, &s6.sin6_addr) == 1)
+		return http_addr_of((const struct sockaddr *)&s6, out);
+	return false;
+}
+
+bool http_addr_same_client(const struct http_addr *a, const struct http_addr *b)
+{
+	return a->family == b->family && a->family != 0 &&
+	       memcmp(a->a, b->a, a->family == AF_INET ? 4 : 8) == 0;
+}
+
+bool http_addr_trusted(const struct config *cfg, const struct http_addr *a)
+{
+	for (int i = 0; i < cfg->http.ntrusted_proxies; i++) {
+		const struct config_net *n = &cfg->http.trusted_proxies[i];
+		if (n->family != a->family)
+			continue;
+		int bytes = n->prefix / 8, bits = n->prefix % 8;
+		if (memcmp(n->addr, a->a, (size_t)bytes) != 0)
+			continue;
+		if (bits) {
+			unsigned char mask = (unsigned char)(0xff << (8 - bits));
+			if ((n->addr[bytes] & mask) != (a->a[bytes] & mask))
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+void http_addr_text(const struct http_addr *a, char buf[STORE_REMOTE_MAX])
+{
+	buf[0] = '\0';
+	if (a->family != 0 && !inet_ntop(a->family, a->a, buf, STORE_REMOTE_MAX))
+		buf[0] = '\0';
+}
+
+void http_client_address(const struct config *cfg, const struct http_addr *peer, const char *xff,
+			 char out[STORE_REMOTE_MAX])
+{
+	struct http_addr client = *peer;
+	char copy[HTTP_XFF_MAX];
+
+	/* Right to left: each trusted proxy appended the address it saw; the
+	 * first address that is not a trusted proxy is the client. Anything
+	 * left of it was written by the client and proves nothing. */
+	if (xff && http_addr_trusted(cfg, peer) && strlen(xff) < sizeof(copy)) {
+		snprintf(copy, sizeof(copy), "%s", xff);
+		char *end = copy + strlen(copy);
+		while (end > copy) {
+			char *comma = end - 1;
+			while (comma > copy && *comma != ',')
+				comma--;
+			char *item = *comma == ',' ? comma + 1 : comma;
+			*end = '\0';
+			while (*item == ' ' || *item == '\t')
+				item++;
+			for (char *t = end; t > item && (t[-1] == ' ' || t[-1] == '\t');)
+				*--t = '\0';
+			struct http_addr a;
+			if (!http_addr_parse(item, &a))
+				break; /* not an address: stop at the last proxy */
+			client = a;
+			if (!http_addr_trusted(cfg, &a))
+				break;
+			end = comma;
+		}
+	}
+	http_addr_text(&client, out);
+}
+
+void http_remote(struct http *h, struct MHD_Connection *conn, char buf[STORE_REMOTE_MAX])
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct http_addr peer;
 	buf[0] = '\0';
-	if (!ci || !ci->client_addr)
+	if (!ci || !ci->client_addr || !http_addr_of(ci->client_addr, &peer))
 		return;
-	const struct sockaddr *sa = ci->client_addr;
-	socklen_t len =
-	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (getnameinfo(sa, len, buf, STORE_REMOTE_MAX, NULL, 0, NI_NUMERICHOST) != 0)
-		buf[0] = '\0';
+	http_client_address(&h->svc->cfg, &peer,
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+			    buf);
 }
 
 void http_secret_new(char out[HTTP_SECRET_MAX])

@@ -197,8 +197,8 @@ ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n);
  * of STORE_REMOTE_MAX or more: the caller cuts hostile input first. */
 ga_err store_login_attempt_add(struct store *s, const char *name, const char *remote, bool ok,
 			       int64_t at_ms);
-/* Failed attempts at or after since_ms for this name or from this remote
- * (either may be NULL: it then matches nothing). */
+/* Failed attempts at or after since_ms for this name and from this
+ * remote (either may be NULL: it then matches any). */
 ga_err store_login_attempt_count_since(struct store *s, const char *name, const char *remote,
 				       int64_t since_ms, int64_t *n);
 /* Forgets attempts older than before_ms. */

@@ -272,7 +272,7 @@ ga_err store_login_attempt_count_since(struct store *s, const char *name, const 
 	ga_err e = GA_OK;
 	int rc;
 
-	/* NULL = anything is never true in SQL: a NULL argument matches no row. */
+	/* A NULL argument matches any row ("?1 IS NULL OR ..."). */
 	if ((rc = store_bind_text(st, 1, name, false)) == SQLITE_OK &&
 	    (rc = store_bind_text(st, 2, remote, false)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 3, since_ms)) == SQLITE_OK)

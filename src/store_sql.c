@@ -373,10 +373,11 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_ms <= ?1",
     [STMT_LOGIN_ADD] = "INSERT INTO login_attempts (at_ms, name, remote, ok)"
 		       " VALUES (?1, ?2, ?3, ?4)",
-    /* Failed attempts since ?3 for this name or from this address (a NULL
-     * argument matches nothing). */
+    /* Failed attempts since ?3 for this name and from this address (a NULL
+     * argument matches any). */
     [STMT_LOGIN_COUNT] = "SELECT count(*) FROM login_attempts"
-			 " WHERE ok = 0 AND at_ms >= ?3 AND (name = ?1 OR remote = ?2)",
+			 " WHERE ok = 0 AND at_ms >= ?3 AND (?1 IS NULL OR name = ?1)"
+			 " AND (?2 IS NULL OR remote = ?2)",
     [STMT_LOGIN_PURGE] = "DELETE FROM login_attempts WHERE at_ms < ?1",
     [STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [STMT_AUDIT_APPEND] = "INSERT INTO audit (" STORE_AUDIT_COLUMNS ")"

@@ -91,7 +91,7 @@ def draft():
 
 def login(name, password, g=None, src=None):
     return call("POST", "/console/login", body={"name": name, "password": password}, g=g,
-                src=src)
+                src=src, headers={"X-Geoalert-Login": "1"})
 
 
 def cookie_of(h):
@@ -319,9 +319,11 @@ def test_static_console_files_and_headers():
 def test_login_session_cookie_csrf_logout():
     code, _, body = login("duty1", "wrong password")
     assert code == 401, body
-    code, _, body = call("POST", "/console/login", body="{")
+    code, _, body = call("POST", "/console/login", body="{",
+                         headers={"X-Geoalert-Login": "1", "Content-Type": "application/json"})
     assert code == 400, body
-    code, _, body = call("POST", "/console/login", body={"name": "duty1"})
+    code, _, body = call("POST", "/console/login", body={"name": "duty1"},
+                         headers={"X-Geoalert-Login": "1"})
     assert code == 400, body
     code, h, body = login("duty1", PASSWORD)
     assert code == 200, body
@@ -377,9 +379,12 @@ def test_login_session_cookie_csrf_logout():
 
 
 def test_session_form_login_and_idle_expiry():
+    # a form login is refused (login CSRF, issue 15: test_http_abuse.py)
     code, h, body = call("POST", "/console/login",
                          body="name=sup1&password=" + PASSWORD.replace(" ", "+"),
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert code == 403, body
+    code, h, body = login("sup1", PASSWORD)
     assert code == 200 and body["role"] == "supervisor", body
     value = cookie_of(h).split(";")[0].split("=", 1)[1]
     # the idle timeout slides: an expired row is refused
@@ -393,8 +398,11 @@ def test_session_form_login_and_idle_expiry():
 
 
 def test_secure_cookie_and_login_rate_limit():
+    """The limit is keyed on name and address (issue 15): failures from one
+    client never lock out the right password from another."""
     g2 = Geoalert(broker, name="ga-secure", extra={"console": {
-        "secure_cookies": "true", "login_max_failures": "3", "login_window": "10m"}})
+        "secure_cookies": "true", "login_max_failures": "3",
+        "login_address_max_failures": "5", "login_window": "10m"}})
     flows.officer(g2, "sec1", "duty_officer", PASSWORD)
     g2.start()
     try:
@@ -402,26 +410,38 @@ def test_secure_cookie_and_login_rate_limit():
         assert code == 200, body
         attrs = [a.strip() for a in cookie_of(h).split(";")]
         assert "Secure" in attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs, attrs
-        # by name: three failures, then even the right password waits
+        # this name from this address: three failures, then even the right
+        # password waits there ...
         for _ in range(3):
             code, _, body = login("sec1", "not the password", g=g2, src="127.0.0.2")
             assert code == 401, body
-        code, h, body = login("sec1", PASSWORD, g=g2, src="127.0.0.3")
+        code, h, body = login("sec1", PASSWORD, g=g2, src="127.0.0.2")
         assert code == 429, body
         assert int(h["retry-after"]) == 600, h
-        # another name from another address is not held back ...
+        # ... but not from another client
+        code, _, body = login("sec1", PASSWORD, g=g2, src="127.0.0.3")
+        assert code == 200, body
         code, _, body = login("ghost", "whatever1", g=g2, src="127.0.0.3")
         assert code == 401, body
-        # ... but from the address that failed three times it is
-        code, _, body = login("ghost2", "whatever1", g=g2, src="127.0.0.2")
+        # the address that failed: other names until five failures in all
+        for name in ("ghost2", "ghost3"):
+            code, _, body = login(name, "whatever1", g=g2, src="127.0.0.2")
+            assert code == 401, body
+        code, _, body = login("ghost4", "whatever1", g=g2, src="127.0.0.2")
         assert code == 429, body
         rows = g2.query("SELECT officer_id, detail FROM audit WHERE action = 'login.fail'")
         assert len(rows) == 6, rows
         assert all(oid is None for oid, _ in rows), rows
-        assert sum(json.loads(d)["throttled"] for _, d in rows) == 2, rows
+        assert not any(json.loads(d)["throttled"] for _, d in rows), rows
         assert not any("not the password" in d for _, d in rows), rows
     finally:
         assert g2.stop() == 0
+    # the two refused logins: one summary row for the address (at the stop,
+    # before the window ended)
+    rows = g2.query("SELECT detail FROM audit WHERE action = 'login.throttled'")
+    assert len(rows) == 1, rows
+    d = json.loads(rows[0][0])
+    assert d["remote"] == "127.0.0.2" and d["count"] == 2, d
 
 
 def test_newer_draft_supersedes_pending():

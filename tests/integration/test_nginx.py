@@ -2,8 +2,11 @@
 shipped, with only its ports, certificate and cache paths changed, passes
 `nginx -t` and then serves: TLS with HSTS, bodies past the API's 64 KiB cap
 refused by nginx (413), the API never cached, public pages cached (MISS
-then HIT), anything but GET/HEAD on them refused. Needs nginx (Debian:
-nginx-light) and openssl."""
+then HIT), anything but GET/HEAD on them refused, a failed login counted
+against the real client (X-Forwarded-For, [http] trusted_proxies). Needs
+nginx (Debian: nginx-light) and openssl."""
+import http.client
+import json
 import os
 import shutil
 import ssl
@@ -11,6 +14,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
+import flows
 from harness import SRC, Broker, Geoalert, Runner, free_port, tmpdir
 
 runner = Runner()
@@ -27,7 +31,9 @@ subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                 "/CN=alerts.example.gov.cn"], check=True, capture_output=True, timeout=60)
 
 broker = Broker().start()
-ga = Geoalert(broker).start()
+ga = Geoalert(broker, extra={"http": {"trusted_proxies": "127.0.0.1 ::1"}})
+flows.officer(ga, "duty1", "duty_officer", "correct horse battery")
+ga.start()
 
 
 def site_conf():
@@ -120,11 +126,32 @@ def test_public_cached():
     assert code == 403, code
 
 
+def test_login_sees_the_real_client():
+    """Behind nginx, geoalert counts a failed login against the client's
+    address (X-Forwarded-For from a trusted proxy), not 127.0.0.1; what the
+    client wrote in X-Forwarded-For itself is replaced by nginx."""
+    conn = http.client.HTTPSConnection("127.0.0.1", HTTPS_PORT, timeout=10, context=CTX,
+                                       source_address=("127.0.0.7", 0))
+    try:
+        conn.request("POST", "/console/login",
+                     body=json.dumps({"name": "duty1", "password": "not the password"}),
+                     headers={"Content-Type": "application/json", "X-Geoalert-Login": "1",
+                              "X-Forwarded-For": "6.6.6.6"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 401, r.status
+    finally:
+        conn.close()
+    rows = ga.query("SELECT remote FROM login_attempts")
+    assert rows == [("127.0.0.7",)], rows
+
+
 try:
     runner.run(test_config_check)
     runner.run(test_tls_and_health)
     runner.run(test_body_cap)
     runner.run(test_public_cached)
+    runner.run(test_login_sees_the_real_client)
 finally:
     subprocess.run([NGINX, "-p", D, "-c", MAIN, "-s", "stop"], capture_output=True, timeout=30)
     ga.stop()
