@@ -55,11 +55,10 @@ static bool delivery_reached_cb(const char *channel, void *arg)
 	return true;
 }
 
-ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *alert_id,
-			int version, const char *msg_type, int64_t now_ms)
+ga_err delivery_targets(struct store *s, const struct config *cfg, const char *alert_id,
+			int version, const char *msg_type, bool chosen[CONFIG_MAX_CHANNELS])
 {
 	struct delivery_targets t;
-	struct store_delivery d;
 	ga_err e;
 
 	if (s == NULL || cfg == NULL || alert_id == NULL || msg_type == NULL || version <= 0)
@@ -72,8 +71,21 @@ ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *a
 	if (strcmp(msg_type, "alert") != 0 &&
 	    (e = store_delivery_channels(s, alert_id, version, delivery_reached_cb, &t)) != GA_OK)
 		return e;
+	memcpy(chosen, t.chosen, sizeof(t.chosen));
+	return GA_OK;
+}
+
+ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *alert_id,
+			int version, const char *msg_type, int64_t now_ms)
+{
+	bool chosen[CONFIG_MAX_CHANNELS];
+	struct store_delivery d;
+	ga_err e;
+
+	if ((e = delivery_targets(s, cfg, alert_id, version, msg_type, chosen)) != GA_OK)
+		return e;
 	for (int i = 0; i < cfg->nchannels; i++) {
-		if (!t.chosen[i])
+		if (!chosen[i])
 			continue;
 		memset(&d, 0, sizeof(d));
 		snprintf(d.alert_id, sizeof(d.alert_id), "%s", alert_id);
