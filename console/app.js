@@ -834,12 +834,12 @@
       renderPreview(c.previewBox, r.data, '发布后公众将看到以下内容（第' + (r.data.version || c.draft.version) + '版）');
       var old = c.actions.querySelector('.confirm');
       if (old) old.remove();
-      var over = (r.data.channels || []).filter(function (ch) { return ch.limit && ch.chars > ch.limit; });
+      var over = (r.data.channels || []).filter(function (ch) { return measure(ch).over; });
       c.actions.insertBefore(el('button', {
         type: 'button', class: 'primary solid confirm', text: '确认发布以上内容',
         onclick: function (ev) { confirmDraft(c, ev.target); }
       }), c.actions.firstChild.nextSibling);
-      if (over.length) setNote(c, '注意：' + over.map(function (ch) { return ch.channel; }).join('、') + '的文字超出长度上限，发送时将被截短。', 'info');
+      if (over.length) setNote(c, '注意：' + over.map(function (ch) { return ch.channel; }).join('、') + '的文字超出该渠道的长度上限，请核对。', 'info');
       c.previewBox.scrollIntoView({ block: 'nearest' });
     });
   }
@@ -881,14 +881,35 @@
     var chs = pv.channels || [];
     box.appendChild(el('div', { class: 'pv-label', text: '各渠道发送的文字（' + chs.length + '个渠道）' }));
     chs.forEach(function (ch) {
-      var n = ch.chars != null ? ch.chars : chars(ch.text);
-      var over = ch.limit && n > ch.limit;
+      var m = measure(ch), over = m.over;
+      var body = ch.text ? el('pre', { class: 'ch-text', 'data-verbatim': true, text: ch.text }) :
+        el('div', { class: 'muted', text: '该渠道接收完整的预警数据（内容与上方公开网页一致），不是单独的一条文字。' });
       box.appendChild(el('div', { class: 'channel' + (over ? ' over' : ''), 'data-channel': ch.channel },
         el('div', { class: 'ch-head' }, el('strong', {}, idSpan(ch.channel)), ' ',
           el('span', { class: 'muted', text: CHANNEL_TYPE_ZH[ch.type] || '其他渠道' }), ' ',
-          el('span', { class: 'ch-count' + (over ? ' over' : ''), text: n + (ch.limit ? '/' + ch.limit : '') + '字' + (over ? '，超出' + (n - ch.limit) + '字' : '') })),
-        el('pre', { class: 'ch-text', 'data-verbatim': true, text: ch.text || '' })));
+          el('span', { class: 'ch-count' + (over ? ' over' : ''), text: m.text })),
+        body));
     });
+  }
+
+  /* A channel text's length against its limit. A short message's limit
+   * is per template parameter (one "name: value" line each). */
+  function measure(ch) {
+    if (!ch.text) return { over: false, text: '' };
+    if (ch.type === 'sms' && ch.limit) {
+      var longest = 0;
+      ch.text.split('\n').forEach(function (line) {
+        var i = line.indexOf(': ');
+        longest = Math.max(longest, chars(i >= 0 ? line.slice(i + 2) : line));
+      });
+      return {
+        over: longest > ch.limit,
+        text: '每项最长' + longest + '字，上限' + ch.limit + '字' + (longest > ch.limit ? '，超出' + (longest - ch.limit) + '字' : '')
+      };
+    }
+    var n = ch.chars != null ? ch.chars : chars(ch.text);
+    var over = !!ch.limit && n > ch.limit;
+    return { over: over, text: n + (ch.limit ? '/' + ch.limit : '') + '字' + (over ? '，超出' + (n - ch.limit) + '字' : '') };
   }
 
   /* Step two: publish what the preview showed, and nothing else. */

@@ -235,19 +235,31 @@ async function main() {
     check(nch === 3, 'preview lists 3 channels: ' + nch);
     for (let i = 0; i < nch; i++) {
       const ch = pv.locator('.channel').nth(i);
+      const name = await ch.getAttribute('data-channel');
       const cnt = await ch.locator('.ch-count').textContent();
+      if (await ch.locator('.ch-text').count() === 0) {
+        check(name === 'portal' && (await ch.textContent()).includes('完整的预警数据'), name + ': the whole alert, no text of its own');
+        continue;
+      }
       const text = await ch.locator('.ch-text').textContent();
-      check(/^\d+(\/\d+)?字/.test(cnt), 'channel ' + await ch.getAttribute('data-channel') + ': ' + cnt + ' (' + Array.from(text).length + ' characters shown)');
+      if (name === 'sms') {
+        const longest = Math.max(...text.split('\n').map((l) => Array.from(l.slice(l.indexOf(': ') + 2)).length));
+        check(cnt.startsWith('每项最长' + longest + '字，上限'), name + ': ' + cnt + ' (longest parameter ' + longest + ' characters)');
+      } else {
+        check(new RegExp('^' + Array.from(text).length + '(/\\d+)?字').test(cnt), name + ': ' + cnt + ' (' + Array.from(text).length + ' characters shown)');
+      }
     }
     const weiboText = await pv.locator('[data-channel="weibo"] .ch-text').textContent();
     check(weiboText.includes(myHeadline) || weiboText.includes('值班员改写'), 'the weibo text carries the edited headline');
     const pvFigs = await pv.locator('dl.figures').textContent();
-    check(pvFigs.includes('失踪未报告'), 'preview: unknown figures as 未报告: ' + pvFigs);
+    // unknown figures (checked at the end: the alert JSON's nulls are another
+    // engineer's work, merged with this one)
+    const pvChecks = { figs: pvFigs };
     const frame = pv.locator('iframe.page-preview');
     await frame.waitFor();
     const pageText = await zhang.frameLocator(`#pending article[data-alert="${A}"] iframe.page-preview`).locator('body').textContent();
     check(pageText.includes('值班员改写'), 'preview page carries the edited headline');
-    check(!/失踪\s*0\s*人/.test(pageText), 'preview page: no 失踪 0人 for an unknown figure');
+    pvChecks.page = pageText;
     await shot(zhang, 'preview', pv);
     await noLatin(zhang, 'preview');
     // an edit voids the preview
@@ -359,6 +371,9 @@ async function main() {
       await p.locator('#login-form').waitFor({ state: 'visible' });
       check((await p.evaluate(async () => (await fetch('/console/session')).status)) === 401, n + ' logged out');
     }
+    // the preview of version 1 (a 灾情 with deaths only): the other figures unknown
+    check(pvChecks.figs.includes('失踪未报告') && pvChecks.figs.includes('直接经济损失未报告'), 'preview: unknown figures as 未报告: ' + pvChecks.figs);
+    check(!/失踪\s*0\s*人/.test(pvChecks.page) && !/受伤\s*0\s*人/.test(pvChecks.page), 'preview page: no 0人 for an unknown figure');
     check(problems.length === 0, 'no errors, CSP violations or outside requests: ' + JSON.stringify(problems));
   } finally {
     await browser.close();
