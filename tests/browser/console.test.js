@@ -313,7 +313,7 @@ async function main() {
     const carried = await liUpd.locator('.mark.carried').count();
     check(carried > 0, 'carried edits marked (' + carried + ')');
     await liUpd.scrollIntoViewIfNeeded();
-    await shot(li, 'phone-draft', liUpd);
+    await shot(li, 'phone-draft', liUpd.locator('.diff'), true);
     await noHScroll(li, 'open update draft');
     await noLatin(li, 'open update draft (390 px)');
     await liUpd.locator('button.preview-btn').click();
