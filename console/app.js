@@ -807,6 +807,13 @@
     setNote(c, '内容已改动，请重新预览后再发布。', 'info');
   }
 
+  /* The field an API error names ("path": "edits.headline"), focused. */
+  function focusBad(c, data) {
+    var m = data && /^edits\.(\w+)$/.exec(data.path || '');
+    var inp = m && c.draft && c.draft.inputs[m[1]];
+    if (inp) inp.focus();
+  }
+
   function checkLimits(c) {
     var bad = [];
     TEXT_FIELDS.forEach(function (f) {
@@ -829,7 +836,7 @@
       btn.disabled = false;
       if (!c.draft || c.draft.id !== draftId) return;
       if (r.status === 404 && noRoute(r.data)) r = { status: 200, data: localPreview(c, edits) };
-      if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '预览')); return; }
+      if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '预览')); focusBad(c, r.data); return; }
       c.preview = { edits: edits, draftId: draftId, version: r.data.version };
       renderPreview(c.previewBox, r.data, '发布后公众将看到以下内容（第' + (r.data.version || c.draft.version) + '版）');
       var old = c.actions.querySelector('.confirm');
@@ -924,11 +931,16 @@
       btn.disabled = false;
       if (r.status !== 200) {
         setNote(c, errText(r.status, r.data, '确认发布'));
+        focusBad(c, r.data);
         if (r.status === 409) refreshOpen(c);
         return;
       }
       storeDropAlert(alertId);
       if (r.data && r.data.published === false) {
+        /* one of two confirmations: the second must be another officer's */
+        c.preview = null;
+        btn.remove();
+        setNote(c, '您已确认，待第二名值班员确认后发布。', 'info');
         showMsg('已确认。特大型预警需第二名值班员确认后发布。', 'ok');
         load();
         return;
