@@ -317,6 +317,9 @@ async function main() {
     await noHScroll(li, 'open update draft');
     await noLatin(li, 'open update draft (390 px)');
     await liUpd.locator('button.preview-btn').click();
+    await liUpd.locator('.preview .channel').first().waitFor();
+    await noHScroll(li, 'preview on the phone');
+    await noLatin(li, 'preview (390 px)');
     await liUpd.locator('button.confirm').click();
     await li.locator('#msg.ok', { hasText: '已发布' }).waitFor();
     check(true, 'li published version 2 on the phone');
