@@ -109,6 +109,20 @@
   }
   function pad(n) { return (n < 10 ? '0' : '') + n; }
 
+  /* The UTC offset (minutes) of an RFC 3339 time, or null. */
+  function offsetOf(v) {
+    var m = /([+-])(\d\d):(\d\d)$|Z$/.exec(String(v || ''));
+    if (!m) return null;
+    return m[1] ? (m[1] === '-' ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10)) : 0;
+  }
+  /* The service's zone: the offset of the times the service itself
+   * writes (a list item's created_at, the session's expires_at), not of
+   * a station's observed_at, which keeps the station's own offset. */
+  function learnZone(v) {
+    var off = offsetOf(v);
+    if (off != null) state.offsetMin = off;
+  }
+
   /* RFC 3339 (or ms) -> 12月7日 21:05（北京时间） in the service's zone. */
   function fmtTime(v, short) {
     if (v == null || v === '') return '';
@@ -116,13 +130,9 @@
     if (typeof v === 'number') {
       ms = v;
     } else {
-      var m = /([+-])(\d\d):(\d\d)$|Z$/.exec(String(v));
       ms = Date.parse(String(v));
       if (isNaN(ms)) return String(v);
-      if (m) {
-        off = m[1] ? (m[1] === '-' ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10)) : 0;
-        if (state.offsetMin == null) state.offsetMin = off;
-      }
+      if (off == null) off = offsetOf(v);
     }
     if (off == null) off = -new Date(ms).getTimezoneOffset();
     var d = new Date(ms + off * 60000);
@@ -256,7 +266,7 @@
       if (r.status === 404) { state.sessionApi = false; return; }
       if (r.status !== 200 || !r.data) return;
       if (r.data.expires_at) {
-        fmtTime(r.data.expires_at); /* learns the service's zone */
+        learnZone(r.data.expires_at);
         state.expiresMs = Date.parse(r.data.expires_at);
         state.expiresSeenAt = Date.now();
       }
@@ -337,7 +347,7 @@
         return;
       }
       var pend = res[0].data.alerts || [], pubs = res[1].data.alerts || [], rej = res[2].data.alerts || [];
-      pend.concat(pubs).forEach(function (it) { if (it.created_at) fmtTime(it.created_at); });
+      pend.concat(pubs).forEach(function (it) { if (it.created_at) learnZone(it.created_at); });
       var fetchedAt = Date.now();
       pend.forEach(function (it) { it._fetchedAt = fetchedAt; });
       /* a new draft: one not in the previous list (not on the first load) */
@@ -674,7 +684,7 @@
     c.detail.textContent = '';
     c.detail.hidden = false;
     if (!p) { finishPending(c); return; }
-    if (p.created_at) fmtTime(p.created_at);
+    if (p.created_at) learnZone(p.created_at);
     var alertId = d.alert_id || c.item.alert_id, version = p.version;
     c.draft = { id: p.draft_id, version: version, p: p, d: d, stale: {} };
     c.preview = null;
@@ -1131,7 +1141,7 @@
       return el('tr', { class: 'delivery-' + d.state, 'data-channel': d.channel },
         el('td', {}, idSpan(d.channel), el('div', { class: 'muted', text: CHANNEL_TYPE_ZH[d.type] || '' })),
         el('td', { class: 'd-state', text: DELIVERY_ZH[d.state] || '状态未知' }),
-        el('td', { text: d.delivered_at ? fmtTime(d.delivered_at, true) : '尝试' + (d.attempts || 0) + '次' }),
+        el('td', { text: d.delivered_at ? fmtTime(d.delivered_at) : '尝试' + (d.attempts || 0) + '次' }),
         el('td', {}, err, resend));
     });
     box.appendChild(el('table', { class: 'delivery-list' },

@@ -195,7 +195,10 @@ async function main() {
     await headline.fill(myHeadline);
 
     // --- a newer draft arrives: the edits stay, the changed facts are marked ----
-    const r2 = await ask({ op: 'report', station: STATIONS[0], kind: 'disaster', figures: { deaths: 2 }, trend: '坡体出现新的裂缝，变形明显加快' });
+    // observed_at in UTC: the console shows it in the service's zone
+    const obs = new Date();
+    obs.setUTCMilliseconds(0);
+    const r2 = await ask({ op: 'report', station: STATIONS[0], kind: 'disaster', figures: { deaths: 2 }, trend: '坡体出现新的裂缝，变形明显加快', observed_at: obs.toISOString().replace(/\.000Z$/, 'Z') });
     check(r2.incident_id === A, 'report 2 joins the incident');
     await card.locator('.note', { hasText: '草稿已更新' }).waitFor();
     check(await headline.inputValue() === myHeadline, 'headline edit kept across the newer draft');
@@ -205,6 +208,11 @@ async function main() {
     // unknown figures: 未报告 (a 灾情 with deaths only)
     const figs = await card.locator('dl.figures').first().textContent();
     check(figs.includes('死亡2人') && figs.includes('失踪未报告') && figs.includes('受伤未报告'), 'figures: unknown shown as 未报告: ' + figs);
+    const bj = new Date(obs.getTime() + 8 * 3600000);
+    const p2 = (n) => (n < 10 ? '0' : '') + n;
+    const want = (bj.getUTCMonth() + 1) + '月' + bj.getUTCDate() + '日 ' + p2(bj.getUTCHours()) + ':' + p2(bj.getUTCMinutes()) + '（北京时间）';
+    const reps = await card.locator('details.reports').textContent();
+    check(reps.includes(want) && !reps.includes('协调世界时'), 'a report observed at ' + obs.toISOString() + ' shown as ' + want);
     await shot(zhang, 'draft', card);
     await shot(zhang, 'edits', card.locator('.detail h3', { hasText: '预警内容' }), true);
     await noLatin(zhang, 'open draft');
