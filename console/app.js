@@ -625,10 +625,10 @@
   /* The draft against the latest published version: the server's diff,
    * or one made here from the two texts. */
   function diffOf(d, p) {
-    if (d.diff && typeof d.diff === 'object') return d.diff;
     var pubs = d.published || [];
     var last = pubs[pubs.length - 1];
-    if (!last) return null;
+    if (!last) return null; /* a first alert: nothing to differ from */
+    if (d.diff && typeof d.diff === 'object') return d.diff;
     var out = {};
     TEXT_FIELDS.forEach(function (f) {
       if ((last[f[0]] || '') !== (p[f[0]] || '')) out[f[0]] = { published: last[f[0]] || '', draft: p[f[0]] || '' };

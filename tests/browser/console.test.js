@@ -180,6 +180,7 @@ async function main() {
     const headline = card.locator('input.edit-headline');
     await headline.waitFor();
     const gen = await headline.inputValue();
+    check(await card.locator('.diff').count() === 0, 'a first alert shows no difference block');
     check(gen.includes('大型'), 'draft headline: ' + gen);
     check((await card.locator('.counter').first().textContent()) === Array.from(gen).length + '/120字', 'live counter in characters: ' + await card.locator('.counter').first().textContent());
     const myHeadline = '【大型滑坡险情】值班员改写的标题';
