@@ -319,6 +319,11 @@ async function main() {
     await liUpd.locator('.diff').waitFor();
     check((await liUpd.locator('.diff h3').textContent()).includes('第1版'), 'difference from the published version 1 shown');
     check(await liUpd.locator('.diff-field').count() > 0, 'the difference lists fields');
+    // zhang's trend edit is carried, and report 3 brought another trend
+    check(await liUpd.locator('[data-field="trend"] .mark.carried').count() === 1 &&
+      await liUpd.locator('[data-field="trend"] .mark.stale').count() === 1, 'trend: carried and marked 来源数据已变化');
+    check(await liUpd.locator('[data-field="headline"] .mark.carried').count() === 1 &&
+      await liUpd.locator('[data-field="headline"] .mark.stale').count() === 0, 'headline: carried, facts unchanged');
     const carried = await liUpd.locator('.mark.carried').count();
     check(carried > 0, 'carried edits marked (' + carried + ')');
     await liUpd.scrollIntoViewIfNeeded();
