@@ -231,6 +231,7 @@ def test_session():
     assert s["name"] == "duty1" and s["role"] == "duty_officer" and s["role_zh"] == "值班员", s
     assert s["by_session"] is False and s["expires_at"] is None, s
     assert ZONE.match(s["server_time"]), s
+    assert s["utc_offset"] == "+08:00", s
     code, h, raw = flows.request(ga, "POST", "/console/login",
                                  body={"name": "duty1", "password": PASSWORD})
     assert code == 200, raw
