@@ -623,7 +623,8 @@ out:
 }
 
 /* GET /api/v1/session: who is logged in and until when, so the console
- * can warn before its session expires (issue 10). A session's expiry is
+ * can warn before its session expires (issue 10), and the service's zone
+ * (utc_offset, "+08:00") every time of the API is given in. A session's expiry is
  * an idle one: expires_at moves on with use (in steps of HTTP_TOUCH_MS);
  * a bearer token has none (null). */
 static enum MHD_Result http_api_session(struct http *h, struct MHD_Connection *conn,
@@ -644,8 +645,8 @@ static enum MHD_Result http_api_session(struct http *h, struct MHD_Connection *c
 		return http_send_problem(conn, status, NULL, msg, NULL, 0);
 	return http_send_json(
 	    conn, MHD_HTTP_OK,
-	    json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "name", who.officer.name, "role",
-		      officer_role_name(who.officer.role), "role_zh",
+	    json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:s}", "name", who.officer.name,
+		      "role", officer_role_name(who.officer.role), "role_zh",
 		      officer_role_zh(who.officer.role), "by_session", who.by_session, "expires_at",
 		      who.by_session ? http_api_time(who.session.expires_ms, off) : json_null(),
 		      "idle_expires_at",
@@ -653,7 +654,8 @@ static enum MHD_Result http_api_session(struct http *h, struct MHD_Connection *c
 		      "idle_timeout_s",
 		      who.by_session ? json_integer(h->svc->cfg.console.session_idle_s)
 				     : json_null(),
-		      "server_time", http_api_time(now, off)),
+		      "server_time", http_api_time(now, off), "utc_offset",
+		      h->svc->cfg.alerts.utc_offset),
 	    NULL);
 }
 

@@ -114,6 +114,12 @@ def test_preview_is_what_goes_out_and_publishes_nothing():
     assert code == 200, pub
     for k in ("headline", "situation", "causes", "response", "trend", "version"):
         assert pub[k] == res["alert"][k], k
+    # the page previewed is the page published (its times aside)
+    code, hdrs, page = flows.request(ga, "GET", "/alerts/" + aid)
+    assert code == 200
+    digits = re.compile(r"\d+")
+    assert digits.sub("#", page.decode()) == digits.sub("#", res["page_html"]), \
+        "the published page differs from its preview"
     flows.wait_delivery(ga, DUTY, aid, "weibo")
     (post,) = weibo.posts_with("%s/alerts/%s" % (BASE, aid))
     assert post == ch["text"], (post, ch["text"])
@@ -196,12 +202,19 @@ def test_cancel_shows_its_text_first_and_publishes_it_as_edited():
     code, res2 = call("POST", path + "/preview", DUTY, body={"reason": "x"})
     assert code == 403, res2
     edits = dict(res["edits"], headline="【解除】主管改过的解除标题")
+    code, again = call("POST", path + "/preview", SUP, body={"reason": "险情已排除",
+                                                            "edits": edits})
+    assert code == 200 and again["edits"] == edits, again
     code, done = call("POST", path, SUP, body={"reason": "险情已排除", "edits": edits})
     assert code == 200 and done["state"] == "cancelled" and done["version"] == 2, done
     code, pub = call("GET", "/alerts/%s.json" % aid, token=None)
     assert pub["msg_type"] == "cancel" and pub["headline"] == "【解除】主管改过的解除标题", pub
     for k in ("situation", "response"):
         assert pub[k] == res["edits"][k], k
+    code, hdrs, page = flows.request(ga, "GET", "/alerts/" + aid)
+    digits = re.compile(r"\d+")
+    assert digits.sub("#", page.decode()) == digits.sub("#", again["page_html"]), \
+        "the published 解除 page differs from its preview"
     # version 1 is now superseded in the list; a second cancel is a conflict
     items = [i for i in call("GET", "/api/v1/alerts?state=published")[1]["alerts"]
              if i["alert_id"] == aid]
@@ -218,6 +231,7 @@ def test_session():
     assert s["name"] == "duty1" and s["role"] == "duty_officer" and s["role_zh"] == "值班员", s
     assert s["by_session"] is False and s["expires_at"] is None, s
     assert ZONE.match(s["server_time"]), s
+    assert s["utc_offset"] == "+08:00", s
     code, h, raw = flows.request(ga, "POST", "/console/login",
                                  body={"name": "duty1", "password": PASSWORD})
     assert code == 200, raw
