@@ -265,10 +265,12 @@
     return api('GET', '/api/v1/session').then(function (r) {
       if (r.status === 404) { state.sessionApi = false; return; }
       if (r.status !== 200 || !r.data) return;
+      if (r.data.utc_offset) learnZone(r.data.utc_offset);
+      /* the browser's clock may be off: count from the server's */
+      if (r.data.server_time && !isNaN(Date.parse(r.data.server_time))) state.skewMs = Date.parse(r.data.server_time) - Date.now();
       if (r.data.expires_at) {
-        learnZone(r.data.expires_at);
+        if (!r.data.utc_offset) learnZone(r.data.expires_at);
         state.expiresMs = Date.parse(r.data.expires_at);
-        state.expiresSeenAt = Date.now();
       }
       showExpiry();
     });
@@ -277,7 +279,7 @@
   function showExpiry() {
     var box = $('expiry');
     if (!state.loggedIn || state.expiresMs == null || isNaN(state.expiresMs)) { box.hidden = true; return; }
-    var left = (state.expiresMs - Date.now()) / 1000;
+    var left = (state.expiresMs - (Date.now() + (state.skewMs || 0))) / 1000;
     if (left > WARN_BEFORE_S) { box.hidden = true; return; }
     $('expiry-text').textContent = left > 0 ?
       '登录将在' + fmtSpan(left) + '后过期（' + fmtTime(state.expiresMs) + '）。未提交的修改已保存在本机，过期后重新登录即可恢复。' :
@@ -366,7 +368,7 @@
       $('pending-count').textContent = '（' + pend.length + '）';
       $('pending-count').className = pend.length ? 'count' : 'count zero';
       updateTitle(pend.length);
-      $('updated').textContent = '已自动更新：' + fmtTime(Date.now());
+      $('updated').textContent = '已自动更新：' + fmtTime(Date.now() + (state.skewMs || 0));
       reopenAfterLogin();
     });
   }
