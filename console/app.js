@@ -770,11 +770,15 @@
 
     var need = p.confirmations_needed || 1, done = Array.isArray(p.confirmations) ? p.confirmations : [];
     if (need > 1) {
-      c.detail.appendChild(el('div', {
-        class: 'note second-note',
-        text: '特大型预警需两名不同值班员确认。' +
-          (done.length ? '已确认：' + done.map(function (x) { return x.officer; }).join('、') + '；请由另一名值班员确认发布。' : '尚无人确认。')
-      }));
+      var sn = el('div', { class: 'note second-note' }, '特大型预警需两名不同值班员确认。');
+      if (done.length) {
+        sn.appendChild(document.createTextNode('已确认：'));
+        done.forEach(function (x, i) { if (i) sn.appendChild(document.createTextNode('、')); sn.appendChild(idSpan(x.officer)); });
+        sn.appendChild(document.createTextNode('；请由另一名值班员确认发布。'));
+      } else {
+        sn.appendChild(document.createTextNode('尚无人确认。'));
+      }
+      c.detail.appendChild(sn);
     }
     c.previewBox = el('div', { class: 'preview', hidden: true });
     c.detail.appendChild(c.previewBox);

@@ -383,6 +383,28 @@ async function main() {
     await zhang.locator('#msg.ok', { hasText: '已驳回' }).waitFor();
     check(true, 'rejected with a reason');
 
+    // --- 特大型: two different officers confirm -------------------------------
+    const r5 = await ask({ op: 'report', station: STATIONS[3] });
+    check(r5.level === 'extra_large', 'report 5: 特大型');
+    const xz = zhang.locator(`#pending article[data-alert="${r5.incident_id}"]`);
+    await xz.waitFor();
+    check((await xz.locator('.badge.second').textContent()) === '需两名值班员确认', 'badge: 需两名值班员确认');
+    await xz.locator('button.open').click();
+    await xz.locator('button.preview-btn').click();
+    await xz.locator('button.confirm').click();
+    await xz.locator('.note', { hasText: '待第二名值班员确认' }).waitFor();
+    check(await xz.locator('button.confirm').count() === 0, 'first confirmation: no second tap for the same officer');
+    const xl = li.locator(`#pending article[data-alert="${r5.incident_id}"]`);
+    await xl.locator('.badge.second', { hasText: '已有1人确认' }).waitFor();
+    await xl.locator('button.open').click();
+    check((await xl.locator('.second-note').textContent()).includes('已确认：zhang'), 'li sees zhang confirmed');
+    await noLatin(li, 'two-person draft (390 px)');
+    await xl.locator('button.preview-btn').click();
+    await xl.locator('button.confirm').click();
+    await li.locator('#msg.ok', { hasText: '已发布' }).waitFor();
+    await zhang.locator(`#published article[data-alert="${r5.incident_id}"]`).waitFor();
+    check(true, 'second officer published it; the first officer\'s list shows it published');
+
     for (const [n, p] of [['zhang', zhang], ['li', li], ['wang', wang]]) {
       await p.click('#logout');
       await p.locator('#login-form').waitFor({ state: 'visible' });

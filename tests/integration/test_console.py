@@ -6,7 +6,7 @@ took is printed; the bound is generous); edits kept across a newer draft
 and across a session expiry; preview, then publish; the public page and
 each channel's delivery state; an update with its difference; one card per
 alert with its versions; a supervisor's 解除 with the exact public text;
-a rejection; no Latin-letter words in officer-visible text; unknown
+a rejection; an extra-large alert confirmed by two officers; no Latin-letter words in officer-visible text; unknown
 figures shown as 未报告. Screenshots land in the build directory.
 
 console.test.js asks this script for what only it can do (publish a
@@ -130,7 +130,9 @@ def test_console_in_chromium():
     npm_install()
     work = tmpdir("console")
     registry = os.path.join(work, "stations.geojson")
-    flows.write_registry(registry, STATIONS, "值班台测试站", "32011155")
+    # the 4th station's hazard point threatens 1200 people: 特大型, two confirmations
+    people = {sid: 1200 if i == 3 else 620 for i, (sid, _, _) in enumerate(STATIONS)}
+    flows.write_registry(registry, STATIONS, "值班台测试站", "32011155", people=people)
     rcpt = os.path.join(work, "recipients")
     os.mkdir(rcpt)
     with open(os.path.join(rcpt, "320111.txt"), "w") as f:
@@ -142,6 +144,7 @@ def test_console_in_chromium():
     retry = {"backoff_initial_ms": "200", "backoff_max_ms": "800", "timeout_ms": "3000"}
     broker = Broker().start()
     g = Geoalert(broker, stations=registry, name="ga-console", extra={
+        "alerts": {"publish_min_level": "large", "confirmations.extra_large": "2"},
         "channel.portal": dict(type="portal", url=portal.url("/api/alerts"),
                                token_file=secret_file(work, "portal", portal.token), **retry),
         "channel.weibo": dict(type="weibo", url=weibo.url("/2/statuses/share.json"),
