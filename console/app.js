@@ -1,23 +1,66 @@
 /* 值班台 (duty officers' console): talks to the officer API of the same
  * server with fetch; the session cookie is HttpOnly, and every state
- * change carries the CSRF token given at login. No libraries, no build. */
+ * change carries the CSRF token given at login. No libraries, no build.
+ *
+ * What it keeps true (issue 10, docs/console.md):
+ *  - the lists and every open alert are polled every POLL_MS (<= 5 s);
+ *    a card is updated in place, so an open form keeps focus and text;
+ *  - an officer's unsent edits live in localStorage under
+ *    ga-console:edits:{alert_id}:{version} from the first keystroke
+ *    until the draft is confirmed or rejected, so a new draft, a reload
+ *    or an expired session loses nothing;
+ *  - confirming is two taps: 预览 shows exactly what goes out (the
+ *    page, each channel's text and its length against its limit), and
+ *    only that preview's 确认发布 publishes; any edit or a newer draft
+ *    voids the preview;
+ *  - officer-visible text is Chinese; names, ids and what the public
+ *    will read (marked data-verbatim) are shown as they are;
+ *  - times are shown in the service's zone (the offset of the API's
+ *    RFC 3339 times), with the zone named. */
 'use strict';
 
 (function () {
+  var POLL_MS = 3000; /* lists and open alerts: a new draft shows within 5 s */
+  /* An open alert's whole view is fetched again when its list item
+   * changes, else this often (each fetch is a draft.view audit row);
+   * an open published alert's deliveries are fetched every poll. */
+  var DETAIL_MS = 30000;
+  var WARN_BEFORE_S = 180; /* warn this long before the session expires */
   var LEVEL_ZH = { extra_large: '特大型', large: '大型', medium: '中型', small: '小型' };
   var LEVEL_BY_INDEX = ['small', 'medium', 'large', 'extra_large'];
-  var MSG_ZH = { alert: '首发', update: '更新', cancel: '解除' };
-  var STATE_ZH = { pending: '待确认', published: '已发布', rejected: '已驳回', superseded: '已被替代' };
+  var MSG_ZH = { alert: '首发', update: '续报', cancel: '解除' };
+  var ROLE_ZH = { duty_officer: '值班员', supervisor: '值班长', admin: '管理员' };
+  /* [field, label, element, limit in characters] */
   var TEXT_FIELDS = [
-    ['headline', '标题', 'input'],
-    ['situation', '险情/灾情', 'textarea'],
-    ['causes', '引发因素', 'textarea'],
-    ['response', '应急处置', 'textarea'],
-    ['trend', '发展趋势', 'textarea']
+    ['headline', '标题', 'input', 120],
+    ['situation', '险情/灾情', 'textarea', 2000],
+    ['causes', '引发因素', 'textarea', 2000],
+    ['response', '应急处置', 'textarea', 2000],
+    ['trend', '发展趋势', 'textarea', 2000]
   ];
+  var FIELD_ZH = {};
+  TEXT_FIELDS.forEach(function (f) { FIELD_ZH[f[0]] = f[1]; });
+  var REASON_MAX = 1000;
   var KIND_ZH = { danger: '险情', disaster: '灾情' };
+  var FIGURES = [
+    ['deaths', '死亡', '人'], ['missing', '失踪', '人'], ['injured', '受伤', '人'],
+    ['relocated_people', '转移安置', '人'], ['direct_loss_cny', '直接经济损失', '元'],
+    ['threatened_people', '威胁人数', '人'], ['threatened_property_cny', '威胁财产', '元']
+  ];
+  var CASUALTY = { deaths: 1, missing: 1, injured: 1, relocated_people: 1, direct_loss_cny: 1 };
+  var CHANNEL_TYPE_ZH = {
+    portal: '门户网站', wecom: '企业微信', dingtalk: '钉钉', feishu: '飞书', wechat_mp: '微信公众号',
+    weibo: '微博', sms: '短信', email: '电子邮件', mqtt: '消息推送'
+  };
+  var DELIVERY_ZH = { pending: '待发送', sending: '发送中', delivered: '已送达', failed: '发送失败', late: '已超时' };
+  var TITLE = '地质灾害预警 · 值班台';
 
-  var state = { csrf: null, name: null, role: null };
+  var state = {
+    csrf: null, name: null, role: null, expiresMs: null, offsetMin: null,
+    cards: {}, /* 'pending:ID' / 'published:ID' / 'rejected:ID' -> card */
+    knownPending: null, /* alert_id:draft_id seen in the pending list */
+    unseen: 0, timer: null, loggedIn: false, audio: null, sessionApi: true
+  };
   var $ = function (id) { return document.getElementById(id); };
 
   /* Builds an element: el('div', {class: 'x'}, 'text', child, ...). */
@@ -25,11 +68,11 @@
     var e = document.createElement(tag);
     var k;
     for (k in attrs || {}) {
-      if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null) continue;
+      if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null || attrs[k] === false) continue;
       if (k === 'class') e.className = attrs[k];
       else if (k === 'text') e.textContent = attrs[k];
       else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), attrs[k]);
-      else e.setAttribute(k, attrs[k]);
+      else e.setAttribute(k, attrs[k] === true ? '' : attrs[k]);
     }
     for (var i = 2; i < arguments.length; i++) {
       var c = arguments[i];
@@ -38,6 +81,8 @@
     }
     return e;
   }
+  /* A name or id, shown as it is (the Latin-letter check skips it). */
+  function idSpan(text) { return el('span', { class: 'id', text: String(text) }); }
 
   function showMsg(text, kind) {
     var m = $('msg');
@@ -52,32 +97,77 @@
     return v || 'small';
   }
 
-  function fmtTime(v) {
-    if (v == null || v === '') return '';
-    if (typeof v === 'number') {
-      var d = new Date(v);
-      var p = function (n) { return (n < 10 ? '0' : '') + n; };
-      return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
-        p(d.getHours()) + ':' + p(d.getMinutes());
-    }
-    var s = String(v);
-    var m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(s);
-    return m ? m[1] + ' ' + m[2] : s;
+  /* Characters as an officer counts them (汉字 = 1, not 3 bytes). */
+  function chars(s) { return Array.from(s || '').length; }
+
+  /* --- time ------------------------------------------------------------- */
+
+  function zoneName(min) {
+    if (min === 480) return '北京时间';
+    var sign = min < 0 ? '−' : '+', a = Math.abs(min);
+    return '协调世界时' + sign + pad(Math.floor(a / 60)) + ':' + pad(a % 60);
+  }
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+
+  /* The UTC offset (minutes) of an RFC 3339 time, or null. */
+  function offsetOf(v) {
+    var m = /([+-])(\d\d):(\d\d)$|Z$/.exec(String(v || ''));
+    if (!m) return null;
+    return m[1] ? (m[1] === '-' ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10)) : 0;
+  }
+  /* The service's zone: the offset of the times the service itself
+   * writes (a list item's created_at, the session's expires_at), not of
+   * a station's observed_at, which keeps the station's own offset. */
+  function learnZone(v) {
+    var off = offsetOf(v);
+    if (off != null) state.offsetMin = off;
   }
 
-  /* Human text for an API error. */
+  /* RFC 3339 (or ms) -> 12月7日 21:05（北京时间） in the service's zone. */
+  function fmtTime(v, short) {
+    if (v == null || v === '') return '';
+    var ms, off = state.offsetMin;
+    if (typeof v === 'number') {
+      ms = v;
+    } else {
+      ms = Date.parse(String(v));
+      if (isNaN(ms)) return String(v);
+      if (off == null) off = offsetOf(v);
+    }
+    if (off == null) off = -new Date(ms).getTimezoneOffset();
+    var d = new Date(ms + off * 60000);
+    var s = (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日 ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    if (d.getUTCFullYear() !== new Date(Date.now() + off * 60000).getUTCFullYear()) s = d.getUTCFullYear() + '年' + s;
+    return short ? s : s + '（' + zoneName(off) + '）';
+  }
+
+  function fmtSpan(s) {
+    s = Math.max(0, Math.floor(s));
+    if (s < 60) return s + '秒';
+    if (s < 3600) return Math.floor(s / 60) + '分' + pad(s % 60) + '秒';
+    var h = Math.floor(s / 3600);
+    if (h < 48) return h + '小时' + Math.floor((s % 3600) / 60) + '分';
+    return Math.floor(h / 24) + '天' + (h % 24) + '小时';
+  }
+
+  /* --- talking to the server -------------------------------------------- */
+
+  /* Chinese text for an API error: the server's message when it gives
+   * one (the API's errors carry a Chinese "message"); never its English. */
   function errText(status, data, what) {
-    var detail = data && data.error ? '（' + data.error + '）' : '';
+    if (data && data.message && !/[A-Za-z]{3,}/.test(data.message)) {
+      return what + '失败：' + data.message;
+    }
     switch (status) {
-      case 0: return what + '失败：无法连接服务器' + detail;
-      case 400: return what + '失败：请求有误' + detail;
-      case 401: return '登录已失效，请重新登录';
-      case 403: return what + '失败：无权限' + detail;
-      case 404: return what + '失败：预警不存在' + detail;
-      case 409: return what + '失败：预警状态已变化，请刷新后再试' + detail;
-      case 413: return what + '失败：内容过长' + detail;
-      case 429: return '登录失败次数过多，请稍后再试';
-      default: return what + '失败：服务器错误 ' + status + detail;
+      case 0: return what + '失败：无法连接服务器，请检查网络';
+      case 400: return what + '失败：内容不符合要求' + (data && data.limit ? '（上限' + data.limit + '字）' : '');
+      case 401: return '登录已过期，请重新登录';
+      case 403: return what + '失败：无权限，或页面已过期（请刷新页面后重新登录）';
+      case 404: return what + '失败：预警不存在或功能暂不可用';
+      case 409: return what + '失败：预警状态已变化，页面已刷新，请核对后再试';
+      case 413: return what + '失败：内容过长' + (data && data.limit ? '（上限' + data.limit + '字）' : '');
+      case 429: return what + '失败：尝试次数过多，请稍后再试';
+      default: return what + '失败：服务器错误（' + status + '）';
     }
   }
 
@@ -94,365 +184,1089 @@
       return r.text().then(function (t) {
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        if (r.status === 401 && path.indexOf('/console/login') < 0) showLogin();
+        if (r.status === 401 && path.indexOf('/console/login') < 0) sessionLost();
         return { status: r.status, data: data };
       });
     }, function () { return { status: 0, data: null }; });
   }
 
-  function showLogin() {
-    state.csrf = null;
-    $('board').hidden = true;
-    $('who').hidden = true;
-    $('login').hidden = false;
+  /* The login request, kept in this one function (see docs/console.md). */
+  function loginRequest(name, password) {
+    return api('POST', '/console/login', { name: name, password: password });
   }
 
-  function showBoard() {
-    $('login').hidden = true;
-    $('board').hidden = false;
-    $('who').hidden = false;
-    var roleZh = { duty_officer: '值班员', supervisor: '值班长', admin: '管理员' }[state.role] || state.role;
-    $('who-name').textContent = state.name + '（' + roleZh + '）';
-    load();
+  /* --- unsent edits, kept in the browser ---------------------------------- */
+
+  var STORE_PREFIX = 'ga-console:edits:';
+  function storeKey(alertId, version) { return STORE_PREFIX + alertId + ':' + version; }
+  function storeGet(alertId, version) {
+    try { return JSON.parse(localStorage.getItem(storeKey(alertId, version)) || 'null'); } catch (e) { return null; }
+  }
+  function storePut(alertId, version, rec) {
+    try {
+      if (rec) localStorage.setItem(storeKey(alertId, version), JSON.stringify(rec));
+      else localStorage.removeItem(storeKey(alertId, version));
+    } catch (e) { /* private mode or full: the edits still live in the page */ }
+  }
+  /* Unsent edits of alertId from another (older) version than version. */
+  function storeOlder(alertId, version) {
+    var best = null;
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k.indexOf(STORE_PREFIX + alertId + ':') !== 0) continue;
+        var v = parseInt(k.slice((STORE_PREFIX + alertId + ':').length), 10);
+        if (v < version && (!best || v > best.v)) best = { v: v, rec: storeGet(alertId, v) };
+      }
+    } catch (e) { return null; }
+    return best;
+  }
+  /* Another officer's kept edits (a shared browser) are not offered. */
+  function mine(rec) { return rec && (!rec.officer || rec.officer === state.name) ? rec : null; }
+  function storeDropAlert(alertId) {
+    try {
+      var drop = [];
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k.indexOf(STORE_PREFIX + alertId + ':') === 0) drop.push(k);
+      }
+      drop.forEach(function (k) { localStorage.removeItem(k); });
+    } catch (e) { /* nothing kept */ }
+  }
+  function storeAny() {
+    try {
+      for (var i = 0; i < localStorage.length; i++) if (localStorage.key(i).indexOf(STORE_PREFIX) === 0) return true;
+    } catch (e) { return false; }
+    return false;
+  }
+  /* Drafts open when the session ended: reopened after the next login. */
+  function openSet(ids) {
+    try {
+      if (ids === undefined) return JSON.parse(localStorage.getItem('ga-console:open') || '[]');
+      localStorage.setItem('ga-console:open', JSON.stringify(ids));
+    } catch (e) { return []; }
+    return ids;
+  }
+
+  /* --- session ------------------------------------------------------------ */
+
+  function sessionLost() {
+    if (!state.loggedIn) return;
+    var open = Object.keys(state.cards).filter(function (k) {
+      return k.indexOf('pending:') === 0 && state.cards[k].opened;
+    }).map(function (k) { return k.slice(8); });
+    openSet(open);
+    showLogin(storeAny() || open.length ?
+      '登录已过期，请重新登录；未提交的修改已保存在本机，登录后自动恢复。' :
+      '登录已过期，请重新登录。');
+  }
+
+  function checkSession() {
+    if (!state.sessionApi) return Promise.resolve();
+    return api('GET', '/api/v1/session').then(function (r) {
+      if (r.status === 404) { state.sessionApi = false; return; }
+      if (r.status !== 200 || !r.data) return;
+      if (r.data.utc_offset) learnZone(r.data.utc_offset);
+      /* the browser's clock may be off: count from the server's */
+      if (r.data.server_time && !isNaN(Date.parse(r.data.server_time))) state.skewMs = Date.parse(r.data.server_time) - Date.now();
+      if (r.data.expires_at) {
+        if (!r.data.utc_offset) learnZone(r.data.expires_at);
+        state.expiresMs = Date.parse(r.data.expires_at);
+      }
+      showExpiry();
+    });
+  }
+
+  function showExpiry() {
+    var box = $('expiry');
+    if (!state.loggedIn || state.expiresMs == null || isNaN(state.expiresMs)) { box.hidden = true; return; }
+    var left = (state.expiresMs - (Date.now() + (state.skewMs || 0))) / 1000;
+    if (left > WARN_BEFORE_S) { box.hidden = true; return; }
+    $('expiry-text').textContent = left > 0 ?
+      '登录将在' + fmtSpan(left) + '后过期（' + fmtTime(state.expiresMs) + '）。未提交的修改已保存在本机，过期后重新登录即可恢复。' :
+      '登录已过期。';
+    box.hidden = false;
+  }
+
+  /* --- title badge, vibration, tone --------------------------------------- */
+
+  function updateTitle(npending) {
+    var t = TITLE;
+    if (npending) t = '（' + npending + '）' + t;
+    if (state.unseen) t = '【新预警】' + t;
+    document.title = t;
+  }
+
+  function unlockAudio() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return;
+    if (!state.audio) { try { state.audio = new AC(); } catch (e) { return; } }
+    if (state.audio.state === 'suspended') state.audio.resume();
+  }
+  ['pointerdown', 'keydown', 'touchstart'].forEach(function (ev) {
+    document.addEventListener(ev, function () {
+      unlockAudio();
+      if (state.unseen) { state.unseen = 0; updateTitle(state.npending || 0); }
+    }, { passive: true });
+  });
+
+  function tone() {
+    var ctx = state.audio;
+    if (!ctx || ctx.state !== 'running') return;
+    var o = ctx.createOscillator(), g = ctx.createGain(), t = ctx.currentTime;
+    o.type = 'sine';
+    o.frequency.setValueAtTime(880, t);
+    o.frequency.setValueAtTime(660, t + 0.18);
+    g.gain.setValueAtTime(0.0001, t);
+    g.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, t + 0.4);
+    o.connect(g); g.connect(ctx.destination);
+    o.start(t); o.stop(t + 0.42);
+    document.body.setAttribute('data-tones', String(parseInt(document.body.getAttribute('data-tones') || '0', 10) + 1));
+  }
+
+  function newDraftAlarm(items) {
+    state.unseen += items.length;
+    document.body.setAttribute('data-new-drafts', String((parseInt(document.body.getAttribute('data-new-drafts') || '0', 10)) + items.length));
+    showMsg('新的待确认预警：' + items.map(function (it) { return it.headline || it.alert_id; }).join('；'), 'info');
+    /* vibrate only after the page has been touched (browsers refuse it otherwise) */
+    if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) {
+      try { navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed here */ }
+    }
+    tone();
+  }
+
+  /* --- lists -------------------------------------------------------------- */
+
+  function load() {
+    if (!state.loggedIn) return Promise.resolve();
+    return Promise.all(['pending', 'published', 'rejected'].map(function (st) {
+      return api('GET', '/api/v1/alerts?state=' + st);
+    })).then(function (res) {
+      if (!state.loggedIn) return;
+      var bad = res.filter(function (r) { return r.status !== 200; })[0];
+      if (bad) {
+        if (bad.status !== 401) $('updated').textContent = errText(bad.status, bad.data, '刷新');
+        return;
+      }
+      var pend = res[0].data.alerts || [], pubs = res[1].data.alerts || [], rej = res[2].data.alerts || [];
+      pend.concat(pubs).forEach(function (it) { if (it.created_at) learnZone(it.created_at); });
+      var fetchedAt = Date.now();
+      pend.forEach(function (it) { it._fetchedAt = fetchedAt; });
+      /* a new draft: one not in the previous list (not on the first load) */
+      var keys = {};
+      var dkey = function (it) { return it.alert_id + ':' + (it.draft_id != null ? it.draft_id : it.version); };
+      pend.forEach(function (it) { keys[dkey(it)] = it; });
+      if (state.knownPending) {
+        var fresh = pend.filter(function (it) { return !state.knownPending[dkey(it)]; });
+        if (fresh.length) newDraftAlarm(fresh);
+      }
+      state.knownPending = keys;
+      syncList('pending', pend.map(function (it) { return { id: it.alert_id, item: it }; }));
+      syncList('published', groupPublished(pubs));
+      syncList('rejected', rej.map(function (it) { return { id: it.alert_id + ':' + it.draft_id, item: it }; }));
+      state.npending = pend.length;
+      $('pending-count').textContent = '（' + pend.length + '）';
+      $('pending-count').className = pend.length ? 'count' : 'count zero';
+      updateTitle(pend.length);
+      $('updated').textContent = '已自动更新：' + fmtTime(Date.now() + (state.skewMs || 0));
+      reopenAfterLogin();
+    });
+  }
+
+  /* The published list has one row per version: one card per alert. */
+  function groupPublished(items) {
+    var by = {}, order = [];
+    items.forEach(function (it) {
+      if (!by[it.alert_id]) { by[it.alert_id] = []; order.push(it.alert_id); }
+      by[it.alert_id].push(it);
+    });
+    return order.map(function (id) {
+      var vs = by[id].sort(function (a, b) { return b.version - a.version; });
+      return { id: id, item: vs[0], versions: vs };
+    });
+  }
+
+  function syncList(kind, entries) {
+    var box = $(kind), seen = {};
+    entries.forEach(function (en, i) {
+      var key = kind + ':' + en.id, c = state.cards[key];
+      seen[key] = true;
+      if (!c) {
+        c = state.cards[key] = makeCard(kind, en);
+      } else {
+        c.item = en.item;
+        c.versions = en.versions;
+      }
+      /* an open card is fetched again when its list item changed */
+      var sig = sigOf(en);
+      if (c.sig != null && c.sig !== sig) c.stale = true;
+      c.sig = sig;
+      renderHead(c);
+      /* insert in order without moving a card that holds the focus */
+      var at = box.children[i];
+      if (at !== c.el) box.insertBefore(c.el, at || null);
+    });
+    Object.keys(state.cards).forEach(function (key) {
+      if (key.indexOf(kind + ':') !== 0 || seen[key]) return;
+      var c = state.cards[key];
+      if (c.opened && kind === 'pending') {
+        /* handled by someone else (published or rejected): say so */
+        showMsg('您打开的草稿“' + (c.item.headline || '') + '”已由其他值班员处理，请在已发布或已驳回中查看。', 'info');
+        finishPending(c);
+      }
+      c.el.remove();
+      delete state.cards[key];
+    });
+    var empty = box.querySelector('.empty');
+    if (!entries.length && !empty) {
+      box.appendChild(el('div', { class: 'empty', text: kind === 'pending' ? '暂无待确认的预警' : '暂无' }));
+    } else if (entries.length && empty) {
+      empty.remove();
+    }
+  }
+
+  function sigOf(en) {
+    var it = en.item;
+    return [it.draft_id, it.version, it.state, it.msg_type, JSON.stringify(it.confirmations), it.escalated_at,
+      it.below_level, it.headline].join('|');
   }
 
   function mayCancel() { return state.role === 'supervisor' || state.role === 'admin'; }
 
-  /* --- lists ------------------------------------------------------------ */
-
-  function load() {
-    return Promise.all(['pending', 'published', 'rejected'].map(function (st) {
-      return api('GET', '/api/v1/alerts?state=' + st);
-    })).then(function (res) {
-      var bad = res.filter(function (r) { return r.status !== 200; })[0];
-      if (bad) { if (bad.status !== 401) showMsg(errText(bad.status, bad.data, '读取预警列表')); return; }
-      renderList('pending', res[0].data.alerts || []);
-      renderList('published', res[1].data.alerts || []);
-      renderList('rejected', res[2].data.alerts || []);
-      var np = (res[0].data.alerts || []).length;
-      $('pending-count').textContent = '(' + np + ')';
-      $('pending-count').className = np ? 'count' : 'count zero';
-      $('updated').textContent = '更新于 ' + fmtTime(Date.now());
-    });
-  }
-
-  function renderList(kind, items) {
-    var box = $(kind);
-    box.textContent = '';
-    if (!items.length) {
-      box.appendChild(el('div', { class: 'empty', text: kind === 'pending' ? '暂无待确认的预警' : '暂无' }));
-      return;
+  function makeCard(kind, en) {
+    var it = en.item;
+    var c = {
+      kind: kind, id: en.id, item: it, versions: en.versions, opened: false,
+      el: el('article', { class: 'card', 'data-alert': it.alert_id, 'data-state': kind })
+    };
+    c.head = el('div', { class: 'card-head' });
+    c.versionsBox = el('div', { class: 'versions' });
+    c.actions = el('div', { class: 'card-actions' });
+    c.note = el('div', { class: 'note', hidden: true, role: 'status' });
+    c.detail = el('div', { class: 'detail', hidden: true });
+    c.el.appendChild(c.head);
+    c.el.appendChild(c.versionsBox);
+    c.el.appendChild(c.actions);
+    c.el.appendChild(c.note);
+    c.el.appendChild(c.detail);
+    if (kind === 'pending') {
+      c.actions.appendChild(el('button', {
+        type: 'button', class: 'primary open', text: '查看并处理',
+        onclick: function (ev) { ev.target.hidden = true; openDraft(c); }
+      }));
+    } else if (kind === 'published') {
+      c.actions.appendChild(el('button', {
+        type: 'button', class: 'open', text: '查看详情与发送情况',
+        onclick: function (ev) { ev.target.hidden = true; openPublished(c); }
+      }));
     }
-    /* An alert already cancelled (解除) offers no second cancel. */
-    var cancelled = {};
-    items.forEach(function (it) { if (it.msg_type === 'cancel') cancelled[it.alert_id] = true; });
-    items.forEach(function (it) { box.appendChild(card(kind, it, cancelled[it.alert_id])); });
+    return c;
   }
 
   function badges(it) {
     var lv = levelKey(it.level);
-    var out = [el('span', { class: 'badge level-' + lv, text: LEVEL_ZH[lv] || lv })];
+    var out = [el('span', { class: 'badge level-' + lv, text: it.level_zh || LEVEL_ZH[lv] || '' })];
     if (it.msg_type && MSG_ZH[it.msg_type]) out.push(el('span', { class: 'badge state', text: MSG_ZH[it.msg_type] }));
     if (it.below_level) out.push(el('span', { class: 'badge warn', text: '已低于发布级别' }));
+    if (it.escalated_at) out.push(el('span', { class: 'badge warn', text: '已超时上报值班长' }));
     if (it.state === 'pending') {
-      var n = confirmCount(it.confirmations), need = it.confirmations_needed || 1;
+      var n = typeof it.confirmations === 'number' ? it.confirmations : (it.confirmations || []).length;
+      var need = it.confirmations_needed || 1;
       if (need > 1) {
         out.push(el('span', {
           class: 'badge second',
-          text: n > 0 ? '已有 ' + n + ' 人确认，待第二名值班员确认' : '需两名值班员确认'
+          text: n > 0 ? '已有' + n + '人确认，待第二名值班员确认' : '需两名值班员确认'
         }));
       }
     }
     return out;
   }
 
-  function confirmCount(c) {
-    if (Array.isArray(c)) return c.length;
-    return typeof c === 'number' ? c : 0;
+  function waitingText(it) {
+    var s = it.waiting_s;
+    if (typeof s === 'number') s += (Date.now() - (it._fetchedAt || Date.now())) / 1000;
+    else if (it.created_at) s = (Date.now() - Date.parse(it.created_at)) / 1000;
+    else return '';
+    return '已等待' + fmtSpan(s);
   }
 
-  function card(kind, it, cancelled) {
-    var lv = levelKey(it.level);
-    var c = el('article', { class: 'card level-' + lv, 'data-alert': it.alert_id, 'data-state': kind });
-    var head = el('div', { class: 'card-head' },
-      el('div', { class: 'title', text: it.headline || it.alert_id }),
-      el('div', { class: 'meta' }, ...badges(it),
-        el('span', { text: '编号 ' + it.alert_id + (it.version ? ' · 第' + it.version + '版' : '') }),
-        el('span', { text: fmtTime(it.created_at) })));
-    c.appendChild(head);
-    var note = el('div', { class: 'note', hidden: '' });
-    var actions = el('div', { class: 'card-actions' });
-    var detail = el('div', { class: 'detail', hidden: '' });
-    c.appendChild(actions);
-    c.appendChild(note);
-    c.appendChild(detail);
-    if (kind === 'pending') {
-      actions.appendChild(el('button', {
-        type: 'button', class: 'primary open', text: '查看并处理',
-        onclick: function (ev) { ev.target.hidden = true; openDraft(c, it, detail, note); }
-      }));
-    } else if (kind === 'published') {
-      actions.appendChild(el('button', {
-        type: 'button', class: 'open', text: '查看',
-        onclick: function (ev) { ev.target.hidden = true; openPublished(c, it, detail, note); }
-      }));
-      if (mayCancel() && !cancelled) {
-        actions.appendChild(el('button', {
+  function renderHead(c) {
+    var it = c.item, lv = levelKey(it.level);
+    c.el.className = 'card level-' + lv + (c.kind === 'published' && it.msg_type === 'cancel' ? ' cancelled' : '');
+    c.head.textContent = '';
+    c.head.appendChild(el('div', { class: 'title', text: it.headline || '' }));
+    var meta = el('div', { class: 'meta' });
+    badges(it).forEach(function (b) { meta.appendChild(b); });
+    meta.appendChild(el('span', {}, '编号 ', idSpan(it.alert_id), it.version ? ' · 第' + it.version + '版' : ''));
+    if (c.kind === 'pending') {
+      meta.appendChild(el('span', { text: '生成于 ' + fmtTime(it.created_at) }));
+      meta.appendChild(el('span', { class: 'waiting', text: waitingText(it) }));
+    } else if (c.kind === 'rejected') {
+      meta.appendChild(el('span', { text: fmtTime(it.created_at) }));
+    }
+    c.head.appendChild(meta);
+    if (c.kind === 'published') renderVersions(c);
+  }
+
+  /* One row per published version, newest first; 解除 only on the latest. */
+  function renderVersions(c) {
+    var box = c.versionsBox, vs = c.versions || [c.item];
+    var latest = vs[0], cancelled = latest.msg_type === 'cancel';
+    box.textContent = '';
+    vs.forEach(function (v, i) {
+      var row = el('div', { class: 'version' + (i ? ' old' : ''), 'data-version': String(v.version) },
+        el('span', { class: 'v-no', text: '第' + v.version + '版' }),
+        el('span', { class: 'badge state', text: MSG_ZH[v.msg_type] || '' }),
+        el('span', { class: 'v-time', text: fmtTime(v.published_at || v.confirmed_at || v.created_at) }),
+        (v.superseded || i > 0) ? el('span', { class: 'v-old', text: '已被新版本取代' }) : null,
+        el('span', { class: 'v-title', text: v.headline || '' }));
+      if (i === 0 && !cancelled && !v.superseded && mayCancel()) {
+        row.appendChild(el('button', {
           type: 'button', class: 'danger cancel', text: '解除',
-          onclick: function () { askReason(c, note, '解除原因', '确认解除', 'cancel', it, null); }
+          onclick: function () { askCancel(c, v); }
         }));
       }
-    }
-    return c;
+      box.appendChild(row);
+    });
   }
 
-  function setNote(note, text, kind) {
-    note.textContent = text || '';
-    note.className = 'note ' + (kind || 'error');
-    note.hidden = !text;
+  function tick() {
+    /* the waiting times and the expiry warning move between polls */
+    Object.keys(state.cards).forEach(function (k) {
+      var c = state.cards[k];
+      if (c.kind !== 'pending') return;
+      var w = c.head.querySelector('.waiting');
+      if (w) w.textContent = waitingText(c.item);
+    });
+    showExpiry();
   }
 
-  /* --- one alert -------------------------------------------------------- */
+  function setNote(c, text, kind) {
+    c.note.textContent = text || '';
+    c.note.className = 'note ' + (kind || 'error');
+    c.note.hidden = !text;
+  }
 
-  function fetchDetail(it, note) {
-    return api('GET', '/api/v1/alerts/' + encodeURIComponent(it.alert_id)).then(function (r) {
-      if (r.status !== 200) { setNote(note, errText(r.status, r.data, '读取预警')); return null; }
+  /* --- one alert ---------------------------------------------------------- */
+
+  function fetchDetail(c) {
+    c.stale = false;
+    c.detailAt = Date.now();
+    return api('GET', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id)).then(function (r) {
+      if (r.status === 401) return null;
+      if (r.status !== 200) { setNote(c, errText(r.status, r.data, '读取预警')); return null; }
       return r.data;
     });
   }
 
-  function mapImg(it) {
+  function mapImg(alertId) {
     return el('img', {
       class: 'map', alt: '位置示意图',
-      src: '/api/v1/alerts/' + encodeURIComponent(it.alert_id) + '/map.svg'
+      src: '/api/v1/alerts/' + encodeURIComponent(alertId) + '/map.svg'
     });
   }
 
-  function pick(obj, names) {
-    for (var i = 0; obj && i < names.length; i++) if (obj[names[i]] != null) return obj[names[i]];
-    return null;
+  function figureText(f, v) {
+    if (v == null) return '未报告';
+    return (f[2] === '元' ? Number(v).toLocaleString('zh-CN') : String(v)) + f[2];
   }
 
-  function reasonsOf(d) {
-    var r = pick(d, ['reasons']) || pick(d.incident, ['reasons']) ||
-      pick(d.classification, ['reasons']) || pick(d.incident && d.incident.classification, ['reasons']);
-    return Array.isArray(r) ? r : [];
+  /* Figures of an incident or alert: unknown is 未报告, never 0. */
+  function figuresBlock(figs, kind) {
+    var dl = el('dl', { class: 'figures' });
+    FIGURES.forEach(function (f) {
+      if (kind === 'danger' && CASUALTY[f[0]] && (!figs || figs[f[0]] == null)) return;
+      dl.appendChild(el('dt', { text: f[1] }));
+      dl.appendChild(el('dd', { class: 'fig-' + f[0], text: figureText(f, figs ? figs[f[0]] : null) }));
+    });
+    return dl;
   }
 
   function reasonsBlock(d) {
-    var rs = reasonsOf(d);
-    if (!rs.length) return null;
+    var rs = d.reasons_zh || (d.incident && d.incident.reasons_zh);
+    if (!Array.isArray(rs) || !rs.length) return null;
     return el('div', {}, el('h3', { text: '分级依据' }),
-      el('ul', { class: 'reasons' }, ...rs.map(function (x) {
-        return el('li', { text: typeof x === 'string' ? x : (x.text || x.zh || x.reason || JSON.stringify(x)) });
-      })));
+      el('ul', { class: 'reasons' }, ...rs.map(function (x) { return el('li', { text: String(x) }); })));
   }
 
   function reportsBlock(d) {
-    var rs = pick(d, ['reports']) || pick(d.incident, ['reports']) || [];
+    var rs = d.reports || [];
     if (!rs.length) return null;
-    return el('div', {}, el('h3', { text: '来源报告（' + rs.length + '）' }), ...rs.map(function (x) {
-      var r = x.report || x.raw || x;
-      var rep = r.reporter || x.reporter || {};
-      var f = r.figures || {};
-      var rows = [
-        ['监测站', (r.station_id || x.station_id || '') + ' / ' + (r.report_id || x.report_id || '')],
-        ['类型', (KIND_ZH[r.kind] || r.kind || '')],
-        ['观测时间', fmtTime(r.observed_at || x.observed_at)],
-        ['地点', r.place || x.place],
-        ['威胁人数', f.threatened_people != null ? String(f.threatened_people) : null],
-        ['伤亡', (f.deaths || f.missing || f.injured) ? '死亡' + (f.deaths || 0) + ' 失踪' + (f.missing || 0) + ' 受伤' + (f.injured || 0) : null],
-        ['引发因素', r.causes],
-        ['应急处置', r.measures],
-        ['发展趋势', r.trend]
-      ];
+    var box = el('details', { class: 'reports' }, el('summary', { text: '来源报告（' + rs.length + '份）' }));
+    rs.forEach(function (r) {
+      var rep = r.reporter || {};
       var dl = el('dl');
-      rows.forEach(function (row) {
-        if (!row[1]) return;
-        dl.appendChild(el('dt', { text: row[0] }));
-        dl.appendChild(el('dd', { text: row[1] }));
+      var add = function (label, node) { dl.appendChild(el('dt', { text: label })); dl.appendChild(el('dd', {}, node)); };
+      add('监测站', el('span', {}, idSpan(r.station_id || ''), ' / ', idSpan(r.report_id || '')));
+      add('类型', KIND_ZH[r.kind] || '');
+      add('观测时间', fmtTime(r.observed_at));
+      if (r.place) add('地点', r.place);
+      FIGURES.forEach(function (f) {
+        var v = r.figures ? r.figures[f[0]] : null;
+        if (v != null) add(f[1], figureText(f, v));
       });
+      if (r.causes) add('引发因素', r.causes);
+      if (r.measures) add('应急处置', r.measures);
+      if (r.trend) add('发展趋势', r.trend);
       if (rep.name || rep.phone) {
         dl.appendChild(el('dt', { class: 'private', text: '报告人' }));
-        dl.appendChild(el('dd', { class: 'private reporter', text: (rep.name || '') + ' ' + (rep.phone || '') + '（仅内部可见）' }));
+        dl.appendChild(el('dd', { class: 'private reporter' }, idSpan((rep.name || '') + ' ' + (rep.phone || '')), '（仅内部可见）'));
       }
-      return el('div', { class: 'report' }, dl);
+      box.appendChild(el('div', { class: 'report' }, dl));
+    });
+    return box;
+  }
+
+  function asSet(v) {
+    var s = {};
+    if (Array.isArray(v)) v.forEach(function (k) { s[typeof k === 'string' ? k : (k && k.field)] = true; });
+    else if (v && typeof v === 'object') Object.keys(v).forEach(function (k) { s[k] = true; });
+    return s;
+  }
+
+  /* The draft against the latest published version: the server's diff,
+   * or one made here from the two texts. */
+  function diffOf(d, p) {
+    var pubs = d.published || [];
+    var last = pubs[pubs.length - 1];
+    if (!last) return null; /* a first alert: nothing to differ from */
+    if (d.diff && typeof d.diff === 'object') return d.diff;
+    var out = {};
+    TEXT_FIELDS.forEach(function (f) {
+      if ((last[f[0]] || '') !== (p[f[0]] || '')) out[f[0]] = { published: last[f[0]] || '', draft: p[f[0]] || '' };
+    });
+    return out;
+  }
+
+  function diffBlock(d, p) {
+    var diff = diffOf(d, p);
+    if (!diff) return null;
+    var keys = Object.keys(diff);
+    var pubs = d.published || [];
+    var box = el('div', { class: 'diff' }, el('h3', {
+      text: '与已发布版本' + (pubs.length ? '（第' + pubs[pubs.length - 1].version + '版）' : '') + '的差异'
+    }));
+    if (!keys.length) { box.appendChild(el('div', { class: 'muted', text: '文字与已发布版本相同' })); return box; }
+    keys.forEach(function (k) {
+      var x = diff[k] || {};
+      box.appendChild(el('div', { class: 'diff-field', 'data-field': k },
+        el('div', { class: 'diff-label', text: FIELD_ZH[k] || k }),
+        el('div', { class: 'diff-old' }, el('span', { class: 'diff-tag', text: '已发布' }), el('span', { 'data-verbatim': true, text: x.published == null ? '（无）' : String(x.published) })),
+        el('div', { class: 'diff-new' }, el('span', { class: 'diff-tag', text: '本稿' }), el('span', { 'data-verbatim': true, text: x.draft == null ? '（无）' : String(x.draft) }))));
+    });
+    return box;
+  }
+
+  /* The counter under a limited field: n/limit 字, red past the limit. */
+  function counter(inp, limit) {
+    var c = el('div', { class: 'counter', 'aria-live': 'polite' });
+    var upd = function () {
+      var n = chars(inp.value);
+      c.textContent = n + '/' + limit + '字' + (n > limit ? '，超出' + (n - limit) + '字' : '');
+      c.className = 'counter' + (n > limit ? ' over' : '');
+    };
+    inp.addEventListener('input', upd);
+    upd();
+    return { node: c, update: upd };
+  }
+
+  function openDraft(c) {
+    c.opened = true;
+    setNote(c, '');
+    fetchDetail(c).then(function (d) {
+      if (!d) { c.opened = false; c.actions.querySelector('.open').hidden = false; return; }
+      renderDraft(c, d, null);
+    });
+  }
+
+  /* Renders the pending draft of d into c. prev: the form's state before
+   * a newer draft arrived ({draftId, version, base}) or null. */
+  function renderDraft(c, d, prev) {
+    var p = d.pending;
+    c.detail.textContent = '';
+    c.detail.hidden = false;
+    if (!p) { finishPending(c); return; }
+    if (p.created_at) learnZone(p.created_at);
+    var alertId = d.alert_id || c.item.alert_id, version = p.version;
+    c.draft = { id: p.draft_id, version: version, p: p, d: d, stale: {} };
+    c.preview = null;
+
+    var inc = d.incident || {};
+    c.detail.appendChild(el('h3', { text: '位置' }));
+    c.detail.appendChild(mapImg(alertId));
+    c.detail.appendChild(el('div', { class: 'muted', text: (p.area && ((p.area.admin_name || '') + ' ' + (p.area.place || ''))) || '' }));
+    c.detail.appendChild(el('h3', { text: '数据' }));
+    c.detail.appendChild(figuresBlock(inc.figures || p.figures, inc.kind || p.kind));
+    var rb = reasonsBlock(d);
+    if (rb) c.detail.appendChild(rb);
+    var rp = reportsBlock(d);
+    if (rp) c.detail.appendChild(rp);
+    var db = diffBlock(d, p);
+    if (db) c.detail.appendChild(db);
+
+    /* what to put in each field: the officer's unsent edits first */
+    var carried = asSet(d.carried_edits || p.carried_edits);
+    var changed = asSet(d.changed_facts || p.changed_facts);
+    var rec = mine(storeGet(alertId, version)), carriedLocal = null;
+    if (!rec) {
+      var older = storeOlder(alertId, version);
+      if (older && mine(older.rec)) { rec = older.rec; carriedLocal = older.v; }
+    }
+    var base = {};
+    TEXT_FIELDS.forEach(function (f) { base[f[0]] = p[f[0]] || ''; });
+    /* kept edits whose generated text changed underneath: marked until
+     * the officer edits that field again */
+    var stale = {};
+    if (rec && rec.edits) {
+      Object.keys(rec.edits).forEach(function (k) {
+        if ((rec.base && rec.base[k] != null && rec.base[k] !== base[k]) || (rec.stale && rec.stale[k])) stale[k] = true;
+      });
+    }
+
+    c.detail.appendChild(el('h3', { text: '预警内容（可修改）' }));
+    var restored = rec && rec.edits && Object.keys(rec.edits).length;
+    if (restored) {
+      c.detail.appendChild(el('div', {
+        class: 'note info restored',
+        text: carriedLocal != null ?
+          '已带入您在第' + carriedLocal + '版上未提交的修改（保存在本机）。' :
+          (prev && prev.draftId !== p.draft_id ? '草稿已按新报告更新，您未提交的修改已保留。' : '已恢复您未提交的修改（保存在本机）。')
+      }));
+    } else if (prev && prev.draftId !== p.draft_id) {
+      c.detail.appendChild(el('div', { class: 'note info restored', text: '草稿已按新报告更新。' }));
+    }
+    var inputs = {}, counters = {};
+    TEXT_FIELDS.forEach(function (f) {
+      var k = f[0], id = 'f-' + alertId + '-' + k;
+      var inp = el(f[2], { id: id, name: k, class: 'edit-' + k, rows: f[2] === 'textarea' ? (k === 'situation' || k === 'response' ? '6' : '3') : null });
+      inp.value = rec && rec.edits && rec.edits[k] != null ? rec.edits[k] : base[k];
+      inputs[k] = inp;
+      var marks = el('div', { class: 'marks' });
+      if (carried[k]) marks.appendChild(el('span', { class: 'mark carried', text: '沿用上一版的人工修改' }));
+      if (rec && rec.edits && rec.edits[k] != null) marks.appendChild(el('span', { class: 'mark kept', text: '未提交的修改' }));
+      if ((carried[k] || (rec && rec.edits && rec.edits[k] != null)) && (changed[k] || stale[k])) {
+        marks.appendChild(el('span', { class: 'mark stale', text: '来源数据已变化，请核对此处修改' }));
+      }
+      var cnt = counter(inp, f[3]);
+      counters[k] = cnt;
+      var field = el('div', { class: 'field' + (changed[k] || stale[k] ? ' changed' : ''), 'data-field': k },
+        el('label', { for: id, text: f[1] }), marks, inp, cnt.node);
+      if (stale[k]) {
+        field.appendChild(el('div', { class: 'muted' }, '系统按新数据生成的文字：', el('span', { 'data-verbatim': true, text: base[k] })));
+      }
+      inp.addEventListener('input', function () {
+        delete c.draft.stale[k];
+        saveEdits(c, alertId, version, base, inputs);
+        voidPreview(c);
+      });
+      c.detail.appendChild(field);
+    });
+    c.draft.stale = stale;
+    /* carry the kept edits onto this version's key */
+    if (restored) saveEdits(c, alertId, version, base, inputs);
+    if (carriedLocal != null) storePut(alertId, carriedLocal, null);
+    c.draft.inputs = inputs;
+    c.draft.base = base;
+
+    var need = p.confirmations_needed || 1, done = Array.isArray(p.confirmations) ? p.confirmations : [];
+    if (need > 1) {
+      var sn = el('div', { class: 'note second-note' }, '特大型预警需两名不同值班员确认。');
+      if (done.length) {
+        sn.appendChild(document.createTextNode('已确认：'));
+        done.forEach(function (x, i) { if (i) sn.appendChild(document.createTextNode('、')); sn.appendChild(idSpan(x.officer)); });
+        sn.appendChild(document.createTextNode('；请由另一名值班员确认发布。'));
+      } else {
+        sn.appendChild(document.createTextNode('尚无人确认。'));
+      }
+      c.detail.appendChild(sn);
+    }
+    c.previewBox = el('div', { class: 'preview', hidden: true });
+    c.detail.appendChild(c.previewBox);
+    /* the buttons and their notes under the form and the preview */
+    c.el.appendChild(c.actions);
+    c.el.appendChild(c.note);
+    c.actions.textContent = '';
+    c.actions.appendChild(el('button', {
+      type: 'button', class: 'primary preview-btn', text: '预览发布内容',
+      onclick: function (ev) { previewDraft(c, ev.target); }
+    }));
+    c.actions.appendChild(el('button', {
+      type: 'button', class: 'danger reject', text: '驳回',
+      onclick: function () { askReject(c); }
     }));
   }
 
-  function openDraft(c, it, detail, note) {
-    setNote(note, '');
-    fetchDetail(it, note).then(function (d) {
-      if (!d) return;
-      var p = d.pending || d.draft || null;
-      detail.textContent = '';
-      detail.hidden = false;
-      if (!p) { setNote(note, '该预警已无待确认草稿，请刷新', 'error'); return; }
-      detail.appendChild(el('h3', { text: '位置' }));
-      detail.appendChild(mapImg(it));
-      detail.appendChild(el('div', { class: 'muted', text: (p.area && (p.area.admin_name + ' ' + (p.area.place || ''))) || '' }));
-      var rb = reasonsBlock(d);
-      if (rb) detail.appendChild(rb);
-      var rp = reportsBlock(d);
-      if (rp) detail.appendChild(rp);
-      detail.appendChild(el('h3', { text: '预警内容（可修改）' }));
-      var inputs = {};
-      TEXT_FIELDS.forEach(function (f) {
-        var id = 'f-' + it.alert_id + '-' + f[0];
-        var rows = f[2] !== 'textarea' ? null : (f[0] === 'situation' || f[0] === 'response' ? '6' : '3');
-        var inp = el(f[2], { id: id, name: f[0], class: 'edit-' + f[0], rows: rows });
-        inp.value = p[f[0]] || '';
-        inputs[f[0]] = inp;
-        detail.appendChild(el('div', { class: 'field' }, el('label', { for: id, text: f[1] }), inp));
-      });
-      var need = p.confirmations_needed || it.confirmations_needed || 1;
-      var done = Array.isArray(p.confirmations) ? p.confirmations : [];
-      if (need > 1) {
-        var who = done.map(function (x) { return x.officer; }).join('、');
-        detail.appendChild(el('div', {
-          class: 'note second-note',
-          text: '特大型预警需两名不同值班员确认。' +
-            (done.length ? '已确认：' + who + '；请由另一名值班员确认发布。' : '尚无人确认。')
-        }));
-      }
-      var actions = c.querySelector('.card-actions');
-      actions.textContent = '';
-      actions.appendChild(el('button', {
-        type: 'button', class: 'primary confirm', text: '确认发布',
-        onclick: function (ev) { confirmDraft(ev.target, it, p, inputs, note); }
-      }));
-      actions.appendChild(el('button', {
-        type: 'button', class: 'danger reject', text: '驳回',
-        onclick: function () { askReason(c, note, '驳回原因', '确认驳回', 'reject', it, p); }
-      }));
-      c.appendChild(actions);
-      c.appendChild(note);
-    });
-  }
-
-  function openPublished(c, it, detail, note) {
-    fetchDetail(it, note).then(function (d) {
-      if (!d) return;
-      var pubs = d.published || d.versions || [];
-      var a = pubs.length ? pubs[pubs.length - 1] : null;
-      detail.textContent = '';
-      detail.hidden = false;
-      detail.appendChild(el('h3', { text: '位置' }));
-      detail.appendChild(mapImg(it));
-      if (a) {
-        TEXT_FIELDS.slice(1).forEach(function (f) {
-          if (!a[f[0]]) return;
-          detail.appendChild(el('h3', { text: f[1] }));
-          detail.appendChild(el('div', { class: 'text-block', text: a[f[0]] }));
-        });
-        detail.appendChild(el('div', { class: 'muted', text: '发布时间 ' + fmtTime(a.confirmed_at || a.sent) }));
-      }
-      var rp = reportsBlock(d);
-      if (rp) detail.appendChild(rp);
-      var box = el('div', { class: 'deliveries' });
-      detail.appendChild(box);
-      loadDeliveries(it, box, note);
-    });
-  }
-
-  var DELIVERY_ZH = { pending: '待发送', sending: '发送中', delivered: '已送达', failed: '失败' };
-
-  /* The delivery ledger of a published alert: one row per version and
-   * channel; a failed one can be sent again by a supervisor or admin. */
-  function loadDeliveries(it, box, note) {
-    var path = '/api/v1/alerts/' + encodeURIComponent(it.alert_id) + '/deliveries';
-    api('GET', path).then(function (r) {
-      box.textContent = '';
-      if (r.status !== 200) { box.appendChild(el('div', { class: 'muted', text: errText(r.status, r.data, '发送记录') })); return; }
-      var ds = r.data.deliveries || [];
-      box.appendChild(el('h3', { text: '发送渠道（' + ds.length + '）' }));
-      if (!ds.length) { box.appendChild(el('div', { class: 'muted', text: '无' })); return; }
-      var rows = ds.map(function (d) {
-        var resend = null;
-        if (d.state === 'failed' && mayCancel()) {
-          resend = el('button', {
-            type: 'button', class: 'resend', text: '重发',
-            onclick: function (ev) {
-              ev.target.disabled = true;
-              api('POST', path + '/' + encodeURIComponent(d.channel) + '/resend', {}).then(function (x) {
-                if (x.status !== 200) setNote(note, errText(x.status, x.data, '重发'), 'error');
-                loadDeliveries(it, box, note);
-              });
-            }
-          });
-        }
-        return el('tr', { class: 'delivery-' + d.state },
-          el('td', { text: d.channel }), el('td', { text: 'v' + d.version }),
-          el('td', { text: DELIVERY_ZH[d.state] || d.state }),
-          el('td', { text: String(d.attempts) }),
-          el('td', { class: 'muted', text: d.last_error || '' }), el('td', {}, resend));
-      });
-      box.appendChild(el('table', { class: 'delivery-list' },
-        el('tr', {}, el('th', { text: '渠道' }), el('th', { text: '版本' }), el('th', { text: '状态' }),
-          el('th', { text: '尝试' }), el('th', { text: '最后错误' }), el('th', {})), ...rows));
-    });
-  }
-
-  function confirmDraft(btn, it, p, inputs, note) {
+  function currentEdits(c) {
     var edits = {};
-    Object.keys(inputs).forEach(function (k) {
-      if (inputs[k].value !== (p[k] || '')) edits[k] = inputs[k].value;
+    Object.keys(c.draft.inputs).forEach(function (k) {
+      if (c.draft.inputs[k].value !== c.draft.base[k]) edits[k] = c.draft.inputs[k].value;
     });
-    if (!inputs.headline.value.trim()) { setNote(note, '标题不能为空'); return; }
-    var body = {};
-    if (Object.keys(edits).length) body.edits = edits;
-    if (p.draft_id) body.draft_id = p.draft_id;
+    return edits;
+  }
+
+  function saveEdits(c, alertId, version, base, inputs) {
+    var edits = {};
+    Object.keys(inputs).forEach(function (k) { if (inputs[k].value !== base[k]) edits[k] = inputs[k].value; });
+    var stale = {};
+    Object.keys(c.draft.stale || {}).forEach(function (k) { if (edits[k] != null) stale[k] = true; });
+    storePut(alertId, version, Object.keys(edits).length ?
+      { officer: state.name, draft_id: c.draft.id, base: base, edits: edits, stale: stale, saved_at: Date.now() } : null);
+  }
+
+  function voidPreview(c) {
+    if (!c.preview) return;
+    c.preview = null;
+    c.previewBox.hidden = true;
+    c.previewBox.textContent = '';
+    var pub = c.actions.querySelector('.confirm');
+    if (pub) pub.remove();
+    setNote(c, '内容已改动，请重新预览后再发布。', 'info');
+  }
+
+  /* The field an API error names ("path": "edits.headline"), focused. */
+  function focusBad(c, data) {
+    var m = data && /^edits\.(\w+)$/.exec(data.path || '');
+    var inp = m && c.draft && c.draft.inputs[m[1]];
+    if (inp) inp.focus();
+  }
+
+  function checkLimits(c) {
+    var bad = [];
+    TEXT_FIELDS.forEach(function (f) {
+      var n = chars(c.draft.inputs[f[0]].value);
+      if (n > f[3]) bad.push(f[1] + '超出' + (n - f[3]) + '字');
+    });
+    if (!c.draft.inputs.headline.value.trim()) bad.push('标题不能为空');
+    return bad;
+  }
+
+  /* Step one of confirming: what exactly goes out. */
+  function previewDraft(c, btn) {
+    var bad = checkLimits(c);
+    if (bad.length) { setNote(c, bad.join('；')); return; }
+    var edits = currentEdits(c), draftId = c.draft.id;
     btn.disabled = true;
-    api('POST', '/api/v1/alerts/' + encodeURIComponent(it.alert_id) + '/confirm', body).then(function (r) {
+    setNote(c, '');
+    api('POST', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/preview',
+      Object.keys(edits).length ? { edits: edits } : {}).then(function (r) {
       btn.disabled = false;
-      if (r.status !== 200) { setNote(note, errText(r.status, r.data, '确认发布')); return; }
-      if (r.data.published) showMsg('已发布：' + (inputs.headline.value) + '（第' + r.data.version + '版）', 'ok');
-      else showMsg('已确认。特大型预警需第二名值班员确认后发布。', 'ok');
+      if (!c.draft || c.draft.id !== draftId) return;
+      if (r.status === 404 && noRoute(r.data)) r = { status: 200, data: localPreview(c, edits) };
+      if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '预览')); focusBad(c, r.data); return; }
+      c.preview = { edits: edits, draftId: draftId, version: r.data.version };
+      renderPreview(c.previewBox, r.data, '发布后公众将看到以下内容（第' + (r.data.version || c.draft.version) + '版）');
+      var old = c.actions.querySelector('.confirm');
+      if (old) old.remove();
+      var over = (r.data.channels || []).filter(function (ch) { return measure(ch).over; });
+      c.actions.insertBefore(el('button', {
+        type: 'button', class: 'primary solid confirm', text: '确认发布以上内容',
+        onclick: function (ev) { confirmDraft(c, ev.target); }
+      }), c.actions.firstChild.nextSibling);
+      if (over.length) setNote(c, '注意：' + over.map(function (ch) { return ch.channel; }).join('、') + '的文字超出该渠道的长度上限，请核对。', 'info');
+      c.previewBox.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  /* A server without the preview route (an older one): the texts as
+   * they will be confirmed, said to be without the channels' texts. */
+  function noRoute(data) { return !data || !data.message && /no such resource/.test(data.error || ''); }
+  function localPreview(c, edits) {
+    var p = c.draft.p, inc = c.draft.d.incident || {}, a = { figures: inc.figures || p.figures, kind: inc.kind || p.kind };
+    return { version: c.draft.version, alert: a, channels: [], local: TEXT_FIELDS.map(function (f) {
+      return [f[1], edits[f[0]] != null ? edits[f[0]] : c.draft.base[f[0]]];
+    }) };
+  }
+
+  /* The preview: the public page in a sandboxed frame, then each
+   * channel's text with its length against its limit. */
+  function renderPreview(box, pv, heading) {
+    box.textContent = '';
+    box.hidden = false;
+    box.appendChild(el('h3', { text: heading }));
+    if (pv.alert && pv.alert.figures) {
+      box.appendChild(el('div', { class: 'muted', text: '公开的数据（未报告的数字不会显示为0）' }));
+      box.appendChild(figuresBlock(pv.alert.figures, pv.alert.kind));
+    }
+    if (pv.page_html) {
+      box.appendChild(el('div', { class: 'pv-label', text: '公开网页' }));
+      var fr = el('iframe', { class: 'page-preview', title: '公开网页预览', sandbox: 'allow-same-origin' });
+      fr.srcdoc = pv.page_html;
+      box.appendChild(fr);
+    }
+    if (pv.local) {
+      box.appendChild(el('div', { class: 'note info', text: '服务器暂不提供网页和各渠道文字的预览；以下是将要发布的预警文字。' }));
+      pv.local.forEach(function (x) {
+        box.appendChild(el('div', { class: 'pv-label', text: x[0] }));
+        box.appendChild(el('div', { class: 'text-block', 'data-verbatim': true, text: x[1] }));
+      });
+      return;
+    }
+    var chs = pv.channels || [];
+    box.appendChild(el('div', { class: 'pv-label', text: '各渠道发送的文字（' + chs.length + '个渠道）' }));
+    chs.forEach(function (ch) {
+      var m = measure(ch), over = m.over;
+      var body = ch.text ? el('pre', { class: 'ch-text', 'data-verbatim': true, text: ch.text }) :
+        el('div', { class: 'muted', text: '该渠道接收完整的预警数据（内容与上方公开网页一致），不是单独的一条文字。' });
+      box.appendChild(el('div', { class: 'channel' + (over ? ' over' : ''), 'data-channel': ch.channel },
+        el('div', { class: 'ch-head' }, el('strong', {}, idSpan(ch.channel)), ' ',
+          el('span', { class: 'muted', text: CHANNEL_TYPE_ZH[ch.type] || '其他渠道' }), ' ',
+          el('span', { class: 'ch-count' + (over ? ' over' : ''), text: m.text })),
+        body));
+    });
+  }
+
+  /* A channel text's length against its limit. A short message's limit
+   * is per template parameter (one "name: value" line each). */
+  function measure(ch) {
+    if (!ch.text) return { over: false, text: '' };
+    if (ch.type === 'sms' && ch.limit) {
+      var longest = 0;
+      ch.text.split('\n').forEach(function (line) {
+        var i = line.indexOf(': ');
+        longest = Math.max(longest, chars(i >= 0 ? line.slice(i + 2) : line));
+      });
+      return {
+        over: longest > ch.limit,
+        text: '每项最长' + longest + '字，上限' + ch.limit + '字' + (longest > ch.limit ? '，超出' + (longest - ch.limit) + '字' : '')
+      };
+    }
+    var n = ch.chars != null ? ch.chars : chars(ch.text);
+    var over = !!ch.limit && n > ch.limit;
+    return { over: over, text: n + (ch.limit ? '/' + ch.limit : '') + '字' + (over ? '，超出' + (n - ch.limit) + '字' : '') };
+  }
+
+  /* Step two: publish what the preview showed, and nothing else. */
+  function confirmDraft(c, btn) {
+    var pv = c.preview;
+    if (!pv || pv.draftId !== c.draft.id) { voidPreview(c); return; }
+    var body = { draft_id: pv.draftId };
+    if (Object.keys(pv.edits).length) body.edits = pv.edits;
+    btn.disabled = true;
+    var alertId = c.item.alert_id, headline = c.draft.inputs.headline.value;
+    api('POST', '/api/v1/alerts/' + encodeURIComponent(alertId) + '/confirm', body).then(function (r) {
+      btn.disabled = false;
+      if (r.status !== 200) {
+        setNote(c, errText(r.status, r.data, '确认发布'));
+        focusBad(c, r.data);
+        if (r.status === 409) refreshOpen(c);
+        return;
+      }
+      storeDropAlert(alertId);
+      if (r.data && r.data.published === false) {
+        /* one of two confirmations: the second must be another officer's */
+        c.preview = null;
+        btn.remove();
+        setNote(c, '您已确认，待第二名值班员确认后发布。', 'info');
+        showMsg('已确认。特大型预警需第二名值班员确认后发布。', 'ok');
+        load();
+        return;
+      }
+      showMsg('已发布：' + headline + '（第' + (r.data.version || pv.version) + '版）。下方可查看公开页面和各渠道发送情况。', 'ok');
+      c.opened = false;
+      state.openAfterPublish = alertId;
       load();
     });
   }
 
+  /* A pending card whose draft was handled or replaced elsewhere. */
+  function finishPending(c) {
+    c.opened = false;
+    c.preview = null;
+  }
+
+  function askReject(c) {
+    reasonBox(c, '驳回原因', '确认驳回', function (reason, go) {
+      var body = { reason: reason };
+      if (c.draft && c.draft.id) body.draft_id = c.draft.id;
+      return api('POST', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/reject', body).then(function (r) {
+        if (r.status !== 200) { setNote(c, errText(r.status, r.data, '驳回')); return false; }
+        storeDropAlert(c.item.alert_id);
+        c.opened = false;
+        showMsg('已驳回：' + (c.item.headline || c.item.alert_id), 'ok');
+        load();
+        return true;
+      });
+    });
+  }
+
   /* Asks for a reason inline (no window.prompt: it works badly on phones). */
-  function askReason(c, note, label, okText, action, it, p) {
-    var old = c.querySelector('.reason-box');
+  function reasonBox(c, label, okText, act) {
+    var old = c.el.querySelector('.reason-box');
     if (old) { old.querySelector('textarea').focus(); return; }
-    var id = 'r-' + action + '-' + it.alert_id;
-    var ta = el('textarea', { id: id, class: 'reason', rows: '3', maxlength: '1000' });
-    var box = el('div', { class: 'reason-box' }, el('label', { for: id, text: label + '（必填）' }), ta);
+    var id = 'r-' + c.id.replace(/[^A-Za-z0-9_-]/g, '_') + '-' + okText.length;
+    var ta = el('textarea', { id: id, class: 'reason', rows: '3' });
+    var cnt = counter(ta, REASON_MAX);
+    var box = el('div', { class: 'reason-box' }, el('label', { for: id, text: label + '（必填）' }), ta, cnt.node);
     var go = el('button', {
-      type: 'button', class: 'danger solid do-' + action, text: okText,
+      type: 'button', class: 'danger solid do-act', text: okText,
       onclick: function () {
-        if (!ta.value.trim()) { setNote(note, '请填写' + label); ta.focus(); return; }
-        var body = { reason: ta.value.trim() };
-        if (p && p.draft_id) body.draft_id = p.draft_id;
+        var reason = ta.value.trim();
+        if (!reason) { setNote(c, '请填写' + label); ta.focus(); return; }
+        if (chars(reason) > REASON_MAX) { setNote(c, label + '超出' + (chars(reason) - REASON_MAX) + '字'); return; }
         go.disabled = true;
-        api('POST', '/api/v1/alerts/' + encodeURIComponent(it.alert_id) + '/' + action, body).then(function (r) {
+        act(reason, go).then(function (ok) { go.disabled = false; if (ok) box.remove(); });
+      }
+    });
+    box.appendChild(el('div', { class: 'row' }, go, el('button', {
+      type: 'button', text: '取消', onclick: function () { box.remove(); setNote(c, ''); }
+    })));
+    c.actions.after(box);
+    ta.focus();
+    return box;
+  }
+
+  /* 解除: the reason, then the exact public text (editable), then publish that. */
+  function askCancel(c, v) {
+    var old = c.el.querySelector('.reason-box');
+    if (old) { old.querySelector('textarea').focus(); return; }
+    var box = reasonBox(c, '解除原因', '生成解除文本', function (reason) {
+      return api('POST', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/cancel/preview', { reason: reason }).then(function (r) {
+        if (r.status === 404 && noRoute(r.data)) r = { status: 200, data: { edits: {}, channels: [], local: [['解除原因', reason]] } };
+        if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '生成解除文本')); return false; }
+        cancelEditor(c, v, reason, r.data, box);
+        return false; /* keep the reason box: the editor lives in it */
+      });
+    });
+  }
+
+  function cancelEditor(c, v, reason, pv, box) {
+    var ed = box.querySelector('.cancel-editor');
+    if (ed) ed.remove();
+    ed = el('div', { class: 'cancel-editor' }, el('h3', { text: '公众将看到的解除内容（可修改，发布的就是这段文字）' }));
+    var edits = pv.edits || {}, inputs = {};
+    Object.keys(edits).forEach(function (k) {
+      var f = TEXT_FIELDS.filter(function (x) { return x[0] === k; })[0] || [k, k, 'textarea', 2000];
+      var id = 'cancel-' + c.id.replace(/[^A-Za-z0-9_-]/g, '_') + '-' + k;
+      var inp = el(f[2], { id: id, class: 'cancel-' + k, rows: f[2] === 'textarea' ? '3' : null });
+      inp.value = edits[k] == null ? '' : String(edits[k]);
+      inputs[k] = inp;
+      ed.appendChild(el('div', { class: 'field', 'data-field': k }, el('label', { for: id, text: FIELD_ZH[k] || '其他' }), inp, counter(inp, f[3]).node));
+    });
+    var pvBox = el('div', { class: 'preview' });
+    ed.appendChild(pvBox);
+    renderPreview(pvBox, pv, '按上述文字生成的预览');
+    var pvNote = el('div', { class: 'muted', hidden: true, text: '文字已修改：发布时以上方修改后的文字为准，下方预览为修改前的样子。' });
+    Object.keys(inputs).forEach(function (k) { inputs[k].addEventListener('input', function () { pvNote.hidden = false; }); });
+    ed.insertBefore(pvNote, pvBox);
+    var go = el('button', {
+      type: 'button', class: 'danger solid do-cancel', text: '确认解除并发布',
+      onclick: function () {
+        var out = {}, bad = [];
+        Object.keys(inputs).forEach(function (k) {
+          out[k] = inputs[k].value;
+          var f = TEXT_FIELDS.filter(function (x) { return x[0] === k; })[0];
+          if (f && chars(out[k]) > f[3]) bad.push((FIELD_ZH[k] || k) + '超出' + (chars(out[k]) - f[3]) + '字');
+        });
+        if (bad.length) { setNote(c, bad.join('；')); return; }
+        go.disabled = true;
+        var body = pv.local ? { reason: reason } : { reason: reason, edits: out };
+        api('POST', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/cancel', body).then(function (r) {
           go.disabled = false;
-          if (r.status !== 200) { setNote(note, errText(r.status, r.data, okText.replace('确认', ''))); return; }
-          showMsg(action === 'reject' ? '已驳回：' + (it.headline || it.alert_id) : '已解除：' + (it.headline || it.alert_id), 'ok');
+          if (r.status !== 200) { setNote(c, errText(r.status, r.data, '解除')); return; }
+          box.remove();
+          showMsg('已解除：' + (out.headline || c.item.headline || c.item.alert_id) + '（第' + (r.data && r.data.version || '') + '版）', 'ok');
           load();
         });
       }
     });
-    box.appendChild(el('div', { class: 'row' }, go, el('button', {
-      type: 'button', text: '取消', onclick: function () { box.remove(); setNote(note, ''); }
-    })));
-    c.querySelector('.card-actions').after(box);
-    ta.focus();
+    ed.appendChild(el('div', { class: 'row' }, go));
+    box.appendChild(ed);
   }
 
-  /* --- login ------------------------------------------------------------ */
+  /* --- published: the public page and the deliveries, live ------------------ */
+
+  function openPublished(c) {
+    c.opened = true;
+    refreshPublished(c);
+  }
+
+  function refreshPublished(c) {
+    return fetchDetail(c).then(function (d) {
+      if (!d || !c.opened) return;
+      var pubs = d.published || [];
+      var a = pubs.length ? pubs[pubs.length - 1] : null;
+      c.detail.textContent = '';
+      c.detail.hidden = false;
+      var url = d.public_url || '/alerts/' + encodeURIComponent(c.item.alert_id);
+      c.detail.appendChild(el('p', {}, el('a', { class: 'public-link', href: url, target: '_blank', rel: 'noopener', text: '打开公开页面' })));
+      if (a) {
+        c.detail.appendChild(el('div', { class: 'muted', text: '第' + a.version + '版发布于 ' + fmtTime(a.confirmed_at || a.sent) }));
+        if (a.cancel_reason) c.detail.appendChild(el('div', { class: 'muted', text: '解除原因：' + a.cancel_reason }));
+      }
+      c.deliveriesBox = deliveriesTable(c, d.deliveries);
+      c.detail.appendChild(c.deliveriesBox);
+      if (a) {
+        c.detail.appendChild(el('h3', { text: '位置' }));
+        c.detail.appendChild(mapImg(c.item.alert_id));
+        c.detail.appendChild(el('h3', { text: '数据' }));
+        c.detail.appendChild(figuresBlock(a.figures, a.kind));
+        TEXT_FIELDS.slice(1).forEach(function (f) {
+          if (!a[f[0]]) return;
+          c.detail.appendChild(el('h3', { text: f[1] }));
+          c.detail.appendChild(el('div', { class: 'text-block', 'data-verbatim': true, text: a[f[0]] }));
+        });
+      }
+      var rp = reportsBlock(d);
+      if (rp) c.detail.appendChild(rp);
+    });
+  }
+
+  /* The ledger between two views of the alert: the rows of its latest version. */
+  function refreshDeliveries(c) {
+    return api('GET', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/deliveries').then(function (r) {
+      if (r.status !== 200 || !r.data || !c.opened || !c.deliveriesBox) return;
+      var rows = r.data.deliveries || [], top = 0;
+      rows.forEach(function (x) { if (x.version > top) top = x.version; });
+      var box = deliveriesTable(c, rows.filter(function (x) { return x.version === top; }));
+      c.deliveriesBox.replaceWith(box);
+      c.deliveriesBox = box;
+    });
+  }
+
+  /* deliveries of the latest version; the older ones are history. */
+  function deliveriesTable(c, ds) {
+    var box = el('div', { class: 'deliveries' });
+    ds = Array.isArray(ds) ? ds : [];
+    box.appendChild(el('h3', { text: '各渠道发送情况（' + ds.length + '个，自动更新）' }));
+    if (!ds.length) { box.appendChild(el('div', { class: 'muted', text: '无发送渠道' })); return box; }
+    var rows = ds.map(function (d) {
+      var resend = null;
+      if (d.state === 'failed' && mayCancel()) {
+        resend = el('button', {
+          type: 'button', class: 'resend', text: '重发',
+          onclick: function (ev) {
+            ev.target.disabled = true;
+            api('POST', '/api/v1/alerts/' + encodeURIComponent(c.item.alert_id) + '/deliveries/' + encodeURIComponent(d.channel) + '/resend', {}).then(function (x) {
+              if (x.status !== 200) setNote(c, errText(x.status, x.data, '重发'));
+              refreshPublished(c);
+            });
+          }
+        });
+      }
+      var err = d.last_error && d.state !== 'delivered' ? el('details', {}, el('summary', { text: '错误详情' }), el('span', { 'data-verbatim': true, class: 'id', text: d.last_error })) : null;
+      return el('tr', { class: 'delivery-' + d.state, 'data-channel': d.channel },
+        el('td', {}, idSpan(d.channel), el('div', { class: 'muted', text: CHANNEL_TYPE_ZH[d.type] || '' })),
+        el('td', { class: 'd-state', text: DELIVERY_ZH[d.state] || '状态未知' }),
+        el('td', { text: d.delivered_at ? fmtTime(d.delivered_at) : '尝试' + (d.attempts || 0) + '次' }),
+        el('td', {}, err, resend));
+    });
+    box.appendChild(el('table', { class: 'delivery-list' },
+      el('tr', {}, el('th', { text: '渠道' }), el('th', { text: '状态' }), el('th', { text: '送达/尝试' }), el('th', {})), ...rows));
+    return box;
+  }
+
+  /* --- the open cards follow the server --------------------------------------- */
+
+  function refreshOpen(c) {
+    if (c.kind === 'published') return refreshPublished(c);
+    if (c.kind !== 'pending' || !c.draft) return Promise.resolve();
+    return fetchDetail(c).then(function (d) {
+      if (!d || !c.opened || !c.draft) return;
+      var p = d.pending;
+      if (!p) { finishPending(c); return; }
+      if (p.draft_id !== c.draft.id || p.version !== c.draft.version) {
+        /* a newer draft: keep the officer's edits (they are in
+         * localStorage already), void the preview, redraw */
+        var prev = { draftId: c.draft.id, version: c.draft.version };
+        var hadPreview = !!c.preview;
+        renderDraft(c, d, prev);
+        setNote(c, '有新的报告，草稿已更新（第' + p.version + '版）' + (hadPreview ? '；之前的预览已作废，请重新预览' : '') + '。', 'info');
+      }
+    });
+  }
+
+  function poll() {
+    clearTimeout(state.timer);
+    if (!state.loggedIn) return;
+    Promise.all([load(), checkSession()]).then(function () {
+      if (!state.loggedIn) return null;
+      return Promise.all(Object.keys(state.cards).map(function (k) {
+        var c = state.cards[k];
+        if (!c.opened || (c.kind !== 'pending' && c.kind !== 'published')) return null;
+        if (c.stale || Date.now() - (c.detailAt || 0) >= DETAIL_MS) return refreshOpen(c);
+        return c.kind === 'published' ? refreshDeliveries(c) : null;
+      }));
+    }).then(function () {
+      if (state.loggedIn) state.timer = setTimeout(poll, POLL_MS);
+    });
+  }
+
+  /* After a publish the alert's card opens on the deliveries; after a
+   * re-login the drafts that were open reopen with their edits. */
+  function reopenAfterLogin() {
+    if (state.openAfterPublish) {
+      var pc = state.cards['published:' + state.openAfterPublish];
+      if (pc) {
+        state.openAfterPublish = null;
+        var b = pc.actions.querySelector('.open');
+        if (b) b.hidden = true;
+        openPublished(pc);
+        pc.el.scrollIntoView({ block: 'start' });
+      }
+    }
+    var ids = openSet();
+    if (!ids.length) return;
+    openSet([]);
+    ids.forEach(function (id) {
+      var c = state.cards['pending:' + id];
+      if (!c || c.opened) return;
+      var b = c.actions.querySelector('.open');
+      if (b) b.hidden = true;
+      openDraft(c);
+    });
+  }
+
+  /* --- login ---------------------------------------------------------------- */
+
+  function clearBoard() {
+    Object.keys(state.cards).forEach(function (k) { state.cards[k].el.remove(); });
+    state.cards = {};
+    ['pending', 'published', 'rejected'].forEach(function (k) { $(k).textContent = ''; });
+    state.knownPending = null;
+  }
+
+  function showLogin(why) {
+    state.loggedIn = false;
+    state.csrf = null;
+    state.expiresMs = null;
+    clearTimeout(state.timer);
+    clearBoard();
+    $('expiry').hidden = true;
+    $('board').hidden = true;
+    $('who').hidden = true;
+    $('login').hidden = false;
+    $('login-why').textContent = why || '';
+    $('login-why').hidden = !why;
+    if (state.name && !$('login-name').value) $('login-name').value = state.name;
+    updateTitle(0);
+  }
+
+  function showBoard() {
+    state.loggedIn = true;
+    $('login').hidden = true;
+    $('board').hidden = false;
+    $('who').hidden = false;
+    $('who-name').textContent = '';
+    $('who-name').appendChild(idSpan(state.name));
+    $('who-name').appendChild(document.createTextNode('（' + (ROLE_ZH[state.role] || '其他') + '）'));
+    poll();
+  }
 
   $('login-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var btn = ev.target.querySelector('button');
     btn.disabled = true;
-    api('POST', '/console/login', { name: $('login-name').value, password: $('login-password').value }).then(function (r) {
+    unlockAudio();
+    loginRequest($('login-name').value, $('login-password').value).then(function (r) {
       btn.disabled = false;
       $('login-password').value = '';
       if (r.status === 200) {
+        var again = state.name === r.data.name;
         state.csrf = r.data.csrf; state.name = r.data.name; state.role = r.data.role;
         showMsg('');
+        $('login-why').hidden = true;
+        if (!again) openSet([]);
         showBoard();
       } else if (r.status === 401) {
         showMsg('用户名或密码错误');
@@ -463,16 +1277,22 @@
   });
 
   $('logout').addEventListener('click', function () {
-    api('POST', '/console/logout').then(function () { showMsg('已退出', 'ok'); showLogin(); });
+    api('POST', '/console/logout').then(function () {
+      openSet([]);
+      showLogin('');
+      showMsg('已退出', 'ok');
+    });
   });
-  $('refresh').addEventListener('click', function () { showMsg(''); load(); });
+  $('refresh').addEventListener('click', function () { showMsg(''); poll(); });
+  $('expiry-keep').addEventListener('click', function () { checkSession(); });
+  setInterval(tick, 1000);
 
   api('GET', '/console/session').then(function (r) {
     if (r.status === 200) {
       state.csrf = r.data.csrf; state.name = r.data.name; state.role = r.data.role;
       showBoard();
     } else {
-      showLogin();
+      showLogin(openSet().length ? '登录已过期，请重新登录；未提交的修改已保存在本机，登录后自动恢复。' : '');
     }
   });
 })();

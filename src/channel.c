@@ -582,3 +582,16 @@ ga_err channel_publish(struct channel *c, struct channel_job *job, int *mid, cha
 	}
 	return c->type->publish(c, job, mid, err, errlen);
 }
+
+ga_err channel_preview(struct channel *c, struct channel_job *job, char **text, long *limit_chars,
+		       char *err, size_t errlen)
+{
+	*text = NULL;
+	*limit_chars = 0;
+	if (c->type->preview != NULL)
+		return c->type->preview(c, job, text, limit_chars, err, errlen);
+	if (c->tpl == NULL)
+		return GA_OK; /* the alert JSON goes out as it is */
+	return channel_text(c, job, CHANNEL_MD_LINK_PRE, CHANNEL_MD_LINK_POST, c->text_max, text,
+			    err, errlen);
+}

@@ -142,6 +142,15 @@ ga_err channel_request(struct channel *c, struct channel_job *job, struct channe
 		       char *err, size_t errlen);
 void channel_request_cleanup(struct channel_request *req);
 
+/* The text job's alert is rendered to on c, as a duty officer previews
+ * it before publishing (issue 10): *text (new string; NULL for the types
+ * that send the alert JSON itself: portal, mqtt) and *limit_chars (the
+ * limit the type counts in characters, weibo's max_chars or the SMS
+ * gateway's param_max_chars; 0 when it counts bytes or has none). Needs
+ * no network. */
+ga_err channel_preview(struct channel *c, struct channel_job *job, char **text, long *limit_chars,
+		       char *err, size_t errlen);
+
 /* HTTP types: what the answer to job->step means (status 0: no answer).
  * body is the start of the answer (len bytes, not NUL-terminated). */
 enum channel_verdict channel_answer(struct channel *c, struct channel_job *job, long status,

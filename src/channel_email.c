@@ -470,6 +470,14 @@ static void email_part(struct email_buf *b, const char *boundary, const char *ty
 	email_base64(b, text, strlen(text));
 }
 
+/* The plain-text part email_request sends. */
+static ga_err email_preview(struct channel *c, struct channel_job *job, char **out,
+			    long *limit_chars, char *err, size_t errlen)
+{
+	*limit_chars = 0;
+	return channel_text(c, job, EMAIL_LINK_PRE, EMAIL_LINK_POST, c->text_max, out, err, errlen);
+}
+
 static ga_err email_request(struct channel *c, struct channel_job *job, struct channel_request *req,
 			    char *err, size_t errlen)
 {
@@ -552,5 +560,6 @@ const struct channel_type channel_type_email = {
     .open = email_open,
     .close = email_close,
     .request = email_request,
+    .preview = email_preview,
     .answer = email_answer,
 };

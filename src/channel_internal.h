@@ -31,6 +31,10 @@ struct channel_type {
 				       const char *body, size_t len, char *err, size_t errlen);
 	ga_err (*publish)(struct channel *c, struct channel_job *job, int *mid, char *err,
 			  size_t errlen);
+	/* The officer's preview (channel_preview); NULL: the template
+	 * rendered as the chat robots do, or no text when there is none. */
+	ga_err (*preview)(struct channel *c, struct channel_job *job, char **text,
+			  long *limit_chars, char *err, size_t errlen);
 };
 
 extern const struct channel_type channel_type_portal, channel_type_wecom, channel_type_dingtalk,

@@ -304,6 +304,38 @@ static ga_err sms_params(const struct channel *c, const struct channel_job *job,
 	return GA_OK;
 }
 
+/* The parameters sms_request sends, one "name: value" a line; the limit
+ * (param_max_chars) is each value's. The gateway's own template makes
+ * the message of them. */
+static ga_err sms_preview(struct channel *c, struct channel_job *job, char **out, long *limit_chars,
+			  char *err, size_t errlen)
+{
+	const struct sms *s = c->priv;
+	json_t *params = NULL;
+	size_t len = 1;
+	char *text;
+	ga_err e;
+
+	*limit_chars = s->param_chars;
+	if ((e = sms_params(c, job, &params, err, errlen)) != GA_OK)
+		return e;
+	for (int i = 0; i < s->nparams; i++)
+		len += strlen(s->params[i].name) + 3 +
+		       strlen(json_string_value(json_object_get(params, s->params[i].name)));
+	if ((text = malloc(len)) == NULL) {
+		json_decref(params);
+		return GA_ERR_NOMEM;
+	}
+	text[0] = '\0';
+	for (int i = 0, n = 0; i < s->nparams; i++)
+		n += snprintf(text + n, len - (size_t)n, "%s%s: %s", i ? "\n" : "",
+			      s->params[i].name,
+			      json_string_value(json_object_get(params, s->params[i].name)));
+	json_decref(params);
+	*out = text;
+	return GA_OK;
+}
+
 /* FNV-1a of a number: the scratch names the last number sent by this,
  * not by the number itself. */
 static unsigned long long sms_hash(const char *s)
@@ -530,5 +562,6 @@ const struct channel_type channel_type_sms = {
     .open = sms_open,
     .close = sms_close,
     .request = sms_request,
+    .preview = sms_preview,
     .answer = sms_answer,
 };

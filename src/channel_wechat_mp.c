@@ -240,6 +240,14 @@ static json_t *wmp_draft_body(struct channel *c, const struct channel_job *job, 
 	return body;
 }
 
+/* The article's HTML content wmp_request sends. */
+static ga_err wmp_preview(struct channel *c, struct channel_job *job, char **out, long *limit_chars,
+			  char *err, size_t errlen)
+{
+	*limit_chars = 0;
+	return channel_html(c->tpl, job, c->text_max, out, err, errlen);
+}
+
 static ga_err wmp_request(struct channel *c, struct channel_job *job, struct channel_request *req,
 			  char *err, size_t errlen)
 {
@@ -440,5 +448,6 @@ const struct channel_type channel_type_wechat_mp = {
     .open = wmp_open,
     .close = wmp_close,
     .request = wmp_request,
+    .preview = wmp_preview,
     .answer = wmp_answer,
 };

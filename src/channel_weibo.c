@@ -213,6 +213,23 @@ static ga_err weibo_fit(const char *text, const char *link, size_t max_chars, si
 	return GA_OK;
 }
 
+/* The status text weibo_request posts. */
+static ga_err weibo_preview(struct channel *c, struct channel_job *job, char **out,
+			    long *limit_chars, char *err, size_t errlen)
+{
+	struct weibo *w = c->priv;
+	char *text = NULL;
+	ga_err e;
+
+	*limit_chars = w->max_chars;
+	if ((e = channel_text(c, job, "", "", CHANNEL_TEXT_MAX, &text, err, errlen)) != GA_OK)
+		return e;
+	if ((e = weibo_fit(text, job->public_url, (size_t)w->max_chars, c->text_max, out)) != GA_OK)
+		snprintf(err, errlen, "the link does not fit in %d characters", w->max_chars);
+	free(text);
+	return e;
+}
+
 static ga_err weibo_request(struct channel *c, struct channel_job *job, struct channel_request *req,
 			    char *err, size_t errlen)
 {
@@ -331,5 +348,6 @@ const struct channel_type channel_type_weibo = {
     .open = weibo_open,
     .close = weibo_close,
     .request = weibo_request,
+    .preview = weibo_preview,
     .answer = weibo_answer,
 };

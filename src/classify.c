@@ -23,12 +23,13 @@ enum criterion { CRIT_DEATHS, CRIT_LOSS, CRIT_PEOPLE, CRIT_PROPERTY, CRIT_COUNT 
 static const struct {
 	const char *group; /* "disaster" or "danger" */
 	const char *key;
-	bool count; /* integral in the file */
+	bool count;		  /* integral in the file */
+	const char *zh, *unit_zh; /* the reason's words in Chinese */
 } classify_crit[CRIT_COUNT] = {
-    [CRIT_DEATHS] = {"disaster", "deaths", true},
-    [CRIT_LOSS] = {"disaster", "direct_loss_cny", false},
-    [CRIT_PEOPLE] = {"danger", "threatened_people", true},
-    [CRIT_PROPERTY] = {"danger", "threatened_property_cny", false},
+    [CRIT_DEATHS] = {"disaster", "deaths", true, "死亡人数", "人"},
+    [CRIT_LOSS] = {"disaster", "direct_loss_cny", false, "直接经济损失", "元"},
+    [CRIT_PEOPLE] = {"danger", "threatened_people", true, "威胁人数", "人"},
+    [CRIT_PROPERTY] = {"danger", "threatened_property_cny", false, "潜在经济损失", "元"},
 };
 
 struct thresholds {
@@ -329,12 +330,20 @@ void classify_figures(const struct thresholds *t, bool disaster, const struct fi
 			label = "deaths+missing";
 		classify_num(ev[i].value, v, sizeof(v));
 		classify_num(t->min[ev[i].crit][l == LEVEL_SMALL ? LEVEL_MEDIUM : l], b, sizeof(b));
+		snprintf(out->reasons_zh[out->nreasons], CLASSIFY_REASON_MAX, "%s%s%s，%s%s%s：%s",
+			 ev[i].crit == CRIT_DEATHS && cm ? "死亡和失踪人数"
+							 : classify_crit[ev[i].crit].zh,
+			 v, classify_crit[ev[i].crit].unit_zh, l == LEVEL_SMALL ? "<" : "≥", b,
+			 classify_crit[ev[i].crit].unit_zh, level_zh(l));
 		snprintf(out->reasons[out->nreasons++], CLASSIFY_REASON_MAX, "%s %s %s %s: %s",
 			 label, v, l == LEVEL_SMALL ? "<" : ">=", b, level_name(l));
 	}
-	if (out->nreasons == 0)
+	if (out->nreasons == 0) {
+		snprintf(out->reasons_zh[out->nreasons], CLASSIFY_REASON_MAX, "未报告分级数字：%s",
+			 level_zh(LEVEL_SMALL));
 		snprintf(out->reasons[out->nreasons++], CLASSIFY_REASON_MAX, "no figures: %s",
 			 level_name(LEVEL_SMALL));
+	}
 }
 
 json_t *classify_to_json(const struct classification *c, enum kind kind,

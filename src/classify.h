@@ -28,6 +28,9 @@ struct classification {
 	bool disaster;
 	int nreasons; /* deciding criterion first */
 	char reasons[CLASSIFY_MAX_REASONS][CLASSIFY_REASON_MAX];
+	/* The same reasons in Chinese for the console (issue 10), e.g.
+	 * "死亡和失踪人数12人，≥10人：大型"; the CLI keeps the English. */
+	char reasons_zh[CLASSIFY_MAX_REASONS][CLASSIFY_REASON_MAX];
 };
 
 /* Classifies figures. disaster: the report (or any report of the incident)

@@ -55,11 +55,10 @@ static bool delivery_reached_cb(const char *channel, void *arg)
 	return true;
 }
 
-ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *alert_id,
-			int version, const char *msg_type, int64_t now_ms)
+ga_err delivery_targets(struct store *s, const struct config *cfg, const char *alert_id,
+			int version, const char *msg_type, bool chosen[CONFIG_MAX_CHANNELS])
 {
 	struct delivery_targets t;
-	struct store_delivery d;
 	ga_err e;
 
 	if (s == NULL || cfg == NULL || alert_id == NULL || msg_type == NULL || version <= 0)
@@ -72,8 +71,21 @@ ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *a
 	if (strcmp(msg_type, "alert") != 0 &&
 	    (e = store_delivery_channels(s, alert_id, version, delivery_reached_cb, &t)) != GA_OK)
 		return e;
+	memcpy(chosen, t.chosen, sizeof(t.chosen));
+	return GA_OK;
+}
+
+ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *alert_id,
+			int version, const char *msg_type, int64_t now_ms)
+{
+	bool chosen[CONFIG_MAX_CHANNELS];
+	struct store_delivery d;
+	ga_err e;
+
+	if ((e = delivery_targets(s, cfg, alert_id, version, msg_type, chosen)) != GA_OK)
+		return e;
 	for (int i = 0; i < cfg->nchannels; i++) {
-		if (!t.chosen[i])
+		if (!chosen[i])
 			continue;
 		memset(&d, 0, sizeof(d));
 		snprintf(d.alert_id, sizeof(d.alert_id), "%s", alert_id);
@@ -169,19 +181,22 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		return e;
 	e = store_delivery_latest(s, alert_id, channel, &d);
 	if (e == GA_ERR_NOTFOUND) {
-		snprintf(msg, msglen, "alert %s has no delivery to channel %s", alert_id, channel);
+		snprintf(msg, msglen, "预警 %s 没有发往渠道 %s 的记录", alert_id, channel);
 		goto out;
 	}
 	if (e != GA_OK)
 		goto out;
 	if (strcmp(d.state, "failed") != 0) {
-		snprintf(msg, msglen, "the delivery of version %d to %s is %s, not failed",
-			 d.version, channel, d.state);
+		snprintf(msg, msglen, "第%d版发往 %s 的状态是%s，不是发送失败，无需重发", d.version,
+			 channel,
+			 strcmp(d.state, "delivered") == 0 ? "已送达"
+			 : strcmp(d.state, "sending") == 0 ? "发送中"
+							   : "待发送");
 		e = GA_ERR_CONFLICT;
 		goto out;
 	}
 	if (ch == NULL) {
-		snprintf(msg, msglen, "channel %s is no longer configured", channel);
+		snprintf(msg, msglen, "渠道 %s 已不在配置中", channel);
 		e = GA_ERR_CONFLICT;
 		goto out;
 	}
@@ -202,7 +217,7 @@ out:
 		return e;
 	}
 	if ((e = store_commit(s)) != GA_OK) {
-		snprintf(msg, msglen, "could not store: %s", ga_strerror(e));
+		snprintf(msg, msglen, "无法保存（%s）", ga_strerror(e));
 		return e;
 	}
 	if (version != NULL)

@@ -53,6 +53,12 @@ struct delivery;
 ga_err delivery_enqueue(struct store *s, const struct config *cfg, const char *alert_id,
 			int version, const char *msg_type, int64_t now_ms);
 
+/* The channels delivery_enqueue would give a row for version of
+ * alert_id (chosen[i]: cfg->channels[i]), without writing: what the
+ * officers' preview shows (issue 10). */
+ga_err delivery_targets(struct store *s, const struct config *cfg, const char *alert_id,
+			int version, const char *msg_type, bool chosen[CONFIG_MAX_CHANNELS]);
+
 /* New reference: {"alert_id", "deliveries": [{channel, type, version,
  * msg_type, state, attempts, last_error, idempotency_key, created_at,
  * next_attempt_at, deadline_at, delivered_at}]} by version then channel,

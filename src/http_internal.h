@@ -107,8 +107,16 @@ enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct 
  * name, value, ..., NULL pairs added as they are. */
 enum MHD_Result http_send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
 			       const char *const *headers);
-/* {"error": message}. */
+/* {"error": the status's code, "message": message}. */
 enum MHD_Result http_send_error(struct MHD_Connection *conn, unsigned status, const char *message);
+/* The error body every API error has (issue 10): {"error": code (NULL:
+ * the status's, e.g. "not_found"), "message": Chinese text for officers,
+ * "path": the field (when path is not empty), "limit": the limit in
+ * characters (when > 0)}. */
+json_t *http_problem_json(unsigned status, const char *code, const char *message, const char *path,
+			  long limit);
+enum MHD_Result http_send_problem(struct MHD_Connection *conn, unsigned status, const char *code,
+				  const char *message, const char *path, long limit);
 /* 401 with WWW-Authenticate: Bearer. */
 enum MHD_Result http_send_unauthorized(struct MHD_Connection *conn, const char *message);
 /* 405 with Allow: allow. */
@@ -199,6 +207,12 @@ enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 bool http_public_route(const char *url);
 enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
 				   const struct http_req *req);
+
+/* The public page of alert (spec §6 JSON; borrowed) with its earlier
+ * versions from the store, exactly as /alerts/{id} serves it when alert
+ * is the latest: the officers' preview (issue 10) renders a version not
+ * yet published with it. *body is malloc'd. */
+ga_err http_public_page_html(struct http *h, const json_t *alert, char **body, size_t *len);
 
 /* --- http_console.c: /console/... ------------------------------------- */
 enum MHD_Result http_console_handle(struct http *h, struct MHD_Connection *conn,

@@ -223,18 +223,20 @@ static enum MHD_Result public_cap(struct http *h, struct MHD_Connection *conn, j
 	return public_send(conn, MHD_HTTP_OK, xml, len, "application/cap+xml; charset=utf-8");
 }
 
-/* An alert's page: its latest version, the list of versions, the map. */
-static enum MHD_Result public_page(struct http *h, struct MHD_Connection *conn, json_t *alert)
+/* An alert's page: its latest version, the list of versions, the map.
+ * Also the officers' preview of a version not yet published (http_api.c):
+ * the versions before alert's are read from the store. */
+ga_err http_public_page_html(struct http *h, const json_t *alert, char **body, size_t *len)
 {
 	const char *id = json_string_value(json_object_get(alert, "alert_id"));
 	int latest = (int)json_integer_value(json_object_get(alert, "version"));
 	json_t *versions = json_array(), *area = json_object_get(alert, "area");
 	json_t *lon = json_object_get(area, "lon"), *lat = json_object_get(area, "lat");
 	const char *code = json_string_value(json_object_get(area, "admin_code"));
-	char *svg = NULL, *body = NULL;
-	size_t svglen = 0, len = 0;
+	char *svg = NULL;
+	size_t svglen = 0;
 	struct public_opts o;
-	ga_err e = versions ? GA_OK : GA_ERR_NOMEM;
+	ga_err e = versions && id ? GA_OK : GA_ERR_NOMEM;
 
 	for (int v = latest > PUBLIC_VERSIONS_MAX ? latest - PUBLIC_VERSIONS_MAX + 1 : 1;
 	     e == GA_OK && v < latest; v++) {
@@ -245,7 +247,7 @@ static enum MHD_Result public_page(struct http *h, struct MHD_Connection *conn, 
 		else if (e == GA_ERR_NOTFOUND)
 			e = GA_OK;
 	}
-	if (e == GA_OK && json_array_append(versions, alert) != 0)
+	if (e == GA_OK && json_array_append(versions, (json_t *)alert) != 0)
 		e = GA_ERR_NOMEM;
 	if (e == GA_OK && json_is_number(lon) && json_is_number(lat) &&
 	    geo_svg_region(h->wf.geo, code ? code : "", json_number_value(lon),
@@ -253,9 +255,18 @@ static enum MHD_Result public_page(struct http *h, struct MHD_Connection *conn, 
 		svg = NULL; /* the page goes without its map */
 	public_opts_of(h, &o);
 	if (e == GA_OK)
-		e = public_alert_html(&o, alert, versions, svg, &body, &len);
+		e = public_alert_html(&o, alert, versions, svg, body, len);
 	free(svg);
 	json_decref(versions);
+	return e;
+}
+
+static enum MHD_Result public_page(struct http *h, struct MHD_Connection *conn, json_t *alert)
+{
+	char *body = NULL;
+	size_t len = 0;
+	ga_err e = http_public_page_html(h, alert, &body, &len);
+
 	json_decref(alert);
 	if (e != GA_OK)
 		return public_fail(conn, e, "the alert page");

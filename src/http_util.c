@@ -59,15 +59,63 @@ enum MHD_Result http_send_json(struct MHD_Connection *conn, unsigned status, jso
 	return http_queue(conn, status, resp);
 }
 
+/* The error code of a status when the caller names none (issue 10). */
+static const char *http_code_of(unsigned status)
+{
+	switch (status) {
+	case MHD_HTTP_BAD_REQUEST:
+		return "bad_request";
+	case MHD_HTTP_UNAUTHORIZED:
+		return "unauthorized";
+	case MHD_HTTP_FORBIDDEN:
+		return "forbidden";
+	case MHD_HTTP_NOT_FOUND:
+		return "not_found";
+	case MHD_HTTP_METHOD_NOT_ALLOWED:
+		return "method_not_allowed";
+	case MHD_HTTP_CONFLICT:
+		return "conflict";
+	case MHD_HTTP_CONTENT_TOO_LARGE:
+		return "too_large";
+	case MHD_HTTP_TOO_MANY_REQUESTS:
+		return "too_many_requests";
+	case MHD_HTTP_SERVICE_UNAVAILABLE:
+		return "unavailable";
+	default:
+		return status >= 500 ? "internal" : "error";
+	}
+}
+
+json_t *http_problem_json(unsigned status, const char *code, const char *message, const char *path,
+			  long limit)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code ? code : http_code_of(status), "message",
+			      message ? message : "");
+
+	if (o != NULL && path != NULL && path[0] != '\0')
+		json_object_set_new(o, "path", json_string(path));
+	if (o != NULL && limit > 0)
+		json_object_set_new(o, "limit", json_integer(limit));
+	return o;
+}
+
+enum MHD_Result http_send_problem(struct MHD_Connection *conn, unsigned status, const char *code,
+				  const char *message, const char *path, long limit)
+{
+	return http_send_json(conn, status, http_problem_json(status, code, message, path, limit),
+			      NULL);
+}
+
 enum MHD_Result http_send_error(struct MHD_Connection *conn, unsigned status, const char *message)
 {
-	return http_send_json(conn, status, json_pack("{s:s}", "error", message), NULL);
+	return http_send_problem(conn, status, NULL, message, NULL, 0);
 }
 
 enum MHD_Result http_send_unauthorized(struct MHD_Connection *conn, const char *message)
 {
 	static const char *const hdr[] = {"WWW-Authenticate", "Bearer realm=\"geoalert\"", NULL};
-	return http_send_json(conn, MHD_HTTP_UNAUTHORIZED, json_pack("{s:s}", "error", message),
+	return http_send_json(conn, MHD_HTTP_UNAUTHORIZED,
+			      http_problem_json(MHD_HTTP_UNAUTHORIZED, NULL, message, NULL, 0),
 			      hdr);
 }
 
@@ -75,8 +123,9 @@ enum MHD_Result http_send_method(struct MHD_Connection *conn, const char *allow)
 {
 	const char *hdr[] = {"Allow", allow, NULL};
 	char msg[HTTP_MSG_MAX];
-	snprintf(msg, sizeof(msg), "method not allowed; use %s", allow);
-	return http_send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED, json_pack("{s:s}", "error", msg),
+	snprintf(msg, sizeof(msg), "不允许此请求方法，请用 %s", allow);
+	return http_send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			      http_problem_json(MHD_HTTP_METHOD_NOT_ALLOWED, NULL, msg, NULL, 0),
 			      hdr);
 }
 
@@ -113,18 +162,18 @@ ga_err http_body_json(const struct http_req *req, bool empty_ok, json_t **out, c
 	if (!req->body || i == req->len) {
 		if (empty_ok)
 			return GA_OK;
-		snprintf(msg, msglen, "a JSON object is required");
+		snprintf(msg, msglen, "请求体须是 JSON 对象");
 		return GA_ERR_INVAL;
 	}
 	json_t *j = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
-		snprintf(msg, msglen, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
+		snprintf(msg, msglen, "JSON 格式错误（第%d行第%d列）：%s", jerr.line, jerr.column,
 			 jerr.text);
 		return GA_ERR_INVAL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		snprintf(msg, msglen, "the body must be a JSON object");
+		snprintf(msg, msglen, "请求体须是 JSON 对象");
 		return GA_ERR_INVAL;
 	}
 	*out = j;
@@ -267,23 +316,23 @@ static unsigned http_auth_bearer(struct http *h, const char *authz, struct http_
 				 size_t msglen)
 {
 	if (strncasecmp(authz, "Bearer ", 7) != 0) {
-		snprintf(msg, msglen, "expected Authorization: Bearer TOKEN");
+		snprintf(msg, msglen, "需要 Authorization: Bearer 令牌");
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	const char *token = authz + 7;
 	while (*token == ' ')
 		token++;
 	if (strlen(token) >= OFFICER_TOKEN_MAX) {
-		snprintf(msg, msglen, "bad token");
+		snprintf(msg, msglen, "令牌无效");
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	ga_err e = officer_authenticate_token(h->store, token, &who->officer);
 	if (e == GA_ERR_NOTFOUND) {
-		snprintf(msg, msglen, "bad token");
+		snprintf(msg, msglen, "令牌无效");
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	if (e != GA_OK) {
-		snprintf(msg, msglen, "cannot check the token: %s", ga_strerror(e));
+		snprintf(msg, msglen, "无法核对令牌：%s", ga_strerror(e));
 		return http_status_of(e) == MHD_HTTP_SERVICE_UNAVAILABLE
 			   ? MHD_HTTP_SERVICE_UNAVAILABLE
 			   : MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -302,7 +351,7 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 	const char *cookie =
 	    MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
 	if (!cookie || !cookie[0] || strlen(cookie) >= HTTP_SECRET_MAX) {
-		snprintf(msg, msglen, "authentication required");
+		snprintf(msg, msglen, "请先登录");
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	char id[OFFICER_HASH_HEX];
@@ -314,18 +363,18 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 	if (e == GA_OK && who->officer.disabled)
 		e = GA_ERR_NOTFOUND;
 	if (e == GA_ERR_NOTFOUND) {
-		snprintf(msg, msglen, "session expired; log in again");
+		snprintf(msg, msglen, "登录已过期，请重新登录");
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	if (e != GA_OK) {
-		snprintf(msg, msglen, "cannot check the session: %s", ga_strerror(e));
+		snprintf(msg, msglen, "无法核对登录状态：%s", ga_strerror(e));
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 	if (state_change) {
 		const char *csrf =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!csrf || !http_secret_equal(csrf, who->session.csrf)) {
-			snprintf(msg, msglen, "missing or wrong X-CSRF-Token");
+			snprintf(msg, msglen, "缺少或错误的 X-CSRF-Token");
 			return MHD_HTTP_FORBIDDEN;
 		}
 	}

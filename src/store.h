@@ -259,8 +259,8 @@ ga_err store_audit_each(struct store *s, int64_t from_seq, store_audit_cb cb, vo
  * msg_types are the contract names ("pending", "update"...). */
 
 #define STORE_WORD_MAX 16      /* "superseded", "update" + NUL */
-#define STORE_HEADLINE_MAX 121 /* DRAFT_HEADLINE_MAX bytes + NUL */
-#define STORE_TEXT_MAX 4001    /* DRAFT_TEXT_MAX bytes + NUL */
+#define STORE_HEADLINE_MAX 481 /* an officer's 120 characters of <= 4 bytes + NUL */
+#define STORE_TEXT_MAX 8001    /* an officer's 2000 characters of <= 4 bytes + NUL */
 #define STORE_REASON_MAX 4001  /* ALERT_REASON_MAX characters of UTF-8 + NUL */
 #define STORE_PLACE_MAX 801    /* REPORT_PLACE_MAX characters of UTF-8 + NUL */
 #define STORE_REFS_MAX 2048    /* references, a JSON array text, + NUL */
@@ -338,6 +338,15 @@ ga_err store_confirmation_add(struct store *s, int64_t draft_id, int64_t officer
 ga_err store_confirmation_count(struct store *s, int64_t draft_id, int *n);
 /* The confirmations of a draft in time order; officer_name is borrowed
  * for the call ("" when the officer is gone). */
+/* What officers wrote into draft_id (migration 9): edits a JSON object
+ * {field: the text the templates composed}, carried and changed JSON
+ * arrays of field names (workflow.c says what they mean). put replaces
+ * the row; get gives malloc'd strings (caller frees), "{}"/"[]" when
+ * the draft has no row. Inside a transaction for put. */
+ga_err store_draft_edits_put(struct store *s, int64_t draft_id, const char *edits,
+			     const char *carried, const char *changed);
+ga_err store_draft_edits_get(struct store *s, int64_t draft_id, char **edits, char **carried,
+			     char **changed);
 typedef bool (*store_confirmation_cb)(int64_t officer_id, const char *officer_name, int64_t at_ms,
 				      void *arg);
 ga_err store_confirmation_each(struct store *s, int64_t draft_id, store_confirmation_cb cb,

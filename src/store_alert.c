@@ -237,7 +237,7 @@ ga_err store_draft_max_version(struct store *s, const char *alert_id, int *versi
 }
 
 /* Steps a draft SELECT whose parameters are bound (bindrc), calling cb
- * for each row. One struct store_draft (26 KB) is reused for the rows. */
+ * for each row. One struct store_draft (46 KB) is reused for the rows. */
 static ga_err store_draft_walk(struct store *s, sqlite3_stmt *st, int bindrc, store_draft_cb cb,
 			       void *arg, const char *what)
 {
@@ -463,4 +463,60 @@ ga_err store_incident_reports(struct store *s, const char *incident_id, int limi
 {
 	return store_report_rows(s, s->stmt[STMT_REPORTS_OF_INCIDENT], incident_id, limit, cb, arg,
 				 "incident reports");
+}
+
+/* --- officers' edits (migration 9) -------------------------------- */
+
+ga_err store_draft_edits_put(struct store *s, int64_t draft_id, const char *edits,
+			     const char *carried, const char *changed)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_EDITS_PUT];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, edits, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 3, carried, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 4, changed, -1, SQLITE_STATIC);
+	return store_run_changes(s, st, rc, NULL, "draft edits put");
+}
+
+static char *store_column_dup(sqlite3_stmt *st, int col, const char *dflt)
+{
+	const char *p = (const char *)sqlite3_column_text(st, col);
+	return strdup(p != NULL ? p : dflt);
+}
+
+ga_err store_draft_edits_get(struct store *s, int64_t draft_id, char **edits, char **carried,
+			     char **changed)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DRAFT_EDITS_GET];
+	bool row = false;
+	ga_err e;
+	int rc;
+
+	*edits = *carried = *changed = NULL;
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, draft_id)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		row = rc == SQLITE_ROW;
+		*edits = row ? store_column_dup(st, 0, "{}") : strdup("{}");
+		*carried = row ? store_column_dup(st, 1, "[]") : strdup("[]");
+		*changed = row ? store_column_dup(st, 2, "[]") : strdup("[]");
+		e = *edits && *carried && *changed ? GA_OK : GA_ERR_NOMEM;
+	} else {
+		e = store_error(s, rc, "draft edits get");
+	}
+	store_stmt_done(st);
+	if (e != GA_OK) {
+		free(*edits);
+		free(*carried);
+		free(*changed);
+		*edits = *carried = *changed = NULL;
+	}
+	return e;
 }

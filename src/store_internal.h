@@ -100,6 +100,9 @@ enum store_stmt_id {
 	STMT_MQTT_SESSION_EACH,
 	STMT_MQTT_SESSION_PUT,
 	STMT_MQTT_SESSION_DELETE,
+	/* officers' edits of drafts (migration 9; store_alert.c) */
+	STMT_DRAFT_EDITS_PUT,
+	STMT_DRAFT_EDITS_GET,
 	STMT_ID_COUNT
 };
 

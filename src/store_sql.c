@@ -279,6 +279,18 @@ const char *const store_migrations[] = {
     " topic TEXT NOT NULL);"
     "INSERT INTO mqtt_sessions (client_id, topic)"
     " SELECT '*', '' WHERE EXISTS (SELECT 1 FROM reports);",
+
+    /* 9 (issue 10): what officers wrote into a draft, kept so that the
+     * next version carries it. edits: {field: the text the templates had
+     * composed for it} for each field whose text is an officer's (edited
+     * at a confirmation, or carried from the version before); carried and
+     * changed: the fields carried into this draft, and those of them
+     * whose source facts changed since (JSON arrays of names). */
+    "CREATE TABLE IF NOT EXISTS alert_draft_edits ("
+    " draft_id INTEGER PRIMARY KEY NOT NULL REFERENCES alert_drafts (id),"
+    " edits TEXT NOT NULL DEFAULT '{}',"
+    " carried TEXT NOT NULL DEFAULT '[]',"
+    " changed TEXT NOT NULL DEFAULT '[]');",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -500,6 +512,12 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic) VALUES (?1, ?2)"
 			      " ON CONFLICT (client_id) DO UPDATE SET topic = excluded.topic",
     [STMT_MQTT_SESSION_DELETE] = "DELETE FROM mqtt_sessions WHERE client_id = ?1",
+    [STMT_DRAFT_EDITS_PUT] = "INSERT INTO alert_draft_edits (draft_id, edits, carried, changed)"
+			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (draft_id) DO UPDATE"
+			     " SET edits = excluded.edits, carried = excluded.carried,"
+			     " changed = excluded.changed",
+    [STMT_DRAFT_EDITS_GET] = "SELECT edits, carried, changed FROM alert_draft_edits"
+			     " WHERE draft_id = ?1",
 
     /* Published versions since ?1, newest first (the Atom feed). */
     [STMT_DRAFT_PUBLISHED_SINCE] = "SELECT " STORE_DRAFT_COLUMNS " FROM alert_drafts"

@@ -33,8 +33,11 @@
 #include "log.h"
 #include "workflow_internal.h"
 
-_Static_assert(STORE_HEADLINE_MAX == DRAFT_HEADLINE_MAX + 1, "headline caps differ");
-_Static_assert(STORE_TEXT_MAX == DRAFT_TEXT_MAX + 1, "text caps differ");
+_Static_assert(STORE_HEADLINE_MAX > DRAFT_HEADLINE_MAX &&
+		   STORE_HEADLINE_MAX > WORKFLOW_HEADLINE_CHARS * 4,
+	       "headline cap too small");
+_Static_assert(STORE_TEXT_MAX > WORKFLOW_TEXT_CHARS * 4, "text cap too small");
+_Static_assert(STORE_TEXT_MAX > DRAFT_TEXT_MAX, "text cap below the composed one");
 _Static_assert(STORE_REASON_MAX >= ALERT_REASON_MAX * 4 + 1, "reason cap too small");
 
 static const char *const workflow_state_names[ALERT_STATE_COUNT] = {
@@ -49,6 +52,19 @@ const char *alert_state_name(enum alert_state s)
 	if ((unsigned)s >= ALERT_STATE_COUNT)
 		return "?";
 	return workflow_state_names[s];
+}
+
+const char *alert_state_zh(int s)
+{
+	static const char *const zh[ALERT_STATE_COUNT] = {
+	    [ALERT_PENDING] = "待确认",
+	    [ALERT_SUPERSEDED] = "已被取代",
+	    [ALERT_PUBLISHED] = "已发布",
+	    [ALERT_REJECTED] = "已驳回",
+	};
+	if (s < 0 || s >= ALERT_STATE_COUNT)
+		return "状态未知";
+	return zh[s];
 }
 
 int alert_state_from_name(const char *s)
@@ -85,6 +101,155 @@ int workflow_needed(const struct workflow_ctx *ctx, const struct store_draft *d)
 	if (d->level == LEVEL_EXTRA_LARGE && ctx->confirmations_extra_large > 1)
 		return ctx->confirmations_extra_large;
 	return 1;
+}
+
+/* --- officers' texts (issue 10) ----------------------------------- */
+
+const struct workflow_field workflow_fields[WORKFLOW_NFIELDS] = {
+    {"headline", "标题", WORKFLOW_HEADLINE_CHARS, offsetof(struct store_draft, headline)},
+    {"situation", "基本情况", WORKFLOW_TEXT_CHARS, offsetof(struct store_draft, situation)},
+    {"causes", "引发因素", WORKFLOW_TEXT_CHARS, offsetof(struct store_draft, causes)},
+    {"response", "应急处置", WORKFLOW_TEXT_CHARS, offsetof(struct store_draft, response)},
+    {"trend", "发展趋势", WORKFLOW_TEXT_CHARS, offsetof(struct store_draft, trend)},
+};
+
+char *workflow_field_text(struct store_draft *d, size_t i)
+{
+	return (char *)d + workflow_fields[i].offset;
+}
+
+size_t workflow_field_size(size_t i)
+{
+	return i == 0 ? STORE_HEADLINE_MAX : STORE_TEXT_MAX;
+}
+
+size_t workflow_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static ga_err workflow_problem(struct workflow_problem *p, const char *code, const char *path,
+			       long limit, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static ga_err workflow_problem(struct workflow_problem *p, const char *code, const char *path,
+			       long limit, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p != NULL) {
+		snprintf(p->code, sizeof(p->code), "%s", code);
+		snprintf(p->path, sizeof(p->path), "%s", path);
+		p->limit = limit;
+		va_start(ap, fmt);
+		vsnprintf(p->message, sizeof(p->message), fmt, ap);
+		va_end(ap);
+	}
+	return GA_ERR_INVAL;
+}
+
+ga_err workflow_edits_validate(const json_t *edits, struct workflow_problem *p)
+{
+	const char *key;
+	json_t *v;
+
+	if (edits == NULL || json_is_null(edits))
+		return GA_OK;
+	if (!json_is_object(edits))
+		return workflow_problem(p, "bad_type", "edits", 0, "修改内容（edits）必须是对象");
+	json_object_foreach((json_t *)edits, key, v)
+	{
+		char path[64];
+		size_t i;
+
+		snprintf(path, sizeof(path), "edits.%.40s", key);
+		for (i = 0; i < WORKFLOW_NFIELDS; i++)
+			if (strcmp(key, workflow_fields[i].name) == 0)
+				break;
+		if (i == WORKFLOW_NFIELDS)
+			return workflow_problem(p, "unknown_field", path, 0, "未知的字段：%.40s",
+						key);
+		if (!json_is_string(v))
+			return workflow_problem(p, "not_string", path, 0, "%s必须是文字",
+						workflow_fields[i].zh);
+		/* jansson strings are valid UTF-8; a NUL inside would cut it. */
+		if (strlen(json_string_value(v)) != json_string_length(v))
+			return workflow_problem(p, "nul_character", path, 0, "%s含有空字符",
+						workflow_fields[i].zh);
+		if (workflow_chars(json_string_value(v)) > workflow_fields[i].chars)
+			return workflow_problem(p, "too_long", path, (long)workflow_fields[i].chars,
+						"%s超过%zu个字", workflow_fields[i].zh,
+						workflow_fields[i].chars);
+		if (i == 0 && json_string_length(v) == 0)
+			return workflow_problem(p, "empty", path, 0, "标题不能为空");
+	}
+	return GA_OK;
+}
+
+bool workflow_names_has(const json_t *array, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(array, i, v) if (json_is_string(v) &&
+					    strcmp(json_string_value(v), name) == 0) return true;
+	return false;
+}
+
+/* text as JSON of the type want, else a new empty one of that type. */
+static json_t *workflow_parse(const char *text, bool object)
+{
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (j != NULL && (object ? json_is_object(j) : json_is_array(j)))
+		return j;
+	json_decref(j);
+	return object ? json_object() : json_array();
+}
+
+ga_err workflow_edits_load(struct store *s, int64_t draft_id, json_t **edits, json_t **carried,
+			   json_t **changed)
+{
+	char *te = NULL, *tc = NULL, *tch = NULL;
+	ga_err e;
+
+	*edits = *carried = *changed = NULL;
+	if ((e = store_draft_edits_get(s, draft_id, &te, &tc, &tch)) != GA_OK)
+		return e;
+	*edits = workflow_parse(te, true);
+	*carried = workflow_parse(tc, false);
+	*changed = workflow_parse(tch, false);
+	free(te);
+	free(tc);
+	free(tch);
+	if (*edits && *carried && *changed)
+		return GA_OK;
+	json_decref(*edits);
+	json_decref(*carried);
+	json_decref(*changed);
+	*edits = *carried = *changed = NULL;
+	return GA_ERR_NOMEM;
+}
+
+ga_err workflow_edits_store(struct store *s, int64_t draft_id, const json_t *edits,
+			    const json_t *carried, const json_t *changed)
+{
+	char *te = json_dumps(edits, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *tc = json_dumps(carried, JSON_COMPACT);
+	char *tch = json_dumps(changed, JSON_COMPACT);
+	ga_err e = GA_ERR_NOMEM;
+
+	if (te && tc && tch)
+		e = store_draft_edits_put(s, draft_id, te, tc, tch);
+	free(te);
+	free(tc);
+	free(tch);
+	return e;
 }
 
 /* --- sources ------------------------------------------------------- */
@@ -409,6 +574,73 @@ static ga_err workflow_mark_below(struct store *s, struct store_draft *d, bool b
 			      json_pack("{s:b}", "below_level", below));
 }
 
+/* Carries the officers' texts of from (the pending draft being
+ * superseded, else the published version an update follows) into d,
+ * freshly composed (issue 10). A field is "changed" when its source facts
+ * changed since from: the templates, given the new facts but from's own
+ * message type, compose something else than they did for from (so a
+ * change of wording between an alert and its update is no change of
+ * facts); a field from marked changed stays so. The record of d
+ * (*edits: the texts the templates composed for d, for the carried
+ * fields; *carried; *changed) is the caller's to store once d has its
+ * id. */
+static ga_err workflow_carry(struct store *s, const struct workflow_ctx *ctx,
+			     const struct incident *inc, const struct workflow_sources *src,
+			     const struct store_draft *from, bool from_pending,
+			     struct store_draft *d, json_t **edits, json_t **carried,
+			     json_t **changed)
+{
+	json_t *fe = NULL, *fc = NULL, *fch = NULL;
+	struct store_draft *again = NULL;
+	int type;
+	ga_err e;
+
+	*edits = json_object();
+	*carried = json_array();
+	*changed = json_array();
+	if (*edits == NULL || *carried == NULL || *changed == NULL)
+		return GA_ERR_NOMEM;
+	if (from == NULL)
+		return GA_OK;
+	if ((e = workflow_edits_load(s, from->id, &fe, &fc, &fch)) != GA_OK)
+		goto out;
+	if (json_object_size(fe) == 0)
+		goto out;
+	type = draft_msg_type_from_name(from->msg_type);
+	e = GA_ERR_NOMEM;
+	if (type < 0 || (again = calloc(1, sizeof(*again))) == NULL)
+		goto out;
+	if ((e = workflow_compose(ctx, inc, src, (enum draft_msg_type)type, from->prev_level,
+				  again)) != GA_OK)
+		goto out;
+	for (size_t i = 0; i < WORKFLOW_NFIELDS; i++) {
+		const char *name = workflow_fields[i].name;
+		json_t *then = json_object_get(fe, name);
+		char *dst = workflow_field_text(d, i);
+		bool moved;
+
+		if (!json_is_string(then))
+			continue;
+		moved = strcmp(workflow_field_text(again, i), json_string_value(then)) != 0 ||
+			(from_pending && workflow_names_has(fch, name));
+		e = GA_ERR_NOMEM;
+		if (json_object_set_new(*edits, name, json_string(dst)) != 0 ||
+		    json_array_append_new(*carried, json_string(name)) != 0 ||
+		    (moved && json_array_append_new(*changed, json_string(name)) != 0))
+			goto out;
+		/* The officer's text, as from had it (it fits: same caps). */
+		snprintf(dst, workflow_field_size(i), "%s",
+			 workflow_field_text((struct store_draft *)from, i));
+	}
+	e = GA_OK;
+out:
+	free(again);
+	json_decref(fe);
+	json_decref(fc);
+	json_decref(fch);
+	return e;
+}
+
 /* Makes the new pending draft of inc, superseding old when it is
  * pending. */
 static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
@@ -418,6 +650,7 @@ static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
 {
 	struct store_draft *d = calloc(1, sizeof(*d));
 	bool supersede = old != NULL && workflow_state(old) == ALERT_PENDING;
+	json_t *edits = NULL, *carried = NULL, *changed = NULL;
 	ga_err e = GA_ERR_NOMEM;
 
 	if (d == NULL)
@@ -428,6 +661,9 @@ static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
 		goto out;
 	if ((e = workflow_compose(ctx, inc, src, pub ? DRAFT_MSG_UPDATE : DRAFT_MSG_ALERT,
 				  pub ? (int)pub->level : -1, d)) != GA_OK)
+		goto out;
+	if ((e = workflow_carry(s, ctx, inc, src, supersede ? old : pub, supersede, d, &edits,
+				&carried, &changed)) != GA_OK)
 		goto out;
 	workflow_set_state(d, ALERT_PENDING);
 	d->below_level = inc->level < ctx->publish_min_level;
@@ -444,17 +680,24 @@ static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
 	}
 	if ((e = store_draft_insert(s, d)) != GA_OK)
 		goto out;
+	if (json_array_size(carried) > 0 &&
+	    (e = workflow_edits_store(s, d->id, edits, carried, changed)) != GA_OK)
+		goto out;
 	if (supersede && (e = workflow_audit(s, 0, "draft.supersede", old,
 					     json_pack("{s:I}", "by", (json_int_t)d->id))) != GA_OK)
 		goto out;
 	e = workflow_audit(s, 0, "draft.create", d,
-			   json_pack("{s:s, s:b, s:I}", "level", level_name(d->level),
+			   json_pack("{s:s, s:b, s:I, s:O, s:O}", "level", level_name(d->level),
 				     "below_level", d->below_level, "supersedes",
-				     (json_int_t)d->supersedes));
+				     (json_int_t)d->supersedes, "carried", carried, "changed",
+				     changed));
 	if (e == GA_OK)
 		log_info("workflow: %s: draft %lld (%s, %s) made", d->alert_id, (long long)d->id,
 			 d->msg_type, level_name(d->level));
 out:
+	json_decref(edits);
+	json_decref(carried);
+	json_decref(changed);
 	free(d);
 	return e;
 }

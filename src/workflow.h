@@ -38,6 +38,12 @@
 #define WORKFLOW_LIST_MAX 500	/* items of one workflow_list */
 #define WORKFLOW_REPORTS_MAX 50 /* source reports in workflow_get, newest first */
 #define WORKFLOW_REFS_MAX 32	/* references of one version: the latest earlier ones */
+/* An officer's texts are counted in characters (code points), not bytes
+ * (issue 10): the headline at most WORKFLOW_HEADLINE_CHARS, each other
+ * section at most WORKFLOW_TEXT_CHARS (what the store's bytes hold at 4
+ * bytes a character). */
+#define WORKFLOW_HEADLINE_CHARS 120
+#define WORKFLOW_TEXT_CHARS 2000
 
 struct thresholds;
 struct config;
@@ -54,6 +60,8 @@ enum alert_state {
 
 /* "pending", "superseded", "published", "rejected"; -1 for others. */
 const char *alert_state_name(enum alert_state s);
+/* Its name for officers: "待确认", "已被取代", "已发布", "已驳回". */
+const char *alert_state_zh(int s);
 int alert_state_from_name(const char *s);
 
 /* What the workflow needs from the configuration and data. Borrowed. */
@@ -78,6 +86,24 @@ struct workflow_ctx {
 	 * signature included (spec §6); NULL: unsigned. */
 	const struct sign_key *signer;
 };
+
+/* Why an officer's request was refused, as the API answers it (issue
+ * 10): a code, a message in Chinese, the field and the limit. */
+struct workflow_problem {
+	char code[32];	   /* "too_long", "unknown_field", "not_string", "empty", ... */
+	char path[64];	   /* "edits.headline"; "" when none */
+	long limit;	   /* characters; 0 when none */
+	char message[256]; /* Chinese, for officers */
+};
+
+/* Checks edits (NULL or JSON null: none) as confirm, preview and cancel
+ * do: an object of the five text fields, strings without NUL, within
+ * WORKFLOW_HEADLINE_CHARS / WORKFLOW_TEXT_CHARS characters, a headline
+ * not empty. GA_OK, or GA_ERR_INVAL with p filled (p may be NULL). */
+ga_err workflow_edits_validate(const json_t *edits, struct workflow_problem *p);
+
+/* The number of characters (code points) of UTF-8 text s. */
+size_t workflow_chars(const char *s);
 
 /* Inside the writer's transaction, after a report changed inc (prev_level
  * is its level before, -1 when new). Makes a draft when the incident is
@@ -122,10 +148,35 @@ ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const st
 		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
 		       size_t msglen);
 
+/* As workflow_cancel, publishing the 解除 with edits (as confirm's,
+ * checked alike; NULL: the composed text) applied. */
+ga_err workflow_cancel_edited(struct store *s, const struct workflow_ctx *ctx,
+			      const struct officer *o, const char *alert_id, const char *reason,
+			      const json_t *edits, int64_t now_ms, char *msg, size_t msglen);
+
+/* Previews (issue 10), reading only: *out (new reference) is the alert
+ * JSON (spec §6) that would be published at now_ms by confirming the
+ * pending draft of alert_id (draft_id when > 0) with edits
+ * (workflow_preview), or by cancelling the alert with edits
+ * (workflow_cancel_preview): its version, sent, confirmed_at and
+ * references included. Errors as the actions' (NOTFOUND, CONFLICT,
+ * INVAL with msg). */
+ga_err workflow_preview(struct store *s, const struct workflow_ctx *ctx, const char *alert_id,
+			int64_t draft_id, const json_t *edits, int64_t now_ms, json_t **out,
+			char *msg, size_t msglen);
+ga_err workflow_cancel_preview(struct store *s, const struct workflow_ctx *ctx,
+			       const char *alert_id, const json_t *edits, int64_t now_ms,
+			       json_t **out, char *msg, size_t msglen);
+
 /* New reference: the list of spec §8, items {alert_id, version, state,
  * level, incident_id, headline, created_at, below_level, confirmations},
  * pending first then newest first; state < 0: all. */
 ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state, json_t **out);
+/* As workflow_list, each item also with waiting_s (seconds a pending
+ * draft has waited at now_ms; null for others) and superseded (a later
+ * version of the alert has been published since) (issue 10). */
+ga_err workflow_list_at(struct store *s, const struct workflow_ctx *ctx, int state, int64_t now_ms,
+			json_t **out);
 
 /* New reference: everything an officer sees of one alert: the pending
  * draft (if any) and the published versions as alert JSON (spec §6), the

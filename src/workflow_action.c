@@ -22,82 +22,45 @@
 
 #define WORKFLOW_ESCALATE_BATCH 32 /* drafts escalated per call */
 
-static const struct {
-	const char *name;
-	size_t cap; /* bytes, without the NUL */
-	size_t offset;
-} workflow_edit_fields[] = {
-    {"headline", DRAFT_HEADLINE_MAX, offsetof(struct store_draft, headline)},
-    {"situation", DRAFT_TEXT_MAX, offsetof(struct store_draft, situation)},
-    {"causes", DRAFT_TEXT_MAX, offsetof(struct store_draft, causes)},
-    {"response", DRAFT_TEXT_MAX, offsetof(struct store_draft, response)},
-    {"trend", DRAFT_TEXT_MAX, offsetof(struct store_draft, trend)},
-};
-#define WORKFLOW_NEDIT (sizeof(workflow_edit_fields) / sizeof(workflow_edit_fields[0]))
-
-/* Checks edits (NULL or JSON null: none): an object of known fields with
- * strings within their caps, a headline not empty. */
-static ga_err workflow_edits_check(const json_t *edits, char *msg, size_t msglen)
-{
-	const char *key;
-	json_t *v;
-
-	if (edits == NULL || json_is_null(edits))
-		return GA_OK;
-	if (!json_is_object(edits)) {
-		workflow_msg(msg, msglen, "edits must be an object");
-		return GA_ERR_INVAL;
-	}
-	json_object_foreach((json_t *)edits, key, v)
-	{
-		size_t i;
-		for (i = 0; i < WORKFLOW_NEDIT; i++)
-			if (strcmp(key, workflow_edit_fields[i].name) == 0)
-				break;
-		if (i == WORKFLOW_NEDIT) {
-			workflow_msg(msg, msglen, "edits: unknown field %.64s", key);
-			return GA_ERR_INVAL;
-		}
-		if (!json_is_string(v)) {
-			workflow_msg(msg, msglen, "edits: %s must be a string", key);
-			return GA_ERR_INVAL;
-		}
-		/* jansson strings are valid UTF-8; a NUL inside would cut it. */
-		if (strlen(json_string_value(v)) != json_string_length(v)) {
-			workflow_msg(msg, msglen, "edits: %s contains a NUL character", key);
-			return GA_ERR_INVAL;
-		}
-		if (json_string_length(v) > workflow_edit_fields[i].cap) {
-			workflow_msg(msg, msglen, "edits: %s is longer than %zu bytes", key,
-				     workflow_edit_fields[i].cap);
-			return GA_ERR_INVAL;
-		}
-		if (i == 0 && json_string_length(v) == 0) {
-			workflow_msg(msg, msglen, "edits: headline must not be empty");
-			return GA_ERR_INVAL;
-		}
-	}
-	return GA_OK;
-}
-
-/* Applies checked edits to d; *fields (new reference) lists the names. */
-static ga_err workflow_edits_apply(const json_t *edits, struct store_draft *d, json_t **fields)
+/* Applies checked edits (workflow_edits_validate) to d. A field whose
+ * text an edit leaves as it is was not edited (the console may send every
+ * field). rec is d's edits record: the first edit of a field stores there
+ * the text the templates had composed, so the next version can tell
+ * whether its facts changed (workflow.c, workflow_carry). *fields (new
+ * reference, NULL when nothing changed) lists the fields edited. */
+static ga_err workflow_edits_apply(const json_t *edits, struct store_draft *d, json_t *rec,
+				   json_t **fields)
 {
 	*fields = NULL;
 	if (edits == NULL || !json_is_object(edits) || json_object_size(edits) == 0)
 		return GA_OK;
-	if ((*fields = json_array()) == NULL)
-		return GA_ERR_NOMEM;
-	for (size_t i = 0; i < WORKFLOW_NEDIT; i++) {
-		json_t *v = json_object_get(edits, workflow_edit_fields[i].name);
-		char *dst = (char *)d + workflow_edit_fields[i].offset;
-		if (v == NULL)
+	for (size_t i = 0; i < WORKFLOW_NFIELDS; i++) {
+		const char *name = workflow_fields[i].name;
+		json_t *v = json_object_get(edits, name);
+		char *dst = workflow_field_text(d, i);
+		if (v == NULL || strcmp(dst, json_string_value(v)) == 0)
 			continue;
-		memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-		if (json_array_append_new(*fields, json_string(workflow_edit_fields[i].name)) != 0)
+		if (*fields == NULL && (*fields = json_array()) == NULL)
+			return GA_ERR_NOMEM;
+		if (rec != NULL && json_object_get(rec, name) == NULL &&
+		    json_object_set_new(rec, name, json_string(dst)) != 0)
+			return GA_ERR_NOMEM;
+		snprintf(dst, workflow_field_size(i), "%s", json_string_value(v));
+		if (json_array_append_new(*fields, json_string(name)) != 0)
 			return GA_ERR_NOMEM;
 	}
 	return GA_OK;
+}
+
+/* workflow_edits_validate with its message into msg. */
+static ga_err workflow_edits_check(const json_t *edits, char *msg, size_t msglen)
+{
+	struct workflow_problem p;
+	ga_err e = workflow_edits_validate(edits, &p);
+
+	if (e != GA_OK)
+		workflow_msg(msg, msglen, "%s", p.message);
+	return e;
 }
 
 /* A reason is 1..ALERT_REASON_MAX characters of UTF-8, not only blanks. */
@@ -108,16 +71,16 @@ static ga_err workflow_reason_check(const char *reason, char *msg, size_t msglen
 	json_t *probe;
 
 	if (reason == NULL || reason[0] == '\0') {
-		workflow_msg(msg, msglen, "reason is required");
+		workflow_msg(msg, msglen, "请填写原因");
 		return GA_ERR_INVAL;
 	}
 	if (strlen(reason) > (size_t)ALERT_REASON_MAX * 4) {
-		workflow_msg(msg, msglen, "reason is longer than %d characters", ALERT_REASON_MAX);
+		workflow_msg(msg, msglen, "原因超过%d个字", ALERT_REASON_MAX);
 		return GA_ERR_INVAL;
 	}
 	/* jansson refuses invalid UTF-8. */
 	if ((probe = json_string(reason)) == NULL) {
-		workflow_msg(msg, msglen, "reason is not valid UTF-8");
+		workflow_msg(msg, msglen, "原因不是有效的 UTF-8 文字");
 		return GA_ERR_INVAL;
 	}
 	json_decref(probe);
@@ -128,11 +91,11 @@ static ga_err workflow_reason_check(const char *reason, char *msg, size_t msglen
 			text = true;
 	}
 	if (!text) {
-		workflow_msg(msg, msglen, "reason is blank");
+		workflow_msg(msg, msglen, "原因不能只有空白");
 		return GA_ERR_INVAL;
 	}
 	if (chars > ALERT_REASON_MAX) {
-		workflow_msg(msg, msglen, "reason is longer than %d characters", ALERT_REASON_MAX);
+		workflow_msg(msg, msglen, "原因超过%d个字", ALERT_REASON_MAX);
 		return GA_ERR_INVAL;
 	}
 	return GA_OK;
@@ -149,21 +112,22 @@ static ga_err workflow_find_pending(struct store *s, const char *alert_id, int64
 	if (e == GA_ERR_NOTFOUND) {
 		e = store_draft_latest(s, alert_id, d);
 		if (e == GA_ERR_NOTFOUND) {
-			workflow_msg(msg, msglen, "no alert %s", alert_id);
+			workflow_msg(msg, msglen, "没有预警 %s", alert_id);
 			return GA_ERR_NOTFOUND;
 		}
 		if (e != GA_OK)
 			return e;
-		workflow_msg(msg, msglen, "alert %s has no pending draft (latest draft %lld is %s)",
-			     alert_id, (long long)d->id, d->state);
+		workflow_msg(msg, msglen, "预警 %s 没有待确认的草稿（最新草稿 %lld %s）", alert_id,
+			     (long long)d->id, alert_state_zh(workflow_state(d)));
 		return GA_ERR_CONFLICT;
 	}
 	if (e != GA_OK)
 		return e;
 	if (draft_id > 0 && d->id != draft_id) {
 		workflow_msg(msg, msglen,
-			     "draft %lld of alert %s is no longer pending (draft %lld is)",
-			     (long long)draft_id, alert_id, (long long)d->id);
+			     "预警 %s 的草稿 %lld 已不是待确认状态（现在待确认的是草稿 %lld），"
+			     "请查看新草稿后再操作",
+			     alert_id, (long long)draft_id, (long long)d->id);
 		return GA_ERR_CONFLICT;
 	}
 	return GA_OK;
@@ -177,7 +141,7 @@ static ga_err workflow_end(struct store *s, ga_err e, char *msg, size_t msglen)
 		return e;
 	}
 	if ((e = store_commit(s)) != GA_OK)
-		workflow_msg(msg, msglen, "could not store: %s", ga_strerror(e));
+		workflow_msg(msg, msglen, "无法保存（%s）", ga_strerror(e));
 	return e;
 }
 
@@ -229,7 +193,7 @@ ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
 			      size_t msglen)
 {
 	struct store_draft *d = NULL;
-	json_t *fields = NULL;
+	json_t *fields = NULL, *rec = NULL, *carried = NULL, *changed = NULL;
 	int n = 0, needed = 1;
 	bool publish = false;
 	ga_err e;
@@ -237,7 +201,7 @@ ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
 	if (published != NULL)
 		*published = false;
 	if (s == NULL || ctx == NULL || o == NULL || o->id <= 0 || alert_id == NULL) {
-		workflow_msg(msg, msglen, "bad arguments");
+		workflow_msg(msg, msglen, "参数错误");
 		return GA_ERR_INVAL;
 	}
 	if ((e = workflow_edits_check(edits, msg, msglen)) != GA_OK)
@@ -246,18 +210,20 @@ ga_err workflow_confirm_draft(struct store *s, const struct workflow_ctx *ctx,
 		return e;
 	e = store_confirmation_add(s, d->id, o->id, now_ms);
 	if (e == GA_ERR_DUPLICATE) {
-		workflow_msg(msg, msglen,
-			     "draft %lld: already confirmed by %s; another officer"
-			     " must confirm it",
+		workflow_msg(msg, msglen, "草稿 %lld 已由 %s 确认，还需另一名值班人员确认",
 			     (long long)d->id, o->name);
 		e = GA_ERR_CONFLICT;
 		goto out;
 	}
 	if (e != GA_OK)
 		goto out;
-	if ((e = workflow_edits_apply(edits, d, &fields)) != GA_OK)
+	if ((e = workflow_edits_load(s, d->id, &rec, &carried, &changed)) != GA_OK)
+		goto out;
+	if ((e = workflow_edits_apply(edits, d, rec, &fields)) != GA_OK)
 		goto out;
 	if (fields != NULL) {
+		if ((e = workflow_edits_store(s, d->id, rec, carried, changed)) != GA_OK)
+			goto out;
 		e = workflow_audit(s, o->id, "draft.edit", d, json_pack("{s:O}", "fields", fields));
 		if (e != GA_OK)
 			goto out;
@@ -297,6 +263,9 @@ out:
 					   (double)(now_ms - d->created_ms));
 	}
 	json_decref(fields);
+	json_decref(rec);
+	json_decref(carried);
+	json_decref(changed);
 	free(d);
 	return e;
 }
@@ -317,7 +286,7 @@ ga_err workflow_reject_draft(struct store *s, const struct workflow_ctx *ctx,
 	ga_err e;
 
 	if (s == NULL || ctx == NULL || o == NULL || o->id <= 0 || alert_id == NULL) {
-		workflow_msg(msg, msglen, "bad arguments");
+		workflow_msg(msg, msglen, "参数错误");
 		return GA_ERR_INVAL;
 	}
 	if ((e = workflow_reason_check(reason, msg, msglen)) != GA_OK)
@@ -372,19 +341,60 @@ static ga_err workflow_cancel_text(struct store *s, const struct workflow_ctx *c
 	return GA_OK;
 }
 
-ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
-		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
-		       size_t msglen)
+/* Reads the latest published version of alert_id into pub and composes
+ * the cancel of it into c, edits applied (c is not stored; its version,
+ * times and references are those it would be published with at now_ms).
+ * GA_ERR_NOTFOUND / GA_ERR_CONFLICT (not published, already cancelled)
+ * with msg. */
+static ga_err workflow_cancel_make(struct store *s, const struct workflow_ctx *ctx,
+				   const char *alert_id, const json_t *edits, int64_t now_ms,
+				   struct store_draft *pub, struct store_draft *c, char *msg,
+				   size_t msglen)
+{
+	json_t *fields = NULL;
+	ga_err e = store_draft_published(s, alert_id, 0, pub);
+
+	if (e == GA_ERR_NOTFOUND) {
+		if ((e = store_draft_latest(s, alert_id, pub)) == GA_ERR_NOTFOUND) {
+			workflow_msg(msg, msglen, "没有预警 %s", alert_id);
+		} else if (e == GA_OK) {
+			workflow_msg(msg, msglen, "预警 %s 尚未发布", alert_id);
+			e = GA_ERR_CONFLICT;
+		}
+		return e;
+	}
+	if (e != GA_OK)
+		return e;
+	if (draft_msg_type_from_name(pub->msg_type) == DRAFT_MSG_CANCEL) {
+		workflow_msg(msg, msglen, "预警 %s 已解除（第%d版）", alert_id, pub->version);
+		return GA_ERR_CONFLICT;
+	}
+	memset(c, 0, sizeof(*c));
+	if ((e = workflow_cancel_text(s, ctx, pub, c)) != GA_OK)
+		return e;
+	if ((e = workflow_edits_apply(edits, c, NULL, &fields)) != GA_OK)
+		return e;
+	json_decref(fields);
+	c->created_ms = now_ms;
+	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", pub->fingerprint);
+	return workflow_publish(s, c, now_ms);
+}
+
+ga_err workflow_cancel_edited(struct store *s, const struct workflow_ctx *ctx,
+			      const struct officer *o, const char *alert_id, const char *reason,
+			      const json_t *edits, int64_t now_ms, char *msg, size_t msglen)
 {
 	struct store_draft *pub = NULL, *c = NULL;
+	int cancels = 0;
 	ga_err e;
 
 	if (s == NULL || ctx == NULL || ctx->templates == NULL || o == NULL || o->id <= 0 ||
 	    alert_id == NULL) {
-		workflow_msg(msg, msglen, "bad arguments");
+		workflow_msg(msg, msglen, "参数错误");
 		return GA_ERR_INVAL;
 	}
-	if ((e = workflow_reason_check(reason, msg, msglen)) != GA_OK)
+	if ((e = workflow_reason_check(reason, msg, msglen)) != GA_OK ||
+	    (e = workflow_edits_check(edits, msg, msglen)) != GA_OK)
 		return e;
 	if ((pub = malloc(sizeof(*pub))) == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
 		free(pub);
@@ -392,43 +402,22 @@ ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const st
 	}
 	if ((e = store_begin(s)) != GA_OK)
 		goto done;
-	e = store_draft_published(s, alert_id, 0, pub);
-	if (e == GA_ERR_NOTFOUND) {
-		if ((e = store_draft_latest(s, alert_id, pub)) == GA_ERR_NOTFOUND) {
-			workflow_msg(msg, msglen, "no alert %s", alert_id);
-		} else if (e == GA_OK) {
-			workflow_msg(msg, msglen, "alert %s is not published", alert_id);
-			e = GA_ERR_CONFLICT;
-		}
+	if ((e = workflow_cancel_make(s, ctx, alert_id, edits, now_ms, pub, c, msg, msglen)) !=
+	    GA_OK)
 		goto out;
-	}
-	if (e != GA_OK)
-		goto out;
-	if (draft_msg_type_from_name(pub->msg_type) == DRAFT_MSG_CANCEL) {
-		workflow_msg(msg, msglen, "alert %s is already cancelled (version %d)", alert_id,
-			     pub->version);
-		e = GA_ERR_CONFLICT;
-		goto out;
-	}
+	cancels = pub->version;
 	/* A pending draft of a cancelled alert has nothing left to say. */
-	if ((e = store_draft_pending(s, alert_id, c)) == GA_OK) {
-		workflow_set_state(c, ALERT_SUPERSEDED);
-		if ((e = store_draft_update(s, c)) != GA_OK)
+	if ((e = store_draft_pending(s, alert_id, pub)) == GA_OK) {
+		workflow_set_state(pub, ALERT_SUPERSEDED);
+		if ((e = store_draft_update(s, pub)) != GA_OK)
 			goto out;
-		if ((e = workflow_audit(s, o->id, "draft.supersede", c,
+		if ((e = workflow_audit(s, o->id, "draft.supersede", pub,
 					json_pack("{s:s}", "reason", "alert cancelled"))) != GA_OK)
 			goto out;
 	} else if (e != GA_ERR_NOTFOUND) {
 		goto out;
 	}
-	memset(c, 0, sizeof(*c));
-	if ((e = workflow_cancel_text(s, ctx, pub, c)) != GA_OK)
-		goto out;
-	c->created_ms = now_ms;
 	snprintf(c->cancel_reason, sizeof(c->cancel_reason), "%s", reason);
-	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", pub->fingerprint);
-	if ((e = workflow_publish(s, c, now_ms)) != GA_OK)
-		goto out;
 	if ((e = store_draft_insert(s, c)) != GA_OK)
 		goto out;
 	if ((e = store_confirmation_add(s, c->id, o->id, now_ms)) != GA_OK)
@@ -438,7 +427,8 @@ ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const st
 				  now_ms)) != GA_OK)
 		goto out;
 	e = workflow_audit(s, o->id, "alert.cancel", c,
-			   json_pack("{s:i, s:s}", "cancels", pub->version, "reason", reason));
+			   json_pack("{s:i, s:s, s:b}", "cancels", cancels, "reason", reason,
+				     "edited", edits != NULL && json_object_size(edits) > 0));
 out:
 	e = workflow_end(s, e, msg, msglen);
 	if (e == GA_OK)
@@ -446,6 +436,67 @@ out:
 done:
 	free(pub);
 	free(c);
+	return e;
+}
+
+ga_err workflow_cancel(struct store *s, const struct workflow_ctx *ctx, const struct officer *o,
+		       const char *alert_id, const char *reason, int64_t now_ms, char *msg,
+		       size_t msglen)
+{
+	return workflow_cancel_edited(s, ctx, o, alert_id, reason, NULL, now_ms, msg, msglen);
+}
+
+ga_err workflow_cancel_preview(struct store *s, const struct workflow_ctx *ctx,
+			       const char *alert_id, const json_t *edits, int64_t now_ms,
+			       json_t **out, char *msg, size_t msglen)
+{
+	struct store_draft *pub = NULL, *c = NULL;
+	ga_err e;
+
+	if (s == NULL || ctx == NULL || ctx->templates == NULL || alert_id == NULL || out == NULL) {
+		workflow_msg(msg, msglen, "参数错误");
+		return GA_ERR_INVAL;
+	}
+	if ((e = workflow_edits_check(edits, msg, msglen)) != GA_OK)
+		return e;
+	if ((pub = malloc(sizeof(*pub))) == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+		free(pub);
+		return GA_ERR_NOMEM;
+	}
+	e = workflow_cancel_make(s, ctx, alert_id, edits, now_ms, pub, c, msg, msglen);
+	if (e == GA_OK)
+		e = (*out = workflow_alert_json(ctx, c)) != NULL ? GA_OK : GA_ERR_NOMEM;
+	free(pub);
+	free(c);
+	return e;
+}
+
+ga_err workflow_preview(struct store *s, const struct workflow_ctx *ctx, const char *alert_id,
+			int64_t draft_id, const json_t *edits, int64_t now_ms, json_t **out,
+			char *msg, size_t msglen)
+{
+	struct store_draft *d = NULL;
+	json_t *fields = NULL;
+	ga_err e;
+
+	if (s == NULL || ctx == NULL || alert_id == NULL || out == NULL) {
+		workflow_msg(msg, msglen, "参数错误");
+		return GA_ERR_INVAL;
+	}
+	if ((e = workflow_edits_check(edits, msg, msglen)) != GA_OK)
+		return e;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = workflow_find_pending(s, alert_id, draft_id, d, msg, msglen)) != GA_OK)
+		goto out;
+	if ((e = workflow_edits_apply(edits, d, NULL, &fields)) != GA_OK)
+		goto out;
+	if ((e = workflow_publish(s, d, now_ms)) != GA_OK)
+		goto out;
+	e = (*out = workflow_alert_json(ctx, d)) != NULL ? GA_OK : GA_ERR_NOMEM;
+out:
+	json_decref(fields);
+	free(d);
 	return e;
 }
 

@@ -58,6 +58,33 @@ ga_err workflow_refs(struct store *s, const char *alert_id, char refs[STORE_REFS
 ga_err workflow_audit(struct store *s, int64_t officer_id, const char *action,
 		      const struct store_draft *d, json_t *extra);
 
+/* The five text fields an officer may edit, in the order of spec §6. */
+struct workflow_field {
+	const char *name; /* "headline", ... */
+	const char *zh;	  /* its name for officers: "标题", ... */
+	size_t chars;	  /* WORKFLOW_HEADLINE_CHARS or WORKFLOW_TEXT_CHARS */
+	size_t offset;	  /* of its text in struct store_draft */
+};
+#define WORKFLOW_NFIELDS 5
+extern const struct workflow_field workflow_fields[WORKFLOW_NFIELDS];
+
+/* The text of field i of d (within d). */
+char *workflow_field_text(struct store_draft *d, size_t i);
+/* The bytes its buffer holds, NUL included. */
+size_t workflow_field_size(size_t i);
+
+/* The officers' edits record of draft_id (store_draft_edits_get),
+ * parsed: *edits an object {field: the text the templates composed},
+ * *carried and *changed arrays of names; new references. A record that
+ * does not parse reads as empty. */
+ga_err workflow_edits_load(struct store *s, int64_t draft_id, json_t **edits, json_t **carried,
+			   json_t **changed);
+/* Writes the record of draft_id (inside the transaction). */
+ga_err workflow_edits_store(struct store *s, int64_t draft_id, const json_t *edits,
+			    const json_t *carried, const json_t *changed);
+/* Whether array holds the string name. */
+bool workflow_names_has(const json_t *array, const char *name);
+
 /* Sets the state of d by enum. */
 void workflow_set_state(struct store_draft *d, enum alert_state st);
 /* The state of d as an enum; -1 when the store holds something unknown. */

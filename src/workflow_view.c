@@ -172,7 +172,24 @@ struct workflow_list_walk {
 	const struct workflow_ctx *ctx;
 	json_t *arr;
 	ga_err e;
+	int64_t now_ms;		 /* workflow_list_at: for waiting_s */
+	struct store_draft *pub; /* workflow_list_at: scratch for the latest published */
 };
+
+/* Whether a later version of d's alert than d has been published. */
+static ga_err workflow_superseded(struct workflow_list_walk *w, const struct store_draft *d,
+				  bool *out)
+{
+	ga_err e = store_draft_published(w->s, d->alert_id, 0, w->pub);
+
+	*out = false;
+	if (e == GA_ERR_NOTFOUND)
+		return GA_OK;
+	if (e != GA_OK)
+		return e;
+	*out = d->version > 0 ? w->pub->version > d->version : w->pub->id > d->id;
+	return GA_OK;
+}
 
 /* The version a pending draft becomes; a published one's own. */
 static ga_err workflow_version_of(struct store *s, const struct store_draft *d, int *v)
@@ -208,24 +225,52 @@ static bool workflow_list_cb(const struct store_draft *d, void *arg)
 	    d->below_level, "confirmations", n, "confirmations_needed", workflow_needed(w->ctx, d),
 	    "escalated_at", workflow_time_json(d->escalated_ms, w->ctx->utc_offset_min));
 	if (item == NULL || json_array_append_new(w->arr, item) != 0) {
+		json_decref(item);
 		w->e = GA_ERR_NOMEM;
 		return false;
+	}
+	/* issue 10: how long a draft has waited, and whether a later version
+	 * went out since (the console offers no 解除 on those). */
+	if (w->pub != NULL) {
+		bool later = false;
+		bool pending = workflow_state(d) == ALERT_PENDING;
+		int64_t waited = (w->now_ms - d->created_ms) / 1000;
+		if ((w->e = workflow_superseded(w, d, &later)) != GA_OK)
+			return false;
+		if (json_object_set_new(item, "superseded", json_boolean(later)) != 0 ||
+		    json_object_set_new(item, "waiting_s",
+					pending ? json_integer(waited > 0 ? waited : 0)
+						: json_null()) != 0) {
+			w->e = GA_ERR_NOMEM;
+			return false;
+		}
 	}
 	return true;
 }
 
-ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state, json_t **out)
+ga_err workflow_list_at(struct store *s, const struct workflow_ctx *ctx, int state, int64_t now_ms,
+			json_t **out)
 {
-	struct workflow_list_walk w = {s, ctx, NULL, GA_OK};
+	struct workflow_list_walk w = {s, ctx, NULL, GA_OK, now_ms, NULL};
 	ga_err e;
 
 	if (s == NULL || ctx == NULL || out == NULL || state >= ALERT_STATE_COUNT)
 		return GA_ERR_INVAL;
-	if ((w.arr = json_array()) == NULL)
+	if ((w.pub = malloc(sizeof(*w.pub))) == NULL)
 		return GA_ERR_NOMEM;
+	if ((w.arr = json_array()) == NULL) {
+		free(w.pub);
+		return GA_ERR_NOMEM;
+	}
 	e = store_draft_list(s, state < 0 ? NULL : alert_state_name((enum alert_state)state),
 			     WORKFLOW_LIST_MAX, workflow_list_cb, &w);
+	free(w.pub);
 	return workflow_walk_done(e, w.e, w.arr, out);
+}
+
+ga_err workflow_list(struct store *s, const struct workflow_ctx *ctx, int state, json_t **out)
+{
+	return workflow_list_at(s, ctx, state, time_now_ms(), out);
 }
 
 /* --- one alert, as officers see it --------------------------------- */
@@ -248,7 +293,7 @@ static bool workflow_confirmation_cb(int64_t officer_id, const char *name, int64
 static ga_err workflow_pending_json(struct store *s, const struct workflow_ctx *ctx,
 				    const struct store_draft *d, json_t **out)
 {
-	struct workflow_list_walk w = {s, ctx, json_array(), GA_OK};
+	struct workflow_list_walk w = {s, ctx, json_array(), GA_OK, 0, NULL};
 	json_t *o = NULL;
 	int version = 0;
 	ga_err e;
@@ -293,10 +338,14 @@ static json_t *workflow_incident_json(const struct workflow_ctx *ctx, const stru
 	struct classification c;
 	json_t *o;
 
-	if (reasons != NULL && ctx->thresholds != NULL) {
+	json_t *reasons_zh = json_array();
+
+	if (reasons != NULL && reasons_zh != NULL && ctx->thresholds != NULL) {
 		classify_figures(ctx->thresholds, inc->has_disaster, &inc->figures, &c);
-		for (int i = 0; i < c.nreasons; i++)
+		for (int i = 0; i < c.nreasons; i++) {
 			json_array_append_new(reasons, json_string(c.reasons[i]));
+			json_array_append_new(reasons_zh, json_string(c.reasons_zh[i]));
+		}
 	}
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i,"
 		      " s:b}",
@@ -309,6 +358,9 @@ static json_t *workflow_incident_json(const struct workflow_ctx *ctx, const stru
 		      workflow_figures_json(&inc->figures), "first_observed_at",
 		      workflow_time_json(inc->first_observed_ms, ctx->utc_offset_min), "nreports",
 		      inc->nreports, "open", inc->open);
+	if (o != NULL && json_object_set_new(o, "reasons_zh", reasons_zh) == 0)
+		reasons_zh = NULL;
+	json_decref(reasons_zh);
 	return o;
 }
 
@@ -372,12 +424,63 @@ static bool workflow_published_cb(const struct store_draft *d, void *arg)
 	return true;
 }
 
+/* Adds to the view o what officers need to see of their edits (issue
+ * 10) about the pending draft d (NULL: none): carried_edits and
+ * changed_facts (workflow.c, workflow_carry) and diff, each text field
+ * differing from the latest published version as {published, draft}
+ * ({} when nothing is published). */
+static ga_err workflow_edits_view(struct store *s, struct store_draft *d, json_t *o)
+{
+	json_t *rec = NULL, *carried = NULL, *changed = NULL, *diff = json_object();
+	struct store_draft *pub = NULL;
+	ga_err e = GA_ERR_NOMEM;
+
+	if (diff == NULL)
+		goto out;
+	if (d == NULL) {
+		carried = json_array();
+		changed = json_array();
+	} else if ((e = workflow_edits_load(s, d->id, &rec, &carried, &changed)) != GA_OK) {
+		goto out;
+	}
+	e = GA_ERR_NOMEM;
+	if (carried == NULL || changed == NULL || (pub = malloc(sizeof(*pub))) == NULL)
+		goto out;
+	e = d != NULL ? store_draft_published(s, d->alert_id, 0, pub) : GA_ERR_NOTFOUND;
+	if (e != GA_OK && e != GA_ERR_NOTFOUND)
+		goto out;
+	for (size_t i = 0; e == GA_OK && i < WORKFLOW_NFIELDS; i++) {
+		const char *was = workflow_field_text(pub, i), *now = workflow_field_text(d, i);
+		if (strcmp(was, now) != 0 &&
+		    json_object_set_new(diff, workflow_fields[i].name,
+					json_pack("{s:s, s:s}", "published", was, "draft", now)) !=
+			0)
+			e = GA_ERR_NOMEM;
+	}
+	if (e != GA_OK && e != GA_ERR_NOTFOUND)
+		goto out;
+	e = GA_ERR_NOMEM;
+	if (json_object_set(o, "carried_edits", carried) != 0 ||
+	    json_object_set(o, "changed_facts", changed) != 0 ||
+	    json_object_set(o, "diff", diff) != 0)
+		goto out;
+	e = GA_OK;
+out:
+	free(pub);
+	json_decref(rec);
+	json_decref(carried);
+	json_decref(changed);
+	json_decref(diff);
+	return e;
+}
+
 /* Builds the view of alert_id inside the open transaction. */
 static ga_err workflow_get_json(struct store *s, const struct workflow_ctx *ctx,
 				const char *alert_id, struct store_draft *d, bool *has_pending,
 				json_t **out)
 {
-	struct workflow_list_walk pubw = {s, ctx, NULL, GA_OK}, repw = {s, ctx, NULL, GA_OK};
+	struct workflow_list_walk pubw = {s, ctx, NULL, GA_OK, 0, NULL},
+				  repw = {s, ctx, NULL, GA_OK, 0, NULL};
 	json_t *o = NULL, *pending = NULL;
 	struct incident inc;
 	ga_err e;
@@ -406,6 +509,16 @@ static ga_err workflow_get_json(struct store *s, const struct workflow_ctx *ctx,
 		      workflow_incident_json(ctx, &inc), "pending", pending ? pending : json_null(),
 		      "published", pubw.arr, "reports", repw.arr);
 	e = o != NULL ? GA_OK : GA_ERR_NOMEM;
+	if (e == GA_OK)
+		e = workflow_edits_view(s, *has_pending ? d : NULL, o);
+	if (e == GA_OK &&
+	    json_object_set(o, "reasons_zh",
+			    json_object_get(json_object_get(o, "incident"), "reasons_zh")) != 0)
+		e = GA_ERR_NOMEM;
+	if (e != GA_OK) {
+		json_decref(o);
+		o = NULL;
+	}
 	*out = o;
 out:
 	json_decref(pending);

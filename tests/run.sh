@@ -141,6 +141,15 @@ run_fuzzers() {
 
 install_missing "${PACKAGES[@]}"
 
+# The npm packages the browser and OpenAPI tests use
+# (tests/browser/package.json), from the lock file, before ctest runs them
+# side by side. A failure is counted; those tests then fail on their own.
+step "npm ci in tests/browser"
+if ! (cd tests/browser && npm ci --no-audit --no-fund); then
+	FAILED=$((FAILED + 1))
+	FAILURES+=("npm ci in tests/browser")
+fi
+
 # Configures and builds tree $1 with cmake options $2...; a failure is
 # counted and its tests are skipped.
 build_tree() {

@@ -225,7 +225,7 @@ def test_403_duty_officer_cancelling():
     code, _, body = call("POST", "/api/v1/alerts/%s/cancel" % d["alert_id"], DUTY,
                          body={"reason": "test"})
     assert code == 403, body
-    assert "cancel" in body["error"], body
+    assert body["error"] == "forbidden" and "解除" in body["message"], body
 
 
 def test_confirm_with_edited_headline_publishes():
@@ -240,7 +240,8 @@ def test_confirm_with_edited_headline_publishes():
         edits["draft_id"] = draft_id
     code, _, body = call("POST", "/api/v1/alerts/%s/confirm" % aid, DUTY, body=edits)
     assert code == 200, body
-    assert body == {"alert_id": aid, "version": 1, "state": "published", "published": True}, body
+    assert body == {"alert_id": aid, "version": 1, "state": "published", "published": True,
+                    "public_url": "http://127.0.0.1:%d/alerts/%s" % (ga.http_port, aid)}, body
     code, _, body = call("GET", "/api/v1/alerts?state=published", DUTY)
     assert code == 200
     mine = [it for it in body["alerts"] if it["alert_id"] == aid]
@@ -285,7 +286,8 @@ def test_two_officers_for_extra_large():
     assert wait_pending(aid)["confirmations"] == 1
     code, _, body = call("POST", path, DUTY2, body={})
     assert code == 200, body
-    assert body == {"alert_id": aid, "version": 1, "state": "published", "published": True}, body
+    assert body == {"alert_id": aid, "version": 1, "state": "published", "published": True,
+                    "public_url": "http://127.0.0.1:%d/alerts/%s" % (ga.http_port, aid)}, body
     code, _, body = call("POST", path, SUP, body={})
     assert code == 409, body
 
@@ -347,7 +349,8 @@ def test_login_session_cookie_csrf_logout():
     # state changes need the CSRF token
     path = "/api/v1/alerts/JS-20000101-9999/reject"
     code, _, body = call("POST", path, body={"reason": "x"}, headers=cookie)
-    assert code == 403 and "CSRF" in body["error"], body
+    assert code == 403 and body["error"] == "csrf", body
+    assert body["message"] == "缺少或错误的 X-CSRF-Token", body
     # one character changed (never to itself: 1 run in 64 ended in "A")
     wrong = csrf[:-1] + ("B" if csrf[-1] == "A" else "A")
     code, _, body = call("POST", path, body={"reason": "x"},

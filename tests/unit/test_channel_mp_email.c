@@ -824,6 +824,35 @@ static void test_wechat_long_page_keeps_markup(void **state)
 	chtest_end(ch, a, c);
 }
 
+/* issue 10: the officer's preview of a WeChat article is the content
+ * the draft/add step sends (no limit in characters: max_bytes counts
+ * bytes). */
+static void test_wechat_preview_is_the_content(void **state)
+{
+	struct config *c = new_config();
+	struct channel *ch = NULL;
+	struct channel_request req;
+	struct channel_job j;
+	json_t *a = alert_json("actual", HEADLINE);
+	char err[256], *pv = NULL;
+	long limit = -1;
+
+	(void)state;
+	ch = chtest_open(c, wmp_channel(c, "http://h:9"));
+	token_job(ch, &j, a, T0, "T");
+	chtest_request(ch, &j, &req);
+	json_t *b = chtest_body_json(&req);
+	const char *html =
+	    chtest_jstr(json_array_get(json_object_get(b, "articles"), 0), "content");
+	assert_int_equal(channel_preview(ch, &j, &pv, &limit, err, sizeof(err)), GA_OK);
+	assert_int_equal(limit, 0);
+	assert_string_equal(pv, html);
+	free(pv);
+	json_decref(b);
+	channel_request_cleanup(&req);
+	chtest_end(ch, a, c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -832,6 +861,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wechat_resume_and_errors, wmp_setup, wmp_teardown),
 	    cmocka_unit_test(test_wechat_title_cap_exercise_config),
 	    cmocka_unit_test(test_wechat_long_page_keeps_markup),
+	    cmocka_unit_test(test_wechat_preview_is_the_content),
 	    cmocka_unit_test_setup_teardown(test_wechat_poll, wmp_setup, wmp_teardown),
 	    cmocka_unit_test(test_email_message),
 	    cmocka_unit_test(test_email_long_subject_words),

@@ -487,6 +487,56 @@ static void test_sms_batches_250_by_100(void **state)
 	chtest_end(ch, a, c);
 }
 
+/* issue 10: the officer's preview is the text the request sends: the
+ * weibo status (limit 140 characters) and the SMS parameters (limit
+ * param_max_chars each), at and past the limits. */
+static void test_preview_is_what_is_sent(void **state)
+{
+	struct config *c = new_config();
+	struct channel *ch = weibo_open_with(c, "{situation}\n", NULL);
+	char text[2048] = "", err[512], *pv = NULL, *st;
+	struct channel_job j;
+	long limit = 0;
+	json_t *a;
+
+	for (int round = 0; round < 2; round++) {
+		/* at the cap, then well past it */
+		size_t n = round == 0 ? 140 - 1 - strlen(LINK) : 300;
+		text[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			append(text, sizeof(text), "滑");
+		st = weibo_status(ch, text);
+		a = alert_json(text);
+		job_init(&j, a, 0);
+		assert_int_equal(channel_preview(ch, &j, &pv, &limit, err, sizeof(err)), GA_OK);
+		assert_int_equal(limit, 140);
+		assert_string_equal(pv, st);
+		assert_int_equal(cps(pv), 140);
+		free(pv);
+		free(st);
+		json_decref(a);
+	}
+	channel_free(ch);
+
+	sms_dir("preview", 3);
+	ch = sms_open_with(c, NULL, "level=level_zh,what=situation", err, sizeof(err), GA_OK);
+	a = alert_json("坡体出现多条拉张裂缝，后缘下错约三十厘米，前缘鼓胀，"
+		       "险情仍在发展，请坡下群众立即撤离。"); /* 41 characters */
+	job_init(&j, a, 0);
+	assert_int_equal(channel_preview(ch, &j, &pv, &limit, err, sizeof(err)), GA_OK);
+	assert_int_equal(limit, 35); /* param_max_chars' default */
+	/* the parameters the gateway gets, the situation cut to 35 with "…" */
+	assert_int_equal(
+	    strncmp(pv, "level: 大型\nwhat: 坡体出现", strlen("level: 大型\nwhat: 坡体出现")), 0);
+	assert_int_equal(cps(strchr(pv, '\n') + 1 + strlen("what: ")), 35);
+	assert_string_equal(pv + strlen(pv) - strlen("…"), "…");
+	free(pv);
+	json_decref(a);
+	channel_free(ch);
+	free(c);
+	(void)state;
+}
+
 static void test_sms_city_and_province_lists(void **state)
 {
 	struct config *c = new_config();
@@ -619,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_sms_city_and_province_lists),
 	    cmocka_unit_test(test_sms_config_and_file_errors),
 	    cmocka_unit_test(test_sms_file_cap),
+	    cmocka_unit_test(test_preview_is_what_is_sent),
 	};
 	if (!chtest_mkdtemp("/tmp/ga-chwbsms-XXXXXX"))
 		return 1;

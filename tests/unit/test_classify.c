@@ -217,16 +217,32 @@ static void test_reasons(void **state)
 	assert_int_equal(c.level, LEVEL_SMALL);
 	assert_int_equal(c.nreasons, 1);
 	assert_string_equal(c.reasons[0], "no figures: small");
+	/* The console's Chinese for each reason (issue 10). */
+	assert_string_equal(c.reasons_zh[0], "未报告分级数字：小型");
 
 	set_fig(&f, FIG_DEATHS, 10);
 	set_fig(&f, FIG_MISSING, 2);
 	classify_figures(t, true, &f, &c);
 	assert_string_equal(c.reasons[0], "deaths+missing 12 >= 10: large");
+	assert_string_equal(c.reasons_zh[0], "死亡和失踪人数12人，≥10人：大型");
 
 	memset(&f, 0, sizeof(f));
 	set_fig(&f, FIG_DEATHS, 2);
 	classify_figures(t, true, &f, &c);
 	assert_string_equal(c.reasons[0], "deaths+missing 2 < 3: small");
+	assert_string_equal(c.reasons_zh[0], "死亡和失踪人数2人，<3人：小型");
+
+	memset(&f, 0, sizeof(f));
+	set_fig(&f, FIG_THREATENED_PEOPLE, 620);
+	classify_figures(t, false, &f, &c);
+	assert_string_equal(c.reasons_zh[0], "威胁人数620人，≥500人：大型");
+	memset(&f, 0, sizeof(f));
+	set_fig(&f, FIG_THREATENED_PROPERTY_CNY, 30000000);
+	classify_figures(t, false, &f, &c);
+	assert_string_equal(c.reasons[0], "threatened_property_cny 30000000 >= 5000000: medium");
+	assert_string_equal(c.reasons_zh[0], "潜在经济损失30000000元，≥5000000元：中型");
+	memset(&f, 0, sizeof(f));
+	set_fig(&f, FIG_DEATHS, 2);
 
 	/* The deciding criterion comes first, whatever the table order. */
 	set_fig(&f, FIG_DIRECT_LOSS_CNY, 6000000);

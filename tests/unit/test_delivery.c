@@ -202,7 +202,7 @@ static void test_order_states_resend_recover(void **state)
 	assert_int_equal(rows.r[0].version, 2);
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)),
 			 GA_ERR_CONFLICT);
-	assert_non_null(strstr(msg, "pending"));
+	assert_non_null(strstr(msg, "待发送"));
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "q", 2000, &v, msg, sizeof(msg)),
 			 GA_ERR_NOTFOUND);
 
