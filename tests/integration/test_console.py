@@ -28,7 +28,7 @@ from harness import BUILD, SRC, Broker, Geoalert, Runner, Station, report, secre
 BROWSER = os.path.join(SRC, "tests", "browser")
 CHROMIUM = os.environ.get("GA_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.path.join(BUILD, "console-shots")
-PASSWORDS = {"zhang": "zhang console pw", "li": "li console pw 2", "wang": "wang console pw 3"}
+PASSWORDS = {"zhang": "steep slope watch 1", "li": "river bank night 2", "wang": "county duty desk 3"}
 STATIONS = flows.grid("CON-%04d" % (i + 1) for i in range(6))
 DETAILS = {"place": "浦口区测试山体后坡", "causes": "连续强降雨导致坡体饱水",
            "trend": "坡体变形加速", "measures": "已组织坡下村民撤离"}
