@@ -289,7 +289,7 @@ static void render(struct channel *ch, int which, const json_t *a, struct render
 	struct channel_request req;
 	struct channel_job j;
 	char err[256];
-	json_t *b, *m;
+	json_t *b = NULL, *m;
 
 	job_init(&j, a, 1795666800000LL);
 	switch (which) {
