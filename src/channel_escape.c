@@ -22,6 +22,7 @@
 
 #include "channel_internal.h"
 #include "draft.h"
+#include "draft_template.h"
 #include "text.h"
 
 /* Markdown: emphasis, code, headings, quotes, tags (<font>, <@all>,
@@ -62,6 +63,16 @@ static const char *esc_entity(unsigned char c)
 	}
 }
 
+/* The length (2..4) of the valid UTF-8 sequence at p, of at most left
+ * bytes; 0 when p starts none. */
+static size_t esc_utf8_len(const char *p, size_t left)
+{
+	unsigned char c = (unsigned char)*p;
+	size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+	return n <= left && draft_utf8_valid(p, n) ? n : 0;
+}
+
 /* Whether s[i] (ASCII, printable) is replaced by its full-width form. */
 static bool esc_wide(const unsigned char *s, size_t i, bool line_start, unsigned how)
 {
@@ -78,12 +89,16 @@ static bool esc_wide(const unsigned char *s, size_t i, bool line_start, unsigned
 	return (how & CHANNEL_ESC_WEIBO) && strchr(ESC_WEIBO_WIDE, c) != NULL;
 }
 
-char *channel_escape(const char *s, size_t cut, unsigned how)
+/* s cut to cut bytes (on a character boundary, ending in "…"), made
+ * clean text: valid UTF-8 (a byte that starts no character becomes
+ * U+FFFD), without bidi controls, C0 controls (a tab becomes a space) or
+ * DEL; line breaks kept. A new string; NULL when out of memory. Done
+ * before escaping, so that what a removal joins (":" "\x1c" "//") is
+ * escaped as what it has become. */
+static char *esc_clean(const char *s, size_t cut)
 {
-	size_t n = strlen(s), o = 0;
+	size_t n = strlen(s), o = 0, bl;
 	char *raw = NULL, *out = NULL;
-	const unsigned char *p;
-	bool line_start = true;
 
 	if (n > cut) {
 		if ((raw = malloc(n + 1)) == NULL)
@@ -93,17 +108,51 @@ char *channel_escape(const char *s, size_t cut, unsigned how)
 		s = raw;
 		n = strlen(raw);
 	}
-	if ((out = malloc(n * ESC_GROWTH + 1)) == NULL)
+	if ((out = malloc(n * 3 + 1)) == NULL)
 		goto out;
-	p = (const unsigned char *)s;
-	for (size_t i = 0, bl; i < n;) {
-		unsigned char c = p[i];
-		const char *ent;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
 
 		if ((bl = text_bidi_len(s + i)) != 0) {
 			i += bl;
-			continue;
+		} else if (c >= 0x80 && (bl = esc_utf8_len(s + i, n - i)) != 0) {
+			memcpy(out + o, s + i, bl);
+			o += bl;
+			i += bl;
+		} else if (c >= 0x80) {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		} else {
+			if (c == '\t')
+				out[o++] = ' ';
+			else if (c == '\n' || (c >= 0x20 && c != 0x7f))
+				out[o++] = (char)c;
+			i++;
 		}
+	}
+	out[o] = '\0';
+out:
+	free(raw);
+	return out;
+}
+
+char *channel_escape(const char *s, size_t cut, unsigned how)
+{
+	char *clean = esc_clean(s, cut), *out = NULL;
+	const unsigned char *p = (const unsigned char *)clean;
+	bool line_start = true;
+	size_t n, o = 0;
+
+	if (clean == NULL)
+		return NULL;
+	n = strlen(clean);
+	if ((out = malloc(n * ESC_GROWTH + 1)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		const char *ent;
+
 		if (c == '\n') {
 			if (how & CHANNEL_ESC_HTML) {
 				memcpy(out + o, "<br>", 4);
@@ -112,15 +161,8 @@ char *channel_escape(const char *s, size_t cut, unsigned how)
 				out[o++] = '\n';
 			}
 			line_start = true;
-			i++;
 			continue;
 		}
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			i++;
-			continue;
-		}
-		if (c == '\t')
-			c = ' ';
 		if (c < 0x80 && c != ' ' && esc_wide(p, i, line_start, how)) {
 			/* U+FF01..U+FF5E is ASCII 0x21..0x7E + 0xFEE0 */
 			unsigned cp = 0xFEE0u + c;
@@ -135,11 +177,10 @@ char *channel_escape(const char *s, size_t cut, unsigned how)
 		}
 		if (c != ' ')
 			line_start = false;
-		i++;
 	}
 	out[o] = '\0';
 out:
-	free(raw);
+	free(clean);
 	return out;
 }
 

@@ -35,7 +35,8 @@ long text_bidi_find(const char *s)
 	return -1;
 }
 
-size_t text_strip_bidi(char *s)
+/* One pass of text_strip_bidi. */
+static size_t text_strip_once(char *s)
 {
 	size_t n = 0, len;
 	char *o = s;
@@ -49,6 +50,17 @@ size_t text_strip_bidi(char *s)
 		}
 	}
 	*o = '\0';
+	return n;
+}
+
+size_t text_strip_bidi(char *s)
+{
+	size_t n = 0, k;
+
+	/* In text that is not UTF-8, what is left around a removed control
+	 * may join into another ("\xE2" RLO "\x80\xAE"): again until none. */
+	while ((k = text_strip_once(s)) != 0)
+		n += k;
 	return n;
 }
 
@@ -68,7 +80,8 @@ static bool text_json_string(json_t *j)
 strip:
 	if ((copy = malloc(len + 1)) == NULL)
 		return false;
-	/* byte by byte over len: jansson allows a NUL inside a string */
+	/* byte by byte over len: jansson allows a NUL inside a string; its
+	 * strings are UTF-8, so what is left never joins into a control */
 	for (size_t i = 0, n; i < len;) {
 		if ((n = text_bidi_len(v + i)) != 0) {
 			i += n;
