@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool text_has_bidi(const char *s)
+{
+	for (; *s; s++)
+		if (text_bidi_len(s) != 0)
+			return true;
+	return false;
+}
+
 size_t text_bidi_len(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -31,6 +31,9 @@ bool text_bidi_is_control(const char *s);
  * -1 when it has none. */
 long text_bidi_find(const char *s);
 
+/* Whether s holds a bidirectional control of either set. */
+bool text_has_bidi(const char *s);
+
 /* Removes every bidirectional control (both sets) from s in place;
  * returns how many. */
 size_t text_strip_bidi(char *s);
