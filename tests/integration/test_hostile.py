@@ -33,7 +33,7 @@ BIG = 5 << 20
 # the daemon does with it must fit in this margin. Before the cap the
 # ingest copy, the SQLite record and the pages of the row cost several
 # times BIG more (the probe saw a 94 MB peak).
-HWM_MARGIN = 4 << 20
+HWM_MARGIN = 6 << 20
 
 runner = Runner()
 broker = Broker().start()
