@@ -471,9 +471,41 @@ static void test_text_choke(void **state)
 	free(d);
 }
 
+/* channel_plain's cap (CHANNEL_TITLE_MAX): at it, one past it, and a
+ * character across it (cut before, never inside). */
+static void test_plain_cap(void **state)
+{
+	char in[CHANNEL_TITLE_MAX * 2], out[CHANNEL_TITLE_MAX];
+	size_t n = 0;
+
+	for (int i = 0; i < 170; i++, n += 3)
+		memcpy(in + n, "中", 3); /* 510 bytes */
+	memcpy(in + n, "x", 2);
+	channel_plain(in, out, sizeof(out));
+	assert_int_equal(strlen(out), CHANNEL_TITLE_MAX - 1); /* at the cap: whole */
+	assert_string_equal(out, in);
+	memcpy(in + n, "xy", 3);
+	channel_plain(in, out, sizeof(out));
+	assert_int_equal(strlen(out), CHANNEL_TITLE_MAX - 1); /* one past: cut */
+	assert_memory_equal(out, in, CHANNEL_TITLE_MAX - 1);
+	memcpy(in + n, "中", 4);
+	channel_plain(in, out, sizeof(out));
+	assert_int_equal(strlen(out), 510); /* the 171st character does not fit */
+	/* what escaping adds counts: "a.b" is 5 bytes once defanged */
+	n = 0;
+	for (int i = 0; i < 120; i++, n += 3)
+		memcpy(in + n, "a.b", 3);
+	in[n] = '\0';
+	channel_plain(in, out, sizeof(out));
+	assert_int_equal(strlen(out), 511); /* 102 whole "a．b", then "a" */
+	assert_int_equal(out[510], 'a');
+	assert_null(strstr(out, "a.b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plain_cap),
 	    cmocka_unit_test(test_every_channel_every_text),
 	    cmocka_unit_test(test_wecom_probe),
 	    cmocka_unit_test(test_text_choke),
