@@ -4,6 +4,7 @@
 #include "channel.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +151,7 @@ const char *channel_alert_str(const json_t *alert, const char *key)
 
 #define CHANNEL_HTML_TRIES 6
 
-void channel_values_fill(const struct channel_job *job, struct channel_values *out)
+ga_err channel_values_fill(const struct channel_job *job, unsigned how, struct channel_values *out)
 {
 	const char **vals = out->v;
 	const json_t *a = job->alert, *area = json_object_get(job->alert, "area");
@@ -186,6 +187,25 @@ void channel_values_fill(const struct channel_job *job, struct channel_values *o
 	snprintf(out->version, sizeof(out->version), "%d", job->version);
 	vals[CV_VERSION] = out->version;
 	vals[CV_URL] = job->public_url;
+	if (how == 0)
+		return GA_OK;
+	for (int i = 0; i < CV_COUNT; i++) {
+		if (vals[i] == NULL || i == CV_URL || i == CV_ALERT || i == CV_UPDATE ||
+		    i == CV_CANCEL || i == CV_EXERCISE)
+			continue;
+		if ((out->own[i] = channel_escape(vals[i], SIZE_MAX, how)) == NULL)
+			return GA_ERR_NOMEM;
+		vals[i] = out->own[i];
+	}
+	return GA_OK;
+}
+
+void channel_values_cleanup(struct channel_values *cv)
+{
+	for (int i = 0; i < CV_COUNT; i++) {
+		free(cv->own[i]);
+		cv->own[i] = NULL;
+	}
 }
 
 ga_err channel_text(const struct channel *c, const struct channel_job *job, const char *link_pre,
@@ -196,8 +216,11 @@ ga_err channel_text(const struct channel *c, const struct channel_job *job, cons
 	char *text = NULL;
 	ga_err e;
 
-	channel_values_fill(job, &cv);
-	if ((e = draft_template_render(c->tpl, cv.v, CHANNEL_TEXT_MAX, &text, NULL)) != GA_OK) {
+	/* The template's markup is the channel's; the values are data. */
+	if ((e = channel_values_fill(job, c->type->syntax | CHANNEL_ESC_DEFANG, &cv)) == GA_OK)
+		e = draft_template_render(c->tpl, cv.v, CHANNEL_TEXT_MAX, &text, NULL);
+	channel_values_cleanup(&cv);
+	if (e != GA_OK) {
 		snprintf(err, errlen, "rendering: %s", ga_strerror(e));
 		return e;
 	}
@@ -217,58 +240,6 @@ ga_err channel_text(const struct channel *c, const struct channel_job *job, cons
 	return GA_OK;
 }
 
-/* What c stands for in HTML text and attribute values; NULL: itself. */
-static const char *channel_html_entity(char c)
-{
-	switch (c) {
-	case '&':
-		return "&amp;";
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&#39;";
-	case '\n':
-		return "<br>";
-	default:
-		return NULL;
-	}
-}
-
-/* A new copy of s, cut to cut bytes (on a character boundary, ending in
- * "…") and HTML-escaped, line breaks as <br>; NULL when out of memory. */
-static char *channel_html_escape(const char *s, size_t cut)
-{
-	size_t n = strlen(s), len = 0, o = 0;
-	char *raw = malloc(n + 1), *out = NULL;
-	const char *ent;
-
-	if (raw == NULL)
-		return NULL;
-	memcpy(raw, s, n + 1);
-	if (n > cut)
-		draft_utf8_fit(raw, cut);
-	for (const char *p = raw; *p; p++)
-		len += (ent = channel_html_entity(*p)) != NULL ? strlen(ent) : 1;
-	if ((out = malloc(len + 1)) == NULL)
-		goto out;
-	for (const char *p = raw; *p; p++) {
-		if ((ent = channel_html_entity(*p)) == NULL) {
-			out[o++] = *p;
-		} else {
-			memcpy(out + o, ent, strlen(ent));
-			o += strlen(ent);
-		}
-	}
-	out[o] = '\0';
-out:
-	free(raw);
-	return out;
-}
-
 ga_err channel_html(const struct draft_template *tpl, const struct channel_job *job, size_t cap,
 		    char **out, char *err, size_t errlen)
 {
@@ -280,15 +251,17 @@ ga_err channel_html(const struct draft_template *tpl, const struct channel_job *
 	bool truncated = true;
 	ga_err e = GA_OK;
 
-	channel_values_fill(job, &cv);
+	channel_values_fill(job, 0, &cv); /* borrowed: cannot fail */
 	/* A cut inside markup would break it: when the page is too long,
 	 * shorten the values instead, more each time. */
 	for (int t = 0; t < CHANNEL_HTML_TRIES && truncated; t++, cut = cap / (2u << t)) {
 		for (int i = 0; i < CV_COUNT; i++) {
 			free(esc[i]);
 			esc[i] = NULL;
+			/* the link is geoalert's own: escaped, not defanged */
+			unsigned how = CHANNEL_ESC_HTML | (i == CV_URL ? 0 : CHANNEL_ESC_DEFANG);
 			if (vals[i] != NULL &&
-			    (esc[i] = channel_html_escape(vals[i], cut)) == NULL) {
+			    (esc[i] = channel_escape(vals[i], cut, how)) == NULL) {
 				e = GA_ERR_NOMEM;
 				goto out;
 			}

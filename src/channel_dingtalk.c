@@ -60,6 +60,7 @@ const struct channel_type channel_type_dingtalk = {
     .transport = CHANNEL_HTTP,
     .keys = dingtalk_keys,
     .template_file = "dingtalk.md",
+    .syntax = CHANNEL_ESC_MARKDOWN | CHANNEL_ESC_DEFANG,
     .text_max = DINGTALK_TEXT_MAX,
     .needs_url = true,
     .needs_token = true,

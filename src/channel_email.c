@@ -415,6 +415,7 @@ static void email_headers(struct email_buf *b, const struct channel *c, const st
 	const char *name = config_channel_get(c->ch, "from_name");
 	const char *to = config_channel_get(c->ch, "to_name");
 	char line[CHANNEL_ADDR_MAX + CONFIG_STR_MAX + 64], subject[EMAIL_SUBJECT_MAX];
+	char plain[CHANNEL_TITLE_MAX];
 	size_t nrefs = json_array_size(refs), first;
 
 	email_date(job->now_ms, c->cfg->alerts.utc_offset_min, line, sizeof(line));
@@ -423,17 +424,19 @@ static void email_headers(struct email_buf *b, const struct channel *c, const st
 	email_adds(b, "\r\nFrom: ");
 	if (name == NULL)
 		name = channel_alert_str(job->alert, "sender");
-	if (name[0]) {
-		email_words(b, name);
+	channel_plain(name, plain, sizeof(plain));
+	if (plain[0]) {
+		email_words(b, plain);
 		email_adds(b, " ");
 	}
 	snprintf(line, sizeof(line), "<%s>\r\nTo: ", m->from);
 	email_adds(b, line);
 	email_words(b, to != NULL && to[0] ? to : "undisclosed-recipients");
 	email_adds(b, ":;\r\nSubject: ");
+	channel_plain(channel_alert_str(job->alert, "headline"), plain, sizeof(plain));
 	snprintf(subject, sizeof(subject), "%s%s",
 		 strcmp(channel_alert_str(job->alert, "status"), "exercise") == 0 ? "【演练】" : "",
-		 channel_alert_str(job->alert, "headline"));
+		 plain);
 	channel_utf8_cut(subject, sizeof(subject) - 8); /* snprintf may have cut a character */
 	email_words(b, subject);
 	snprintf(line, sizeof(line), "\r\nMessage-ID: <%s.%d@%s>\r\n", job->alert_id, job->version,
@@ -553,6 +556,7 @@ const struct channel_type channel_type_email = {
     .transport = CHANNEL_HTTP,
     .keys = email_keys,
     .template_file = "email.txt",
+    .syntax = CHANNEL_ESC_TEXT,
     .text_max = EMAIL_TEXT_MAX,
     .needs_url = true,
     .schemes = email_schemes,

@@ -32,14 +32,17 @@ static const char *feishu_colour(const char *color)
 
 static json_t *feishu_body(struct channel *c, const struct channel_job *job, const char *text)
 {
-	json_t *card = json_pack("{s:{s:b}, s:{s:{s:s, s:s}, s:s}, s:[{s:s, s:s}]}", "config",
-				 "wide_screen_mode", 1, "header", "title", "tag", "plain_text",
-				 "content", channel_alert_str(job->alert, "headline"), "template",
-				 feishu_colour(channel_alert_str(job->alert, "color")), "elements",
-				 "tag", "markdown", "content", text);
-	json_t *body = json_object();
+	char title[CHANNEL_TITLE_MAX];
+	json_t *card = NULL, *body = NULL;
 	char ts[32], key[CHANNEL_SECRET_MAX + 40], sign[64];
 	int n;
+
+	channel_plain(channel_alert_str(job->alert, "headline"), title, sizeof(title));
+	card = json_pack("{s:{s:b}, s:{s:{s:s, s:s}, s:s}, s:[{s:s, s:s}]}", "config",
+			 "wide_screen_mode", 1, "header", "title", "tag", "plain_text", "content",
+			 title, "template", feishu_colour(channel_alert_str(job->alert, "color")),
+			 "elements", "tag", "markdown", "content", text);
+	body = json_object();
 
 	if (card == NULL || body == NULL)
 		goto fail;
@@ -128,6 +131,7 @@ const struct channel_type channel_type_feishu = {
     .transport = CHANNEL_HTTP,
     .keys = feishu_keys,
     .template_file = "feishu.md",
+    .syntax = CHANNEL_ESC_MARKDOWN | CHANNEL_ESC_DEFANG,
     .text_max = FEISHU_BODY_MAX,
     .needs_url = true,
     .needs_token = true,

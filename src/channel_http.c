@@ -95,17 +95,17 @@ ga_err channel_robot_markdown(const struct channel *c, const struct channel_job 
 			      const char *title_key, const char *text_key,
 			      struct channel_request *req, char *err, size_t errlen)
 {
-	char *text = NULL;
+	char *text = NULL, title[CHANNEL_TITLE_MAX];
 	json_t *body;
 	ga_err e;
 
+	channel_plain(channel_alert_str(job->alert, "headline"), title, sizeof(title));
 	if ((e = channel_text(c, job, CHANNEL_MD_LINK_PRE, CHANNEL_MD_LINK_POST, c->text_max, &text,
 			      err, errlen)) != GA_OK)
 		return e;
 	if (title_key != NULL)
-		body =
-		    json_pack("{s:s, s:{s:s, s:s}}", "msgtype", "markdown", "markdown", title_key,
-			      channel_alert_str(job->alert, "headline"), text_key, text);
+		body = json_pack("{s:s, s:{s:s, s:s}}", "msgtype", "markdown", "markdown",
+				 title_key, title, text_key, text);
 	else
 		body =
 		    json_pack("{s:s, s:{s:s}}", "msgtype", "markdown", "markdown", text_key, text);

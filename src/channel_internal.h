@@ -7,12 +7,23 @@
 #include "channel.h"
 #include "draft_template.h"
 
+/* How a value is made data in a syntax (channel_escape.c); every way
+ * also drops bidirectional and C0 controls (but the line break). */
+enum {
+	CHANNEL_ESC_DEFANG = 1u << 0,	/* no link: "://", "a:b", "a.b" made full-width */
+	CHANNEL_ESC_MARKDOWN = 1u << 1, /* the robots' markdown: markup full-width */
+	CHANNEL_ESC_HTML = 1u << 2,	/* & < > " ' as entities, line breaks <br> */
+	CHANNEL_ESC_WEIBO = 1u << 3,	/* @ # [ ] $ full-width */
+	CHANNEL_ESC_TEXT = CHANNEL_ESC_DEFANG,
+};
+
 /* One channel type, declaratively (as options-table.c does for tmux). */
 struct channel_type {
 	const char *name;
 	enum channel_transport transport;
 	const char *const *keys;   /* its own keys besides the common ones; NULL-terminated */
 	const char *template_file; /* in the templates dir; NULL: the type sends no text */
+	unsigned syntax;	   /* CHANNEL_ESC_* of the values in its text (channel_text) */
 	size_t text_max;	   /* default max_bytes of its text; 0: none */
 	bool needs_url, needs_token;
 	const char *const *schemes;   /* url prefixes it takes; NULL: http://, https:// */
@@ -88,16 +99,31 @@ extern const char *const channel_var_names[CV_COUNT];
 /* The variable named name (len bytes, not NUL-terminated), or -1. */
 int channel_var_lookup(const char *name, size_t len);
 
-/* The variables' values for one job: v[CV_*] point into job's alert and
- * into version and sent, so the struct is filled in place and never
- * copied. A flag (alert, update, cancel, exercise) is "1" when it holds,
- * NULL when not; a value the alert lacks is "". */
+/* The variables' values for one job. With how 0, v[CV_*] point into
+ * job's alert and into version and sent, so the struct is filled in
+ * place and never copied. With CHANNEL_ESC_* flags, every value but the
+ * flags and url (geoalert's own link) is a copy escaped that way, owned
+ * by own[]. A flag (alert, update, cancel, exercise) is "1" when it
+ * holds, NULL when not; a value the alert lacks is "". GA_ERR_NOMEM;
+ * channel_values_cleanup in either case. */
 struct channel_values {
 	const char *v[CV_COUNT];
+	char *own[CV_COUNT];
 	char version[16];
 	char sent[64];
 };
-void channel_values_fill(const struct channel_job *job, struct channel_values *out);
+ga_err channel_values_fill(const struct channel_job *job, unsigned how, struct channel_values *out);
+void channel_values_cleanup(struct channel_values *cv);
+
+/* A new copy of s (NULL when out of memory): first cut to cut bytes on
+ * a character boundary ending in "…" when longer (SIZE_MAX: never), then
+ * escaped as how (CHANNEL_ESC_*) says. */
+char *channel_escape(const char *s, size_t cut, unsigned how);
+
+/* s as plain text (CHANNEL_ESC_TEXT) into out, cut to outlen - 1 bytes
+ * on a character boundary; "" when out of memory. For titles, names,
+ * digests: the fields no markup reaches but a reader does. */
+void channel_plain(const char *s, char *out, size_t outlen);
 
 /* Renders the channel's template for job. When the text is longer than
  * cap bytes it is cut on a UTF-8 character boundary (ending in "…") and
@@ -147,6 +173,10 @@ bool channel_urlencode(const char *s, char *out, size_t outlen);
 ga_err channel_json_request(struct channel_request *req, const json_t *body, size_t max);
 /* Adds "name: value" to req's headers. */
 ga_err channel_header(struct channel_request *req, const char *name, const char *value);
+
+/* Bytes of a title made plain (channel_plain): a headline is at most 120
+ * bytes, each of which may become 3. */
+#define CHANNEL_TITLE_MAX 512
 
 /* The link to the full alert that the chat robots' markdown ends with. */
 #define CHANNEL_MD_LINK_PRE "\n\n[查看全文]("

@@ -249,17 +249,16 @@ static void sms_close(struct channel *c)
 
 /* The params object: each value at most param_chars characters, cut on
  * a character boundary with "…"; the link and codes are never cut. */
-static ga_err sms_params(const struct channel *c, const struct channel_job *job, json_t **out,
-			 char *err, size_t errlen)
+static ga_err sms_params_of(const struct channel *c, const struct channel_values *cvp, json_t **out,
+			    char *err, size_t errlen)
 {
 	const struct sms *s = c->priv;
+	const struct channel_values cv = *cvp;
 	json_t *o = json_object();
-	struct channel_values cv;
 	char *cut = NULL;
 
 	if (o == NULL)
 		return GA_ERR_NOMEM;
-	channel_values_fill(job, &cv);
 	for (int i = 0; i < s->nparams; i++) {
 		enum channel_var v = s->params[i].var;
 		const char *val = cv.v[v] != NULL ? cv.v[v] : ""; /* a flag not set */
@@ -302,6 +301,20 @@ static ga_err sms_params(const struct channel *c, const struct channel_job *job,
 	}
 	*out = o;
 	return GA_OK;
+}
+
+/* sms_params_of the job's values as plain text: no link but geoalert's
+ * own, no control character (channel_escape.c). */
+static ga_err sms_params(const struct channel *c, const struct channel_job *job, json_t **out,
+			 char *err, size_t errlen)
+{
+	struct channel_values cv;
+	ga_err e;
+
+	if ((e = channel_values_fill(job, CHANNEL_ESC_TEXT, &cv)) == GA_OK)
+		e = sms_params_of(c, &cv, out, err, errlen);
+	channel_values_cleanup(&cv);
+	return e;
 }
 
 /* The parameters sms_request sends, one "name: value" a line; the limit

@@ -213,18 +213,19 @@ static json_t *wmp_draft_body(struct channel *c, const struct channel_job *job, 
 {
 	const char *author = config_channel_get(c->ch, "author");
 	/* longer than the caps: draft_utf8_fit cuts them on a boundary */
-	char title[WMP_TITLE_MAX * 4], by[CONFIG_STR_MAX], digest[WMP_DIGEST_MAX * 4];
+	char title[CHANNEL_TITLE_MAX + 32], by[CONFIG_STR_MAX], digest[WMP_DIGEST_MAX * 4];
+	char head[CHANNEL_TITLE_MAX];
 	char *html = NULL;
 	json_t *body = NULL;
 	bool exercise = strcmp(channel_alert_str(job->alert, "status"), "exercise") == 0;
 
-	snprintf(title, sizeof(title), "%s%s", exercise ? "【演练】" : "",
-		 channel_alert_str(job->alert, "headline"));
+	channel_plain(channel_alert_str(job->alert, "headline"), head, sizeof(head));
+	snprintf(title, sizeof(title), "%s%s", exercise ? "【演练】" : "", head);
 	draft_utf8_fit(title, WMP_TITLE_MAX);
-	snprintf(by, sizeof(by), "%s",
-		 author != NULL ? author : channel_alert_str(job->alert, "sender"));
+	channel_plain(author != NULL ? author : channel_alert_str(job->alert, "sender"), by,
+		      sizeof(by));
 	channel_utf8_cut(by, WMP_AUTHOR_MAX);
-	snprintf(digest, sizeof(digest), "%s", channel_alert_str(job->alert, "situation"));
+	channel_plain(channel_alert_str(job->alert, "situation"), digest, sizeof(digest));
 	draft_utf8_fit(digest, WMP_DIGEST_MAX);
 	if ((*e = channel_html(c->tpl, job, c->text_max, &html, err, errlen)) != GA_OK)
 		return NULL;
@@ -442,6 +443,7 @@ const struct channel_type channel_type_wechat_mp = {
     .transport = CHANNEL_HTTP,
     .keys = wmp_keys,
     .template_file = "wechat_mp.html",
+    .syntax = CHANNEL_ESC_TEXT, /* its text is channel_html's */
     .text_max = WMP_TEXT_MAX,
     .needs_url = true,
     .check = wmp_check,

@@ -32,6 +32,7 @@ const struct channel_type channel_type_wecom = {
     .name = "wecom",
     .transport = CHANNEL_HTTP,
     .template_file = "wecom.md",
+    .syntax = CHANNEL_ESC_MARKDOWN | CHANNEL_ESC_DEFANG,
     .text_max = WECOM_TEXT_MAX,
     .needs_url = true,
     .needs_token = true,

@@ -341,6 +341,7 @@ const struct channel_type channel_type_weibo = {
     .transport = CHANNEL_HTTP,
     .keys = weibo_keys,
     .template_file = "weibo.txt",
+    .syntax = CHANNEL_ESC_WEIBO | CHANNEL_ESC_DEFANG,
     .text_max = 0, /* max_chars counts characters; max_bytes, when set, bytes too */
     .needs_url = true,
     .needs_token = true,

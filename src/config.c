@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "timeutil.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file is small; cap it */
@@ -418,6 +419,9 @@ static int config_handler(void *user, const char *section, const char *key, cons
 {
 	struct parse_state *ps = user;
 
+	if (text_has_bidi(value)) /* the sender, names: published text (text.h) */
+		return config_fail(ps, "[%s] %s: contains a bidirectional control character",
+				   section, key);
 	if (strncmp(section, "channel.", 8) == 0)
 		return config_channel_set(ps, section + 8, key, value);
 	if (strcmp(section, "geo") == 0 && strncmp(key, "helmert.", 8) == 0)

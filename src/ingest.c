@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,16 +176,20 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 		ss->tainted = true;
 		return;
 	}
+	/* libmosquitto hands the whole message in (its size is the broker's
+	 * to bound: message_size_limit / max_packet_size, docs/security.md);
+	 * only its first STORE_REJECTED_RAW_MAX bytes are copied and kept. */
+	size_t keep = len < STORE_REJECTED_RAW_MAX ? len : STORE_REJECTED_RAW_MAX;
 	size_t topiclen = strlen(msg->topic);
-	if (!(m = ingest_msg_get(ss, len)))
+	if (!(m = ingest_msg_get(ss, keep)))
 		goto nomem;
 	m->topic = topiclen < sizeof(m->topic_buf) ? m->topic_buf : malloc(topiclen + 1);
 	if (!m->topic)
 		goto nomem;
 	memcpy(m->topic, msg->topic, topiclen + 1);
-	if (len)
-		memcpy(m->payload, msg->payload, len);
-	m->len = len;
+	if (keep)
+		memcpy(m->payload, msg->payload, keep);
+	m->len = keep;
 
 	int64_t received_ms = time_now_ms();
 	const char *station = ingest_topic_station(m->topic);
@@ -199,7 +204,8 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	ss->scratch.truncated = false;
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
-	ga_err valid = report_parse(&ctx, m->payload, len, &m->r, &ss->scratch);
+	/* the whole payload: one past the cap is rejected unread */
+	ga_err valid = report_parse(&ctx, msg->payload, len, &m->r, &ss->scratch);
 	/* Any message on a registered station's topic shows it is alive. */
 	if (svc->watchdog && ctx.registry && registry_find(ctx.registry, station))
 		watchdog_seen(svc->watchdog, station, received_ms);
@@ -214,6 +220,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 			goto fail;
 		}
 		*errs = ss->scratch;
+		crypto_hash_sha256(m->sha256, len ? msg->payload : (const void *)"", len);
 	}
 	int n = snprintf(m->receipt_topic, sizeof(m->receipt_topic), "%s%s", RECEIPT_TOPIC_PREFIX,
 			 station);
@@ -230,13 +237,15 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	    .receipt_topic = m->receipt_topic,
 	    .report_id = m->r.report_id,
 	    .raw = m->payload,
-	    .rawlen = len,
+	    .rawlen = keep,
+	    .raw_total = len,
+	    .raw_sha256 = valid != GA_OK ? m->sha256 : NULL,
 	    .received_ms = received_ms,
 	    .report = valid == GA_OK ? &m->r : NULL,
 	    .errs = errs,
 	};
 	ss->batch[ss->nbatch++] = m;
-	ss->batch_bytes += len;
+	ss->batch_bytes += keep;
 	return;
 fail:
 	free(errs);

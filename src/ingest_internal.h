@@ -90,8 +90,9 @@ struct ingest_msg {
 	struct report r;
 	char *topic; /* topic_buf, or allocated when longer */
 	char topic_buf[INGEST_TOPIC_MAX + 64];
-	void *payload;
-	size_t len, cap; /* payload bytes and the buffer's size */
+	void *payload;		  /* the first STORE_REJECTED_RAW_MAX bytes at most */
+	size_t len, cap;	  /* payload bytes kept and the buffer's size */
+	unsigned char sha256[32]; /* of the whole payload, when rejected */
 	char receipt_topic[INGEST_TOPIC_MAX + 64];
 	struct ingest_msg *next; /* on the spare list */
 };

@@ -24,6 +24,16 @@
 #define REPORT_FUTURE_MS (10 * 60 * 1000) /* observed_at may be this far ahead */
 #define REPORT_MAX_ERRORS 32
 
+/* Upper bounds of the figures (code "range" past them): more people than
+ * live in any Chinese province, more yuan than China's yearly GDP, a
+ * volume five times the largest landslide known (Saidmarreh, ~2e10 m3),
+ * an area a tenth of China's. A figure past them is a station's bug or
+ * an attack, and would be published as a number no one can act on. */
+#define REPORT_PEOPLE_MAX 100000000.0 /* deaths ... threatened_people */
+#define REPORT_CNY_MAX 1e13	      /* direct_loss_cny, threatened_property_cny */
+#define REPORT_VOLUME_M3_MAX 1e11
+#define REPORT_AREA_M2_MAX 1e12
+
 /* observed_at older than this at arrival: accepted but flagged (the
  * default of [stations] max_observed_age). */
 #define REPORT_MAX_AGE_MS (7LL * 86400 * 1000)

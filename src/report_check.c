@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "timeutil.h"
 
 #define REPORT_INCIDENT_ID_MAX 31
@@ -27,6 +28,17 @@ static size_t report_utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xC0) != 0x80)
 			n++;
 	return n;
+}
+
+/* Characters in the first n bytes of s. */
+static size_t report_utf8_chars_n(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n && s[i]; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			c++;
+	return c;
 }
 
 static bool report_id_char(char c)
@@ -81,11 +93,21 @@ static const char *report_text(const json_t *root, const char *key, size_t max,
 {
 	char path[64];
 	const char *s;
+	long at;
 
 	snprintf(path, sizeof(path), "/%s", key);
 	s = report_string(root, key, path, false, errs);
 	if (s != NULL && report_utf8_chars(s) > max) {
 		report_errors_add(errs, path, "length", "must be at most %zu characters", max);
+		return NULL;
+	}
+	if (s != NULL && (at = text_bidi_find(s)) >= 0) {
+		const unsigned char *c = (const unsigned char *)s + at;
+		report_errors_add(errs, path, "bidi",
+				  "must not contain the bidirectional control U+%04X (character "
+				  "%zu): it can make the text display reversed",
+				  ((c[1] & 0x3Fu) << 6 | (c[2] & 0x3Fu)) | 0x2000u,
+				  report_utf8_chars_n(s, (size_t)at) + 1);
 		return NULL;
 	}
 	return s;
@@ -118,9 +140,9 @@ static const char *report_hazard_name(int i)
 	return hazard_type_name((enum hazard_type)i);
 }
 
-/* A number member that must be finite and non-negative; count: integral.
- * Returns true and sets *val when valid. */
-static bool report_number(const json_t *v, const char *path, bool count, double *val,
+/* A number member that must be finite, non-negative and at most max;
+ * count: integral. Returns true and sets *val when valid. */
+static bool report_number(const json_t *v, const char *path, bool count, double max, double *val,
 			  struct report_errors *errs)
 {
 	double d;
@@ -136,6 +158,10 @@ static bool report_number(const json_t *v, const char *path, bool count, double 
 	}
 	if (d < 0) {
 		report_errors_add(errs, path, "range", "must not be negative");
+		return false;
+	}
+	if (d > max) {
+		report_errors_add(errs, path, "range", "must be at most %.0f", max);
 		return false;
 	}
 	if (count && floor(d) != d) {
@@ -164,7 +190,9 @@ static void report_check_figures(const json_t *root, struct report *out, struct 
 		if (v == NULL)
 			continue;
 		snprintf(path, sizeof(path), "/figures/%s", figure_name((enum figure)i));
-		if (report_number(v, path, figure_is_count((enum figure)i), &d, errs)) {
+		bool count = figure_is_count((enum figure)i);
+		if (report_number(v, path, count, count ? REPORT_PEOPLE_MAX : REPORT_CNY_MAX, &d,
+				  errs)) {
 			out->figures.value[i] = d;
 			out->figures.set |= 1u << i;
 		}
@@ -183,10 +211,11 @@ static void report_check_scale(const json_t *root, struct report *out, struct re
 		return;
 	}
 	if ((v = json_object_get(scale, "volume_m3")) != NULL)
-		out->has_volume =
-		    report_number(v, "/scale/volume_m3", false, &out->volume_m3, errs);
+		out->has_volume = report_number(v, "/scale/volume_m3", false, REPORT_VOLUME_M3_MAX,
+						&out->volume_m3, errs);
 	if ((v = json_object_get(scale, "area_m2")) != NULL)
-		out->has_area = report_number(v, "/scale/area_m2", false, &out->area_m2, errs);
+		out->has_area = report_number(v, "/scale/area_m2", false, REPORT_AREA_M2_MAX,
+					      &out->area_m2, errs);
 }
 
 static void report_check_reporter(const json_t *root, struct report_errors *errs)

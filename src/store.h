@@ -62,10 +62,19 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 			size_t rawlen, int64_t received_ms, const char *incident_id,
 			enum level level);
 
-/* Stores a rejected payload raw with its reasons (JSON array text, as in
- * the receipt). Never fails on content: any bytes, any topic. */
+/* Bytes of a rejected payload kept: as many as a valid report may have. */
+#define STORE_REJECTED_RAW_MAX REPORT_MAX_BYTES
+
+/* Stores a rejected payload with its reasons (JSON array text, as in the
+ * receipt): raw is the first rawlen bytes of a payload of total bytes
+ * (rawlen <= total), sha256 the SHA-256 of the whole payload (32 bytes),
+ * or NULL when raw is the whole (rawlen == total): computed here. Keeps
+ * at most STORE_REJECTED_RAW_MAX bytes of raw, and total and the hash
+ * (hex) beside them, so a 5 MiB payload costs 64 KiB of disk and can
+ * still be told apart. Never fails on content: any bytes, any topic. */
 ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, size_t rawlen,
-			  int64_t received_ms, const char *reasons_json);
+			  size_t total, const unsigned char *sha256, int64_t received_ms,
+			  const char *reasons_json);
 
 /* Counts for tests and metrics. */
 ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_t *incidents);

@@ -1,6 +1,7 @@
 /* store_report.c - storing accepted reports and rejected payloads, and
  * finding a report again by (station_id, report_id). */
 #include <math.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "log.h"
@@ -104,11 +105,26 @@ out:
 }
 
 ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, size_t rawlen,
-			  int64_t received_ms, const char *reasons_json)
+			  size_t total, const unsigned char *sha256, int64_t received_ms,
+			  const char *reasons_json)
 {
 	sqlite3_stmt *st = s->stmt[STMT_REJECTED_PUT];
+	unsigned char own[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
 	ga_err e = GA_ERR_DB;
 	int rc = SQLITE_OK;
+
+	if (raw == NULL)
+		rawlen = 0;
+	if (total < rawlen || (sha256 == NULL && total != rawlen))
+		return GA_ERR_INVAL;
+	if (sha256 == NULL) {
+		crypto_hash_sha256(own, raw != NULL ? raw : (const void *)"", rawlen);
+		sha256 = own;
+	}
+	sodium_bin2hex(hex, sizeof(hex), sha256, crypto_hash_sha256_BYTES);
+	if (rawlen > STORE_REJECTED_RAW_MAX)
+		rawlen = STORE_REJECTED_RAW_MAX;
 
 	/* The topic comes off the wire: bound by length, stored as is, even
 	 * when it is not valid UTF-8. */
@@ -127,6 +143,10 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text64(st, 4, reasons_json, (sqlite3_uint64)strlen(reasons_json),
 					 SQLITE_STATIC, SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)total);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 6, hex, -1, SQLITE_TRANSIENT);
 	if (rc != SQLITE_OK) {
 		e = store_error(s, rc, "rejected put: bind");
 		goto out;

@@ -291,6 +291,12 @@ const char *const store_migrations[] = {
     " edits TEXT NOT NULL DEFAULT '{}',"
     " carried TEXT NOT NULL DEFAULT '[]',"
     " changed TEXT NOT NULL DEFAULT '[]');",
+
+    /* 10 (issue 15): a rejected payload keeps at most its first 64 KiB (raw), with
+     * the whole payload's length and SHA-256 (lowercase hex); NULL in
+     * rows from before, whose raw is whole. */
+    "ALTER TABLE rejected ADD COLUMN raw_len INTEGER;"
+    "ALTER TABLE rejected ADD COLUMN raw_sha256 TEXT;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -313,8 +319,8 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, " FIGURE_COLUMNS
 	", admin_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-    [STMT_REJECTED_PUT] = "INSERT INTO rejected (topic, raw, received_ms, reasons)"
-			  " VALUES (?1, ?2, ?3, ?4)",
+    [STMT_REJECTED_PUT] = "INSERT INTO rejected (topic, raw, received_ms, reasons, raw_len,"
+			  " raw_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 
     [STMT_INCIDENT_GET] = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1",
     /* ?3 = t - window, ?4 = t + window. The span test uses the index; the

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "classify.h"
+#include "text.h"
 #include "timeutil.h"
 #include "workflow_internal.h"
 
@@ -99,6 +100,12 @@ json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_d
 	    "figures", workflow_figures(&d->figures, true), "observed_at",
 	    workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
 	    workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);
+	/* The one way out of every published text (pages, CAP, Atom,
+	 * channels, API) and of the officers' view: no bidi control (text.h). */
+	if (o != NULL && !text_json_strip_bidi(o)) {
+		json_decref(o);
+		o = NULL;
+	}
 	return o;
 }
 

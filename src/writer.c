@@ -63,8 +63,9 @@ static ga_err writer_put_rejected(struct writer *w, struct writer_item *it)
 	reasons = json_dumps(arr, JSON_COMPACT);
 	if (!reasons)
 		goto out;
-	result =
-	    store_rejected_put(w->store, it->topic, it->raw, it->rawlen, it->received_ms, reasons);
+	result = store_rejected_put(w->store, it->topic, it->raw, it->rawlen,
+				    it->raw_sha256 ? it->raw_total : it->rawlen, it->raw_sha256,
+				    it->received_ms, reasons);
 	it->status = WRITER_REJECTED;
 out:
 	free(reasons);

@@ -23,8 +23,10 @@ enum writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
 struct writer_item {
 	/* in: borrowed from the caller for the duration of writer_submit */
 	const char *topic;
-	const void *raw;
+	const void *raw; /* the payload's first rawlen bytes (all of a valid one) */
 	size_t rawlen;
+	size_t raw_total;		 /* the payload's length */
+	const unsigned char *raw_sha256; /* of the whole payload (32 bytes); NULL: raw is whole */
 	int64_t received_ms;
 	struct report *report; /* a valid report; NULL when rejected */
 	/* errors of a rejected report; NULL for a valid one. The writer may

@@ -233,9 +233,10 @@ static void test_rejected_bytes_exact(void **state)
 
 	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_begin(f->s), GA_OK);
-	assert_int_equal(store_rejected_put(f->s, topic, payload, sizeof(payload), 42, reasons),
+	assert_int_equal(store_rejected_put(f->s, topic, payload, sizeof(payload), sizeof(payload),
+					    NULL, 42, reasons),
 			 GA_OK);
-	assert_int_equal(store_rejected_put(f->s, "", NULL, 0, 43, "[]"), GA_OK);
+	assert_int_equal(store_rejected_put(f->s, "", NULL, 0, 0, NULL, 43, "[]"), GA_OK);
 	assert_int_equal(store_commit(f->s), GA_OK);
 	assert_int_equal(store_count(f->s, NULL, &n, NULL), GA_OK);
 	assert_int_equal(n, 2);
@@ -374,7 +375,7 @@ static void test_full_then_raised(void **state)
 	}
 	assert_int_equal(e, GA_ERR_FULL);
 	/* Nothing more goes in, not even in autocommit behind our back. */
-	assert_int_equal(store_rejected_put(f->s, "t", "x", 1, 1, "[]"), GA_ERR_FULL);
+	assert_int_equal(store_rejected_put(f->s, "t", "x", 1, 1, NULL, 1, "[]"), GA_ERR_FULL);
 	assert_int_equal(store_commit(f->s), GA_ERR_FULL);
 	assert_int_equal(store_count(f->s, &after, &rej, NULL), GA_OK);
 	assert_int_equal(after, before);

@@ -96,6 +96,9 @@ static void test_upgrade(void **state)
 	stest_raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
 	stest_raw_exec(db, "DROP TABLE notices");
 	stest_raw_exec(db, "DROP TABLE mqtt_sessions");
+	/* and the rejected payloads' length and hash (issue 15) */
+	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_len");
+	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_sha256");
 	stest_raw_exec(db, "PRAGMA user_version = 4");
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
 					   " WHERE name = 'admin_name'"),
