@@ -66,6 +66,23 @@ static void cap_param(struct cap_w *c, const char *name, const char *value)
 	cap_end(c);
 }
 
+/* One parameter per figure a report gave, named as in the alert JSON;
+ * a null (unknown) figure is left out (spec 1.1 §6), never sent as 0. */
+static void cap_figures(struct cap_w *c, const json_t *figures)
+{
+	const char *key;
+	json_t *v;
+	char num[48];
+
+	json_object_foreach((json_t *)figures, key, v)
+	{
+		if (!json_is_number(v) || !isfinite(json_number_value(v)))
+			continue;
+		snprintf(num, sizeof(num), "%.15g", json_number_value(v));
+		cap_param(c, key, num);
+	}
+}
+
 void cap_identifier(const char *alert_id, int version, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s-%d", alert_id, version);
@@ -224,6 +241,7 @@ static void cap_info(struct cap_w *c, const struct cap_opts *o, const json_t *a)
 	cap_param(c, "level_zh", cap_str(a, "level_zh"));
 	cap_param(c, "response_level", cap_str(a, "response_level"));
 	cap_param(c, "color", cap_str(a, "color"));
+	cap_figures(c, json_object_get(a, "figures"));
 	cap_area(c, o, json_object_get(a, "area"));
 	cap_end(c);
 }

@@ -54,7 +54,8 @@ void cap_sign_shutdown(void);
  * never over another file) and *created is set (may be NULL).
  * GA_ERR_NOTFOUND when it does not exist and create is not set; GA_ERR_IO
  * when unreadable; GA_ERR_CONFIG when malformed, not a private key, not
- * P-256 or its certificate is for another key; err names the file and
+ * P-256, its certificate is for another key, or the file is open to group
+ * or others (any of mode 077: "chmod 600 FILE"); err names the file and
  * says what. *out is freed with cap_sign_key_free. */
 ga_err cap_sign_key_load(const char *path, bool create, const char *subject,
 			 struct cap_sign_key **out, bool *created, char *err, size_t errlen);

@@ -286,9 +286,6 @@ ga_err cap_sign_key_load(const char *path, bool create, const char *subject,
 	}
 	if (e != GA_OK)
 		goto out;
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("%s: the CAP signing key is readable by others (mode %03o); chmod 600 it",
-			  path, (unsigned)(st.st_mode & 0777));
 	if ((e = cap_sign_key_parse(buf, len, subject, out, msg, sizeof(msg))) != GA_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg);
 		goto out;
@@ -297,6 +294,19 @@ ga_err cap_sign_key_load(const char *path, bool create, const char *subject,
 		snprintf(err, errlen,
 			 "%s: no PRIVATE KEY (a public key or certificate alone cannot sign)",
 			 path);
+		cap_sign_key_free(*out);
+		*out = NULL;
+		e = GA_ERR_CONFIG;
+		goto out;
+	}
+	/* Whoever can read the key can sign CAP in the service's name: a key
+	 * open to group or others is refused, not merely warned of. */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		snprintf(
+		    err, errlen,
+		    "%s: the CAP signing key is open to group or others (mode %03o): run chmod "
+		    "600 %s (and check who could have copied it)",
+		    path, (unsigned)(st.st_mode & 0777), path);
 		cap_sign_key_free(*out);
 		*out = NULL;
 		e = GA_ERR_CONFIG;

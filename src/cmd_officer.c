@@ -2,7 +2,15 @@
  * [--password-file FILE]` (spec §7): creates an officer and prints their
  * API token, once, as the only line on stdout. Only the token's hash is
  * stored; a password (for the console) comes from a file, never from the
- * command line where ps and shell histories would show it.
+ * command line where ps and shell histories would show it, and is refused
+ * when common or trivial (officer_password_check).
+ *
+ * `geoalert officer disable NAME -c FILE` and `officer enable NAME -c FILE`
+ * take an officer out of service and back: a disabled officer's token,
+ * password and open console sessions are refused from the next request
+ * on. `geoalert officer token NAME -c FILE` gives them a new API token,
+ * printed once on stdout; the old one stops working at once. Each is an
+ * audit row.
  *
  * The service may be running on the same database: SQLite's WAL lets
  * both at it, and the busy timeout covers a moment's write lock. Exit 0
@@ -11,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "config.h"
@@ -23,7 +32,10 @@
 static int officer_usage(void)
 {
 	fprintf(stderr, "usage: geoalert officer add NAME --role duty_officer|supervisor|admin"
-			" -c FILE [--password-file FILE]\n");
+			" -c FILE [--password-file FILE]\n"
+			"       geoalert officer disable NAME -c FILE\n"
+			"       geoalert officer enable NAME -c FILE\n"
+			"       geoalert officer token NAME -c FILE\n");
 	return 2;
 }
 
@@ -118,9 +130,131 @@ out:
 	return status;
 }
 
+/* Parses "NAME -c FILE" of the verbs on an existing officer, loads the
+ * config and opens its database (which must exist: store_open would make
+ * an empty one). 0 with *s open, else the exit status. */
+static int officer_cmd_open(const char *verb, int argc, char **argv, const char **name,
+			    struct store **s)
+{
+	const char *cfgpath = NULL;
+	char err[OFFICER_CMD_ERR_MAX];
+	struct store_options sopt = {0};
+	struct config *cfg = NULL;
+	struct stat sb;
+	int status = 1;
+
+	*name = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			cfgpath = argv[++i];
+		else if (argv[i][0] != '-' && *name == NULL)
+			*name = argv[i];
+		else
+			return officer_usage();
+	}
+	if (*name == NULL || cfgpath == NULL)
+		return officer_usage();
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "geoalert officer %s: out of memory\n", verb);
+		goto out;
+	}
+	if (config_load(cfgpath, cfg, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer %s: %s\n", verb, err);
+		goto out;
+	}
+	if (stat(cfg->store.path, &sb) == -1) {
+		fprintf(stderr, "geoalert officer %s: database %s: not found\n", verb,
+			cfg->store.path);
+		goto out;
+	}
+	sopt.path = cfg->store.path;
+	sopt.max_page_count = cfg->store.max_page_count;
+	if (store_open(&sopt, s, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer %s: %s\n", verb, err);
+		goto out;
+	}
+	status = 0;
+out:
+	free(cfg);
+	return status;
+}
+
+static int officer_cmd_disable(int argc, char **argv, bool disabled)
+{
+	const char *verb = disabled ? "disable" : "enable", *name;
+	char err[OFFICER_CMD_ERR_MAX];
+	struct store *s = NULL;
+	struct officer o;
+	bool changed = false;
+	int status;
+
+	if ((status = officer_cmd_open(verb, argc, argv, &name, &s)) != 0)
+		return status;
+	status = 1;
+	if (officer_set_disabled(s, name, disabled, 0, &o, &changed, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer %s: %s\n", verb, err);
+		goto out;
+	}
+	if (!changed)
+		fprintf(stderr, "geoalert officer %s: officer %s (id %lld) was %s already\n", verb,
+			o.name, (long long)o.id, disabled ? "disabled" : "enabled");
+	else if (disabled)
+		fprintf(stderr,
+			"geoalert officer %s: officer %s (id %lld) disabled: their token, password"
+			" and console sessions are refused from now on\n",
+			verb, o.name, (long long)o.id);
+	else
+		fprintf(stderr, "geoalert officer %s: officer %s (id %lld) enabled again\n", verb,
+			o.name, (long long)o.id);
+	status = 0;
+out:
+	store_close(s);
+	return status;
+}
+
+static int officer_cmd_token(int argc, char **argv)
+{
+	char err[OFFICER_CMD_ERR_MAX], token[OFFICER_TOKEN_MAX] = "";
+	struct store *s = NULL;
+	const char *name;
+	struct officer o;
+	int status;
+
+	if ((status = officer_cmd_open("token", argc, argv, &name, &s)) != 0)
+		return status;
+	status = 1;
+	if (officer_token_rotate(s, name, 0, token, &o, err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer token: %s\n", err);
+		goto out;
+	}
+	/* As for add: the new token exists only here; the old one is gone. */
+	if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr,
+			"geoalert officer token: officer %s (id %lld) has a new token but it could"
+			" not be written to stdout: run the command again\n",
+			o.name, (long long)o.id);
+		goto out;
+	}
+	fprintf(stderr,
+		"geoalert officer token: officer %s (id %lld) has a new token, shown only now; the"
+		" old one no longer works%s\n",
+		o.name, (long long)o.id, o.disabled ? " (the officer is disabled)" : "");
+	status = 0;
+out:
+	sodium_memzero(token, sizeof(token));
+	store_close(s);
+	return status;
+}
+
 int cmd_officer(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return officer_cmd_add(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "disable") == 0)
+		return officer_cmd_disable(argc - 1, argv + 1, true);
+	if (argc >= 2 && strcmp(argv[1], "enable") == 0)
+		return officer_cmd_disable(argc - 1, argv + 1, false);
+	if (argc >= 2 && strcmp(argv[1], "token") == 0)
+		return officer_cmd_token(argc - 1, argv + 1);
 	return officer_usage();
 }

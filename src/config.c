@@ -97,6 +97,7 @@ static const struct option options[] = {
     S("alerts", "signing_key_file", alerts.signing_key_file),
     S("alerts", "cap_signing_key_file", alerts.cap_signing_key_file),
     S("alerts", "cap_sender", alerts.cap_sender),
+    S("alerts", "hotline", alerts.hotline),
     S("notify", "officers_url", notify.officers_url),
     S("notify", "supervisors_url", notify.supervisors_url),
     {"console", "session_idle", OPT_DURATION, offsetof(struct config, console.session_idle_s), 0,
@@ -484,6 +485,27 @@ static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
 	return GA_OK;
 }
 
+/* [alerts] hotline: a telephone number the public can dial, "0511-
+ * 87654321" or "12336": digits, spaces and + - ( ), at least 3 digits. */
+static ga_err config_check_hotline(const struct config *c, char *err, size_t errlen)
+{
+	const char *h = c->alerts.hotline;
+	size_t digits = 0;
+
+	if (h[0] == '\0')
+		return GA_OK;
+	for (const char *p = h; *p; p++)
+		digits += *p >= '0' && *p <= '9';
+	if (strspn(h, "0123456789+-() ") != strlen(h) || digits < 3) {
+		snprintf(err, errlen,
+			 "[alerts] hotline: \"%s\" must be a telephone number: digits, spaces "
+			 "and + - ( ), at least 3 digits",
+			 h);
+		return GA_ERR_CONFIG;
+	}
+	return GA_OK;
+}
+
 /* Checks that span several keys, after the whole file is read. */
 static ga_err config_check(struct config *c, char *err, size_t errlen)
 {
@@ -537,6 +559,8 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[http] listen: \"%s\" must be HOST:PORT", c->http.listen);
 		return GA_ERR_CONFIG;
 	}
+	if (config_check_hotline(c, err, errlen) != GA_OK)
+		return GA_ERR_CONFIG;
 	if (config_alert_defaults(c, err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;
 	for (int i = 0; i < c->nchannels; i++) {

@@ -19,6 +19,7 @@
 /* [mqtt] share_group when not set; refused together with a username. */
 #define CONFIG_SHARE_GROUP_DEFAULT "geoalert"
 #define CONFIG_PATH_MAX 512
+#define CONFIG_HOTLINE_MAX 33 /* bytes of [alerts] hotline, NUL counted */
 #define CONFIG_STR_MAX 256
 #define CONFIG_MAX_CHANNELS 32
 
@@ -115,6 +116,9 @@ struct config {
 		/* CAP <sender>; "" at load becomes the host of
 		 * [http] public_base_url. No spaces, commas, < or &. */
 		char cap_sender[CONFIG_STR_MAX];
+		/* the department's public hotline, shown on the public pages;
+		 * "" for none (CONFIG_HOTLINE_MAX - 1 bytes at most) */
+		char hotline[CONFIG_HOTLINE_MAX];
 	} alerts;
 
 	struct {

@@ -74,6 +74,7 @@ enum draft_var {
 	V_ADVICE,
 	V_SENDER,
 	V_INCIDENT_ID,
+	V_CHANGES,
 	V_COUNT
 };
 
@@ -111,6 +112,7 @@ static const char *const draft_vars[V_COUNT] = {
     [V_ADVICE] = "advice",
     [V_SENDER] = "sender",
     [V_INCIDENT_ID] = "incident_id",
+    [V_CHANGES] = "changes",
 };
 
 /* Roman numerals of the response levels (Ⅰ级响应 ...), by enum level. */
@@ -122,8 +124,8 @@ static const char *const draft_admin_units[] = {"省", "市", "区", "县", "州
 
 static const char *const draft_msg_names[DRAFT_MSG_COUNT] = {"alert", "update", "cancel"};
 
-enum hazard_key { HK_ADVICE, HK_CAUSES, HK_COUNT };
-static const char *const draft_hazard_keys[HK_COUNT] = {"advice", "causes"};
+enum hazard_key { HK_ADVICE, HK_CAUSES, HK_GUIDE, HK_COUNT };
+static const char *const draft_hazard_keys[HK_COUNT] = {"advice", "causes", "guide"};
 
 struct draft_templates {
 	struct draft_template *section[SEC_COUNT];
@@ -170,6 +172,13 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
 	return t->hazard_text[h][HK_ADVICE];
 }
 
+const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h)
+{
+	if (t == NULL || h < 0 || h >= HAZARD_COUNT || t->hazard_text[h][HK_GUIDE] == NULL)
+		return "";
+	return t->hazard_text[h][HK_GUIDE];
+}
+
 /* One "hazard.key = value" line of hazards.txt (trimmed, not a comment). */
 static ga_err draft_hazard_line(struct draft_templates *t, const char *path, int line,
 				const char *s, size_t len, char *err, size_t errlen)
@@ -200,8 +209,8 @@ static ga_err draft_hazard_line(struct draft_templates *t, const char *path, int
 	}
 	if (h < 0 || key < 0) {
 		snprintf(err, errlen,
-			 "%s:%d: unknown key \"%.*s\" (want HAZARD_TYPE.advice or .causes)", path,
-			 line, (int)(ke - k), k);
+			 "%s:%d: unknown key \"%.*s\" (want HAZARD_TYPE.advice, .causes or .guide)",
+			 path, line, (int)(ke - k), k);
 		return GA_ERR_CONFIG;
 	}
 	if (t->hazard_text[h][key] != NULL) {
@@ -324,6 +333,7 @@ void draft_input_init(struct draft_input *in, const struct incident *inc)
 	in->observed_ms = inc != NULL ? inc->first_observed_ms : 0;
 	in->utc_offset_min = 8 * 60;
 	in->prev_level = -1;
+	in->prev_kind = -1;
 }
 
 void draft_text_cleanup(struct draft_text *d)
@@ -512,8 +522,11 @@ nomem:
 	return NULL;
 }
 
+#define DRAFT_CHANGES_MAX 1024 /* bytes of the "changes" value */
+
 /* Storage behind the values of one composition. */
 struct draft_values {
+	char changes[DRAFT_CHANGES_MAX];
 	const char *v[V_COUNT];
 	char time[DRAFT_NUM_MAX * 2];
 	char location[GEO_NAME_MAX + DRAFT_HEADLINE_MAX * 8];
@@ -566,6 +579,68 @@ static void draft_values_figures(struct draft_values *dv, const struct figures *
 		dv->v[V_NO_CASUALTIES] = "1";
 }
 
+/* A figure as the texts print it: "28人", "1800万元". */
+static void draft_figure_text(enum figure i, double v, char *buf, size_t len)
+{
+	char n[24]; /* "%lld" of at most DRAFT_AMOUNT_MAX */
+
+	if (figure_is_count(i)) {
+		draft_count(v, n, sizeof(n));
+		snprintf(buf, len, "%s人", n);
+	} else {
+		draft_format_wan_yuan(v, buf, len);
+	}
+}
+
+/* "What changed" of an update against the previous version: each figure
+ * whose value moved ("死亡人数由25人增至28人") or that no earlier report
+ * gave ("失踪人数首次报告为3人"), and a danger become a disaster; joined
+ * with "，", into dv->changes (empty: nothing to say). The level's move
+ * is the template's own (level_move). */
+static void draft_changes(struct draft_values *dv, const struct draft_input *in)
+{
+	static const char *const names[FIG_COUNT] = {
+	    [FIG_DEATHS] = "死亡人数",
+	    [FIG_MISSING] = "失踪人数",
+	    [FIG_INJURED] = "受伤人数",
+	    [FIG_RELOCATED_PEOPLE] = "转移安置人数",
+	    [FIG_DIRECT_LOSS_CNY] = "直接经济损失",
+	    [FIG_THREATENED_PEOPLE] = "威胁人数",
+	    [FIG_THREATENED_PROPERTY_CNY] = "潜在经济损失",
+	};
+	const struct figures *now = &in->incident->figures, *was = in->prev_figures;
+	char a[DRAFT_NUM_MAX], b[DRAFT_NUM_MAX], one[DRAFT_NUM_MAX * 3];
+	size_t n = 0;
+
+	dv->changes[0] = '\0';
+	if (in->msg_type != DRAFT_MSG_UPDATE)
+		return;
+	if (in->prev_kind == KIND_DANGER && in->kind == KIND_DISASTER)
+		n += (size_t)snprintf(dv->changes, sizeof(dv->changes), "险情已发展为灾情");
+	for (int i = 0; was != NULL && i < FIG_COUNT; i++) {
+		bool had = (was->set & (1u << i)) && isfinite(was->value[i]);
+		bool has = (now->set & (1u << i)) && isfinite(now->value[i]);
+		if (!has || (had && was->value[i] == now->value[i]) || names[i] == NULL)
+			continue;
+		draft_figure_text((enum figure)i, now->value[i], b, sizeof(b));
+		if (had) {
+			draft_figure_text((enum figure)i, was->value[i], a, sizeof(a));
+			if (strcmp(a, b) == 0)
+				continue; /* a change the text cannot show */
+			snprintf(one, sizeof(one), "%s由%s%s%s", names[i], a,
+				 now->value[i] > was->value[i] ? "增至" : "减至", b);
+		} else {
+			snprintf(one, sizeof(one), "%s首次报告为%s", names[i], b);
+		}
+		if (n + strlen(one) + 4 >= sizeof(dv->changes))
+			break; /* cannot happen with these names; never cut */
+		n += (size_t)snprintf(dv->changes + n, sizeof(dv->changes) - n, "%s%s",
+				      n > 0 ? "，" : "", one);
+	}
+	if (n > 0)
+		dv->v[V_CHANGES] = dv->changes;
+}
+
 static ga_err draft_values_make(const struct draft_templates *t, const struct draft_input *in,
 				struct draft_values *dv)
 {
@@ -604,6 +679,7 @@ static ga_err draft_values_make(const struct draft_templates *t, const struct dr
 		dv->v[V_AREA] =
 		    draft_format_quantity(in->area_m2, "平方米", dv->area, sizeof(dv->area));
 	draft_values_figures(dv, &inc->figures);
+	draft_changes(dv, in);
 	dv->causes = draft_combine(in->causes, in->ncauses, &nomem);
 	dv->trend = draft_combine(in->trends, in->ntrends, &nomem);
 	dv->measures = draft_combine(in->measures, in->nmeasures, &nomem);

@@ -52,11 +52,16 @@ struct draft_input {
 	double area_m2;
 	const char *sender; /* "江苏省自然资源厅" */
 	int prev_level;	    /* update: level of the previous version; -1: unknown */
+	/* update: the previous published version's figures and kind, for
+	 * "what changed" (value changes); NULL / -1: unknown */
+	const struct figures *prev_figures;
+	int prev_kind;
 };
 
 /* Sets every field of in from inc: msg_type alert, kind disaster when
  * inc->has_disaster, admin_code, observed_ms = first observed, UTC+8,
- * no scale, no texts, prev_level -1. inc is borrowed. */
+ * no scale, no texts, prev_level and prev_kind -1, no prev_figures. inc
+ * is borrowed. */
 void draft_input_init(struct draft_input *in, const struct incident *inc);
 
 /* The composed text; each string is malloc'd and never NULL (a section a
@@ -92,6 +97,10 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
  * GA_ERR_NOMEM; on error *out is left zeroed. */
 ga_err draft_compose(const struct draft_templates *t, const struct draft_input *in,
 		     struct draft_text *out);
+
+/* What the public should do (防御指南) for hazard type h: items joined
+ * with "；", without final "。"; borrowed from t, "" when t is NULL. */
+const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h);
 
 /* Formatting helpers the templates' values are made with (exposed for
  * tests and for other channels that print the same figures). Each

@@ -62,6 +62,34 @@ static void svgbuf_printf(struct svgbuf *b, const char *fmt, ...)
 	b->n += (size_t)n;
 }
 
+/* s as XML text: & < > " escaped, control characters dropped; in runs
+ * short enough for svgbuf_printf. */
+static void svgbuf_text(struct svgbuf *b, const char *s)
+{
+	size_t run = 0;
+
+	for (size_t i = 0;; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = c == '&'	       ? "&amp;"
+				  : c == '<'	       ? "&lt;"
+				  : c == '>'	       ? "&gt;"
+				  : c == '"'	       ? "&quot;"
+				  : c != 0 && c < 0x20 ? ""
+						       : NULL;
+		if (esc == NULL && c != 0 && i - run < 200)
+			continue;
+		if (i > run)
+			svgbuf_printf(b, "%.*s", (int)(i - run), s + run);
+		run = i;
+		if (c == 0)
+			return;
+		if (esc != NULL) {
+			svgbuf_printf(b, "%s", esc);
+			run = i + 1;
+		}
+	}
+}
+
 /* Bounding box pass, then drawing pass over the same outline. */
 struct geo_svg_ctx {
 	double minx, miny, maxx, maxy;
@@ -102,13 +130,16 @@ ga_err geo_svg_region(const struct geo *g, const char *admin_code, double lon, d
 {
 	struct svgbuf b = {0};
 	struct geo_svg_ctx c = {.minx = lon, .maxx = lon, .miny = lat, .maxy = lat, .buf = &b};
+	const struct region *region = NULL;
 	bool outline = false;
 	ga_err result = GA_ERR_INVAL;
 
 	if (!isfinite(lon) || !isfinite(lat) || fabs(lon) > 180 || fabs(lat) > 90)
 		goto out;
-	if (admin_code && admin_code[0])
+	if (admin_code && admin_code[0]) {
 		outline = geo_region_outline(g, admin_code, geo_svg_bbox, &c);
+		region = g != NULL ? geo_region_by_code(g, admin_code) : NULL;
+	}
 	if (c.maxx - c.minx < GEO_SVG_MIN_SPAN) {
 		c.minx -= GEO_SVG_MIN_SPAN / 2;
 		c.maxx += GEO_SVG_MIN_SPAN / 2;
@@ -131,8 +162,15 @@ ga_err geo_svg_region(const struct geo *g, const char *admin_code, double lon, d
 
 	svgbuf_printf(&b,
 		      "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %.0f\" "
-		      "width=\"%d\" height=\"%.0f\" role=\"img\">",
+		      "width=\"%d\" height=\"%.0f\" role=\"img\" aria-labelledby=\"map-title\">",
 		      GEO_SVG_WIDTH, ceil(height), GEO_SVG_WIDTH, ceil(height));
+	/* The accessible name: what the picture shows, in words. */
+	svgbuf_printf(&b, "<title id=\"map-title\">位置示意图：");
+	if (region != NULL && region->full_name[0] != '\0') {
+		svgbuf_text(&b, region->full_name);
+		svgbuf_printf(&b, "%s", outline ? "范围（绿色）内，" : "，");
+	}
+	svgbuf_printf(&b, "红点为险情、灾情位置（东经%.4f°，北纬%.4f°）</title>", lon, lat);
 	svgbuf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#f4f6f8\"/>");
 	if (outline) {
 		svgbuf_printf(&b, "<path fill=\"#dfe8d8\" fill-rule=\"evenodd\" stroke=\"#4a6a3a\" "

@@ -15,6 +15,9 @@
  * projection scaled by cos(latitude)) and a marker at lon/lat; the view
  * covers both. An unknown or empty admin_code draws the marker alone.
  * Vertices closer than a quarter unit to the previous one are dropped.
+ * The image has an accessible name (role="img", a <title> with the
+ * region's full name and the point, aria-labelledby="map-title": one map
+ * per page).
  * On GA_OK *out is a malloc'd, NUL-terminated SVG document of *outlen
  * bytes (caller frees); GA_ERR_INVAL for a non-finite point,
  * GA_ERR_TOOBIG past GEO_SVG_MAX, GA_ERR_NOMEM. */

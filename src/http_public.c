@@ -56,6 +56,8 @@ static void public_opts_of(const struct http *h, struct public_opts *o)
 {
 	o->sender = h->svc->cfg.alerts.sender;
 	o->exercise = h->wf.exercise;
+	o->hotline = h->svc->cfg.alerts.hotline;
+	o->templates = h->wf.templates;
 }
 
 static enum MHD_Result public_notfound(struct http *h, struct MHD_Connection *conn,

@@ -5,11 +5,18 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit.h"
+#include "file.h"
 #include "log.h"
 #include "store.h"
+
+#ifndef GA_DATADIR
+#define GA_DATADIR "."
+#endif
 
 static const char *const officer_role_names[OFFICER_ROLE_COUNT] = {
     [OFFICER_DUTY_OFFICER] = "duty_officer",
@@ -181,6 +188,159 @@ bool officer_password_verify(const char *hash, const char *password)
 	return crypto_pwhash_str_verify(full, password, len) == 0;
 }
 
+/* --- password policy ---------------------------------------------- */
+
+const char *officer_common_passwords_path(void)
+{
+	return GA_DATADIR "/officers/common-passwords.txt";
+}
+
+static int officer_fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Whether p (len bytes) is one unit of len/2 bytes or fewer repeated:
+ * "aaaaaaaa" (unit 1), "abababab", "passpass". */
+static bool officer_pw_repeats(const char *p, size_t len, size_t *unit)
+{
+	for (size_t u = 1; u <= len / 2; u++) {
+		if (len % u != 0)
+			continue;
+		size_t i = u;
+		while (i < len &&
+		       officer_fold((unsigned char)p[i]) == officer_fold((unsigned char)p[i - u]))
+			i++;
+		if (i == len) {
+			*unit = u;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether p is a run of consecutive bytes, up or down: "12345678",
+ * "abcdefgh", "HGFEDCBA". */
+static bool officer_pw_run(const char *p, size_t len)
+{
+	int step;
+
+	if (len < 2)
+		return false;
+	step = officer_fold((unsigned char)p[1]) - officer_fold((unsigned char)p[0]);
+	if (step != 1 && step != -1)
+		return false;
+	for (size_t i = 2; i < len; i++)
+		if (officer_fold((unsigned char)p[i]) - officer_fold((unsigned char)p[i - 1]) !=
+		    step)
+			return false;
+	return true;
+}
+
+/* Whether needle occurs in hay, ASCII letters compared without case. */
+static bool officer_pw_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle), h = strlen(hay);
+
+	for (size_t i = 0; n > 0 && i + n <= h; i++)
+		if (strncasecmp(hay + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* Walks the list in buf (len bytes, NUL-terminated): one password a line,
+ * LF or CRLF, '#' lines and empty lines skipped. Checks every line against
+ * the caps (so a broken list is found whatever the password) and sets
+ * *found when password is on it. */
+static ga_err officer_pw_list_scan(const char *path, char *buf, size_t len, const char *password,
+				   bool *found, char *msg, size_t msglen)
+{
+	size_t entries = 0, lineno = 0;
+	char *p = buf, *end = buf + len;
+
+	*found = false;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *eol = nl != NULL ? nl : end;
+		size_t n = (size_t)(eol - p);
+
+		lineno++;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > 0 && p[0] != '#') {
+			if (n > OFFICER_PASSWORD_MAX) {
+				snprintf(
+				    msg, msglen,
+				    "%s: line %zu is longer than %d bytes: not a password list",
+				    path, lineno, OFFICER_PASSWORD_MAX);
+				return GA_ERR_CONFIG;
+			}
+			if (++entries > OFFICER_COMMON_LINES_MAX) {
+				snprintf(msg, msglen, "%s: more than %d passwords", path,
+					 OFFICER_COMMON_LINES_MAX);
+				return GA_ERR_CONFIG;
+			}
+			if (!*found && strlen(password) == n && strncasecmp(p, password, n) == 0)
+				*found = true;
+		}
+		p = eol + 1;
+	}
+	return GA_OK;
+}
+
+ga_err officer_password_check(const char *password, const char *name, const char *list_path,
+			      char *msg, size_t msglen)
+{
+	const char *path = list_path != NULL ? list_path : officer_common_passwords_path();
+	char *buf = NULL, err[512];
+	size_t len = 0, plen, unit = 0;
+	bool found = false;
+	ga_err e;
+
+	snprintf(msg, msglen, "%s", "");
+	if (password == NULL)
+		password = "";
+	plen = strlen(password);
+	/* The list first: when it is broken no password is accepted, so the
+	 * operator learns of it at the first try, not at the first weak one. */
+	if ((e = file_read(path, OFFICER_COMMON_FILE_MAX, &buf, &len, err, sizeof(err))) != GA_OK) {
+		snprintf(msg, msglen,
+			 "cannot check the password against the list of common ones: %s", err);
+		return GA_ERR_CONFIG;
+	}
+	e = officer_pw_list_scan(path, buf, len, password, &found, err, sizeof(err));
+	free(buf);
+	if (e != GA_OK) {
+		snprintf(msg, msglen,
+			 "cannot check the password against the list of common ones: %s", err);
+		return e;
+	}
+	e = GA_ERR_INVAL;
+	if (!officer_pw_repeats(password, plen, &unit))
+		unit = 0;
+	if (unit == 1)
+		snprintf(msg, msglen, "password refused: it is one character repeated");
+	else if (unit > 1)
+		snprintf(msg, msglen,
+			 "password refused: it is a pattern of %zu characters repeated", unit);
+	else if (officer_pw_run(password, plen))
+		snprintf(msg, msglen,
+			 "password refused: it is a run of consecutive characters (like 1234... or "
+			 "abcdefgh)");
+	else if (name != NULL && strlen(name) >= OFFICER_NAME_IN_PASSWORD_MIN &&
+		 officer_pw_contains(password, name))
+		snprintf(msg, msglen, "password refused: it contains the officer's name");
+	else if (found)
+		snprintf(msg, msglen,
+			 "password refused: it is on the list of common passwords (%s), the first "
+			 "ones an attacker tries; choose a longer one nobody else would (e.g. four "
+			 "or more random words)",
+			 path);
+	else
+		e = GA_OK;
+	return e;
+}
+
 ga_err officer_authenticate_token(struct store *s, const char *token, struct officer *out)
 {
 	char hash[OFFICER_HASH_HEX];
@@ -244,6 +404,11 @@ ga_err officer_add(struct store *s, const char *name, enum officer_role role, co
 		snprintf(msg, msglen, "unknown role");
 		return GA_ERR_INVAL;
 	}
+	if (password != NULL &&
+	    strnlen(password, OFFICER_PASSWORD_MAX + 1) >= OFFICER_PASSWORD_MIN &&
+	    strnlen(password, OFFICER_PASSWORD_MAX + 1) <= OFFICER_PASSWORD_MAX &&
+	    (e = officer_password_check(password, name, NULL, msg, msglen)) != GA_OK)
+		return e;
 	if (password != NULL && (e = officer_password_hash(password, pwhash)) != GA_OK) {
 		if (e == GA_ERR_INVAL)
 			snprintf(msg, msglen, "password must be at least %d bytes",
@@ -299,6 +464,125 @@ rollback:
 out:
 	json_decref(detail);
 	sodium_memzero(pwhash, sizeof(pwhash));
+	if (e != GA_OK)
+		sodium_memzero(token, OFFICER_TOKEN_MAX);
+	return e;
+}
+
+/* Reads officer name inside the open transaction: GA_ERR_NOTFOUND with
+ * msg for an unknown one. */
+static ga_err officer_find(struct store *s, const char *name, struct officer *o, char *msg,
+			   size_t msglen)
+{
+	ga_err e = store_officer_by_name(s, name, o);
+
+	if (e == GA_ERR_NOTFOUND)
+		snprintf(msg, msglen, "no officer named %s", name);
+	else if (e != GA_OK)
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+	return e;
+}
+
+ga_err officer_set_disabled(struct store *s, const char *name, bool disabled, int64_t by_officer_id,
+			    struct officer *out, bool *changed, char *msg, size_t msglen)
+{
+	const char *action = disabled ? "officer.disable" : "officer.enable";
+	json_t *detail = NULL;
+	struct officer o;
+	int64_t ended = 0;
+	char subject[32];
+	ga_err e;
+
+	snprintf(msg, msglen, "%s", "");
+	*changed = false;
+	if ((e = store_begin(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		return e;
+	}
+	if ((e = officer_find(s, name, &o, msg, msglen)) != GA_OK)
+		goto rollback;
+	if (o.disabled == disabled) {
+		*out = o;
+		goto rollback; /* nothing to change, nothing to record */
+	}
+	if ((e = store_officer_set_disabled(s, o.id, disabled)) != GA_OK ||
+	    (disabled && (e = store_session_delete_officer(s, o.id, &ended)) != GA_OK)) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto rollback;
+	}
+	snprintf(subject, sizeof(subject), "officer:%lld", (long long)o.id);
+	detail = disabled
+		     ? json_pack("{s:s, s:I}", "name", o.name, "sessions_ended", (json_int_t)ended)
+		     : json_pack("{s:s}", "name", o.name);
+	if (detail == NULL) {
+		e = GA_ERR_NOMEM;
+		snprintf(msg, msglen, "out of memory");
+		goto rollback;
+	}
+	if ((e = audit_record_json(s, by_officer_id, action, subject, detail)) != GA_OK) {
+		snprintf(msg, msglen, "audit: %s", ga_strerror(e));
+		goto rollback;
+	}
+	if ((e = store_commit(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto out;
+	}
+	o.disabled = disabled;
+	*out = o;
+	*changed = true;
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	json_decref(detail);
+	sodium_memzero(&o, sizeof(o));
+	return e;
+}
+
+ga_err officer_token_rotate(struct store *s, const char *name, int64_t by_officer_id,
+			    char token[OFFICER_TOKEN_MAX], struct officer *out, char *msg,
+			    size_t msglen)
+{
+	char token_hash[OFFICER_HASH_HEX], subject[32];
+	json_t *detail = NULL;
+	struct officer o;
+	ga_err e;
+
+	snprintf(msg, msglen, "%s", "");
+	officer_token_new(token, token_hash);
+	if ((e = store_begin(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto out;
+	}
+	if ((e = officer_find(s, name, &o, msg, msglen)) != GA_OK)
+		goto rollback;
+	if ((e = store_officer_set_token_hash(s, o.id, token_hash)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto rollback;
+	}
+	snprintf(subject, sizeof(subject), "officer:%lld", (long long)o.id);
+	/* Never the token nor its hash: the row says that it changed. */
+	detail = json_pack("{s:s, s:b}", "name", o.name, "disabled", o.disabled);
+	if (detail == NULL) {
+		e = GA_ERR_NOMEM;
+		snprintf(msg, msglen, "out of memory");
+		goto rollback;
+	}
+	if ((e = audit_record_json(s, by_officer_id, "officer.token", subject, detail)) != GA_OK) {
+		snprintf(msg, msglen, "audit: %s", ga_strerror(e));
+		goto rollback;
+	}
+	if ((e = store_commit(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto out;
+	}
+	memcpy(o.token_hash, token_hash, sizeof(o.token_hash));
+	*out = o;
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	json_decref(detail);
 	if (e != GA_OK)
 		sodium_memzero(token, OFFICER_TOKEN_MAX);
 	return e;

@@ -20,6 +20,12 @@
 #define OFFICER_PWHASH_MAX 128	 /* crypto_pwhash_STRBYTES */
 #define OFFICER_PASSWORD_MIN 8	 /* bytes */
 #define OFFICER_PASSWORD_MAX 256 /* bytes; longer is refused, not cut */
+/* The list of common passwords refused (officers/common-passwords.txt):
+ * read whole at each check, never more than these. */
+#define OFFICER_COMMON_FILE_MAX (1024 * 1024) /* bytes */
+#define OFFICER_COMMON_LINES_MAX 100000	      /* entries */
+/* A name this long or longer may not appear inside the password. */
+#define OFFICER_NAME_IN_PASSWORD_MIN 3 /* bytes */
 
 struct store;
 
@@ -81,6 +87,23 @@ ga_err officer_password_hash(const char *password, char out[OFFICER_PWHASH_MAX])
  * a malformed hash or a password past OFFICER_PASSWORD_MAX. */
 bool officer_password_verify(const char *hash, const char *password);
 
+/* The bundled list of common passwords (GA_DATADIR/officers/...). */
+const char *officer_common_passwords_path(void);
+
+/* Whether password may be officer name's console password, beyond its
+ * length (officer_password_hash checks that): GA_OK, or GA_ERR_INVAL with
+ * msg saying why when it is one character repeated, a short pattern
+ * repeated, a run of consecutive characters (12345678, hgfedcba), contains
+ * the name (names of OFFICER_NAME_IN_PASSWORD_MIN bytes or more; ASCII
+ * letters compared without case), or is on the list at list_path (NULL:
+ * the bundled one; compared without case). GA_ERR_CONFIG (msg names the
+ * file) when the list cannot be read, is past OFFICER_COMMON_FILE_MAX or
+ * OFFICER_COMMON_LINES_MAX, or has a line longer than
+ * OFFICER_PASSWORD_MAX: then no password is accepted. msg never repeats
+ * the password. */
+ga_err officer_password_check(const char *password, const char *name, const char *list_path,
+			      char *msg, size_t msglen);
+
 /* Finds the enabled officer whose token this is. GA_OK and *out filled;
  * GA_ERR_NOTFOUND for an unknown, malformed or revoked token or a disabled
  * officer (the HTTP layer answers 401 to all of them alike); other errors
@@ -104,5 +127,24 @@ ga_err officer_authenticate_password(struct store *s, const char *name, const ch
 ga_err officer_add(struct store *s, const char *name, enum officer_role role, const char *password,
 		   int64_t by_officer_id, int64_t now_ms, char token[OFFICER_TOKEN_MAX],
 		   struct officer *out, char *msg, size_t msglen);
+
+/* Disables officer name (disabled = true) or enables them again. A
+ * disabled officer's token, password and open console sessions are
+ * refused from the next request on; disabling also ends every console
+ * session of theirs. Writes the "officer.disable" or "officer.enable"
+ * audit row (by_officer_id 0: the command line) in the same transaction
+ * of its own (call outside a transaction). *changed says whether the flag
+ * changed (an officer already in that state is GA_OK, no audit row), *out
+ * the officer after. GA_ERR_NOTFOUND (msg says so) for an unknown name. */
+ga_err officer_set_disabled(struct store *s, const char *name, bool disabled, int64_t by_officer_id,
+			    struct officer *out, bool *changed, char *msg, size_t msglen);
+
+/* Gives officer name a new API token: the old one stops working from the
+ * next request on. Writes the "officer.token" audit row in the same
+ * transaction of its own. On GA_OK, token holds the new token (to show
+ * once) and *out the officer. GA_ERR_NOTFOUND for an unknown name. */
+ga_err officer_token_rotate(struct store *s, const char *name, int64_t by_officer_id,
+			    char token[OFFICER_TOKEN_MAX], struct officer *out, char *msg,
+			    size_t msglen);
 
 #endif

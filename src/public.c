@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "cap.h"
+#include "draft.h"
 #include "feed.h"
+#include "hazard.h"
 #include "strbuf.h"
 
 /* Markup we write ourselves: never text from the database. */
@@ -141,9 +143,28 @@ static void html_head(struct strbuf *h, const struct public_opts *o, const char 
 	html_raw(h, "<main>\n");
 }
 
-static void html_foot(struct strbuf *h)
+/* The hotline as a tel: link; the number was checked at config load
+ * (digits, spaces, + - ( )), and is escaped all the same. */
+static void html_hotline(struct strbuf *h, const struct public_opts *o, const char *cls)
 {
-	html_raw(h, "</main>\n<footer><a href=\"/feed.atom\">订阅（Atom / CAP 1.2）</a> · "
+	if (o->hotline == NULL || o->hotline[0] == '\0')
+		return;
+	html_rawf(h, "<p class=\"%s\">咨询、报告险情请拨打", cls);
+	html_text(h, o->sender);
+	html_raw(h, "值班电话：<a href=\"tel:");
+	for (const char *p = o->hotline; *p; p++)
+		if (*p != ' ' && *p != '(' && *p != ')')
+			strbuf_put(h, p, 1);
+	html_raw(h, "\">");
+	html_text(h, o->hotline);
+	html_raw(h, "</a></p>\n");
+}
+
+static void html_foot(struct strbuf *h, const struct public_opts *o)
+{
+	html_raw(h, "</main>\n<footer>");
+	html_hotline(h, o, "hotline");
+	html_raw(h, "<a href=\"/feed.atom\">订阅（Atom / CAP 1.2）</a> · "
 		    "<a href=\"/.well-known/geoalert-signing-key\">签名公钥</a> · "
 		    "<a href=\"/.well-known/geoalert-cap-signing-key\">CAP 签名证书</a></footer>\n"
 		    "</body></html>\n");
@@ -214,7 +235,7 @@ ga_err public_index_html(const struct public_opts *o, const json_t *alerts, char
 	}
 	if (n > 0)
 		html_raw(&h, "</ul>\n");
-	html_foot(&h);
+	html_foot(&h, o);
 	return html_finish(&h, out, outlen);
 }
 
@@ -229,38 +250,85 @@ static void html_section(struct strbuf *h, const char *title, const char *text)
 	html_raw(h, "</p></section>\n");
 }
 
-/* The figures with their Chinese names: people as counts, yuan in 万元. */
-static void html_figures(struct strbuf *h, const json_t *figures)
+/* When a figure row is shown (spec 1.1 §6: a figure no report gave is
+ * null, shown as 未报告 or left out). */
+enum pub_row { ROW_NONE, ROW_ALWAYS, ROW_KNOWN };
+
+/* The figures with their Chinese names: people as counts, yuan in 万元.
+ * A 灾情 always has its casualty and loss rows (未报告 when unknown) and
+ * threatened rows only when known; a 险情 has no casualty or loss rows,
+ * always its threatened rows, and 转移安置 when known. */
+static void html_figures(struct strbuf *h, const json_t *figures, bool disaster)
 {
-	static const char *const rows[][3] = {
-	    {"deaths", "死亡", "人"},
-	    {"missing", "失踪", "人"},
-	    {"injured", "受伤", "人"},
-	    {"relocated_people", "转移安置", "人"},
-	    {"direct_loss_cny", "直接经济损失", "元"},
-	    {"threatened_people", "威胁人数", "人"},
-	    {"threatened_property_cny", "威胁财产", "元"},
+	static const struct {
+		const char *key, *zh, *unit;
+		enum pub_row disaster, danger;
+	} rows[] = {
+	    {"deaths", "死亡", "人", ROW_ALWAYS, ROW_NONE},
+	    {"missing", "失踪", "人", ROW_ALWAYS, ROW_NONE},
+	    {"injured", "受伤", "人", ROW_ALWAYS, ROW_NONE},
+	    {"relocated_people", "转移安置", "人", ROW_ALWAYS, ROW_KNOWN},
+	    {"direct_loss_cny", "直接经济损失", "元", ROW_ALWAYS, ROW_NONE},
+	    {"threatened_people", "威胁人数", "人", ROW_KNOWN, ROW_ALWAYS},
+	    {"threatened_property_cny", "威胁财产", "元", ROW_KNOWN, ROW_ALWAYS},
 	};
 	bool any = false;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		json_t *v = json_object_get(figures, rows[i][0]);
-		double x;
+		json_t *v = json_object_get(figures, rows[i].key);
+		enum pub_row when = disaster ? rows[i].disaster : rows[i].danger;
+		bool known = json_is_number(v) && isfinite(json_number_value(v));
+		double x = known ? json_number_value(v) : 0;
 
-		if (!json_is_number(v) || !isfinite(x = json_number_value(v)))
+		if (when == ROW_NONE || (when == ROW_KNOWN && !known))
 			continue;
 		if (!any)
 			html_raw(h, "<section><h2>基本数据</h2><table class=\"figures\">");
 		any = true;
-		html_rawf(h, "<tr><th>%s</th><td>", rows[i][1]);
-		if (strcmp(rows[i][2], "元") == 0 && fabs(x) >= 10000)
+		html_rawf(h, "<tr><th>%s</th><td>", rows[i].zh);
+		if (!known)
+			html_raw(h, "<span class=\"unknown\">未报告</span>");
+		else if (strcmp(rows[i].unit, "元") == 0 && fabs(x) >= 10000)
 			html_rawf(h, "%.6g万元", x / 10000);
 		else
-			html_rawf(h, "%.15g%s", x, rows[i][2]);
+			html_rawf(h, "%.15g%s", x, rows[i].unit);
 		html_raw(h, "</td></tr>");
 	}
 	if (any)
 		html_raw(h, "</table></section>\n");
+}
+
+/* 防御指南: what the public should do, from the hazard type's "guide"
+ * (alerts/templates/hazards.txt), one item per "；", then the hotline. */
+static void html_guide(struct strbuf *h, const struct public_opts *o, const json_t *a)
+{
+	int ht = hazard_type_from_name(pub_str(a, "hazard_type"));
+	const char *g = ht >= 0 ? draft_templates_guide(o->templates, (enum hazard_type)ht) : "";
+	static const char sep[] = "；";
+
+	if (g[0] == '\0')
+		return;
+	html_raw(h, "<section class=\"guide\"><h2>防御指南</h2><ul>");
+	while (g[0] != '\0') {
+		const char *end = strstr(g, sep);
+		size_t n = end ? (size_t)(end - g) : strlen(g);
+		if (n > 0) {
+			html_raw(h, "<li>");
+			char *item = strndup(g, n);
+			if (item == NULL) {
+				if (h->err == GA_OK)
+					h->err = GA_ERR_NOMEM;
+				return;
+			}
+			html_text(h, item);
+			free(item);
+			html_raw(h, "。</li>");
+		}
+		g += n + (end ? sizeof(sep) - 1 : 0);
+	}
+	html_raw(h, "</ul>");
+	html_hotline(h, o, "hotline-guide");
+	html_raw(h, "</section>\n");
 }
 
 static void html_versions(struct strbuf *h, const char *id, const json_t *versions)
@@ -304,17 +372,25 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 			     "此前发布的险情、灾情信息已解除。</p>\n");
 	html_raw(&h, "<p>");
 	html_badge(&h, alert);
-	html_raw(&h, " <span class=\"badge resp\">");
-	html_text(&h, pub_str(alert, "response_level"));
-	html_raw(&h, "级响应</span></p>\n<h1>");
+	/* A cancelled alert's response has ended: no 级响应 badge. */
+	if (cancelled) {
+		html_raw(&h, " <span class=\"badge lifted\">已解除</span></p>\n<h1>");
+	} else {
+		html_raw(&h, " <span class=\"badge resp\">");
+		html_text(&h, pub_str(alert, "response_level"));
+		html_raw(&h, "级响应</span></p>\n<h1>");
+	}
 	html_text(&h, pub_str(alert, "headline"));
 	html_raw(&h, "</h1>\n<dl class=\"facts\"><dt>发布单位</dt><dd>");
 	html_text(&h, pub_str(alert, "sender"));
 	html_raw(&h, "</dd><dt>发布时间</dt><dd>");
 	html_time(&h, pub_str(alert, "sent"));
-	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>发现时间</dt><dd>",
+	/* observed_at of a 灾情 is its earliest disaster report's: when it
+	 * happened; of a 险情, when it was found */
+	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>%s</dt><dd>",
 		  pub_msg_type_zh(alert),
-		  (int)json_integer_value(json_object_get(alert, "version")));
+		  (int)json_integer_value(json_object_get(alert, "version")),
+		  pub_is(alert, "kind", "disaster") ? "发生时间" : "发现时间");
 	html_time(&h, pub_str(alert, "observed_at"));
 	html_raw(&h, "</dd><dt>编号</dt><dd>");
 	html_text(&h, id);
@@ -324,6 +400,8 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 	html_section(&h, "发生原因", pub_str(alert, "causes"));
 	html_section(&h, "应急处置", pub_str(alert, "response"));
 	html_section(&h, "发展趋势", pub_str(alert, "trend"));
+	if (!cancelled)
+		html_guide(&h, o, alert);
 	char where[1024];
 	cap_area_desc(pub_str(area, "admin_name"), pub_str(area, "place"), where, sizeof(where));
 	html_raw(&h, "<section><h2>位置</h2><p>");
@@ -333,20 +411,20 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 			  json_number_value(lon), json_number_value(lat));
 	html_raw(&h, "</p>");
 	if (map_svg != NULL) {
-		/* geo_svg_region's own output: numbers and fixed markup only */
+		/* geo_svg_region's own output: fixed markup, numbers, escaped names */
 		html_raw(&h, "<figure class=\"map\">");
 		html_raw(&h, map_svg);
 		html_raw(&h, "<figcaption>所在县（市、区）范围与位置示意</figcaption></figure>");
 	}
 	html_raw(&h, "</section>\n");
-	html_figures(&h, json_object_get(alert, "figures"));
+	html_figures(&h, json_object_get(alert, "figures"), pub_is(alert, "kind", "disaster"));
 	html_versions(&h, id, versions);
 	html_raw(&h, "<p class=\"muted\">本信息附有数字签名，可用签名公钥核验：<a href=\"/alerts/");
 	html_text(&h, id);
 	html_raw(&h, ".json\">JSON</a> · <a href=\"/alerts/");
 	html_text(&h, id);
 	html_raw(&h, ".xml\">CAP 1.2</a></p>\n</article>\n");
-	html_foot(&h);
+	html_foot(&h, o);
 	return html_finish(&h, out, outlen);
 }
 
@@ -359,7 +437,7 @@ ga_err public_notfound_html(const struct public_opts *o, char **out, size_t *out
 	html_head(&h, o, "未找到");
 	html_raw(&h, "<h1>未找到该信息</h1><p class=\"empty\">没有这条已发布的信息。"
 		     "<a href=\"/\">返回当前发布</a></p>\n");
-	html_foot(&h);
+	html_foot(&h, o);
 	return html_finish(&h, out, outlen);
 }
 
@@ -369,7 +447,7 @@ static const char public_stylesheet[] =
     "\"PingFang SC\",\"Noto Sans CJK SC\",\"WenQuanYi Micro Hei\",\"Microsoft YaHei\","
     "sans-serif}\n"
     "a{color:#0d47a1}\n"
-    ".bar{padding:10px 14px;background:#14365c}.bar a{color:#fff;text-decoration:none;"
+    ".bar{padding:10px 14px;background:#14365c;color:#fff}.bar a{color:#fff;text-decoration:none;"
     "font-weight:600}\n"
     ".drill{margin:0;padding:10px 14px;background:#6a1b9a;color:#fff;font-size:15px}\n"
     ".drill strong{display:inline-block;margin-right:8px;padding:0 8px;border:2px solid #fff;"
@@ -387,8 +465,8 @@ static const char public_stylesheet[] =
     ".lv-yellow{border-left-color:#fbc02d}.lv-blue{border-left-color:#1976d2}\n"
     ".cancelled{border-left-color:#9e9e9e}.cancelled .title{color:#555}\n"
     ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;"
-    "font-weight:600;color:#fff;background:#78909c}\n"
-    ".badge.lv-red{background:#d32f2f}.badge.lv-orange{background:#f57c00}"
+    "font-weight:600;color:#fff;background:#546e7a}\n"
+    ".badge.lv-red{background:#d32f2f}.badge.lv-orange{background:#b85000}"
     ".badge.lv-yellow{background:#fbc02d;color:#3b2f00}.badge.lv-blue{background:#1976d2}\n"
     ".badge.lifted{background:#2e7d32}.badge.resp{background:#37474f}\n"
     ".lifted-banner{margin:10px 0;padding:8px 12px;background:#e8f5e9;color:#1b5e20;"
@@ -404,6 +482,8 @@ static const char public_stylesheet[] =
     ".figures{border-collapse:collapse}.figures th,.figures td{padding:3px 12px 3px 0;"
     "text-align:left;font-weight:normal}.figures th{color:#56606a}\n"
     ".versions{margin:4px 0;padding-left:22px;font-size:14px}\n"
+    ".unknown{color:#56606a}.guide ul{margin:4px 0;padding-left:22px}\n"
+    ".hotline,.hotline-guide{margin:8px 0;font-weight:600}\n"
     "footer{max-width:820px;margin:0 auto;padding:0 12px 30px;font-size:14px}\n";
 
 const char *public_css(void)

@@ -16,9 +16,15 @@
 
 #define PUBLIC_HTML_MAX (2u * 1024 * 1024) /* bytes of one page */
 
+struct draft_templates;
+
 struct public_opts {
-	const char *sender; /* the publishing authority, e.g. 江苏省自然资源厅 */
-	bool exercise;	    /* drill mode: every page carries the 演练 banner */
+	const char *sender;  /* the publishing authority, e.g. 江苏省自然资源厅 */
+	bool exercise;	     /* drill mode: every page carries the 演练 banner */
+	const char *hotline; /* the department's hotline ([alerts] hotline); NULL or "": none */
+	/* where an alert page's 防御指南 comes from (hazards.txt "guide",
+	 * draft.h); NULL: the page goes without it */
+	const struct draft_templates *templates;
 };
 
 /* The front page: alerts is an array of the latest published version of

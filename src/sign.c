@@ -210,9 +210,6 @@ ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool 
 	}
 	if (e != GA_OK)
 		goto out;
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("%s: the signing key is readable by others (mode %03o); chmod 600 it",
-			  path, (unsigned)(st.st_mode & 0777));
 	if ((e = sign_key_parse(buf, len, out, msg, sizeof(msg))) != GA_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg);
 		goto out;
@@ -220,10 +217,25 @@ ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool 
 	if (!(*out)->has_secret) {
 		snprintf(err, errlen, "%s: a public key; the signing key must be a PRIVATE KEY",
 			 path);
-		sign_key_free(*out);
-		*out = NULL;
 		e = GA_ERR_CONFIG;
+		goto refuse;
 	}
+	/* Whoever can read the key can sign alerts in the service's name: a
+	 * key open to group or others is refused, not merely warned of (the
+	 * start stops, and check-config says so, naming the fix). */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		snprintf(
+		    err, errlen,
+		    "%s: the signing key is open to group or others (mode %03o): run chmod 600 %s"
+		    " (and check who could have copied it)",
+		    path, (unsigned)(st.st_mode & 0777), path);
+		e = GA_ERR_CONFIG;
+		goto refuse;
+	}
+	goto out;
+refuse:
+	sign_key_free(*out);
+	*out = NULL;
 out:
 	sign_file_free(buf, len);
 	return e;

@@ -32,7 +32,8 @@ struct sign_key;
  * exist and create is set, a new key is generated and written there with
  * mode 0600 (O_EXCL: never over another file) and *created is set (may
  * be NULL). GA_ERR_NOTFOUND when it does not exist and create is not set;
- * GA_ERR_IO when unreadable; GA_ERR_CONFIG when malformed; err says which
+ * GA_ERR_IO when unreadable; GA_ERR_CONFIG when malformed or open to group
+ * or others (any of mode 077: "chmod 600 FILE"); err says which
  * file and what. *out is freed with sign_key_free. */
 ga_err sign_key_load(const char *path, bool create, struct sign_key **out, bool *created, char *err,
 		     size_t errlen);

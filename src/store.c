@@ -5,11 +5,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_internal.h"
@@ -183,6 +185,44 @@ static ga_err store_check_dir(const char *path, char *err, size_t errlen)
 	return GA_OK;
 }
 
+/* The database holds officers' password hashes and reporters' phones:
+ * it and its -wal and -shm are the service user's alone, whatever the
+ * umask. A missing database file is created 0600 here, before SQLite
+ * (which would make it 0644 & ~umask), and SQLite gives the -wal and -shm
+ * it creates the database file's mode. Files left by an older geoalert
+ * with group or other bits are tightened to 0600, saying so. */
+static ga_err store_private_files(const char *path, char *err, size_t errlen)
+{
+	static const char *const sides[] = {"", "-wal", "-shm"};
+	char side[STORE_PATH_MAX + 8];
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
+		snprintf(err, errlen, "database %s: cannot create: %s", path, strerror(errno));
+		return GA_ERR_IO;
+	}
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		if (stat(side, &sb) == -1 || !S_ISREG(sb.st_mode) || (sb.st_mode & 077) == 0)
+			continue;
+		if (chmod(side, sb.st_mode & 0700) == -1)
+			log_warn(
+			    "store: %s is readable by group or others (mode %03o) and cannot be"
+			    " made 0600; chmod 600 %s",
+			    side, (unsigned)(sb.st_mode & 0777), side);
+		else
+			log_warnx("store: %s was readable by group or others (mode %03o): made it"
+				  " %03o",
+				  side, (unsigned)(sb.st_mode & 0777),
+				  (unsigned)(sb.st_mode & 0700));
+	}
+	return GA_OK;
+}
+
 /* Translates the failure rc of statement what while opening (store_error)
  * and says it in err: "locked by another process" or "doing: SQLite's
  * message". */
@@ -338,6 +378,8 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 		return GA_ERR_NOMEM;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", opt->path);
+	if ((e = store_private_files(s->path, err, errlen)) != GA_OK)
+		goto out;
 
 	/* One thread uses a connection at a time: no SQLite mutex needed. */
 	rc =

@@ -157,6 +157,15 @@ ga_err store_officer_add(struct store *s, const char *name, enum officer_role ro
 ga_err store_officer_by_token_hash(struct store *s, const char *token_hash, struct officer *out);
 ga_err store_officer_by_name(struct store *s, const char *name, struct officer *out);
 ga_err store_officer_get(struct store *s, int64_t id, struct officer *out);
+/* Disables (or enables again) officer id; GA_ERR_NOTFOUND when there is
+ * no such officer. Setting the flag it already has is GA_OK. */
+ga_err store_officer_set_disabled(struct store *s, int64_t id, bool disabled);
+/* Replaces officer id's token hash (NULL or "": no token at all);
+ * GA_ERR_NOTFOUND when there is no such officer, GA_ERR_DUPLICATE when
+ * another officer has that hash. */
+ga_err store_officer_set_token_hash(struct store *s, int64_t id, const char *token_hash);
+/* Ends every console session of officer_id; *n (may be NULL) how many. */
+ga_err store_session_delete_officer(struct store *s, int64_t officer_id, int64_t *n);
 /* Calls cb for each officer by id; cb returns false to stop. */
 typedef bool (*store_officer_cb)(const struct officer *o, void *arg);
 ga_err store_officer_each(struct store *s, store_officer_cb cb, void *arg);

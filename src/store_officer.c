@@ -116,6 +116,64 @@ out:
 	return e;
 }
 
+/* Runs one UPDATE or DELETE prepared for this call only: these verbs run
+ * from the command line a few times a year, so they stay out of the
+ * statements prepared at every open. Parameter 1 is an officer id,
+ * parameter 2 (when the SQL has one) is bound by bind2. */
+static ga_err store_officer_change(struct store *s, const char *sql, int64_t id,
+				   int (*bind2)(sqlite3_stmt *st, const void *arg), const void *arg,
+				   int64_t *n, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store_error(s, rc, what);
+	rc = sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK && bind2 != NULL)
+		rc = bind2(st, arg);
+	e = store_run_changes(s, st, rc, n, what);
+	sqlite3_finalize(st);
+	return e;
+}
+
+static int store_officer_bind_flag(sqlite3_stmt *st, const void *arg)
+{
+	return sqlite3_bind_int(st, 2, *(const bool *)arg ? 1 : 0);
+}
+
+static int store_officer_bind_hash(sqlite3_stmt *st, const void *arg)
+{
+	return store_bind_text(st, 2, arg, true);
+}
+
+ga_err store_officer_set_disabled(struct store *s, int64_t id, bool disabled)
+{
+	int64_t n = 0;
+	ga_err e = store_officer_change(s, "UPDATE officers SET disabled = ?2 WHERE id = ?1", id,
+					store_officer_bind_flag, &disabled, &n, "officer disable");
+
+	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
+}
+
+ga_err store_officer_set_token_hash(struct store *s, int64_t id, const char *token_hash)
+{
+	int64_t n = 0;
+	ga_err e = store_officer_change(s, "UPDATE officers SET token_hash = ?2 WHERE id = ?1", id,
+					store_officer_bind_hash, token_hash, &n, "officer token");
+
+	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
+}
+
+ga_err store_session_delete_officer(struct store *s, int64_t officer_id, int64_t *n)
+{
+	return store_officer_change(s, "DELETE FROM sessions WHERE officer_id = ?1", officer_id,
+				    NULL, NULL, n, "officer sessions delete");
+}
+
 /* --- sessions ------------------------------------------------------ */
 
 ga_err store_session_put(struct store *s, const struct store_session *sess)

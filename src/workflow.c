@@ -423,6 +423,12 @@ ga_err workflow_compose(const struct workflow_ctx *ctx, const struct incident *i
 	in.area_m2 = src->area_m2;
 	in.sender = ctx->sender;
 	in.prev_level = prev_level;
+	if (src->event_ms != 0)
+		in.observed_ms = src->event_ms;
+	if (src->prev != NULL && type == DRAFT_MSG_UPDATE) {
+		in.prev_figures = &src->prev->figures;
+		in.prev_kind = (int)src->prev->kind;
+	}
 	if ((e = draft_compose(ctx->templates, &in, &text)) != GA_OK)
 		goto out;
 
@@ -438,7 +444,7 @@ ga_err workflow_compose(const struct workflow_ctx *ctx, const struct incident *i
 	snprintf(d->place, sizeof(d->place), "%s", src->place);
 	d->lon = inc->lon;
 	d->lat = inc->lat;
-	d->observed_ms = inc->first_observed_ms;
+	d->observed_ms = in.observed_ms;
 	snprintf(d->headline, sizeof(d->headline), "%s", text.headline);
 	snprintf(d->situation, sizeof(d->situation), "%s", text.situation);
 	snprintf(d->causes, sizeof(d->causes), "%s", text.causes);
@@ -446,6 +452,39 @@ ga_err workflow_compose(const struct workflow_ctx *ctx, const struct incident *i
 	snprintf(d->trend, sizeof(d->trend), "%s", text.trend);
 out:
 	draft_text_cleanup(&text);
+	return e;
+}
+
+/* Reports read to date a disaster (newest first; an incident with more
+ * reports than this dates it from the earliest disaster among these). */
+#define WORKFLOW_EVENT_REPORTS_MAX 1000
+
+static bool workflow_event_cb(const struct store_report_row *r, void *arg)
+{
+	int64_t *first = arg;
+
+	if (r->kind == KIND_DISASTER && (*first == 0 || r->observed_ms < *first))
+		*first = r->observed_ms;
+	return true;
+}
+
+/* When the event of inc happened, into src->event_ms: for a disaster the
+ * observed time of its earliest disaster report (the report that said it
+ * happened), not the first danger report's; for a danger its first
+ * observed time. */
+static ga_err workflow_event_time(struct store *s, const struct incident *inc,
+				  struct workflow_sources *src)
+{
+	int64_t first = 0;
+	ga_err e;
+
+	src->event_ms = inc->first_observed_ms;
+	if (!inc->has_disaster)
+		return GA_OK;
+	e = store_incident_reports(s, inc->id, WORKFLOW_EVENT_REPORTS_MAX, workflow_event_cb,
+				   &first);
+	if (e == GA_OK && first != 0)
+		src->event_ms = first;
 	return e;
 }
 
@@ -605,7 +644,7 @@ out:
 /* Makes the new pending draft of inc, superseding old when it is
  * pending. */
 static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
-			    const struct incident *inc, const struct workflow_sources *src,
+			    const struct incident *inc, struct workflow_sources *src,
 			    const char *fp, struct store_draft *old, const struct store_draft *pub,
 			    int64_t now_ms)
 {
@@ -615,6 +654,10 @@ static ga_err workflow_make(struct store *s, const struct workflow_ctx *ctx,
 	ga_err e = GA_ERR_NOMEM;
 
 	if (d == NULL)
+		goto out;
+	/* An update says what changed since pub, and dates the event. */
+	src->prev = pub;
+	if ((e = workflow_event_time(s, inc, src)) != GA_OK)
 		goto out;
 	if ((e = workflow_compose(ctx, inc, src, pub ? DRAFT_MSG_UPDATE : DRAFT_MSG_ALERT,
 				  pub ? (int)pub->level : -1, d)) != GA_OK)

@@ -20,6 +20,12 @@ struct workflow_sources {
 	char place[STORE_PLACE_MAX]; /* of the newest report that has one; "" none */
 	double volume_m3, area_m2;   /* max over the stations; NAN when none */
 	bool nomem;
+	/* Set by workflow.c before composing (0 / NULL: not known, then
+	 * the incident's first observed time and no changes are written):
+	 * when the event happened (a disaster: its earliest disaster
+	 * report), and the version an update follows. */
+	int64_t event_ms;
+	const struct store_draft *prev;
 };
 
 /* Reads the incident's latest report per station into src (caller calls

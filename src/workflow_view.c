@@ -41,7 +41,8 @@ static json_t *workflow_coord_json(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* The figures given (all of them, 0 where not given, when all is set). */
+/* The figures given; with all, every figure, null where no report gave
+ * it (spec 1.1 §6: unknown is not zero). */
 static json_t *workflow_figures(const struct figures *f, bool all)
 {
 	json_t *o = json_object();
@@ -51,7 +52,8 @@ static json_t *workflow_figures(const struct figures *f, bool all)
 		if (!all && !given)
 			continue;
 		if (json_object_set_new(o, figure_name((enum figure)i),
-					workflow_number_json(given ? f->value[i] : 0)) != 0) {
+					given ? workflow_number_json(f->value[i]) : json_null()) !=
+		    0) {
 			json_decref(o);
 			return NULL;
 		}
@@ -93,7 +95,7 @@ json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_d
 	    level_zh(d->level), "response_level", level_response(d->level), "color",
 	    level_color(d->level), "headline", d->headline, "situation", d->situation, "causes",
 	    d->causes, "response", d->response, "trend", d->trend, "area", workflow_area_json(d),
-	    /* every figure (spec §6's example: 0 for what no report gave) */
+	    /* every figure, null for what no report gave (spec 1.1 §6) */
 	    "figures", workflow_figures(&d->figures, true), "observed_at",
 	    workflow_time_json(d->observed_ms, ctx->utc_offset_min), "confirmed_at",
 	    workflow_time_json(d->confirmed_ms, ctx->utc_offset_min), "references", refs);

@@ -1,13 +1,18 @@
 """`geoalert officer add` (spec §7) and `geoalert audit verify`: the token is
 printed once and stored only hashed, a taken name is refused, and verify
-catches rows edited or deleted behind the append-only triggers' back."""
+catches rows edited or deleted behind the append-only triggers' back.
+`officer disable|enable|token` (issue 15): through the command line and
+against the HTTP API and console of a running daemon, each audited; common
+and trivial passwords refused."""
 import hashlib
+import http.client
+import json
 import os
 import re
 import sqlite3
 import subprocess
 
-from harness import GEOALERT, Broker, Geoalert, Runner, tmpdir
+from harness import GEOALERT, Broker, Geoalert, Runner, secret_file, tmpdir
 
 runner = Runner()
 
@@ -187,10 +192,191 @@ def test_add_while_daemon_runs():
         broker.stop()
 
 
+def audit_actions(db):
+    return [r[0] for r in query(db, "SELECT action FROM audit ORDER BY seq")]
+
+
+def test_common_and_trivial_passwords_refused():
+    d, db, conf = setup("officer-weak")
+    cases = [("12345678", "consecutive"), ("aaaaaaaa", "one character repeated"),
+             ("abcabcabc", "pattern"), ("football", "common passwords"),
+             ("FOOTBALL", "common passwords"), ("kestrel-on-duty", "name")]
+    for pw, why in cases:
+        rc, out, err = add(conf, "kestrel", "admin", "--password-file",
+                           secret_file(d, "pw", pw))
+        assert rc == 1 and out == "", (pw, rc, out, err)
+        assert "password refused" in err and why in err, (pw, err)
+        assert pw not in err, err  # the message never repeats the password
+    assert query(db, "SELECT count(*) FROM officers") == [(0,)]
+    rc, out, err = add(conf, "kestrel", "admin", "--password-file",
+                       secret_file(d, "pw", "amber lantern over the quarry"))
+    assert rc == 0, err
+    token_of(out)
+
+
+def test_disable_enable_token_cli():
+    d, db, conf = setup("officer-disable")
+    rc, out, err = add(conf, "otto", "supervisor")
+    assert rc == 0, err
+    old = token_of(out)
+    assert add(conf, "pia")[0] == 0
+    # token: a new one on stdout alone, only its hash stored, the old gone
+    rc, out, err = run("officer", "token", "otto", "-c", conf)
+    assert rc == 0, err
+    new = token_of(out)
+    assert new != old
+    assert "otto" in err and "old one no longer works" in err, err
+    (h,) = query(db, "SELECT token_hash FROM officers WHERE name = 'otto'")[0]
+    assert h == hashlib.sha256(new.encode()).hexdigest(), h
+    assert query(db, "SELECT count(*) FROM officers WHERE token_hash = ?",
+                 (hashlib.sha256(old.encode()).hexdigest(),)) == [(0,)]
+    # disable, twice (the second changes nothing and records nothing), enable
+    rc, out, err = run("officer", "disable", "otto", "-c", conf)
+    assert rc == 0 and out == "" and "disabled" in err, (out, err)
+    assert query(db, "SELECT disabled FROM officers WHERE name = 'otto'") == [(1,)]
+    rc, _, err = run("officer", "disable", "otto", "-c", conf)
+    assert rc == 0 and "already" in err, err
+    assert query(db, "SELECT disabled FROM officers WHERE name = 'pia'") == [(0,)]
+    rc, _, err = run("officer", "enable", "otto", "-c", conf)
+    assert rc == 0 and "enabled" in err, err
+    assert query(db, "SELECT disabled FROM officers WHERE name = 'otto'") == [(0,)]
+    # unknown officer, usage, missing database
+    for verb in ("disable", "enable", "token"):
+        rc, out, err = run("officer", verb, "nobody", "-c", conf)
+        assert rc == 1 and out == "" and "no officer named nobody" in err, (verb, out, err)
+        rc, _, err = run("officer", verb, "otto")
+        assert rc == 2 and "usage" in err, err
+        rc, _, err = run("officer", verb, "-c", conf)
+        assert rc == 2 and "usage" in err, err
+    d2, db2, conf2 = setup("officer-nodb")
+    rc, _, err = run("officer", "disable", "otto", "-c", conf2)
+    assert rc == 1 and "not found" in err, err
+    assert not os.path.exists(db2)
+    # every change audited, none of the secrets in the trail, chain intact
+    assert audit_actions(db) == ["officer.add", "officer.add", "officer.token",
+                                 "officer.disable", "officer.enable"], audit_actions(db)
+    rows = query(db, "SELECT subject, officer_id, detail FROM audit WHERE seq > 2 ORDER BY seq")
+    for subject, oid, detail in rows:
+        assert subject == "officer:1" and oid is None, rows
+        assert json.loads(detail)["name"] == "otto", detail
+        assert new not in detail and old not in detail and h not in detail, detail
+    rc, out, err = verify(conf)
+    assert rc == 0 and out.startswith("ok: 5 rows"), out + err
+
+
+def api(ga, method, path, token=None, cookie=None, body=None, headers=None):
+    """(status, parsed JSON body) of one request to ga."""
+    conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
+    hdrs = dict(headers or {})
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    if cookie:
+        hdrs["Cookie"] = "geoalert_session=" + cookie
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        raw = r.read()
+        cookies = r.headers.get_all("Set-Cookie") or []
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode("utf-8", "replace")
+        return r.status, parsed, cookies
+    finally:
+        conn.close()
+
+
+def login(ga, name, password):
+    """A console session cookie's value, or None when the login is refused.
+    (X-Geoalert-Login: the header the console sends, issue 15's login CSRF.)"""
+    code, body, cookies = api(ga, "POST", "/console/login",
+                              body={"name": name, "password": password},
+                              headers={"X-Geoalert-Login": "1"})
+    if code != 200:
+        return None
+    for c in cookies:
+        if c.startswith("geoalert_session="):
+            return c.split(";")[0].split("=", 1)[1]
+    raise AssertionError("login without a cookie: %r" % cookies)
+
+
+def test_disable_and_token_against_running_daemon():
+    """The daemon refuses a disabled officer's token, password and open
+    session, and a rotated-away token, from the next request on."""
+    pw = "amber lantern over the quarry"
+    broker = Broker().start()
+    ga = Geoalert(broker, name="officer-revoke")
+    rc, out, err = add(ga.conf, "quinn", "supervisor", "--password-file",
+                       secret_file(ga.dir, "quinn.pw", pw))
+    assert rc == 0, err
+    token = token_of(out)
+    rc, out, err = add(ga.conf, "rosa", "duty_officer")
+    assert rc == 0, err
+    other = token_of(out)
+    ga.start()
+    try:
+        path = "/api/v1/alerts?state=pending"
+        assert api(ga, "GET", path, token)[0] == 200
+        cookie = login(ga, "quinn", pw)
+        assert cookie, "quinn cannot log in"
+        assert api(ga, "GET", "/console/session", cookie=cookie)[0] == 200
+        assert api(ga, "GET", path, cookie=cookie)[0] == 200
+
+        # a new token: the old one refused at once, the new one accepted
+        rc, out, err = run("officer", "token", "quinn", "-c", ga.conf)
+        assert rc == 0, err
+        new = token_of(out)
+        code, body, _ = api(ga, "GET", path, token)
+        assert code == 401, body
+        assert api(ga, "GET", path, new)[0] == 200
+        assert api(ga, "GET", "/console/session", cookie=cookie)[0] == 200
+
+        # disabled: token, open session and password all refused at once
+        rc, _, err = run("officer", "disable", "quinn", "-c", ga.conf)
+        assert rc == 0, err
+        code, body, _ = api(ga, "GET", path, new)
+        assert code == 401, body
+        code, body, _ = api(ga, "GET", "/console/session", cookie=cookie)
+        assert code == 401, body
+        assert api(ga, "GET", path, cookie=cookie)[0] == 401
+        assert login(ga, "quinn", pw) is None
+        assert query(ga.db, "SELECT count(*) FROM sessions s JOIN officers o"
+                            " ON o.id = s.officer_id WHERE o.name = 'quinn'") == [(0,)]
+        # another officer is not touched
+        assert api(ga, "GET", path, other)[0] == 200
+
+        # enabled again: the current token and the password work; the
+        # session ended by disabling stays ended
+        rc, _, err = run("officer", "enable", "quinn", "-c", ga.conf)
+        assert rc == 0, err
+        assert api(ga, "GET", path, new)[0] == 200
+        assert api(ga, "GET", path, token)[0] == 401
+        assert api(ga, "GET", "/console/session", cookie=cookie)[0] == 401
+        cookie2 = login(ga, "quinn", pw)
+        assert cookie2 and api(ga, "GET", "/console/session", cookie=cookie2)[0] == 200
+
+        acts = [a for a in audit_actions(ga.db) if a.startswith("officer.")]
+        assert acts == ["officer.add", "officer.add", "officer.token", "officer.disable",
+                        "officer.enable"], acts
+        rc, out, err = verify(ga.conf)
+        assert rc == 0 and out.startswith("ok: "), out + err
+        ga.wait_healthy(timeout=10)
+    finally:
+        assert ga.stop() == 0, ga.log_text()
+        broker.stop()
+
+
 runner.run(test_add_prints_token_once_and_stores_its_hash)
 runner.run(test_usage_errors)
 runner.run(test_password_file)
 runner.run(test_audit_verify_and_tamper)
 runner.run(test_audit_verify_deleted_row)
 runner.run(test_add_while_daemon_runs)
+runner.run(test_common_and_trivial_passwords_refused)
+runner.run(test_disable_enable_token_cli)
+runner.run(test_disable_and_token_against_running_daemon)
 runner.finish()

@@ -222,6 +222,15 @@ int main(int argc, char **argv)
 	       "3 dead, 2 missing,\n6 injured, 860 relocated, direct loss 12500000 yuan; the "
 	       "same cause from both (given once),\ndifferent measures (joined with “；”).\n\n");
 	ex_compose(tpl, &in, "alert");
+	/* its update after a version that had 1 dead and no injured figure */
+	struct figures before = inc.figures;
+	before.value[FIG_DEATHS] = 1;
+	before.set &= ~(1u << FIG_INJURED);
+	in.msg_type = DRAFT_MSG_UPDATE;
+	in.prev_level = LEVEL_EXTRA_LARGE;
+	in.prev_kind = KIND_DISASTER;
+	in.prev_figures = &before;
+	ex_compose(tpl, &in, "update (previous version: 1 dead, injured not yet reported)");
 
 	report_cleanup(&danger[0]);
 	report_cleanup(&debris[0]);

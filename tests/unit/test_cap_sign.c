@@ -290,6 +290,27 @@ static void test_another_key_fails(void **state)
 	assert_false(created);
 	assert_string_equal(cap_sign_key_id(again), cap_sign_key_id(other));
 	cap_sign_key_free(again);
+	again = NULL;
+	/* open to group or others: refused, naming the file and the fix */
+	for (unsigned i = 0; i < 3; i++) {
+		static const mode_t loose[] = {0644, 0640, 0602};
+		char fix[600];
+		assert_int_equal(chmod(path, loose[i]), 0);
+		assert_int_equal(
+		    cap_sign_key_load(path, false, NULL, &again, NULL, err, sizeof(err)),
+		    GA_ERR_CONFIG);
+		assert_null(again);
+		snprintf(fix, sizeof(fix), "chmod 600 %s", path);
+		assert_non_null(strstr(err, fix));
+	}
+	/* ... though its public half still serves for verifying */
+	assert_int_equal(cap_sign_pubkey_load(path, &again, err, sizeof(err)), GA_OK);
+	cap_sign_key_free(again);
+	again = NULL;
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(cap_sign_key_load(path, false, NULL, &again, NULL, err, sizeof(err)),
+			 GA_OK);
+	cap_sign_key_free(again);
 	cap_sign_key_free(other);
 }
 

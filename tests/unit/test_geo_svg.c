@@ -115,6 +115,10 @@ static void test_svg_synthetic(void **state)
 	/* the square is 1 x 1 degree: at 32.5N it is drawn wider than high
 	 * by 1 / cos(32.5) no more, and the width is GEO_SVG_WIDTH */
 	assert_non_null(strstr(svg, "viewBox=\"0 0 320 "));
+	/* an accessible name: role img, labelled by its <title> */
+	assert_non_null(strstr(svg, "role=\"img\" aria-labelledby=\"map-title\">"
+				    "<title id=\"map-title\">位置示意图："));
+	assert_non_null(strstr(svg, "红点为险情、灾情位置（东经118.2000°，北纬32.2000°）</title>"));
 	free(svg);
 
 	/* an unknown code draws the point alone */

@@ -1,7 +1,9 @@
 /* test_officer.c - officers on a real SQLite file in a temporary
  * directory: roles and the permission table, names, API tokens (round
- * trip, wrong token, only the hash on disk), argon2id passwords, console
- * login, disabled officers, sessions and login attempts. */
+ * trip, wrong token, only the hash on disk), argon2id passwords, the
+ * refusal of common and trivial passwords (and the caps of their list),
+ * console login, disabling, enabling and new tokens, sessions and login
+ * attempts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "audit.h"
 #include "officer.h"
 #include "store.h"
 #include "store_testutil.h"
@@ -307,13 +310,14 @@ static void test_login_and_disable(void **state)
 	struct officer o, o2, got;
 	sqlite3 *db = NULL;
 
-	add(f, "erin", OFFICER_DUTY_OFFICER, "erin-password", token, &o);
+	add(f, "erin", OFFICER_DUTY_OFFICER, "quiet harbour lamp", token, &o);
 	add(f, "frank", OFFICER_DUTY_OFFICER, NULL, token2, &o2);
-	assert_int_equal(officer_authenticate_password(f->s, "erin", "erin-password", &got), GA_OK);
+	assert_int_equal(officer_authenticate_password(f->s, "erin", "quiet harbour lamp", &got),
+			 GA_OK);
 	assert_int_equal(got.id, o.id);
-	assert_int_equal(officer_authenticate_password(f->s, "erin", "erin-passwore", &got),
+	assert_int_equal(officer_authenticate_password(f->s, "erin", "quiet harbour lamq", &got),
 			 GA_ERR_NOTFOUND);
-	assert_int_equal(officer_authenticate_password(f->s, "nobody", "erin-password", &got),
+	assert_int_equal(officer_authenticate_password(f->s, "nobody", "quiet harbour lamp", &got),
 			 GA_ERR_NOTFOUND);
 	/* No password: no console login, whatever is typed. */
 	assert_int_equal(officer_authenticate_password(f->s, "frank", "", &got), GA_ERR_NOTFOUND);
@@ -328,11 +332,243 @@ static void test_login_and_disable(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_ERR_NOTFOUND);
-	assert_int_equal(officer_authenticate_password(f->s, "erin", "erin-password", &got),
+	assert_int_equal(officer_authenticate_password(f->s, "erin", "quiet harbour lamp", &got),
 			 GA_ERR_NOTFOUND);
 	assert_int_equal(store_officer_get(f->s, o.id, &got), GA_OK);
 	assert_true(got.disabled);
 	assert_int_equal(officer_authenticate_token(f->s, token2, &got), GA_OK);
+}
+
+/* Refused: every rule, with a message that never repeats the password. */
+static void refused(const char *pw, const char *name, const char *why)
+{
+	char msg[512];
+
+	assert_int_equal(officer_password_check(pw, name, NULL, msg, sizeof(msg)), GA_ERR_INVAL);
+	if (strstr(msg, why) == NULL)
+		fail_msg("%s: \"%s\" does not say \"%s\"", pw, msg, why);
+	assert_null(strstr(msg, pw));
+}
+
+static void test_password_policy(void **state)
+{
+	char msg[512];
+
+	(void)state;
+	refused("12345678", "alice", "consecutive");
+	refused("87654321", "alice", "consecutive");
+	refused("HGFEDCBA", "alice", "consecutive");
+	refused("lmnopqrstu", "alice", "consecutive");
+	refused("aaaaaaaa", "alice", "one character repeated");
+	refused("zzzzzzzzzzzz", "alice", "one character repeated");
+	refused("abababab", "alice", "pattern of 2 characters");
+	refused("xyzXYZxyz", "alice", "pattern of 3 characters");
+	refused("kestrel-2026", "kestrel", "name");
+	refused("My-KESTREL", "kestrel", "name");
+	refused("值班员王丽今天", "王丽", "name");
+	/* On the list, whatever the case of the letters. */
+	refused("baseball", "alice", "list of common passwords");
+	refused("BaseBall", "alice", "list of common passwords");
+	refused("iloveyou", "alice", "list of common passwords");
+	refused("password1", "alice", "list of common passwords");
+	/* Fine: long, unusual, the name too short to count. */
+	assert_int_equal(
+	    officer_password_check("correct horse battery", "alice", NULL, msg, sizeof(msg)),
+	    GA_OK);
+	assert_string_equal(msg, "");
+	assert_int_equal(officer_password_check("li-on-duty-2026", "li", NULL, msg, sizeof(msg)),
+			 GA_OK);
+	assert_int_equal(officer_password_check("abcdefgX", "alice", NULL, msg, sizeof(msg)),
+			 GA_OK);
+	assert_int_equal(officer_password_check("abcabcab", "alice", NULL, msg, sizeof(msg)),
+			 GA_OK);
+}
+
+/* Writes a list of n entries "w0000001"..., then extra (may be NULL). */
+static void write_list(const char *path, long n, const char *extra)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs("# a test list\n", fp);
+	for (long i = 0; i < n; i++)
+		fprintf(fp, "w%07ld\r\n", i);
+	if (extra)
+		fputs(extra, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void test_password_list_caps(void **state)
+{
+	char dir[] = "/tmp/ga-pwlist-XXXXXX", path[64], msg[512], line[OFFICER_PASSWORD_MAX + 3];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/list.txt", dir);
+	/* At the entry cap: read, and its last entry found (CRLF lines). */
+	write_list(path, OFFICER_COMMON_LINES_MAX, NULL);
+	assert_int_equal(officer_password_check("W0099999", "alice", path, msg, sizeof(msg)),
+			 GA_ERR_INVAL);
+	assert_non_null(strstr(msg, "list of common passwords"));
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)), GA_OK);
+	/* One past it: the list is refused, and with it every password. */
+	write_list(path, OFFICER_COMMON_LINES_MAX + 1, NULL);
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)),
+	    GA_ERR_CONFIG);
+	assert_non_null(strstr(msg, "more than 100000"));
+	assert_non_null(strstr(msg, path));
+	/* A line at OFFICER_PASSWORD_MAX bytes, then one past it. */
+	memset(line, 'q', sizeof(line));
+	line[OFFICER_PASSWORD_MAX] = '\n';
+	line[OFFICER_PASSWORD_MAX + 1] = '\0';
+	write_list(path, 3, line);
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)), GA_OK);
+	line[OFFICER_PASSWORD_MAX] = 'q';
+	line[OFFICER_PASSWORD_MAX + 1] = '\n';
+	line[OFFICER_PASSWORD_MAX + 2] = '\0';
+	write_list(path, 3, line);
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)),
+	    GA_ERR_CONFIG);
+	assert_non_null(strstr(msg, "line 5"));
+	/* A file past OFFICER_COMMON_FILE_MAX bytes (file_read's cap). */
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (long i = 0; i <= OFFICER_COMMON_FILE_MAX / 8; i++)
+		fputs("#######\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)),
+	    GA_ERR_CONFIG);
+	assert_non_null(strstr(msg, path));
+	/* Missing. */
+	unlink(path);
+	assert_int_equal(
+	    officer_password_check("quiet harbour lamp", "alice", path, msg, sizeof(msg)),
+	    GA_ERR_CONFIG);
+	assert_non_null(strstr(msg, "list of common"));
+	rmdir(dir);
+	/* The bundled list is there and holds a few thousand entries. */
+	assert_non_null(strstr(officer_common_passwords_path(), "officers/common-passwords.txt"));
+}
+
+static void test_add_refuses_common_password(void **state)
+{
+	struct stest_fixture *f = *state;
+	char token[OFFICER_TOKEN_MAX], msg[512];
+	struct officer o;
+
+	assert_int_equal(officer_add(f->s, "hana", OFFICER_DUTY_OFFICER, "aaaaaaaa", 0, T0, token,
+				     &o, msg, sizeof(msg)),
+			 GA_ERR_INVAL);
+	assert_non_null(strstr(msg, "password refused"));
+	assert_int_equal(officer_add(f->s, "hana", OFFICER_DUTY_OFFICER, "football", 0, T0, token,
+				     &o, msg, sizeof(msg)),
+			 GA_ERR_INVAL);
+	assert_non_null(strstr(msg, "common"));
+	/* Too short is still said as such. */
+	assert_int_equal(officer_add(f->s, "hana", OFFICER_DUTY_OFFICER, "short", 0, T0, token, &o,
+				     msg, sizeof(msg)),
+			 GA_ERR_INVAL);
+	assert_non_null(strstr(msg, "at least 8"));
+	assert_int_equal(store_officer_by_name(f->s, "hana", &o), GA_ERR_NOTFOUND);
+}
+
+/* The audit actions of the trail, in order, joined with ','. */
+static void audit_actions(struct stest_fixture *f, char *out, size_t len)
+{
+	sqlite3 *db = stest_raw_open(f->db.path);
+	sqlite3_stmt *st = stest_raw_prepare(db, "SELECT action FROM audit ORDER BY seq");
+
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", n ? "," : "", sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_disable_enable_token(void **state)
+{
+	struct stest_fixture *f = *state;
+	char token[OFFICER_TOKEN_MAX], token2[OFFICER_TOKEN_MAX], fresh[OFFICER_TOKEN_MAX];
+	char msg[512], actions[256];
+	struct officer o, o2, got;
+	struct store_session sess = {0}, sess2 = {0}, sgot;
+	struct audit_verify_result res;
+	bool changed = true;
+
+	add(f, "ivan", OFFICER_SUPERVISOR, "quiet harbour lamp", token, &o);
+	add(f, "jade", OFFICER_DUTY_OFFICER, NULL, token2, &o2);
+	officer_secret_hash("cookie-i", 8, sess.id);
+	snprintf(sess.csrf, sizeof(sess.csrf), "csrf-i");
+	sess.officer_id = o.id;
+	sess.created_ms = sess.last_seen_ms = T0;
+	sess.expires_ms = T0 + 100000;
+	sess2 = sess;
+	officer_secret_hash("cookie-j", 8, sess2.id);
+	sess2.officer_id = o2.id;
+	assert_int_equal(store_session_put(f->s, &sess), GA_OK);
+	assert_int_equal(store_session_put(f->s, &sess2), GA_OK);
+
+	/* Disable: token, password and session all refused; jade untouched. */
+	assert_int_equal(
+	    officer_set_disabled(f->s, "ivan", true, 0, &got, &changed, msg, sizeof(msg)), GA_OK);
+	assert_true(changed);
+	assert_true(got.disabled);
+	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_ERR_NOTFOUND);
+	assert_int_equal(officer_authenticate_password(f->s, "ivan", "quiet harbour lamp", &got),
+			 GA_ERR_NOTFOUND);
+	assert_int_equal(store_session_get(f->s, sess.id, T0, &sgot), GA_ERR_NOTFOUND);
+	assert_int_equal(store_session_get(f->s, sess2.id, T0, &sgot), GA_OK);
+	assert_int_equal(officer_authenticate_token(f->s, token2, &got), GA_OK);
+	/* Again: nothing changes, nothing recorded. */
+	assert_int_equal(
+	    officer_set_disabled(f->s, "ivan", true, 0, &got, &changed, msg, sizeof(msg)), GA_OK);
+	assert_false(changed);
+	/* A new token for a disabled officer: kept, still refused. */
+	assert_int_equal(officer_token_rotate(f->s, "ivan", 0, fresh, &got, msg, sizeof(msg)),
+			 GA_OK);
+	assert_int_equal(strlen(fresh), 43);
+	assert_int_equal(officer_authenticate_token(f->s, fresh, &got), GA_ERR_NOTFOUND);
+	/* Enabled again: the new token and the password work, the old token not. */
+	assert_int_equal(
+	    officer_set_disabled(f->s, "ivan", false, 0, &got, &changed, msg, sizeof(msg)), GA_OK);
+	assert_true(changed);
+	assert_false(got.disabled);
+	assert_int_equal(officer_authenticate_token(f->s, fresh, &got), GA_OK);
+	assert_int_equal(got.id, o.id);
+	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_ERR_NOTFOUND);
+	assert_int_equal(officer_authenticate_password(f->s, "ivan", "quiet harbour lamp", &got),
+			 GA_OK);
+	/* Rotating again ends the token just given. */
+	assert_int_equal(officer_token_rotate(f->s, "ivan", 0, token, &got, msg, sizeof(msg)),
+			 GA_OK);
+	assert_string_not_equal(token, fresh);
+	assert_int_equal(officer_authenticate_token(f->s, fresh, &got), GA_ERR_NOTFOUND);
+	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_OK);
+	/* Unknown names. */
+	assert_int_equal(
+	    officer_set_disabled(f->s, "nobody", true, 0, &got, &changed, msg, sizeof(msg)),
+	    GA_ERR_NOTFOUND);
+	assert_non_null(strstr(msg, "nobody"));
+	assert_int_equal(officer_token_rotate(f->s, "nobody", 0, fresh, &got, msg, sizeof(msg)),
+			 GA_ERR_NOTFOUND);
+	assert_string_equal(fresh, "");
+	assert_int_equal(store_officer_set_disabled(f->s, o.id + 100, true), GA_ERR_NOTFOUND);
+	assert_int_equal(store_officer_set_token_hash(f->s, o.id + 100, "ab"), GA_ERR_NOTFOUND);
+
+	/* Every change is an audit row, and the chain holds. */
+	audit_actions(f, actions, sizeof(actions));
+	assert_string_equal(actions, "officer.add,officer.add,officer.disable,officer.token,"
+				     "officer.enable,officer.token");
+	assert_int_equal(audit_verify(f->s, NULL, &res), GA_OK);
+	assert_true(res.ok);
+	assert_int_equal(res.rows, 6);
 }
 
 static bool count_cb(const struct officer *o, void *arg)
@@ -441,6 +677,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_name, setup, stest_teardown),
 	    cmocka_unit_test(test_password),
 	    cmocka_unit_test_setup_teardown(test_login_and_disable, setup, stest_teardown),
+	    cmocka_unit_test(test_password_policy),
+	    cmocka_unit_test(test_password_list_caps),
+	    cmocka_unit_test_setup_teardown(test_add_refuses_common_password, setup,
+					    stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_disable_enable_token, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_login_attempts, setup, stest_teardown),
 	};

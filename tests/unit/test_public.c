@@ -34,8 +34,8 @@ static json_t *alert(const char *id, int version, const char *msg_type)
 	return a;
 }
 
-static const struct public_opts actual = {"江苏省自然资源厅", false};
-static const struct public_opts drill = {"江苏省自然资源厅", true};
+static const struct public_opts actual = {.sender = "江苏省自然资源厅", .exercise = false};
+static const struct public_opts drill = {.sender = "江苏省自然资源厅", .exercise = true};
 
 static void check_common(const char *html)
 {
@@ -104,6 +104,7 @@ static void test_alert_page(void **state)
 	free(html);
 
 	json_object_set_new(a, "msg_type", json_string("cancel"));
+	json_object_set_new(a, "kind", json_string("disaster")); /* casualty rows: a 灾情's */
 	json_object_set_new(a, "figures",
 			    json_pack("{s:i, s:f}", "deaths", 3, "direct_loss_cny", 12500000.0));
 	assert_int_equal(public_alert_html(&drill, a, NULL, NULL, &html, &len), GA_OK);

@@ -260,6 +260,21 @@ static void test_key_files(void **state)
 	assert_string_equal(sign_key_id(again), sign_key_id(k));
 	sign_key_free(again);
 	again = NULL;
+	/* open to group or others: refused, naming the file and the fix */
+	for (unsigned i = 0; i < 3; i++) {
+		static const mode_t loose[] = {0640, 0604, 0620};
+		char fix[160];
+		assert_int_equal(chmod(path, loose[i]), 0);
+		assert_int_equal(sign_key_load(path, true, &again, NULL, errbuf, sizeof(errbuf)),
+				 GA_ERR_CONFIG);
+		assert_null(again);
+		snprintf(fix, sizeof(fix), "chmod 600 %s", path);
+		assert_non_null(strstr(errbuf, fix));
+	}
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(sign_key_load(path, false, &again, NULL, errbuf, sizeof(errbuf)), GA_OK);
+	sign_key_free(again);
+	again = NULL;
 	/* the private key file serves for verifying too */
 	assert_int_equal(sign_pubkey_load(path, &pub, errbuf, sizeof(errbuf)), GA_OK);
 	assert_string_equal(sign_key_id(pub), sign_key_id(k));
