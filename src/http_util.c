@@ -167,8 +167,10 @@ ga_err http_body_json(const struct http_req *req, bool empty_ok, json_t **out, c
 	}
 	json_t *j = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
-		snprintf(msg, msglen, "JSON 格式错误（第%d行第%d列）：%s", jerr.line, jerr.column,
-			 jerr.text);
+		/* jansson's own text is English: the place says enough. */
+		snprintf(msg, msglen, "%s（第%d行第%d列）",
+			 strstr(jerr.text, "duplicate") ? "JSON 中有重复的字段" : "JSON 格式错误",
+			 jerr.line, jerr.column);
 		return GA_ERR_INVAL;
 	}
 	if (!json_is_object(j)) {

@@ -183,13 +183,24 @@ struct workflow_list_walk {
 	struct store_draft *pub; /* workflow_list_at: scratch for the latest published */
 };
 
-/* Whether a later version of d's alert than d has been published. */
+/* Whether a later version of d's alert than d has been published. Only
+ * published drafts have versions, so for one of them the highest version
+ * tells (one integer); a pending draft is the alert's newest. */
 static ga_err workflow_superseded(struct workflow_list_walk *w, const struct store_draft *d,
 				  bool *out)
 {
-	ga_err e = store_draft_published(w->s, d->alert_id, 0, w->pub);
+	int max = 0;
+	ga_err e;
 
 	*out = false;
+	if (d->version > 0) {
+		if ((e = store_draft_max_version(w->s, d->alert_id, &max)) == GA_OK)
+			*out = max > d->version;
+		return e;
+	}
+	if (workflow_state(d) == ALERT_PENDING)
+		return GA_OK;
+	e = store_draft_published(w->s, d->alert_id, 0, w->pub);
 	if (e == GA_ERR_NOTFOUND)
 		return GA_OK;
 	if (e != GA_OK)

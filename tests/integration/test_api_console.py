@@ -155,6 +155,17 @@ def test_limits_in_characters_with_field_and_limit():
     code, res = call("GET", "/api/v1/alerts/JS-20000101-9999")
     assert code == 404 and res["error"] == "not_found", res
     no_latin(res["message"])
+    # bodies that are not JSON objects: where, in Chinese
+    for raw, words in ((b'{"edits": {}, "edits": {}}', "重复"), (b"{x", "格式错误"),
+                       (b"[1]", "对象")):
+        conn = flows.http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
+        conn.request("POST", path, body=raw, headers={"Authorization": "Bearer " + DUTY,
+                                                      "Content-Type": "application/json"})
+        r = conn.getresponse()
+        res = json.loads(r.read())
+        conn.close()
+        assert r.status == 400 and res["error"] == "bad_body" and words in res["message"], res
+        no_latin(res["message"].replace("JSON", ""))
     assert flows.listed(ga, DUTY, aid)["confirmations"] == 0
 
 
