@@ -182,7 +182,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 	struct metrics_gauge2 *g2 = NULL;
 	char *text = NULL;
 	if (!dlv)
-		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 
 	json_t *silent = svc->watchdog ? watchdog_silent_json(svc->watchdog) : NULL;
 	struct metrics_gauge g[8 + LEVEL_COUNT];
@@ -252,7 +252,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 
 	text = metrics_render_all(&svc->metrics, g, ng, g2, ng2);
 	if (!text) {
-		ret = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		ret = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 		goto out;
 	}
 	struct MHD_Response *resp =
@@ -285,7 +285,7 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 
 	if (req->too_big) {
 		char msg[HTTP_MSG_MAX];
-		snprintf(msg, sizeof(msg), "request body larger than %u bytes", HTTP_BODY_MAX);
+		snprintf(msg, sizeof(msg), "请求内容超过 %u 字节", HTTP_BODY_MAX);
 		return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, msg);
 	}
 	if (strcmp(url, "/healthz") == 0) {
@@ -304,7 +304,7 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 		return http_console_handle(h, conn, req);
 	if (http_public_route(url))
 		return http_public_handle(h, conn, req);
-	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no such resource");
+	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个资源");
 }
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -43,7 +43,7 @@ static enum MHD_Result http_console_file(struct http *h, struct MHD_Connection *
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
 	    !S_ISREG(st.st_mode) || st.st_size > (off_t)HTTP_STATIC_MAX) {
 		log_warn("console: %s", path);
-		r = http_send_error(conn, MHD_HTTP_NOT_FOUND, "console file missing");
+		r = http_send_error(conn, MHD_HTTP_NOT_FOUND, "控制台文件缺失");
 		goto out;
 	}
 	size_t size = (size_t)st.st_size, got = 0;
@@ -87,13 +87,12 @@ static unsigned http_login_origin(struct MHD_Connection *conn, char *msg, size_t
 	const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 
 	if (!mark || strcmp(mark, "1") != 0 || (site && strcmp(site, "cross-site") == 0)) {
-		snprintf(msg, msglen, "a login must come from the console (%s: 1)",
-			 HTTP_LOGIN_HEADER);
+		snprintf(msg, msglen, "登录只能从值班控制台发起（需要 %s: 1）", HTTP_LOGIN_HEADER);
 		return MHD_HTTP_FORBIDDEN;
 	}
 	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
 	    (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
-		snprintf(msg, msglen, "a login is a JSON object (Content-Type: application/json)");
+		snprintf(msg, msglen, "登录请求须为 JSON 对象（Content-Type: application/json）");
 		return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
 	}
 	return 0;
@@ -114,14 +113,14 @@ static ga_err http_login_fields(const struct http_req *req, json_t **out, char *
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, keys[0]) != 0 && strcmp(key, keys[1]) != 0) {
-			snprintf(msg, msglen, "unknown field \"%.64s\"", key);
+			snprintf(msg, msglen, "未知字段“%.64s”", key);
 			json_decref(body);
 			return GA_ERR_INVAL;
 		}
 	}
 	if (!json_is_string(json_object_get(body, "name")) ||
 	    !json_is_string(json_object_get(body, "password"))) {
-		snprintf(msg, msglen, "name and password are required");
+		snprintf(msg, msglen, "请填写用户名和密码");
 		json_decref(body);
 		return GA_ERR_INVAL;
 	}
@@ -271,13 +270,14 @@ static enum MHD_Result http_login_finish(struct http *h, struct MHD_Connection *
 
 	if (l->state != HTTP_LOGIN_CHECKED) {
 		static const char *const hdr[] = {"Retry-After", "1", NULL};
-		return http_send_json(
-		    conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    json_pack("{s:s}", "error", "too many logins at once; try again"), hdr);
+		return http_send_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				      http_problem_json(MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+							"同时登录的人过多，请稍后再试", NULL, 0),
+				      hdr);
 	}
 	if (l->result == GA_ERR_NOTFOUND) {
 		http_login_failed(h, l->name_cut, l->remote, now);
-		return http_send_error(conn, MHD_HTTP_UNAUTHORIZED, "wrong name or password");
+		return http_send_error(conn, MHD_HTTP_UNAUTHORIZED, "用户名或密码错误");
 	}
 	if (l->result != GA_OK)
 		return http_send_error(conn, http_status_of(l->result), ga_strerror(l->result));
@@ -344,7 +344,7 @@ static enum MHD_Result http_console_login(struct http *h, struct MHD_Connection 
 	    (l->name = strdup(json_string_value(json_object_get(fields, "name")))) == NULL ||
 	    (l->password = strdup(json_string_value(json_object_get(fields, "password")))) ==
 		NULL) {
-		r = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		r = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 		goto out;
 	}
 	http_login_name_cut(l->name, l->name_cut);
@@ -364,7 +364,8 @@ static enum MHD_Result http_console_login(struct http *h, struct MHD_Connection 
 		const char *hdr[] = {"Retry-After", retry, NULL};
 		http_throttle_count(h, l->remote, l->name_cut, now);
 		r = http_send_json(conn, MHD_HTTP_TOO_MANY_REQUESTS,
-				   json_pack("{s:s}", "error", "too many failed logins; try later"),
+				   http_problem_json(MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+						     "登录失败次数过多，请稍后再试", NULL, 0),
 				   hdr);
 		goto out;
 	}
@@ -460,5 +461,5 @@ enum MHD_Result http_console_handle(struct http *h, struct MHD_Connection *conn,
 			return http_send_method(conn, "GET");
 		return http_console_session(h, conn);
 	}
-	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no such resource");
+	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个资源");
 }

@@ -62,11 +62,16 @@ def officer(ga, name, role="duty_officer", password=None):
     return p.stdout.decode().strip()
 
 
-def request(ga, method, path, token=None, body=None):
+# What the console's own script sends with a login (login CSRF, issue 15).
+LOGIN_HEADERS = {"X-Geoalert-Login": "1"}
+
+
+def request(ga, method, path, token=None, body=None, headers=None):
     """One HTTP request to ga: (status, headers with lowercase names, body
-    bytes). token: sent as a Bearer token; body: sent as JSON (UTF-8)."""
+    bytes). token: sent as a Bearer token; body: sent as JSON (UTF-8);
+    headers: more request headers."""
     conn = http.client.HTTPConnection("127.0.0.1", ga.http_port, timeout=10)
-    hdrs = {}
+    hdrs = dict(headers or {})
     if token:
         hdrs["Authorization"] = "Bearer " + token
     data = None

@@ -244,7 +244,8 @@ def test_session():
     assert ZONE.match(s["server_time"]), s
     assert s["utc_offset"] == "+08:00", s
     code, h, raw = flows.request(ga, "POST", "/console/login",
-                                 body={"name": "duty1", "password": PASSWORD})
+                                 body={"name": "duty1", "password": PASSWORD},
+                                 headers=flows.LOGIN_HEADERS)
     assert code == 200, raw
     cookie = [c for c in h.get("set-cookie", "").split(",") if "geoalert_session=" in c]
     value = cookie[0].split("geoalert_session=")[1].split(";")[0]
