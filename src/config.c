@@ -84,6 +84,10 @@ static const struct option options[] = {
      offsetof(struct config, stations.expected_interval_s), 0, 10, 30 * 86400},
     {"stations", "max_observed_age", OPT_DURATION,
      offsetof(struct config, stations.max_observed_age_s), 0, 60, 365 * 86400},
+    S("devices", "file", devices.file),
+    I("devices", "confirm_points", devices.confirm_points, 1, 100),
+    {"devices", "clear_after", OPT_DURATION, offsetof(struct config, devices.clear_after_s), 0, 0,
+     30 * 86400},
     S("geo", "regions", geo.regions),
     S("geo", "service_area", geo.service_area),
     {"alerts", "publish_min_level", OPT_LEVEL, offsetof(struct config, alerts.publish_min_level), 0,
@@ -143,6 +147,8 @@ void config_defaults(struct config *c)
 	c->alerts.escalate_after_s = 600;
 	c->stations.expected_interval_s = 3600;
 	c->stations.max_observed_age_s = 7 * 86400;
+	c->devices.confirm_points = 2;
+	c->devices.clear_after_s = 6 * 3600;
 	c->http.healthz_backlog_s = 600;
 	c->http.connections_per_address = 32;
 	c->http.request_timeout_s = 10;

@@ -101,6 +101,12 @@ struct config {
 	} stations;
 
 	struct {
+		char file[CONFIG_PATH_MAX]; /* monitoring-device registry (§12); "" = none */
+		int confirm_points;	    /* points at a higher level before it rises */
+		int clear_after_s;	    /* below a level this long before it falls */
+	} devices;
+
+	struct {
 		char regions[CONFIG_PATH_MAX]; /* "" = bundled */
 		char service_area[CONFIG_STR_MAX];
 		struct geo_helmert helmert[GEO_MAX_HELMERT];

@@ -91,6 +91,21 @@ static ga_err service_load_data(const struct config *c, const struct geo *geo,
 	return result;
 }
 
+/* The device registry of [devices] file (§12) into *out (NULL when not
+ * configured); its stations must be in reg. */
+static ga_err service_load_devices(const struct config *c, const struct registry *reg,
+				   struct device_registry **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (c->devices.file[0] == '\0')
+		return GA_OK;
+	if (reg == NULL) {
+		snprintf(err, errlen, "[devices] file needs a [stations] file to check against");
+		return GA_ERR_CONFIG;
+	}
+	return device_registry_load(c->devices.file, reg, out, err, errlen);
+}
+
 struct service_backlog_ctx {
 	struct ingest_backlog *head, **tail;
 	int n;
@@ -142,7 +157,16 @@ static void service_reload(struct service *svc)
 		log_warnx("reload: station registry refused, keeping the old one: %s", err);
 		reg = NULL;
 	}
+	struct device_registry *devs = NULL, *old_devs = NULL;
+	if (service_load_devices(c, reg ? reg : svc->registry, &devs, err, sizeof(err)) != GA_OK) {
+		log_warnx("reload: device registry refused, keeping the old one: %s", err);
+		devs = NULL;
+	}
 	pthread_rwlock_wrlock(&svc->lock);
+	if (devs) {
+		old_devs = svc->devices;
+		svc->devices = devs;
+	}
 	if (thr) {
 		old_thr = svc->thresholds;
 		svc->thresholds = thr;
@@ -157,6 +181,10 @@ static void service_reload(struct service *svc)
 		log_info("reload: thresholds loaded");
 	if (reg)
 		log_info("reload: station registry loaded, %zu stations", registry_count(reg));
+	if (devs)
+		log_info("reload: device registry loaded, %zu devices",
+			 device_registry_count(devs));
+	device_registry_free(old_devs);
 	thresholds_free(old_thr);
 	registry_free(old_reg);
 }
@@ -269,6 +297,11 @@ int service_serve(int argc, char **argv)
 	}
 	if (service_load_data(&svc->cfg, svc->geo, &svc->registry, &svc->thresholds, err,
 			      sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (service_load_devices(&svc->cfg, svc->registry, &svc->devices, err, sizeof(err)) !=
+	    GA_OK) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -398,6 +431,7 @@ out:
 	watchdog_free(svc->watchdog);
 	store_close(svc->store);
 	draft_templates_free(svc->templates);
+	device_registry_free(svc->devices);
 	registry_free(svc->registry);
 	thresholds_free(svc->thresholds);
 	geo_free(svc->geo);
@@ -418,6 +452,7 @@ int service_check_config(int argc, char **argv)
 	struct registry *reg = NULL;
 	struct thresholds *thr = NULL;
 	struct draft_templates *tpl = NULL;
+	struct device_registry *devs = NULL;
 	const char *path = service_args(argc, argv, &verbose);
 	if (!path)
 		return service_usage("check-config");
@@ -437,6 +472,8 @@ int service_check_config(int argc, char **argv)
 		goto fail;
 	if (draft_templates_load(c->alerts.templates[0] ? c->alerts.templates : NULL, &tpl, err,
 				 sizeof(err)) != GA_OK)
+		goto fail;
+	if (service_load_devices(c, reg, &devs, err, sizeof(err)) != GA_OK)
 		goto fail;
 	char secret[512];
 	if (c->mqtt.password_file[0] &&
@@ -481,12 +518,15 @@ int service_check_config(int argc, char **argv)
 	if (reg == NULL)
 		log_warnx("no [stations] file: every report will be rejected (unknown_station)");
 	printf("%s: ok (%zu stations)\n", path, reg ? registry_count(reg) : (size_t)0);
+	if (devs)
+		printf("%s: ok (%zu devices)\n", c->devices.file, device_registry_count(devs));
 	status = 0;
 	goto out;
 fail:
 	printf("%s\n", err);
 out:
 	draft_templates_free(tpl);
+	device_registry_free(devs);
 	registry_free(reg);
 	thresholds_free(thr);
 	geo_free(geo);

@@ -9,6 +9,7 @@
 
 #include "classify.h"
 #include "config.h"
+#include "device_registry.h"
 #include "error.h"
 #include "geo.h"
 #include "incident.h"
@@ -44,6 +45,7 @@ struct service {
 	pthread_rwlock_t lock;
 	struct registry *registry;
 	struct thresholds *thresholds;
+	struct device_registry *devices; /* [devices] file; NULL: none (§12) */
 
 	struct incident_rules rules;
 	struct draft_templates *templates;
