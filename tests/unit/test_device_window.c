@@ -1,0 +1,218 @@
+/* test_device_window.c - the metrics of spec §12 from the bounded window
+ * against hand-computed series: a straight line, a gap, a gap longer
+ * than the window, rain sums, out-of-order and duplicate points, and the
+ * bucket cap at the cap and one past it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_window.h"
+
+/* 2026-12-07T00:00:00Z, on an hour */
+#define T0 INT64_C(1796601600000)
+#define MIN_MS INT64_C(60000)
+#define HOUR_MS INT64_C(3600000)
+
+static void test_empty(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+
+	(void)state;
+	device_window_init(&w);
+	device_window_metrics(&w, &m);
+	assert_false(m.have_value);
+	assert_false(m.have_change);
+	assert_false(m.have_rate);
+	/* one point: a value and no change, no rate */
+	assert_int_equal(device_window_add(&w, T0, 7.5), DEVICE_WINDOW_ADDED);
+	device_window_metrics(&w, &m);
+	assert_true(m.have_value);
+	assert_float_equal(m.value, 7.5, 0);
+	assert_true(m.have_change);
+	assert_float_equal(m.change_24h, 0, 0);
+	assert_false(m.have_rate);
+}
+
+/* 0.5 mm an hour, a point every 10 min, 30 h: 12 mm a day. */
+static void feed_line(struct device_window *w, int k0, int k1, int step)
+{
+	for (int k = k0; k != k1; k += step)
+		assert_int_equal(device_window_add(w, T0 + k * 10 * MIN_MS, k * (0.5 / 6)),
+				 DEVICE_WINDOW_ADDED);
+}
+
+static void test_straight_line(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+
+	(void)state;
+	device_window_init(&w);
+	feed_line(&w, 0, 181, 1); /* k = 180 is T0 + 30 h */
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.value, 15.0, 1e-12);
+	/* the buckets hold hours 6..30: the earliest point is k = 36, 6 mm */
+	assert_float_equal(m.change_24h, 15.0 - 3.0, 1e-9);
+	assert_true(m.have_rate);
+	assert_float_equal(m.rate_per_day, 12.0, 1e-9);
+	/* 10 past the hour: the bucket of hour 6 still counts, from k = 36 */
+	assert_int_equal(device_window_add(&w, T0 + 181 * 10 * MIN_MS, 181 * (0.5 / 6)),
+			 DEVICE_WINDOW_ADDED);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.change_24h, (181 - 36) * (0.5 / 6), 1e-9);
+	assert_float_equal(m.rate_per_day, 12.0, 1e-9);
+	/* the first point of hour 31 pushes hour 6 out: from k = 42 */
+	feed_line(&w, 182, 187, 1);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.change_24h, (186 - 42) * (0.5 / 6), 1e-9);
+}
+
+static void test_out_of_order_and_duplicates(void **state)
+{
+	struct device_window a, b;
+	struct device_window_metrics ma, mb;
+
+	(void)state;
+	device_window_init(&a);
+	device_window_init(&b);
+	feed_line(&a, 0, 181, 1);
+	/* the same points newest first, then odd ones late */
+	for (int k = 180; k >= 0; k -= 2)
+		device_window_add(&b, T0 + k * 10 * MIN_MS, k * (0.5 / 6));
+	for (int k = 1; k < 181; k += 2)
+		device_window_add(&b, T0 + k * 10 * MIN_MS, k * (0.5 / 6));
+	device_window_metrics(&a, &ma);
+	device_window_metrics(&b, &mb);
+	assert_float_equal(ma.value, mb.value, 0);
+	assert_float_equal(ma.change_24h, mb.change_24h, 1e-9);
+	assert_float_equal(ma.rate_per_day, mb.rate_per_day, 1e-9);
+	assert_float_equal(ma.sum_24h, mb.sum_24h, 1e-9);
+	/* the latest again; a point before the oldest bucket */
+	assert_int_equal(device_window_add(&a, T0 + 180 * 10 * MIN_MS, 99),
+			 DEVICE_WINDOW_DUPLICATE);
+	assert_int_equal(device_window_add(&a, T0 + 5 * HOUR_MS + 59 * MIN_MS, 99),
+			 DEVICE_WINDOW_TOO_OLD);
+	device_window_metrics(&a, &mb);
+	assert_float_equal(ma.value, mb.value, 0);
+	assert_float_equal(ma.rate_per_day, mb.rate_per_day, 0);
+	/* a late point inside the window moves the rate, not the value */
+	assert_int_equal(device_window_add(&a, T0 + 20 * HOUR_MS + 5 * MIN_MS, 100),
+			 DEVICE_WINDOW_ADDED);
+	device_window_metrics(&a, &mb);
+	assert_float_equal(ma.value, mb.value, 0);
+	assert_true(mb.rate_per_day != ma.rate_per_day);
+	/* and an earlier first point of its bucket moves the change */
+	device_window_init(&b);
+	device_window_add(&b, T0 + 30 * MIN_MS, 2);
+	device_window_add(&b, T0 + 90 * MIN_MS, 3);
+	device_window_add(&b, T0 + 10 * MIN_MS, 1);
+	device_window_metrics(&b, &mb);
+	assert_float_equal(mb.change_24h, 3 - 1, 0);
+	assert_int_equal(device_window_add(&b, -1, 1), DEVICE_WINDOW_BAD);
+	assert_int_equal(device_window_add(&b, T0, 1.0 / 0.0), DEVICE_WINDOW_BAD);
+}
+
+static void test_gap(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+
+	(void)state;
+	device_window_init(&w);
+	/* 0 h: 0, 1 h: 1, (nothing for 9 h), 10 h: 4, 11 h: 5.
+	 * mean t 5.5 h, mean v 2.5; Sxy = 5.5*2.5 + 4.5*1.5 + 4.5*1.5 + 5.5*2.5
+	 * = 41, Sxx = 2 * (30.25 + 20.25) = 101: 41/101 mm/h */
+	device_window_add(&w, T0, 0);
+	device_window_add(&w, T0 + HOUR_MS, 1);
+	device_window_add(&w, T0 + 10 * HOUR_MS, 4);
+	device_window_add(&w, T0 + 11 * HOUR_MS, 5);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.value, 5, 0);
+	assert_float_equal(m.change_24h, 5, 0);
+	assert_float_equal(m.rate_per_day, 41.0 / 101.0 * 24, 1e-9);
+	assert_float_equal(m.sum_24h, 10, 0);
+	/* silent past the window: only the new point is left */
+	device_window_add(&w, T0 + 40 * HOUR_MS, 6);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.value, 6, 0);
+	assert_float_equal(m.change_24h, 0, 0);
+	assert_false(m.have_rate);
+	assert_float_equal(m.sum_24h, 6, 0);
+	assert_float_equal(m.sum_1h, 6, 0);
+}
+
+static void test_rain_sums(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+
+	(void)state;
+	device_window_init(&w);
+	/* 2.5 mm every 5 min for 2 h: the last hour 30 mm, 24 h 60 mm */
+	for (int k = 0; k < 24; k++)
+		device_window_add(&w, T0 + k * 5 * MIN_MS, 2.5);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.sum_1h, 30, 1e-6);
+	assert_float_equal(m.sum_24h, 60, 1e-9);
+	/* 3 h of nothing then 1 mm: the hour holds 1 mm, the day 61 */
+	device_window_add(&w, T0 + 5 * HOUR_MS, 1);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.sum_1h, 1, 1e-6);
+	assert_float_equal(m.sum_24h, 61, 1e-9);
+	/* a late point 30 min back joins both */
+	device_window_add(&w, T0 + 5 * HOUR_MS - 30 * MIN_MS, 0.5);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.sum_1h, 1.5, 1e-6);
+	assert_float_equal(m.sum_24h, 61.5, 1e-9);
+	/* one 2 h back joins the day, not the hour */
+	device_window_add(&w, T0 + 3 * HOUR_MS, 4);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.sum_1h, 1.5, 1e-6);
+	assert_float_equal(m.sum_24h, 65.5, 1e-9);
+}
+
+static void test_bucket_cap(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+
+	(void)state;
+	device_window_init(&w);
+	for (int i = 0; i < DEVICE_WINDOW_BUCKET_MAX; i++)
+		assert_int_equal(device_window_add(&w, T0 + i * 50, 1), DEVICE_WINDOW_ADDED);
+	assert_int_equal(device_window_add(&w, T0 + DEVICE_WINDOW_BUCKET_MAX * 50, 1),
+			 DEVICE_WINDOW_FULL);
+	device_window_metrics(&w, &m);
+	assert_float_equal(m.sum_24h, DEVICE_WINDOW_BUCKET_MAX, 0);
+	/* the next hour has room */
+	assert_int_equal(device_window_add(&w, T0 + HOUR_MS, 1), DEVICE_WINDOW_ADDED);
+}
+
+static void test_memory(void **state)
+{
+	(void)state;
+	print_message("sizeof(struct device_window) = %zu bytes\n", sizeof(struct device_window));
+	assert_true(sizeof(struct device_window) <= 1088);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_straight_line),
+	    cmocka_unit_test(test_out_of_order_and_duplicates),
+	    cmocka_unit_test(test_gap),
+	    cmocka_unit_test(test_rain_sums),
+	    cmocka_unit_test(test_bucket_cap),
+	    cmocka_unit_test(test_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
