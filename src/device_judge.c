@@ -92,10 +92,23 @@ void device_judge_free(struct device_judge *j)
  * name. */
 static ga_err judge_device_init(struct judge_device *jd, const struct device *d)
 {
+	size_t distinct = 0;
+
 	jd->d = d;
-	jd->series = calloc(d->n_rules + 1, sizeof(*jd->series));
-	jd->rule_series = calloc(d->n_rules + 1, sizeof(*jd->rule_series));
-	jd->rules = calloc(d->n_rules + 1, sizeof(*jd->rules));
+	if (d->n_rules == 0)
+		return GA_OK; /* stored, not judged */
+	/* exactly one window per distinct series: a window is 1 KiB */
+	for (size_t r = 0; r < d->n_rules; r++) {
+		size_t q;
+		for (q = 0; q < r; q++)
+			if (strcmp(d->rules[q].channel, d->rules[r].channel) == 0 &&
+			    strcmp(d->rules[q].field, d->rules[r].field) == 0)
+				break;
+		distinct += q == r;
+	}
+	jd->series = calloc(distinct, sizeof(*jd->series));
+	jd->rule_series = calloc(d->n_rules, sizeof(*jd->rule_series));
+	jd->rules = calloc(d->n_rules, sizeof(*jd->rules));
 	if (jd->series == NULL || jd->rule_series == NULL || jd->rules == NULL)
 		return GA_ERR_NOMEM;
 	for (size_t r = 0; r < d->n_rules; r++) {
