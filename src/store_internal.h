@@ -96,6 +96,7 @@ enum store_stmt_id {
 	STMT_STATS_DELIVERIES,
 	STMT_STATS_BACKLOG,
 	STMT_STATS_OLD_REPORTS,
+	STMT_STATS_COUNT_ADD,
 	/* the MQTT sessions left at the broker (migration 8; store_mqtt.c) */
 	STMT_MQTT_SESSION_EACH,
 	STMT_MQTT_SESSION_PUT,

@@ -13,6 +13,7 @@
 #include "notify.h"
 #include "receipt.h"
 #include "service.h"
+#include "store_stats.h"
 #include "timeutil.h"
 #include "watchdog.h"
 #include "workflow.h"
@@ -129,6 +130,10 @@ static ga_err writer_store(struct writer *w, struct writer_item *it)
 	result = store_report_put(w->store, r, it->topic, it->raw, it->rawlen, it->received_ms,
 				  inc.id, inc.level);
 	if (result != GA_OK)
+		return result;
+	/* /metrics reads this summary row, never the reports themselves. */
+	if ((r->warnings & REPORT_WARN_OLD) &&
+	    (result = store_stats_old_observed_add(w->store, it->received_ms, 1)) != GA_OK)
 		return result;
 	it->status = WRITER_ACCEPTED;
 	snprintf(it->incident_id, sizeof(it->incident_id), "%s", inc.id);
