@@ -581,6 +581,22 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
      * most a day's 1,441 summary rows, whatever the reports. */
     [STMT_STATS_OLD_REPORTS] = "SELECT sum(n) FROM report_counts"
 			       " WHERE what = 'old_observed' AND minute_ms >= ?1",
+    /* Retention (store_retention.c). Rejected payloads, oldest first. */
+    [STMT_RETENTION_REJECTED] = "DELETE FROM rejected WHERE id IN (SELECT id FROM rejected"
+				" WHERE received_ms < ?1 ORDER BY received_ms, id LIMIT ?2)",
+    [STMT_RETENTION_COUNTS] = "DELETE FROM report_counts WHERE minute_ms < ?1",
+    /* Reports received before ?1, after the cursor (?2, ?3), oldest
+     * first; the third column says whether the report may go: it has no
+     * incident, or a later one of its station in its incident exists
+     * (the order of STMT_REPORTS_LATEST: observed_ms, then id). */
+    [STMT_RETENTION_REPORTS] =
+	"SELECT r.id, r.received_ms, r.incident_id IS NULL OR EXISTS (SELECT 1 FROM reports n"
+	"  WHERE n.incident_id = r.incident_id AND n.station_id = r.station_id"
+	"  AND (n.observed_ms > r.observed_ms OR (n.observed_ms = r.observed_ms AND n.id > r.id)))"
+	" FROM reports r WHERE r.received_ms < ?1 AND (r.received_ms > ?2"
+	"  OR (r.received_ms = ?2 AND r.id > ?3))"
+	" ORDER BY r.received_ms, r.id LIMIT ?4",
+    [STMT_RETENTION_REPORT_DELETE] = "DELETE FROM reports WHERE id = ?1",
     [STMT_STATS_COUNT_ADD] = "INSERT INTO report_counts (what, minute_ms, n) VALUES (?1, ?2, ?3)"
 			     " ON CONFLICT (what, minute_ms) DO UPDATE SET n = n + excluded.n",
 };
