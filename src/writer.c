@@ -79,15 +79,6 @@ struct writer {
 	int64_t ret_reports, ret_rejected; /* deleted since the last log line */
 	int64_t wal_warned_ms;		   /* monotonic */
 	int64_t wal_restart_ms;		   /* monotonic: the last restart tried */
-	/* The checkpointer: a thread and a connection of its own, so that
-	 * copying the WAL into the database (and its fsync) runs beside the
-	 * commits instead of between them. NULL store: none (the writer
-	 * checkpoints itself, after each batch). */
-	struct store *ckpt_store;
-	pthread_t ckpt_thread;
-	pthread_mutex_t ckpt_mu;
-	pthread_cond_t ckpt_cv;
-	bool ckpt_wanted, ckpt_stop;
 	pthread_t thread;
 };
 
@@ -362,76 +353,6 @@ static void writer_wal_bound(struct writer *w)
 	}
 }
 
-/* A passive checkpoint: handed to the checkpointer when there is one,
- * else done here. */
-static void writer_checkpoint_soon(struct writer *w)
-{
-	if (!w->ckpt_store) {
-		store_checkpoint(w->store, false, 0, NULL, NULL);
-		return;
-	}
-	pthread_mutex_lock(&w->ckpt_mu);
-	w->ckpt_wanted = true;
-	pthread_cond_signal(&w->ckpt_cv);
-	pthread_mutex_unlock(&w->ckpt_mu);
-}
-
-static void *writer_ckpt_main(void *arg)
-{
-	struct writer *w = arg;
-
-	pthread_mutex_lock(&w->ckpt_mu);
-	for (;;) {
-		while (!w->ckpt_wanted && !w->ckpt_stop)
-			pthread_cond_wait(&w->ckpt_cv, &w->ckpt_mu);
-		if (w->ckpt_stop)
-			break;
-		w->ckpt_wanted = false;
-		pthread_mutex_unlock(&w->ckpt_mu);
-		/* Never waits: what readers still need is copied next time. */
-		store_checkpoint(w->ckpt_store, false, 0, NULL, NULL);
-		pthread_mutex_lock(&w->ckpt_mu);
-	}
-	pthread_mutex_unlock(&w->ckpt_mu);
-	return NULL;
-}
-
-/* Starts the checkpointer on a connection of its own; without one (it
- * cannot open) the writer checkpoints itself. */
-static void writer_ckpt_start(struct writer *w)
-{
-	char err[512];
-	struct store_options sopt = {.path = w->svc->cfg.store.path};
-
-	pthread_mutex_init(&w->ckpt_mu, NULL);
-	pthread_cond_init(&w->ckpt_cv, NULL);
-	if (store_open(&sopt, &w->ckpt_store, err, sizeof(err)) != GA_OK) {
-		log_warnx("writer: no checkpointer (%s): the writer checkpoints itself", err);
-		w->ckpt_store = NULL;
-		return;
-	}
-	if (pthread_create(&w->ckpt_thread, NULL, writer_ckpt_main, w) != 0) {
-		log_warnx("writer: no checkpointer thread: the writer checkpoints itself");
-		store_close(w->ckpt_store);
-		w->ckpt_store = NULL;
-	}
-}
-
-static void writer_ckpt_stop(struct writer *w)
-{
-	if (w->ckpt_store) {
-		pthread_mutex_lock(&w->ckpt_mu);
-		w->ckpt_stop = true;
-		pthread_cond_signal(&w->ckpt_cv);
-		pthread_mutex_unlock(&w->ckpt_mu);
-		pthread_join(w->ckpt_thread, NULL);
-		store_close(w->ckpt_store);
-		w->ckpt_store = NULL;
-	}
-	pthread_mutex_destroy(&w->ckpt_mu);
-	pthread_cond_destroy(&w->ckpt_cv);
-}
-
 /* Periodic work, outside any batch: the WAL's bound; retention; silent
  * stations; drafts pending too long (the workflow runs its own
  * transaction). */
@@ -553,7 +474,7 @@ static void *writer_main(void *arg)
 		 * sessions have their answer (store_defer_checkpoints). */
 		if (result == GA_OK && store_wal_frames(w->store) >= STORE_WAL_AUTOCHECKPOINT) {
 			pthread_mutex_unlock(&w->mu);
-			writer_checkpoint_soon(w);
+			store_checkpoint(w->store, false, 0, NULL, NULL);
 			writer_wal_bound(w);
 			pthread_mutex_lock(&w->mu);
 		}
@@ -584,7 +505,6 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 		return GA_ERR_NOMEM;
 	}
 	store_defer_checkpoints(store, true);
-	writer_ckpt_start(w);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
@@ -592,7 +512,6 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
 		pthread_cond_destroy(&w->done);
-		writer_ckpt_stop(w);
 		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
@@ -678,7 +597,6 @@ void writer_free(struct writer *w)
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	writer_ckpt_stop(w);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
