@@ -37,14 +37,15 @@
  * WRITER_RETENTION_REST_MS (the reports it keeps are read again then). */
 #define WRITER_RETENTION_LIMIT 256
 #define WRITER_RETENTION_BUDGET_MS 50
-#define WRITER_RETENTION_REST_MS (3600 * 1000)
+#define WRITER_RETENTION_REST_MS (60 * 1000)
 #define WRITER_DAY_MS (24LL * 3600 * 1000)
 /* Summary rows of /metrics older than this go (the gauges read a day). */
 #define WRITER_COUNTS_KEEP_MS (2 * WRITER_DAY_MS)
-/* Past this many frames in the WAL (4 KiB pages: 16 MiB), the passive
- * checkpoints after commits have been kept from finishing by readers:
- * the writer (after a batch, or in its tick when idle) waits (up to WRITER_WAL_RESTART_WAIT_MS,
- * writes held) for the readers of old snapshots to finish and restarts the log. */
+/* Past this many frames in the WAL (4 KiB pages: 16 MiB), readers have
+ * kept the passive checkpoints after commits from finishing: the writer
+ * (after a batch, or in its tick when idle) waits up to
+ * WRITER_WAL_RESTART_WAIT_MS, writes held, for the readers of old
+ * snapshots to finish, and restarts the log. */
 #define WRITER_WAL_RESTART_FRAMES (4 * STORE_WAL_AUTOCHECKPOINT)
 #define WRITER_WAL_RESTART_WAIT_MS 250
 /* At most one restart a second: with readers that never let go, each
