@@ -78,6 +78,9 @@ struct writer {
 	struct store_retention_cursor ret_cursor;
 	int64_t ret_rest_until_ms;	   /* monotonic: no pass over the reports before */
 	int64_t ret_reports, ret_rejected; /* deleted since the last log line */
+	int64_t ret_second_ms;		   /* monotonic: the budget's second began */
+	int64_t ret_spent_ms;		   /* of the budget, in that second */
+	bool ret_more;			   /* a step may have more to delete */
 	int64_t wal_warned_ms;		   /* monotonic */
 	int64_t wal_restart_ms;		   /* monotonic: the last restart tried */
 	pthread_t thread;
@@ -291,47 +294,55 @@ static void writer_station_change(const struct station *st, int64_t silent_ms, b
 			    back ? "station_back" : "station_silent", st->station_id, what, "", "");
 }
 
-/* Deletes what [store] keep_reports_days no longer keeps, a step (one
- * short transaction) at a time while there is more and the tick's budget
- * lasts. Reports come in passes: once a pass has read every report older
- * than the limit, the next waits WRITER_RETENTION_REST_MS. */
-static void writer_retention(struct writer *w)
+/* One retention step (one short transaction) when one is due and this
+ * second's budget (WRITER_RETENTION_BUDGET_MS of the writer's time)
+ * allows; false when there is nothing more to do this second. Under load
+ * the writer takes one step after each batch, so the reports that
+ * arrive meanwhile wait for one step, not for the whole budget; when
+ * idle, the tick takes steps until the budget is spent. Reports come in
+ * passes: once a pass has read every report older than the limit, the
+ * next waits WRITER_RETENTION_REST_MS. */
+static bool writer_retention(struct writer *w)
 {
 	int days = w->svc->cfg.store.keep_reports_days;
 	int64_t t0 = time_mono_ms(), now = time_now_ms();
 	struct store_retention_result r;
 
 	if (days <= 0)
-		return;
-	int64_t before = now - (int64_t)days * WRITER_DAY_MS;
-	for (;;) {
-		bool rest = time_mono_ms() < w->ret_rest_until_ms;
-		ga_err e = store_retention_step(w->store, before, rest ? 0 : before,
-						now - WRITER_COUNTS_KEEP_MS, WRITER_RETENTION_LIMIT,
-						&w->ret_cursor, &r);
-		if (e != GA_OK) {
-			log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
-			return;
-		}
-		w->ret_reports += r.reports;
-		w->ret_rejected += r.rejected;
-		if (!rest && r.reports_done) {
-			/* The pass is over: say what it did, rest, start again. */
-			if (w->ret_reports > 0 || w->ret_rejected > 0)
-				log_info("retention: %lld reports and %lld rejected payloads older "
-					 "than %d days deleted",
-					 (long long)w->ret_reports, (long long)w->ret_rejected,
-					 days);
-			w->ret_reports = w->ret_rejected = 0;
-			memset(&w->ret_cursor, 0, sizeof(w->ret_cursor));
-			w->ret_rest_until_ms = time_mono_ms() + WRITER_RETENTION_REST_MS;
-			rest = true;
-		}
-		if ((rest || r.reports_done) && r.rejected_done)
-			return;
-		if (time_mono_ms() - t0 >= WRITER_RETENTION_BUDGET_MS)
-			return; /* more next second */
+		return false;
+	if (t0 - w->ret_second_ms >= 1000) {
+		w->ret_second_ms = t0;
+		w->ret_spent_ms = 0;
+		w->ret_more = true;
 	}
+	if (!w->ret_more || w->ret_spent_ms >= WRITER_RETENTION_BUDGET_MS)
+		return false;
+	int64_t before = now - (int64_t)days * WRITER_DAY_MS;
+	bool rest = t0 < w->ret_rest_until_ms;
+	ga_err e =
+	    store_retention_step(w->store, before, rest ? 0 : before, now - WRITER_COUNTS_KEEP_MS,
+				 WRITER_RETENTION_LIMIT, &w->ret_cursor, &r);
+	w->ret_spent_ms += time_mono_ms() - t0;
+	if (e != GA_OK) {
+		log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
+		w->ret_more = false;
+		return false;
+	}
+	w->ret_reports += r.reports;
+	w->ret_rejected += r.rejected;
+	if (!rest && r.reports_done) {
+		/* The pass is over: say what it did, rest, start again. */
+		if (w->ret_reports > 0 || w->ret_rejected > 0)
+			log_info("retention: %lld reports and %lld rejected payloads older than %d "
+				 "days deleted",
+				 (long long)w->ret_reports, (long long)w->ret_rejected, days);
+		w->ret_reports = w->ret_rejected = 0;
+		memset(&w->ret_cursor, 0, sizeof(w->ret_cursor));
+		w->ret_rest_until_ms = time_mono_ms() + WRITER_RETENTION_REST_MS;
+		rest = true;
+	}
+	w->ret_more = !((rest || r.reports_done) && r.rejected_done);
+	return w->ret_more && w->ret_spent_ms < WRITER_RETENTION_BUDGET_MS;
 }
 
 /* Bounds the WAL when readers kept the passive checkpoints from
@@ -360,7 +371,11 @@ static void writer_wal_bound(struct writer *w)
 static void writer_tick(struct writer *w)
 {
 	writer_wal_bound(w);
-	writer_retention(w);
+	for (bool idle = true; idle && writer_retention(w);) {
+		pthread_mutex_lock(&w->mu);
+		idle = !w->head; /* else the batch first: one step after it */
+		pthread_mutex_unlock(&w->mu);
+	}
 	if (w->svc->watchdog) {
 		pthread_rwlock_rdlock(&w->svc->lock);
 		watchdog_check(w->svc->watchdog, w->svc->registry, time_now_ms(),
@@ -477,6 +492,11 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			store_checkpoint(w->store, false, 0, NULL, NULL);
 			writer_wal_bound(w);
+			pthread_mutex_lock(&w->mu);
+		}
+		if (result == GA_OK && batch) {
+			pthread_mutex_unlock(&w->mu);
+			writer_retention(w);
 			pthread_mutex_lock(&w->mu);
 		}
 		if (result != GA_OK && nacks > 0 && w->nacks + nacks <= WRITER_MAX_ACKS) {
