@@ -2,7 +2,13 @@
  * asked for: the gauges of /metrics and the delivery backlog of /healthz
  * (spec §8, issue 6 "Observability"). Each is a read of its own outside
  * any transaction, on the caller's connection (the HTTP server's: never
- * the writer's, so a scrape never holds up a report). Times are Unix ms. */
+ * the writer's, so a scrape never holds up a report). Times are Unix ms.
+ *
+ * Each reads a bounded number of rows whatever the data stored (issue
+ * 15): summary rows (delivery_counts, kept by triggers; report_counts,
+ * written by the writer with the reports) or open items through their
+ * indexes. A new gauge must keep it so (test_store_stats.c,
+ * test_scrape_does_not_read_the_data). */
 #ifndef GA_STORE_STATS_H
 #define GA_STORE_STATS_H
 
@@ -50,8 +56,20 @@ struct store_backlog {
 ga_err store_stats_backlog(struct store *s, int64_t overdue_before_ms, int64_t failed_since_ms,
 			   struct store_backlog *out);
 
-/* Accepted reports received at or after since_ms whose observed_at was
- * more than max_age_ms before they arrived (report.h, REPORT_WARN_OLD). */
+/* Accepted reports flagged old (report.h, REPORT_WARN_OLD: observed_at
+ * more than [stations] max_observed_age before they arrived) that
+ * arrived in the minute of since_ms or later: read from per-minute
+ * summary rows (store_stats_old_observed_add), at most a day's worth of
+ * rows whatever the number of reports. max_age_ms is not consulted: the
+ * writer flagged each report against the threshold in force when it
+ * arrived (kept so that callers need not change). */
 ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_age_ms, int64_t *n);
+
+/* Inside the transaction that stores them: n accepted reports flagged
+ * old arrived at received_ms (counted in its minute). */
+ga_err store_stats_old_observed_add(struct store *s, int64_t received_ms, int64_t n);
+
+/* The width of a summary row of report counts. */
+#define STORE_STATS_BUCKET_MS 60000
 
 #endif
