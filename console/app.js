@@ -176,7 +176,7 @@
     var headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
-    if (path === '/console/login') headers['X-Geoalert-Login'] = '1'; /* login CSRF: docs/security.d/http.md */
+    if (path === '/console/login') headers['X-Geoalert-Login'] = '1'; /* login CSRF: docs/security.md */
     return fetch(path, {
       method: method, headers: headers, credentials: 'same-origin', cache: 'no-store',
       body: body === undefined ? undefined : JSON.stringify(body)
