@@ -3,7 +3,7 @@
  * Unicode bidirectional controls that could make it display otherwise
  * than it reads.
  *
- * Two sets, decided in docs/security.d/hostile.md:
+ * Two sets, decided in docs/security.md ("Bidirectional controls"):
  *   - the embeddings, overrides and isolates (U+202A..U+202E,
  *     U+2066..U+2069) open a state that reverses or reorders what
  *     follows; a report carrying one is rejected (report_check.c);
