@@ -50,7 +50,7 @@ SINKS = (sink, sink_tls, sink_smtps, sink_rogue, sink_clear, sink_opt)
 def mail_channel(url, **kw):
     c = {"type": "email", "url": url, "from": "alerts@dnr.example.org", "to_file": TO_FILE,
          "username": "geoalert", "secret_file": PW_FILE, "backoff_initial_ms": "200",
-         "backoff_max_ms": "800", "timeout_ms": "3000"}
+         "backoff_max_ms": "800", "timeout_ms": "15000"}
     c.update(kw)
     return c
 
@@ -66,7 +66,7 @@ ga = Geoalert(broker, stations=REGISTRY, extra={
     "channel.mail": {"type": "email", "url": sink.url(), "from": "alerts@dnr.example.org",
                      "to_file": TO_FILE, "username": "geoalert", "secret_file": PW_FILE,
                      "backoff_initial_ms": "200", "backoff_max_ms": "800",
-                     "timeout_ms": "3000"},
+                     "timeout_ms": "15000"},
     "channel.mail_starttls": mail_channel(sink_tls.url(), starttls="true", ca_file=GOOD["ca"]),
     "channel.mail_smtps": mail_channel(sink_smtps.url(), ca_file=GOOD["ca"]),
     "channel.mail_rogue": mail_channel(sink_rogue.url(), starttls="true", ca_file=GOOD["ca"],
