@@ -405,10 +405,12 @@ def test_drill_mode_sends_only_to_exercise_channels():
         got = drill.wait(lambda r: r["status"] == 201, 10, count=3)
         assert sorted(r["alert"]["alert_id"] for r in got) == sorted(aids), got
         assert all(r["alert"]["status"] == "exercise" for r in got), got
-        # rate_per_s = 1: confirmed within a fraction of a second, sent a
-        # second apart
+        # rate_per_s = 1: confirmed within a fraction of a second, sent in
+        # slots a second apart. Measured from the first arrival: a send
+        # that reached the stand-in late narrows the gap after it (seen:
+        # 1.06 s then 0.94 s), never the distance to the first.
         ts = sorted(r["t"] for r in got)
-        assert ts[1] - ts[0] >= 0.95 and ts[2] - ts[1] >= 0.95, ts
+        assert ts[1] - ts[0] >= 0.9 and ts[2] - ts[0] >= 1.9, ts
         code, body = flows.call(g2, "GET", "/api/v1/alerts/%s/deliveries" % aids[0], tok)
         assert code == 200 and [d["channel"] for d in body["deliveries"]] == ["drill"], body
         time.sleep(0.5)
