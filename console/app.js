@@ -26,6 +26,7 @@
    * an open published alert's deliveries are fetched every poll. */
   var DETAIL_MS = 30000;
   var WARN_BEFORE_S = 180; /* warn this long before the session expires */
+  var ACTIVE_MS = 60000; /* no click or key for this long: the officer is away */
   var LEVEL_ZH = { extra_large: '特大型', large: '大型', medium: '中型', small: '小型' };
   var LEVEL_BY_INDEX = ['small', 'medium', 'large', 'extra_large'];
   var MSG_ZH = { alert: '首发', update: '续报', cancel: '解除' };
@@ -56,7 +57,7 @@
   var TITLE = '地质灾害预警 · 值班台';
 
   var state = {
-    csrf: null, name: null, role: null, expiresMs: null, offsetMin: null,
+    csrf: null, name: null, role: null, expiresMs: null, offsetMin: null, activeAt: Date.now(),
     cards: {}, /* 'pending:ID' / 'published:ID' / 'rejected:ID' -> card */
     knownPending: null, /* alert_id:draft_id seen in the pending list */
     unseen: 0, timer: null, loggedIn: false, audio: null, sessionApi: true
@@ -177,6 +178,9 @@
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
     if (path === '/console/login') headers['X-Geoalert-Login'] = '1'; /* login CSRF: docs/security.md */
+    /* The officer away for a minute: the console's own polls must not keep
+     * the session alive (an unattended console times out, after a warning). */
+    if (method === 'GET' && Date.now() - state.activeAt > ACTIVE_MS) headers['X-Geoalert-Background'] = '1';
     return fetch(path, {
       method: method, headers: headers, credentials: 'same-origin', cache: 'no-store',
       body: body === undefined ? undefined : JSON.stringify(body)
@@ -305,6 +309,7 @@
   }
   ['pointerdown', 'keydown', 'touchstart'].forEach(function (ev) {
     document.addEventListener(ev, function () {
+      state.activeAt = Date.now();
       unlockAudio();
       if (state.unseen) { state.unseen = 0; updateTitle(state.npending || 0); }
     }, { passive: true });

@@ -39,6 +39,9 @@
  * cannot send it, and a cross-site fetch with it needs a CORS preflight,
  * which we never grant): login CSRF. */
 #define HTTP_LOGIN_HEADER "X-Geoalert-Login"
+/* Marks a console request made while the officer is away (its polls): the
+ * session's idle timeout does not slide for it. */
+#define HTTP_BACKGROUND_HEADER "X-Geoalert-Background"
 
 struct service;
 struct http_worker;

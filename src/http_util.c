@@ -382,8 +382,13 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 	}
 	who->by_session = true;
 	/* The idle timeout slides; a write per request is not needed for
-	 * that, one per HTTP_TOUCH_MS is. */
-	if (now - who->session.last_seen_ms >= HTTP_TOUCH_MS) {
+	 * that, one per HTTP_TOUCH_MS is. A request the console makes on its
+	 * own while the officer is away (its polls, marked with
+	 * HTTP_BACKGROUND_HEADER) does not slide it: an unattended console
+	 * must still time out (issue 10). */
+	bool background =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HTTP_BACKGROUND_HEADER) != NULL;
+	if (!background && now - who->session.last_seen_ms >= HTTP_TOUCH_MS) {
 		int64_t expires = now + (int64_t)h->svc->cfg.console.session_idle_s * 1000;
 		if ((e = store_session_touch(h->store, id, now, expires)) != GA_OK &&
 		    e != GA_ERR_NOTFOUND)

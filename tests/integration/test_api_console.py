@@ -10,6 +10,7 @@ before the cancel and published as edited; GET /api/v1/session.
 
 Every wait is bounded."""
 import json
+import sqlite3
 import os
 import re
 
@@ -262,10 +263,48 @@ def test_session():
     no_latin(res["message"])
 
 
+def test_background_polls_do_not_keep_the_session():
+    """The console marks the requests it makes while the officer is away
+    (X-Geoalert-Background): they must not slide the idle timeout, or an
+    unattended console would stay logged in for ever; any other request
+    slides it."""
+    code, h, raw = flows.request(ga, "POST", "/console/login",
+                                 body={"name": "duty1", "password": PASSWORD},
+                                 headers=flows.LOGIN_HEADERS)
+    assert code == 200, raw
+    cookie = [c for c in h.get("set-cookie", "").split(",") if "geoalert_session=" in c]
+    value = cookie[0].split("geoalert_session=")[1].split(";")[0]
+
+    def session(background):
+        hdrs = {"Cookie": "geoalert_session=" + value}
+        if background:
+            hdrs["X-Geoalert-Background"] = "1"
+        code, _, raw = flows.request(ga, "GET", "/api/v1/session", headers=hdrs)
+        assert code == 200, raw
+        return json.loads(raw)["expires_at"]
+
+    # ten minutes idle: past the touch interval, well inside the timeout
+    con = sqlite3.connect(ga.db, timeout=10)
+    con.execute("UPDATE sessions SET expires_ms = expires_ms - 600000,"
+                " last_seen_ms = last_seen_ms - 600000")
+    con.commit()
+    con.close()
+    before = session(True)
+    assert session(True) == before, before
+    code, _, raw = flows.request(ga, "GET", "/api/v1/alerts?state=pending",
+                                 headers={"Cookie": "geoalert_session=" + value,
+                                          "X-Geoalert-Background": "1"})
+    assert code == 200, raw
+    assert session(True) == before
+    after = session(False)
+    assert after > before, (before, after)
+
+
 for t in (test_list_items_and_detail, test_preview_is_what_goes_out_and_publishes_nothing,
           test_limits_in_characters_with_field_and_limit,
           test_edits_carried_into_the_next_version,
-          test_cancel_shows_its_text_first_and_publishes_it_as_edited, test_session):
+          test_cancel_shows_its_text_first_and_publishes_it_as_edited, test_session,
+          test_background_polls_do_not_keep_the_session):
     runner.run(t)
 ga.stop()
 weibo.close()
