@@ -71,6 +71,7 @@ static const struct option options[] = {
     S("store", "path", store.path),
     L("store", "max_page_count", store.max_page_count, 0, 1e12),
     I("store", "batch_max", store.batch_max, 1, 4096),
+    I("store", "keep_reports_days", store.keep_reports_days, 0, 36500),
     S("http", "listen", http.listen),
     S("http", "public_base_url", http.public_base_url),
     {"http", "healthz_backlog", OPT_DURATION, offsetof(struct config, http.healthz_backlog_s), 0,
@@ -128,6 +129,7 @@ void config_defaults(struct config *c)
 		 CONFIG_SHARE_GROUP_DEFAULT);
 	snprintf(c->store.path, sizeof(c->store.path), "var/geoalert.db");
 	c->store.batch_max = 256;
+	c->store.keep_reports_days = 90;
 	snprintf(c->http.listen, sizeof(c->http.listen), "127.0.0.1:8080");
 	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url), "http://127.0.0.1:8080");
 	snprintf(c->geo.service_area, sizeof(c->geo.service_area), "32");

@@ -76,6 +76,9 @@ struct config {
 		char path[CONFIG_PATH_MAX];
 		long max_page_count; /* 0: unlimited (tests only) */
 		int batch_max;	     /* reports per group commit */
+		/* raw reports and rejections older than this are deleted
+		 * (store_retention.h); 0: kept for ever */
+		int keep_reports_days;
 	} store;
 
 	struct {

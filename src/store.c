@@ -17,6 +17,8 @@
 #include "store_internal.h"
 
 #define STORE_ERRMSG_MAX 256
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
 
 ga_err store_error(struct store *s, int rc, const char *what)
 {
@@ -151,6 +153,34 @@ void store_column_figures(sqlite3_stmt *st, int first, struct figures *f)
 		f->value[i] = sqlite3_column_double(st, first + i);
 		f->set |= 1u << i;
 	}
+}
+
+/* After each commit: notes the WAL's length for store_wal_frames, and
+ * checkpoints passively past STORE_WAL_AUTOCHECKPOINT frames, as SQLite's
+ * own hook (wal_autocheckpoint) would. A checkpoint's failure only
+ * leaves the log longer: the commit stands. */
+static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+
+	s->wal_frames = frames;
+	if (frames >= STORE_WAL_AUTOCHECKPOINT && !s->defer_checkpoint) {
+		int nlog = -1;
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &nlog, NULL);
+		if (nlog >= 0)
+			s->wal_frames = nlog;
+	}
+	return SQLITE_OK;
+}
+
+int store_wal_frames(const struct store *s)
+{
+	return s->wal_frames;
+}
+
+void store_defer_checkpoints(struct store *s, bool defer)
+{
+	s->defer_checkpoint = defer;
 }
 
 /* Fails unless the directory that will hold path exists: SQLite would
@@ -392,6 +422,8 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	s->wal_frames = -1;
+	sqlite3_wal_hook(s->db, store_wal_hook, s);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
 	if ((e = store_exec(s, "PRAGMA foreign_keys = ON", "foreign_keys", err, errlen)))
@@ -399,6 +431,11 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 	if ((e = store_wal(s, err, errlen)))
 		goto out;
 	if ((e = store_exec(s, "PRAGMA synchronous = FULL", "synchronous", err, errlen)))
+		goto out;
+	/* The WAL file is cut back to this size each time it restarts from
+	 * its beginning (SQLite keeps it at its largest otherwise). */
+	if ((e = store_exec(s, "PRAGMA journal_size_limit = " STORE_STR(STORE_WAL_LIMIT_BYTES),
+			    "journal_size_limit", err, errlen)))
 		goto out;
 	if ((e = store_migrate(s, err, errlen)))
 		goto out;
@@ -530,4 +567,32 @@ ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_
 	if (incidents && (e = store_count_one(s, STMT_COUNT_INCIDENTS, incidents)))
 		return e;
 	return GA_OK;
+}
+
+ga_err store_checkpoint(struct store *s, bool restart, int wait_ms, int *log_frames,
+			int *done_frames)
+{
+	int nlog = -1, ndone = -1, rc;
+
+	if (s->in_txn)
+		return GA_ERR_INVAL;
+	if (restart)
+		sqlite3_busy_timeout(s->db, wait_ms);
+	rc = sqlite3_wal_checkpoint_v2(
+	    s->db, "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &nlog,
+	    &ndone);
+	if (restart)
+		sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if (log_frames)
+		*log_frames = nlog;
+	if (done_frames)
+		*done_frames = ndone;
+	if (rc == SQLITE_OK) {
+		if (restart)
+			s->wal_frames = 0; /* the next commit starts the log again */
+		return GA_OK;
+	}
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return GA_ERR_BUSY; /* a reader or another writer was in the way: try later */
+	return store_error(s, rc, "checkpoint");
 }

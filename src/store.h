@@ -44,6 +44,34 @@ ga_err store_begin(struct store *s);
 ga_err store_commit(struct store *s);
 ga_err store_rollback(struct store *s);
 
+/* The WAL file is truncated back to this size whenever the log restarts
+ * from its beginning (PRAGMA journal_size_limit, set on every
+ * connection). */
+#define STORE_WAL_LIMIT_BYTES 8388608
+
+/* Checkpoints the WAL outside any transaction. Passive (restart false):
+ * copies what no reader still needs, never waits. Restart: waits up to
+ * wait_ms for the readers of older snapshots to finish, copies the whole
+ * log and makes the next commit start it again from its beginning (so
+ * the file is cut to STORE_WAL_LIMIT_BYTES); writers wait meanwhile.
+ * *log_frames: frames in the log, *done_frames: frames copied (either
+ * may be NULL; -1 when unknown). GA_ERR_BUSY when a reader kept it from
+ * finishing. */
+ga_err store_checkpoint(struct store *s, bool restart, int wait_ms, int *log_frames,
+			int *done_frames);
+
+/* A commit that leaves at least this many frames in the WAL checkpoints
+ * it (passively), as SQLite's default wal_autocheckpoint does. */
+#define STORE_WAL_AUTOCHECKPOINT 1000
+
+/* Frames in the WAL after the last commit on s (-1: none yet). */
+int store_wal_frames(const struct store *s);
+
+/* With defer, commits on s no longer checkpoint by themselves: the
+ * caller runs store_checkpoint when it suits it (the writer: after the
+ * sessions waiting for the commit have their answer). */
+void store_defer_checkpoints(struct store *s, bool defer);
+
 /* Cheap check that the database answers and is writable (for /healthz). */
 ga_err store_ping(struct store *s);
 

@@ -96,6 +96,12 @@ enum store_stmt_id {
 	STMT_STATS_DELIVERIES,
 	STMT_STATS_BACKLOG,
 	STMT_STATS_OLD_REPORTS,
+	STMT_STATS_COUNT_ADD,
+	/* retention (store_retention.c) */
+	STMT_RETENTION_REJECTED,
+	STMT_RETENTION_COUNTS,
+	STMT_RETENTION_REPORTS,
+	STMT_RETENTION_REPORT_DELETE,
 	/* the MQTT sessions left at the broker (migration 8; store_mqtt.c) */
 	STMT_MQTT_SESSION_EACH,
 	STMT_MQTT_SESSION_PUT,
@@ -115,6 +121,11 @@ struct store {
 	 * constraint violation, which only aborts its statement); store_commit
 	 * then rolls back and returns it. */
 	ga_err txn_err;
+	/* Frames in the WAL after this connection's last commit (the WAL
+	 * hook, store.c); -1 before the first. Written and read by the
+	 * connection's one thread. */
+	int wal_frames;
+	bool defer_checkpoint; /* store_defer_checkpoints */
 };
 
 /* Schema migrations, in order: migration i takes user_version i to i+1. */

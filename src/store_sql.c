@@ -297,6 +297,51 @@ const char *const store_migrations[] = {
      * rows from before, whose raw is whole. */
     "ALTER TABLE rejected ADD COLUMN raw_len INTEGER;"
     "ALTER TABLE rejected ADD COLUMN raw_sha256 TEXT;",
+
+    /* 11: /metrics in constant time (issue 15, "At scale"): no gauge may
+     * read rows that grow with the reports or the published alerts.
+     * delivery_counts is the ledger's row count by channel and state,
+     * kept by triggers in the transaction that changes the ledger, so it
+     * is right after any restart and whoever writes deliveries.
+     * report_counts holds per-minute counts the writer adds in the
+     * report's own transaction ('old_observed': accepted with the receipt
+     * warning "old"); the rows of the last hours are all a gauge reads,
+     * and retention deletes older ones. Seeded from the reports of the
+     * last 25 h at the default max_observed_age (7 days). The partial
+     * index lets the failed deliveries of the last day be counted
+     * without reading the delivered ones. */
+    "CREATE TABLE delivery_counts ("
+    " channel TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (channel, state)) WITHOUT ROWID;"
+    "INSERT INTO delivery_counts (channel, state, n)"
+    " SELECT channel, state, count(*) FROM deliveries GROUP BY channel, state;"
+    "CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN"
+    " INSERT INTO delivery_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)"
+    "  ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE TRIGGER deliveries_count_update AFTER UPDATE OF channel, state ON deliveries"
+    " WHEN OLD.channel IS NOT NEW.channel OR OLD.state IS NOT NEW.state BEGIN"
+    " UPDATE delivery_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;"
+    " INSERT INTO delivery_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)"
+    "  ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN"
+    " UPDATE delivery_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;"
+    " END;"
+    "CREATE INDEX deliveries_failed_by_created ON deliveries (created_ms)"
+    " WHERE state = 'failed';"
+    "CREATE TABLE report_counts ("
+    " what TEXT NOT NULL,"
+    " minute_ms INTEGER NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (what, minute_ms)) WITHOUT ROWID;"
+    "INSERT INTO report_counts (what, minute_ms, n)"
+    " SELECT 'old_observed', received_ms / 60000 * 60000, count(*) FROM reports"
+    " WHERE received_ms >= (CAST(strftime('%s', 'now') AS INTEGER) - 90000) * 1000"
+    " AND received_ms - observed_ms > 604800000"
+    " GROUP BY received_ms / 60000;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -542,8 +587,10 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_STATS_INCIDENTS] = "SELECT level, count(*) FROM incidents"
 			     " WHERE open = 1 AND updated_ms >= ?1 GROUP BY level",
     [STMT_STATS_DRAFTS_PENDING] = "SELECT count(*) FROM alert_drafts WHERE state = 'pending'",
-    [STMT_STATS_DELIVERIES] = "SELECT channel, state, count(*) FROM deliveries"
-			      " GROUP BY channel, state ORDER BY channel, state",
+    /* The counts the triggers of migration 9 keep (one row per channel
+     * and state ever seen). */
+    [STMT_STATS_DELIVERIES] = "SELECT channel, state, n FROM delivery_counts"
+			      " WHERE n > 0 ORDER BY channel, state",
     /* Unfinished rows (the partial index deliveries_due holds them all):
      * how many, how many made before ?1, the oldest; and failed rows made
      * since ?2. */
@@ -555,8 +602,26 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 			   "  WHERE state IN ('pending', 'sending')),"
 			   " (SELECT count(*) FROM deliveries"
 			   "  WHERE state = 'failed' AND created_ms >= ?2)",
-    /* Reports received since ?1 whose observed_at was more than ?2 ms
-     * before they arrived. */
-    [STMT_STATS_OLD_REPORTS] = "SELECT count(*) FROM reports"
-			       " WHERE received_ms >= ?1 AND received_ms - observed_ms > ?2",
+    /* Reports flagged old that arrived in the minutes from ?1 on: at
+     * most a day's 1,441 summary rows, whatever the reports. */
+    [STMT_STATS_OLD_REPORTS] = "SELECT sum(n) FROM report_counts"
+			       " WHERE what = 'old_observed' AND minute_ms >= ?1",
+    /* Retention (store_retention.c). Rejected payloads, oldest first. */
+    [STMT_RETENTION_REJECTED] = "DELETE FROM rejected WHERE id IN (SELECT id FROM rejected"
+				" WHERE received_ms < ?1 ORDER BY received_ms, id LIMIT ?2)",
+    [STMT_RETENTION_COUNTS] = "DELETE FROM report_counts WHERE minute_ms < ?1",
+    /* Reports received before ?1, after the cursor (?2, ?3), oldest
+     * first; the third column says whether the report may go: it has no
+     * incident, or a later one of its station in its incident exists
+     * (the order of STMT_REPORTS_LATEST: observed_ms, then id). */
+    [STMT_RETENTION_REPORTS] =
+	"SELECT r.id, r.received_ms, r.incident_id IS NULL OR EXISTS (SELECT 1 FROM reports n"
+	"  WHERE n.incident_id = r.incident_id AND n.station_id = r.station_id"
+	"  AND (n.observed_ms > r.observed_ms OR (n.observed_ms = r.observed_ms AND n.id > r.id)))"
+	" FROM reports r WHERE r.received_ms < ?1 AND (r.received_ms > ?2"
+	"  OR (r.received_ms = ?2 AND r.id > ?3))"
+	" ORDER BY r.received_ms, r.id LIMIT ?4",
+    [STMT_RETENTION_REPORT_DELETE] = "DELETE FROM reports WHERE id = ?1",
+    [STMT_STATS_COUNT_ADD] = "INSERT INTO report_counts (what, minute_ms, n) VALUES (?1, ?2, ?3)"
+			     " ON CONFLICT (what, minute_ms) DO UPDATE SET n = n + excluded.n",
 };

@@ -22,6 +22,15 @@ int store_stats_state_from_name(const char *name)
 	return -1;
 }
 
+/* The start of the minute t_ms is in: report_counts' bucket. */
+static int64_t store_stats_minute(int64_t t_ms)
+{
+	int64_t m = t_ms / STORE_STATS_BUCKET_MS;
+	if (t_ms < 0 && m * STORE_STATS_BUCKET_MS != t_ms)
+		m--; /* floor, not toward zero */
+	return m * STORE_STATS_BUCKET_MS;
+}
+
 /* Steps a statement that yields one row of integers into v[0..n-1]. */
 static ga_err store_stats_row(struct store *s, enum store_stmt_id id, int64_t *v, int n,
 			      const char *what)
@@ -122,11 +131,27 @@ ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_ag
 	sqlite3_stmt *st = s->stmt[STMT_STATS_OLD_REPORTS];
 	int rc;
 
+	(void)max_age_ms; /* applied by the writer as each report arrived */
 	*n = 0;
-	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, max_age_ms)) != SQLITE_OK) {
+	if ((rc = sqlite3_bind_int64(st, 1, store_stats_minute(since_ms))) != SQLITE_OK) {
 		store_stmt_done(st);
 		return store_error(s, rc, "stats old reports");
 	}
 	return store_stats_row(s, STMT_STATS_OLD_REPORTS, n, 1, "stats old reports");
+}
+
+ga_err store_stats_old_observed_add(struct store *s, int64_t received_ms, int64_t n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_STATS_COUNT_ADD];
+	int rc = SQLITE_OK;
+	ga_err e = store_spoiled(s);
+
+	if (e != GA_OK) {
+		store_stmt_done(st);
+		return e;
+	}
+	STORE_BIND(rc, sqlite3_bind_text(st, 1, "old_observed", -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 2, store_stats_minute(received_ms)));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 3, n));
+	return store_run_changes(s, st, rc, NULL, "stats count");
 }

@@ -50,8 +50,20 @@ struct store_backlog {
 ga_err store_stats_backlog(struct store *s, int64_t overdue_before_ms, int64_t failed_since_ms,
 			   struct store_backlog *out);
 
-/* Accepted reports received at or after since_ms whose observed_at was
- * more than max_age_ms before they arrived (report.h, REPORT_WARN_OLD). */
+/* Accepted reports flagged old (report.h, REPORT_WARN_OLD: observed_at
+ * more than [stations] max_observed_age before they arrived) that
+ * arrived in the minute of since_ms or later: read from per-minute
+ * summary rows (store_stats_old_observed_add), at most a day's worth of
+ * rows whatever the number of reports. max_age_ms is not consulted: the
+ * writer flagged each report against the threshold in force when it
+ * arrived (kept so that callers need not change). */
 ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_age_ms, int64_t *n);
+
+/* Inside the transaction that stores them: n accepted reports flagged
+ * old arrived at received_ms (counted in its minute). */
+ga_err store_stats_old_observed_add(struct store *s, int64_t received_ms, int64_t n);
+
+/* The width of a summary row of report counts. */
+#define STORE_STATS_BUCKET_MS 60000
 
 #endif

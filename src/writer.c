@@ -13,6 +13,8 @@
 #include "notify.h"
 #include "receipt.h"
 #include "service.h"
+#include "store_retention.h"
+#include "store_stats.h"
 #include "timeutil.h"
 #include "watchdog.h"
 #include "workflow.h"
@@ -29,6 +31,28 @@
  * transactions. Light load never waits. */
 #define WRITER_GATHER_US 1000
 #define WRITER_GATHER_MIN 8
+/* Retention (store_retention.h): rows of each kind one step reads, and
+ * the writer's time per tick it may take (steps go on while there is
+ * more, within it); a pass over the old reports is done at most once in
+ * WRITER_RETENTION_REST_MS (the reports it keeps are read again then). */
+#define WRITER_RETENTION_LIMIT 256
+#define WRITER_RETENTION_BUDGET_MS 50
+#define WRITER_RETENTION_REST_MS (3600 * 1000)
+#define WRITER_DAY_MS (24LL * 3600 * 1000)
+/* Summary rows of /metrics older than this go (the gauges read a day). */
+#define WRITER_COUNTS_KEEP_MS (2 * WRITER_DAY_MS)
+/* Past this many frames in the WAL (4 KiB pages: 16 MiB), the passive
+ * checkpoints after commits have been kept from finishing by readers:
+ * the writer (after a batch, or in its tick when idle) waits (up to WRITER_WAL_RESTART_WAIT_MS,
+ * writes held) for the readers of old snapshots to finish and restarts the log. */
+#define WRITER_WAL_RESTART_FRAMES (4 * STORE_WAL_AUTOCHECKPOINT)
+#define WRITER_WAL_RESTART_WAIT_MS 250
+/* At most one restart a second: with readers that never let go, each
+ * one holds the writes up to WRITER_WAL_RESTART_WAIT_MS; the log grows
+ * by what a second of commits writes between two. */
+#define WRITER_WAL_RESTART_EVERY_MS 1000
+/* At most one log line a minute for a WAL that cannot be restarted. */
+#define WRITER_WAL_WARN_MS 60000
 
 struct writer {
 	struct store *store;
@@ -49,6 +73,12 @@ struct writer {
 	bool acks_dropped;
 	bool tick;	      /* a second passed without work */
 	int64_t last_tick_ms; /* monotonic */
+	/* retention, in the writer thread only */
+	struct store_retention_cursor ret_cursor;
+	int64_t ret_rest_until_ms;	   /* monotonic: no pass over the reports before */
+	int64_t ret_reports, ret_rejected; /* deleted since the last log line */
+	int64_t wal_warned_ms;		   /* monotonic */
+	int64_t wal_restart_ms;		   /* monotonic: the last restart tried */
 	pthread_t thread;
 };
 
@@ -130,6 +160,10 @@ static ga_err writer_store(struct writer *w, struct writer_item *it)
 	result = store_report_put(w->store, r, it->topic, it->raw, it->rawlen, it->received_ms,
 				  inc.id, inc.level);
 	if (result != GA_OK)
+		return result;
+	/* /metrics reads this summary row, never the reports themselves. */
+	if ((r->warnings & REPORT_WARN_OLD) &&
+	    (result = store_stats_old_observed_add(w->store, it->received_ms, 1)) != GA_OK)
 		return result;
 	it->status = WRITER_ACCEPTED;
 	snprintf(it->incident_id, sizeof(it->incident_id), "%s", inc.id);
@@ -257,10 +291,76 @@ static void writer_station_change(const struct station *st, int64_t silent_ms, b
 			    back ? "station_back" : "station_silent", st->station_id, what, "", "");
 }
 
-/* Periodic work, outside any batch: silent stations; drafts pending too
- * long (the workflow runs its own transaction). */
+/* Deletes what [store] keep_reports_days no longer keeps, a step (one
+ * short transaction) at a time while there is more and the tick's budget
+ * lasts. Reports come in passes: once a pass has read every report older
+ * than the limit, the next waits WRITER_RETENTION_REST_MS. */
+static void writer_retention(struct writer *w)
+{
+	int days = w->svc->cfg.store.keep_reports_days;
+	int64_t t0 = time_mono_ms(), now = time_now_ms();
+	struct store_retention_result r;
+
+	if (days <= 0)
+		return;
+	int64_t before = now - (int64_t)days * WRITER_DAY_MS;
+	for (;;) {
+		bool rest = time_mono_ms() < w->ret_rest_until_ms;
+		ga_err e = store_retention_step(w->store, before, rest ? 0 : before,
+						now - WRITER_COUNTS_KEEP_MS, WRITER_RETENTION_LIMIT,
+						&w->ret_cursor, &r);
+		if (e != GA_OK) {
+			log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
+			return;
+		}
+		w->ret_reports += r.reports;
+		w->ret_rejected += r.rejected;
+		if (!rest && r.reports_done) {
+			/* The pass is over: say what it did, rest, start again. */
+			if (w->ret_reports > 0 || w->ret_rejected > 0)
+				log_info("retention: %lld reports and %lld rejected payloads older "
+					 "than %d days deleted",
+					 (long long)w->ret_reports, (long long)w->ret_rejected,
+					 days);
+			w->ret_reports = w->ret_rejected = 0;
+			memset(&w->ret_cursor, 0, sizeof(w->ret_cursor));
+			w->ret_rest_until_ms = time_mono_ms() + WRITER_RETENTION_REST_MS;
+			rest = true;
+		}
+		if ((rest || r.reports_done) && r.rejected_done)
+			return;
+		if (time_mono_ms() - t0 >= WRITER_RETENTION_BUDGET_MS)
+			return; /* more next second */
+	}
+}
+
+/* Bounds the WAL when readers kept the passive checkpoints from
+ * finishing (see WRITER_WAL_RESTART_FRAMES). */
+static void writer_wal_bound(struct writer *w)
+{
+	int frames = store_wal_frames(w->store), nlog = -1, ndone = -1;
+
+	if (frames <= WRITER_WAL_RESTART_FRAMES ||
+	    time_mono_ms() - w->wal_restart_ms < WRITER_WAL_RESTART_EVERY_MS)
+		return;
+	w->wal_restart_ms = time_mono_ms();
+	ga_err e = store_checkpoint(w->store, true, WRITER_WAL_RESTART_WAIT_MS, &nlog, &ndone);
+	if (e != GA_OK && time_mono_ms() - w->wal_warned_ms >= WRITER_WAL_WARN_MS) {
+		w->wal_warned_ms = time_mono_ms();
+		log_warnx(
+		    "writer: the WAL holds %d frames (%d checkpointed): a reader holds an old "
+		    "snapshot for long; restart failed: %s",
+		    nlog, ndone, ga_strerror(e));
+	}
+}
+
+/* Periodic work, outside any batch: the WAL's bound; retention; silent
+ * stations; drafts pending too long (the workflow runs its own
+ * transaction). */
 static void writer_tick(struct writer *w)
 {
+	writer_wal_bound(w);
+	writer_retention(w);
 	if (w->svc->watchdog) {
 		pthread_rwlock_rdlock(&w->svc->lock);
 		watchdog_check(w->svc->watchdog, w->svc->registry, time_now_ms(),
@@ -371,6 +471,14 @@ static void *writer_main(void *arg)
 			it->done = true;
 		}
 		pthread_cond_broadcast(&w->done);
+		/* The checkpoint a commit would have run inline, now that the
+		 * sessions have their answer (store_defer_checkpoints). */
+		if (result == GA_OK && store_wal_frames(w->store) >= STORE_WAL_AUTOCHECKPOINT) {
+			pthread_mutex_unlock(&w->mu);
+			store_checkpoint(w->store, false, 0, NULL, NULL);
+			writer_wal_bound(w);
+			pthread_mutex_lock(&w->mu);
+		}
 		if (result != GA_OK && nacks > 0 && w->nacks + nacks <= WRITER_MAX_ACKS) {
 			/* Keep them for the next transaction. */
 			memcpy(w->acks + w->nacks, acks, (size_t)nacks * sizeof(*acks));
@@ -397,6 +505,7 @@ ga_err writer_new(struct store *store, struct service *svc, int batch_max, struc
 		free(w);
 		return GA_ERR_NOMEM;
 	}
+	store_defer_checkpoints(store, true);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);

@@ -90,7 +90,19 @@ static void test_upgrade(void **state)
 	db = stest_raw_open(f->db.path);
 	version = stest_raw_int(db, "PRAGMA user_version");
 	/* Back to a database of migration 4: before admin_name (5), the
-	 * deliveries' progress (6), the notices (7) and the MQTT sessions (8). */
+	 * deliveries' progress (6), the notices (7), the MQTT sessions (8)
+	 * and the summary rows of /metrics (9), with two deliveries made
+	 * before them. */
+	stest_raw_exec(db, "DROP TRIGGER deliveries_count_insert");
+	stest_raw_exec(db, "DROP TRIGGER deliveries_count_update");
+	stest_raw_exec(db, "DROP TRIGGER deliveries_count_delete");
+	stest_raw_exec(db, "DROP INDEX deliveries_failed_by_created");
+	stest_raw_exec(db, "DROP TABLE delivery_counts");
+	stest_raw_exec(db, "DROP TABLE report_counts");
+	stest_raw_exec(db, "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+			   " next_attempt_ms, deadline_ms, idem_key, created_ms) VALUES"
+			   " ('A', 1, 'alert', 'portal', 'delivered', 0, 0, 'A:1', 0),"
+			   " ('B', 1, 'alert', 'portal', 'delivered', 0, 0, 'B:1', 0)");
 	stest_raw_exec(db, "ALTER TABLE reports DROP COLUMN admin_name");
 	stest_raw_exec(db, "ALTER TABLE deliveries DROP COLUMN step");
 	stest_raw_exec(db, "ALTER TABLE deliveries DROP COLUMN scratch");
@@ -113,6 +125,10 @@ static void test_upgrade(void **state)
 	expect_region(db, "new", "320282", "江苏省无锡市宜兴市");
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('deliveries')"
 					   " WHERE name IN ('step', 'scratch')"),
+			 2);
+	/* The ledger's counts start from the rows it had. */
+	assert_int_equal(stest_raw_int(db, "SELECT n FROM delivery_counts WHERE channel = 'portal'"
+					   " AND state = 'delivered'"),
 			 2);
 	/* It has taken reports: its sessions are unknown, to be tried once. */
 	assert_int_equal(

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_internal.h"
 #include "store_stats.h"
 #include "store_testutil.h"
 
@@ -104,12 +105,14 @@ static int setup(void **state)
 	delivery(db, "JS-1", 1, "sms \"x\"", "failed", NOW - 2 * 60 * MIN);
 	delivery(db, "JS-2", 1, "sms \"x\"", "failed", NOW - 7 * DAY);
 	/* Reports: one observed 8 days before it came today (old), one on
-	 * time, one old one that came 3 days ago (outside the window). */
+	 * time, one old one that came 3 days ago (outside the window). The
+	 * writer counts the old ones in report_counts as it stores them. */
 	report_row(db, "r1", NOW - 10 * MIN, NOW - 8 * DAY);
 	report_row(db, "r2", NOW - 10 * MIN, NOW - 11 * MIN);
 	report_row(db, "r3", NOW - 3 * DAY, NOW - 11 * DAY);
-	report_row(db, "r4", NOW - 10 * MIN, NOW - 10 * MIN - 7 * DAY); /* exactly the age */
 	sqlite3_close(db);
+	assert_int_equal(store_stats_old_observed_add(s, NOW - 10 * MIN, 1), GA_OK);
+	assert_int_equal(store_stats_old_observed_add(s, NOW - 3 * DAY, 1), GA_OK);
 	return 0;
 }
 
@@ -200,11 +203,147 @@ static void test_old_reports(void **state)
 {
 	int64_t n = -1;
 	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY, &n), GA_OK);
-	assert_int_equal(n, 1); /* r1; r4 is at the bound, not past it; r3 came too long ago */
+	assert_int_equal(n, 1); /* r1; r3 came too long ago */
 	assert_int_equal(store_stats_old_reports(s, NOW - 4 * DAY, 7 * DAY, &n), GA_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY - 1, &n), GA_OK);
-	assert_int_equal(n, 2); /* r4 now past it */
+	/* Counts of one minute add up in one row; the window starts at the
+	 * minute since_ms is in. */
+	assert_int_equal(store_stats_old_observed_add(s, NOW - 10 * MIN + 59999, 2), GA_OK);
+	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY, &n), GA_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_stats_old_reports(s, NOW - 10 * MIN + 30000, 7 * DAY, &n), GA_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_stats_old_reports(s, NOW - 9 * MIN, 7 * DAY, &n), GA_OK);
+	assert_int_equal(n, 0);
+	sqlite3 *db = stest_raw_open(db_file.path);
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM report_counts"), 2);
+	sqlite3_close(db);
+}
+
+/* The ledger's counts follow every change of a row's state, its
+ * deletion and a second channel, as a GROUP BY over the rows would. */
+static void test_delivery_counts_follow_the_ledger(void **state)
+{
+	sqlite3 *db = stest_raw_open(db_file.path);
+	stest_raw_exec(db, "UPDATE deliveries SET state = 'sending' WHERE state = 'pending'");
+	stest_raw_exec(db, "UPDATE deliveries SET state = 'delivered' WHERE state = 'sending'");
+	stest_raw_exec(db, "UPDATE deliveries SET attempts = attempts + 1"); /* no state change */
+	stest_raw_exec(db, "UPDATE deliveries SET channel = 'web' WHERE alert_id = 'JS-1'"
+			   " AND channel = 'portal'");
+	delivery(db, "JS-5", 1, "portal", "pending", NOW);
+	stest_raw_exec(db, "DELETE FROM deliveries WHERE alert_id = 'JS-2' AND channel = 'portal'");
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM (SELECT channel, state, count(*)"
+					   " AS n FROM deliveries GROUP BY channel, state"
+					   " EXCEPT SELECT channel, state, n FROM delivery_counts"
+					   " WHERE n > 0)"),
+			 0);
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM (SELECT channel, state, n"
+					   " FROM delivery_counts WHERE n > 0 EXCEPT"
+					   " SELECT channel, state, count(*) FROM deliveries"
+					   " GROUP BY channel, state)"),
+			 0);
+	struct seen x = {.n = 0};
+	assert_int_equal(store_stats_deliveries(s, seen_cb, &x), GA_OK);
+	assert_int_equal(x.n, 4);
+	assert_string_equal(x.line[0], "portal/delivered=2");
+	assert_string_equal(x.line[1], "portal/pending=1");
+	assert_string_equal(x.line[2], "sms \"x\"/failed=2");
+	assert_string_equal(x.line[3], "web/delivered=1");
+	sqlite3_close(db);
+}
+
+/* VM steps of every statement /metrics and /healthz run. */
+static long long stats_steps(void)
+{
+	static const enum store_stmt_id ids[] = {STMT_STATS_INCIDENTS, STMT_STATS_DRAFTS_PENDING,
+						 STMT_STATS_DELIVERIES, STMT_STATS_BACKLOG,
+						 STMT_STATS_OLD_REPORTS};
+	int64_t n[LEVEL_COUNT], k;
+	struct store_backlog b;
+	struct seen x = {.n = 0};
+	long long steps = 0;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		sqlite3_stmt_status(s->stmt[ids[i]], SQLITE_STMTSTATUS_VM_STEP, 1);
+	assert_int_equal(store_stats_incidents(s, NOW - 3 * DAY, n), GA_OK);
+	assert_int_equal(store_stats_drafts_pending(s, &k), GA_OK);
+	assert_int_equal(store_stats_deliveries(s, seen_cb, &x), GA_OK);
+	assert_int_equal(store_stats_backlog(s, NOW - 10 * MIN, NOW - DAY, &b), GA_OK);
+	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY, &k), GA_OK);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		steps += sqlite3_stmt_status(s->stmt[ids[i]], SQLITE_STMTSTATUS_VM_STEP, 1);
+	return steps;
+}
+
+/* The size check of issue 15: a scrape's statements do the same work
+ * (VM steps) after 50,000 more reports of the last day, rejections,
+ * finished deliveries, published and rejected drafts and idle
+ * incidents, and none of their query plans reads a whole table that
+ * grows with the data. */
+static void test_scrape_does_not_read_the_data(void **state)
+{
+	long long before = stats_steps();
+	sqlite3 *db = stest_raw_open(db_file.path);
+	stest_raw_exec(db, "BEGIN");
+	execf(db,
+	      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50000)"
+	      " INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+	      " kind, hazard_type, incident_id) SELECT 'S2', 'bulk-' || i, 't', x'7b7d',"
+	      " %lld + i, %lld, 'danger', 'landslide', 'JS-1' FROM c",
+	      (long long)(NOW - 10 * MIN), (long long)(NOW - 9 * DAY));
+	execf(db,
+	      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)"
+	      " INSERT INTO rejected (topic, raw, received_ms, reasons) SELECT 't', x'00',"
+	      " %lld + i, '[]' FROM c",
+	      (long long)(NOW - 10 * MIN));
+	execf(db,
+	      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)"
+	      " INSERT INTO incidents (id, hazard_type, first_observed_ms, last_observed_ms,"
+	      " created_ms, updated_ms, level) SELECT 'OLD-' || i, 'landslide', 0, 0, 0, %lld, 2"
+	      " FROM c",
+	      (long long)(NOW - 30 * DAY));
+	execf(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)"
+		  " INSERT INTO alert_drafts (alert_id, version, msg_type, state, level, kind,"
+		  " hazard_type, headline, situation, causes, response, trend, observed_ms,"
+		  " created_ms) SELECT 'OLD-' || i, CASE WHEN i %% 2 THEN 1 END, 'alert',"
+		  " CASE WHEN i %% 2 THEN 'published' ELSE 'rejected' END, 2, 'danger',"
+		  " 'landslide', 'h', 's', 'c', 'r', 't', 0, 0 FROM c");
+	execf(db,
+	      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)"
+	      " INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+	      " next_attempt_ms, deadline_ms, idem_key, created_ms) SELECT 'OLD-' || (i / 4 + 1),"
+	      " 1, 'alert', 'ch' || (i %% 4), CASE WHEN i %% 50 THEN 'delivered' ELSE 'failed'"
+	      " END, 0, 0, 'k' || i, %lld FROM c",
+	      (long long)(NOW - 30 * DAY));
+	stest_raw_exec(db, "COMMIT");
+	assert_int_equal(store_stats_old_observed_add(s, NOW - 10 * MIN, 50000), GA_OK);
+	long long after = stats_steps();
+	/* The new channels add their rows to the deliveries gauge (4 x 2
+	 * states): a few dozen steps, where reading the rows would take
+	 * 100,000 and more. */
+	print_message("VM steps of a scrape: %lld before, %lld after\n", before, after);
+	assert_true(after - before < 100);
+
+	static const enum store_stmt_id ids[] = {STMT_STATS_INCIDENTS, STMT_STATS_DRAFTS_PENDING,
+						 STMT_STATS_DELIVERIES, STMT_STATS_BACKLOG,
+						 STMT_STATS_OLD_REPORTS};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char sql[2048];
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_stmt_sql[ids[i]]);
+		sqlite3_stmt *st = stest_raw_prepare(db, sql);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(st, 3);
+			/* "SCAN t" reads the table; "SEARCH t USING INDEX" a
+			 * range. Allowed: the summary table, and the partial
+			 * index of unfinished deliveries (open items only). */
+			if (strncmp(d, "SCAN ", 5) == 0 && strcmp(d, "SCAN CONSTANT ROW") != 0 &&
+			    strstr(d, "delivery_counts") == NULL &&
+			    strstr(d, "USING INDEX deliveries_due") == NULL)
+				fail_msg("%s: %s", store_stmt_sql[ids[i]], d);
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
 }
 
 static void test_state_names(void **state)
@@ -225,6 +364,8 @@ int main(void)
 	    cmocka_unit_test(test_backlog),
 	    cmocka_unit_test(test_old_reports),
 	    cmocka_unit_test(test_state_names),
+	    cmocka_unit_test(test_delivery_counts_follow_the_ledger),
+	    cmocka_unit_test(test_scrape_does_not_read_the_data),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
