@@ -21,7 +21,7 @@
 #include "store_stats.h"
 #include "timeutil.h"
 #include "watchdog.h"
-#include "writer.h"
+#include "ingest_writer.h"
 
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_TIMEOUT_S 30

@@ -209,7 +209,7 @@ static enum MHD_Result public_cap(struct http *h, struct MHD_Connection *conn, j
 	if (e != GA_OK)
 		return public_fail(conn, e, "the alert as CAP");
 	{
-		const struct cap_sign_key *k = service_cap_signer(h->svc);
+		const struct cap_sign_key *k = cap_sign_lazy_get(h->svc->cap_signer);
 		char *signed_xml = NULL, err[HTTP_MSG_MAX] = "no signing key";
 		/* Never an unsigned CAP when signing is configured. */
 		e = k ? cap_sign_xml(k, xml, len, &signed_xml, &len, err, sizeof(err)) : GA_ERR_IO;
@@ -372,7 +372,7 @@ enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
 	}
 	if (strcmp(url, "/.well-known/geoalert-cap-signing-key") == 0) {
 		char pem[CAP_SIGN_PEM_MAX];
-		const struct cap_sign_key *k = service_cap_signer(h->svc);
+		const struct cap_sign_key *k = cap_sign_lazy_get(h->svc->cap_signer);
 		if (k == NULL || cap_sign_pubkey_pem(k, pem, sizeof(pem)) != GA_OK)
 			return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no CAP signing key");
 		return public_static(conn, pem, "text/plain; charset=utf-8");

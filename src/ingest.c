@@ -21,13 +21,13 @@
 
 #include "ingest_internal.h"
 #include "log.h"
-#include "outbox.h"
-#include "receipt.h"
+#include "ingest_outbox.h"
+#include "ingest_receipt.h"
 #include "report.h"
 #include "service.h"
 #include "timeutil.h"
 #include "watchdog.h"
-#include "writer.h"
+#include "ingest_writer.h"
 
 void ingest_backlog_free(struct ingest_backlog *b)
 {

@@ -13,8 +13,8 @@
 #include "config.h"
 #include "ingest_internal.h"
 #include "log.h"
-#include "outbox.h"
-#include "receipt.h"
+#include "ingest_outbox.h"
+#include "ingest_receipt.h"
 #include "service.h"
 #include "store.h"
 

@@ -12,7 +12,7 @@
 
 #include "ingest.h"
 #include "report.h"
-#include "writer.h"
+#include "ingest_writer.h"
 
 #define INGEST_TOPIC_MAX 256
 #define INGEST_BACKOFF_MIN_MS 500

@@ -1,4 +1,4 @@
-/* receipt.h - the receipt a station gets for each report (spec §3). */
+/* ingest_receipt.h - the receipt a station gets for each report (spec §3). */
 #ifndef GA_RECEIPT_H
 #define GA_RECEIPT_H
 
@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "report.h"
-#include "writer.h"
+#include "ingest_writer.h"
 
 #define RECEIPT_TOPIC_PREFIX "geohazard/v1/receipts/"
 #define REPORT_TOPIC_PREFIX "geohazard/v1/reports/"
