@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "http.h"
 #include "officer.h"
 #include "store.h"
 #include "workflow.h"
@@ -40,7 +41,6 @@
  * which we never grant): login CSRF. */
 #define HTTP_LOGIN_HEADER "X-Geoalert-Login"
 
-struct service;
 struct http_worker;
 struct http_guard;
 
@@ -53,7 +53,7 @@ struct http_throttle {
 };
 
 struct http {
-	struct service *svc;
+	struct http_ctx ctx; /* what it reads of the service */
 	struct MHD_Daemon *daemon;
 	int port;
 	struct store *store;	/* its own connection: the MHD thread only */

@@ -318,7 +318,20 @@ static ga_err service_start(struct service *svc)
 	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
 			   sizeof(err)) != GA_OK)
 		goto fail;
-	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK)
+	struct http_ctx hctx = {.cfg = &svc->cfg,
+				.geo = svc->geo,
+				.lock = &svc->lock,
+				.thresholds = &svc->thresholds,
+				.wf = &svc->wf,
+				.metrics = &svc->metrics,
+				.delivery = svc->delivery,
+				.signer = svc->signer,
+				.cap_signer = svc->cap_signer,
+				.writer = svc->writer,
+				.ingest = &svc->ingest,
+				.watchdog = svc->watchdog,
+				.stats = &svc->stats};
+	if (http_start(&hctx, &svc->http, err, sizeof(err)) != GA_OK)
 		goto fail;
 	/* ingest_start takes the plan and the backlog, whatever it returns. */
 	if (ingest_start(svc, backlog, plan, &svc->ingest, err, sizeof(err)) != GA_OK) {

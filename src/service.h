@@ -12,6 +12,7 @@
 #include "error.h"
 #include "geo.h"
 #include "incident.h"
+#include "ingest.h"
 #include "metrics.h"
 #include "registry.h"
 #include "workflow.h"
@@ -27,13 +28,6 @@ struct draft_templates;
 struct sign_key;
 struct cap_sign_lazy;
 struct delivery;
-
-struct service_stats {
-	atomic_llong accepted;
-	atomic_llong duplicates;
-	atomic_llong rejected;
-	atomic_llong refused; /* commit failed: not acknowledged, will be redelivered */
-};
 
 struct service {
 	struct config cfg;
@@ -56,7 +50,7 @@ struct service {
 	struct ingest *ingest;
 	struct http *http;
 	struct delivery *delivery; /* the channels' worker (delivery.h) */
-	struct service_stats stats;
+	struct ingest_stats stats;
 	struct metrics metrics;
 	struct watchdog *watchdog;
 	struct sign_key *signer; /* signs published alerts ([alerts] signing_key_file) */
