@@ -24,10 +24,11 @@
  * transactions. Light load never waits. */
 #define WRITER_GATHER_US 1000
 #define WRITER_GATHER_MIN 8
-/* Past this many frames in the WAL (4 KiB pages: 16 MiB), the passive
- * checkpoints after commits have been kept from finishing by readers:
- * the writer (after a batch, or in its tick when idle) waits (up to WRITER_WAL_RESTART_WAIT_MS,
- * writes held) for the readers of old snapshots to finish and restarts the log. */
+/* Past this many frames in the WAL (4 KiB pages: 16 MiB), readers have
+ * kept the passive checkpoints after commits from finishing: the writer
+ * (after a batch, or in its tick when idle) waits up to
+ * WRITER_WAL_RESTART_WAIT_MS, writes held, for the readers of old
+ * snapshots to finish, and restarts the log. */
 #define WRITER_WAL_RESTART_FRAMES (4 * STORE_WAL_AUTOCHECKPOINT)
 #define WRITER_WAL_RESTART_WAIT_MS 250
 /* At most one restart a second: with readers that never let go, each
@@ -157,6 +158,21 @@ static void writer_wal_bound(struct writer *w)
 	}
 }
 
+/* Periodic work, outside any batch: the WAL's bound; the background
+ * steps while idle (else the batch first: one step after it); the
+ * service's tick. */
+static void writer_tick(struct writer *w)
+{
+	writer_wal_bound(w);
+	for (bool idle = true; idle && w->duties.step && w->duties.step(w->store, w->duties.arg);) {
+		pthread_mutex_lock(&w->mu);
+		idle = !w->head;
+		pthread_mutex_unlock(&w->mu);
+	}
+	if (w->duties.tick)
+		w->duties.tick(w->store, w->duties.arg);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -174,9 +190,7 @@ static void *writer_main(void *arg)
 		if (time_mono_ms() - w->last_tick_ms >= WRITER_TICK_MS) {
 			w->last_tick_ms = time_mono_ms();
 			pthread_mutex_unlock(&w->mu);
-			writer_wal_bound(w);
-			if (w->duties.tick)
-				w->duties.tick(w->store, w->duties.arg);
+			writer_tick(w);
 			pthread_mutex_lock(&w->mu);
 		}
 		/* Acknowledged receipts alone wait for the next batch, or for
@@ -235,6 +249,11 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			store_checkpoint(w->store, false, 0, NULL, NULL);
 			writer_wal_bound(w);
+			pthread_mutex_lock(&w->mu);
+		}
+		if (result == GA_OK && batch && w->duties.step) {
+			pthread_mutex_unlock(&w->mu);
+			w->duties.step(w->store, w->duties.arg);
 			pthread_mutex_lock(&w->mu);
 		}
 		if (result != GA_OK && nacks > 0 && w->nacks + nacks <= WRITER_MAX_ACKS) {

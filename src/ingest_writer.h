@@ -59,7 +59,10 @@ struct writer;
  * (service_tick.c): called in the writer thread, outside any
  * transaction, on the writer's connection. Any may be NULL. */
 struct writer_duties {
-	/* about once a second (WRITER_TICK_MS), also when idle */
+	/* one short background step (its own transaction: retention), after
+	 * each committed batch; when idle, again while it returns true */
+	bool (*step)(struct store *s, void *arg);
+	/* about once a second (WRITER_TICK_MS), also when idle, after the steps */
 	void (*tick)(struct store *s, void *arg);
 	/* after each committed batch: the items, linked by next */
 	void (*committed)(struct store *s, struct writer_item *batch, void *arg);

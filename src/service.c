@@ -304,7 +304,8 @@ static ga_err service_start(struct service *svc)
 				       .thresholds = &svc->thresholds,
 				       .wf = &svc->wf,
 				       .utc_offset_min = svc->cfg.alerts.utc_offset_min};
-	struct writer_duties duties = {service_tick_run, service_tick_committed, NULL};
+	struct writer_duties duties = {service_tick_step, service_tick_run, service_tick_committed,
+				       NULL};
 	if (service_tick_new(svc, &svc->tick) != GA_OK) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;

@@ -22,7 +22,7 @@
  * TICK_RETENTION_REST_MS (the reports it keeps are read again then). */
 #define TICK_RETENTION_LIMIT 256
 #define TICK_RETENTION_BUDGET_MS 50
-#define TICK_RETENTION_REST_MS (3600 * 1000)
+#define TICK_RETENTION_REST_MS (60 * 1000)
 #define TICK_DAY_MS (24LL * 3600 * 1000)
 /* Summary rows of /metrics older than this go (the gauges read a day). */
 #define TICK_COUNTS_KEEP_MS (2 * TICK_DAY_MS)
@@ -33,6 +33,9 @@ struct service_tick {
 	struct store_retention_cursor ret_cursor;
 	int64_t ret_rest_until_ms;	   /* monotonic: no pass over the reports before */
 	int64_t ret_reports, ret_rejected; /* deleted since the last log line */
+	int64_t ret_second_ms;		   /* monotonic: the budget's second began */
+	int64_t ret_spent_ms;		   /* of the budget, in that second */
+	bool ret_more;			   /* a step may have more to delete */
 };
 
 ga_err service_tick_new(struct service *svc, struct service_tick **out)
@@ -80,47 +83,55 @@ static void service_tick_station_change(const struct station *st, int64_t silent
 			    back ? "station_back" : "station_silent", st->station_id, what, "", "");
 }
 
-/* Deletes what [store] keep_reports_days no longer keeps, a step (one
- * short transaction) at a time while there is more and the tick's budget
- * lasts. Reports come in passes: once a pass has read every report older
- * than the limit, the next waits TICK_RETENTION_REST_MS. */
-static void service_tick_retention(struct service_tick *t, struct store *s)
+/* One retention step (one short transaction) when one is due and this
+ * second's budget (TICK_RETENTION_BUDGET_MS of the writer's time)
+ * allows; false when there is nothing more to do this second. Under load
+ * the writer takes one step after each batch, so the reports that
+ * arrive meanwhile wait for one step, not for the whole budget; when
+ * idle, the tick takes steps until the budget is spent. Reports come in
+ * passes: once a pass has read every report older than the limit, the
+ * next waits TICK_RETENTION_REST_MS. */
+bool service_tick_step(struct store *s, void *arg)
 {
+	struct service_tick *t = arg;
 	int days = t->svc->cfg.store.keep_reports_days;
 	int64_t t0 = time_mono_ms(), now = time_now_ms();
 	struct store_retention_result r;
 
 	if (days <= 0)
-		return;
-	int64_t before = now - (int64_t)days * TICK_DAY_MS;
-	for (;;) {
-		bool rest = time_mono_ms() < t->ret_rest_until_ms;
-		ga_err e =
-		    store_retention_step(s, before, rest ? 0 : before, now - TICK_COUNTS_KEEP_MS,
-					 TICK_RETENTION_LIMIT, &t->ret_cursor, &r);
-		if (e != GA_OK) {
-			log_warnx("retention: %s; tried again in a second", ga_strerror(e));
-			return;
-		}
-		t->ret_reports += r.reports;
-		t->ret_rejected += r.rejected;
-		if (!rest && r.reports_done) {
-			/* The pass is over: say what it did, rest, start again. */
-			if (t->ret_reports > 0 || t->ret_rejected > 0)
-				log_info("retention: %lld reports and %lld rejected payloads older "
-					 "than %d days deleted",
-					 (long long)t->ret_reports, (long long)t->ret_rejected,
-					 days);
-			t->ret_reports = t->ret_rejected = 0;
-			memset(&t->ret_cursor, 0, sizeof(t->ret_cursor));
-			t->ret_rest_until_ms = time_mono_ms() + TICK_RETENTION_REST_MS;
-			rest = true;
-		}
-		if ((rest || r.reports_done) && r.rejected_done)
-			return;
-		if (time_mono_ms() - t0 >= TICK_RETENTION_BUDGET_MS)
-			return; /* more next second */
+		return false;
+	if (t0 - t->ret_second_ms >= 1000) {
+		t->ret_second_ms = t0;
+		t->ret_spent_ms = 0;
+		t->ret_more = true;
 	}
+	if (!t->ret_more || t->ret_spent_ms >= TICK_RETENTION_BUDGET_MS)
+		return false;
+	int64_t before = now - (int64_t)days * TICK_DAY_MS;
+	bool rest = t0 < t->ret_rest_until_ms;
+	ga_err e = store_retention_step(s, before, rest ? 0 : before, now - TICK_COUNTS_KEEP_MS,
+					TICK_RETENTION_LIMIT, &t->ret_cursor, &r);
+	t->ret_spent_ms += time_mono_ms() - t0;
+	if (e != GA_OK) {
+		log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
+		t->ret_more = false;
+		return false;
+	}
+	t->ret_reports += r.reports;
+	t->ret_rejected += r.rejected;
+	if (!rest && r.reports_done) {
+		/* The pass is over: say what it did, rest, start again. */
+		if (t->ret_reports > 0 || t->ret_rejected > 0)
+			log_info("retention: %lld reports and %lld rejected payloads older than %d "
+				 "days deleted",
+				 (long long)t->ret_reports, (long long)t->ret_rejected, days);
+		t->ret_reports = t->ret_rejected = 0;
+		memset(&t->ret_cursor, 0, sizeof(t->ret_cursor));
+		t->ret_rest_until_ms = time_mono_ms() + TICK_RETENTION_REST_MS;
+		rest = true;
+	}
+	t->ret_more = !((rest || r.reports_done) && r.rejected_done);
+	return t->ret_more && t->ret_spent_ms < TICK_RETENTION_BUDGET_MS;
 }
 
 /* Periodic work, outside any batch: the WAL's bound; retention; silent
@@ -130,7 +141,6 @@ void service_tick_run(struct store *s, void *arg)
 {
 	struct service_tick *t = arg;
 
-	service_tick_retention(t, s);
 	if (t->svc->watchdog) {
 		pthread_rwlock_rdlock(&t->svc->lock);
 		watchdog_check(t->svc->watchdog, t->svc->registry, time_now_ms(),

@@ -5,6 +5,8 @@
 #ifndef GA_SERVICE_TICK_H
 #define GA_SERVICE_TICK_H
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "ingest_writer.h"
 #include "store.h"
@@ -16,6 +18,8 @@ struct service_tick;
 ga_err service_tick_new(struct service *svc, struct service_tick **out);
 void service_tick_free(struct service_tick *t);
 
+/* writer_duties.step (retention): arg is the service_tick. */
+bool service_tick_step(struct store *s, void *arg);
 /* writer_duties.tick: arg is the service_tick. */
 void service_tick_run(struct store *s, void *arg);
 /* writer_duties.committed: arg is the service_tick. */

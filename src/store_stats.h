@@ -2,7 +2,13 @@
  * asked for: the gauges of /metrics and the delivery backlog of /healthz
  * (spec §8, issue 6 "Observability"). Each is a read of its own outside
  * any transaction, on the caller's connection (the HTTP server's: never
- * the writer's, so a scrape never holds up a report). Times are Unix ms. */
+ * the writer's, so a scrape never holds up a report). Times are Unix ms.
+ *
+ * Each reads a bounded number of rows whatever the data stored (issue
+ * 15): summary rows (delivery_counts, kept by triggers; report_counts,
+ * written by the writer with the reports) or open items through their
+ * indexes. A new gauge must keep it so (test_store_stats.c,
+ * test_scrape_does_not_read_the_data). */
 #ifndef GA_STORE_STATS_H
 #define GA_STORE_STATS_H
 

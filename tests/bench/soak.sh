@@ -161,8 +161,7 @@ def pct(v, q):
 print("\nminute  rate/s  p50 ms  p99 ms  max ms  WAL KiB at the minute's end")
 for r in per_min:
     t = r["minute"] * 60
-    w = max([b for s, b in wal if s <= t] or [0], key=lambda b: 0) if False else \
-        ([b for s, b in wal if s <= t + 5] or [0])[-1]
+    w = ([b for s, b in wal if s <= t + 5] or [0])[-1]  # the sample at the minute's end
     print("%6d  %6d  %6.2f  %6.2f  %6.2f  %d" % (r["minute"], r["rate"], r["p50"], r["p99"],
                                               r["max"], w // 1024))
 print("WAL max %d KiB over the run (sampled every 5 s)" % (max(b for _, b in wal) // 1024))
