@@ -47,7 +47,7 @@ SECONDS_C=${GA_BENCH_SECONDS:-10}
 NSTATIONS=${GA_BENCH_STATIONS:-200}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
 TIMEOUT=300 # seconds, for any one step
-BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log)
+BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log nodered/node-red.log)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$ROOT/tests/bench/lib.sh"
 
