@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "ingest_writer.h"
+#include "log.h"
 
 #define OUTBOX_MIDS 65536 /* MQTT packet ids are 16 bits */
 /* The packet id -> outbox id map is kept in pages made when a packet id

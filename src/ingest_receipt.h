@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report.h"
 #include "ingest_writer.h"
+#include "report.h"
 
 #define RECEIPT_TOPIC_PREFIX "geohazard/v1/receipts/"
 #define REPORT_TOPIC_PREFIX "geohazard/v1/reports/"
