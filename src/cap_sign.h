@@ -75,6 +75,19 @@ ga_err cap_sign_pubkey_load(const char *path, struct cap_sign_key **out, char *e
 /* Frees k (NULL is fine). */
 void cap_sign_key_free(struct cap_sign_key *k);
 
+/* A signing key loaded at its first use (cap_sign_lazy_get), so that
+ * OpenSSL's and xmlsec's state (~2 MiB) stays out of a process that never
+ * signs. path and subject are borrowed and outlive it; they are as for
+ * cap_sign_key_load (without create: the file was checked, or made, at
+ * start). */
+struct cap_sign_lazy;
+ga_err cap_sign_lazy_new(const char *path, const char *subject, struct cap_sign_lazy **out);
+/* The key, loaded at the first call; NULL when it cannot be loaded now
+ * (logged with the reason: tried again at the next call). Thread-safe. */
+const struct cap_sign_key *cap_sign_lazy_get(struct cap_sign_lazy *l);
+/* Frees l and its key (NULL is fine). */
+void cap_sign_lazy_free(struct cap_sign_lazy *l);
+
 /* The key's id ("3f2a..."), borrowed. */
 const char *cap_sign_key_id(const struct cap_sign_key *k);
 

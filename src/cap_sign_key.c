@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,4 +363,45 @@ out:
 	ERR_clear_error();
 	BIO_free(bio);
 	return e;
+}
+
+struct cap_sign_lazy {
+	const char *path, *subject;
+	pthread_mutex_t mu;
+	struct cap_sign_key *key; /* NULL until loaded; under mu */
+};
+
+ga_err cap_sign_lazy_new(const char *path, const char *subject, struct cap_sign_lazy **out)
+{
+	struct cap_sign_lazy *l = calloc(1, sizeof(*l));
+	if (!l)
+		return GA_ERR_NOMEM;
+	l->path = path;
+	l->subject = subject;
+	pthread_mutex_init(&l->mu, NULL);
+	*out = l;
+	return GA_OK;
+}
+
+const struct cap_sign_key *cap_sign_lazy_get(struct cap_sign_lazy *l)
+{
+	const struct cap_sign_key *k;
+	char err[512];
+
+	pthread_mutex_lock(&l->mu);
+	if (l->key == NULL &&
+	    cap_sign_key_load(l->path, false, l->subject, &l->key, NULL, err, sizeof(err)) != GA_OK)
+		log_warnx("[alerts] cap_signing_key_file: %s", err);
+	k = l->key;
+	pthread_mutex_unlock(&l->mu);
+	return k;
+}
+
+void cap_sign_lazy_free(struct cap_sign_lazy *l)
+{
+	if (!l)
+		return;
+	cap_sign_key_free(l->key);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
 }

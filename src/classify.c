@@ -2,6 +2,7 @@
  * (alerts/thresholds.json, described in alerts/README.md): a province may
  * tighten them without a rebuild. Lower bounds are inclusive. */
 #include "classify.h"
+#include "file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -40,31 +41,17 @@ struct thresholds {
 /* Reads at most THRESHOLDS_MAX_BYTES of path and parses it. */
 static ga_err thresholds_read(const char *path, json_t **out, char *err, size_t errlen)
 {
-	FILE *fp = NULL;
 	char *buf = NULL;
 	size_t n;
 	json_error_t jerr;
-	ga_err rc = GA_ERR_IO;
+	ga_err rc = file_read(path, THRESHOLDS_MAX_BYTES, &buf, &n, err, errlen);
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(THRESHOLDS_MAX_BYTES + 1)) == NULL) {
-		rc = GA_ERR_NOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	n = fread(buf, 1, THRESHOLDS_MAX_BYTES + 1, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
+	if (rc != GA_OK) {
+		if (rc == GA_ERR_NOTFOUND)
+			rc = GA_ERR_IO;
 		goto out;
 	}
 	rc = GA_ERR_CONFIG;
-	if (n > THRESHOLDS_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, THRESHOLDS_MAX_BYTES);
-		goto out;
-	}
 	*out = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (*out == NULL) {
 		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
@@ -73,8 +60,6 @@ static ga_err thresholds_read(const char *path, json_t **out, char *err, size_t 
 	rc = GA_OK;
 out:
 	free(buf);
-	if (fp != NULL)
-		fclose(fp);
 	return rc;
 }
 

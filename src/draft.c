@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "draft_template.h"
+#include "file.h"
 
 #ifndef GA_DATADIR
 #define GA_DATADIR "."
@@ -233,31 +234,18 @@ static ga_err draft_hazard_line(struct draft_templates *t, const char *path, int
 static ga_err draft_hazards_load(struct draft_templates *t, const char *path, char *err,
 				 size_t errlen)
 {
-	FILE *fp = NULL;
 	char *buf = NULL;
 	const char *p, *end;
 	size_t n;
 	int line = 0;
-	ga_err rc = GA_ERR_IO;
+	ga_err rc = file_read(path, DRAFT_TEMPLATE_MAX_BYTES, &buf, &n, err, errlen);
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(DRAFT_TEMPLATE_MAX_BYTES + 1)) == NULL) {
-		rc = GA_ERR_NOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, DRAFT_TEMPLATE_MAX_BYTES + 1, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
+	if (rc != GA_OK) {
+		if (rc == GA_ERR_NOTFOUND)
+			rc = GA_ERR_IO;
 		goto out;
 	}
 	rc = GA_ERR_CONFIG;
-	if (n > DRAFT_TEMPLATE_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, DRAFT_TEMPLATE_MAX_BYTES);
-		goto out;
-	}
 	for (p = buf, end = buf + n; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *b = p, *e = nl ? nl : end;
@@ -289,8 +277,6 @@ static ga_err draft_hazards_load(struct draft_templates *t, const char *path, ch
 	rc = GA_OK;
 out:
 	free(buf);
-	if (fp != NULL)
-		fclose(fp);
 	return rc;
 }
 

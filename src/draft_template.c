@@ -3,6 +3,7 @@
  * joins, nothing that runs code. Templates are compiled once at load into
  * a small tree; rendering walks it with the values of one draft. */
 #include "draft_template.h"
+#include "file.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -383,30 +384,18 @@ out:
 ga_err draft_template_load(const char *path, draft_template_lookup lookup,
 			   struct draft_template **out, char *err, size_t errlen)
 {
-	FILE *fp = NULL;
 	char *buf = NULL;
 	size_t n;
-	ga_err rc = GA_ERR_IO;
+	ga_err rc = file_read(path, DRAFT_TEMPLATE_MAX_BYTES, &buf, &n, err, errlen);
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(DRAFT_TEMPLATE_MAX_BYTES + 1)) == NULL) {
-		rc = GA_ERR_NOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	n = fread(buf, 1, DRAFT_TEMPLATE_MAX_BYTES + 1, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
+	if (rc != GA_OK) {
+		if (rc == GA_ERR_NOTFOUND)
+			rc = GA_ERR_IO;
 		goto out;
 	}
 	rc = draft_template_compile(path, buf, n, lookup, out, err, errlen);
 out:
 	free(buf);
-	if (fp != NULL)
-		fclose(fp);
 	return rc;
 }
 

@@ -27,8 +27,15 @@ ga_err file_read(const char *path, size_t cap, char **buf, size_t *len, char *er
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > (uintmax_t)cap) {
+	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, cap);
+		rc = GA_ERR_CONFIG;
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > (uintmax_t)cap) {
+		snprintf(err, errlen,
+			 "%s: larger than %zu bytes (read: a regular file of at most %zu bytes)",
+			 path, cap, cap);
 		rc = GA_ERR_CONFIG;
 		goto out;
 	}

@@ -15,13 +15,12 @@
 
 #include "http_internal.h"
 #include "ingest.h"
+#include "ingest_writer.h"
 #include "log.h"
 #include "metrics.h"
-#include "service.h"
 #include "store_stats.h"
 #include "timeutil.h"
 #include "watchdog.h"
-#include "writer.h"
 
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_TIMEOUT_S 30
@@ -44,8 +43,8 @@ static int64_t http_incident_window_ms(const struct config *cfg)
  * writer's last commit went through. NULL when so, else what is wrong. */
 static const char *http_database_problem(struct http *h)
 {
-	struct service *svc = h->svc;
-	ga_err db = svc->writer ? writer_last_result(svc->writer) : GA_ERR_DB;
+	const struct http_ctx *c = &h->ctx;
+	ga_err db = c->writer ? writer_last_result(c->writer) : GA_ERR_DB;
 	if (db == GA_OK)
 		db = store_ping(h->store);
 	return db == GA_OK ? NULL : ga_strerror(db);
@@ -57,11 +56,11 @@ static const char *http_database_problem(struct http *h)
  * that failed (docs/operations.md). */
 static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 {
-	struct service *svc = h->svc;
+	const struct http_ctx *c = &h->ctx;
 	int64_t now = time_now_ms();
-	int64_t backlog_ms = (int64_t)svc->cfg.http.healthz_backlog_s * 1000;
-	int sessions = svc->ingest ? ingest_sessions(svc->ingest) : 0;
-	int subscribed = svc->ingest ? ingest_subscribed(svc->ingest) : 0;
+	int64_t backlog_ms = (int64_t)c->cfg->http.healthz_backlog_s * 1000;
+	int sessions = *c->ingest ? ingest_sessions(*c->ingest) : 0;
+	int subscribed = *c->ingest ? ingest_subscribed(*c->ingest) : 0;
 	const char *db = http_database_problem(h);
 	struct store_backlog bl;
 	ga_err be =
@@ -83,17 +82,17 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 		? json_pack("{s:s}", "error", ga_strerror(be))
 		: json_pack("{s:I, s:I, s:I, s:I, s:I}", "unfinished", (json_int_t)bl.unfinished,
 			    "overdue", (json_int_t)bl.overdue, "overdue_after_s",
-			    (json_int_t)svc->cfg.http.healthz_backlog_s, "oldest_s",
+			    (json_int_t)c->cfg->http.healthz_backlog_s, "oldest_s",
 			    (json_int_t)(bl.unfinished ? (now - bl.oldest_created_ms) / 1000 : 0),
 			    "failed_24h", (json_int_t)bl.failed_recent);
 	json_t *body = json_pack("{s:s, s:o, s:{s:i, s:i}, s:s, s:o*, s:{s:I, s:I, s:I, s:I}}",
 				 "status", ok ? "ok" : "unavailable", "problems", problems, "mqtt",
 				 "sessions", sessions, "subscribed", subscribed, "database",
 				 db ? db : "ok", "deliveries", deliveries, "reports", "accepted",
-				 (json_int_t)atomic_load(&svc->stats.accepted), "duplicate",
-				 (json_int_t)atomic_load(&svc->stats.duplicates), "rejected",
-				 (json_int_t)atomic_load(&svc->stats.rejected), "refused",
-				 (json_int_t)atomic_load(&svc->stats.refused));
+				 (json_int_t)atomic_load(&c->stats->accepted), "duplicate",
+				 (json_int_t)atomic_load(&c->stats->duplicates), "rejected",
+				 (json_int_t)atomic_load(&c->stats->rejected), "refused",
+				 (json_int_t)atomic_load(&c->stats->refused));
 	if (!body)
 		return MHD_NO;
 	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL);
@@ -175,7 +174,7 @@ static bool http_dlv_cb(const char *channel, enum store_stats_state st, int64_t 
  * still worth scraping. */
 static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 {
-	struct service *svc = h->svc;
+	const struct http_ctx *c = &h->ctx;
 	int64_t now = time_now_ms();
 	enum MHD_Result ret = MHD_NO;
 	struct http_dlv *dlv = calloc(1, sizeof(*dlv));
@@ -184,15 +183,14 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 	if (!dlv)
 		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 
-	json_t *silent = svc->watchdog ? watchdog_silent_json(svc->watchdog) : NULL;
+	json_t *silent = c->watchdog ? watchdog_silent_json(c->watchdog) : NULL;
 	struct metrics_gauge g[8 + LEVEL_COUNT];
 	size_t ng = 0;
-	g[ng++] =
-	    (struct metrics_gauge){"geoalert_mqtt_sessions", "MQTT sessions configured.", NULL,
-				   NULL, svc->ingest ? ingest_sessions(svc->ingest) : 0};
+	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_sessions", "MQTT sessions configured.",
+					 NULL, NULL, *c->ingest ? ingest_sessions(*c->ingest) : 0};
 	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_subscribed",
 					 "MQTT sessions whose subscription is granted.", NULL, NULL,
-					 svc->ingest ? ingest_subscribed(svc->ingest) : 0};
+					 *c->ingest ? ingest_subscribed(*c->ingest) : 0};
 	g[ng++] = (struct metrics_gauge){"geoalert_database_ok",
 					 "1 when the database is writable and the last commit "
 					 "succeeded.",
@@ -203,7 +201,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 	json_decref(silent);
 
 	int64_t inc[LEVEL_COUNT];
-	if (store_stats_incidents(h->store, now - http_incident_window_ms(&svc->cfg), inc) == GA_OK)
+	if (store_stats_incidents(h->store, now - http_incident_window_ms(c->cfg), inc) == GA_OK)
 		for (int l = 0; l < LEVEL_COUNT; l++)
 			g[ng++] = (struct metrics_gauge){
 			    "geoalert_incidents",
@@ -215,7 +213,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 		g[ng++] =
 		    (struct metrics_gauge){"geoalert_drafts_pending",
 					   "Drafts waiting for officers.", NULL, NULL, (double)n};
-	int64_t max_age_ms = (int64_t)svc->cfg.stations.max_observed_age_s * 1000;
+	int64_t max_age_ms = (int64_t)c->cfg->stations.max_observed_age_s * 1000;
 	if (store_stats_old_reports(h->store, now - HTTP_OLD_WINDOW_MS, max_age_ms, &n) == GA_OK)
 		g[ng++] = (struct metrics_gauge){
 		    "geoalert_reports_old_observed",
@@ -223,15 +221,15 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 		    "[stations] max_observed_age when they arrived.",
 		    NULL, NULL, (double)n};
 	struct store_backlog bl;
-	if (store_stats_backlog(h->store, now - (int64_t)svc->cfg.http.healthz_backlog_s * 1000,
+	if (store_stats_backlog(h->store, now - (int64_t)c->cfg->http.healthz_backlog_s * 1000,
 				now - HTTP_FAILED_WINDOW_MS, &bl) == GA_OK)
 		g[ng++] = (struct metrics_gauge){
 		    "geoalert_deliveries_overdue",
 		    "Deliveries unfinished longer than [http] healthz_backlog after publication.",
 		    NULL, NULL, (double)bl.overdue};
 
-	for (int i = 0; i < svc->cfg.nchannels; i++)
-		http_dlv_slot(dlv, svc->cfg.channels[i].name);
+	for (int i = 0; i < c->cfg->nchannels; i++)
+		http_dlv_slot(dlv, c->cfg->channels[i].name);
 	size_t ng2 = 0;
 	if (store_stats_deliveries(h->store, http_dlv_cb, dlv) == GA_OK) {
 		if (dlv->cut)
@@ -250,7 +248,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 				    (double)dlv->n[i][k]};
 	}
 
-	text = metrics_render_all(&svc->metrics, g, ng, g2, ng2);
+	text = metrics_render_all(c->metrics, g, ng, g2, ng2);
 	if (!text) {
 		ret = http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 		goto out;
@@ -403,40 +401,40 @@ static void http_free(struct http *h)
  * (the service's: templates loaded and checked at start). */
 static ga_err http_prepare(struct http *h, char *err, size_t errlen)
 {
-	struct store_options sopt = {.path = h->svc->cfg.store.path};
+	struct store_options sopt = {.path = h->ctx.cfg->store.path};
 	ga_err result = store_open(&sopt, &h->store, err, errlen);
 	if (result != GA_OK)
 		return result;
-	if (!h->svc->wf.templates) {
+	if (!h->ctx.wf->templates) {
 		snprintf(err, errlen, "http: the draft templates are not loaded");
 		return GA_ERR_CONFIG;
 	}
-	h->wf = h->svc->wf;
-	h->wf.metrics = &h->svc->metrics; /* draft -> confirm, observed by the workflow */
+	h->wf = *h->ctx.wf;
+	h->wf.metrics = h->ctx.metrics; /* draft -> confirm, observed by the workflow */
 	snprintf(h->console_dir, sizeof(h->console_dir), "%s/console", GA_DATADIR);
 	if ((h->throttle = calloc(HTTP_THROTTLE_SOURCES_MAX, sizeof(*h->throttle))) == NULL)
 		return GA_ERR_NOMEM;
-	if ((result = http_worker_new(h->svc->cfg.store.path, HTTP_WORKER_THREADS,
+	if ((result = http_worker_new(h->ctx.cfg->store.path, HTTP_WORKER_THREADS,
 				      HTTP_LOGIN_QUEUE_MAX, &h->worker, err, errlen)) != GA_OK)
 		return result;
-	if ((result = http_guard_new(&h->svc->cfg, &h->guard)) != GA_OK) {
+	if ((result = http_guard_new(h->ctx.cfg, &h->guard)) != GA_OK) {
 		snprintf(err, errlen, "http: cannot start the connection guard");
 		return result;
 	}
 	return GA_OK;
 }
 
-ga_err http_start(struct service *svc, struct http **out, char *err, size_t errlen)
+ga_err http_start(const struct http_ctx *ctx, struct http **out, char *err, size_t errlen)
 {
 	struct addrinfo *ai = NULL;
-	ga_err result = http_parse_listen(svc->cfg.http.listen, &ai, err, errlen);
+	ga_err result = http_parse_listen(ctx->cfg->http.listen, &ai, err, errlen);
 	if (result != GA_OK)
 		return result;
 	result = GA_ERR_NOMEM;
 	struct http *h = calloc(1, sizeof(*h));
 	if (!h)
 		goto out;
-	h->svc = svc;
+	h->ctx = *ctx;
 	if ((result = http_prepare(h, err, errlen)) != GA_OK)
 		goto out;
 	/* One internal polling thread and no thread pool: handlers are
@@ -457,7 +455,7 @@ ga_err http_start(struct service *svc, struct http **out, char *err, size_t errl
 				     http_guard_notify, h->guard, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "[http] listen \"%s\": cannot listen (address in use?)",
-			 svc->cfg.http.listen);
+			 ctx->cfg->http.listen);
 		result = GA_ERR_IO;
 		goto out;
 	}

@@ -18,7 +18,6 @@
 #include "geo_svg.h"
 #include "http_internal.h"
 #include "log.h"
-#include "service.h"
 #include "timeutil.h"
 
 #define HTTP_API_PREFIX "/api/v1/alerts"
@@ -175,7 +174,7 @@ static enum MHD_Result http_api_deliveries(struct http *h, struct MHD_Connection
 					   const struct http_req *req, const char *id)
 {
 	json_t *list = NULL;
-	ga_err e = delivery_list(h->store, &h->svc->cfg, id, &list);
+	ga_err e = delivery_list(h->store, h->ctx.cfg, id, &list);
 
 	if (e != GA_OK)
 		return http_api_fail(conn, req, e, NULL);
@@ -189,12 +188,12 @@ static enum MHD_Result http_api_resend(struct http *h, struct MHD_Connection *co
 {
 	char msg[HTTP_MSG_MAX] = "";
 	int version = 0;
-	ga_err e = delivery_resend(h->store, &h->svc->cfg, who->officer.id, id, channel,
+	ga_err e = delivery_resend(h->store, h->ctx.cfg, who->officer.id, id, channel,
 				   time_now_ms(), &version, msg, sizeof(msg));
 
 	if (e != GA_OK)
 		return http_api_fail(conn, req, e, msg);
-	delivery_kick(h->svc->delivery);
+	delivery_kick(h->ctx.delivery);
 	return http_send_json(conn, MHD_HTTP_OK,
 			      json_pack("{s:s, s:s, s:i, s:s}", "alert_id", id, "channel", channel,
 					"version", version, "state", "pending"),
@@ -223,7 +222,7 @@ static enum MHD_Result http_api_list(struct http *h, struct MHD_Connection *conn
 /* {public_base_url}/alerts/{id}: where the public reads the alert. */
 static void http_api_public_url(const struct http *h, const char *id, char *out, size_t len)
 {
-	const char *base = h->svc->cfg.http.public_base_url;
+	const char *base = h->ctx.cfg->http.public_base_url;
 	size_t n = strlen(base);
 
 	snprintf(out, len, "%.*s/alerts/%s", (int)(n > 0 && base[n - 1] == '/' ? n - 1 : n), base,
@@ -277,7 +276,7 @@ static ga_err http_api_get_extras(struct http *h, const char *id, json_t *view)
 {
 	json_t *pub = json_object_get(view, "published");
 	json_t *last = json_array_get(pub, json_array_size(pub) - 1);
-	struct http_api_dwalk w = {&h->svc->cfg, 0, time_now_ms(), json_array(), false};
+	struct http_api_dwalk w = {h->ctx.cfg, 0, time_now_ms(), json_array(), false};
 	char url[CONFIG_STR_MAX + INCIDENT_ID_MAX + 16];
 	ga_err e = GA_OK;
 
@@ -305,10 +304,10 @@ static enum MHD_Result http_api_get(struct http *h, struct MHD_Connection *conn,
 	json_t *alert = NULL;
 	struct workflow_ctx wf = h->wf;
 	/* The thresholds are swapped on SIGHUP: hold them for the call. */
-	pthread_rwlock_rdlock(&h->svc->lock);
-	wf.thresholds = h->svc->thresholds;
+	pthread_rwlock_rdlock(h->ctx.lock);
+	wf.thresholds = *h->ctx.thresholds;
 	ga_err e = workflow_get(h->store, &wf, &who->officer, id, time_now_ms(), &alert);
-	pthread_rwlock_unlock(&h->svc->lock);
+	pthread_rwlock_unlock(h->ctx.lock);
 	if (e == GA_OK && (e = http_api_get_extras(h, id, alert)) != GA_OK)
 		json_decref(alert);
 	if (e != GA_OK)
@@ -325,7 +324,7 @@ static enum MHD_Result http_api_map(struct http *h, struct MHD_Connection *conn,
 	size_t len = 0;
 	ga_err e = store_incident_get(h->store, id, &inc);
 	if (e == GA_OK)
-		e = geo_svg_region(h->svc->geo, inc.admin_code, inc.lon, inc.lat, &svg, &len);
+		e = geo_svg_region(h->ctx.geo, inc.admin_code, inc.lon, inc.lat, &svg, &len);
 	if (e != GA_OK)
 		return http_api_fail(conn, req, e, NULL);
 	struct MHD_Response *resp =
@@ -405,7 +404,7 @@ static json_t *http_api_confirm_result(struct http *h, const char *id, bool publ
  * text cannot be made (e.g. the link does not fit) says so in "error". */
 static ga_err http_api_channels(struct http *h, const json_t *alert, json_t **out)
 {
-	const struct config *cfg = &h->svc->cfg;
+	const struct config *cfg = h->ctx.cfg;
 	const char *id = json_string_value(json_object_get(alert, "alert_id"));
 	const char *type = json_string_value(json_object_get(alert, "msg_type"));
 	int version = (int)json_integer_value(json_object_get(alert, "version"));
@@ -582,7 +581,7 @@ static enum MHD_Result http_api_act(struct http *h, struct MHD_Connection *conn,
 		e = workflow_confirm_draft(h->store, &h->wf, &who->officer, id, draft_id, edits,
 					   now, &published, msg, sizeof(msg));
 		if (e == GA_OK && published)
-			delivery_kick(h->svc->delivery); /* its rows are committed */
+			delivery_kick(h->ctx.delivery); /* its rows are committed */
 		if (e == GA_OK) {
 			r = http_send_json(conn, MHD_HTTP_OK,
 					   http_api_confirm_result(h, id, published), NULL);
@@ -599,7 +598,7 @@ static enum MHD_Result http_api_act(struct http *h, struct MHD_Connection *conn,
 						   json_string_value(reason), edits, now, msg,
 						   sizeof(msg));
 		if (e == GA_OK && op == API_CANCEL)
-			delivery_kick(h->svc->delivery);
+			delivery_kick(h->ctx.delivery);
 		if (e == GA_OK) {
 			json_t *res = json_pack("{s:s, s:s}", "alert_id", id, "state",
 						op == API_REJECT ? "rejected" : "cancelled");
@@ -632,7 +631,7 @@ static enum MHD_Result http_api_session(struct http *h, struct MHD_Connection *c
 {
 	char msg[HTTP_MSG_MAX];
 	struct http_who who;
-	int off = h->svc->cfg.alerts.utc_offset_min;
+	int off = h->ctx.cfg->alerts.utc_offset_min;
 	int64_t now = time_now_ms();
 	unsigned status;
 
@@ -652,10 +651,10 @@ static enum MHD_Result http_api_session(struct http *h, struct MHD_Connection *c
 		      "idle_expires_at",
 		      who.by_session ? http_api_time(who.session.expires_ms, off) : json_null(),
 		      "idle_timeout_s",
-		      who.by_session ? json_integer(h->svc->cfg.console.session_idle_s)
+		      who.by_session ? json_integer(h->ctx.cfg->console.session_idle_s)
 				     : json_null(),
 		      "server_time", http_api_time(now, off), "utc_offset",
-		      h->svc->cfg.alerts.utc_offset),
+		      h->ctx.cfg->alerts.utc_offset),
 	    NULL);
 }
 

@@ -16,7 +16,6 @@
 #include "audit.h"
 #include "http_internal.h"
 #include "log.h"
-#include "service.h"
 #include "timeutil.h"
 
 #define HTTP_COOKIE_MAX 256 /* the Set-Cookie value */
@@ -156,7 +155,7 @@ static void http_throttle_audit(struct http *h, const struct http_throttle *t)
 
 void http_throttle_flush(struct http *h, int64_t now, bool force)
 {
-	int64_t window = (int64_t)h->svc->cfg.console.login_window_s * 1000;
+	int64_t window = (int64_t)h->ctx.cfg->console.login_window_s * 1000;
 	int64_t due = INT64_MAX;
 	for (int i = 0; i < h->nthrottle;) {
 		struct http_throttle *t = &h->throttle[i];
@@ -174,7 +173,7 @@ void http_throttle_flush(struct http *h, int64_t now, bool force)
 
 void http_throttle_count(struct http *h, const char *remote, const char *name, int64_t now)
 {
-	int64_t window = (int64_t)h->svc->cfg.console.login_window_s * 1000;
+	int64_t window = (int64_t)h->ctx.cfg->console.login_window_s * 1000;
 	struct http_throttle *t = NULL;
 	for (int i = 0; i < h->nthrottle && !t; i++)
 		if (strcmp(h->throttle[i].remote, remote) == 0)
@@ -263,7 +262,7 @@ static void http_login_failed(struct http *h, const char *name, const char *remo
 static enum MHD_Result http_login_finish(struct http *h, struct MHD_Connection *conn,
 					 struct http_login *l)
 {
-	const struct config *c = &h->svc->cfg;
+	const struct config *c = h->ctx.cfg;
 	int64_t now = time_now_ms();
 	const struct officer *o = &l->officer;
 	ga_err e;
@@ -322,7 +321,7 @@ static enum MHD_Result http_login_finish(struct http *h, struct MHD_Connection *
 static enum MHD_Result http_console_login(struct http *h, struct MHD_Connection *conn,
 					  struct http_req *req)
 {
-	const struct config *c = &h->svc->cfg;
+	const struct config *c = h->ctx.cfg;
 	char msg[HTTP_MSG_MAX] = "";
 	json_t *fields = NULL;
 	int64_t now = time_now_ms(), since = now - (int64_t)c->console.login_window_s * 1000;
@@ -404,7 +403,7 @@ static enum MHD_Result http_console_logout(struct http *h, struct MHD_Connection
 	/* Whatever the session was, the browser forgets it. */
 	snprintf(setcookie, sizeof(setcookie),
 		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s", HTTP_SESSION_COOKIE,
-		 h->svc->cfg.console.secure_cookies ? "; Secure" : "");
+		 h->ctx.cfg->console.secure_cookies ? "; Secure" : "");
 	const char *hdr[] = {"Set-Cookie", setcookie, NULL};
 	return http_send_json(conn, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1), hdr);
 }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "http.h"
 #include "officer.h"
 #include "store.h"
 #include "workflow.h"
@@ -43,7 +44,6 @@
  * session's idle timeout does not slide for it. */
 #define HTTP_BACKGROUND_HEADER "X-Geoalert-Background"
 
-struct service;
 struct http_worker;
 struct http_guard;
 
@@ -56,7 +56,7 @@ struct http_throttle {
 };
 
 struct http {
-	struct service *svc;
+	struct http_ctx ctx; /* what it reads of the service */
 	struct MHD_Daemon *daemon;
 	int port;
 	struct store *store;	/* its own connection: the MHD thread only */

@@ -18,7 +18,6 @@
 #include "http_internal.h"
 #include "log.h"
 #include "public.h"
-#include "service.h"
 #include "sign.h"
 #include "timeutil.h"
 
@@ -54,9 +53,9 @@ static enum MHD_Result public_send(struct MHD_Connection *conn, unsigned status,
 
 static void public_opts_of(const struct http *h, struct public_opts *o)
 {
-	o->sender = h->svc->cfg.alerts.sender;
+	o->sender = h->ctx.cfg->alerts.sender;
 	o->exercise = h->wf.exercise;
-	o->hotline = h->svc->cfg.alerts.hotline;
+	o->hotline = h->ctx.cfg->alerts.hotline;
 	o->templates = h->wf.templates;
 }
 
@@ -91,7 +90,7 @@ static enum MHD_Result public_fail(struct MHD_Connection *conn, ga_err e, const 
 /* The public base URL without a trailing slash. */
 static void public_base(const struct http *h, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", h->svc->cfg.http.public_base_url);
+	snprintf(buf, len, "%s", h->ctx.cfg->http.public_base_url);
 	size_t n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '/')
 		buf[--n] = '\0';
@@ -134,7 +133,7 @@ static enum MHD_Result public_json(struct http *h, struct MHD_Connection *conn, 
 {
 	ga_err e;
 
-	if (h->svc->signer != NULL && (e = sign_alert(h->svc->signer, alert)) != GA_OK) {
+	if (h->ctx.signer != NULL && (e = sign_alert(h->ctx.signer, alert)) != GA_OK) {
 		json_decref(alert);
 		return public_fail(conn, e, "the alert's signature");
 	}
@@ -201,15 +200,15 @@ static enum MHD_Result public_cap(struct http *h, struct MHD_Connection *conn, j
 	ga_err e;
 
 	public_base(h, base, sizeof(base));
-	struct cap_opts o = {h->svc->cfg.alerts.cap_sender, base,
-			     h->svc->cfg.alerts.near_radius_m / 1000.0};
+	struct cap_opts o = {h->ctx.cfg->alerts.cap_sender, base,
+			     h->ctx.cfg->alerts.near_radius_m / 1000.0};
 	if ((e = public_refs(h, alert, refs, &nrefs)) == GA_OK)
 		e = cap_write(&o, alert, refs, nrefs, &xml, &len);
 	json_decref(alert);
 	if (e != GA_OK)
 		return public_fail(conn, e, "the alert as CAP");
 	{
-		const struct cap_sign_key *k = service_cap_signer(h->svc);
+		const struct cap_sign_key *k = cap_sign_lazy_get(h->ctx.cap_signer);
 		char *signed_xml = NULL, err[HTTP_MSG_MAX] = "no signing key";
 		/* Never an unsigned CAP when signing is configured. */
 		e = k ? cap_sign_xml(k, xml, len, &signed_xml, &len, err, sizeof(err)) : GA_ERR_IO;
@@ -315,8 +314,8 @@ static enum MHD_Result public_list(struct http *h, struct MHD_Connection *conn, 
 		public_base(h, base, sizeof(base));
 		time_format_rfc3339(now, h->wf.utc_offset_min, updated, sizeof(updated));
 		snprintf(title, sizeof(title), "%s%s地质灾害险情灾情信息",
-			 h->wf.exercise ? "【演练】" : "", h->svc->cfg.alerts.sender);
-		struct feed_opts o = {base, title, h->svc->cfg.alerts.sender, updated};
+			 h->wf.exercise ? "【演练】" : "", h->ctx.cfg->alerts.sender);
+		struct feed_opts o = {base, title, h->ctx.cfg->alerts.sender, updated};
 		e = feed_write(&o, alerts, &body, &len);
 	} else {
 		struct public_opts o;
@@ -365,14 +364,14 @@ enum MHD_Result http_public_handle(struct http *h, struct MHD_Connection *conn,
 		return public_static(conn, public_css(), "text/css; charset=utf-8");
 	if (strcmp(url, "/.well-known/geoalert-signing-key") == 0) {
 		char pem[SIGN_PEM_MAX];
-		if (h->svc->signer == NULL ||
-		    sign_pubkey_pem(h->svc->signer, pem, sizeof(pem)) != GA_OK)
+		if (h->ctx.signer == NULL ||
+		    sign_pubkey_pem(h->ctx.signer, pem, sizeof(pem)) != GA_OK)
 			return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no signing key");
 		return public_static(conn, pem, "text/plain; charset=utf-8");
 	}
 	if (strcmp(url, "/.well-known/geoalert-cap-signing-key") == 0) {
 		char pem[CAP_SIGN_PEM_MAX];
-		const struct cap_sign_key *k = service_cap_signer(h->svc);
+		const struct cap_sign_key *k = cap_sign_lazy_get(h->ctx.cap_signer);
 		if (k == NULL || cap_sign_pubkey_pem(k, pem, sizeof(pem)) != GA_OK)
 			return http_send_error(conn, MHD_HTTP_NOT_FOUND, "no CAP signing key");
 		return public_static(conn, pem, "text/plain; charset=utf-8");

@@ -12,7 +12,6 @@
 
 #include "http_internal.h"
 #include "log.h"
-#include "service.h"
 #include "timeutil.h"
 
 /* Every response: the console page loads only its own files. */
@@ -291,7 +290,7 @@ void http_remote(struct http *h, struct MHD_Connection *conn, char buf[STORE_REM
 	buf[0] = '\0';
 	if (!ci || !ci->client_addr || !http_addr_of(ci->client_addr, &peer))
 		return;
-	http_client_address(&h->svc->cfg, &peer,
+	http_client_address(h->ctx.cfg, &peer,
 			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
 			    buf);
 }
@@ -389,7 +388,7 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 	bool background =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HTTP_BACKGROUND_HEADER) != NULL;
 	if (!background && now - who->session.last_seen_ms >= HTTP_TOUCH_MS) {
-		int64_t expires = now + (int64_t)h->svc->cfg.console.session_idle_s * 1000;
+		int64_t expires = now + (int64_t)h->ctx.cfg->console.session_idle_s * 1000;
 		if ((e = store_session_touch(h->store, id, now, expires)) != GA_OK &&
 		    e != GA_ERR_NOTFOUND)
 			log_warnx("http: session touch: %s", ga_strerror(e));

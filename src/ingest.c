@@ -20,14 +20,14 @@
 #include <unistd.h>
 
 #include "ingest_internal.h"
+#include "ingest_outbox.h"
+#include "ingest_receipt.h"
+#include "ingest_writer.h"
 #include "log.h"
-#include "outbox.h"
-#include "receipt.h"
 #include "report.h"
 #include "service.h"
 #include "timeutil.h"
 #include "watchdog.h"
-#include "writer.h"
 
 void ingest_backlog_free(struct ingest_backlog *b)
 {

@@ -14,11 +14,21 @@
 #ifndef GA_INGEST_H
 #define GA_INGEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
+
+/* The service's report counts since start (/healthz, /metrics): the
+ * sessions add, anyone reads. */
+struct ingest_stats {
+	atomic_llong accepted;
+	atomic_llong duplicates;
+	atomic_llong rejected;
+	atomic_llong refused; /* commit failed: not acknowledged, will be redelivered */
+};
 
 struct config;
 struct service;

@@ -12,9 +12,9 @@
 
 #include "config.h"
 #include "ingest_internal.h"
+#include "ingest_outbox.h"
+#include "ingest_receipt.h"
 #include "log.h"
-#include "outbox.h"
-#include "receipt.h"
 #include "service.h"
 #include "store.h"
 

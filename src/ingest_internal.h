@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "ingest.h"
+#include "ingest_writer.h"
 #include "report.h"
-#include "writer.h"
 
 #define INGEST_TOPIC_MAX 256
 #define INGEST_BACKOFF_MIN_MS 500

@@ -18,12 +18,6 @@
 #define GA_DATADIR "."
 #endif
 
-static const char *const officer_role_names[OFFICER_ROLE_COUNT] = {
-    [OFFICER_DUTY_OFFICER] = "duty_officer",
-    [OFFICER_SUPERVISOR] = "supervisor",
-    [OFFICER_ADMIN] = "admin",
-};
-
 /* Who may do what: one row per action; may[] is indexed by role, in the
  * order {duty_officer, supervisor, admin}. */
 static const struct {
@@ -52,24 +46,6 @@ static void officer_sodium(void)
 {
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
-}
-
-const char *officer_role_name(enum officer_role role)
-{
-	if (role < 0 || role >= OFFICER_ROLE_COUNT)
-		return "?";
-	return officer_role_names[role];
-}
-
-ga_err officer_role_parse(const char *name, enum officer_role *role)
-{
-	for (int i = 0; name != NULL && i < OFFICER_ROLE_COUNT; i++) {
-		if (strcmp(name, officer_role_names[i]) == 0) {
-			*role = (enum officer_role)i;
-			return GA_OK;
-		}
-	}
-	return GA_ERR_INVAL;
 }
 
 const char *officer_action_name(enum officer_action action)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "officer_role.h"
 
 #define OFFICER_NAME_MAX 64	 /* bytes with the NUL */
 #define OFFICER_TOKEN_BYTES 32	 /* random bytes of an API token */
@@ -28,8 +29,6 @@
 #define OFFICER_NAME_IN_PASSWORD_MIN 3 /* bytes */
 
 struct store;
-
-enum officer_role { OFFICER_DUTY_OFFICER, OFFICER_SUPERVISOR, OFFICER_ADMIN, OFFICER_ROLE_COUNT };
 
 /* What an officer asks to do; officer_may says whether the role allows it. */
 enum officer_action {
@@ -54,10 +53,6 @@ struct officer {
 	bool disabled;
 };
 
-/* Contract names ("duty_officer", ...); "?" for a value out of range. */
-const char *officer_role_name(enum officer_role role);
-/* GA_OK and *role set, or GA_ERR_INVAL for an unknown name. */
-ga_err officer_role_parse(const char *name, enum officer_role *role);
 /* Contract names of actions ("confirm", ...), for audit rows and messages. */
 const char *officer_action_name(enum officer_action action);
 

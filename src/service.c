@@ -1,6 +1,7 @@
 /* service.c - `geoalert serve` and `geoalert check-config`: wiring the
  * parts together, signals and reload. */
 #include "service.h"
+#include "service_tick.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,13 +23,14 @@
 #include "draft.h"
 #include "http.h"
 #include "ingest.h"
+#include "ingest_commit.h"
+#include "ingest_writer.h"
 #include "log.h"
 #include "notify.h"
 #include "sign.h"
 #include "store.h"
 #include "timeutil.h"
 #include "watchdog.h"
-#include "writer.h"
 
 #define SERVICE_ERR_MAX 1024
 
@@ -192,7 +194,7 @@ static void service_reload(struct service *svc)
 /* Checks the CAP signing key, and makes it when missing, in a child
  * process: OpenSSL's and xmlsec's state (~2 MiB, docs/benchmarks.md
  * "Ingest") then stays out of the service until the first CAP document
- * is signed (service_cap_signer). A bad key still stops the start. Runs
+ * is signed (cap_sign_lazy_get). A bad key still stops the start. Runs
  * before any thread starts (fork). */
 static ga_err service_cap_key_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -239,20 +241,188 @@ static ga_err service_cap_key_check(const struct config *cfg, char *err, size_t 
 	return GA_ERR_CONFIG;
 }
 
-const struct cap_sign_key *service_cap_signer(struct service *svc)
+/* Loading, before any thread: the data files, the rules, the templates,
+ * the workflow's context, the signing keys, the watchdog. Logs what is
+ * wrong. */
+static ga_err service_load(struct service *svc)
 {
-	const struct cap_sign_key *k;
 	char err[SERVICE_ERR_MAX];
+	struct geo_options gopt;
+	bool key_made = false;
 
-	pthread_mutex_lock(&svc->cap_mu);
-	if (svc->cap_signer == NULL &&
-	    cap_sign_key_load(svc->cfg.alerts.cap_signing_key_file, false,
-			      svc->cfg.alerts.cap_sender, &svc->cap_signer, NULL, err,
+	config_geo_options(&svc->cfg, &gopt);
+	svc->geo = geo_new(&gopt, err, sizeof(err));
+	if (!svc->geo)
+		goto fail;
+	if (service_load_data(&svc->cfg, svc->geo, &svc->registry, &svc->thresholds, err,
 			      sizeof(err)) != GA_OK)
+		goto fail;
+	if (service_load_devices(&svc->cfg, svc->registry, &svc->devices, err, sizeof(err)) !=
+	    GA_OK)
+		goto fail;
+	service_rules(&svc->cfg, &svc->rules);
+	if (draft_templates_load(svc->cfg.alerts.templates[0] ? svc->cfg.alerts.templates : NULL,
+				 &svc->templates, err, sizeof(err)) != GA_OK)
+		goto fail;
+	svc->wf = (struct workflow_ctx){
+	    .templates = svc->templates,
+	    .geo = svc->geo,
+	    .publish_min_level = svc->cfg.alerts.publish_min_level,
+	    .sender = svc->cfg.alerts.sender,
+	    .utc_offset_min = svc->cfg.alerts.utc_offset_min,
+	    .confirmations_extra_large = svc->cfg.alerts.confirmations_extra_large,
+	    .exercise = svc->cfg.alerts.exercise,
+	};
+	svc->wf.thresholds = svc->thresholds; /* a reload swaps them: see service_reload */
+	if (sign_key_load(svc->cfg.alerts.signing_key_file, true, &svc->signer, &key_made, err,
+			  sizeof(err)) != GA_OK) {
+		log_warnx("[alerts] signing_key_file: %s", err);
+		return GA_ERR_CONFIG;
+	}
+	if (key_made)
+		log_info("signing key: generated %s (mode 0600), key_id %s; back it up",
+			 svc->cfg.alerts.signing_key_file, sign_key_id(svc->signer));
+	else
+		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
+			 sign_key_id(svc->signer));
+	if (service_cap_key_check(&svc->cfg, err, sizeof(err)) != GA_OK) {
 		log_warnx("[alerts] cap_signing_key_file: %s", err);
-	k = svc->cap_signer;
-	pthread_mutex_unlock(&svc->cap_mu);
-	return k;
+		return GA_ERR_CONFIG;
+	}
+	svc->wf.delivery_cfg = &svc->cfg;
+	svc->wf.signer = svc->signer;
+	svc->wf.metrics = &svc->metrics;
+	if (cap_sign_lazy_new(svc->cfg.alerts.cap_signing_key_file, svc->cfg.alerts.cap_sender,
+			      &svc->cap_signer) != GA_OK ||
+	    watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
+			 svc->cfg.alerts.utc_offset_min, time_now_ms(), &svc->watchdog) != GA_OK) {
+		log_warnx("out of memory");
+		return GA_ERR_NOMEM;
+	}
+	return GA_OK;
+fail:
+	log_warnx("%s", err);
+	return GA_ERR_CONFIG;
+}
+
+/* Starting, in order: the store (its first connection migrates the
+ * schema), the notifier, the writer with its duties, the delivery worker
+ * (before the HTTP server: its confirmations kick it), the HTTP server,
+ * then the sessions. Logs what is wrong; service_stop undoes any part. */
+static ga_err service_start(struct service *svc)
+{
+	char err[SERVICE_ERR_MAX];
+	struct ingest_plan *plan = NULL;
+	struct ingest_backlog *backlog = NULL;
+	struct store_options sopt = {
+	    .path = svc->cfg.store.path,
+	    .max_page_count = svc->cfg.store.max_page_count,
+	};
+
+	if (store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
+		goto fail;
+	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,
+		       &svc->notify, err, sizeof(err)) != GA_OK) {
+		log_warnx("cannot start the notifier: %s", err);
+		return GA_ERR_IO;
+	}
+	/* Read before the writer thread owns the store. */
+	if (ingest_plan_make(svc->store, &svc->cfg, &plan, err, sizeof(err)) != GA_OK)
+		log_warnx("%s; sessions an earlier run left are not retired this time", err);
+	backlog = service_outbox(svc->store);
+	struct ingest_commit commit = {.lock = &svc->lock,
+				       .rules = &svc->rules,
+				       .thresholds = &svc->thresholds,
+				       .wf = &svc->wf,
+				       .utc_offset_min = svc->cfg.alerts.utc_offset_min};
+	struct writer_duties duties = {service_tick_step, service_tick_run, service_tick_committed,
+				       NULL};
+	if (service_tick_new(svc, &svc->tick) != GA_OK) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	duties.arg = svc->tick;
+	if (writer_new(svc->store, &commit, &duties, svc->cfg.store.batch_max, &svc->writer) !=
+	    GA_OK) {
+		snprintf(err, sizeof(err), "cannot start the writer thread");
+		goto fail;
+	}
+	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
+			   sizeof(err)) != GA_OK)
+		goto fail;
+	struct http_ctx hctx = {.cfg = &svc->cfg,
+				.geo = svc->geo,
+				.lock = &svc->lock,
+				.thresholds = &svc->thresholds,
+				.wf = &svc->wf,
+				.metrics = &svc->metrics,
+				.delivery = svc->delivery,
+				.signer = svc->signer,
+				.cap_signer = svc->cap_signer,
+				.writer = svc->writer,
+				.ingest = &svc->ingest,
+				.watchdog = svc->watchdog,
+				.stats = &svc->stats};
+	if (http_start(&hctx, &svc->http, err, sizeof(err)) != GA_OK)
+		goto fail;
+	/* ingest_start takes the plan and the backlog, whatever it returns. */
+	if (ingest_start(svc, backlog, plan, &svc->ingest, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		return GA_ERR_IO;
+	}
+	return GA_OK;
+fail:
+	ingest_backlog_free(backlog);
+	ingest_plan_free(plan);
+	log_warnx("%s", err);
+	return GA_ERR_IO;
+}
+
+/* Serving: takes the signals (blocked in every thread) until one says
+ * stop; SIGHUP reloads. */
+static void service_wait(struct service *svc, const sigset_t *sigs)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(sigs, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("sigwaitinfo");
+			return;
+		}
+		if (sig == SIGHUP) {
+			service_reload(svc);
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		return;
+	}
+}
+
+/* Stopping, whatever was started. Order matters: stop taking messages
+ * (handlers in progress finish and are committed), then the writer, then
+ * the rest. */
+static void service_stop(struct service *svc)
+{
+	ingest_stop(svc->ingest);
+	http_stop(svc->http);
+	delivery_stop(svc->delivery);
+	writer_free(svc->writer);
+	service_tick_free(svc->tick);
+	notify_free(svc->notify);
+	sign_key_free(svc->signer);
+	cap_sign_lazy_free(svc->cap_signer);
+	cap_sign_shutdown();
+	watchdog_free(svc->watchdog);
+	store_close(svc->store);
+	draft_templates_free(svc->templates);
+	device_registry_free(svc->devices);
+	registry_free(svc->registry);
+	thresholds_free(svc->thresholds);
+	geo_free(svc->geo);
+	pthread_rwlock_destroy(&svc->lock);
+	free(svc);
 }
 
 int service_serve(int argc, char **argv)
@@ -271,7 +441,6 @@ int service_serve(int argc, char **argv)
 	if (!svc)
 		fatalx("out of memory");
 	pthread_rwlock_init(&svc->lock, NULL);
-	pthread_mutex_init(&svc->cap_mu, NULL);
 	metrics_init(&svc->metrics);
 	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {
 		log_warnx("%s", err);
@@ -288,107 +457,8 @@ int service_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct geo_options gopt;
-	config_geo_options(&svc->cfg, &gopt);
-	svc->geo = geo_new(&gopt, err, sizeof(err));
-	if (!svc->geo) {
-		log_warnx("%s", err);
+	if (service_load(svc) != GA_OK || service_start(svc) != GA_OK)
 		goto out;
-	}
-	if (service_load_data(&svc->cfg, svc->geo, &svc->registry, &svc->thresholds, err,
-			      sizeof(err)) != GA_OK) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (service_load_devices(&svc->cfg, svc->registry, &svc->devices, err, sizeof(err)) !=
-	    GA_OK) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	service_rules(&svc->cfg, &svc->rules);
-	if (draft_templates_load(svc->cfg.alerts.templates[0] ? svc->cfg.alerts.templates : NULL,
-				 &svc->templates, err, sizeof(err)) != GA_OK) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	svc->wf = (struct workflow_ctx){
-	    .templates = svc->templates,
-	    .geo = svc->geo,
-	    .publish_min_level = svc->cfg.alerts.publish_min_level,
-	    .sender = svc->cfg.alerts.sender,
-	    .utc_offset_min = svc->cfg.alerts.utc_offset_min,
-	    .confirmations_extra_large = svc->cfg.alerts.confirmations_extra_large,
-	    .exercise = svc->cfg.alerts.exercise,
-	};
-	svc->wf.thresholds = svc->thresholds; /* a reload swaps them: see service_reload */
-	bool key_made = false;
-	if (sign_key_load(svc->cfg.alerts.signing_key_file, true, &svc->signer, &key_made, err,
-			  sizeof(err)) != GA_OK) {
-		log_warnx("[alerts] signing_key_file: %s", err);
-		goto out;
-	}
-	if (key_made)
-		log_info("signing key: generated %s (mode 0600), key_id %s; back it up",
-			 svc->cfg.alerts.signing_key_file, sign_key_id(svc->signer));
-	else
-		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
-			 sign_key_id(svc->signer));
-	if (service_cap_key_check(&svc->cfg, err, sizeof(err)) != GA_OK) {
-		log_warnx("[alerts] cap_signing_key_file: %s", err);
-		goto out;
-	}
-	svc->wf.delivery_cfg = &svc->cfg;
-	svc->wf.signer = svc->signer;
-	svc->wf.metrics = &svc->metrics;
-	if (watchdog_new((int64_t)svc->cfg.stations.expected_interval_s * 1000,
-			 svc->cfg.alerts.utc_offset_min, time_now_ms(), &svc->watchdog) != GA_OK) {
-		log_warnx("out of memory");
-		goto out;
-	}
-
-	struct store_options sopt = {
-	    .path = svc->cfg.store.path,
-	    .max_page_count = svc->cfg.store.max_page_count,
-	};
-	if (store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	/* After the store: that first connection migrates the schema. */
-	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,
-		       &svc->notify, err, sizeof(err)) != GA_OK) {
-		log_warnx("cannot start the notifier: %s", err);
-		goto out;
-	}
-	/* Read before the writer thread owns the store. */
-	struct ingest_plan *plan = NULL;
-	if (ingest_plan_make(svc->store, &svc->cfg, &plan, err, sizeof(err)) != GA_OK)
-		log_warnx("%s; sessions an earlier run left are not retired this time", err);
-	struct ingest_backlog *backlog = service_outbox(svc->store);
-	if (writer_new(svc->store, svc, svc->cfg.store.batch_max, &svc->writer) != GA_OK) {
-		ingest_backlog_free(backlog);
-		ingest_plan_free(plan);
-		log_warnx("cannot start the writer thread");
-		goto out;
-	}
-	/* Before the HTTP server: its confirmations kick the worker. */
-	if (delivery_start(&svc->cfg, &svc->wf, svc->notify, &svc->metrics, &svc->delivery, err,
-			   sizeof(err)) != GA_OK) {
-		ingest_backlog_free(backlog);
-		ingest_plan_free(plan);
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (http_start(svc, &svc->http, err, sizeof(err)) != GA_OK) {
-		ingest_backlog_free(backlog);
-		ingest_plan_free(plan);
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (ingest_start(svc, backlog, plan, &svc->ingest, err, sizeof(err)) != GA_OK) {
-		log_warnx("%s", err);
-		goto out;
-	}
 #ifdef __GLIBC__
 	/* Loading regions and the registry parses megabytes of JSON into
 	 * short-lived trees; hand the freed heap back (about 10 MiB). */
@@ -399,45 +469,10 @@ int service_serve(int argc, char **argv)
 	log_info("geoalert %s serving: %s, %d MQTT sessions, %zu stations, http on port %d",
 		 GA_VERSION, svc->cfg.mqtt.url, svc->cfg.mqtt.sessions,
 		 svc->registry ? registry_count(svc->registry) : (size_t)0, http_port(svc->http));
-
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&sigs, &si);
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("sigwaitinfo");
-			break;
-		}
-		if (sig == SIGHUP) {
-			service_reload(svc);
-			continue;
-		}
-		log_info("signal %d: stopping", sig);
-		break;
-	}
+	service_wait(svc, &sigs);
 	status = 0;
 out:
-	/* Order matters: stop taking messages (handlers in progress finish
-	 * and are committed), then the writer, then the rest. */
-	ingest_stop(svc->ingest);
-	http_stop(svc->http);
-	delivery_stop(svc->delivery);
-	writer_free(svc->writer);
-	notify_free(svc->notify);
-	sign_key_free(svc->signer);
-	cap_sign_key_free(svc->cap_signer);
-	cap_sign_shutdown();
-	watchdog_free(svc->watchdog);
-	store_close(svc->store);
-	draft_templates_free(svc->templates);
-	device_registry_free(svc->devices);
-	registry_free(svc->registry);
-	thresholds_free(svc->thresholds);
-	geo_free(svc->geo);
-	pthread_rwlock_destroy(&svc->lock);
-	pthread_mutex_destroy(&svc->cap_mu);
-	free(svc);
+	service_stop(svc);
 	if (status == 0)
 		log_info("stopped");
 	return status;

@@ -13,27 +13,22 @@
 #include "error.h"
 #include "geo.h"
 #include "incident.h"
+#include "ingest.h"
 #include "metrics.h"
 #include "registry.h"
 #include "workflow.h"
 
 struct store;
 struct writer;
+struct service_tick;
 struct ingest;
 struct http;
 struct notify;
 struct watchdog;
 struct draft_templates;
 struct sign_key;
-struct cap_sign_key;
+struct cap_sign_lazy;
 struct delivery;
-
-struct service_stats {
-	atomic_llong accepted;
-	atomic_llong duplicates;
-	atomic_llong rejected;
-	atomic_llong refused; /* commit failed: not acknowledged, will be redelivered */
-};
 
 struct service {
 	struct config cfg;
@@ -53,23 +48,18 @@ struct service {
 	struct notify *notify;
 	struct store *store;
 	struct writer *writer;
+	struct service_tick *tick; /* the writer's duties (service_tick.h) */
 	struct ingest *ingest;
 	struct http *http;
 	struct delivery *delivery; /* the channels' worker (delivery.h) */
-	struct service_stats stats;
+	struct ingest_stats stats;
 	struct metrics metrics;
 	struct watchdog *watchdog;
 	struct sign_key *signer; /* signs published alerts ([alerts] signing_key_file) */
 	/* Signs their CAP ([alerts] cap_signing_key_file): loaded at the
-	 * first use (service_cap_signer), under cap_mu. */
-	struct cap_sign_key *cap_signer;
-	pthread_mutex_t cap_mu;
+	 * first use (cap_sign_lazy_get). */
+	struct cap_sign_lazy *cap_signer;
 };
-
-/* The CAP signing key, loaded at the first call (the key file was
- * checked, or made, at start). NULL when it cannot be loaded now (logged
- * with the reason). Thread-safe. */
-const struct cap_sign_key *service_cap_signer(struct service *svc);
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */
 int service_serve(int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "officer_role.h"
 #include "store.h"
 #include "store_internal.h"
 

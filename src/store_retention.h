@@ -1,7 +1,7 @@
 /* store_retention.h - deleting what [store] keep_reports_days no longer
  * keeps (issue 15, "At scale"): raw reports, rejected payloads and the
  * per-minute summary rows of /metrics, in small batches, each its own
- * short transaction on the writer's connection (writer.c runs them from
+ * short transaction on the writer's connection (ingest_writer.c runs them from
  * its tick, between batches of reports). Incidents, drafts, alerts,
  * deliveries, notices and the audit trail are never deleted here.
  *

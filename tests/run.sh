@@ -5,7 +5,8 @@
 #      (AddressSanitizer + UndefinedBehaviorSanitizer, Debug);
 #   3. runs the unit tests in build/ci, and every test (unit and integration:
 #      the real mosquitto and the ASan-built daemon) in build/asan;
-#   4. builds each tests/fuzz/fuzz_NAME.c with libFuzzer and runs it for
+#   4. builds each tests/fuzz/fuzz_NAME.c with libFuzzer (cmake -DGA_FUZZ=ON,
+#      build/fuzz) and runs it for
 #      GA_FUZZ_SECONDS (20) on tests/fuzz/corpus/NAME.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 # Environment: GA_FUZZ_SECONDS (0 skips the fuzzers), GA_JOBS (2).
@@ -88,36 +89,29 @@ run_ctest() {
 	rm -f "$log"
 }
 
-# Builds tests/fuzz/fuzz_NAME.c against the library sources (everything in
-# src/ but main.c and the cmd_*.c front ends) and runs it briefly on its
-# corpus. New inputs go to build/fuzz/corpus-NAME, never into the repo.
+# Builds tests/fuzz/fuzz_NAME.c (cmake -DGA_FUZZ=ON: every harness the
+# glob finds, against the library, in build/fuzz) and runs each briefly on
+# its corpus. New inputs go to build/fuzz/corpus-NAME, never into the repo.
 run_fuzzers() {
-	local f name bin srcs=() libs cflags
+	local f name bin
 	shopt -s nullglob
 	local harnesses=(tests/fuzz/fuzz_*.c)
 	shopt -u nullglob
 	((${#harnesses[@]} == 0)) && return 0
 	((FUZZ_SECONDS == 0)) && { step "fuzzers skipped (GA_FUZZ_SECONDS=0)"; return 0; }
-	for f in src/*.c; do
-		case $(basename "$f") in
-		main.c | cmd_*.c) ;;
-		*) srcs+=("$f") ;;
-		esac
-	done
-	cflags=$(pkg-config --cflags libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium xmlsec1-openssl)
-	libs=$(pkg-config --libs libmosquitto jansson libcurl proj sqlite3 libmicrohttpd inih libxml-2.0 libsodium xmlsec1-openssl)
-	mkdir -p build/fuzz
+	step "fuzzers: build (build/fuzz, GA_FUZZ=ON)"
+	if ! cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+		-DGA_FUZZ=ON -DGA_TESTS=OFF -DGA_SANITIZE=OFF -DGA_WERROR=OFF; then
+		FAILED=$((FAILED + 1))
+		FAILURES+=("fuzz (configure build/fuzz)")
+		return 0
+	fi
 	for f in "${harnesses[@]}"; do
 		name=$(basename "$f" .c)
 		name=${name#fuzz_}
 		bin=build/fuzz/fuzz_$name
 		step "fuzz $name: build"
-		# shellcheck disable=SC2086 # cflags/libs are word lists
-		if ! clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
-			-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-			-DGA_DATADIR="\"$ROOT\"" -DGA_VERSION="\"fuzz\"" -Isrc $cflags \
-			-o "$bin" "$f" "${srcs[@]}" $libs -lm -lpthread; then
+		if ! cmake --build build/fuzz -j"$JOBS" --target "fuzz_$name"; then
 			FAILED=$((FAILED + 1))
 			FAILURES+=("fuzz.$name (build)")
 			continue

@@ -8,7 +8,12 @@
 #       the same N reports; ga_loadgen waits for every receipt;
 #   (c) receipt latency at a fixed rate (GA_BENCH_RATE/s for
 #       GA_BENCH_SECONDS s): p50 / p99 / max;
-#   (d) geoalert's peak RSS (VmHWM) just before it is stopped.
+#   (d) geoalert's peak RSS (VmHWM) just before it is stopped;
+#   (e) the peer baseline: a Node-RED flow (mqtt in, QoS 1, persistent
+#       session -> function node with the report rules of spec §2 and the
+#       severity of §5 -> receipt out, QoS 1; stores nothing), the same
+#       runs as (b) and (c). Node-RED comes from the npm registry into
+#       build/nodered (never committed) at the first run.
 # Prints rate_a, rate_b, ratio b/a, the latencies and the RSS, then one JSON
 # line with everything. Not a timed test: it exits non-zero only when
 # something is lost or broken, never because a target is missed.
@@ -28,6 +33,7 @@
 #                     into file F (needs perf, from linux-perf)
 #   GA_BENCH_WRAP=CMD run geoalert under CMD (e.g. "valgrind --tool=massif");
 #                     a wrapped geoalert gets 60 s to become healthy
+#   GA_BENCH_NODERED=0   skip (e)
 #   GA_BENCH_PERFSTAT=F  count geoalert's context switches and system calls
 #                     (read, write, poll, futex, fdatasync...) during (b)
 #                     with `perf stat` into file F
@@ -41,7 +47,7 @@ SECONDS_C=${GA_BENCH_SECONDS:-10}
 NSTATIONS=${GA_BENCH_STATIONS:-200}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/release}
 TIMEOUT=300 # seconds, for any one step
-BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log)
+BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log nodered/node-red.log)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$ROOT/tests/bench/lib.sh"
 
@@ -118,6 +124,57 @@ ELAPSED_A=$(printf '%s\n' "${ELAPSED_RUNS[@]}" | sort -g | sed -n 2p)
 BROKER_US_A=$(calc "($(cpu_ticks "$BROKERPID") - $bc0) * 1000000 / $(getconf CLK_TCK) / (3 * $N)")
 SUB_US_A=$(calc "($(printf '%s+' "${SUB_CPU_A[@]}")0) * 1000000 / (3 * $N)")
 LG_US_A=$(calc "($(printf '%s+' "${LG_CPU_A[@]}")0) * 1000000 / (3 * $N)")
+
+# --- (e) the peer baseline: Node-RED, before geoalert has a session -----------
+NC=$((RATE * SECONDS_C))
+NR_DIR=$ROOT/build/nodered
+if [[ ${GA_BENCH_NODERED:-1} != 0 ]]; then
+	if [[ ! -f $NR_DIR/node_modules/node-red/red.js ]]; then
+		log "(e) installing Node-RED 4 from npm into $NR_DIR"
+		mkdir -p "$NR_DIR"
+		(cd "$NR_DIR" && npm install --no-audit --no-fund --prefix . node-red@4 >/dev/null)
+	fi
+	NR_VERSION=$(node -p "require('$NR_DIR/node_modules/node-red/package.json').version")
+	mkdir -p "$WORK/nodered"
+	python3 "$ROOT/tests/bench/nodered/nodered_flow.py" "$MQTT_PORT" "bench-nodered-$$" \
+		"$REGISTRY" "$WORK/nodered/flows.json"
+	cat >"$WORK/nodered/settings.js" <<EOS
+module.exports = { uiPort: $(free_port), uiHost: "127.0.0.1", flowFile: "flows.json",
+	credentialSecret: false, disableEditor: true, httpAdminRoot: false,
+	logging: { console: { level: "info", metrics: false, audit: false } } };
+EOS
+	log "(e) Node-RED $NR_VERSION: $N reports (window $WINDOW), then $RATE/s for $SECONDS_C s"
+	node "$NR_DIR/node_modules/node-red/red.js" --userDir "$WORK/nodered" \
+		--settings "$WORK/nodered/settings.js" >"$WORK/nodered/node-red.log" 2>&1 &
+	NRPID=$!
+	PIDS+=("$NRPID")
+	for ((i = 0; i < 600; i++)); do
+		grep -q 'Connected to broker' "$WORK/nodered/node-red.log" && break
+		kill -0 "$NRPID" 2>/dev/null || fail "Node-RED exited (see $WORK/nodered/node-red.log)"
+		sleep 0.1
+	done
+	grep -q 'Connected to broker' "$WORK/nodered/node-red.log" || fail "Node-RED did not connect"
+	sleep 1 # its SUBSCRIBE follows the CONNACK
+	NR_START_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$NRPID/status")
+	c0=$(cpu_ticks "$NRPID")
+	t0=$(now)
+	timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$N" --window "$WINDOW" \
+		--stations "$REGISTRY" --receipts --run-id "bench-e-$$" --timeout "$TIMEOUT" >"$WORK/e.json" ||
+		fail "(e) Node-RED: did not get every receipt (accepted)"
+	t1=$(now)
+	ELAPSED_E=$(calc "$t1 - $t0")
+	CPU_E=$(cpu_since "$NRPID" "$c0")
+	timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$NC" --window "$WINDOW" --rate "$RATE" \
+		--stations "$REGISTRY" --receipts --run-id "bench-f-$$" --timeout "$TIMEOUT" >"$WORK/f.json" ||
+		fail "(e) Node-RED: did not get every receipt at $RATE/s"
+	NR_HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$NRPID/status")
+	kill -TERM "$NRPID"
+	wait "$NRPID" || true
+	# Remove its session, so the broker queues nothing for it during (b).
+	timeout 10 mosquitto_sub -p "$MQTT_PORT" -i "bench-nodered-$$" -t x -E >/dev/null
+	RATE_E=$(calc "$N / $ELAPSED_E")
+	jset "$WORK/f.json" P99_E='d["latency_ms"]["p99"]'
+fi
 
 # --- (b) geoalert stores and receipts N reports ------------------------------------
 log "(b) geoalert stores and receipts $N reports (window $WINDOW)"
@@ -220,6 +277,24 @@ printf '      p50 %.2f ms, p99 %.2f ms, max %.2f ms  target p99 <= 20 ms: %s\n' 
 printf '  (d) geoalert peak RSS          %9.1f MiB        target <= 32 MiB: %s\n' "$HWM_MIB" "$(yesno "$HWM_MIB <= 32")"
 printf '      (RSS once healthy, before any report: %.1f MiB)\n' "$(calc "$START_KB / 1024")"
 printf '  stored %d reports; geoalert stopped cleanly on SIGTERM\n' "$STORED"
+printf '\n  N=%d window=%d, CPU per report of the process itself, p99 of receipts at %d/s:\n' \
+	"$N" "$WINDOW" "$RATE"
+printf '  | %-50s | %10s | %8s | %9s | %8s |\n' "" "receipts/s" "CPU us" "peak RSS" "p99 ms"
+printf '  |%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "------------" "----------" "-----------" "----------"
+if [[ -n ${RATE_E:-} ]]; then
+	printf '  | %-50s | %10.0f | %8.0f | %5.1f MiB | %8.2f |\n' \
+		"Node-RED $NR_VERSION flow (validates, stores nothing)" "$RATE_E" \
+		"$(calc "$CPU_E * 1000000 / $N")" "$(calc "$NR_HWM_KB / 1024")" "$P99_E"
+fi
+printf '  | %-50s | %10.0f | %8.0f | %5.1f MiB | %8.2f |\n' "geoalert serve (stores durably, receipts)" \
+	"$RATE_B" "$(calc "$CPU_B * 1000000 / $N")" "$HWM_MIB" "$P99"
+printf '  | %-50s | %10.0f | %8s | %9s | %8s |\n' "bare mosquitto_sub, no receipts" "$RATE_A" "-" "-" "-"
+if [[ -n ${RATE_E:-} ]]; then
+	printf '  geoalert receipts/s = %.2f x Node-RED   target >= 1.5: %s\n' "$(calc "$RATE_B / $RATE_E")" \
+		"$(yesno "$RATE_B >= 1.5 * $RATE_E")"
+fi
+printf '  geoalert CPU per report %.0f us          target <= 30: %s\n' "$(calc "$CPU_B * 1000000 / $N")" \
+	"$(yesno "$CPU_B * 1000000 / $N <= 30")"
 printf '{"n":%d,"window":%d,"sessions":%s,"rate_a":%.1f,"rate_b":%.1f,"ratio":%.3f,' \
 	"$N" "$WINDOW" "${SESSIONS:-null}" "$RATE_A" "$RATE_B" "$RATIO"
 printf '"cpu_b_s":%.2f,' "$CPU_B"
@@ -228,4 +303,8 @@ printf '"sub_us_a":%.1f,"loadgen_us_a":%.1f,"loadgen_us_b":%.1f,"ratio_bound_ga0
 	"$SUB_US_A" "$LG_US_A" "$LG_US_B" "$(calc "$US_A / $FLOOR0")"
 printf '"latency_rate":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"peak_rss_kib":%d,"start_rss_kib":%d}\n' \
 	"$RATE" "$P50" "$P99" "$PMAX" "$HWM_KB" "$START_KB"
+if [[ -n ${RATE_E:-} ]]; then
+	printf '{"nodered":"%s","rate":%.1f,"cpu_s":%.2f,"p99_ms":%.3f,"peak_rss_kib":%d,"start_rss_kib":%d}\n' \
+		"$NR_VERSION" "$RATE_E" "$CPU_E" "$P99_E" "$NR_HWM_KB" "$NR_START_KB"
+fi
 

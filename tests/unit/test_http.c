@@ -255,7 +255,7 @@ static void test_throttle_cap_and_window(void **state)
 	(void)state;
 	struct stest_db db;
 	struct service *svc = calloc(1, sizeof(*svc));
-	struct http h = {.svc = svc};
+	struct http h = {.ctx.cfg = &svc->cfg};
 	const int64_t T0 = 1800000000000LL, W = 900 * 1000LL;
 	char remote[STORE_REMOTE_MAX];
 

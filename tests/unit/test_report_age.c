@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receipt.h"
+#include "ingest_receipt.h"
 #include "report_testutil.h"
 
 #define HOUR (INT64_C(3600) * 1000)

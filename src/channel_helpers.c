@@ -1,4 +1,4 @@
-/* channel_http.c - what the HTTP channel types share: JSON requests,
+/* channel_helpers.c - what the HTTP channel types share: JSON requests,
  * headers, HMAC-SHA256 signatures in base64, URL encoding and the
  * errcode/code answers of the chat robots. */
 #include <sodium.h>

@@ -13,7 +13,7 @@
 
 #include "geo.h"
 #include "hazard.h"
-#include "receipt.h"
+#include "ingest_receipt.h"
 #include "timeutil.h"
 
 #define T0 1764057600123LL /* 2025-11-25T08:00:00.123Z */

@@ -1,12 +1,12 @@
-/* receipt.h - the receipt a station gets for each report (spec §3). */
+/* ingest_receipt.h - the receipt a station gets for each report (spec §3). */
 #ifndef GA_RECEIPT_H
 #define GA_RECEIPT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ingest_writer.h"
 #include "report.h"
-#include "writer.h"
 
 #define RECEIPT_TOPIC_PREFIX "geohazard/v1/receipts/"
 #define REPORT_TOPIC_PREFIX "geohazard/v1/reports/"

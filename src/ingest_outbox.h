@@ -1,4 +1,4 @@
-/* outbox.h - the live half of the receipt outbox: one MQTT connection of
+/* ingest_outbox.h - the live half of the receipt outbox: one MQTT connection of
  * its own that publishes committed receipts and, when the broker has
  * acknowledged one, tells the writer to delete it from the outbox table.
  *

@@ -1,4 +1,5 @@
-#include "receipt.h"
+/* ingest_receipt.c - the receipt JSON (spec §3), written directly for the common cases. */
+#include "ingest_receipt.h"
 
 #include <jansson.h>
 #include <stdbool.h>

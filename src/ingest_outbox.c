@@ -1,6 +1,6 @@
-/* outbox.c - publishes committed receipts on a connection of its own and
+/* ingest_outbox.c - publishes committed receipts on a connection of its own and
  * clears each from the outbox table once the broker has it (outbox.h). */
-#include "outbox.h"
+#include "ingest_outbox.h"
 
 #include <errno.h>
 #include <mosquitto.h>
@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ingest_writer.h"
 #include "log.h"
-#include "writer.h"
 
 #define OUTBOX_MIDS 65536 /* MQTT packet ids are 16 bits */
 /* The packet id -> outbox id map is kept in pages made when a packet id

@@ -1,5 +1,5 @@
-/* writer.c - group commit: one thread, one transaction per batch. */
-#include "writer.h"
+/* ingest_writer.c - group commit: one thread, one transaction per batch. */
+#include "ingest_writer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,16 +8,9 @@
 #include <errno.h>
 #include <time.h>
 
-#include "incident.h"
+#include "ingest_commit.h"
 #include "log.h"
-#include "notify.h"
-#include "receipt.h"
-#include "service.h"
-#include "store_retention.h"
-#include "store_stats.h"
 #include "timeutil.h"
-#include "watchdog.h"
-#include "workflow.h"
 
 /* Receipt acknowledgements waiting to be deleted from the outbox. Past
  * the cap they are dropped: those receipts are only sent again. */
@@ -31,16 +24,6 @@
  * transactions. Light load never waits. */
 #define WRITER_GATHER_US 1000
 #define WRITER_GATHER_MIN 8
-/* Retention (store_retention.h): rows of each kind one step reads, and
- * the writer's time per tick it may take (steps go on while there is
- * more, within it); a pass over the old reports is done at most once in
- * WRITER_RETENTION_REST_MS (the reports it keeps are read again then). */
-#define WRITER_RETENTION_LIMIT 256
-#define WRITER_RETENTION_BUDGET_MS 50
-#define WRITER_RETENTION_REST_MS (60 * 1000)
-#define WRITER_DAY_MS (24LL * 3600 * 1000)
-/* Summary rows of /metrics older than this go (the gauges read a day). */
-#define WRITER_COUNTS_KEEP_MS (2 * WRITER_DAY_MS)
 /* Past this many frames in the WAL (4 KiB pages: 16 MiB), readers have
  * kept the passive checkpoints after commits from finishing: the writer
  * (after a batch, or in its tick when idle) waits up to
@@ -57,7 +40,8 @@
 
 struct writer {
 	struct store *store;
-	struct service *svc;
+	struct ingest_commit commit; /* the business step of each item */
+	struct writer_duties duties;
 	int batch_max;
 
 	pthread_mutex_t mu;
@@ -72,124 +56,12 @@ struct writer {
 	int64_t *acks; /* outbox ids acknowledged by the broker */
 	int nacks;
 	bool acks_dropped;
-	bool tick;	      /* a second passed without work */
-	int64_t last_tick_ms; /* monotonic */
-	/* retention, in the writer thread only */
-	struct store_retention_cursor ret_cursor;
-	int64_t ret_rest_until_ms;	   /* monotonic: no pass over the reports before */
-	int64_t ret_reports, ret_rejected; /* deleted since the last log line */
-	int64_t ret_second_ms;		   /* monotonic: the budget's second began */
-	int64_t ret_spent_ms;		   /* of the budget, in that second */
-	bool ret_more;			   /* a step may have more to delete */
-	int64_t wal_warned_ms;		   /* monotonic */
-	int64_t wal_restart_ms;		   /* monotonic: the last restart tried */
+	bool tick;		/* a second passed without work */
+	int64_t last_tick_ms;	/* monotonic */
+	int64_t wal_warned_ms;	/* monotonic */
+	int64_t wal_restart_ms; /* monotonic: the last restart tried */
 	pthread_t thread;
 };
-
-/* Stores a rejection inside the open transaction. */
-static ga_err writer_put_rejected(struct writer *w, struct writer_item *it)
-{
-	ga_err result = GA_ERR_NOMEM;
-	char *reasons = NULL;
-	json_t *arr = it->errs ? report_errors_to_json(it->errs) : NULL;
-	if (!arr)
-		goto out;
-	reasons = json_dumps(arr, JSON_COMPACT);
-	if (!reasons)
-		goto out;
-	result = store_rejected_put(w->store, it->topic, it->raw, it->rawlen,
-				    it->raw_sha256 ? it->raw_total : it->rawlen, it->raw_sha256,
-				    it->received_ms, reasons);
-	it->status = WRITER_REJECTED;
-out:
-	free(reasons);
-	json_decref(arr);
-	return result;
-}
-
-/* The receipt, stored in the outbox in the same transaction. */
-static ga_err writer_put_receipt(struct writer *w, struct writer_item *it)
-{
-	const struct report *r = it->report;
-	it->receipt = receipt_build(it->report_id, it->status, it->incident_id, it->level,
-				    it->received_ms, w->svc->cfg.alerts.utc_offset_min, it->errs,
-				    r && it->status != WRITER_REJECTED ? r->warnings : 0);
-	if (!it->receipt)
-		return GA_ERR_NOMEM;
-	if (it->receipt_topic[0] == '\0')
-		return GA_OK; /* no topic to answer on (station name too long) */
-	return store_outbox_put(w->store, it->receipt_topic, it->receipt, it->received_ms,
-				&it->outbox_id);
-}
-
-/* One item inside the open transaction. Only storage failures are
- * returned; a report's own faults become a rejection. */
-static ga_err writer_store(struct writer *w, struct writer_item *it)
-{
-	struct report *r = it->report;
-	ga_err result;
-
-	it->incident_id[0] = '\0';
-	it->level = -1;
-	if (!r)
-		return writer_put_rejected(w, it);
-
-	result =
-	    store_report_find(w->store, r->station_id, r->report_id, it->incident_id, &it->level);
-	if (result == GA_OK) {
-		it->status = WRITER_DUPLICATE;
-		return GA_OK;
-	}
-	if (result != GA_ERR_NOTFOUND)
-		return result;
-
-	struct incident inc;
-	pthread_rwlock_rdlock(&w->svc->lock);
-	result =
-	    incident_assign(w->store, &w->svc->rules, w->svc->thresholds, r, it->received_ms, &inc);
-	pthread_rwlock_unlock(&w->svc->lock);
-	if (result == GA_ERR_NOTFOUND) {
-		/* Valid reports come without an error list: make one. The
-		 * caller frees it with the item. */
-		if (!it->errs && !(it->errs = calloc(1, sizeof(*it->errs))))
-			return GA_ERR_NOMEM;
-		report_errors_add(it->errs, "/incident_id", "unknown_incident",
-				  "no open incident with this id");
-		it->report = NULL;
-		return writer_put_rejected(w, it);
-	}
-	if (result != GA_OK)
-		return result;
-
-	result = store_report_put(w->store, r, it->topic, it->raw, it->rawlen, it->received_ms,
-				  inc.id, inc.level);
-	if (result != GA_OK)
-		return result;
-	/* /metrics reads this summary row, never the reports themselves. */
-	if ((r->warnings & REPORT_WARN_OLD) &&
-	    (result = store_stats_old_observed_add(w->store, it->received_ms, 1)) != GA_OK)
-		return result;
-	it->status = WRITER_ACCEPTED;
-	snprintf(it->incident_id, sizeof(it->incident_id), "%s", inc.id);
-	it->level = (int)inc.level;
-	/* Drafts are made in the report's transaction: listed by the API the
-	 * moment the receipt says the report is stored. */
-	if (w->svc->wf.templates) {
-		result = workflow_incident_changed(w->store, &w->svc->wf, &inc, inc.prev_level,
-						   it->received_ms, &it->draft_made);
-		if (result != GA_OK)
-			return result;
-	}
-	return GA_OK;
-}
-
-static ga_err writer_process(struct writer *w, struct writer_item *it)
-{
-	ga_err result = writer_store(w, it);
-	if (result != GA_OK)
-		return result;
-	return writer_put_receipt(w, it);
-}
 
 static int writer_id_cmp(const void *a, const void *b)
 {
@@ -226,7 +98,7 @@ static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, i
 	if ((result = writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
 	for (struct writer_item *it = batch; it; it = it->next) {
-		result = writer_process(w, it);
+		result = ingest_commit_item(&w->commit, it);
 		if (result != GA_OK)
 			goto fail;
 	}
@@ -266,86 +138,6 @@ static void writer_wait(struct writer *w)
 		w->tick = true;
 }
 
-static void writer_escalate_one(const char *alert_id, const char *headline, void *arg)
-{
-	struct writer *w = arg;
-	char url[CONFIG_STR_MAX + 64];
-	snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url, alert_id);
-	log_warnx("draft %s unconfirmed for %d s: escalated to supervisors", alert_id,
-		  w->svc->cfg.alerts.escalate_after_s);
-	if (w->svc->notify)
-		notify_send(w->svc->notify, NOTIFY_SUPERVISORS, "escalation", alert_id, headline,
-			    "", url);
-}
-
-static void writer_station_change(const struct station *st, int64_t silent_ms, bool back, void *arg)
-{
-	struct writer *w = arg;
-	char what[REGISTRY_ID_MAX + REGISTRY_NAME_MAX + 2];
-	if (back) {
-		log_info("station %s (%s) reports again", st->station_id, st->name);
-	} else {
-		log_warnx("station %s (%s) silent for %lld s", st->station_id, st->name,
-			  (long long)(silent_ms / 1000));
-		metrics_count(&w->svc->metrics.stations_silent, st->station_id, 1);
-	}
-	snprintf(what, sizeof(what), "%s %s", st->station_id, st->name);
-	if (w->svc->notify)
-		notify_send(w->svc->notify, NOTIFY_OFFICERS,
-			    back ? "station_back" : "station_silent", st->station_id, what, "", "");
-}
-
-/* One retention step (one short transaction) when one is due and this
- * second's budget (WRITER_RETENTION_BUDGET_MS of the writer's time)
- * allows; false when there is nothing more to do this second. Under load
- * the writer takes one step after each batch, so the reports that
- * arrive meanwhile wait for one step, not for the whole budget; when
- * idle, the tick takes steps until the budget is spent. Reports come in
- * passes: once a pass has read every report older than the limit, the
- * next waits WRITER_RETENTION_REST_MS. */
-static bool writer_retention(struct writer *w)
-{
-	int days = w->svc->cfg.store.keep_reports_days;
-	int64_t t0 = time_mono_ms(), now = time_now_ms();
-	struct store_retention_result r;
-
-	if (days <= 0)
-		return false;
-	if (t0 - w->ret_second_ms >= 1000) {
-		w->ret_second_ms = t0;
-		w->ret_spent_ms = 0;
-		w->ret_more = true;
-	}
-	if (!w->ret_more || w->ret_spent_ms >= WRITER_RETENTION_BUDGET_MS)
-		return false;
-	int64_t before = now - (int64_t)days * WRITER_DAY_MS;
-	bool rest = t0 < w->ret_rest_until_ms;
-	ga_err e =
-	    store_retention_step(w->store, before, rest ? 0 : before, now - WRITER_COUNTS_KEEP_MS,
-				 WRITER_RETENTION_LIMIT, &w->ret_cursor, &r);
-	w->ret_spent_ms += time_mono_ms() - t0;
-	if (e != GA_OK) {
-		log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
-		w->ret_more = false;
-		return false;
-	}
-	w->ret_reports += r.reports;
-	w->ret_rejected += r.rejected;
-	if (!rest && r.reports_done) {
-		/* The pass is over: say what it did, rest, start again. */
-		if (w->ret_reports > 0 || w->ret_rejected > 0)
-			log_info("retention: %lld reports and %lld rejected payloads older than %d "
-				 "days deleted",
-				 (long long)w->ret_reports, (long long)w->ret_rejected, days);
-		w->ret_reports = w->ret_rejected = 0;
-		memset(&w->ret_cursor, 0, sizeof(w->ret_cursor));
-		w->ret_rest_until_ms = time_mono_ms() + WRITER_RETENTION_REST_MS;
-		rest = true;
-	}
-	w->ret_more = !((rest || r.reports_done) && r.rejected_done);
-	return w->ret_more && w->ret_spent_ms < WRITER_RETENTION_BUDGET_MS;
-}
-
 /* Bounds the WAL when readers kept the passive checkpoints from
  * finishing (see WRITER_WAL_RESTART_FRAMES). */
 static void writer_wal_bound(struct writer *w)
@@ -366,55 +158,19 @@ static void writer_wal_bound(struct writer *w)
 	}
 }
 
-/* Periodic work, outside any batch: the WAL's bound; retention; silent
- * stations; drafts pending too long (the workflow runs its own
- * transaction). */
+/* Periodic work, outside any batch: the WAL's bound; the background
+ * steps while idle (else the batch first: one step after it); the
+ * service's tick. */
 static void writer_tick(struct writer *w)
 {
 	writer_wal_bound(w);
-	for (bool idle = true; idle && writer_retention(w);) {
+	for (bool idle = true; idle && w->duties.step && w->duties.step(w->store, w->duties.arg);) {
 		pthread_mutex_lock(&w->mu);
-		idle = !w->head; /* else the batch first: one step after it */
+		idle = !w->head;
 		pthread_mutex_unlock(&w->mu);
 	}
-	if (w->svc->watchdog) {
-		pthread_rwlock_rdlock(&w->svc->lock);
-		watchdog_check(w->svc->watchdog, w->svc->registry, time_now_ms(),
-			       writer_station_change, w);
-		pthread_rwlock_unlock(&w->svc->lock);
-	}
-	int after_s = w->svc->cfg.alerts.escalate_after_s;
-	if (after_s <= 0 || !w->svc->wf.templates)
-		return;
-	ga_err e = workflow_escalate_due(w->store, time_now_ms(), (int64_t)after_s * 1000,
-					 writer_escalate_one, w);
-	if (e != GA_OK)
-		log_warnx("writer: escalation check failed: %s", ga_strerror(e));
-}
-
-/* After the commit: officers hear of the drafts it made. */
-static void writer_notify_drafts(struct writer *w, struct writer_item *batch)
-{
-	int64_t now = time_now_ms();
-	for (struct writer_item *it = batch; it; it = it->next) {
-		if (!it->draft_made)
-			continue;
-		metrics_observe_ms(&w->svc->metrics.report_draft, NULL,
-				   (double)(now - it->received_ms));
-		char url[CONFIG_STR_MAX + 64];
-		snprintf(url, sizeof(url), "%s/console/#%s", w->svc->cfg.http.public_base_url,
-			 it->incident_id);
-		if (!w->svc->notify)
-			continue;
-		/* The headline, for the notice: drafts are rare, one read each. */
-		struct store_draft *d = malloc(sizeof(*d));
-		const char *headline = "";
-		if (d && store_draft_pending(w->store, it->incident_id, d) == GA_OK)
-			headline = d->headline;
-		notify_send(w->svc->notify, NOTIFY_OFFICERS, "draft", it->incident_id, headline,
-			    level_name((enum level)it->level), url);
-		free(d);
-	}
+	if (w->duties.tick)
+		w->duties.tick(w->store, w->duties.arg);
 }
 
 static void *writer_main(void *arg)
@@ -476,8 +232,8 @@ static void *writer_main(void *arg)
 			log_warnx("writer: commit of %d reports failed: %s; not acknowledged", n,
 				  ga_strerror(result));
 
-		if (result == GA_OK)
-			writer_notify_drafts(w, batch);
+		if (result == GA_OK && w->duties.committed)
+			w->duties.committed(w->store, batch, w->duties.arg);
 
 		pthread_mutex_lock(&w->mu);
 		w->last_result = result;
@@ -495,9 +251,9 @@ static void *writer_main(void *arg)
 			writer_wal_bound(w);
 			pthread_mutex_lock(&w->mu);
 		}
-		if (result == GA_OK && batch) {
+		if (result == GA_OK && batch && w->duties.step) {
 			pthread_mutex_unlock(&w->mu);
-			writer_retention(w);
+			w->duties.step(w->store, w->duties.arg);
 			pthread_mutex_lock(&w->mu);
 		}
 		if (result != GA_OK && nacks > 0 && w->nacks + nacks <= WRITER_MAX_ACKS) {
@@ -513,13 +269,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-ga_err writer_new(struct store *store, struct service *svc, int batch_max, struct writer **out)
+ga_err writer_new(struct store *store, const struct ingest_commit *commit,
+		  const struct writer_duties *duties, int batch_max, struct writer **out)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return GA_ERR_NOMEM;
 	w->store = store;
-	w->svc = svc;
+	w->commit = *commit;
+	w->commit.store = store;
+	if (duties)
+		w->duties = *duties;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
 	if (!w->acks) {

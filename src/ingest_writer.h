@@ -1,4 +1,4 @@
-/* writer.h - the one thread that writes to the store, committing the
+/* ingest_writer.h - the one thread that writes to the store, committing the
  * reports of many MQTT sessions together (group commit).
  *
  * A session thread fills a writer_item and calls writer_submit, which
@@ -16,7 +16,7 @@
 #include "report.h"
 #include "store.h"
 
-struct service;
+struct ingest_commit;
 
 enum writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
 
@@ -53,8 +53,24 @@ struct writer_item {
 struct writer;
 
 /* Starts the writer thread on store (borrowed; the writer is its only user
- * until writer_free). svc supplies thresholds and incident rules. */
-ga_err writer_new(struct store *store, struct service *svc, int batch_max, struct writer **out);
+ * until writer_free). Each item is committed by ingest_commit_item(commit)
+ * (copied; its store is set to store); duties (copied) may be NULL. */
+/* The writer's periodic duties and its notices, which are the service's
+ * (service_tick.c): called in the writer thread, outside any
+ * transaction, on the writer's connection. Any may be NULL. */
+struct writer_duties {
+	/* one short background step (its own transaction: retention), after
+	 * each committed batch; when idle, again while it returns true */
+	bool (*step)(struct store *s, void *arg);
+	/* about once a second (WRITER_TICK_MS), also when idle, after the steps */
+	void (*tick)(struct store *s, void *arg);
+	/* after each committed batch: the items, linked by next */
+	void (*committed)(struct store *s, struct writer_item *batch, void *arg);
+	void *arg;
+};
+
+ga_err writer_new(struct store *store, const struct ingest_commit *commit,
+		  const struct writer_duties *duties, int batch_max, struct writer **out);
 
 /* Queues it and waits until it is committed. Returns GA_OK (the item's
  * status says what was stored), GA_ERR_FULL / GA_ERR_DB when the commit

@@ -1,0 +1,42 @@
+/* ingest_commit.h - the business step of ingest for one report, inside the
+ * writer's open transaction: a duplicate is found, or the report joins an
+ * incident, its row is stored, a draft alert is made when the incident
+ * calls for one, and the receipt goes into the outbox. The writer
+ * (ingest_writer.c) owns the transaction and calls this for each item. */
+#ifndef GA_INGEST_COMMIT_H
+#define GA_INGEST_COMMIT_H
+
+#include <pthread.h>
+
+#include "error.h"
+#include "incident.h"
+#include "ingest_writer.h"
+#include "store.h"
+#include "workflow.h"
+
+struct thresholds;
+
+/* What the step reads; all borrowed, outliving the writer. */
+struct ingest_commit {
+	struct store *store; /* the writer's connection, a transaction open */
+	/* Held shared while rules and *thresholds are read: a reload swaps
+	 * them under it held exclusive. */
+	pthread_rwlock_t *lock;
+	const struct incident_rules *rules;
+	struct thresholds *const *thresholds;
+	/* Drafts are made (in the report's transaction) only when
+	 * wf->templates is set. */
+	const struct workflow_ctx *wf;
+	int utc_offset_min; /* the receipts' times ([alerts] utc_offset) */
+};
+
+/* Commits one item: a rejection (it->report NULL, or an unknown
+ * incident_id, which adds to it->errs, allocating it), a duplicate, or an
+ * accepted report; then its receipt, stored in the outbox (it->receipt,
+ * it->outbox_id; none stored when it->receipt_topic is ""). Sets
+ * it->status, incident_id, level, draft_made. Only storage failures are
+ * returned (the transaction must then be rolled back); a report's own
+ * faults become a rejection. */
+ga_err ingest_commit_item(const struct ingest_commit *c, struct writer_item *it);
+
+#endif
