@@ -202,6 +202,10 @@ void http_guard_request_done(struct MHD_Connection *conn);
 enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 				const struct http_req *req);
 
+/* --- http_riskwarning.c: /api/v1/riskwarnings... (issue 14) ---------- */
+bool http_riskwarning_route(const char *url);
+enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
+					const struct http_req *req);
 /* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
 /* Whether url is one of the public endpoints http_public_handle serves. */
 bool http_public_route(const char *url);

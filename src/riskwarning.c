@@ -470,6 +470,38 @@ static ga_err riskwarning_check(const struct riskwarning_context *ctx, struct ri
 	return GA_OK;
 }
 
+bool riskwarning_text_ok(const char *s)
+{
+	size_t n = s ? riskwarning_chars(s) : 0;
+
+	return n > 0 && n <= RISKWARNING_TEXT_MAX && text_bidi_find(s) < 0;
+}
+
+json_t *riskwarning_product_json(const struct riskwarning *w, const struct geo *g)
+{
+	json_t *o = json_deep_copy(w->root), *arr = json_array(), *result = NULL;
+
+	if (o == NULL || arr == NULL)
+		goto out;
+	for (int i = 0; i < w->ncounties; i++) {
+		const struct riskwarning_county *c = &w->counties[i];
+		const struct region *r = geo_region_by_code(g, c->admin_code);
+		json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "admin_code", c->admin_code, "name",
+				      r ? r->name : "", "city", r ? r->city : "", "level",
+				      riskwarning_level_name(c->level));
+		if (e == NULL || json_array_append_new(arr, e) != 0)
+			goto out;
+	}
+	if (json_object_set(o, "counties", arr) != 0)
+		goto out;
+	result = o;
+	o = NULL;
+out:
+	json_decref(arr);
+	json_decref(o);
+	return result;
+}
+
 ga_err riskwarning_parse(const struct riskwarning_context *ctx, const void *payload, size_t len,
 			 struct riskwarning *out, struct report_errors *errs)
 {

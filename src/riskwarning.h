@@ -60,6 +60,18 @@ int riskwarning_level_from_name(const char *name);
 /* Whether l is public when min is [riskwarning] publish_min_level. */
 bool riskwarning_level_public(enum riskwarning_level l, enum riskwarning_level min);
 
+/* Whether s is a valid rain_summary/advice text: 1..RISKWARNING_TEXT_MAX
+ * characters without a bidirectional embedding, override or isolate
+ * (an officer's edit is held to the product's rule). */
+bool riskwarning_text_ok(const char *s);
+
+struct riskwarning;
+
+/* The product as stored and served: w's JSON with "counties" added,
+ * [{"admin_code", "name", "city", "level"}] in w's order (names from g;
+ * "" without g). New reference; NULL when out of memory. */
+json_t *riskwarning_product_json(const struct riskwarning *w, const struct geo *g);
+
 struct riskwarning_county {
 	char admin_code[GEO_CODE_LEN];
 	enum riskwarning_level level;

@@ -8,6 +8,7 @@
  * compares in SQL. Each figure is a nullable REAL column (NULL: not given),
  * the columns in the order of enum figure. Times are Unix milliseconds. */
 #include "store_internal.h"
+#include "store_riskwarning.h"
 
 #define FIGURE_COLUMNS_DDL                                                                         \
 	"deaths REAL, missing REAL, injured REAL, relocated_people REAL,"                          \
@@ -297,6 +298,12 @@ const char *const store_migrations[] = {
      * rows from before, whose raw is whole. */
     "ALTER TABLE rejected ADD COLUMN raw_len INTEGER;"
     "ALTER TABLE rejected ADD COLUMN raw_sha256 TEXT;",
+
+    /* (issue 14) regional risk warning products (riskwarning.h): one row
+     * per product_id, the payload as received (raw) and as validated
+     * (product: the JSON with its counties expanded, officers' edits
+     * applied), its sign-off (store_riskwarning.c). */
+    STORE_RISKWARNING_MIGRATION,
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "notify.h"
 #include "receipt.h"
+#include "riskwarning_flow.h"
 #include "service.h"
 #include "timeutil.h"
 #include "watchdog.h"
@@ -97,6 +98,13 @@ static ga_err writer_store(struct writer *w, struct writer_item *it)
 
 	it->incident_id[0] = '\0';
 	it->level = -1;
+	if (it->riskwarning) {
+		result =
+		    riskwarning_flow_intake_mqtt(w->store, it->riskwarning, w->svc->geo, it->topic,
+						 it->raw, it->rawlen, it->received_ms);
+		it->status = result == GA_ERR_DUPLICATE ? WRITER_DUPLICATE : WRITER_ACCEPTED;
+		return result == GA_ERR_DUPLICATE ? GA_OK : result;
+	}
 	if (!r)
 		return writer_put_rejected(w, it);
 
