@@ -304,6 +304,8 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 		return http_api_handle(h, conn, req);
 	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)
 		return http_console_handle(h, conn, req);
+	if (http_warning_route(url))
+		return http_warning_handle(h, conn, req);
 	if (http_public_route(url))
 		return http_public_handle(h, conn, req);
 	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个资源");

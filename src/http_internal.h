@@ -206,6 +206,10 @@ enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 bool http_riskwarning_route(const char *url);
 enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
 					const struct http_req *req);
+/* --- http_warning.c: /warnings/{product_id}[.json|.xml] (issue 14) --- */
+bool http_warning_route(const char *url);
+enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
+				    const struct http_req *req);
 /* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
 /* Whether url is one of the public endpoints http_public_handle serves. */
 bool http_public_route(const char *url);

@@ -9,6 +9,9 @@ import copy
 import datetime
 import json
 import os
+import re
+import subprocess
+import tempfile
 import time
 
 import flows
@@ -208,6 +211,82 @@ def test_signoff():
     assert pid in [i["product_id"] for i in body["items"]], body
 
 
+def get_raw(path):
+    code, hdrs, raw = flows.request(ga, "GET", path)
+    return code, hdrs, raw
+
+
+def cap_valid(xml):
+    """xmllint against the OASIS CAP 1.2 schema (tests/data/cap12.xsd)."""
+    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
+        f.write(xml)
+    try:
+        p = subprocess.run(["xmllint", "--noout", "--schema",
+                            os.path.join(SRC, "tests", "data", "cap12.xsd"), f.name],
+                           capture_output=True, timeout=60)
+        return p.returncode == 0, p.stderr.decode(errors="replace")
+    finally:
+        os.unlink(f.name)
+
+
+def test_publication():
+    """The example confirmed twice: its CAP valid, one <info> per public
+    level, a geocode per public county, blue (321181) in none of the
+    public forms; pending and unknown products are 404; a cancel is CAP
+    Cancel."""
+    pid = "JS-FX-PUB-01"
+    assert call("POST", "/api/v1/riskwarnings", body=product(pid))[0] == 201
+    assert get_raw("/warnings/%s" % pid)[0] == 404  # pending: not public
+    assert get_raw("/warnings/%s.xml" % pid)[0] == 404
+    assert call("POST", "/api/v1/riskwarnings/%s/confirm" % pid)[0] == 200
+    code, body = call("POST", "/api/v1/riskwarnings/%s/confirm" % pid, token=DUTY2)
+    assert code == 200 and body["published"] is True, body
+
+    code, hdrs, xml = get_raw("/warnings/%s.xml" % pid)
+    assert code == 200 and hdrs["content-type"].startswith("application/cap+xml"), code
+    ok, err = cap_valid(xml)
+    assert ok, err
+    text = xml.decode()
+    assert text.count("<info>") == 3, text[:2000]
+    assert text.count("<geocode>") == 5
+    for sev in ("Extreme", "Severe", "Moderate"):
+        assert "<severity>%s</severity>" % sev in text
+    assert "Minor" not in text and "321181" not in text
+    assert "<msgType>Alert</msgType>" in text
+    assert text.rstrip().endswith("</ds:Signature>\n</alert>"), text[-300:]
+    for poly in re.findall(r"<polygon>([^<]*)</polygon>", text):
+        pairs = poly.split()
+        assert 4 <= len(pairs) <= 100 and pairs[0] == pairs[-1], len(pairs)
+        lat, lon = map(float, pairs[0].split(","))
+        assert 30 < lat < 36 and 116 < lon < 122, pairs[0]
+
+    code, hdrs, raw = get_raw("/warnings/%s.json" % pid)
+    assert code == 200, code
+    pub = json.loads(raw)
+    assert [lv["level"] for lv in pub["levels"]] == ["red", "orange", "yellow"], pub
+    assert "321181" not in raw.decode() and "signature" in pub, pub.keys()
+
+    code, hdrs, raw = get_raw("/warnings/%s" % pid)
+    page = raw.decode()
+    assert code == 200 and hdrs["content-type"].startswith("text/html"), code
+    assert "<svg" in page and page.count("<path") == 95, page.count("<path")
+    assert "江宁区" in page and "321181" not in page
+    assert page.count('fill="#1976d2"') == 0  # blue is not drawn
+    assert page.count('fill="#d32f2f"') == 1 and page.count('fill="#fbc02d"') == 2
+    assert "加强巡查排查" in page
+
+    code, _ = call("POST", "/api/v1/riskwarnings/%s/cancel" % pid, token=SUP,
+                   body={"reason": "降雨减弱"})
+    assert code == 200
+    code, _, xml = get_raw("/warnings/%s.xml" % pid)
+    assert code == 200 and b"<msgType>Cancel</msgType>" in xml
+    assert cap_valid(xml)[0]
+    assert "已解除" in get_raw("/warnings/%s" % pid)[2].decode()
+    assert get_raw("/warnings/no-such")[0] == 404
+    assert get_raw("/warnings/%s.txt" % pid)[0] == 404
+    assert flows.request(ga, "POST", "/warnings/%s" % pid)[0] == 405
+
+
 def test_reject():
     pid = "JS-FX-REJ-01"
     assert call("POST", "/api/v1/riskwarnings", body=product(pid))[0] == 201
@@ -239,7 +318,7 @@ def test_signoff_config():
 
 
 for t in (test_mqtt_intake, test_mqtt_rejected, test_hostile, test_api_intake, test_signoff,
-          test_reject, test_signoff_config):
+          test_publication, test_reject, test_signoff_config):
     runner.run(t)
 st.close()
 assert ga.stop() == 0, ga.log_text()[-3000:]

@@ -1,0 +1,193 @@
+/* http_warning.c - the public forms of a risk warning (spec §11):
+ * /warnings/{product_id} (HTML with the province map), .json (signed as
+ * alerts are, sign.h) and .xml (CAP 1.2 with its XML Signature,
+ * cap_sign.h). Only products that were published (published, expired,
+ * cancelled) are served; a pending or rejected one is 404 like an
+ * unknown id. Counties below [riskwarning] publish_min_level are in none
+ * of them. */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap_sign.h"
+#include "http_internal.h"
+#include "log.h"
+#include "riskwarning_cap.h"
+#include "riskwarning_page.h"
+#include "service.h"
+#include "sign.h"
+#include "store_riskwarning.h"
+#include "timeutil.h"
+
+#define HTTP_WARNING_PREFIX "/warnings/"
+#define HTTP_WARNING_CACHE "public, max-age=60"
+#define HTTP_WARNING_URL_MAX 512
+
+bool http_warning_route(const char *url)
+{
+	return strncmp(url, HTTP_WARNING_PREFIX, strlen(HTTP_WARNING_PREFIX)) == 0;
+}
+
+static enum MHD_Result http_warning_send(struct MHD_Connection *conn, char *body, size_t len,
+					 const char *type)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", HTTP_WARNING_CACHE);
+	return http_queue(conn, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result http_warning_fail(struct MHD_Connection *conn, ga_err e, const char *what)
+{
+	log_warnx("http: %s: %s", what, ga_strerror(e));
+	return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "暂时无法读取该预警");
+}
+
+static void http_warning_time(const struct http *h, int64_t ms, char buf[TIME_TEXT_MAX])
+{
+	buf[0] = '\0';
+	if (ms != 0)
+		time_format_rfc3339(ms, h->svc->cfg.alerts.utc_offset_min, buf, TIME_TEXT_MAX);
+}
+
+static void http_warning_base(const struct http *h, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%s", h->svc->cfg.http.public_base_url);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+}
+
+static enum MHD_Result http_warning_cap(struct http *h, struct MHD_Connection *conn,
+					const struct store_riskwarning *w, const json_t *product)
+{
+	char base[HTTP_WARNING_URL_MAX], sent[TIME_TEXT_MAX], refs[512] = "";
+	char err[HTTP_MSG_MAX] = "no CAP signing key", *xml = NULL, *signed_xml = NULL;
+	bool cancel = strcmp(w->state, "cancelled") == 0;
+	const struct cap_sign_key *k = service_cap_signer(h->svc);
+	size_t len = 0;
+	ga_err e;
+
+	http_warning_base(h, base, sizeof(base));
+	http_warning_time(h, cancel ? w->ended_ms : w->published_ms, sent);
+	if (w->supersedes[0] != '\0') {
+		struct store_riskwarning old;
+		if (store_riskwarning_get(h->store, w->supersedes, &old) == GA_OK &&
+		    old.published_ms != 0) {
+			char oldsent[TIME_TEXT_MAX];
+			http_warning_time(h, old.published_ms, oldsent);
+			snprintf(refs, sizeof(refs), "%s,%s-%d,%s", h->svc->cfg.alerts.cap_sender,
+				 old.product_id, old.version, oldsent);
+		}
+		store_riskwarning_clear(&old);
+	}
+	struct riskwarning_cap_opts o = {
+	    .sender = h->svc->cfg.alerts.cap_sender,
+	    .base_url = base,
+	    .publish_min = (enum riskwarning_level)h->svc->cfg.riskwarning.publish_min,
+	    .version = w->version,
+	    .msg_type = cancel	  ? "Cancel"
+			: refs[0] ? "Update"
+				  : "Alert",
+	    .sent = sent,
+	    .references = refs,
+	    .exercise = h->wf.exercise,
+	};
+	e = riskwarning_cap_write(&o, product, h->svc->geo, &xml, &len, NULL);
+	if (e == GA_ERR_INVAL) /* no county at a public level: nothing public to say */
+		return http_send_error(conn, MHD_HTTP_NOT_FOUND, "该预警没有公开等级的区域");
+	if (e != GA_OK)
+		return http_warning_fail(conn, e, "the risk warning as CAP");
+	/* Never an unsigned CAP when signing is configured. */
+	e = k ? cap_sign_xml(k, xml, len, &signed_xml, &len, err, sizeof(err)) : GA_ERR_IO;
+	free(xml);
+	if (e != GA_OK) {
+		log_warnx("http: the risk warning CAP's signature: %s", err);
+		return http_warning_fail(conn, e, "the risk warning CAP's signature");
+	}
+	return http_warning_send(conn, signed_xml, len, "application/cap+xml; charset=utf-8");
+}
+
+enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
+				    const struct http_req *req)
+{
+	const char *s = req->url + strlen(HTTP_WARNING_PREFIX);
+	char id[REPORT_ID_MAX + 1], published[TIME_TEXT_MAX];
+	enum { FORM_HTML, FORM_JSON, FORM_XML } form = FORM_HTML;
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
+	struct store_riskwarning w;
+	json_error_t jerr;
+	json_t *product = NULL, *pub = NULL;
+	enum MHD_Result r;
+	char *body = NULL, *svg = NULL;
+	size_t len = 0, svglen = 0;
+	ga_err e;
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+		return http_send_method(conn, "GET, HEAD");
+	/* A product_id may contain '.': the form is the last suffix. */
+	if (n >= 5 && strcmp(s + n - 5, ".json") == 0)
+		form = FORM_JSON, n -= 5;
+	else if (n >= 4 && strcmp(s + n - 4, ".xml") == 0)
+		form = FORM_XML, n -= 4;
+	if (s[n + (form == FORM_JSON  ? 5
+		   : form == FORM_XML ? 4
+				      : 0)] != '\0' ||
+	    n == 0 || n > REPORT_ID_MAX)
+		return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个风险预警");
+	memcpy(id, s, n);
+	id[n] = '\0';
+	e = store_riskwarning_get(h->store, id, &w);
+	if (e == GA_ERR_NOTFOUND || (e == GA_OK && w.published_ms == 0)) {
+		store_riskwarning_clear(&w);
+		return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个风险预警");
+	}
+	if (e != GA_OK)
+		return http_warning_fail(conn, e, "the risk warning");
+	if ((product = json_loads(w.product, 0, &jerr)) == NULL) {
+		r = http_warning_fail(conn, GA_ERR_DB, "the stored risk warning");
+		goto out;
+	}
+	if (form == FORM_XML) {
+		r = http_warning_cap(h, conn, &w, product);
+		goto out;
+	}
+	http_warning_time(h, w.published_ms, published);
+	pub = riskwarning_page_json(product, w.version, w.state, published,
+				    (enum riskwarning_level)h->svc->cfg.riskwarning.publish_min);
+	if (pub == NULL) {
+		r = http_warning_fail(conn, GA_ERR_NOMEM, "the risk warning");
+		goto out;
+	}
+	if (form == FORM_JSON) {
+		if (h->svc->signer != NULL && (e = sign_alert(h->svc->signer, pub)) != GA_OK) {
+			r = http_warning_fail(conn, e, "the risk warning's signature");
+			goto out;
+		}
+		body = json_dumps(pub, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		r = body ? http_warning_send(conn, body, strlen(body),
+					     "application/json; charset=utf-8")
+			 : MHD_NO;
+		goto out;
+	}
+	if (riskwarning_page_svg(pub, h->svc->geo, &svg, &svglen) != GA_OK)
+		svg = NULL; /* the page goes without its map */
+	e = riskwarning_page_html(pub, svg, h->svc->cfg.alerts.sender, h->wf.exercise, &body, &len);
+	r = e == GA_OK ? http_warning_send(conn, body, len, "text/html; charset=utf-8")
+		       : http_warning_fail(conn, e, "the risk warning page");
+out:
+	free(svg);
+	json_decref(pub);
+	json_decref(product);
+	store_riskwarning_clear(&w);
+	return r;
+}
