@@ -210,6 +210,9 @@ enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *c
 bool http_warning_route(const char *url);
 enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
 				    const struct http_req *req);
+/* The front page's section of the risk warnings current at now_ms
+ * (published, valid_to later): *html malloc'd (caller frees). */
+ga_err http_warning_current_html(struct http *h, int64_t now_ms, char **html);
 /* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
 /* Whether url is one of the public endpoints http_public_handle serves. */
 bool http_public_route(const char *url);

@@ -58,6 +58,7 @@ static void public_opts_of(const struct http *h, struct public_opts *o)
 	o->exercise = h->wf.exercise;
 	o->hotline = h->svc->cfg.alerts.hotline;
 	o->templates = h->wf.templates;
+	o->lead_html = NULL;
 }
 
 static enum MHD_Result public_notfound(struct http *h, struct MHD_Connection *conn,
@@ -320,8 +321,14 @@ static enum MHD_Result public_list(struct http *h, struct MHD_Connection *conn, 
 		e = feed_write(&o, alerts, &body, &len);
 	} else {
 		struct public_opts o;
+		char *lead = NULL;
 		public_opts_of(h, &o);
+		/* Current risk warnings above the alerts (issue 14); the page
+		 * goes without them rather than not at all. */
+		if (http_warning_current_html(h, now, &lead) == GA_OK)
+			o.lead_html = lead;
 		e = public_index_html(&o, alerts, &body, &len);
+		free(lead);
 	}
 	json_decref(alerts);
 	if (e != GA_OK)

@@ -191,3 +191,59 @@ out:
 	store_riskwarning_clear(&w);
 	return r;
 }
+
+struct http_warning_current {
+	struct http *h;
+	int64_t now_ms;
+	json_t *pubs;
+	bool failed;
+};
+
+static bool http_warning_current_cb(const struct store_riskwarning *w, void *arg)
+{
+	struct http_warning_current *c = arg;
+	char published[TIME_TEXT_MAX];
+	json_error_t jerr;
+	json_t *product, *pub;
+
+	if (w->valid_to_ms <= c->now_ms)
+		return true; /* past its period: no longer current */
+	if ((product = json_loads(w->product, 0, &jerr)) == NULL) {
+		c->failed = true;
+		return false;
+	}
+	http_warning_time(c->h, w->published_ms, published);
+	pub = riskwarning_page_json(product, w->version, w->state, published,
+				    (enum riskwarning_level)c->h->svc->cfg.riskwarning.publish_min);
+	json_decref(product);
+	/* a product with no public county is not listed */
+	if (pub != NULL && json_array_size(json_object_get(pub, "levels")) == 0) {
+		json_decref(pub);
+		return true;
+	}
+	if (pub == NULL || json_array_append_new(c->pubs, pub) != 0) {
+		c->failed = true;
+		return false;
+	}
+	return true;
+}
+
+ga_err http_warning_current_html(struct http *h, int64_t now_ms, char **html)
+{
+	struct http_warning_current c = {h, now_ms, json_array(), false};
+	size_t len;
+	ga_err e;
+
+	*html = NULL;
+	if (c.pubs == NULL)
+		return GA_ERR_NOMEM;
+	e = store_riskwarning_list(h->store, "published", 0, http_warning_current_cb, &c);
+	if (e == GA_OK && c.failed)
+		e = GA_ERR_NOMEM;
+	if (e == GA_OK)
+		e = riskwarning_page_index_html(c.pubs, html, &len);
+	json_decref(c.pubs);
+	if (e != GA_OK)
+		log_warnx("http: the current risk warnings: %s", ga_strerror(e));
+	return e;
+}

@@ -226,6 +226,46 @@ ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, 
 	return page_finish(&b, out, outlen);
 }
 
+/* --- the front page's section ------------------------------------------ */
+
+ga_err riskwarning_page_index_html(const json_t *pubs, char **out, size_t *outlen)
+{
+	struct strbuf b = STRBUF_INIT(RISKWARNING_PAGE_MAX);
+	size_t i, j;
+	json_t *pub, *lv;
+
+	strbuf_puts(&b, "");
+	if (json_array_size(pubs) == 0)
+		return page_finish(&b, out, outlen);
+	strbuf_puts(&b, "<h1>当前地质灾害气象风险预警</h1>\n<ul class=\"list riskwarnings\">\n");
+	json_array_foreach(pubs, i, pub)
+	{
+		const char *top =
+		    page_str(json_array_get(json_object_get(pub, "levels"), 0), "level");
+		strbuf_puts(&b, "<li class=\"card lv-");
+		page_esc(&b, top[0] ? top : "blue");
+		strbuf_puts(&b, "\"><a href=\"/warnings/");
+		page_esc(&b, page_str(pub, "product_id"));
+		strbuf_puts(&b, "\">");
+		json_array_foreach(json_object_get(pub, "levels"), j, lv)
+		{
+			strbuf_puts(&b, "<span class=\"badge lv-");
+			page_esc(&b, page_str(lv, "level"));
+			strbuf_puts(&b, "\">");
+			page_esc(&b, page_str(lv, "level_zh"));
+			strbuf_puts(&b, "</span> ");
+		}
+		strbuf_puts(&b, "<span class=\"title\">地质灾害气象风险预警</span></a>"
+				"<p class=\"meta\">有效时段：");
+		page_esc(&b, page_str(pub, "valid_from"));
+		strbuf_puts(&b, " 至 ");
+		page_esc(&b, page_str(pub, "valid_to"));
+		strbuf_puts(&b, "</p></li>\n");
+	}
+	strbuf_puts(&b, "</ul>\n");
+	return page_finish(&b, out, outlen);
+}
+
 /* --- the page ----------------------------------------------------------- */
 
 ga_err riskwarning_page_html(const json_t *pub, const char *map_svg, const char *sender,

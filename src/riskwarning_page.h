@@ -39,4 +39,10 @@ ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, 
 ga_err riskwarning_page_html(const json_t *pub, const char *map_svg, const char *sender,
 			     bool exercise, char **out, size_t *outlen);
 
+/* The front page's section "当前地质灾害气象风险预警": one card per entry of
+ * pubs (riskwarning_page_json objects, current ones), linking to its
+ * page, with its levels and period; nothing when pubs is empty. *out
+ * malloc'd, NUL-terminated. */
+ga_err riskwarning_page_index_html(const json_t *pubs, char **out, size_t *outlen);
+
 #endif

@@ -275,9 +275,15 @@ def test_publication():
     assert page.count('fill="#d32f2f"') == 1 and page.count('fill="#fbc02d"') == 2
     assert "加强巡查排查" in page
 
+    # The front page lists it above the alerts.
+    front = get_raw("/")[2].decode()
+    assert "当前地质灾害气象风险预警" in front, front[:1500]
+    assert front.index('href="/warnings/%s"' % pid) < front.index("当前发布"), front[:1500]
+
     code, _ = call("POST", "/api/v1/riskwarnings/%s/cancel" % pid, token=SUP,
                    body={"reason": "降雨减弱"})
     assert code == 200
+    assert 'href="/warnings/%s"' % pid not in get_raw("/")[2].decode()
     code, _, xml = get_raw("/warnings/%s.xml" % pid)
     assert code == 200 and b"<msgType>Cancel</msgType>" in xml
     assert cap_valid(xml)[0]

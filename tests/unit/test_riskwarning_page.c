@@ -105,6 +105,22 @@ static void test_public_forms(void **state)
 	assert_non_null(strstr(html, "2026-12-07T20:00:00+08:00"));
 	free(html);
 
+	/* The front page's section: nothing for none, a card per product. */
+	json_t *list = json_array();
+	char *idx;
+	size_t idxlen;
+	assert_int_equal(riskwarning_page_index_html(list, &idx, &idxlen), GA_OK);
+	assert_int_equal(idxlen, 0);
+	assert_string_equal(idx, "");
+	free(idx);
+	json_array_append(list, pub);
+	assert_int_equal(riskwarning_page_index_html(list, &idx, &idxlen), GA_OK);
+	assert_non_null(strstr(idx, "href=\"/warnings/JS-FX-20261207-01\""));
+	assert_int_equal(occurrences(idx, "class=\"badge lv-"), 3);
+	assert_non_null(strstr(idx, "card lv-red"));
+	free(idx);
+	json_decref(list);
+
 	/* publish_min red: one level; blue: four. */
 	json_decref(pub);
 	pub = riskwarning_page_json(p, 1, "published", "", RISKWARNING_RED);
