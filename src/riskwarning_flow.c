@@ -287,6 +287,70 @@ out:
 	return e;
 }
 
+struct riskwarning_flow_due {
+	int64_t id[RISKWARNING_EXPIRE_BATCH];
+	char product_id[RISKWARNING_EXPIRE_BATCH][REPORT_ID_MAX + 1];
+	char state[RISKWARNING_EXPIRE_BATCH][STORE_RISKWARNING_STATE_MAX];
+	int n;
+};
+
+static void riskwarning_flow_due_cb(int64_t id, const char *product_id, const char *state,
+				    void *arg)
+{
+	struct riskwarning_flow_due *d = arg;
+
+	if (d->n >= RISKWARNING_EXPIRE_BATCH)
+		return;
+	d->id[d->n] = id;
+	snprintf(d->product_id[d->n], sizeof(d->product_id[0]), "%s", product_id ? product_id : "");
+	snprintf(d->state[d->n], sizeof(d->state[0]), "%s", state ? state : "");
+	d->n++;
+}
+
+ga_err riskwarning_flow_expire_due(struct store *s, int64_t now_ms, int *n)
+{
+	struct riskwarning_flow_due *d = calloc(1, sizeof(*d));
+	ga_err e;
+
+	if (n != NULL)
+		*n = 0;
+	if (d == NULL)
+		return GA_ERR_NOMEM;
+	/* Looked at outside a transaction first: nearly every second there
+	 * is nothing due, and an empty check should not take the write lock. */
+	e = store_riskwarning_due(s, now_ms, RISKWARNING_EXPIRE_BATCH, riskwarning_flow_due_cb, d);
+	if (e != GA_OK || d->n == 0)
+		goto out;
+	if ((e = store_begin(s)) != GA_OK)
+		goto out;
+	for (int i = 0; i < d->n && e == GA_OK; i++) {
+		json_t *detail = json_pack("{s:s}", "was", d->state[i]);
+		e = store_riskwarning_transition(s, d->id[i], d->state[i], "expired", now_ms,
+						 "valid_to");
+		if (e == GA_ERR_CONFLICT) { /* an officer acted meanwhile */
+			e = GA_OK;
+			json_decref(detail);
+			continue;
+		}
+		if (e == GA_OK)
+			e = detail ? audit_record_json(s, 0, "riskwarning.expire", d->product_id[i],
+						       detail)
+				   : GA_ERR_NOMEM;
+		json_decref(detail);
+		if (e == GA_OK && n != NULL)
+			(*n)++;
+	}
+	if (e == GA_OK)
+		e = store_commit(s);
+	else
+		store_rollback(s);
+	if (e != GA_OK && n != NULL)
+		*n = 0;
+out:
+	free(d);
+	return e;
+}
+
 static json_t *riskwarning_flow_time(int64_t ms, int off)
 {
 	char buf[TIME_TEXT_MAX];

@@ -68,6 +68,15 @@ ga_err riskwarning_flow_end(struct store *s, const struct officer *o, const char
 			    bool cancel, const char *reason, int64_t now_ms, char *msg,
 			    size_t msglen);
 
+/* Every product pending or published whose valid_to is at or before
+ * now_ms becomes expired (reason "valid_to"), with an audit row
+ * riskwarning.expire (the service), in one transaction; at most
+ * RISKWARNING_EXPIRE_BATCH per call. Run once a second by the writer: a
+ * product due while the service was down expires at the first run after
+ * the start. *n (may be NULL) how many expired. */
+#define RISKWARNING_EXPIRE_BATCH 100
+ga_err riskwarning_flow_expire_due(struct store *s, int64_t now_ms, int *n);
+
 /* The API's view of a row: product_id, version, state, valid_from,
  * valid_to, confirmations (officer ids with times when s is given, else
  * a count), received_at, published_at, ended_at, reason, source; with

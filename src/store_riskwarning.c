@@ -270,6 +270,37 @@ ga_err store_riskwarning_transition(struct store *s, int64_t id, const char *fro
 	return e;
 }
 
+ga_err store_riskwarning_due(struct store *s, int64_t now_ms, int limit,
+			     void (*cb)(int64_t id, const char *product_id, const char *state,
+					void *arg),
+			     void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	ga_err e;
+	int rc = SQLITE_OK;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (limit <= 0 || limit > STORE_RISKWARNING_LIST_MAX)
+		limit = STORE_RISKWARNING_LIST_MAX;
+	if ((e = store_rw_prepare(s,
+				  "SELECT id, product_id, state FROM riskwarnings"
+				  " WHERE state IN ('pending', 'published') AND valid_to_ms <= ?1"
+				  " ORDER BY valid_to_ms, id LIMIT ?2",
+				  &st, "riskwarning due")) != GA_OK)
+		return e;
+	STORE_BIND(rc, sqlite3_bind_int64(st, 1, now_ms));
+	STORE_BIND(rc, sqlite3_bind_int(st, 2, limit));
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			cb(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+			   (const char *)sqlite3_column_text(st, 2), arg);
+	}
+	e = rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "riskwarning due");
+	sqlite3_finalize(st);
+	return e;
+}
+
 ga_err store_riskwarning_set_product(struct store *s, int64_t id, const char *product_json)
 {
 	sqlite3_stmt *st = NULL;

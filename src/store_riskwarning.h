@@ -96,6 +96,14 @@ ga_err store_riskwarning_confirmations(struct store *s, int64_t id,
 ga_err store_riskwarning_transition(struct store *s, int64_t id, const char *from, const char *to,
 				    int64_t at_ms, const char *reason);
 
+/* Rows pending or published whose valid_to_ms <= now_ms, earliest first,
+ * at most limit (capped at STORE_RISKWARNING_LIST_MAX): cb gets each
+ * id, product_id and state (borrowed for the call). */
+ga_err store_riskwarning_due(struct store *s, int64_t now_ms, int limit,
+			     void (*cb)(int64_t id, const char *product_id, const char *state,
+					void *arg),
+			     void *arg);
+
 /* Replaces the product JSON of a pending row (officers' edits). */
 ga_err store_riskwarning_set_product(struct store *s, int64_t id, const char *product_json);
 

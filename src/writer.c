@@ -275,6 +275,12 @@ static void writer_tick(struct writer *w)
 			       writer_station_change, w);
 		pthread_rwlock_unlock(&w->svc->lock);
 	}
+	int expired = 0;
+	ga_err re = riskwarning_flow_expire_due(w->store, time_now_ms(), &expired);
+	if (re != GA_OK)
+		log_warnx("writer: risk warning expiry check failed: %s", ga_strerror(re));
+	else if (expired > 0)
+		log_info("writer: %d risk warning product(s) expired", expired);
 	int after_s = w->svc->cfg.alerts.escalate_after_s;
 	if (after_s <= 0 || !w->svc->wf.templates)
 		return;

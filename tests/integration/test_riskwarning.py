@@ -293,6 +293,62 @@ def test_publication():
     assert flows.request(ga, "POST", "/warnings/%s" % pid)[0] == 405
 
 
+def state_of(pid, g=None):
+    rows = (g or ga).query("SELECT state FROM riskwarnings WHERE product_id = ?", (pid,))
+    return rows[0][0] if rows else None
+
+
+def wait_state(pid, want, timeout=30.0, g=None):
+    deadline = time.monotonic() + timeout
+    while state_of(pid, g) != want:
+        assert time.monotonic() < deadline, "%s: %s, not %s" % (pid, state_of(pid, g), want)
+        time.sleep(0.2)
+
+
+def publish_short(g, tok1, tok2, pid, seconds):
+    """A product valid from a minute ago for `seconds` more, published."""
+    p = product(pid, issued_at=when(-60), valid_from=when(-60), valid_to=when(seconds))
+    assert flows.call(g, "POST", "/api/v1/riskwarnings", tok1, p)[0] == 201
+    assert flows.call(g, "POST", "/api/v1/riskwarnings/%s/confirm" % pid, tok1)[0] == 200
+    code, body = flows.call(g, "POST", "/api/v1/riskwarnings/%s/confirm" % pid, tok2)
+    assert code == 200 and body["published"] is True, body
+    return p
+
+
+def test_expiry():
+    """A product valid for a few seconds expires by itself: it leaves /,
+    stays in the history (its page says so), an audit row."""
+    pid = "JS-FX-SHORT-01"
+    publish_short(ga, DUTY, DUTY2, pid, 12)
+    assert 'href="/warnings/%s"' % pid in get_raw("/")[2].decode()
+    wait_state(pid, "expired")
+    assert 'href="/warnings/%s"' % pid not in get_raw("/")[2].decode()
+    code, body = call("GET", "/api/v1/riskwarnings?state=expired")
+    assert pid in [i["product_id"] for i in body["items"]], body
+    assert "已过有效期" in get_raw("/warnings/%s" % pid)[2].decode()
+    assert audit(pid)[-1] == "riskwarning.expire", audit(pid)
+
+
+def test_expiry_after_kill9():
+    """Killed (kill -9) while a product is valid, started again after its
+    valid_to: it expires at once."""
+    g2 = Geoalert(broker, name="ga2")
+    t1 = flows.officer(g2, "k1", "duty_officer")
+    t2 = flows.officer(g2, "k2", "duty_officer")
+    g2.start()
+    try:
+        p = publish_short(g2, t1, t2, "JS-FX-KILL-01", 12)
+        g2.kill9()
+        assert state_of("JS-FX-KILL-01", g2) == "published"
+        end = datetime.datetime.fromisoformat(p["valid_to"])
+        left = (end - datetime.datetime.now(TZ)).total_seconds()
+        time.sleep(max(0.0, left) + 1.0)  # bounded: at most the 12 s of validity
+        g2.start()
+        wait_state("JS-FX-KILL-01", "expired", g=g2)
+    finally:
+        assert g2.stop() == 0
+
+
 def test_reject():
     pid = "JS-FX-REJ-01"
     assert call("POST", "/api/v1/riskwarnings", body=product(pid))[0] == 201
@@ -324,7 +380,8 @@ def test_signoff_config():
 
 
 for t in (test_mqtt_intake, test_mqtt_rejected, test_hostile, test_api_intake, test_signoff,
-          test_publication, test_reject, test_signoff_config):
+          test_publication, test_reject, test_signoff_config, test_expiry,
+          test_expiry_after_kill9):
     runner.run(t)
 st.close()
 assert ga.stop() == 0, ga.log_text()[-3000:]

@@ -253,6 +253,54 @@ static void test_list(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* At valid_to (not before) pending and published products expire, once,
+ * each with an audit row; a confirmation after is refused. */
+static void test_expire(void **state)
+{
+	struct fixture *f = *state;
+	int64_t valid_to = NOW_MS + (int64_t)(26 * 60 + 30) * 60 * 1000;
+	struct store_riskwarning w;
+	char msg[256];
+	bool published;
+	int n = -1;
+
+	intake(f, "P-7", GA_OK); /* stays pending */
+	intake(f, "P-8", GA_OK); /* published */
+	assert_int_equal(riskwarning_flow_confirm(f->base.s, &cfg2, &f->o1, "P-8", NULL, NOW_MS,
+						  &published, msg, sizeof(msg)),
+			 GA_OK);
+	assert_int_equal(riskwarning_flow_confirm(f->base.s, &cfg2, &f->o2, "P-8", NULL, NOW_MS,
+						  &published, msg, sizeof(msg)),
+			 GA_OK);
+	assert_true(published);
+	assert_int_equal(riskwarning_flow_expire_due(f->base.s, valid_to - 1, &n), GA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(riskwarning_flow_expire_due(f->base.s, valid_to, &n), GA_OK);
+	assert_int_equal(n, 2);
+	get(f, "P-7", &w);
+	assert_string_equal(w.state, "expired");
+	assert_int_equal(w.ended_ms, valid_to);
+	store_riskwarning_clear(&w);
+	get(f, "P-8", &w);
+	assert_string_equal(w.state, "expired");
+	assert_int_equal(w.published_ms, NOW_MS);
+	store_riskwarning_clear(&w);
+	assert_int_equal(riskwarning_flow_expire_due(f->base.s, valid_to + 1000, &n), GA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_audit(f, "riskwarning.expire", "P-7"), 1);
+	assert_int_equal(count_audit(f, "riskwarning.expire", "P-8"), 1);
+	assert_int_equal(riskwarning_flow_confirm(f->base.s, &cfg2, &f->o3, "P-7", NULL, NOW_MS,
+						  &published, msg, sizeof(msg)),
+			 GA_ERR_CONFLICT);
+	/* A cancelled one is left alone. */
+	intake(f, "P-9", GA_OK);
+	assert_int_equal(
+	    riskwarning_flow_end(f->base.s, &f->o1, "P-9", false, "x", NOW_MS, msg, sizeof(msg)),
+	    GA_OK);
+	assert_int_equal(riskwarning_flow_expire_due(f->base.s, valid_to, &n), GA_OK);
+	assert_int_equal(n, 0);
+}
+
 static void test_issuers(void **state)
 {
 	struct report_errors e;
@@ -278,6 +326,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_signoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reject_and_expired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 	    cmocka_unit_test(test_issuers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
