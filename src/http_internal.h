@@ -213,6 +213,9 @@ enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
 /* The front page's section of the risk warnings current at now_ms
  * (published, valid_to later): *html malloc'd (caller frees). */
 ga_err http_warning_current_html(struct http *h, int64_t now_ms, char **html);
+/* The public JSON of every risk warning published since since_ms (newest
+ * first, at most FEED_ENTRIES_MAX), for the Atom feed: *out a new array. */
+ga_err http_warning_feed_json(struct http *h, int64_t since_ms, json_t **out);
 /* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
 /* Whether url is one of the public endpoints http_public_handle serves. */
 bool http_public_route(const char *url);

@@ -318,7 +318,14 @@ static enum MHD_Result public_list(struct http *h, struct MHD_Connection *conn, 
 		snprintf(title, sizeof(title), "%s%s地质灾害险情灾情信息",
 			 h->wf.exercise ? "【演练】" : "", h->svc->cfg.alerts.sender);
 		struct feed_opts o = {base, title, h->svc->cfg.alerts.sender, updated};
-		e = feed_write(&o, alerts, &body, &len);
+		json_t *warnings = NULL;
+		/* Risk warnings published in the same days (issue 14); the
+		 * feed goes without them rather than not at all. */
+		if (http_warning_feed_json(h, now - (int64_t)FEED_DAYS * 86400 * 1000, &warnings) !=
+		    GA_OK)
+			warnings = NULL;
+		e = feed_write_all(&o, warnings, alerts, &body, &len);
+		json_decref(warnings);
 	} else {
 		struct public_opts o;
 		char *lead = NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cap_sign.h"
+#include "feed.h"
 #include "http_internal.h"
 #include "log.h"
 #include "riskwarning_cap.h"
@@ -246,4 +247,60 @@ ga_err http_warning_current_html(struct http *h, int64_t now_ms, char **html)
 	if (e != GA_OK)
 		log_warnx("http: the current risk warnings: %s", ga_strerror(e));
 	return e;
+}
+
+struct http_warning_feed {
+	struct http *h;
+	int64_t since_ms;
+	json_t *pubs;
+	bool failed;
+};
+
+static bool http_warning_feed_cb(const struct store_riskwarning *w, void *arg)
+{
+	struct http_warning_feed *c = arg;
+	char published[TIME_TEXT_MAX];
+	json_error_t jerr;
+	json_t *product, *pub;
+
+	if (w->published_ms == 0 || w->published_ms < c->since_ms)
+		return true;
+	if ((product = json_loads(w->product, 0, &jerr)) == NULL) {
+		c->failed = true;
+		return false;
+	}
+	http_warning_time(c->h, w->published_ms, published);
+	pub = riskwarning_page_json(product, w->version, w->state, published,
+				    (enum riskwarning_level)c->h->svc->cfg.riskwarning.publish_min);
+	json_decref(product);
+	if (pub != NULL && json_array_size(json_object_get(pub, "levels")) == 0) {
+		json_decref(pub);
+		return true; /* nothing public in it */
+	}
+	if (pub == NULL || json_array_append_new(c->pubs, pub) != 0) {
+		c->failed = true;
+		return false;
+	}
+	return json_array_size(c->pubs) < FEED_ENTRIES_MAX;
+}
+
+ga_err http_warning_feed_json(struct http *h, int64_t since_ms, json_t **out)
+{
+	struct http_warning_feed c = {h, since_ms, json_array(), false};
+	ga_err e;
+
+	*out = NULL;
+	if (c.pubs == NULL)
+		return GA_ERR_NOMEM;
+	/* newest received first: close enough to newest published for a feed */
+	e = store_riskwarning_list(h->store, NULL, 0, http_warning_feed_cb, &c);
+	if (e == GA_OK && c.failed)
+		e = GA_ERR_NOMEM;
+	if (e != GA_OK) {
+		log_warnx("http: the risk warnings of the feed: %s", ga_strerror(e));
+		json_decref(c.pubs);
+		return e;
+	}
+	*out = c.pubs;
+	return GA_OK;
 }

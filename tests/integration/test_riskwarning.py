@@ -275,6 +275,9 @@ def test_publication():
     assert page.count('fill="#d32f2f"') == 1 and page.count('fill="#fbc02d"') == 2
     assert "加强巡查排查" in page
 
+    feed = get_raw("/feed.atom")[2].decode()
+    assert "/warnings/%s.xml" % pid in feed and 'term="published"' in feed, feed[:1500]
+
     # The front page lists it above the alerts.
     front = get_raw("/")[2].decode()
     assert "当前地质灾害气象风险预警" in front, front[:1500]
@@ -288,6 +291,7 @@ def test_publication():
     assert code == 200 and b"<msgType>Cancel</msgType>" in xml
     assert cap_valid(xml)[0]
     assert "已解除" in get_raw("/warnings/%s" % pid)[2].decode()
+    assert "【已解除】地质灾害气象风险预警" in get_raw("/feed.atom")[2].decode()
     assert get_raw("/warnings/no-such")[0] == 404
     assert get_raw("/warnings/%s.txt" % pid)[0] == 404
     assert flows.request(ga, "POST", "/warnings/%s" % pid)[0] == 405
@@ -326,6 +330,8 @@ def test_expiry():
     code, body = call("GET", "/api/v1/riskwarnings?state=expired")
     assert pid in [i["product_id"] for i in body["items"]], body
     assert "已过有效期" in get_raw("/warnings/%s" % pid)[2].decode()
+    feed = get_raw("/feed.atom")[2].decode()
+    assert "【已过有效期】" in feed and 'term="expired"' in feed, feed[:2000]
     assert audit(pid)[-1] == "riskwarning.expire", audit(pid)
 
 

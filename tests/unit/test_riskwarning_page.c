@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "feed.h"
 #include "riskwarning_page.h"
 
 #define NOW_MS INT64_C(1796635800000)
@@ -120,6 +121,23 @@ static void test_public_forms(void **state)
 	assert_non_null(strstr(idx, "card lv-red"));
 	free(idx);
 	json_decref(list);
+
+	/* Its Atom entry, marked expired; the feed still well-formed. */
+	json_t *pubs = json_array();
+	json_object_set_new(pub, "state", json_string("expired"));
+	json_array_append(pubs, pub);
+	struct feed_opts fo = {"https://h.example", "标题", "江苏省自然资源厅",
+			       "2026-12-07T18:00:00+08:00"};
+	char *feed;
+	size_t feedlen;
+	json_t *none = json_array();
+	assert_int_equal(feed_write_all(&fo, pubs, none, &feed, &feedlen), GA_OK);
+	json_decref(none);
+	assert_non_null(strstr(feed, "<id>https://h.example/warnings/JS-FX-20261207-01.xml</id>"));
+	assert_non_null(strstr(feed, "【已过有效期】"));
+	assert_non_null(strstr(feed, "term=\"expired\""));
+	free(feed);
+	json_decref(pubs);
 
 	/* publish_min red: one level; blue: four. */
 	json_decref(pub);
