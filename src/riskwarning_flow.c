@@ -413,3 +413,70 @@ json_t *riskwarning_flow_json(struct store *s, const struct riskwarning_flow_cfg
 	json_decref(c.arr);
 	return o;
 }
+
+struct riskwarning_flow_tl {
+	struct store *s;
+	const struct riskwarning_flow_cfg *cfg;
+	int64_t since_ms;
+	json_t *list;
+	bool failed;
+};
+
+static bool riskwarning_flow_tl_cb(const struct store_riskwarning *w, void *arg)
+{
+	struct riskwarning_flow_tl *t = arg;
+	json_t *full, *o, *by, *c;
+	json_error_t jerr;
+	json_t *product;
+	size_t i;
+
+	if (w->received_ms < t->since_ms)
+		return true;
+	full = riskwarning_flow_json(t->s, t->cfg, w, true);
+	product = json_loads(w->product, 0, &jerr);
+	by = json_array();
+	if (full == NULL || product == NULL || by == NULL)
+		goto fail;
+	json_array_foreach(json_object_get(full, "confirmed_by"), i, c)
+	{
+		if (json_array_append_new(by, json_pack("{s:O, s:O}", "name",
+							json_object_get(c, "name"), "at",
+							json_object_get(c, "at"))) != 0)
+			goto fail;
+	}
+	o = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:o, s:{}}", "product_id", w->product_id,
+		      "state", w->state, "issued_at", json_object_get(product, "issued_at"),
+		      "received_at", json_object_get(full, "received_at"), "confirmed_by", by,
+		      "published_at", json_object_get(full, "published_at"), "valid_from",
+		      json_object_get(full, "valid_from"), "published_before_valid_from",
+		      w->published_ms ? json_boolean(w->published_ms < w->valid_from_ms)
+				      : json_null(),
+		      "delivered_at");
+	/* newest first from the store: prepend for oldest first */
+	if (o == NULL || json_array_insert_new(t->list, 0, o) != 0)
+		goto fail;
+	json_decref(by);
+	json_decref(product);
+	json_decref(full);
+	return true;
+fail:
+	json_decref(by);
+	json_decref(product);
+	json_decref(full);
+	t->failed = true;
+	return false;
+}
+
+json_t *riskwarning_flow_timeliness(struct store *s, const struct riskwarning_flow_cfg *cfg,
+				    int64_t since_ms)
+{
+	struct riskwarning_flow_tl t = {s, cfg, since_ms, json_array(), false};
+
+	if (t.list == NULL)
+		return NULL;
+	if (store_riskwarning_list(s, NULL, 0, riskwarning_flow_tl_cb, &t) != GA_OK || t.failed) {
+		json_decref(t.list);
+		return NULL;
+	}
+	return t.list;
+}

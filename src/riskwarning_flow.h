@@ -77,6 +77,15 @@ ga_err riskwarning_flow_end(struct store *s, const struct officer *o, const char
 #define RISKWARNING_EXPIRE_BATCH 100
 ga_err riskwarning_flow_expire_due(struct store *s, int64_t now_ms, int *n);
 
+/* For `geoalert report timeliness` (issue 14): every product received
+ * since since_ms, oldest first: {product_id, state, issued_at,
+ * received_at, confirmed_by [{name, at}], published_at, valid_from,
+ * published_before_valid_from (null when not published), delivered_at
+ * ({}: no channel delivers risk warnings yet)}. New reference; NULL on
+ * a store error or out of memory. */
+json_t *riskwarning_flow_timeliness(struct store *s, const struct riskwarning_flow_cfg *cfg,
+				    int64_t since_ms);
+
 /* The API's view of a row: product_id, version, state, valid_from,
  * valid_to, confirmations (officer ids with times when s is given, else
  * a count), received_at, published_at, ended_at, reason, source; with

@@ -355,6 +355,27 @@ def test_expiry_after_kill9():
         assert g2.stop() == 0
 
 
+def test_timeliness():
+    """`geoalert report timeliness` lists the products: issued, received,
+    who confirmed when, published, and whether before valid_from."""
+    p = subprocess.run([os.environ["GEOALERT"], "report", "timeliness", "--since", "2000-01-01",
+                        "-c", ga.conf], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    rw = {w["product_id"]: w for w in out["riskwarnings"]}
+    w = rw["JS-FX-SIGN-01"]
+    assert [c["name"] for c in w["confirmed_by"]] == ["duty1", "duty2"], w
+    assert w["published_at"] and w["published_before_valid_from"] is True, w
+    assert w["issued_at"] and w["received_at"] and w["delivered_at"] == {}, w
+    assert rw["JS-FX-REJ-01"]["published_before_valid_from"] is None
+    p = subprocess.run([os.environ["GEOALERT"], "report", "timeliness", "--since", "2000-01-01",
+                        "--format", "csv", "-c", ga.conf], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    assert "product_id,state,issued_at" in text
+    assert '"JS-FX-SIGN-01","cancelled",' in text and '"duty1;duty2"' in text, text[-2000:]
+
+
 def test_reject():
     pid = "JS-FX-REJ-01"
     assert call("POST", "/api/v1/riskwarnings", body=product(pid))[0] == 201
@@ -387,7 +408,7 @@ def test_signoff_config():
 
 for t in (test_mqtt_intake, test_mqtt_rejected, test_hostile, test_api_intake, test_signoff,
           test_publication, test_reject, test_signoff_config, test_expiry,
-          test_expiry_after_kill9):
+          test_expiry_after_kill9, test_timeliness):
     runner.run(t)
 st.close()
 assert ga.stop() == 0, ga.log_text()[-3000:]
