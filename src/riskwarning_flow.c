@@ -165,6 +165,39 @@ out:
 	return e;
 }
 
+/* The product old_id, when published, is replaced by new_id (its
+ * update, just published): it leaves the current ones as expired with
+ * the reason "superseded by {new_id}" and an audit row. Anything else
+ * (unknown, pending, ended) is left as it is. */
+static ga_err riskwarning_flow_supersede(struct store *s, const char *old_id, const char *new_id,
+					 int64_t now_ms)
+{
+	struct store_riskwarning old;
+	char reason[REPORT_ID_MAX + 32];
+	json_t *detail = NULL;
+	ga_err e = store_riskwarning_get(s, old_id, &old);
+
+	if (e == GA_ERR_NOTFOUND)
+		return GA_OK;
+	if (e != GA_OK)
+		return e;
+	if (strcmp(old.state, "published") != 0)
+		goto out;
+	snprintf(reason, sizeof(reason), "superseded by %s", new_id);
+	if ((e = store_riskwarning_transition(s, old.id, "published", "expired", now_ms, reason)) !=
+	    GA_OK)
+		goto out;
+	if ((detail = json_pack("{s:s}", "by", new_id)) == NULL) {
+		e = GA_ERR_NOMEM;
+		goto out;
+	}
+	e = audit_record_json(s, 0, "riskwarning.superseded", old_id, detail);
+out:
+	json_decref(detail);
+	store_riskwarning_clear(&old);
+	return e;
+}
+
 ga_err riskwarning_flow_confirm(struct store *s, const struct riskwarning_flow_cfg *cfg,
 				const struct officer *o, const char *product_id,
 				const json_t *edits, int64_t now_ms, bool *published, char *msg,
@@ -223,6 +256,8 @@ ga_err riskwarning_flow_confirm(struct store *s, const struct riskwarning_flow_c
 		e = store_riskwarning_transition(s, w.id, "pending", "published", now_ms, NULL);
 		if (e == GA_OK)
 			e = audit_record_json(s, o->id, "riskwarning.publish", product_id, NULL);
+		if (e == GA_OK && w.supersedes[0] != '\0')
+			e = riskwarning_flow_supersede(s, w.supersedes, product_id, now_ms);
 		if (e == GA_OK)
 			*published = true;
 	}

@@ -376,6 +376,27 @@ def test_timeliness():
     assert '"JS-FX-SIGN-01","cancelled",' in text and '"duty1;duty2"' in text, text[-2000:]
 
 
+def test_update():
+    """A product superseding a published one: CAP Update referencing it;
+    the old one leaves the current ones (expired, "superseded by")."""
+    a, b = "JS-FX-UPD-01", "JS-FX-UPD-02"
+    for pid, sup in ((a, None), (b, a)):
+        assert call("POST", "/api/v1/riskwarnings", body=product(pid, supersedes=sup))[0] == 201
+        assert call("POST", "/api/v1/riskwarnings/%s/confirm" % pid)[0] == 200
+        code, body = call("POST", "/api/v1/riskwarnings/%s/confirm" % pid, token=DUTY2)
+        assert code == 200 and body["published"] is True, body
+    code, body = call("GET", "/api/v1/riskwarnings/%s" % a)
+    assert body["state"] == "expired" and body["reason"] == "superseded by " + b, body
+    code, _, xml = get_raw("/warnings/%s.xml" % b)
+    text = xml.decode()
+    assert code == 200 and "<msgType>Update</msgType>" in text, text[:800]
+    assert re.search(r"<references>[^,<]+,%s-1,[^<]+</references>" % a, text), text[:800]
+    assert cap_valid(xml)[0]
+    front = get_raw("/")[2].decode()
+    assert 'href="/warnings/%s"' % b in front and 'href="/warnings/%s"' % a not in front
+    assert audit(a)[-1] == "riskwarning.superseded", audit(a)
+
+
 def test_reject():
     pid = "JS-FX-REJ-01"
     assert call("POST", "/api/v1/riskwarnings", body=product(pid))[0] == 201
@@ -408,7 +429,7 @@ def test_signoff_config():
 
 for t in (test_mqtt_intake, test_mqtt_rejected, test_hostile, test_api_intake, test_signoff,
           test_publication, test_reject, test_signoff_config, test_expiry,
-          test_expiry_after_kill9, test_timeliness):
+          test_expiry_after_kill9, test_timeliness, test_update):
     runner.run(t)
 st.close()
 assert ga.stop() == 0, ga.log_text()[-3000:]
