@@ -399,6 +399,7 @@ static void http_free(struct http *h)
 	if (h->store)
 		http_throttle_flush(h, time_now_ms(), true);
 	free(h->throttle);
+	http_warning_cache_free(h->warning_cache);
 	store_close(h->store);
 	free(h);
 }

@@ -25,6 +25,67 @@
 #define HTTP_WARNING_CACHE "public, max-age=60"
 #define HTTP_WARNING_URL_MAX 512
 
+/* The last documents rendered, each under a key naming everything it
+ * depends on (id, state, version, published and ended times, form): a
+ * product changes key when it changes. Used on the MHD thread only. */
+#define HTTP_WARNING_CACHE_SLOTS 8
+#define HTTP_WARNING_KEY_MAX (REPORT_ID_MAX + 96)
+
+struct http_warning_cache {
+	struct {
+		char key[HTTP_WARNING_KEY_MAX];
+		char *body;
+		size_t len;
+	} slot[HTTP_WARNING_CACHE_SLOTS];
+	unsigned next; /* the slot to replace next (round robin) */
+};
+
+void http_warning_cache_free(struct http_warning_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < HTTP_WARNING_CACHE_SLOTS; i++)
+		free(c->slot[i].body);
+	free(c);
+}
+
+/* A copy of the cached body of key (malloc'd), or NULL. */
+static char *http_warning_cache_get(struct http *h, const char *key, size_t *len)
+{
+	struct http_warning_cache *c = h->warning_cache;
+
+	for (int i = 0; c != NULL && i < HTTP_WARNING_CACHE_SLOTS; i++) {
+		if (c->slot[i].body != NULL && strcmp(c->slot[i].key, key) == 0) {
+			char *copy = malloc(c->slot[i].len + 1);
+			if (copy == NULL)
+				return NULL;
+			memcpy(copy, c->slot[i].body, c->slot[i].len + 1);
+			*len = c->slot[i].len;
+			return copy;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps a copy of body under key; a failure only means no cache. */
+static void http_warning_cache_put(struct http *h, const char *key, const char *body, size_t len)
+{
+	struct http_warning_cache *c = h->warning_cache;
+	char *copy;
+
+	if (c == NULL && (c = h->warning_cache = calloc(1, sizeof(*c))) == NULL)
+		return;
+	if ((copy = malloc(len + 1)) == NULL)
+		return;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	unsigned i = c->next++ % HTTP_WARNING_CACHE_SLOTS;
+	free(c->slot[i].body);
+	snprintf(c->slot[i].key, sizeof(c->slot[i].key), "%s", key);
+	c->slot[i].body = copy;
+	c->slot[i].len = len;
+}
+
 bool http_warning_route(const char *url)
 {
 	return strncmp(url, HTTP_WARNING_PREFIX, strlen(HTTP_WARNING_PREFIX)) == 0;
@@ -69,7 +130,8 @@ static void http_warning_base(const struct http *h, char *buf, size_t len)
 }
 
 static enum MHD_Result http_warning_cap(struct http *h, struct MHD_Connection *conn,
-					const struct store_riskwarning *w, const json_t *product)
+					const struct store_riskwarning *w, const json_t *product,
+					const char *key)
 {
 	char base[HTTP_WARNING_URL_MAX], sent[TIME_TEXT_MAX], refs[512] = "";
 	char err[HTTP_MSG_MAX] = "no CAP signing key", *xml = NULL, *signed_xml = NULL;
@@ -115,6 +177,7 @@ static enum MHD_Result http_warning_cap(struct http *h, struct MHD_Connection *c
 		log_warnx("http: the risk warning CAP's signature: %s", err);
 		return http_warning_fail(conn, e, "the risk warning CAP's signature");
 	}
+	http_warning_cache_put(h, key, signed_xml, len);
 	return http_warning_send(conn, signed_xml, len, "application/cap+xml; charset=utf-8");
 }
 
@@ -154,12 +217,24 @@ enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
 	}
 	if (e != GA_OK)
 		return http_warning_fail(conn, e, "the risk warning");
+	/* The product's text changes only while pending (edits), never
+	 * once published: state and times name every public change. */
+	char key[HTTP_WARNING_KEY_MAX];
+	snprintf(key, sizeof(key), "%s|%s|%d|%lld|%lld|%d", w.product_id, w.state, w.version,
+		 (long long)w.published_ms, (long long)w.ended_ms, (int)form);
+	if (form != FORM_JSON && (body = http_warning_cache_get(h, key, &len)) != NULL) {
+		r = http_warning_send(conn, body, len,
+				      form == FORM_XML ? "application/cap+xml; charset=utf-8"
+						       : "text/html; charset=utf-8");
+		body = NULL;
+		goto out;
+	}
 	if ((product = json_loads(w.product, 0, &jerr)) == NULL) {
 		r = http_warning_fail(conn, GA_ERR_DB, "the stored risk warning");
 		goto out;
 	}
 	if (form == FORM_XML) {
-		r = http_warning_cap(h, conn, &w, product);
+		r = http_warning_cap(h, conn, &w, product, key);
 		goto out;
 	}
 	http_warning_time(h, w.published_ms, published);
@@ -183,8 +258,11 @@ enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
 	if (riskwarning_page_svg(pub, h->svc->geo, &svg, &svglen) != GA_OK)
 		svg = NULL; /* the page goes without its map */
 	e = riskwarning_page_html(pub, svg, h->svc->cfg.alerts.sender, h->wf.exercise, &body, &len);
+	if (e == GA_OK)
+		http_warning_cache_put(h, key, body, len);
 	r = e == GA_OK ? http_warning_send(conn, body, len, "text/html; charset=utf-8")
 		       : http_warning_fail(conn, e, "the risk warning page");
+	body = NULL; /* the response owns it (or it was freed) */
 out:
 	free(svg);
 	json_decref(pub);

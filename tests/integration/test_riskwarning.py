@@ -260,6 +260,9 @@ def test_publication():
         lat, lon = map(float, pairs[0].split(","))
         assert 30 < lat < 36 and 116 < lon < 122, pairs[0]
 
+    # Served again from the cache: the same bytes.
+    assert get_raw("/warnings/%s.xml" % pid)[2] == xml
+
     code, hdrs, raw = get_raw("/warnings/%s.json" % pid)
     assert code == 200, code
     pub = json.loads(raw)
