@@ -13,6 +13,7 @@
 #include "config.h"
 #include "hazard.h"
 #include "log.h"
+#include "riskwarning_flow.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -241,6 +242,34 @@ static void report_csv(json_t *root)
 				printf(",\n");
 		}
 	}
+	printf("\nproduct_id,state,issued_at,received_at,confirmed_by,published_at,valid_from,"
+	       "published_before_valid_from\n");
+	json_t *w;
+	json_array_foreach(json_object_get(root, "riskwarnings"), i, w)
+	{
+		char by[512] = "";
+		size_t k;
+		json_t *c;
+		json_array_foreach(json_object_get(w, "confirmed_by"), k, c)
+		{
+			size_t used = strlen(by);
+			snprintf(by + used, sizeof(by) - used, "%s%s", k ? ";" : "",
+				 json_string_value(json_object_get(c, "name")));
+		}
+		json_t *before = json_object_get(w, "published_before_valid_from");
+		const char *fields[] = {"product_id",  "state",	       "issued_at",
+					"received_at", "published_at", "valid_from"};
+		for (size_t f = 0; f < 6; f++) {
+			if (f == 4) {
+				csv_field(by);
+				putchar(',');
+			}
+			csv_field(json_string_value(json_object_get(w, fields[f])));
+			putchar(',');
+		}
+		printf("%s\n",
+		       json_is_boolean(before) ? (json_is_true(before) ? "yes" : "no") : "");
+	}
 }
 
 /* "2026-11-01" (midnight at the configured offset) or RFC 3339. */
@@ -307,6 +336,11 @@ int cmd_report(int argc, char **argv)
 	if (store_timeliness_each(s, since_ms, rows_add, &rs) != GA_OK)
 		goto out;
 	if (!(root = report_build(&rs, since_ms, cfg->alerts.utc_offset_min)))
+		goto out;
+	/* Risk warning products too (issue 14, riskwarning_flow.h). */
+	struct riskwarning_flow_cfg rwcfg = {cfg->riskwarning.signoff, cfg->alerts.utc_offset_min};
+	json_t *rw = riskwarning_flow_timeliness(s, &rwcfg, since_ms);
+	if (rw == NULL || json_object_set_new(root, "riskwarnings", rw) != 0)
 		goto out;
 	if (strcmp(format, "csv") == 0) {
 		report_csv(root);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "riskwarning.h"
 #include "text.h"
 #include "timeutil.h"
 
@@ -119,6 +120,9 @@ static const struct option options[] = {
      86400},
     {"console", "secure_cookies", OPT_BOOL, offsetof(struct config, console.secure_cookies), 0, 0,
      0},
+    S("riskwarning", "issuers", riskwarning.issuers),
+    I("riskwarning", "signoff", riskwarning.signoff, 1, 8),
+    S("riskwarning", "publish_min_level", riskwarning.publish_min_level),
 };
 
 void config_defaults(struct config *c)
@@ -158,6 +162,10 @@ void config_defaults(struct config *c)
 	c->console.login_max_failures = 5;
 	c->console.login_window_s = 900;
 	c->console.login_address_max_failures = 20;
+	c->riskwarning.signoff = 2;
+	snprintf(c->riskwarning.publish_min_level, sizeof(c->riskwarning.publish_min_level),
+		 "yellow");
+	c->riskwarning.publish_min = RISKWARNING_YELLOW;
 }
 
 struct parse_state {
@@ -638,6 +646,27 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 	}
 	if (config_check_hotline(c, err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;
+	if ((c->riskwarning.publish_min =
+		 riskwarning_level_from_name(c->riskwarning.publish_min_level)) < 0) {
+		snprintf(err, errlen,
+			 "[riskwarning] publish_min_level: \"%s\" must be red, orange, "
+			 "yellow or blue",
+			 c->riskwarning.publish_min_level);
+		return GA_ERR_CONFIG;
+	}
+	for (const char *q = c->riskwarning.issuers; *(q += strspn(q, " \t,"));) {
+		char id[REPORT_ID_MAX + 2];
+		size_t n = strcspn(q, " \t,");
+		snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) - 1 ? n : sizeof(id) - 1), q);
+		if (n > REPORT_ID_MAX || !report_id_valid(id)) {
+			snprintf(err, errlen,
+				 "[riskwarning] issuers: \"%.64s\" must be 1..%d of "
+				 "A-Z a-z 0-9 . _ : -",
+				 id, REPORT_ID_MAX);
+			return GA_ERR_CONFIG;
+		}
+		q += n;
+	}
 	if (config_proxies(c, err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;
 	if (config_alert_defaults(c, err, errlen) != GA_OK)

@@ -159,6 +159,13 @@ struct config {
 		bool secure_cookies; /* add Secure: set when served behind TLS */
 	} console;
 
+	struct {
+		char issuers[CONFIG_STR_MAX]; /* ids allowed on geohazard/v1/riskwarnings/{id} */
+		int signoff;		      /* officers who must confirm (2) */
+		char publish_min_level[16];   /* red, orange, yellow (default), blue */
+		int publish_min;	      /* it as enum riskwarning_level */
+	} riskwarning;
+
 	struct config_channel channels[CONFIG_MAX_CHANNELS];
 	int nchannels;
 };

@@ -109,7 +109,48 @@ static void feed_entry(struct feed_w *f, const struct feed_opts *o, const json_t
 	feed_end(f);
 }
 
+/* A risk warning's entry: its id the CAP document's URL; title, category
+ * and updated tell an expired or cancelled one. */
+static void feed_warning(struct feed_w *f, const struct feed_opts *o, const json_t *w)
+{
+	const char *id = feed_str(w, "product_id"), *sent = feed_str(w, "published_at");
+	const char *state = feed_str(w, "state"), *until = feed_str(w, "valid_to");
+	char cap[FEED_URL_MAX], page[FEED_URL_MAX], title[512];
+
+	if (id == NULL || sent == NULL || sent[0] == '\0' || state == NULL || until == NULL)
+		return;
+	snprintf(cap, sizeof(cap), "%s/warnings/%s.xml", o->base_url, id);
+	snprintf(page, sizeof(page), "%s/warnings/%s", o->base_url, id);
+	snprintf(title, sizeof(title), "%s地质灾害气象风险预警（有效期至%s）",
+		 strcmp(state, "expired") == 0	   ? "【已过有效期】"
+		 : strcmp(state, "cancelled") == 0 ? "【已解除】"
+						   : "",
+		 until);
+	feed_start(f, "entry");
+	feed_elem(f, "id", cap);
+	feed_text(f, "title", title);
+	feed_elem(f, "updated", sent);
+	feed_elem(f, "published", sent);
+	feed_start(f, "author");
+	feed_text(f, "name", o->author);
+	feed_end(f);
+	feed_link(f, "alternate", "application/cap+xml", cap);
+	feed_link(f, "related", "text/html", page);
+	if (!f->failed && (xmlTextWriterStartElement(f->w, BAD_CAST "category") < 0 ||
+			   xmlTextWriterWriteAttribute(f->w, BAD_CAST "term", BAD_CAST state) < 0 ||
+			   xmlTextWriterEndElement(f->w) < 0))
+		f->failed = true;
+	feed_text(f, "summary", feed_str(w, "rain_summary"));
+	feed_end(f);
+}
+
 ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, size_t *outlen)
+{
+	return feed_write_all(o, NULL, alerts, out, outlen);
+}
+
+ga_err feed_write_all(const struct feed_opts *o, const json_t *warnings, const json_t *alerts,
+		      char **out, size_t *outlen)
 {
 	struct feed_w f = {NULL, false};
 	char self[FEED_URL_MAX], home[FEED_URL_MAX];
@@ -137,6 +178,8 @@ ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, s
 	feed_end(&f);
 	feed_link(&f, "self", "application/atom+xml", self);
 	feed_link(&f, "alternate", "text/html", home);
+	for (size_t i = 0; i < json_array_size(warnings) && i < FEED_ENTRIES_MAX; i++)
+		feed_warning(&f, o, json_array_get(warnings, i));
 	for (size_t i = 0; i < json_array_size(alerts) && i < FEED_ENTRIES_MAX; i++)
 		feed_entry(&f, o, json_array_get(alerts, i));
 	e = xmldoc_finish(&doc, f.failed, FEED_XML_MAX, out, outlen);

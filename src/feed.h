@@ -30,4 +30,12 @@ struct feed_opts {
  * GA_ERR_TOOBIG past FEED_XML_MAX, GA_ERR_NOMEM. */
 ga_err feed_write(const struct feed_opts *o, const json_t *alerts, char **out, size_t *outlen);
 
+/* feed_write with the risk warnings published (issue 14) too: warnings
+ * their public JSON (riskwarning_page.h; NULL: none), newest first,
+ * written before the alerts (the first FEED_ENTRIES_MAX), each with its
+ * CAP document at /warnings/{product_id}.xml, an expired or cancelled
+ * one marked so in its title and its category (the state). */
+ga_err feed_write_all(const struct feed_opts *o, const json_t *warnings, const json_t *alerts,
+		      char **out, size_t *outlen);
+
 #endif

@@ -156,6 +156,18 @@ const struct region *geo_region_by_code(const struct geo *g, const char *admin_c
 	return bsearch(admin_code, g->regions, g->nregions, sizeof(g->regions[0]), geo_region_cmp);
 }
 
+size_t geo_region_count(const struct geo *g)
+{
+	return g == NULL ? 0 : g->nregions;
+}
+
+const struct region *geo_region_get(const struct geo *g, size_t i)
+{
+	if (g == NULL || i >= g->nregions)
+		return NULL;
+	return &g->regions[i];
+}
+
 bool geo_in_service_area(const struct geo *g, const char *admin_code)
 {
 	if (admin_code == NULL)

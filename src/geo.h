@@ -69,6 +69,12 @@ const struct region *geo_region_at(const struct geo *g, double lon, double lat);
 /* The region with this admin code, or NULL. Borrowed from g. */
 const struct region *geo_region_by_code(const struct geo *g, const char *admin_code);
 
+/* The regions in admin-code order: geo_region_count of them, the i-th
+ * by geo_region_get (NULL past the end). Borrowed from g. For
+ * expanding a city code to its counties (riskwarning.c). */
+size_t geo_region_count(const struct geo *g);
+const struct region *geo_region_get(const struct geo *g, size_t i);
+
 /* Walks the outline of the region with this admin code: every ring
  * (outer rings and holes) of each of its polygons in file order, point by
  * point in lon/lat; start is true at a ring's first point, and a ring

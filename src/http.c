@@ -296,10 +296,14 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 			return http_send_method(conn, "GET");
 		return http_metrics(h, conn);
 	}
+	if (http_riskwarning_route(url))
+		return http_riskwarning_handle(h, conn, req);
 	if (strncmp(url, "/api/", 5) == 0)
 		return http_api_handle(h, conn, req);
 	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)
 		return http_console_handle(h, conn, req);
+	if (http_warning_route(url))
+		return http_warning_handle(h, conn, req);
 	if (http_public_route(url))
 		return http_public_handle(h, conn, req);
 	return http_send_error(conn, MHD_HTTP_NOT_FOUND, "没有这个资源");
@@ -393,6 +397,7 @@ static void http_free(struct http *h)
 	if (h->store)
 		http_throttle_flush(h, time_now_ms(), true);
 	free(h->throttle);
+	http_warning_cache_free(h->warning_cache);
 	store_close(h->store);
 	free(h);
 }

@@ -67,6 +67,9 @@ struct http {
 	struct http_throttle *throttle; /* HTTP_THROTTLE_SOURCES_MAX slots */
 	int nthrottle;
 	int64_t throttle_due_ms; /* the earliest window end among them */
+	/* rendered risk warning CAP and pages (http_warning.c): a render of
+	 * all 95 counties takes ~15 ms of this one thread */
+	struct http_warning_cache *warning_cache;
 };
 
 /* Work for http_worker: run() on a worker thread with that thread's store
@@ -205,6 +208,22 @@ void http_guard_request_done(struct MHD_Connection *conn);
 enum MHD_Result http_api_handle(struct http *h, struct MHD_Connection *conn,
 				const struct http_req *req);
 
+/* --- http_riskwarning.c: /api/v1/riskwarnings... (issue 14) ---------- */
+bool http_riskwarning_route(const char *url);
+enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
+					const struct http_req *req);
+/* --- http_warning.c: /warnings/{product_id}[.json|.xml] (issue 14) --- */
+bool http_warning_route(const char *url);
+enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
+				    const struct http_req *req);
+/* The front page's section of the risk warnings current at now_ms
+ * (published, valid_to later): *html malloc'd (caller frees). */
+ga_err http_warning_current_html(struct http *h, int64_t now_ms, char **html);
+/* The public JSON of every risk warning published since since_ms (newest
+ * first, at most FEED_ENTRIES_MAX), for the Atom feed: *out a new array. */
+ga_err http_warning_feed_json(struct http *h, int64_t since_ms, json_t **out);
+/* Frees h->warning_cache (NULL is fine). */
+void http_warning_cache_free(struct http_warning_cache *c);
 /* --- http_public.c: /, /alerts/..., /feed.atom, the signing key ------ */
 /* Whether url is one of the public endpoints http_public_handle serves. */
 bool http_public_route(const char *url);

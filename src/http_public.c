@@ -57,6 +57,7 @@ static void public_opts_of(const struct http *h, struct public_opts *o)
 	o->exercise = h->wf.exercise;
 	o->hotline = h->ctx.cfg->alerts.hotline;
 	o->templates = h->wf.templates;
+	o->lead_html = NULL;
 }
 
 static enum MHD_Result public_notfound(struct http *h, struct MHD_Connection *conn,
@@ -316,11 +317,24 @@ static enum MHD_Result public_list(struct http *h, struct MHD_Connection *conn, 
 		snprintf(title, sizeof(title), "%s%s地质灾害险情灾情信息",
 			 h->wf.exercise ? "【演练】" : "", h->ctx.cfg->alerts.sender);
 		struct feed_opts o = {base, title, h->ctx.cfg->alerts.sender, updated};
-		e = feed_write(&o, alerts, &body, &len);
+		json_t *warnings = NULL;
+		/* Risk warnings published in the same days (issue 14); the
+		 * feed goes without them rather than not at all. */
+		if (http_warning_feed_json(h, now - (int64_t)FEED_DAYS * 86400 * 1000, &warnings) !=
+		    GA_OK)
+			warnings = NULL;
+		e = feed_write_all(&o, warnings, alerts, &body, &len);
+		json_decref(warnings);
 	} else {
 		struct public_opts o;
+		char *lead = NULL;
 		public_opts_of(h, &o);
+		/* Current risk warnings above the alerts (issue 14); the page
+		 * goes without them rather than not at all. */
+		if (http_warning_current_html(h, now, &lead) == GA_OK)
+			o.lead_html = lead;
 		e = public_index_html(&o, alerts, &body, &len);
+		free(lead);
 	}
 	json_decref(alerts);
 	if (e != GA_OK)

@@ -25,6 +25,7 @@
 #include "ingest_writer.h"
 #include "log.h"
 #include "report.h"
+#include "riskwarning_ingest.h"
 #include "service.h"
 #include "timeutil.h"
 #include "watchdog.h"
@@ -104,6 +105,8 @@ static void ingest_msg_free(struct ingest_msg *m)
 	if (!m)
 		return;
 	report_cleanup(&m->r);
+	riskwarning_cleanup(m->rw);
+	free(m->rw);
 	free(m->it.errs);
 	free(m->it.receipt);
 	if (m->topic != m->topic_buf)
@@ -122,6 +125,7 @@ static void ingest_msg_put(struct ingest_session *ss, struct ingest_msg *m)
 		return;
 	}
 	report_cleanup(&m->r);
+	riskwarning_cleanup(m->rw);
 	free(m->it.errs);
 	m->it.errs = NULL;
 	free(m->it.receipt);
@@ -192,7 +196,20 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	m->len = keep;
 
 	int64_t received_ms = time_now_ms();
-	const char *station = ingest_topic_station(m->topic);
+	const char *issuer = riskwarning_flow_topic_issuer(m->topic);
+	const char *station = issuer ? issuer : ingest_topic_station(m->topic);
+	ga_err valid;
+	ss->scratch.n = 0;
+	ss->scratch.truncated = false;
+	if (issuer) {
+		/* A risk warning product (issue 14): stored and receipted like a
+		 * report, by product_id. */
+		if (!m->rw && !(m->rw = calloc(1, sizeof(*m->rw))))
+			goto nomem;
+		valid = riskwarning_ingest_parse(svc, issuer, msg->payload, len, received_ms, m->rw,
+						 &ss->scratch);
+		goto parsed;
+	}
 	struct report_context ctx = {
 	    .geo = svc->geo,
 	    .topic_station = station,
@@ -200,16 +217,15 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	    .max_age_ms = (int64_t)svc->cfg.stations.max_observed_age_s * 1000,
 	    .stations_required = true,
 	};
-	ss->scratch.n = 0;
-	ss->scratch.truncated = false;
 	pthread_rwlock_rdlock(&svc->lock);
 	ctx.registry = svc->registry;
 	/* the whole payload: one past the cap is rejected unread */
-	ga_err valid = report_parse(&ctx, msg->payload, len, &m->r, &ss->scratch);
+	valid = report_parse(&ctx, msg->payload, len, &m->r, &ss->scratch);
 	/* Any message on a registered station's topic shows it is alive. */
 	if (svc->watchdog && ctx.registry && registry_find(ctx.registry, station))
 		watchdog_seen(svc->watchdog, station, received_ms);
 	pthread_rwlock_unlock(&svc->lock);
+parsed:
 	if (valid == GA_ERR_NOMEM) {
 		ss->tainted = true;
 		goto fail;
@@ -235,13 +251,14 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	m->it = (struct writer_item){
 	    .topic = m->topic,
 	    .receipt_topic = m->receipt_topic,
-	    .report_id = m->r.report_id,
+	    .report_id = issuer ? m->rw->product_id : m->r.report_id,
 	    .raw = m->payload,
 	    .rawlen = keep,
 	    .raw_total = len,
 	    .raw_sha256 = valid != GA_OK ? m->sha256 : NULL,
 	    .received_ms = received_ms,
-	    .report = valid == GA_OK ? &m->r : NULL,
+	    .report = valid == GA_OK && !issuer ? &m->r : NULL,
+	    .riskwarning = valid == GA_OK && issuer ? m->rw : NULL,
 	    .errs = errs,
 	};
 	ss->batch[ss->nbatch++] = m;
@@ -370,6 +387,7 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
 	if (s != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt %s: subscribe: %s", ss->client_id, mosquitto_strerror(s));
+	riskwarning_ingest_subscribe(mosq, ss->in->svc, ss->client_id);
 	/* Another share_group before: the session still has that filter
 	 * (each report would come twice). */
 	if (ss->old_topic[0])

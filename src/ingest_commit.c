@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "ingest_receipt.h"
+#include "riskwarning_flow.h"
 #include "store_stats.h"
 
 /* Stores a rejection inside the open transaction. */
@@ -55,6 +56,15 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 
 	it->incident_id[0] = '\0';
 	it->level = -1;
+	if (it->riskwarning) {
+		/* A risk warning product (issue 14): stored and receipted like a
+		 * report, by product_id. */
+		result = riskwarning_flow_intake_mqtt(c->store, it->riskwarning,
+						      c->wf ? c->wf->geo : NULL, it->topic, it->raw,
+						      it->rawlen, it->received_ms);
+		it->status = result == GA_ERR_DUPLICATE ? WRITER_DUPLICATE : WRITER_ACCEPTED;
+		return result == GA_ERR_DUPLICATE ? GA_OK : result;
+	}
 	if (!r)
 		return commit_rejected(c, it);
 

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "report.h"
+#include "riskwarning.h"
 #include "store.h"
 
 struct ingest_commit;
@@ -34,6 +35,9 @@ struct writer_item {
 	struct report_errors *errs;
 	const char *receipt_topic; /* where the receipt goes */
 	const char *report_id;	   /* as read from the payload, NULL if unreadable */
+	/* a valid risk warning product (issue 14, riskwarning_flow.h), stored
+	 * instead of a report; NULL otherwise (report NULL too) */
+	const struct riskwarning *riskwarning;
 
 	/* out */
 	enum writer_status status;

@@ -202,6 +202,8 @@ ga_err public_index_html(const struct public_opts *o, const json_t *alerts, char
 	if (o == NULL || !json_is_array(alerts) || out == NULL || outlen == NULL)
 		return GA_ERR_INVAL;
 	html_head(&h, o, "地质灾害险情灾情信息发布");
+	if (o->lead_html != NULL)
+		html_raw(&h, o->lead_html);
 	html_rawf(&h, "<h1>当前发布（近%d日）</h1>\n", FEED_DAYS);
 	if (n == 0)
 		html_rawf(&h, "<p class=\"empty\">近%d日没有发布地质灾害险情、灾情信息。</p>\n",

@@ -25,6 +25,10 @@ struct public_opts {
 	/* where an alert page's 防御指南 comes from (hazards.txt "guide",
 	 * draft.h); NULL: the page goes without it */
 	const struct draft_templates *templates;
+	/* HTML (trusted, escaped by its maker) placed on the front page above
+	 * the alerts: the current risk warnings (riskwarning_page.h); NULL:
+	 * none */
+	const char *lead_html;
 };
 
 /* The front page: alerts is an array of the latest published version of

@@ -129,7 +129,8 @@ out:
 /* Encoding and nesting pre-scan. The depth count skips strings so that
  * brackets inside text do not count; it runs before jansson so a hostile
  * payload of 60000 '[' never reaches the recursive parser. */
-static bool report_prescan(const unsigned char *p, size_t len, struct report_errors *errs)
+static bool report_prescan(const unsigned char *p, size_t len, int max_depth,
+			   struct report_errors *errs)
 {
 	bool in_string = false, escaped = false;
 	int depth = 0;
@@ -162,10 +163,10 @@ static bool report_prescan(const unsigned char *p, size_t len, struct report_err
 		} else if (c == '"') {
 			in_string = true;
 		} else if (c == '{' || c == '[') {
-			if (++depth > REPORT_MAX_DEPTH) {
+			if (++depth > max_depth) {
 				report_errors_add(errs, "", "depth",
 						  "nesting deeper than %d levels at offset %zu",
-						  REPORT_MAX_DEPTH, i);
+						  max_depth, i);
 				return false;
 			}
 		} else if (c == '}' || c == ']') {
@@ -177,30 +178,42 @@ static bool report_prescan(const unsigned char *p, size_t len, struct report_err
 	return true;
 }
 
-ga_err report_parse(const struct report_context *ctx, const void *payload, size_t len,
-		    struct report *out, struct report_errors *errs)
+bool report_id_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > REPORT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+ga_err report_json_load(const void *payload, size_t len, size_t max_bytes, int max_depth,
+			json_t **root, struct report_errors *errs)
 {
 	json_error_t jerr;
 	ga_err rc = GA_ERR_INVAL;
 
-	memset(out, 0, sizeof(*out));
-	memset(errs, 0, sizeof(*errs));
-	snprintf(out->crs, sizeof(out->crs), "%s", "EPSG:4490");
-
-	if (len > REPORT_MAX_BYTES) {
-		report_errors_add(errs, "", "too_large", "payload larger than %d bytes",
-				  REPORT_MAX_BYTES);
+	*root = NULL;
+	if (len > max_bytes) {
+		report_errors_add(errs, "", "too_large", "payload larger than %zu bytes",
+				  max_bytes);
 		goto out;
 	}
 	if (len == 0 || payload == NULL) {
 		report_errors_add(errs, "", "syntax", "empty payload");
 		goto out;
 	}
-	if (!report_prescan(payload, len, errs))
+	if (!report_prescan(payload, len, max_depth, errs))
 		goto out;
 
-	out->root = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (out->root == NULL) {
+	*root = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (*root == NULL) {
 		switch (json_error_code(&jerr)) {
 		case json_error_out_of_memory:
 			rc = GA_ERR_NOMEM;
@@ -224,10 +237,27 @@ ga_err report_parse(const struct report_context *ctx, const void *payload, size_
 		}
 		goto out;
 	}
-	if (!json_is_object(out->root)) {
+	if (!json_is_object(*root)) {
 		report_errors_add(errs, "", "type", "must be an object");
 		goto out;
 	}
+	rc = GA_OK;
+out:
+	return rc;
+}
+
+ga_err report_parse(const struct report_context *ctx, const void *payload, size_t len,
+		    struct report *out, struct report_errors *errs)
+{
+	ga_err rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(errs, 0, sizeof(*errs));
+	snprintf(out->crs, sizeof(out->crs), "%s", "EPSG:4490");
+
+	rc = report_json_load(payload, len, REPORT_MAX_BYTES, REPORT_MAX_DEPTH, &out->root, errs);
+	if (rc != GA_OK)
+		goto out;
 	rc = report_check_fields(ctx, out, errs);
 	if (rc == GA_OK && errs->n > 0)
 		rc = GA_ERR_INVAL;

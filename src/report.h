@@ -117,4 +117,18 @@ ga_err report_parse(const struct report_context *ctx, const void *payload, size_
 
 void report_cleanup(struct report *r);
 
+/* The cheap checks every JSON intake shares (reports, risk warnings):
+ * size past max_bytes, empty, NUL, invalid UTF-8, nesting past
+ * max_depth (scanned before the recursive parser runs), then the parse
+ * itself (duplicate keys rejected) and "must be an object". Problems go
+ * to errs at "". Returns GA_OK with *root a new reference (an object),
+ * GA_ERR_INVAL (errs filled; *root may be set and must be decref'd), or
+ * GA_ERR_NOMEM. */
+ga_err report_json_load(const void *payload, size_t len, size_t max_bytes, int max_depth,
+			json_t **root, struct report_errors *errs);
+
+/* Whether s is 1..REPORT_ID_MAX characters of report_id's charset
+ * (A-Z a-z 0-9 . _ : -): report_id, station_id, product_id. */
+bool report_id_valid(const char *s);
+
 #endif

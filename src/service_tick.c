@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "riskwarning_flow.h"
 #include "service.h"
 #include "store_retention.h"
 #include "timeutil.h"
@@ -147,6 +148,14 @@ void service_tick_run(struct store *s, void *arg)
 			       service_tick_station_change, t);
 		pthread_rwlock_unlock(&t->svc->lock);
 	}
+	/* Risk warnings past their valid_to (issue 14), also one due while
+	 * the service was down. */
+	int expired = 0;
+	ga_err re = riskwarning_flow_expire_due(s, time_now_ms(), &expired);
+	if (re != GA_OK)
+		log_warnx("risk warning expiry check failed: %s", ga_strerror(re));
+	else if (expired > 0)
+		log_info("%d risk warning product(s) expired", expired);
 	int after_s = t->svc->cfg.alerts.escalate_after_s;
 	if (after_s <= 0 || !t->svc->wf.templates)
 		return;

@@ -8,6 +8,7 @@
  * compares in SQL. Each figure is a nullable REAL column (NULL: not given),
  * the columns in the order of enum figure. Times are Unix milliseconds. */
 #include "store_internal.h"
+#include "store_riskwarning.h"
 
 #define FIGURE_COLUMNS_DDL                                                                         \
 	"deaths REAL, missing REAL, injured REAL, relocated_people REAL,"                          \
@@ -343,6 +344,13 @@ const char *const store_migrations[] = {
     " WHERE received_ms >= (CAST(strftime('%s', 'now') AS INTEGER) - 90000) * 1000"
     " AND received_ms - observed_ms > 604800000"
     " GROUP BY received_ms / 60000;",
+
+
+    /* 12 (issue 14): regional risk warning products (riskwarning.h): one row
+     * per product_id, the payload as received (raw) and as validated
+     * (product: the JSON with its counties expanded, officers' edits
+     * applied), its sign-off (store_riskwarning.c). */
+    STORE_RISKWARNING_MIGRATION,
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

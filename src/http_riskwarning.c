@@ -1,0 +1,328 @@
+/* http_riskwarning.c - the officer API of risk warnings (spec §11):
+ *   POST /api/v1/riskwarnings                        intake (201 / 400 / 409)
+ *   GET  /api/v1/riskwarnings?state=...              list
+ *   GET  /api/v1/riskwarnings/{product_id}           detail
+ *   POST /api/v1/riskwarnings/{product_id}/confirm   {"edits": {...}} optional
+ *   POST /api/v1/riskwarnings/{product_id}/reject    {"reason"}
+ *   POST /api/v1/riskwarnings/{product_id}/cancel    {"reason"}
+ * Same order of checks and error form as http_api.c. Runs on the MHD
+ * thread with h->store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "log.h"
+#include "riskwarning_flow.h"
+#include "timeutil.h"
+
+#define HTTP_RW_PREFIX "/api/v1/riskwarnings"
+
+enum http_rw_op { RW_INTAKE, RW_LIST, RW_GET, RW_CONFIRM, RW_REJECT, RW_CANCEL };
+
+static const struct {
+	const char *suffix; /* after /{product_id}; NULL: the collection */
+	const char *method;
+	enum officer_action action;
+} http_rw_ops[] = {
+    [RW_INTAKE] = {NULL, "POST", OFFICER_EDIT},
+    [RW_LIST] = {NULL, "GET", OFFICER_VIEW},
+    [RW_GET] = {"", "GET", OFFICER_VIEW},
+    [RW_CONFIRM] = {"/confirm", "POST", OFFICER_CONFIRM},
+    [RW_REJECT] = {"/reject", "POST", OFFICER_REJECT},
+    [RW_CANCEL] = {"/cancel", "POST", OFFICER_CANCEL},
+};
+
+bool http_riskwarning_route(const char *url)
+{
+	size_t n = strlen(HTTP_RW_PREFIX);
+
+	return strncmp(url, HTTP_RW_PREFIX, n) == 0 && (url[n] == '\0' || url[n] == '/');
+}
+
+/* The operation and product id of url; false: 404. */
+static bool http_rw_parse(const char *url, const char *method, enum http_rw_op *op,
+			  char id[REPORT_ID_MAX + 1])
+{
+	url += strlen(HTTP_RW_PREFIX);
+	if (url[0] == '\0') {
+		*op = strcmp(method, "POST") == 0 ? RW_INTAKE : RW_LIST;
+		return true;
+	}
+	url++;
+	size_t n = strcspn(url, "/");
+	if (n == 0 || n > REPORT_ID_MAX)
+		return false;
+	memcpy(id, url, n);
+	id[n] = '\0';
+	if (!report_id_valid(id))
+		return false;
+	for (int k = RW_GET; k <= RW_CANCEL; k++) {
+		if (strcmp(url + n, http_rw_ops[k].suffix) == 0) {
+			*op = (enum http_rw_op)k;
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct riskwarning_flow_cfg http_rw_cfg(const struct http *h)
+{
+	return (struct riskwarning_flow_cfg){.signoff = h->ctx.cfg->riskwarning.signoff,
+					     .utc_offset_min = h->ctx.cfg->alerts.utc_offset_min};
+}
+
+static enum MHD_Result http_rw_fail(struct MHD_Connection *conn, const struct http_req *req,
+				    ga_err e, const char *msg)
+{
+	unsigned status = http_status_of(e);
+	const char *text = msg != NULL && msg[0]  ? msg
+			   : e == GA_ERR_NOTFOUND ? "没有这个风险预警产品"
+			   : e == GA_ERR_CONFLICT ? "产品当前的状态不允许此操作"
+			   : e == GA_ERR_BUSY	  ? "服务繁忙，请稍后再试"
+			   : status < 500	  ? "请求无效"
+					  : "服务器内部错误，请稍后再试或联系管理员";
+	if (status >= 500)
+		log_warnx("http: %s %s: %s", req->method, req->url, ga_strerror(e));
+	return http_send_problem(conn, status, NULL, text, NULL, 0);
+}
+
+/* POST /api/v1/riskwarnings: validated like the MQTT intake; a rejected
+ * product is stored raw with its reasons, as a rejected report is. */
+static enum MHD_Result http_rw_intake(struct http *h, struct MHD_Connection *conn,
+				      const struct http_req *req, const struct http_who *who)
+{
+	const struct riskwarning_context ctx = {.geo = h->ctx.geo, .now_ms = time_now_ms()};
+	struct riskwarning *w = malloc(sizeof(*w));
+	struct report_errors *errs = malloc(sizeof(*errs));
+	char source[STORE_RISKWARNING_SOURCE_MAX];
+	struct riskwarning_flow_cfg cfg = http_rw_cfg(h);
+	enum MHD_Result r;
+	json_t *body = NULL;
+	char *reasons = NULL;
+	ga_err e;
+
+	if (w == NULL || errs == NULL) {
+		free(w);
+		free(errs);
+		return http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+	}
+	snprintf(source, sizeof(source), "api:%s", who->officer.name);
+	e = riskwarning_parse(&ctx, req->body, req->body ? req->len : 0, w, errs);
+	if (e == GA_ERR_INVAL) {
+		json_t *list = report_errors_to_json(errs);
+		reasons = list ? json_dumps(list, JSON_COMPACT) : NULL;
+		if (reasons == NULL ||
+		    store_rejected_put(h->store, HTTP_RW_PREFIX, req->body,
+				       req->body ? req->len : 0, req->body ? req->len : 0, NULL,
+				       ctx.now_ms, reasons) != GA_OK) {
+			json_decref(list);
+			r = http_rw_fail(conn, req, GA_ERR_DB, NULL);
+			goto out;
+		}
+		body = json_pack("{s:s, s:s, s:o}", "error", "invalid", "message",
+				 "风险预警产品无效，见 errors", "errors", list);
+		r = body ? http_send_json(conn, MHD_HTTP_BAD_REQUEST, body, NULL)
+			 : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+		body = NULL;
+		goto out;
+	}
+	if (e != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	if ((e = store_begin(h->store)) == GA_OK) {
+		e = riskwarning_flow_intake(h->store, w, h->ctx.geo, source, who->officer.id,
+					    req->body, req->len, ctx.now_ms);
+		if (e == GA_OK)
+			e = store_commit(h->store);
+		else
+			store_rollback(h->store);
+	}
+	if (e == GA_ERR_DUPLICATE) {
+		struct store_riskwarning row;
+		const char *state = "";
+		if (store_riskwarning_get(h->store, w->product_id, &row) == GA_OK)
+			state = row.state;
+		body = json_pack("{s:s, s:s, s:s, s:s}", "error", "duplicate", "message",
+				 "该产品编号已收到过", "product_id", w->product_id, "state", state);
+		store_riskwarning_clear(&row);
+		r = body ? http_send_json(conn, MHD_HTTP_CONFLICT, body, NULL)
+			 : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+		body = NULL;
+		goto out;
+	}
+	if (e != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	struct store_riskwarning row;
+	if ((e = store_riskwarning_get(h->store, w->product_id, &row)) != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	body = riskwarning_flow_json(h->store, &cfg, &row, false);
+	store_riskwarning_clear(&row);
+	if (body != NULL)
+		json_object_set_new(body, "status", json_string("accepted"));
+	r = body ? http_send_json(conn, MHD_HTTP_CREATED, body, NULL)
+		 : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+	body = NULL;
+out:
+	free(reasons);
+	json_decref(body);
+	riskwarning_cleanup(w);
+	free(w);
+	free(errs);
+	return r;
+}
+
+struct http_rw_list {
+	struct store *s;
+	const struct riskwarning_flow_cfg *cfg;
+	json_t *items;
+	bool nomem;
+};
+
+static bool http_rw_list_cb(const struct store_riskwarning *w, void *arg)
+{
+	struct http_rw_list *l = arg;
+	json_t *o = riskwarning_flow_json(l->s, l->cfg, w, false);
+
+	if (o == NULL || json_array_append_new(l->items, o) != 0) {
+		l->nomem = true;
+		return false;
+	}
+	return true;
+}
+
+static enum MHD_Result http_rw_list(struct http *h, struct MHD_Connection *conn,
+				    const struct http_req *req)
+{
+	static const char *const states[] = {"pending", "published", "expired", "rejected",
+					     "cancelled"};
+	const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+	struct riskwarning_flow_cfg cfg = http_rw_cfg(h);
+	struct http_rw_list l = {.s = h->store, .cfg = &cfg};
+	bool known = state == NULL;
+	ga_err e;
+
+	for (size_t i = 0; !known && i < sizeof(states) / sizeof(states[0]); i++)
+		known = strcmp(state, states[i]) == 0;
+	if (!known)
+		return http_send_problem(conn, MHD_HTTP_BAD_REQUEST, "bad_state",
+					 "state 须是 pending、published、expired、rejected 或 "
+					 "cancelled",
+					 "state", 0);
+	if ((l.items = json_array()) == NULL)
+		return http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+	e = store_riskwarning_list(h->store, state, 0, http_rw_list_cb, &l);
+	if (e == GA_OK && l.nomem)
+		e = GA_ERR_NOMEM;
+	if (e != GA_OK) {
+		json_decref(l.items);
+		return http_rw_fail(conn, req, e, NULL);
+	}
+	return http_send_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "items", l.items), NULL);
+}
+
+static enum MHD_Result http_rw_get(struct http *h, struct MHD_Connection *conn,
+				   const struct http_req *req, const char *id)
+{
+	struct riskwarning_flow_cfg cfg = http_rw_cfg(h);
+	struct store_riskwarning row;
+	json_t *o;
+	ga_err e = store_riskwarning_get(h->store, id, &row);
+
+	if (e != GA_OK)
+		return http_rw_fail(conn, req, e, NULL);
+	o = riskwarning_flow_json(h->store, &cfg, &row, true);
+	store_riskwarning_clear(&row);
+	if (o == NULL)
+		return http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+	return http_send_json(conn, MHD_HTTP_OK, o, NULL);
+}
+
+static enum MHD_Result http_rw_act(struct http *h, struct MHD_Connection *conn,
+				   const struct http_req *req, const struct http_who *who,
+				   enum http_rw_op op, const char *id)
+{
+	struct riskwarning_flow_cfg cfg = http_rw_cfg(h);
+	char msg[HTTP_MSG_MAX] = "";
+	json_t *body = NULL, *edits = NULL;
+	bool published = false;
+	enum MHD_Result r;
+	ga_err e;
+
+	if ((e = http_body_json(req, op == RW_CONFIRM, &body, msg, sizeof(msg))) != GA_OK)
+		return http_send_problem(conn, MHD_HTTP_BAD_REQUEST, "bad_body", msg, NULL, 0);
+	if (op == RW_CONFIRM) {
+		edits = body ? json_object_get(body, "edits") : NULL;
+		e = riskwarning_flow_confirm(h->store, &cfg, &who->officer, id, edits,
+					     time_now_ms(), &published, msg, sizeof(msg));
+	} else {
+		json_t *reason = body ? json_object_get(body, "reason") : NULL;
+		if (!json_is_string(reason)) {
+			r = http_send_problem(conn, MHD_HTTP_BAD_REQUEST, "reason_required",
+					      "请填写原因（非空文字）", "reason",
+					      RISKWARNING_REASON_MAX);
+			goto out;
+		}
+		e = riskwarning_flow_end(h->store, &who->officer, id, op == RW_CANCEL,
+					 json_string_value(reason), time_now_ms(), msg,
+					 sizeof(msg));
+	}
+	if (e != GA_OK) {
+		r = http_rw_fail(conn, req, e, msg);
+		goto out;
+	}
+	struct store_riskwarning row;
+	if ((e = store_riskwarning_get(h->store, id, &row)) != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	json_t *o = riskwarning_flow_json(h->store, &cfg, &row, false);
+	store_riskwarning_clear(&row);
+	if (o != NULL && op == RW_CONFIRM)
+		json_object_set_new(o, "published", json_boolean(published));
+	r = o ? http_send_json(conn, MHD_HTTP_OK, o, NULL)
+	      : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+out:
+	json_decref(body);
+	return r;
+}
+
+enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
+					const struct http_req *req)
+{
+	char id[REPORT_ID_MAX + 1] = "";
+	char msg[HTTP_MSG_MAX];
+	struct http_who who;
+	enum http_rw_op op;
+
+	if (!http_rw_parse(req->url, req->method, &op, id))
+		return http_send_problem(conn, MHD_HTTP_NOT_FOUND, NULL, "没有这个资源", NULL, 0);
+	const char *want = http_rw_ops[op].method;
+	bool head = strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0;
+	if (strcmp(req->method, want) != 0 && !head)
+		return http_send_method(conn, op == RW_LIST ? "GET, POST" : want);
+	unsigned status = http_auth(h, conn, strcmp(want, "POST") == 0, &who, msg, sizeof(msg));
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		return http_send_unauthorized(conn, msg);
+	if (status != 0)
+		return http_send_problem(conn, status, status == MHD_HTTP_FORBIDDEN ? "csrf" : NULL,
+					 msg, NULL, 0);
+	if (!officer_may(who.officer.role, http_rw_ops[op].action))
+		return http_send_problem(conn, MHD_HTTP_FORBIDDEN, "forbidden",
+					 "当前角色无权进行此操作", NULL, 0);
+	switch (op) {
+	case RW_INTAKE:
+		return http_rw_intake(h, conn, req, &who);
+	case RW_LIST:
+		return http_rw_list(h, conn, req);
+	case RW_GET:
+		return http_rw_get(h, conn, req, id);
+	default:
+		return http_rw_act(h, conn, req, &who, op, id);
+	}
+}
