@@ -4,7 +4,8 @@
   URLs it compares with, the officer API's table of suffixes, the console's
   files), is a path of the document;
 - every operation of the document, asked of a running geoalert (real
-  broker, an alert published and one pending), answers a status the
+  broker, an alert published and one pending, risk warnings published
+  and pending with [riskwarning] signoff = 1), answers a status the
   document lists for it, with a content type it lists; URLs the document
   does not have answer 404;
 - tests/browser/openapi.test.js (ajv, Draft 2020-12) checks the document
@@ -13,6 +14,8 @@
   method and status.
 
 npm packages come from tests/browser/package.json (npm ci when missing)."""
+import copy
+import datetime
 import fcntl
 import glob
 import json
@@ -62,8 +65,9 @@ def load_doc():
 
 def source_routes():
     """The URLs the router compares with, from src/http*.c: exact ones
-    (strcmp(url, "...")), prefixes (strncmp), the officer API's operations
-    and the console's files."""
+    (strcmp(url, "...")), prefixes (strncmp, and #define HTTP_*_PREFIX
+    "/..." compared with strlen), the officer API's operations, the risk
+    warnings' operations and the console's files."""
     exact, prefixes = set(), set()
     text = {}
     for path in sorted(glob.glob(os.path.join(SRC, "src", "http*.c"))):
@@ -73,6 +77,7 @@ def source_routes():
         exact.update(re.findall(r'strcmp\((?:req->)?url, "(/[^"]*)"\)', t))
         prefixes.update(re.findall(r'strncmp\((?:req->)?url, "(/[^"]*)"', t))
         exact.update(re.findall(r'^\s*\{"(/console/[^"]*)", "[^"]+", "[^"]+"\}', t, re.M))
+        prefixes.update(re.findall(r'^#define HTTP_\w+_PREFIX "(/[^"]*)"', t, re.M))
     api = text["http_api.c"]
     prefix = re.search(r'#define HTTP_API_PREFIX "([^"]+)"', api).group(1)
     exact.add(re.search(r'#define HTTP_API_SESSION "([^"]+)"', api).group(1))
@@ -81,6 +86,13 @@ def source_routes():
         exact.add(prefix + "/{id}" + suffix)
     pre, post = re.search(r'pre\[\] = "([^"]+)", post\[\] = "([^"]+)"', api).groups()
     exact.add(prefix + "/{id}" + pre + "{channel}" + post)
+    # the risk warnings' table: NULL is the collection, "" the product
+    rw = text["http_riskwarning.c"]
+    rw_prefix = re.search(r'#define HTTP_RW_PREFIX "([^"]+)"', rw).group(1)
+    rw_ops = re.findall(r'\[RW_\w+\] = \{(NULL|"[^"]*"), "[A-Z]+", OFFICER_\w+\}', rw)
+    assert len(rw_ops) >= 6, rw_ops
+    for suffix in rw_ops:
+        exact.add(rw_prefix if suffix == "NULL" else rw_prefix + "/{product_id}" + suffix[1:-1])
     assert len(exact) > 20, exact  # the parse found the router
     return exact, prefixes
 
@@ -92,7 +104,9 @@ REGISTRY = os.path.join(WORK, "stations.geojson")
 flows.write_registry(REGISTRY, STATIONS, "接口文档测试站", "32011178")
 ga = Geoalert(broker, stations=REGISTRY, extra={"channel.portal": {"type": "portal",
                                                 "url": "http://127.0.0.1:9/api/alerts",
-                                                "backoff_initial_ms": "60000"}})
+                                                "backoff_initial_ms": "60000"},
+                                                "riskwarning": {"issuers": "JS-ZRZYT JS-QXJ",
+                                                                "signoff": "1"}})
 DUTY = flows.officer(ga, "duty1", "duty_officer", PASSWORD)
 SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
@@ -100,6 +114,32 @@ st = Station(broker)
 PUBLISHED = flows.new_alert(ga, st, DUTY, STATIONS[0][0])
 PENDING = flows.publish_large(st, STATIONS[1][0], "oas-pending")["incident_id"]
 flows.wait_pending(ga, DUTY, PENDING)
+RW_EXAMPLE = json.load(open(os.path.join(SRC, "tests", "data", "riskwarning.json"),
+                            encoding="utf-8"))
+
+
+def rw_product(product_id):
+    """The spec's example product, valid from an hour from now for 24 h."""
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+
+    def when(s):
+        return (datetime.datetime.now(tz) + datetime.timedelta(seconds=s)).isoformat(
+            timespec="seconds")
+    p = copy.deepcopy(RW_EXAMPLE)
+    p.update(product_id=product_id, issued_at=when(0), valid_from=when(3600),
+             valid_to=when(25 * 3600))
+    return p
+
+
+# Risk warnings ([riskwarning] signoff = 1, so one confirm publishes): one
+# published (for the public pages, then cancel), one pending to confirm,
+# one pending to reject; POST /api/v1/riskwarnings takes a fresh one.
+RW = {"published": "OAS-RW-PUB", "confirm": "OAS-RW-CONFIRM", "reject": "OAS-RW-REJECT"}
+for _pid in RW.values():
+    _code, _body = flows.call(ga, "POST", "/api/v1/riskwarnings", SUP, rw_product(_pid))
+    assert _code == 201, (_code, _body)
+_code, _body = flows.call(ga, "POST", "/api/v1/riskwarnings/%s/confirm" % RW["published"], SUP)
+assert _code == 200 and _body["published"] is True, (_code, _body)
 ANSWERS = []
 
 
@@ -115,7 +155,15 @@ def test_every_route_of_the_router_is_documented():
 
 def concrete(path, alert_id):
     return (path.replace("{id}", alert_id).replace("{channel}", "portal")
-            .replace("{version}", "1"))
+            .replace("{version}", "1").replace("{product_id}", rw_id(path)))
+
+
+def rw_id(path):
+    """The risk warning each operation acts on."""
+    for end in ("/confirm", "/reject"):
+        if path.endswith(end):
+            return RW[end[1:]]
+    return RW["published"]
 
 
 def example_body(op):
@@ -159,6 +207,8 @@ def test_every_operation_answers_as_documented():
             headers = flows.LOGIN_HEADERS
         if body is not None and "draft_id" in body:
             body = {k: v for k, v in body.items() if k != "draft_id"}
+        if (path, method) == ("https://gh.zcca.site/api/v1/riskwarnings", "post"):
+            body = rw_product("OAS-RW-NEW")  # the example's times are past
         code, hdrs, raw = flows.request(ga, method.upper(), url, token, body, headers)
         documented = [int(s) for s in op["responses"]]
         assert code in documented, (method, url, code, raw[:300], documented)
@@ -174,8 +224,15 @@ def test_every_operation_answers_as_documented():
                  ("post", "/api/v1/alerts/{id}/cancel/preview"),
                  ("post", "/api/v1/alerts/{id}/cancel"), ("get", "/api/v1/session"),
                  ("get", "/alerts/{id}.json"), ("get", "/alerts/{id}/v{version}.json"),
-                 ("get", "/healthz"), ("get", "/metrics"), ("post", "/console/login")):
+                 ("get", "/healthz"), ("get", "/metrics"), ("post", "/console/login"),
+                 ("get", "/api/v1/riskwarnings"), ("get", "/api/v1/riskwarnings/{product_id}"),
+                 ("post", "/api/v1/riskwarnings/{product_id}/confirm"),
+                 ("post", "/api/v1/riskwarnings/{product_id}/reject"),
+                 ("post", "/api/v1/riskwarnings/{product_id}/cancel"),
+                 ("get", "/warnings/{product_id}"), ("get", "/warnings/{product_id}.json"),
+                 ("get", "/warnings/{product_id}.xml")):
         assert ok[(m, p)] == 200, (m, p, ok[(m, p)])
+    assert ok[("post", "/api/v1/riskwarnings")] == 201, ok[("post", "/api/v1/riskwarnings")]
     print("  %d operations asked" % asked)
 
 
