@@ -52,8 +52,8 @@ fail:
 }
 
 ga_err store_retention_step(struct store *s, int64_t before_ms, int64_t reports_before_ms,
-			    int64_t counts_before_ms, int limit,
-			    struct store_retention_cursor *cur, struct store_retention_result *out)
+			    int64_t counts_before_ms, int limit, struct store_retention_cursor *cur,
+			    struct store_retention_result *out)
 {
 	struct store_retention_cursor c = *cur;
 	ga_err e;

@@ -51,7 +51,7 @@ struct store_retention_result {
  * transaction. limit is 1..STORE_RETENTION_LIMIT_MAX. On error nothing is deleted and cur is
  * unchanged. */
 ga_err store_retention_step(struct store *s, int64_t before_ms, int64_t reports_before_ms,
-			    int64_t counts_before_ms, int limit,
-			    struct store_retention_cursor *cur, struct store_retention_result *out);
+			    int64_t counts_before_ms, int limit, struct store_retention_cursor *cur,
+			    struct store_retention_result *out);
 
 #endif

@@ -299,7 +299,6 @@ const char *const store_migrations[] = {
     "ALTER TABLE rejected ADD COLUMN raw_len INTEGER;"
     "ALTER TABLE rejected ADD COLUMN raw_sha256 TEXT;",
 
-
     /* 11: /metrics in constant time (issue 15, "At scale"): no gauge may
      * read rows that grow with the reports or the published alerts.
      * delivery_counts is the ledger's row count by channel and state,
@@ -344,7 +343,6 @@ const char *const store_migrations[] = {
     " WHERE received_ms >= (CAST(strftime('%s', 'now') AS INTEGER) - 90000) * 1000"
     " AND received_ms - observed_ms > 604800000"
     " GROUP BY received_ms / 60000;",
-
 
     /* 12 (issue 14): regional risk warning products (riskwarning.h): one row
      * per product_id, the payload as received (raw) and as validated
