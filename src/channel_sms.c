@@ -29,6 +29,7 @@
 
 #include "channel_internal.h"
 #include "recipients.h"
+#include "text.h"
 
 #define SMS_BATCH_DEFAULT 100
 #define SMS_BATCH_MAX 1000
@@ -76,17 +77,6 @@ static int sms_key_line(const struct config_channel *ch, const char *key)
 		if (strcmp(ch->kv[i].key, key) == 0)
 			return ch->kv[i].line;
 	return ch->line;
-}
-
-/* Unicode code points of s. */
-static size_t sms_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 /* --- opening -------------------------------------------------------- */
@@ -262,7 +252,7 @@ static ga_err sms_params_of(const struct channel *c, const struct channel_values
 	for (int i = 0; i < s->nparams; i++) {
 		enum channel_var v = s->params[i].var;
 		const char *val = cv.v[v] != NULL ? cv.v[v] : ""; /* a flag not set */
-		size_t nc = sms_chars(val);
+		size_t nc = text_chars(val);
 		if (nc > (size_t)s->param_chars) {
 			const char *p = val;
 			size_t keep = 0;

@@ -21,6 +21,7 @@
 
 #include "channel_internal.h"
 #include "log.h"
+#include "text.h"
 
 #define WEIBO_CHARS_DEFAULT 140
 #define WEIBO_CHARS_MIN 40
@@ -43,17 +44,6 @@ static int weibo_key_line(const struct config_channel *ch, const char *key)
 		if (strcmp(ch->kv[i].key, key) == 0)
 			return ch->kv[i].line;
 	return ch->line;
-}
-
-/* Unicode code points of the UTF-8 string s. */
-static size_t weibo_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 /* Cuts s after n code points (never inside one). */
@@ -182,7 +172,7 @@ static void weibo_close(struct channel *c)
 static ga_err weibo_fit(const char *text, const char *link, size_t max_chars, size_t max_bytes,
 			char **out)
 {
-	size_t tl = strlen(text), ll = strlen(link), lc = weibo_chars(link);
+	size_t tl = strlen(text), ll = strlen(link), lc = text_chars(link);
 	size_t keep, size = tl + ll + sizeof(WEIBO_ELLIPSIS) + 2;
 	char *s;
 
@@ -195,7 +185,7 @@ static ga_err weibo_fit(const char *text, const char *link, size_t max_chars, si
 	/* trailing blanks and line breaks would only stand before the link */
 	while (tl > 0 && strchr(" \t\r\n", s[tl - 1]) != NULL)
 		s[--tl] = '\0';
-	if (weibo_chars(s) + 1 + lc > max_chars || (max_bytes > 0 && tl + 1 + ll > max_bytes)) {
+	if (text_chars(s) + 1 + lc > max_chars || (max_bytes > 0 && tl + 1 + ll > max_bytes)) {
 		keep = max_chars - lc - 2; /* room for "…" and the space */
 		weibo_cut_chars(s, keep);
 		if (max_bytes > 0)

@@ -18,6 +18,7 @@
 #include "geo_svg.h"
 #include "http_internal.h"
 #include "log.h"
+#include "text.h"
 #include "timeutil.h"
 
 #define HTTP_API_PREFIX "/api/v1/alerts"
@@ -439,11 +440,10 @@ static ga_err http_api_channels(struct http *h, const json_t *alert, json_t **ou
 				err[0] = '\0';
 			channel_free(c);
 		}
-		item =
-		    json_pack("{s:s, s:s, s:o, s:o, s:o}", "channel", ch->name, "type", ch->type,
-			      "text", text ? json_string(text) : json_null(), "chars",
-			      text ? json_integer((json_int_t)workflow_chars(text)) : json_null(),
-			      "limit", limit > 0 ? json_integer(limit) : json_null());
+		item = json_pack("{s:s, s:s, s:o, s:o, s:o}", "channel", ch->name, "type", ch->type,
+				 "text", text ? json_string(text) : json_null(), "chars",
+				 text ? json_integer((json_int_t)text_chars(text)) : json_null(),
+				 "limit", limit > 0 ? json_integer(limit) : json_null());
 		if (item != NULL && err[0] != '\0')
 			json_object_set_new(item, "error", json_string(err));
 		free(text);

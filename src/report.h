@@ -131,4 +131,10 @@ ga_err report_json_load(const void *payload, size_t len, size_t max_bytes, int m
  * (A-Z a-z 0-9 . _ : -): report_id, station_id, product_id. */
 bool report_id_valid(const char *s);
 
+/* obj's string member key (path: its JSON Pointer). Returns the string
+ * (borrowed), or NULL when absent (required: a "required" error recorded)
+ * or not a string (a "type" error recorded). */
+const char *report_string(const json_t *obj, const char *key, const char *path, bool required,
+			  struct report_errors *errs);
+
 #endif

@@ -20,16 +20,6 @@ static json_t *report_member(const json_t *obj, const char *key)
 	return json_object_get(obj, key);
 }
 
-static size_t report_utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 /* Characters in the first n bytes of s. */
 static size_t report_utf8_chars_n(const char *s, size_t n)
 {
@@ -68,10 +58,8 @@ static bool report_check_id(const char *s, const char *path, struct report_error
 	return true;
 }
 
-/* A required or optional string member. Returns the string, or NULL when
- * absent (required: error recorded) or of the wrong type (error recorded). */
-static const char *report_string(const json_t *obj, const char *key, const char *path,
-				 bool required, struct report_errors *errs)
+const char *report_string(const json_t *obj, const char *key, const char *path, bool required,
+			  struct report_errors *errs)
 {
 	json_t *v = report_member(obj, key);
 
@@ -97,7 +85,7 @@ static const char *report_text(const json_t *root, const char *key, size_t max,
 
 	snprintf(path, sizeof(path), "/%s", key);
 	s = report_string(root, key, path, false, errs);
-	if (s != NULL && report_utf8_chars(s) > max) {
+	if (s != NULL && text_chars(s) > max) {
 		report_errors_add(errs, path, "length", "must be at most %zu characters", max);
 		return NULL;
 	}

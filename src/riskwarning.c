@@ -55,34 +55,6 @@ bool riskwarning_level_public(enum riskwarning_level l, enum riskwarning_level m
 	return (unsigned)l < RISKWARNING_LEVEL_COUNT && l <= min;
 }
 
-static size_t riskwarning_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A string member; NULL when absent (required: error) or not a string. */
-static const char *riskwarning_string(const json_t *obj, const char *key, const char *path,
-				      bool required, struct report_errors *errs)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL) {
-		if (required)
-			report_errors_add(errs, path, "required", "is required");
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		report_errors_add(errs, path, "type", "must be a string");
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
 /* A text of 1..max characters without a bidirectional embedding,
  * override or isolate (text.h: they would make a published text read
  * otherwise than it displays). NULL when invalid (error recorded). */
@@ -93,7 +65,7 @@ static const char *riskwarning_text(const char *s, const char *path, size_t max,
 
 	if (s == NULL)
 		return NULL;
-	n = riskwarning_chars(s);
+	n = text_chars(s);
 	if (n == 0 || n > max) {
 		report_errors_add(errs, path, "length", "must be 1 to %zu characters", max);
 		return NULL;
@@ -114,7 +86,7 @@ static bool riskwarning_time(const json_t *root, const char *key, int64_t *ms, i
 	const char *s;
 
 	snprintf(path, sizeof(path), "/%s", key);
-	s = riskwarning_string(root, key, path, true, errs);
+	s = report_string(root, key, path, true, errs);
 	if (s == NULL)
 		return false;
 	if (time_parse_rfc3339(s, ms, off) != GA_OK) {
@@ -317,7 +289,7 @@ static void riskwarning_check_area(struct riskwarning_walk *w, const json_t *are
 		return;
 	}
 	snprintf(path, sizeof(path), "/areas/%zu/level", ai);
-	s = riskwarning_string(area, "level", path, true, errs);
+	s = report_string(area, "level", path, true, errs);
 	if (s != NULL && (level = riskwarning_level_from_name(s)) < 0)
 		report_errors_add(errs, path, "enum", "must be one of: red, orange, yellow, blue");
 
@@ -423,13 +395,13 @@ static ga_err riskwarning_check(const struct riskwarning_context *ctx, struct ri
 	json_t *v;
 	const char *s;
 
-	s = riskwarning_string(root, "schema", "/schema", true, errs);
+	s = report_string(root, "schema", "/schema", true, errs);
 	if (s != NULL && strcmp(s, RISKWARNING_SCHEMA) != 0)
 		report_errors_add(errs, "/schema", "enum", "must be \"%s\"", RISKWARNING_SCHEMA);
 
 	/* The receipt echoes product_id even when the product is rejected;
 	 * a string past the cap is not echoed. */
-	s = riskwarning_string(root, "product_id", "/product_id", true, errs);
+	s = report_string(root, "product_id", "/product_id", true, errs);
 	if (s != NULL) {
 		if (strlen(s) <= REPORT_ID_MAX)
 			out->product_id = s;
@@ -445,9 +417,9 @@ static ga_err riskwarning_check(const struct riskwarning_context *ctx, struct ri
 		return GA_ERR_NOMEM;
 
 	out->rain_summary =
-	    riskwarning_text(riskwarning_string(root, "rain_summary", "/rain_summary", true, errs),
+	    riskwarning_text(report_string(root, "rain_summary", "/rain_summary", true, errs),
 			     "/rain_summary", RISKWARNING_TEXT_MAX, errs);
-	out->advice = riskwarning_text(riskwarning_string(root, "advice", "/advice", true, errs),
+	out->advice = riskwarning_text(report_string(root, "advice", "/advice", true, errs),
 				       "/advice", RISKWARNING_TEXT_MAX, errs);
 
 	v = json_object_get(root, "supersedes");
@@ -472,7 +444,7 @@ static ga_err riskwarning_check(const struct riskwarning_context *ctx, struct ri
 
 bool riskwarning_text_ok(const char *s)
 {
-	size_t n = s ? riskwarning_chars(s) : 0;
+	size_t n = s ? text_chars(s) : 0;
 
 	return n > 0 && n <= RISKWARNING_TEXT_MAX && text_bidi_find(s) < 0;
 }

@@ -12,6 +12,16 @@ bool text_has_bidi(const char *s)
 	return false;
 }
 
+size_t text_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
 size_t text_bidi_len(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

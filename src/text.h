@@ -21,6 +21,10 @@
 /* The byte length (2 or 3) of the bidirectional control s starts with,
  * embedding/override/isolate or mark; 0 when s starts with none. s must
  * be NUL-terminated. */
+/* Unicode code points of the UTF-8 string s: what every limit "in
+ * characters" counts (reports, alerts, channels). */
+size_t text_chars(const char *s);
+
 size_t text_bidi_len(const char *s);
 
 /* Whether s starts with an embedding, override or isolate (the set a

@@ -20,6 +20,7 @@
  *    new draft is made. A rejected draft is not proposed again until
  *    something changes. */
 #include "workflow.h"
+#include "text.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -123,16 +124,6 @@ size_t workflow_field_size(size_t i)
 	return i == 0 ? STORE_HEADLINE_MAX : STORE_TEXT_MAX;
 }
 
-size_t workflow_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static ga_err workflow_problem(struct workflow_problem *p, const char *code, const char *path,
 			       long limit, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -181,7 +172,7 @@ ga_err workflow_edits_validate(const json_t *edits, struct workflow_problem *p)
 		if (strlen(json_string_value(v)) != json_string_length(v))
 			return workflow_problem(p, "nul_character", path, 0, "%s含有空字符",
 						workflow_fields[i].zh);
-		if (workflow_chars(json_string_value(v)) > workflow_fields[i].chars)
+		if (text_chars(json_string_value(v)) > workflow_fields[i].chars)
 			return workflow_problem(p, "too_long", path, (long)workflow_fields[i].chars,
 						"%s超过%zu个字", workflow_fields[i].zh,
 						workflow_fields[i].chars);

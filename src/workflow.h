@@ -102,9 +102,6 @@ struct workflow_problem {
  * not empty. GA_OK, or GA_ERR_INVAL with p filled (p may be NULL). */
 ga_err workflow_edits_validate(const json_t *edits, struct workflow_problem *p);
 
-/* The number of characters (code points) of UTF-8 text s. */
-size_t workflow_chars(const char *s);
-
 /* Inside the writer's transaction, after a report changed inc (prev_level
  * is its level before, -1 when new). Makes a draft when the incident is
  * at or above the publish level and either has no alert yet (msg_type

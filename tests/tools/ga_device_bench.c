@@ -43,8 +43,12 @@ static double cpu_s(void)
 
 int main(int argc, char **argv)
 {
-	long ndev = argc > 1 ? atol(argv[1]) : 102000;
-	long nframes = argc > 2 ? atol(argv[2]) : 2000000;
+	long ndev = argc > 1 ? strtol(argv[1], NULL, 10) : 102000;
+	long nframes = argc > 2 ? strtol(argv[2], NULL, 10) : 2000000;
+	if (ndev <= 0 || ndev > 10000000 || nframes <= 0) {
+		fprintf(stderr, "usage: ga_device_bench [DEVICES (1..10^7)] [FRAMES (> 0)]\n");
+		return 2;
+	}
 	char path[] = "/tmp/ga-device-bench-XXXXXX", err[512];
 	int fd = mkstemp(path);
 	FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;

@@ -75,7 +75,8 @@ static void test_bad(void **state)
 	id[REPORT_ID_MAX] = '\0';
 	snprintf(text, sizeof(text), "[riskwarning]\nissuers = x %s y\n", id);
 	assert_string_equal(load(text, &c), "");
-	strcat(id, "a");
+	id[REPORT_ID_MAX] = 'a'; /* one past the cap */
+	id[REPORT_ID_MAX + 1] = '\0';
 	snprintf(text, sizeof(text), "[riskwarning]\nissuers = x %s y\n", id);
 	assert_non_null(strstr(load(text, &c), "issuers"));
 }

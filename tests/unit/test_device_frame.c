@@ -315,15 +315,16 @@ static void test_cap_bytes(void **state)
 /* {"D":{"C0":1,...}} with n channels, or one channel of n fields */
 static char *many(size_t n, int fields)
 {
-	char *s = malloc(64 + n * 24);
-	size_t off = 0;
+	size_t cap = 64 + n * 24, off = 0;
+	char *s = malloc(cap);
 
 	assert_non_null(s);
-	off += (size_t)sprintf(s + off, fields ? "{\"D\":{\"C\":{" : "{\"D\":{");
+	off += (size_t)snprintf(s + off, cap - off, fields ? "{\"D\":{\"C\":{" : "{\"D\":{");
 	for (size_t i = 0; i < n; i++)
-		off += (size_t)sprintf(s + off, "%s\"%s%zu\":%zu", i ? "," : "", fields ? "f" : "C",
-				       i, i);
-	sprintf(s + off, fields ? "}}}" : "}}");
+		off += (size_t)snprintf(s + off, cap - off, "%s\"%s%zu\":%zu", i ? "," : "",
+					fields ? "f" : "C", i, i);
+	snprintf(s + off, cap - off, fields ? "}}}" : "}}");
+	assert_true(off + 4 <= cap);
 	return s;
 }
 

@@ -21,6 +21,7 @@
 #include "incident.h"
 #include "store.h"
 #include "store_testutil.h"
+#include "text.h"
 #include "workflow.h"
 
 #define MIN_MS (60LL * 1000)
@@ -589,8 +590,8 @@ static void test_edits(void **state)
 		    GA_OK);
 	}
 	assert_int_equal(workflow_published_json(f->st.s, &f->ctx, inc.id, 0, &v), GA_OK);
-	assert_int_equal(workflow_chars(str(v, "trend")), WORKFLOW_TEXT_CHARS);
-	assert_int_equal(workflow_chars(str(v, "headline")), WORKFLOW_HEADLINE_CHARS);
+	assert_int_equal(text_chars(str(v, "trend")), WORKFLOW_TEXT_CHARS);
+	assert_int_equal(text_chars(str(v, "headline")), WORKFLOW_HEADLINE_CHARS);
 	assert_int_equal(strlen(str(v, "headline")), WORKFLOW_HEADLINE_CHARS * 3);
 	json_decref(v);
 }
