@@ -213,8 +213,13 @@ def test_escalation_outlives_outage_and_kill9():
     while len(hooks.of("/supervisors", aid, ok_only=False)) < 5:
         assert time.monotonic() < deadline, hooks.of("/supervisors", aid, ok_only=False)
         time.sleep(0.2)
-    row = ga.query("SELECT state, attempts FROM notices WHERE event = 'escalation'"
-                   " AND body LIKE ?", ("%" + aid + "%",))
+    # the webhook sees a try before the notifier has written its outcome: wait for the row
+    while True:
+        row = ga.query("SELECT state, attempts FROM notices WHERE event = 'escalation'"
+                       " AND body LIKE ?", ("%" + aid + "%",))
+        if len(row) == 1 and row[0][1] >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(row) == 1 and row[0][0] == "pending" and row[0][1] >= 5, row
     # ... then geoalert dies, the webhook comes back, geoalert restarts
     ga.kill9()
