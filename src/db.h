@@ -1,0 +1,126 @@
+/* db.h - the one SQL interface under the store: a prepared-statement API
+ * with two backends, SQLite (db_sqlite.c, the embedded default) and
+ * PostgreSQL (db_pg.c, libpq; spec §10). Only store*.c include it: no SQL
+ * leaves the store module.
+ *
+ * The calls mirror SQLite's (bind, step, column, reset) so the store reads
+ * the same on both backends, and the result codes are SQLite's numbers:
+ * the SQLite backend passes its codes through, the PostgreSQL backend
+ * maps SQLSTATEs onto them (db_pg.c says how).
+ *
+ * SQL is written once with `?` or `?N` parameters (N from 1); the
+ * PostgreSQL backend rewrites them to `$N` outside quotes. A row id made
+ * by an INSERT is read with `RETURNING id` (SQLite >= 3.35 and PostgreSQL
+ * both have it), never with a last-insert-rowid call. Statements whose SQL
+ * must differ by dialect say so where they are defined (store_sql.c).
+ *
+ * Threads: a struct db and its statements belong to one thread at a time,
+ * as a SQLite connection opened NOMUTEX does. */
+#ifndef GA_DB_H
+#define GA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes: SQLite's values, so the SQLite backend returns its own. */
+enum {
+	DB_OK = 0,
+	DB_ERROR = 1, /* anything not listed below; db_errmsg says what */
+	DB_BUSY = 5,  /* locked by another connection, serialization failure, deadlock */
+	DB_NOMEM = 7,
+	DB_IOERR = 10,
+	DB_FULL = 13,	    /* disk full, max_page_count reached */
+	DB_CONSTRAINT = 19, /* unique, primary key, check, foreign key, not null */
+	DB_MISUSE = 21,
+	DB_ROW = 100,
+	DB_DONE = 101,
+	/* PostgreSQL only: the connection is gone (server stopped, failover).
+	 * The statement did not run or its outcome is unknown; the open
+	 * transaction, if any, is lost. db_reconnect tries again. */
+	DB_LOST = 1000,
+};
+
+/* Column types as db_column_type reports them: SQLite's values. The
+ * PostgreSQL backend reports DB_NULL or the type of the column's OID. */
+enum {
+	DB_INTEGER = 1,
+	DB_FLOAT = 2,
+	DB_TEXT = 3,
+	DB_BLOB = 4,
+	DB_NULL = 5,
+};
+
+enum db_kind { DB_KIND_SQLITE, DB_KIND_POSTGRES };
+
+struct db;
+struct db_stmt;
+
+/* Opens a PostgreSQL connection from a libpq URL or keyword string
+ * (`postgresql://u@h1:p1,h2:p2/db?target_session_attrs=read-write`).
+ * NULL with err filled (the URL's password never copied into err). */
+struct db *db_open_pg(const char *url, char *err, size_t errlen);
+
+/* Wraps an open SQLite connection (store.c opens it and sets its pragmas);
+ * db_close closes it. */
+struct sqlite3;
+struct db *db_wrap_sqlite(struct sqlite3 *conn);
+
+/* Finalizes nothing: every statement must be finalized first. */
+void db_close(struct db *db);
+
+enum db_kind db_kind(const struct db *db);
+/* The SQLite connection of a DB_KIND_SQLITE db (pragmas, WAL hook,
+ * backup), NULL for PostgreSQL. */
+struct sqlite3 *db_sqlite(struct db *db);
+
+/* Last error of this connection, never NULL. */
+const char *db_errmsg(struct db *db);
+
+/* Runs sql, which may hold several statements and no parameters (DDL,
+ * migrations, BEGIN/COMMIT). */
+int db_exec(struct db *db, const char *sql);
+
+/* Prepares sql (nbyte -1: up to the NUL). The PostgreSQL backend defers
+ * the server-side prepare to the first step, per connection. */
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+void db_finalize(struct db_stmt *st);
+
+/* Binds parameter i (from 1). Text and blobs are not copied: they must
+ * stay valid until the statement is reset (SQLITE_STATIC semantics). */
+int db_bind_int(struct db_stmt *st, int i, int v);
+int db_bind_int64(struct db_stmt *st, int i, int64_t v);
+int db_bind_double(struct db_stmt *st, int i, double v);
+int db_bind_text(struct db_stmt *st, int i, const char *p, int nbyte);
+int db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n);
+int db_bind_null(struct db_stmt *st, int i);
+
+/* DB_ROW with a row to read, DB_DONE when there are no (more) rows, else
+ * an error code. The first step runs the statement. */
+int db_step(struct db_stmt *st);
+
+/* Columns of the current row, from 0. Text is NULL for SQL NULL and valid
+ * until the next step or reset. */
+int db_column_type(struct db_stmt *st, int col);
+int db_column_int(struct db_stmt *st, int col);
+int64_t db_column_int64(struct db_stmt *st, int col);
+double db_column_double(struct db_stmt *st, int col);
+const char *db_column_text(struct db_stmt *st, int col);
+const void *db_column_blob(struct db_stmt *st, int col);
+int db_column_bytes(struct db_stmt *st, int col);
+
+/* Makes st ready to run again and clears its bindings. */
+void db_reset(struct db_stmt *st);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE run on db. */
+int64_t db_changes(struct db *db);
+
+/* True inside an explicit transaction (BEGIN .. COMMIT/ROLLBACK). */
+bool db_in_txn(struct db *db);
+
+/* PostgreSQL: drops a lost connection and connects again (libpq tries
+ * every host of a multi-host URL); statements are prepared again on their
+ * next step. DB_OK, or DB_LOST while no server answers. SQLite: DB_OK. */
+int db_reconnect(struct db *db);
+
+#endif
