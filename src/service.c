@@ -1,6 +1,7 @@
 /* service.c - `geoalert serve` and `geoalert check-config`: wiring the
  * parts together, signals and reload. */
 #include "service.h"
+#include "service_lock.h"
 #include "service_tick.h"
 
 #include <errno.h>
@@ -319,7 +320,8 @@ static ga_err service_start(struct service *svc)
 	    .max_page_count = svc->cfg.store.max_page_count,
 	};
 
-	if (store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
+	if (service_lock_take(svc->cfg.store.path, &svc->lock_fd, err, sizeof(err)) != GA_OK ||
+	    store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
 		goto fail;
 	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,
 		       &svc->notify, err, sizeof(err)) != GA_OK) {
@@ -416,6 +418,7 @@ static void service_stop(struct service *svc)
 	cap_sign_shutdown();
 	watchdog_free(svc->watchdog);
 	store_close(svc->store);
+	service_lock_release(svc->lock_fd);
 	draft_templates_free(svc->templates);
 	device_registry_free(svc->devices);
 	registry_free(svc->registry);
@@ -440,6 +443,7 @@ int service_serve(int argc, char **argv)
 	struct service *svc = calloc(1, sizeof(*svc));
 	if (!svc)
 		fatalx("out of memory");
+	svc->lock_fd = -1;
 	pthread_rwlock_init(&svc->lock, NULL);
 	metrics_init(&svc->metrics);
 	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {

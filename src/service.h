@@ -59,6 +59,7 @@ struct service {
 	/* Signs their CAP ([alerts] cap_signing_key_file): loaded at the
 	 * first use (cap_sign_lazy_get). */
 	struct cap_sign_lazy *cap_signer;
+	int lock_fd; /* the SQLite database's serve lock (service_lock.h); -1: none */
 };
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */
