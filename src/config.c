@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "riskwarning.h"
 #include "text.h"
@@ -73,6 +74,10 @@ static const struct option options[] = {
     L("store", "max_page_count", store.max_page_count, 0, 1e12),
     I("store", "batch_max", store.batch_max, 1, 4096),
     I("store", "keep_reports_days", store.keep_reports_days, 0, 36500),
+    S("store", "url", store.url),
+    S("store", "password_file", store.password_file),
+    S("cluster", "instance", cluster.instance),
+    I("cluster", "takeover_after", cluster.takeover_after_s, 5, 3600),
     S("http", "listen", http.listen),
     S("http", "public_base_url", http.public_base_url),
     {"http", "healthz_backlog", OPT_DURATION, offsetof(struct config, http.healthz_backlog_s), 0,
@@ -138,6 +143,7 @@ void config_defaults(struct config *c)
 	snprintf(c->store.path, sizeof(c->store.path), "var/geoalert.db");
 	c->store.batch_max = 256;
 	c->store.keep_reports_days = 90;
+	c->cluster.takeover_after_s = 30;
 	snprintf(c->http.listen, sizeof(c->http.listen), "127.0.0.1:8080");
 	snprintf(c->http.public_base_url, sizeof(c->http.public_base_url), "http://127.0.0.1:8080");
 	snprintf(c->geo.service_area, sizeof(c->geo.service_area), "32");
@@ -591,6 +597,55 @@ static ga_err config_proxies(struct config *c, char *err, size_t errlen)
 	return GA_OK;
 }
 
+/* [store] url and [cluster]: a PostgreSQL URL without a password in it
+ * (the secret comes from password_file or libpq's PGPASSFILE, never from
+ * a file operators paste into tickets), and an instance name, the host
+ * name when not given. */
+static ga_err config_check_cluster(struct config *c, char *err, size_t errlen)
+{
+	const char *u = c->store.url, *rest, *at, *colon;
+
+	if (u[0] != '\0') {
+		if (strncmp(u, "postgresql://", 13) == 0)
+			rest = u + 13;
+		else if (strncmp(u, "postgres://", 11) == 0)
+			rest = u + 11;
+		else {
+			snprintf(err, errlen,
+				 "[store] url: must start with postgresql:// (SQLite takes [store] "
+				 "path)");
+			return GA_ERR_CONFIG;
+		}
+		at = strchr(rest, '@');
+		colon = strchr(rest, ':');
+		if ((at && colon && colon < at && !memchr(rest, '/', (size_t)(at - rest))) ||
+		    strstr(u, "password=") != NULL) {
+			snprintf(err, errlen,
+				 "[store] url: holds a password; put it in [store] password_file "
+				 "(or libpq's PGPASSFILE) instead");
+			return GA_ERR_CONFIG;
+		}
+	} else if (c->store.password_file[0] != '\0') {
+		snprintf(err, errlen, "[store] password_file needs [store] url");
+		return GA_ERR_CONFIG;
+	}
+	if (c->cluster.instance[0] == '\0' &&
+	    gethostname(c->cluster.instance, sizeof(c->cluster.instance) - 1) != 0)
+		snprintf(c->cluster.instance, sizeof(c->cluster.instance), "geoalert");
+	c->cluster.instance[sizeof(c->cluster.instance) - 1] = '\0';
+	if (c->cluster.instance[0] == '\0')
+		snprintf(c->cluster.instance, sizeof(c->cluster.instance), "geoalert");
+	for (const char *p = c->cluster.instance; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.')) {
+			snprintf(err, errlen,
+				 "[cluster] instance: \"%s\" must be 1..63 of A-Z a-z 0-9 . _ -",
+				 c->cluster.instance);
+			return GA_ERR_CONFIG;
+		}
+	return GA_OK;
+}
+
 /* Checks that span several keys, after the whole file is read. */
 static ga_err config_check(struct config *c, char *err, size_t errlen)
 {
@@ -636,6 +691,8 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 			 c->alerts.incident_prefix);
 		return GA_ERR_CONFIG;
 	}
+	if (config_check_cluster(c, err, errlen) != GA_OK)
+		return GA_ERR_CONFIG;
 	if (c->store.path[0] == '\0') {
 		snprintf(err, errlen, "[store] path: must be set");
 		return GA_ERR_CONFIG;

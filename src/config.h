@@ -79,7 +79,17 @@ struct config {
 		/* raw reports and rejections older than this are deleted
 		 * (store_retention.h); 0: kept for ever */
 		int keep_reports_days;
+		/* postgresql://... (spec §10): PostgreSQL instead of path;
+		 * never with a password in it (password_file) */
+		char url[CONFIG_STR_MAX];
+		char password_file[CONFIG_PATH_MAX];
 	} store;
+
+	/* Several instances on one PostgreSQL database (spec §10). */
+	struct {
+		char instance[64];    /* unique per process; default: the host name */
+		int takeover_after_s; /* silence before others take over its work */
+	} cluster;
 
 	struct {
 		char listen[CONFIG_STR_MAX]; /* host:port; 127.0.0.1:8080 */

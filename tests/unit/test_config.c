@@ -225,6 +225,41 @@ static void test_secret(void **state)
 	assert_int_equal(config_read_secret(p, buf, sizeof(buf), err, sizeof(err)), GA_ERR_TOOBIG);
 }
 
+/* [store] url and [cluster] (spec §10). */
+static void test_cluster(void **state)
+{
+	struct config c;
+	char host[64] = "";
+	const char *err = load("[store]\nurl = postgresql://ga@127.0.0.1:5432,127.0.0.1:5433/ga"
+			       "?target_session_attrs=read-write\n[cluster]\ninstance = node-a\n"
+			       "takeover_after = 5\n",
+			       &c);
+	(void)state;
+	assert_string_equal(err, "");
+	assert_string_equal(c.cluster.instance, "node-a");
+	assert_int_equal(c.cluster.takeover_after_s, 5);
+	err = load("[store]\npassword_file = /etc/pw\n", &c);
+	assert_non_null(strstr(err, "password_file needs [store] url"));
+	err = load("[store]\nurl = mysql://x/y\n", &c);
+	assert_non_null(strstr(err, "must start with postgresql://"));
+	err = load("[store]\nurl = postgresql://ga:secret@h/ga\n", &c);
+	assert_non_null(strstr(err, "holds a password"));
+	assert_null(strstr(err, "secret"));
+	err = load("[store]\nurl = postgresql://h/ga?password=secret\n", &c);
+	assert_non_null(strstr(err, "holds a password"));
+	err = load("[store]\nurl = postgres://ga@[::1]:5432/ga\n", &c); /* a colon after @ */
+	assert_string_equal(err, "");
+	err = load("[cluster]\ninstance = a b\n", &c);
+	assert_non_null(strstr(err, "[cluster] instance"));
+	err = load("[cluster]\ntakeover_after = 4\n", &c);
+	assert_non_null(strstr(err, "outside 5..3600"));
+	err = load("[cluster]\n", &c); /* the host name by default */
+	assert_string_equal(err, "");
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	assert_string_equal(c.cluster.instance, host);
+	assert_int_equal(c.cluster.takeover_after_s, 30);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -234,7 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_section), cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_syntax_error),    cmocka_unit_test(test_string_caps),
 	    cmocka_unit_test(test_helmert),	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_secret),
+	    cmocka_unit_test(test_secret),	    cmocka_unit_test(test_cluster),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[600];
