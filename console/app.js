@@ -1256,8 +1256,23 @@
 
   var rw = {
     regions: null, regionsAt: 0, byCode: {}, svgDoc: null, sender: '', publishMin: 'yellow',
-    cards: {}, compose: null, mapSeq: 0
+    cards: {}, compose: null, mapSeq: 0, restoreTried: false
   };
+  /* The form's unsent content, kept in the browser from the first change
+   * until it is submitted or given up (a reload or an expired session
+   * loses nothing); under the edits' prefix, so the login page says so. */
+  var RW_KEEP = STORE_PREFIX + 'riskwarning:compose';
+  function rwKeepGet() {
+    try { return mine(JSON.parse(localStorage.getItem(RW_KEEP) || 'null')); } catch (e) { return null; }
+  }
+  function rwKeepPut(f) {
+    try {
+      if (!f) { localStorage.removeItem(RW_KEEP); return; }
+      var values = {};
+      Object.keys(f.inputs).forEach(function (k) { values[k] = f.inputs[k].value; });
+      localStorage.setItem(RW_KEEP, JSON.stringify({ officer: state.name, from: f.from ? f.from.product_id : null, sel: f.sel, values: values, saved_at: Date.now() }));
+    } catch (e) { /* private mode or full: the form still holds it */ }
+  }
 
   function rwLevelPublic(lv) { return RW_LEVELS.indexOf(lv) <= RW_LEVELS.indexOf(rw.publishMin); }
   function rwCountyName(code) {
@@ -1346,6 +1361,7 @@
       lists.pending.concat(lists.published).forEach(function (it) { if (it.received_at) learnZone(it.received_at); });
       rwSync('rw-pending', lists.pending);
       rwSync('rw-published', lists.published);
+      rwRestore();
       if (lists.expired) rwSync('rw-history', lists.expired.concat(lists.cancelled, lists.rejected));
       $('rw-pending-count').textContent = '（' + lists.pending.length + '）';
       $('rw-pending-count').className = lists.pending.length ? 'count' : 'count zero';
@@ -1665,9 +1681,18 @@
       ta.value = p ? p[k] || '' : '';
       form.appendChild(field(k, k === 'rain_summary' ? '雨情' : '防范建议', ta, counter(ta, RW_TEXT_MAX).node));
     });
+    /* what this officer left unsent in the same form (new, or on the same product) */
+    var kept = rwKeepGet();
+    if (kept && kept.from === (from ? from.product_id : null)) {
+      f.sel = kept.sel || {};
+      Object.keys(kept.values || {}).forEach(function (k) { if (f.inputs[k]) f.inputs[k].value = kept.values[k]; });
+      Object.keys(f.inputs).forEach(function (k) { f.inputs[k].dispatchEvent(new Event('input')); }); /* the counters */
+      form.insertBefore(el('div', { class: 'note info rw-restored', text: '已恢复您未提交的内容（保存在本机）。' }), f.errs.general);
+    }
+    Object.keys(f.inputs).forEach(function (k) { f.inputs[k].addEventListener('input', function () { rwKeepPut(f); }); });
     var submit = el('button', { type: 'submit', class: 'primary rw-submit', text: from ? '提交更正（待确认）' : '提交（待确认）' });
     form.appendChild(el('div', { class: 'row' }, submit,
-      el('button', { type: 'button', class: 'rw-close', text: '放弃', onclick: function () { slot.textContent = ''; rw.compose = null; } })));
+      el('button', { type: 'button', class: 'rw-close', text: '放弃', onclick: function () { slot.textContent = ''; rw.compose = null; rwKeepPut(null); } })));
     form.addEventListener('submit', function (ev) { ev.preventDefault(); rwSubmit(f, submit); });
     slot.appendChild(form);
     rwBrush(f.brush);
@@ -1691,6 +1716,7 @@
     var f = rw.compose;
     if (lv) f.sel[code] = lv; else delete f.sel[code];
     rwComposeShow(f);
+    rwKeepPut(f);
   }
   function rwComposeShow(f) {
     rwPaint(f.map, f.sel);
@@ -1770,6 +1796,7 @@
       if (r.status !== 201) { rwShowErrors(f, [], areaCodes); f.errs.general.textContent = errText(r.status, r.data, '提交'); f.errs.general.hidden = false; return; }
       $('rw-compose-slot').textContent = '';
       rw.compose = null;
+      rwKeepPut(null);
       var done = function (extra) {
         showMsg('已提交风险预警 ' + id + '，待确认（需' + (r.data.signoff || 1) + '名值班员确认后发布）。' + (extra || ''), 'ok');
         rwLoad();
@@ -1781,6 +1808,19 @@
       } else {
         done('');
       }
+    });
+  }
+
+  /* Once per login, the first time the view is shown: a form left unsent
+   * (a reload, an expired session) opens again with its content. */
+  function rwRestore() {
+    if (rw.restoreTried || rw.compose) return;
+    rw.restoreTried = true;
+    var kept = rwKeepGet();
+    if (!kept) return;
+    if (!kept.from) { rwComposeOpen(null); return; }
+    api('GET', '/api/v1/riskwarnings/' + encodeURIComponent(kept.from)).then(function (r) {
+      if (r.status === 200 && r.data && !rw.compose) rwComposeOpen(r.data);
     });
   }
 
@@ -1820,6 +1860,7 @@
     Object.keys(rw.cards).forEach(function (k) { rw.cards[k].el.remove(); });
     rw.cards = {};
     rw.regions = null;
+    rw.restoreTried = false;
     rw.compose = null;
     ['rw-pending', 'rw-published', 'rw-history', 'rw-compose-slot'].forEach(function (k) { $(k).textContent = ''; });
   }

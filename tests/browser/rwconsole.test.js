@@ -4,7 +4,8 @@
 //
 // zhang composes a product by tapping counties on the province map (a
 // level brush, a tap per county; one county through the keyboard list),
-// sees a validation error beside its field, submits; the product is
+// sees a validation error beside its field, reloads (the unsent form comes
+// back from localStorage), submits; the product is
 // pending; zhang confirms (preview, then the second tap); li sees who
 // confirmed, confirms with preview + second tap, and it is published;
 // /warnings/{id} shows the counties at their levels (blue nowhere); li
@@ -201,6 +202,14 @@ async function main() {
     await noLatin(zhang, 'compose form with errors');
     await shot(zhang, 'rw-error', form.locator('.rw-period-row'));
 
+    // --- a reload loses nothing: the unsent form opens again ----------------------------
+    await zhang.reload();
+    await zhang.locator('#board').waitFor({ state: 'visible' });
+    await zhang.locator('#tab-rw').tap();
+    await form.locator('.rw-restored').waitFor();
+    check(await form.locator('#rw-county-320115').inputValue() === 'red' && await fillOf(zhang, '321181') === '#1976d2' &&
+      await form.locator('#rw-f-valid_to').inputValue() === plusHours(from, 80), 'after a reload the form is back with its counties and times');
+
     // --- fixed: submitted, pending ---------------------------------------------------
     await form.locator('#rw-f-valid_to').fill(plusHours(from, 24));
     await form.locator('#rw-f-advice').fill('请加强巡查排查，发现险情及时撤离受威胁群众。');
@@ -210,6 +219,7 @@ async function main() {
     const id = /风险预警 (\S+?)，/.exec(await zhang.locator('#msg').textContent())[1];
     result.product_id = id;
     check(/^ZBT-\d{12}-[0-9A-F]{4}$/.test(id), 'product_id generated: ' + id);
+    check(await zhang.evaluate(() => localStorage.getItem('ga-console:edits:riskwarning:compose')) === null, 'the kept form is dropped once submitted');
     const zc = zhang.locator(`#rw-pending article[data-product="${id}"]`);
     await zc.waitFor();
     check((await zc.locator('.rw-signoff').textContent()) === '已确认 0/2 人', 'pending, 0 of 2 confirmations');
