@@ -1359,6 +1359,7 @@
       var lists = {};
       kinds.forEach(function (k, i) { lists[k] = res[i].data.items || []; });
       lists.pending.concat(lists.published).forEach(function (it) { if (it.received_at) learnZone(it.received_at); });
+      rwWatch(lists.pending);
       rwSync('rw-pending', lists.pending);
       rwSync('rw-published', lists.published);
       rwRestore();
@@ -1367,6 +1368,28 @@
       $('rw-pending-count').className = lists.pending.length ? 'count' : 'count zero';
       $('updated').textContent = '已自动更新：' + fmtTime(Date.now() + (state.skewMs || 0));
     });
+  }
+
+  /* New pending products (not the officer's own) are announced on either
+   * view, as new drafts are: the title mark, the banner, vibration and the
+   * tone; the tab shows how many are pending. */
+  function rwWatch(pending) {
+    var known = {}, fresh = [];
+    pending.forEach(function (it) {
+      known[it.product_id] = true;
+      if (rw.known && !rw.known[it.product_id] && it.source !== 'api:' + state.name) fresh.push(it.product_id);
+    });
+    rw.known = known;
+    $('rw-tab-count').textContent = pending.length ? '（' + pending.length + '）' : '';
+    if (!fresh.length) return;
+    state.unseen += fresh.length;
+    updateTitle(state.npending || 0);
+    document.body.setAttribute('data-new-riskwarnings', String(parseInt(document.body.getAttribute('data-new-riskwarnings') || '0', 10) + fresh.length));
+    showMsg('新的待确认风险预警：' + fresh.join('；') + (state.tab === 'rw' ? '' : '（点“风险预警”查看）'), 'info');
+    if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) {
+      try { navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed here */ }
+    }
+    tone();
   }
 
   function rwSync(boxId, items) {
@@ -1387,6 +1410,9 @@
     Object.keys(rw.cards).forEach(function (key) {
       var c = rw.cards[key];
       if (c.box !== boxId || seen[key]) return;
+      if (c.opened && boxId === 'rw-pending' && !c.handled) {
+        showMsg('您打开的风险预警 ' + key + ' 已由其他值班员处理，请在已发布或历史中查看。', 'info');
+      }
       c.el.remove();
       delete rw.cards[key];
     });
@@ -1538,6 +1564,7 @@
           api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(id) + '/confirm', {}).then(function (x) {
             go.disabled = false;
             if (x.status !== 200 || !x.data) { setNote(c, errText(x.status, x.data, '确认')); rwRefresh(c); return; }
+            c.handled = true;
             if (x.data.published) showMsg('已发布风险预警 ' + id + '。', 'ok');
             else showMsg('已确认风险预警 ' + id + '（' + rwSignoffText(x.data) + '），待其他值班员确认后发布。', 'ok');
             setNote(c, '');
@@ -1556,6 +1583,7 @@
     var box = reasonBox(c, what + '原因', '确认' + what, function (reason) {
       return api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(d.product_id) + '/' + (cancel ? 'cancel' : 'reject'), { reason: reason }).then(function (r) {
         if (r.status !== 200) { setNote(c, errText(r.status, r.data, what)); return false; }
+        c.handled = true;
         showMsg('已' + what + '风险预警 ' + d.product_id + '。', 'ok');
         rwLoad();
         return true;
@@ -1802,6 +1830,7 @@
         rwLoad();
       };
       if (f.from && f.from.state === 'pending') {
+        if (rw.cards[f.from.product_id]) rw.cards[f.from.product_id].handled = true;
         api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(f.from.product_id) + '/reject', { reason: '已更正，由 ' + id + ' 取代' }).then(function (x) {
           done(x.status === 200 ? '原产品已驳回。' : '原产品未能自动驳回（' + errText(x.status, x.data, '驳回') + '），请手动处理。');
         });
@@ -1841,7 +1870,12 @@
 
   /* each poll: the lists, and an open card whose item changed or every DETAIL_MS */
   function rwPoll() {
-    if (state.tab !== 'rw') return Promise.resolve();
+    if (state.tab !== 'rw') {
+      /* the other view: only the pending list, for the announcement */
+      return api('GET', '/api/v1/riskwarnings?state=pending').then(function (r) {
+        if (r.status === 200 && r.data && state.loggedIn && state.tab !== 'rw') rwWatch(r.data.items || []);
+      });
+    }
     return rwLoad().then(function () {
       return Promise.all(Object.keys(rw.cards).map(function (k) {
         var c = rw.cards[k];
@@ -1861,6 +1895,7 @@
     rw.cards = {};
     rw.regions = null;
     rw.restoreTried = false;
+    rw.known = null;
     rw.compose = null;
     ['rw-pending', 'rw-published', 'rw-history', 'rw-compose-slot'].forEach(function (k) { $(k).textContent = ''; });
   }

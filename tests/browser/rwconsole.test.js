@@ -10,7 +10,8 @@
 // confirmed, confirms with preview + second tap, and it is published;
 // /warnings/{id} shows the counties at their levels (blue nowhere); li
 // corrects the pending product GA_PENDING_ID (the old one is rejected),
-// rejects the correction with a reason; wang (supervisor) cancels the
+// rejects the correction with a reason; wang (supervisor), on the alerts'
+// view meanwhile, is told of the new pending product, then cancels the
 // published one with a reason.
 //
 // Environment: GA_URL, GA_OFFICERS ({"name": "password"}), GA_PENDING_ID,
@@ -34,7 +35,7 @@ function check(cond, what) {
 }
 
 const problems = [];
-async function officerPage(browser, name, width) {
+async function officerPage(browser, name, width, stayOnAlerts) {
   const ctx = await browser.newContext({ viewport: { width, height: 844 }, hasTouch: true, isMobile: width < 500, locale: 'zh-CN', timezoneId: 'UTC' });
   const page = await ctx.newPage();
   page.setDefaultTimeout(TIMEOUT);
@@ -57,6 +58,10 @@ async function officerPage(browser, name, width) {
   await page.fill('#login-password', PW[name]);
   await page.click('#login-form button[type=submit]');
   await page.locator('#board').waitFor({ state: 'visible' });
+  if (stayOnAlerts) {
+    await page.locator('#rw-tab-count', { hasText: '（' }).waitFor(); // the pending ones counted
+    return page;
+  }
   await page.locator('#tab-rw').tap();
   await page.locator('#rw-view').waitFor({ state: 'visible' });
   await page.locator('#rw-pending-count', { hasText: '（' }).waitFor();
@@ -148,6 +153,10 @@ async function main() {
   });
   const result = {};
   try {
+    // wang stays on the alerts' view: a new pending product is announced there
+    const wang = await officerPage(browser, 'wang', 390, true);
+    await wang.locator('#refresh').tap(); // a user gesture: vibration and tone allowed
+    const pendingBefore = await wang.locator('#rw-tab-count').textContent();
     const zhang = await officerPage(browser, 'zhang', 390);
     await noLatin(zhang, 'risk warning lists (390 px)');
 
@@ -220,6 +229,12 @@ async function main() {
     result.product_id = id;
     check(/^ZBT-\d{12}-[0-9A-F]{4}$/.test(id), 'product_id generated: ' + id);
     check(await zhang.evaluate(() => localStorage.getItem('ga-console:edits:riskwarning:compose')) === null, 'the kept form is dropped once submitted');
+    await wang.locator('#msg', { hasText: '新的待确认风险预警：' + id }).waitFor();
+    check(await wang.locator('body[data-new-riskwarnings="1"]').count() === 1 && /^【新预警】/.test(await wang.title()),
+      'announced on the other view: ' + await wang.title() + ' / ' + await wang.locator('#msg').textContent());
+    const pendingAfter = await wang.locator('#rw-tab-count').textContent();
+    check(pendingAfter !== pendingBefore && /（\d+）/.test(pendingAfter), 'the tab counts the pending: ' + pendingBefore + ' -> ' + pendingAfter);
+    check(await zhang.locator('body[data-new-riskwarnings]').count() === 0, 'the composer is not alarmed by their own product');
     const zc = zhang.locator(`#rw-pending article[data-product="${id}"]`);
     await zc.waitFor();
     check((await zc.locator('.rw-signoff').textContent()) === '已确认 0/2 人', 'pending, 0 of 2 confirmations');
@@ -312,7 +327,7 @@ async function main() {
     await cc.waitFor({ state: 'detached' });
 
     // --- wang (supervisor) cancels the published one with a reason ------------------------------
-    const wang = await officerPage(browser, 'wang', 390);
+    await wang.locator('#tab-rw').tap();
     const wc = wang.locator(`#rw-published article[data-product="${id}"]`);
     await wc.locator('button.open').tap();
     await wc.locator('button.rw-cancel').tap();
