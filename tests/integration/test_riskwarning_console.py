@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import flows
 from harness import BUILD, SRC, Broker, Geoalert, Runner
@@ -55,8 +56,13 @@ def product(product_id):
 
 
 def test_regions_and_preview_api():
-    code, body = flows.call(ga, "GET", "/api/v1/regions", TOK["li"])
-    assert code == 200, (code, body)
+    t0 = time.monotonic()
+    code, hdrs, raw = flows.request(ga, "GET", "/api/v1/regions", TOK["li"])
+    took = time.monotonic() - t0
+    assert code == 200, (code, raw[:200])
+    body = json.loads(raw)
+    print("  measured: GET /api/v1/regions %d bytes (map %d bytes, %d counties) in %.0f ms"
+          % (len(raw), len(body["map_svg"]), len(body["regions"]), took * 1000))
     codes = [r["admin_code"] for r in body["regions"]]
     assert len(codes) > 90 and "320115" in codes, len(codes)
     assert body["map_svg"].count("<path data-code=") == len(codes)
