@@ -60,7 +60,8 @@
     csrf: null, name: null, role: null, expiresMs: null, offsetMin: null, activeAt: Date.now(),
     cards: {}, /* 'pending:ID' / 'published:ID' / 'rejected:ID' -> card */
     knownPending: null, /* alert_id:draft_id seen in the pending list */
-    unseen: 0, timer: null, loggedIn: false, audio: null, sessionApi: true
+    unseen: 0, timer: null, loggedIn: false, audio: null, sessionApi: true,
+    tab: 'alerts' /* the view shown: 'alerts' or 'rw' (风险预警) */
   };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -1186,12 +1187,12 @@
     if (!state.loggedIn) return;
     Promise.all([load(), checkSession()]).then(function () {
       if (!state.loggedIn) return null;
-      return Promise.all(Object.keys(state.cards).map(function (k) {
+      return Promise.all([rwPoll()].concat(Object.keys(state.cards).map(function (k) {
         var c = state.cards[k];
         if (!c.opened || (c.kind !== 'pending' && c.kind !== 'published')) return null;
         if (c.stale || Date.now() - (c.detailAt || 0) >= DETAIL_MS) return refreshOpen(c);
         return c.kind === 'published' ? refreshDeliveries(c) : null;
-      }));
+      })));
     }).then(function () {
       if (state.loggedIn) state.timer = setTimeout(poll, POLL_MS);
     });
@@ -1222,6 +1223,683 @@
     });
   }
 
+  /* --- 风险预警 (regional risk warnings, spec §11, issue 14) ---------------
+   * A second view of the board: the products pending and published, one
+   * card each (detail: the province map painted by level, the legend with
+   * every county's name, the period, texts, who confirmed); confirming is
+   * two taps (预览 shows the public page as it would read, then 确认);
+   * reject and cancel take a reason. 新建 / 更正 open the compose form:
+   * a level "brush" and a tap per county on the map, or the list of
+   * every county (keyboard), the period, the texts; the server's
+   * validation errors are shown beside their fields (by JSON Pointer). */
+
+  var RW_LEVELS = ['red', 'orange', 'yellow', 'blue']; /* most severe first */
+  var RW_LEVEL_ZH = { red: '一级（红色）', orange: '二级（橙色）', yellow: '三级（黄色）', blue: '四级（蓝色）' };
+  var RW_LEVEL_SHORT = { red: '红', orange: '橙', yellow: '黄', blue: '蓝' };
+  var RW_MEANING = { red: '风险很高', orange: '风险高', yellow: '风险较高', blue: '有一定风险' };
+  /* the public page's fills (riskwarning_page.c) */
+  var RW_FILL = { red: '#d32f2f', orange: '#f57c00', yellow: '#fbc02d', blue: '#1976d2' };
+  var RW_FILL_NONE = '#eeeeee', RW_FILL_OUT = '#fafafa';
+  var RW_STATE_ZH = { pending: '待确认', published: '已发布', expired: '已过期', cancelled: '已解除', rejected: '已驳回' };
+  var RW_TEXT_MAX = 2000;
+  /* the server's error codes (docs/riskwarnings.md) in officers' words */
+  var RW_ERR_ZH = {
+    required: '必须填写', format: '格式不正确', 'enum': '取值不正确', type: '类型不正确',
+    future: '签发时间不能晚于当前时间10分钟以上', order: '结束时间必须晚于开始时间',
+    range: '有效时段最长72小时', expired: '结束时间已经过去', empty: '不能为空',
+    too_many: '数量超过上限', length: '长度须为1至2000字', bidi: '含有不允许的文字方向控制符',
+    unknown: '不是区划文件中的县（市、区）', outside: '不在本服务区域内',
+    conflict: '同一县（市、区）不能同时有两个等级', self: '不能更正自身',
+    too_large: '内容过大', encoding: '文字编码错误', depth: '结构嵌套过深', syntax: '格式错误',
+    duplicate_key: '字段重复', unknown_issuer: '发布单位未登记'
+  };
+
+  var rw = {
+    regions: null, regionsAt: 0, byCode: {}, svgDoc: null, sender: '', publishMin: 'yellow',
+    cards: {}, compose: null, mapSeq: 0, restoreTried: false
+  };
+  /* The form's unsent content, kept in the browser from the first change
+   * until it is submitted or given up (a reload or an expired session
+   * loses nothing); under the edits' prefix, so the login page says so. */
+  var RW_KEEP = STORE_PREFIX + 'riskwarning:compose';
+  function rwKeepGet() {
+    try { return mine(JSON.parse(localStorage.getItem(RW_KEEP) || 'null')); } catch (e) { return null; }
+  }
+  function rwKeepPut(f) {
+    try {
+      if (!f) { localStorage.removeItem(RW_KEEP); return; }
+      var values = {};
+      Object.keys(f.inputs).forEach(function (k) { values[k] = f.inputs[k].value; });
+      localStorage.setItem(RW_KEEP, JSON.stringify({ officer: state.name, from: f.from ? f.from.product_id : null, sel: f.sel, values: values, saved_at: Date.now() }));
+    } catch (e) { /* private mode or full: the form still holds it */ }
+  }
+
+  function rwLevelPublic(lv) { return RW_LEVELS.indexOf(lv) <= RW_LEVELS.indexOf(rw.publishMin); }
+  function rwCountyName(code) {
+    var r = rw.byCode[code];
+    return r ? (r.city || '') + r.name : code;
+  }
+
+  /* The regions and the blank map, once per login. */
+  function rwRegions() {
+    if (rw.regions) return Promise.resolve(rw.regions);
+    return api('GET', '/api/v1/regions').then(function (r) {
+      if (r.status !== 200 || !r.data) { showMsg(errText(r.status, r.data, '读取区划地图')); return null; }
+      rw.regions = r.data.regions || [];
+      rw.byCode = {};
+      rw.regions.forEach(function (x) { rw.byCode[x.admin_code] = x; });
+      rw.sender = r.data.sender || '';
+      rw.publishMin = r.data.publish_min_level || 'yellow';
+      rw.svgDoc = new DOMParser().parseFromString(r.data.map_svg || '<svg xmlns="http://www.w3.org/2000/svg"/>', 'image/svg+xml');
+      return rw.regions;
+    });
+  }
+
+  /* A copy of the province map; levels: {admin_code: level}. The <title>
+   * of each county says its name and level (hover, screen readers). */
+  function rwMap(levels, label) {
+    var svg = document.importNode(rw.svgDoc.documentElement, true);
+    var tid = 'rwmap-title-' + (++rw.mapSeq);
+    svg.setAttribute('class', 'rwmap');
+    svg.setAttribute('aria-labelledby', tid);
+    var t = svg.querySelector('title');
+    if (t) { t.id = tid; t.textContent = label || '风险预警区域图'; }
+    rwPaint(svg, levels);
+    return svg;
+  }
+  function rwPaint(svg, levels) {
+    svg.querySelectorAll('path[data-code]').forEach(function (p) {
+      var code = p.getAttribute('data-code'), lv = levels[code], reg = rw.byCode[code];
+      var out = reg && reg.in_service_area === false;
+      p.setAttribute('fill', lv ? RW_FILL[lv] : (out ? RW_FILL_OUT : RW_FILL_NONE));
+      p.setAttribute('data-level', lv || '');
+      p.classList.toggle('out', !!out);
+      var tt = p.querySelector('title');
+      if (tt) tt.textContent = rwCountyName(code) + (lv ? '：' + RW_LEVEL_ZH[lv] : (out ? '：不在服务区域内' : ''));
+    });
+  }
+
+  /* The legend: each level present with its counties' names (not only colour). */
+  function rwLegend(levels, note) {
+    var by = {};
+    Object.keys(levels).forEach(function (code) { (by[levels[code]] = by[levels[code]] || []).push(code); });
+    var ul = el('ul', { class: 'rw-legend' });
+    RW_LEVELS.forEach(function (lv) {
+      var codes = (by[lv] || []).sort();
+      if (!codes.length) return;
+      ul.appendChild(el('li', { 'data-level': lv },
+        el('span', { class: 'chip lv-' + lv, text: RW_LEVEL_ZH[lv] }), ' ',
+        el('span', { class: 'muted', text: RW_MEANING[lv] + '（' + codes.length + '个）' +
+          (note && !rwLevelPublic(lv) ? '，不公开，仅值班台和内部渠道' : '') + '：' }),
+        el('span', { class: 'rw-names', text: codes.map(rwCountyName).join('、') })));
+    });
+    if (!ul.children.length) ul.appendChild(el('li', { class: 'muted', text: '尚未选择任何县（市、区）' }));
+    return ul;
+  }
+
+  function rwLevelsOf(product) {
+    var out = {};
+    ((product && product.counties) || []).forEach(function (c) { out[c.admin_code] = c.level; });
+    return out;
+  }
+
+  /* --- lists -------------------------------------------------------------- */
+
+  function rwLoad() {
+    if (!state.loggedIn || state.tab !== 'rw') return Promise.resolve();
+    var kinds = ['pending', 'published'];
+    if ($('rw-history-box').open) kinds = kinds.concat(['expired', 'cancelled', 'rejected']);
+    return Promise.all([rwRegions()].concat(kinds.map(function (st) {
+      return api('GET', '/api/v1/riskwarnings?state=' + st);
+    }))).then(function (res) {
+      if (!state.loggedIn || !res[0]) return;
+      res = res.slice(1);
+      var bad = res.filter(function (r) { return r.status !== 200; })[0];
+      if (bad) { if (bad.status !== 401) $('updated').textContent = errText(bad.status, bad.data, '刷新'); return; }
+      var lists = {};
+      kinds.forEach(function (k, i) { lists[k] = res[i].data.items || []; });
+      lists.pending.concat(lists.published).forEach(function (it) { if (it.received_at) learnZone(it.received_at); });
+      rwWatch(lists.pending);
+      rwSync('rw-pending', lists.pending);
+      rwSync('rw-published', lists.published);
+      rwRestore();
+      if (lists.expired) rwSync('rw-history', lists.expired.concat(lists.cancelled, lists.rejected));
+      $('rw-pending-count').textContent = '（' + lists.pending.length + '）';
+      $('rw-pending-count').className = lists.pending.length ? 'count' : 'count zero';
+      $('updated').textContent = '已自动更新：' + fmtTime(Date.now() + (state.skewMs || 0));
+    });
+  }
+
+  /* New pending products (not the officer's own) are announced on either
+   * view, as new drafts are: the title mark, the banner, vibration and the
+   * tone; the tab shows how many are pending. */
+  function rwWatch(pending) {
+    var known = {}, fresh = [];
+    pending.forEach(function (it) {
+      known[it.product_id] = true;
+      if (rw.known && !rw.known[it.product_id] && it.source !== 'api:' + state.name) fresh.push(it.product_id);
+    });
+    rw.known = known;
+    $('rw-tab-count').textContent = pending.length ? '（' + pending.length + '）' : '';
+    if (!fresh.length) return;
+    state.unseen += fresh.length;
+    updateTitle(state.npending || 0);
+    document.body.setAttribute('data-new-riskwarnings', String(parseInt(document.body.getAttribute('data-new-riskwarnings') || '0', 10) + fresh.length));
+    showMsg('新的待确认风险预警：' + fresh.join('；') + (state.tab === 'rw' ? '' : '（点“风险预警”查看）'), 'info');
+    if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) {
+      try { navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed here */ }
+    }
+    tone();
+  }
+
+  function rwSync(boxId, items) {
+    var box = $(boxId), seen = {};
+    items.forEach(function (it, i) {
+      var key = it.product_id, c = rw.cards[key];
+      seen[key] = true;
+      if (c && c.box !== boxId) { c.el.remove(); c = null; }
+      if (!c) c = rw.cards[key] = rwMakeCard(it, boxId);
+      var sig = [it.state, it.confirmations, it.version, it.valid_to, it.ended_at].join('|');
+      if (c.sig != null && c.sig !== sig) c.stale = true;
+      c.sig = sig;
+      c.item = it;
+      rwHead(c);
+      var at = box.children[i];
+      if (at !== c.el) box.insertBefore(c.el, at || null);
+    });
+    Object.keys(rw.cards).forEach(function (key) {
+      var c = rw.cards[key];
+      if (c.box !== boxId || seen[key]) return;
+      if (c.opened && boxId === 'rw-pending' && !c.handled) {
+        showMsg('您打开的风险预警 ' + key + ' 已由其他值班员处理，请在已发布或历史中查看。', 'info');
+      }
+      c.el.remove();
+      delete rw.cards[key];
+    });
+    var empty = box.querySelector('.empty');
+    if (!items.length && !empty) box.appendChild(el('div', { class: 'empty', text: '暂无' }));
+    else if (items.length && empty) empty.remove();
+  }
+
+  function rwMakeCard(it, boxId) {
+    var c = {
+      id: 'rw-' + it.product_id, box: boxId, item: it, opened: false,
+      el: el('article', { class: 'card rw-card', 'data-product': it.product_id, 'data-state': it.state })
+    };
+    c.head = el('div', { class: 'card-head' });
+    c.actions = el('div', { class: 'card-actions' });
+    c.note = el('div', { class: 'note', hidden: true, role: 'status' });
+    c.detail = el('div', { class: 'detail', hidden: true });
+    [c.head, c.actions, c.note, c.detail].forEach(function (x) { c.el.appendChild(x); });
+    c.actions.appendChild(el('button', {
+      type: 'button', class: 'primary open', text: it.state === 'pending' ? '查看并处理' : '查看详情',
+      onclick: function (ev) { ev.target.hidden = true; c.opened = true; rwRefresh(c); }
+    }));
+    return c;
+  }
+
+  function rwSignoffText(it) {
+    return '已确认 ' + (it.confirmations || 0) + '/' + (it.signoff || 1) + ' 人';
+  }
+
+  function rwHead(c) {
+    var it = c.item;
+    c.el.setAttribute('data-state', it.state);
+    c.head.textContent = '';
+    c.head.appendChild(el('div', { class: 'title' }, '地质灾害气象风险预警 ', idSpan(it.product_id)));
+    var meta = el('div', { class: 'meta' },
+      el('span', { class: 'badge state', text: RW_STATE_ZH[it.state] || '状态未知' }),
+      it.state === 'pending' ? el('span', { class: 'badge second rw-signoff', text: rwSignoffText(it) }) : null,
+      el('span', { text: '有效时段 ' + fmtTime(it.valid_from, true) + ' 至 ' + fmtTime(it.valid_to) }),
+      it.supersedes ? el('span', {}, '更正 ', idSpan(it.supersedes)) : null,
+      it.reason ? el('span', { text: (it.state === 'rejected' ? '驳回原因：' : it.state === 'cancelled' ? '解除原因：' : '结束原因：') + it.reason }) : null);
+    c.head.appendChild(meta);
+  }
+
+  function rwFetch(c) {
+    c.stale = false;
+    c.detailAt = Date.now();
+    return api('GET', '/api/v1/riskwarnings/' + encodeURIComponent(c.item.product_id)).then(function (r) {
+      if (r.status === 401) return null;
+      if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '读取风险预警')); return null; }
+      return r.data;
+    });
+  }
+
+  /* The open card's detail; redrawn when its list item changed (a
+   * confirmation, a new state): an open preview is voided then. */
+  function rwRefresh(c) {
+    return Promise.all([rwRegions(), rwFetch(c)]).then(function (x) {
+      var d = x[1];
+      if (!x[0] || !d || !c.opened) return;
+      c.d = d;
+      rwDetail(c, d);
+    });
+  }
+
+  function rwDetail(c, d) {
+    var p = d.product || {}, levels = rwLevelsOf(p);
+    c.detail.textContent = '';
+    c.detail.hidden = false;
+    c.preview = null;
+    c.detail.appendChild(el('h3', { text: '预警区域' }));
+    c.detail.appendChild(rwMap(levels, '风险预警区域图：各县（市、区）按预警等级着色'));
+    c.detail.appendChild(rwLegend(levels, true));
+    c.detail.appendChild(el('h3', { text: '有效时段' }));
+    c.detail.appendChild(el('div', { class: 'rw-period', text: fmtTime(p.valid_from) + ' 至 ' + fmtTime(p.valid_to) }));
+    c.detail.appendChild(el('h3', { text: '发布单位' }));
+    c.detail.appendChild(el('div', { 'data-verbatim': true, text: (p.issuers || []).join('、') }));
+    c.detail.appendChild(el('h3', { text: '雨情' }));
+    c.detail.appendChild(el('div', { class: 'text-block', 'data-verbatim': true, text: p.rain_summary || '' }));
+    c.detail.appendChild(el('h3', { text: '防范建议' }));
+    c.detail.appendChild(el('div', { class: 'text-block', 'data-verbatim': true, text: p.advice || '' }));
+    var src = String(d.source || ''), m = /^(api|mqtt):(.*)$/.exec(src);
+    c.detail.appendChild(el('div', { class: 'muted' }, '来源：', m ? (m[1] === 'api' ? '值班台/接口，' : '预报系统，') : '', idSpan(m ? m[2] : src),
+      '；收到于 ' + fmtTime(d.received_at)));
+    /* who confirmed, and how many more are needed */
+    var by = d.confirmed_by || [];
+    var sign = el('div', { class: 'rw-confirmers' }, el('h3', { text: '确认情况：' + rwSignoffText(d) }));
+    if (by.length) {
+      sign.appendChild(el('ul', { class: 'reasons' }, ...by.map(function (b) {
+        return el('li', {}, idSpan(b.name || ''), ' 确认于 ' + fmtTime(b.at));
+      })));
+    } else {
+      sign.appendChild(el('div', { class: 'muted', text: '尚无人确认' }));
+    }
+    c.detail.appendChild(sign);
+    if (d.published_at) c.detail.appendChild(el('p', {}, el('a', { class: 'public-link', href: '/warnings/' + encodeURIComponent(d.product_id), target: '_blank', rel: 'noopener', text: '打开公开页面' })));
+    rwActions(c, d);
+  }
+
+  function rwActions(c, d) {
+    var box = el('div', { class: 'card-actions rw-actions' });
+    var mineDone = (d.confirmed_by || []).some(function (b) { return b.name === state.name; });
+    c.previewBox = el('div', { class: 'preview', hidden: true });
+    if (d.state === 'pending') {
+      if (mineDone) {
+        box.appendChild(el('div', { class: 'note info', text: '您已确认，等待其他值班员确认（' + rwSignoffText(d) + '）。' }));
+      } else {
+        box.appendChild(el('button', { type: 'button', class: 'primary rw-preview', text: '预览发布内容', onclick: function () { rwPreview(c, d); } }));
+      }
+      box.appendChild(el('button', { type: 'button', class: 'rw-correct', text: '更正', onclick: function () { rwCompose(d); } }));
+      box.appendChild(el('button', { type: 'button', class: 'danger rw-reject', text: '驳回', onclick: function () { rwEnd(c, d, false); } }));
+    } else if (d.state === 'published') {
+      box.appendChild(el('button', { type: 'button', class: 'rw-correct', text: '更新（发布新产品取代此条）', onclick: function () { rwCompose(d); } }));
+      if (mayCancel()) box.appendChild(el('button', { type: 'button', class: 'danger rw-cancel', text: '解除', onclick: function () { rwEnd(c, d, true); } }));
+    }
+    c.detail.appendChild(c.previewBox);
+    c.detail.appendChild(box);
+    c.rwActions = box;
+  }
+
+  /* Step 1 of confirming: what goes public, from the server; step 2 is
+   * the button under it. */
+  function rwPreview(c, d) {
+    var id = d.product_id;
+    api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(id) + '/preview', {}).then(function (r) {
+      if (r.status !== 200 || !r.data) { setNote(c, errText(r.status, r.data, '预览')); return; }
+      var box = c.previewBox, pub = r.data.public || {}, levels = rwLevelsOf(d.product);
+      var n = (d.confirmations || 0) + 1, need = d.signoff || 1, last = n >= need;
+      box.textContent = '';
+      box.hidden = false;
+      box.appendChild(el('h3', { text: last ? '确认后立即发布，公众将看到以下内容' : '确认后（第' + n + '/' + need + '人）还需其他值班员确认才发布；发布时公众将看到以下内容' }));
+      var pubLevels = pub.levels || [];
+      box.appendChild(el('div', { class: 'pv-label', text: '公开的区域' }));
+      if (!pubLevels.length) box.appendChild(el('div', { class: 'note error', text: '没有任何县（市、区）达到公开等级，公开页面上不会列出区域。' }));
+      pubLevels.forEach(function (lv) {
+        box.appendChild(el('div', { class: 'rw-pv-level', 'data-level': lv.level },
+          el('span', { class: 'chip lv-' + lv.level, text: RW_LEVEL_ZH[lv.level] || '' }), '：',
+          el('span', { text: (lv.counties || []).map(function (x) { return (x.city || '') + x.name; }).join('、') })));
+      });
+      var hidden = Object.keys(levels).filter(function (code) { return !rwLevelPublic(levels[code]); });
+      if (hidden.length) box.appendChild(el('div', { class: 'muted rw-pv-hidden', text: '不公开（仅值班台和内部渠道）：' + hidden.map(rwCountyName).join('、') }));
+      box.appendChild(el('div', { class: 'pv-label', text: '公开网页' }));
+      var fr = el('iframe', { class: 'page-preview', title: '公开网页预览', sandbox: 'allow-same-origin' });
+      fr.srcdoc = r.data.page_html || '';
+      box.appendChild(fr);
+      var go = el('button', {
+        type: 'button', class: 'primary rw-confirm', text: last ? '确认发布以上内容' : '确认以上内容（第' + n + '/' + need + '人）',
+        onclick: function () {
+          go.disabled = true;
+          api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(id) + '/confirm', {}).then(function (x) {
+            go.disabled = false;
+            if (x.status !== 200 || !x.data) { setNote(c, errText(x.status, x.data, '确认')); rwRefresh(c); return; }
+            c.handled = true;
+            if (x.data.published) showMsg('已发布风险预警 ' + id + '。', 'ok');
+            else showMsg('已确认风险预警 ' + id + '（' + rwSignoffText(x.data) + '），待其他值班员确认后发布。', 'ok');
+            setNote(c, '');
+            rwLoad().then(function () { var k = rw.cards[id]; if (k) { k.opened = true; k.actions.querySelector('.open').hidden = true; rwRefresh(k); } });
+          });
+        }
+      });
+      box.appendChild(el('div', { class: 'row' }, go));
+      go.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  /* 驳回 (pending) or 解除 (published, supervisor): a reason, then the act. */
+  function rwEnd(c, d, cancel) {
+    var what = cancel ? '解除' : '驳回';
+    var box = reasonBox(c, what + '原因', '确认' + what, function (reason) {
+      return api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(d.product_id) + '/' + (cancel ? 'cancel' : 'reject'), { reason: reason }).then(function (r) {
+        if (r.status !== 200) { setNote(c, errText(r.status, r.data, what)); return false; }
+        c.handled = true;
+        showMsg('已' + what + '风险预警 ' + d.product_id + '。', 'ok');
+        rwLoad();
+        return true;
+      });
+    });
+    if (box && cancel) box.insertBefore(el('div', { class: 'muted', text: '解除后公开页面显示“已解除”，并发布解除通知（CAP 解除）。' }), box.firstChild);
+  }
+
+  /* --- compose: a new product, or one replacing (supersedes) another ---- */
+
+  function rwOffsetText() {
+    var off = state.offsetMin == null ? -new Date().getTimezoneOffset() : state.offsetMin;
+    var a = Math.abs(off);
+    return (off < 0 ? '-' : '+') + pad(Math.floor(a / 60)) + ':' + pad(a % 60);
+  }
+  /* ms -> "2026-12-07T20:00" in the service's zone (a datetime-local value) */
+  function rwLocalInput(ms) {
+    var off = state.offsetMin == null ? -new Date().getTimezoneOffset() : state.offsetMin;
+    return new Date(ms + off * 60000).toISOString().slice(0, 16);
+  }
+  function rwRfc3339(local) {
+    if (!local) return null;
+    return (local.length === 16 ? local + ':00' : local.slice(0, 19)) + rwOffsetText();
+  }
+  function rwNewId() {
+    var t = rwLocalInput(Date.now() + (state.skewMs || 0)).replace(/[-T:]/g, '');
+    var rnd = Math.floor(Math.random() * 0x10000).toString(16).toUpperCase();
+    return 'ZBT-' + t + '-' + ('000' + rnd).slice(-4);
+  }
+
+  /* Opens the form; from: a product's detail (更正/更新) or null (新建). */
+  function rwCompose(from) {
+    rwRegions().then(function (ok) { if (ok) rwComposeOpen(from); });
+  }
+
+  function rwComposeOpen(from) {
+    var slot = $('rw-compose-slot');
+    slot.textContent = '';
+    var p = from ? from.product || {} : null;
+    var f = rw.compose = { from: from, sel: p ? rwLevelsOf(p) : {}, brush: 'red', inputs: {}, errs: {}, selects: {} };
+    var form = el('form', { class: 'card rw-compose', novalidate: true, 'aria-labelledby': 'rw-compose-title' });
+    f.form = form;
+    form.appendChild(el('h2', { id: 'rw-compose-title', class: 'rw-compose-title' },
+      from ? (from.state === 'pending' ? '更正风险预警 ' : '更新风险预警 ') : '新建风险预警', from ? idSpan(from.product_id) : null));
+    if (from) {
+      form.appendChild(el('div', { class: 'note info', text: from.state === 'pending' ?
+        '提交后生成一条新的待确认产品取代原产品，原产品自动驳回（原因：已更正）。' :
+        '提交后生成一条新的待确认产品；确认发布后取代原产品（公开为更新）。' }));
+    }
+    var errBox = function (key) {
+      var e = el('div', { class: 'field-err', id: 'rw-err-' + key, 'data-err': key, role: 'alert', hidden: true });
+      f.errs[key] = e;
+      return e;
+    };
+    form.appendChild(errBox('general'));
+
+    /* the map with its brush */
+    var areas = el('fieldset', { class: 'rw-areas', 'data-field': 'areas' }, el('legend', { text: '预警区域：先选等级，再在地图上点县（市、区）' }));
+    var brushes = el('div', { class: 'rw-brushes', role: 'group', 'aria-label': '画笔等级' });
+    RW_LEVELS.concat(['none']).forEach(function (lv) {
+      brushes.appendChild(el('button', {
+        type: 'button', class: 'brush' + (lv === 'none' ? ' none' : ' lv-' + lv), 'data-brush': lv, 'aria-pressed': lv === f.brush ? 'true' : 'false',
+        text: lv === 'none' ? '清除' : RW_LEVEL_ZH[lv],
+        onclick: function () { rwBrush(lv); }
+      }));
+    });
+    areas.appendChild(brushes);
+    areas.appendChild(el('div', { class: 'muted rw-brush-now', 'aria-live': 'polite' }));
+    f.map = rwMap(f.sel, '选择预警区域的地图：点一个县（市、区）设为当前画笔的等级，再点一次取消');
+    f.map.addEventListener('click', function (ev) {
+      var path = ev.target.closest && ev.target.closest('path[data-code]');
+      if (path) rwTap(path.getAttribute('data-code'));
+    });
+    areas.appendChild(el('div', { class: 'rw-map-box' }, f.map));
+    areas.appendChild(errBox('areas'));
+    f.legend = el('div', { class: 'rw-sel-legend', 'aria-live': 'polite' });
+    areas.appendChild(f.legend);
+    /* every county in a list with its level: the keyboard's way, and
+     * the level as text */
+    var list = el('details', { class: 'rw-list' }, el('summary', { text: '按列表选择（全部' + rw.regions.length + '个县、市、区）' }));
+    var byCity = {}, cities = [];
+    rw.regions.forEach(function (r) {
+      if (!byCity[r.city]) { byCity[r.city] = []; cities.push(r.city); }
+      byCity[r.city].push(r);
+    });
+    cities.forEach(function (city) {
+      var grp = el('fieldset', { class: 'rw-city' }, el('legend', { text: city || '其他' }));
+      byCity[city].forEach(function (r) {
+        var sid = 'rw-county-' + r.admin_code;
+        var s = el('select', { id: sid, 'data-code': r.admin_code, disabled: r.in_service_area === false, 'aria-describedby': 'rw-err-c' + r.admin_code },
+          el('option', { value: '', text: '无' }), ...RW_LEVELS.map(function (lv) { return el('option', { value: lv, text: RW_LEVEL_ZH[lv] }); }));
+        s.addEventListener('change', function () { rwSet(r.admin_code, s.value || null); });
+        f.selects[r.admin_code] = s;
+        grp.appendChild(el('div', { class: 'rw-county', 'data-code': r.admin_code },
+          el('label', { for: sid, text: r.name + (r.in_service_area === false ? '（不在服务区域内）' : '') }), s, errBox('c' + r.admin_code)));
+      });
+      list.appendChild(grp);
+    });
+    areas.appendChild(list);
+    form.appendChild(areas);
+
+    /* the period, the issuers, the texts */
+    var now = Date.now() + (state.skewMs || 0), hour = 3600000;
+    var from0 = p && p.valid_from && Date.parse(p.valid_from) > now ? Date.parse(p.valid_from) : Math.ceil(now / hour) * hour;
+    var to0 = p && p.valid_to && Date.parse(p.valid_to) > from0 ? Date.parse(p.valid_to) : from0 + 24 * hour;
+    var field = function (key, label, inp, extra) {
+      inp.id = 'rw-f-' + key;
+      inp.setAttribute('aria-describedby', 'rw-err-' + key);
+      f.inputs[key] = inp;
+      return el('div', { class: 'field', 'data-field': key }, el('label', { for: inp.id, text: label }), inp, extra || null, errBox(key));
+    };
+    var zone = zoneName(state.offsetMin == null ? -new Date().getTimezoneOffset() : state.offsetMin);
+    var vf = el('input', { type: 'datetime-local', step: '60' }), vt = el('input', { type: 'datetime-local', step: '60' });
+    vf.value = rwLocalInput(from0);
+    vt.value = rwLocalInput(to0);
+    form.appendChild(el('div', { class: 'rw-period-row' },
+      field('valid_from', '有效时段开始（' + zone + '）', vf), field('valid_to', '有效时段结束（最长72小时）', vt)));
+    var iss = el('input', { type: 'text' });
+    iss.value = p && p.issuers ? p.issuers.join('、') : rw.sender;
+    form.appendChild(field('issuers', '发布单位（多个用“、”分隔）', iss));
+    ['rain_summary', 'advice'].forEach(function (k) {
+      var ta = el('textarea', { rows: '4' });
+      ta.value = p ? p[k] || '' : '';
+      form.appendChild(field(k, k === 'rain_summary' ? '雨情' : '防范建议', ta, counter(ta, RW_TEXT_MAX).node));
+    });
+    /* what this officer left unsent in the same form (new, or on the same product) */
+    var kept = rwKeepGet();
+    if (kept && kept.from === (from ? from.product_id : null)) {
+      f.sel = kept.sel || {};
+      Object.keys(kept.values || {}).forEach(function (k) { if (f.inputs[k]) f.inputs[k].value = kept.values[k]; });
+      Object.keys(f.inputs).forEach(function (k) { f.inputs[k].dispatchEvent(new Event('input')); }); /* the counters */
+      form.insertBefore(el('div', { class: 'note info rw-restored', text: '已恢复您未提交的内容（保存在本机）。' }), f.errs.general);
+    }
+    Object.keys(f.inputs).forEach(function (k) { f.inputs[k].addEventListener('input', function () { rwKeepPut(f); }); });
+    var submit = el('button', { type: 'submit', class: 'primary rw-submit', text: from ? '提交更正（待确认）' : '提交（待确认）' });
+    form.appendChild(el('div', { class: 'row' }, submit,
+      el('button', { type: 'button', class: 'rw-close', text: '放弃', onclick: function () { slot.textContent = ''; rw.compose = null; rwKeepPut(null); } })));
+    form.addEventListener('submit', function (ev) { ev.preventDefault(); rwSubmit(f, submit); });
+    slot.appendChild(form);
+    rwBrush(f.brush);
+    rwComposeShow(f);
+    form.scrollIntoView({ block: 'start' });
+  }
+
+  function rwBrush(lv) {
+    var f = rw.compose;
+    f.brush = lv;
+    f.form.querySelectorAll('.brush').forEach(function (b) { b.setAttribute('aria-pressed', b.getAttribute('data-brush') === lv ? 'true' : 'false'); });
+    f.form.querySelector('.rw-brush-now').textContent = lv === 'none' ? '当前：清除（点县取消其等级）' : '当前画笔：' + RW_LEVEL_ZH[lv] + '（点县设为此等级，再点一次取消）';
+  }
+  function rwTap(code) {
+    var f = rw.compose, reg = rw.byCode[code];
+    if (!f) return;
+    if (reg && reg.in_service_area === false) { f.form.querySelector('.rw-brush-now').textContent = rwCountyName(code) + '不在服务区域内，不能选择'; return; }
+    rwSet(code, f.brush === 'none' || f.sel[code] === f.brush ? null : f.brush);
+  }
+  function rwSet(code, lv) {
+    var f = rw.compose;
+    if (lv) f.sel[code] = lv; else delete f.sel[code];
+    rwComposeShow(f);
+    rwKeepPut(f);
+  }
+  function rwComposeShow(f) {
+    rwPaint(f.map, f.sel);
+    Object.keys(f.selects).forEach(function (code) { f.selects[code].value = f.sel[code] || ''; });
+    f.legend.textContent = '';
+    f.legend.appendChild(rwLegend(f.sel, true));
+  }
+
+  function rwShowErrors(f, errors, areaCodes) {
+    Object.keys(f.errs).forEach(function (k) { f.errs[k].textContent = ''; f.errs[k].hidden = true; });
+    Object.keys(f.inputs).forEach(function (k) { f.inputs[k].removeAttribute('aria-invalid'); });
+    var firstInput = null;
+    var put = function (key, text) {
+      var box = f.errs[key] || f.errs.general;
+      box.appendChild(el('div', { text: text }));
+      box.hidden = false;
+      if (f.inputs[key]) { f.inputs[key].setAttribute('aria-invalid', 'true'); firstInput = firstInput || f.inputs[key]; }
+      if (!firstInput) firstInput = box;
+    };
+    (errors || []).forEach(function (e) {
+      var path = String(e.path || ''), code = e.code || '', msg = RW_ERR_ZH[code] || '不符合要求';
+      var seg = path.split('/').slice(1), top = seg[0] || '';
+      if (top === 'valid_from' || top === 'valid_to' || top === 'rain_summary' || top === 'advice') {
+        put(top, msg);
+      } else if (top === 'issuers') {
+        put('issuers', code === 'required' || code === 'empty' ? '请填写发布单位' : (seg[1] != null ? '第' + (+seg[1] + 1) + '个发布单位' : '发布单位') + msg);
+      } else if (top === 'areas') {
+        var a = areaCodes[+seg[1]], county = a && seg[3] != null ? a.codes[+seg[3]] : null;
+        if (county) {
+          put('c' + county, msg);
+          put('areas', rwCountyName(county) + '：' + msg);
+        } else {
+          put('areas', code === 'empty' || code === 'required' ? '请在地图上至少选择一个县（市、区）' : '预警区域' + (a ? '（' + RW_LEVEL_ZH[a.level] + '）' : '') + msg);
+        }
+      } else {
+        var what = { issued_at: '签发时间', product_id: '产品编号', supersedes: '所更正的产品', schema: '格式版本' }[top] || '产品';
+        put('general', what + msg);
+      }
+    });
+    if (firstInput) {
+      if (firstInput.classList.contains('field-err')) firstInput.setAttribute('tabindex', '-1');
+      firstInput.focus();
+    }
+  }
+
+  function rwSubmit(f, btn) {
+    var areas = [], areaCodes = [];
+    RW_LEVELS.forEach(function (lv) {
+      var codes = Object.keys(f.sel).filter(function (c) { return f.sel[c] === lv; }).sort();
+      if (!codes.length) return;
+      areas.push({ level: lv, admin_codes: codes });
+      areaCodes.push({ level: lv, codes: codes });
+    });
+    var issuers = f.inputs.issuers.value.split(/[、,，;；\n]/).map(function (s) { return s.trim(); }).filter(Boolean);
+    var id = rwNewId();
+    var product = {
+      schema: 'geohazard.riskwarning/1', product_id: id,
+      issued_at: rwRfc3339(rwLocalInput(Date.now() + (state.skewMs || 0))),
+      issuers: issuers, areas: areas,
+      supersedes: f.from ? f.from.product_id : null
+    };
+    /* an empty field is left out: the server says 必须填写 (required) */
+    ['rain_summary', 'advice'].forEach(function (k) {
+      var t = f.inputs[k].value.trim();
+      if (t) product[k] = t;
+    });
+    var vf = rwRfc3339(f.inputs.valid_from.value), vt = rwRfc3339(f.inputs.valid_to.value);
+    if (vf) product.valid_from = vf;
+    if (vt) product.valid_to = vt;
+    btn.disabled = true;
+    api('POST', '/api/v1/riskwarnings', product).then(function (r) {
+      btn.disabled = false;
+      if (r.status === 400 && r.data && Array.isArray(r.data.errors)) {
+        rwShowErrors(f, r.data.errors, areaCodes);
+        return;
+      }
+      if (r.status !== 201) { rwShowErrors(f, [], areaCodes); f.errs.general.textContent = errText(r.status, r.data, '提交'); f.errs.general.hidden = false; return; }
+      $('rw-compose-slot').textContent = '';
+      rw.compose = null;
+      rwKeepPut(null);
+      var done = function (extra) {
+        showMsg('已提交风险预警 ' + id + '，待确认（需' + (r.data.signoff || 1) + '名值班员确认后发布）。' + (extra || ''), 'ok');
+        rwLoad();
+      };
+      if (f.from && f.from.state === 'pending') {
+        if (rw.cards[f.from.product_id]) rw.cards[f.from.product_id].handled = true;
+        api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(f.from.product_id) + '/reject', { reason: '已更正，由 ' + id + ' 取代' }).then(function (x) {
+          done(x.status === 200 ? '原产品已驳回。' : '原产品未能自动驳回（' + errText(x.status, x.data, '驳回') + '），请手动处理。');
+        });
+      } else {
+        done('');
+      }
+    });
+  }
+
+  /* Once per login, the first time the view is shown: a form left unsent
+   * (a reload, an expired session) opens again with its content. */
+  function rwRestore() {
+    if (rw.restoreTried || rw.compose) return;
+    rw.restoreTried = true;
+    var kept = rwKeepGet();
+    if (!kept) return;
+    if (!kept.from) { rwComposeOpen(null); return; }
+    api('GET', '/api/v1/riskwarnings/' + encodeURIComponent(kept.from)).then(function (r) {
+      if (r.status === 200 && r.data && !rw.compose) rwComposeOpen(r.data);
+    });
+  }
+
+  /* --- the two views ------------------------------------------------------ */
+
+  function showTab(tab) {
+    state.tab = tab;
+    $('alerts-view').hidden = tab !== 'alerts';
+    $('rw-view').hidden = tab !== 'rw';
+    $('tab-alerts').setAttribute('aria-pressed', tab === 'alerts' ? 'true' : 'false');
+    $('tab-rw').setAttribute('aria-pressed', tab === 'rw' ? 'true' : 'false');
+    if (tab === 'rw') rwLoad();
+  }
+  $('tab-alerts').addEventListener('click', function () { showTab('alerts'); });
+  $('tab-rw').addEventListener('click', function () { showTab('rw'); });
+  $('rw-new').addEventListener('click', function () { rwCompose(null); });
+  $('rw-history-box').addEventListener('toggle', function () { if ($('rw-history-box').open) rwLoad(); });
+
+  /* each poll: the lists, and an open card whose item changed or every DETAIL_MS */
+  function rwPoll() {
+    if (state.tab !== 'rw') {
+      /* the other view: only the pending list, for the announcement */
+      return api('GET', '/api/v1/riskwarnings?state=pending').then(function (r) {
+        if (r.status === 200 && r.data && state.loggedIn && state.tab !== 'rw') rwWatch(r.data.items || []);
+      });
+    }
+    return rwLoad().then(function () {
+      return Promise.all(Object.keys(rw.cards).map(function (k) {
+        var c = rw.cards[k];
+        if (!c.opened) return null;
+        if (c.stale || Date.now() - (c.detailAt || 0) >= DETAIL_MS) {
+          /* an open preview or reason box survives a mere timer refresh */
+          if (!c.stale && ((c.preview || (c.previewBox && !c.previewBox.hidden)) || c.el.querySelector('.reason-box'))) return null;
+          return rwRefresh(c);
+        }
+        return null;
+      }));
+    });
+  }
+
+  function rwClear() {
+    Object.keys(rw.cards).forEach(function (k) { rw.cards[k].el.remove(); });
+    rw.cards = {};
+    rw.regions = null;
+    rw.restoreTried = false;
+    rw.known = null;
+    rw.compose = null;
+    ['rw-pending', 'rw-published', 'rw-history', 'rw-compose-slot'].forEach(function (k) { $(k).textContent = ''; });
+  }
+
   /* --- login ---------------------------------------------------------------- */
 
   function clearBoard() {
@@ -1229,6 +1907,7 @@
     state.cards = {};
     ['pending', 'published', 'rejected'].forEach(function (k) { $(k).textContent = ''; });
     state.knownPending = null;
+    rwClear();
   }
 
   function showLogin(why) {

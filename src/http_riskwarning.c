@@ -5,6 +5,9 @@
  *   POST /api/v1/riskwarnings/{product_id}/confirm   {"edits": {...}} optional
  *   POST /api/v1/riskwarnings/{product_id}/reject    {"reason"}
  *   POST /api/v1/riskwarnings/{product_id}/cancel    {"reason"}
+ *   POST /api/v1/riskwarnings/{product_id}/preview   what confirming publishes
+ *   GET  /api/v1/regions                             counties and the blank map
+ * (the last two for the console's 风险预警 view, docs/console.md).
  * Same order of checks and error form as http_api.c. Runs on the MHD
  * thread with h->store. */
 #include <stdio.h>
@@ -14,11 +17,14 @@
 #include "http_internal.h"
 #include "log.h"
 #include "riskwarning_flow.h"
+#include "riskwarning_page.h"
 #include "timeutil.h"
 
 #define HTTP_RW_PREFIX "/api/v1/riskwarnings"
 
-enum http_rw_op { RW_INTAKE, RW_LIST, RW_GET, RW_CONFIRM, RW_REJECT, RW_CANCEL };
+#define HTTP_RW_REGIONS "/api/v1/regions"
+
+enum http_rw_op { RW_INTAKE, RW_LIST, RW_GET, RW_CONFIRM, RW_REJECT, RW_CANCEL, RW_PREVIEW };
 
 static const struct {
 	const char *suffix; /* after /{product_id}; NULL: the collection */
@@ -31,12 +37,15 @@ static const struct {
     [RW_CONFIRM] = {"/confirm", "POST", OFFICER_CONFIRM},
     [RW_REJECT] = {"/reject", "POST", OFFICER_REJECT},
     [RW_CANCEL] = {"/cancel", "POST", OFFICER_CANCEL},
+    [RW_PREVIEW] = {"/preview", "POST", OFFICER_CONFIRM},
 };
 
 bool http_riskwarning_route(const char *url)
 {
 	size_t n = strlen(HTTP_RW_PREFIX);
 
+	if (strcmp(url, "/api/v1/regions") == 0)
+		return true;
 	return strncmp(url, HTTP_RW_PREFIX, n) == 0 && (url[n] == '\0' || url[n] == '/');
 }
 
@@ -57,7 +66,7 @@ static bool http_rw_parse(const char *url, const char *method, enum http_rw_op *
 	id[n] = '\0';
 	if (!report_id_valid(id))
 		return false;
-	for (int k = RW_GET; k <= RW_CANCEL; k++) {
+	for (int k = RW_GET; k <= RW_PREVIEW; k++) {
 		if (strcmp(url + n, http_rw_ops[k].suffix) == 0) {
 			*op = (enum http_rw_op)k;
 			return true;
@@ -292,6 +301,107 @@ out:
 	return r;
 }
 
+/* --- the console's 风险预警 view (docs/console.md) --------------------- */
+
+/* POST …/preview: what confirming would make public, publishing nothing:
+ * the public page as it would read (only the counties at a public level,
+ * [riskwarning] publish_min_level) and its public JSON. Any state: for a
+ * published product it is the page as served. {"product_id", "state",
+ * "public", "page_html"}. */
+static enum MHD_Result http_rw_preview(struct http *h, struct MHD_Connection *conn,
+				       const struct http_req *req, const char *id)
+{
+	struct store_riskwarning w;
+	char published[TIME_TEXT_MAX] = "";
+	json_t *product = NULL, *pub = NULL, *body = NULL;
+	char *svg = NULL, *html = NULL;
+	size_t svglen = 0, len = 0;
+	json_error_t jerr;
+	enum MHD_Result r;
+	ga_err e = store_riskwarning_get(h->store, id, &w);
+
+	if (e != GA_OK) {
+		store_riskwarning_clear(&w);
+		return http_rw_fail(conn, req, e, NULL);
+	}
+	if (w.published_ms != 0)
+		time_format_rfc3339(w.published_ms, h->ctx.cfg->alerts.utc_offset_min, published,
+				    sizeof(published));
+	if ((product = json_loads(w.product, 0, &jerr)) == NULL) {
+		r = http_rw_fail(conn, req, GA_ERR_DB, NULL);
+		goto out;
+	}
+	pub = riskwarning_page_json(product, w.version, w.state, published,
+				    (enum riskwarning_level)h->ctx.cfg->riskwarning.publish_min);
+	if (pub == NULL) {
+		r = http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+		goto out;
+	}
+	if (riskwarning_page_svg(pub, h->ctx.geo, &svg, &svglen) != GA_OK)
+		svg = NULL; /* the public page goes without its map too */
+	e = riskwarning_page_html(pub, svg, h->ctx.cfg->alerts.sender, h->wf.exercise, &html, &len);
+	if (e != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	body = json_pack("{s:s, s:s, s:O, s:s%}", "product_id", w.product_id, "state", w.state,
+			 "public", pub, "page_html", html, len);
+	r = body ? http_send_json(conn, MHD_HTTP_OK, body, NULL)
+		 : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+out:
+	free(svg);
+	free(html);
+	json_decref(pub);
+	json_decref(product);
+	store_riskwarning_clear(&w);
+	return r;
+}
+
+/* GET /api/v1/regions: what the console composes a product on: every
+ * county of the regions file ({admin_code, name, city, in_service_area}),
+ * the province map with no county coloured (riskwarning_page_svg_coded:
+ * each path has data-code), the sender (the default issuer) and the lowest
+ * public level. */
+static enum MHD_Result http_rw_regions(struct http *h, struct MHD_Connection *conn,
+				       const struct http_req *req)
+{
+	json_t *list = json_array(), *blank = json_pack("{s:[]}", "levels"), *body = NULL;
+	size_t n = geo_region_count(h->ctx.geo), len = 0;
+	char *svg = NULL;
+	enum MHD_Result r;
+	ga_err e;
+
+	if (list == NULL || blank == NULL) {
+		r = http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct region *g = geo_region_get(h->ctx.geo, i);
+		if (json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:b}", "admin_code", g->admin_code, "name",
+					g->name, "city", g->city, "in_service_area",
+					geo_in_service_area(h->ctx.geo, g->admin_code))) != 0) {
+			r = http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+			goto out;
+		}
+	}
+	if ((e = riskwarning_page_svg_coded(blank, h->ctx.geo, &svg, &len)) != GA_OK) {
+		r = http_rw_fail(conn, req, e, NULL);
+		goto out;
+	}
+	body = json_pack(
+	    "{s:O, s:s%, s:s, s:s}", "regions", list, "map_svg", svg, len, "sender",
+	    h->ctx.cfg->alerts.sender, "publish_min_level",
+	    riskwarning_level_name((enum riskwarning_level)h->ctx.cfg->riskwarning.publish_min));
+	r = body ? http_send_json(conn, MHD_HTTP_OK, body, NULL)
+		 : http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+out:
+	free(svg);
+	json_decref(list);
+	json_decref(blank);
+	return r;
+}
+
 enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
 					const struct http_req *req)
 {
@@ -300,6 +410,19 @@ enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *c
 	struct http_who who;
 	enum http_rw_op op;
 
+	if (strcmp(req->url, HTTP_RW_REGIONS) == 0) {
+		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+			return http_send_method(conn, "GET");
+		unsigned st = http_auth(h, conn, false, &who, msg, sizeof(msg));
+		if (st == MHD_HTTP_UNAUTHORIZED)
+			return http_send_unauthorized(conn, msg);
+		if (st != 0)
+			return http_send_problem(conn, st, NULL, msg, NULL, 0);
+		if (!officer_may(who.officer.role, OFFICER_VIEW))
+			return http_send_problem(conn, MHD_HTTP_FORBIDDEN, "forbidden",
+						 "当前角色无权进行此操作", NULL, 0);
+		return http_rw_regions(h, conn, req);
+	}
 	if (!http_rw_parse(req->url, req->method, &op, id))
 		return http_send_problem(conn, MHD_HTTP_NOT_FOUND, NULL, "没有这个资源", NULL, 0);
 	const char *want = http_rw_ops[op].method;
@@ -322,6 +445,8 @@ enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *c
 		return http_rw_list(h, conn, req);
 	case RW_GET:
 		return http_rw_get(h, conn, req, id);
+	case RW_PREVIEW:
+		return http_rw_preview(h, conn, req, id);
 	default:
 		return http_rw_act(h, conn, req, &who, op, id);
 	}

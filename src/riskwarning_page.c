@@ -183,7 +183,10 @@ static ga_err page_finish(struct strbuf *b, char **out, size_t *outlen)
 	return GA_OK;
 }
 
-ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, size_t *outlen)
+/* codes: each path gets data-code (the console's map, never a public
+ * one: the public forms name no county below the public level). */
+static ga_err page_svg(const json_t *pub, const struct geo *g, bool codes, char **out,
+		       size_t *outlen)
 {
 	struct strbuf b = STRBUF_INIT(RISKWARNING_PAGE_MAX);
 	struct page_bbox box = {INFINITY, INFINITY, -INFINITY, -INFINITY};
@@ -209,7 +212,13 @@ ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, 
 		int l = page_level_of(pub, r->admin_code);
 		struct page_path p = {&b, box.minx, box.maxy, k, scale, 0, 0, false};
 
-		strbuf_puts(&b, "<path fill=\"");
+		strbuf_puts(&b, "<path ");
+		if (codes) {
+			strbuf_puts(&b, "data-code=\"");
+			page_esc(&b, r->admin_code);
+			strbuf_puts(&b, "\" ");
+		}
+		strbuf_puts(&b, "fill=\"");
 		strbuf_puts(&b, l >= 0 ? page_colors[l] : "#eeeeee");
 		strbuf_puts(
 		    &b, "\" stroke=\"#555555\" stroke-width=\"0.4\" fill-rule=\"evenodd\" d=\"");
@@ -224,6 +233,17 @@ ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, 
 	}
 	strbuf_puts(&b, "</svg>");
 	return page_finish(&b, out, outlen);
+}
+
+ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, size_t *outlen)
+{
+	return page_svg(pub, g, false, out, outlen);
+}
+
+ga_err riskwarning_page_svg_coded(const json_t *pub, const struct geo *g, char **out,
+				  size_t *outlen)
+{
+	return page_svg(pub, g, true, out, outlen);
 }
 
 /* --- the front page's section ------------------------------------------ */

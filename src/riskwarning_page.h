@@ -33,6 +33,11 @@ json_t *riskwarning_page_json(const json_t *product, int version, const char *st
  * (riskwarning_page_json) filled with their level's colour; an
  * accessible name (<title>) saying so. *out malloc'd, *outlen bytes. */
 ga_err riskwarning_page_svg(const json_t *pub, const struct geo *g, char **out, size_t *outlen);
+/* The same map with data-code="{admin_code}" on each county's <path>, for
+ * the officers' console (it paints and picks counties by it): it names
+ * every county, so it is never served publicly. */
+ga_err riskwarning_page_svg_coded(const json_t *pub, const struct geo *g, char **out,
+				  size_t *outlen);
 
 /* The page of pub with map_svg inlined (may be NULL). sender names the
  * publishing authority; exercise adds the 演练 banner. */

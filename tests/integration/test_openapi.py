@@ -229,6 +229,7 @@ def test_every_operation_answers_as_documented():
                  ("post", "/api/v1/riskwarnings/{product_id}/confirm"),
                  ("post", "/api/v1/riskwarnings/{product_id}/reject"),
                  ("post", "/api/v1/riskwarnings/{product_id}/cancel"),
+                 ("post", "/api/v1/riskwarnings/{product_id}/preview"), ("get", "/api/v1/regions"),
                  ("get", "/warnings/{product_id}"), ("get", "/warnings/{product_id}.json"),
                  ("get", "/warnings/{product_id}.xml")):
         assert ok[(m, p)] == 200, (m, p, ok[(m, p)])

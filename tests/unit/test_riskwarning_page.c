@@ -94,6 +94,17 @@ static void test_public_forms(void **state)
 	assert_int_equal(occurrences(svg, "fill=\"#fbc02d\""), 2);
 	assert_int_equal(occurrences(svg, "fill=\"#1976d2\""), 0);
 	assert_non_null(strstr(svg, "aria-labelledby=\"rwmap-title\""));
+	assert_null(strstr(svg, "data-code")); /* the public map names no code */
+	{ /* the console's map: every county's path carries its code */
+		char *coded;
+		size_t codedlen;
+		assert_int_equal(riskwarning_page_svg_coded(pub, geo, &coded, &codedlen), GA_OK);
+		assert_int_equal(strlen(coded), codedlen);
+		assert_int_equal(occurrences(coded, "<path data-code=\""), geo_region_count(geo));
+		assert_non_null(strstr(coded, "data-code=\"321181\""));
+		assert_int_equal(occurrences(coded, "fill=\"#d32f2f\""), 1);
+		free(coded);
+	}
 
 	assert_int_equal(riskwarning_page_html(pub, svg, "江苏省自然资源厅", true, &html, &len),
 			 GA_OK);
