@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,12 +500,27 @@ static void test_open_errors(void **state)
 	assert_int_equal(db_kind(f->db), DB_KIND_POSTGRES);
 }
 
+/* schema_version's version, -1 on an error (no cmocka asserts: threads
+ * call it). */
+static int64_t schema_version(struct db *db)
+{
+	struct db_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (db_prepare(db, "SELECT version FROM schema_version", &st) == DB_OK &&
+	    db_step(st) == DB_ROW)
+		v = db_column_int64(st, 0);
+	db_finalize(st);
+	return v;
+}
+
 /* Applies migration i (0-based) as store.c's runner does (store_sql_pg.c):
- * in a transaction holding the advisory lock, skipped when schema_version
- * says it is applied. */
+ * in a transaction holding the advisory lock, skipped (DB_DONE) when
+ * schema_version says it is applied. */
 static int apply_migration(struct db *db, int i)
 {
 	char sql[256];
+	int64_t v;
 	int rc;
 
 	if ((rc = db_exec(db, "BEGIN")) != DB_OK)
@@ -513,8 +529,8 @@ static int apply_migration(struct db *db, int i)
 		 (long long)STORE_PG_MIGRATION_LOCK);
 	if ((rc = db_exec(db, sql)) != DB_OK)
 		goto out;
-	if (query_int(db, "SELECT version FROM schema_version") > i) {
-		rc = DB_DONE;
+	if ((v = schema_version(db)) < 0 || v > i) {
+		rc = v < 0 ? DB_ERROR : DB_DONE;
 		goto out;
 	}
 	if ((rc = db_exec(db, store_migrations_pg[i])) != DB_OK)
@@ -526,6 +542,56 @@ static int apply_migration(struct db *db, int i)
 out:
 	db_exec(db, "ROLLBACK");
 	return rc;
+}
+
+struct migrator {
+	const char *url;
+	int applied, skipped, failed;
+	char err[256];
+};
+
+/* Connects and applies every migration, counting what happened. */
+static void *migrate_all(void *arg)
+{
+	struct migrator *m = arg;
+	struct db *db = db_open_pg(m->url, m->err, sizeof m->err);
+
+	if (!db) {
+		m->failed++;
+		return NULL;
+	}
+	for (int i = 0; i < store_nmigrations_pg; i++) {
+		int rc = apply_migration(db, i);
+		if (rc == DB_OK)
+			m->applied++;
+		else if (rc == DB_DONE)
+			m->skipped++;
+		else if (m->failed++ == 0)
+			snprintf(m->err, sizeof m->err, "migration %d: %d %s", i + 1, rc,
+				 db_errmsg(db));
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* Two instances starting together: each migration runs once, on one of
+ * them, and both end with the whole schema. */
+static void test_migrations_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct migrator a = {.url = f->url}, b = {.url = f->url};
+	pthread_t ta, tb;
+
+	exec_ok(f->db, store_pg_schema_version_sql);
+	assert_int_equal(pthread_create(&ta, NULL, migrate_all, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, migrate_all, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	if (a.failed || b.failed)
+		fail_msg("%s / %s", a.err, b.err);
+	assert_int_equal(a.applied + b.applied, store_nmigrations_pg);
+	assert_int_equal(a.skipped + b.skipped, store_nmigrations_pg);
+	assert_int_equal(schema_version(f->db), store_nmigrations_pg);
 }
 
 static int names_cb(void *arg, int n, char **v, char **cols)
@@ -554,8 +620,7 @@ static void test_migrations(void **state)
 		if (mrc != DB_OK)
 			fail_msg("migration %d: %d %s", i + 1, mrc, db_errmsg(f->db));
 	}
-	assert_int_equal(query_int(f->db, "SELECT version FROM schema_version"),
-			 store_nmigrations_pg);
+	assert_int_equal(schema_version(f->db), store_nmigrations_pg);
 	/* Run again: every one skipped. */
 	for (int i = 0; i < store_nmigrations_pg; i++)
 		assert_int_equal(apply_migration(f->db, i), DB_DONE);
@@ -636,6 +701,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lost_and_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrations_concurrent, setup, teardown),
 	};
 
 	base_url = getenv("GA_TEST_PG_URL");
