@@ -22,7 +22,9 @@
  * already prepared at its place (so NULL after an int reuses the int8
  * one), other kinds need their own type; a new signature prepares again,
  * and when the server cannot infer a type-0 parameter (42P18: `SELECT ?`
- * with text or NULL) it is prepared as text.
+ * with text or NULL) it is prepared as text. Inside a transaction the
+ * PREPARE runs under a savepoint, so that a statement that does not
+ * prepare fails alone and leaves the transaction usable, as in SQLite.
  *
  * Results are read in text format, all rows at the first step (the
  * store reads bounded row counts). Error codes from SQLSTATE: class 23 ->
@@ -433,6 +435,19 @@ out:
 	return rc;
 }
 
+/* Runs a command of the backend's own (savepoints); DB_OK or the error,
+ * with db's message set only on an error. */
+static int pg_cmd(struct pg_db *db, const char *sql)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	int rc = pg_code(db, res);
+
+	if (rc != DB_OK)
+		pg_seterr_res(db, res, rc);
+	PQclear(res);
+	return rc;
+}
+
 static int64_t pg_changes(struct db *base)
 {
 	return ((struct pg_db *)base)->changes;
@@ -695,6 +710,7 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 	struct pg_prepared *pp = NULL;
 	PGresult *res = NULL;
 	const char *state;
+	bool sp;
 	int k;
 
 	for (k = 0; k < DB_PG_PREPARED_MAX; k++)
@@ -718,6 +734,14 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 					    [PK_BLOB] = PG_BYTEAOID};
 		pp->types[i] = types[st->p[i].kind];
 	}
+	/* In a transaction, a failed PREPARE would abort it: under a
+	 * savepoint it does not (as a failed sqlite3_prepare), and the retry
+	 * below can run. Once per connection and signature: cheap. */
+	sp = PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+	if (sp && (*rc = pg_cmd(db, "SAVEPOINT ga_prepare")) != DB_OK) {
+		pp = NULL;
+		goto out;
+	}
 	res = PQprepare(db->conn, pp->name, st->sql, st->nparams, pp->types);
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	if (state && strcmp(state, "42P18") == 0) {
@@ -728,13 +752,24 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 				pp->types[i] = PG_TEXTOID;
 				any = true;
 			}
-		if (any) {
+		if (any && (!sp || pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_prepare") == DB_OK)) {
 			PQclear(res);
 			res = PQprepare(db->conn, pp->name, st->sql, st->nparams, pp->types);
 		}
 	}
-	if ((*rc = pg_code(db, res)) != DB_OK) {
+	*rc = pg_code(db, res);
+	if (*rc != DB_OK)
 		pg_seterr_res(db, res, *rc);
+	if (sp && *rc != DB_LOST) {
+		int r2 = DB_OK;
+		if (*rc != DB_OK)
+			r2 = pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_prepare");
+		if (r2 == DB_OK)
+			r2 = pg_cmd(db, "RELEASE SAVEPOINT ga_prepare");
+		if (r2 != DB_OK && *rc == DB_OK)
+			*rc = r2;
+	}
+	if (*rc != DB_OK) {
 		pp = NULL;
 		goto out;
 	}

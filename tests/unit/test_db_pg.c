@@ -351,6 +351,24 @@ static void test_transaction(void **state)
 	exec_ok(f->db, "ROLLBACK");
 	assert_false(db_in_txn(f->db));
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM x"), 0);
+	/* A statement that does not prepare, or whose NULL parameter needs a
+	 * second PREPARE, leaves the transaction usable (as in SQLite). */
+	exec_ok(f->db, "BEGIN");
+	st = prep(f->db, "SELECT ? IS NULL");
+	assert_int_equal(db_bind_null(st, 1), DB_OK);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_int_equal(db_column_int(st, 0), 1);
+	db_finalize(st);
+	st = prep(f->db, "SELEC ?");
+	assert_int_equal(db_step(st), DB_ERROR);
+	assert_non_null(strstr(db_errmsg(f->db), "42601"));
+	db_finalize(st);
+	st = prep(f->db, "INSERT INTO x (v) VALUES (?)");
+	assert_int_equal(db_bind_int(st, 1, 5), DB_OK);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_finalize(st);
+	exec_ok(f->db, "COMMIT");
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM x WHERE v = 5"), 1);
 	/* A failed statement leaves the transaction open (and failed) until
 	 * ROLLBACK, as the caller must know. */
 	exec_ok(f->db, "BEGIN");
