@@ -430,6 +430,47 @@ static void test_null_after_int(void **state)
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_prepared_statements"), 1);
 }
 
+/* One statement, parameter-type signatures past DB_PG_PREPARED_MAX (4):
+ * at the cap each has its server-side statement; one past evicts (and
+ * DEALLOCATEs) the oldest, which prepares again when needed. */
+static void test_prepared_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct db_stmt *st = prep(f->db, "SELECT ?::text || '/' || ?::text");
+	static const char *const want[] = {"1/2", "1/2.5", "1.5/2", "a/b", "\\x61/\\x62", "1/2"};
+	struct db_stmt *count = prep(f->db, "SELECT count(*) FROM pg_prepared_statements");
+
+	for (int k = 0; k < 6; k++) {
+		switch (k) {
+		case 0:
+		case 5:
+			db_bind_int(st, 1, 1), db_bind_int(st, 2, 2);
+			break;
+		case 1:
+			db_bind_int(st, 1, 1), db_bind_double(st, 2, 2.5);
+			break;
+		case 2:
+			db_bind_double(st, 1, 1.5), db_bind_int(st, 2, 2);
+			break;
+		case 3:
+			db_bind_text(st, 1, "a", -1), db_bind_text(st, 2, "b", -1);
+			break;
+		case 4:
+			db_bind_blob(st, 1, "a", 1), db_bind_blob(st, 2, "b", 1);
+			break;
+		}
+		assert_int_equal(db_step(st), DB_ROW);
+		assert_string_equal(db_column_text(st, 0), want[k]);
+		db_reset(st);
+		assert_int_equal(db_step(count), DB_ROW);
+		/* st's statements and count's own. */
+		assert_int_equal(db_column_int(count, 0), (k < 4 ? k + 1 : 4) + 1);
+		db_reset(count);
+	}
+	db_finalize(st);
+	db_finalize(count);
+}
+
 static void test_lost_and_reconnect(void **state)
 {
 	struct fixture *f = *state;
@@ -716,6 +757,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_returning_constraint_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_null_after_int, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prepared_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_and_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
