@@ -18,7 +18,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libmosquitto-dev mosquitto mosquitto-clients libjansson-dev libcurl4-openssl-dev
 	libproj-dev proj-data libsqlite3-dev sqlite3 libmicrohttpd-dev libinih-dev
-	libxml2-dev libsodium-dev libxmlsec1-dev
+	libxml2-dev libsodium-dev libxmlsec1-dev libpq-dev
 )
 
 say() { printf 'quickstart: %s\n' "$*"; }

@@ -33,6 +33,7 @@ enum {
 	DB_FULL = 13,	    /* disk full, max_page_count reached */
 	DB_CONSTRAINT = 19, /* unique, primary key, check, foreign key, not null */
 	DB_MISUSE = 21,
+	DB_RANGE = 25, /* bind index out of range (SQLite's SQLITE_RANGE) */
 	DB_ROW = 100,
 	DB_DONE = 101,
 	/* PostgreSQL only: the connection is gone (server stopped, failover).

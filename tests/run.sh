@@ -5,6 +5,10 @@
 #      (AddressSanitizer + UndefinedBehaviorSanitizer, Debug);
 #   3. runs the unit tests in build/ci, and every test (unit and integration:
 #      the real mosquitto and the ASan-built daemon) in build/asan;
+#   3a. for both, a throw-away PostgreSQL cluster (tests/pg.sh: initdb in a
+#      temp folder, a free 127.0.0.1 port) runs for the whole run, its URL
+#      exported as GA_TEST_PG_URL (test_db_pg fails without it); stopped
+#      and deleted on exit;
 #   4. builds each tests/fuzz/fuzz_NAME.c with libFuzzer (cmake -DGA_FUZZ=ON,
 #      build/fuzz) and runs it for
 #      GA_FUZZ_SECONDS (20) on tests/fuzz/corpus/NAME.
@@ -22,7 +26,7 @@ PACKAGES=(
 	libmosquitto-dev mosquitto mosquitto-clients libjansson-dev
 	libcurl4-openssl-dev libproj-dev proj-data proj-bin libsqlite3-dev sqlite3
 	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
-	libxmlsec1-dev xmlsec1
+	libxmlsec1-dev xmlsec1 libpq-dev postgresql-15
 	python3 python3-paho-mqtt
 	chromium fonts-wqy-microhei libxml2-utils openssl nginx-light
 )
@@ -156,6 +160,17 @@ build_tree() {
 	FAILURES+=("build of $dir")
 	return 1
 }
+
+# One PostgreSQL cluster for the whole run (tests/pg.sh); a failure to
+# start it is counted, and the tests that need it then fail on their own.
+# shellcheck source=tests/pg.sh
+source tests/pg.sh
+trap pg_stop EXIT
+step "PostgreSQL test cluster (tests/pg.sh)"
+if ! pg_start; then
+	FAILED=$((FAILED + 1))
+	FAILURES+=("PostgreSQL test cluster (tests/pg.sh)")
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
