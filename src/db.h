@@ -26,8 +26,9 @@
 /* Result codes: SQLite's values, so the SQLite backend returns its own. */
 enum {
 	DB_OK = 0,
-	DB_ERROR = 1, /* anything not listed below; db_errmsg says what */
-	DB_BUSY = 5,  /* locked by another connection, serialization failure, deadlock */
+	DB_ERROR = 1,  /* anything not listed below; db_errmsg says what */
+	DB_BUSY = 5,   /* locked by another connection, serialization failure, deadlock */
+	DB_LOCKED = 6, /* SQLite only: a conflict within the connection (never from PostgreSQL) */
 	DB_NOMEM = 7,
 	DB_IOERR = 10,
 	DB_FULL = 13,	    /* disk full, max_page_count reached */
@@ -39,6 +40,14 @@ enum {
 	 * The statement did not run or its outcome is unknown; the open
 	 * transaction, if any, is lost. db_reconnect tries again. */
 	DB_LOST = 1000,
+	/* Extended codes, SQLite's values: a result may carry one, so compare
+	 * a result with a primary code above as (rc & 0xff). The store tells
+	 * a duplicate key from other violations by these. PostgreSQL: 23505
+	 * is DB_CONSTRAINT_UNIQUE, 23514 DB_CONSTRAINT_CHECK, any other
+	 * class 23 DB_CONSTRAINT. */
+	DB_CONSTRAINT_CHECK = 275,	 /* DB_CONSTRAINT | 1 << 8 */
+	DB_CONSTRAINT_PRIMARYKEY = 1555, /* DB_CONSTRAINT | 6 << 8 */
+	DB_CONSTRAINT_UNIQUE = 2067,	 /* DB_CONSTRAINT | 8 << 8 */
 };
 
 /* Column types as db_column_type reports them: SQLite's values. The
@@ -73,6 +82,10 @@ enum db_kind db_kind(const struct db *db);
 /* The SQLite connection of a DB_KIND_SQLITE db (pragmas, WAL hook,
  * backup), NULL for PostgreSQL. */
 struct sqlite3 *db_sqlite(struct db *db);
+/* The SQLite statement of a statement on a DB_KIND_SQLITE db (tests read
+ * its counters), NULL for PostgreSQL. */
+struct sqlite3_stmt;
+struct sqlite3_stmt *db_sqlite_stmt(struct db_stmt *st);
 
 /* Last error of this connection, never NULL. */
 const char *db_errmsg(struct db *db);
