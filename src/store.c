@@ -91,6 +91,36 @@ out:
 	return e;
 }
 
+/* Steps once for the RETURNING row and once more to the end, so the
+ * statement is complete on either backend before it is reset. */
+ga_err store_run_insert(struct store *s, struct db_stmt *st, int bindrc, int64_t *id,
+			const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+	int64_t v;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
+		e = store_error(s, rc == DB_DONE ? DB_ERROR : rc, what);
+		goto out;
+	}
+	v = db_column_int64(st, 0);
+	if ((rc = db_step(st)) != DB_DONE) {
+		e = store_error(s, rc == DB_ROW ? DB_ERROR : rc, what);
+		goto out;
+	}
+	if (id != NULL)
+		*id = v;
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
 ga_err store_step_row(struct store *s, struct db_stmt *st, int bindrc, const char *what)
 {
 	int rc = bindrc;

@@ -8,7 +8,6 @@
 #include "log.h"
 #include "store.h"
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 /* Binds an optional time: 0 is NULL. */
 static int store_bind_time(struct db_stmt *st, int i, int64_t ms)
@@ -120,17 +119,7 @@ ga_err store_draft_insert(struct store *s, struct store_draft *d)
 		   d->supersedes > 0 ? db_bind_int64(st, 34, d->supersedes) : db_bind_null(st, 34));
 	STORE_BIND(rc, db_bind_text(st, 35, d->refs[0] ? d->refs : "[]", -1));
 	STORE_BIND(rc, db_bind_text(st, 36, d->fingerprint, -1));
-	if (rc == DB_OK)
-		rc = db_step(st);
-	if (rc != DB_DONE) {
-		e = store_error(s, rc, "draft insert");
-		goto out;
-	}
-	d->id = sqlite3_last_insert_rowid(db_sqlite(s->db));
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	return store_run_insert(s, st, rc, &d->id, "draft insert");
 }
 
 ga_err store_draft_update(struct store *s, const struct store_draft *d)

@@ -5,7 +5,6 @@
 
 #include "store.h"
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 /* Fills d from a row of STORE_DELIVERY_COLUMNS. */
 static void store_delivery_read(struct db_stmt *st, struct store_delivery *d)
@@ -32,26 +31,19 @@ ga_err store_delivery_insert(struct store *s, struct store_delivery *d)
 {
 	struct db_stmt *st = s->stmt[STMT_DELIVERY_INSERT];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = db_bind_text(st, 1, d->alert_id, -1)) != DB_OK ||
-	    (rc = db_bind_int(st, 2, d->version)) != DB_OK ||
-	    (rc = db_bind_text(st, 3, d->msg_type, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 4, d->channel, -1)) != DB_OK ||
-	    (rc = db_bind_int64(st, 5, d->next_attempt_ms)) != DB_OK ||
-	    (rc = db_bind_int64(st, 6, d->deadline_ms)) != DB_OK ||
-	    (rc = db_bind_text(st, 7, d->idem_key, -1)) != DB_OK ||
-	    (rc = db_bind_int64(st, 8, d->created_ms)) != DB_OK || (rc = db_step(st)) != DB_DONE) {
-		e = store_error(s, rc, "delivery insert");
-		goto out;
-	}
-	d->id = sqlite3_last_insert_rowid(db_sqlite(s->db));
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, db_bind_text(st, 1, d->alert_id, -1));
+	STORE_BIND(rc, db_bind_int(st, 2, d->version));
+	STORE_BIND(rc, db_bind_text(st, 3, d->msg_type, -1));
+	STORE_BIND(rc, db_bind_text(st, 4, d->channel, -1));
+	STORE_BIND(rc, db_bind_int64(st, 5, d->next_attempt_ms));
+	STORE_BIND(rc, db_bind_int64(st, 6, d->deadline_ms));
+	STORE_BIND(rc, db_bind_text(st, 7, d->idem_key, -1));
+	STORE_BIND(rc, db_bind_int64(st, 8, d->created_ms));
+	return store_run_insert(s, st, rc, &d->id, "delivery insert");
 }
 
 ga_err store_delivery_channels(struct store *s, const char *alert_id, int version,

@@ -196,6 +196,12 @@ ga_err store_run_changes(struct store *s, struct db_stmt *st, int bindrc, int64_
  * caller reads the row, then calls store_stmt_done. */
 ga_err store_step_row(struct store *s, struct db_stmt *st, int bindrc, const char *what);
 
+/* Runs st, an INSERT ... RETURNING id whose parameters are bound (bindrc
+ * the result of binding them): GA_OK with *id (when not NULL) the new
+ * row's id, else store_error's for what. Leaves st done either way. */
+ga_err store_run_insert(struct store *s, struct db_stmt *st, int bindrc, int64_t *id,
+			const char *what);
+
 /* As store_run_changes, for an UPDATE or DELETE of rows that must exist:
  * GA_ERR_NOTFOUND when st changed no row. */
 ga_err store_run_update(struct store *s, struct db_stmt *st, int bindrc, const char *what);

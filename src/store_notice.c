@@ -5,27 +5,22 @@
 
 #include "store.h"
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 ga_err store_notice_insert(struct store *s, const char *audience, const char *event,
 			   const char *body, int64_t now_ms, int64_t deadline_ms, int64_t *id)
 {
 	struct db_stmt *st = s->stmt[STMT_NOTICE_INSERT];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = db_bind_text(st, 1, audience, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 2, event, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 3, body, -1)) != DB_OK ||
-	    (rc = db_bind_int64(st, 4, now_ms)) != DB_OK ||
-	    (rc = db_bind_int64(st, 5, deadline_ms)) != DB_OK || (rc = db_step(st)) != DB_DONE)
-		e = store_error(s, rc, "notice insert");
-	else if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db_sqlite(s->db));
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, db_bind_text(st, 1, audience, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, event, -1));
+	STORE_BIND(rc, db_bind_text(st, 3, body, -1));
+	STORE_BIND(rc, db_bind_int64(st, 4, now_ms));
+	STORE_BIND(rc, db_bind_int64(st, 5, deadline_ms));
+	return store_run_insert(s, st, rc, id, "notice insert");
 }
 
 ga_err store_notice_due(struct store *s, int64_t now_ms, int limit, store_notice_cb cb, void *arg)

@@ -6,7 +6,6 @@
 #include "officer_role.h"
 #include "store.h"
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 ga_err store_officer_add(struct store *s, const char *name, enum officer_role role,
 			 const char *password_hash, const char *token_hash, int64_t created_ms,
@@ -14,26 +13,18 @@ ga_err store_officer_add(struct store *s, const char *name, enum officer_role ro
 {
 	struct db_stmt *st = s->stmt[STMT_OFFICER_ADD];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if (name == NULL || role < 0 || role >= OFFICER_ROLE_COUNT)
 		return GA_ERR_INVAL;
-	if ((rc = db_bind_text(st, 1, name, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 2, officer_role_name(role), -1)) != DB_OK ||
-	    (rc = store_bind_text(st, 3, password_hash, true)) != DB_OK ||
-	    (rc = store_bind_text(st, 4, token_hash, true)) != DB_OK ||
-	    (rc = db_bind_int64(st, 5, created_ms)) != DB_OK || (rc = db_step(st)) != DB_DONE) {
-		e = store_error(s, rc, "officer add");
-		goto out;
-	}
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db_sqlite(s->db));
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, db_bind_text(st, 1, name, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, officer_role_name(role), -1));
+	STORE_BIND(rc, store_bind_text(st, 3, password_hash, true));
+	STORE_BIND(rc, store_bind_text(st, 4, token_hash, true));
+	STORE_BIND(rc, db_bind_int64(st, 5, created_ms));
+	return store_run_insert(s, st, rc, id, "officer add");
 }
 
 /* Fills o from a row of STORE_OFFICER_COLUMNS. GA_ERR_DB for a role the

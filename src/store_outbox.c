@@ -1,28 +1,20 @@
 /* store_outbox.c - receipts waiting for the broker's acknowledgement. */
 #include "store.h"
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 ga_err store_outbox_put(struct store *s, const char *topic, const char *payload, int64_t created_ms,
 			int64_t *id)
 {
 	struct db_stmt *st = s->stmt[STMT_OUTBOX_PUT];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = db_bind_text(st, 1, topic, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 2, payload, -1)) != DB_OK ||
-	    (rc = db_bind_int64(st, 3, created_ms)) != DB_OK || (rc = db_step(st)) != DB_DONE) {
-		e = store_error(s, rc, "outbox put");
-		goto out;
-	}
-	*id = sqlite3_last_insert_rowid(db_sqlite(s->db));
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, db_bind_text(st, 1, topic, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, payload, -1));
+	STORE_BIND(rc, db_bind_int64(st, 3, created_ms));
+	return store_run_insert(s, st, rc, id, "outbox put");
 }
 
 ga_err store_outbox_delete(struct store *s, int64_t id)

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "store_internal.h"
-#include <sqlite3.h> /* sqlite3_last_insert_rowid until RETURNING id */
 
 #define STORE_RW_COLUMNS                                                                           \
 	"w.id, w.product_id, w.version, w.state, w.source, w.product, w.valid_from_ms,"            \
@@ -88,7 +87,7 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 		 s,
 		 "INSERT INTO riskwarnings (product_id, state, source, raw, product,"
 		 " valid_from_ms, valid_to_ms, supersedes, received_ms)"
-		 " VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		 " VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
 		 &st, "riskwarning put")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, product_id, -1));
@@ -102,9 +101,7 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 	STORE_BIND(rc, db_bind_int64(st, 6, valid_to_ms));
 	STORE_BIND(rc, store_bind_text(st, 7, supersedes, true));
 	STORE_BIND(rc, db_bind_int64(st, 8, received_ms));
-	e = store_run_changes(s, st, rc, NULL, "riskwarning put");
-	if (e == GA_OK && id != NULL)
-		*id = sqlite3_last_insert_rowid(db_sqlite(s->db));
+	e = store_run_insert(s, st, rc, id, "riskwarning put");
 	db_finalize(st);
 	return e;
 }
@@ -145,7 +142,7 @@ ga_err store_riskwarning_list(struct store *s, const char *state, int limit,
 		limit = STORE_RISKWARNING_LIST_MAX;
 	if ((e = store_rw_prepare(s,
 				  "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
-				  " WHERE ?1 IS NULL OR w.state = ?1"
+				  " WHERE CAST(?1 AS TEXT) IS NULL OR w.state = ?1"
 				  " ORDER BY w.received_ms DESC, w.id DESC LIMIT ?2",
 				  &st, "riskwarning list")) != GA_OK)
 		return e;

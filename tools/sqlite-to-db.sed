@@ -7,6 +7,9 @@
 # sqlite3_last_insert_rowid (use `RETURNING id` and read the row),
 # sqlite3_bind_text64 / sqlite3_prepare_v3 / calls split over lines,
 # `sqlite3 *` members and the SQLite-only opening code (db_sqlite(db)).
+# SQL is not rewritten: grep the new statements for INSERT OR IGNORE
+# (-> INSERT ... ON CONFLICT DO NOTHING) and the other SQLite-only forms
+# listed under "Dialect" at the top of src/store_sql.c.
 # A call bound SQLITE_TRANSIENT becomes db_bind_text (no copy): check that
 # its buffer lives until the statement is reset.
 
