@@ -94,13 +94,17 @@ const char *db_errmsg(struct db *db);
  * migrations, BEGIN/COMMIT). */
 int db_exec(struct db *db, const char *sql);
 
-/* Prepares sql (nbyte -1: up to the NUL). The PostgreSQL backend defers
- * the server-side prepare to the first step, per connection. */
+/* Prepares sql (up to its NUL), one statement. *out is NULL on failure;
+ * db_finalize(NULL) does nothing. The PostgreSQL backend defers the
+ * server-side prepare to the first step, per connection. */
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
 void db_finalize(struct db_stmt *st);
 
 /* Binds parameter i (from 1). Text and blobs are not copied: they must
- * stay valid until the statement is reset (SQLITE_STATIC semantics). */
+ * stay valid until the statement is reset (SQLITE_STATIC semantics).
+ * Text: nbyte -1 is up to the NUL; p NULL binds NULL. Blob: p NULL binds
+ * NULL; a non-NULL p with n 0 is an empty blob, not NULL (the store binds
+ * "", 0 for one). */
 int db_bind_int(struct db_stmt *st, int i, int v);
 int db_bind_int64(struct db_stmt *st, int i, int64_t v);
 int db_bind_double(struct db_stmt *st, int i, double v);
@@ -113,7 +117,10 @@ int db_bind_null(struct db_stmt *st, int i);
 int db_step(struct db_stmt *st);
 
 /* Columns of the current row, from 0. Text is NULL for SQL NULL and valid
- * until the next step or reset. */
+ * until the next step or reset. A NULL reads as 0 from the int, int64
+ * and double calls, as NULL and 0 bytes from blob and bytes (the store
+ * relies on it: "NULL reads as 0"). bytes: of the text (without its NUL)
+ * or blob. */
 int db_column_type(struct db_stmt *st, int col);
 int db_column_int(struct db_stmt *st, int col);
 int64_t db_column_int64(struct db_stmt *st, int col);
