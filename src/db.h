@@ -26,8 +26,9 @@
 /* Result codes: SQLite's values, so the SQLite backend returns its own. */
 enum {
 	DB_OK = 0,
-	DB_ERROR = 1, /* anything not listed below; db_errmsg says what */
-	DB_BUSY = 5,  /* locked by another connection, serialization failure, deadlock */
+	DB_ERROR = 1,  /* anything not listed below; db_errmsg says what */
+	DB_BUSY = 5,   /* locked by another connection, serialization failure, deadlock */
+	DB_LOCKED = 6, /* SQLite only: a conflict within the connection (never from PostgreSQL) */
 	DB_NOMEM = 7,
 	DB_IOERR = 10,
 	DB_FULL = 13,	    /* disk full, max_page_count reached */
@@ -40,6 +41,14 @@ enum {
 	 * The statement did not run or its outcome is unknown; the open
 	 * transaction, if any, is lost. db_reconnect tries again. */
 	DB_LOST = 1000,
+	/* Extended codes, SQLite's values: a result may carry one, so compare
+	 * a result with a primary code above as (rc & 0xff). The store tells
+	 * a duplicate key from other violations by these. PostgreSQL: 23505
+	 * is DB_CONSTRAINT_UNIQUE, 23514 DB_CONSTRAINT_CHECK, any other
+	 * class 23 DB_CONSTRAINT. */
+	DB_CONSTRAINT_CHECK = 275,	 /* DB_CONSTRAINT | 1 << 8 */
+	DB_CONSTRAINT_PRIMARYKEY = 1555, /* DB_CONSTRAINT | 6 << 8 */
+	DB_CONSTRAINT_UNIQUE = 2067,	 /* DB_CONSTRAINT | 8 << 8 */
 };
 
 /* Column types as db_column_type reports them: SQLite's values. The
@@ -74,6 +83,10 @@ enum db_kind db_kind(const struct db *db);
 /* The SQLite connection of a DB_KIND_SQLITE db (pragmas, WAL hook,
  * backup), NULL for PostgreSQL. */
 struct sqlite3 *db_sqlite(struct db *db);
+/* The SQLite statement of a statement on a DB_KIND_SQLITE db (tests read
+ * its counters), NULL for PostgreSQL. */
+struct sqlite3_stmt;
+struct sqlite3_stmt *db_sqlite_stmt(struct db_stmt *st);
 
 /* Last error of this connection, never NULL. */
 const char *db_errmsg(struct db *db);
@@ -82,13 +95,17 @@ const char *db_errmsg(struct db *db);
  * migrations, BEGIN/COMMIT). */
 int db_exec(struct db *db, const char *sql);
 
-/* Prepares sql (nbyte -1: up to the NUL). The PostgreSQL backend defers
- * the server-side prepare to the first step, per connection. */
+/* Prepares sql (up to its NUL), one statement. *out is NULL on failure;
+ * db_finalize(NULL) does nothing. The PostgreSQL backend defers the
+ * server-side prepare to the first step, per connection. */
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
 void db_finalize(struct db_stmt *st);
 
 /* Binds parameter i (from 1). Text and blobs are not copied: they must
- * stay valid until the statement is reset (SQLITE_STATIC semantics). */
+ * stay valid until the statement is reset (SQLITE_STATIC semantics).
+ * Text: nbyte -1 is up to the NUL; p NULL binds NULL. Blob: p NULL binds
+ * NULL; a non-NULL p with n 0 is an empty blob, not NULL (the store binds
+ * "", 0 for one). */
 int db_bind_int(struct db_stmt *st, int i, int v);
 int db_bind_int64(struct db_stmt *st, int i, int64_t v);
 int db_bind_double(struct db_stmt *st, int i, double v);
@@ -101,7 +118,10 @@ int db_bind_null(struct db_stmt *st, int i);
 int db_step(struct db_stmt *st);
 
 /* Columns of the current row, from 0. Text is NULL for SQL NULL and valid
- * until the next step or reset. */
+ * until the next step or reset. A NULL reads as 0 from the int, int64
+ * and double calls, as NULL and 0 bytes from blob and bytes (the store
+ * relies on it: "NULL reads as 0"). bytes: of the text (without its NUL)
+ * or blob. */
 int db_column_type(struct db_stmt *st, int col);
 int db_column_int(struct db_stmt *st, int col);
 int64_t db_column_int64(struct db_stmt *st, int col);

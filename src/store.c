@@ -1,6 +1,9 @@
-/* store.c - the SQLite store: opening (pragmas, migrations, cached
- * statements), transactions, health and counts, and the translation of
- * SQLite's result codes into ga_err. The verbs on reports and incidents
+/* store.c - the store: opening (pragmas, migrations, cached statements),
+ * transactions, health and counts, and the translation of db.h's result
+ * codes into ga_err. Statements go through db.h; what only SQLite has
+ * (opening, pragmas, the WAL hook, user_version migrations, read-only
+ * check, checkpoints) is marked "SQLite only" and reaches the connection
+ * with db_sqlite(). The verbs on reports and incidents
  * are in store_report.c and store_incident.c; all SQL is in store_sql.c. */
 #include "store.h"
 
@@ -12,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h> /* SQLite only: opening, pragmas, WAL */
 
 #include "log.h"
 #include "store_internal.h"
@@ -26,18 +31,18 @@ ga_err store_error(struct store *s, int rc, const char *what)
 	ga_err err;
 
 	switch (primary) {
-	case SQLITE_FULL:
+	case DB_FULL:
 		err = GA_ERR_FULL;
 		break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
+	case DB_BUSY:
+	case DB_LOCKED:
 		err = GA_ERR_BUSY;
 		break;
-	case SQLITE_NOMEM:
+	case DB_NOMEM:
 		err = GA_ERR_NOMEM;
 		break;
-	case SQLITE_CONSTRAINT:
-		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	case DB_CONSTRAINT:
+		if (rc == DB_CONSTRAINT_UNIQUE || rc == DB_CONSTRAINT_PRIMARYKEY)
 			err = GA_ERR_DUPLICATE;
 		else
 			err = GA_ERR_DB;
@@ -48,24 +53,23 @@ ga_err store_error(struct store *s, int rc, const char *what)
 	}
 	if (err == GA_ERR_BUSY)
 		log_warnx("store: %s: %s: database is locked by another process (%s)", s->path,
-			  what, sqlite3_errmsg(s->db));
+			  what, db_errmsg(s->db));
 	else if (err != GA_ERR_DUPLICATE)
-		log_warnx("store: %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+		log_warnx("store: %s: %s: %s", s->path, what, db_errmsg(s->db));
 	/* A constraint violation aborts only its statement; anything else may
-	 * have rolled the transaction back behind our back (SQLITE_FULL,
+	 * have rolled the transaction back behind our back (DB_FULL,
 	 * IOERR, NOMEM, BUSY) or left it doubtful: the commit must fail. */
-	if (s->in_txn && primary != SQLITE_CONSTRAINT && s->txn_err == GA_OK)
+	if (s->in_txn && primary != DB_CONSTRAINT && s->txn_err == GA_OK)
 		s->txn_err = err;
 	return err;
 }
 
-void store_stmt_done(sqlite3_stmt *st)
+void store_stmt_done(struct db_stmt *st)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st); /* and clears the bindings */
 }
 
-ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
+ga_err store_run_changes(struct store *s, struct db_stmt *st, int bindrc, int64_t *n,
 			 const char *what)
 {
 	ga_err e;
@@ -73,32 +77,62 @@ ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t 
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		goto out;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_DONE) {
 		e = store_error(s, rc, what);
 		goto out;
 	}
 	if (n != NULL)
-		*n = sqlite3_changes(s->db);
+		*n = db_changes(s->db);
 	e = GA_OK;
 out:
 	store_stmt_done(st);
 	return e;
 }
 
-ga_err store_step_row(struct store *s, sqlite3_stmt *st, int bindrc, const char *what)
+/* Steps once for the RETURNING row and once more to the end, so the
+ * statement is complete on either backend before it is reset. */
+ga_err store_run_insert(struct store *s, struct db_stmt *st, int bindrc, int64_t *id,
+			const char *what)
+{
+	ga_err e;
+	int rc = bindrc;
+	int64_t v;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		goto out;
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
+		e = store_error(s, rc == DB_DONE ? DB_ERROR : rc, what);
+		goto out;
+	}
+	v = db_column_int64(st, 0);
+	if ((rc = db_step(st)) != DB_DONE) {
+		e = store_error(s, rc == DB_ROW ? DB_ERROR : rc, what);
+		goto out;
+	}
+	if (id != NULL)
+		*id = v;
+	e = GA_OK;
+out:
+	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_step_row(struct store *s, struct db_stmt *st, int bindrc, const char *what)
 {
 	int rc = bindrc;
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc == DB_ROW)
 		return GA_OK;
-	return rc == SQLITE_DONE ? GA_ERR_NOTFOUND : store_error(s, rc, what);
+	return rc == DB_DONE ? GA_ERR_NOTFOUND : store_error(s, rc, what);
 }
 
-ga_err store_run_update(struct store *s, sqlite3_stmt *st, int bindrc, const char *what)
+ga_err store_run_update(struct store *s, struct db_stmt *st, int bindrc, const char *what)
 {
 	int64_t n = 0;
 	ga_err e = store_run_changes(s, st, bindrc, &n, what);
@@ -106,17 +140,17 @@ ga_err store_run_update(struct store *s, sqlite3_stmt *st, int bindrc, const cha
 	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
 }
 
-int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null)
+int store_bind_text(struct db_stmt *st, int i, const char *p, bool empty_is_null)
 {
 	if (p == NULL || (empty_is_null && p[0] == '\0'))
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC);
+		return db_bind_null(st, i);
+	return db_bind_text(st, i, p, -1);
 }
 
-void store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
+void store_column_copy(struct db_stmt *st, int col, char *buf, size_t len)
 {
-	const unsigned char *p = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	const char *p = db_column_text(st, col);
+	int n = db_column_bytes(st, col);
 
 	if (len == 0)
 		return;
@@ -130,32 +164,32 @@ void store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f)
+int store_bind_figures(struct db_stmt *st, int first, const struct figures *f)
 {
 	for (int i = 0; i < FIG_COUNT; i++) {
 		int rc;
 		if (f->set & (1u << i))
-			rc = sqlite3_bind_double(st, first + i, f->value[i]);
+			rc = db_bind_double(st, first + i, f->value[i]);
 		else
-			rc = sqlite3_bind_null(st, first + i);
-		if (rc != SQLITE_OK)
+			rc = db_bind_null(st, first + i);
+		if (rc != DB_OK)
 			return rc;
 	}
-	return SQLITE_OK;
+	return DB_OK;
 }
 
-void store_column_figures(sqlite3_stmt *st, int first, struct figures *f)
+void store_column_figures(struct db_stmt *st, int first, struct figures *f)
 {
 	memset(f, 0, sizeof(*f));
 	for (int i = 0; i < FIG_COUNT; i++) {
-		if (sqlite3_column_type(st, first + i) == SQLITE_NULL)
+		if (db_column_type(st, first + i) == DB_NULL)
 			continue;
-		f->value[i] = sqlite3_column_double(st, first + i);
+		f->value[i] = db_column_double(st, first + i);
 		f->set |= 1u << i;
 	}
 }
 
-/* After each commit: notes the WAL's length for store_wal_frames, and
+/* SQLite only. After each commit: notes the WAL's length for store_wal_frames, and
  * checkpoints passively past STORE_WAL_AUTOCHECKPOINT frames, as SQLite's
  * own hook (wal_autocheckpoint) would. A checkpoint's failure only
  * leaves the log longer: the commit stands. */
@@ -264,53 +298,54 @@ static ga_err store_open_error(struct store *s, int rc, const char *what, const 
 	if (e == GA_ERR_BUSY)
 		snprintf(err, errlen, "database %s is locked by another process", s->path);
 	else
-		snprintf(err, errlen, "database %s: %s: %s", s->path, doing, sqlite3_errmsg(s->db));
+		snprintf(err, errlen, "database %s: %s: %s", s->path, doing, db_errmsg(s->db));
 	return e;
 }
 
-/* Runs sql with sqlite3_exec and translates a failure into err/errlen. */
+/* Runs sql with db_exec and translates a failure into err/errlen. */
 static ga_err store_exec(struct store *s, const char *sql, const char *what, char *err,
 			 size_t errlen)
 {
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
+	int rc = db_exec(s->db, sql);
+	if (rc == DB_OK)
 		return GA_OK;
 	return store_open_error(s, rc, what, what, err, errlen);
 }
 
-/* Reads an integer pragma (one row, one column). */
+/* SQLite only: reads an integer pragma (one row, one column). */
 static ga_err store_pragma_int(struct store *s, const char *sql, long long *out, char *err,
 			       size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e = GA_ERR_DB;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	int rc = db_prepare(s->db, sql, &st);
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
 		e = store_open_error(s, rc, sql, sql, err, errlen);
 		goto out;
 	}
-	*out = sqlite3_column_int64(st, 0);
+	*out = db_column_int64(st, 0);
 	e = GA_OK;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
+/* SQLite only: WAL journal mode. */
 static ga_err store_wal(struct store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e = GA_ERR_DB;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	int rc = db_prepare(s->db, "PRAGMA journal_mode = WAL", &st);
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
 		e = store_open_error(s, rc, "journal_mode=WAL", "cannot switch to WAL", err,
 				     errlen);
 		goto out;
 	}
-	const char *mode = (const char *)sqlite3_column_text(st, 0);
+	const char *mode = db_column_text(st, 0);
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
 		/* Durability rests on WAL + synchronous=FULL: refuse anything else
 		 * (e.g. a file system without shared memory). */
@@ -320,11 +355,12 @@ static ga_err store_wal(struct store *s, char *err, size_t errlen)
 	}
 	e = GA_OK;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
-/* Brings the schema to the newest version, each migration in its own
+/* SQLite only (user_version; the PostgreSQL migrations are elsewhere).
+ * Brings the schema to the newest version, each migration in its own
  * transaction. BEGIN IMMEDIATE also proves the file writable and not
  * locked by another process, even when no migration is due. */
 static ga_err store_migrate(struct store *s, char *err, size_t errlen)
@@ -369,8 +405,8 @@ static ga_err store_migrate(struct store *s, char *err, size_t errlen)
 	snprintf(err, errlen, "database %s: migrations did not converge", s->path);
 	return GA_ERR_DB;
 fail:
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_in_txn(s->db))
+		db_exec(s->db, "ROLLBACK");
 	return e;
 }
 
@@ -378,12 +414,11 @@ void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->db != NULL && db_in_txn(s->db))
+		db_exec(s->db, "ROLLBACK");
 	for (int i = 0; i < STMT_ID_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	if (s->db != NULL && sqlite3_close_v2(s->db) != SQLITE_OK)
-		log_warnx("store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
+		db_finalize(s->stmt[i]);
+	db_close(s->db);
 	free(s);
 }
 
@@ -411,20 +446,29 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 	if ((e = store_private_files(s->path, err, errlen)) != GA_OK)
 		goto out;
 
-	/* One thread uses a connection at a time: no SQLite mutex needed. */
-	rc =
-	    sqlite3_open_v2(s->path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	/* SQLite only, from here to the migrations. One thread uses a
+	 * connection at a time: no SQLite mutex needed. */
+	sqlite3 *conn = NULL;
+	rc = sqlite3_open_v2(
+	    s->path, &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: cannot open: %s", s->path,
-			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+			 conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc));
 		e = rc == SQLITE_NOMEM ? GA_ERR_NOMEM : GA_ERR_DB;
+		sqlite3_close_v2(conn);
 		goto out;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
+	if ((s->db = db_wrap_sqlite(conn)) == NULL) {
+		sqlite3_close_v2(conn);
+		snprintf(err, errlen, "database %s: out of memory", s->path);
+		e = GA_ERR_NOMEM;
+		goto out;
+	}
+	/* Extended codes: store_error tells DB_CONSTRAINT_UNIQUE apart. */
+	sqlite3_extended_result_codes(conn, 1);
 	s->wal_frames = -1;
-	sqlite3_wal_hook(s->db, store_wal_hook, s);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_wal_hook(conn, store_wal_hook, s);
+	sqlite3_busy_timeout(conn, STORE_BUSY_TIMEOUT_MS);
 
 	if ((e = store_exec(s, "PRAGMA foreign_keys = ON", "foreign_keys", err, errlen)))
 		goto out;
@@ -439,7 +483,8 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 		goto out;
 	if ((e = store_migrate(s, err, errlen)))
 		goto out;
-	/* After the migrations, so a tiny cap still leaves a usable schema. */
+	/* SQLite only. After the migrations, so a tiny cap still leaves a
+	 * usable schema. */
 	if (opt->max_page_count > 0) {
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", opt->max_page_count);
@@ -447,12 +492,11 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 			goto out;
 	}
 	for (int i = 0; i < STMT_ID_COUNT; i++) {
-		rc = sqlite3_prepare_v3(s->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&s->stmt[i], NULL);
-		if (rc != SQLITE_OK) {
+		rc = db_prepare(s->db, store_stmt_sql[i], &s->stmt[i]);
+		if (rc != DB_OK) {
 			e = store_error(s, rc, "prepare");
 			snprintf(err, errlen, "database %s: statement %d: %s", s->path, i,
-				 sqlite3_errmsg(s->db));
+				 db_errmsg(s->db));
 			goto out;
 		}
 	}
@@ -466,15 +510,15 @@ out:
 
 ga_err store_begin(struct store *s)
 {
-	sqlite3_stmt *st = s->stmt[STMT_BEGIN];
+	struct db_stmt *st = s->stmt[STMT_BEGIN];
 	ga_err e = GA_OK;
 
 	if (s->in_txn) {
 		log_warnx("store: %s: begin inside a transaction", s->path);
 		return GA_ERR_INVAL;
 	}
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
+	int rc = db_step(st);
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "begin");
 	else {
 		s->in_txn = true;
@@ -490,12 +534,12 @@ ga_err store_rollback(struct store *s)
 
 	s->in_txn = false;
 	s->txn_err = GA_OK;
-	/* SQLite may have rolled back already (SQLITE_FULL, IOERR...). */
-	if (sqlite3_get_autocommit(s->db))
+	/* SQLite may have rolled back already (DB_FULL, IOERR...). */
+	if (!db_in_txn(s->db))
 		return GA_OK;
-	sqlite3_stmt *st = s->stmt[STMT_ROLLBACK];
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
+	struct db_stmt *st = s->stmt[STMT_ROLLBACK];
+	int rc = db_step(st);
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "rollback");
 	store_stmt_done(st);
 	return e;
@@ -514,10 +558,10 @@ ga_err store_commit(struct store *s)
 		store_rollback(s);
 		return e;
 	}
-	sqlite3_stmt *st = s->stmt[STMT_COMMIT];
-	int rc = sqlite3_step(st);
+	struct db_stmt *st = s->stmt[STMT_COMMIT];
+	int rc = db_step(st);
 	store_stmt_done(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		e = store_error(s, rc, "commit");
 		store_rollback(s);
 		return e;
@@ -528,13 +572,13 @@ ga_err store_commit(struct store *s)
 
 ga_err store_ping(struct store *s)
 {
-	sqlite3_stmt *st = s->stmt[STMT_PING];
+	struct db_stmt *st = s->stmt[STMT_PING];
 	ga_err e = GA_OK;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		e = store_error(s, rc, "ping");
-	else if (sqlite3_db_readonly(s->db, "main") != 0) {
+	else if (sqlite3_db_readonly(db_sqlite(s->db), "main") != 0) { /* SQLite only */
 		log_warnx("store: %s: database is read-only", s->path);
 		e = GA_ERR_DB;
 	}
@@ -544,12 +588,12 @@ ga_err store_ping(struct store *s)
 
 static ga_err store_count_one(struct store *s, enum store_stmt_id id, int64_t *n)
 {
-	sqlite3_stmt *st = s->stmt[id];
+	struct db_stmt *st = s->stmt[id];
 	ga_err e = GA_OK;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	if (rc == DB_ROW)
+		*n = db_column_int64(st, 0);
 	else
 		e = store_error(s, rc, "count");
 	store_stmt_done(st);
@@ -572,17 +616,19 @@ ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_
 ga_err store_checkpoint(struct store *s, bool restart, int wait_ms, int *log_frames,
 			int *done_frames)
 {
+	/* SQLite only: the WAL. */
+	sqlite3 *conn = db_sqlite(s->db);
 	int nlog = -1, ndone = -1, rc;
 
 	if (s->in_txn)
 		return GA_ERR_INVAL;
 	if (restart)
-		sqlite3_busy_timeout(s->db, wait_ms);
+		sqlite3_busy_timeout(conn, wait_ms);
 	rc = sqlite3_wal_checkpoint_v2(
-	    s->db, "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &nlog,
+	    conn, "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &nlog,
 	    &ndone);
 	if (restart)
-		sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+		sqlite3_busy_timeout(conn, STORE_BUSY_TIMEOUT_MS);
 	if (log_frames)
 		*log_frames = nlog;
 	if (done_frames)

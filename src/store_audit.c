@@ -62,14 +62,14 @@ void store_audit_hash(const struct store_audit_row *r, char hex[STORE_HASH_HEX])
 /* The last row's seq and hash; 0 and the genesis hash when empty. */
 static ga_err store_audit_last(struct store *s, int64_t *seq, char hash[STORE_HASH_HEX])
 {
-	sqlite3_stmt *st = s->stmt[STMT_AUDIT_LAST];
+	struct db_stmt *st = s->stmt[STMT_AUDIT_LAST];
 	ga_err e = GA_OK;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
+	if (rc == DB_ROW) {
+		*seq = db_column_int64(st, 0);
 		store_column_copy(st, 1, hash, STORE_HASH_HEX);
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		*seq = 0;
 		snprintf(hash, STORE_HASH_HEX, "%s", STORE_AUDIT_GENESIS);
 	} else {
@@ -84,7 +84,7 @@ static ga_err store_audit_last(struct store *s, int64_t *seq, char hash[STORE_HA
  * read of the last row and the insert). */
 static ga_err store_audit_insert(struct store *s, struct store_audit_row *r, int64_t *seq)
 {
-	sqlite3_stmt *st = s->stmt[STMT_AUDIT_APPEND];
+	struct db_stmt *st = s->stmt[STMT_AUDIT_APPEND];
 	char prev[STORE_HASH_HEX], hash[STORE_HASH_HEX];
 	int64_t last = 0;
 	ga_err e;
@@ -97,17 +97,16 @@ static ga_err store_audit_insert(struct store *s, struct store_audit_row *r, int
 	store_audit_hash(r, hash);
 	r->hash = hash;
 
-	if ((rc = sqlite3_bind_int64(st, 1, r->seq)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, r->at_ms)) != SQLITE_OK ||
-	    (rc = r->officer_id > 0 ? sqlite3_bind_int64(st, 3, r->officer_id)
-				    : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 4, r->action, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 5, r->subject, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 6, r->detail, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 7, r->prev_hash, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 8, r->hash, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		if (rc == SQLITE_CONSTRAINT_CHECK) {
+	if ((rc = db_bind_int64(st, 1, r->seq)) != DB_OK ||
+	    (rc = db_bind_int64(st, 2, r->at_ms)) != DB_OK ||
+	    (rc = r->officer_id > 0 ? db_bind_int64(st, 3, r->officer_id) : db_bind_null(st, 3)) !=
+		DB_OK ||
+	    (rc = db_bind_text(st, 4, r->action, -1)) != DB_OK ||
+	    (rc = db_bind_text(st, 5, r->subject, -1)) != DB_OK ||
+	    (rc = db_bind_text(st, 6, r->detail, -1)) != DB_OK ||
+	    (rc = db_bind_text(st, 7, r->prev_hash, -1)) != DB_OK ||
+	    (rc = db_bind_text(st, 8, r->hash, -1)) != DB_OK || (rc = db_step(st)) != DB_DONE) {
+		if (rc == DB_CONSTRAINT_CHECK) {
 			/* detail is not JSON: the caller's mistake, not the file's. */
 			log_warnx("store: %s: audit %s: detail is not valid JSON", s->path,
 				  r->action);
@@ -167,15 +166,15 @@ ga_err store_audit_append(struct store *s, int64_t at_ms, int64_t officer_id, co
  * integers belong and text without NUL bytes. Text is hashed up to its
  * first NUL, so "detail || X'00' || anything" would otherwise still
  * verify; such a row is handed out with hash "" and fails. */
-static bool store_audit_plain(sqlite3_stmt *st)
+static bool store_audit_plain(struct db_stmt *st)
 {
 	for (int i = 0; i < 3; i++)
-		if (sqlite3_column_type(st, i) != SQLITE_INTEGER &&
-		    !(i == 2 && sqlite3_column_type(st, i) == SQLITE_NULL))
+		if (db_column_type(st, i) != DB_INTEGER &&
+		    !(i == 2 && db_column_type(st, i) == DB_NULL))
 			return false;
 	for (int i = 3; i < 8; i++) {
-		const unsigned char *p = sqlite3_column_text(st, i);
-		if (p != NULL && strlen((const char *)p) != (size_t)sqlite3_column_bytes(st, i))
+		const char *p = db_column_text(st, i);
+		if (p != NULL && strlen(p) != (size_t)db_column_bytes(st, i))
 			return false;
 	}
 	return true;
@@ -183,27 +182,26 @@ static bool store_audit_plain(sqlite3_stmt *st)
 
 ga_err store_audit_each(struct store *s, int64_t from_seq, store_audit_cb cb, void *arg)
 {
-	sqlite3_stmt *st = s->stmt[STMT_AUDIT_FROM];
+	struct db_stmt *st = s->stmt[STMT_AUDIT_FROM];
 	struct store_audit_row r;
 	ga_err e = GA_OK;
 	int rc;
 
-	if ((rc = sqlite3_bind_int64(st, 1, from_seq)) != SQLITE_OK) {
+	if ((rc = db_bind_int64(st, 1, from_seq)) != DB_OK) {
 		e = store_error(s, rc, "audit read");
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.seq = sqlite3_column_int64(st, 0);
-		r.at_ms = sqlite3_column_int64(st, 1);
-		r.officer_id =
-		    sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+	while ((rc = db_step(st)) == DB_ROW) {
+		r.seq = db_column_int64(st, 0);
+		r.at_ms = db_column_int64(st, 1);
+		r.officer_id = db_column_type(st, 2) == DB_NULL ? 0 : db_column_int64(st, 2);
 		/* Text as stored; a NULL forced in behind the constraints reads
 		 * as "" and then fails its hash. */
-		r.action = (const char *)sqlite3_column_text(st, 3);
-		r.subject = (const char *)sqlite3_column_text(st, 4);
-		r.detail = (const char *)sqlite3_column_text(st, 5);
-		r.prev_hash = (const char *)sqlite3_column_text(st, 6);
-		r.hash = (const char *)sqlite3_column_text(st, 7);
+		r.action = db_column_text(st, 3);
+		r.subject = db_column_text(st, 4);
+		r.detail = db_column_text(st, 5);
+		r.prev_hash = db_column_text(st, 6);
+		r.hash = db_column_text(st, 7);
 		if (!r.action)
 			r.action = "";
 		if (!r.subject)
@@ -217,7 +215,7 @@ ga_err store_audit_each(struct store *s, int64_t from_seq, store_audit_cb cb, vo
 		if (!cb(&r, arg))
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "audit read");
 out:
 	store_stmt_done(st);

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h> /* SQLite only: the whole file (the backup API) */
+
 #include "log.h"
 #include "store_internal.h"
 
@@ -113,6 +115,10 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
 		snprintf(err, errlen, "backup: %s: inside a transaction", s->path);
 		goto out;
 	}
+	if (db_sqlite(s->db) == NULL) {
+		snprintf(err, errlen, "backup: only a SQLite store is copied by geoalert");
+		goto out;
+	}
 	if (strlen(dest_path) + sizeof(STORE_BACKUP_TMP_SUFFIX) > sizeof(tmp)) {
 		snprintf(err, errlen, "backup: destination path longer than %d bytes",
 			 (int)(sizeof(tmp) - sizeof(STORE_BACKUP_TMP_SUFFIX)));
@@ -149,7 +155,7 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
 		goto out;
 	}
 	sqlite3_exec(dst, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-	if ((b = sqlite3_backup_init(dst, "main", s->db, "main")) == NULL) {
+	if ((b = sqlite3_backup_init(dst, "main", db_sqlite(s->db), "main")) == NULL) {
 		snprintf(err, errlen, "backup: %s: %s", tmp, sqlite3_errmsg(dst));
 		e = GA_ERR_DB;
 		goto out;

@@ -24,39 +24,39 @@ static int64_t store_add_sat(int64_t a, int64_t b)
 }
 
 /* Fills out from a row of STORE_INCIDENT_COLUMNS. */
-static ga_err store_incident_read(struct store *s, sqlite3_stmt *st, struct incident *out)
+static ga_err store_incident_read(struct store *s, struct db_stmt *st, struct incident *out)
 {
-	const char *type = (const char *)sqlite3_column_text(st, 1);
+	const char *type = db_column_text(st, 1);
 	int ht = type ? hazard_type_from_name(type) : -1;
-	int level = sqlite3_column_int(st, 11);
+	int level = db_column_int(st, 11);
 
 	if (ht < 0 || level < 0 || level >= LEVEL_COUNT) {
 		log_warnx("store: %s: incident %s has a bad hazard_type or level", s->path,
-			  (const char *)sqlite3_column_text(st, 0));
+			  db_column_text(st, 0));
 		return GA_ERR_DB;
 	}
 	memset(out, 0, sizeof(*out));
 	store_column_copy(st, 0, out->id, sizeof(out->id));
 	out->hazard_type = (enum hazard_type)ht;
 	store_column_copy(st, 2, out->hazard_point_id, sizeof(out->hazard_point_id));
-	out->lon = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-	out->lat = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+	out->lon = db_column_type(st, 3) == DB_NULL ? NAN : db_column_double(st, 3);
+	out->lat = db_column_type(st, 4) == DB_NULL ? NAN : db_column_double(st, 4);
 	store_column_copy(st, 5, out->admin_code, sizeof(out->admin_code));
-	out->first_observed_ms = sqlite3_column_int64(st, 6);
-	out->last_observed_ms = sqlite3_column_int64(st, 7);
-	out->created_ms = sqlite3_column_int64(st, 8);
-	out->updated_ms = sqlite3_column_int64(st, 9);
-	out->has_disaster = sqlite3_column_int(st, 10) != 0;
+	out->first_observed_ms = db_column_int64(st, 6);
+	out->last_observed_ms = db_column_int64(st, 7);
+	out->created_ms = db_column_int64(st, 8);
+	out->updated_ms = db_column_int64(st, 9);
+	out->has_disaster = db_column_int(st, 10) != 0;
 	out->level = (enum level)level;
-	out->nreports = sqlite3_column_int(st, 12);
-	out->open = sqlite3_column_int(st, 13) != 0;
+	out->nreports = db_column_int(st, 12);
+	out->open = db_column_int(st, 13) != 0;
 	store_column_figures(st, 14, &out->figures);
 	return GA_OK;
 }
 
 ga_err store_incident_get(struct store *s, const char *id, struct incident *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_GET];
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_GET];
 	ga_err e = GA_ERR_DB;
 	int rc;
 
@@ -64,7 +64,7 @@ ga_err store_incident_get(struct store *s, const char *id, struct incident *out)
 		return e;
 	if (id == NULL)
 		return GA_ERR_INVAL;
-	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = db_bind_text(st, 1, id, -1);
 	if ((e = store_step_row(s, st, rc, "incident get")) == GA_OK)
 		e = store_incident_read(s, st, out);
 	store_stmt_done(st);
@@ -75,22 +75,22 @@ ga_err store_incident_by_hazard_point(struct store *s, const char *hazard_point_
 				      enum hazard_type type, int64_t t_ms, int64_t window_ms,
 				      struct incident *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_BY_HP];
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_BY_HP];
 	ga_err e = GA_ERR_DB;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if (hazard_point_id == NULL || hazard_point_id[0] == '\0' ||
 	    (unsigned)type >= HAZARD_COUNT || window_ms < 0)
 		return GA_ERR_INVAL;
-	rc = sqlite3_bind_text(st, 1, hazard_point_id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, hazard_type_name(type), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, store_add_sat(t_ms, -window_ms));
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, store_add_sat(t_ms, window_ms));
+	rc = db_bind_text(st, 1, hazard_point_id, -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 2, hazard_type_name(type), -1);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 3, store_add_sat(t_ms, -window_ms));
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 4, store_add_sat(t_ms, window_ms));
 	if ((e = store_step_row(s, st, rc, "incident by hazard point")) == GA_OK)
 		e = store_incident_read(s, st, out);
 	store_stmt_done(st);
@@ -101,38 +101,38 @@ ga_err store_incident_near(struct store *s, enum hazard_type type, int64_t t_ms,
 			   double min_lon, double max_lon, double min_lat, double max_lat,
 			   store_incident_cb cb, void *arg)
 {
-	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_NEAR];
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_NEAR];
 	ga_err e = GA_ERR_DB;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if ((unsigned)type >= HAZARD_COUNT || window_ms < 0 || cb == NULL)
 		return GA_ERR_INVAL;
-	rc = sqlite3_bind_text(st, 1, hazard_type_name(type), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, store_add_sat(t_ms, -window_ms));
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, store_add_sat(t_ms, window_ms));
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(st, 4, min_lon);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(st, 5, max_lon);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(st, 6, min_lat);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(st, 7, max_lat);
-	if (rc != SQLITE_OK) {
+	rc = db_bind_text(st, 1, hazard_type_name(type), -1);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 2, store_add_sat(t_ms, -window_ms));
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 3, store_add_sat(t_ms, window_ms));
+	if (rc == DB_OK)
+		rc = db_bind_double(st, 4, min_lon);
+	if (rc == DB_OK)
+		rc = db_bind_double(st, 5, max_lon);
+	if (rc == DB_OK)
+		rc = db_bind_double(st, 6, min_lat);
+	if (rc == DB_OK)
+		rc = db_bind_double(st, 7, max_lat);
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "incident near");
 		goto out;
 	}
 	for (;;) {
 		struct incident inc;
 
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
+		rc = db_step(st);
+		if (rc == DB_DONE)
 			break;
-		if (rc != SQLITE_ROW) {
+		if (rc != DB_ROW) {
 			e = store_error(s, rc, "incident near");
 			goto out;
 		}
@@ -183,23 +183,23 @@ static bool store_prefix_ok(const char *prefix)
 /* Binds what an incident's reports change, from parameter first on, in
  * the order the insert and the update both take it: first and last
  * observed, updated, has_disaster, level, nreports, open, the figures. */
-static int store_incident_bind_state(sqlite3_stmt *st, int first, const struct incident *inc)
+static int store_incident_bind_state(struct db_stmt *st, int first, const struct incident *inc)
 {
-	int rc = sqlite3_bind_int64(st, first, inc->first_observed_ms);
+	int rc = db_bind_int64(st, first, inc->first_observed_ms);
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 1, inc->last_observed_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 2, inc->updated_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, first + 3, inc->has_disaster ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, first + 4, (int)inc->level);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, first + 5, inc->nreports);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, first + 6, inc->open ? 1 : 0);
-	if (rc == SQLITE_OK)
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, first + 1, inc->last_observed_ms);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, first + 2, inc->updated_ms);
+	if (rc == DB_OK)
+		rc = db_bind_int(st, first + 3, inc->has_disaster ? 1 : 0);
+	if (rc == DB_OK)
+		rc = db_bind_int(st, first + 4, (int)inc->level);
+	if (rc == DB_OK)
+		rc = db_bind_int(st, first + 5, inc->nreports);
+	if (rc == DB_OK)
+		rc = db_bind_int(st, first + 6, inc->open ? 1 : 0);
+	if (rc == DB_OK)
 		rc = store_bind_figures(st, first + 7, &inc->figures);
 	return rc;
 }
@@ -207,8 +207,8 @@ static int store_incident_bind_state(sqlite3_stmt *st, int first, const struct i
 ga_err store_incident_insert(struct store *s, struct incident *inc, const char *prefix,
 			     int utc_offset_min)
 {
-	sqlite3_stmt *seq = s->stmt[STMT_SEQ_NEXT];
-	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_INSERT];
+	struct db_stmt *seq = s->stmt[STMT_SEQ_NEXT];
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_INSERT];
 	char day[STORE_DAY_LEN];
 	char id[INCIDENT_ID_MAX];
 	ga_err e = GA_ERR_DB;
@@ -223,15 +223,15 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 	if (store_day(inc->created_ms, utc_offset_min, day) != GA_OK)
 		return GA_ERR_INVAL;
 
-	if ((rc = sqlite3_bind_text(seq, 1, day, -1, SQLITE_STATIC)) != SQLITE_OK) {
+	if ((rc = db_bind_text(seq, 1, day, -1)) != DB_OK) {
 		e = store_error(s, rc, "incident sequence");
 		goto out;
 	}
-	if ((rc = sqlite3_step(seq)) != SQLITE_ROW) {
+	if ((rc = db_step(seq)) != DB_ROW) {
 		e = store_error(s, rc, "incident sequence");
 		goto out;
 	}
-	long long n = sqlite3_column_int64(seq, 0);
+	long long n = db_column_int64(seq, 0);
 	int len = snprintf(id, sizeof(id), "%s-%s-%04lld", prefix, day, n);
 	if (len < 0 || (size_t)len >= sizeof(id)) {
 		log_warnx("store: %s: incident id %s-%s-%lld is too long", s->path, prefix, day, n);
@@ -241,29 +241,28 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 	/* Done with the sequence before the insert runs. */
 	store_stmt_done(seq);
 
-	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc =
-		    sqlite3_bind_text(st, 2, hazard_type_name(inc->hazard_type), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, inc->hazard_point_id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = isfinite(inc->lon) && isfinite(inc->lat) ? sqlite3_bind_double(st, 4, inc->lon)
-							      : sqlite3_bind_null(st, 4);
-	if (rc == SQLITE_OK)
-		rc = isfinite(inc->lon) && isfinite(inc->lat) ? sqlite3_bind_double(st, 5, inc->lat)
-							      : sqlite3_bind_null(st, 5);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 6, inc->admin_code, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
+	rc = db_bind_text(st, 1, id, -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 2, hazard_type_name(inc->hazard_type), -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 3, inc->hazard_point_id, -1);
+	if (rc == DB_OK)
+		rc = isfinite(inc->lon) && isfinite(inc->lat) ? db_bind_double(st, 4, inc->lon)
+							      : db_bind_null(st, 4);
+	if (rc == DB_OK)
+		rc = isfinite(inc->lon) && isfinite(inc->lat) ? db_bind_double(st, 5, inc->lat)
+							      : db_bind_null(st, 5);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 6, inc->admin_code, -1);
+	if (rc == DB_OK)
 		rc = store_incident_bind_state(st, 7, inc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 21, inc->created_ms);
-	if (rc != SQLITE_OK) {
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 21, inc->created_ms);
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "incident insert");
 		goto out;
 	}
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+	if ((rc = db_step(st)) != DB_DONE) {
 		e = store_error(s, rc, "incident insert");
 		goto out;
 	}
@@ -277,7 +276,7 @@ out:
 
 ga_err store_incident_update(struct store *s, const struct incident *inc)
 {
-	sqlite3_stmt *st = s->stmt[STMT_INCIDENT_UPDATE];
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_UPDATE];
 	ga_err e;
 	int rc;
 
@@ -285,8 +284,8 @@ ga_err store_incident_update(struct store *s, const struct incident *inc)
 		return e;
 	if ((unsigned)inc->level >= LEVEL_COUNT)
 		return GA_ERR_INVAL;
-	rc = sqlite3_bind_text(st, 1, inc->id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
+	rc = db_bind_text(st, 1, inc->id, -1);
+	if (rc == DB_OK)
 		rc = store_incident_bind_state(st, 2, inc);
 	return store_run_update(s, st, rc, "incident update");
 }
@@ -295,8 +294,8 @@ ga_err store_incident_fold_figures(struct store *s, const char *incident_id, con
 				   int64_t observed_ms, const struct figures *f,
 				   struct figures *out)
 {
-	sqlite3_stmt *up = s->stmt[STMT_FIGURE_UPSERT];
-	sqlite3_stmt *mx = s->stmt[STMT_FIGURE_MAX];
+	struct db_stmt *up = s->stmt[STMT_FIGURE_UPSERT];
+	struct db_stmt *mx = s->stmt[STMT_FIGURE_MAX];
 	struct figures agg;
 	ga_err e = GA_ERR_DB;
 	int rc;
@@ -308,43 +307,42 @@ ga_err store_incident_fold_figures(struct store *s, const char *incident_id, con
 	/* One statement for all the figures given: (name, value) pairs from
 	 * ?4, a NULL value for a figure not given (or not finite). */
 	if (f != NULL && f->set != 0) {
-		rc = sqlite3_bind_text(up, 1, incident_id, -1, SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(up, 2, station_id, -1, SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_int64(up, 3, observed_ms);
-		for (int i = 0; rc == SQLITE_OK && i < FIG_COUNT; i++) {
-			rc = sqlite3_bind_text(up, 4 + 2 * i, figure_name((enum figure)i), -1,
-					       SQLITE_STATIC);
-			if (rc == SQLITE_OK && (f->set & (1u << i)) && isfinite(f->value[i]))
-				rc = sqlite3_bind_double(up, 5 + 2 * i, f->value[i]);
+		rc = db_bind_text(up, 1, incident_id, -1);
+		if (rc == DB_OK)
+			rc = db_bind_text(up, 2, station_id, -1);
+		if (rc == DB_OK)
+			rc = db_bind_int64(up, 3, observed_ms);
+		for (int i = 0; rc == DB_OK && i < FIG_COUNT; i++) {
+			rc = db_bind_text(up, 4 + 2 * i, figure_name((enum figure)i), -1);
+			if (rc == DB_OK && (f->set & (1u << i)) && isfinite(f->value[i]))
+				rc = db_bind_double(up, 5 + 2 * i, f->value[i]);
 		}
-		if (rc == SQLITE_OK && (rc = sqlite3_step(up)) == SQLITE_DONE)
-			rc = SQLITE_OK;
+		if (rc == DB_OK && (rc = db_step(up)) == DB_DONE)
+			rc = DB_OK;
 		store_stmt_done(up);
-		if (rc != SQLITE_OK) {
+		if (rc != DB_OK) {
 			e = store_error(s, rc, "incident figures");
 			goto out;
 		}
 	}
 
 	memset(&agg, 0, sizeof(agg));
-	if ((rc = sqlite3_bind_text(mx, 1, incident_id, -1, SQLITE_STATIC)) != SQLITE_OK) {
+	if ((rc = db_bind_text(mx, 1, incident_id, -1)) != DB_OK) {
 		e = store_error(s, rc, "incident figures max");
 		goto out;
 	}
-	while ((rc = sqlite3_step(mx)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(mx, 0);
+	while ((rc = db_step(mx)) == DB_ROW) {
+		const char *name = db_column_text(mx, 0);
 		int fig = name ? figure_from_name(name) : -1;
 		if (fig < 0) {
 			log_warnx("store: %s: incident %s has an unknown figure %s", s->path,
 				  incident_id, name ? name : "(null)");
 			continue;
 		}
-		agg.value[fig] = sqlite3_column_double(mx, 1);
+		agg.value[fig] = db_column_double(mx, 1);
 		agg.set |= 1u << fig;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		e = store_error(s, rc, "incident figures max");
 		goto out;
 	}

@@ -1,10 +1,10 @@
 /* store_internal.h - private to store*.c: the connection, its cached
- * statements and the SQLite error translation. Nothing outside store*.c
+ * statements and the translation of db.h's result codes. Nothing outside store*.c
  * includes this file (no SQL leaves the store module). */
 #ifndef GA_STORE_INTERNAL_H
 #define GA_STORE_INTERNAL_H
 
-#include <sqlite3.h>
+#include "db.h"
 #include <stdbool.h>
 
 #include "error.h"
@@ -113,9 +113,9 @@ enum store_stmt_id {
 };
 
 struct store {
-	sqlite3 *db;
+	struct db *db;
 	char path[STORE_PATH_MAX];
-	sqlite3_stmt *stmt[STMT_ID_COUNT];
+	struct db_stmt *stmt[STMT_ID_COUNT];
 	bool in_txn;
 	/* First error that spoiled the open transaction (anything but a
 	 * constraint violation, which only aborts its statement); store_commit
@@ -166,15 +166,15 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" causes, trend, measures, volume_m3, area_m2, deaths, missing, injured,"                  \
 	" relocated_people, direct_loss_cny, threatened_people, threatened_property_cny"
 
-/* Translates an SQLite result code of statement `what` into a ga_err,
- * logging it once with sqlite3_errmsg (not for a unique-key violation,
+/* Translates a db.h result code of statement `what` into a ga_err,
+ * logging it once with db_errmsg (not for a unique-key violation,
  * which is GA_ERR_DUPLICATE and expected). Inside a transaction, any
  * error but a constraint violation marks the transaction failed. */
 ga_err store_error(struct store *s, int rc, const char *what);
 
 /* The error that spoiled the open transaction, GA_OK when none. Every
  * verb returns it before touching the database: once SQLite has rolled
- * back on its own (SQLITE_FULL...), a later statement would otherwise run
+ * back on its own (DB_FULL...), a later statement would otherwise run
  * in autocommit mode and store part of the group. */
 static inline ga_err store_spoiled(const struct store *s)
 {
@@ -182,41 +182,47 @@ static inline ga_err store_spoiled(const struct store *s)
 }
 
 /* Resets st and clears its bindings so it is ready for the next use. */
-void store_stmt_done(sqlite3_stmt *st);
+void store_stmt_done(struct db_stmt *st);
 
 /* Runs st (an UPDATE or DELETE) whose parameters are bound, bindrc the
- * result of binding them (SQLITE_OK or the first error); *n (when not
+ * result of binding them (DB_OK or the first error); *n (when not
  * NULL) the rows it changed. Leaves st done (store_stmt_done) either way. */
-ga_err store_run_changes(struct store *s, sqlite3_stmt *st, int bindrc, int64_t *n,
+ga_err store_run_changes(struct store *s, struct db_stmt *st, int bindrc, int64_t *n,
 			 const char *what);
 
 /* Steps st, a SELECT of one row at most whose parameters are bound
  * (bindrc the result of binding them): GA_OK with the row ready to read,
  * GA_ERR_NOTFOUND when there is none, else store_error's for what. The
  * caller reads the row, then calls store_stmt_done. */
-ga_err store_step_row(struct store *s, sqlite3_stmt *st, int bindrc, const char *what);
+ga_err store_step_row(struct store *s, struct db_stmt *st, int bindrc, const char *what);
+
+/* Runs st, an INSERT ... RETURNING id whose parameters are bound (bindrc
+ * the result of binding them): GA_OK with *id (when not NULL) the new
+ * row's id, else store_error's for what. Leaves st done either way. */
+ga_err store_run_insert(struct store *s, struct db_stmt *st, int bindrc, int64_t *id,
+			const char *what);
 
 /* As store_run_changes, for an UPDATE or DELETE of rows that must exist:
  * GA_ERR_NOTFOUND when st changed no row. */
-ga_err store_run_update(struct store *s, sqlite3_stmt *st, int bindrc, const char *what);
+ga_err store_run_update(struct store *s, struct db_stmt *st, int bindrc, const char *what);
 
-/* Does call (a sqlite3_bind_* or store_bind_*) unless an earlier bind
- * failed: rc, an int starting at SQLITE_OK, ends as SQLITE_OK or the first
+/* Does call (a db_bind_* or store_bind_*) unless an earlier bind
+ * failed: rc, an int starting at DB_OK, ends as DB_OK or the first
  * error, so a long parameter list needs no test after each bind. */
 #define STORE_BIND(rc, call)                                                                       \
 	do {                                                                                       \
-		if ((rc) == SQLITE_OK)                                                             \
+		if ((rc) == DB_OK)                                                                 \
 			(rc) = (call);                                                             \
 	} while (0)
 
 /* Binds a figures struct to params first..first+FIG_COUNT-1 (NULL for an
  * unset figure) and reads one back from columns first.. of a row. */
-int store_bind_figures(sqlite3_stmt *st, int first, const struct figures *f);
-void store_column_figures(sqlite3_stmt *st, int first, struct figures *f);
+int store_bind_figures(struct db_stmt *st, int first, const struct figures *f);
+void store_column_figures(struct db_stmt *st, int first, struct figures *f);
 
 /* Binds text or NULL when p is NULL (or "" when empty_is_null). */
-int store_bind_text(sqlite3_stmt *st, int i, const char *p, bool empty_is_null);
+int store_bind_text(struct db_stmt *st, int i, const char *p, bool empty_is_null);
 /* Copies a text column into buf (cut to fit, NUL-terminated; "" for NULL). */
-void store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len);
+void store_column_copy(struct db_stmt *st, int col, char *buf, size_t len);
 
 #endif

@@ -11,40 +11,30 @@ ga_err store_officer_add(struct store *s, const char *name, enum officer_role ro
 			 const char *password_hash, const char *token_hash, int64_t created_ms,
 			 int64_t *id)
 {
-	sqlite3_stmt *st = s->stmt[STMT_OFFICER_ADD];
+	struct db_stmt *st = s->stmt[STMT_OFFICER_ADD];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if (name == NULL || role < 0 || role >= OFFICER_ROLE_COUNT)
 		return GA_ERR_INVAL;
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, officer_role_name(role), -1, SQLITE_STATIC)) !=
-		SQLITE_OK ||
-	    (rc = store_bind_text(st, 3, password_hash, true)) != SQLITE_OK ||
-	    (rc = store_bind_text(st, 4, token_hash, true)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, created_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = store_error(s, rc, "officer add");
-		goto out;
-	}
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(s->db);
-	e = GA_OK;
-out:
-	store_stmt_done(st);
-	return e;
+	STORE_BIND(rc, db_bind_text(st, 1, name, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, officer_role_name(role), -1));
+	STORE_BIND(rc, store_bind_text(st, 3, password_hash, true));
+	STORE_BIND(rc, store_bind_text(st, 4, token_hash, true));
+	STORE_BIND(rc, db_bind_int64(st, 5, created_ms));
+	return store_run_insert(s, st, rc, id, "officer add");
 }
 
 /* Fills o from a row of STORE_OFFICER_COLUMNS. GA_ERR_DB for a role the
  * code does not know (the CHECK constraint makes that a damaged file). */
-static ga_err store_officer_read(struct store *s, sqlite3_stmt *st, struct officer *o)
+static ga_err store_officer_read(struct store *s, struct db_stmt *st, struct officer *o)
 {
-	const char *role = (const char *)sqlite3_column_text(st, 2);
+	const char *role = db_column_text(st, 2);
 
 	memset(o, 0, sizeof(*o));
-	o->id = sqlite3_column_int64(st, 0);
+	o->id = db_column_int64(st, 0);
 	store_column_copy(st, 1, o->name, sizeof(o->name));
 	if (role == NULL || officer_role_parse(role, &o->role) != GA_OK) {
 		log_warnx("store: %s: officer %lld has an unknown role %s", s->path,
@@ -53,14 +43,14 @@ static ga_err store_officer_read(struct store *s, sqlite3_stmt *st, struct offic
 	}
 	store_column_copy(st, 3, o->password_hash, sizeof(o->password_hash));
 	store_column_copy(st, 4, o->token_hash, sizeof(o->token_hash));
-	o->created_ms = sqlite3_column_int64(st, 5);
-	o->disabled = sqlite3_column_int(st, 6) != 0;
+	o->created_ms = db_column_int64(st, 5);
+	o->disabled = db_column_int(st, 6) != 0;
 	return GA_OK;
 }
 
 /* Runs a one-row officer SELECT whose parameter 1 is already bound. */
-static ga_err store_officer_one(struct store *s, sqlite3_stmt *st, int bindrc, struct officer *out,
-				const char *what)
+static ga_err store_officer_one(struct store *s, struct db_stmt *st, int bindrc,
+				struct officer *out, const char *what)
 {
 	ga_err e;
 
@@ -72,45 +62,44 @@ static ga_err store_officer_one(struct store *s, sqlite3_stmt *st, int bindrc, s
 
 ga_err store_officer_by_token_hash(struct store *s, const char *token_hash, struct officer *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_TOKEN];
+	struct db_stmt *st = s->stmt[STMT_OFFICER_BY_TOKEN];
 
 	if (token_hash == NULL || token_hash[0] == '\0')
 		return GA_ERR_NOTFOUND;
-	return store_officer_one(s, st, sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC),
-				 out, "officer by token");
+	return store_officer_one(s, st, db_bind_text(st, 1, token_hash, -1), out,
+				 "officer by token");
 }
 
 ga_err store_officer_by_name(struct store *s, const char *name, struct officer *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_NAME];
+	struct db_stmt *st = s->stmt[STMT_OFFICER_BY_NAME];
 
 	if (name == NULL)
 		return GA_ERR_NOTFOUND;
-	return store_officer_one(s, st, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC), out,
-				 "officer by name");
+	return store_officer_one(s, st, db_bind_text(st, 1, name, -1), out, "officer by name");
 }
 
 ga_err store_officer_get(struct store *s, int64_t id, struct officer *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_OFFICER_BY_ID];
+	struct db_stmt *st = s->stmt[STMT_OFFICER_BY_ID];
 
-	return store_officer_one(s, st, sqlite3_bind_int64(st, 1, id), out, "officer get");
+	return store_officer_one(s, st, db_bind_int64(st, 1, id), out, "officer get");
 }
 
 ga_err store_officer_each(struct store *s, store_officer_cb cb, void *arg)
 {
-	sqlite3_stmt *st = s->stmt[STMT_OFFICER_ALL];
+	struct db_stmt *st = s->stmt[STMT_OFFICER_ALL];
 	struct officer o;
 	ga_err e = GA_OK;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((e = store_officer_read(s, st, &o)) != GA_OK)
 			goto out;
 		if (!cb(&o, arg))
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "officer list");
 out:
 	store_stmt_done(st);
@@ -122,31 +111,31 @@ out:
  * statements prepared at every open. Parameter 1 is an officer id,
  * parameter 2 (when the SQL has one) is bound by bind2. */
 static ga_err store_officer_change(struct store *s, const char *sql, int64_t id,
-				   int (*bind2)(sqlite3_stmt *st, const void *arg), const void *arg,
-				   int64_t *n, const char *what)
+				   int (*bind2)(struct db_stmt *st, const void *arg),
+				   const void *arg, int64_t *n, const char *what)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
 	int rc;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = db_prepare(s->db, sql, &st)) != DB_OK)
 		return store_error(s, rc, what);
-	rc = sqlite3_bind_int64(st, 1, id);
-	if (rc == SQLITE_OK && bind2 != NULL)
+	rc = db_bind_int64(st, 1, id);
+	if (rc == DB_OK && bind2 != NULL)
 		rc = bind2(st, arg);
 	e = store_run_changes(s, st, rc, n, what);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
-static int store_officer_bind_flag(sqlite3_stmt *st, const void *arg)
+static int store_officer_bind_flag(struct db_stmt *st, const void *arg)
 {
-	return sqlite3_bind_int(st, 2, *(const bool *)arg ? 1 : 0);
+	return db_bind_int(st, 2, *(const bool *)arg ? 1 : 0);
 }
 
-static int store_officer_bind_hash(sqlite3_stmt *st, const void *arg)
+static int store_officer_bind_hash(struct db_stmt *st, const void *arg)
 {
 	return store_bind_text(st, 2, arg, true);
 }
@@ -179,37 +168,37 @@ ga_err store_session_delete_officer(struct store *s, int64_t officer_id, int64_t
 
 ga_err store_session_put(struct store *s, const struct store_session *sess)
 {
-	sqlite3_stmt *st = s->stmt[STMT_SESSION_PUT];
+	struct db_stmt *st = s->stmt[STMT_SESSION_PUT];
 	ga_err e;
 	int rc;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_text(st, 1, sess->id, -1, SQLITE_STATIC)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 2, sess->officer_id)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 3, sess->csrf, -1, SQLITE_STATIC)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 4, sess->created_ms)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 5, sess->last_seen_ms)) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 6, sess->expires_ms);
+	if ((rc = db_bind_text(st, 1, sess->id, -1)) == DB_OK &&
+	    (rc = db_bind_int64(st, 2, sess->officer_id)) == DB_OK &&
+	    (rc = db_bind_text(st, 3, sess->csrf, -1)) == DB_OK &&
+	    (rc = db_bind_int64(st, 4, sess->created_ms)) == DB_OK &&
+	    (rc = db_bind_int64(st, 5, sess->last_seen_ms)) == DB_OK)
+		rc = db_bind_int64(st, 6, sess->expires_ms);
 	return store_run_changes(s, st, rc, NULL, "session put");
 }
 
 ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct store_session *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_SESSION_GET];
+	struct db_stmt *st = s->stmt[STMT_SESSION_GET];
 	ga_err e;
 	int rc;
 
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, now_ms);
+	if ((rc = db_bind_text(st, 1, id, -1)) == DB_OK)
+		rc = db_bind_int64(st, 2, now_ms);
 	if ((e = store_step_row(s, st, rc, "session get")) == GA_OK) {
 		memset(out, 0, sizeof(*out));
 		store_column_copy(st, 0, out->id, sizeof(out->id));
-		out->officer_id = sqlite3_column_int64(st, 1);
+		out->officer_id = db_column_int64(st, 1);
 		store_column_copy(st, 2, out->csrf, sizeof(out->csrf));
-		out->created_ms = sqlite3_column_int64(st, 3);
-		out->last_seen_ms = sqlite3_column_int64(st, 4);
-		out->expires_ms = sqlite3_column_int64(st, 5);
+		out->created_ms = db_column_int64(st, 3);
+		out->last_seen_ms = db_column_int64(st, 4);
+		out->expires_ms = db_column_int64(st, 5);
 	}
 	store_stmt_done(st);
 	return e;
@@ -218,31 +207,30 @@ ga_err store_session_get(struct store *s, const char *id, int64_t now_ms, struct
 ga_err store_session_touch(struct store *s, const char *id, int64_t last_seen_ms,
 			   int64_t expires_ms)
 {
-	sqlite3_stmt *st = s->stmt[STMT_SESSION_TOUCH];
+	struct db_stmt *st = s->stmt[STMT_SESSION_TOUCH];
 	ga_err e;
 	int rc;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 2, last_seen_ms)) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, expires_ms);
+	if ((rc = db_bind_text(st, 1, id, -1)) == DB_OK &&
+	    (rc = db_bind_int64(st, 2, last_seen_ms)) == DB_OK)
+		rc = db_bind_int64(st, 3, expires_ms);
 	return store_run_update(s, st, rc, "session touch");
 }
 
 ga_err store_session_delete(struct store *s, const char *id)
 {
-	sqlite3_stmt *st = s->stmt[STMT_SESSION_DELETE];
+	struct db_stmt *st = s->stmt[STMT_SESSION_DELETE];
 
-	return store_run_changes(s, st, sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), NULL,
-				 "session delete");
+	return store_run_changes(s, st, db_bind_text(st, 1, id, -1), NULL, "session delete");
 }
 
 ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n)
 {
-	sqlite3_stmt *st = s->stmt[STMT_SESSION_PURGE];
+	struct db_stmt *st = s->stmt[STMT_SESSION_PURGE];
 
-	return store_run_changes(s, st, sqlite3_bind_int64(st, 1, now_ms), n, "session purge");
+	return store_run_changes(s, st, db_bind_int64(st, 1, now_ms), n, "session purge");
 }
 
 /* --- login attempts ------------------------------------------------ */
@@ -250,7 +238,7 @@ ga_err store_session_purge(struct store *s, int64_t now_ms, int64_t *n)
 ga_err store_login_attempt_add(struct store *s, const char *name, const char *remote, bool ok,
 			       int64_t at_ms)
 {
-	sqlite3_stmt *st = s->stmt[STMT_LOGIN_ADD];
+	struct db_stmt *st = s->stmt[STMT_LOGIN_ADD];
 	ga_err e;
 	int rc;
 
@@ -259,27 +247,27 @@ ga_err store_login_attempt_add(struct store *s, const char *name, const char *re
 	if ((name && strlen(name) >= OFFICER_NAME_MAX) ||
 	    (remote && strlen(remote) >= STORE_REMOTE_MAX))
 		return GA_ERR_TOOBIG;
-	if ((rc = sqlite3_bind_int64(st, 1, at_ms)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 3, remote ? remote : "", -1, SQLITE_STATIC)) == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 4, ok ? 1 : 0);
+	if ((rc = db_bind_int64(st, 1, at_ms)) == DB_OK &&
+	    (rc = db_bind_text(st, 2, name ? name : "", -1)) == DB_OK &&
+	    (rc = db_bind_text(st, 3, remote ? remote : "", -1)) == DB_OK)
+		rc = db_bind_int(st, 4, ok ? 1 : 0);
 	return store_run_changes(s, st, rc, NULL, "login attempt add");
 }
 
 ga_err store_login_attempt_count_since(struct store *s, const char *name, const char *remote,
 				       int64_t since_ms, int64_t *n)
 {
-	sqlite3_stmt *st = s->stmt[STMT_LOGIN_COUNT];
+	struct db_stmt *st = s->stmt[STMT_LOGIN_COUNT];
 	ga_err e = GA_OK;
 	int rc;
 
 	/* A NULL argument matches any row ("?1 IS NULL OR ..."). */
-	if ((rc = store_bind_text(st, 1, name, false)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 2, remote, false)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 3, since_ms)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	if ((rc = store_bind_text(st, 1, name, false)) == DB_OK &&
+	    (rc = store_bind_text(st, 2, remote, false)) == DB_OK &&
+	    (rc = db_bind_int64(st, 3, since_ms)) == DB_OK)
+		rc = db_step(st);
+	if (rc == DB_ROW)
+		*n = db_column_int64(st, 0);
 	else
 		e = store_error(s, rc, "login attempt count");
 	store_stmt_done(st);
@@ -288,8 +276,8 @@ ga_err store_login_attempt_count_since(struct store *s, const char *name, const 
 
 ga_err store_login_attempt_purge(struct store *s, int64_t before_ms)
 {
-	sqlite3_stmt *st = s->stmt[STMT_LOGIN_PURGE];
+	struct db_stmt *st = s->stmt[STMT_LOGIN_PURGE];
 
-	return store_run_changes(s, st, sqlite3_bind_int64(st, 1, before_ms), NULL,
+	return store_run_changes(s, st, db_bind_int64(st, 1, before_ms), NULL,
 				 "login attempt purge");
 }

@@ -11,7 +11,7 @@
 ga_err store_report_find(struct store *s, const char *station_id, const char *report_id,
 			 char incident_id[INCIDENT_ID_MAX], int *level)
 {
-	sqlite3_stmt *st = s->stmt[STMT_REPORT_FIND];
+	struct db_stmt *st = s->stmt[STMT_REPORT_FIND];
 	ga_err e = GA_ERR_DB;
 	int rc;
 
@@ -19,43 +19,43 @@ ga_err store_report_find(struct store *s, const char *station_id, const char *re
 		return e;
 	if (station_id == NULL || report_id == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = sqlite3_bind_text(st, 1, station_id, -1, SQLITE_STATIC)) == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC);
+	if ((rc = db_bind_text(st, 1, station_id, -1)) == DB_OK)
+		rc = db_bind_text(st, 2, report_id, -1);
 	if ((e = store_step_row(s, st, rc, "report find")) != GA_OK)
 		goto out;
 	if (incident_id != NULL)
 		store_column_copy(st, 0, incident_id, INCIDENT_ID_MAX);
 	if (level != NULL)
-		*level = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+		*level = db_column_type(st, 1) == DB_NULL ? -1 : db_column_int(st, 1);
 	e = GA_OK;
 out:
 	store_stmt_done(st);
 	return e;
 }
 
-static int store_bind_real_or_null(sqlite3_stmt *st, int i, bool has, double v)
+static int store_bind_real_or_null(struct db_stmt *st, int i, bool has, double v)
 {
 	if (!has || !isfinite(v))
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_double(st, i, v);
+		return db_bind_null(st, i);
+	return db_bind_double(st, i, v);
 }
 
 /* Binds raw bytes as a BLOB: never NULL (an empty payload is a zero-length
  * blob), any content. */
-static int store_bind_raw(sqlite3_stmt *st, int i, const void *raw, size_t rawlen)
+static int store_bind_raw(struct db_stmt *st, int i, const void *raw, size_t rawlen)
 {
 	if (raw == NULL || rawlen == 0)
-		return sqlite3_bind_zeroblob(st, i, 0);
-	return sqlite3_bind_blob64(st, i, raw, (sqlite3_uint64)rawlen, SQLITE_STATIC);
+		return db_bind_blob(st, i, "", 0);
+	return db_bind_blob(st, i, raw, rawlen);
 }
 
 ga_err store_report_put(struct store *s, const struct report *r, const char *topic, const void *raw,
 			size_t rawlen, int64_t received_ms, const char *incident_id,
 			enum level level)
 {
-	sqlite3_stmt *st = s->stmt[STMT_REPORT_PUT];
+	struct db_stmt *st = s->stmt[STMT_REPORT_PUT];
 	ga_err e = GA_ERR_DB;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -64,20 +64,19 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 	if ((unsigned)r->kind >= KIND_COUNT || (unsigned)r->hazard_type >= HAZARD_COUNT)
 		return GA_ERR_INVAL;
 
-	STORE_BIND(rc, sqlite3_bind_text(st, 1, r->station_id, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 2, r->report_id, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 3, topic ? topic : "", -1, SQLITE_STATIC));
+	STORE_BIND(rc, db_bind_text(st, 1, r->station_id, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, r->report_id, -1));
+	STORE_BIND(rc, db_bind_text(st, 3, topic ? topic : "", -1));
 	STORE_BIND(rc, store_bind_raw(st, 4, raw, rawlen));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 5, received_ms));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 6, r->observed_at_ms));
-	STORE_BIND(rc, sqlite3_bind_int(st, 7, r->observed_offset_min));
-	STORE_BIND(rc, sqlite3_bind_text(st, 8, kind_name(r->kind), -1, SQLITE_STATIC));
-	STORE_BIND(rc,
-		   sqlite3_bind_text(st, 9, hazard_type_name(r->hazard_type), -1, SQLITE_STATIC));
+	STORE_BIND(rc, db_bind_int64(st, 5, received_ms));
+	STORE_BIND(rc, db_bind_int64(st, 6, r->observed_at_ms));
+	STORE_BIND(rc, db_bind_int(st, 7, r->observed_offset_min));
+	STORE_BIND(rc, db_bind_text(st, 8, kind_name(r->kind), -1));
+	STORE_BIND(rc, db_bind_text(st, 9, hazard_type_name(r->hazard_type), -1));
 	STORE_BIND(rc, store_bind_real_or_null(st, 10, r->has_point, r->lon));
 	STORE_BIND(rc, store_bind_real_or_null(st, 11, r->has_point, r->lat));
-	STORE_BIND(rc, sqlite3_bind_text(st, 12, r->admin_code, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 13, r->hazard_point_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc, db_bind_text(st, 12, r->admin_code, -1));
+	STORE_BIND(rc, db_bind_text(st, 13, r->hazard_point_id, -1));
 	STORE_BIND(rc, store_bind_text(st, 14, r->place, false));
 	STORE_BIND(rc, store_bind_text(st, 15, r->causes, false));
 	STORE_BIND(rc, store_bind_text(st, 16, r->trend, false));
@@ -86,15 +85,15 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 	STORE_BIND(rc, store_bind_real_or_null(st, 19, r->has_area, r->area_m2));
 	STORE_BIND(rc, store_bind_text(st, 20, incident_id, true));
 	if ((int)level >= 0 && level < LEVEL_COUNT)
-		STORE_BIND(rc, sqlite3_bind_int(st, 21, (int)level));
+		STORE_BIND(rc, db_bind_int(st, 21, (int)level));
 	STORE_BIND(rc, store_bind_figures(st, 22, &r->figures)); /* 22..28 */
-	STORE_BIND(rc, sqlite3_bind_text(st, 29, r->admin_name, -1, SQLITE_STATIC));
-	if (rc != SQLITE_OK) {
+	STORE_BIND(rc, db_bind_text(st, 29, r->admin_name, -1));
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "report put: bind");
 		goto out;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
+	rc = db_step(st);
+	if (rc != DB_DONE) {
 		e = store_error(s, rc, "report put");
 		goto out;
 	}
@@ -108,11 +107,11 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 			  size_t total, const unsigned char *sha256, int64_t received_ms,
 			  const char *reasons_json)
 {
-	sqlite3_stmt *st = s->stmt[STMT_REJECTED_PUT];
+	struct db_stmt *st = s->stmt[STMT_REJECTED_PUT];
 	unsigned char own[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1];
 	ga_err e = GA_ERR_DB;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if (raw == NULL)
 		rawlen = 0;
@@ -134,25 +133,23 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 		topic = "";
 	if (reasons_json == NULL)
 		reasons_json = "[]";
-	rc = sqlite3_bind_text64(st, 1, topic, (sqlite3_uint64)strlen(topic), SQLITE_STATIC,
-				 SQLITE_UTF8);
-	if (rc == SQLITE_OK)
+	rc = db_bind_text(st, 1, topic, -1);
+	if (rc == DB_OK)
 		rc = store_bind_raw(st, 2, raw, rawlen);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, received_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text64(st, 4, reasons_json, (sqlite3_uint64)strlen(reasons_json),
-					 SQLITE_STATIC, SQLITE_UTF8);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)total);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 6, hex, -1, SQLITE_TRANSIENT);
-	if (rc != SQLITE_OK) {
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 3, received_ms);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 4, reasons_json, -1);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 5, (int64_t)total);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 6, hex, -1);
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "rejected put: bind");
 		goto out;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
+	rc = db_step(st);
+	if (rc != DB_DONE) {
 		e = store_error(s, rc, "rejected put");
 		goto out;
 	}

@@ -13,32 +13,32 @@ static ga_err store_retention_reports(struct store *s, int64_t before_ms, int li
 				      struct store_retention_cursor *cur,
 				      struct store_retention_result *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_RETENTION_REPORTS];
-	sqlite3_stmt *del = s->stmt[STMT_RETENTION_REPORT_DELETE];
+	struct db_stmt *st = s->stmt[STMT_RETENTION_REPORTS];
+	struct db_stmt *del = s->stmt[STMT_RETENTION_REPORT_DELETE];
 	int64_t ids[STORE_RETENTION_LIMIT_MAX];
 	ga_err e = GA_OK;
-	int rc = SQLITE_OK, nread = 0, ndel = 0;
+	int rc = DB_OK, nread = 0, ndel = 0;
 
-	STORE_BIND(rc, sqlite3_bind_int64(st, 1, before_ms));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 2, cur->received_ms));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 3, cur->id));
-	STORE_BIND(rc, sqlite3_bind_int(st, 4, limit));
-	if (rc != SQLITE_OK)
+	STORE_BIND(rc, db_bind_int64(st, 1, before_ms));
+	STORE_BIND(rc, db_bind_int64(st, 2, cur->received_ms));
+	STORE_BIND(rc, db_bind_int64(st, 3, cur->id));
+	STORE_BIND(rc, db_bind_int(st, 4, limit));
+	if (rc != DB_OK)
 		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		nread++;
-		cur->received_ms = sqlite3_column_int64(st, 1);
-		cur->id = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int(st, 2) != 0) /* else its station's latest: kept */
+		cur->received_ms = db_column_int64(st, 1);
+		cur->id = db_column_int64(st, 0);
+		if (db_column_int(st, 2) != 0) /* else its station's latest: kept */
 			ids[ndel++] = cur->id;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		goto fail;
 	store_stmt_done(st);
 	out->reports_done = nread < limit;
 	for (int i = 0; i < ndel; i++) {
 		int64_t n = 0;
-		e = store_run_changes(s, del, sqlite3_bind_int64(del, 1, ids[i]), &n,
+		e = store_run_changes(s, del, db_bind_int64(del, 1, ids[i]), &n,
 				      "retention report");
 		if (e != GA_OK)
 			return e;
@@ -57,7 +57,7 @@ ga_err store_retention_step(struct store *s, int64_t before_ms, int64_t reports_
 {
 	struct store_retention_cursor c = *cur;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 	int64_t n = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -65,17 +65,16 @@ ga_err store_retention_step(struct store *s, int64_t before_ms, int64_t reports_
 		return GA_ERR_INVAL;
 	if ((e = store_begin(s)) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_int64(s->stmt[STMT_RETENTION_REJECTED], 1, before_ms));
-	STORE_BIND(rc, sqlite3_bind_int(s->stmt[STMT_RETENTION_REJECTED], 2, limit));
+	STORE_BIND(rc, db_bind_int64(s->stmt[STMT_RETENTION_REJECTED], 1, before_ms));
+	STORE_BIND(rc, db_bind_int(s->stmt[STMT_RETENTION_REJECTED], 2, limit));
 	if ((e = store_run_changes(s, s->stmt[STMT_RETENTION_REJECTED], rc, &n,
 				   "retention rejected")) != GA_OK)
 		goto fail;
 	out->rejected = n;
 	out->rejected_done = n < limit;
-	e = store_run_changes(
-	    s, s->stmt[STMT_RETENTION_COUNTS],
-	    sqlite3_bind_int64(s->stmt[STMT_RETENTION_COUNTS], 1, counts_before_ms), &out->counts,
-	    "retention counts");
+	e = store_run_changes(s, s->stmt[STMT_RETENTION_COUNTS],
+			      db_bind_int64(s->stmt[STMT_RETENTION_COUNTS], 1, counts_before_ms),
+			      &out->counts, "retention counts");
 	if (e != GA_OK)
 		goto fail;
 	if ((e = store_retention_reports(s, reports_before_ms, limit, &c, out)) != GA_OK)

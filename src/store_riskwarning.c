@@ -22,12 +22,12 @@ void store_riskwarning_clear(struct store_riskwarning *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static ga_err store_rw_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+static ga_err store_rw_prepare(struct store *s, const char *sql, struct db_stmt **st,
 			       const char *what)
 {
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	int rc = db_prepare(s->db, sql, st);
 
-	if (rc != SQLITE_OK) {
+	if (rc != DB_OK) {
 		*st = NULL;
 		return store_error(s, rc, what);
 	}
@@ -35,26 +35,26 @@ static ga_err store_rw_prepare(struct store *s, const char *sql, sqlite3_stmt **
 }
 
 /* Reads a row of STORE_RW_COLUMNS; false when out of memory. */
-static bool store_rw_read(sqlite3_stmt *st, struct store_riskwarning *w)
+static bool store_rw_read(struct db_stmt *st, struct store_riskwarning *w)
 {
-	const unsigned char *p;
+	const char *p;
 
 	memset(w, 0, sizeof(*w));
-	w->id = sqlite3_column_int64(st, 0);
+	w->id = db_column_int64(st, 0);
 	store_column_copy(st, 1, w->product_id, sizeof(w->product_id));
-	w->version = sqlite3_column_int(st, 2);
+	w->version = db_column_int(st, 2);
 	store_column_copy(st, 3, w->state, sizeof(w->state));
 	store_column_copy(st, 4, w->source, sizeof(w->source));
-	p = sqlite3_column_text(st, 5);
-	w->product = strdup(p ? (const char *)p : "{}");
-	w->valid_from_ms = sqlite3_column_int64(st, 6);
-	w->valid_to_ms = sqlite3_column_int64(st, 7);
-	w->received_ms = sqlite3_column_int64(st, 8);
-	w->published_ms = sqlite3_column_int64(st, 9);
-	w->ended_ms = sqlite3_column_int64(st, 10);
+	p = db_column_text(st, 5);
+	w->product = strdup(p ? p : "{}");
+	w->valid_from_ms = db_column_int64(st, 6);
+	w->valid_to_ms = db_column_int64(st, 7);
+	w->received_ms = db_column_int64(st, 8);
+	w->published_ms = db_column_int64(st, 9);
+	w->ended_ms = db_column_int64(st, 10);
 	store_column_copy(st, 11, w->supersedes, sizeof(w->supersedes));
 	store_column_copy(st, 12, w->reason, sizeof(w->reason));
-	w->confirmations = sqlite3_column_int(st, 13);
+	w->confirmations = db_column_int(st, 13);
 	return w->product != NULL;
 }
 
@@ -63,9 +63,9 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 			     int64_t valid_from_ms, int64_t valid_to_ms, const char *supersedes,
 			     int64_t received_ms, int64_t *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -75,9 +75,8 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 	if ((e = store_rw_prepare(s, "SELECT 1 FROM riskwarnings WHERE product_id = ?1", &st,
 				  "riskwarning find")) != GA_OK)
 		return e;
-	e = store_step_row(s, st, sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC),
-			   "riskwarning find");
-	sqlite3_finalize(st);
+	e = store_step_row(s, st, db_bind_text(st, 1, product_id, -1), "riskwarning find");
+	db_finalize(st);
 	st = NULL;
 	if (e == GA_OK)
 		return GA_ERR_DUPLICATE;
@@ -88,31 +87,28 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 		 s,
 		 "INSERT INTO riskwarnings (product_id, state, source, raw, product,"
 		 " valid_from_ms, valid_to_ms, supersedes, received_ms)"
-		 " VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		 " VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
 		 &st, "riskwarning put")) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC));
+	STORE_BIND(rc, db_bind_text(st, 1, product_id, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, source, -1));
 	if (raw == NULL || rawlen == 0)
-		STORE_BIND(rc, sqlite3_bind_zeroblob(st, 3, 0));
+		STORE_BIND(rc, db_bind_blob(st, 3, "", 0));
 	else
-		STORE_BIND(rc,
-			   sqlite3_bind_blob64(st, 3, raw, (sqlite3_uint64)rawlen, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 4, product_json, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 5, valid_from_ms));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 6, valid_to_ms));
+		STORE_BIND(rc, db_bind_blob(st, 3, raw, rawlen));
+	STORE_BIND(rc, db_bind_text(st, 4, product_json, -1));
+	STORE_BIND(rc, db_bind_int64(st, 5, valid_from_ms));
+	STORE_BIND(rc, db_bind_int64(st, 6, valid_to_ms));
 	STORE_BIND(rc, store_bind_text(st, 7, supersedes, true));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 8, received_ms));
-	e = store_run_changes(s, st, rc, NULL, "riskwarning put");
-	if (e == GA_OK && id != NULL)
-		*id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
+	STORE_BIND(rc, db_bind_int64(st, 8, received_ms));
+	e = store_run_insert(s, st, rc, id, "riskwarning put");
+	db_finalize(st);
 	return e;
 }
 
 ga_err store_riskwarning_get(struct store *s, const char *product_id, struct store_riskwarning *out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
 
 	memset(out, 0, sizeof(*out));
@@ -123,23 +119,22 @@ ga_err store_riskwarning_get(struct store *s, const char *product_id, struct sto
 				  " WHERE w.product_id = ?1",
 				  &st, "riskwarning get")) != GA_OK)
 		return e;
-	e = store_step_row(s, st, sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC),
-			   "riskwarning get");
+	e = store_step_row(s, st, db_bind_text(st, 1, product_id, -1), "riskwarning get");
 	if (e == GA_OK && !store_rw_read(st, out)) {
 		store_riskwarning_clear(out);
 		e = GA_ERR_NOMEM;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
 ga_err store_riskwarning_list(struct store *s, const char *state, int limit,
 			      bool (*cb)(const struct store_riskwarning *w, void *arg), void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	struct store_riskwarning w;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -147,17 +142,17 @@ ga_err store_riskwarning_list(struct store *s, const char *state, int limit,
 		limit = STORE_RISKWARNING_LIST_MAX;
 	if ((e = store_rw_prepare(s,
 				  "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
-				  " WHERE ?1 IS NULL OR w.state = ?1"
+				  " WHERE CAST(?1 AS TEXT) IS NULL OR w.state = ?1"
 				  " ORDER BY w.received_ms DESC, w.id DESC LIMIT ?2",
 				  &st, "riskwarning list")) != GA_OK)
 		return e;
 	STORE_BIND(rc, store_bind_text(st, 1, state, true));
-	STORE_BIND(rc, sqlite3_bind_int(st, 2, limit));
-	if (rc != SQLITE_OK) {
+	STORE_BIND(rc, db_bind_int(st, 2, limit));
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "riskwarning list: bind");
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		bool more;
 		if (!store_rw_read(st, &w)) {
 			store_riskwarning_clear(&w);
@@ -169,18 +164,18 @@ ga_err store_riskwarning_list(struct store *s, const char *state, int limit,
 		if (!more)
 			break;
 	}
-	e = rc == SQLITE_ROW || rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "riskwarning list");
+	e = rc == DB_ROW || rc == DB_DONE ? GA_OK : store_error(s, rc, "riskwarning list");
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
 ga_err store_riskwarning_confirm(struct store *s, int64_t id, int64_t officer_id, int64_t at_ms,
 				 int *count)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -190,12 +185,12 @@ ga_err store_riskwarning_confirm(struct store *s, int64_t id, int64_t officer_id
 		 " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 		 &st, "riskwarning confirm")) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_int64(st, 1, id));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 2, officer_id));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 3, at_ms));
+	STORE_BIND(rc, db_bind_int64(st, 1, id));
+	STORE_BIND(rc, db_bind_int64(st, 2, officer_id));
+	STORE_BIND(rc, db_bind_int64(st, 3, at_ms));
 	int64_t n = 0;
 	e = store_run_changes(s, st, rc, &n, "riskwarning confirm");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 	if (e != GA_OK)
 		return e;
@@ -207,10 +202,10 @@ ga_err store_riskwarning_confirm(struct store *s, int64_t id, int64_t officer_id
 		 s, "SELECT count(*) FROM riskwarning_confirmations WHERE warning_id = ?1", &st,
 		 "riskwarning confirm count")) != GA_OK)
 		return e;
-	e = store_step_row(s, st, sqlite3_bind_int64(st, 1, id), "riskwarning confirm count");
+	e = store_step_row(s, st, db_bind_int64(st, 1, id), "riskwarning confirm count");
 	if (e == GA_OK)
-		*count = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+		*count = db_column_int(st, 0);
+	db_finalize(st);
 	return e;
 }
 
@@ -218,7 +213,7 @@ ga_err store_riskwarning_confirmations(struct store *s, int64_t id,
 				       void (*cb)(int64_t officer_id, int64_t at_ms, void *arg),
 				       void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
 	int rc;
 
@@ -229,22 +224,22 @@ ga_err store_riskwarning_confirmations(struct store *s, int64_t id,
 				  " WHERE warning_id = ?1 ORDER BY at_ms, officer_id",
 				  &st, "riskwarning confirmations")) != GA_OK)
 		return e;
-	rc = sqlite3_bind_int64(st, 1, id);
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			cb(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), arg);
+	rc = db_bind_int64(st, 1, id);
+	if (rc == DB_OK) {
+		while ((rc = db_step(st)) == DB_ROW)
+			cb(db_column_int64(st, 0), db_column_int64(st, 1), arg);
 	}
-	e = rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "riskwarning confirmations");
-	sqlite3_finalize(st);
+	e = rc == DB_DONE ? GA_OK : store_error(s, rc, "riskwarning confirmations");
+	db_finalize(st);
 	return e;
 }
 
 ga_err store_riskwarning_transition(struct store *s, int64_t id, const char *from, const char *to,
 				    int64_t at_ms, const char *reason)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 	int64_t n = 0;
 	bool publish = strcmp(to, "published") == 0;
 
@@ -257,14 +252,14 @@ ga_err store_riskwarning_transition(struct store *s, int64_t id, const char *fro
 					    " reason = ?5 WHERE id = ?1 AND state = ?2",
 				  &st, "riskwarning transition")) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_int64(st, 1, id));
-	STORE_BIND(rc, sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 4, at_ms));
+	STORE_BIND(rc, db_bind_int64(st, 1, id));
+	STORE_BIND(rc, db_bind_text(st, 2, from, -1));
+	STORE_BIND(rc, db_bind_text(st, 3, to, -1));
+	STORE_BIND(rc, db_bind_int64(st, 4, at_ms));
 	if (!publish)
-		STORE_BIND(rc, sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_STATIC));
+		STORE_BIND(rc, db_bind_text(st, 5, reason ? reason : "", -1));
 	e = store_run_changes(s, st, rc, &n, "riskwarning transition");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (e == GA_OK && n == 0)
 		e = GA_ERR_CONFLICT;
 	return e;
@@ -275,9 +270,9 @@ ga_err store_riskwarning_due(struct store *s, int64_t now_ms, int limit,
 					void *arg),
 			     void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -289,23 +284,23 @@ ga_err store_riskwarning_due(struct store *s, int64_t now_ms, int limit,
 				  " ORDER BY valid_to_ms, id LIMIT ?2",
 				  &st, "riskwarning due")) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_int64(st, 1, now_ms));
-	STORE_BIND(rc, sqlite3_bind_int(st, 2, limit));
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			cb(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-			   (const char *)sqlite3_column_text(st, 2), arg);
+	STORE_BIND(rc, db_bind_int64(st, 1, now_ms));
+	STORE_BIND(rc, db_bind_int(st, 2, limit));
+	if (rc == DB_OK) {
+		while ((rc = db_step(st)) == DB_ROW)
+			cb(db_column_int64(st, 0), db_column_text(st, 1), db_column_text(st, 2),
+			   arg);
 	}
-	e = rc == SQLITE_DONE ? GA_OK : store_error(s, rc, "riskwarning due");
-	sqlite3_finalize(st);
+	e = rc == DB_DONE ? GA_OK : store_error(s, rc, "riskwarning due");
+	db_finalize(st);
 	return e;
 }
 
 ga_err store_riskwarning_set_product(struct store *s, int64_t id, const char *product_json)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e;
-	int rc = SQLITE_OK;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
@@ -314,9 +309,9 @@ ga_err store_riskwarning_set_product(struct store *s, int64_t id, const char *pr
 				  " AND state = 'pending'",
 				  &st, "riskwarning set product")) != GA_OK)
 		return e;
-	STORE_BIND(rc, sqlite3_bind_int64(st, 1, id));
-	STORE_BIND(rc, sqlite3_bind_text(st, 2, product_json, -1, SQLITE_STATIC));
+	STORE_BIND(rc, db_bind_int64(st, 1, id));
+	STORE_BIND(rc, db_bind_text(st, 2, product_json, -1));
 	e = store_run_update(s, st, rc, "riskwarning set product");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }

@@ -1,4 +1,4 @@
-/* store_sql.c - every SQL text of the SQLite store: the schema migrations
+/* store_sql.c - every SQL text of the store: the schema migrations
  * and the statements prepared at open. The one place to read (and to port
  * to another backend).
  *
@@ -6,7 +6,25 @@
  * hazard_type, figure) so the database reads without the code; level is
  * stored as its severity rank 0..3 (small..extra_large) so it sorts and
  * compares in SQL. Each figure is a nullable REAL column (NULL: not given),
- * the columns in the order of enum figure. Times are Unix milliseconds. */
+ * the columns in the order of enum figure. Times are Unix milliseconds.
+ *
+ * Dialect. The statements (store_stmt_sql, and those prepared per call in
+ * store_officer.c, store_riskwarning.c, store_timeliness.c) are written
+ * for both backends of db.h: row ids come back with RETURNING id, an
+ * ignored duplicate is ON CONFLICT DO NOTHING, a parameter PostgreSQL
+ * cannot type from its context (a SELECT list, VALUES, `? IS NULL`) is
+ * CAST, an upsert names its table's columns (`incident_seq.n`: a bare
+ * column is ambiguous to PostgreSQL beside excluded's). Each one but
+ * those below was prepared (not run) on PostgreSQL 15 over a translation
+ * of the schema's tables. Still SQLite only:
+ *   STMT_BEGIN            BEGIN IMMEDIATE (PostgreSQL: BEGIN)
+ *   STMT_PING             reads sqlite_schema (PostgreSQL: e.g. SELECT 1)
+ *   STMT_INCIDENT_BY_HP   ORDER BY ..., rowid DESC: incidents' key is
+ *                         TEXT, rowid is the order of insertion
+ *   timeliness_sql        group_concat(o.name, ',') (PostgreSQL:
+ *   (store_timeliness.c)  string_agg(o.name, ','))
+ * The migrations below stay SQLite's dialect (WITHOUT ROWID, json_valid,
+ * triggers); PostgreSQL's schema is written apart. */
 #include "store_internal.h"
 #include "store_riskwarning.h"
 
@@ -404,22 +422,26 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" injured = ?11, relocated_people = ?12, direct_loss_cny = ?13, threatened_people = ?14,"
 	" threatened_property_cny = ?15 WHERE id = ?1",
     [STMT_SEQ_NEXT] = "INSERT INTO incident_seq (day, n) VALUES (?1, 1)"
-		      " ON CONFLICT (day) DO UPDATE SET n = n + 1 RETURNING n",
+		      " ON CONFLICT (day) DO UPDATE SET n = incident_seq.n + 1 RETURNING n",
     /* All figures of one report in one statement: (?4 name, ?5 value),
      * (?6, ?7) ... (?16, ?17), a NULL value for a figure not given. Keeps
      * the station's latest value: an older observation (a late or
      * replayed report) does not overwrite a newer one; an equal time does.
      * (The WHERE before ON CONFLICT is SQLite's rule for an upsert from a
-     * SELECT.) */
+     * SELECT. The CASTs type ?3 and the values for PostgreSQL; to SQLite
+     * they change nothing: ?3 is bound an integer, the values reals or
+     * NULL.) */
     [STMT_FIGURE_UPSERT] =
 	"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
-	" value) SELECT ?1, ?2, f.column1, ?3, f.column2 FROM (VALUES (?4, ?5), (?6, ?7),"
+	" value) SELECT ?1, ?2, f.column1, CAST(?3 AS BIGINT), f.column2"
+	" FROM (VALUES (?4, CAST(?5 AS DOUBLE PRECISION)), (?6, ?7),"
 	" (?8, ?9), (?10, ?11), (?12, ?13), (?14, ?15), (?16, ?17)) AS f"
 	" WHERE f.column2 IS NOT NULL"
 	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
 	" SET observed_ms = excluded.observed_ms, value = excluded.value"
 	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
-    [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms) VALUES (?1, ?2, ?3)",
+    [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms) VALUES (?1, ?2, ?3)"
+			" RETURNING id",
     /* A run of acknowledged receipts: ids ?1 to ?2. */
     [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload FROM outbox ORDER BY id",
@@ -427,7 +449,7 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 			" WHERE incident_id = ?1 GROUP BY figure",
 
     [STMT_OFFICER_ADD] = "INSERT INTO officers (name, role, password_hash, token_hash, created_ms)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5)",
+			 " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     [STMT_OFFICER_BY_TOKEN] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers"
 			      " WHERE token_hash = ?1",
     [STMT_OFFICER_BY_NAME] = "SELECT " STORE_OFFICER_COLUMNS " FROM officers WHERE name = ?1",
@@ -444,10 +466,11 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_LOGIN_ADD] = "INSERT INTO login_attempts (at_ms, name, remote, ok)"
 		       " VALUES (?1, ?2, ?3, ?4)",
     /* Failed attempts since ?3 for this name and from this address (a NULL
-     * argument matches any). */
+     * argument matches any; CAST: PostgreSQL types a parameter before IS
+     * NULL). */
     [STMT_LOGIN_COUNT] = "SELECT count(*) FROM login_attempts"
-			 " WHERE ok = 0 AND at_ms >= ?3 AND (?1 IS NULL OR name = ?1)"
-			 " AND (?2 IS NULL OR remote = ?2)",
+			 " WHERE ok = 0 AND at_ms >= ?3 AND (CAST(?1 AS TEXT) IS NULL OR name = ?1)"
+			 " AND (CAST(?2 AS TEXT) IS NULL OR remote = ?2)",
     [STMT_LOGIN_PURGE] = "DELETE FROM login_attempts WHERE at_ms < ?1",
     [STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [STMT_AUDIT_APPEND] = "INSERT INTO audit (" STORE_AUDIT_COLUMNS ")"
@@ -461,7 +484,7 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" confirmed_ms, published_ms, escalated_ms, reject_reason, cancel_reason, supersedes,"
 	" refs, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
 	" ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,"
-	" ?31, ?32, ?33, ?34, ?35, ?36)",
+	" ?31, ?32, ?33, ?34, ?35, ?36) RETURNING id",
     /* What a draft's life changes; what it is about never does. */
     [STMT_DRAFT_UPDATE] =
 	"UPDATE alert_drafts SET version = ?2, state = ?3, below_level = ?4, headline = ?5,"
@@ -519,7 +542,7 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_DELIVERY_INSERT] =
 	"INSERT INTO deliveries (alert_id, version, msg_type, channel, state, attempts,"
 	" next_attempt_ms, deadline_ms, last_error, idem_key, created_ms)"
-	" VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, '', ?7, ?8)",
+	" VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, '', ?7, ?8) RETURNING id",
     [STMT_DELIVERY_CHANNELS] = "SELECT DISTINCT channel FROM deliveries"
 			       " WHERE alert_id = ?1 AND version < ?2 ORDER BY channel",
     /* Due rows, oldest first; a channel gets the versions of one alert in
@@ -547,15 +570,18 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_DELIVERY_PROGRESS] = "UPDATE deliveries SET step = ?2, scratch = ?3"
 			       " WHERE id = ?1 AND state = 'sending'",
     /* At start: rows an earlier run left sending got no answer recorded
-     * and never will: due now (same idempotency key). */
-    [STMT_DELIVERY_RECOVER] = "UPDATE deliveries SET next_attempt_ms = min(next_attempt_ms, ?1)"
-			      " WHERE state = 'sending'",
+     * and never will: due now (same idempotency key). The CASE is the
+     * lesser of the two (next_attempt_ms is NOT NULL): SQLite's min(a, b)
+     * is LEAST in PostgreSQL, which SQLite lacks. */
+    [STMT_DELIVERY_RECOVER] = "UPDATE deliveries SET next_attempt_ms = CASE WHEN next_attempt_ms"
+			      " < ?1 THEN next_attempt_ms ELSE ?1 END WHERE state = 'sending'",
     [STMT_DELIVERY_RESEND] = "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2,"
 			     " deadline_ms = ?3 WHERE id = ?1 AND state = 'failed'",
 
     /* notices (store_notice.c) */
     [STMT_NOTICE_INSERT] = "INSERT INTO notices (audience, event, body, state, next_attempt_ms,"
-			   " deadline_ms, created_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?4)",
+			   " deadline_ms, created_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?4)"
+			   " RETURNING id",
     [STMT_NOTICE_DUE] = "SELECT id, audience, event, body, attempts, deadline_ms, created_ms"
 			" FROM notices WHERE state = 'pending' AND next_attempt_ms <= ?1"
 			" ORDER BY next_attempt_ms, id LIMIT ?2",
@@ -563,8 +589,9 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 			   " next_attempt_ms = ?3, last_error = ?4, delivered_ms = ?5"
 			   " WHERE id = ?1",
     [STMT_NOTICE_PENDING] = "SELECT count(*) FROM notices WHERE state = 'pending'",
-    [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = min(next_attempt_ms, ?1)"
-			    " WHERE state = 'pending'",
+    /* The lesser of the two, as STMT_DELIVERY_RECOVER. */
+    [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = CASE WHEN next_attempt_ms"
+			    " < ?1 THEN next_attempt_ms ELSE ?1 END WHERE state = 'pending'",
 
     [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic FROM mqtt_sessions ORDER BY client_id",
     [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic) VALUES (?1, ?2)"
@@ -620,15 +647,18 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     /* Reports received before ?1, after the cursor (?2, ?3), oldest
      * first; the third column says whether the report may go: it has no
      * incident, or a later one of its station in its incident exists
-     * (the order of STMT_REPORTS_LATEST: observed_ms, then id). */
+     * (the order of STMT_REPORTS_LATEST: observed_ms, then id); a CASE
+     * makes it 0 or 1 on both backends (PostgreSQL's would be boolean). */
     [STMT_RETENTION_REPORTS] =
-	"SELECT r.id, r.received_ms, r.incident_id IS NULL OR EXISTS (SELECT 1 FROM reports n"
-	"  WHERE n.incident_id = r.incident_id AND n.station_id = r.station_id"
+	"SELECT r.id, r.received_ms, CASE WHEN r.incident_id IS NULL OR EXISTS (SELECT 1"
+	"  FROM reports n WHERE n.incident_id = r.incident_id AND n.station_id = r.station_id"
 	"  AND (n.observed_ms > r.observed_ms OR (n.observed_ms = r.observed_ms AND n.id > r.id)))"
+	"  THEN 1 ELSE 0 END"
 	" FROM reports r WHERE r.received_ms < ?1 AND (r.received_ms > ?2"
 	"  OR (r.received_ms = ?2 AND r.id > ?3))"
 	" ORDER BY r.received_ms, r.id LIMIT ?4",
     [STMT_RETENTION_REPORT_DELETE] = "DELETE FROM reports WHERE id = ?1",
     [STMT_STATS_COUNT_ADD] = "INSERT INTO report_counts (what, minute_ms, n) VALUES (?1, ?2, ?3)"
-			     " ON CONFLICT (what, minute_ms) DO UPDATE SET n = n + excluded.n",
+			     " ON CONFLICT (what, minute_ms) DO UPDATE"
+			     " SET n = report_counts.n + excluded.n",
 };

@@ -35,13 +35,13 @@ static int64_t store_stats_minute(int64_t t_ms)
 static ga_err store_stats_row(struct store *s, enum store_stmt_id id, int64_t *v, int n,
 			      const char *what)
 {
-	sqlite3_stmt *st = s->stmt[id];
+	struct db_stmt *st = s->stmt[id];
 	ga_err e = GA_OK;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		for (int i = 0; i < n; i++)
-			v[i] = sqlite3_column_int64(st, i); /* NULL reads as 0 */
+			v[i] = db_column_int64(st, i); /* NULL reads as 0 */
 	} else {
 		e = store_error(s, rc, what);
 	}
@@ -51,22 +51,22 @@ static ga_err store_stats_row(struct store *s, enum store_stmt_id id, int64_t *v
 
 ga_err store_stats_incidents(struct store *s, int64_t since_ms, int64_t n[LEVEL_COUNT])
 {
-	sqlite3_stmt *st = s->stmt[STMT_STATS_INCIDENTS];
+	struct db_stmt *st = s->stmt[STMT_STATS_INCIDENTS];
 	ga_err e = GA_OK;
 	int rc;
 
 	for (int i = 0; i < LEVEL_COUNT; i++)
 		n[i] = 0;
-	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK) {
+	if ((rc = db_bind_int64(st, 1, since_ms)) != DB_OK) {
 		e = store_error(s, rc, "stats incidents");
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int level = sqlite3_column_int(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int level = db_column_int(st, 0);
 		if (level >= 0 && level < LEVEL_COUNT) /* the schema's CHECK */
-			n[level] = sqlite3_column_int64(st, 1);
+			n[level] = db_column_int64(st, 1);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "stats incidents");
 out:
 	store_stmt_done(st);
@@ -81,23 +81,23 @@ ga_err store_stats_drafts_pending(struct store *s, int64_t *n)
 
 ga_err store_stats_deliveries(struct store *s, store_stats_delivery_cb cb, void *arg)
 {
-	sqlite3_stmt *st = s->stmt[STMT_STATS_DELIVERIES];
+	struct db_stmt *st = s->stmt[STMT_STATS_DELIVERIES];
 	ga_err e = GA_OK;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		char channel[STORE_CHANNEL_MAX], state[STORE_WORD_MAX];
 		store_column_copy(st, 0, channel, sizeof(channel));
 		store_column_copy(st, 1, state, sizeof(state));
 		int k = store_stats_state_from_name(state);
 		if (k < 0)
 			continue;
-		if (!cb(channel, (enum store_stats_state)k, sqlite3_column_int64(st, 2), arg)) {
-			rc = SQLITE_DONE;
+		if (!cb(channel, (enum store_stats_state)k, db_column_int64(st, 2), arg)) {
+			rc = DB_DONE;
 			break;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		e = store_error(s, rc, "stats deliveries");
 	store_stmt_done(st);
 	return e;
@@ -106,13 +106,13 @@ ga_err store_stats_deliveries(struct store *s, store_stats_delivery_cb cb, void 
 ga_err store_stats_backlog(struct store *s, int64_t overdue_before_ms, int64_t failed_since_ms,
 			   struct store_backlog *out)
 {
-	sqlite3_stmt *st = s->stmt[STMT_STATS_BACKLOG];
+	struct db_stmt *st = s->stmt[STMT_STATS_BACKLOG];
 	int64_t v[4] = {0, 0, 0, 0};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = sqlite3_bind_int64(st, 1, overdue_before_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, failed_since_ms)) != SQLITE_OK) {
+	if ((rc = db_bind_int64(st, 1, overdue_before_ms)) != DB_OK ||
+	    (rc = db_bind_int64(st, 2, failed_since_ms)) != DB_OK) {
 		store_stmt_done(st);
 		return store_error(s, rc, "stats backlog");
 	}
@@ -128,12 +128,12 @@ ga_err store_stats_backlog(struct store *s, int64_t overdue_before_ms, int64_t f
 
 ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_age_ms, int64_t *n)
 {
-	sqlite3_stmt *st = s->stmt[STMT_STATS_OLD_REPORTS];
+	struct db_stmt *st = s->stmt[STMT_STATS_OLD_REPORTS];
 	int rc;
 
 	(void)max_age_ms; /* applied by the writer as each report arrived */
 	*n = 0;
-	if ((rc = sqlite3_bind_int64(st, 1, store_stats_minute(since_ms))) != SQLITE_OK) {
+	if ((rc = db_bind_int64(st, 1, store_stats_minute(since_ms))) != DB_OK) {
 		store_stmt_done(st);
 		return store_error(s, rc, "stats old reports");
 	}
@@ -142,16 +142,16 @@ ga_err store_stats_old_reports(struct store *s, int64_t since_ms, int64_t max_ag
 
 ga_err store_stats_old_observed_add(struct store *s, int64_t received_ms, int64_t n)
 {
-	sqlite3_stmt *st = s->stmt[STMT_STATS_COUNT_ADD];
-	int rc = SQLITE_OK;
+	struct db_stmt *st = s->stmt[STMT_STATS_COUNT_ADD];
+	int rc = DB_OK;
 	ga_err e = store_spoiled(s);
 
 	if (e != GA_OK) {
 		store_stmt_done(st);
 		return e;
 	}
-	STORE_BIND(rc, sqlite3_bind_text(st, 1, "old_observed", -1, SQLITE_STATIC));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 2, store_stats_minute(received_ms)));
-	STORE_BIND(rc, sqlite3_bind_int64(st, 3, n));
+	STORE_BIND(rc, db_bind_text(st, 1, "old_observed", -1));
+	STORE_BIND(rc, db_bind_int64(st, 2, store_stats_minute(received_ms)));
+	STORE_BIND(rc, db_bind_int64(st, 3, n));
 	return store_run_changes(s, st, rc, NULL, "stats count");
 }

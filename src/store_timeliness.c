@@ -21,32 +21,32 @@ static const char timeliness_sql[] =
 
 ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	ga_err e = GA_OK;
-	int rc = sqlite3_prepare_v2(s->db, timeliness_sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	int rc = db_prepare(s->db, timeliness_sql, &st);
+	if (rc != DB_OK)
 		return store_error(s, rc, "timeliness");
-	if ((rc = sqlite3_bind_int64(st, 1, since_ms)) != SQLITE_OK) {
+	if ((rc = db_bind_int64(st, 1, since_ms)) != DB_OK) {
 		e = store_error(s, rc, "timeliness");
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_timeliness_row r;
 		memset(&r, 0, sizeof(r));
 		store_column_copy(st, 0, r.incident_id, sizeof(r.incident_id));
-		r.level = sqlite3_column_int(st, 1);
-		r.reported_ms = sqlite3_column_int64(st, 2);
-		r.draft_ms = sqlite3_column_int64(st, 3);
-		r.confirmed_ms = sqlite3_column_int64(st, 4);
+		r.level = db_column_int(st, 1);
+		r.reported_ms = db_column_int64(st, 2);
+		r.draft_ms = db_column_int64(st, 3);
+		r.confirmed_ms = db_column_int64(st, 4);
 		store_column_copy(st, 5, r.confirmed_by, sizeof(r.confirmed_by));
 		store_column_copy(st, 6, r.channel, sizeof(r.channel));
-		r.delivered_ms = sqlite3_column_int64(st, 7);
+		r.delivered_ms = db_column_int64(st, 7);
 		if (!cb(&r, arg))
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		e = store_error(s, rc, "timeliness");
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }

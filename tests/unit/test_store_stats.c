@@ -264,14 +264,15 @@ static long long stats_steps(void)
 	long long steps = 0;
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		sqlite3_stmt_status(s->stmt[ids[i]], SQLITE_STMTSTATUS_VM_STEP, 1);
+		sqlite3_stmt_status(db_sqlite_stmt(s->stmt[ids[i]]), SQLITE_STMTSTATUS_VM_STEP, 1);
 	assert_int_equal(store_stats_incidents(s, NOW - 3 * DAY, n), GA_OK);
 	assert_int_equal(store_stats_drafts_pending(s, &k), GA_OK);
 	assert_int_equal(store_stats_deliveries(s, seen_cb, &x), GA_OK);
 	assert_int_equal(store_stats_backlog(s, NOW - 10 * MIN, NOW - DAY, &b), GA_OK);
 	assert_int_equal(store_stats_old_reports(s, NOW - DAY, 7 * DAY, &k), GA_OK);
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		steps += sqlite3_stmt_status(s->stmt[ids[i]], SQLITE_STMTSTATUS_VM_STEP, 1);
+		steps += sqlite3_stmt_status(db_sqlite_stmt(s->stmt[ids[i]]),
+					     SQLITE_STMTSTATUS_VM_STEP, 1);
 	return steps;
 }
 
