@@ -27,8 +27,9 @@
  * prepare fails alone and leaves the transaction usable, as in SQLite.
  *
  * Results are read in text format, all rows at the first step (the
- * store reads bounded row counts). Error codes from SQLSTATE: class 23 ->
- * DB_CONSTRAINT; 53100 -> DB_FULL; 40001, 40P01, 55P03 -> DB_BUSY; 53200
+ * store reads bounded row counts). Error codes from SQLSTATE: 23505 ->
+ * DB_CONSTRAINT_UNIQUE, 23514 -> DB_CONSTRAINT_CHECK, the rest of class 23
+ * -> DB_CONSTRAINT (compare with rc & 0xff, as for SQLite); 53100 -> DB_FULL; 40001, 40P01, 55P03 -> DB_BUSY; 53200
  * -> DB_NOMEM; class 08, 57P01..57P03, no SQLSTATE (libpq's own errors)
  * or a bad connection -> DB_LOST, and every later call answers DB_LOST
  * until db_reconnect succeeds. Anything else: DB_ERROR. */
@@ -104,6 +105,10 @@ int db_pg_code(struct pg_db *db, const PGresult *res)
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	if (!state || strlen(state) != 5)
 		goto lost;
+	if (strcmp(state, "23505") == 0)
+		return DB_CONSTRAINT_UNIQUE;
+	if (strcmp(state, "23514") == 0)
+		return DB_CONSTRAINT_CHECK;
 	if (strncmp(state, "23", 2) == 0)
 		return DB_CONSTRAINT;
 	if (strcmp(state, "53100") == 0)

@@ -1,81 +1,84 @@
-/* db_sqlite.c - the SQLite backend of db.h: each call is the sqlite3_*
- * call of the same name, and SQLite's result codes (extended codes
- * included, when the connection has them on) pass through unchanged.
- *
- * This file compiles and links alone: nothing here refers to the
- * PostgreSQL backend. */
+/* db_sqlite.c - the SQLite backend of db.h (db.c dispatches to it
+ * through sqlite_ops): each call is the sqlite3_* call of the same name,
+ * and SQLite's result codes (extended codes included, when the connection
+ * has them on) pass through unchanged. */
 #include "db.h"
+#include "db_internal.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include "log.h"
 
-struct db {
+/* Starts with struct db / struct db_stmt (db_internal.h). */
+struct sqlite_db {
+	struct db base;
 	sqlite3 *conn;
 };
 
-struct db_stmt {
+struct sqlite_stmt {
+	struct db_stmt base;
 	sqlite3_stmt *st;
 };
 
+static const struct db_ops sqlite_ops;
+
+#define CONN(db) (((struct sqlite_db *)(db))->conn)
+#define STMT(st) (((struct sqlite_stmt *)(st))->st)
+
 struct db *db_wrap_sqlite(struct sqlite3 *conn)
 {
-	struct db *db = calloc(1, sizeof(*db));
+	struct sqlite_db *db = calloc(1, sizeof(*db));
 
 	if (db == NULL)
 		return NULL;
-	db->conn = conn;
-	return db;
+	db->base.ops = &sqlite_ops;
+	db->base.kind = DB_KIND_SQLITE;
+	CONN(db) = conn;
+	return &db->base;
 }
 
-void db_close(struct db *db)
+static void sqlite_close(struct db *db)
 {
-	if (db == NULL)
-		return;
-	if (db->conn != NULL && sqlite3_close_v2(db->conn) != SQLITE_OK)
-		log_warnx("db: close: %s", sqlite3_errmsg(db->conn));
+	if (CONN(db) != NULL && sqlite3_close_v2(CONN(db)) != SQLITE_OK)
+		log_warnx("db: close: %s", sqlite3_errmsg(CONN(db)));
 	free(db);
 }
 
-enum db_kind db_kind(const struct db *db)
+static struct sqlite3 *sqlite_handle(struct db *db)
 {
-	return DB_KIND_SQLITE;
-}
-
-struct sqlite3 *db_sqlite(struct db *db)
-{
-	return db->conn;
+	return CONN(db);
 }
 
 struct sqlite3_stmt *db_sqlite_stmt(struct db_stmt *st)
 {
-	return st->st;
+	return st != NULL && st->ops == &sqlite_ops ? STMT(st) : NULL;
 }
 
-const char *db_errmsg(struct db *db)
+static const char *sqlite_errmsg(struct db *db)
 {
-	const char *m = sqlite3_errmsg(db->conn);
+	const char *m = sqlite3_errmsg(CONN(db));
 
 	return m != NULL ? m : "unknown error";
 }
 
-int db_exec(struct db *db, const char *sql)
+static int sqlite_exec(struct db *db, const char *sql)
 {
-	return sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
+	return sqlite3_exec(CONN(db), sql, NULL, NULL, NULL);
 }
 
 /* Every statement is prepared PERSISTENT: the store keeps most of them
  * for the connection's life. */
-int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+static int sqlite_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
-	struct db_stmt *st;
+	struct sqlite_stmt *st;
 	int rc;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return DB_NOMEM;
-	rc = sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
+	st->base.ops = &sqlite_ops;
+	rc = sqlite3_prepare_v3(CONN(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(st->st);
 		free(st);
@@ -86,108 +89,122 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 		free(st);
 		return DB_MISUSE;
 	}
-	*out = st;
+	*out = &st->base;
 	return DB_OK;
 }
 
-void db_finalize(struct db_stmt *st)
+static void sqlite_finalize(struct db_stmt *st)
 {
-	if (st == NULL)
-		return;
-	sqlite3_finalize(st->st);
+	sqlite3_finalize(STMT(st));
 	free(st);
 }
 
-int db_bind_int(struct db_stmt *st, int i, int v)
+static int sqlite_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int(st->st, i, v);
+	return sqlite3_bind_int64(STMT(st), i, (sqlite3_int64)v);
 }
 
-int db_bind_int64(struct db_stmt *st, int i, int64_t v)
+static int sqlite_bind_double(struct db_stmt *st, int i, double v)
 {
-	return sqlite3_bind_int64(st->st, i, (sqlite3_int64)v);
+	return sqlite3_bind_double(STMT(st), i, v);
 }
 
-int db_bind_double(struct db_stmt *st, int i, double v)
+static int sqlite_bind_text(struct db_stmt *st, int i, const char *p, int nbyte)
 {
-	return sqlite3_bind_double(st->st, i, v);
+	return sqlite3_bind_text(STMT(st), i, p, nbyte, SQLITE_STATIC);
 }
 
-int db_bind_text(struct db_stmt *st, int i, const char *p, int nbyte)
+static int sqlite_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
 {
-	return sqlite3_bind_text(st->st, i, p, nbyte, SQLITE_STATIC);
+	return sqlite3_bind_blob64(STMT(st), i, p, (sqlite3_uint64)n, SQLITE_STATIC);
 }
 
-int db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+static int sqlite_bind_null(struct db_stmt *st, int i)
 {
-	return sqlite3_bind_blob64(st->st, i, p, (sqlite3_uint64)n, SQLITE_STATIC);
+	return sqlite3_bind_null(STMT(st), i);
 }
 
-int db_bind_null(struct db_stmt *st, int i)
+static int sqlite_step(struct db_stmt *st)
 {
-	return sqlite3_bind_null(st->st, i);
+	return sqlite3_step(STMT(st));
 }
 
-int db_step(struct db_stmt *st)
+static int sqlite_column_type(struct db_stmt *st, int col)
 {
-	return sqlite3_step(st->st);
+	return sqlite3_column_type(STMT(st), col);
 }
 
-int db_column_type(struct db_stmt *st, int col)
+static int64_t sqlite_column_int64(struct db_stmt *st, int col)
 {
-	return sqlite3_column_type(st->st, col);
+	return (int64_t)sqlite3_column_int64(STMT(st), col);
 }
 
-int db_column_int(struct db_stmt *st, int col)
+static double sqlite_column_double(struct db_stmt *st, int col)
 {
-	return sqlite3_column_int(st->st, col);
+	return sqlite3_column_double(STMT(st), col);
 }
 
-int64_t db_column_int64(struct db_stmt *st, int col)
+static const char *sqlite_column_text(struct db_stmt *st, int col)
 {
-	return (int64_t)sqlite3_column_int64(st->st, col);
+	return (const char *)sqlite3_column_text(STMT(st), col);
 }
 
-double db_column_double(struct db_stmt *st, int col)
+static const void *sqlite_column_blob(struct db_stmt *st, int col)
 {
-	return sqlite3_column_double(st->st, col);
+	return sqlite3_column_blob(STMT(st), col);
 }
 
-const char *db_column_text(struct db_stmt *st, int col)
+static int sqlite_column_bytes(struct db_stmt *st, int col)
 {
-	return (const char *)sqlite3_column_text(st->st, col);
+	return sqlite3_column_bytes(STMT(st), col);
 }
 
-const void *db_column_blob(struct db_stmt *st, int col)
+static void sqlite_reset(struct db_stmt *st)
 {
-	return sqlite3_column_blob(st->st, col);
+	sqlite3_reset(STMT(st));
+	sqlite3_clear_bindings(STMT(st));
 }
 
-int db_column_bytes(struct db_stmt *st, int col)
+static int64_t sqlite_changes(struct db *db)
 {
-	return sqlite3_column_bytes(st->st, col);
+	return (int64_t)sqlite3_changes64(CONN(db));
 }
 
-void db_reset(struct db_stmt *st)
+static bool sqlite_in_txn(struct db *db)
 {
-	sqlite3_reset(st->st);
-	sqlite3_clear_bindings(st->st);
+	return !sqlite3_get_autocommit(CONN(db));
 }
 
-int64_t db_changes(struct db *db)
+static int sqlite_reconnect(struct db *db)
 {
-	return (int64_t)sqlite3_changes64(db->conn);
-}
-
-bool db_in_txn(struct db *db)
-{
-	return !sqlite3_get_autocommit(db->conn);
-}
-
-int db_reconnect(struct db *db)
-{
+	(void)db;
 	return DB_OK;
 }
+
+static const struct db_ops sqlite_ops = {
+    .close = sqlite_close,
+    .sqlite = sqlite_handle,
+    .errmsg = sqlite_errmsg,
+    .exec = sqlite_exec,
+    .prepare = sqlite_prepare,
+    .finalize = sqlite_finalize,
+    .bind_int64 = sqlite_bind_int64,
+    .bind_double = sqlite_bind_double,
+    .bind_text = sqlite_bind_text,
+    .bind_blob = sqlite_bind_blob,
+    .bind_null = sqlite_bind_null,
+    .step = sqlite_step,
+    .column_type = sqlite_column_type,
+    .column_int64 = sqlite_column_int64,
+    .column_double = sqlite_column_double,
+    .column_text = sqlite_column_text,
+    .column_blob = sqlite_column_blob,
+    .column_bytes = sqlite_column_bytes,
+    .reset = sqlite_reset,
+    .changes = sqlite_changes,
+    .in_txn = sqlite_in_txn,
+    .reconnect = sqlite_reconnect,
+};
 
 _Static_assert(DB_OK == SQLITE_OK && DB_ERROR == SQLITE_ERROR && DB_BUSY == SQLITE_BUSY &&
 		   DB_LOCKED == SQLITE_LOCKED && DB_NOMEM == SQLITE_NOMEM &&

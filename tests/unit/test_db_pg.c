@@ -312,7 +312,7 @@ static void test_returning_constraint_changes(void **state)
 	}
 	/* Unique violation. */
 	assert_int_equal(db_bind_text(st, 1, "n2", -1), DB_OK);
-	assert_int_equal(db_step(st), DB_CONSTRAINT);
+	assert_int_equal(db_step(st), DB_CONSTRAINT_UNIQUE);
 	assert_non_null(strstr(db_errmsg(f->db), "23505"));
 	db_reset(st);
 	/* NOT NULL violation: class 23 as well. */
@@ -719,7 +719,7 @@ static void test_migrations(void **state)
 		       " VALUES (1, 1, 'a', '{\"k\": [1]}', '0', 'h')");
 	assert_int_equal(db_exec(f->db, "INSERT INTO audit (seq, at_ms, action, detail,"
 					" prev_hash, hash) VALUES (2, 1, 'a', '{bad', '0', 'h')"),
-			 DB_CONSTRAINT);
+			 DB_CONSTRAINT_CHECK);
 	assert_int_equal(db_exec(f->db, "UPDATE audit SET action = 'b'"), DB_CONSTRAINT);
 	assert_int_equal(db_exec(f->db, "DELETE FROM audit"), DB_CONSTRAINT);
 	exec_ok(f->db, "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
