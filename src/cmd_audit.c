@@ -59,6 +59,8 @@ static int audit_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	sopt.path = cfg->store.path;
+	sopt.url = cfg->store.url;
+	sopt.password_file = cfg->store.password_file;
 	if (store_open(&sopt, &s, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "geoalert audit verify: %s\n", err);
 		goto out;

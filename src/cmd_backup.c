@@ -57,6 +57,8 @@ int cmd_backup(int argc, char **argv)
 		goto out;
 	}
 	sopt.path = cfg->store.path;
+	sopt.url = cfg->store.url;
+	sopt.password_file = cfg->store.password_file;
 	if (store_open(&sopt, &s, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "geoalert: %s\n", err);
 		goto out;

@@ -96,6 +96,8 @@ static int officer_cmd_add(int argc, char **argv)
 		goto out;
 	}
 	sopt.path = cfg->store.path;
+	sopt.url = cfg->store.url;
+	sopt.password_file = cfg->store.password_file;
 	sopt.max_page_count = cfg->store.max_page_count;
 	if (store_open(&sopt, &s, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "geoalert officer add: %s\n", err);
@@ -168,6 +170,8 @@ static int officer_cmd_open(const char *verb, int argc, char **argv, const char 
 		goto out;
 	}
 	sopt.path = cfg->store.path;
+	sopt.url = cfg->store.url;
+	sopt.password_file = cfg->store.password_file;
 	sopt.max_page_count = cfg->store.max_page_count;
 	if (store_open(&sopt, s, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "geoalert officer %s: %s\n", verb, err);

@@ -328,7 +328,9 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "--since %s: expected YYYY-MM-DD or an RFC 3339 time\n", since);
 		goto out;
 	}
-	struct store_options sopt = {.path = cfg->store.path};
+	struct store_options sopt = {.path = cfg->store.path,
+				     .url = cfg->store.url,
+				     .password_file = cfg->store.password_file};
 	if (store_open(&sopt, &s, err, sizeof(err)) != GA_OK) {
 		fprintf(stderr, "%s\n", err);
 		goto out;

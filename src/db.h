@@ -69,7 +69,9 @@ struct db_stmt;
 /* Opens a PostgreSQL connection from a libpq URL or keyword string
  * (`postgresql://u@h1:p1,h2:p2/db?target_session_attrs=read-write`).
  * NULL with err filled (the URL's password never copied into err). */
-struct db *db_open_pg(const char *url, char *err, size_t errlen);
+/* password (NULL: none) overrides the URL's; geoalert reads it from
+ * [store] password_file, libpq may also find one in PGPASSFILE. */
+struct db *db_open_pg(const char *url, const char *password, char *err, size_t errlen);
 
 /* Wraps an open SQLite connection (store.c opens it and sets its pragmas);
  * db_close closes it. */

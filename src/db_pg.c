@@ -29,7 +29,8 @@
  * Results are read in text format, all rows at the first step (the
  * store reads bounded row counts). Error codes from SQLSTATE: 23505 ->
  * DB_CONSTRAINT_UNIQUE, 23514 -> DB_CONSTRAINT_CHECK, the rest of class 23
- * -> DB_CONSTRAINT (compare with rc & 0xff, as for SQLite); 53100 -> DB_FULL; 40001, 40P01, 55P03 -> DB_BUSY; 53200
+ * -> DB_CONSTRAINT (compare with rc & 0xff, as for SQLite); 53100 -> DB_FULL; 40001, 40P01, 55P03
+ * -> DB_BUSY; 53200
  * -> DB_NOMEM; class 08, 57P01..57P03, no SQLSTATE (libpq's own errors)
  * or a bad connection -> DB_LOST, and every later call answers DB_LOST
  * until db_reconnect succeeds. Anything else: DB_ERROR. */
@@ -175,7 +176,7 @@ static int pg_connect(struct pg_db *db)
 	    {"fallback_application_name", "geoalert"},
 	};
 	enum { NDEF = sizeof defaults / sizeof defaults[0] };
-	const char *keys[NDEF + 3], *vals[NDEF + 3];
+	const char *keys[NDEF + 4], *vals[NDEF + 4];
 	PQconninfoOption *opts = NULL;
 	PGresult *res = NULL;
 	char *perr = NULL;
@@ -192,6 +193,10 @@ static int pg_connect(struct pg_db *db)
 	}
 	keys[n] = "dbname";
 	vals[n++] = db->url;
+	if (db->password_given) { /* after dbname: overrides the URL's */
+		keys[n] = "password";
+		vals[n++] = db->password;
+	}
 	for (size_t d = 0; d < NDEF; d++) {
 		bool set = false;
 		for (PQconninfoOption *o = opts; o->keyword; o++)
@@ -259,7 +264,7 @@ static bool has_password(const char *s)
 	return at && colon && colon < at;
 }
 
-struct db *db_open_pg(const char *url, char *err, size_t errlen)
+struct db *db_open_pg(const char *url, const char *password, char *err, size_t errlen)
 {
 	struct pg_db *db = NULL, *result = NULL;
 	PQconninfoOption *opts = NULL;
@@ -299,6 +304,14 @@ struct db *db_open_pg(const char *url, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
+	}
+	if (password && *password) {
+		wipe_free(db->password);
+		if (!(db->password = strdup(password))) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		db->password_given = true;
 	}
 	if (pg_connect(db) != DB_OK) {
 		snprintf(err, errlen, "%s", db->err);

@@ -30,8 +30,9 @@ struct pg_db {
 	struct db base;
 	PGconn *conn;
 	char *url;	/* for db_reconnect; wiped before free */
-	char *password; /* the URL's, to scrub from messages; wiped before free */
-	unsigned gen;	/* connection generation: starts at 1 */
+	char *password; /* the URL's or the given one, scrubbed from messages; wiped before free */
+	bool password_given; /* db_open_pg's password: passed to libpq */
+	unsigned gen;	     /* connection generation: starts at 1 */
 	unsigned next_name;
 	bool lost;
 	int64_t changes;

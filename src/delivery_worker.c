@@ -539,6 +539,8 @@ ga_err delivery_start(const struct config *cfg, const struct workflow_ctx *wf,
 		      char *err, size_t errlen)
 {
 	struct store_options sopt = {.path = cfg->store.path,
+				     .url = cfg->store.url,
+				     .password_file = cfg->store.password_file,
 				     .max_page_count = cfg->store.max_page_count};
 	struct delivery *d = calloc(1, sizeof(*d));
 	int recovered = 0;

@@ -406,7 +406,9 @@ static void http_free(struct http *h)
  * (the service's: templates loaded and checked at start). */
 static ga_err http_prepare(struct http *h, char *err, size_t errlen)
 {
-	struct store_options sopt = {.path = h->ctx.cfg->store.path};
+	struct store_options sopt = {.path = h->ctx.cfg->store.path,
+				     .url = h->ctx.cfg->store.url,
+				     .password_file = h->ctx.cfg->store.password_file};
 	ga_err result = store_open(&sopt, &h->store, err, errlen);
 	if (result != GA_OK)
 		return result;
@@ -419,8 +421,8 @@ static ga_err http_prepare(struct http *h, char *err, size_t errlen)
 	snprintf(h->console_dir, sizeof(h->console_dir), "%s/console", GA_DATADIR);
 	if ((h->throttle = calloc(HTTP_THROTTLE_SOURCES_MAX, sizeof(*h->throttle))) == NULL)
 		return GA_ERR_NOMEM;
-	if ((result = http_worker_new(h->ctx.cfg->store.path, HTTP_WORKER_THREADS,
-				      HTTP_LOGIN_QUEUE_MAX, &h->worker, err, errlen)) != GA_OK)
+	if ((result = http_worker_new(&sopt, HTTP_WORKER_THREADS, HTTP_LOGIN_QUEUE_MAX, &h->worker,
+				      err, errlen)) != GA_OK)
 		return result;
 	if ((result = http_guard_new(h->ctx.cfg, &h->guard)) != GA_OK) {
 		snprintf(err, errlen, "http: cannot start the connection guard");

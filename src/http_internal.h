@@ -177,9 +177,9 @@ unsigned http_auth(struct http *h, struct MHD_Connection *conn, bool state_chang
 
 /* --- http_worker.c: slow work off the MHD thread --------------------- */
 /* nthreads threads (1..HTTP_WORKER_THREADS_MAX), each with a store
- * connection to store_path (none when NULL); at most queue_max jobs
+ * connection to the store of sopt (none when NULL); at most queue_max jobs
  * waiting. */
-ga_err http_worker_new(const char *store_path, int nthreads, size_t queue_max,
+ga_err http_worker_new(const struct store_options *sopt, int nthreads, size_t queue_max,
 		       struct http_worker **out, char *err, size_t errlen);
 /* Queues j: GA_ERR_FULL when queue_max are waiting, GA_ERR_BUSY once
  * stopping; j is then not the worker's. */

@@ -67,7 +67,7 @@ static void *http_worker_main(void *arg)
 	return NULL;
 }
 
-ga_err http_worker_new(const char *store_path, int nthreads, size_t queue_max,
+ga_err http_worker_new(const struct store_options *sopt, int nthreads, size_t queue_max,
 		       struct http_worker **out, char *err, size_t errlen)
 {
 	ga_err result = GA_ERR_NOMEM;
@@ -83,9 +83,8 @@ ga_err http_worker_new(const char *store_path, int nthreads, size_t queue_max,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->queue_max = queue_max;
-	for (int i = 0; store_path && i < nthreads; i++) {
-		struct store_options sopt = {.path = store_path};
-		if ((result = store_open(&sopt, &w->stores[i], err, errlen)) != GA_OK)
+	for (int i = 0; sopt && i < nthreads; i++) {
+		if ((result = store_open(sopt, &w->stores[i], err, errlen)) != GA_OK)
 			goto out;
 	}
 	for (; w->nthreads < nthreads; w->nthreads++) {

@@ -225,6 +225,8 @@ static void *ingest_retire_main(void *arg)
 	const struct config *cfg = &in->svc->cfg;
 	const struct ingest_plan *p = in->plan;
 	struct store_options sopt = {.path = cfg->store.path,
+				     .url = cfg->store.url,
+				     .password_file = cfg->store.password_file,
 				     .max_page_count = cfg->store.max_page_count};
 	struct store *store = NULL;
 	char err[256];

@@ -317,10 +317,14 @@ static ga_err service_start(struct service *svc)
 	struct ingest_backlog *backlog = NULL;
 	struct store_options sopt = {
 	    .path = svc->cfg.store.path,
+	    .url = svc->cfg.store.url,
+	    .password_file = svc->cfg.store.password_file,
 	    .max_page_count = svc->cfg.store.max_page_count,
 	};
 
-	if (service_lock_take(svc->cfg.store.path, &svc->lock_fd, err, sizeof(err)) != GA_OK ||
+	/* One serve per SQLite file; PostgreSQL is shared (spec §10). */
+	if ((svc->cfg.store.url[0] == '\0' &&
+	     service_lock_take(svc->cfg.store.path, &svc->lock_fd, err, sizeof(err)) != GA_OK) ||
 	    store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
 		goto fail;
 	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,

@@ -51,6 +51,14 @@ ga_err store_error(struct store *s, int rc, const char *what)
 		err = GA_ERR_DB;
 		break;
 	}
+	if (rc == DB_LOST && !s->lost) {
+		/* PostgreSQL: made again at the next store_begin or store_ping. */
+		s->lost = true;
+		log_warnx("store: %s: %s: connection lost (%s)", s->path, what, db_errmsg(s->db));
+		if (s->in_txn && s->txn_err == GA_OK)
+			s->txn_err = err;
+		return err;
+	}
 	if (err == GA_ERR_BUSY)
 		log_warnx("store: %s: %s: database is locked by another process (%s)", s->path,
 			  what, db_errmsg(s->db));
@@ -418,6 +426,7 @@ void store_close(struct store *s)
 		db_exec(s->db, "ROLLBACK");
 	for (int i = 0; i < STMT_ID_COUNT; i++)
 		db_finalize(s->stmt[i]);
+	db_finalize(s->pg_lock);
 	db_close(s->db);
 	free(s);
 }
@@ -428,6 +437,17 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 	ga_err e = GA_ERR_DB;
 	int rc;
 
+	if (opt != NULL && opt->url != NULL && opt->url[0] != '\0') {
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			snprintf(err, errlen, "database: out of memory");
+			return GA_ERR_NOMEM;
+		}
+		s->wal_frames = -1;
+		if ((e = store_pg_open(s, opt, err, errlen)) != GA_OK)
+			goto out;
+		*out = s;
+		return GA_OK;
+	}
 	if (opt == NULL || opt->path == NULL || opt->path[0] == '\0') {
 		snprintf(err, errlen, "database path is empty");
 		return GA_ERR_INVAL;
@@ -517,6 +537,8 @@ ga_err store_begin(struct store *s)
 		log_warnx("store: %s: begin inside a transaction", s->path);
 		return GA_ERR_INVAL;
 	}
+	if (s->lost && (e = store_pg_reconnect(s)) != GA_OK)
+		return e;
 	int rc = db_step(st);
 	if (rc != DB_DONE)
 		e = store_error(s, rc, "begin");
@@ -525,6 +547,8 @@ ga_err store_begin(struct store *s)
 		s->txn_err = GA_OK;
 	}
 	store_stmt_done(st);
+	if (e == GA_OK && s->pg_lock != NULL && (e = store_pg_lock(s)) != GA_OK)
+		store_rollback(s);
 	return e;
 }
 
@@ -574,11 +598,15 @@ ga_err store_ping(struct store *s)
 {
 	struct db_stmt *st = s->stmt[STMT_PING];
 	ga_err e = GA_OK;
+
+	if (s->lost && !s->in_txn && (e = store_pg_reconnect(s)) != GA_OK)
+		return e;
 	int rc = db_step(st);
 
 	if (rc != DB_ROW)
 		e = store_error(s, rc, "ping");
-	else if (sqlite3_db_readonly(db_sqlite(s->db), "main") != 0) { /* SQLite only */
+	else if (db_kind(s->db) == DB_KIND_SQLITE &&
+		 sqlite3_db_readonly(db_sqlite(s->db), "main") != 0) { /* SQLite only */
 		log_warnx("store: %s: database is read-only", s->path);
 		e = GA_ERR_DB;
 	}
@@ -622,6 +650,13 @@ ga_err store_checkpoint(struct store *s, bool restart, int wait_ms, int *log_fra
 
 	if (s->in_txn)
 		return GA_ERR_INVAL;
+	if (conn == NULL) { /* PostgreSQL: no WAL of ours to bound */
+		if (log_frames)
+			*log_frames = 0;
+		if (done_frames)
+			*done_frames = 0;
+		return GA_OK;
+	}
 	if (restart)
 		sqlite3_busy_timeout(conn, wait_ms);
 	rc = sqlite3_wal_checkpoint_v2(

@@ -25,6 +25,11 @@ struct store;
 
 struct store_options {
 	const char *path;
+	/* [store] url: PostgreSQL instead of the SQLite file at path (spec
+	 * §10); its password from password_file (NULL: none, or libpq's
+	 * PGPASSFILE). */
+	const char *url;
+	const char *password_file;
 	/* Cap on the database size in pages (0: none). Used by the full-disk
 	 * fault test; past it writes fail with GA_ERR_FULL. */
 	long max_page_count;

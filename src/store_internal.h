@@ -126,7 +126,29 @@ struct store {
 	 * connection's one thread. */
 	int wal_frames;
 	bool defer_checkpoint; /* store_defer_checkpoints */
+	/* PostgreSQL only (store_pg.c): every transaction takes this
+	 * advisory lock, as BEGIN IMMEDIATE takes SQLite's write lock, so
+	 * writers on several instances take turns; lost: the connection
+	 * went away (DB_LOST), to be made again before the next use. */
+	struct db_stmt *pg_lock;
+	bool lost;
 };
+
+/* PostgreSQL only (store_pg.c): connects to opt->url, migrates the
+ * schema (store_sql_pg.c) and prepares the statements, each with its
+ * PostgreSQL text where store_stmt_sql_pg has one. */
+ga_err store_pg_open(struct store *s, const struct store_options *opt, char *err, size_t errlen);
+
+/* PostgreSQL only: the transaction lock after BEGIN (store_begin). */
+ga_err store_pg_lock(struct store *s);
+
+/* PostgreSQL only: connects again after DB_LOST (libpq tries every host
+ * of the URL: after a failover, the new primary). GA_OK or GA_ERR_DB. */
+ga_err store_pg_reconnect(struct store *s);
+
+/* The PostgreSQL text of statements whose SQLite text PostgreSQL does
+ * not take (store_sql_pg.c); NULL: the same text on both. */
+extern const char *const store_stmt_sql_pg[];
 
 /* Schema migrations, in order: migration i takes user_version i to i+1. */
 extern const char *const store_migrations[];

@@ -34,6 +34,7 @@
  * version. A version above store_nmigrations_pg is a database written by
  * a newer geoalert: refused, as with SQLite. */
 #include "store_sql_pg.h"
+#include "store_internal.h"
 
 #define FIGURE_COLUMNS_DDL                                                                         \
 	"deaths DOUBLE PRECISION, missing DOUBLE PRECISION, injured DOUBLE PRECISION,"             \
@@ -352,3 +353,21 @@ const char *const store_migrations_pg[] = {
 
 const int store_nmigrations_pg =
     (int)(sizeof(store_migrations_pg) / sizeof(store_migrations_pg[0]));
+
+/* The statements PostgreSQL does not take as store_sql.c writes them
+ * (see its Dialect block); every other statement runs as written. */
+const char *const store_stmt_sql_pg[STMT_ID_COUNT] = {
+    /* store_begin then takes the transaction lock (store_pg_lock): the
+     * writer's turn that BEGIN IMMEDIATE is in SQLite. */
+    [STMT_BEGIN] = "BEGIN",
+    /* Fails when the server is gone or the schema is not there. */
+    [STMT_PING] = "SELECT count(*) FROM schema_version",
+    /* incidents have no rowid: their ids (PREFIX-YYYYMMDD-NNNN) grow in
+     * the order they are made, which is what rowid DESC meant. */
+    [STMT_INCIDENT_BY_HP] = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents i"
+			    " WHERE open = 1 AND hazard_point_id = ?1 AND hazard_type = ?2"
+			    " AND last_observed_ms >= ?3 AND first_observed_ms <= ?4"
+			    " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
+			    "  AND r.observed_ms BETWEEN ?3 AND ?4)"
+			    " ORDER BY updated_ms DESC, created_ms DESC, id DESC LIMIT 1",
+};

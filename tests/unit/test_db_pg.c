@@ -46,14 +46,14 @@ static int setup(void **state)
 	char err[256], sql[128];
 
 	assert_non_null(f);
-	f->admin = db_open_pg(base_url, err, sizeof err);
+	f->admin = db_open_pg(base_url, NULL, err, sizeof err);
 	if (!f->admin)
 		fail_msg("cannot open %s: %s", base_url, err);
 	snprintf(f->name, sizeof f->name, "ga_test_%ld_%d", (long)getpid(), ++n);
 	snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->name);
 	assert_int_equal(db_exec(f->admin, sql), DB_OK);
 	url_for(f->url, sizeof f->url, f->name);
-	f->db = db_open_pg(f->url, err, sizeof err);
+	f->db = db_open_pg(f->url, NULL, err, sizeof err);
 	if (!f->db)
 		fail_msg("cannot open %s: %s", f->url, err);
 	*state = f;
@@ -535,13 +535,13 @@ static void test_open_errors(void **state)
 
 	/* A syntax error in a URL holding a password: libpq's message (which
 	 * may quote it) withheld. */
-	db = db_open_pg("postgresql://u:s3cr%zzet@127.0.0.1:1/x", err, sizeof err);
+	db = db_open_pg("postgresql://u:s3cr%zzet@127.0.0.1:1/x", NULL, err, sizeof err);
 	assert_null(db);
 	assert_null(strstr(err, "s3cr"));
 	assert_non_null(strstr(err, "invalid"));
 	/* No server on port 1: the message names the host, not the password. */
-	db =
-	    db_open_pg("postgresql://u:Hunter2pw@127.0.0.1:1/x?connect_timeout=2", err, sizeof err);
+	db = db_open_pg("postgresql://u:Hunter2pw@127.0.0.1:1/x?connect_timeout=2", NULL, err,
+			sizeof err);
 	assert_null(db);
 	assert_null(strstr(err, "Hunter2pw"));
 	assert_non_null(strstr(err, "cannot connect"));
@@ -549,10 +549,10 @@ static void test_open_errors(void **state)
 	assert_true(snprintf(url, sizeof url,
 			     "%s&options=-c%%20default_transaction_read_only%%3Don",
 			     f->url) < (int)sizeof url);
-	db = db_open_pg(url, err, sizeof err);
+	db = db_open_pg(url, NULL, err, sizeof err);
 	assert_null(db);
 	assert_non_null(strstr(err, "read-only"));
-	db = db_open_pg("", err, sizeof err);
+	db = db_open_pg("", NULL, err, sizeof err);
 	assert_null(db);
 	/* The PostgreSQL connection has no SQLite handle. */
 	assert_null(db_sqlite(f->db));
@@ -613,7 +613,7 @@ struct migrator {
 static void *migrate_all(void *arg)
 {
 	struct migrator *m = arg;
-	struct db *db = db_open_pg(m->url, m->err, sizeof m->err);
+	struct db *db = db_open_pg(m->url, NULL, m->err, sizeof m->err);
 
 	if (!db) {
 		m->failed++;

@@ -1,0 +1,194 @@
+/* store_pg.c - the store on PostgreSQL (spec §10): connecting, the
+ * schema's migrations (store_sql_pg.c), the transaction lock and
+ * reconnecting after the connection is lost. Everything else in the store
+ * is the same code on both backends (db.h).
+ *
+ * Transactions. SQLite serialises writers (BEGIN IMMEDIATE takes the
+ * file's write lock); the store's verbs rely on it: the incident a report
+ * joins, the next incident number, the audit chain's last hash are read
+ * and then written in one transaction. On PostgreSQL every transaction
+ * takes one advisory lock (STORE_PG_TXN_LOCK) right after BEGIN, so the
+ * writers of every instance take turns in the same way, and READ
+ * COMMITTED then sees every earlier commit. One writer at a time is what
+ * SQLite gives too; the reports of one group still share one commit.
+ *
+ * Lost connection. A statement answering DB_LOST (server gone, failover)
+ * marks the store lost (store_error); its transaction, if any, is gone
+ * and its caller rolls back and fails (the writer does not acknowledge
+ * the group: the broker sends it again). The next store_begin or
+ * store_ping connects again; libpq tries every host of a multi-host URL
+ * and, with target_session_attrs=read-write, lands on the new primary. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+#include "log.h"
+#include "store_internal.h"
+#include "store_sql_pg.h"
+
+/* The advisory lock every transaction takes (pg_advisory_xact_lock). */
+#define STORE_PG_TXN_LOCK 0x67656f7478LL /* "geotx" */
+#define STORE_PG_PASSWORD_MAX 1024
+
+/* Runs sql (no parameters) and says what failed in err. */
+static ga_err store_pg_exec(struct store *s, const char *sql, const char *what, char *err,
+			    size_t errlen)
+{
+	int rc = db_exec(s->db, sql);
+
+	if (rc == DB_OK)
+		return GA_OK;
+	snprintf(err, errlen, "database %s: %s: %s", s->path, what, db_errmsg(s->db));
+	return store_error(s, rc, what);
+}
+
+/* The schema's version under the migration lock (the transaction is
+ * open); GA_OK with *version. */
+static ga_err store_pg_version(struct store *s, long long *version, char *err, size_t errlen)
+{
+	struct db_stmt *st = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc = db_prepare(s->db, "SELECT version FROM schema_version", &st);
+
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
+		snprintf(err, errlen, "database %s: schema_version: %s", s->path, db_errmsg(s->db));
+		e = store_error(s, rc == DB_DONE ? DB_ERROR : rc, "schema_version");
+		goto out;
+	}
+	*version = db_column_int64(st, 0);
+	e = GA_OK;
+out:
+	db_finalize(st);
+	return e;
+}
+
+/* Brings the schema to the newest version, one migration per
+ * transaction under STORE_PG_MIGRATION_LOCK, so that instances starting
+ * together run each migration once (store_sql_pg.c). */
+static ga_err store_pg_migrate(struct store *s, char *err, size_t errlen)
+{
+	char lock[96], what[64], bump[96];
+	ga_err e;
+
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
+		 (long long)STORE_PG_MIGRATION_LOCK);
+	for (int round = 0; round <= store_nmigrations_pg; round++) {
+		long long version = 0;
+
+		if ((e = store_pg_exec(s, "BEGIN", "begin migration", err, errlen)) ||
+		    (e = store_pg_exec(s, lock, "migration lock", err, errlen)) ||
+		    (e = store_pg_exec(s, store_pg_schema_version_sql, "schema_version", err,
+				       errlen)) ||
+		    (e = store_pg_version(s, &version, err, errlen)))
+			goto fail;
+		if (version > store_nmigrations_pg) {
+			snprintf(err, errlen,
+				 "database %s has schema version %lld, newer than the %d this"
+				 " geoalert knows: use a newer geoalert",
+				 s->path, version, store_nmigrations_pg);
+			e = GA_ERR_DB;
+			goto fail;
+		}
+		if (version == store_nmigrations_pg)
+			return store_pg_exec(s, "COMMIT", "commit", err, errlen);
+		snprintf(what, sizeof(what), "migration %lld", version + 1);
+		snprintf(bump, sizeof(bump), "UPDATE schema_version SET version = %lld",
+			 version + 1);
+		if ((e = store_pg_exec(s, store_migrations_pg[version], what, err, errlen)) ||
+		    (e = store_pg_exec(s, bump, what, err, errlen)) ||
+		    (e = store_pg_exec(s, "COMMIT", what, err, errlen)))
+			goto fail;
+		log_info("store: %s: schema migrated to version %lld", s->path, version + 1);
+	}
+	snprintf(err, errlen, "database %s: migrations did not converge", s->path);
+	return GA_ERR_DB;
+fail:
+	if (db_in_txn(s->db))
+		db_exec(s->db, "ROLLBACK");
+	return e;
+}
+
+/* The URL as logs may show it: scheme, hosts and database (a URL with a
+ * password is refused by config_load; cut at the query all the same). */
+static void store_pg_label(const char *url, char *out, size_t len)
+{
+	size_t n = strcspn(url, "?");
+
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), url);
+}
+
+ga_err store_pg_open(struct store *s, const struct store_options *opt, char *err, size_t errlen)
+{
+	char *password = NULL;
+	size_t plen = 0;
+	ga_err e;
+
+	store_pg_label(opt->url, s->path, sizeof(s->path));
+	if (opt->password_file && opt->password_file[0]) {
+		if ((e = file_read(opt->password_file, STORE_PG_PASSWORD_MAX, &password, &plen, err,
+				   errlen)) != GA_OK)
+			goto out;
+		while (plen > 0 && (password[plen - 1] == '\n' || password[plen - 1] == '\r'))
+			password[--plen] = '\0';
+	}
+	if ((s->db = db_open_pg(opt->url, password, err, errlen)) == NULL) {
+		e = GA_ERR_DB;
+		goto out;
+	}
+	if ((e = store_pg_migrate(s, err, errlen)) != GA_OK)
+		goto out;
+	for (int i = 0; i < STMT_ID_COUNT; i++) {
+		const char *sql = store_stmt_sql_pg[i] ? store_stmt_sql_pg[i] : store_stmt_sql[i];
+		int rc = db_prepare(s->db, sql, &s->stmt[i]);
+		if (rc != DB_OK) {
+			e = store_error(s, rc, "prepare");
+			snprintf(err, errlen, "database %s: statement %d: %s", s->path, i,
+				 db_errmsg(s->db));
+			goto out;
+		}
+	}
+	char lock[96];
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
+		 (long long)STORE_PG_TXN_LOCK);
+	if (db_prepare(s->db, lock, &s->pg_lock) != DB_OK) {
+		snprintf(err, errlen, "database %s: %s", s->path, db_errmsg(s->db));
+		e = GA_ERR_DB;
+		goto out;
+	}
+	e = GA_OK;
+out:
+	if (password) {
+		sodium_memzero(password, plen);
+		free(password);
+	}
+	return e;
+}
+
+ga_err store_pg_lock(struct store *s)
+{
+	int rc = db_step(s->pg_lock);
+
+	while (rc == DB_ROW)
+		rc = db_step(s->pg_lock);
+	db_reset(s->pg_lock);
+	return rc == DB_DONE ? GA_OK : store_error(s, rc, "transaction lock");
+}
+
+ga_err store_pg_reconnect(struct store *s)
+{
+	int rc = db_reconnect(s->db);
+
+	if (rc != DB_OK) {
+		log_warnx("store: %s: reconnecting: %s", s->path, db_errmsg(s->db));
+		return GA_ERR_DB;
+	}
+	log_info("store: %s: connected again", s->path);
+	s->lost = false;
+	s->in_txn = false;
+	s->txn_err = GA_OK;
+	return GA_OK;
+}
