@@ -61,30 +61,39 @@ def test_postgres_single_survives_kill9():
 class Writer(threading.Thread):
     """Inserts ids 0, 1, 2... one transaction each on the multi-host URL;
     on an error reconnects (bounded) and goes on with the next id. acked:
-    the ids whose COMMIT returned; in_doubt: the ids whose COMMIT was sent
-    and failed (the server may or may not have it)."""
+    (id, monotonic time the COMMIT returned, server port) per COMMIT that
+    returned; in_doubt: the ids whose COMMIT was sent and failed (the
+    server may or may not have it). Stops after AFTER_KILL commits on a
+    server other than the first one (the promoted standby)."""
 
-    def __init__(self, url, kill_event):
+    def __init__(self, url):
         super().__init__(daemon=True)
         self.url = url
-        self.kill_event = kill_event
         self.acked = []
         self.in_doubt = []
         self.errors = []
-        self.first_after_kill = None  # monotonic time of the first commit after the kill
-        self.after_kill = 0
+        self.first_port = None
         self.stop_reason = None
 
     def run(self):
         deadline = time.monotonic() + WRITER_DEADLINE
-        conn = None
-        i = 0
+        conn = port = None
+        i = moved = 0
         while time.monotonic() < deadline:
             if conn is None:
                 try:
                     conn = pgcluster.connect(self.url, timeout=2)
+                    cur = conn.cursor()
+                    cur.execute("SELECT inet_server_port()")
+                    port = cur.fetchone()[0]
+                    conn.rollback()
+                    if self.first_port is None:
+                        self.first_port = port
                 except psycopg2.Error as e:
                     self.errors.append(str(e).strip().splitlines()[0])
+                    if conn is not None:
+                        conn.close()
+                    conn = None
                     time.sleep(0.1)
                     continue
             try:
@@ -105,13 +114,11 @@ class Writer(threading.Thread):
                 conn = None
                 i += 1
                 continue
-            self.acked.append(i)
+            self.acked.append((i, time.monotonic(), port))
             i += 1
-            if self.kill_event.is_set():
-                if self.first_after_kill is None:
-                    self.first_after_kill = time.monotonic()
-                self.after_kill += 1
-                if self.after_kill >= AFTER_KILL:
+            if port != self.first_port:
+                moved += 1
+                if moved >= AFTER_KILL:
                     self.stop_reason = "done"
                     break
         else:
@@ -140,8 +147,7 @@ def test_failover_loses_no_acknowledged_commit():
         cur.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())")
         c.close()
 
-        killed = threading.Event()
-        w = Writer(af.url(), killed)
+        w = Writer(af.url())
         w.start()
         deadline = time.monotonic() + 60
         while len(w.acked) < KILL_AFTER and w.is_alive() and time.monotonic() < deadline:
@@ -149,15 +155,18 @@ def test_failover_loses_no_acknowledged_commit():
         assert len(w.acked) >= KILL_AFTER, (len(w.acked), w.errors[-3:])
         acked_before = len(w.acked)
         t_kill = af.kill9_primary()
-        killed.set()
         t_promoted = af.wait_promoted(timeout=120 if FAST else 240)
         w.join(timeout=WRITER_DEADLINE + 10)
         assert not w.is_alive(), "writer still running"
         assert w.stop_reason == "done", (w.stop_reason, w.errors[-3:])
+        assert w.first_port == af.ports["node1"], (w.first_port, af.ports)
+        new_port = af.ports[af.primary]
+        first_new = min(t for _, t, port in w.acked if port == new_port)
+        assert first_new > t_kill
         print("kill -9 of the primary after %d commits: monitor shows the standby promoted "
               "and writable after %.1f s; first commit on the multi-host URL after %.1f s; "
               "%d commits acknowledged in all, %d in doubt, %d client errors (first: %s)" %
-              (acked_before, t_promoted - t_kill, w.first_after_kill - t_kill, len(w.acked),
+              (acked_before, t_promoted - t_kill, first_new - t_kill, len(w.acked),
                len(w.in_doubt), len(w.errors), w.errors[:1]), flush=True)
 
         # every acknowledged row is on the new primary; nothing else but
@@ -169,7 +178,7 @@ def test_failover_loses_no_acknowledged_commit():
         cur.execute("SELECT id FROM t")
         ids = {r[0] for r in cur.fetchall()}
         c.close()
-        acked = set(w.acked)
+        acked = {i for i, _, _ in w.acked}
         assert len(acked) == len(w.acked)
         missing = sorted(acked - ids)
         assert not missing, "acknowledged commits lost: %d, first %s" % (len(missing),
