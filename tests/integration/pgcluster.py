@@ -417,6 +417,15 @@ class AutoFailover:
         self.killed.add(name)
         return time.monotonic()
 
+    def kill9_node(self, name):
+        """SIGKILL to node name's (or the monitor's) pg_autoctl and postgres;
+        returns time.monotonic() just after."""
+        _kill_tree(self.procs[name])
+        self.killed.add(name)
+        if name == self.standby:
+            self.standby = None
+        return time.monotonic()
+
     def wait_promoted(self, timeout=90.0):
         """Waits until the former standby is primary for the monitor
         (wait_primary: its standby is gone, so it is alone) and commits a
