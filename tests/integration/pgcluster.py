@@ -136,6 +136,23 @@ def _kill_tree(proc, timeout=10.0):
             time.sleep(0.02)
 
 
+def _kill_strays(folder):
+    """SIGKILL to any process still naming folder on its command line: a
+    postgres or pg_autoctl service whose parent died before us was reparented
+    out of our tree (postgres's own children exit when it is gone)."""
+    me = os.getpid()
+    needle = (folder.rstrip("/") + "/").encode()  # its files, not a longer name
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if needle in f.read():
+                    os.kill(int(d), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _wait(what, fn, timeout, step=0.1):
     """Calls fn until it returns a true value (returned); exceptions count
     as 'not yet'. Raises AssertionError naming what after timeout s."""
@@ -244,6 +261,7 @@ class Postgres:
         """Kills what runs and removes the folder; idempotent."""
         _kill_tree(self.proc)
         self.proc = None
+        _kill_strays(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
         if self in _live:
             _live.remove(self)
@@ -471,6 +489,7 @@ class AutoFailover:
             if name in self.procs:
                 _kill_tree(self.procs[name])
         self.procs = {}
+        _kill_strays(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
         if self in _live:
             _live.remove(self)
