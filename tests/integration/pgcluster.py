@@ -57,9 +57,25 @@ def _user():
     return pw.pw_uid, pw.pw_gid, pw.pw_name
 
 
+def _traversable(path):
+    """Whether every folder from / to path lets others through (o+x)."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
 def _mkdir_for(user, name):
-    """A fresh temp folder (0700) owned by the servers' user."""
-    d = tempfile.mkdtemp(prefix="ga-%s-" % name)
+    """A fresh temp folder (0700) owned by the servers' user, in a place
+    that user can reach (a root-only TMPDIR would not do: then /tmp); the
+    path stays short, the unix socket's path has a 107-byte cap."""
+    base = tempfile.gettempdir()
+    if user[0] != os.geteuid() and not _traversable(base):
+        base = "/tmp"
+    d = tempfile.mkdtemp(prefix="ga-%s-" % name, dir=base)
     os.chown(d, user[0], user[1])
     return d
 
