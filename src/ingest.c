@@ -565,7 +565,7 @@ static void ingest_session_drain(struct ingest_session *ss)
 	/* A retired session ends with its connection: the broker forgets it
 	 * (and routes it nothing more). */
 	mosquitto_property *props = NULL;
-	if (ss->retiring && ss->retire_done)
+	if (ss->retiring && ss->retire_done && ss->nreports == 0)
 		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 0);
 	mosquitto_disconnect_v5(ss->mosq, 0, props);
 	mosquitto_property_free_all(&props);

@@ -25,6 +25,9 @@
 /* A retiring session ends once nothing came for this long after its
  * CONNACK or its last report (the broker sends what it queued at once). */
 #define INGEST_RETIRE_QUIET_MS 2000
+/* A retiring session is connected again while a pass took something, at
+ * most this many times per retirement (ingest_connect.c). */
+#define INGEST_RETIRE_PASSES 256
 /* One session commits up to this many reports together (and asks the
  * broker for as many in flight: MQTT 5 Receive Maximum). 128 against 256:
  * the same rate with four sessions, ~2 MiB less peak memory (each report
