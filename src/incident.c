@@ -172,7 +172,6 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 			       const struct incident_rules *rules, const struct thresholds *t,
 			       const struct report *r, int64_t received_ms, struct incident *inc)
 {
-	struct classification c;
 	struct incident cur;
 	bool named = false;
 	ga_err e;
@@ -205,8 +204,7 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 	if (r->observed_at_ms > cur.last_observed_ms)
 		cur.last_observed_ms = r->observed_at_ms;
 	cur.nreports++;
-	classify_figures(t, cur.has_disaster, &cur.figures, &c);
-	cur.level = c.level;
+	cur.level = classify_figures_level(t, cur.has_disaster, &cur.figures);
 	cur.updated_ms = received_ms;
 	e = store_incident_update(s, &cur);
 	if (e != GA_OK)
