@@ -188,13 +188,26 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 	if (e == GA_ERR_NOTFOUND && !named) {
 		e = incident_open(s, rules, r, received_ms, &cur);
 		created = e == GA_OK;
+		if (created) /* the index sees its station figures from the first */
+			incident_index_put(idx, &cur, true);
 	}
 	if (e != GA_OK)
 		return e;
 	cur.prev_level = prev_level;
 
-	e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms, &r->figures,
-					&cur.figures);
+	/* The figures: folded by the index when it knows the incident's
+	 * station figures (the store then only stores the station's), else
+	 * by the store. */
+	struct figures folded;
+	if (incident_index_fold_figures(idx, cur.id, r->station_id, r->observed_at_ms, &r->figures,
+					&folded)) {
+		e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms,
+						&r->figures, NULL);
+		cur.figures = folded;
+	} else {
+		e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms,
+						&r->figures, &cur.figures);
+	}
 	if (e != GA_OK)
 		return e;
 	if (r->kind == KIND_DISASTER)

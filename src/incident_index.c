@@ -13,10 +13,24 @@
 #include <string.h>
 
 #include "log.h"
+#include "registry.h"
 #include "store_incident_recent.h"
+
+/* A station's latest value of each figure in one incident. */
+struct incident_index_station {
+	char id[REGISTRY_ID_MAX];
+	unsigned set; /* bit i: figure i has a value */
+	int64_t observed_ms[FIG_COUNT];
+	double value[FIG_COUNT];
+};
 
 struct incident_index_entry {
 	struct incident inc;
+	/* The incident's station figures, when known: it was created while
+	 * the index held it, with at most INCIDENT_INDEX_STATIONS stations. */
+	bool stations_known;
+	int nstations;
+	struct incident_index_station stations[INCIDENT_INDEX_STATIONS];
 	int64_t rowid;	/* the store's rowid; -1 when not known */
 	int64_t cx, cy; /* grid cell of the first point (when finite) */
 	int next_id;	/* by-id chain; the free list for a free slot */
@@ -223,7 +237,8 @@ static void incident_index_remove(struct incident_index *x, int slot)
 }
 
 /* Adds inc in a free slot; the caller made sure there is one. */
-static void incident_index_link(struct incident_index *x, const struct incident *inc, int64_t rowid)
+static struct incident_index_entry *incident_index_link(struct incident_index *x,
+							const struct incident *inc, int64_t rowid)
 {
 	int slot;
 
@@ -254,6 +269,7 @@ static void incident_index_link(struct incident_index *x, const struct incident 
 		x->by_cell[b] = slot + 1;
 	}
 	x->count++;
+	return e;
 }
 
 static int incident_index_cmp_i64(const void *a, const void *b)
@@ -353,7 +369,7 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 			    memcmp(&e->inc.lon, &inc->lon, sizeof(inc->lon)) == 0 &&
 			    memcmp(&e->inc.lat, &inc->lat, sizeof(inc->lat)) == 0;
 		if (inc->open && same) {
-			e->inc = *inc;
+			e->inc = *inc; /* the station figures stay */
 			return;
 		}
 		incident_index_remove(x, slot);
@@ -369,7 +385,70 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 		if (inc->last_observed_ms < x->horizon)
 			return;
 	}
-	incident_index_link(x, inc, created ? ++x->seq : -1);
+	struct incident_index_entry *e = incident_index_link(x, inc, created ? ++x->seq : -1);
+	/* A new incident has no station figures yet: the index sees them all. */
+	e->stations_known = created;
+}
+
+bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
+				 const char *station_id, int64_t observed_ms,
+				 const struct figures *f, struct figures *out)
+{
+	if (!x || !x->loaded || !incident_id || !station_id)
+		return false;
+	int slot = incident_index_find_id(x, incident_id);
+	if (slot < 0)
+		return false;
+	struct incident_index_entry *e = &x->e[slot];
+	if (!e->stations_known)
+		return false;
+	/* The figures given, as the store's upsert takes them: set and
+	 * finite. None: nothing changes (the store writes no row). */
+	unsigned given = 0;
+	for (int i = 0; f && i < FIG_COUNT; i++)
+		if ((f->set & (1u << i)) && isfinite(f->value[i]))
+			given |= 1u << i;
+	struct incident_index_station *st = NULL;
+	for (int i = 0; i < e->nstations && !st; i++)
+		if (strcmp(e->stations[i].id, station_id) == 0)
+			st = &e->stations[i];
+	if (!st && given) {
+		if (e->nstations == INCIDENT_INDEX_STATIONS ||
+		    strlen(station_id) >= sizeof(st->id)) {
+			/* From now on the store folds this incident's figures. */
+			e->stations_known = false;
+			e->nstations = 0;
+			return false;
+		}
+		st = &e->stations[e->nstations++];
+		memset(st, 0, sizeof(*st));
+		memcpy(st->id, station_id, strlen(station_id) + 1);
+	}
+	for (int i = 0; i < FIG_COUNT; i++) {
+		if (!(given & (1u << i)))
+			continue;
+		/* ON CONFLICT ... WHERE excluded.observed_ms >= observed_ms */
+		if (!(st->set & (1u << i)) || observed_ms >= st->observed_ms[i]) {
+			st->set |= 1u << i;
+			st->observed_ms[i] = observed_ms;
+			st->value[i] = f->value[i];
+		}
+	}
+	/* SELECT figure, max(value) ... GROUP BY figure */
+	struct figures agg;
+	memset(&agg, 0, sizeof(agg));
+	for (int k = 0; k < e->nstations; k++) {
+		const struct incident_index_station *s = &e->stations[k];
+		for (int i = 0; i < FIG_COUNT; i++) {
+			if (!(s->set & (1u << i)))
+				continue;
+			if (!(agg.set & (1u << i)) || s->value[i] > agg.value[i])
+				agg.value[i] = s->value[i];
+			agg.set |= 1u << i;
+		}
+	}
+	*out = agg;
+	return true;
 }
 
 enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,

@@ -47,6 +47,12 @@
 /* The spatial grid's cell, in degrees of latitude and longitude (~1.1 km
  * north-south; the default 1000 m radius spans 2-3 cells each way). */
 #define INCIDENT_INDEX_CELL_DEG 0.01
+/* The per-station figures kept for an incident the index saw created (the
+ * station's latest value of each figure, as incident_station_figures
+ * holds them), so its figures are folded without reading the store. Past
+ * this many stations, or for an incident loaded from the store, the store
+ * folds them. */
+#define INCIDENT_INDEX_STATIONS 8
 /* A "near" box covering more cells than this is answered by a scan of
  * every entry instead (a box across the antimeridian, a huge radius). */
 #define INCIDENT_INDEX_CELLS_MAX 64
@@ -78,6 +84,17 @@ void incident_index_discard(struct incident_index *x);
  * removed. One that is not in the index and not created is added when its
  * last_observed_ms is past the horizon. May evict (see the cap). */
 void incident_index_put(struct incident_index *x, const struct incident *inc, bool created);
+
+/* store_incident_fold_figures from the index: station's figures f
+ * observed at observed_ms are folded into incident_id's per-station
+ * figures (the latest observation of each figure wins, an equal time
+ * too), and *out is the max over its stations. false (nothing changed)
+ * when the index does not know all of the incident's station figures: the
+ * store must fold them. On true the caller must still store the
+ * station's figures (store_incident_fold_figures with out NULL). */
+bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
+				 const char *station_id, int64_t observed_ms,
+				 const struct figures *f, struct figures *out);
 
 /* store_incident_by_hazard_point from the index: FOUND with *out filled,
  * NONE, or UNSURE. */

@@ -166,6 +166,15 @@ static void run_workload(struct fixture *f, int cap)
 			t = now;
 		}
 		mk(f, &r, n, station, type, hp, lon, lat, t);
+		/* Some figures, some not, values up and down (the latest
+		 * observation of each station's figure wins, not the highest). */
+		memset(&r.figures, 0, sizeof(r.figures));
+		for (int i = 0; i < FIG_COUNT; i++) {
+			if (rnd() % 3 == 0) {
+				r.figures.value[i] = (double)(rnd() % 200) / 4;
+				r.figures.set |= 1u << i;
+			}
+		}
 		bool commit = n % 23 != 22;
 		ga_err ea = group(f, f->s2, NULL, &r, commit, &a);
 		ga_err eb = group(f, f->st.s, idx, &r, commit, &b);
@@ -181,6 +190,10 @@ static void run_workload(struct fixture *f, int cap)
 		assert_int_equal(a.nreports, b.nreports);
 		assert_int_equal(a.first_observed_ms, b.first_observed_ms);
 		assert_int_equal(a.last_observed_ms, b.last_observed_ms);
+		assert_int_equal(a.figures.set, b.figures.set);
+		for (int i = 0; i < FIG_COUNT; i++)
+			if (a.figures.set & (1u << i))
+				assert_true(a.figures.value[i] == b.figures.value[i]);
 		assert_true(incident_index_count(idx) <= (cap ? cap : INCIDENT_INDEX_CAP));
 		if (!commit)
 			assert_false(incident_index_loaded(idx));
@@ -450,6 +463,53 @@ static void test_gap_asks_store(void **state)
 	incident_index_free(idx);
 }
 
+/* One incident reported by more stations than the index keeps figures
+ * for: it folds the first INCIDENT_INDEX_STATIONS itself, then leaves the
+ * folding to the store; the figures stay the store's all along (a second
+ * store, without the index, gets the same reports). A figure of an older
+ * observation does not replace a station's newer one. */
+static void test_station_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct incident_index *idx = NULL;
+	struct incident a, b;
+	struct figures folded;
+
+	assert_int_equal(incident_index_new(0, &idx), GA_OK);
+	for (int n = 0; n < INCIDENT_INDEX_STATIONS + 3; n++) {
+		struct report r;
+		/* All at HP-01: one incident. Station n % (cap + 2) reports
+		 * threatened_people 100 - n; every third one observed an hour
+		 * earlier than the rest (late). */
+		int64_t t = t0 + n * 60000 - (n % 3 == 2 ? HOUR_MS : 0);
+		mk(f, &r, n, n % (INCIDENT_INDEX_STATIONS + 2), HAZARD_LANDSLIDE, "HP-01", LON0,
+		   LAT0, t);
+		memset(&r.figures, 0, sizeof(r.figures));
+		r.figures.value[FIG_THREATENED_PEOPLE] = 100 - n;
+		r.figures.set = 1u << FIG_THREATENED_PEOPLE;
+		if (n == 1) {
+			r.figures.value[FIG_DEATHS] = NAN; /* not finite: not stored */
+			r.figures.set |= 1u << FIG_DEATHS;
+		}
+		assert_int_equal(group(f, f->s2, NULL, &r, true, &a), GA_OK);
+		assert_int_equal(group(f, f->st.s, idx, &r, true, &b), GA_OK);
+		assert_string_equal(a.id, b.id);
+		assert_int_equal(a.figures.set, b.figures.set);
+		assert_true(a.figures.value[FIG_THREATENED_PEOPLE] ==
+			    b.figures.value[FIG_THREATENED_PEOPLE]);
+		struct figures none = {0};
+		bool known = incident_index_fold_figures(idx, b.id, "ST-00", t, &none, &folded);
+		if (n < INCIDENT_INDEX_STATIONS) {
+			assert_true(known);
+			assert_int_equal(folded.set, b.figures.set);
+		} else {
+			assert_false(known);
+		}
+	}
+	assert_int_equal(a.nreports, INCIDENT_INDEX_STATIONS + 3);
+	incident_index_free(idx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +519,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_past_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_asks_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_station_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
