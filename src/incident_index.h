@@ -38,7 +38,9 @@
 /* Most incidents held. Past it, the entries observed longest ago are
  * evicted (an eighth at a time) and the horizon moves past them: lookups
  * of windows before it go to the store. The open incidents of a 72 h
- * window are expected in the hundreds; an entry is ~250 bytes. */
+ * window are expected in the hundreds. An entry is ~1.8 KiB with its
+ * station figures; the array is calloc'd, so only the slots used are
+ * ever touched (resident). */
 #define INCIDENT_INDEX_CAP 4096
 /* At a (re)build, open incidents observed up to this long before the
  * time given are loaded: windows starting earlier go to the store. Twice
