@@ -79,7 +79,8 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 
 	struct incident inc;
 	pthread_rwlock_rdlock(c->lock);
-	result = incident_assign(c->store, c->rules, *c->thresholds, r, it->received_ms, &inc);
+	result = incident_assign_indexed(c->store, c->index, c->rules, *c->thresholds, r,
+					 it->received_ms, &inc);
 	pthread_rwlock_unlock(c->lock);
 	if (result == GA_ERR_NOTFOUND) {
 		/* Valid reports come without an error list: make one. The

@@ -28,6 +28,10 @@ struct ingest_commit {
 	 * wf->templates is set. */
 	const struct workflow_ctx *wf;
 	int utc_offset_min; /* the receipts' times ([alerts] utc_offset) */
+	/* The writer's index of open incidents (incident_index.h), owned by
+	 * the writer thread, which discards it when a transaction fails; NULL:
+	 * the incident lookups go to the store. */
+	struct incident_index *index;
 };
 
 /* Commits one item: a rejection (it->report NULL, or an unknown

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "incident_index.h"
 #include "ingest_commit.h"
 #include "log.h"
 #include "timeutil.h"
@@ -40,7 +41,8 @@
 
 struct writer {
 	struct store *store;
-	struct ingest_commit commit; /* the business step of each item */
+	struct ingest_commit commit;  /* the business step of each item */
+	struct incident_index *index; /* open incidents; commit.index */
 	struct writer_duties duties;
 	int batch_max;
 
@@ -102,9 +104,15 @@ static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, i
 		if (result != GA_OK)
 			goto fail;
 	}
-	return store_commit(w->store);
+	if ((result = store_commit(w->store)) != GA_OK)
+		goto discard; /* store_commit rolled back */
+	return GA_OK;
 fail:
 	store_rollback(w->store);
+discard:
+	/* The index may hold incidents, or states, that were never committed:
+	 * it is rebuilt from the store at the next report. */
+	incident_index_discard(w->index);
 	return result;
 }
 
@@ -282,10 +290,12 @@ ga_err writer_new(struct store *store, const struct ingest_commit *commit,
 		w->duties = *duties;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
-	if (!w->acks) {
+	if (!w->acks || incident_index_new(0, &w->index) != GA_OK) {
+		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
 	}
+	w->commit.index = w->index;
 	store_defer_checkpoints(store, true);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
@@ -294,6 +304,7 @@ ga_err writer_new(struct store *store, const struct ingest_commit *commit,
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
 		pthread_cond_destroy(&w->done);
+		incident_index_free(w->index);
 		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
@@ -382,6 +393,7 @@ void writer_free(struct writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
+	incident_index_free(w->index);
 	free(w->acks);
 	free(w);
 }

@@ -175,7 +175,7 @@ ga_err store_incident_update(struct store *s, const struct incident *inc);
 /* Records station's figures observed at observed_ms for the incident,
  * keeping per (station, figure) only the latest observed value, then
  * writes into *out the incident's figures: per figure, the max over
- * stations of each station's latest value. */
+ * stations of each station's latest value (out NULL: only records). */
 ga_err store_incident_fold_figures(struct store *s, const char *incident_id, const char *station_id,
 				   int64_t observed_ms, const struct figures *f,
 				   struct figures *out);
