@@ -290,7 +290,10 @@ ga_err writer_new(struct store *store, const struct ingest_commit *commit,
 		w->duties = *duties;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
-	if (!w->acks || incident_index_new(0, &w->index) != GA_OK) {
+	/* The index of open incidents is this writer's alone only while no
+	 * other process writes incidents: not on a shared PostgreSQL (spec
+	 * §10), where each lookup goes to the store. */
+	if (!w->acks || (!store_shared(store) && incident_index_new(0, &w->index) != GA_OK)) {
 		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;

@@ -42,6 +42,10 @@ struct store_options {
 ga_err store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/* True when other processes may write the same database (PostgreSQL,
+ * several instances): what this process read is then no cache of it. */
+bool store_shared(const struct store *s);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit gives GA_ERR_FULL when
  * the disk (or max_page_count) is full; the transaction is then rolled
  * back and nothing of it is stored. */

@@ -372,13 +372,13 @@ const char *const store_migrations[] = {
      * each instance's heartbeat and who took over its work when it went
      * silent; the leases of the duties one instance runs at a time; and
      * the instance each MQTT session belongs to ('' on SQLite: one). */
-    "CREATE TABLE cluster_instances ("
+    "CREATE TABLE IF NOT EXISTS cluster_instances ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " started_ms INTEGER NOT NULL,"
     " heartbeat_ms INTEGER NOT NULL,"
     " taken_by TEXT,"
     " taken_ms INTEGER) WITHOUT ROWID;"
-    "CREATE TABLE cluster_leases ("
+    "CREATE TABLE IF NOT EXISTS cluster_leases ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " holder TEXT NOT NULL,"
     " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"

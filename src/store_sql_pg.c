@@ -351,13 +351,13 @@ const char *const store_migrations_pg[] = {
     " PRIMARY KEY (warning_id, officer_id));",
 
     /* Several instances on one database (store_cluster.c). */
-    "CREATE TABLE cluster_instances ("
+    "CREATE TABLE IF NOT EXISTS cluster_instances ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " started_ms BIGINT NOT NULL,"
     " heartbeat_ms BIGINT NOT NULL,"
     " taken_by TEXT,"
     " taken_ms BIGINT);"
-    "CREATE TABLE cluster_leases ("
+    "CREATE TABLE IF NOT EXISTS cluster_leases ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " holder TEXT NOT NULL,"
     " expires_ms BIGINT NOT NULL);"
