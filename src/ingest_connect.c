@@ -81,7 +81,8 @@ ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char 
 
 /* The receipts' connection ({client_id}-receipts, clean start: what it
  * had not sent when it went away is in the outbox table). */
-static ga_err ingest_outbox_start(struct ingest *in, const char *password, char *err, size_t errlen)
+static ga_err ingest_connect_receipts(struct ingest *in, const char *password, char *err,
+				      size_t errlen)
 {
 	const struct config *cfg = &in->svc->cfg;
 	char id[sizeof(cfg->mqtt.client_id) + 16];
@@ -101,8 +102,8 @@ static ga_err ingest_outbox_start(struct ingest *in, const char *password, char 
 		mosquitto_destroy(mosq);
 		return GA_ERR_MQTT;
 	}
-	return outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
-			    &in->outbox, err, errlen);
+	return ingest_outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
+				   &in->outbox, err, errlen);
 }
 
 /* The topic filter of this configuration's sessions. */
@@ -268,8 +269,8 @@ static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
  * says whether the broker has it. A session it has is unsubscribed,
  * gives what it holds (stored and receipted like any report), and is
  * ended with a session expiry of 0 once a pass takes nothing
- * (ingest_retire_session); one it does not have is ended at once. Either way the store forgets it; one this run stops before the
- * end is tried again next time. */
+ * (ingest_retire_session); one it does not have is ended at once. Either way the store forgets it;
+ * one this run stops before the end is tried again next time. */
 static void *ingest_retire_main(void *arg)
 {
 	struct ingest *in = arg;
@@ -308,7 +309,7 @@ static bool ingest_takeover_receipt(int64_t id, const char *topic, const char *p
 {
 	struct ingest *in = arg;
 
-	outbox_send(in->outbox, topic, payload, id);
+	ingest_outbox_send(in->outbox, topic, payload, id);
 	return true;
 }
 
@@ -334,7 +335,7 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 	 * waiting one goes again. A receipt twice says the same twice; one
 	 * never sent leaves a station without its answer. */
 	if (in->outbox && store_outbox_each(s, ingest_takeover_receipt, in) == GA_OK)
-		outbox_flush(in->outbox);
+		ingest_outbox_flush(in->outbox);
 out:
 	free(ss);
 	free(p.retire);
@@ -370,7 +371,7 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 			goto out;
 	}
 	/* First: the sessions hand it their receipts. */
-	if ((result = ingest_outbox_start(in, password, err, errlen)) != GA_OK)
+	if ((result = ingest_connect_receipts(in, password, err, errlen)) != GA_OK)
 		goto out;
 	in->sessions = calloc((size_t)cfg->mqtt.sessions, sizeof(*in->sessions));
 	if (!in->sessions) {
@@ -441,7 +442,7 @@ void ingest_stop(struct ingest *in)
 		ingest_session_free(ss);
 	}
 	/* After the sessions: the receipts of their last batches. */
-	outbox_stop(in->outbox, INGEST_DRAIN_MS);
+	ingest_outbox_stop(in->outbox, INGEST_DRAIN_MS);
 	ingest_backlog_free(in->backlog);
 	explicit_bzero(in->password, sizeof(in->password));
 	ingest_plan_free(in->plan);
