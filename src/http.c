@@ -44,7 +44,7 @@ static int64_t http_incident_window_ms(const struct config *cfg)
 static const char *http_database_problem(struct http *h)
 {
 	const struct http_ctx *c = &h->ctx;
-	ga_err db = c->writer ? writer_last_result(c->writer) : GA_ERR_DB;
+	ga_err db = c->writer ? ingest_writer_last_result(c->writer) : GA_ERR_DB;
 	if (db == GA_OK)
 		db = store_ping(h->store);
 	return db == GA_OK ? NULL : ga_strerror(db);

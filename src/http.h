@@ -22,7 +22,7 @@ struct sign_key;
 struct thresholds;
 struct watchdog;
 struct workflow_ctx;
-struct writer;
+struct ingest_writer;
 struct http;
 
 /* What the HTTP server reads of the service: all borrowed, outliving the
@@ -38,7 +38,7 @@ struct http_ctx {
 	struct sign_key *signer;	  /* the alert JSON's signature; NULL: unsigned */
 	struct cap_sign_lazy *cap_signer; /* CAP's */
 	/* What /healthz and /metrics report. */
-	struct writer *writer;
+	struct ingest_writer *writer;
 	struct ingest *const *ingest; /* the sessions start after the server: NULL till then */
 	struct watchdog *watchdog;
 	struct ingest_stats *stats;

@@ -75,8 +75,8 @@ static void ingest_send_backlog(struct ingest_session *ss)
 	struct ingest *in = ss->in;
 	int n = 0;
 	for (struct ingest_backlog *b = in->backlog; b; b = b->next, n++)
-		outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
-	outbox_flush(in->outbox);
+		ingest_outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
+	ingest_outbox_flush(in->outbox);
 	if (n)
 		log_info("mqtt %s: sent %d receipts left over from the last run", ss->client_id, n);
 	ingest_backlog_free(in->backlog);
@@ -92,7 +92,7 @@ static bool ingest_batch_grow(struct ingest_session *ss)
 	if (!b)
 		return false;
 	ss->batch = b;
-	struct writer_item **it = realloc(ss->items, (size_t)cap * sizeof(*it));
+	struct ingest_writer_item **it = realloc(ss->items, (size_t)cap * sizeof(*it));
 	if (!it)
 		return false;
 	ss->items = it;
@@ -248,7 +248,7 @@ parsed:
 		ss->tainted = true;
 		goto fail;
 	}
-	m->it = (struct writer_item){
+	m->it = (struct ingest_writer_item){
 	    .topic = m->topic,
 	    .receipt_topic = m->receipt_topic,
 	    .report_id = issuer ? m->rw->product_id : m->r.report_id,
@@ -275,7 +275,7 @@ nomem:
 }
 
 /* Counts one outcome; a rejection also by each error code. */
-static void ingest_count(struct service *svc, const struct writer_item *it)
+static void ingest_count(struct service *svc, const struct ingest_writer_item *it)
 {
 	static const char *const names[] = {"accepted", "duplicate", "rejected"};
 	metrics_count(&svc->metrics.reports, names[it->status], 1);
@@ -290,7 +290,7 @@ static void ingest_count(struct service *svc, const struct writer_item *it)
 static void ingest_commit_batch(struct ingest_session *ss)
 {
 	struct service *svc = ss->in->svc;
-	struct writer_item **items = ss->items;
+	struct ingest_writer_item **items = ss->items;
 	int n = ss->nbatch;
 
 	for (int i = 0; i < n; i++)
@@ -299,7 +299,7 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	ss->nreports += (uint64_t)n;
 	if (n > ss->max_batch)
 		ss->max_batch = n;
-	ga_err stored = n ? writer_submit_many(svc->writer, items, n) : GA_OK;
+	ga_err stored = n ? ingest_writer_submit_many(svc->writer, items, n) : GA_OK;
 	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
 		atomic_fetch_add(&svc->stats.refused, n);
@@ -307,12 +307,12 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	} else {
 		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {
-			struct writer_item *it = items[i];
+			struct ingest_writer_item *it = items[i];
 			/* Committed: the receipt may go (on its own connection,
 			 * which need not wait for this session's loop_write). */
 			if (it->receipt && it->receipt_topic[0])
-				outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
-					    it->outbox_id);
+				ingest_outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
+						   it->outbox_id);
 			metrics_observe_ms(&svc->metrics.report_receipt, NULL,
 					   (double)(now - it->received_ms));
 			ingest_count(svc, it);
@@ -328,7 +328,7 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				break;
 			}
 		}
-		outbox_flush(ss->in->outbox);
+		ingest_outbox_flush(ss->in->outbox);
 	}
 	for (int i = 0; i < n; i++)
 		ingest_msg_put(ss, ss->batch[i]);

@@ -12,7 +12,7 @@
 #include "store_stats.h"
 
 /* Stores a rejection inside the open transaction. */
-static ga_err commit_rejected(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_rejected(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	ga_err result = GA_ERR_NOMEM;
 	char *reasons = NULL;
@@ -33,12 +33,12 @@ out:
 }
 
 /* The receipt, stored in the outbox in the same transaction. */
-static ga_err commit_receipt(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_receipt(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	const struct report *r = it->report;
-	it->receipt = receipt_build(it->report_id, it->status, it->incident_id, it->level,
-				    it->received_ms, c->utc_offset_min, it->errs,
-				    r && it->status != WRITER_REJECTED ? r->warnings : 0);
+	it->receipt = ingest_receipt_build(it->report_id, it->status, it->incident_id, it->level,
+					   it->received_ms, c->utc_offset_min, it->errs,
+					   r && it->status != WRITER_REJECTED ? r->warnings : 0);
 	if (!it->receipt)
 		return GA_ERR_NOMEM;
 	if (it->receipt_topic[0] == '\0')
@@ -49,7 +49,7 @@ static ga_err commit_receipt(const struct ingest_commit *c, struct writer_item *
 
 /* One item inside the open transaction. Only storage failures are
  * returned; a report's own faults become a rejection. */
-static ga_err commit_report(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	struct report *r = it->report;
 	ga_err result;
@@ -117,7 +117,7 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 	return GA_OK;
 }
 
-ga_err ingest_commit_item(const struct ingest_commit *c, struct writer_item *it)
+ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	ga_err result = commit_report(c, it);
 	if (result != GA_OK)

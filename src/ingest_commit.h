@@ -41,6 +41,6 @@ struct ingest_commit {
  * it->status, incident_id, level, draft_made. Only storage failures are
  * returned (the transaction must then be rolled back); a report's own
  * faults become a rejection. */
-ga_err ingest_commit_item(const struct ingest_commit *c, struct writer_item *it);
+ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it);
 
 #endif

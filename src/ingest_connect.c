@@ -81,7 +81,8 @@ ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char 
 
 /* The receipts' connection ({client_id}-receipts, clean start: what it
  * had not sent when it went away is in the outbox table). */
-static ga_err ingest_outbox_start(struct ingest *in, const char *password, char *err, size_t errlen)
+static ga_err ingest_connect_receipts(struct ingest *in, const char *password, char *err,
+				      size_t errlen)
 {
 	const struct config *cfg = &in->svc->cfg;
 	char id[sizeof(cfg->mqtt.client_id) + 16];
@@ -101,8 +102,8 @@ static ga_err ingest_outbox_start(struct ingest *in, const char *password, char 
 		mosquitto_destroy(mosq);
 		return GA_ERR_MQTT;
 	}
-	return outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
-			    &in->outbox, err, errlen);
+	return ingest_outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
+				   &in->outbox, err, errlen);
 }
 
 /* The topic filter of this configuration's sessions. */
@@ -288,7 +289,7 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 			goto out;
 	}
 	/* First: the sessions hand it their receipts. */
-	if ((result = ingest_outbox_start(in, password, err, errlen)) != GA_OK)
+	if ((result = ingest_connect_receipts(in, password, err, errlen)) != GA_OK)
 		goto out;
 	in->sessions = calloc((size_t)cfg->mqtt.sessions, sizeof(*in->sessions));
 	if (!in->sessions) {
@@ -359,7 +360,7 @@ void ingest_stop(struct ingest *in)
 		ingest_session_free(ss);
 	}
 	/* After the sessions: the receipts of their last batches. */
-	outbox_stop(in->outbox, INGEST_DRAIN_MS);
+	ingest_outbox_stop(in->outbox, INGEST_DRAIN_MS);
 	ingest_backlog_free(in->backlog);
 	explicit_bzero(in->password, sizeof(in->password));
 	ingest_plan_free(in->plan);

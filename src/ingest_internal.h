@@ -57,7 +57,7 @@ struct ingest_session {
 	 * session never calls mosquitto_loop_write: their PUBACKs wait in
 	 * libmosquitto's queue. */
 	struct ingest_msg **batch;
-	struct writer_item **items; /* same size as batch: handed to the writer */
+	struct ingest_writer_item **items; /* same size as batch: handed to the writer */
 	int nbatch, capbatch;
 	struct ingest_msg *spare; /* spent messages for reuse, linked by next */
 	int nspare;
@@ -86,7 +86,7 @@ struct ingest_session {
 /* A report between its arrival and its commit: the message is copied,
  * since libmosquitto frees its own when on_message returns. */
 struct ingest_msg {
-	struct writer_item it;
+	struct ingest_writer_item it;
 	struct report r;
 	struct riskwarning *rw; /* a risk warning's (issue 14): made on the first, kept */
 	char *topic;		/* topic_buf, or allocated when longer */
@@ -123,7 +123,7 @@ struct ingest {
 	int port;
 	bool tls;
 	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
-	struct outbox *outbox;		/* the receipts' own connection */
+	struct ingest_outbox *outbox;	/* the receipts' own connection */
 	char password[256];		/* [mqtt] password_file, for the retiring sessions */
 	/* The retiring sessions (plan->retire), one after another on a
 	 * thread of their own. */

@@ -335,15 +335,15 @@ static ga_err service_start(struct service *svc)
 				       .thresholds = &svc->thresholds,
 				       .wf = &svc->wf,
 				       .utc_offset_min = svc->cfg.alerts.utc_offset_min};
-	struct writer_duties duties = {service_tick_step, service_tick_run, service_tick_committed,
-				       NULL};
+	struct ingest_writer_duties duties = {service_tick_step, service_tick_run,
+					      service_tick_committed, NULL};
 	if (service_tick_new(svc, &svc->tick) != GA_OK) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
 	duties.arg = svc->tick;
-	if (writer_new(svc->store, &commit, &duties, svc->cfg.store.batch_max, &svc->writer) !=
-	    GA_OK) {
+	if (ingest_writer_new(svc->store, &commit, &duties, svc->cfg.store.batch_max,
+			      &svc->writer) != GA_OK) {
 		snprintf(err, sizeof(err), "cannot start the writer thread");
 		goto fail;
 	}
@@ -408,7 +408,7 @@ static void service_stop(struct service *svc)
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
 	delivery_stop(svc->delivery);
-	writer_free(svc->writer);
+	ingest_writer_free(svc->writer);
 	service_tick_free(svc->tick);
 	notify_free(svc->notify);
 	sign_key_free(svc->signer);

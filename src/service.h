@@ -19,7 +19,7 @@
 #include "workflow.h"
 
 struct store;
-struct writer;
+struct ingest_writer;
 struct service_tick;
 struct ingest;
 struct http;
@@ -47,7 +47,7 @@ struct service {
 	struct workflow_ctx wf; /* borrows templates, geo and cfg */
 	struct notify *notify;
 	struct store *store;
-	struct writer *writer;
+	struct ingest_writer *writer;
 	struct service_tick *tick; /* the writer's duties (service_tick.h) */
 	struct ingest *ingest;
 	struct http *http;

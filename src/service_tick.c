@@ -1,5 +1,5 @@
 /* service_tick.c - the service's periodic duties, run by the writer
- * thread on its connection (writer_duties, ingest_writer.h): retention,
+ * thread on its connection (ingest_writer_duties, ingest_writer.h): retention,
  * silent stations, escalation of drafts pending too long, and the
  * officers' notices of the drafts a commit made. */
 #include "service_tick.h"
@@ -166,11 +166,11 @@ void service_tick_run(struct store *s, void *arg)
 }
 
 /* After the commit: officers hear of the drafts it made. */
-void service_tick_committed(struct store *s, struct writer_item *batch, void *arg)
+void service_tick_committed(struct store *s, struct ingest_writer_item *batch, void *arg)
 {
 	struct service_tick *t = arg;
 	int64_t now = time_now_ms();
-	for (struct writer_item *it = batch; it; it = it->next) {
+	for (struct ingest_writer_item *it = batch; it; it = it->next) {
 		if (!it->draft_made)
 			continue;
 		metrics_observe_ms(&t->svc->metrics.report_draft, NULL,
