@@ -102,9 +102,12 @@ static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, i
 		if (result != GA_OK)
 			goto fail;
 	}
-	return store_commit(w->store);
+	result = store_commit(w->store);
+	ingest_commit_done(&w->commit, result == GA_OK);
+	return result;
 fail:
 	store_rollback(w->store);
+	ingest_commit_done(&w->commit, false);
 	return result;
 }
 

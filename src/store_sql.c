@@ -8,6 +8,7 @@
  * compares in SQL. Each figure is a nullable REAL column (NULL: not given),
  * the columns in the order of enum figure. Times are Unix milliseconds. */
 #include "store_internal.h"
+#include "store_device.h"
 #include "store_riskwarning.h"
 
 #define FIGURE_COLUMNS_DDL                                                                         \
@@ -349,6 +350,10 @@ const char *const store_migrations[] = {
      * (product: the JSON with its counties expanded, officers' edits
      * applied), its sign-off (store_riskwarning.c). */
     STORE_RISKWARNING_MIGRATION,
+
+    /* (issue 13): monitoring devices' points, malformed frames kept raw,
+     * each hazard point's level and its changes (store_device.h). */
+    STORE_DEVICE_MIGRATION,
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
