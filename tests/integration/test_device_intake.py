@@ -13,7 +13,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from harness import Broker, Geoalert, Runner, free_port, tmpdir
+from harness import STATIONS, Broker, Geoalert, Runner, free_port
 from obs import metrics, sample
 
 runner = Runner()
@@ -71,6 +71,17 @@ def registry(path, devices):
         json.dump({"devices": devices}, f, indent=1)
 
 
+def stations_with_contacts(d):
+    """The example stations, JS-3201-0007 with two contacts (§12)."""
+    doc = json.load(open(STATIONS))
+    doc["features"][0]["properties"]["contacts"] = [
+        {"name": "王监测", "phone": "+86 138-0000-0001"}, {"name": "李巡查", "phone": "13900000002"}]
+    path = os.path.join(d, "stations.geojson")
+    with open(path, "w") as f:
+        json.dump(doc, f, ensure_ascii=False)
+    return path
+
+
 def daemon(name, devices, sessions=2):
     """A daemon with its own registry and its own share group: a stopped
     daemon's persistent sessions stay in their group at the broker and
@@ -80,6 +91,7 @@ def daemon(name, devices, sessions=2):
     registry(path, devices)
     ga.sections["devices"] = {"file": path}
     ga.sections["mqtt"]["share_group"] = name
+    ga.sections["stations"]["file"] = stations_with_contacts(ga.dir)
     ga.write_config()
     return ga
 
@@ -168,9 +180,14 @@ def test_crack_meter_levels_kill9():
     assert red["monitoring"]["threshold"] == 20
     assert abs(red["monitoring"]["value"] - 20.25) < 1e-9, red
     assert "裂缝计" in red["headline"] and "警报级" in red["headline"], red["headline"]
+    # the station's contacts are in the notice (and only there: the
+    # audit trail keeps no phone number)
+    assert red["contacts"] == [{"name": "王监测", "phone": "+86 138-0000-0001"},
+                               {"name": "李巡查", "phone": "13900000002"}], red
     # audited once per change
-    audits = ga.query("SELECT count(*) FROM audit WHERE action = 'device.level'")[0][0]
-    assert audits == 4, audits
+    audits = ga.query("SELECT detail FROM audit WHERE action = 'device.level'")
+    assert len(audits) == 4, audits
+    assert not any("1380000" in d or "王监测" in d for (d,) in audits), audits
     dev.close()
     assert ga.stop() == 0, ga.log_text()
     # a clean restart: the level is read back, nothing is noticed again
@@ -223,6 +240,28 @@ def test_refusals():
     # the raw bytes are kept as received
     raw = ga.query("SELECT raw FROM device_malformed WHERE reason = 'short_header'")[0][0]
     assert raw == b"\x01\x00"
+    dev.close()
+    assert ga.stop() == 0, ga.log_text()
+
+
+def test_offline():
+    """A device silent for 3 x interval_s is reported offline once (log,
+    /metrics, a notice to the officers), and back when it sends again."""
+    ga = daemon("dev-offline", [{"device_code": "QUIET-1", "station_id": STATION,
+                                 "interval_s": 1, "rules": [crack_rule()]}])
+    # a webhook that never answers: the notices stay pending in the table
+    ga.sections["notify"] = {"officers_url": "http://127.0.0.1:%d/officers" % free_port()}
+    ga.write_config()
+    ga.start()
+    dev = Device()
+    dev.publish("geohazard/v1/dp/QUIET-1", type1("QUIET-1", {"L1_LF_1": 1.0}), wait=True)
+    wait_for("the offline notice", lambda: ga.query(
+        "SELECT count(*) FROM notices WHERE event = 'device_offline'")[0][0] == 1)
+    assert sample(metrics(ga), "geoalert_device_offline_notices_total") == 1
+    assert "device QUIET-1 (JS-3201-0007) silent for" in ga.log_text()
+    dev.publish("geohazard/v1/dp/QUIET-1", type1("QUIET-1", {"L1_LF_1": 1.0}), wait=True)
+    wait_for("the back notice", lambda: ga.query(
+        "SELECT count(*) FROM notices WHERE event = 'device_back'")[0][0] == 1)
     dev.close()
     assert ga.stop() == 0, ga.log_text()
 
@@ -298,6 +337,7 @@ def test_fleet_200_devices_60s():
 try:
     runner.run(test_refusals)
     runner.run(test_crack_meter_levels_kill9)
+    runner.run(test_offline)
     runner.run(test_fleet_200_devices_60s)
 finally:
     broker.stop()
