@@ -369,7 +369,9 @@ static ga_err service_start(struct service *svc)
 				.writer = svc->writer,
 				.ingest = &svc->ingest,
 				.watchdog = svc->watchdog,
-				.stats = &svc->stats};
+				.stats = &svc->stats,
+				.devices = &svc->devices,
+				.registry = &svc->registry};
 	if (http_start(&hctx, &svc->http, err, sizeof(err)) != GA_OK)
 		goto fail;
 	/* ingest_start takes the plan and the backlog, whatever it returns. */

@@ -19,6 +19,7 @@ enum sd_stmt {
 	SD_LATEST,
 	SD_COUNT_POINTS,
 	SD_COUNT_MALFORMED,
+	SD_CHANGES_SINCE,
 	SD_NSTMT
 };
 
@@ -42,6 +43,9 @@ static const char *const sd_sql[SD_NSTMT] = {
 		  " ORDER BY t_ms DESC LIMIT 1",
     [SD_COUNT_POINTS] = "SELECT count(*) FROM device_points",
     [SD_COUNT_MALFORMED] = "SELECT count(*) FROM device_malformed",
+    [SD_CHANGES_SINCE] = "SELECT from_level, to_level, t_ms, changed_ms, detail"
+			 " FROM device_level_changes WHERE station_id = ?1 AND t_ms >= ?2"
+			 " ORDER BY id LIMIT ?3",
 };
 
 struct store_device {
@@ -249,4 +253,36 @@ ga_err store_device_counts(struct store_device *sd, int64_t *points, int64_t *ma
 {
 	ga_err e = sd_count(sd, SD_COUNT_POINTS, points);
 	return e != GA_OK ? e : sd_count(sd, SD_COUNT_MALFORMED, malformed);
+}
+
+ga_err store_device_changes_since(struct store_device *sd, const char *station_id, int64_t since_ms,
+				  int limit, store_device_change_cb cb, void *arg)
+{
+	sqlite3_stmt *st = sd->st[SD_CHANGES_SINCE];
+	int rc = SQLITE_OK;
+	ga_err e;
+
+	if ((e = store_spoiled(sd->s)) != GA_OK)
+		return e;
+	STORE_BIND(rc, sqlite3_bind_text(st, 1, station_id, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 2, since_ms));
+	STORE_BIND(rc, sqlite3_bind_int(st, 3, limit));
+	if (rc != SQLITE_OK) {
+		e = store_error(sd->s, rc, "device changes since");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 4);
+		if (!cb(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+			sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+			detail ? detail : "{}", arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		e = store_error(sd->s, rc, "device changes since");
+out:
+	store_stmt_done(st);
+	return e;
 }

@@ -86,6 +86,13 @@ ga_err store_device_points_since(struct store_device *sd, const char *device_cod
 ga_err store_device_latest(struct store_device *sd, const char *device_code, int64_t *t_ms,
 			   int64_t *received_ms);
 
+/* Up to limit level changes of station_id whose reading is at or after
+ * since_ms, oldest first (detail: the JSON stored with the change). */
+typedef bool (*store_device_change_cb)(int from, int to, int64_t t_ms, int64_t changed_ms,
+				       const char *detail, void *arg);
+ga_err store_device_changes_since(struct store_device *sd, const char *station_id, int64_t since_ms,
+				  int limit, store_device_change_cb cb, void *arg);
+
 /* How many points and malformed frames are stored (tests, reports). */
 ga_err store_device_counts(struct store_device *sd, int64_t *points, int64_t *malformed);
 

@@ -14,6 +14,7 @@ import time
 import paho.mqtt.client as mqtt
 
 from harness import STATIONS, Broker, Geoalert, Runner, free_port
+from flows import call, officer
 from obs import metrics, sample
 
 runner = Runner()
@@ -188,12 +189,47 @@ def test_crack_meter_levels_kill9():
     audits = ga.query("SELECT detail FROM audit WHERE action = 'device.level'")
     assert len(audits) == 4, audits
     assert not any("1380000" in d or "王监测" in d for (d,) in audits), audits
+    check_monitoring_api(ga, t0)
     dev.close()
     assert ga.stop() == 0, ga.log_text()
     # a clean restart: the level is read back, nothing is noticed again
     ga.start()
     assert ga.stop() == 0
     assert len(ga.query("SELECT id FROM notices WHERE event = 'monitoring_level'")) == 4
+
+
+def check_monitoring_api(ga, t0):
+    """GET /api/v1/monitoring[/{station_id}] (§12) after the series."""
+    token = officer(ga, "mon-officer")
+    code, body = call(ga, "GET", "/api/v1/monitoring")
+    assert code == 401, (code, body)
+    code, body = call(ga, "GET", "/api/v1/monitoring", token)
+    assert code == 200, (code, body)
+    assert [p["station_id"] for p in body["points"]] == [STATION], body
+    p = body["points"][0]
+    assert p["level"] == "red" and p["level_zh"] == "警报级", p
+    assert p["devices"][0]["device_code"] == CODE, p
+    assert p["devices"][0]["online"] is True, p
+    assert p["last_reading_at"] == p["devices"][0]["last_reading_at"] is not None, p
+    assert "series" not in p
+    code, body = call(ga, "GET", "/api/v1/monitoring/" + STATION, token)
+    assert code == 200, (code, body)
+    assert body["level"] == "red" and body["truncated"] is False, body.keys()
+    [series] = body["series"]
+    assert (series["device_code"], series["channel"], series["field"]) == \
+        (CODE, "L1_LF_1", "value")
+    assert len(series["points"]) == 264, len(series["points"])
+    assert series["points"][-1][1] == 130.0, series["points"][-1]
+    assert [(c["from"], c["to"]) for c in body["changes"]] == [
+        (None, "blue"), ("blue", "yellow"), ("yellow", "orange"), ("orange", "red")]
+    assert body["changes"][3]["reading"]["threshold"] == 20
+    rules = body["devices"][0]["rules"]
+    assert rules == [{"channel": "L1_LF_1", "field": "value", "metric": "change_24h",
+                      "thresholds": {"blue": 2, "yellow": 5, "orange": 10, "red": 20}}], rules
+    code, _ = call(ga, "GET", "/api/v1/monitoring/JS-3211-0002", token)
+    assert code == 404
+    code, _ = call(ga, "POST", "/api/v1/monitoring", token)
+    assert code == 405
 
 
 def test_refusals():
