@@ -41,6 +41,11 @@ static json_t *http_mon_time(int64_t ms, int offset_min)
 	return json_string(t);
 }
 
+static int http_mon_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static json_t *http_mon_level(int level)
 {
 	const char *name = device_level_name((enum device_level)level);
@@ -76,57 +81,84 @@ static json_t *http_mon_rules(const struct device *dev)
 	return a;
 }
 
-/* One hazard point's object: its level, devices and latest reading. */
-static json_t *http_mon_point(struct http *h, struct store_device *sd, const char *station_id,
-			      const struct device_registry *reg, const struct registry *stations,
-			      int level, int64_t now, bool rules)
+/* The hazard points of reg (only station only_id when not NULL), in
+ * station_id order, as an array of {station_id, name, level, level_zh,
+ * devices, last_reading_at}; each device with its rules when rules is
+ * set. One pass over the registry: each device's latest point is one
+ * indexed read. NULL with *e set on failure. */
+static json_t *http_mon_points(struct http *h, struct store_device *sd,
+			       const struct device_registry *reg, const struct registry *stations,
+			       json_t *levels, const char *only_id, int64_t now, bool rules,
+			       ga_err *e)
 {
 	int off = h->ctx.cfg->alerts.utc_offset_min;
-	const struct station *st = registry_find(stations, station_id);
-	json_t *devs = json_array(), *o = NULL;
-	int64_t last = -1;
+	json_t *by = json_object(), *last = json_object(), *out = NULL;
+	const char **keys = NULL;
+	size_t nkeys = 0;
 
-	if (!devs)
-		return NULL;
+	*e = GA_ERR_NOMEM;
+	if (!by || !last)
+		goto done;
 	for (size_t i = 0; i < device_registry_count(reg); i++) {
 		const struct device *dev = device_registry_at(reg, i);
 		int64_t t = 0, rx = 0;
-		if (strcmp(dev->station_id, station_id) != 0)
+		if (only_id && strcmp(dev->station_id, only_id) != 0)
 			continue;
-		ga_err e = store_device_latest(sd, dev->device_code, &t, &rx);
-		if (e != GA_OK && e != GA_ERR_NOTFOUND)
-			goto fail;
-		bool have = e == GA_OK;
-		if (have && t > last)
-			last = t;
+		json_t *p = json_object_get(by, dev->station_id);
+		if (!p) {
+			const struct station *st = registry_find(stations, dev->station_id);
+			int level =
+			    (int)json_integer_value(json_object_get(levels, dev->station_id));
+			const char *zh = device_level_zh((enum device_level)level);
+			p = json_pack(
+			    "{s:s, s:s, s:o, s:o, s:[], s:n}", "station_id", dev->station_id,
+			    "name", st ? st->name : "", "level", http_mon_level(level), "level_zh",
+			    zh ? json_string(zh) : json_null(), "devices", "last_reading_at");
+			if (!p || json_object_set_new(by, dev->station_id, p) != 0)
+				goto done;
+		}
+		ga_err ge = store_device_latest(sd, dev->device_code, &t, &rx);
+		if (ge != GA_OK && ge != GA_ERR_NOTFOUND) {
+			*e = ge;
+			goto done;
+		}
+		bool have = ge == GA_OK;
+		if (have) {
+			json_t *prev = json_object_get(last, dev->station_id);
+			if (!prev || json_integer_value(prev) < t) {
+				json_object_set_new(last, dev->station_id, json_integer(t));
+				json_object_set_new(p, "last_reading_at", http_mon_time(t, off));
+			}
+		}
 		int64_t limit = (int64_t)INGEST_DEVICE_OFFLINE_INTERVALS * dev->interval_s * 1000;
 		json_t *d = json_pack("{s:s, s:i, s:o, s:b}", "device_code", dev->device_code,
 				      "interval_s", dev->interval_s, "last_reading_at",
 				      have ? http_mon_time(t, off) : json_null(), "online",
 				      have && now - rx < limit);
-		if (!d || json_array_append_new(devs, d) != 0)
-			goto fail;
-		if (rules)
-			json_object_set_new(d, "rules", http_mon_rules(dev));
+		if (!d || json_array_append_new(json_object_get(p, "devices"), d) != 0)
+			goto done;
+		if (rules && json_object_set_new(d, "rules", http_mon_rules(dev)) != 0)
+			goto done;
 	}
-	const char *zh = device_level_zh((enum device_level)level);
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "station_id", station_id, "name",
-		      st ? st->name : "", "level", http_mon_level(level), "level_zh",
-		      zh ? json_string(zh) : json_null(), "devices", devs, "last_reading_at",
-		      last >= 0 ? http_mon_time(last, off) : json_null());
-	return o;
-fail:
-	json_decref(devs);
-	return NULL;
-}
-
-/* The stations watched by a device, each once, in station_id order. */
-static json_t *http_mon_stations(const struct device_registry *reg)
-{
-	json_t *seen = json_object();
-	for (size_t i = 0; seen && i < device_registry_count(reg); i++)
-		json_object_set_new(seen, device_registry_at(reg, i)->station_id, json_true());
-	return seen;
+	/* station_id order: the registry is in device_code order */
+	if (!(keys = calloc(json_object_size(by) + 1, sizeof(*keys))) || !(out = json_array()))
+		goto done;
+	const char *k;
+	json_t *v;
+	json_object_foreach(by, k, v) keys[nkeys++] = k;
+	qsort(keys, nkeys, sizeof(*keys), http_mon_strcmp);
+	for (size_t i = 0; i < nkeys; i++)
+		if (json_array_append(out, json_object_get(by, keys[i])) != 0) {
+			json_decref(out);
+			out = NULL;
+			goto done;
+		}
+	*e = GA_OK;
+done:
+	free(keys);
+	json_decref(by);
+	json_decref(last);
+	return out;
 }
 
 struct http_mon_series {
@@ -200,7 +232,7 @@ enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *co
 	struct http_mon_levels lv = {0};
 	struct http_who who;
 	char msg[HTTP_MSG_MAX], id[REGISTRY_ID_MAX];
-	json_t *body = NULL, *stations = NULL;
+	json_t *body = NULL, *points = NULL;
 	int64_t now = time_now_ms();
 	enum MHD_Result r;
 	ga_err e = GA_ERR_NOMEM;
@@ -234,41 +266,22 @@ enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *co
 	pthread_rwlock_rdlock(h->ctx.lock);
 	const struct device_registry *reg = h->ctx.devices ? *h->ctx.devices : NULL;
 	const struct registry *sreg = h->ctx.registry ? *h->ctx.registry : NULL;
-	stations = http_mon_stations(reg);
-	if (!stations) {
-		pthread_rwlock_unlock(h->ctx.lock);
-		goto fail;
-	}
-	if (id[0] == '\0') {
-		json_t *points = json_array();
-		const char *sid;
-		json_t *v;
-		body = json_pack("{s:o}", "points", points);
-		json_object_foreach(stations, sid, v)
-		{
-			json_t *p = http_mon_point(
-			    h, sd, sid, reg, sreg,
-			    (int)json_integer_value(json_object_get(lv.by_station, sid)), now,
-			    false);
-			if (!p || !points || json_array_append_new(points, p) != 0) {
-				e = GA_ERR_DB;
-				break;
-			}
-			e = GA_OK;
-		}
-		if (json_object_size(stations) == 0)
-			e = GA_OK;
-	} else if (!json_object_get(stations, id)) {
+	points = http_mon_points(h, sd, reg, sreg, lv.by_station, id[0] ? id : NULL, now,
+				 id[0] != '\0', &e);
+	if (e != GA_OK) {
+		/* failed */
+	} else if (id[0] == '\0') {
+		body = json_pack("{s:O}", "points", points);
+		e = body ? GA_OK : GA_ERR_NOMEM;
+	} else if (json_array_size(points) == 0) {
 		e = GA_ERR_NOTFOUND;
 	} else {
-		body = http_mon_point(h, sd, id, reg, sreg,
-				      (int)json_integer_value(json_object_get(lv.by_station, id)),
-				      now, true);
+		body = json_incref(json_array_get(points, 0));
 		struct http_mon_series s = {.by_key = json_object(),
 					    .list = json_array(),
 					    .off = h->ctx.cfg->alerts.utc_offset_min};
 		json_t *changes = json_array();
-		e = body && s.by_key && s.list && changes ? GA_OK : GA_ERR_NOMEM;
+		e = s.by_key && s.list && changes ? GA_OK : GA_ERR_NOMEM;
 		for (size_t i = 0; e == GA_OK && i < device_registry_count(reg); i++) {
 			const struct device *dev = device_registry_at(reg, i);
 			if (strcmp(dev->station_id, id) != 0)
@@ -305,7 +318,7 @@ fail:
 	r = http_mon_fail(conn, req, e == GA_OK ? GA_ERR_NOMEM : e);
 out:
 	json_decref(body);
-	json_decref(stations);
+	json_decref(points);
 	json_decref(lv.by_station);
 	store_device_close(sd);
 	return r;

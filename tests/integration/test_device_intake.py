@@ -363,6 +363,11 @@ def test_fleet_200_devices_60s():
                    " GROUP BY device_code, hour")
     assert all(n <= 20 for _, _, n in per), per
     assert sum(n for _, _, n in per) <= nmal
+    # the monitoring list: both stations, in station_id order, 100 devices each
+    code, body = call(ga, "GET", "/api/v1/monitoring", officer(ga, "fleet-officer"))
+    assert code == 200, (code, body)
+    assert [p["station_id"] for p in body["points"]] == ["JS-3201-0007", "JS-3211-0002"]
+    assert [len(p["devices"]) for p in body["points"]] == [100, 100]
     print("fleet: %d good frames, %d malformed %r, in %.1f s" %
           (good, nmal, malformed, time.monotonic() - t_start), flush=True)
     for p in pubs:
