@@ -22,6 +22,14 @@
 #include "store_device.h"
 #include "timeutil.h"
 
+/* Retention ([devices] keep_days), in the writer's tick, one small
+ * transaction a second: this many devices' oldest points, about
+ * IDEV_PURGE_ROWS each, and the oldest IDEV_PURGE_MALFORMED refused
+ * frames are looked at. */
+#define IDEV_PURGE_DEVICES 16
+#define IDEV_PURGE_ROWS 2048
+#define IDEV_PURGE_MALFORMED 512
+
 /* The judge's windows span 25 hourly buckets: the points of a device's
  * last 25 h (and the hour started) rebuild them. */
 #define IDEV_REPLAY_MS ((int64_t)(DEVICE_WINDOW_BUCKETS + 1) * DEVICE_WINDOW_BUCKET_S * 1000)
@@ -133,6 +141,7 @@ struct ingest_device {
 	int64_t *seen; /* per device of reg (its order): the last frame's arrival */
 	bool *offline; /* per device of reg: reported offline */
 	size_t nseen;
+	size_t purge_next;		 /* the next device (index in reg) retention looks at */
 	struct device_point *pts;	 /* DEVICE_FRAME_MAX_POINTS: inserted points */
 	struct device_judge_change *chg; /* DEVICE_FRAME_MAX_POINTS */
 };
@@ -563,6 +572,39 @@ void ingest_device_txn_end(struct ingest_device *d, bool ok)
 	d->fed = false;
 }
 
+/* One retention step (its own transaction; the tick runs outside the
+ * writer's batches). Failures are logged and tried again next second. */
+static void idev_purge(struct ingest_device *d, int64_t now_ms)
+{
+	int days = d->svc->cfg.devices.keep_days;
+	int64_t before = now_ms - (int64_t)days * 86400000, n = 0, total = 0;
+	ga_err e;
+
+	if (days <= 0 || d->nseen == 0)
+		return;
+	if ((e = store_begin(d->store)) != GA_OK)
+		goto fail;
+	for (int k = 0; k < IDEV_PURGE_DEVICES && k < (int)d->nseen; k++) {
+		const struct device *dev = device_registry_at(d->reg, d->purge_next++ % d->nseen);
+		if ((e = store_device_purge_points(d->sd, dev->device_code, before, IDEV_PURGE_ROWS,
+						   &n)) != GA_OK)
+			goto rollback;
+		total += n;
+	}
+	if ((e = store_device_purge_malformed(d->sd, before, IDEV_PURGE_MALFORMED, &n)) != GA_OK)
+		goto rollback;
+	total += n;
+	if ((e = store_commit(d->store)) != GA_OK)
+		goto fail;
+	if (total > 0)
+		log_debug("monitoring: retention deleted %lld rows", (long long)total);
+	return;
+rollback:
+	store_rollback(d->store);
+fail:
+	log_warnx("monitoring: retention step failed: %s", ga_strerror(e));
+}
+
 void ingest_device_tick(struct ingest_device *d, int64_t now_ms)
 {
 	if (!d)
@@ -586,5 +628,6 @@ void ingest_device_tick(struct ingest_device *d, int64_t now_ms)
 			notify_send(d->svc->notify, NOTIFY_OFFICERS, "device_offline",
 				    dev->device_code, dev->station_id, "", "");
 	}
+	idev_purge(d, now_ms);
 	pthread_rwlock_unlock(&d->svc->lock);
 }

@@ -20,6 +20,8 @@ enum sd_stmt {
 	SD_COUNT_POINTS,
 	SD_COUNT_MALFORMED,
 	SD_CHANGES_SINCE,
+	SD_PURGE_POINTS,
+	SD_PURGE_MALFORMED,
 	SD_NSTMT
 };
 
@@ -46,6 +48,14 @@ static const char *const sd_sql[SD_NSTMT] = {
     [SD_CHANGES_SINCE] = "SELECT from_level, to_level, t_ms, changed_ms, detail"
 			 " FROM device_level_changes WHERE station_id = ?1 AND t_ms >= ?2"
 			 " ORDER BY id LIMIT ?3",
+    /* at most about ?3 rows: those up to the time of the ?3-th oldest */
+    [SD_PURGE_POINTS] = "DELETE FROM device_points WHERE device_code = ?1 AND t_ms < ?2"
+			" AND t_ms <= coalesce((SELECT t_ms FROM device_points"
+			" WHERE device_code = ?1 AND t_ms < ?2 ORDER BY t_ms LIMIT 1 OFFSET ?3),"
+			" ?2)",
+    /* ids grow with arrival: the oldest rows first, by the key */
+    [SD_PURGE_MALFORMED] = "DELETE FROM device_malformed WHERE id IN (SELECT id FROM"
+			   " device_malformed ORDER BY id LIMIT ?2) AND received_ms < ?1",
 };
 
 struct store_device {
@@ -285,4 +295,27 @@ ga_err store_device_changes_since(struct store_device *sd, const char *station_i
 out:
 	store_stmt_done(st);
 	return e;
+}
+
+ga_err store_device_purge_points(struct store_device *sd, const char *device_code,
+				 int64_t before_ms, int limit, int64_t *n)
+{
+	sqlite3_stmt *st = sd->st[SD_PURGE_POINTS];
+	int rc = SQLITE_OK;
+
+	STORE_BIND(rc, sqlite3_bind_text(st, 1, device_code, -1, SQLITE_STATIC));
+	STORE_BIND(rc, sqlite3_bind_int64(st, 2, before_ms));
+	STORE_BIND(rc, sqlite3_bind_int(st, 3, limit));
+	return store_run_changes(sd->s, st, rc, n, "device purge points");
+}
+
+ga_err store_device_purge_malformed(struct store_device *sd, int64_t before_ms, int limit,
+				    int64_t *n)
+{
+	sqlite3_stmt *st = sd->st[SD_PURGE_MALFORMED];
+	int rc = SQLITE_OK;
+
+	STORE_BIND(rc, sqlite3_bind_int64(st, 1, before_ms));
+	STORE_BIND(rc, sqlite3_bind_int(st, 2, limit));
+	return store_run_changes(sd->s, st, rc, n, "device purge malformed");
 }

@@ -93,6 +93,16 @@ typedef bool (*store_device_change_cb)(int from, int to, int64_t t_ms, int64_t c
 ga_err store_device_changes_since(struct store_device *sd, const char *station_id, int64_t since_ms,
 				  int limit, store_device_change_cb cb, void *arg);
 
+/* Retention ([devices] keep_days): deletes device_code's points read
+ * before before_ms, the oldest, about limit of them (the points at the
+ * limit-th oldest's time too: a timestamp's fields go together); deletes
+ * the refused frames received before before_ms among the limit oldest.
+ * *n: rows deleted. */
+ga_err store_device_purge_points(struct store_device *sd, const char *device_code,
+				 int64_t before_ms, int limit, int64_t *n);
+ga_err store_device_purge_malformed(struct store_device *sd, int64_t before_ms, int limit,
+				    int64_t *n);
+
 /* How many points and malformed frames are stored (tests, reports). */
 ga_err store_device_counts(struct store_device *sd, int64_t *points, int64_t *malformed);
 

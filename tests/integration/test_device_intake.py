@@ -282,11 +282,13 @@ def test_refusals():
 
 def test_offline():
     """A device silent for 3 x interval_s is reported offline once (log,
-    /metrics, a notice to the officers), and back when it sends again."""
+    /metrics, a notice to the officers), and back when it sends again;
+    [devices] keep_days deletes the points read before it."""
     ga = daemon("dev-offline", [{"device_code": "QUIET-1", "station_id": STATION,
                                  "interval_s": 1, "rules": [crack_rule()]}])
     # a webhook that never answers: the notices stay pending in the table
     ga.sections["notify"] = {"officers_url": "http://127.0.0.1:%d/officers" % free_port()}
+    ga.sections["devices"]["keep_days"] = "1"
     ga.write_config()
     ga.start()
     dev = Device()
@@ -295,9 +297,16 @@ def test_offline():
         "SELECT count(*) FROM notices WHERE event = 'device_offline'")[0][0] == 1)
     assert sample(metrics(ga), "geoalert_device_offline_notices_total") == 1
     assert "device QUIET-1 (JS-3201-0007) silent for" in ga.log_text()
-    dev.publish("geohazard/v1/dp/QUIET-1", type1("QUIET-1", {"L1_LF_1": 1.0}), wait=True)
+    # back, with a point older than keep_days (1): stored, then deleted
+    # by retention; the point of now is kept
+    now = int(time.time() * 1000)
+    dev.publish("geohazard/v1/dp/QUIET-1", type2("QUIET-1", "L1_LF_1", [
+        (now - 2 * 24 * HOUR_MS, 0.5), (now - 1000, 1.0)]), wait=True)
     wait_for("the back notice", lambda: ga.query(
         "SELECT count(*) FROM notices WHERE event = 'device_back'")[0][0] == 1)
+    wait_for("the old point deleted", lambda: ga.query(
+        "SELECT count(*) FROM device_points WHERE t_ms < ?", (now - HOUR_MS,))[0][0] == 0)
+    assert ga.query("SELECT count(*) FROM device_points")[0][0] == 2
     dev.close()
     assert ga.stop() == 0, ga.log_text()
 

@@ -1,8 +1,8 @@
 /* test_store_device.c - monitoring devices in the store: a point stored
  * once whatever comes again (the first value wins), malformed frames
  * kept raw up to the hourly cap and not one past it, levels and their
- * history, the points read back in time order, the latest point, and a
- * rolled-back transaction leaving nothing. */
+ * history, the points read back in time order, the latest point, a
+ * rolled-back transaction leaving nothing, and retention. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +199,50 @@ static void test_levels_and_rollback(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Retention: the oldest points first, about limit a call (a timestamp's
+ * fields together), never one at or after the cut; refused frames
+ * likewise among the oldest. */
+static void test_purge(void **state)
+{
+	struct fx *f = *state;
+	bool ins, kept;
+	int64_t n = 0, pts = 0, mal = 0;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(store_device_point_put(f->sd, "D1", "L1_GP_1", "gpsTotalX",
+							T0 + i * HOUR_MS, i, T0, &ins),
+				 GA_OK);
+		assert_int_equal(store_device_point_put(f->sd, "D1", "L1_GP_1", "gpsTotalY",
+							T0 + i * HOUR_MS, i, T0, &ins),
+				 GA_OK);
+		assert_int_equal(store_device_point_put(f->sd, "D2", "L1_LF_1", "value",
+							T0 + i * HOUR_MS, i, T0, &ins),
+				 GA_OK);
+		assert_int_equal(store_device_malformed_put(f->sd, "D1", "bad_json", "$dp", "{", 1,
+							    1, T0 + i * HOUR_MS, &kept),
+				 GA_OK);
+	}
+	/* the cut at point 6: D1 has 12 rows before it; limit 3 takes the
+	 * two oldest timestamps (4 rows: X and Y of each) */
+	assert_int_equal(store_device_purge_points(f->sd, "D1", T0 + 6 * HOUR_MS, 3, &n), GA_OK);
+	assert_int_equal(n, 4);
+	/* a large limit: the rest before the cut, nothing after it */
+	assert_int_equal(store_device_purge_points(f->sd, "D1", T0 + 6 * HOUR_MS, 1000, &n), GA_OK);
+	assert_int_equal(n, 8);
+	assert_int_equal(store_device_purge_points(f->sd, "D1", T0 + 6 * HOUR_MS, 1000, &n), GA_OK);
+	assert_int_equal(n, 0);
+	/* refused frames: before the cut among the 4 oldest, then the rest */
+	assert_int_equal(store_device_purge_malformed(f->sd, T0 + 6 * HOUR_MS, 4, &n), GA_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_device_purge_malformed(f->sd, T0 + 6 * HOUR_MS, 100, &n), GA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_device_counts(f->sd, &pts, &mal), GA_OK);
+	assert_int_equal(pts, 8 + 10); /* D1's 4 timestamps x 2 fields, D2 untouched */
+	assert_int_equal(mal, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +250,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_points_since_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_levels_and_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
