@@ -93,6 +93,7 @@ static const struct option options[] = {
      offsetof(struct config, stations.max_observed_age_s), 0, 60, 365 * 86400},
     S("devices", "file", devices.file),
     I("devices", "confirm_points", devices.confirm_points, 1, 100),
+    I("devices", "keep_days", devices.keep_days, 0, 36500),
     {"devices", "clear_after", OPT_DURATION, offsetof(struct config, devices.clear_after_s), 0, 0,
      30 * 86400},
     S("geo", "regions", geo.regions),
@@ -161,6 +162,7 @@ void config_defaults(struct config *c)
 	c->stations.max_observed_age_s = 7 * 86400;
 	c->devices.confirm_points = 2;
 	c->devices.clear_after_s = 6 * 3600;
+	c->devices.keep_days = 400;
 	c->http.healthz_backlog_s = 600;
 	c->http.connections_per_address = 32;
 	c->http.request_timeout_s = 10;

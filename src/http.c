@@ -298,6 +298,8 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 	}
 	if (http_riskwarning_route(url))
 		return http_riskwarning_handle(h, conn, req);
+	if (http_monitoring_route(url))
+		return http_monitoring_handle(h, conn, req);
 	if (strncmp(url, "/api/", 5) == 0)
 		return http_api_handle(h, conn, req);
 	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)

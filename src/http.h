@@ -24,6 +24,8 @@ struct watchdog;
 struct workflow_ctx;
 struct ingest_writer;
 struct http;
+struct device_registry;
+struct registry;
 
 /* What the HTTP server reads of the service: all borrowed, outliving the
  * server; the struct itself is copied by http_start. */
@@ -42,6 +44,10 @@ struct http_ctx {
 	struct ingest *const *ingest; /* the sessions start after the server: NULL till then */
 	struct watchdog *watchdog;
 	struct ingest_stats *stats;
+	/* The device and station registries (§12 monitoring), read under
+	 * lock; NULL or *NULL: none. */
+	struct device_registry *const *devices;
+	struct registry *const *registry;
 };
 
 /* Opens its own store connection (ctx->wf must be set up: the API acts

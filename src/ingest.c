@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ingest_device.h"
 #include "ingest_internal.h"
 #include "ingest_outbox.h"
 #include "ingest_receipt.h"
@@ -107,6 +108,8 @@ static void ingest_msg_free(struct ingest_msg *m)
 	report_cleanup(&m->r);
 	riskwarning_cleanup(m->rw);
 	free(m->rw);
+	ingest_device_frame_cleanup(m->dev);
+	free(m->dev);
 	free(m->it.errs);
 	free(m->it.receipt);
 	if (m->topic != m->topic_buf)
@@ -126,6 +129,7 @@ static void ingest_msg_put(struct ingest_session *ss, struct ingest_msg *m)
 	}
 	report_cleanup(&m->r);
 	riskwarning_cleanup(m->rw);
+	ingest_device_frame_cleanup(m->dev);
 	free(m->it.errs);
 	m->it.errs = NULL;
 	free(m->it.receipt);
@@ -199,8 +203,22 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	const char *issuer = riskwarning_flow_topic_issuer(m->topic);
 	const char *station = issuer ? issuer : ingest_topic_station(m->topic);
 	ga_err valid;
+	const char *dp_device = NULL;
+	bool device = svc->cfg.devices.file[0] && ingest_device_topic(m->topic, &dp_device);
 	ss->scratch.n = 0;
 	ss->scratch.truncated = false;
+	if (device) {
+		/* A monitoring device's data frame (issue 13): stored in the
+		 * same commit, no receipt. */
+		if (!m->dev && !(m->dev = calloc(1, sizeof(*m->dev))))
+			goto nomem;
+		if (ingest_device_parse(svc, dp_device, msg->payload, len, received_ms, m->dev) !=
+		    GA_OK)
+			goto nomem;
+		valid = GA_OK;
+		m->receipt_topic[0] = '\0';
+		goto queue;
+	}
 	if (issuer) {
 		/* A risk warning product (issue 14): stored and receipted like a
 		 * report, by product_id. */
@@ -242,6 +260,7 @@ parsed:
 			 station);
 	if (n < 0 || (size_t)n >= sizeof(m->receipt_topic))
 		m->receipt_topic[0] = '\0'; /* cannot be answered; still stored */
+queue:
 	if (ss->nbatch == ss->capbatch && !ingest_batch_grow(ss)) {
 		log_warnx("mqtt %s: more than %d reports in one read: refused", ss->client_id,
 			  INGEST_BATCH_HARD);
@@ -257,9 +276,10 @@ parsed:
 	    .raw_total = len,
 	    .raw_sha256 = valid != GA_OK ? m->sha256 : NULL,
 	    .received_ms = received_ms,
-	    .report = valid == GA_OK && !issuer ? &m->r : NULL,
+	    .report = valid == GA_OK && !issuer && !device ? &m->r : NULL,
 	    .riskwarning = valid == GA_OK && issuer ? m->rw : NULL,
 	    .errs = errs,
+	    .device = device ? m->dev : NULL,
 	};
 	ss->batch[ss->nbatch++] = m;
 	ss->batch_bytes += keep;
@@ -308,6 +328,10 @@ static void ingest_commit_batch(struct ingest_session *ss)
 		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {
 			struct ingest_writer_item *it = items[i];
+			if (it->device) {
+				ingest_device_count(svc, it->device);
+				continue;
+			}
 			/* Committed: the receipt may go (on its own connection,
 			 * which need not wait for this session's loop_write). */
 			if (it->receipt && it->receipt_topic[0])
@@ -388,6 +412,7 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 	if (s != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt %s: subscribe: %s", ss->client_id, mosquitto_strerror(s));
 	riskwarning_ingest_subscribe(mosq, ss->in->svc, ss->client_id);
+	ingest_device_subscribe(mosq, ss->in->svc, ss->index, ss->client_id);
 	/* Another share_group before: the session still has that filter
 	 * (each report would come twice). */
 	if (ss->old_topic[0])

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "ingest_device.h"
 #include "ingest_receipt.h"
 #include "riskwarning_flow.h"
 #include "store_stats.h"
@@ -119,8 +120,15 @@ static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_
 
 ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
+	if (it->device) /* a device's data frame: no receipt (ingest_device.h) */
+		return ingest_device_commit(c->devices, it);
 	ga_err result = commit_report(c, it);
 	if (result != GA_OK)
 		return result;
 	return commit_receipt(c, it);
+}
+
+void ingest_commit_done(const struct ingest_commit *c, bool ok)
+{
+	ingest_device_txn_end(c->devices, ok);
 }

@@ -15,6 +15,7 @@
 #include "workflow.h"
 
 struct thresholds;
+struct ingest_device;
 
 /* What the step reads; all borrowed, outliving the writer. */
 struct ingest_commit {
@@ -32,6 +33,8 @@ struct ingest_commit {
 	 * the writer thread, which discards it when a transaction fails; NULL:
 	 * the incident lookups go to the store. */
 	struct incident_index *index;
+	/* Monitoring devices' frames (ingest_device.h); NULL: none taken. */
+	struct ingest_device *devices;
 };
 
 /* Commits one item: a rejection (it->report NULL, or an unknown
@@ -42,5 +45,8 @@ struct ingest_commit {
  * returned (the transaction must then be rolled back); a report's own
  * faults become a rejection. */
 ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it);
+
+/* The writer's transaction was committed (ok) or rolled back. */
+void ingest_commit_done(const struct ingest_commit *c, bool ok);
 
 #endif

@@ -93,6 +93,7 @@ struct ingest_msg {
 	struct ingest_writer_item it;
 	struct report r;
 	struct riskwarning *rw; /* a risk warning's (issue 14): made on the first, kept */
+	struct ingest_device_frame *dev; /* a device frame's (issue 13): made on the first, kept */
 	char *topic;		/* topic_buf, or allocated when longer */
 	char topic_buf[INGEST_TOPIC_MAX + 64];
 	void *payload;		  /* the first STORE_REJECTED_RAW_MAX bytes at most */

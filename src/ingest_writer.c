@@ -104,11 +104,15 @@ static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_
 		if (result != GA_OK)
 			goto fail;
 	}
-	if ((result = store_commit(w->store)) != GA_OK)
+	if ((result = store_commit(w->store)) != GA_OK) {
+		ingest_commit_done(&w->commit, false);
 		goto discard; /* store_commit rolled back */
+	}
+	ingest_commit_done(&w->commit, true);
 	return GA_OK;
 fail:
 	store_rollback(w->store);
+	ingest_commit_done(&w->commit, false);
 discard:
 	/* The index may hold incidents, or states, that were never committed:
 	 * it is rebuilt from the store at the next report. */

@@ -18,6 +18,7 @@
 #include "store.h"
 
 struct ingest_commit;
+struct ingest_device_frame;
 
 enum ingest_writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
 
@@ -38,6 +39,10 @@ struct ingest_writer_item {
 	/* a valid risk warning product (issue 14, riskwarning_flow.h), stored
 	 * instead of a report; NULL otherwise (report NULL too) */
 	const struct riskwarning *riskwarning;
+	/* a monitoring device's data frame (ingest_device.h), stored instead
+	 * of a report (report and riskwarning NULL; no receipt); its out
+	 * fields are set by the writer */
+	struct ingest_device_frame *device;
 
 	/* out */
 	enum ingest_writer_status status;

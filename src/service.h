@@ -22,6 +22,7 @@ struct store;
 struct ingest_writer;
 struct service_tick;
 struct ingest;
+struct ingest_device;
 struct http;
 struct notify;
 struct watchdog;
@@ -50,6 +51,8 @@ struct service {
 	struct store *store;
 	struct ingest_writer *writer;
 	struct service_tick *tick; /* the writer's duties (service_tick.h) */
+	/* monitoring devices' frames, the writer's (ingest_device.h); NULL: none */
+	struct ingest_device *devintake;
 	struct ingest *ingest;
 	struct http *http;
 	struct delivery *delivery; /* the channels' worker (delivery.h) */

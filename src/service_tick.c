@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest_device.h"
 #include "log.h"
 #include "notify.h"
 #include "riskwarning_flow.h"
@@ -151,6 +152,7 @@ void service_tick_run(struct store *s, void *arg)
 			       service_tick_station_change, t);
 		pthread_rwlock_unlock(&t->svc->lock);
 	}
+	ingest_device_tick(t->svc->devintake, time_now_ms()); /* devices offline (§12) */
 	/* Risk warnings past their valid_to (issue 14), also one due while
 	 * the service was down. */
 	int expired = 0;

@@ -25,6 +25,7 @@
  *   (store_timeliness.c)  string_agg(o.name, ','))
  * The migrations below stay SQLite's dialect (WITHOUT ROWID, json_valid,
  * triggers); PostgreSQL's schema is written apart. */
+#include "store_device.h"
 #include "store_internal.h"
 #include "store_riskwarning.h"
 
@@ -383,6 +384,10 @@ const char *const store_migrations[] = {
     " holder TEXT NOT NULL,"
     " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "ALTER TABLE mqtt_sessions ADD COLUMN instance TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 13): monitoring devices' points, malformed frames kept raw,
+     * each hazard point's level and its changes (store_device.h). */
+    STORE_DEVICE_MIGRATION,
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
