@@ -1,6 +1,7 @@
 /* db_pg_stmt.c - the PostgreSQL backend's statements: bind, the lazy
  * server-side PREPARE per parameter-type signature, step, columns
  * (db_pg.c's header comment has the contract). */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db_pg_internal.h"
 
@@ -35,6 +37,7 @@ struct pg_stmt {
 	struct pg_param p[DB_PG_PARAMS_MAX];
 	struct pg_prepared prep[DB_PG_PREPARED_MAX];
 	int evict;     /* next slot to reuse when all are taken */
+	bool writes;   /* INSERT, UPDATE, DELETE or WITH: may break a constraint */
 	bool ran;      /* stepped since the last reset */
 	PGresult *res; /* rows not yet all stepped over */
 	int row, nrows, ncols;
@@ -43,6 +46,21 @@ struct pg_stmt {
 };
 
 /* ---- statements ---- */
+
+/* True when sql begins (after blanks) with INSERT, UPDATE, DELETE or WITH:
+ * a statement that may break a constraint. */
+static bool pg_writes(const char *sql)
+{
+	static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE", "WITH"};
+
+	sql += strspn(sql, " \t\r\n");
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		size_t n = strlen(verbs[i]);
+		if (strncasecmp(sql, verbs[i], n) == 0 && !isalnum((unsigned char)sql[n]))
+			return true;
+	}
+	return false;
+}
 
 int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out)
 {
@@ -69,6 +87,7 @@ int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out)
 		db_pg_seterr(db, "%s", err);
 		goto out;
 	}
+	st->writes = pg_writes(sql);
 	*out = &st->base;
 	st = NULL;
 	rc = DB_OK;
@@ -355,6 +374,7 @@ static int pg_run(struct pg_stmt *st)
 	int lengths[DB_PG_PARAMS_MAX], formats[DB_PG_PARAMS_MAX];
 	struct pg_prepared *pp;
 	PGresult *res = NULL;
+	bool sp;
 	int rc;
 
 	st->ran = true;
@@ -384,11 +404,29 @@ static int pg_run(struct pg_stmt *st)
 			break;
 		}
 	}
-	res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
-	if ((rc = db_pg_code(db, res)) != DB_OK) {
-		db_pg_seterr_res(db, res, rc);
+	/* In a transaction, an error aborts the whole of it in PostgreSQL
+	 * but only the statement in SQLite, and the store relies on that: a
+	 * duplicate report or a refused row leaves the group's transaction
+	 * usable (store.c, store_error). A statement that writes runs under
+	 * a savepoint, rolled back to when it fails. Two more round trips
+	 * per write in a transaction (see the commit for the measure). */
+	sp = st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+	if (sp && (rc = db_pg_cmd(db, "SAVEPOINT ga_stmt")) != DB_OK)
 		goto out;
+	res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
+	rc = db_pg_code(db, res);
+	if (rc != DB_OK)
+		db_pg_seterr_res(db, res, rc);
+	if (sp && rc != DB_LOST) {
+		/* On failure the statement's error stays db's message and code. */
+		int r2 = rc == DB_OK ? DB_OK : db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_stmt");
+		if (r2 == DB_OK)
+			r2 = db_pg_cmd(db, "RELEASE SAVEPOINT ga_stmt");
+		if (r2 != DB_OK) /* the transaction may be unusable: say so */
+			rc = r2;
 	}
+	if (rc != DB_OK)
+		goto out;
 	db_pg_count(db, res);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
 		rc = DB_DONE;
