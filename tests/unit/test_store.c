@@ -713,6 +713,71 @@ static void test_fold_figures(void **state)
 	assert_int_equal(store_commit(f->s), GA_OK);
 }
 
+struct tl_rows {
+	int n;
+	struct store_timeliness_row r[4];
+};
+
+static bool tl_cb(const struct store_timeliness_row *row, void *arg)
+{
+	struct tl_rows *x = arg;
+	assert_true(x->n < 4);
+	x->r[x->n++] = *row;
+	return true;
+}
+
+/* `geoalert report timeliness`: an incident, its version 1 confirmed by
+ * two officers and delivered to two channels, one row per channel with
+ * both names (in either order: group_concat's and string_agg's order is
+ * not given). */
+static void test_timeliness(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct tl_rows x = {.n = 0};
+
+	f->s = stest_open(f->db.path, 0);
+	struct db *db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, "INSERT INTO incidents (id, hazard_type, first_observed_ms,"
+			   " last_observed_ms, created_ms, updated_ms, level)"
+			   " VALUES ('JS-T', 'landslide', 900, 900, 1000, 1000, 2)");
+	stest_raw_exec(db, "INSERT INTO officers (name, role, created_ms) VALUES"
+			   " ('ann', 'duty_officer', 0), ('bob', 'supervisor', 0)");
+	stest_raw_exec(db, "INSERT INTO alert_drafts (alert_id, version, msg_type, state, level,"
+			   " kind, hazard_type, headline, situation, causes, response, trend,"
+			   " observed_ms, created_ms, published_ms) VALUES ('JS-T', 1, 'alert',"
+			   " 'published', 2, 'danger', 'landslide', 'h', 's', 'c', 'r', 't', 900,"
+			   " 2000, 5000)");
+	stest_raw_exec(db, "INSERT INTO alert_confirmations (draft_id, officer_id, at_ms)"
+			   " SELECT d.id, o.id, 4000 FROM alert_drafts d, officers o"
+			   " WHERE d.alert_id = 'JS-T'");
+	stest_raw_exec(db, "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+			   " next_attempt_ms, deadline_ms, idem_key, created_ms, delivered_ms)"
+			   " VALUES ('JS-T', 1, 'alert', 'sms', 'delivered', 0, 0, 'JS-T:1', 5000,"
+			   " 7000), ('JS-T', 1, 'alert', 'portal', 'delivered', 0, 0, 'JS-T:1',"
+			   " 5000, 6000)");
+	db_close(db);
+
+	assert_int_equal(store_timeliness_each(f->s, 0, tl_cb, &x), GA_OK);
+	assert_int_equal(x.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(x.r[i].incident_id, "JS-T");
+		assert_int_equal(x.r[i].level, 2);
+		assert_int_equal(x.r[i].reported_ms, 1000);
+		assert_int_equal(x.r[i].draft_ms, 2000);
+		assert_int_equal(x.r[i].confirmed_ms, 5000);
+		assert_true(strcmp(x.r[i].confirmed_by, "ann,bob") == 0 ||
+			    strcmp(x.r[i].confirmed_by, "bob,ann") == 0);
+	}
+	assert_string_equal(x.r[0].channel, "portal");
+	assert_int_equal(x.r[0].delivered_ms, 6000);
+	assert_string_equal(x.r[1].channel, "sms");
+	assert_int_equal(x.r[1].delivered_ms, 7000);
+	/* Since after the incident: nothing. */
+	x.n = 0;
+	assert_int_equal(store_timeliness_each(f->s, 1001, tl_cb, &x), GA_OK);
+	assert_int_equal(x.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +795,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lookup_by_hazard_point, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_near, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_fold_figures, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_timeliness, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
