@@ -366,6 +366,70 @@ out:
 	return pp;
 }
 
+/* Runs the prepared statement name under SAVEPOINT ga_stmt, in one round
+ * trip: SAVEPOINT, the statement and RELEASE go as one libpq pipeline.
+ * When the statement fails, ROLLBACK TO and RELEASE follow (two more
+ * round trips, on failure only) and the statement's code and message are
+ * db's; the transaction stays usable. *out: the statement's result (NULL
+ * on failure). DB_OK or the error code. */
+static int pg_run_savepoint(struct pg_db *db, const char *name, int n, const char *const *values,
+			    const int *lengths, const int *formats, PGresult **out)
+{
+	PGconn *c = db->conn;
+	PGresult *r[3] = {NULL, NULL, NULL}, *x;
+	int rc;
+
+	*out = NULL;
+	if (!PQenterPipelineMode(c)) {
+		db_pg_seterr(db, "pipeline: %s", PQerrorMessage(c));
+		return db_pg_code(db, NULL);
+	}
+	if (PQsendQueryParams(c, "SAVEPOINT ga_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	    PQsendQueryPrepared(c, name, n, values, lengths, formats, 0) &&
+	    PQsendQueryParams(c, "RELEASE SAVEPOINT ga_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	    PQpipelineSync(c)) {
+		/* Each query's results end with a NULL; the sync follows. A broken
+		 * connection gives NULLs, which end every loop. */
+		for (int q = 0; q < 3; q++)
+			while ((x = PQgetResult(c)) != NULL) {
+				if (r[q] == NULL)
+					r[q] = x;
+				else
+					PQclear(x);
+			}
+		if ((x = PQgetResult(c)) != NULL)
+			PQclear(x); /* PGRES_PIPELINE_SYNC */
+	}
+	if (!PQexitPipelineMode(c) && PQstatus(c) != CONNECTION_BAD)
+		db_pg_seterr(db, "pipeline: %s", PQerrorMessage(c));
+	if ((rc = db_pg_code(db, r[0])) != DB_OK) {
+		/* No savepoint: the transaction was lost or aborted before. */
+		db_pg_seterr_res(db, r[0], rc);
+		goto out;
+	}
+	if ((rc = db_pg_code(db, r[1])) != DB_OK) {
+		db_pg_seterr_res(db, r[1], rc);
+		if (rc != DB_LOST) {
+			int r2 = db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_stmt");
+			if (r2 == DB_OK)
+				r2 = db_pg_cmd(db, "RELEASE SAVEPOINT ga_stmt");
+			if (r2 != DB_OK) /* the transaction may be unusable: say so */
+				rc = r2;
+		}
+		goto out;
+	}
+	if ((rc = db_pg_code(db, r[2])) != DB_OK) {
+		db_pg_seterr_res(db, r[2], rc);
+		goto out;
+	}
+	*out = r[1];
+	r[1] = NULL;
+out:
+	for (int q = 0; q < 3; q++)
+		PQclear(r[q]);
+	return rc;
+}
+
 /* Runs st with its bindings: DB_ROW, DB_DONE or an error code. */
 static int pg_run(struct pg_stmt *st)
 {
@@ -374,7 +438,6 @@ static int pg_run(struct pg_stmt *st)
 	int lengths[DB_PG_PARAMS_MAX], formats[DB_PG_PARAMS_MAX];
 	struct pg_prepared *pp;
 	PGresult *res = NULL;
-	bool sp;
 	int rc;
 
 	st->ran = true;
@@ -408,22 +471,13 @@ static int pg_run(struct pg_stmt *st)
 	 * but only the statement in SQLite, and the store relies on that: a
 	 * duplicate report or a refused row leaves the group's transaction
 	 * usable (store.c, store_error). A statement that writes runs under
-	 * a savepoint, rolled back to when it fails. Two more round trips
-	 * per write in a transaction (see the commit for the measure). */
-	sp = st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
-	if (sp && (rc = db_pg_cmd(db, "SAVEPOINT ga_stmt")) != DB_OK)
-		goto out;
-	res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
-	rc = db_pg_code(db, res);
-	if (rc != DB_OK)
-		db_pg_seterr_res(db, res, rc);
-	if (sp && rc != DB_LOST) {
-		/* On failure the statement's error stays db's message and code. */
-		int r2 = rc == DB_OK ? DB_OK : db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_stmt");
-		if (r2 == DB_OK)
-			r2 = db_pg_cmd(db, "RELEASE SAVEPOINT ga_stmt");
-		if (r2 != DB_OK) /* the transaction may be unusable: say so */
-			rc = r2;
+	 * a savepoint, rolled back to when it fails (pg_run_savepoint). */
+	if (st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+		rc = pg_run_savepoint(db, pp->name, st->nparams, values, lengths, formats, &res);
+	else {
+		res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
+		if ((rc = db_pg_code(db, res)) != DB_OK)
+			db_pg_seterr_res(db, res, rc);
 	}
 	if (rc != DB_OK)
 		goto out;
