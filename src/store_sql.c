@@ -21,8 +21,8 @@
  *   STMT_PING             reads sqlite_schema (PostgreSQL: e.g. SELECT 1)
  *   STMT_INCIDENT_BY_HP   ORDER BY ..., rowid DESC: incidents' key is
  *                         TEXT, rowid is the order of insertion
- *   timeliness_sql        group_concat(o.name, ',') (PostgreSQL:
- *   (store_timeliness.c)  string_agg(o.name, ','))
+ *   timeliness_sql        group_concat(o.name, ','); store_timeliness.c
+ *   (store_timeliness.c)  has timeliness_sql_pg with string_agg
  * The migrations below stay SQLite's dialect (WITHOUT ROWID, json_valid,
  * triggers); PostgreSQL's schema is written apart. */
 #include "store_device.h"
