@@ -57,6 +57,7 @@ struct metrics {
 	struct metrics_family draft_confirm;	 /* seconds, draft made -> confirmed */
 	struct metrics_family confirm_delivered; /* seconds, by channel */
 	struct metrics_family stations_silent;	 /* notices raised, by station */
+	struct metrics_family riskwarnings;	 /* risk warning products on MQTT, by status */
 };
 
 /* Sets up the families (names, help, labels). m is caller-owned and
