@@ -52,10 +52,11 @@
 #define SMS_PARAM_CHARS_MAX 500
 #define SMS_PENDING CHANNEL_CONCURRENCY_MAX
 #define SMS_ELLIPSIS "…"
-#define SMS_RW_GROUPS_MAX 1536 /* files of a risk warning: 512 counties, their cities, provinces   \
-				*/
+/* files of a risk warning: 512 counties, their cities, provinces */
+#define SMS_RW_GROUPS_MAX 1536
 #define SMS_RW_NUMBERS_MAX 2000000 /* numbers of one risk warning's files, repeats included */
 #define SMS_RW_PLAN_TTL_MS 60000   /* a risk warning's list is read again after this */
+#define SMS_RW_PLANS 4		   /* risk warnings' lists kept: deliveries at once */
 
 static const char *const sms_keys[] = {
     "template_code", "sign_name",	"params", "recipients_dir",
@@ -96,7 +97,7 @@ struct sms_rw_plan {
 };
 
 struct sms {
-	struct sms_rw_plan plan;
+	struct sms_rw_plan plans[SMS_RW_PLANS];
 	const char *template_code, *sign_name, *dir;
 	int batch, param_chars;
 	struct sms_param params[SMS_PARAMS_MAX];
@@ -265,8 +266,10 @@ static void sms_close(struct channel *c)
 	if (s == NULL)
 		return;
 	recipients_free(s->rcpt);
-	free(s->plan.phones);
-	free(s->plan.groups);
+	for (int i = 0; i < SMS_RW_PLANS; i++) {
+		free(s->plans[i].phones);
+		free(s->plans[i].groups);
+	}
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 	c->priv = NULL;
@@ -550,11 +553,11 @@ static ga_err sms_rw_files(const json_t *counties, struct sms_rw_group *g, int *
 	return GA_OK;
 }
 
-/* Builds s->plan for job: every number of the files once, in the group
- * of the first file it is in, sorted by group then number. */
-static ga_err sms_rw_build(struct sms *s, const struct channel_job *job, char *err, size_t errlen)
+/* Builds p for job: every number of the files once, in the group of the
+ * first file it is in, sorted by group then number. */
+static ga_err sms_rw_build(struct sms *s, struct sms_rw_plan *p, const struct channel_job *job,
+			   char *err, size_t errlen)
 {
-	struct sms_rw_plan *p = &s->plan;
 	struct sms_rw_entry *all = NULL, *grown;
 	size_t n = 0, cap = 0, u = 0;
 	ga_err e;
@@ -641,7 +644,7 @@ static ga_err sms_rw_batch(struct channel *c, const struct channel_job *job,
 			   char *err, size_t errlen)
 {
 	struct sms *s = c->priv;
-	struct sms_rw_plan *p = &s->plan;
+	struct sms_rw_plan *p = NULL;
 	struct riskwarning_deliver_county members[512];
 	char names[RISKWARNING_DELIVER_NAMES_MAX];
 	const struct sms_rw_group *grp = NULL;
@@ -650,9 +653,19 @@ static ga_err sms_rw_batch(struct channel *c, const struct channel_job *job,
 	json_t *v;
 	ga_err e;
 
+	/* the job's list, else the oldest slot (built_mono 0: a free one) */
+	for (int k = 0; k < SMS_RW_PLANS; k++) {
+		struct sms_rw_plan *x = &s->plans[k];
+		if (x->key[0] != '\0' && strcmp(x->key, job->idem_key) == 0) {
+			p = x;
+			break;
+		}
+		if (p == NULL || x->built_mono < p->built_mono)
+			p = x;
+	}
 	if (strcmp(p->key, job->idem_key) != 0 ||
 	    time_mono_ms() - p->built_mono > SMS_RW_PLAN_TTL_MS)
-		if ((e = sms_rw_build(s, job, err, errlen)) != GA_OK)
+		if ((e = sms_rw_build(s, p, job, err, errlen)) != GA_OK)
 			return e;
 	l->phones = (const recipients_phone *)p->phones;
 	l->n = p->n;
