@@ -338,7 +338,21 @@ def test_timeliness_delivered_per_channel():
     assert sorted(rw["JS-FX-DLV-BLUE"]["delivered_at"]) == ["officers"]
 
 
-for t in (test_unknown_supersedes_rejected, test_metrics_count_products_apart_from_reports,
+def test_internal_key_checked():
+    """internal takes true/false, and only on the officers' group types."""
+    code, out = flows.check_config(ga.conf)
+    assert code == 0, out
+    bad = flows.edited_config(ga, "internal = true", "internal = maybe",
+                              os.path.join(WORK, "bad-value.ini"))
+    code, out = flows.check_config(bad)
+    assert code != 0 and "[channel.officers] internal" in out and "true or false" in out, out
+    on_sms = flows.edited_config(ga, "[channel.sms]\n", "[channel.sms]\ninternal = true\n",
+                                 os.path.join(WORK, "bad-type.ini"))
+    code, out = flows.check_config(on_sms)
+    assert code != 0 and "[channel.sms] internal: unknown key for type sms" in out, out
+
+
+for t in (test_internal_key_checked, test_unknown_supersedes_rejected, test_metrics_count_products_apart_from_reports,
           test_example_delivered_everywhere, test_update_and_cancel_once_per_version,
           test_blue_only_goes_to_internal_only, test_portal_once_across_kill9,
           test_timeliness_delivered_per_channel):
