@@ -298,6 +298,11 @@ nomem:
 static void ingest_count(struct service *svc, const struct ingest_writer_item *it)
 {
 	static const char *const names[] = {"accepted", "duplicate", "rejected"};
+	/* A risk warning product is not a report: its own counter. */
+	if (riskwarning_flow_topic_issuer(it->topic) != NULL) {
+		metrics_count(&svc->metrics.riskwarnings, names[it->status], 1);
+		return;
+	}
 	metrics_count(&svc->metrics.reports, names[it->status], 1);
 	if (it->status == WRITER_REJECTED && it->errs)
 		for (int k = 0; k < it->errs->n; k++)
@@ -323,7 +328,11 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
 		atomic_fetch_add(&svc->stats.refused, n);
-		metrics_count(&svc->metrics.reports, "refused", (uint64_t)n);
+		for (int i = 0; i < n; i++)
+			metrics_count(riskwarning_flow_topic_issuer(items[i]->topic) != NULL
+					  ? &svc->metrics.riskwarnings
+					  : &svc->metrics.reports,
+				      "refused", 1);
 	} else {
 		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {

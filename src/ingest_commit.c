@@ -63,6 +63,12 @@ static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_
 		result = riskwarning_flow_intake_mqtt(c->store, it->riskwarning,
 						      c->wf ? c->wf->geo : NULL, it->topic, it->raw,
 						      it->rawlen, it->received_ms);
+		if (result == RISKWARNING_FLOW_UNKNOWN_SUPERSEDES) {
+			if (!it->errs && !(it->errs = calloc(1, sizeof(*it->errs))))
+				return GA_ERR_NOMEM;
+			riskwarning_flow_supersedes_error(it->riskwarning, it->errs);
+			return commit_rejected(c, it);
+		}
 		it->status = result == GA_ERR_DUPLICATE ? WRITER_DUPLICATE : WRITER_ACCEPTED;
 		return result == GA_ERR_DUPLICATE ? GA_OK : result;
 	}

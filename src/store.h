@@ -439,12 +439,16 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
 
 #define STORE_CHANNEL_MAX 64  /* a channel name + NUL (config_channel.name) */
 #define STORE_ERROR_MAX 256   /* last_error + NUL */
-#define STORE_IDEM_MAX 48     /* "{alert_id}:{version}" + NUL */
+#define STORE_IDEM_MAX 80     /* "{alert_id}:{version}" + NUL */
 #define STORE_SCRATCH_MAX 512 /* a delivery's progress (CHANNEL_SCRATCH_MAX) */
+
+/* alert_id: an alert's id, or "rw:" and a risk warning's product_id of
+ * up to 64 characters (riskwarning_deliver.h); STORE_IDEM_MAX holds its key */
+#define STORE_DELIVERY_ID_MAX 72
 
 struct store_delivery {
 	int64_t id; /* set by store_delivery_insert */
-	char alert_id[INCIDENT_ID_MAX];
+	char alert_id[STORE_DELIVERY_ID_MAX];
 	int version;
 	char msg_type[STORE_WORD_MAX];
 	char channel[STORE_CHANNEL_MAX];
