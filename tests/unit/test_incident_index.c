@@ -4,6 +4,10 @@
  * gaps, rolled-back groups and evictions included), forgets what a rolled
  * back transaction made, and keeps to its cap, past which it says
  * "unsure" instead of guessing. */
+/* store: SQLite only */
+/* The writer keeps the index only on a store no other process writes
+ * (store_shared: SQLite); on PostgreSQL every lookup goes to the store, so
+ * there is nothing of the index to test there. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
