@@ -27,7 +27,7 @@ PACKAGES=(
 	libcurl4-openssl-dev libproj-dev proj-data proj-bin libsqlite3-dev sqlite3
 	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
 	libxmlsec1-dev xmlsec1 libpq-dev postgresql-15
-	python3 python3-paho-mqtt
+	python3 python3-paho-mqtt python3-psycopg2
 	chromium fonts-wqy-microhei libxml2-utils openssl nginx-light
 )
 # The console's browser test runs playwright-core on Node.js; take Debian's
