@@ -1,18 +1,21 @@
 /* store_copy.c - a SQLite store copied into an empty PostgreSQL store
  * (store_copy.h says what and in which order). All the SQL of the copy is
  * here: the catalogue queries of both sides, and per table one SELECT on
- * the source and one prepared INSERT on the target reused for every row.
+ * the source and one INSERT on the target run once per batch.
  *
- * Values. SQLite's are typed per value; each is sent as PostgreSQL reads
- * it for the target column: into a BYTEA column the value's bytes (a BLOB,
- * or a TEXT's bytes) as binary bytea; into any other column text that the
- * server parses for the column's type (integers in decimal, reals with 17
- * significant digits, so every double comes back the same), NULL as NULL.
- * Every parameter but the bytea ones is then of a type the server infers
- * from its column, so one server-side statement serves every row (db.h's
- * backend prepares again only for a new type signature).
+ * Batches. db.h's PostgreSQL backend takes 64 parameters a statement, so
+ * a multi-row VALUES would carry one or two rows of a wide table. Instead
+ * each column of a batch is one parameter, a PostgreSQL array literal:
+ * INSERT INTO t (c1, c2..) SELECT * FROM unnest(CAST(?1 AS type1[]),
+ * CAST(?2 AS type2[])..), unnest keeping the rows' order. The array's
+ * element type is the target column's, so the server reads each value as
+ * it would read it typed into that column: integers in decimal, reals with
+ * 17 significant digits (every double comes back the same), text quoted
+ * with `"` and `\` escaped (the word NULL stays text; only an unquoted
+ * NULL is SQL NULL), and into a BYTEA column the value's bytes (a BLOB's,
+ * or a TEXT's) as \x and hex. A batch that does not go in names its rows.
  *
- * Names. Table and column names come from the source's catalogue and are
+ * Names. Table, column and type names come from the catalogues and are
  * put into SQL quoted; a name that is not a plain lower-case identifier
  * ([a-z_][a-z0-9_]*, what the schema uses) is refused rather than escaped. */
 #include "store_copy.h"
@@ -26,15 +29,19 @@
 #include <time.h>
 
 #include "store_internal.h"
+#include "strbuf.h"
 
 /* Bytes of one generated statement: 64 quoted columns of 64 bytes fit. */
 #define STORE_COPY_SQL_MAX 16384
 #define STORE_COPY_NUM_MAX 40 /* a 64-bit integer or a %.17g double as text */
+/* One column's array literal: what one text parameter may carry. */
+#define STORE_COPY_COLUMN_BYTES_MAX (256 << 20)
 
 struct copy_column {
 	char name[STORE_COPY_NAME_MAX];
-	int pk;	    /* position in the primary key (1..), 0: not in it */
-	bool bytea; /* the target column is BYTEA */
+	int pk;				/* position in the primary key (1..), 0: not in it */
+	char type[STORE_COPY_NAME_MAX]; /* the target column's type (udt_name) */
+	bool bytea;			/* the target column is BYTEA */
 };
 
 struct copy_table {
@@ -318,7 +325,7 @@ static ga_err copy_match_target(struct copy *c)
 	struct db_stmt *st = NULL;
 	ga_err e = GA_ERR_DB;
 	int rc = db_prepare(c->to->db,
-			    "SELECT data_type FROM information_schema.columns"
+			    "SELECT udt_name FROM information_schema.columns"
 			    " WHERE table_schema = current_schema() AND table_name = ?1"
 			    " AND column_name = ?2",
 			    &st);
@@ -346,7 +353,15 @@ static ga_err copy_match_target(struct copy *c)
 				goto out;
 			}
 			const char *type = db_column_text(st, 0);
-			t->col[k].bytea = type && strcmp(type, "bytea") == 0;
+			if (type == NULL || strlen(type) >= STORE_COPY_NAME_MAX ||
+			    !copy_plain_name(type)) {
+				snprintf(c->err, c->errlen, "target: column %s.%s: type \"%.64s\"",
+					 t->name, t->col[k].name, type ? type : "");
+				e = GA_ERR_INVAL;
+				goto out;
+			}
+			snprintf(t->col[k].type, STORE_COPY_NAME_MAX, "%s", type);
+			t->col[k].bytea = strcmp(type, "bytea") == 0;
 			db_reset(st);
 		}
 	}
@@ -449,7 +464,7 @@ static ga_err copy_sql(struct copy *c, const struct copy_table *t, char *sel, ch
 		ok = copy_cat(sel, &ls, part) && copy_cat(ins, &li, part) && ok;
 	}
 	snprintf(part, sizeof(part), " FROM \"%s\" ORDER BY ", t->name);
-	ok = copy_cat(sel, &ls, part) && copy_cat(ins, &li, ") VALUES (") && ok;
+	ok = copy_cat(sel, &ls, part) && copy_cat(ins, &li, ") SELECT * FROM unnest(") && ok;
 	for (int pos = 1; pos <= t->ncols; pos++)
 		for (int k = 0; k < t->ncols; k++)
 			if (t->col[k].pk == pos) {
@@ -461,7 +476,8 @@ static ga_err copy_sql(struct copy *c, const struct copy_table *t, char *sel, ch
 	if (!any_pk)
 		ok = copy_cat(sel, &ls, "rowid") && ok;
 	for (int k = 0; k < t->ncols; k++) {
-		snprintf(part, sizeof(part), "%s?%d", k ? ", " : "", k + 1);
+		snprintf(part, sizeof(part), "%sCAST(?%d AS \"%s\"[])", k ? ", " : "", k + 1,
+			 t->col[k].type);
 		ok = copy_cat(ins, &li, part) && ok;
 	}
 	ok = copy_cat(ins, &li, ")") && ok;
@@ -473,55 +489,139 @@ static ga_err copy_sql(struct copy *c, const struct copy_table *t, char *sel, ch
 	return GA_OK;
 }
 
-/* Binds column k of the source's current row to parameter k + 1 of ins
- * (the file header says how); num holds the text of a number. */
-static int copy_bind(struct db_stmt *sel, struct db_stmt *ins, const struct copy_column *col, int k,
-		     char num[STORE_COPY_NUM_MAX])
+/* Appends s (n bytes) to b as the body of a quoted array element: `"`
+ * and `\` escaped with a backslash. NULL when done, else why not. */
+static const char *copy_put_text(struct strbuf *b, const char *s, size_t n)
 {
-	int type = db_column_type(sel, k);
+	size_t run = 0;
 
-	if (type == DB_NULL)
-		return db_bind_null(ins, k + 1);
-	if (col->bytea) {
-		const void *p = db_column_blob(sel, k);
-		int n = db_column_bytes(sel, k);
-		return db_bind_blob(ins, k + 1, p ? p : "", n > 0 ? (size_t)n : 0);
+	if (memchr(s, '\0', n))
+		return "text holds a NUL byte (PostgreSQL text cannot)";
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '"' && s[i] != '\\')
+			continue;
+		strbuf_put(b, s + run, i - run);
+		strbuf_put(b, "\\", 1);
+		run = i;
 	}
-	switch (type) {
-	case DB_INTEGER:
-		snprintf(num, STORE_COPY_NUM_MAX, "%" PRId64, db_column_int64(sel, k));
-		return db_bind_text(ins, k + 1, num, -1);
-	case DB_FLOAT: {
+	strbuf_put(b, s + run, n - run);
+	return NULL;
+}
+
+/* Appends column k of the source's current row to b, the array literal
+ * of that column for the batch (the file header says how each value is
+ * written). NULL when done, else why not. */
+static const char *copy_append(struct db_stmt *sel, int k, const struct copy_column *col,
+			       struct strbuf *b)
+{
+	static const char hex[] = "0123456789abcdef";
+	int type = db_column_type(sel, k);
+	char num[STORE_COPY_NUM_MAX], chunk[512];
+	const char *why = NULL;
+
+	if (b->n > 1)
+		strbuf_put(b, ",", 1);
+	if (type == DB_NULL) {
+		strbuf_puts(b, "NULL");
+		return b->err == GA_OK ? NULL : "past the batch's cap";
+	}
+	strbuf_put(b, "\"", 1);
+	if (col->bytea) { /* \x and hex digits; the backslash escaped */
+		const unsigned char *p = db_column_blob(sel, k);
+		int n = db_column_bytes(sel, k);
+		size_t m = 0;
+		strbuf_put(b, "\\\\x", 3);
+		for (int i = 0; i < n; i++) {
+			chunk[m++] = hex[p[i] >> 4];
+			chunk[m++] = hex[p[i] & 15];
+			if (m == sizeof(chunk)) {
+				strbuf_put(b, chunk, m);
+				m = 0;
+			}
+		}
+		strbuf_put(b, chunk, m);
+	} else if (type == DB_INTEGER) {
+		snprintf(num, sizeof(num), "%" PRId64, db_column_int64(sel, k));
+		strbuf_puts(b, num);
+	} else if (type == DB_FLOAT) {
 		double d = db_column_double(sel, k);
 		if (isinf(d))
-			snprintf(num, STORE_COPY_NUM_MAX, "%s", d > 0 ? "Infinity" : "-Infinity");
+			snprintf(num, sizeof(num), "%s", d > 0 ? "Infinity" : "-Infinity");
 		else
-			snprintf(num, STORE_COPY_NUM_MAX, "%.17g", d);
-		return db_bind_text(ins, k + 1, num, -1);
-	}
-	default: { /* TEXT, or a BLOB into a text column: its bytes as text */
-		const char *p = (const char *)db_column_blob(sel, k);
+			snprintf(num, sizeof(num), "%.17g", d);
+		strbuf_puts(b, num);
+	} else { /* TEXT, or a BLOB into a text column: its bytes as text */
+		const char *p = db_column_blob(sel, k);
 		int n = db_column_bytes(sel, k);
-		return db_bind_text(ins, k + 1, p ? p : "", n > 0 ? n : 0);
+		why = copy_put_text(b, p ? p : "", n > 0 ? (size_t)n : 0);
 	}
+	strbuf_put(b, "\"", 1);
+	if (why == NULL && b->err != GA_OK)
+		why = b->err == GA_ERR_NOMEM ? "out of memory" : "past the batch's cap";
+	return why;
+}
+
+/* Starts the array literal of each column again. */
+static void copy_restart(struct strbuf *b, int ncols)
+{
+	for (int k = 0; k < ncols; k++) {
+		b[k].n = 0;
+		strbuf_put(&b[k], "{", 1);
 	}
 }
 
-/* Copies the rows of t, its user triggers off meanwhile. */
+/* Inserts the batch of rows first+1..first+n of t (the array literals in
+ * b) with ins. */
+static ga_err copy_flush(struct copy *c, struct copy_table *t, struct db_stmt *ins,
+			 struct strbuf *b, int64_t first, int64_t n)
+{
+	char what[STORE_COPY_NAME_MAX * 2 + 96];
+	int rc = DB_OK;
+
+	for (int k = 0; k < t->ncols && rc == DB_OK; k++) {
+		strbuf_put(&b[k], "}", 1);
+		if (b[k].err != GA_OK) {
+			snprintf(c->err, c->errlen,
+				 "table %s, rows %" PRId64 "..%" PRId64 ": column %s past its cap",
+				 t->name, first + 1, first + n, t->col[k].name);
+			return GA_ERR_TOOBIG;
+		}
+		rc = db_bind_text(ins, k + 1, b[k].p, (int)b[k].n);
+	}
+	if (rc == DB_OK)
+		rc = db_step(ins);
+	if (rc == DB_DONE && db_changes(c->to->db) != n)
+		rc = DB_ERROR;
+	db_reset(ins);
+	if (rc != DB_DONE) {
+		snprintf(what, sizeof(what), "table %s, rows %" PRId64 "..%" PRId64, t->name,
+			 first + 1, first + n);
+		return copy_fail(c, c->to, rc == DB_ROW ? DB_ERROR : rc, what);
+	}
+	copy_restart(b, t->ncols);
+	return GA_OK;
+}
+
+/* Copies the rows of t, its user triggers off meanwhile, in batches of
+ * STORE_COPY_BATCH_ROWS rows or STORE_COPY_BATCH_BYTES bytes. */
 static ga_err copy_table(struct copy *c, struct copy_table *t)
 {
 	char *sel_sql = malloc(STORE_COPY_SQL_MAX), *ins_sql = malloc(STORE_COPY_SQL_MAX);
-	char(*num)[STORE_COPY_NUM_MAX] = calloc(STORE_COPY_COLUMNS_MAX, STORE_COPY_NUM_MAX);
-	char sql[160], what[STORE_COPY_NAME_MAX * 2 + 96];
+	struct strbuf *b = calloc(STORE_COPY_COLUMNS_MAX, sizeof(*b));
+	char sql[160];
 	struct db_stmt *sel = NULL, *ins = NULL;
 	double t0 = copy_now();
+	int64_t batch = 0, next_progress = STORE_COPY_PROGRESS_ROWS;
 	ga_err e = GA_ERR_NOMEM;
 	int rc;
 
-	if (!sel_sql || !ins_sql || !num) {
+	if (!sel_sql || !ins_sql || !b) {
 		snprintf(c->err, c->errlen, "out of memory");
 		goto out;
 	}
+	for (int k = 0; k < t->ncols; k++)
+		b[k] = (struct strbuf)STRBUF_INIT(STORE_COPY_COLUMN_BYTES_MAX);
+	copy_restart(b, t->ncols);
 	if ((e = copy_sql(c, t, sel_sql, ins_sql)) != GA_OK)
 		goto out;
 	if ((rc = db_prepare(c->from->db, sel_sql, &sel)) != DB_OK) {
@@ -536,25 +636,38 @@ static ga_err copy_table(struct copy *c, struct copy_table *t)
 	if ((e = copy_exec(c, c->to, sql, t->name)) != GA_OK)
 		goto out;
 	while ((rc = db_step(sel)) == DB_ROW) {
-		int brc = DB_OK;
-		for (int k = 0; k < t->ncols && brc == DB_OK; k++)
-			brc = copy_bind(sel, ins, &t->col[k], k, num[k]);
-		rc = brc == DB_OK ? db_step(ins) : brc;
-		db_reset(ins);
-		if (rc != DB_DONE) {
-			const char *key = db_column_text(sel, 0);
-			snprintf(what, sizeof(what), "table %s, row %" PRId64 " (%s %.24s)",
-				 t->name, t->rows + 1, t->col[0].name, key ? key : "NULL");
-			e = copy_fail(c, c->to, rc == DB_ROW ? DB_ERROR : rc, what);
-			goto out;
+		size_t bytes = 0;
+		for (int k = 0; k < t->ncols; k++) {
+			const char *why = copy_append(sel, k, &t->col[k], &b[k]);
+			if (why != NULL) {
+				snprintf(c->err, c->errlen,
+					 "table %s, row %" PRId64 ", column %s: %s", t->name,
+					 t->rows + batch + 1, t->col[k].name, why);
+				e = GA_ERR_INVAL;
+				goto out;
+			}
+			bytes += b[k].n;
 		}
-		if (++t->rows % STORE_COPY_PROGRESS_ROWS == 0)
+		if (++batch < STORE_COPY_BATCH_ROWS && bytes < STORE_COPY_BATCH_BYTES)
+			continue;
+		if ((e = copy_flush(c, t, ins, b, t->rows, batch)) != GA_OK)
+			goto out;
+		t->rows += batch;
+		batch = 0;
+		if (t->rows >= next_progress) {
 			copy_emit(c, STORE_COPY_PROGRESS, t->name, NULL, t->rows, 0,
 				  copy_now() - t0);
+			next_progress = t->rows + STORE_COPY_PROGRESS_ROWS;
+		}
 	}
 	if (rc != DB_DONE) {
 		e = copy_fail(c, c->from, rc, t->name);
 		goto out;
+	}
+	if (batch > 0) {
+		if ((e = copy_flush(c, t, ins, b, t->rows, batch)) != GA_OK)
+			goto out;
+		t->rows += batch;
 	}
 	snprintf(sql, sizeof(sql), "ALTER TABLE \"%s\" ENABLE TRIGGER USER", t->name);
 	if ((e = copy_exec(c, c->to, sql, t->name)) != GA_OK)
@@ -564,7 +677,10 @@ static ga_err copy_table(struct copy *c, struct copy_table *t)
 out:
 	db_finalize(ins);
 	db_finalize(sel);
-	free(num);
+	if (b)
+		for (int k = 0; k < STORE_COPY_COLUMNS_MAX; k++)
+			free(b[k].p);
+	free(b);
 	free(ins_sql);
 	free(sel_sql);
 	return e;

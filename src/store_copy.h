@@ -36,6 +36,10 @@
 #define STORE_COPY_COLUMNS_MAX 64
 /* Bytes of a table or column name, with its NUL. */
 #define STORE_COPY_NAME_MAX 64
+/* Rows go in by batches of at most this many rows (one INSERT of one
+ * array per column), or fewer once their bytes reach the second cap. */
+#define STORE_COPY_BATCH_ROWS 1000
+#define STORE_COPY_BATCH_BYTES (4 << 20)
 /* A progress event every this many rows of one table. */
 #define STORE_COPY_PROGRESS_ROWS 20000
 

@@ -92,6 +92,8 @@ def sqlite_tables():
         con.close()
 
 
+BATCH_ROWS = 1000  # STORE_COPY_BATCH_ROWS (src/store_copy.h)
+PLACE = '同一山体 "引号" \\反斜杠 {花括号},NULL\n第二行\t'
 TARGET = "ga_copy_%d" % os.getpid()
 OTHER = "ga_copy_other_%d" % os.getpid()
 URL = None
@@ -111,13 +113,25 @@ def test_make_deployment():
     aid = flows.new_alert(ga, st, DUTY, STATIONS[0][0])
     flows.wait_delivery(ga, DUTY, aid, "portal")
     # a second report of the same incident, and a rejected one
-    rc = st.publish(STATIONS[0][0], report(STATIONS[0][0], "cpy-second", place="同一山体"))
+    # text that an array literal must escape, and the word NULL as text
+    rc = st.publish(STATIONS[0][0], report(STATIONS[0][0], "cpy-second", place=PLACE,
+                                           causes="NULL", trend=""))
     assert st.wait_receipt("cpy-second")["status"] == "accepted"
     st.publish(STATIONS[1][0], report(STATIONS[1][0], "cpy-bad", kind="nope"))
     assert st.wait_receipt("cpy-bad")["status"] == "rejected"
     assert rc is not None
     STATE["aid"] = aid
     assert ga.stop() == 0, ga.log_text()
+    # a table of exactly one batch (STORE_COPY_BATCH_ROWS) and one of a
+    # batch and one row, written straight into the stopped deployment
+    con = sqlite3.connect(SQLITE_DB)
+    with con:
+        con.executemany("INSERT INTO report_counts (what, minute_ms, n) VALUES (?, ?, ?)",
+                        [("cap-test", i * 60000, i) for i in range(BATCH_ROWS)])
+        con.executemany("INSERT INTO login_attempts (at_ms, name, remote, ok)"
+                        " VALUES (?, ?, ?, ?)",
+                        [(i, "n%d" % i, "127.0.0.1", i % 2) for i in range(BATCH_ROWS + 1)])
+    con.close()
     n = dict((t, ga.query('SELECT count(*) FROM "%s"' % t)[0][0]) for t in sqlite_tables())
     for t in ("reports", "rejected", "incidents", "alert_drafts", "deliveries", "officers",
               "audit"):
@@ -177,6 +191,8 @@ def test_rows_equal_column_by_column():
                 for c, va, vb in zip(cols, ra, rb):
                     assert va == vb and type(va) is type(vb), (t, c, va, vb)
                 compared += 1
+        assert con.execute("SELECT count(*) FROM reports WHERE place = ? AND causes = 'NULL'",
+                           (PLACE,)).fetchone()[0] == 1
         raw = con.execute("SELECT raw FROM rejected").fetchall()
         assert raw and all(isinstance(r[0], bytes) for r in raw), raw
         assert [r[0] for r in raw] == [bytes(r[0]) for r in pg_query(
