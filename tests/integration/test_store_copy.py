@@ -121,6 +121,9 @@ def test_make_deployment():
     assert st.wait_receipt("cpy-bad")["status"] == "rejected"
     assert rc is not None
     STATE["aid"] = aid
+    # refused while serve holds the file (before the target is even tried)
+    p = copy("postgresql://nobody@127.0.0.1:1/none")
+    assert p.returncode == 1 and "stop geoalert serve first" in p.stderr, p.stderr
     assert ga.stop() == 0, ga.log_text()
     # a table of exactly one batch (STORE_COPY_BATCH_ROWS) and one of a
     # batch and one row, written straight into the stopped deployment
