@@ -590,9 +590,15 @@ static ga_err copy_flush(struct copy *c, struct copy_table *t, struct db_stmt *i
 	}
 	if (rc == DB_OK)
 		rc = db_step(ins);
-	if (rc == DB_DONE && db_changes(c->to->db) != n)
-		rc = DB_ERROR;
+	int64_t changed = rc == DB_DONE ? db_changes(c->to->db) : 0;
 	db_reset(ins);
+	if (rc == DB_DONE && changed != n) {
+		snprintf(c->err, c->errlen,
+			 "target: table %s, rows %" PRId64 "..%" PRId64 ": %" PRId64
+			 " rows went in, not %" PRId64,
+			 t->name, first + 1, first + n, changed, n);
+		return GA_ERR_DB;
+	}
 	if (rc != DB_DONE) {
 		snprintf(what, sizeof(what), "table %s, rows %" PRId64 "..%" PRId64, t->name,
 			 first + 1, first + n);
