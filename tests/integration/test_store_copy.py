@@ -163,6 +163,15 @@ def test_audit_verify_on_copy():
                        text=True, timeout=120)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     print(p.stdout.strip(), flush=True)
+    # the same chain as the SQLite file's: same rows, last seq and hash
+    q = subprocess.run([GEOALERT, "audit", "verify", "-c", ga.conf], capture_output=True,
+                       text=True, timeout=120)
+    assert q.returncode == 0 and q.stdout == p.stdout, (q.stdout, p.stdout)
+    seq, h = p.stdout.split("last seq ")[1].split(" hash ")
+    r = subprocess.run([GEOALERT, "audit", "verify", "-c", conf, "--anchor",
+                        "%s:%s" % (seq.strip(), h.strip())],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
 
 
 def test_counts_equal():
@@ -239,6 +248,36 @@ def test_nonempty_target_refused():
     assert pg_query(third, "SELECT count(*) FROM reports")[0][0] == 0
 
 
+def test_failure_leaves_target_empty():
+    """A value PostgreSQL cannot take (text holding a NUL byte, in outbox,
+    copied after incidents and reports): the copy fails naming the table,
+    row and column, and the one transaction leaves every table empty."""
+    bad_db = os.path.join(tmpdir("copy-bad"), "bad.db")
+    src = sqlite3.connect(SQLITE_DB)
+    dst = sqlite3.connect(bad_db)
+    src.backup(dst)
+    src.close()
+    with dst:
+        dst.execute("INSERT INTO outbox (topic, payload, created_ms)"
+                    " VALUES ('t', CAST(x'7b00' AS TEXT), 1)")
+    dst.close()
+    url = create_db(OTHER + "_bad")
+    p = subprocess.run([GEOALERT, "store", "copy", "--from", bad_db, "--to", url],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "table outbox, row " in p.stderr and "column payload" in p.stderr and \
+        "NUL" in p.stderr, p.stderr
+    assert "nothing was copied" in p.stderr, p.stderr
+    for t in STATE["counts"]:
+        assert pg_query(url, 'SELECT count(*) FROM "%s"' % t)[0][0] == 0, t
+
+
+def test_password_in_url_refused():
+    p = copy("postgresql://geoalert:s3cret@127.0.0.1:1/geoalert")
+    assert p.returncode == 2 and "--password-file" in p.stderr, p.stderr
+    assert "s3cret" not in p.stderr + p.stdout
+
+
 def test_serve_on_copy():
     aid = STATE["aid"]
     last_seq = max(int(i.rsplit("-", 1)[1]) for (i,) in
@@ -268,7 +307,8 @@ def test_serve_on_copy():
 
 for fn in (test_make_deployment, test_copy, test_audit_verify_on_copy, test_counts_equal,
            test_rows_equal_column_by_column, test_second_copy_refused,
-           test_nonempty_target_refused, test_serve_on_copy):
+           test_nonempty_target_refused, test_failure_leaves_target_empty,
+           test_password_in_url_refused, test_serve_on_copy):
     runner.run(fn)
     if runner.failed and fn in (test_make_deployment, test_copy):
         break
