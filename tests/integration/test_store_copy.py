@@ -134,6 +134,11 @@ def test_make_deployment():
         con.executemany("INSERT INTO login_attempts (at_ms, name, remote, ok)"
                         " VALUES (?, ?, ?, ?)",
                         [(i, "n%d" % i, "127.0.0.1", i % 2) for i in range(BATCH_ROWS + 1)])
+        # 40 payloads of 64 KiB (STORE_REJECTED_RAW_MAX): their hex passes
+        # STORE_COPY_BATCH_BYTES (4 MiB) after 32 rows, a second batch holds the rest
+        con.executemany("INSERT INTO rejected (topic, raw, received_ms, reasons)"
+                        " VALUES (?, ?, ?, '[]')",
+                        [("t/big", os.urandom(65536), i) for i in range(40)])
     con.execute("ANALYZE")  # sqlite_stat1: SQLite's own, to be skipped
     con.close()
     n = dict((t, ga.query('SELECT count(*) FROM "%s"' % t)[0][0]) for t in sqlite_tables())
