@@ -492,15 +492,11 @@ static ga_err config_beside_store(const struct config *c, const char *key, const
 static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
 {
 	/* Several instances must sign with one key, the public's proof: no
-	 * key made per node beside a store that is not a file. */
-	if (c->store.url[0] != '\0' &&
-	    (c->alerts.signing_key_file[0] == '\0' || c->alerts.cap_signing_key_file[0] == '\0')) {
-		snprintf(err, errlen,
-			 "[alerts] signing_key_file and cap_signing_key_file: must be set with "
-			 "[store] url (every instance signs with the same keys: start one, then "
-			 "copy its key files to the others)");
-		return GA_ERR_CONFIG;
-	}
+	 * key made per node beside a store that is not a file. Left empty
+	 * here; serve refuses to start without them (service.c), the
+	 * command-line verbs need none. */
+	if (c->store.url[0] != '\0')
+		goto sender;
 	if (config_beside_store(c, "signing_key_file", "signing-key.pem",
 				c->alerts.signing_key_file, sizeof(c->alerts.signing_key_file), err,
 				errlen) != GA_OK ||
@@ -508,6 +504,7 @@ static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
 				c->alerts.cap_signing_key_file,
 				sizeof(c->alerts.cap_signing_key_file), err, errlen) != GA_OK)
 		return GA_ERR_CONFIG;
+sender:
 	if (c->alerts.cap_sender[0] == '\0') {
 		const char *h = strstr(c->http.public_base_url, "://");
 		h = h ? h + 3 : c->http.public_base_url;

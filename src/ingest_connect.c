@@ -200,6 +200,11 @@ ga_err ingest_plan_make(struct store *s, const struct config *cfg, struct ingest
 		    GA_OK)
 			goto fail;
 	}
+	/* Several instances: the sessions of a one-instance run (SQLite's,
+	 * copied by store copy, or before [store] url) are nobody's now. */
+	if (ingest_instance(cfg)[0] != '\0' &&
+	    (e = store_mqtt_session_each(s, "", ingest_plan_row, &ctx)) != GA_OK)
+		goto fail;
 	/* Recorded before they connect: a session the broker has is always
 	 * one the store knows. */
 	for (int i = 0; i < cfg->mqtt.sessions; i++) {

@@ -253,6 +253,16 @@ static ga_err service_load(struct service *svc)
 	struct geo_options gopt;
 	bool key_made = false;
 
+	/* Several instances sign with one pair of keys (config.c leaves them
+	 * unset beside a store that is no file). */
+	if (svc->cfg.store.url[0] != '\0' && (svc->cfg.alerts.signing_key_file[0] == '\0' ||
+					      svc->cfg.alerts.cap_signing_key_file[0] == '\0')) {
+		snprintf(err, sizeof(err),
+			 "[alerts] signing_key_file and cap_signing_key_file: must be set with "
+			 "[store] url (every instance signs with the same keys: start one, then "
+			 "copy its key files to the others)");
+		goto fail;
+	}
 	config_geo_options(&svc->cfg, &gopt);
 	svc->geo = geo_new(&gopt, err, sizeof(err));
 	if (!svc->geo)
