@@ -51,12 +51,18 @@ ga_err store_error(struct store *s, int rc, const char *what)
 		err = GA_ERR_DB;
 		break;
 	}
-	if (rc == DB_LOST && !s->lost) {
-		/* PostgreSQL: made again at the next store_begin or store_ping. */
+	if (rc == DB_LOST) {
+		/* PostgreSQL: made again now when outside a transaction (the
+		 * pollers, delivery and notices, have no begin), else at the
+		 * next store_begin or store_ping. */
+		if (!s->lost)
+			log_warnx("store: %s: %s: connection lost (%s)", s->path, what,
+				  db_errmsg(s->db));
 		s->lost = true;
-		log_warnx("store: %s: %s: connection lost (%s)", s->path, what, db_errmsg(s->db));
 		if (s->in_txn && s->txn_err == GA_OK)
 			s->txn_err = err;
+		if (!s->in_txn)
+			store_pg_reconnect(s);
 		return err;
 	}
 	if (err == GA_ERR_BUSY)
@@ -607,6 +613,14 @@ ga_err store_ping(struct store *s)
 	if (s->lost && !s->in_txn && (e = store_pg_reconnect(s)) != GA_OK)
 		return e;
 	int rc = db_step(st);
+	if (rc == DB_LOST && !s->in_txn) {
+		/* A connection that went away while idle (a failover): made
+		 * again by store_error; asked once more on the new one. */
+		db_reset(st);
+		store_error(s, rc, "ping");
+		if (!s->lost)
+			rc = db_step(st);
+	}
 
 	if (rc != DB_ROW)
 		e = store_error(s, rc, "ping");

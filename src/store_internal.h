@@ -132,6 +132,7 @@ struct store {
 	 * went away (DB_LOST), to be made again before the next use. */
 	struct db_stmt *pg_lock;
 	bool lost;
+	bool reconnect_warned; /* a failed reconnect was logged (once per outage) */
 };
 
 /* PostgreSQL only (store_pg.c): connects to opt->url, migrates the

@@ -183,10 +183,15 @@ ga_err store_pg_reconnect(struct store *s)
 	int rc = db_reconnect(s->db);
 
 	if (rc != DB_OK) {
-		log_warnx("store: %s: reconnecting: %s", s->path, db_errmsg(s->db));
+		/* Once per outage: the pollers try every second. */
+		if (!s->reconnect_warned)
+			log_warnx("store: %s: reconnecting: %s (tried again while it lasts)",
+				  s->path, db_errmsg(s->db));
+		s->reconnect_warned = true;
 		return GA_ERR_DB;
 	}
 	log_info("store: %s: connected again", s->path);
+	s->reconnect_warned = false;
 	s->lost = false;
 	s->in_txn = false;
 	s->txn_err = GA_OK;
