@@ -191,12 +191,15 @@ def test_fewer_sessions_strand_nothing():
         log = ga.log_text()
         for i in (2, 3):
             old = "%s-%d" % (cid, i)
-            assert log.count("mqtt %s: a session an earlier run left" % old) == 1, log
-            assert re.search(r"mqtt %s: session an earlier run left: \d+ reports taken, "
-                             r"session ended" % re.escape(old), log), log
-        assert log.count("an earlier run left") == 4, log  # two sessions, two lines each
+            # connected once per pass: passes that take reports, then one
+            # that takes none and ends it (ingest_retire_session)
+            passes = log.count("mqtt %s: a session an earlier run left" % old)
+            assert passes >= 1, log
+            assert len(re.findall(r"mqtt %s: session an earlier run left: \d+ reports taken, "
+                                  r"session ended" % re.escape(old), log)) == 1, log
         # gone at the broker: what comes while geoalert is down again
         # goes to the two sessions left, and nothing is retired next time
+        retire_lines = log.count("an earlier run left")
         ga.stop()
         more = ["fs2-%02d" % i for i in range(20)]
         for i, rid in enumerate(more):
@@ -204,7 +207,7 @@ def test_fewer_sessions_strand_nothing():
             st.publish(sid, report(sid, rid, hazard_type=HAZARD[sid]))
         ga.start()
         assert answered(st, more, 30) == [], "reports left at the broker"
-        assert ga.log_text().count("an earlier run left") == 4, ga.log_text()
+        assert ga.log_text().count("an earlier run left") == retire_lines, ga.log_text()
         stored = ga.query("SELECT count(*) FROM reports WHERE report_id LIKE 'fs%'")[0][0]
         assert stored == 60, stored
     finally:
