@@ -5,25 +5,29 @@
 #include "store.h"
 #include "store_internal.h"
 
-static const char timeliness_sql[] =
-    "SELECT i.id, i.level, i.created_ms,"
-    " (SELECT min(d.created_ms) FROM alert_drafts d WHERE d.alert_id = i.id),"
-    " p.published_ms,"
-    " (SELECT group_concat(o.name, ',') FROM alert_confirmations c"
-    "  JOIN officers o ON o.id = c.officer_id WHERE c.draft_id = p.id),"
-    " dl.channel, dl.delivered_ms"
-    " FROM incidents i"
-    " LEFT JOIN alert_drafts p ON p.alert_id = i.id AND p.version = 1"
-    " LEFT JOIN deliveries dl ON dl.alert_id = i.id AND dl.version = 1"
-    " WHERE i.created_ms >= ?1"
-    " AND EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = i.id)"
-    " ORDER BY i.created_ms, i.id, dl.channel";
+/* AGG: SQLite's group_concat, PostgreSQL's string_agg (one text each). */
+#define TIMELINESS_SQL(AGG)                                                                        \
+	"SELECT i.id, i.level, i.created_ms,"                                                      \
+	" (SELECT min(d.created_ms) FROM alert_drafts d WHERE d.alert_id = i.id),"                 \
+	" p.published_ms,"                                                                         \
+	" (SELECT " AGG "(o.name, ',') FROM alert_confirmations c"                                 \
+	"  JOIN officers o ON o.id = c.officer_id WHERE c.draft_id = p.id),"                       \
+	" dl.channel, dl.delivered_ms"                                                             \
+	" FROM incidents i"                                                                        \
+	" LEFT JOIN alert_drafts p ON p.alert_id = i.id AND p.version = 1"                         \
+	" LEFT JOIN deliveries dl ON dl.alert_id = i.id AND dl.version = 1"                        \
+	" WHERE i.created_ms >= ?1"                                                                \
+	" AND EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = i.id)"                       \
+	" ORDER BY i.created_ms, i.id, dl.channel"
+static const char timeliness_sql[] = TIMELINESS_SQL("group_concat");
+static const char timeliness_sql_pg[] = TIMELINESS_SQL("string_agg");
 
 ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg)
 {
 	struct db_stmt *st = NULL;
 	ga_err e = GA_OK;
-	int rc = db_prepare(s->db, timeliness_sql, &st);
+	int rc = db_prepare(
+	    s->db, db_kind(s->db) == DB_KIND_POSTGRES ? timeliness_sql_pg : timeliness_sql, &st);
 	if (rc != DB_OK)
 		return store_error(s, rc, "timeliness");
 	if ((rc = db_bind_int64(st, 1, since_ms)) != DB_OK) {
