@@ -1,10 +1,11 @@
+# ga-test-backends: sqlite pg
 """No acknowledged report is lost: kill -9 of geoalert under load, broker
 restarts with persistence, reports published while geoalert is down, and
 [mqtt] sessions lowered while reports wait at the broker."""
 import re
 import time
 
-from harness import Broker, Geoalert, Runner, Station, report
+from harness import Broker, Geoalert, Runner, Station, report, sqlite_only
 
 STATIONS = ("JS-3201-0007", "JS-3211-0002")
 HAZARD = {"JS-3201-0007": "landslide", "JS-3211-0002": "collapse"}
@@ -95,6 +96,7 @@ def test_reports_wait_in_broker_across_restarts():
     broker.stop()
 
 
+@sqlite_only("a full disk made by SQLite's max_page_count")
 def test_disk_full_refuses_then_recovers():
     broker = Broker().start()
     ga = Geoalert(broker, sessions=2)
@@ -140,6 +142,7 @@ def test_disk_full_refuses_then_recovers():
     broker.stop()
 
 
+@sqlite_only("SQLite's file lock at start")
 def test_locked_database_at_start():
     import sqlite3
     import subprocess
