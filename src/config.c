@@ -643,6 +643,14 @@ static ga_err config_check_cluster(struct config *c, char *err, size_t errlen)
 				 c->cluster.instance);
 			return GA_ERR_CONFIG;
 		}
+	/* Instances sharing a database share the brokers too: each needs
+	 * client ids of its own (a broker drops the older of two connections
+	 * with one id), whatever the config files they were copied from say. */
+	if (u[0] != '\0') {
+		char id[sizeof(c->mqtt.client_id)];
+		snprintf(id, sizeof(id), "%.40s-%.63s", c->mqtt.client_id, c->cluster.instance);
+		memcpy(c->mqtt.client_id, id, sizeof(id));
+	}
 	return GA_OK;
 }
 

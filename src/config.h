@@ -62,7 +62,9 @@ struct config {
 
 	struct {
 		char url[CONFIG_STR_MAX]; /* mqtt://127.0.0.1:1883 or mqtts://... */
-		char client_id[64];	  /* geoalert; sessions are ID-0 .. ID-(n-1) */
+		/* geoalert; sessions are ID-0 .. ID-(n-1). With [store] url,
+		 * config_load makes it ID-INSTANCE: unique per instance. */
+		char client_id[128];
 		char username[CONFIG_STR_MAX];
 		char password_file[CONFIG_PATH_MAX];
 		char ca_file[CONFIG_PATH_MAX];

@@ -481,7 +481,8 @@ static void *delivery_main(void *arg)
 			stop_at = mono + DELIVERY_STOP_MS;
 		if (stopping && (d->jobs == NULL || mono >= stop_at))
 			break;
-		if (!stopping &&
+		const atomic_bool *duty = d->wf.duty;
+		if (!stopping && (duty == NULL || atomic_load(duty)) &&
 		    (kicked || mono >= next_poll || (d->wake_mono != 0 && mono >= d->wake_mono))) {
 			delivery_poll(d, &done);
 			next_poll = mono + DELIVERY_POLL_MS;

@@ -72,6 +72,16 @@ int ingest_sessions(struct ingest *in);
  * sessions: reports sent meanwhile wait there) and frees in. */
 void ingest_stop(struct ingest *in);
 
+/* Takes over the sessions the silent instance dead left at the broker
+ * (spec §10): mosquitto keeps queueing a share of the shared subscription
+ * to a disconnected member, and holds what it had in flight. Each of its
+ * sessions is connected under its client id, drained (stored and
+ * receipted like any report), unsubscribed and ended, then forgotten in
+ * s; then the receipts waiting in the outbox are published again (the
+ * dead one's among them). Runs in the caller's thread with the caller's
+ * store; returns the number of sessions ended. */
+int ingest_takeover(struct ingest *in, struct store *s, const char *dead);
+
 /* Splits "mqtt://host:port" / "mqtts://host:port". */
 ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls);
 

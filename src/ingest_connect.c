@@ -127,6 +127,13 @@ struct ingest_plan_ctx {
 	bool legacy; /* the row "*" */
 };
 
+/* The instance whose sessions this run records and retires: "" on SQLite
+ * (one instance), [cluster] instance on PostgreSQL (spec §10). */
+static const char *ingest_instance(const struct config *cfg)
+{
+	return cfg->store.url[0] ? cfg->cluster.instance : "";
+}
+
 static bool ingest_plan_row(const char *client_id, const char *topic, void *arg)
 {
 	struct ingest_plan_ctx *ctx = arg;
@@ -175,26 +182,28 @@ ga_err ingest_plan_make(struct store *s, const struct config *cfg, struct ingest
 	struct ingest_plan_ctx ctx = {.p = p, .cfg = cfg, .topic = topic};
 	if ((e = store_begin(s)) != GA_OK)
 		goto fail;
-	if ((e = store_mqtt_session_each(s, ingest_plan_row, &ctx)) != GA_OK)
+	if ((e = store_mqtt_session_each(s, ingest_instance(cfg), ingest_plan_row, &ctx)) != GA_OK)
 		goto fail;
 	/* An older database: any {client_id}-N may be at the broker. */
 	if (ctx.legacy) {
 		for (int i = cfg->mqtt.sessions; i < CONFIG_SESSIONS_MAX; i++) {
 			snprintf(id, sizeof(id), "%s-%d", cfg->mqtt.client_id, i);
-			if ((e = store_mqtt_session_put(s, id, topic)) != GA_OK)
+			if ((e = store_mqtt_session_put(s, ingest_instance(cfg), id, topic)) !=
+			    GA_OK)
 				goto fail;
 		}
 		if ((e = store_mqtt_session_delete(s, "*")) != GA_OK)
 			goto fail;
 		p->nretire = 0;
-		if ((e = store_mqtt_session_each(s, ingest_plan_row, &ctx)) != GA_OK)
+		if ((e = store_mqtt_session_each(s, ingest_instance(cfg), ingest_plan_row, &ctx)) !=
+		    GA_OK)
 			goto fail;
 	}
 	/* Recorded before they connect: a session the broker has is always
 	 * one the store knows. */
 	for (int i = 0; i < cfg->mqtt.sessions; i++) {
 		snprintf(id, sizeof(id), "%s-%d", cfg->mqtt.client_id, i);
-		if ((e = store_mqtt_session_put(s, id, topic)) != GA_OK)
+		if ((e = store_mqtt_session_put(s, ingest_instance(cfg), id, topic)) != GA_OK)
 			goto fail;
 	}
 	if ((e = store_commit(s)) != GA_OK)
@@ -259,6 +268,75 @@ static void *ingest_retire_main(void *arg)
 	}
 	store_close(store);
 	return NULL;
+}
+
+static bool ingest_takeover_row(const char *client_id, const char *topic, void *arg)
+{
+	struct ingest_plan *p = arg;
+
+	if (p->nretire == INGEST_RETIRE_MAX)
+		return false; /* the rest by the next takeover */
+	struct ingest_retiree *r = &p->retire[p->nretire++];
+	snprintf(r->client_id, sizeof(r->client_id), "%s", client_id);
+	snprintf(r->topic, sizeof(r->topic), "%s", topic);
+	return true;
+}
+
+static bool ingest_takeover_receipt(int64_t id, const char *topic, const char *payload, void *arg)
+{
+	struct ingest *in = arg;
+
+	outbox_send(in->outbox, topic, payload, id);
+	return true;
+}
+
+int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
+{
+	struct ingest_plan p = {0};
+	struct ingest_session *ss = NULL;
+	char err[256];
+	int taken = 0;
+
+	if ((p.retire = calloc(INGEST_RETIRE_MAX, sizeof(*p.retire))) == NULL ||
+	    (ss = malloc(sizeof(*ss))) == NULL) {
+		log_warnx("cluster: taking over %s: out of memory", dead);
+		goto out;
+	}
+	if (store_mqtt_session_each(s, dead, ingest_takeover_row, &p) != GA_OK) {
+		log_warnx("cluster: taking over %s: cannot read its sessions", dead);
+		goto out;
+	}
+	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++) {
+		memset(ss, 0, sizeof(*ss));
+		if (ingest_session_init(in, ss, -1, &p.retire[i], in->password, err, sizeof(err)) !=
+		    GA_OK) {
+			log_warnx("cluster: taking over session %s: %s", p.retire[i].client_id,
+				  err);
+			ingest_session_free(ss);
+			continue;
+		}
+		ingest_session_main(ss);
+		log_info("cluster: session %s of %s: %llu reports taken, session %s", ss->client_id,
+			 dead, (unsigned long long)ss->nreports,
+			 ss->retire_done ? "ended" : "kept (stopped before the end)");
+		if (ss->retire_done) {
+			taken++;
+			if (store_mqtt_session_delete(s, ss->client_id) != GA_OK)
+				log_warnx("cluster: session %s ended, but still in the database",
+					  ss->client_id);
+		}
+		ingest_session_free(ss);
+	}
+	/* The receipts the dead instance committed and the broker never
+	 * acknowledged: the outbox does not say whose they are, so every
+	 * waiting one goes again. A receipt twice says the same twice; one
+	 * never sent leaves a station without its answer. */
+	if (in->outbox && store_outbox_each(s, ingest_takeover_receipt, in) == GA_OK)
+		outbox_flush(in->outbox);
+out:
+	free(ss);
+	free(p.retire);
+	return taken;
 }
 
 ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest_plan *plan,

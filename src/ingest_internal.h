@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "ingest_writer.h"
 #include "report.h"
+#include "store.h"
 
 #define INGEST_TOPIC_MAX 256
 #define INGEST_BACKOFF_MIN_MS 500
@@ -48,7 +49,7 @@ struct ingest_session {
 	struct ingest *in;
 	struct mosquitto *mosq;
 	int index;
-	char client_id[80];
+	char client_id[STORE_CLIENT_ID_MAX];
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stopping;
@@ -100,7 +101,7 @@ struct ingest_msg {
 
 /* One session of an earlier run to retire, and what it subscribed to. */
 struct ingest_retiree {
-	char client_id[80];
+	char client_id[STORE_CLIENT_ID_MAX];
 	char topic[INGEST_TOPIC_MAX];
 };
 

@@ -55,6 +55,10 @@ struct notify {
 	char supervisors_url[NOTIFY_URL_MAX];
 	int64_t deadline_ms; /* how long a notice is tried */
 	struct store *store; /* the thread's own connection */
+	/* Several instances (spec §10): notices are sent only while this
+	 * points to true (this instance holds the duties' lease); NULL:
+	 * always. */
+	const atomic_bool *duty;
 	CURLM *multi;
 	pthread_t thread;
 
@@ -282,7 +286,9 @@ static void *notify_main(void *arg)
 			stop_at = mono + NOTIFY_STOP_MS;
 		if (stopping && (nf->running == 0 || mono >= stop_at))
 			break;
-		if (!stopping && mono >= nf->next_poll && nf->running < NOTIFY_PARALLEL) {
+		const atomic_bool *duty = nf->duty;
+		if (!stopping && mono >= nf->next_poll && nf->running < NOTIFY_PARALLEL &&
+		    (duty == NULL || atomic_load(duty))) {
 			e = store_notice_due(nf->store, time_now_ms(), NOTIFY_PARALLEL,
 					     notify_start_cb, nf);
 			if (e != GA_OK)
@@ -315,7 +321,8 @@ static void notify_destroy(struct notify *nf)
 }
 
 ga_err notify_new(const char *officers_url, const char *supervisors_url,
-		  const struct store_options *sopt, struct notify **out, char *err, size_t errlen)
+		  const struct store_options *sopt, const atomic_bool *duty, struct notify **out,
+		  char *err, size_t errlen)
 {
 	struct notify *nf = calloc(1, sizeof(*nf));
 	int pending = 0;
@@ -329,6 +336,7 @@ ga_err notify_new(const char *officers_url, const char *supervisors_url,
 	snprintf(nf->supervisors_url, sizeof(nf->supervisors_url), "%s",
 		 supervisors_url ? supervisors_url : "");
 	nf->deadline_ms = NOTIFY_DEADLINE_MS;
+	nf->duty = duty;
 	if ((e = store_open(sopt, &nf->store, err, errlen)) != GA_OK)
 		goto fail;
 	if ((e = store_notice_recover(nf->store, time_now_ms(), &pending)) != GA_OK) {

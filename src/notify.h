@@ -11,6 +11,7 @@
 #ifndef GA_NOTIFY_H
 #define GA_NOTIFY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,7 +30,8 @@ struct store_options;
  * connection of its own with sopt (the database must be migrated); on
  * error err says why. */
 ga_err notify_new(const char *officers_url, const char *supervisors_url,
-		  const struct store_options *sopt, struct notify **out, char *err, size_t errlen);
+		  const struct store_options *sopt, const atomic_bool *duty, struct notify **out,
+		  char *err, size_t errlen);
 /* Queues a JSON object {"event", "alert_id", "headline", "level", "url"}.
  * Returns false when the audience has no URL or the queue is full. */
 bool notify_send(struct notify *n, enum notify_audience to, const char *event, const char *alert_id,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cap_sign.h"
+#include "cluster.h"
 #include "delivery.h"
 #include "draft.h"
 #include "http.h"
@@ -327,8 +328,13 @@ static ga_err service_start(struct service *svc)
 	     service_lock_take(svc->cfg.store.path, &svc->lock_fd, err, sizeof(err)) != GA_OK) ||
 	    store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
 		goto fail;
+	if (svc->cfg.store.url[0] != '\0') {
+		/* Several instances: the duties wait for the lease (cluster.h). */
+		atomic_store(&svc->duty, false);
+		svc->wf.duty = &svc->duty;
+	}
 	if (notify_new(svc->cfg.notify.officers_url, svc->cfg.notify.supervisors_url, &sopt,
-		       &svc->notify, err, sizeof(err)) != GA_OK) {
+		       svc->wf.duty, &svc->notify, err, sizeof(err)) != GA_OK) {
 		log_warnx("cannot start the notifier: %s", err);
 		return GA_ERR_IO;
 	}
@@ -376,6 +382,12 @@ static ga_err service_start(struct service *svc)
 		log_warnx("%s", err);
 		return GA_ERR_IO;
 	}
+	/* Last: a takeover drains sessions into the running ingest. */
+	if (svc->cfg.store.url[0] != '\0' &&
+	    cluster_start(svc, &svc->duty, &svc->cluster, err, sizeof(err)) != GA_OK) {
+		log_warnx("%s", err);
+		return GA_ERR_IO;
+	}
 	return GA_OK;
 fail:
 	ingest_backlog_free(backlog);
@@ -411,6 +423,7 @@ static void service_wait(struct service *svc, const sigset_t *sigs)
  * the rest. */
 static void service_stop(struct service *svc)
 {
+	cluster_stop(svc->cluster);
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
 	delivery_stop(svc->delivery);
@@ -448,6 +461,7 @@ int service_serve(int argc, char **argv)
 	if (!svc)
 		fatalx("out of memory");
 	svc->lock_fd = -1;
+	atomic_init(&svc->duty, true); /* cluster_start takes it back on PostgreSQL */
 	pthread_rwlock_init(&svc->lock, NULL);
 	metrics_init(&svc->metrics);
 	if (config_load(path, &svc->cfg, err, sizeof(err)) != GA_OK) {

@@ -29,6 +29,7 @@ struct draft_templates;
 struct sign_key;
 struct cap_sign_lazy;
 struct delivery;
+struct cluster;
 
 struct service {
 	struct config cfg;
@@ -60,6 +61,11 @@ struct service {
 	 * first use (cap_sign_lazy_get). */
 	struct cap_sign_lazy *cap_signer;
 	int lock_fd; /* the SQLite database's serve lock (service_lock.h); -1: none */
+	/* This instance runs the duties that happen once (deliveries,
+	 * notices, escalations, watchdog, expiry, retention): always on
+	 * SQLite, while it holds the lease on PostgreSQL (cluster.h). */
+	atomic_bool duty;
+	struct cluster *cluster; /* NULL on SQLite */
 };
 
 /* `geoalert serve -c FILE` and `geoalert check-config -c FILE`. */

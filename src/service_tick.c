@@ -99,7 +99,7 @@ bool service_tick_step(struct store *s, void *arg)
 	int64_t t0 = time_mono_ms(), now = time_now_ms();
 	struct store_retention_result r;
 
-	if (days <= 0)
+	if (days <= 0 || !atomic_load(&t->svc->duty))
 		return false;
 	if (t0 - t->ret_second_ms >= 1000) {
 		t->ret_second_ms = t0;
@@ -142,6 +142,9 @@ void service_tick_run(struct store *s, void *arg)
 {
 	struct service_tick *t = arg;
 
+	/* Several instances: the lease holder alone (cluster.h). */
+	if (!atomic_load(&t->svc->duty))
+		return;
 	if (t->svc->watchdog) {
 		pthread_rwlock_rdlock(&t->svc->lock);
 		watchdog_check(t->svc->watchdog, t->svc->registry, time_now_ms(),

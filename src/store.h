@@ -553,15 +553,42 @@ ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness
  * filter each subscribed to (ingest_connect.c retires the ones no
  * longer in use). client_id "*": an older database that did not record
  * them. */
-#define STORE_CLIENT_ID_MAX 80
+#define STORE_CLIENT_ID_MAX 160
 #define STORE_TOPIC_MAX 256
 
 typedef bool (*store_mqtt_session_cb)(const char *client_id, const char *topic, void *arg);
-/* Every recorded session, by client id; cb returns false to stop. */
-ga_err store_mqtt_session_each(struct store *s, store_mqtt_session_cb cb, void *arg);
-/* Records a session (or its new filter). */
-ga_err store_mqtt_session_put(struct store *s, const char *client_id, const char *topic);
+/* Every recorded session of instance ("" on SQLite, [cluster] instance
+ * on PostgreSQL), by client id; cb returns false to stop. */
+ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt_session_cb cb,
+			       void *arg);
+/* Records a session of instance (or its new filter). */
+ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *client_id,
+			      const char *topic);
 /* Forgets a session the broker no longer has. */
 ga_err store_mqtt_session_delete(struct store *s, const char *client_id);
+
+/*
+ * Several instances on one database (spec §10; store_cluster.c). Each
+ * verb is one statement or two: the caller holds the transaction.
+ */
+#define STORE_INSTANCE_MAX 64
+
+/* Records instance as started now: its heartbeat now, not taken over. */
+ga_err store_cluster_join(struct store *s, const char *instance, int64_t now_ms);
+/* The instance's heartbeat: GA_ERR_NOTFOUND when its row is gone (taken
+ * over and forgotten while it was away: join again). */
+ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t now_ms);
+/* Takes the lease name for holder until expires_ms when it is free,
+ * expired (expires_ms <= now_ms) or already holder's: *held says whether
+ * holder has it now. */
+ga_err store_cluster_lease(struct store *s, const char *name, const char *holder, int64_t now_ms,
+			   int64_t expires_ms, bool *held);
+/* Claims for me one instance other than me whose heartbeat is older than
+ * silent_before_ms and that nobody has taken yet: its name in out (""
+ * when there is none). */
+ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
+			   int64_t silent_before_ms, char *out, size_t outlen);
+/* Forgets an instance whose work was taken over (its row). */
+ga_err store_cluster_forget(struct store *s, const char *instance);
 
 #endif

@@ -5,7 +5,8 @@
 #include "store.h"
 #include "store_internal.h"
 
-ga_err store_mqtt_session_each(struct store *s, store_mqtt_session_cb cb, void *arg)
+ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt_session_cb cb,
+			       void *arg)
 {
 	struct db_stmt *st = s->stmt[STMT_MQTT_SESSION_EACH];
 	char client_id[STORE_CLIENT_ID_MAX], topic[STORE_TOPIC_MAX];
@@ -14,7 +15,10 @@ ga_err store_mqtt_session_each(struct store *s, store_mqtt_session_cb cb, void *
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	while ((rc = db_step(st)) == DB_ROW) {
+	rc = db_bind_text(st, 1, instance, -1);
+	while (rc == DB_OK || rc == DB_ROW) {
+		if ((rc = db_step(st)) != DB_ROW)
+			break;
 		store_column_copy(st, 0, client_id, sizeof(client_id));
 		store_column_copy(st, 1, topic, sizeof(topic));
 		if (!cb(client_id, topic, arg))
@@ -26,12 +30,15 @@ ga_err store_mqtt_session_each(struct store *s, store_mqtt_session_cb cb, void *
 	return e;
 }
 
-ga_err store_mqtt_session_put(struct store *s, const char *client_id, const char *topic)
+ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *client_id,
+			      const char *topic)
 {
 	struct db_stmt *st = s->stmt[STMT_MQTT_SESSION_PUT];
 	int rc = db_bind_text(st, 1, client_id, -1);
 	if (rc == DB_OK)
 		rc = db_bind_text(st, 2, topic, -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 3, instance, -1);
 	return store_run_changes(s, st, rc, NULL, "mqtt session put");
 }
 

@@ -367,6 +367,22 @@ const char *const store_migrations[] = {
      * (product: the JSON with its counties expanded, officers' edits
      * applied), its sign-off (store_riskwarning.c). */
     STORE_RISKWARNING_MIGRATION,
+
+    /* Several instances on one database (spec §10; store_cluster.c):
+     * each instance's heartbeat and who took over its work when it went
+     * silent; the leases of the duties one instance runs at a time; and
+     * the instance each MQTT session belongs to ('' on SQLite: one). */
+    "CREATE TABLE cluster_instances ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " started_ms INTEGER NOT NULL,"
+    " heartbeat_ms INTEGER NOT NULL,"
+    " taken_by TEXT,"
+    " taken_ms INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE cluster_leases ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " holder TEXT NOT NULL,"
+    " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE mqtt_sessions ADD COLUMN instance TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -593,9 +609,12 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = CASE WHEN next_attempt_ms"
 			    " < ?1 THEN next_attempt_ms ELSE ?1 END WHERE state = 'pending'",
 
-    [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic FROM mqtt_sessions ORDER BY client_id",
-    [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic) VALUES (?1, ?2)"
-			      " ON CONFLICT (client_id) DO UPDATE SET topic = excluded.topic",
+    [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic FROM mqtt_sessions WHERE instance = ?1"
+			       " ORDER BY client_id",
+    [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic, instance)"
+			      " VALUES (?1, ?2, ?3)"
+			      " ON CONFLICT (client_id) DO UPDATE SET topic = excluded.topic,"
+			      " instance = excluded.instance",
     [STMT_MQTT_SESSION_DELETE] = "DELETE FROM mqtt_sessions WHERE client_id = ?1",
     [STMT_DRAFT_EDITS_PUT] = "INSERT INTO alert_draft_edits (draft_id, edits, carried, changed)"
 			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (draft_id) DO UPDATE"

@@ -349,6 +349,19 @@ const char *const store_migrations_pg[] = {
     " officer_id BIGINT NOT NULL,"
     " at_ms BIGINT NOT NULL,"
     " PRIMARY KEY (warning_id, officer_id));",
+
+    /* Several instances on one database (store_cluster.c). */
+    "CREATE TABLE cluster_instances ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " started_ms BIGINT NOT NULL,"
+    " heartbeat_ms BIGINT NOT NULL,"
+    " taken_by TEXT,"
+    " taken_ms BIGINT);"
+    "CREATE TABLE cluster_leases ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " holder TEXT NOT NULL,"
+    " expires_ms BIGINT NOT NULL);"
+    "ALTER TABLE mqtt_sessions ADD COLUMN instance TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations_pg =

@@ -25,6 +25,7 @@
 #define GA_WORKFLOW_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -85,6 +86,10 @@ struct workflow_ctx {
 	 * portal and the alerts topic get what /alerts/{id}.json serves,
 	 * signature included (spec §6); NULL: unsigned. */
 	const struct sign_key *signer;
+	/* Several instances (spec §10, cluster.h): the delivery worker
+	 * starts deliveries only while this points to true (this instance
+	 * holds the duties' lease); NULL: always (SQLite, tests). */
+	const atomic_bool *duty;
 };
 
 /* Why an officer's request was refused, as the API answers it (issue

@@ -28,6 +28,7 @@ PACKAGES=(
 	libmicrohttpd-dev libinih-dev libxml2-dev libsodium-dev libcmocka-dev
 	libxmlsec1-dev xmlsec1 libpq-dev postgresql-15
 	python3 python3-paho-mqtt
+	python3-psycopg2 postgresql-15 pg-auto-failover-cli postgresql-15-auto-failover
 	chromium fonts-wqy-microhei libxml2-utils openssl nginx-light
 )
 # The console's browser test runs playwright-core on Node.js; take Debian's

@@ -58,7 +58,7 @@ static bool collect(const char *client_id, const char *topic, void *arg)
 static void rows(struct fixture *f, struct rows *r)
 {
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(store_mqtt_session_each(f->st.s, collect, r), GA_OK);
+	assert_int_equal(store_mqtt_session_each(f->st.s, "", collect, r), GA_OK);
 }
 
 static void test_records_and_retires(void **state)
@@ -122,7 +122,7 @@ static void test_legacy_database(void **state)
 	struct fixture *f = *state;
 	struct rows r;
 
-	assert_int_equal(store_mqtt_session_put(f->st.s, "*", ""), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "*", ""), GA_OK);
 	struct ingest_plan *p = plan(f, 3);
 	assert_int_equal(p->nretire, CONFIG_SESSIONS_MAX - 3);
 	assert_string_equal(p->retire[0].client_id, "ga-10"); /* by client id */
