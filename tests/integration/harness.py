@@ -400,6 +400,16 @@ class Geoalert:
         self.proc.kill()
         self.proc.wait()
 
+    def mqtt_client_id(self):
+        """[mqtt] client_id as geoalert uses it (its sessions add -N): on
+        PostgreSQL with -INSTANCE appended, [cluster] instance or the host
+        name (src/config.c: instances sharing a database need ids of
+        their own)."""
+        cid = self.sections["mqtt"]["client_id"]
+        if STORE == "pg":
+            cid += "-" + self.sections.get("cluster", {}).get("instance", socket.gethostname())
+        return cid
+
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()

@@ -173,7 +173,7 @@ def test_fewer_sessions_strand_nothing():
     st = Station(broker)
     try:
         ga.stop()
-        cid = ga.sections["mqtt"]["client_id"]
+        cid = ga.mqtt_client_id()
         recorded = [r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions")]
         assert sorted(recorded) == [cid + "-%d" % i for i in range(4)], recorded
         ids = ["fs-%02d" % i for i in range(40)]
@@ -257,7 +257,7 @@ def test_new_client_id_and_group_strand_nothing():
         deadline = time.monotonic() + 30
         while True:
             rows = sorted(r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions"))
-            if rows == [old + "-b-0", old + "-b-1"]:
+            if rows == [ga.mqtt_client_id() + "-0", ga.mqtt_client_id() + "-1"]:
                 break
             assert time.monotonic() < deadline, (rows, ga.log_text())
             time.sleep(0.2)
