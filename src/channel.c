@@ -128,10 +128,10 @@ ga_err channel_limits_of(const struct config *cfg, const struct config_channel *
 /* --- templates ----------------------------------------------------- */
 
 const char *const channel_var_names[CV_COUNT] = {
-    "alert",	      "update",	  "cancel",	"exercise",   "headline",  "situation",
-    "causes",	      "response", "trend",	"level_zh",   "hazard_zh", "kind_zh",
-    "response_level", "color",	  "admin_name", "admin_code", "place",	   "sender",
-    "sent",	      "alert_id", "version",	"url",
+    "alert",	      "update",	  "cancel",	"exercise",   "headline",    "situation",
+    "causes",	      "response", "trend",	"level_zh",   "hazard_zh",   "kind_zh",
+    "response_level", "color",	  "admin_name", "admin_code", "place",	     "sender",
+    "sent",	      "alert_id", "version",	"url",	      "riskwarning", "levels",
 };
 
 int channel_var_lookup(const char *name, size_t len)
@@ -187,11 +187,15 @@ ga_err channel_values_fill(const struct channel_job *job, unsigned how, struct c
 	snprintf(out->version, sizeof(out->version), "%d", job->version);
 	vals[CV_VERSION] = out->version;
 	vals[CV_URL] = job->public_url;
+	/* A risk warning's message (riskwarning_deliver.h) has the alert's
+	 * members its templates read, and these two. */
+	vals[CV_RISKWARNING] = json_is_true(json_object_get(a, "riskwarning")) ? "1" : NULL;
+	vals[CV_LEVELS] = channel_alert_str(a, "levels");
 	if (how == 0)
 		return GA_OK;
 	for (int i = 0; i < CV_COUNT; i++) {
 		if (vals[i] == NULL || i == CV_URL || i == CV_ALERT || i == CV_UPDATE ||
-		    i == CV_CANCEL || i == CV_EXERCISE)
+		    i == CV_CANCEL || i == CV_EXERCISE || i == CV_RISKWARNING)
 			continue;
 		if ((out->own[i] = channel_escape(vals[i], SIZE_MAX, how)) == NULL)
 			return GA_ERR_NOMEM;
@@ -420,6 +424,11 @@ static ga_err channel_setup(const struct config *cfg, const struct config_channe
 			goto out;
 	}
 	if (t->check != NULL && (e = t->check(cfg, ch, err, errlen)) != GA_OK)
+		goto out;
+	/* internal (the officers' own groups get blue risk warnings too,
+	 * riskwarning_deliver.h): only the types that list it take it */
+	bool internal;
+	if ((e = channel_bool(cfg, ch, "internal", false, &internal, err, errlen)) != GA_OK)
 		goto out;
 	if (c != NULL) {
 		c->type = t;

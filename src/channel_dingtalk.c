@@ -12,7 +12,7 @@
 
 #define DINGTALK_TEXT_MAX 20000
 
-static const char *const dingtalk_keys[] = {"secret_file", NULL};
+static const char *const dingtalk_keys[] = {"secret_file", "internal", NULL};
 static const int dingtalk_rate_codes[] = {130101, 0};
 
 static ga_err dingtalk_url(struct channel *c, const struct channel_job *job, char *url, size_t len)

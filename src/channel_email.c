@@ -47,7 +47,7 @@
 
 static const char *const email_keys[] = {"from",     "from_name",   "to_file",	"to_name",
 					 "username", "secret_file", "starttls", "template_html",
-					 "ca_file",  NULL};
+					 "ca_file",  "internal",    NULL};
 
 struct email {
 	char from[CHANNEL_ADDR_MAX];

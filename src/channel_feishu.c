@@ -16,7 +16,7 @@
 #define FEISHU_BODY_MAX 20480
 #define FEISHU_FIT_TRIES 6
 
-static const char *const feishu_keys[] = {"secret_file", NULL};
+static const char *const feishu_keys[] = {"secret_file", "internal", NULL};
 static const int feishu_rate_codes[] = {9499, 11232, 0};
 
 /* The card header's template for a level colour. */

@@ -91,6 +91,8 @@ enum channel_var {
 	CV_ALERT_ID,
 	CV_VERSION,
 	CV_URL,
+	CV_RISKWARNING, /* flag: a risk warning (riskwarning_deliver.h), not an alert */
+	CV_LEVELS, /* a risk warning's counties by level: 红色（一级）：江宁区；... */
 	CV_COUNT
 };
 

@@ -20,7 +20,17 @@
  *
  * The numbers come from recipients_dir (recipients.h): the alert's
  * county's file, its city's and its province's, each number once. They
- * never reach the log or an error text (a gateway's message is masked). */
+ * never reach the log or an error text (a gateway's message is masked).
+ *
+ * A risk warning (riskwarning_deliver.h) goes to the files of its
+ * counties (all at a public level: the worker's message has no other),
+ * their cities' and provinces', each number once, with the text of the
+ * most specific file it is in (a county's before a city's before a
+ * province's; of two counties', the more severe): admin_name (and
+ * levels) names that file's counties at their levels, fitted to
+ * param_max_chars (riskwarning_deliver_names), level_zh its most severe
+ * level. The numbers are sorted by that file, then by number; a batch
+ * never mixes two files, and the scratch works as above. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +39,10 @@
 
 #include "channel_internal.h"
 #include "recipients.h"
+#include "riskwarning.h"
+#include "riskwarning_deliver.h"
 #include "text.h"
+#include "timeutil.h"
 
 #define SMS_BATCH_DEFAULT 100
 #define SMS_BATCH_MAX 1000
@@ -39,6 +52,11 @@
 #define SMS_PARAM_CHARS_MAX 500
 #define SMS_PENDING CHANNEL_CONCURRENCY_MAX
 #define SMS_ELLIPSIS "…"
+/* files of a risk warning: 512 counties, their cities, provinces */
+#define SMS_RW_GROUPS_MAX 1536
+#define SMS_RW_NUMBERS_MAX 2000000 /* numbers of one risk warning's files, repeats included */
+#define SMS_RW_PLAN_TTL_MS 60000   /* a risk warning's list is read again after this */
+#define SMS_RW_PLANS 4		   /* risk warnings' lists kept: deliveries at once */
 
 static const char *const sms_keys[] = {
     "template_code", "sign_name",	"params", "recipients_dir",
@@ -61,7 +79,25 @@ struct sms_pending {
 	bool more;
 };
 
+/* A risk warning's recipients: the numbers grouped by the file whose
+ * text they get (see the top). */
+struct sms_rw_group {
+	char file[7];
+	int level;	 /* the most severe of its counties */
+	size_t from, to; /* its numbers in the plan */
+};
+
+struct sms_rw_plan {
+	char key[CHANNEL_SCRATCH_MAX]; /* the delivery's idem_key; "" none */
+	int64_t built_mono;
+	recipients_phone *phones;
+	size_t n;
+	struct sms_rw_group *groups;
+	int ngroups;
+};
+
 struct sms {
+	struct sms_rw_plan plans[SMS_RW_PLANS];
 	const char *template_code, *sign_name, *dir;
 	int batch, param_chars;
 	struct sms_param params[SMS_PARAMS_MAX];
@@ -230,6 +266,10 @@ static void sms_close(struct channel *c)
 	if (s == NULL)
 		return;
 	recipients_free(s->rcpt);
+	for (int i = 0; i < SMS_RW_PLANS; i++) {
+		free(s->plans[i].phones);
+		free(s->plans[i].groups);
+	}
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 	c->priv = NULL;
@@ -439,6 +479,252 @@ static ga_err sms_batch(struct channel *c, const struct channel_job *job, struct
 	return GA_OK;
 }
 
+/* --- risk warnings -------------------------------------------------- */
+
+static bool sms_is_rw(const struct channel_job *job)
+{
+	return json_is_true(json_object_get(job->alert, "riskwarning"));
+}
+
+struct sms_rw_entry {
+	recipients_phone p;
+	int g;
+};
+
+static int sms_rw_by_phone(const void *a, const void *b)
+{
+	const struct sms_rw_entry *x = a, *y = b;
+	int c = strcmp(x->p, y->p);
+	return c != 0 ? c : (x->g > y->g) - (x->g < y->g);
+}
+
+static int sms_rw_by_group(const void *a, const void *b)
+{
+	const struct sms_rw_entry *x = a, *y = b;
+	return x->g != y->g ? (x->g > y->g) - (x->g < y->g) : strcmp(x->p, y->p);
+}
+
+/* Whether county code is under file (its own, its city's, its province's). */
+static bool sms_rw_under(const char *file, const char *code)
+{
+	if (strcmp(file + 2, "0000") == 0)
+		return strncmp(file, code, 2) == 0;
+	if (strcmp(file + 4, "00") == 0)
+		return strncmp(file, code, 4) == 0;
+	return strcmp(file, code) == 0;
+}
+
+/* The files of the job's counties, most specific first: each county's
+ * (most severe first, as the product lists them), then their cities',
+ * then their provinces'. */
+static ga_err sms_rw_files(const json_t *counties, struct sms_rw_group *g, int *ng, char *err,
+			   size_t errlen)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(counties, i, v)
+		{
+			const char *code = json_string_value(json_object_get(v, "admin_code"));
+			char file[7];
+			int k;
+			if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6)
+				continue;
+			snprintf(file, sizeof(file),
+				 pass == 0   ? "%.6s"
+				 : pass == 1 ? "%.4s00"
+					     : "%.2s0000",
+				 code);
+			for (k = 0; k < *ng && strcmp(g[k].file, file) != 0; k++)
+				;
+			if (k < *ng)
+				continue;
+			if (*ng == SMS_RW_GROUPS_MAX) {
+				snprintf(err, errlen, "more than %d recipient files",
+					 SMS_RW_GROUPS_MAX);
+				return GA_ERR_TOOBIG;
+			}
+			memcpy(g[*ng].file, file, sizeof(file));
+			g[*ng].level = riskwarning_level_from_name(
+			    json_string_value(json_object_get(v, "level")));
+			(*ng)++;
+		}
+	}
+	return GA_OK;
+}
+
+/* Builds p for job: every number of the files once, in the group of the
+ * first file it is in, sorted by group then number. */
+static ga_err sms_rw_build(struct sms *s, struct sms_rw_plan *p, const struct channel_job *job,
+			   char *err, size_t errlen)
+{
+	struct sms_rw_entry *all = NULL, *grown;
+	size_t n = 0, cap = 0, u = 0;
+	ga_err e;
+
+	free(p->phones);
+	free(p->groups);
+	memset(p, 0, sizeof(*p));
+	if ((p->groups = calloc(SMS_RW_GROUPS_MAX, sizeof(*p->groups))) == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = sms_rw_files(json_object_get(job->alert, "counties"), p->groups, &p->ngroups, err,
+			      errlen)) != GA_OK)
+		goto out;
+	for (int g = 0; g < p->ngroups; g++) {
+		recipients_phone *ph = NULL;
+		size_t np = 0;
+		if ((e = recipients_file(s->rcpt, p->groups[g].file, &ph, &np, err, errlen)) !=
+		    GA_OK)
+			goto out;
+		if (n + np > SMS_RW_NUMBERS_MAX) {
+			free(ph);
+			snprintf(err, errlen, "more than %d numbers in the product's files",
+				 SMS_RW_NUMBERS_MAX);
+			e = GA_ERR_TOOBIG;
+			goto out;
+		}
+		if (n + np > cap) {
+			size_t nc = cap ? cap : 4096;
+			while (nc < n + np)
+				nc *= 2;
+			if ((grown = realloc(all, nc * sizeof(*all))) == NULL) {
+				free(ph);
+				e = GA_ERR_NOMEM;
+				goto out;
+			}
+			all = grown;
+			cap = nc;
+		}
+		for (size_t i = 0; i < np; i++, n++) {
+			memcpy(all[n].p, ph[i], sizeof(all[n].p));
+			all[n].g = g;
+		}
+		free(ph);
+	}
+	if (n > 0) {
+		qsort(all, n, sizeof(*all), sms_rw_by_phone);
+		for (size_t i = 0; i < n; i++) /* the first group of each number */
+			if (u == 0 || strcmp(all[i].p, all[u - 1].p) != 0)
+				all[u++] = all[i];
+		qsort(all, u, sizeof(*all), sms_rw_by_group);
+		if ((p->phones = malloc(u * sizeof(*p->phones))) == NULL) {
+			e = GA_ERR_NOMEM;
+			goto out;
+		}
+	}
+	for (int g = 0; g < p->ngroups; g++)
+		p->groups[g].from = p->groups[g].to = 0;
+	for (size_t i = 0; i < u; i++) {
+		struct sms_rw_group *g = &p->groups[all[i].g];
+		memcpy(p->phones[i], all[i].p, sizeof(p->phones[i]));
+		if (g->to == 0)
+			g->from = i;
+		g->to = i + 1;
+	}
+	p->n = u;
+	snprintf(p->key, sizeof(p->key), "%s", job->idem_key);
+	p->built_mono = time_mono_ms();
+	e = GA_OK;
+out:
+	if (e != GA_OK) {
+		free(p->phones);
+		free(p->groups);
+		memset(p, 0, sizeof(*p));
+	}
+	if (all != NULL)
+		explicit_bzero(all, cap * sizeof(*all));
+	free(all);
+	return e;
+}
+
+/* The batch of a risk warning's job: [*from, *to) of the plan, within
+ * one file's group, and its params. */
+static ga_err sms_rw_batch(struct channel *c, const struct channel_job *job,
+			   struct recipients_list *l, size_t *from, size_t *to, json_t **params,
+			   char *err, size_t errlen)
+{
+	struct sms *s = c->priv;
+	struct sms_rw_plan *p = NULL;
+	struct riskwarning_deliver_county members[512];
+	char names[RISKWARNING_DELIVER_NAMES_MAX];
+	const struct sms_rw_group *grp = NULL;
+	struct channel_values cv;
+	size_t start, batches = 0, nm = 0, i;
+	json_t *v;
+	ga_err e;
+
+	/* the job's list, else the oldest slot (built_mono 0: a free one) */
+	for (int k = 0; k < SMS_RW_PLANS; k++) {
+		struct sms_rw_plan *x = &s->plans[k];
+		if (x->key[0] != '\0' && strcmp(x->key, job->idem_key) == 0) {
+			p = x;
+			break;
+		}
+		if (p == NULL || x->built_mono < p->built_mono)
+			p = x;
+	}
+	if (strcmp(p->key, job->idem_key) != 0 ||
+	    time_mono_ms() - p->built_mono > SMS_RW_PLAN_TTL_MS)
+		if ((e = sms_rw_build(s, p, job, err, errlen)) != GA_OK)
+			return e;
+	l->phones = (const recipients_phone *)p->phones;
+	l->n = p->n;
+	if (l->n == 0) {
+		snprintf(err, errlen, "no recipients for any county of the risk warning in %s",
+			 s->dir);
+		return GA_ERR_INVAL;
+	}
+	start = sms_start(s, l, job);
+	if (start >= l->n) {
+		snprintf(err, errlen, "batch %d: no numbers left after the batches sent",
+			 job->step + 1);
+		return GA_ERR_INVAL;
+	}
+	for (int g = 0; g < p->ngroups; g++) {
+		const struct sms_rw_group *x = &p->groups[g];
+		if (x->to <= start || x->to == x->from)
+			continue;
+		if (grp == NULL && x->from <= start)
+			grp = x;
+		size_t b = x->from > start ? x->from : start;
+		batches += (x->to - b + (size_t)s->batch - 1) / (size_t)s->batch;
+	}
+	if (grp == NULL)
+		return GA_ERR_INVAL; /* cannot happen: start is inside a group */
+	if ((size_t)job->step + batches > CHANNEL_STEPS_MAX) {
+		snprintf(err, errlen, "%zu numbers need more than %d batches of %d", l->n,
+			 CHANNEL_STEPS_MAX, s->batch);
+		return GA_ERR_TOOBIG;
+	}
+	*from = start;
+	*to = start + (size_t)s->batch < grp->to ? start + (size_t)s->batch : grp->to;
+	/* the file's counties at their levels, most severe first */
+	json_array_foreach(json_object_get(job->alert, "counties"), i, v)
+	{
+		const char *code = json_string_value(json_object_get(v, "admin_code"));
+		if (code == NULL || !sms_rw_under(grp->file, code) ||
+		    nm == sizeof(members) / sizeof(members[0]))
+			continue;
+		members[nm].name = json_string_value(json_object_get(v, "name"));
+		members[nm++].level =
+		    riskwarning_level_from_name(json_string_value(json_object_get(v, "level")));
+	}
+	riskwarning_deliver_names(members, nm, (size_t)s->param_chars, names, sizeof(names));
+	if ((e = channel_values_fill(job, CHANNEL_ESC_TEXT, &cv)) == GA_OK) {
+		const char *lz = riskwarning_level_zh((enum riskwarning_level)grp->level);
+		cv.v[CV_ADMIN_NAME] = names;
+		cv.v[CV_LEVELS] = names;
+		cv.v[CV_LEVEL_ZH] = lz ? lz : "";
+		/* the warning's own page when its link fits, else the front
+		 * page, which lists the current warnings */
+		if (text_chars(job->public_url) > (size_t)s->param_chars)
+			cv.v[CV_URL] = c->cfg->http.public_base_url;
+		e = sms_params_of(c, &cv, params, err, errlen);
+	}
+	channel_values_cleanup(&cv);
+	return e;
+}
+
 static ga_err sms_request(struct channel *c, struct channel_job *job, struct channel_request *req,
 			  char *err, size_t errlen)
 {
@@ -450,8 +736,11 @@ static ga_err sms_request(struct channel *c, struct channel_job *job, struct cha
 	ga_err e;
 
 	snprintf(req->url, sizeof(req->url), "%s", c->ch->url);
-	if ((e = sms_batch(c, job, &l, &from, &to, err, errlen)) != GA_OK ||
-	    (e = sms_params(c, job, &params, err, errlen)) != GA_OK)
+	if (sms_is_rw(job))
+		e = sms_rw_batch(c, job, &l, &from, &to, &params, err, errlen);
+	else if ((e = sms_batch(c, job, &l, &from, &to, err, errlen)) == GA_OK)
+		e = sms_params(c, job, &params, err, errlen);
+	if (e != GA_OK)
 		return e;
 	e = GA_ERR_NOMEM;
 	if ((phones = json_array()) == NULL)

@@ -9,6 +9,7 @@
 #define WECOM_TEXT_MAX 4096
 
 static const int wecom_rate_codes[] = {45009, 0};
+static const char *const wecom_keys[] = {"internal", NULL};
 
 static ga_err wecom_request(struct channel *c, struct channel_job *job, struct channel_request *req,
 			    char *err, size_t errlen)
@@ -31,6 +32,7 @@ static enum channel_verdict wecom_answer(struct channel *c, struct channel_job *
 const struct channel_type channel_type_wecom = {
     .name = "wecom",
     .transport = CHANNEL_HTTP,
+    .keys = wecom_keys,
     .template_file = "wecom.md",
     .syntax = CHANNEL_ESC_MARKDOWN | CHANNEL_ESC_DEFANG,
     .text_max = WECOM_TEXT_MAX,

@@ -261,31 +261,33 @@ static void classify_add(struct classify_eval *ev, int *n, int crit, double valu
 	(*n)++;
 }
 
-void classify_figures(const struct thresholds *t, bool disaster, const struct figures *f,
-		      struct classification *out)
+/* The criteria the figures give, each with its level (ev, *n of them), and
+ * the levels (danger, disaster, overall) they make. */
+static void classify_levels(const struct thresholds *t, bool disaster, const struct figures *f,
+			    struct classify_eval *ev, int *n, struct classification *out)
 {
-	struct classify_eval ev[CRIT_COUNT];
-	int n = 0;
 	bool cm = t->count_missing_as_deaths;
 	bool has[FIG_COUNT];
 
 	for (int i = 0; i < FIG_COUNT; i++)
 		has[i] = (f->set & (1u << i)) != 0;
-	memset(out, 0, sizeof(*out));
+	*n = 0;
 	out->disaster = disaster;
+	out->disaster_level = LEVEL_SMALL;
+	out->danger_level = LEVEL_SMALL;
 	if (disaster && (has[FIG_DEATHS] || (cm && has[FIG_MISSING]))) {
 		double d = (has[FIG_DEATHS] ? f->value[FIG_DEATHS] : 0) +
 			   (cm && has[FIG_MISSING] ? f->value[FIG_MISSING] : 0);
-		classify_add(ev, &n, CRIT_DEATHS, d);
+		classify_add(ev, n, CRIT_DEATHS, d);
 	}
 	if (disaster && has[FIG_DIRECT_LOSS_CNY])
-		classify_add(ev, &n, CRIT_LOSS, f->value[FIG_DIRECT_LOSS_CNY]);
+		classify_add(ev, n, CRIT_LOSS, f->value[FIG_DIRECT_LOSS_CNY]);
 	if (has[FIG_THREATENED_PEOPLE])
-		classify_add(ev, &n, CRIT_PEOPLE, f->value[FIG_THREATENED_PEOPLE]);
+		classify_add(ev, n, CRIT_PEOPLE, f->value[FIG_THREATENED_PEOPLE]);
 	if (has[FIG_THREATENED_PROPERTY_CNY])
-		classify_add(ev, &n, CRIT_PROPERTY, f->value[FIG_THREATENED_PROPERTY_CNY]);
+		classify_add(ev, n, CRIT_PROPERTY, f->value[FIG_THREATENED_PROPERTY_CNY]);
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < *n; i++) {
 		ev[i].level = classify_level(t, ev[i].crit, ev[i].value);
 		if (ev[i].crit == CRIT_DEATHS || ev[i].crit == CRIT_LOSS) {
 			if (ev[i].level > out->disaster_level)
@@ -297,6 +299,29 @@ void classify_figures(const struct thresholds *t, bool disaster, const struct fi
 	out->level = out->danger_level;
 	if (disaster && out->disaster_level > out->level)
 		out->level = out->disaster_level;
+}
+
+enum level classify_figures_level(const struct thresholds *t, bool disaster,
+				  const struct figures *f)
+{
+	struct classify_eval ev[CRIT_COUNT];
+	/* Only the level members are written: the reasons stay untouched. */
+	struct classification levels;
+	int n;
+
+	classify_levels(t, disaster, f, ev, &n, &levels);
+	return levels.level;
+}
+
+void classify_figures(const struct thresholds *t, bool disaster, const struct figures *f,
+		      struct classification *out)
+{
+	struct classify_eval ev[CRIT_COUNT];
+	int n = 0;
+	bool cm = t->count_missing_as_deaths;
+
+	memset(out, 0, sizeof(*out));
+	classify_levels(t, disaster, f, ev, &n, out);
 
 	/* Deciding criterion first: stable sort by level, highest first. */
 	for (int i = 1; i < n; i++) {

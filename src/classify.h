@@ -38,6 +38,10 @@ struct classification {
  * the deciding criterion, e.g. "deaths+missing 12 >= 10: large". */
 void classify_figures(const struct thresholds *t, bool disaster, const struct figures *f,
 		      struct classification *out);
+/* classify_figures(...).level, without writing the reasons (the writer
+ * classifies every report's incident; the reasons are for people). */
+enum level classify_figures_level(const struct thresholds *t, bool disaster,
+				  const struct figures *f);
 
 /* New reference: {"kind","level","level_zh","response_level","color",
  * "publish","reasons"} as `geoalert classify` prints it (spec §7). */

@@ -340,7 +340,8 @@ int cmd_report(int argc, char **argv)
 	if (!(root = report_build(&rs, since_ms, cfg->alerts.utc_offset_min)))
 		goto out;
 	/* Risk warning products too (issue 14, riskwarning_flow.h). */
-	struct riskwarning_flow_cfg rwcfg = {cfg->riskwarning.signoff, cfg->alerts.utc_offset_min};
+	struct riskwarning_flow_cfg rwcfg = {cfg->riskwarning.signoff, cfg->alerts.utc_offset_min,
+					     NULL};
 	json_t *rw = riskwarning_flow_timeliness(s, &rwcfg, since_ms);
 	if (rw == NULL || json_object_set_new(root, "riskwarnings", rw) != 0)
 		goto out;

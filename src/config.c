@@ -93,6 +93,7 @@ static const struct option options[] = {
      offsetof(struct config, stations.max_observed_age_s), 0, 60, 365 * 86400},
     S("devices", "file", devices.file),
     I("devices", "confirm_points", devices.confirm_points, 1, 100),
+    I("devices", "keep_days", devices.keep_days, 0, 36500),
     {"devices", "clear_after", OPT_DURATION, offsetof(struct config, devices.clear_after_s), 0, 0,
      30 * 86400},
     S("geo", "regions", geo.regions),
@@ -161,6 +162,7 @@ void config_defaults(struct config *c)
 	c->stations.max_observed_age_s = 7 * 86400;
 	c->devices.confirm_points = 2;
 	c->devices.clear_after_s = 6 * 3600;
+	c->devices.keep_days = 400;
 	c->http.healthz_backlog_s = 600;
 	c->http.connections_per_address = 32;
 	c->http.request_timeout_s = 10;
@@ -489,6 +491,16 @@ static ga_err config_beside_store(const struct config *c, const char *key, const
  * cap_sender is checked against CAP's rules for <sender>. */
 static ga_err config_alert_defaults(struct config *c, char *err, size_t errlen)
 {
+	/* Several instances must sign with one key, the public's proof: no
+	 * key made per node beside a store that is not a file. */
+	if (c->store.url[0] != '\0' &&
+	    (c->alerts.signing_key_file[0] == '\0' || c->alerts.cap_signing_key_file[0] == '\0')) {
+		snprintf(err, errlen,
+			 "[alerts] signing_key_file and cap_signing_key_file: must be set with "
+			 "[store] url (every instance signs with the same keys: start one, then "
+			 "copy its key files to the others)");
+		return GA_ERR_CONFIG;
+	}
 	if (config_beside_store(c, "signing_key_file", "signing-key.pem",
 				c->alerts.signing_key_file, sizeof(c->alerts.signing_key_file), err,
 				errlen) != GA_OK ||

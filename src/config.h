@@ -119,6 +119,7 @@ struct config {
 		char file[CONFIG_PATH_MAX]; /* monitoring-device registry (§12); "" = none */
 		int confirm_points;	    /* points at a higher level before it rises */
 		int clear_after_s;	    /* below a level this long before it falls */
+		int keep_days;		    /* points and refused frames kept; 0: all */
 	} devices;
 
 	struct {

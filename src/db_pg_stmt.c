@@ -1,6 +1,7 @@
 /* db_pg_stmt.c - the PostgreSQL backend's statements: bind, the lazy
  * server-side PREPARE per parameter-type signature, step, columns
  * (db_pg.c's header comment has the contract). */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db_pg_internal.h"
 
@@ -35,6 +37,7 @@ struct pg_stmt {
 	struct pg_param p[DB_PG_PARAMS_MAX];
 	struct pg_prepared prep[DB_PG_PREPARED_MAX];
 	int evict;     /* next slot to reuse when all are taken */
+	bool writes;   /* INSERT, UPDATE, DELETE or WITH: may break a constraint */
 	bool ran;      /* stepped since the last reset */
 	PGresult *res; /* rows not yet all stepped over */
 	int row, nrows, ncols;
@@ -43,6 +46,21 @@ struct pg_stmt {
 };
 
 /* ---- statements ---- */
+
+/* True when sql begins (after blanks) with INSERT, UPDATE, DELETE or WITH:
+ * a statement that may break a constraint. */
+static bool pg_writes(const char *sql)
+{
+	static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE", "WITH"};
+
+	sql += strspn(sql, " \t\r\n");
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		size_t n = strlen(verbs[i]);
+		if (strncasecmp(sql, verbs[i], n) == 0 && !isalnum((unsigned char)sql[n]))
+			return true;
+	}
+	return false;
+}
 
 int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out)
 {
@@ -69,6 +87,7 @@ int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out)
 		db_pg_seterr(db, "%s", err);
 		goto out;
 	}
+	st->writes = pg_writes(sql);
 	*out = &st->base;
 	st = NULL;
 	rc = DB_OK;
@@ -347,6 +366,70 @@ out:
 	return pp;
 }
 
+/* Runs the prepared statement name under SAVEPOINT ga_stmt, in one round
+ * trip: SAVEPOINT, the statement and RELEASE go as one libpq pipeline.
+ * When the statement fails, ROLLBACK TO and RELEASE follow (two more
+ * round trips, on failure only) and the statement's code and message are
+ * db's; the transaction stays usable. *out: the statement's result (NULL
+ * on failure). DB_OK or the error code. */
+static int pg_run_savepoint(struct pg_db *db, const char *name, int n, const char *const *values,
+			    const int *lengths, const int *formats, PGresult **out)
+{
+	PGconn *c = db->conn;
+	PGresult *r[3] = {NULL, NULL, NULL}, *x;
+	int rc;
+
+	*out = NULL;
+	if (!PQenterPipelineMode(c)) {
+		db_pg_seterr(db, "pipeline: %s", PQerrorMessage(c));
+		return db_pg_code(db, NULL);
+	}
+	if (PQsendQueryParams(c, "SAVEPOINT ga_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	    PQsendQueryPrepared(c, name, n, values, lengths, formats, 0) &&
+	    PQsendQueryParams(c, "RELEASE SAVEPOINT ga_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	    PQpipelineSync(c)) {
+		/* Each query's results end with a NULL; the sync follows. A broken
+		 * connection gives NULLs, which end every loop. */
+		for (int q = 0; q < 3; q++)
+			while ((x = PQgetResult(c)) != NULL) {
+				if (r[q] == NULL)
+					r[q] = x;
+				else
+					PQclear(x);
+			}
+		if ((x = PQgetResult(c)) != NULL)
+			PQclear(x); /* PGRES_PIPELINE_SYNC */
+	}
+	if (!PQexitPipelineMode(c) && PQstatus(c) != CONNECTION_BAD)
+		db_pg_seterr(db, "pipeline: %s", PQerrorMessage(c));
+	if ((rc = db_pg_code(db, r[0])) != DB_OK) {
+		/* No savepoint: the transaction was lost or aborted before. */
+		db_pg_seterr_res(db, r[0], rc);
+		goto out;
+	}
+	if ((rc = db_pg_code(db, r[1])) != DB_OK) {
+		db_pg_seterr_res(db, r[1], rc);
+		if (rc != DB_LOST) {
+			int r2 = db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_stmt");
+			if (r2 == DB_OK)
+				r2 = db_pg_cmd(db, "RELEASE SAVEPOINT ga_stmt");
+			if (r2 != DB_OK) /* the transaction may be unusable: say so */
+				rc = r2;
+		}
+		goto out;
+	}
+	if ((rc = db_pg_code(db, r[2])) != DB_OK) {
+		db_pg_seterr_res(db, r[2], rc);
+		goto out;
+	}
+	*out = r[1];
+	r[1] = NULL;
+out:
+	for (int q = 0; q < 3; q++)
+		PQclear(r[q]);
+	return rc;
+}
+
 /* Runs st with its bindings: DB_ROW, DB_DONE or an error code. */
 static int pg_run(struct pg_stmt *st)
 {
@@ -384,11 +467,20 @@ static int pg_run(struct pg_stmt *st)
 			break;
 		}
 	}
-	res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
-	if ((rc = db_pg_code(db, res)) != DB_OK) {
-		db_pg_seterr_res(db, res, rc);
-		goto out;
+	/* In a transaction, an error aborts the whole of it in PostgreSQL
+	 * but only the statement in SQLite, and the store relies on that: a
+	 * duplicate report or a refused row leaves the group's transaction
+	 * usable (store.c, store_error). A statement that writes runs under
+	 * a savepoint, rolled back to when it fails (pg_run_savepoint). */
+	if (st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+		rc = pg_run_savepoint(db, pp->name, st->nparams, values, lengths, formats, &res);
+	else {
+		res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
+		if ((rc = db_pg_code(db, res)) != DB_OK)
+			db_pg_seterr_res(db, res, rc);
 	}
+	if (rc != DB_OK)
+		goto out;
 	db_pg_count(db, res);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
 		rc = DB_DONE;

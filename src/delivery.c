@@ -165,6 +165,23 @@ out:
 	return e;
 }
 
+ga_err delivery_list_rows(struct store *s, const struct config *cfg, const char *subject,
+			  json_t **out)
+{
+	struct delivery_walk w = {cfg, json_array(), GA_OK};
+	ga_err e;
+
+	if (w.arr == NULL)
+		return GA_ERR_NOMEM;
+	if ((e = store_delivery_each(s, subject, delivery_list_cb, &w)) != GA_OK ||
+	    (e = w.e) != GA_OK) {
+		json_decref(w.arr);
+		return e;
+	}
+	*out = w.arr;
+	return GA_OK;
+}
+
 /* --- re-send ------------------------------------------------------- */
 
 ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t officer_id,

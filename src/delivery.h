@@ -66,6 +66,12 @@ ga_err delivery_targets(struct store *s, const struct config *cfg, const char *a
  * no draft at all. */
 ga_err delivery_list(struct store *s, const struct config *cfg, const char *alert_id, json_t **out);
 
+/* The ledger rows of subject (an alert_id, or "rw:{product_id}" of a
+ * risk warning, riskwarning_deliver.h) as delivery_list's "deliveries";
+ * an empty array when there are none. New reference in *out. */
+ga_err delivery_list_rows(struct store *s, const struct config *cfg, const char *subject,
+			  json_t **out);
+
 /* One transaction: the latest version's row of alert_id to channel, when
  * failed, is pending again with a new deadline; audit "delivery.resend"
  * by officer_id. GA_ERR_NOTFOUND (no such row: msg), GA_ERR_CONFLICT (not

@@ -12,7 +12,8 @@
 #include "delivery_limit.h"
 #include "workflow.h"
 
-#define DELIVERY_URL_MAX (CONFIG_STR_MAX + 64)
+/* + "/alerts/{id}", or "/warnings/" and a 64-character product_id */
+#define DELIVERY_URL_MAX (CONFIG_STR_MAX + 96)
 #define DELIVERY_RATE_WAIT_MS 60000 /* refused for rate without Retry-After */
 #define DELIVERY_MQTT_DONE_MAX DELIVERY_INFLIGHT_MAX
 

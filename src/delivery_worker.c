@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "riskwarning_deliver.h"
 #include "sign.h"
 #include "timeutil.h"
 
@@ -77,6 +78,7 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 					     int64_t mono, struct delivery_job **failed)
 {
 	struct delivery_chan *dc = delivery_chan_find(d, row->channel);
+	const char *rw = riskwarning_deliver_product(row->alert_id); /* a risk warning's row */
 	struct delivery_job *j;
 	ga_err e;
 
@@ -86,8 +88,8 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 		return NULL;
 	j->row = *row;
 	j->dc = dc;
-	snprintf(j->public_url, sizeof(j->public_url), "%s/alerts/%s", d->cfg->http.public_base_url,
-		 row->alert_id);
+	snprintf(j->public_url, sizeof(j->public_url), "%s/%s/%s", d->cfg->http.public_base_url,
+		 rw ? "warnings" : "alerts", rw ? rw : row->alert_id);
 	if (dc == NULL) {
 		delivery_job_fail(j, CHANNEL_RETRY, "channel no longer configured");
 		j->row.deadline_ms = 0; /* nothing to wait for */
@@ -95,7 +97,9 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 		*failed = j;
 		return NULL;
 	}
-	e = workflow_published_json(d->store, &d->wf, row->alert_id, row->version, &j->alert);
+	e = rw ? riskwarning_deliver_message(d->store, d->cfg, rw, row->version, row->msg_type,
+					     row->channel, &j->alert)
+	       : workflow_published_json(d->store, &d->wf, row->alert_id, row->version, &j->alert);
 	/* The JSON /alerts/{id}.json serves: signed the same way. */
 	if (e == GA_OK && d->wf.signer != NULL)
 		e = sign_alert(d->wf.signer, j->alert);
@@ -105,7 +109,7 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 		delivery_job_free(j);
 		return NULL;
 	}
-	j->cj.alert_id = j->row.alert_id;
+	j->cj.alert_id = rw ? riskwarning_deliver_product(j->row.alert_id) : j->row.alert_id;
 	j->cj.version = j->row.version;
 	j->cj.msg_type = j->row.msg_type;
 	j->cj.idem_key = j->row.idem_key;

@@ -44,7 +44,7 @@ static int64_t http_incident_window_ms(const struct config *cfg)
 static const char *http_database_problem(struct http *h)
 {
 	const struct http_ctx *c = &h->ctx;
-	ga_err db = c->writer ? writer_last_result(c->writer) : GA_ERR_DB;
+	ga_err db = c->writer ? ingest_writer_last_result(c->writer) : GA_ERR_DB;
 	if (db == GA_OK)
 		db = store_ping(h->store);
 	return db == GA_OK ? NULL : ga_strerror(db);
@@ -298,6 +298,8 @@ static enum MHD_Result http_route(struct http *h, struct MHD_Connection *conn, s
 	}
 	if (http_riskwarning_route(url))
 		return http_riskwarning_handle(h, conn, req);
+	if (http_monitoring_route(url))
+		return http_monitoring_handle(h, conn, req);
 	if (strncmp(url, "/api/", 5) == 0)
 		return http_api_handle(h, conn, req);
 	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)

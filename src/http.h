@@ -22,8 +22,10 @@ struct sign_key;
 struct thresholds;
 struct watchdog;
 struct workflow_ctx;
-struct writer;
+struct ingest_writer;
 struct http;
+struct device_registry;
+struct registry;
 
 /* What the HTTP server reads of the service: all borrowed, outliving the
  * server; the struct itself is copied by http_start. */
@@ -38,10 +40,14 @@ struct http_ctx {
 	struct sign_key *signer;	  /* the alert JSON's signature; NULL: unsigned */
 	struct cap_sign_lazy *cap_signer; /* CAP's */
 	/* What /healthz and /metrics report. */
-	struct writer *writer;
+	struct ingest_writer *writer;
 	struct ingest *const *ingest; /* the sessions start after the server: NULL till then */
 	struct watchdog *watchdog;
 	struct ingest_stats *stats;
+	/* The device and station registries (§12 monitoring), read under
+	 * lock; NULL or *NULL: none. */
+	struct device_registry *const *devices;
+	struct registry *const *registry;
 };
 
 /* Opens its own store connection (ctx->wf must be set up: the API acts

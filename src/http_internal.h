@@ -213,6 +213,11 @@ bool http_riskwarning_route(const char *url);
 enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
 					const struct http_req *req);
 /* --- http_warning.c: /warnings/{product_id}[.json|.xml] (issue 14) --- */
+/* --- http_monitoring.c: GET /api/v1/monitoring[/{station_id}] (§12) -- */
+bool http_monitoring_route(const char *url);
+enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *conn,
+				       const struct http_req *req);
+
 bool http_warning_route(const char *url);
 enum MHD_Result http_warning_handle(struct http *h, struct MHD_Connection *conn,
 				    const struct http_req *req);

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery.h"
 #include "http_internal.h"
 #include "log.h"
+#include "riskwarning_deliver.h"
 #include "riskwarning_flow.h"
 #include "riskwarning_page.h"
 #include "timeutil.h"
@@ -78,7 +80,8 @@ static bool http_rw_parse(const char *url, const char *method, enum http_rw_op *
 static struct riskwarning_flow_cfg http_rw_cfg(const struct http *h)
 {
 	return (struct riskwarning_flow_cfg){.signoff = h->ctx.cfg->riskwarning.signoff,
-					     .utc_offset_min = h->ctx.cfg->alerts.utc_offset_min};
+					     .utc_offset_min = h->ctx.cfg->alerts.utc_offset_min,
+					     .deliver = h->wf.delivery_cfg};
 }
 
 static enum MHD_Result http_rw_fail(struct MHD_Connection *conn, const struct http_req *req,
@@ -118,6 +121,18 @@ static enum MHD_Result http_rw_intake(struct http *h, struct MHD_Connection *con
 	}
 	snprintf(source, sizeof(source), "api:%s", who->officer.name);
 	e = riskwarning_parse(&ctx, req->body, req->body ? req->len : 0, w, errs);
+	/* supersedes must name a stored product: checked inside the intake's
+	 * transaction, rejected here like any invalid product */
+	bool unknown = false;
+	if (e == GA_OK && w->supersedes != NULL && w->supersedes[0] != '\0') {
+		struct store_riskwarning old;
+		unknown = store_riskwarning_get(h->store, w->supersedes, &old) == GA_ERR_NOTFOUND;
+		store_riskwarning_clear(&old);
+		if (unknown) {
+			riskwarning_flow_supersedes_error(w, errs);
+			e = GA_ERR_INVAL;
+		}
+	}
 	if (e == GA_ERR_INVAL) {
 		json_t *list = report_errors_to_json(errs);
 		reasons = list ? json_dumps(list, JSON_COMPACT) : NULL;
@@ -249,6 +264,13 @@ static enum MHD_Result http_rw_get(struct http *h, struct MHD_Connection *conn,
 	store_riskwarning_clear(&row);
 	if (o == NULL)
 		return http_rw_fail(conn, req, GA_ERR_NOMEM, NULL);
+	/* its deliveries, as an alert's (GET /api/v1/alerts/{id}/deliveries) */
+	json_t *dl = NULL;
+	if ((e = riskwarning_deliver_list(h->store, h->ctx.cfg, id, &dl)) != GA_OK ||
+	    json_object_set_new(o, "deliveries", dl) != 0) {
+		json_decref(o);
+		return http_rw_fail(conn, req, e != GA_OK ? e : GA_ERR_NOMEM, NULL);
+	}
 	return http_send_json(conn, MHD_HTTP_OK, o, NULL);
 }
 
@@ -277,10 +299,12 @@ static enum MHD_Result http_rw_act(struct http *h, struct MHD_Connection *conn,
 					      RISKWARNING_REASON_MAX);
 			goto out;
 		}
-		e = riskwarning_flow_end(h->store, &who->officer, id, op == RW_CANCEL,
-					 json_string_value(reason), time_now_ms(), msg,
-					 sizeof(msg));
+		e = riskwarning_flow_end_cfg(h->store, &cfg, &who->officer, id, op == RW_CANCEL,
+					     json_string_value(reason), time_now_ms(), msg,
+					     sizeof(msg));
 	}
+	if (e == GA_OK && (published || op == RW_CANCEL))
+		delivery_kick(h->ctx.delivery); /* its ledger rows are committed */
 	if (e != GA_OK) {
 		r = http_rw_fail(conn, req, e, msg);
 		goto out;

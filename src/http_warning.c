@@ -152,6 +152,14 @@ static enum MHD_Result http_warning_cap(struct http *h, struct MHD_Connection *c
 		}
 		store_riskwarning_clear(&old);
 	}
+	/* A cancel is the product's next version (store_rwversion.h): its
+	 * Cancel references the version it cancels. */
+	if (cancel && w->version > 1) {
+		char pubsent[TIME_TEXT_MAX];
+		http_warning_time(h, w->published_ms, pubsent);
+		snprintf(refs, sizeof(refs), "%s,%s-%d,%s", h->ctx.cfg->alerts.cap_sender,
+			 w->product_id, w->version - 1, pubsent);
+	}
 	struct riskwarning_cap_opts o = {
 	    .sender = h->ctx.cfg->alerts.cap_sender,
 	    .base_url = base,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "geo.h"
+#include "incident_index.h"
 #include "log.h"
 
 #define HOUR_MS (60LL * 60 * 1000)
@@ -61,9 +62,11 @@ static bool incident_near_cb(const struct incident *inc, void *arg)
 }
 
 /* The nearest open incident of the report's type within the radius and
- * window. GA_ERR_NOTFOUND if none. */
-static ga_err incident_find_near(struct store *s, const struct incident_rules *rules,
-				 const struct report *r, struct incident *out)
+ * window, from the index when it is sure, else from the store.
+ * GA_ERR_NOTFOUND if none. */
+static ga_err incident_find_near(struct store *s, struct incident_index *idx,
+				 const struct incident_rules *rules, const struct report *r,
+				 struct incident *out)
 {
 	struct incident_nearest n = {
 	    .lon = r->lon, .lat = r->lat, .radius_m = rules->near_radius_m};
@@ -82,11 +85,15 @@ static ga_err incident_find_near(struct store *s, const struct incident_rules *r
 		}
 		/* else: crosses the antimeridian; scan every longitude. */
 	}
-	e = store_incident_near(s, r->hazard_type, r->observed_at_ms, rules->near_window_ms,
+	if (incident_index_near(idx, r->hazard_type, r->observed_at_ms, rules->near_window_ms,
 				min_lon, max_lon, r->lat - dlat, r->lat + dlat, incident_near_cb,
-				&n);
-	if (e != GA_OK)
-		return e;
+				&n) == INCIDENT_INDEX_UNSURE) {
+		e = store_incident_near(s, r->hazard_type, r->observed_at_ms, rules->near_window_ms,
+					min_lon, max_lon, r->lat - dlat, r->lat + dlat,
+					incident_near_cb, &n);
+		if (e != GA_OK)
+			return e;
+	}
 	if (!n.found)
 		return GA_ERR_NOTFOUND;
 	*out = n.best;
@@ -95,8 +102,9 @@ static ga_err incident_find_near(struct store *s, const struct incident_rules *r
 
 /* Finds the incident r joins: GA_OK with *inc filled, GA_ERR_NOTFOUND
  * when it opens a new one (*named set when it named an unknown id). */
-static ga_err incident_find(struct store *s, const struct incident_rules *rules,
-			    const struct report *r, struct incident *inc, bool *named)
+static ga_err incident_find(struct store *s, struct incident_index *idx,
+			    const struct incident_rules *rules, const struct report *r,
+			    struct incident *inc, bool *named)
 {
 	ga_err e;
 
@@ -109,14 +117,24 @@ static ga_err incident_find(struct store *s, const struct incident_rules *rules,
 		return e;
 	}
 	if (r->hazard_point_id[0] != '\0') {
-		e = store_incident_by_hazard_point(s, r->hazard_point_id, r->hazard_type,
-						   r->observed_at_ms, rules->hazard_point_window_ms,
-						   inc);
-		if (e != GA_ERR_NOTFOUND)
-			return e;
+		switch (incident_index_by_hazard_point(idx, r->hazard_point_id, r->hazard_type,
+						       r->observed_at_ms,
+						       rules->hazard_point_window_ms, inc)) {
+		case INCIDENT_INDEX_FOUND:
+			return GA_OK;
+		case INCIDENT_INDEX_NONE:
+			break;
+		case INCIDENT_INDEX_UNSURE:
+			e = store_incident_by_hazard_point(s, r->hazard_point_id, r->hazard_type,
+							   r->observed_at_ms,
+							   rules->hazard_point_window_ms, inc);
+			if (e != GA_ERR_NOTFOUND)
+				return e;
+			break;
+		}
 	}
 	if (r->has_point && isfinite(r->lon) && isfinite(r->lat))
-		return incident_find_near(s, rules, r, inc);
+		return incident_find_near(s, idx, rules, r, inc);
 	return GA_ERR_NOTFOUND;
 }
 
@@ -147,7 +165,13 @@ ga_err incident_assign(struct store *s, const struct incident_rules *rules,
 		       const struct thresholds *t, const struct report *r, int64_t received_ms,
 		       struct incident *inc)
 {
-	struct classification c;
+	return incident_assign_indexed(s, NULL, rules, t, r, received_ms, inc);
+}
+
+ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
+			       const struct incident_rules *rules, const struct thresholds *t,
+			       const struct report *r, int64_t received_ms, struct incident *inc)
+{
 	struct incident cur;
 	bool named = false;
 	ga_err e;
@@ -156,16 +180,34 @@ ga_err incident_assign(struct store *s, const struct incident_rules *rules,
 	    r->station_id == NULL)
 		return GA_ERR_INVAL;
 
-	e = incident_find(s, rules, r, &cur, &named);
+	if (idx != NULL && (e = incident_index_ready(idx, s, received_ms)) != GA_OK)
+		return e;
+	e = incident_find(s, idx, rules, r, &cur, &named);
 	int prev_level = e == GA_OK ? (int)cur.level : -1;
-	if (e == GA_ERR_NOTFOUND && !named)
+	bool created = false;
+	if (e == GA_ERR_NOTFOUND && !named) {
 		e = incident_open(s, rules, r, received_ms, &cur);
+		created = e == GA_OK;
+		if (created) /* the index sees its station figures from the first */
+			incident_index_put(idx, &cur, true);
+	}
 	if (e != GA_OK)
 		return e;
 	cur.prev_level = prev_level;
 
-	e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms, &r->figures,
-					&cur.figures);
+	/* The figures: folded by the index when it knows the incident's
+	 * station figures (the store then only stores the station's), else
+	 * by the store. */
+	struct figures folded;
+	if (incident_index_fold_figures(idx, cur.id, r->station_id, r->observed_at_ms, &r->figures,
+					&folded)) {
+		e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms,
+						&r->figures, NULL);
+		cur.figures = folded;
+	} else {
+		e = store_incident_fold_figures(s, cur.id, r->station_id, r->observed_at_ms,
+						&r->figures, &cur.figures);
+	}
 	if (e != GA_OK)
 		return e;
 	if (r->kind == KIND_DISASTER)
@@ -175,12 +217,12 @@ ga_err incident_assign(struct store *s, const struct incident_rules *rules,
 	if (r->observed_at_ms > cur.last_observed_ms)
 		cur.last_observed_ms = r->observed_at_ms;
 	cur.nreports++;
-	classify_figures(t, cur.has_disaster, &cur.figures, &c);
-	cur.level = c.level;
+	cur.level = classify_figures_level(t, cur.has_disaster, &cur.figures);
 	cur.updated_ms = received_ms;
 	e = store_incident_update(s, &cur);
 	if (e != GA_OK)
 		return e;
+	incident_index_put(idx, &cur, created);
 	*inc = cur;
 	return GA_OK;
 }

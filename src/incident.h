@@ -10,6 +10,8 @@
 #include "report.h"
 #include "store.h"
 
+struct incident_index;
+
 struct incident_rules {
 	int64_t hazard_point_window_ms; /* same hazard point and type: 72 h */
 	int64_t near_window_ms;		/* same type nearby: 24 h */
@@ -31,5 +33,14 @@ void incident_rules_default(struct incident_rules *rules);
 ga_err incident_assign(struct store *s, const struct incident_rules *rules,
 		       const struct thresholds *t, const struct report *r, int64_t received_ms,
 		       struct incident *inc);
+
+/* As incident_assign, the lookups answered by idx (the writer's index of
+ * open incidents, incident_index.h) when it is sure, by the store when
+ * not; idx is loaded when it is not, and told the incident's new state.
+ * idx NULL: the store only. A failure here means the transaction must be
+ * rolled back and idx discarded (incident_index_discard). */
+ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
+			       const struct incident_rules *rules, const struct thresholds *t,
+			       const struct report *r, int64_t received_ms, struct incident *inc);
 
 #endif

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ingest_device.h"
 #include "ingest_internal.h"
 #include "ingest_outbox.h"
 #include "ingest_receipt.h"
@@ -75,8 +76,8 @@ static void ingest_send_backlog(struct ingest_session *ss)
 	struct ingest *in = ss->in;
 	int n = 0;
 	for (struct ingest_backlog *b = in->backlog; b; b = b->next, n++)
-		outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
-	outbox_flush(in->outbox);
+		ingest_outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
+	ingest_outbox_flush(in->outbox);
 	if (n)
 		log_info("mqtt %s: sent %d receipts left over from the last run", ss->client_id, n);
 	ingest_backlog_free(in->backlog);
@@ -92,7 +93,7 @@ static bool ingest_batch_grow(struct ingest_session *ss)
 	if (!b)
 		return false;
 	ss->batch = b;
-	struct writer_item **it = realloc(ss->items, (size_t)cap * sizeof(*it));
+	struct ingest_writer_item **it = realloc(ss->items, (size_t)cap * sizeof(*it));
 	if (!it)
 		return false;
 	ss->items = it;
@@ -107,6 +108,8 @@ static void ingest_msg_free(struct ingest_msg *m)
 	report_cleanup(&m->r);
 	riskwarning_cleanup(m->rw);
 	free(m->rw);
+	ingest_device_frame_cleanup(m->dev);
+	free(m->dev);
 	free(m->it.errs);
 	free(m->it.receipt);
 	if (m->topic != m->topic_buf)
@@ -126,6 +129,7 @@ static void ingest_msg_put(struct ingest_session *ss, struct ingest_msg *m)
 	}
 	report_cleanup(&m->r);
 	riskwarning_cleanup(m->rw);
+	ingest_device_frame_cleanup(m->dev);
 	free(m->it.errs);
 	m->it.errs = NULL;
 	free(m->it.receipt);
@@ -199,8 +203,22 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	const char *issuer = riskwarning_flow_topic_issuer(m->topic);
 	const char *station = issuer ? issuer : ingest_topic_station(m->topic);
 	ga_err valid;
+	const char *dp_device = NULL;
+	bool device = svc->cfg.devices.file[0] && ingest_device_topic(m->topic, &dp_device);
 	ss->scratch.n = 0;
 	ss->scratch.truncated = false;
+	if (device) {
+		/* A monitoring device's data frame (issue 13): stored in the
+		 * same commit, no receipt. */
+		if (!m->dev && !(m->dev = calloc(1, sizeof(*m->dev))))
+			goto nomem;
+		if (ingest_device_parse(svc, dp_device, msg->payload, len, received_ms, m->dev) !=
+		    GA_OK)
+			goto nomem;
+		valid = GA_OK;
+		m->receipt_topic[0] = '\0';
+		goto queue;
+	}
 	if (issuer) {
 		/* A risk warning product (issue 14): stored and receipted like a
 		 * report, by product_id. */
@@ -242,13 +260,14 @@ parsed:
 			 station);
 	if (n < 0 || (size_t)n >= sizeof(m->receipt_topic))
 		m->receipt_topic[0] = '\0'; /* cannot be answered; still stored */
+queue:
 	if (ss->nbatch == ss->capbatch && !ingest_batch_grow(ss)) {
 		log_warnx("mqtt %s: more than %d reports in one read: refused", ss->client_id,
 			  INGEST_BATCH_HARD);
 		ss->tainted = true;
 		goto fail;
 	}
-	m->it = (struct writer_item){
+	m->it = (struct ingest_writer_item){
 	    .topic = m->topic,
 	    .receipt_topic = m->receipt_topic,
 	    .report_id = issuer ? m->rw->product_id : m->r.report_id,
@@ -257,9 +276,10 @@ parsed:
 	    .raw_total = len,
 	    .raw_sha256 = valid != GA_OK ? m->sha256 : NULL,
 	    .received_ms = received_ms,
-	    .report = valid == GA_OK && !issuer ? &m->r : NULL,
+	    .report = valid == GA_OK && !issuer && !device ? &m->r : NULL,
 	    .riskwarning = valid == GA_OK && issuer ? m->rw : NULL,
 	    .errs = errs,
+	    .device = device ? m->dev : NULL,
 	};
 	ss->batch[ss->nbatch++] = m;
 	ss->batch_bytes += keep;
@@ -275,9 +295,14 @@ nomem:
 }
 
 /* Counts one outcome; a rejection also by each error code. */
-static void ingest_count(struct service *svc, const struct writer_item *it)
+static void ingest_count(struct service *svc, const struct ingest_writer_item *it)
 {
 	static const char *const names[] = {"accepted", "duplicate", "rejected"};
+	/* A risk warning product is not a report: its own counter. */
+	if (riskwarning_flow_topic_issuer(it->topic) != NULL) {
+		metrics_count(&svc->metrics.riskwarnings, names[it->status], 1);
+		return;
+	}
 	metrics_count(&svc->metrics.reports, names[it->status], 1);
 	if (it->status == WRITER_REJECTED && it->errs)
 		for (int k = 0; k < it->errs->n; k++)
@@ -290,7 +315,7 @@ static void ingest_count(struct service *svc, const struct writer_item *it)
 static void ingest_commit_batch(struct ingest_session *ss)
 {
 	struct service *svc = ss->in->svc;
-	struct writer_item **items = ss->items;
+	struct ingest_writer_item **items = ss->items;
 	int n = ss->nbatch;
 
 	for (int i = 0; i < n; i++)
@@ -299,20 +324,28 @@ static void ingest_commit_batch(struct ingest_session *ss)
 	ss->nreports += (uint64_t)n;
 	if (n > ss->max_batch)
 		ss->max_batch = n;
-	ga_err stored = n ? writer_submit_many(svc->writer, items, n) : GA_OK;
+	ga_err stored = n ? ingest_writer_submit_many(svc->writer, items, n) : GA_OK;
 	if (stored != GA_OK || ss->tainted) {
 		ingest_refuse(ss);
 		atomic_fetch_add(&svc->stats.refused, n);
-		metrics_count(&svc->metrics.reports, "refused", (uint64_t)n);
+		for (int i = 0; i < n; i++)
+			metrics_count(riskwarning_flow_topic_issuer(items[i]->topic) != NULL
+					  ? &svc->metrics.riskwarnings
+					  : &svc->metrics.reports,
+				      "refused", 1);
 	} else {
 		int64_t now = time_now_ms();
 		for (int i = 0; i < n; i++) {
-			struct writer_item *it = items[i];
+			struct ingest_writer_item *it = items[i];
+			if (it->device) {
+				ingest_device_count(svc, it->device);
+				continue;
+			}
 			/* Committed: the receipt may go (on its own connection,
 			 * which need not wait for this session's loop_write). */
 			if (it->receipt && it->receipt_topic[0])
-				outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
-					    it->outbox_id);
+				ingest_outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
+						   it->outbox_id);
 			metrics_observe_ms(&svc->metrics.report_receipt, NULL,
 					   (double)(now - it->received_ms));
 			ingest_count(svc, it);
@@ -328,7 +361,7 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				break;
 			}
 		}
-		outbox_flush(ss->in->outbox);
+		ingest_outbox_flush(ss->in->outbox);
 	}
 	for (int i = 0; i < n; i++)
 		ingest_msg_put(ss, ss->batch[i]);
@@ -388,6 +421,7 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 	if (s != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt %s: subscribe: %s", ss->client_id, mosquitto_strerror(s));
 	riskwarning_ingest_subscribe(mosq, ss->in->svc, ss->client_id);
+	ingest_device_subscribe(mosq, ss->in->svc, ss->index, ss->client_id);
 	/* Another share_group before: the session still has that filter
 	 * (each report would come twice). */
 	if (ss->old_topic[0])
@@ -565,7 +599,7 @@ static void ingest_session_drain(struct ingest_session *ss)
 	/* A retired session ends with its connection: the broker forgets it
 	 * (and routes it nothing more). */
 	mosquitto_property *props = NULL;
-	if (ss->retiring && ss->retire_done)
+	if (ss->retiring && ss->retire_done && ss->nreports == 0)
 		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 0);
 	mosquitto_disconnect_v5(ss->mosq, 0, props);
 	mosquitto_property_free_all(&props);

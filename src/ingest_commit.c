@@ -7,12 +7,13 @@
 
 #include <jansson.h>
 
+#include "ingest_device.h"
 #include "ingest_receipt.h"
 #include "riskwarning_flow.h"
 #include "store_stats.h"
 
 /* Stores a rejection inside the open transaction. */
-static ga_err commit_rejected(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_rejected(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	ga_err result = GA_ERR_NOMEM;
 	char *reasons = NULL;
@@ -33,12 +34,12 @@ out:
 }
 
 /* The receipt, stored in the outbox in the same transaction. */
-static ga_err commit_receipt(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_receipt(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	const struct report *r = it->report;
-	it->receipt = receipt_build(it->report_id, it->status, it->incident_id, it->level,
-				    it->received_ms, c->utc_offset_min, it->errs,
-				    r && it->status != WRITER_REJECTED ? r->warnings : 0);
+	it->receipt = ingest_receipt_build(it->report_id, it->status, it->incident_id, it->level,
+					   it->received_ms, c->utc_offset_min, it->errs,
+					   r && it->status != WRITER_REJECTED ? r->warnings : 0);
 	if (!it->receipt)
 		return GA_ERR_NOMEM;
 	if (it->receipt_topic[0] == '\0')
@@ -49,7 +50,7 @@ static ga_err commit_receipt(const struct ingest_commit *c, struct writer_item *
 
 /* One item inside the open transaction. Only storage failures are
  * returned; a report's own faults become a rejection. */
-static ga_err commit_report(const struct ingest_commit *c, struct writer_item *it)
+static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
 	struct report *r = it->report;
 	ga_err result;
@@ -62,6 +63,12 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 		result = riskwarning_flow_intake_mqtt(c->store, it->riskwarning,
 						      c->wf ? c->wf->geo : NULL, it->topic, it->raw,
 						      it->rawlen, it->received_ms);
+		if (result == RISKWARNING_FLOW_UNKNOWN_SUPERSEDES) {
+			if (!it->errs && !(it->errs = calloc(1, sizeof(*it->errs))))
+				return GA_ERR_NOMEM;
+			riskwarning_flow_supersedes_error(it->riskwarning, it->errs);
+			return commit_rejected(c, it);
+		}
 		it->status = result == GA_ERR_DUPLICATE ? WRITER_DUPLICATE : WRITER_ACCEPTED;
 		return result == GA_ERR_DUPLICATE ? GA_OK : result;
 	}
@@ -79,7 +86,8 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 
 	struct incident inc;
 	pthread_rwlock_rdlock(c->lock);
-	result = incident_assign(c->store, c->rules, *c->thresholds, r, it->received_ms, &inc);
+	result = incident_assign_indexed(c->store, c->index, c->rules, *c->thresholds, r,
+					 it->received_ms, &inc);
 	pthread_rwlock_unlock(c->lock);
 	if (result == GA_ERR_NOTFOUND) {
 		/* Valid reports come without an error list: make one. The
@@ -116,10 +124,17 @@ static ga_err commit_report(const struct ingest_commit *c, struct writer_item *i
 	return GA_OK;
 }
 
-ga_err ingest_commit_item(const struct ingest_commit *c, struct writer_item *it)
+ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
+	if (it->device) /* a device's data frame: no receipt (ingest_device.h) */
+		return ingest_device_commit(c->devices, it);
 	ga_err result = commit_report(c, it);
 	if (result != GA_OK)
 		return result;
 	return commit_receipt(c, it);
+}
+
+void ingest_commit_done(const struct ingest_commit *c, bool ok)
+{
+	ingest_device_txn_end(c->devices, ok);
 }

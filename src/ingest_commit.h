@@ -15,6 +15,7 @@
 #include "workflow.h"
 
 struct thresholds;
+struct ingest_device;
 
 /* What the step reads; all borrowed, outliving the writer. */
 struct ingest_commit {
@@ -28,6 +29,12 @@ struct ingest_commit {
 	 * wf->templates is set. */
 	const struct workflow_ctx *wf;
 	int utc_offset_min; /* the receipts' times ([alerts] utc_offset) */
+	/* The writer's index of open incidents (incident_index.h), owned by
+	 * the writer thread, which discards it when a transaction fails; NULL:
+	 * the incident lookups go to the store. */
+	struct incident_index *index;
+	/* Monitoring devices' frames (ingest_device.h); NULL: none taken. */
+	struct ingest_device *devices;
 };
 
 /* Commits one item: a rejection (it->report NULL, or an unknown
@@ -37,6 +44,9 @@ struct ingest_commit {
  * it->status, incident_id, level, draft_made. Only storage failures are
  * returned (the transaction must then be rolled back); a report's own
  * faults become a rejection. */
-ga_err ingest_commit_item(const struct ingest_commit *c, struct writer_item *it);
+ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it);
+
+/* The writer's transaction was committed (ok) or rolled back. */
+void ingest_commit_done(const struct ingest_commit *c, bool ok);
 
 #endif

@@ -81,7 +81,8 @@ ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char 
 
 /* The receipts' connection ({client_id}-receipts, clean start: what it
  * had not sent when it went away is in the outbox table). */
-static ga_err ingest_outbox_start(struct ingest *in, const char *password, char *err, size_t errlen)
+static ga_err ingest_connect_receipts(struct ingest *in, const char *password, char *err,
+				      size_t errlen)
 {
 	const struct config *cfg = &in->svc->cfg;
 	char id[sizeof(cfg->mqtt.client_id) + 16];
@@ -101,8 +102,8 @@ static ga_err ingest_outbox_start(struct ingest *in, const char *password, char 
 		mosquitto_destroy(mosq);
 		return GA_ERR_MQTT;
 	}
-	return outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
-			    &in->outbox, err, errlen);
+	return ingest_outbox_start(mosq, in->svc->writer, in->host, in->port, cfg->mqtt.keepalive,
+				   &in->outbox, err, errlen);
 }
 
 /* The topic filter of this configuration's sessions. */
@@ -219,15 +220,57 @@ out:
 	return e;
 }
 
+/* Retires one session (ss: room for it): passes of connect, take what the
+ * broker gives until it is quiet, disconnect, until a pass takes nothing:
+ * only that pass ends the session (session expiry 0, ingest.c), so no
+ * report the broker still queued for it is dropped with it (mosquitto
+ * 2.0 was seen to stop sending a resumed session its queue after the
+ * first Receive Maximum's worth). Forgets it in store when ended.
+ * Returns true when it was ended. */
+static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
+				  const struct ingest_retiree *r, struct store *store,
+				  const char *whose)
+{
+	unsigned long long taken = 0;
+	char err[256];
+	bool ended = false;
+
+	for (int pass = 0; pass < INGEST_RETIRE_PASSES && !atomic_load(&in->stopping); pass++) {
+		memset(ss, 0, sizeof(*ss));
+		if (ingest_session_init(in, ss, -1, r, in->password, err, sizeof(err)) != GA_OK) {
+			log_warnx("mqtt: retiring session %s: %s", r->client_id, err);
+			ingest_session_free(ss);
+			return false;
+		}
+		ingest_session_main(ss);
+		bool found = ss->retire_found, done = ss->retire_done;
+		unsigned long long n = ss->nreports;
+		ingest_session_free(ss);
+		taken += n;
+		if (!found || (done && n == 0)) {
+			ended = done || !found;
+			break;
+		}
+		if (!done)
+			break; /* stopped before the end */
+	}
+	log_info("mqtt %s: session %s left: %llu reports taken, session %s", r->client_id, whose,
+		 taken, ended ? "ended" : "kept (taken again next time)");
+	if (ended && store_mqtt_session_delete(store, r->client_id) != GA_OK)
+		log_warnx("mqtt %s: ended, but still in the database: tried again next time",
+			  r->client_id);
+	return ended;
+}
+
 /* The sessions an earlier run left at the broker (plan->retire), one
  * after another: mosquitto keeps routing a share of the reports to an
  * offline member of the shared subscription, where they would wait until
  * the session expires. Each is connected without clean start; the CONNACK
  * says whether the broker has it. A session it has is unsubscribed,
  * gives what it holds (stored and receipted like any report), and is
- * ended with a session expiry of 0; one it does not have is ended at
- * once. Either way the store forgets it; one this run stops before the
- * end is tried again next time. */
+ * ended with a session expiry of 0 once a pass takes nothing
+ * (ingest_retire_session); one it does not have is ended at once. Either way the store forgets it;
+ * one this run stops before the end is tried again next time. */
 static void *ingest_retire_main(void *arg)
 {
 	struct ingest *in = arg;
@@ -244,28 +287,8 @@ static void *ingest_retire_main(void *arg)
 		log_warnx("mqtt: cannot retire the sessions an earlier run left: %s", err);
 		return NULL;
 	}
-	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping); i++) {
-		struct ingest_session *ss = &in->retire;
-		memset(ss, 0, sizeof(*ss));
-		if (ingest_session_init(in, ss, -1, &p->retire[i], in->password, err,
-					sizeof(err)) != GA_OK) {
-			log_warnx("mqtt: retiring session %s: %s", p->retire[i].client_id, err);
-			ingest_session_free(ss);
-			continue;
-		}
-		ingest_session_main(ss);
-		if (ss->retire_found)
-			log_info(
-			    "mqtt %s: session an earlier run left: %llu reports taken, session "
-			    "%s",
-			    ss->client_id, (unsigned long long)ss->nreports,
-			    ss->retire_done ? "ended" : "kept (stopped before the end)");
-		if (ss->retire_done && store_mqtt_session_delete(store, ss->client_id) != GA_OK)
-			log_warnx(
-			    "mqtt %s: ended, but still in the database: tried again next start",
-			    ss->client_id);
-		ingest_session_free(ss);
-	}
+	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping); i++)
+		ingest_retire_session(in, &in->retire, &p->retire[i], store, "an earlier run");
 	store_close(store);
 	return NULL;
 }
@@ -286,7 +309,7 @@ static bool ingest_takeover_receipt(int64_t id, const char *topic, const char *p
 {
 	struct ingest *in = arg;
 
-	outbox_send(in->outbox, topic, payload, id);
+	ingest_outbox_send(in->outbox, topic, payload, id);
 	return true;
 }
 
@@ -294,7 +317,6 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 {
 	struct ingest_plan p = {0};
 	struct ingest_session *ss = NULL;
-	char err[256];
 	int taken = 0;
 
 	if ((p.retire = calloc(INGEST_RETIRE_MAX, sizeof(*p.retire))) == NULL ||
@@ -306,33 +328,14 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 		log_warnx("cluster: taking over %s: cannot read its sessions", dead);
 		goto out;
 	}
-	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++) {
-		memset(ss, 0, sizeof(*ss));
-		if (ingest_session_init(in, ss, -1, &p.retire[i], in->password, err, sizeof(err)) !=
-		    GA_OK) {
-			log_warnx("cluster: taking over session %s: %s", p.retire[i].client_id,
-				  err);
-			ingest_session_free(ss);
-			continue;
-		}
-		ingest_session_main(ss);
-		log_info("cluster: session %s of %s: %llu reports taken, session %s", ss->client_id,
-			 dead, (unsigned long long)ss->nreports,
-			 ss->retire_done ? "ended" : "kept (stopped before the end)");
-		if (ss->retire_done) {
-			taken++;
-			if (store_mqtt_session_delete(s, ss->client_id) != GA_OK)
-				log_warnx("cluster: session %s ended, but still in the database",
-					  ss->client_id);
-		}
-		ingest_session_free(ss);
-	}
+	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++)
+		taken += ingest_retire_session(in, ss, &p.retire[i], s, dead);
 	/* The receipts the dead instance committed and the broker never
 	 * acknowledged: the outbox does not say whose they are, so every
 	 * waiting one goes again. A receipt twice says the same twice; one
 	 * never sent leaves a station without its answer. */
 	if (in->outbox && store_outbox_each(s, ingest_takeover_receipt, in) == GA_OK)
-		outbox_flush(in->outbox);
+		ingest_outbox_flush(in->outbox);
 out:
 	free(ss);
 	free(p.retire);
@@ -368,7 +371,7 @@ ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct 
 			goto out;
 	}
 	/* First: the sessions hand it their receipts. */
-	if ((result = ingest_outbox_start(in, password, err, errlen)) != GA_OK)
+	if ((result = ingest_connect_receipts(in, password, err, errlen)) != GA_OK)
 		goto out;
 	in->sessions = calloc((size_t)cfg->mqtt.sessions, sizeof(*in->sessions));
 	if (!in->sessions) {
@@ -439,7 +442,7 @@ void ingest_stop(struct ingest *in)
 		ingest_session_free(ss);
 	}
 	/* After the sessions: the receipts of their last batches. */
-	outbox_stop(in->outbox, INGEST_DRAIN_MS);
+	ingest_outbox_stop(in->outbox, INGEST_DRAIN_MS);
 	ingest_backlog_free(in->backlog);
 	explicit_bzero(in->password, sizeof(in->password));
 	ingest_plan_free(in->plan);

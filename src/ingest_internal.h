@@ -25,6 +25,9 @@
 /* A retiring session ends once nothing came for this long after its
  * CONNACK or its last report (the broker sends what it queued at once). */
 #define INGEST_RETIRE_QUIET_MS 2000
+/* A retiring session is connected again while a pass took something, at
+ * most this many times per retirement (ingest_connect.c). */
+#define INGEST_RETIRE_PASSES 256
 /* One session commits up to this many reports together (and asks the
  * broker for as many in flight: MQTT 5 Receive Maximum). 128 against 256:
  * the same rate with four sessions, ~2 MiB less peak memory (each report
@@ -58,7 +61,7 @@ struct ingest_session {
 	 * session never calls mosquitto_loop_write: their PUBACKs wait in
 	 * libmosquitto's queue. */
 	struct ingest_msg **batch;
-	struct writer_item **items; /* same size as batch: handed to the writer */
+	struct ingest_writer_item **items; /* same size as batch: handed to the writer */
 	int nbatch, capbatch;
 	struct ingest_msg *spare; /* spent messages for reuse, linked by next */
 	int nspare;
@@ -87,9 +90,10 @@ struct ingest_session {
 /* A report between its arrival and its commit: the message is copied,
  * since libmosquitto frees its own when on_message returns. */
 struct ingest_msg {
-	struct writer_item it;
+	struct ingest_writer_item it;
 	struct report r;
 	struct riskwarning *rw; /* a risk warning's (issue 14): made on the first, kept */
+	struct ingest_device_frame *dev; /* a device frame's (issue 13): made on the first, kept */
 	char *topic;		/* topic_buf, or allocated when longer */
 	char topic_buf[INGEST_TOPIC_MAX + 64];
 	void *payload;		  /* the first STORE_REJECTED_RAW_MAX bytes at most */
@@ -124,7 +128,7 @@ struct ingest {
 	int port;
 	bool tls;
 	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
-	struct outbox *outbox;		/* the receipts' own connection */
+	struct ingest_outbox *outbox;	/* the receipts' own connection */
 	char password[256];		/* [mqtt] password_file, for the retiring sessions */
 	/* The retiring sessions (plan->retire), one after another on a
 	 * thread of their own. */

@@ -31,10 +31,10 @@
 #define OUTBOX_BACKOFF_MAX_MS 5000
 #define OUTBOX_POLL_MS 1000
 
-struct outbox {
+struct ingest_outbox {
 	struct mosquitto *mosq;
-	struct writer *w;
-	int efd; /* eventfd: receipts were queued (outbox_flush) or stop */
+	struct ingest_writer *w;
+	int efd; /* eventfd: receipts were queued (ingest_outbox_flush) or stop */
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool quit;
@@ -50,7 +50,7 @@ struct outbox {
 /* Records that packet id mid carries outbox row id; false when out of
  * memory (the row stays in the outbox and goes again at the next start).
  * Under o->mu. */
-static bool outbox_map_put(struct outbox *o, int mid, int64_t id)
+static bool ingest_outbox_map_put(struct ingest_outbox *o, int mid, int64_t id)
 {
 	int p = mid / OUTBOX_PAGE, i = mid % OUTBOX_PAGE;
 
@@ -68,7 +68,7 @@ static bool outbox_map_put(struct outbox *o, int mid, int64_t id)
 
 /* The outbox row id of packet id mid, forgotten; 0 when none. Under
  * o->mu. */
-static int64_t outbox_map_take(struct outbox *o, int mid)
+static int64_t ingest_outbox_map_take(struct ingest_outbox *o, int mid)
 {
 	int p = mid / OUTBOX_PAGE, i = mid % OUTBOX_PAGE;
 	int64_t id;
@@ -85,9 +85,9 @@ static int64_t outbox_map_take(struct outbox *o, int mid)
 	return id;
 }
 
-static void outbox_on_connect(struct mosquitto *mosq, void *obj, int rc)
+static void ingest_outbox_on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
-	struct outbox *o = obj;
+	struct ingest_outbox *o = obj;
 	if (rc != 0) {
 		log_warnx("mqtt receipts: connection refused: %s", mosquitto_connack_string(rc));
 		return;
@@ -98,9 +98,9 @@ static void outbox_on_connect(struct mosquitto *mosq, void *obj, int rc)
 	log_info("mqtt receipts: connected");
 }
 
-static void outbox_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+static void ingest_outbox_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
-	struct outbox *o = obj;
+	struct ingest_outbox *o = obj;
 	pthread_mutex_lock(&o->mu);
 	bool stopping = o->stopping;
 	o->connected = false;
@@ -111,14 +111,14 @@ static void outbox_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 /* The broker has the receipt: its outbox row can go. Runs on the loop
  * thread. */
-static void outbox_on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
-			      const mosquitto_property *props)
+static void ingest_outbox_on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+				     const mosquitto_property *props)
 {
-	struct outbox *o = obj;
+	struct ingest_outbox *o = obj;
 	int64_t id = 0;
 
 	pthread_mutex_lock(&o->mu);
-	id = outbox_map_take(o, mid);
+	id = ingest_outbox_map_take(o, mid);
 	pthread_mutex_unlock(&o->mu);
 	/* A refusal (e.g. not authorised) would be refused again: log it and
 	 * do not keep it. */
@@ -126,12 +126,12 @@ static void outbox_on_publish(struct mosquitto *mosq, void *obj, int mid, int re
 		log_warnx("mqtt receipts: broker refused a receipt: %s",
 			  mosquitto_reason_string(reason));
 	if (id > 0)
-		writer_receipt_acked(o->w, id);
+		ingest_writer_receipt_acked(o->w, id);
 }
 
 /* Writes what libmosquitto has queued with the socket corked: a burst of
  * receipts leaves in a few TCP segments instead of one each. */
-static void outbox_write(struct outbox *o)
+static void ingest_outbox_write(struct ingest_outbox *o)
 {
 	int fd = mosquitto_socket(o->mosq);
 	int on = 1, off = 0;
@@ -144,7 +144,7 @@ static void outbox_write(struct outbox *o)
 		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 }
 
-static void outbox_sleep_ms(struct outbox *o, int ms)
+static void ingest_outbox_sleep_ms(struct ingest_outbox *o, int ms)
 {
 	for (int slept = 0; slept < ms && !atomic_load(&o->quit); slept += 100) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
@@ -155,15 +155,15 @@ static void outbox_sleep_ms(struct outbox *o, int ms)
 /* The connection's own loop (threaded_set: libmosquitto writes only in
  * loop_write): wakes for the broker's packets or for receipts queued by
  * the sessions (the eventfd), reads, then writes everything queued. */
-static void *outbox_main(void *arg)
+static void *ingest_outbox_main(void *arg)
 {
-	struct outbox *o = arg;
+	struct ingest_outbox *o = arg;
 	int backoff = OUTBOX_BACKOFF_MIN_MS;
 
 	while (!atomic_load(&o->quit)) {
 		int fd = mosquitto_socket(o->mosq);
 		if (fd < 0) {
-			outbox_sleep_ms(o, backoff);
+			ingest_outbox_sleep_ms(o, backoff);
 			if (atomic_load(&o->quit))
 				break;
 			int rc = mosquitto_reconnect(o->mosq);
@@ -202,17 +202,18 @@ static void *outbox_main(void *arg)
 		if (o->connected)
 			backoff = OUTBOX_BACKOFF_MIN_MS;
 		pthread_mutex_unlock(&o->mu);
-		outbox_write(o);
+		ingest_outbox_write(o);
 		if (mosquitto_socket(o->mosq) >= 0)
 			mosquitto_loop_misc(o->mosq);
 	}
 	return NULL;
 }
 
-ga_err outbox_start(struct mosquitto *mosq, struct writer *w, const char *host, int port,
-		    int keepalive, struct outbox **out, char *err, size_t errlen)
+ga_err ingest_outbox_start(struct mosquitto *mosq, struct ingest_writer *w, const char *host,
+			   int port, int keepalive, struct ingest_outbox **out, char *err,
+			   size_t errlen)
 {
-	struct outbox *o = calloc(1, sizeof(*o));
+	struct ingest_outbox *o = calloc(1, sizeof(*o));
 	int rc;
 
 	if (!o) {
@@ -225,22 +226,22 @@ ga_err outbox_start(struct mosquitto *mosq, struct writer *w, const char *host, 
 	pthread_mutex_init(&o->mu, NULL);
 	if ((o->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "mqtt receipts: eventfd: %s", strerror(errno));
-		outbox_stop(o, 0);
+		ingest_outbox_stop(o, 0);
 		return GA_ERR_MQTT;
 	}
 	mosquitto_user_data_set(mosq, o);
-	/* We drive the loop (outbox_main): nothing is written but by it. */
+	/* We drive the loop (ingest_outbox_main): nothing is written but by it. */
 	mosquitto_threaded_set(mosq, true);
-	mosquitto_connect_callback_set(mosq, outbox_on_connect);
-	mosquitto_disconnect_callback_set(mosq, outbox_on_disconnect);
-	mosquitto_publish_v5_callback_set(mosq, outbox_on_publish);
+	mosquitto_connect_callback_set(mosq, ingest_outbox_on_connect);
+	mosquitto_disconnect_callback_set(mosq, ingest_outbox_on_disconnect);
+	mosquitto_publish_v5_callback_set(mosq, ingest_outbox_on_publish);
 	rc = mosquitto_connect(mosq, host, port, keepalive);
 	if (rc != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt receipts: cannot connect to %s:%d yet (%s); will retry", host, port,
 			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	if (pthread_create(&o->thread, NULL, outbox_main, o) != 0) {
+	if (pthread_create(&o->thread, NULL, ingest_outbox_main, o) != 0) {
 		snprintf(err, errlen, "mqtt receipts: cannot start thread");
-		outbox_stop(o, 0);
+		ingest_outbox_stop(o, 0);
 		return GA_ERR_MQTT;
 	}
 	o->thread_started = true;
@@ -248,7 +249,8 @@ ga_err outbox_start(struct mosquitto *mosq, struct writer *w, const char *host, 
 	return GA_OK;
 }
 
-void outbox_send(struct outbox *o, const char *topic, const char *payload, int64_t outbox_id)
+void ingest_outbox_send(struct ingest_outbox *o, const char *topic, const char *payload,
+			int64_t outbox_id)
 {
 	int mid = 0;
 
@@ -258,7 +260,7 @@ void outbox_send(struct outbox *o, const char *topic, const char *payload, int64
 	int rc = mosquitto_publish_v5(o->mosq, &mid, topic, (int)strlen(payload), payload, 1, false,
 				      NULL);
 	if (rc == MOSQ_ERR_SUCCESS && outbox_id > 0)
-		outbox_map_put(o, mid, outbox_id);
+		ingest_outbox_map_put(o, mid, outbox_id);
 	pthread_mutex_unlock(&o->mu);
 	if (rc != MOSQ_ERR_SUCCESS)
 		/* Stays in the outbox: sent again at the next start. */
@@ -266,14 +268,14 @@ void outbox_send(struct outbox *o, const char *topic, const char *payload, int64
 			  mosquitto_strerror(rc));
 }
 
-void outbox_flush(struct outbox *o)
+void ingest_outbox_flush(struct ingest_outbox *o)
 {
 	uint64_t one = 1;
 	if (write(o->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("mqtt receipts: eventfd");
 }
 
-int outbox_pending(struct outbox *o)
+int ingest_outbox_pending(struct ingest_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);
 	int n = o->pending;
@@ -281,7 +283,7 @@ int outbox_pending(struct outbox *o)
 	return n;
 }
 
-void outbox_stop(struct outbox *o, int drain_ms)
+void ingest_outbox_stop(struct ingest_outbox *o, int drain_ms)
 {
 	if (!o)
 		return;
@@ -303,7 +305,7 @@ void outbox_stop(struct outbox *o, int drain_ms)
 	pthread_mutex_unlock(&o->mu);
 	atomic_store(&o->quit, true);
 	if (o->thread_started) {
-		outbox_flush(o);
+		ingest_outbox_flush(o);
 		pthread_join(o->thread, NULL);
 	}
 	/* The loop has stopped: a clean DISCONNECT, written here. */

@@ -20,30 +20,32 @@
 #include "error.h"
 
 struct mosquitto;
-struct writer;
-struct outbox;
+struct ingest_writer;
+struct ingest_outbox;
 
 /* Takes mosq (created and configured by the caller: credentials, TLS, MQTT
  * 5; not connected) and starts connecting it to host:port with its own
  * loop thread, reconnecting while the broker is away. The broker's
- * acknowledgements go to writer_receipt_acked(w, ...). */
-ga_err outbox_start(struct mosquitto *mosq, struct writer *w, const char *host, int port,
-		    int keepalive, struct outbox **out, char *err, size_t errlen);
+ * acknowledgements go to ingest_writer_receipt_acked(w, ...). */
+ga_err ingest_outbox_start(struct mosquitto *mosq, struct ingest_writer *w, const char *host,
+			   int port, int keepalive, struct ingest_outbox **out, char *err,
+			   size_t errlen);
 
 /* Publishes a committed receipt (QoS 1). Thread-safe, never blocks on the
  * network. A receipt that cannot be queued now stays in the outbox table
  * and is sent again at the next start; outbox_id 0: not from the table. */
-void outbox_send(struct outbox *o, const char *topic, const char *payload, int64_t outbox_id);
+void ingest_outbox_send(struct ingest_outbox *o, const char *topic, const char *payload,
+			int64_t outbox_id);
 
 /* Wakes the connection's thread to write the receipts sent since the
- * last call: call once after a burst of outbox_send. */
-void outbox_flush(struct outbox *o);
+ * last call: call once after a burst of ingest_outbox_send. */
+void ingest_outbox_flush(struct ingest_outbox *o);
 
 /* Receipts published and not yet acknowledged by the broker. */
-int outbox_pending(struct outbox *o);
+int ingest_outbox_pending(struct ingest_outbox *o);
 
 /* Waits up to drain_ms for the pending receipts, disconnects, stops the
  * loop thread and frees o (and its mosq). NULL is fine. */
-void outbox_stop(struct outbox *o, int drain_ms);
+void ingest_outbox_stop(struct ingest_outbox *o, int drain_ms);
 
 #endif

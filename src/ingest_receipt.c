@@ -16,15 +16,15 @@ static const char *const status_names[] = {"accepted", "duplicate", "rejected"};
  * bytes a byte): the fixed text, the incident id, the level, the time. */
 #define RECEIPT_PLAIN_CAP (192 + INCIDENT_ID_MAX * 6 + TIME_TEXT_MAX)
 
-struct receipt_buf {
+struct ingest_receipt_buf {
 	char *text;
 	size_t len, cap; /* cap includes the NUL */
 	bool overflow;
 };
 
-#define RECEIPT_PUTS(b, lit) receipt_put((b), (lit), sizeof(lit) - 1)
+#define RECEIPT_PUTS(b, lit) ingest_receipt_put((b), (lit), sizeof(lit) - 1)
 
-static void receipt_put(struct receipt_buf *b, const char *p, size_t n)
+static void ingest_receipt_put(struct ingest_receipt_buf *b, const char *p, size_t n)
 {
 	if (b->overflow || b->len + n >= b->cap) {
 		b->overflow = true;
@@ -34,7 +34,7 @@ static void receipt_put(struct receipt_buf *b, const char *p, size_t n)
 	b->len += n;
 }
 
-static json_t *receipt_warnings(unsigned warnings)
+static json_t *ingest_receipt_warnings(unsigned warnings)
 {
 	json_t *arr = json_array();
 	if (!arr)
@@ -58,11 +58,11 @@ static json_t *receipt_warnings(unsigned warnings)
 /* Appends s to b as a JSON string, escaped exactly as jansson's
  * json_dumps does without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH: '"', '\\'
  * and control characters; everything else (valid UTF-8) as is. */
-static void receipt_put_string(struct receipt_buf *b, const char *s)
+static void ingest_receipt_put_string(struct ingest_receipt_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
-	receipt_put(b, "\"", 1);
+	ingest_receipt_put(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char esc[6] = {'\\', 0, 0, 0, 0, 0};
 		size_t n = 2;
@@ -88,7 +88,7 @@ static void receipt_put_string(struct receipt_buf *b, const char *s)
 			break;
 		default:
 			if (*p >= 0x20) {
-				receipt_put(b, (const char *)p, 1);
+				ingest_receipt_put(b, (const char *)p, 1);
 				continue;
 			}
 			memcpy(esc + 1, "u00", 3);
@@ -97,41 +97,41 @@ static void receipt_put_string(struct receipt_buf *b, const char *s)
 			n = 6;
 			break;
 		}
-		receipt_put(b, esc, n);
+		ingest_receipt_put(b, esc, n);
 	}
-	receipt_put(b, "\"", 1);
+	ingest_receipt_put(b, "\"", 1);
 }
 
 /* The common receipt, accepted or duplicate without warnings, written
  * directly: the same bytes as the jansson path below, without building
  * and freeing a tree for each report. */
-static char *receipt_build_plain(const char *report_id, enum writer_status status,
-				 const char *incident_id, int level, const char *when)
+static char *ingest_receipt_build_plain(const char *report_id, enum ingest_writer_status status,
+					const char *incident_id, int level, const char *when)
 {
-	struct receipt_buf b = {0};
+	struct ingest_receipt_buf b = {0};
 
 	b.cap = RECEIPT_PLAIN_CAP + (report_id ? strlen(report_id) * 6 : 0);
 	if ((b.text = malloc(b.cap)) == NULL)
 		return NULL;
 	RECEIPT_PUTS(&b, "{\"schema\":\"geohazard.receipt/1\",\"report_id\":");
 	if (report_id)
-		receipt_put_string(&b, report_id);
+		ingest_receipt_put_string(&b, report_id);
 	else
 		RECEIPT_PUTS(&b, "null");
 	RECEIPT_PUTS(&b, ",\"status\":");
-	receipt_put_string(&b, status_names[status]);
+	ingest_receipt_put_string(&b, status_names[status]);
 	RECEIPT_PUTS(&b, ",\"incident_id\":");
 	if (incident_id && incident_id[0])
-		receipt_put_string(&b, incident_id);
+		ingest_receipt_put_string(&b, incident_id);
 	else
 		RECEIPT_PUTS(&b, "null");
 	RECEIPT_PUTS(&b, ",\"level\":");
 	if (level >= 0)
-		receipt_put_string(&b, level_name((enum level)level));
+		ingest_receipt_put_string(&b, level_name((enum level)level));
 	else
 		RECEIPT_PUTS(&b, "null");
 	RECEIPT_PUTS(&b, ",\"received_at\":");
-	receipt_put_string(&b, when);
+	ingest_receipt_put_string(&b, when);
 	RECEIPT_PUTS(&b, ",\"errors\":[]}");
 	if (b.overflow) {
 		free(b.text);
@@ -141,9 +141,9 @@ static char *receipt_build_plain(const char *report_id, enum writer_status statu
 	return b.text;
 }
 
-char *receipt_build(const char *report_id, enum writer_status status, const char *incident_id,
-		    int level, int64_t received_ms, int utc_offset_min,
-		    const struct report_errors *errs, unsigned warnings)
+char *ingest_receipt_build(const char *report_id, enum ingest_writer_status status,
+			   const char *incident_id, int level, int64_t received_ms,
+			   int utc_offset_min, const struct report_errors *errs, unsigned warnings)
 {
 	char *text = NULL;
 	char when[TIME_TEXT_MAX];
@@ -151,7 +151,7 @@ char *receipt_build(const char *report_id, enum writer_status status, const char
 
 	time_format_rfc3339(received_ms, utc_offset_min, when, sizeof(when));
 	if (status != WRITER_REJECTED && warnings == 0) {
-		text = receipt_build_plain(report_id, status, incident_id, level, when);
+		text = ingest_receipt_build_plain(report_id, status, incident_id, level, when);
 		if (text)
 			return text;
 		/* else: the tree below (a report_id with many escapes) */
@@ -171,7 +171,7 @@ char *receipt_build(const char *report_id, enum writer_status status, const char
 	    (status == WRITER_REJECTED && errs) ? report_errors_to_json(errs) : json_array();
 	json_object_set_new(root, "errors", errors ? errors : json_array());
 	if (warnings && status != WRITER_REJECTED)
-		json_object_set_new(root, "warnings", receipt_warnings(warnings));
+		json_object_set_new(root, "warnings", ingest_receipt_warnings(warnings));
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 out:
 	json_decref(root);

@@ -15,8 +15,8 @@
  * report_id may be NULL (written as null). incident_id "" and level < 0
  * are written as null. warnings are GEO_WARN_* bits; when any is set a
  * "warnings" array (same form as errors) is added. */
-char *receipt_build(const char *report_id, enum writer_status status, const char *incident_id,
-		    int level, int64_t received_ms, int utc_offset_min,
-		    const struct report_errors *errs, unsigned warnings);
+char *ingest_receipt_build(const char *report_id, enum ingest_writer_status status,
+			   const char *incident_id, int level, int64_t received_ms,
+			   int utc_offset_min, const struct report_errors *errs, unsigned warnings);
 
 #endif

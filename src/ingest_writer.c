@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "incident_index.h"
 #include "ingest_commit.h"
 #include "log.h"
 #include "timeutil.h"
@@ -38,17 +39,18 @@
 /* At most one log line a minute for a WAL that cannot be restarted. */
 #define WRITER_WAL_WARN_MS 60000
 
-struct writer {
+struct ingest_writer {
 	struct store *store;
-	struct ingest_commit commit; /* the business step of each item */
-	struct writer_duties duties;
+	struct ingest_commit commit;  /* the business step of each item */
+	struct incident_index *index; /* open incidents; commit.index */
+	struct ingest_writer_duties duties;
 	int batch_max;
 
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* signalled when an item is queued or on stop */
 	pthread_cond_t done; /* broadcast when a batch is finished */
-	struct writer_item *head, *tail;
-	int nsubmits;	  /* writer_submit_many calls queued (not yet taken) */
+	struct ingest_writer_item *head, *tail;
+	int nsubmits;	  /* ingest_writer_submit_many calls queued (not yet taken) */
 	int last_submits; /* how many the last commit carried */
 	int last_n;	  /* and how many reports */
 	bool stopping;
@@ -63,7 +65,7 @@ struct writer {
 	pthread_t thread;
 };
 
-static int writer_id_cmp(const void *a, const void *b)
+static int ingest_writer_id_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return (x > y) - (x < y);
@@ -72,11 +74,11 @@ static int writer_id_cmp(const void *a, const void *b)
 /* Deletes the acknowledged receipts: sorted, one statement per run of
  * consecutive ids (receipts are stored in order, so a batch's are one
  * run or a few). acks is sorted in place. */
-static ga_err writer_delete_acked(struct writer *w, int64_t *acks, int nacks)
+static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks, int nacks)
 {
 	ga_err result = GA_OK;
 
-	qsort(acks, (size_t)nacks, sizeof(*acks), writer_id_cmp);
+	qsort(acks, (size_t)nacks, sizeof(*acks), ingest_writer_id_cmp);
 	for (int i = 0; i < nacks && result == GA_OK;) {
 		int j = i;
 		while (j + 1 < nacks && acks[j + 1] <= acks[j] + 1)
@@ -89,28 +91,38 @@ static ga_err writer_delete_acked(struct writer *w, int64_t *acks, int nacks)
 
 /* One transaction: the batch's reports and receipts, and the deletion of
  * the receipts the broker has acknowledged meanwhile. */
-static ga_err writer_commit_batch(struct writer *w, struct writer_item *batch, int64_t *acks,
-				  int nacks)
+static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_writer_item *batch,
+					 int64_t *acks, int nacks)
 {
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
-	if ((result = writer_delete_acked(w, acks, nacks)) != GA_OK)
+	if ((result = ingest_writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
-	for (struct writer_item *it = batch; it; it = it->next) {
+	for (struct ingest_writer_item *it = batch; it; it = it->next) {
 		result = ingest_commit_item(&w->commit, it);
 		if (result != GA_OK)
 			goto fail;
 	}
-	return store_commit(w->store);
+	if ((result = store_commit(w->store)) != GA_OK) {
+		ingest_commit_done(&w->commit, false);
+		goto discard; /* store_commit rolled back */
+	}
+	ingest_commit_done(&w->commit, true);
+	return GA_OK;
 fail:
 	store_rollback(w->store);
+	ingest_commit_done(&w->commit, false);
+discard:
+	/* The index may hold incidents, or states, that were never committed:
+	 * it is rebuilt from the store at the next report. */
+	incident_index_discard(w->index);
 	return result;
 }
 
 /* Lets the batches of the sessions that joined the last commit join this
  * one too, waiting at most WRITER_GATHER_US. Called with w->mu held. */
-static void writer_gather(struct writer *w)
+static void ingest_writer_gather(struct ingest_writer *w)
 {
 	struct timespec ts;
 
@@ -129,7 +141,7 @@ static void writer_gather(struct writer *w)
 
 /* Waits for work, at most a second: the writer also has periodic duties
  * (flushing receipt acknowledgements, escalating old drafts). */
-static void writer_wait(struct writer *w)
+static void ingest_writer_wait(struct ingest_writer *w)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -140,7 +152,7 @@ static void writer_wait(struct writer *w)
 
 /* Bounds the WAL when readers kept the passive checkpoints from
  * finishing (see WRITER_WAL_RESTART_FRAMES). */
-static void writer_wal_bound(struct writer *w)
+static void ingest_writer_wal_bound(struct ingest_writer *w)
 {
 	int frames = store_wal_frames(w->store), nlog = -1, ndone = -1;
 
@@ -161,9 +173,9 @@ static void writer_wal_bound(struct writer *w)
 /* Periodic work, outside any batch: the WAL's bound; the background
  * steps while idle (else the batch first: one step after it); the
  * service's tick. */
-static void writer_tick(struct writer *w)
+static void ingest_writer_tick(struct ingest_writer *w)
 {
-	writer_wal_bound(w);
+	ingest_writer_wal_bound(w);
 	for (bool idle = true; idle && w->duties.step && w->duties.step(w->store, w->duties.arg);) {
 		pthread_mutex_lock(&w->mu);
 		idle = !w->head;
@@ -173,9 +185,9 @@ static void writer_tick(struct writer *w)
 		w->duties.tick(w->store, w->duties.arg);
 }
 
-static void *writer_main(void *arg)
+static void *ingest_writer_main(void *arg)
 {
-	struct writer *w = arg;
+	struct ingest_writer *w = arg;
 
 	int64_t *acks = malloc(WRITER_MAX_ACKS * sizeof(*acks));
 	if (!acks)
@@ -184,13 +196,13 @@ static void *writer_main(void *arg)
 	for (;;) {
 		w->tick = false;
 		while (!w->head && !w->stopping && !w->tick && w->nacks < WRITER_ACKS_FLUSH)
-			writer_wait(w);
+			ingest_writer_wait(w);
 		if (!w->head && w->stopping && w->nacks == 0)
 			break;
 		if (time_mono_ms() - w->last_tick_ms >= WRITER_TICK_MS) {
 			w->last_tick_ms = time_mono_ms();
 			pthread_mutex_unlock(&w->mu);
-			writer_tick(w);
+			ingest_writer_tick(w);
 			pthread_mutex_lock(&w->mu);
 		}
 		/* Acknowledged receipts alone wait for the next batch, or for
@@ -201,10 +213,10 @@ static void *writer_main(void *arg)
 			continue;
 
 		if (w->head)
-			writer_gather(w);
+			ingest_writer_gather(w);
 		/* Take up to batch_max items: everything that queued while the
 		 * last commit was running; and the acknowledged receipts. */
-		struct writer_item *batch = w->head, *last = w->head;
+		struct ingest_writer_item *batch = w->head, *last = w->head;
 		int n = 0, submits = 0;
 		if (batch) {
 			n = 1;
@@ -227,7 +239,7 @@ static void *writer_main(void *arg)
 		w->nacks = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		ga_err result = writer_commit_batch(w, batch, acks, nacks);
+		ga_err result = ingest_writer_commit_batch(w, batch, acks, nacks);
 		if (result != GA_OK)
 			log_warnx("writer: commit of %d reports failed: %s; not acknowledged", n,
 				  ga_strerror(result));
@@ -237,7 +249,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		w->last_result = result;
-		for (struct writer_item *it = batch, *next; it; it = next) {
+		for (struct ingest_writer_item *it = batch, *next; it; it = next) {
 			next = it->next;
 			it->result = result;
 			it->done = true;
@@ -248,7 +260,7 @@ static void *writer_main(void *arg)
 		if (result == GA_OK && store_wal_frames(w->store) >= STORE_WAL_AUTOCHECKPOINT) {
 			pthread_mutex_unlock(&w->mu);
 			store_checkpoint(w->store, false, 0, NULL, NULL);
-			writer_wal_bound(w);
+			ingest_writer_wal_bound(w);
 			pthread_mutex_lock(&w->mu);
 		}
 		if (result == GA_OK && batch && w->duties.step) {
@@ -269,10 +281,11 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-ga_err writer_new(struct store *store, const struct ingest_commit *commit,
-		  const struct writer_duties *duties, int batch_max, struct writer **out)
+ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit,
+			 const struct ingest_writer_duties *duties, int batch_max,
+			 struct ingest_writer **out)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct ingest_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return GA_ERR_NOMEM;
 	w->store = store;
@@ -282,18 +295,24 @@ ga_err writer_new(struct store *store, const struct ingest_commit *commit,
 		w->duties = *duties;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
-	if (!w->acks) {
+	/* The index of open incidents is this writer's alone only while no
+	 * other process writes incidents: not on a shared PostgreSQL (spec
+	 * §10), where each lookup goes to the store. */
+	if (!w->acks || (!store_shared(store) && incident_index_new(0, &w->index) != GA_OK)) {
+		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
 	}
+	w->commit.index = w->index;
 	store_defer_checkpoints(store, true);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	if (pthread_create(&w->thread, NULL, ingest_writer_main, w) != 0) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
 		pthread_cond_destroy(&w->done);
+		incident_index_free(w->index);
 		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
@@ -302,14 +321,14 @@ ga_err writer_new(struct store *store, const struct ingest_commit *commit,
 	return GA_OK;
 }
 
-ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n)
+ga_err ingest_writer_submit_many(struct ingest_writer *w, struct ingest_writer_item **items, int n)
 {
 	ga_err result = GA_OK;
 
 	if (n <= 0)
 		return GA_OK;
 	for (int i = 0; i < n; i++) {
-		struct writer_item *it = items[i];
+		struct ingest_writer_item *it = items[i];
 		it->next = i + 1 < n ? items[i + 1] : NULL;
 		it->done = false;
 		it->result = GA_OK;
@@ -342,12 +361,12 @@ out:
 	return result;
 }
 
-ga_err writer_submit(struct writer *w, struct writer_item *it)
+ga_err ingest_writer_submit(struct ingest_writer *w, struct ingest_writer_item *it)
 {
-	return writer_submit_many(w, &it, 1);
+	return ingest_writer_submit_many(w, &it, 1);
 }
 
-void writer_receipt_acked(struct writer *w, int64_t outbox_id)
+void ingest_writer_receipt_acked(struct ingest_writer *w, int64_t outbox_id)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->nacks < WRITER_MAX_ACKS) {
@@ -362,7 +381,7 @@ void writer_receipt_acked(struct writer *w, int64_t outbox_id)
 	pthread_mutex_unlock(&w->mu);
 }
 
-ga_err writer_last_result(struct writer *w)
+ga_err ingest_writer_last_result(struct ingest_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
 	ga_err r = w->last_result;
@@ -370,7 +389,7 @@ ga_err writer_last_result(struct writer *w)
 	return r;
 }
 
-void writer_free(struct writer *w)
+void ingest_writer_free(struct ingest_writer *w)
 {
 	if (!w)
 		return;
@@ -382,6 +401,7 @@ void writer_free(struct writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
+	incident_index_free(w->index);
 	free(w->acks);
 	free(w);
 }

@@ -1,7 +1,7 @@
 /* ingest_writer.h - the one thread that writes to the store, committing the
  * reports of many MQTT sessions together (group commit).
  *
- * A session thread fills a writer_item and calls writer_submit, which
+ * A session thread fills a ingest_writer_item and calls ingest_writer_submit, which
  * blocks until the item's transaction is durable (or failed). The writer
  * takes every item queued while the previous commit ran, so under load a
  * commit carries many reports and the fsync cost is shared. */
@@ -18,11 +18,12 @@
 #include "store.h"
 
 struct ingest_commit;
+struct ingest_device_frame;
 
-enum writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
+enum ingest_writer_status { WRITER_ACCEPTED, WRITER_DUPLICATE, WRITER_REJECTED };
 
-struct writer_item {
-	/* in: borrowed from the caller for the duration of writer_submit */
+struct ingest_writer_item {
+	/* in: borrowed from the caller for the duration of ingest_writer_submit */
 	const char *topic;
 	const void *raw; /* the payload's first rawlen bytes (all of a valid one) */
 	size_t rawlen;
@@ -38,66 +39,71 @@ struct writer_item {
 	/* a valid risk warning product (issue 14, riskwarning_flow.h), stored
 	 * instead of a report; NULL otherwise (report NULL too) */
 	const struct riskwarning *riskwarning;
+	/* a monitoring device's data frame (ingest_device.h), stored instead
+	 * of a report (report and riskwarning NULL; no receipt); its out
+	 * fields are set by the writer */
+	struct ingest_device_frame *device;
 
 	/* out */
-	enum writer_status status;
+	enum ingest_writer_status status;
 	char incident_id[INCIDENT_ID_MAX]; /* "" when none */
 	int level;			   /* enum level, or -1 */
 	char *receipt;			   /* receipt JSON, committed in the outbox; caller frees */
-	int64_t outbox_id;		   /* pass to writer_receipt_acked once the broker has it */
-	bool draft_made;		   /* the report made a draft alert */
+	int64_t outbox_id; /* pass to ingest_writer_receipt_acked once the broker has it */
+	bool draft_made;   /* the report made a draft alert */
 
 	/* private to the writer */
-	struct writer_item *next;
+	struct ingest_writer_item *next;
 	ga_err result;
 	bool done;
-	bool ends_submit; /* the last item of its writer_submit_many call */
+	bool ends_submit; /* the last item of its ingest_writer_submit_many call */
 };
 
-struct writer;
+struct ingest_writer;
 
 /* Starts the writer thread on store (borrowed; the writer is its only user
- * until writer_free). Each item is committed by ingest_commit_item(commit)
+ * until ingest_writer_free). Each item is committed by ingest_commit_item(commit)
  * (copied; its store is set to store); duties (copied) may be NULL. */
 /* The writer's periodic duties and its notices, which are the service's
  * (service_tick.c): called in the writer thread, outside any
  * transaction, on the writer's connection. Any may be NULL. */
-struct writer_duties {
+struct ingest_writer_duties {
 	/* one short background step (its own transaction: retention), after
 	 * each committed batch; when idle, again while it returns true */
 	bool (*step)(struct store *s, void *arg);
 	/* about once a second (WRITER_TICK_MS), also when idle, after the steps */
 	void (*tick)(struct store *s, void *arg);
 	/* after each committed batch: the items, linked by next */
-	void (*committed)(struct store *s, struct writer_item *batch, void *arg);
+	void (*committed)(struct store *s, struct ingest_writer_item *batch, void *arg);
 	void *arg;
 };
 
-ga_err writer_new(struct store *store, const struct ingest_commit *commit,
-		  const struct writer_duties *duties, int batch_max, struct writer **out);
+ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit,
+			 const struct ingest_writer_duties *duties, int batch_max,
+			 struct ingest_writer **out);
 
 /* Queues it and waits until it is committed. Returns GA_OK (the item's
  * status says what was stored), GA_ERR_FULL / GA_ERR_DB when the commit
  * failed (nothing of it is stored: do not acknowledge), GA_ERR_SHUTDOWN
- * once writer_free has begun. */
-ga_err writer_submit(struct writer *w, struct writer_item *it);
+ * once ingest_writer_free has begun. */
+ga_err ingest_writer_submit(struct ingest_writer *w, struct ingest_writer_item *it);
 
 /* Queues n items together and waits until all are committed: GA_OK when
  * all were, else the first error (some may be committed: their reports
  * are stored, and a redelivery gets a duplicate receipt). */
-ga_err writer_submit_many(struct writer *w, struct writer_item **items, int n);
+ga_err ingest_writer_submit_many(struct ingest_writer *w, struct ingest_writer_item **items, int n);
 
 /* The broker has acknowledged the receipt stored as outbox_id: the writer
  * deletes it from the outbox with its next transaction (or within a
  * second when idle). Lost acknowledgements only mean a receipt is sent
  * twice. Thread-safe, never blocks on the database. */
-void writer_receipt_acked(struct writer *w, int64_t outbox_id);
+void ingest_writer_receipt_acked(struct ingest_writer *w, int64_t outbox_id);
 
 /* Health of the last commit: GA_OK, or the error that made it fail. */
-ga_err writer_last_result(struct writer *w);
+ga_err ingest_writer_last_result(struct ingest_writer *w);
 
 /* Commits what is queued (and the acknowledged receipts), stops the thread and frees w. NULL is
  * fine. */
-void writer_free(struct writer *w);
+void ingest_writer_free(struct ingest_writer *w);
 
 #endif

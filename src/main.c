@@ -26,6 +26,10 @@ static int usage(FILE *out)
 		"  report timeliness --since DATE [--format csv|json] -c FILE\n"
 		"                                     how timely each incident was disclosed\n"
 		"  backup PATH -c FILE                copy the database online to PATH\n"
+		"  store copy --from FILE.db --to URL [--password-file FILE]\n"
+		"                                     copy a SQLite deployment into an empty\n"
+		"                                     PostgreSQL database (serve stopped; an\n"
+		"                                     older FILE.db is migrated first)\n"
 		"  verify FILE [-c FILE | --key PUBKEYFILE]\n"
 		"                                     check a saved alert's signature\n"
 		"  version                            print the version\n"
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc, argv);
 	if (strcmp(cmd, "backup") == 0)
 		return cmd_backup(argc, argv);
+	if (strcmp(cmd, "store") == 0)
+		return cmd_store(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("geoalert %s\n", GA_VERSION);
 		return 0;

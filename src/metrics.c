@@ -40,8 +40,19 @@ void metrics_init(struct metrics *m)
 	       "From a draft being made to its publication by officers.", NULL, 1);
 	family(&m->confirm_delivered, "geoalert_confirm_delivered_seconds",
 	       "From publication to delivery, by channel.", "channel", 1);
+	/* Not reports: geoalert_reports_total counts station reports only. */
+	family(&m->riskwarnings, "geoalert_riskwarnings_total",
+	       "Risk warning products received on MQTT, by outcome.", "status", 0);
 	family(&m->stations_silent, "geoalert_station_silence_notices_total",
 	       "Notices raised for stations silent past their interval.", "station", 0);
+	family(&m->device_frames, "geoalert_device_frames_total",
+	       "Monitoring device data frames, by outcome.", "outcome", 0);
+	family(&m->device_malformed, "geoalert_device_frames_malformed_total",
+	       "Malformed or refused device data frames, by reason.", "reason", 0);
+	family(&m->device_level_changes, "geoalert_device_level_changes_total",
+	       "Hazard point monitoring level changes, by the level changed to.", "level", 0);
+	family(&m->device_offline, "geoalert_device_offline_notices_total",
+	       "Notices raised for devices silent for 3 x interval_s.", NULL, 0);
 }
 
 /* The index of label among the first n published series; -1 if absent. */
@@ -232,8 +243,9 @@ char *metrics_render_all(struct metrics *m, const struct metrics_gauge *g, size_
 		return NULL;
 	b.p[0] = '\0';
 	struct metrics_family *fams[] = {
-	    &m->reports,       &m->rejections,	      &m->report_receipt, &m->report_draft,
-	    &m->draft_confirm, &m->confirm_delivered, &m->stations_silent};
+	    &m->reports,	  &m->rejections,	    &m->report_receipt,	 &m->report_draft,
+	    &m->draft_confirm,	  &m->confirm_delivered,    &m->stations_silent, &m->device_frames,
+	    &m->device_malformed, &m->device_level_changes, &m->device_offline,	 &m->riskwarnings};
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
 		render_family(&b, fams[i]);
 	for (size_t i = 0; i < ng; i++) {

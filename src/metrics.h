@@ -57,6 +57,12 @@ struct metrics {
 	struct metrics_family draft_confirm;	 /* seconds, draft made -> confirmed */
 	struct metrics_family confirm_delivered; /* seconds, by channel */
 	struct metrics_family stations_silent;	 /* notices raised, by station */
+	/* monitoring devices (spec §12, ingest_device.c) */
+	struct metrics_family device_frames;	    /* by outcome */
+	struct metrics_family device_malformed;	    /* by reason (device_frame.h) */
+	struct metrics_family device_level_changes; /* by the level changed to */
+	struct metrics_family device_offline;	    /* offline notices raised */
+	struct metrics_family riskwarnings;	    /* risk warning products on MQTT, by status */
 };
 
 /* Sets up the families (names, help, labels). m is caller-owned and

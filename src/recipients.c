@@ -316,6 +316,29 @@ ga_err recipients_get(struct recipients *s, const char *code, struct recipients_
 	return GA_OK;
 }
 
+ga_err recipients_file(struct recipients *r, const char *code, recipients_phone **phones, size_t *n,
+		       char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	struct recipients_fileid id;
+	size_t cap = 0;
+	ga_err e;
+
+	*phones = NULL;
+	*n = 0;
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6) {
+		snprintf(err, errlen, "not a 6-digit code");
+		return GA_ERR_INVAL;
+	}
+	snprintf(path, sizeof(path), "%s/%s.txt", r->dir, code);
+	if ((e = recipients_read_file(path, phones, n, &cap, &id, err, errlen)) != GA_OK) {
+		free(*phones);
+		*phones = NULL;
+		*n = 0;
+	}
+	return e;
+}
+
 void recipients_free(struct recipients *r)
 {
 	if (r == NULL)

@@ -44,6 +44,14 @@ ga_err recipients_open(const char *dir, struct recipients **out, char *err, size
 ga_err recipients_get(struct recipients *r, const char *code, struct recipients_list *out,
 		      char *err, size_t errlen);
 
+/* The numbers of the one file {code}.txt (a county's, a city's
+ * {city}00, a province's {province}0000), as written (not sorted, maybe
+ * repeated); none when it does not exist. *phones is malloc'd (the
+ * caller frees it, NULL when none). For a risk warning's SMS, which names
+ * each file's own counties (channel_sms.c). Errors as recipients_get. */
+ga_err recipients_file(struct recipients *r, const char *code, recipients_phone **phones, size_t *n,
+		       char *err, size_t errlen);
+
 void recipients_free(struct recipients *r);
 
 #endif

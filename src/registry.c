@@ -57,6 +57,42 @@ static bool registry_text(json_t *v, char *dst, size_t max)
 	return true;
 }
 
+/* The optional contacts (§12): [{"name", "phone"}, ...]. */
+static bool registry_contacts(json_t *v, struct station *st, char *why, size_t whylen)
+{
+	size_t i;
+	json_t *c;
+
+	st->ncontacts = 0;
+	if (v == NULL)
+		return true;
+	if (!json_is_array(v) || json_array_size(v) > REGISTRY_CONTACTS_MAX) {
+		snprintf(why, whylen, "contacts is not an array of at most %d contacts",
+			 REGISTRY_CONTACTS_MAX);
+		return false;
+	}
+	json_array_foreach(v, i, c)
+	{
+		struct station_contact *sc = &st->contacts[i];
+		const char *phone = json_string_value(json_object_get(c, "phone"));
+		size_t len = phone ? strlen(phone) : 0;
+		if (!json_is_object(c) ||
+		    !registry_text(json_object_get(c, "name"), sc->name, sizeof(sc->name))) {
+			snprintf(why, whylen, "contacts[%zu]: name missing or longer than %d bytes",
+				 i, REGISTRY_CONTACT_NAME_MAX - 1);
+			return false;
+		}
+		if (len < 3 || len >= sizeof(sc->phone) || strspn(phone, "0123456789+- ") != len ||
+		    strpbrk(phone, "0123456789") == NULL) {
+			snprintf(why, whylen, "contacts[%zu]: phone is not a phone number", i);
+			return false;
+		}
+		memcpy(sc->phone, phone, len + 1);
+		st->ncontacts++;
+	}
+	return true;
+}
+
 /* Validates one feature into st; writes the problem into why. */
 static bool registry_feature(json_t *f, struct station *st, char *why, size_t whylen)
 {
@@ -142,7 +178,7 @@ static bool registry_feature(json_t *f, struct station *st, char *why, size_t wh
 		return false;
 	}
 	st->threatened_property_cny = json_number_value(v);
-	return true;
+	return registry_contacts(json_object_get(props, "contacts"), st, why, whylen);
 }
 
 static int registry_pending_cmp(const void *a, const void *b)

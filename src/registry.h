@@ -15,6 +15,17 @@
 #define REGISTRY_HP_MAX 33 /* hazard_point_id */
 #define REGISTRY_MAX_STATIONS 100000
 #define REGISTRY_MAX_BYTES (64u << 20)
+/* The optional `contacts` of a station (spec §12: the hazard point's
+ * monitors, private like a reporter): at most this many, each a name and
+ * a phone number (digits, with + - and spaces). */
+#define REGISTRY_CONTACTS_MAX 4
+#define REGISTRY_CONTACT_NAME_MAX 49
+#define REGISTRY_PHONE_MAX 21
+
+struct station_contact {
+	char name[REGISTRY_CONTACT_NAME_MAX];
+	char phone[REGISTRY_PHONE_MAX];
+};
 
 struct station {
 	char station_id[REGISTRY_ID_MAX];
@@ -25,6 +36,8 @@ struct station {
 	double lon, lat; /* CGCS2000 */
 	double threatened_people;
 	double threatened_property_cny;
+	struct station_contact contacts[REGISTRY_CONTACTS_MAX];
+	int ncontacts;
 };
 
 struct registry;

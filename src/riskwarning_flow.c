@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "audit.h"
+#include "riskwarning_deliver.h"
+#include "store_rwversion.h"
 #include "text.h"
 #include "timeutil.h"
 
@@ -50,6 +52,13 @@ ga_err riskwarning_flow_intake(struct store *s, const struct riskwarning *w, con
 
 	if (product == NULL || (text = json_dumps(product, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
+	if (w->supersedes != NULL && w->supersedes[0] != '\0') {
+		struct store_riskwarning old;
+		e = store_riskwarning_get(s, w->supersedes, &old);
+		store_riskwarning_clear(&old);
+		if (e != GA_OK) /* GA_ERR_NOTFOUND: RISKWARNING_FLOW_UNKNOWN_SUPERSEDES */
+			goto out;
+	}
 	e = store_riskwarning_put(s, w->product_id, source, raw, rawlen, text, w->valid_from_ms,
 				  w->valid_to_ms, w->supersedes, now_ms, NULL);
 	if (e != GA_OK)
@@ -79,6 +88,12 @@ ga_err riskwarning_flow_intake_mqtt(struct store *s, const struct riskwarning *w
 
 	snprintf(source, sizeof(source), "mqtt:%.80s", issuer ? issuer : "");
 	return riskwarning_flow_intake(s, w, g, source, 0, raw, rawlen, now_ms);
+}
+
+void riskwarning_flow_supersedes_error(const struct riskwarning *w, struct report_errors *errs)
+{
+	report_errors_add(errs, "/supersedes", "unknown",
+			  "supersedes names no product received here (\"%.64s\")", w->supersedes);
 }
 
 static void riskwarning_flow_msg(char *msg, size_t len, const char *fmt, ...)
@@ -198,6 +213,24 @@ out:
 	return e;
 }
 
+/* The delivery rows of version of w (riskwarning_deliver.h). */
+static ga_err riskwarning_flow_enqueue(struct store *s, const struct config *deliver,
+				       const struct store_riskwarning *w, const char *msg_type,
+				       int version, int64_t now_ms)
+{
+	json_error_t jerr;
+	json_t *product = json_loads(w->product ? w->product : "", 0, &jerr);
+	ga_err e;
+
+	if (product == NULL)
+		return GA_ERR_DB;
+	e = riskwarning_deliver_enqueue(s, deliver, w->product_id, product, version, msg_type,
+					strcmp(msg_type, "update") == 0 ? w->supersedes : NULL,
+					now_ms);
+	json_decref(product);
+	return e;
+}
+
 ga_err riskwarning_flow_confirm(struct store *s, const struct riskwarning_flow_cfg *cfg,
 				const struct officer *o, const char *product_id,
 				const json_t *edits, int64_t now_ms, bool *published, char *msg,
@@ -258,6 +291,10 @@ ga_err riskwarning_flow_confirm(struct store *s, const struct riskwarning_flow_c
 			e = audit_record_json(s, o->id, "riskwarning.publish", product_id, NULL);
 		if (e == GA_OK && w.supersedes[0] != '\0')
 			e = riskwarning_flow_supersede(s, w.supersedes, product_id, now_ms);
+		if (e == GA_OK && cfg->deliver != NULL)
+			e = riskwarning_flow_enqueue(s, cfg->deliver, &w,
+						     w.supersedes[0] ? "update" : "alert",
+						     w.version, now_ms);
 		if (e == GA_OK)
 			*published = true;
 	}
@@ -275,6 +312,15 @@ ga_err riskwarning_flow_end(struct store *s, const struct officer *o, const char
 			    bool cancel, const char *reason, int64_t now_ms, char *msg,
 			    size_t msglen)
 {
+	return riskwarning_flow_end_cfg(s, NULL, o, product_id, cancel, reason, now_ms, msg,
+					msglen);
+}
+
+ga_err riskwarning_flow_end_cfg(struct store *s, const struct riskwarning_flow_cfg *cfg,
+				const struct officer *o, const char *product_id, bool cancel,
+				const char *reason, int64_t now_ms, char *msg, size_t msglen)
+{
+	int version = 0;
 	const char *from = cancel ? "published" : "pending",
 		   *to = cancel ? "cancelled" : "rejected";
 	struct store_riskwarning w;
@@ -309,7 +355,15 @@ ga_err riskwarning_flow_end(struct store *s, const struct officer *o, const char
 	}
 	if (e != GA_OK)
 		goto out;
-	if ((detail = json_pack("{s:s}", "reason", reason)) == NULL) {
+	/* A cancel is the product's next version: its own CAP identifier
+	 * and Idempotency-Key (store_rwversion.h). */
+	if (cancel && (e = store_rwversion_bump(s, w.id, &version)) != GA_OK)
+		goto out;
+	if (cancel && cfg != NULL && cfg->deliver != NULL &&
+	    (e = riskwarning_flow_enqueue(s, cfg->deliver, &w, "cancel", version, now_ms)) != GA_OK)
+		goto out;
+	if ((detail = cancel ? json_pack("{s:s, s:i}", "reason", reason, "version", version)
+			     : json_pack("{s:s}", "reason", reason)) == NULL) {
 		e = GA_ERR_NOMEM;
 		goto out;
 	}
@@ -479,14 +533,15 @@ static bool riskwarning_flow_tl_cb(const struct store_riskwarning *w, void *arg)
 							json_object_get(c, "at"))) != 0)
 			goto fail;
 	}
-	o = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:o, s:{}}", "product_id", w->product_id,
-		      "state", w->state, "issued_at", json_object_get(product, "issued_at"),
-		      "received_at", json_object_get(full, "received_at"), "confirmed_by", by,
-		      "published_at", json_object_get(full, "published_at"), "valid_from",
-		      json_object_get(full, "valid_from"), "published_before_valid_from",
-		      w->published_ms ? json_boolean(w->published_ms < w->valid_from_ms)
-				      : json_null(),
-		      "delivered_at");
+	o = json_pack(
+	    "{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:o, s:o}", "product_id", w->product_id, "state",
+	    w->state, "issued_at", json_object_get(product, "issued_at"), "received_at",
+	    json_object_get(full, "received_at"), "confirmed_by", by, "published_at",
+	    json_object_get(full, "published_at"), "valid_from",
+	    json_object_get(full, "valid_from"), "published_before_valid_from",
+	    w->published_ms ? json_boolean(w->published_ms < w->valid_from_ms) : json_null(),
+	    "delivered_at",
+	    riskwarning_deliver_delivered_at(t->s, w->product_id, t->cfg->utc_offset_min));
 	/* newest first from the store: prepend for oldest first */
 	if (o == NULL || json_array_insert_new(t->list, 0, o) != 0)
 		goto fail;

@@ -3,9 +3,9 @@
  * different officers (then published), or rejected; cancelled once
  * published. Every step writes an audit row in its own transaction.
  *
- * Publication here is the state change and its audit row only; the
- * public pages, CAP, feed and channels are not built yet
- * (docs/riskwarnings.md). */
+ * Publication is the state change, its audit row and, when the config
+ * says where, the delivery ledger's rows (riskwarning_deliver.h) in the
+ * same transaction; the caller wakes the worker after the commit. */
 #ifndef GA_RISKWARNING_FLOW_H
 #define GA_RISKWARNING_FLOW_H
 
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "error.h"
 #include "officer.h"
 #include "riskwarning.h"
@@ -25,8 +26,9 @@
 #define RISKWARNING_REASON_MAX 500 /* characters of a reject/cancel reason */
 
 struct riskwarning_flow_cfg {
-	int signoff;	    /* officers who must confirm, 1..RISKWARNING_SIGNOFF_MAX */
-	int utc_offset_min; /* times in API answers */
+	int signoff;		      /* officers who must confirm, 1..RISKWARNING_SIGNOFF_MAX */
+	int utc_offset_min;	      /* times in API answers */
+	const struct config *deliver; /* channels to deliver to; NULL: none (tests, reports) */
 };
 
 /* The issuer of a topic geohazard/v1/riskwarnings/{issuer_id}, or NULL
@@ -40,8 +42,14 @@ bool riskwarning_flow_issuer_check(const char *issuers, const char *issuer,
 
 /* Stores a valid product as pending with an audit row
  * (riskwarning.received; officer_id 0 for MQTT), inside the caller's
- * transaction. GA_ERR_DUPLICATE when its product_id is stored already
- * (nothing written). */
+ * transaction. GA_ERR_DUPLICATE when its product_id is stored already,
+ * RISKWARNING_FLOW_UNKNOWN_SUPERSEDES when its supersedes names no
+ * stored product (nothing written; the caller rejects it with
+ * riskwarning_flow_supersedes_error). */
+#define RISKWARNING_FLOW_UNKNOWN_SUPERSEDES GA_ERR_NOTFOUND
+/* The rejection of a product whose supersedes names no stored product:
+ * "unknown" at /supersedes. */
+void riskwarning_flow_supersedes_error(const struct riskwarning *w, struct report_errors *errs);
 ga_err riskwarning_flow_intake(struct store *s, const struct riskwarning *w, const struct geo *g,
 			       const char *source, int64_t officer_id, const void *raw,
 			       size_t rawlen, int64_t now_ms);
@@ -63,10 +71,16 @@ ga_err riskwarning_flow_confirm(struct store *s, const struct riskwarning_flow_c
 				size_t msglen);
 
 /* Rejects a pending product, or cancels a published one (cancel true),
- * with reason (1..RISKWARNING_REASON_MAX characters). Errors as confirm. */
+ * with reason (1..RISKWARNING_REASON_MAX characters). A cancel is the
+ * product's next version (store_rwversion.h). Errors as confirm. */
 ga_err riskwarning_flow_end(struct store *s, const struct officer *o, const char *product_id,
 			    bool cancel, const char *reason, int64_t now_ms, char *msg,
 			    size_t msglen);
+/* riskwarning_flow_end that also writes the cancel's delivery rows when
+ * cfg->deliver is set (cfg may be NULL). */
+ga_err riskwarning_flow_end_cfg(struct store *s, const struct riskwarning_flow_cfg *cfg,
+				const struct officer *o, const char *product_id, bool cancel,
+				const char *reason, int64_t now_ms, char *msg, size_t msglen);
 
 /* Every product pending or published whose valid_to is at or before
  * now_ms becomes expired (reason "valid_to"), with an audit row
@@ -81,7 +95,8 @@ ga_err riskwarning_flow_expire_due(struct store *s, int64_t now_ms, int *n);
  * since since_ms, oldest first: {product_id, state, issued_at,
  * received_at, confirmed_by [{name, at}], published_at, valid_from,
  * published_before_valid_from (null when not published), delivered_at
- * ({}: no channel delivers risk warnings yet)}. New reference; NULL on
+ * ({channel: time} of its first published version,
+ * riskwarning_deliver_delivered_at)}. New reference; NULL on
  * a store error or out of memory. */
 json_t *riskwarning_flow_timeliness(struct store *s, const struct riskwarning_flow_cfg *cfg,
 				    int64_t since_ms);

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "ingest.h"
 #include "ingest_commit.h"
+#include "ingest_device.h"
 #include "ingest_writer.h"
 #include "log.h"
 #include "notify.h"
@@ -342,20 +343,26 @@ static ga_err service_start(struct service *svc)
 	if (ingest_plan_make(svc->store, &svc->cfg, &plan, err, sizeof(err)) != GA_OK)
 		log_warnx("%s; sessions an earlier run left are not retired this time", err);
 	backlog = service_outbox(svc->store);
+	/* The judge, rebuilt from the store before the writer owns it. */
+	if (ingest_device_new(svc, svc->store, &svc->devintake) != GA_OK) {
+		snprintf(err, sizeof(err), "monitoring devices: cannot rebuild from the store");
+		goto fail;
+	}
 	struct ingest_commit commit = {.lock = &svc->lock,
 				       .rules = &svc->rules,
 				       .thresholds = &svc->thresholds,
 				       .wf = &svc->wf,
-				       .utc_offset_min = svc->cfg.alerts.utc_offset_min};
-	struct writer_duties duties = {service_tick_step, service_tick_run, service_tick_committed,
-				       NULL};
+				       .utc_offset_min = svc->cfg.alerts.utc_offset_min,
+				       .devices = svc->devintake};
+	struct ingest_writer_duties duties = {service_tick_step, service_tick_run,
+					      service_tick_committed, NULL};
 	if (service_tick_new(svc, &svc->tick) != GA_OK) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
 	duties.arg = svc->tick;
-	if (writer_new(svc->store, &commit, &duties, svc->cfg.store.batch_max, &svc->writer) !=
-	    GA_OK) {
+	if (ingest_writer_new(svc->store, &commit, &duties, svc->cfg.store.batch_max,
+			      &svc->writer) != GA_OK) {
 		snprintf(err, sizeof(err), "cannot start the writer thread");
 		goto fail;
 	}
@@ -374,7 +381,9 @@ static ga_err service_start(struct service *svc)
 				.writer = svc->writer,
 				.ingest = &svc->ingest,
 				.watchdog = svc->watchdog,
-				.stats = &svc->stats};
+				.stats = &svc->stats,
+				.devices = &svc->devices,
+				.registry = &svc->registry};
 	if (http_start(&hctx, &svc->http, err, sizeof(err)) != GA_OK)
 		goto fail;
 	/* ingest_start takes the plan and the backlog, whatever it returns. */
@@ -427,7 +436,8 @@ static void service_stop(struct service *svc)
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
 	delivery_stop(svc->delivery);
-	writer_free(svc->writer);
+	ingest_writer_free(svc->writer);
+	ingest_device_free(svc->devintake);
 	service_tick_free(svc->tick);
 	notify_free(svc->notify);
 	sign_key_free(svc->signer);

@@ -19,9 +19,10 @@
 #include "workflow.h"
 
 struct store;
-struct writer;
+struct ingest_writer;
 struct service_tick;
 struct ingest;
+struct ingest_device;
 struct http;
 struct notify;
 struct watchdog;
@@ -48,8 +49,10 @@ struct service {
 	struct workflow_ctx wf; /* borrows templates, geo and cfg */
 	struct notify *notify;
 	struct store *store;
-	struct writer *writer;
+	struct ingest_writer *writer;
 	struct service_tick *tick; /* the writer's duties (service_tick.h) */
+	/* monitoring devices' frames, the writer's (ingest_device.h); NULL: none */
+	struct ingest_device *devintake;
 	struct ingest *ingest;
 	struct http *http;
 	struct delivery *delivery; /* the channels' worker (delivery.h) */

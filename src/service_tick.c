@@ -1,5 +1,5 @@
 /* service_tick.c - the service's periodic duties, run by the writer
- * thread on its connection (writer_duties, ingest_writer.h): retention,
+ * thread on its connection (ingest_writer_duties, ingest_writer.h): retention,
  * silent stations, escalation of drafts pending too long, and the
  * officers' notices of the drafts a commit made. */
 #include "service_tick.h"
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest_device.h"
 #include "log.h"
 #include "notify.h"
 #include "riskwarning_flow.h"
@@ -151,6 +152,7 @@ void service_tick_run(struct store *s, void *arg)
 			       service_tick_station_change, t);
 		pthread_rwlock_unlock(&t->svc->lock);
 	}
+	ingest_device_tick(t->svc->devintake, time_now_ms()); /* devices offline (§12) */
 	/* Risk warnings past their valid_to (issue 14), also one due while
 	 * the service was down. */
 	int expired = 0;
@@ -169,11 +171,11 @@ void service_tick_run(struct store *s, void *arg)
 }
 
 /* After the commit: officers hear of the drafts it made. */
-void service_tick_committed(struct store *s, struct writer_item *batch, void *arg)
+void service_tick_committed(struct store *s, struct ingest_writer_item *batch, void *arg)
 {
 	struct service_tick *t = arg;
 	int64_t now = time_now_ms();
-	for (struct writer_item *it = batch; it; it = it->next) {
+	for (struct ingest_writer_item *it = batch; it; it = it->next) {
 		if (!it->draft_made)
 			continue;
 		metrics_observe_ms(&t->svc->metrics.report_draft, NULL,

@@ -528,6 +528,11 @@ out:
 	return e;
 }
 
+bool store_shared(const struct store *s)
+{
+	return db_kind(s->db) == DB_KIND_POSTGRES;
+}
+
 ga_err store_begin(struct store *s)
 {
 	struct db_stmt *st = s->stmt[STMT_BEGIN];

@@ -42,6 +42,10 @@ struct store_options {
 ga_err store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/* True when other processes may write the same database (PostgreSQL,
+ * several instances): what this process read is then no cache of it. */
+bool store_shared(const struct store *s);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit gives GA_ERR_FULL when
  * the disk (or max_page_count) is full; the transaction is then rolled
  * back and nothing of it is stored. */
@@ -175,7 +179,7 @@ ga_err store_incident_update(struct store *s, const struct incident *inc);
 /* Records station's figures observed at observed_ms for the incident,
  * keeping per (station, figure) only the latest observed value, then
  * writes into *out the incident's figures: per figure, the max over
- * stations of each station's latest value. */
+ * stations of each station's latest value (out NULL: only records). */
 ga_err store_incident_fold_figures(struct store *s, const char *incident_id, const char *station_id,
 				   int64_t observed_ms, const struct figures *f,
 				   struct figures *out);
@@ -435,12 +439,16 @@ ga_err store_backup(struct store *s, const char *dest_path, int64_t *pages, char
 
 #define STORE_CHANNEL_MAX 64  /* a channel name + NUL (config_channel.name) */
 #define STORE_ERROR_MAX 256   /* last_error + NUL */
-#define STORE_IDEM_MAX 48     /* "{alert_id}:{version}" + NUL */
+#define STORE_IDEM_MAX 80     /* "{alert_id}:{version}" + NUL */
 #define STORE_SCRATCH_MAX 512 /* a delivery's progress (CHANNEL_SCRATCH_MAX) */
+
+/* alert_id: an alert's id, or "rw:" and a risk warning's product_id of
+ * up to 64 characters (riskwarning_deliver.h); STORE_IDEM_MAX holds its key */
+#define STORE_DELIVERY_ID_MAX 72
 
 struct store_delivery {
 	int64_t id; /* set by store_delivery_insert */
-	char alert_id[INCIDENT_ID_MAX];
+	char alert_id[STORE_DELIVERY_ID_MAX];
 	int version;
 	char msg_type[STORE_WORD_MAX];
 	char channel[STORE_CHANNEL_MAX];

@@ -2,6 +2,9 @@
  * finding a report again by (station_id, report_id). */
 #include <math.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -103,6 +106,72 @@ out:
 	return e;
 }
 
+/* Bytes of a valid UTF-8 sequence at p (at most n bytes), 0 when there is
+ * none (PostgreSQL's rule: no overlong forms, surrogates or code points
+ * past U+10FFFF; a NUL cannot occur in a C string). */
+static size_t store_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* PostgreSQL's TEXT holds valid UTF-8 only, where SQLite keeps any bytes:
+ * on PostgreSQL a topic that is not valid UTF-8 is stored with each byte
+ * of an invalid sequence written as \xHH (a backslash stays itself, so
+ * this is a reading aid, not an encoding). *out is topic itself, or a
+ * malloc'd copy to free (NULL: out of memory). */
+static const char *store_topic_text(struct store *s, const char *topic, char **own)
+{
+	const unsigned char *p = (const unsigned char *)topic;
+	size_t n = strlen(topic), k = 0, i = 0;
+	bool valid = true;
+
+	*own = NULL;
+	if (db_kind(s->db) != DB_KIND_POSTGRES)
+		return topic;
+	for (size_t l; i < n && valid; i += l)
+		valid = (l = store_utf8_len(p + i, n - i)) != 0;
+	if (valid)
+		return topic;
+	if ((*own = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n;) {
+		size_t l = store_utf8_len(p + i, n - i);
+		if (l == 0) {
+			k += (size_t)snprintf(*own + k, 5, "\\x%02x", p[i]);
+			i++;
+			continue;
+		}
+		memcpy(*own + k, p + i, l);
+		k += l;
+		i += l;
+	}
+	(*own)[k] = '\0';
+	return *own;
+}
+
 ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, size_t rawlen,
 			  size_t total, const unsigned char *sha256, int64_t received_ms,
 			  const char *reasons_json)
@@ -110,6 +179,7 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 	struct db_stmt *st = s->stmt[STMT_REJECTED_PUT];
 	unsigned char own[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	char *own_topic = NULL;
 	ga_err e = GA_ERR_DB;
 	int rc = DB_OK;
 
@@ -133,6 +203,8 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 		topic = "";
 	if (reasons_json == NULL)
 		reasons_json = "[]";
+	if ((topic = store_topic_text(s, topic, &own_topic)) == NULL)
+		return GA_ERR_NOMEM;
 	rc = db_bind_text(st, 1, topic, -1);
 	if (rc == DB_OK)
 		rc = store_bind_raw(st, 2, raw, rawlen);
@@ -156,5 +228,6 @@ ga_err store_rejected_put(struct store *s, const char *topic, const void *raw, s
 	e = GA_OK;
 out:
 	store_stmt_done(st);
+	free(own_topic);
 	return e;
 }

@@ -21,10 +21,11 @@
  *   STMT_PING             reads sqlite_schema (PostgreSQL: e.g. SELECT 1)
  *   STMT_INCIDENT_BY_HP   ORDER BY ..., rowid DESC: incidents' key is
  *                         TEXT, rowid is the order of insertion
- *   timeliness_sql        group_concat(o.name, ',') (PostgreSQL:
- *   (store_timeliness.c)  string_agg(o.name, ','))
+ *   timeliness_sql        group_concat(o.name, ','); store_timeliness.c
+ *   (store_timeliness.c)  has timeliness_sql_pg with string_agg
  * The migrations below stay SQLite's dialect (WITHOUT ROWID, json_valid,
  * triggers); PostgreSQL's schema is written apart. */
+#include "store_device.h"
 #include "store_internal.h"
 #include "store_riskwarning.h"
 
@@ -372,17 +373,21 @@ const char *const store_migrations[] = {
      * each instance's heartbeat and who took over its work when it went
      * silent; the leases of the duties one instance runs at a time; and
      * the instance each MQTT session belongs to ('' on SQLite: one). */
-    "CREATE TABLE cluster_instances ("
+    "CREATE TABLE IF NOT EXISTS cluster_instances ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " started_ms INTEGER NOT NULL,"
     " heartbeat_ms INTEGER NOT NULL,"
     " taken_by TEXT,"
     " taken_ms INTEGER) WITHOUT ROWID;"
-    "CREATE TABLE cluster_leases ("
+    "CREATE TABLE IF NOT EXISTS cluster_leases ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " holder TEXT NOT NULL,"
     " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "ALTER TABLE mqtt_sessions ADD COLUMN instance TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 13): monitoring devices' points, malformed frames kept raw,
+     * each hazard point's level and its changes (store_device.h). */
+    STORE_DEVICE_MIGRATION,
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -351,17 +351,39 @@ const char *const store_migrations_pg[] = {
     " PRIMARY KEY (warning_id, officer_id));",
 
     /* Several instances on one database (store_cluster.c). */
-    "CREATE TABLE cluster_instances ("
+    "CREATE TABLE IF NOT EXISTS cluster_instances ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " started_ms BIGINT NOT NULL,"
     " heartbeat_ms BIGINT NOT NULL,"
     " taken_by TEXT,"
     " taken_ms BIGINT);"
-    "CREATE TABLE cluster_leases ("
+    "CREATE TABLE IF NOT EXISTS cluster_leases ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " holder TEXT NOT NULL,"
     " expires_ms BIGINT NOT NULL);"
     "ALTER TABLE mqtt_sessions ADD COLUMN instance TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 13) monitoring devices (store_device.h). */
+    "CREATE TABLE IF NOT EXISTS device_points ("
+    " device_code TEXT NOT NULL, channel TEXT NOT NULL, field TEXT NOT NULL,"
+    " t_ms BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL, received_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (device_code, channel, field, t_ms));"
+    "CREATE INDEX IF NOT EXISTS device_points_by_time ON device_points (device_code, t_ms);"
+    "CREATE TABLE IF NOT EXISTS device_malformed ("
+    " id " ROWID_KEY ", device_code TEXT NOT NULL, hour BIGINT NOT NULL,"
+    " reason TEXT NOT NULL, topic TEXT NOT NULL, raw BYTEA NOT NULL,"
+    " raw_total BIGINT NOT NULL, received_ms BIGINT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS device_malformed_by_hour ON device_malformed"
+    " (device_code, hour);"
+    "CREATE TABLE IF NOT EXISTS device_levels ("
+    " station_id TEXT PRIMARY KEY, level BIGINT NOT NULL, t_ms BIGINT NOT NULL,"
+    " changed_ms BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS device_level_changes ("
+    " id " ROWID_KEY ", station_id TEXT NOT NULL, from_level BIGINT NOT NULL,"
+    " to_level BIGINT NOT NULL, t_ms BIGINT NOT NULL, changed_ms BIGINT NOT NULL,"
+    " detail TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS device_level_changes_by_station ON device_level_changes"
+    " (station_id, t_ms);",
 };
 
 const int store_nmigrations_pg =

@@ -5,12 +5,12 @@
 #include "store.h"
 #include "store_internal.h"
 
-/* AGG: SQLite's group_concat, PostgreSQL's string_agg (one text each). */
-#define TIMELINESS_SQL(AGG)                                                                        \
+/* agg: the officers' names joined by commas, in each dialect. */
+#define TIMELINESS_SQL(agg)                                                                        \
 	"SELECT i.id, i.level, i.created_ms,"                                                      \
 	" (SELECT min(d.created_ms) FROM alert_drafts d WHERE d.alert_id = i.id),"                 \
 	" p.published_ms,"                                                                         \
-	" (SELECT " AGG "(o.name, ',') FROM alert_confirmations c"                                 \
+	" (SELECT " agg " FROM alert_confirmations c"                                              \
 	"  JOIN officers o ON o.id = c.officer_id WHERE c.draft_id = p.id),"                       \
 	" dl.channel, dl.delivered_ms"                                                             \
 	" FROM incidents i"                                                                        \
@@ -19,8 +19,12 @@
 	" WHERE i.created_ms >= ?1"                                                                \
 	" AND EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = i.id)"                       \
 	" ORDER BY i.created_ms, i.id, dl.channel"
-static const char timeliness_sql[] = TIMELINESS_SQL("group_concat");
-static const char timeliness_sql_pg[] = TIMELINESS_SQL("string_agg");
+
+/* PostgreSQL has no group_concat: string_agg there. (dl.channel is NULL
+ * only on an incident's single row without deliveries, so NULL's place in
+ * the order, first in SQLite and last in PostgreSQL, does not matter.) */
+static const char timeliness_sql[] = TIMELINESS_SQL("group_concat(o.name, ',')");
+static const char timeliness_sql_pg[] = TIMELINESS_SQL("string_agg(o.name, ',')");
 
 ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg)
 {

@@ -9,7 +9,10 @@ and daemon (GEOALERT: use a Release build), every loop bounded:
 - confirm -> published: the second officer's confirm (the request that
   publishes); N products;
 - the CAP of the product: its size and GET /warnings/{id}.xml (render +
-  XML signature) time; the HTML page's size and time.
+  XML signature) time; the HTML page's size and time;
+- confirm -> portal: from just before the publishing confirm to the
+  arrival of the product at a portal stand-in (endpoints.Endpoint,
+  answering 201); N products.
 
 Prints the figures; asserts nothing about time (the machine is noisy).
 Usage: GA_SOURCE_DIR=. GEOALERT=build/ci/geoalert python3 tests/bench/riskwarning.py [N]
@@ -22,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import flows  # noqa: E402
-from harness import Broker, Geoalert  # noqa: E402
+from endpoints import Endpoint  # noqa: E402
+from harness import Broker, Geoalert, secret_file, tmpdir  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 TZ = datetime.timezone(datetime.timedelta(hours=8))
@@ -57,11 +61,14 @@ def show(name, xs):
 
 def main():
     broker = Broker(persistence=False).start()
-    ga = Geoalert(broker)
+    portal = Endpoint()  # records every POST, answers 200
+    ga = Geoalert(broker, extra={"channel.portal": {
+        "type": "portal", "url": portal.url("/api/alerts"),
+        "token_file": secret_file(tmpdir("bench-rw"), "portal", "bench-portal")}})
     t1 = flows.officer(ga, "b1", "duty_officer")
     t2 = flows.officer(ga, "b2", "duty_officer")
     ga.start()
-    listed, confirmed = [], []
+    listed, confirmed, at_portal = [], [], []
     try:
         for i in range(N):
             pid = "BENCH-%04d" % i
@@ -76,10 +83,13 @@ def main():
                 raise AssertionError("never listed")
             listed.append((time.perf_counter() - t0) * 1000)
             assert flows.call(ga, "POST", "/api/v1/riskwarnings/%s/confirm" % pid, t1)[0] == 200
-            t0 = time.perf_counter()
+            t0, m0 = time.perf_counter(), time.monotonic()
             code, body = flows.call(ga, "POST", "/api/v1/riskwarnings/%s/confirm" % pid, t2)
             confirmed.append((time.perf_counter() - t0) * 1000)
             assert code == 200 and body["published"], body
+            key = "%s:1" % pid
+            rec = portal.wait(lambda r: r["headers"].get("idempotency-key") == key, 30)
+            at_portal.append((rec[0]["t"] - m0) * 1000)
         cap, page = [], []
         for _ in range(50):
             t0 = time.perf_counter()
@@ -95,6 +105,7 @@ def main():
         print("product: %d city codes, public levels red/orange/yellow (blue internal)" % 13)
         show("intake -> listed", listed)
         show("confirm -> published", confirmed)
+        show("confirm -> portal", at_portal)
         show("GET .xml (CAP, signed)", cap)
         show("GET page (HTML + map)", page)
         print("CAP %d bytes (%d <info>, %d <geocode>, %d <polygon>); page %d bytes; "
@@ -104,6 +115,7 @@ def main():
     finally:
         ga.stop()
         broker.stop()
+        portal.close()
 
 
 main()

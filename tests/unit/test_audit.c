@@ -2,7 +2,9 @@
  * canonical form, the chain, the caps, rows committed or rolled back with
  * their transaction, the triggers, and audit_verify against rows edited,
  * re-hashed, deleted, renumbered or cut off the end behind the triggers'
- * back (a raw sqlite3 connection that drops them first). */
+ * back (a raw connection that drops them first, or on PostgreSQL turns
+ * them off with session_replication_role). On SQLite and on PostgreSQL
+ * (GA_TEST_STORE=pg, store_testutil.h). */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +17,6 @@
 
 #include <cmocka.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "store.h"
@@ -61,21 +62,43 @@ static void fill(struct fixture *f)
 	assert_int_equal(store_audit_each(f->st.s, 0, keep_hash, f), GA_OK);
 }
 
-/* Runs sql on a connection of its own, as someone with the file would. */
-static int raw_exec(struct fixture *f, const char *sql)
+/* Runs sql on a connection of its own, as someone with the database
+ * would: DB_OK or the backend's code (SQLite's extended codes). With
+ * off_guards first the append-only triggers are off: SQLite drops them and
+ * ignores CHECKs; PostgreSQL sets session_replication_role = replica, which
+ * turns off user triggers and foreign keys (the test's role is a
+ * superuser) but not CHECKs. */
+static int raw_exec_as(struct fixture *f, bool off_guards, const char *sql)
 {
-	sqlite3 *db = stest_raw_open(f->st.db.path);
-	int rc;
+	struct db *db = stest_raw_open(f->st.db.path);
+	int rc = DB_OK;
 
-	sqlite3_extended_result_codes(db, 1);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
+	if (off_guards)
+		rc = db_exec(db, db_kind(db) == DB_KIND_POSTGRES
+				     ? "SET session_replication_role = replica"
+				     : "DROP TRIGGER IF EXISTS audit_no_update;"
+				       " DROP TRIGGER IF EXISTS audit_no_delete;"
+				       " PRAGMA ignore_check_constraints = ON;");
+	if (rc == DB_OK)
+		rc = db_exec(db, sql);
+	db_close(db);
 	return rc;
 }
 
-#define DROP_TRIGGERS                                                                              \
-	"DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;"          \
-	" PRAGMA ignore_check_constraints = ON;"
+static int raw_exec(struct fixture *f, const char *sql)
+{
+	return raw_exec_as(f, false, sql);
+}
+
+#define raw_exec_unguarded(f, sql) raw_exec_as((f), true, (sql))
+
+/* What an UPDATE or DELETE of audit gives: SQLite's RAISE(ABORT) is
+ * SQLITE_CONSTRAINT_TRIGGER; PostgreSQL's trigger raises 23001, which
+ * db_pg maps to plain DB_CONSTRAINT (db.h). */
+static int trigger_refused(void)
+{
+	return stest_pg() ? DB_CONSTRAINT : SQLITE_CONSTRAINT_TRIGGER;
+}
 
 static struct audit_verify_result verify(struct fixture *f, const struct audit_anchor *anchor)
 {
@@ -266,9 +289,9 @@ static void test_triggers_block(void **state)
 
 	fill(f);
 	assert_int_equal(raw_exec(f, "UPDATE audit SET detail = '{}' WHERE seq = 2"),
-			 SQLITE_CONSTRAINT_TRIGGER);
-	assert_int_equal(raw_exec(f, "DELETE FROM audit WHERE seq = 2"), SQLITE_CONSTRAINT_TRIGGER);
-	assert_int_equal(raw_exec(f, "DELETE FROM audit"), SQLITE_CONSTRAINT_TRIGGER);
+			 trigger_refused());
+	assert_int_equal(raw_exec(f, "DELETE FROM audit WHERE seq = 2"), trigger_refused());
+	assert_int_equal(raw_exec(f, "DELETE FROM audit"), trigger_refused());
 	assert_true(verify(f, NULL).ok);
 	assert_int_equal(verify(f, NULL).rows, NROWS);
 }
@@ -278,9 +301,9 @@ static void test_tamper_edit(void **state)
 	struct fixture *f = *state;
 
 	fill(f);
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "UPDATE audit SET detail = '{\"n\":99}'"
-						   " WHERE seq = 3"),
-			 SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "UPDATE audit SET detail = '{\"n\":99}'"
+					       " WHERE seq = 3"),
+			 DB_OK);
 	struct audit_verify_result res = verify(f, NULL);
 	assert_false(res.ok);
 	assert_int_equal(res.first_bad_seq, 3);
@@ -293,35 +316,39 @@ static void test_tamper_edit(void **state)
 static void test_tamper_edit_other_fields(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const edits[] = {
-	    "UPDATE audit SET at_ms = at_ms + 1 WHERE seq = 4",
-	    /* foreign_keys is off on this connection: any id goes. */
-	    "UPDATE audit SET officer_id = 1 WHERE seq = 4",
-	    "UPDATE audit SET action = 'draft.confirm' WHERE seq = 4",
-	    "UPDATE audit SET subject = 'alert:X' WHERE seq = 4",
-	    "UPDATE audit SET prev_hash = hash WHERE seq = 4",
+	/* sqlite_only: tampering SQLite's untyped columns allow and
+	 * PostgreSQL's cannot store (a NUL in TEXT, text in a BIGINT). */
+	static const struct {
+		const char *sql;
+		bool sqlite_only;
+	} edits[] = {
+	    {"UPDATE audit SET at_ms = at_ms + 1 WHERE seq = 4", false},
+	    /* foreign keys are off on this connection: any id goes. */
+	    {"UPDATE audit SET officer_id = 1 WHERE seq = 4", false},
+	    {"UPDATE audit SET action = 'draft.confirm' WHERE seq = 4", false},
+	    {"UPDATE audit SET subject = 'alert:X' WHERE seq = 4", false},
+	    {"UPDATE audit SET prev_hash = hash WHERE seq = 4", false},
 	    /* Text past a NUL would not be hashed: such a row must fail too. */
-	    "UPDATE audit SET detail = detail || char(0) || 'evil' WHERE seq = 4",
-	    "UPDATE audit SET at_ms = at_ms || 'x' WHERE seq = 4", /* reads as the same integer */
+	    {"UPDATE audit SET detail = detail || char(0) || 'evil' WHERE seq = 4", true},
+	    {"UPDATE audit SET at_ms = at_ms || 'x' WHERE seq = 4",
+	     true}, /* reads as the same integer */
 	};
-	char sql[256];
 
 	fill(f);
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "CREATE TABLE bak AS SELECT * FROM audit"),
-			 SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "CREATE TABLE bak AS SELECT * FROM audit"), DB_OK);
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
-		snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; %s", edits[i]);
-		assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+		if (edits[i].sqlite_only && stest_pg())
+			continue;
+		assert_int_equal(raw_exec_unguarded(f, edits[i].sql), DB_OK);
 		struct audit_verify_result res = verify(f, NULL);
 		if (res.ok)
-			fprintf(stderr, "not detected: %s\n", edits[i]);
+			fprintf(stderr, "not detected: %s\n", edits[i].sql);
 		assert_false(res.ok);
 		assert_int_equal(res.first_bad_seq, 4);
 		/* Put the chain back for the next edit. */
-		assert_int_equal(raw_exec(f,
-					  "PRAGMA ignore_check_constraints = ON; DELETE FROM audit;"
-					  " INSERT INTO audit SELECT * FROM bak;"),
-				 SQLITE_OK);
+		assert_int_equal(raw_exec_unguarded(
+				     f, "DELETE FROM audit; INSERT INTO audit SELECT * FROM bak;"),
+				 DB_OK);
 		assert_true(verify(f, NULL).ok);
 	}
 }
@@ -342,10 +369,9 @@ static void test_tamper_rehash(void **state)
 	/* Edit row 3 and give it a correct hash: row 4 no longer chains. */
 	r.prev_hash = f->hash[2];
 	store_audit_hash(&r, hash);
-	snprintf(sql, sizeof(sql),
-		 DROP_TRIGGERS "UPDATE audit SET detail = '%s', hash = '%s' WHERE seq = 3",
+	snprintf(sql, sizeof(sql), "UPDATE audit SET detail = '%s', hash = '%s' WHERE seq = 3",
 		 r.detail, hash);
-	assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, sql), DB_OK);
 	struct audit_verify_result res = verify(f, NULL);
 	assert_false(res.ok);
 	assert_int_equal(res.first_bad_seq, 4);
@@ -357,14 +383,14 @@ static void test_tamper_delete_middle(void **state)
 	struct fixture *f = *state;
 
 	fill(f);
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 3"), SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "DELETE FROM audit WHERE seq = 3"), DB_OK);
 	struct audit_verify_result res = verify(f, NULL);
 	assert_false(res.ok);
 	assert_int_equal(res.first_bad_seq, 3);
 	assert_non_null(strstr(res.problem, "missing"));
 
 	/* Two in a row are named as a range. */
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 4"), SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "DELETE FROM audit WHERE seq = 4"), DB_OK);
 	res = verify(f, NULL);
 	assert_int_equal(res.first_bad_seq, 3);
 	assert_non_null(strstr(res.problem, "rows 3..4"));
@@ -376,10 +402,9 @@ static void test_tamper_delete_renumber(void **state)
 
 	fill(f);
 	/* Delete row 3 and close the gap: row 4, now 3, does not chain. */
-	assert_int_equal(raw_exec(f,
-				  DROP_TRIGGERS "DELETE FROM audit WHERE seq = 3;"
-						" UPDATE audit SET seq = seq - 1 WHERE seq > 3;"),
-			 SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "DELETE FROM audit WHERE seq = 3;"
+					       " UPDATE audit SET seq = seq - 1 WHERE seq > 3;"),
+			 DB_OK);
 	struct audit_verify_result res = verify(f, NULL);
 	assert_false(res.ok);
 	assert_int_equal(res.first_bad_seq, 3);
@@ -389,9 +414,9 @@ static void test_tamper_delete_renumber(void **state)
 	setup(state);
 	f = *state;
 	fill(f);
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq = 1;"
-						   " UPDATE audit SET seq = seq - 1;"),
-			 SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "DELETE FROM audit WHERE seq = 1;"
+					       " UPDATE audit SET seq = seq - 1;"),
+			 DB_OK);
 	res = verify(f, NULL);
 	assert_false(res.ok);
 	assert_int_equal(res.first_bad_seq, 1);
@@ -405,7 +430,7 @@ static void test_tail_needs_anchor(void **state)
 
 	fill(f);
 	snprintf(anchor.hash, sizeof(anchor.hash), "%s", f->hash[NROWS]);
-	assert_int_equal(raw_exec(f, DROP_TRIGGERS "DELETE FROM audit WHERE seq >= 5"), SQLITE_OK);
+	assert_int_equal(raw_exec_unguarded(f, "DELETE FROM audit WHERE seq >= 5"), DB_OK);
 	/* Without an anchor a cut tail is a valid, shorter chain (audit.h). */
 	struct audit_verify_result res = verify(f, NULL);
 	assert_true(res.ok);

@@ -207,6 +207,42 @@ static void test_missing_switch(void **state)
 	thresholds_free(off);
 }
 
+/* classify_figures_level gives classify_figures' level for every mix of
+ * figures (each unset, or at or around each bound), disaster or not,
+ * missing counted or not. */
+static void test_level_only(void **state)
+{
+	struct thresholds *ts[2] = {load_bundled(), load_no_missing()};
+	const double vals[] = {0, 1, 2.5, 3, 9, 10, 29, 30, 99, 100, 1e6, 1e9};
+	const int nv = (int)(sizeof(vals) / sizeof(vals[0]));
+	uint32_t x = 2463534242u;
+	int checked = 0;
+
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		struct figures f = {0};
+		struct classification c;
+		for (int i = 0; i < FIG_COUNT; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			if (x % 3 != 0)
+				set_fig(&f, (enum figure)i, vals[(x >> 4) % (uint32_t)nv]);
+		}
+		for (int tt = 0; tt < 2; tt++) {
+			for (int d = 0; d < 2; d++) {
+				classify_figures(ts[tt], d != 0, &f, &c);
+				assert_int_equal(classify_figures_level(ts[tt], d != 0, &f),
+						 c.level);
+				checked++;
+			}
+		}
+	}
+	assert_int_equal(checked, 80000);
+	thresholds_free(ts[0]);
+	thresholds_free(ts[1]);
+}
+
 static void test_reasons(void **state)
 {
 	struct thresholds *t = load_bundled();
@@ -474,13 +510,10 @@ static void test_bad_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_missing_switch),
-	    cmocka_unit_test(test_reasons),
-	    cmocka_unit_test(test_to_json),
-	    cmocka_unit_test(test_custom_thresholds),
-	    cmocka_unit_test(test_bad_files),
-	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_missing_switch),
+	    cmocka_unit_test(test_level_only), cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_to_json),    cmocka_unit_test(test_custom_thresholds),
+	    cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_bad_values),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -226,18 +226,21 @@ static void test_secret(void **state)
 }
 
 /* [store] url and [cluster] (spec §10). */
+#define KEYS "[alerts]\nsigning_key_file = /k/s.pem\ncap_signing_key_file = /k/c.pem\n"
 static void test_cluster(void **state)
 {
 	struct config c;
 	char host[64] = "";
 	const char *err = load("[store]\nurl = postgresql://ga@127.0.0.1:5432,127.0.0.1:5433/ga"
 			       "?target_session_attrs=read-write\n[cluster]\ninstance = node-a\n"
-			       "takeover_after = 5\n",
+			       "takeover_after = 5\n" KEYS,
 			       &c);
 	(void)state;
 	assert_string_equal(err, "");
 	assert_string_equal(c.cluster.instance, "node-a");
 	assert_int_equal(c.cluster.takeover_after_s, 5);
+	/* the same [mqtt] client_id on every node: made unique per instance */
+	assert_string_equal(c.mqtt.client_id, "geoalert-node-a");
 	err = load("[store]\npassword_file = /etc/pw\n", &c);
 	assert_non_null(strstr(err, "password_file needs [store] url"));
 	err = load("[store]\nurl = mysql://x/y\n", &c);
@@ -247,8 +250,11 @@ static void test_cluster(void **state)
 	assert_null(strstr(err, "secret"));
 	err = load("[store]\nurl = postgresql://h/ga?password=secret\n", &c);
 	assert_non_null(strstr(err, "holds a password"));
-	err = load("[store]\nurl = postgres://ga@[::1]:5432/ga\n", &c); /* a colon after @ */
+	err = load("[store]\nurl = postgres://ga@[::1]:5432/ga\n" KEYS, &c); /* a colon after @ */
 	assert_string_equal(err, "");
+	/* keys are not made per node beside a store that is no file */
+	err = load("[store]\nurl = postgres://ga@h/ga\n", &c);
+	assert_non_null(strstr(err, "must be set with [store] url"));
 	err = load("[cluster]\ninstance = a b\n", &c);
 	assert_non_null(strstr(err, "[cluster] instance"));
 	err = load("[cluster]\ntakeover_after = 4\n", &c);

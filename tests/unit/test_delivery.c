@@ -3,7 +3,7 @@
  * its alert to a channel disabled since, a section removed), versions
  * going out in order per channel, the row states, re-send, recovery of
  * rows left sending, and the sliding-window rate limit at its cap and one
- * past it. */
+ * past it. On SQLite and PostgreSQL (GA_TEST_STORE=pg, store_testutil.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,19 +17,27 @@
 
 #include "delivery.h"
 #include "delivery_limit.h"
+#include "store_testutil.h"
 
-static char dir[] = "/tmp/ga-delivery-XXXXXX";
+/* The databases of the tests, removed by group_teardown. */
+#define DBS_MAX 4
+static struct stest_db dbs[DBS_MAX];
+static int ndbs;
 
+/* A store on a fresh database of its own. */
 static struct store *open_store(const char *name)
 {
-	static char path[256];
-	struct store_options opt = {.path = path};
-	struct store *s = NULL;
-	char err[512];
+	assert_true(ndbs < DBS_MAX);
+	stest_db_make(&dbs[ndbs], name);
+	return stest_open(dbs[ndbs++].path, 0);
+}
 
-	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
-	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
-	return s;
+static int group_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < ndbs; i++)
+		stest_db_remove(&dbs[i]);
+	return 0;
 }
 
 static struct config_channel *add_channel(struct config *c, const char *name, bool enabled,
@@ -317,7 +325,5 @@ int main(void)
 	    cmocka_unit_test(test_progress),
 	    cmocka_unit_test(test_limit_window),
 	};
-	if (!mkdtemp(dir))
-		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, group_teardown);
 }

@@ -235,18 +235,15 @@ static void test_worker_queue_cap(void **state)
 
 static int64_t audit_rows(const char *path, const char *action)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
+	struct db *db = stest_raw_open(path);
+	struct db_stmt *st = stest_raw_prepare(db, "SELECT count(*) FROM audit WHERE action = ?1");
 	int64_t n = -1;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE action = ?1", -1, &st, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+
+	assert_int_equal(db_bind_text(st, 1, action, -1), DB_OK);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int64(st, 0);
+	db_finalize(st);
+	db_close(db);
 	return n;
 }
 

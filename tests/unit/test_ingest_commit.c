@@ -78,7 +78,7 @@ static void mk(struct report *r, const char *report_id)
 	snprintf(r->admin_code, sizeof(r->admin_code), "320111");
 }
 
-static void item(struct writer_item *it, struct report *r, const char *report_id,
+static void item(struct ingest_writer_item *it, struct report *r, const char *report_id,
 		 const char *receipt_topic)
 {
 	memset(it, 0, sizeof(*it));
@@ -92,7 +92,7 @@ static void item(struct writer_item *it, struct report *r, const char *report_id
 }
 
 /* Runs the step in its own transaction, committed. */
-static ga_err run(struct fixture *f, struct writer_item *it)
+static ga_err run(struct fixture *f, struct ingest_writer_item *it)
 {
 	assert_int_equal(store_begin(f->st.s), GA_OK);
 	ga_err e = ingest_commit_item(&f->c, it);
@@ -123,7 +123,7 @@ static void test_accepted_then_duplicate(void **state)
 {
 	struct fixture *f = *state;
 	struct report r;
-	struct writer_item it;
+	struct ingest_writer_item it;
 	int64_t accepted = -1, rejected = -1, incidents = -1;
 
 	mk(&r, "r-1");
@@ -161,7 +161,7 @@ static void test_accepted_then_duplicate(void **state)
 static void test_rejected(void **state)
 {
 	struct fixture *f = *state;
-	struct writer_item it;
+	struct ingest_writer_item it;
 	struct report_errors errs = {0};
 	int64_t accepted = -1, rejected = -1;
 
@@ -184,7 +184,7 @@ static void test_unknown_incident_is_rejected(void **state)
 {
 	struct fixture *f = *state;
 	struct report r;
-	struct writer_item it;
+	struct ingest_writer_item it;
 	int64_t accepted = -1, rejected = -1;
 
 	mk(&r, "r-3");
@@ -206,7 +206,7 @@ static void test_no_receipt_topic_no_outbox_row(void **state)
 {
 	struct fixture *f = *state;
 	struct report r;
-	struct writer_item it;
+	struct ingest_writer_item it;
 
 	mk(&r, "r-4");
 	item(&it, &r, "r-4", "");

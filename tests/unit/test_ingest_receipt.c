@@ -39,10 +39,11 @@ static char *reference(const char *report_id, const char *status, const char *in
 	return t;
 }
 
-static void check(const char *report_id, enum writer_status st, const char *incident_id, int level)
+static void check(const char *report_id, enum ingest_writer_status st, const char *incident_id,
+		  int level)
 {
 	static const char *const names[] = {"accepted", "duplicate", "rejected"};
-	char *got = receipt_build(report_id, st, incident_id, level, T0, 480, NULL, 0);
+	char *got = ingest_receipt_build(report_id, st, incident_id, level, T0, 480, NULL, 0);
 	char *want = reference(report_id, names[st], incident_id, level, T0, 480);
 	assert_non_null(got);
 	assert_non_null(want);
@@ -95,7 +96,7 @@ static void test_rejected_and_warnings(void **state)
 	struct report_errors errs;
 	memset(&errs, 0, sizeof(errs));
 	report_errors_add(&errs, "/kind", "enum", "not a kind");
-	char *t = receipt_build("r-9", WRITER_REJECTED, "", -1, T0, 480, &errs, 0);
+	char *t = ingest_receipt_build("r-9", WRITER_REJECTED, "", -1, T0, 480, &errs, 0);
 	assert_non_null(t);
 	json_t *o = json_loads(t, 0, NULL);
 	assert_non_null(o);
@@ -104,8 +105,8 @@ static void test_rejected_and_warnings(void **state)
 	json_decref(o);
 	free(t);
 
-	t = receipt_build("r-10", WRITER_ACCEPTED, "JS-1", LEVEL_SMALL, T0, 480, NULL,
-			  GEO_WARN_BALLPARK);
+	t = ingest_receipt_build("r-10", WRITER_ACCEPTED, "JS-1", LEVEL_SMALL, T0, 480, NULL,
+				 GEO_WARN_BALLPARK);
 	assert_non_null(t);
 	o = json_loads(t, 0, NULL);
 	assert_non_null(o);

@@ -15,7 +15,6 @@
 
 #include <cmocka.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "officer.h"
@@ -206,9 +205,29 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
+/* SQLite: needle is in the database file or its WAL. PostgreSQL (no
+ * file of ours to read): needle is in a row of a table that holds
+ * officers' credentials or mentions them (officers, sessions, audit), as
+ * the row's text. */
 static bool db_contains(const char *path, const char *needle)
 {
-	char p[160];
+	char p[STEST_PATH_MAX + 8];
+
+	if (stest_is_url(path)) {
+		struct db *db = stest_raw_open(path);
+		struct db_stmt *st = stest_raw_prepare(
+		    db, "SELECT (SELECT count(*) FROM officers t WHERE strpos(t::text, ?1) > 0)"
+			" + (SELECT count(*) FROM sessions t WHERE strpos(t::text, ?1) > 0)"
+			" + (SELECT count(*) FROM audit t WHERE strpos(t::text, ?1) > 0)");
+		int64_t n = -1;
+
+		assert_int_equal(db_bind_text(st, 1, needle, -1), DB_OK);
+		assert_int_equal(db_step(st), DB_ROW);
+		n = db_column_int64(st, 0);
+		db_finalize(st);
+		db_close(db);
+		return n > 0;
+	}
 
 	snprintf(p, sizeof(p), "%s-wal", path);
 	return file_contains(path, needle) || file_contains(p, needle);
@@ -308,7 +327,7 @@ static void test_login_and_disable(void **state)
 	struct stest_fixture *f = *state;
 	char token[OFFICER_TOKEN_MAX], token2[OFFICER_TOKEN_MAX];
 	struct officer o, o2, got;
-	sqlite3 *db = NULL;
+	struct db *db = NULL;
 
 	add(f, "erin", OFFICER_DUTY_OFFICER, "quiet harbour lamp", token, &o);
 	add(f, "frank", OFFICER_DUTY_OFFICER, NULL, token2, &o2);
@@ -325,12 +344,9 @@ static void test_login_and_disable(void **state)
 			 GA_ERR_NOTFOUND);
 
 	/* A disabled officer neither logs in nor uses the API. */
-	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	assert_int_equal(sqlite3_exec(db, "UPDATE officers SET disabled = 1 WHERE name = 'erin'",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, "UPDATE officers SET disabled = 1 WHERE name = 'erin'");
+	db_close(db);
 	assert_int_equal(officer_authenticate_token(f->s, token, &got), GA_ERR_NOTFOUND);
 	assert_int_equal(officer_authenticate_password(f->s, "erin", "quiet harbour lamp", &got),
 			 GA_ERR_NOTFOUND);
@@ -480,16 +496,16 @@ static void test_add_refuses_common_password(void **state)
 /* The audit actions of the trail, in order, joined with ','. */
 static void audit_actions(struct stest_fixture *f, char *out, size_t len)
 {
-	sqlite3 *db = stest_raw_open(f->db.path);
-	sqlite3_stmt *st = stest_raw_prepare(db, "SELECT action FROM audit ORDER BY seq");
+	struct db *db = stest_raw_open(f->db.path);
+	struct db_stmt *st = stest_raw_prepare(db, "SELECT action FROM audit ORDER BY seq");
 
 	out[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		size_t n = strlen(out);
-		snprintf(out + n, len - n, "%s%s", n ? "," : "", sqlite3_column_text(st, 0));
+		snprintf(out + n, len - n, "%s%s", n ? "," : "", db_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_finalize(st);
+	db_close(db);
 }
 
 static void test_disable_enable_token(void **state)

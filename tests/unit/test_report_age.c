@@ -58,8 +58,8 @@ static void test_future_is_still_an_error(void **state)
 
 static void test_receipt_carries_it(void **state)
 {
-	char *t = receipt_build("r-1", WRITER_ACCEPTED, "JS-20261126-0001", 2, OBSERVED_MS, 480,
-				NULL, REPORT_WARN_OLD);
+	char *t = ingest_receipt_build("r-1", WRITER_ACCEPTED, "JS-20261126-0001", 2, OBSERVED_MS,
+				       480, NULL, REPORT_WARN_OLD);
 	assert_non_null(t);
 	json_t *root = json_loads(t, 0, NULL);
 	assert_non_null(root);
@@ -77,8 +77,8 @@ static void test_receipt_carries_it(void **state)
 	json_decref(root);
 	free(t);
 	/* both warnings at once */
-	t = receipt_build("r-2", WRITER_ACCEPTED, "", -1, OBSERVED_MS, -210, NULL,
-			  REPORT_WARN_OLD | GEO_WARN_BALLPARK);
+	t = ingest_receipt_build("r-2", WRITER_ACCEPTED, "", -1, OBSERVED_MS, -210, NULL,
+				 REPORT_WARN_OLD | GEO_WARN_BALLPARK);
 	root = json_loads(t, 0, NULL);
 	assert_int_equal(json_array_size(json_object_get(root, "warnings")), 2);
 	assert_string_equal(json_string_value(json_object_get(root, "received_at")),

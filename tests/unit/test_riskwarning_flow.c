@@ -95,7 +95,7 @@ static void get(struct fixture *f, const char *id, struct store_riskwarning *w)
 
 static long long count_audit(struct fixture *f, const char *action, const char *subject)
 {
-	sqlite3 *db = stest_raw_open(f->base.db.path);
+	struct db *db = stest_raw_open(f->base.db.path);
 	char sql[256];
 	long long n;
 
@@ -103,7 +103,7 @@ static long long count_audit(struct fixture *f, const char *action, const char *
 		 "SELECT count(*) FROM audit WHERE action = '%s' AND subject = '%s'", action,
 		 subject);
 	n = stest_raw_int(db, sql);
-	sqlite3_close(db);
+	db_close(db);
 	return n;
 }
 

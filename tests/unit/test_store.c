@@ -1,7 +1,10 @@
-/* test_store.c - the SQLite store on a real file in a temporary directory:
- * migrations, reopening, refusing a newer schema, duplicates, raw bytes,
- * a database locked by another process, a full database, incident ids,
- * incident round trips, grouping lookups and per-station figures. */
+/* test_store.c - the store on a real SQLite file in a temporary directory
+ * or, with GA_TEST_STORE=pg, in a PostgreSQL schema of its own
+ * (store_testutil.h): migrations, reopening, refusing a newer schema,
+ * duplicates, raw bytes, a database locked by another process, a full
+ * database, incident ids, incident round trips, grouping lookups and
+ * per-station figures. The tests of SQLite's file itself (a missing
+ * directory, the file lock, max_page_count) are skipped on PostgreSQL. */
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -77,21 +80,30 @@ static void test_migrate_from_empty(void **state)
 	struct stest_fixture *f = *state;
 	f->s = stest_open(f->db.path, 0);
 
-	sqlite3 *db = stest_raw_open(f->db.path);
-	assert_true(stest_raw_int(db, "PRAGMA user_version") >= 1);
+	struct db *db = stest_raw_open(f->db.path);
+	assert_true(stest_raw_version(db) >= 1);
 	const char *tables[] = {"reports", "rejected", "incidents", "incident_station_figures",
 				"incident_seq"};
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		char sql[160];
-		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='%s'",
-			 tables[i]);
+		if (stest_pg())
+			snprintf(sql, sizeof(sql),
+				 "SELECT count(*) FROM information_schema.tables WHERE table_schema"
+				 " = current_schema() AND table_name = '%s'",
+				 tables[i]);
+		else
+			snprintf(
+			    sql, sizeof(sql),
+			    "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='%s'",
+			    tables[i]);
 		assert_int_equal(stest_raw_int(db, sql), 1);
 	}
-	sqlite3_stmt *st = stest_raw_row(db, "PRAGMA journal_mode");
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	if (!stest_pg()) { /* the journal mode is SQLite's */
+		struct db_stmt *st = stest_raw_row(db, "PRAGMA journal_mode");
+		assert_string_equal(db_column_text(st, 0), "wal");
+		db_finalize(st);
+	}
+	db_close(db);
 
 	int64_t a = -1, r = -1, i = -1;
 	assert_int_equal(store_count(f->s, &a, &r, &i), GA_OK);
@@ -113,41 +125,48 @@ static void test_reopen_keeps_data(void **state)
 	assert_int_equal(store_commit(f->s), GA_OK);
 	store_close(f->s);
 
-	sqlite3 *db = stest_raw_open(f->db.path);
-	long long v1 = stest_raw_int(db, "PRAGMA user_version");
-	sqlite3_close(db);
+	struct db *db = stest_raw_open(f->db.path);
+	long long v1 = stest_raw_version(db);
+	db_close(db);
 
 	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
 	assert_string_equal(inc, "");
 	assert_int_equal(level, LEVEL_LARGE);
 	db = stest_raw_open(f->db.path);
-	assert_int_equal(stest_raw_int(db, "PRAGMA user_version"), v1);
-	sqlite3_close(db);
+	assert_int_equal(stest_raw_version(db), v1);
+	db_close(db);
 }
 
 static void test_newer_version_refused(void **state)
 {
 	struct stest_fixture *f = *state;
-	struct store_options opt = {.path = f->db.path};
+	struct store_options opt = stest_options(f->db.path, 0);
 	struct store *s = NULL;
-	char err[512] = "";
+	char err[512] = "", name[STEST_PATH_MAX];
 
 	f->s = stest_open(f->db.path, 0);
 	store_close(f->s);
 	f->s = NULL;
-	sqlite3 *db = stest_raw_open(f->db.path);
-	stest_raw_exec(db, "PRAGMA user_version = 999");
-	sqlite3_close(db);
+	struct db *db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, stest_pg() ? "UPDATE schema_version SET version = 999"
+				      : "PRAGMA user_version = 999");
+	db_close(db);
 
 	assert_int_not_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
 	assert_null(s);
 	assert_non_null(strstr(err, "newer"));
-	assert_non_null(strstr(err, f->db.path));
+	/* The message names the database: SQLite's path; PostgreSQL's URL
+	 * without its query (store_pg.c keeps options out of messages). */
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(f->db.path, "?"), f->db.path);
+	assert_non_null(strstr(err, name));
 }
 
 static void test_missing_directory(void **state)
 {
+	/* SQLite only: the database file's directory. */
+	if (stest_pg())
+		skip();
 	struct stest_fixture *f = *state;
 	char path[192];
 	struct store_options opt = {.path = path};
@@ -205,22 +224,22 @@ static void test_report_fields_stored(void **state)
 	r.figures.set |= 1u << FIG_DEATHS | 1u << FIG_DIRECT_LOSS_CNY;
 	assert_int_equal(store_report_put(f->s, &r, "t", "{}", 2, 77, NULL, LEVEL_SMALL), GA_OK);
 
-	sqlite3 *db = stest_raw_open(f->db.path);
-	sqlite3_stmt *st = stest_raw_row(db, "SELECT kind, hazard_type, deaths, missing,"
-					     " direct_loss_cny, threatened_people, place, lon,"
-					     " received_ms, observed_ms FROM reports");
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "disaster");
-	assert_string_equal((const char *)sqlite3_column_text(st, 1), "landslide");
-	assert_true(sqlite3_column_double(st, 2) == 2);
-	assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL);
-	assert_true(sqlite3_column_double(st, 4) == 1234.5);
-	assert_true(sqlite3_column_double(st, 5) == 620);
-	assert_string_equal((const char *)sqlite3_column_text(st, 6), "浦口区 村道");
-	assert_true(sqlite3_column_double(st, 7) == 118.62);
-	assert_int_equal(sqlite3_column_int64(st, 8), 77);
-	assert_int_equal(sqlite3_column_int64(st, 9), r.observed_at_ms);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	struct db *db = stest_raw_open(f->db.path);
+	struct db_stmt *st = stest_raw_row(db, "SELECT kind, hazard_type, deaths, missing,"
+					       " direct_loss_cny, threatened_people, place, lon,"
+					       " received_ms, observed_ms FROM reports");
+	assert_string_equal(db_column_text(st, 0), "disaster");
+	assert_string_equal(db_column_text(st, 1), "landslide");
+	assert_true(db_column_double(st, 2) == 2);
+	assert_int_equal(db_column_type(st, 3), DB_NULL);
+	assert_true(db_column_double(st, 4) == 1234.5);
+	assert_true(db_column_double(st, 5) == 620);
+	assert_string_equal(db_column_text(st, 6), "浦口区 村道");
+	assert_true(db_column_double(st, 7) == 118.62);
+	assert_int_equal(db_column_int64(st, 8), 77);
+	assert_int_equal(db_column_int64(st, 9), r.observed_at_ms);
+	db_finalize(st);
+	db_close(db);
 }
 
 static void test_rejected_bytes_exact(void **state)
@@ -241,22 +260,27 @@ static void test_rejected_bytes_exact(void **state)
 	assert_int_equal(store_count(f->s, NULL, &n, NULL), GA_OK);
 	assert_int_equal(n, 2);
 
-	sqlite3 *db = stest_raw_open(f->db.path);
-	sqlite3_stmt *st = stest_raw_row(db, "SELECT topic, raw, received_ms, reasons FROM rejected"
-					     " ORDER BY id");
-	assert_int_equal(sqlite3_column_bytes(st, 0), (int)strlen(topic));
-	assert_memory_equal(sqlite3_column_blob(st, 0), topic, strlen(topic));
-	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_BLOB);
-	assert_int_equal(sqlite3_column_bytes(st, 1), (int)sizeof(payload));
-	assert_memory_equal(sqlite3_column_blob(st, 1), payload, sizeof(payload));
-	assert_int_equal(sqlite3_column_int64(st, 2), 42);
-	assert_string_equal((const char *)sqlite3_column_text(st, 3), reasons);
+	struct db *db = stest_raw_open(f->db.path);
+	struct db_stmt *st =
+	    stest_raw_row(db, "SELECT topic, raw, received_ms, reasons FROM rejected"
+			      " ORDER BY id");
+	/* SQLite keeps the topic's bytes; PostgreSQL's TEXT takes valid UTF-8
+	 * only, so there each byte of an invalid sequence reads \xHH
+	 * (store_report.c). */
+	const char *want = stest_pg() ? "geohazard/v1/reports/\\xff\\xfe\\xc3(bad" : topic;
+	assert_int_equal(db_column_bytes(st, 0), (int)strlen(want));
+	assert_memory_equal(db_column_blob(st, 0), want, strlen(want));
+	assert_int_equal(db_column_type(st, 1), DB_BLOB);
+	assert_int_equal(db_column_bytes(st, 1), (int)sizeof(payload));
+	assert_memory_equal(db_column_blob(st, 1), payload, sizeof(payload));
+	assert_int_equal(db_column_int64(st, 2), 42);
+	assert_string_equal(db_column_text(st, 3), reasons);
 	/* The empty payload is an empty blob, not NULL. */
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_BLOB);
-	assert_int_equal(sqlite3_column_bytes(st, 1), 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_int_equal(db_column_type(st, 1), DB_BLOB);
+	assert_int_equal(db_column_bytes(st, 1), 0);
+	db_finalize(st);
+	db_close(db);
 }
 
 /* A child process holds BEGIN EXCLUSIVE (after writing) on path until it
@@ -317,6 +341,11 @@ static void unlock_child(struct locker *l)
 
 static void test_locked_by_other_process(void **state)
 {
+	/* SQLite only: its file lock (BEGIN EXCLUSIVE in another process).
+	 * On PostgreSQL writers wait for the transaction lock instead
+	 * (store_pg.c): there is no file to lock. */
+	if (stest_pg())
+		skip();
 	struct stest_fixture *f = *state;
 	struct store_options opt = {.path = f->db.path};
 	struct store *s = NULL;
@@ -353,6 +382,9 @@ static void test_locked_by_other_process(void **state)
 
 static void test_full_then_raised(void **state)
 {
+	/* SQLite only: a full disk made with max_page_count, SQLite's cap. */
+	if (stest_pg())
+		skip();
 	struct stest_fixture *f = *state;
 	int64_t before = -1, after = -1, rej = -1;
 	char id[32];
@@ -361,9 +393,9 @@ static void test_full_then_raised(void **state)
 	f->s = stest_open(f->db.path, 0);
 	assert_int_equal(put_report(f->s, "ST1", "seed", NULL, LEVEL_SMALL, 100), GA_OK);
 	store_close(f->s);
-	sqlite3 *db = stest_raw_open(f->db.path);
+	struct db *db = stest_raw_open(f->db.path);
 	long long pages = stest_raw_int(db, "PRAGMA page_count");
-	sqlite3_close(db);
+	db_close(db);
 
 	/* Room for a few pages only: 64 KiB reports overflow it. */
 	f->s = stest_open(f->db.path, pages + 4);
@@ -431,10 +463,10 @@ static void test_incident_ids(void **state)
 	insert_at(f->s, utc_ms(2027, 1, 1, 2, 0, 0), "SD", -300, id);
 	assert_string_equal(id, "SD-20261231-0001");
 	/* Widening past 9999. */
-	sqlite3 *db = stest_raw_open(f->db.path);
+	struct db *db = stest_raw_open(f->db.path);
 	assert_int_equal(store_commit(f->s), GA_OK);
 	stest_raw_exec(db, "INSERT INTO incident_seq (day, n) VALUES ('20261201', 9998)");
-	sqlite3_close(db);
+	db_close(db);
 	insert_at(f->s, utc_ms(2026, 12, 1, 1, 0, 0), "JS", 480, id);
 	assert_string_equal(id, "JS-20261201-9999");
 	insert_at(f->s, utc_ms(2026, 12, 1, 1, 0, 0), "JS", 480, id);
@@ -681,6 +713,71 @@ static void test_fold_figures(void **state)
 	assert_int_equal(store_commit(f->s), GA_OK);
 }
 
+struct tl_rows {
+	int n;
+	struct store_timeliness_row r[4];
+};
+
+static bool tl_cb(const struct store_timeliness_row *row, void *arg)
+{
+	struct tl_rows *x = arg;
+	assert_true(x->n < 4);
+	x->r[x->n++] = *row;
+	return true;
+}
+
+/* `geoalert report timeliness`: an incident, its version 1 confirmed by
+ * two officers and delivered to two channels, one row per channel with
+ * both names (in either order: group_concat's and string_agg's order is
+ * not given). */
+static void test_timeliness(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct tl_rows x = {.n = 0};
+
+	f->s = stest_open(f->db.path, 0);
+	struct db *db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, "INSERT INTO incidents (id, hazard_type, first_observed_ms,"
+			   " last_observed_ms, created_ms, updated_ms, level)"
+			   " VALUES ('JS-T', 'landslide', 900, 900, 1000, 1000, 2)");
+	stest_raw_exec(db, "INSERT INTO officers (name, role, created_ms) VALUES"
+			   " ('ann', 'duty_officer', 0), ('bob', 'supervisor', 0)");
+	stest_raw_exec(db, "INSERT INTO alert_drafts (alert_id, version, msg_type, state, level,"
+			   " kind, hazard_type, headline, situation, causes, response, trend,"
+			   " observed_ms, created_ms, published_ms) VALUES ('JS-T', 1, 'alert',"
+			   " 'published', 2, 'danger', 'landslide', 'h', 's', 'c', 'r', 't', 900,"
+			   " 2000, 5000)");
+	stest_raw_exec(db, "INSERT INTO alert_confirmations (draft_id, officer_id, at_ms)"
+			   " SELECT d.id, o.id, 4000 FROM alert_drafts d, officers o"
+			   " WHERE d.alert_id = 'JS-T'");
+	stest_raw_exec(db, "INSERT INTO deliveries (alert_id, version, msg_type, channel, state,"
+			   " next_attempt_ms, deadline_ms, idem_key, created_ms, delivered_ms)"
+			   " VALUES ('JS-T', 1, 'alert', 'sms', 'delivered', 0, 0, 'JS-T:1', 5000,"
+			   " 7000), ('JS-T', 1, 'alert', 'portal', 'delivered', 0, 0, 'JS-T:1',"
+			   " 5000, 6000)");
+	db_close(db);
+
+	assert_int_equal(store_timeliness_each(f->s, 0, tl_cb, &x), GA_OK);
+	assert_int_equal(x.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(x.r[i].incident_id, "JS-T");
+		assert_int_equal(x.r[i].level, 2);
+		assert_int_equal(x.r[i].reported_ms, 1000);
+		assert_int_equal(x.r[i].draft_ms, 2000);
+		assert_int_equal(x.r[i].confirmed_ms, 5000);
+		assert_true(strcmp(x.r[i].confirmed_by, "ann,bob") == 0 ||
+			    strcmp(x.r[i].confirmed_by, "bob,ann") == 0);
+	}
+	assert_string_equal(x.r[0].channel, "portal");
+	assert_int_equal(x.r[0].delivered_ms, 6000);
+	assert_string_equal(x.r[1].channel, "sms");
+	assert_int_equal(x.r[1].delivered_ms, 7000);
+	/* Since after the incident: nothing. */
+	x.n = 0;
+	assert_int_equal(store_timeliness_each(f->s, 1001, tl_cb, &x), GA_OK);
+	assert_int_equal(x.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +795,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lookup_by_hazard_point, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_near, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_fold_figures, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_timeliness, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_store_outbox.c - receipts wait in the outbox until acknowledged,
- * survive a reopen, and a rolled-back transaction leaves none behind. */
+ * survive a reopen, and a rolled-back transaction leaves none behind. On
+ * SQLite and PostgreSQL (GA_TEST_STORE=pg, store_testutil.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,17 +13,12 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "store_testutil.h"
 
-static char dir[] = "/tmp/ga-outbox-XXXXXX";
-static char path[128];
-
-static struct store *open_store(void)
+static int setup(void **state)
 {
-	struct store_options opt = {.path = path};
-	struct store *s = NULL;
-	char err[512];
-	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
-	return s;
+	*state = stest_fixture_new(sizeof(struct stest_fixture), "outbox", false);
+	return 0;
 }
 
 struct seen {
@@ -43,7 +39,8 @@ static bool collect(int64_t id, const char *topic, const char *payload, void *ar
 
 static void test_outbox_lifecycle(void **state)
 {
-	struct store *s = open_store();
+	struct stest_fixture *f = *state;
+	struct store *s = stest_open(f->db.path, 0);
 	int64_t a, b, c;
 	assert_int_equal(store_begin(s), GA_OK);
 	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":1}", 1, &a),
@@ -67,7 +64,7 @@ static void test_outbox_lifecycle(void **state)
 	store_close(s);
 
 	/* what is left survives a reopen, in order */
-	s = open_store();
+	s = stest_open(f->db.path, 0);
 	struct seen seen = {0};
 	assert_int_equal(store_outbox_each(s, collect, &seen), GA_OK);
 	assert_int_equal(seen.n, 1);
@@ -80,13 +77,9 @@ static void test_outbox_lifecycle(void **state)
  * and nothing outside it. */
 static void test_outbox_delete_range(void **state)
 {
-	char p2[160];
-	snprintf(p2, sizeof(p2), "%s/range.db", dir);
-	struct store_options opt = {.path = p2};
-	struct store *s = NULL;
-	char err[512];
+	struct stest_fixture *f = *state;
+	struct store *s = stest_open(f->db.path, 0);
 	int64_t id[6];
-	assert_int_equal(store_open(&opt, &s, err, sizeof(err)), GA_OK);
 	assert_int_equal(store_begin(s), GA_OK);
 	for (int i = 0; i < 6; i++) {
 		char body[16];
@@ -117,13 +110,8 @@ static void test_outbox_delete_range(void **state)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof(path), "%s/ga.db", dir);
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_outbox_lifecycle),
-					   cmocka_unit_test(test_outbox_delete_range)};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? rc : 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_outbox_lifecycle, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox_delete_range, setup, stest_teardown)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

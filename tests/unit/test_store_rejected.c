@@ -28,15 +28,15 @@ static void expect_row(const char *path, const unsigned char *payload, size_t to
 
 	crypto_hash_sha256(h, payload, total);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	sqlite3 *db = stest_raw_open(path);
-	sqlite3_stmt *st =
+	struct db *db = stest_raw_open(path);
+	struct db_stmt *st =
 	    stest_raw_row(db, "SELECT raw, raw_len, raw_sha256 FROM rejected ORDER BY id DESC");
-	assert_int_equal(sqlite3_column_bytes(st, 0), (int)kept);
-	assert_memory_equal(sqlite3_column_blob(st, 0), payload, kept);
-	assert_int_equal(sqlite3_column_int64(st, 1), (sqlite3_int64)total);
-	assert_string_equal((const char *)sqlite3_column_text(st, 2), hex);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(db_column_bytes(st, 0), (int)kept);
+	assert_memory_equal(db_column_blob(st, 0), payload, kept);
+	assert_int_equal(db_column_int64(st, 1), (int64_t)total);
+	assert_string_equal(db_column_text(st, 2), hex);
+	db_finalize(st);
+	db_close(db);
 }
 
 static void test_raw_capped(void **state)

@@ -1,6 +1,8 @@
 /* test_store_report.c - a report's region (admin_code and the full name,
  * spec issue 3) stored with it, on a new database and on one made before
- * the admin_name column existed (the later migrations applied to it). */
+ * the admin_name column existed (the later migrations applied to it).
+ * On SQLite and PostgreSQL (GA_TEST_STORE=pg, store_testutil.h): SQL
+ * that differs is written as DIALECT(sqlite, postgresql). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,12 +13,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store.h"
 #include "store_testutil.h"
 
 #define OBSERVED_MS 1795647120000LL /* 2026-11-26T06:52:00Z */
+#define DIALECT(sqlite, pg) (stest_pg() ? (pg) : (sqlite))
+/* Columns named name of table t (a string literal), counted. */
+#define COLUMNS(t, names)                                                                          \
+	DIALECT("SELECT count(*) FROM pragma_table_info('" t "') WHERE name IN " names,            \
+		"SELECT count(*) FROM information_schema.columns WHERE table_schema ="             \
+		" current_schema() AND table_name = '" t "' AND column_name IN " names)
 
 static int setup(void **state)
 {
@@ -46,22 +53,22 @@ static void put(struct store *s, const char *id, const char *code, const char *n
 }
 
 /* The code and name stored for report id, read behind the store's back. */
-static void expect_region(sqlite3 *db, const char *id, const char *code, const char *name)
+static void expect_region(struct db *db, const char *id, const char *code, const char *name)
 {
-	sqlite3_stmt *st = stest_raw_prepare(db, "SELECT admin_code, admin_name FROM reports"
-						 " WHERE station_id = 'ST1' AND report_id = ?1");
+	struct db_stmt *st = stest_raw_prepare(db, "SELECT admin_code, admin_name FROM reports"
+						   " WHERE station_id = 'ST1' AND report_id = ?1");
 
-	assert_int_equal(sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), code);
-	assert_string_equal((const char *)sqlite3_column_text(st, 1), name);
-	sqlite3_finalize(st);
+	assert_int_equal(db_bind_text(st, 1, id, -1), DB_OK);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_string_equal(db_column_text(st, 0), code);
+	assert_string_equal(db_column_text(st, 1), name);
+	db_finalize(st);
 }
 
 static void test_name_stored(void **state)
 {
 	struct stest_fixture *f = *state;
-	sqlite3 *db;
+	struct db *db;
 
 	f->s = stest_open(f->db.path, 0);
 	put(f->s, "r-1", "320282", "江苏省无锡市宜兴市");
@@ -70,9 +77,8 @@ static void test_name_stored(void **state)
 	expect_region(db, "r-1", "320282", "江苏省无锡市宜兴市");
 	expect_region(db, "r-2", "", "");
 	/* The column refuses NULL: the migration's NOT NULL holds. */
-	assert_int_not_equal(
-	    sqlite3_exec(db, "UPDATE reports SET admin_name = NULL", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_int_not_equal(db_exec(db, "UPDATE reports SET admin_name = NULL"), DB_OK);
+	db_close(db);
 }
 
 /* A database from before the column: its reports get '' and new ones
@@ -81,21 +87,25 @@ static void test_upgrade(void **state)
 {
 	struct stest_fixture *f = *state;
 	long long version;
-	sqlite3 *db;
+	struct db *db;
 
 	f->s = stest_open(f->db.path, 0);
 	put(f->s, "old", "320111", "江苏省南京市浦口区");
 	store_close(f->s);
 	f->s = NULL;
 	db = stest_raw_open(f->db.path);
-	version = stest_raw_int(db, "PRAGMA user_version");
+	version = stest_raw_version(db);
 	/* Back to a database of migration 4: before admin_name (5), the
 	 * deliveries' progress (6), the notices (7), the MQTT sessions (8)
 	 * and the summary rows of /metrics (9), with two deliveries made
 	 * before them. */
-	stest_raw_exec(db, "DROP TRIGGER deliveries_count_insert");
-	stest_raw_exec(db, "DROP TRIGGER deliveries_count_update");
-	stest_raw_exec(db, "DROP TRIGGER deliveries_count_delete");
+	stest_raw_exec(db, DIALECT("DROP TRIGGER deliveries_count_insert",
+				   "DROP TRIGGER deliveries_count_insert ON deliveries"));
+	stest_raw_exec(db, DIALECT("DROP TRIGGER deliveries_count_update",
+				   "DROP TRIGGER deliveries_count_update ON deliveries"));
+	stest_raw_exec(db, DIALECT("DROP TRIGGER deliveries_count_delete",
+				   "DROP TRIGGER deliveries_count_delete ON deliveries;"
+				   " DROP FUNCTION deliveries_count()"));
 	stest_raw_exec(db, "DROP INDEX deliveries_failed_by_created");
 	stest_raw_exec(db, "DROP TABLE delivery_counts");
 	stest_raw_exec(db, "DROP TABLE report_counts");
@@ -111,21 +121,18 @@ static void test_upgrade(void **state)
 	/* and the rejected payloads' length and hash (issue 15) */
 	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_len");
 	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_sha256");
-	stest_raw_exec(db, "PRAGMA user_version = 4");
-	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('reports')"
-					   " WHERE name = 'admin_name'"),
-			 0);
-	sqlite3_close(db);
+	stest_raw_exec(db,
+		       DIALECT("PRAGMA user_version = 4", "UPDATE schema_version SET version = 4"));
+	assert_int_equal(stest_raw_int(db, COLUMNS("reports", "('admin_name')")), 0);
+	db_close(db);
 
 	f->s = stest_open(f->db.path, 0);
 	put(f->s, "new", "320282", "江苏省无锡市宜兴市");
 	db = stest_raw_open(f->db.path);
-	assert_int_equal(stest_raw_int(db, "PRAGMA user_version"), version);
+	assert_int_equal(stest_raw_version(db), version);
 	expect_region(db, "old", "320111", "");
 	expect_region(db, "new", "320282", "江苏省无锡市宜兴市");
-	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_table_info('deliveries')"
-					   " WHERE name IN ('step', 'scratch')"),
-			 2);
+	assert_int_equal(stest_raw_int(db, COLUMNS("deliveries", "('step', 'scratch')")), 2);
 	/* The ledger's counts start from the rows it had. */
 	assert_int_equal(stest_raw_int(db, "SELECT n FROM delivery_counts WHERE channel = 'portal'"
 					   " AND state = 'delivered'"),
@@ -133,7 +140,7 @@ static void test_upgrade(void **state)
 	/* It has taken reports: its sessions are unknown, to be tried once. */
 	assert_int_equal(
 	    stest_raw_int(db, "SELECT count(*) FROM mqtt_sessions WHERE client_id = '*'"), 1);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 int main(void)

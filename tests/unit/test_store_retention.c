@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store.h"
 #include "store_retention.h"
@@ -26,7 +25,7 @@
 #define DAY (24 * 60 * MIN)
 #define KEEP (30 * DAY) /* keep_reports_days = 30 */
 
-__attribute__((format(printf, 2, 3))) static void execf(sqlite3 *db, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void execf(struct db *db, const char *fmt, ...)
 {
 	char sql[1024];
 	va_list ap;
@@ -39,7 +38,7 @@ __attribute__((format(printf, 2, 3))) static void execf(sqlite3 *db, const char 
 	stest_raw_exec(db, sql);
 }
 
-static void incident(sqlite3 *db, const char *id)
+static void incident(struct db *db, const char *id)
 {
 	execf(db,
 	      "INSERT INTO incidents (id, hazard_type, first_observed_ms, last_observed_ms,"
@@ -50,8 +49,8 @@ static void incident(sqlite3 *db, const char *id)
 /* A report of station st in incident inc (NULL: none), received
  * received_days ago and observed observed_min minutes after the epoch of
  * the test (order among a station's reports). */
-static void report(sqlite3 *db, const char *rid, const char *st, const char *inc, int received_days,
-		   int observed_min)
+static void report(struct db *db, const char *rid, const char *st, const char *inc,
+		   int received_days, int observed_min)
 {
 	char incq[64];
 	if (inc)
@@ -66,7 +65,7 @@ static void report(sqlite3 *db, const char *rid, const char *st, const char *inc
 	      (long long)(NOW - 200 * DAY + observed_min * MIN), incq, rid);
 }
 
-static bool exists(sqlite3 *db, const char *rid)
+static bool exists(struct db *db, const char *rid)
 {
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM reports WHERE report_id = '%s'", rid);
@@ -117,7 +116,7 @@ static void latest_of(struct store *s, const char *inc, struct latest *x)
 static void test_what_goes_and_what_stays(void **state)
 {
 	struct stest_fixture *f = *state;
-	sqlite3 *db = stest_raw_open(f->db.path);
+	struct db *db = stest_raw_open(f->db.path);
 
 	incident(db, "JS-A");
 	incident(db, "JS-B");
@@ -163,7 +162,7 @@ static void test_what_goes_and_what_stays(void **state)
 	      "INSERT INTO audit (seq, at_ms, action, prev_hash, hash) VALUES (1, %lld, 'x', '0',"
 	      " '1')",
 	      (long long)(NOW - 100 * DAY));
-	sqlite3_close(db);
+	db_close(db);
 	assert_int_equal(store_stats_old_observed_add(f->s, NOW - 3 * DAY, 4), GA_OK);
 	assert_int_equal(store_stats_old_observed_add(f->s, NOW - DAY, 2), GA_OK);
 
@@ -196,7 +195,7 @@ static void test_what_goes_and_what_stays(void **state)
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM deliveries"), 1);
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM audit"), 1);
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM report_counts"), 1);
-	sqlite3_close(db);
+	db_close(db);
 
 	/* A draft made now reads the same texts as before. */
 	latest_of(f->s, "JS-A", &after);
@@ -225,7 +224,7 @@ static void test_what_goes_and_what_stays(void **state)
 static void test_a_large_pass(void **state)
 {
 	struct stest_fixture *f = *state;
-	sqlite3 *db = stest_raw_open(f->db.path);
+	struct db *db = stest_raw_open(f->db.path);
 
 	incident(db, "JS-C");
 	stest_raw_exec(db, "BEGIN");
@@ -245,7 +244,7 @@ static void test_a_large_pass(void **state)
 	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM reports WHERE report_id IN"
 					   " ('r2998', 'r2999', 'r3000')"),
 			 3);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_limits(void **state)

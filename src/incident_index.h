@@ -1,0 +1,122 @@
+/* incident_index.h - the writer thread's in-memory index of open
+ * incidents, so that grouping a report (incident.c) needs no SQL lookup.
+ *
+ * What it answers: the two grouping lookups of store.h,
+ * store_incident_by_hazard_point and store_incident_near, with exactly
+ * their rules (open, same type, the span and the "a report observed
+ * within the window" test, the lon/lat box, the order). It answers only
+ * when it is sure; otherwise it says INCIDENT_INDEX_UNSURE and the caller
+ * asks the store. It is never sure:
+ *  - before it is loaded (incident_index_ready) or after a discard;
+ *  - for a window starting before its horizon: every open incident with
+ *    last_observed_ms >= horizon is in the index, older ones may not be
+ *    (not loaded, or evicted past the cap);
+ *  - when a candidate's window test needs the store: "a report observed
+ *    within [t - w, t + w]" is certain from the index only when
+ *    last_observed_ms lies in it (the latest report of an incident is
+ *    never deleted by retention; earlier ones may be: store_retention.h);
+ *  - on a tie of updated_ms with an entry whose rowid it does not know.
+ *
+ * Contract with its one user (the writer thread, which owns it): every
+ * change to an open incident made in the writer's transactions is put
+ * here (incident_index_put) after it is written, and when a transaction
+ * is rolled back or its commit fails the index is discarded
+ * (incident_index_discard): it may hold incidents, or states, that were
+ * never committed. The next incident_index_ready rebuilds it from the
+ * store. Nothing else may change incidents while the writer runs (today
+ * nothing else does: incident_assign is the only writer of incidents).
+ * Not thread-safe. */
+#ifndef GA_INCIDENT_INDEX_H
+#define GA_INCIDENT_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+/* Most incidents held. Past it, the entries observed longest ago are
+ * evicted (an eighth at a time) and the horizon moves past them: lookups
+ * of windows before it go to the store. The open incidents of a 72 h
+ * window are expected in the hundreds. An entry is ~1.8 KiB with its
+ * station figures; the array is calloc'd, so only the slots used are
+ * ever touched (resident). */
+#define INCIDENT_INDEX_CAP 4096
+/* At a (re)build, open incidents observed up to this long before the
+ * time given are loaded: windows starting earlier go to the store. Twice
+ * the longest grouping window of the spec (72 h) plus a day. */
+#define INCIDENT_INDEX_LOAD_SPAN_MS (7LL * 24 * 3600 * 1000)
+/* The spatial grid's cell, in degrees of latitude and longitude (~1.1 km
+ * north-south; the default 1000 m radius spans 2-3 cells each way). */
+#define INCIDENT_INDEX_CELL_DEG 0.01
+/* The per-station figures kept for an incident the index saw created (the
+ * station's latest value of each figure, as incident_station_figures
+ * holds them), so its figures are folded without reading the store. Past
+ * this many stations, or for an incident loaded from the store, the store
+ * folds them. */
+#define INCIDENT_INDEX_STATIONS 8
+/* A "near" box covering more cells than this is answered by a scan of
+ * every entry instead (a box across the antimeridian, a huge radius). */
+#define INCIDENT_INDEX_CELLS_MAX 64
+
+enum incident_index_answer {
+	INCIDENT_INDEX_FOUND,  /* sure: the answer is given */
+	INCIDENT_INDEX_NONE,   /* sure: there is none */
+	INCIDENT_INDEX_UNSURE, /* ask the store */
+};
+
+struct incident_index;
+
+/* cap entries at most (1 .. INCIDENT_INDEX_CAP; 0 for the default). */
+ga_err incident_index_new(int cap, struct incident_index **out);
+void incident_index_free(struct incident_index *x);
+
+/* Loads the index from s when it is not loaded: the open incidents with
+ * last_observed_ms >= now_ms - INCIDENT_INDEX_LOAD_SPAN_MS, newest first,
+ * at most the cap. Inside the writer's transaction (or outside one). A
+ * failure leaves it unloaded (lookups UNSURE). */
+ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t now_ms);
+
+/* Forgets everything: the next incident_index_ready reloads. For a
+ * rolled-back transaction or a failed commit. */
+void incident_index_discard(struct incident_index *x);
+
+/* inc was just written to the store (inserted when created, else
+ * updated): the index takes its new state. An incident not open is
+ * removed. One that is not in the index and not created is added when its
+ * last_observed_ms is past the horizon. May evict (see the cap). */
+void incident_index_put(struct incident_index *x, const struct incident *inc, bool created);
+
+/* store_incident_fold_figures from the index: station's figures f
+ * observed at observed_ms are folded into incident_id's per-station
+ * figures (the latest observation of each figure wins, an equal time
+ * too), and *out is the max over its stations. false (nothing changed)
+ * when the index does not know all of the incident's station figures: the
+ * store must fold them. On true the caller must still store the
+ * station's figures (store_incident_fold_figures with out NULL). */
+bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
+				 const char *station_id, int64_t observed_ms,
+				 const struct figures *f, struct figures *out);
+
+/* store_incident_by_hazard_point from the index: FOUND with *out filled,
+ * NONE, or UNSURE. */
+enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,
+							  const char *hazard_point_id,
+							  enum hazard_type type, int64_t t_ms,
+							  int64_t window_ms, struct incident *out);
+
+/* store_incident_near from the index: when sure, calls cb for each match
+ * in id order (as the store does) and returns FOUND (some matched) or
+ * NONE; when UNSURE, cb is not called. */
+enum incident_index_answer incident_index_near(struct incident_index *x, enum hazard_type type,
+					       int64_t t_ms, int64_t window_ms, double min_lon,
+					       double max_lon, double min_lat, double max_lat,
+					       store_incident_cb cb, void *arg);
+
+/* How many incidents it holds; whether it is loaded; its horizon. For
+ * tests and the log. */
+int incident_index_count(const struct incident_index *x);
+bool incident_index_loaded(const struct incident_index *x);
+int64_t incident_index_horizon(const struct incident_index *x);
+
+#endif
