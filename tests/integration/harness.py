@@ -335,8 +335,9 @@ class Geoalert:
             "alerts": {"publish_min_level": "large"},
         }
         if STORE == "pg":
-            # the keys' default is "beside [store] path": in the temp dir
-            # as with SQLite, not var/ under the working directory
+            # with [store] url the key files must be named (src/config.c:
+            # every instance signs with the same keys): in the temp dir,
+            # where SQLite's default "beside the database" puts them
             self.sections["alerts"]["signing_key_file"] = os.path.join(self.dir,
                                                                        "signing-key.pem")
             self.sections["alerts"]["cap_signing_key_file"] = os.path.join(

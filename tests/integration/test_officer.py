@@ -32,7 +32,9 @@ def setup(name, create=True):
     conf = os.path.join(d, "geoalert.ini")
     if STORE == "pg":
         db = pg_database(name) if create else pg_database(name).rsplit("/", 1)[0] + "/none"
-        line = "url = %s" % db
+        # with [store] url the signing keys must be named (src/config.c)
+        line = ("url = %s\n[alerts]\nsigning_key_file = %s/signing-key.pem\n"
+                "cap_signing_key_file = %s/cap-signing-key.pem" % (db, d, d))
     else:
         db = os.path.join(d, "geoalert.db")
         line = "path = %s" % db

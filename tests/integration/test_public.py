@@ -357,7 +357,8 @@ def test_key_file_and_check_config():
     assert bad.proc.wait(timeout=60) != 0
     assert "signing_key_file" in bad.log_text()
     # a CAP sender CAP would refuse
-    del bad.sections["alerts"]["signing_key_file"]
+    # (with [store] url the key files must be named: harness.py's default)
+    bad.sections["alerts"]["signing_key_file"] = os.path.join(bad.dir, "signing-key.pem")
     bad.sections["alerts"]["cap_sender"] = "geo alert,1"
     bad.write_config()
     p = subprocess.run([GEOALERT, "check-config", "-c", bad.conf], capture_output=True,
