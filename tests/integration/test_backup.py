@@ -159,7 +159,8 @@ def test_refused_on_postgresql():
     d = tmpdir("backup-pg")
     conf = os.path.join(d, "pg.ini")
     with open(conf, "w") as f:
-        f.write("[store]\nurl = postgresql://ga@127.0.0.1:1/ga\n")
+        f.write("[store]\nurl = postgresql://ga@127.0.0.1:1/ga\n[alerts]\n"
+                "signing_key_file = %s/k.pem\ncap_signing_key_file = %s/ck.pem\n" % (d, d))
     dest = os.path.join(d, "x.db")
     res = run_backup(dest, conf)
     assert res.returncode == 1 and "pg_dump" in res.stderr, res
