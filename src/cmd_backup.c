@@ -51,6 +51,14 @@ int cmd_backup(int argc, char **argv)
 		fprintf(stderr, "geoalert: %s\n", err);
 		goto out;
 	}
+	/* SQLite's online backup API: nothing to do with a PostgreSQL store,
+	 * and [store] path (its default) may name an unrelated old file. */
+	if (cfg->store.url[0] != '\0') {
+		fprintf(stderr,
+			"geoalert backup: [store] url: this command copies a SQLite database; back "
+			"PostgreSQL up with its own tools (pg_basebackup, pg_dump)\n");
+		goto out;
+	}
 	/* The database must exist: store_open would create an empty one. */
 	if (stat(cfg->store.path, &sb) == -1) {
 		fprintf(stderr, "geoalert backup: database %s: not found\n", cfg->store.path);

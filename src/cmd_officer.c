@@ -164,7 +164,9 @@ static int officer_cmd_open(const char *verb, int argc, char **argv, const char 
 		fprintf(stderr, "geoalert officer %s: %s\n", verb, err);
 		goto out;
 	}
-	if (stat(cfg->store.path, &sb) == -1) {
+	/* SQLite: never create a file here; PostgreSQL's database exists or
+	 * store_open fails */
+	if (cfg->store.url[0] == '\0' && stat(cfg->store.path, &sb) == -1) {
 		fprintf(stderr, "geoalert officer %s: database %s: not found\n", verb,
 			cfg->store.path);
 		goto out;

@@ -1,5 +1,12 @@
 """Integration test harness: the real mosquitto broker, the real geoalert
-daemon and a real SQLite file, all on loopback ports picked free.
+daemon and a real store, all on loopback ports picked free.
+
+The store backend is a parameter (spec §10, issue 12): GA_TEST_STORE=sqlite
+(the default) gives each Geoalert a SQLite file in its temp dir;
+GA_TEST_STORE=pg gives each one a fresh database of its own in the
+PostgreSQL cluster at GA_TEST_PG_URL (tests/pg.sh starts one), created
+here and dropped at exit. ga.query() reads either. A test about SQLite
+itself is marked @sqlite_only("why") and skipped under pg.
 
 Every wait is bounded; every process started here is stopped at exit."""
 import atexit
@@ -17,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import paho.mqtt.client as mqtt
@@ -31,7 +39,87 @@ TOOLS = os.path.join(BUILD, "tests")
 STATIONS = os.path.join(SRC, "geo", "stations.example.geojson")
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
+STORE = os.environ.get("GA_TEST_STORE") or "sqlite"
+PG_URL = os.environ.get("GA_TEST_PG_URL") or ""
+if STORE not in ("sqlite", "pg"):
+    raise SystemExit("harness: GA_TEST_STORE=%r: sqlite or pg" % STORE)
+if STORE == "pg" and not PG_URL:
+    # never quietly fall back to SQLite: a .pg run that tested SQLite
+    # would pass for a PostgreSQL run
+    raise SystemExit("harness: GA_TEST_STORE=pg but no GA_TEST_PG_URL "
+                     "(run under tests/pg.sh)")
+
 _procs = []
+_pg_dbs = []  # databases made here, dropped at exit
+
+
+def _pg_admin():
+    import psycopg2
+    con = psycopg2.connect(PG_URL, connect_timeout=10)
+    con.autocommit = True
+    return con
+
+
+def pg_database(name):
+    """CREATE DATABASE of a fresh name in the cluster at GA_TEST_PG_URL;
+    returns its URL (the admin URL with that database)."""
+    db = "ga_%s_%d_%d" % ("".join(c for c in name if c.isalnum())[:20].lower(),
+                          os.getpid(), len(_pg_dbs))
+    con = _pg_admin()
+    try:
+        with con.cursor() as cur:
+            cur.execute("CREATE DATABASE %s" % db)
+    finally:
+        con.close()
+    _pg_dbs.append(db)
+    u = urllib.parse.urlsplit(PG_URL)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, u.fragment))
+
+
+def _pg_drop_all():
+    if not _pg_dbs:
+        return
+    try:
+        con = _pg_admin()
+    except Exception as e:  # noqa: BLE001 - the cluster may be gone: say so
+        print("harness: cannot drop %s: %s" % (", ".join(_pg_dbs), e), flush=True)
+        return
+    try:
+        with con.cursor() as cur:
+            for db in _pg_dbs:
+                cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+    finally:
+        con.close()
+    del _pg_dbs[:]
+
+
+def pg_query(url, sql, args=()):
+    """sql with SQLite's ? placeholders on the PostgreSQL database at
+    url; rows as a list of tuples, BYTEA as bytes (as sqlite3 gives BLOB)."""
+    import psycopg2
+    con = psycopg2.connect(url, connect_timeout=10)
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            if args:
+                cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(args))
+            else:
+                cur.execute(sql)
+            if cur.description is None:
+                return []
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                    for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def sqlite_only(why):
+    """Marks a test about SQLite itself (its file, WAL, page limits...):
+    Runner skips it under GA_TEST_STORE=pg, saying why."""
+    def mark(fn):
+        fn.sqlite_only = why
+        return fn
+    return mark
 
 
 def _cleanup():
@@ -39,6 +127,7 @@ def _cleanup():
         if p.poll() is None:
             p.kill()
             p.wait()
+    _pg_drop_all()
 
 
 atexit.register(_cleanup)
@@ -220,23 +309,39 @@ class Broker:
 class Geoalert:
     """The daemon with a config of its own in a temp dir."""
 
-    def __init__(self, broker, stations=STATIONS, sessions=2, extra=None, name="ga"):
+    def __init__(self, broker, stations=STATIONS, sessions=2, extra=None, name="ga",
+                 store_url=None):
+        """store_url (GA_TEST_STORE=pg only): a database of the test's own
+        cluster (pgcluster.Postgres) instead of a fresh one at GA_TEST_PG_URL."""
         self.dir = tmpdir(name)
         self.broker = broker
         self.http_port = free_port()
-        self.db = os.path.join(self.dir, "geoalert.db")
+        # SQLite: the file; PostgreSQL: None (a test that opens the file
+        # itself is about SQLite: @sqlite_only) and url is the database
+        self.db = os.path.join(self.dir, "geoalert.db") if STORE == "sqlite" else None
+        if store_url is not None and STORE != "pg":
+            raise AssertionError("store_url wants GA_TEST_STORE=pg")
+        self.url = (store_url or pg_database(name)) if STORE == "pg" else None
         self.conf = os.path.join(self.dir, "geoalert.ini")
         self.log = os.path.join(self.dir, "geoalert.log")
         self.sections = {
             "mqtt": {"url": "mqtt://127.0.0.1:%d" % broker.port,
                      "client_id": "ga-%d" % self.http_port, "sessions": str(sessions)},
-            "store": {"path": self.db},
+            "store": {"path": self.db} if STORE == "sqlite" else {"url": self.url},
             "http": {"listen": "127.0.0.1:%d" % self.http_port,
                      "public_base_url": "http://127.0.0.1:%d" % self.http_port},
             "stations": {"file": stations},
             "geo": {"service_area": "32"},
             "alerts": {"publish_min_level": "large"},
         }
+        if STORE == "pg":
+            # with [store] url the key files must be named (src/config.c:
+            # every instance signs with the same keys): in the temp dir,
+            # where SQLite's default "beside the database" puts them
+            self.sections["alerts"]["signing_key_file"] = os.path.join(self.dir,
+                                                                       "signing-key.pem")
+            self.sections["alerts"]["cap_signing_key_file"] = os.path.join(
+                self.dir, "cap-signing-key.pem")
         for sec, kv in (extra or {}).items():
             self.sections.setdefault(sec, {}).update(kv)
         self.write_config()
@@ -296,16 +401,51 @@ class Geoalert:
         self.proc.kill()
         self.proc.wait()
 
+    def mqtt_client_id(self):
+        """[mqtt] client_id as geoalert uses it (its sessions add -N): on
+        PostgreSQL with -INSTANCE appended, [cluster] instance or the host
+        name (src/config.c: instances sharing a database need ids of
+        their own)."""
+        cid = self.sections["mqtt"]["client_id"]
+        if STORE == "pg":
+            cid += "-" + self.sections.get("cluster", {}).get("instance", socket.gethostname())
+        return cid
+
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
 
     def query(self, sql, args=()):
+        """sql (SQLite's ? placeholders) on this instance's store, either
+        backend; rows as a list of tuples."""
+        if STORE == "pg":
+            return pg_query(self.url, sql, args)
         con = sqlite3.connect(self.db, timeout=10)
         try:
-            return con.execute(sql, args).fetchall()
+            rows = con.execute(sql, args).fetchall()
+            con.commit()  # an UPDATE too
+            return rows
         finally:
             con.close()
+
+    def hold_writes(self):
+        """Takes the store's write lock from outside as another writer
+        would (SQLite: BEGIN EXCLUSIVE on the file; PostgreSQL: the
+        advisory lock every store transaction takes, STORE_PG_TXN_LOCK in
+        src/store_pg.c); returns a function that releases it."""
+        if STORE == "pg":
+            import psycopg2
+            con = psycopg2.connect(self.url, connect_timeout=10)
+            cur = con.cursor()  # psycopg2 opens the transaction itself
+            cur.execute("SELECT pg_advisory_xact_lock(%d)" % 0x67656f7478)
+        else:
+            con = sqlite3.connect(self.db, isolation_level=None, timeout=10)
+            con.execute("BEGIN EXCLUSIVE")
+
+        def release():
+            con.rollback()
+            con.close()
+        return release
 
 
 class Station:
@@ -377,6 +517,10 @@ class Runner:
 
     def run(self, fn):
         name = fn.__name__
+        why = getattr(fn, "sqlite_only", None)
+        if why and STORE != "sqlite":
+            print("SKIP %s (SQLite only: %s)" % (name, why), flush=True)
+            return
         t0 = time.monotonic()
         try:
             fn()

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """When does libmosquitto acknowledge a QoS 1 message? geoalert's no-loss
 guarantee rests on the answer (src/ingest.h), so it is shown here against
 the real broker with tests/tools/ga_acktest.c, and then with geoalert:
@@ -104,17 +105,14 @@ runner.run(test_refusal_brings_redelivery)
 def test_geoalert_killed_before_commit():
     """The daemon itself: its commit is held up by a lock another process
     holds on the database; kill -9 meanwhile; the report must come back."""
-    import sqlite3
     from harness import Geoalert, Station, report
     ga = Geoalert(broker, sessions=1, name="ackga").start()
     st = Station(broker)
-    con = sqlite3.connect(ga.db, isolation_level=None, timeout=10)
-    con.execute("BEGIN EXCLUSIVE")
+    release = ga.hold_writes()
     st.publish("JS-3201-0007", report("JS-3201-0007", "held-1"))
     time.sleep(1.0)  # delivered, waiting on the lock (busy timeout 2 s)
     ga.kill9()
-    con.execute("ROLLBACK")
-    con.close()
+    release()
     assert "held-1" not in st.receipts, "answered before it was stored"
     assert ga.query("SELECT COUNT(*) FROM reports WHERE report_id='held-1'")[0][0] == 0
     ga.start()

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The production broker set-up of deploy/mosquitto/ (mosquitto.conf and
 acl) and deploy/add-station.sh, run on the real mosquitto with TLS (a CA
 and server certificate made here with openssl) and the real geoalert

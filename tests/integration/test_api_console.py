@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The officer API the console is built on (issue 10), against the real
 broker and daemon and a stand-in Weibo: list items with msg_type,
 level_zh, created_at in the service's zone and waiting_s; the detail with
@@ -10,7 +11,6 @@ before the cancel and published as edited; GET /api/v1/session.
 
 Every wait is bounded."""
 import json
-import sqlite3
 import os
 import re
 
@@ -284,11 +284,8 @@ def test_background_polls_do_not_keep_the_session():
         return json.loads(raw)["expires_at"]
 
     # ten minutes idle: past the touch interval, well inside the timeout
-    con = sqlite3.connect(ga.db, timeout=10)
-    con.execute("UPDATE sessions SET expires_ms = expires_ms - 600000,"
-                " last_seen_ms = last_seen_ms - 600000")
-    con.commit()
-    con.close()
+    ga.query("UPDATE sessions SET expires_ms = expires_ms - 600000,"
+             " last_seen_ms = last_seen_ms - 600000")
     before = session(True)
     assert session(True) == before, before
     code, _, raw = flows.request(ga, "GET", "/api/v1/alerts?state=pending",

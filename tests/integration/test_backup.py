@@ -152,6 +152,21 @@ def test_backup_replaces_and_refuses_the_database():
     os.unlink(conf)
 
 
+def test_refused_on_postgresql():
+    """With [store] url the command refuses, naming PostgreSQL's own tools,
+    and neither backs up [store] path's default nor writes the destination
+    (no server needed: it refuses before connecting)."""
+    d = tmpdir("backup-pg")
+    conf = os.path.join(d, "pg.ini")
+    with open(conf, "w") as f:
+        f.write("[store]\nurl = postgresql://ga@127.0.0.1:1/ga\n[alerts]\n"
+                "signing_key_file = %s/k.pem\ncap_signing_key_file = %s/ck.pem\n" % (d, d))
+    dest = os.path.join(d, "x.db")
+    res = run_backup(dest, conf)
+    assert res.returncode == 1 and "pg_dump" in res.stderr, res
+    assert not os.path.exists(dest)
+
+
 def test_restore():
     """The procedure of docs/operations.md, Backup and restore."""
     dest = test_backup_while_ingesting.dest
@@ -175,5 +190,6 @@ def test_restore():
 runner.run(test_backup_while_ingesting)
 runner.run(test_backup_replaces_and_refuses_the_database)
 runner.run(test_restore)
+runner.run(test_refused_on_postgresql)
 st.close()
 runner.finish()

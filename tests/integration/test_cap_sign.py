@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The XML Signature of the CAP documents (issue 5; docs/signatures.md,
 "The CAP document") against the real broker and daemon: the first start
 makes the CAP signing key (mode 0600) and publishes it at

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The email channel (issue 5, "Channels") against the real broker and
 daemon and an SMTP sink (smtp_sink.py) with AUTH PLAIN: one message per
 published version, read back with Python's email package (subject,

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The sms channel type against the real broker and daemon and a local SMS
 gateway stand-in (endpoints_weibo_sms.SmsGateway), which checks the bearer
 token, template code, sign name, the parameters' names and lengths, the

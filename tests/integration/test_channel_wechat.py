@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The wechat_mp channel (issue 5, "Channels") against the real broker and
 daemon and a stand-in of the WeChat official account API
 (endpoints_wechat.py) that checks what the real one checks: a confirmed

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The weibo channel type against the real broker and daemon and a local
 stand-in of Weibo's statuses/share (endpoints_weibo_sms.Weibo), which checks
 the token, the form, at most 140 characters and the link on the safe

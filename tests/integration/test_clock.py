@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Clock (issue 6, "Faults"): with [alerts] utc_offset = -03:30 (negative,
 not a whole hour) a receipt's received_at, the incident id's date, the
 published alert's sent/confirmed_at/observed_at (as the portal gets it and

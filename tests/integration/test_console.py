@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The duty officers' console in headless Chromium (tests/browser/
 console.test.js, playwright-core), 1366 px and 390 px wide, three officers
 at once against the real broker, daemon and channel stand-ins (portal,
@@ -86,15 +87,8 @@ class Helper:
 
 
 def query_write(g):
-    import sqlite3
-
     def run(sql, args=()):
-        con = sqlite3.connect(g.db, timeout=10)
-        try:
-            with con:
-                con.execute(sql, args)
-        finally:
-            con.close()
+        g.query(sql, args)  # commits, either backend
     return run
 
 

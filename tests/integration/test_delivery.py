@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Delivery of published alerts to the channels (issue 5, "Delivery ledger"
 and "Channels") against the real broker and daemon and local stand-ins of
 the channels' APIs (endpoints.py), which check what the real ones check:

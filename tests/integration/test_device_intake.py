@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Monitoring devices' data frames through the real broker, daemon and
 SQLite (spec §12, issue 13, step 4 on): a crack meter whose 24 h change
 climbs through 2/5/10/20 mm reaches blue, yellow, orange and red at the

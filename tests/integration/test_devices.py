@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Monitoring devices (spec §12, issue 13): the [devices] file is checked
 by `check-config` with FILE:LINE errors, refused at start when bad, and
 reloaded on SIGHUP (a bad file refused, the old one kept)."""

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Officers' and supervisors' notices (issue 4) against the real broker and
 daemon: a report making a large incident gives a "draft" notice to the
 officers' webhook; a draft left pending past `escalate_after` (2 s here)
@@ -12,7 +13,6 @@ is bounded."""
 import http.server
 import json
 import os
-import sqlite3
 import subprocess
 import threading
 import time
@@ -264,13 +264,9 @@ def test_audit_verifies_and_holds_escalations():
                        timeout=60)
     out = p.stdout.decode()
     assert p.returncode == 0 and out.startswith("ok: "), (p.returncode, out, p.stderr)
-    con = sqlite3.connect("file:%s?mode=ro" % ga.db, uri=True, timeout=10)
-    try:
-        rows = con.execute("SELECT action, subject, detail FROM audit"
-                           " WHERE action = 'draft.escalate' ORDER BY seq").fetchall()
-        made = con.execute("SELECT count(*) FROM audit WHERE action LIKE 'draft.%'").fetchone()
-    finally:
-        con.close()
+    rows = ga.query("SELECT action, subject, detail FROM audit"
+                    " WHERE action = 'draft.escalate' ORDER BY seq")
+    made = ga.query("SELECT count(*) FROM audit WHERE action LIKE 'draft.%'")[0]
     subjects = [r[1] for r in rows]
     for aid in _escalated:
         assert subjects.count(aid) == 1, (aid, rows)

@@ -1,10 +1,11 @@
+# ga-test-backends: sqlite pg
 """No acknowledged report is lost: kill -9 of geoalert under load, broker
 restarts with persistence, reports published while geoalert is down, and
 [mqtt] sessions lowered while reports wait at the broker."""
 import re
 import time
 
-from harness import Broker, Geoalert, Runner, Station, report
+from harness import Broker, Geoalert, Runner, Station, report, sqlite_only
 
 STATIONS = ("JS-3201-0007", "JS-3211-0002")
 HAZARD = {"JS-3201-0007": "landslide", "JS-3211-0002": "collapse"}
@@ -95,6 +96,7 @@ def test_reports_wait_in_broker_across_restarts():
     broker.stop()
 
 
+@sqlite_only("a full disk made by SQLite's max_page_count")
 def test_disk_full_refuses_then_recovers():
     broker = Broker().start()
     ga = Geoalert(broker, sessions=2)
@@ -140,6 +142,7 @@ def test_disk_full_refuses_then_recovers():
     broker.stop()
 
 
+@sqlite_only("SQLite's file lock at start")
 def test_locked_database_at_start():
     import sqlite3
     import subprocess
@@ -170,7 +173,7 @@ def test_fewer_sessions_strand_nothing():
     st = Station(broker)
     try:
         ga.stop()
-        cid = ga.sections["mqtt"]["client_id"]
+        cid = ga.mqtt_client_id()
         recorded = [r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions")]
         assert sorted(recorded) == [cid + "-%d" % i for i in range(4)], recorded
         ids = ["fs-%02d" % i for i in range(40)]
@@ -257,7 +260,7 @@ def test_new_client_id_and_group_strand_nothing():
         deadline = time.monotonic() + 30
         while True:
             rows = sorted(r[0] for r in ga.query("SELECT client_id FROM mqtt_sessions"))
-            if rows == [old + "-b-0", old + "-b-1"]:
+            if rows == [ga.mqtt_client_id() + "-0", ga.mqtt_client_id() + "-1"]:
                 break
             assert time.monotonic() < deadline, (rows, ga.log_text())
             time.sleep(0.2)

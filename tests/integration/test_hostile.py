@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Hostile text and hostile payloads against the real broker, daemon and
 SQLite file (issue 15, "Hostile text"):
 

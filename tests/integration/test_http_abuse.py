@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """HTTP under abuse (issue 15) against the real daemon: slow clients
 (300 sockets sending a header byte a second) while /healthz and /metrics
 must answer; a login storm while /healthz must answer; 2,000 refused

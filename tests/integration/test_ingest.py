@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Reports in, receipts out, everything stored: the real broker, daemon
 and SQLite file."""
 import json

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """/metrics and /healthz (issue 6, "Observability") against the real broker
 and daemon: two large incidents and a medium one, one draft confirmed
 through the API and one left pending, its deliveries to a working portal

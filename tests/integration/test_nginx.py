@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """deploy/nginx/geoalert.conf in front of the real geoalert: the file as
 shipped, with only its ports, certificate and cache paths changed, passes
 `nginx -t` and then serves: TLS with HSTS, bodies past the API's 64 KiB cap

@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """docs/openapi.yaml against the server (issue 10):
 
 - every route the router answers, read from src/http*.c (the literal

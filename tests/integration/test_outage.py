@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """A long outage (issue 6, "Faults": portal and channel endpoints down for
 minutes) against the real broker and daemon: the portal, a WeCom robot and
 the officers' webhook are all down for GA_OUTAGE_SECONDS (120 by default)

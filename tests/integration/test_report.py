@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """`geoalert report timeliness`: per incident the times from first report to
 draft, confirmation (and who) and delivery, and per month median and worst."""
 import csv

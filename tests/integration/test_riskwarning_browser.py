@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The public page of a risk warning in headless Chromium
 (tests/browser/riskwarning.test.js, playwright-core) at 390 px and
 1366 px: the example product published by two officers, then the map

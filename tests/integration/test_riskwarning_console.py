@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """The console's 风险预警 view in headless Chromium at 390 px
 (tests/browser/rwconsole.test.js, playwright-core), against the real
 broker and daemon ([riskwarning] signoff = 2, three officers): a product

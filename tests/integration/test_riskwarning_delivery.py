@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Delivery of published risk warnings (spec §11, issue 14) through the
 delivery ledger, against the real broker, daemon, SQLite and the channel
 stand-ins: the spec's example product, confirmed by two officers, reaches

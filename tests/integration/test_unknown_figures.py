@@ -1,3 +1,4 @@
+# ga-test-backends: sqlite pg
 """Unknown is not zero (spec 1.1 §6; issue 10), through the real broker,
 daemon and channel stand-ins: a figure no report of the incident gave is
 null in /alerts/{id}.json, in what the portal receives and in the
