@@ -92,9 +92,9 @@ struct ingest_session {
 struct ingest_msg {
 	struct ingest_writer_item it;
 	struct report r;
-	struct riskwarning *rw; /* a risk warning's (issue 14): made on the first, kept */
+	struct riskwarning *rw;		 /* a risk warning's (issue 14): made on the first, kept */
 	struct ingest_device_frame *dev; /* a device frame's (issue 13): made on the first, kept */
-	char *topic;		/* topic_buf, or allocated when longer */
+	char *topic;			 /* topic_buf, or allocated when longer */
 	char topic_buf[INGEST_TOPIC_MAX + 64];
 	void *payload;		  /* the first STORE_REJECTED_RAW_MAX bytes at most */
 	size_t len, cap;	  /* payload bytes kept and the buffer's size */
