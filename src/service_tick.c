@@ -29,6 +29,10 @@
 /* Summary rows of /metrics older than this go (the gauges read a day). */
 #define TICK_COUNTS_KEEP_MS (2 * TICK_DAY_MS)
 
+/* How far before the last report heard the watchdog reads the store
+ * again (several instances): longer than a group's commit takes. */
+#define TICK_SEEN_OVERLAP_MS 60000
+
 struct service_tick {
 	struct service *svc;
 	/* retention, in the writer thread only */
@@ -38,6 +42,7 @@ struct service_tick {
 	int64_t ret_second_ms;		   /* monotonic: the budget's second began */
 	int64_t ret_spent_ms;		   /* of the budget, in that second */
 	bool ret_more;			   /* a step may have more to delete */
+	int64_t seen_ms; /* several instances: the watchdog heard the store up to here */
 };
 
 ga_err service_tick_new(struct service *svc, struct service_tick **out)
@@ -136,6 +141,31 @@ bool service_tick_step(struct store *s, void *arg)
 	return t->ret_more && t->ret_spent_ms < TICK_RETENTION_BUDGET_MS;
 }
 
+static bool service_tick_seen_one(const char *station_id, int64_t received_ms, void *arg)
+{
+	struct service_tick *t = arg;
+
+	watchdog_seen(t->svc->watchdog, station_id, received_ms);
+	if (received_ms > t->seen_ms)
+		t->seen_ms = received_ms;
+	return true;
+}
+
+/* Several instances (spec §10): the watchdog runs on the lease holder
+ * but hears only the reports its own sessions take; the others' are in
+ * the store. Read back a little before the last one heard: a group
+ * commits after the reports in it were received. */
+static void service_tick_seen(struct service_tick *t, struct store *s)
+{
+	int64_t since = t->seen_ms > 0 ? t->seen_ms - TICK_SEEN_OVERLAP_MS
+				       : time_now_ms() - TICK_SEEN_OVERLAP_MS;
+	ga_err e = store_report_seen_since(s, since, service_tick_seen_one, t);
+
+	if (e != GA_OK)
+		log_warnx("watchdog: reading the stations heard by other instances: %s",
+			  ga_strerror(e));
+}
+
 /* Periodic work, outside any batch: the WAL's bound; retention; silent
  * stations; drafts pending too long (the workflow runs its own
  * transaction). */
@@ -146,6 +176,8 @@ void service_tick_run(struct store *s, void *arg)
 	/* Several instances: the lease holder alone (cluster.h). */
 	if (!atomic_load(&t->svc->duty))
 		return;
+	if (t->svc->watchdog && store_shared(s))
+		service_tick_seen(t, s);
 	if (t->svc->watchdog) {
 		pthread_rwlock_rdlock(&t->svc->lock);
 		watchdog_check(t->svc->watchdog, t->svc->registry, time_now_ms(),

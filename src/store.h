@@ -99,6 +99,14 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 			size_t rawlen, int64_t received_ms, const char *incident_id,
 			enum level level);
 
+/* Each station that sent anything (a report stored, or a payload
+ * rejected on its topic) received after since_ms, with the latest time:
+ * what the station watchdog of the instance holding the duties hears of
+ * the reports the other instances took (spec §10). cb returns false to
+ * stop. */
+typedef bool (*store_seen_cb)(const char *station_id, int64_t received_ms, void *arg);
+ga_err store_report_seen_since(struct store *s, int64_t since_ms, store_seen_cb cb, void *arg);
+
 /* Bytes of a rejected payload kept: as many as a valid report may have. */
 #define STORE_REJECTED_RAW_MAX REPORT_MAX_BYTES
 

@@ -231,3 +231,34 @@ out:
 	free(own_topic);
 	return e;
 }
+
+ga_err store_report_seen_since(struct store *s, int64_t since_ms, store_seen_cb cb, void *arg)
+{
+	/* substr from 22: after "geohazard/v1/reports/" (spec §1). */
+	static const char sql[] =
+	    "SELECT station_id, max(received_ms) FROM reports WHERE received_ms > ?1"
+	    " GROUP BY station_id"
+	    " UNION ALL SELECT substr(topic, 22), max(received_ms) FROM rejected"
+	    " WHERE received_ms > ?1 AND topic LIKE 'geohazard/v1/reports/%' GROUP BY topic";
+	char station[STORE_CLIENT_ID_MAX];
+	struct db_stmt *st = NULL;
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = db_prepare(s->db, sql, &st)) != DB_OK)
+		return store_error(s, rc, "stations seen");
+	rc = db_bind_int64(st, 1, since_ms);
+	while (rc == DB_OK || rc == DB_ROW) {
+		if ((rc = db_step(st)) != DB_ROW)
+			break;
+		store_column_copy(st, 0, station, sizeof(station));
+		if (station[0] && !cb(station, db_column_int64(st, 1), arg))
+			break;
+	}
+	if (rc != DB_ROW && rc != DB_DONE)
+		e = store_error(s, rc, "stations seen");
+	db_finalize(st);
+	return e;
+}

@@ -143,11 +143,60 @@ static void test_upgrade(void **state)
 	db_close(db);
 }
 
+struct seen {
+	char station[4][16];
+	int64_t at[4];
+	int n;
+};
+
+static bool seen_cb(const char *station_id, int64_t received_ms, void *arg)
+{
+	struct seen *w = arg;
+
+	assert_true(w->n < 4);
+	snprintf(w->station[w->n], sizeof(w->station[w->n]), "%s", station_id);
+	w->at[w->n++] = received_ms;
+	return true;
+}
+
+/* What the watchdog of the instance holding the duties reads of the
+ * stations the other instances heard (spec §10): each station with its
+ * latest report or rejected payload after the time given, nothing older,
+ * nothing from another topic. */
+static void test_seen_since(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct seen w = {0};
+
+	f->s = stest_open(f->db.path, 0);
+	put(f->s, "s-1", "", ""); /* ST1 at OBSERVED_MS */
+	assert_int_equal(store_rejected_put(f->s, "geohazard/v1/reports/ST2", "x", 1, 1, NULL,
+					    OBSERVED_MS + 5, "[]"),
+			 GA_OK);
+	assert_int_equal(store_rejected_put(f->s, "geohazard/v1/riskwarnings/I1", "x", 1, 1, NULL,
+					    OBSERVED_MS + 6, "[]"),
+			 GA_OK);
+	assert_int_equal(store_report_seen_since(f->s, OBSERVED_MS - 1, seen_cb, &w), GA_OK);
+	assert_int_equal(w.n, 2);
+	for (int i = 0; i < w.n; i++) {
+		if (strcmp(w.station[i], "ST1") == 0)
+			assert_int_equal(w.at[i], OBSERVED_MS);
+		else {
+			assert_string_equal(w.station[i], "ST2");
+			assert_int_equal(w.at[i], OBSERVED_MS + 5);
+		}
+	}
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(store_report_seen_since(f->s, OBSERVED_MS + 5, seen_cb, &w), GA_OK);
+	assert_int_equal(w.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_name_stored, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_seen_since, setup, stest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
