@@ -131,10 +131,19 @@ static void cluster_takeover(struct cluster *c)
 		return;
 	log_warnx("cluster: %s has been silent for %lld s: %s takes over its sessions", dead,
 		  (long long)(c->after_ms / 1000), c->me);
-	int n = ingest_takeover(c->svc->ingest, c->store, dead);
+	int left = ingest_takeover(c->svc->ingest, c->store, dead);
+	if (left != 0) {
+		/* Not all ended: claimed again later, by this or another one. */
+		if (store_cluster_release(c->store, dead) != GA_OK)
+			log_warnx("cluster: %s: cannot hand the claim back", dead);
+		log_warnx("cluster: %s: %d of its sessions still at the broker: taken over again "
+			  "later",
+			  dead, left);
+		return;
+	}
 	if (store_cluster_forget(c->store, dead) != GA_OK)
 		log_warnx("cluster: %s: taken over, but its row is still there", dead);
-	log_info("cluster: %s taken over: %d sessions drained and ended", dead, n);
+	log_info("cluster: %s taken over: its sessions drained and ended", dead);
 }
 
 static void *cluster_main(void *arg)

@@ -79,7 +79,8 @@ void ingest_stop(struct ingest *in);
  * receipted like any report), unsubscribed and ended, then forgotten in
  * s; then the receipts waiting in the outbox are published again (the
  * dead one's among them). Runs in the caller's thread with the caller's
- * store; returns the number of sessions ended. */
+ * store; returns how many of its sessions are left at the broker (not
+ * ended: a stop came, or an error), -1 when they could not be read. */
 int ingest_takeover(struct ingest *in, struct store *s, const char *dead);
 
 /* Splits "mqtt://host:port" / "mqtts://host:port". */

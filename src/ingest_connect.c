@@ -322,7 +322,7 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 {
 	struct ingest_plan p = {0};
 	struct ingest_session *ss = NULL;
-	int taken = 0;
+	int left = -1;
 
 	if ((p.retire = calloc(INGEST_RETIRE_MAX, sizeof(*p.retire))) == NULL ||
 	    (ss = malloc(sizeof(*ss))) == NULL) {
@@ -333,8 +333,11 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 		log_warnx("cluster: taking over %s: cannot read its sessions", dead);
 		goto out;
 	}
+	left = p.nretire;
 	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++)
-		taken += ingest_retire_session(in, ss, &p.retire[i], s, dead);
+		left -= ingest_retire_session(in, ss, &p.retire[i], s, dead);
+	if (p.nretire == INGEST_RETIRE_MAX)
+		left++; /* perhaps more than read: claimed again to see */
 	/* The receipts the dead instance committed and the broker never
 	 * acknowledged: the outbox does not say whose they are, so every
 	 * waiting one goes again. A receipt twice says the same twice; one
@@ -344,7 +347,7 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 out:
 	free(ss);
 	free(p.retire);
-	return taken;
+	return left;
 }
 
 ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest_plan *plan,

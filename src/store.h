@@ -604,6 +604,9 @@ ga_err store_cluster_lease(struct store *s, const char *name, const char *holder
  * when there is none). */
 ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 			   int64_t silent_before_ms, char *out, size_t outlen);
+/* Hands back a claim (store_cluster_claim) whose takeover did not end
+ * every session: the instance may be claimed again. */
+ga_err store_cluster_release(struct store *s, const char *instance);
 /* Forgets an instance whose work was taken over (its row). */
 ga_err store_cluster_forget(struct store *s, const char *instance);
 

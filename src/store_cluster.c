@@ -150,6 +150,20 @@ ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 	return GA_OK;
 }
 
+ga_err store_cluster_release(struct store *s, const char *instance)
+{
+	struct db_stmt *st = NULL;
+	ga_err e;
+
+	if ((e = store_cluster_prepare(
+		 s,
+		 "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
+		 " WHERE name = ?1",
+		 &st, "cluster release")) != GA_OK)
+		return e;
+	return store_cluster_run(s, st, db_bind_text(st, 1, instance, -1), NULL, "cluster release");
+}
+
 ga_err store_cluster_forget(struct store *s, const char *instance)
 {
 	struct db_stmt *st = NULL;
