@@ -23,8 +23,7 @@ static int64_t store_add_sat(int64_t a, int64_t b)
 	return a + b;
 }
 
-/* Fills out from a row of STORE_INCIDENT_COLUMNS. */
-static ga_err store_incident_read(struct store *s, struct db_stmt *st, struct incident *out)
+ga_err store_incident_read(struct store *s, struct db_stmt *st, struct incident *out)
 {
 	const char *type = db_column_text(st, 1);
 	int ht = type ? hazard_type_from_name(type) : -1;

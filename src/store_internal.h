@@ -164,6 +164,10 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"         \
 	" threatened_property_cny"
 
+/* Fills out from a row whose first columns are STORE_INCIDENT_COLUMNS
+ * (store_incident.c); GA_ERR_DB for a bad hazard_type or level. */
+ga_err store_incident_read(struct store *s, struct db_stmt *st, struct incident *out);
+
 /* Column lists of the officer and audit SELECTs, in the order
  * store_officer.c and store_audit.c read them. */
 #define STORE_OFFICER_COLUMNS "id, name, role, password_hash, token_hash, created_ms, disabled"
