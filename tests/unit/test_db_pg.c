@@ -257,14 +257,15 @@ static void test_rewrite_caps(void **state)
 	assert_int_equal(db_pg_rewrite("?", out, 3, &n, err, sizeof err), DB_OK);
 	assert_int_equal(db_pg_rewrite("?", out, 2, &n, err, sizeof err), DB_ERROR);
 	/* 64 bare parameters: the cap; the 65th is past it. */
-	big[0] = '\0';
+	size_t blen = 0;
 	for (int i = 0; i < DB_PG_PARAMS_MAX; i++)
-		strcat(big, "?,");
+		blen += (size_t)snprintf(big + blen, sizeof big - blen, "?,");
+	assert_true(blen < sizeof big - 1);
 	char *o = malloc(3 * sizeof big + 1);
 	assert_non_null(o);
 	assert_int_equal(db_pg_rewrite(big, o, 3 * sizeof big + 1, &n, err, sizeof err), DB_OK);
 	assert_int_equal(n, DB_PG_PARAMS_MAX);
-	strcat(big, "?");
+	snprintf(big + blen, sizeof big - blen, "?");
 	assert_int_equal(db_pg_rewrite(big, o, 3 * sizeof big + 1, &n, err, sizeof err), DB_ERROR);
 	free(o);
 }

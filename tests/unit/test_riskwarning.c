@@ -529,7 +529,7 @@ static void test_counties_cap(void **state)
 		riskwarning_cleanup(&w);
 		geo_free(g);
 		unlink(path);
-		strcpy(path + strlen(path) - 6, "XXXXXX");
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
 	}
 }
 
@@ -566,13 +566,13 @@ static void test_issuers(void **state)
 	expect_one(o, "/issuers", "too_many");
 
 	/* RISKWARNING_ISSUER_MAX characters (3 bytes each) and one more. */
-	name[0] = '\0';
+	size_t nlen = 0;
 	for (int i = 0; i < RISKWARNING_ISSUER_MAX; i++)
-		strcat(name, "局");
+		nlen += (size_t)snprintf(name + nlen, sizeof(name) - nlen, "局");
 	o = example();
 	json_array_set_new(json_object_get(o, "issuers"), 0, json_string(name));
 	expect_ok(o);
-	strcat(name, "局");
+	snprintf(name + nlen, sizeof(name) - nlen, "局");
 	o = example();
 	json_array_set_new(json_object_get(o, "issuers"), 0, json_string(name));
 	expect_one(o, "/issuers/0", "length");
@@ -608,7 +608,7 @@ static void test_texts(void **state)
 		o = example();
 		json_object_set_new(o, keys[k], json_string(t));
 		expect_ok(o);
-		strcat(t, "x");
+		memcpy(t + 3 * RISKWARNING_TEXT_MAX, "x", 2); /* one past the cap */
 		o = example();
 		json_object_set_new(o, keys[k], json_string(t));
 		expect_one(o, path, "length");
