@@ -29,9 +29,11 @@
 /* Summary rows of /metrics older than this go (the gauges read a day). */
 #define TICK_COUNTS_KEEP_MS (2 * TICK_DAY_MS)
 
-/* How far before the last report heard the watchdog reads the store
- * again (several instances): longer than a group's commit takes. */
-#define TICK_SEEN_OVERLAP_MS 60000
+/* Several instances: how often the watchdog reads the stations the
+ * others heard (its intervals are minutes to hours), and how far before
+ * the last report heard (longer than a group's commit takes). */
+#define TICK_SEEN_EVERY_MS 10000
+#define TICK_SEEN_OVERLAP_MS 20000
 
 struct service_tick {
 	struct service *svc;
@@ -42,7 +44,8 @@ struct service_tick {
 	int64_t ret_second_ms;		   /* monotonic: the budget's second began */
 	int64_t ret_spent_ms;		   /* of the budget, in that second */
 	bool ret_more;			   /* a step may have more to delete */
-	int64_t seen_ms; /* several instances: the watchdog heard the store up to here */
+	int64_t seen_ms;      /* several instances: the watchdog heard the store up to here */
+	int64_t seen_read_ms; /* monotonic: the store last read for it */
 };
 
 ga_err service_tick_new(struct service *svc, struct service_tick **out)
@@ -157,6 +160,9 @@ static bool service_tick_seen_one(const char *station_id, int64_t received_ms, v
  * commits after the reports in it were received. */
 static void service_tick_seen(struct service_tick *t, struct store *s)
 {
+	if (t->seen_read_ms != 0 && time_mono_ms() - t->seen_read_ms < TICK_SEEN_EVERY_MS)
+		return;
+	t->seen_read_ms = time_mono_ms();
 	int64_t since = t->seen_ms > 0 ? t->seen_ms - TICK_SEEN_OVERLAP_MS
 				       : time_now_ms() - TICK_SEEN_OVERLAP_MS;
 	ga_err e = store_report_seen_since(s, since, service_tick_seen_one, t);
