@@ -12,6 +12,11 @@
  * printed once on stdout; the old one stops working at once. Each is an
  * audit row.
  *
+ * `geoalert officer password NAME -c FILE --password-file FILE` gives
+ * them a new console password (same policy as add) and ends their open
+ * console sessions; `--none` instead of the file removes the password
+ * (console login refused, the API token still works). Audited.
+ *
  * The service may be running on the same database: SQLite's WAL lets
  * both at it, and the busy timeout covers a moment's write lock. Exit 0
  * on success, 1 on failure, 2 on a usage error. */
@@ -31,11 +36,13 @@
 
 static int officer_usage(void)
 {
-	fprintf(stderr, "usage: geoalert officer add NAME --role duty_officer|supervisor|admin"
-			" -c FILE [--password-file FILE]\n"
-			"       geoalert officer disable NAME -c FILE\n"
-			"       geoalert officer enable NAME -c FILE\n"
-			"       geoalert officer token NAME -c FILE\n");
+	fprintf(stderr,
+		"usage: geoalert officer add NAME --role duty_officer|supervisor|admin"
+		" -c FILE [--password-file FILE]\n"
+		"       geoalert officer disable NAME -c FILE\n"
+		"       geoalert officer enable NAME -c FILE\n"
+		"       geoalert officer token NAME -c FILE\n"
+		"       geoalert officer password NAME -c FILE --password-file FILE|--none\n");
 	return 2;
 }
 
@@ -132,11 +139,13 @@ out:
 	return status;
 }
 
-/* Parses "NAME -c FILE" of the verbs on an existing officer, loads the
- * config and opens its database (which must exist: store_open would make
- * an empty one). 0 with *s open, else the exit status. */
-static int officer_cmd_open(const char *verb, int argc, char **argv, const char **name,
-			    struct store **s)
+/* Parses "NAME -c FILE" of the verbs on an existing officer (and, when
+ * pwfile is not NULL, "--password-file FILE" or "--none", *none set for
+ * the latter), loads the config and opens its database (which must exist:
+ * store_open would make an empty one). 0 with *s open, else the exit
+ * status. */
+static int officer_cmd_open_pw(const char *verb, int argc, char **argv, const char **name,
+			       const char **pwfile, bool *none, struct store **s)
 {
 	const char *cfgpath = NULL;
 	char err[OFFICER_CMD_ERR_MAX];
@@ -149,12 +158,19 @@ static int officer_cmd_open(const char *verb, int argc, char **argv, const char 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			cfgpath = argv[++i];
+		else if (pwfile != NULL && strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
+			*pwfile = argv[++i];
+		else if (none != NULL && strcmp(argv[i], "--none") == 0)
+			*none = true;
 		else if (argv[i][0] != '-' && *name == NULL)
 			*name = argv[i];
 		else
 			return officer_usage();
 	}
 	if (*name == NULL || cfgpath == NULL)
+		return officer_usage();
+	/* exactly one of --password-file and --none */
+	if (pwfile != NULL && (*pwfile != NULL) == *none)
 		return officer_usage();
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		fprintf(stderr, "geoalert officer %s: out of memory\n", verb);
@@ -183,6 +199,12 @@ static int officer_cmd_open(const char *verb, int argc, char **argv, const char 
 out:
 	free(cfg);
 	return status;
+}
+
+static int officer_cmd_open(const char *verb, int argc, char **argv, const char **name,
+			    struct store **s)
+{
+	return officer_cmd_open_pw(verb, argc, argv, name, NULL, NULL, s);
 }
 
 static int officer_cmd_disable(int argc, char **argv, bool disabled)
@@ -252,6 +274,40 @@ out:
 	return status;
 }
 
+static int officer_cmd_password(int argc, char **argv)
+{
+	char err[OFFICER_CMD_ERR_MAX], password[OFFICER_PASSWORD_MAX + 2] = "";
+	const char *name, *pwfile = NULL;
+	struct store *s = NULL;
+	bool none = false;
+	struct officer o;
+	int status;
+
+	if ((status = officer_cmd_open_pw("password", argc, argv, &name, &pwfile, &none, &s)) != 0)
+		return status;
+	status = 1;
+	if (pwfile != NULL &&
+	    config_read_secret(pwfile, password, sizeof(password), err, sizeof(err)) != GA_OK) {
+		fprintf(stderr, "geoalert officer password: password file %s\n", err);
+		goto out;
+	}
+	if (officer_password_set(s, name, none ? NULL : password, 0, &o, err, sizeof(err)) !=
+	    GA_OK) {
+		fprintf(stderr, "geoalert officer password: %s\n", err);
+		goto out;
+	}
+	fprintf(stderr,
+		"geoalert officer password: officer %s (id %lld) %s; their console sessions"
+		" are ended\n",
+		o.name, (long long)o.id,
+		none ? "has no console password now" : "has a new console password");
+	status = 0;
+out:
+	sodium_memzero(password, sizeof(password));
+	store_close(s);
+	return status;
+}
+
 int cmd_officer(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
@@ -262,5 +318,7 @@ int cmd_officer(int argc, char **argv)
 		return officer_cmd_disable(argc - 1, argv + 1, false);
 	if (argc >= 2 && strcmp(argv[1], "token") == 0)
 		return officer_cmd_token(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "password") == 0)
+		return officer_cmd_password(argc - 1, argv + 1);
 	return officer_usage();
 }

@@ -563,3 +563,70 @@ out:
 		sodium_memzero(token, OFFICER_TOKEN_MAX);
 	return e;
 }
+
+ga_err officer_password_set(struct store *s, const char *name, const char *password,
+			    int64_t by_officer_id, struct officer *out, char *msg, size_t msglen)
+{
+	char pwhash[OFFICER_PWHASH_MAX] = "", subject[32];
+	json_t *detail = NULL;
+	struct officer o;
+	int64_t ended = 0;
+	ga_err e;
+
+	snprintf(msg, msglen, "%s", "");
+	if (password != NULL) {
+		size_t len = strnlen(password, OFFICER_PASSWORD_MAX + 1);
+
+		if (len < OFFICER_PASSWORD_MIN || len > OFFICER_PASSWORD_MAX) {
+			snprintf(msg, msglen, "password must be %d to %d bytes",
+				 OFFICER_PASSWORD_MIN, OFFICER_PASSWORD_MAX);
+			return GA_ERR_INVAL;
+		}
+		if ((e = officer_password_check(password, name, NULL, msg, msglen)) != GA_OK)
+			return e;
+		/* Hashed before the transaction: argon2id takes a while and
+		 * the write lock is shared with the writer. */
+		if ((e = officer_password_hash(password, pwhash)) != GA_OK) {
+			snprintf(msg, msglen, "cannot hash the password: %s", ga_strerror(e));
+			return e;
+		}
+	}
+	if ((e = store_begin(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto out;
+	}
+	if ((e = officer_find(s, name, &o, msg, msglen)) != GA_OK)
+		goto rollback;
+	if ((e = store_officer_set_password_hash(s, o.id, password != NULL ? pwhash : NULL)) !=
+		GA_OK ||
+	    (e = store_session_delete_officer(s, o.id, &ended)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto rollback;
+	}
+	snprintf(subject, sizeof(subject), "officer:%lld", (long long)o.id);
+	detail = json_pack("{s:s, s:b, s:I}", "name", o.name, "password", password != NULL,
+			   "sessions_ended", (json_int_t)ended);
+	if (detail == NULL) {
+		e = GA_ERR_NOMEM;
+		snprintf(msg, msglen, "out of memory");
+		goto rollback;
+	}
+	if ((e = audit_record_json(s, by_officer_id, "officer.password", subject, detail)) !=
+	    GA_OK) {
+		snprintf(msg, msglen, "audit: %s", ga_strerror(e));
+		goto rollback;
+	}
+	if ((e = store_commit(s)) != GA_OK) {
+		snprintf(msg, msglen, "database: %s", ga_strerror(e));
+		goto out;
+	}
+	snprintf(o.password_hash, sizeof(o.password_hash), "%s", pwhash);
+	*out = o;
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	json_decref(detail);
+	sodium_memzero(pwhash, sizeof(pwhash));
+	return e;
+}

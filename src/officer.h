@@ -142,4 +142,14 @@ ga_err officer_token_rotate(struct store *s, const char *name, int64_t by_office
 			    char token[OFFICER_TOKEN_MAX], struct officer *out, char *msg,
 			    size_t msglen);
 
+/* Gives officer name a new console password (NULL: none; console login
+ * refused until one is set), checked by the same policy as at creation
+ * (officer_password_check). Ends every console session of theirs, so a
+ * password thought stolen stops working at once. Writes the
+ * "officer.password" audit row (never the password or its hash) in the
+ * same transaction of its own. GA_ERR_NOTFOUND for an unknown name,
+ * GA_ERR_INVAL for a refused password (msg says why). */
+ga_err officer_password_set(struct store *s, const char *name, const char *password,
+			    int64_t by_officer_id, struct officer *out, char *msg, size_t msglen);
+
 #endif

@@ -218,6 +218,8 @@ ga_err store_officer_set_disabled(struct store *s, int64_t id, bool disabled);
  * GA_ERR_NOTFOUND when there is no such officer, GA_ERR_DUPLICATE when
  * another officer has that hash. */
 ga_err store_officer_set_token_hash(struct store *s, int64_t id, const char *token_hash);
+/* Sets officer id's argon2id password hash (NULL: no console login). */
+ga_err store_officer_set_password_hash(struct store *s, int64_t id, const char *password_hash);
 /* Ends every console session of officer_id; *n (may be NULL) how many. */
 ga_err store_session_delete_officer(struct store *s, int64_t officer_id, int64_t *n);
 /* Calls cb for each officer by id; cb returns false to stop. */

@@ -158,6 +158,16 @@ ga_err store_officer_set_token_hash(struct store *s, int64_t id, const char *tok
 	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
 }
 
+ga_err store_officer_set_password_hash(struct store *s, int64_t id, const char *password_hash)
+{
+	int64_t n = 0;
+	ga_err e =
+	    store_officer_change(s, "UPDATE officers SET password_hash = ?2 WHERE id = ?1", id,
+				 store_officer_bind_hash, password_hash, &n, "officer password");
+
+	return e == GA_OK && n == 0 ? GA_ERR_NOTFOUND : e;
+}
+
 ga_err store_session_delete_officer(struct store *s, int64_t officer_id, int64_t *n)
 {
 	return store_officer_change(s, "DELETE FROM sessions WHERE officer_id = ?1", officer_id,

@@ -2,7 +2,7 @@
 """`geoalert officer add` (spec §7) and `geoalert audit verify`: the token is
 printed once and stored only hashed, a taken name is refused, and verify
 catches rows edited or deleted behind the append-only triggers' back.
-`officer disable|enable|token` (issue 15): through the command line and
+`officer disable|enable|token|password` (issue 15): through the command line and
 against the HTTP API and console of a running daemon, each audited; common
 and trivial passwords refused."""
 import hashlib
@@ -395,6 +395,74 @@ def test_disable_and_token_against_running_daemon():
         broker.stop()
 
 
+def test_password_change_against_running_daemon():
+    """`officer password`: the new password logs in, the old one and every
+    open session of theirs are refused at once; a common password is
+    refused with nothing changed; --none removes console login while the
+    API token keeps working; each change one audit row without secrets."""
+    old_pw, new_pw = "amber lantern over the quarry", "slate ridge under winter rain"
+    broker = Broker().start()
+    ga = Geoalert(broker, name="officer-password")
+    rc, out, err = add(ga.conf, "uli", "duty_officer", "--password-file",
+                       secret_file(ga.dir, "uli.pw", old_pw))
+    assert rc == 0, err
+    token = token_of(out)
+    ga.start()
+    try:
+        path = "/api/v1/alerts?state=pending"
+        cookie = login(ga, "uli", old_pw)
+        assert cookie and api(ga, "GET", "/console/session", cookie=cookie)[0] == 200
+        (h0,) = query(ga.db or ga.url, "SELECT password_hash FROM officers WHERE name = 'uli'")[0]
+
+        # refused by the policy: nothing changes, the session lives on
+        rc, out, err = run("officer", "password", "uli", "-c", ga.conf, "--password-file",
+                           secret_file(ga.dir, "weak.pw", "football"))
+        assert rc == 1 and out == "", (out, err)
+        assert query(ga.db or ga.url,
+                     "SELECT password_hash FROM officers WHERE name = 'uli'") == [(h0,)]
+        assert api(ga, "GET", "/console/session", cookie=cookie)[0] == 200
+        # usage: neither or both of --password-file and --none
+        assert run("officer", "password", "uli", "-c", ga.conf)[0] == 2
+        assert run("officer", "password", "uli", "-c", ga.conf, "--none", "--password-file",
+                   secret_file(ga.dir, "x.pw", new_pw))[0] == 2
+        rc, _, err = run("officer", "password", "nobody", "-c", ga.conf, "--none")
+        assert rc == 1 and "no officer named nobody" in err, err
+
+        rc, out, err = run("officer", "password", "uli", "-c", ga.conf, "--password-file",
+                           secret_file(ga.dir, "new.pw", new_pw))
+        assert rc == 0 and out == "" and "new console password" in err, (out, err)
+        (h1,) = query(ga.db or ga.url, "SELECT password_hash FROM officers WHERE name = 'uli'")[0]
+        assert h1 != h0 and h1.startswith("$argon2id$"), h1
+        assert api(ga, "GET", "/console/session", cookie=cookie)[0] == 401
+        assert login(ga, "uli", old_pw) is None
+        cookie2 = login(ga, "uli", new_pw)
+        assert cookie2 and api(ga, "GET", "/console/session", cookie=cookie2)[0] == 200
+        assert api(ga, "GET", path, token)[0] == 200
+
+        rc, _, err = run("officer", "password", "uli", "-c", ga.conf, "--none")
+        assert rc == 0 and "no console password" in err, err
+        assert query(ga.db or ga.url,
+                     "SELECT password_hash FROM officers WHERE name = 'uli'") == [(None,)]
+        assert api(ga, "GET", "/console/session", cookie=cookie2)[0] == 401
+        assert login(ga, "uli", new_pw) is None
+        assert api(ga, "GET", path, token)[0] == 200
+
+        acts = [a for a in audit_actions(ga.db or ga.url) if a.startswith("officer.")]
+        assert acts == ["officer.add", "officer.password", "officer.password"], acts
+        rows = query(ga.db or ga.url, "SELECT detail FROM audit WHERE action = 'officer.password'"
+                     " ORDER BY seq")
+        details = [json.loads(d) for (d,) in rows]
+        assert [d["password"] for d in details] == [True, False], details
+        assert details[0]["sessions_ended"] == 1, details
+        for (d,) in rows:
+            assert new_pw not in d and h1 not in d and old_pw not in d, d
+        rc, out, err = verify(ga.conf)
+        assert rc == 0 and out.startswith("ok: "), out + err
+    finally:
+        assert ga.stop() == 0, ga.log_text()
+        broker.stop()
+
+
 runner.run(test_add_prints_token_once_and_stores_its_hash)
 runner.run(test_usage_errors)
 runner.run(test_password_file)
@@ -404,4 +472,5 @@ runner.run(test_add_while_daemon_runs)
 runner.run(test_common_and_trivial_passwords_refused)
 runner.run(test_disable_enable_token_cli)
 runner.run(test_disable_and_token_against_running_daemon)
+runner.run(test_password_change_against_running_daemon)
 runner.finish()
