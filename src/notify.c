@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "text.h"
 #include "timeutil.h"
 
 #define NOTIFY_URL_MAX 512
@@ -375,7 +376,10 @@ bool notify_send(struct notify *nf, enum notify_audience to, const char *event,
 		return false;
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", event, "alert_id", alert_id, "headline",
 		      headline ? headline : "", "level", level ? level : "", "url", url ? url : "");
-	if (o == NULL || (n = calloc(1, sizeof(*n))) == NULL ||
+	/* An officer's edited headline or a device's name may carry
+	 * bidirectional controls (reports cannot): a reader of the chat the
+	 * webhook posts to must see the text in its written order. */
+	if (o == NULL || !text_json_strip_bidi(o) || (n = calloc(1, sizeof(*n))) == NULL ||
 	    (n->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		goto out;
 	why = "too long";
