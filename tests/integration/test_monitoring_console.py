@@ -247,6 +247,31 @@ def test_console_in_chromium():
         assert os.path.getsize(path) > 5000, path
 
 
+def test_answers_match_openapi():
+    """The list and both details against docs/openapi.yaml's schemas
+    (tests/browser/openapi.test.js, as test_openapi runs it)."""
+    npm_install()
+    answers = []
+    for path, url in (("/api/v1/monitoring", "/api/v1/monitoring"),
+                      ("/api/v1/monitoring/{station_id}", "/api/v1/monitoring/" + RED),
+                      ("/api/v1/monitoring/{station_id}", "/api/v1/monitoring/" + YELLOW),
+                      ("/api/v1/monitoring/{station_id}", "/api/v1/monitoring/" + SILENT)):
+        code, body = flows.call(ga, "GET", url, TOKEN)
+        assert code == 200, (url, code, body)
+        answers.append({"path": path, "method": "get", "url": url, "status": 200,
+                        "content_type": "application/json", "body": body})
+    path = os.path.join(ga.dir, "answers.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(answers, f, ensure_ascii=False)
+    p = subprocess.run(["node", os.path.join(BROWSER, "openapi.test.js"),
+                        os.path.join(SRC, "docs", "openapi.yaml"), path],
+                       cwd=BROWSER, capture_output=True, timeout=120)
+    out = p.stdout.decode() + p.stderr.decode()
+    print("  " + out.strip().replace("\n", "\n  "))
+    assert p.returncode == 0, out
+    assert "4 answers valid" in out, out
+
+
 STATE = {}
 
 
@@ -257,6 +282,7 @@ def test_api_run():
 try:
     runner.run(test_api_run)
     if "api" in STATE:
+        runner.run(test_answers_match_openapi)
         runner.run(test_console_in_chromium)
     assert ga.stop() == 0, ga.log_text()[-3000:]
 finally:
