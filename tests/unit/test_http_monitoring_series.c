@@ -4,8 +4,8 @@
  * the trough and the latest point in time order; a rule's metric
  * replayed (change_24h from the points a day before the window, the
  * GNSS horizontal from X and Y of one time only), its latest value and
- * level; and store_device_points_start, where a read of the newest N
- * points begins. */
+ * level; a device past HTTP_MON_ROWS_MAX read from its newest; and
+ * store_device_points_start, where a read of the newest N points begins. */
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
@@ -253,6 +253,34 @@ static void test_horizontal_pairs(void **state)
 	json_decref(judged);
 }
 
+/* A device past HTTP_MON_ROWS_MAX points: its newest are read, the
+ * answer says truncated. */
+static void test_newest_past_the_read_cap(void **state)
+{
+	struct fx *f = *state;
+	struct device_rule rule;
+	struct device dev = crack_meter(&rule);
+	json_t *series, *judged;
+	int n = HTTP_MON_ROWS_MAX + 100;
+	int64_t step = 5000; /* 50,100 points 5 s apart: 70 h, in the window */
+	bool trunc;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	for (int i = 0; i < n; i++)
+		put(f, "LF-1", "L1_LF_1", "value", T0 + i * step, 100 + 0.001 * i);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	lines(f, &dev, &series, &judged, &trunc);
+	assert_true(trunc);
+	json_t *s = json_array_get(series, 0);
+	assert_int_equal(json_integer_value(json_object_get(s, "points_total")), HTTP_MON_ROWS_MAX);
+	json_t *pts = json_object_get(s, "points");
+	/* the oldest 100 were left out, the latest is there */
+	assert_int_equal(ms_of(json_array_get(pts, 0)), T0 + 100 * step);
+	assert_int_equal(ms_of(json_array_get(pts, json_array_size(pts) - 1)), T0 + (n - 1) * step);
+	json_decref(series);
+	json_decref(judged);
+}
+
 /* Where a read of the newest max points starts. */
 static void test_points_start(void **state)
 {
@@ -285,6 +313,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_horizontal_pairs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_points_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newest_past_the_read_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
