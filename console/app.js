@@ -61,9 +61,12 @@
     cards: {}, /* 'pending:ID' / 'published:ID' / 'rejected:ID' -> card */
     knownPending: null, /* alert_id:draft_id seen in the pending list */
     unseen: 0, timer: null, loggedIn: false, audio: null, sessionApi: true,
-    tab: 'alerts' /* the view shown: 'alerts' or 'rw' (风险预警) */
+    tab: 'alerts' /* the view shown: 'alerts', 'rw' (风险预警) or 'mon' (监测, monitoring.js) */
   };
   var $ = function (id) { return document.getElementById(id); };
+  /* Views kept in files of their own (monitoring.js: 监测) register here
+   * and get the helpers they share with this file through window.gaConsole. */
+  var views = {};
 
   /* Builds an element: el('div', {class: 'x'}, 'text', child, ...). */
   function el(tag, attrs) {
@@ -1187,7 +1190,7 @@
     if (!state.loggedIn) return;
     Promise.all([load(), checkSession()]).then(function () {
       if (!state.loggedIn) return null;
-      return Promise.all([rwPoll()].concat(Object.keys(state.cards).map(function (k) {
+      return Promise.all([rwPoll(), views.mon ? views.mon.poll() : null].concat(Object.keys(state.cards).map(function (k) {
         var c = state.cards[k];
         if (!c.opened || (c.kind !== 'pending' && c.kind !== 'published')) return null;
         if (c.stale || Date.now() - (c.detailAt || 0) >= DETAIL_MS) return refreshOpen(c);
@@ -1859,12 +1862,16 @@
     state.tab = tab;
     $('alerts-view').hidden = tab !== 'alerts';
     $('rw-view').hidden = tab !== 'rw';
+    $('mon-view').hidden = tab !== 'mon';
     $('tab-alerts').setAttribute('aria-pressed', tab === 'alerts' ? 'true' : 'false');
     $('tab-rw').setAttribute('aria-pressed', tab === 'rw' ? 'true' : 'false');
+    $('tab-mon').setAttribute('aria-pressed', tab === 'mon' ? 'true' : 'false');
     if (tab === 'rw') rwLoad();
+    if (tab === 'mon' && views.mon) views.mon.load();
   }
   $('tab-alerts').addEventListener('click', function () { showTab('alerts'); });
   $('tab-rw').addEventListener('click', function () { showTab('rw'); });
+  $('tab-mon').addEventListener('click', function () { showTab('mon'); });
   $('rw-new').addEventListener('click', function () { rwCompose(null); });
   $('rw-history-box').addEventListener('toggle', function () { if ($('rw-history-box').open) rwLoad(); });
 
@@ -1908,6 +1915,7 @@
     ['pending', 'published', 'rejected'].forEach(function (k) { $(k).textContent = ''; });
     state.knownPending = null;
     rwClear();
+    if (views.mon) views.mon.clear();
   }
 
   function showLogin(why) {
@@ -1971,12 +1979,18 @@
   $('expiry-keep').addEventListener('click', function () { checkSession(); });
   setInterval(tick, 1000);
 
-  api('GET', '/console/session').then(function (r) {
+  window.gaConsole = {
+    views: views, state: state, $: $, el: el, idSpan: idSpan, api: api, errText: errText,
+    fmtTime: fmtTime, fmtSpan: fmtSpan, learnZone: learnZone, showMsg: showMsg, DETAIL_MS: DETAIL_MS
+  };
+
+  /* after the other files' scripts ran (they register in views) */
+  window.addEventListener('DOMContentLoaded', function () { api('GET', '/console/session').then(function (r) {
     if (r.status === 200) {
       state.csrf = r.data.csrf; state.name = r.data.name; state.role = r.data.role;
       showBoard();
     } else {
       showLogin(openSet().length ? '登录已过期，请重新登录；未提交的修改已保存在本机，登录后自动恢复。' : '');
     }
-  });
+  }); });
 })();

@@ -27,6 +27,7 @@ static const struct {
     {"/console/index.html", "index.html", "text/html; charset=utf-8"},
     {"/console/app.js", "app.js", "text/javascript; charset=utf-8"},
     {"/console/app.css", "app.css", "text/css; charset=utf-8"},
+    {"/console/monitoring.js", "monitoring.js", "text/javascript; charset=utf-8"},
 };
 
 static enum MHD_Result http_console_file(struct http *h, struct MHD_Connection *conn,

@@ -4,7 +4,8 @@
  *                                        the last 72 h and its level changes
  * Levels and readings come from the store (what the writer committed);
  * which devices watch which station from the registry (under the lock).
- * Runs on the MHD thread with h->store. */
+ * Runs on the MHD thread with h->store. The detail's lines are built in
+ * http_monitoring_series.c (capped per line and per device). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "device_registry.h"
 #include "http_internal.h"
+#include "http_monitoring_series.h"
 #include "ingest_device.h"
 #include "log.h"
 #include "registry.h"
@@ -21,10 +23,6 @@
 
 #define HTTP_MON_PREFIX "/api/v1/monitoring"
 #define HTTP_MON_SERIES_MS (72LL * 3600 * 1000)
-/* Points of one device in a detail answer: past it the series stop
- * (oldest first) and "truncated" is true. 72 h at one point a minute on
- * four channels. */
-#define HTTP_MON_POINTS_MAX 20000
 #define HTTP_MON_CHANGES_MAX 100 /* level changes in a detail answer */
 
 bool http_monitoring_route(const char *url)
@@ -54,13 +52,14 @@ static json_t *http_mon_level(int level)
 
 struct http_mon_levels {
 	json_t *by_station; /* station_id -> level */
+	json_t *at;	    /* station_id -> the time of the reading that made it */
 };
 
 static bool http_mon_level_row(const char *station_id, int level, int64_t t_ms, void *arg)
 {
 	struct http_mon_levels *l = arg;
-	(void)t_ms;
-	return json_object_set_new(l->by_station, station_id, json_integer(level)) == 0;
+	return json_object_set_new(l->by_station, station_id, json_integer(level)) == 0 &&
+	       json_object_set_new(l->at, station_id, json_integer(t_ms)) == 0;
 }
 
 /* The rules of dev with their thresholds, for the charts' lines. */
@@ -69,27 +68,23 @@ static json_t *http_mon_rules(const struct device *dev)
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < dev->n_rules; i++) {
 		const struct device_rule *r = &dev->rules[i];
-		json_t *th = json_object();
-		for (int l = DEVICE_LEVEL_BLUE; th && l < DEVICE_LEVEL_COUNT; l++)
-			if (r->has[l])
-				json_object_set_new(th, device_level_name((enum device_level)l),
-						    json_real(r->threshold[l]));
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:o*}", "channel", r->channel, "field", r->field,
-				 "metric", device_metric_name(r->metric), "thresholds", th));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o*}", "channel", r->channel,
+						   "field", r->field, "metric",
+						   device_metric_name(r->metric), "thresholds",
+						   http_mon_thresholds(r)));
 	}
 	return a;
 }
 
 /* The hazard points of reg (only station only_id when not NULL), in
  * station_id order, as an array of {station_id, name, level, level_zh,
- * devices, last_reading_at}; each device with its rules when rules is
- * set. One pass over the registry: each device's latest point is one
+ * level_at, devices, last_reading_at}; each device with its rules when
+ * rules is set. One pass over the registry: each device's latest point is one
  * indexed read. NULL with *e set on failure. */
 static json_t *http_mon_points(struct http *h, struct store_device *sd,
 			       const struct device_registry *reg, const struct registry *stations,
-			       json_t *levels, const char *only_id, int64_t now, bool rules,
-			       ga_err *e)
+			       const struct http_mon_levels *levels, const char *only_id,
+			       int64_t now, bool rules, ga_err *e)
 {
 	int off = h->ctx.cfg->alerts.utc_offset_min;
 	json_t *by = json_object(), *last = json_object(), *out = NULL;
@@ -107,13 +102,18 @@ static json_t *http_mon_points(struct http *h, struct store_device *sd,
 		json_t *p = json_object_get(by, dev->station_id);
 		if (!p) {
 			const struct station *st = registry_find(stations, dev->station_id);
-			int level =
-			    (int)json_integer_value(json_object_get(levels, dev->station_id));
+			int level = (int)json_integer_value(
+			    json_object_get(levels->by_station, dev->station_id));
+			json_t *at = json_object_get(levels->at, dev->station_id);
 			const char *zh = device_level_zh((enum device_level)level);
-			p = json_pack(
-			    "{s:s, s:s, s:o, s:o, s:[], s:n}", "station_id", dev->station_id,
-			    "name", st ? st->name : "", "level", http_mon_level(level), "level_zh",
-			    zh ? json_string(zh) : json_null(), "devices", "last_reading_at");
+			/* level_at: when the level held now was reached (the
+			 * reading's time), null when it never changed */
+			p = json_pack("{s:s, s:s, s:o, s:o, s:o, s:[], s:n}", "station_id",
+				      dev->station_id, "name", st ? st->name : "", "level",
+				      http_mon_level(level), "level_zh",
+				      zh ? json_string(zh) : json_null(), "level_at",
+				      at ? http_mon_time(json_integer_value(at), off) : json_null(),
+				      "devices", "last_reading_at");
 			if (!p || json_object_set_new(by, dev->station_id, p) != 0)
 				goto done;
 		}
@@ -161,55 +161,55 @@ done:
 	return out;
 }
 
-struct http_mon_series {
-	json_t *by_key; /* "channel/field" -> [[t, v], ...] */
-	json_t *list;	/* [{device_code, channel, field, points}] */
-	const char *code;
+struct http_mon_changes {
+	json_t *list;
 	int off;
-	int n;
-	bool truncated, nomem;
 };
-
-static bool http_mon_point_cb(const char *channel, const char *field, int64_t t_ms, double value,
-			      void *arg)
-{
-	struct http_mon_series *s = arg;
-	char key[DEVICE_CHANNEL_MAX + DEVICE_FIELD_MAX + 2];
-	if (s->n >= HTTP_MON_POINTS_MAX) {
-		s->truncated = true;
-		return false;
-	}
-	snprintf(key, sizeof(key), "%s/%s", channel, field);
-	json_t *pts = json_object_get(s->by_key, key);
-	if (!pts) {
-		pts = json_array();
-		json_t *ser = json_pack("{s:s, s:s, s:s, s:o}", "device_code", s->code, "channel",
-					channel, "field", field, "points", pts);
-		if (!pts || !ser || json_object_set(s->by_key, key, pts) != 0 ||
-		    json_array_append_new(s->list, ser) != 0) {
-			s->nomem = true;
-			return false;
-		}
-	}
-	json_t *p = json_pack("[o, f]", http_mon_time(t_ms, s->off), value);
-	if (!p || json_array_append_new(pts, p) != 0) {
-		s->nomem = true;
-		return false;
-	}
-	s->n++;
-	return true;
-}
 
 static bool http_mon_change_cb(int from, int to, int64_t t_ms, int64_t changed_ms,
 			       const char *detail, void *arg)
 {
-	json_t *a = arg;
+	struct http_mon_changes *c = arg;
 	json_t *d = json_loads(detail, 0, NULL);
 	(void)changed_ms;
-	json_t *c = json_pack("{s:o, s:o, s:o, s:o}", "from", http_mon_level(from), "to",
-			      http_mon_level(to), "at", http_mon_time(t_ms, 0), "reading",
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o}", "from", http_mon_level(from), "to",
+			      http_mon_level(to), "at", http_mon_time(t_ms, c->off), "reading",
 			      d ? d : json_object());
-	return c && json_array_append_new(a, c) == 0;
+	return o && json_array_append_new(c->list, o) == 0;
+}
+
+/* Adds to body (the point of station id) the window's lines of its
+ * devices (series, judged), whether a cap left points out (truncated),
+ * its level changes (changes) and the window (since, until). */
+static ga_err http_mon_detail(struct store_device *sd, const struct device_registry *reg,
+			      const char *id, int64_t now, int off, json_t *body)
+{
+	struct http_mon_window win = {now - HTTP_MON_SERIES_MS, now, off};
+	json_t *series = json_array(), *judged = json_array(), *changes = json_array();
+	struct http_mon_changes ch = {changes, off};
+	bool truncated = false;
+	ga_err e = series && judged && changes ? GA_OK : GA_ERR_NOMEM;
+
+	for (size_t i = 0; e == GA_OK && i < device_registry_count(reg); i++) {
+		const struct device *dev = device_registry_at(reg, i);
+		if (strcmp(dev->station_id, id) == 0)
+			e = http_mon_device_series(sd, dev, &win, series, judged, &truncated);
+	}
+	if (e == GA_OK)
+		e = store_device_changes_since(sd, id, win.since_ms, HTTP_MON_CHANGES_MAX,
+					       http_mon_change_cb, &ch);
+	if (e == GA_OK &&
+	    (json_object_set(body, "series", series) != 0 ||
+	     json_object_set(body, "judged", judged) != 0 ||
+	     json_object_set_new(body, "truncated", json_boolean(truncated)) != 0 ||
+	     json_object_set(body, "changes", changes) != 0 ||
+	     json_object_set_new(body, "since", http_mon_time(win.since_ms, off)) != 0 ||
+	     json_object_set_new(body, "until", http_mon_time(win.now_ms, off)) != 0))
+		e = GA_ERR_NOMEM;
+	json_decref(series);
+	json_decref(judged);
+	json_decref(changes);
+	return e;
 }
 
 static enum MHD_Result http_mon_fail(struct MHD_Connection *conn, const struct http_req *req,
@@ -257,7 +257,7 @@ enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *co
 		return http_send_problem(conn, MHD_HTTP_FORBIDDEN, "forbidden",
 					 "当前角色无权进行此操作", NULL, 0);
 
-	if (!(lv.by_station = json_object()))
+	if (!(lv.by_station = json_object()) || !(lv.at = json_object()))
 		goto fail;
 	if ((e = store_device_open(h->store, &sd)) != GA_OK ||
 	    (e = store_device_levels(sd, http_mon_level_row, &lv)) != GA_OK)
@@ -266,8 +266,7 @@ enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *co
 	pthread_rwlock_rdlock(h->ctx.lock);
 	const struct device_registry *reg = h->ctx.devices ? *h->ctx.devices : NULL;
 	const struct registry *sreg = h->ctx.registry ? *h->ctx.registry : NULL;
-	points = http_mon_points(h, sd, reg, sreg, lv.by_station, id[0] ? id : NULL, now,
-				 id[0] != '\0', &e);
+	points = http_mon_points(h, sd, reg, sreg, &lv, id[0] ? id : NULL, now, id[0] != '\0', &e);
 	if (e != GA_OK) {
 		/* failed */
 	} else if (id[0] == '\0') {
@@ -277,36 +276,7 @@ enum MHD_Result http_monitoring_handle(struct http *h, struct MHD_Connection *co
 		e = GA_ERR_NOTFOUND;
 	} else {
 		body = json_incref(json_array_get(points, 0));
-		struct http_mon_series s = {.by_key = json_object(),
-					    .list = json_array(),
-					    .off = h->ctx.cfg->alerts.utc_offset_min};
-		json_t *changes = json_array();
-		e = s.by_key && s.list && changes ? GA_OK : GA_ERR_NOMEM;
-		for (size_t i = 0; e == GA_OK && i < device_registry_count(reg); i++) {
-			const struct device *dev = device_registry_at(reg, i);
-			if (strcmp(dev->station_id, id) != 0)
-				continue;
-			json_object_clear(s.by_key);
-			s.code = dev->device_code;
-			s.n = 0;
-			e = store_device_points_since(
-			    sd, dev->device_code, now - HTTP_MON_SERIES_MS, http_mon_point_cb, &s);
-			if (e == GA_OK && s.nomem)
-				e = GA_ERR_NOMEM;
-		}
-		if (e == GA_OK)
-			e = store_device_changes_since(sd, id, now - HTTP_MON_SERIES_MS,
-						       HTTP_MON_CHANGES_MAX, http_mon_change_cb,
-						       changes);
-		json_decref(s.by_key);
-		if (e == GA_OK) {
-			json_object_set_new(body, "series", s.list);
-			json_object_set_new(body, "truncated", json_boolean(s.truncated));
-			json_object_set_new(body, "changes", changes);
-		} else {
-			json_decref(s.list);
-			json_decref(changes);
-		}
+		e = http_mon_detail(sd, reg, id, now, h->ctx.cfg->alerts.utc_offset_min, body);
 	}
 	pthread_rwlock_unlock(h->ctx.lock);
 	if (e != GA_OK || !body)
@@ -320,6 +290,7 @@ out:
 	json_decref(body);
 	json_decref(points);
 	json_decref(lv.by_station);
+	json_decref(lv.at);
 	store_device_close(sd);
 	return r;
 }

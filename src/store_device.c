@@ -22,6 +22,7 @@ enum sd_stmt {
 	SD_CHANGES_SINCE,
 	SD_PURGE_POINTS,
 	SD_PURGE_MALFORMED,
+	SD_POINTS_START,
 	SD_NSTMT
 };
 
@@ -56,6 +57,9 @@ static const char *const sd_sql[SD_NSTMT] = {
     /* ids grow with arrival: the oldest rows first, by the key */
     [SD_PURGE_MALFORMED] = "DELETE FROM device_malformed WHERE id IN (SELECT id FROM"
 			   " device_malformed ORDER BY id LIMIT ?2) AND received_ms < ?1",
+    /* the (?3 + 1)-th newest point's time, by the (device_code, t_ms) index */
+    [SD_POINTS_START] = "SELECT t_ms FROM device_points WHERE device_code = ?1 AND t_ms >= ?2"
+			" ORDER BY t_ms DESC LIMIT 1 OFFSET ?3",
 };
 
 struct store_device {
@@ -314,4 +318,23 @@ ga_err store_device_purge_malformed(struct store_device *sd, int64_t before_ms, 
 	STORE_BIND(rc, db_bind_int64(st, 1, before_ms));
 	STORE_BIND(rc, db_bind_int(st, 2, limit));
 	return store_run_changes(sd->s, st, rc, n, "device purge malformed");
+}
+
+ga_err store_device_points_start(struct store_device *sd, const char *device_code, int64_t since_ms,
+				 int max, int64_t *start_ms)
+{
+	struct db_stmt *st = sd->st[SD_POINTS_START];
+	int rc = DB_OK;
+	ga_err e;
+
+	if ((e = store_spoiled(sd->s)) != GA_OK)
+		return e;
+	STORE_BIND(rc, db_bind_text(st, 1, device_code, -1));
+	STORE_BIND(rc, db_bind_int64(st, 2, since_ms));
+	STORE_BIND(rc, db_bind_int(st, 3, max));
+	e = store_step_row(sd->s, st, rc, "device points start");
+	if (e == GA_OK)
+		*start_ms = db_column_int64(st, 0) + 1;
+	store_stmt_done(st);
+	return e;
 }

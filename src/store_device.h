@@ -81,6 +81,14 @@ typedef bool (*store_device_point_cb)(const char *channel, const char *field, in
 ga_err store_device_points_since(struct store_device *sd, const char *device_code, int64_t since_ms,
 				 store_device_point_cb cb, void *arg);
 
+/* Where a read of device_code's points at or after since_ms must start
+ * to get at most max of them, the newest: *start_ms is one past the time
+ * of the (max + 1)-th newest (the points of one time go together, so a
+ * few less than max may follow). GA_ERR_NOTFOUND when there are no more
+ * than max (read from since_ms). Read only. */
+ga_err store_device_points_start(struct store_device *sd, const char *device_code, int64_t since_ms,
+				 int max, int64_t *start_ms);
+
 /* The time of device_code's latest point (and when it was received):
  * GA_ERR_NOTFOUND when it has none. */
 ga_err store_device_latest(struct store_device *sd, const char *device_code, int64_t *t_ms,
