@@ -421,7 +421,7 @@ char *draft_format_time(int64_t ms, int utc_offset_min, char *buf, size_t len)
 /* admin_name followed by place, without repeating the part of the admin
  * name the place starts with: ("江苏省南京市浦口区", "浦口区永宁街道") ->
  * "江苏省南京市浦口区永宁街道". */
-static void draft_location(const char *admin, const char *place, char *buf, size_t len)
+void draft_location(const char *admin, const char *place, char *buf, size_t len)
 {
 	size_t alen;
 

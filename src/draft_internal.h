@@ -24,6 +24,11 @@ const struct draft_template *draft_templates_warning(const struct draft_template
 /* The hazard type's default causes (hazards.txt), "" when t is NULL. */
 const char *draft_templates_causes(const struct draft_templates *t, enum hazard_type h);
 
+/* admin followed by place, without repeating the part of admin place
+ * starts with ("江苏省南京市浦口区" + "浦口区永宁街道" ->
+ * "江苏省南京市浦口区永宁街道"), cut to len on a UTF-8 boundary. */
+void draft_location(const char *admin, const char *place, char *buf, size_t len);
+
 /* The cap of section i: DRAFT_HEADLINE_MAX or DRAFT_TEXT_MAX. */
 size_t draft_section_cap(int i);
 

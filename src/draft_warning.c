@@ -192,9 +192,7 @@ static void dw_values_make(const struct draft_templates *t, const struct draft_w
 	dv->v[W_HAZARD_ZH] = hazard_type_zh(in->hazard_type);
 	dv->v[W_STATION] = station;
 	dv->v[W_ADMIN_NAME] = in->admin_name;
-	snprintf(dv->location, sizeof(dv->location), "%s%s", in->admin_name ? in->admin_name : "",
-		 station);
-	draft_utf8_fit(dv->location, sizeof(dv->location) - 1);
+	draft_location(in->admin_name, station, dv->location, sizeof(dv->location));
 	dv->v[W_LOCATION] = dv->location;
 	dv->v[W_TIME] =
 	    draft_format_time(in->observed_ms, in->utc_offset_min, dv->time, sizeof(dv->time));

@@ -141,6 +141,12 @@ static void test_cancel(void **state)
 	assert_int_equal(draft_warning_compose(tpl, &in, &t), GA_OK);
 	assert_non_null(strstr(t.situation, "已满90分钟，"));
 	draft_text_cleanup(&t);
+	/* a name that starts with the county is not said twice */
+	in.station_name = "浦口区永宁街道青山村后山滑坡";
+	assert_int_equal(draft_warning_compose(tpl, &in, &t), GA_OK);
+	assert_string_equal(t.headline,
+			    "【解除】江苏省南京市浦口区永宁街道青山村后山滑坡滑坡监测预警");
+	draft_text_cleanup(&t);
 }
 
 static void test_trend_and_units(void **state)
