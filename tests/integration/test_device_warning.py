@@ -228,7 +228,7 @@ def test_warning_drafts():
     assert d[2][:4] == (aid, "cancel", "pending", "warning"), d
     code, full = call(ga, "GET", "/api/v1/alerts/" + aid, token)
     assert code == 200, full
-    assert full["pending"]["headline"].startswith("【解除】"), full["pending"]
+    assert full["pending"]["headline"].startswith("【解除·滑坡监测预警】"), full["pending"]
     assert "已满20分钟" in full["pending"]["situation"], full["pending"]
     confirm(ga, token, aid)
     a, doc = public(ga, aid, 3)

@@ -128,7 +128,7 @@ static void test_cancel(void **state)
 	in.value = NAN;
 	in.threshold = NAN;
 	assert_int_equal(draft_warning_compose(tpl, &in, &t), GA_OK);
-	assert_string_equal(t.headline, "【解除】江苏省南京市浦口区青山村后山滑坡滑坡监测预警");
+	assert_string_equal(t.headline, "【解除·滑坡监测预警】江苏省南京市浦口区青山村后山滑坡");
 	assert_string_equal(t.situation,
 			    "截至2026年12月7日12时30分，江苏省南京市浦口区青山村后山滑坡的监测数据"
 			    "持续低于注意级阈值已满6小时，经研判，解除此前发布的滑坡监测预警。");
@@ -145,7 +145,7 @@ static void test_cancel(void **state)
 	in.station_name = "浦口区永宁街道青山村后山滑坡";
 	assert_int_equal(draft_warning_compose(tpl, &in, &t), GA_OK);
 	assert_string_equal(t.headline,
-			    "【解除】江苏省南京市浦口区永宁街道青山村后山滑坡滑坡监测预警");
+			    "【解除·滑坡监测预警】江苏省南京市浦口区永宁街道青山村后山滑坡");
 	draft_text_cleanup(&t);
 }
 
