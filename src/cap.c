@@ -118,6 +118,11 @@ static const char *cap_severity(const char *level)
 	    {"large", "Severe"},
 	    {"medium", "Moderate"},
 	    {"small", "Minor"},
+	    /* kind warning: the monitoring levels of §12, same ranks */
+	    {"red", "Extreme"},
+	    {"orange", "Severe"},
+	    {"yellow", "Moderate"},
+	    {"blue", "Minor"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(level, map[i][0]) == 0)
@@ -214,17 +219,30 @@ static void cap_info(struct cap_w *c, const struct cap_opts *o, const json_t *a)
 	const char *response = cap_str(a, "response");
 	char event[128], web[1024];
 
+	bool warning = strcmp(kind, "warning") == 0;
+	/* A warning (§12, drafted from monitoring devices) is a forecast:
+	 * how soon and how sure follow its level (docs/devices.md). */
+	const char *urgency = "Immediate", *certainty = "Likely";
+
+	if (strcmp(kind, "disaster") == 0)
+		certainty = "Observed";
+	if (warning && (strcmp(level, "yellow") == 0 || strcmp(level, "blue") == 0)) {
+		urgency = strcmp(level, "yellow") == 0 ? "Expected" : "Future";
+		certainty = "Possible";
+	}
 	snprintf(event, sizeof(event), "%s%s", cap_str(a, "hazard_type_zh"),
-		 strcmp(kind, "disaster") == 0 ? "灾情" : "险情");
+		 warning			 ? "监测预警"
+		 : strcmp(kind, "disaster") == 0 ? "灾情"
+						 : "险情");
 	snprintf(web, sizeof(web), "%s/alerts/%s", o->base_url ? o->base_url : "",
 		 cap_str(a, "alert_id"));
 	cap_start(c, "info");
 	cap_elem(c, "language", "zh-CN");
 	cap_elem(c, "category", "Geo");
 	cap_elem(c, "event", event);
-	cap_elem(c, "urgency", "Immediate");
+	cap_elem(c, "urgency", urgency);
 	cap_elem(c, "severity", cap_severity(level));
-	cap_elem(c, "certainty", strcmp(kind, "disaster") == 0 ? "Observed" : "Likely");
+	cap_elem(c, "certainty", certainty);
 	if (cap_time_ok(observed))
 		cap_elem(c, "onset", observed);
 	if (sender != NULL && sender[0] != '\0')

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device_registry.h"
 #include "riskwarning.h"
 #include "text.h"
 #include "timeutil.h"
@@ -94,6 +95,7 @@ static const struct option options[] = {
     S("devices", "file", devices.file),
     I("devices", "confirm_points", devices.confirm_points, 1, 100),
     I("devices", "keep_days", devices.keep_days, 0, 36500),
+    S("devices", "draft_min_level", devices.draft_min_level),
     {"devices", "clear_after", OPT_DURATION, offsetof(struct config, devices.clear_after_s), 0, 0,
      30 * 86400},
     S("geo", "regions", geo.regions),
@@ -163,6 +165,7 @@ void config_defaults(struct config *c)
 	c->devices.confirm_points = 2;
 	c->devices.clear_after_s = 6 * 3600;
 	c->devices.keep_days = 400;
+	snprintf(c->devices.draft_min_level, sizeof(c->devices.draft_min_level), "orange");
 	c->http.healthz_backlog_s = 600;
 	c->http.connections_per_address = 32;
 	c->http.request_timeout_s = 10;
@@ -726,6 +729,12 @@ static ga_err config_check(struct config *c, char *err, size_t errlen)
 			 "[riskwarning] publish_min_level: \"%s\" must be red, orange, "
 			 "yellow or blue",
 			 c->riskwarning.publish_min_level);
+		return GA_ERR_CONFIG;
+	}
+	if ((c->devices.draft_min = device_level_from_name(c->devices.draft_min_level)) < 0) {
+		snprintf(err, errlen,
+			 "[devices] draft_min_level: \"%s\" must be blue, yellow, orange or red",
+			 c->devices.draft_min_level);
 		return GA_ERR_CONFIG;
 	}
 	for (const char *q = c->riskwarning.issuers; *(q += strspn(q, " \t,"));) {

@@ -120,6 +120,8 @@ struct config {
 		int confirm_points;	    /* points at a higher level before it rises */
 		int clear_after_s;	    /* below a level this long before it falls */
 		int keep_days;		    /* points and refused frames kept; 0: all */
+		char draft_min_level[16];   /* blue..red: a warning draft from here (§12) */
+		int draft_min;		    /* it as enum device_level (1..4), set by the check */
 	} devices;
 
 	struct {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "draft_internal.h"
 #include "draft_template.h"
 #include "file.h"
 
@@ -24,8 +25,6 @@
 #define DRAFT_NUM_MAX 48
 #define DRAFT_HAZARD_TEXT_MAX 1024 /* bytes of one value in hazards.txt */
 #define DRAFT_AMOUNT_MAX 1e15	   /* figures above this are printed as this */
-
-enum draft_section { SEC_HEADLINE, SEC_SITUATION, SEC_CAUSES, SEC_RESPONSE, SEC_TREND, SEC_COUNT };
 
 static const struct {
 	const char *file;
@@ -130,6 +129,7 @@ static const char *const draft_hazard_keys[HK_COUNT] = {"advice", "causes", "gui
 
 struct draft_templates {
 	struct draft_template *section[SEC_COUNT];
+	struct draft_template *warning[SEC_COUNT]; /* kind warning (draft_warning.c) */
 	char *hazard_text[HAZARD_COUNT][HK_COUNT];
 };
 
@@ -158,8 +158,10 @@ void draft_templates_free(struct draft_templates *t)
 {
 	if (t == NULL)
 		return;
-	for (int i = 0; i < SEC_COUNT; i++)
+	for (int i = 0; i < SEC_COUNT; i++) {
 		draft_template_free(t->section[i]);
+		draft_template_free(t->warning[i]);
+	}
 	for (int h = 0; h < HAZARD_COUNT; h++)
 		for (int k = 0; k < HK_COUNT; k++)
 			free(t->hazard_text[h][k]);
@@ -171,6 +173,23 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
 	if (t == NULL || h < 0 || h >= HAZARD_COUNT || t->hazard_text[h][HK_ADVICE] == NULL)
 		return "";
 	return t->hazard_text[h][HK_ADVICE];
+}
+
+const char *draft_templates_causes(const struct draft_templates *t, enum hazard_type h)
+{
+	if (t == NULL || h < 0 || h >= HAZARD_COUNT || t->hazard_text[h][HK_CAUSES] == NULL)
+		return "";
+	return t->hazard_text[h][HK_CAUSES];
+}
+
+const struct draft_template *draft_templates_warning(const struct draft_templates *t, int i)
+{
+	return t != NULL && i >= 0 && i < SEC_COUNT ? t->warning[i] : NULL;
+}
+
+size_t draft_section_cap(int i)
+{
+	return i >= 0 && i < SEC_COUNT ? draft_sections[i].cap : DRAFT_TEXT_MAX;
 }
 
 const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h)
@@ -297,6 +316,10 @@ ga_err draft_templates_load(const char *dir, struct draft_templates **out, char 
 		if ((rc = draft_template_load(path, draft_var_lookup, &t->section[i], err,
 					      errlen)) != GA_OK)
 			goto out;
+		snprintf(path, sizeof(path), "%s/%s", dir, draft_warning_file(i));
+		if ((rc = draft_template_load(path, draft_warning_var_lookup, &t->warning[i], err,
+					      errlen)) != GA_OK)
+			goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, DRAFT_HAZARDS_FILE);
 	if ((rc = draft_hazards_load(t, path, err, errlen)) != GA_OK)
@@ -398,7 +421,7 @@ char *draft_format_time(int64_t ms, int utc_offset_min, char *buf, size_t len)
 /* admin_name followed by place, without repeating the part of the admin
  * name the place starts with: ("江苏省南京市浦口区", "浦口区永宁街道") ->
  * "江苏省南京市浦口区永宁街道". */
-static void draft_location(const char *admin, const char *place, char *buf, size_t len)
+void draft_location(const char *admin, const char *place, char *buf, size_t len)
 {
 	size_t alen;
 

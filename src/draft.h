@@ -98,6 +98,37 @@ const char *draft_templates_advice(const struct draft_templates *t, enum hazard_
 ga_err draft_compose(const struct draft_templates *t, const struct draft_input *in,
 		     struct draft_text *out);
 
+/* A warning (kind warning, spec §12): the draft a hazard point's
+ * monitoring level makes, written from the reading that explains it, not
+ * from reports. Strings are borrowed; NULL is absent. */
+struct draft_warning_input {
+	enum draft_msg_type msg_type;
+	enum level level; /* by rank: blue = LEVEL_SMALL ... red = LEVEL_EXTRA_LARGE */
+	int prev_level;	  /* update: the level of the version it follows; -1 */
+	enum hazard_type hazard_type;
+	const char *station_name; /* the hazard point: 青山村后山滑坡 */
+	const char *admin_name;	  /* 江苏省南京市浦口区 */
+	int64_t observed_ms;	  /* the reading's time, Unix ms */
+	int utc_offset_min;
+	const char *device_code;       /* SK00EA0D1307986 */
+	const char *channel;	       /* L1_LF_1: its kind gives the instrument and unit */
+	const char *metric;	       /* change_24h, ... (device_metric_name) */
+	double value;		       /* the metric's value; not finite: absent */
+	double threshold;	       /* of the level passed; not finite: absent */
+	double rate_per_day;	       /* of the series (least squares, 24 h); not finite: absent */
+	int64_t clear_after_s;	       /* cancel: how long it stayed below blue; <= 0 absent */
+	const struct figures *figures; /* threatened people and property; may be NULL */
+	const char *sender;
+};
+
+/* Composes a warning's text with the warning_*.txt templates of t into
+ * *out (caller calls draft_text_cleanup). GA_ERR_INVAL for a level,
+ * hazard type or message type out of range; GA_ERR_NOMEM; on error *out
+ * is zeroed. Numbers are printed with up to two decimals, trailing zeros
+ * trimmed, in the channel kind's unit (毫米, 米, 度, mg). */
+ga_err draft_warning_compose(const struct draft_templates *t, const struct draft_warning_input *in,
+			     struct draft_text *out);
+
 /* What the public should do (防御指南) for hazard type h: items joined
  * with "；", without final "。"; borrowed from t, "" when t is NULL. */
 const char *draft_templates_guide(const struct draft_templates *t, enum hazard_type h);

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-static const char *const kind_names[KIND_COUNT] = {"danger", "disaster"};
-static const char *const kind_zhs[KIND_COUNT] = {"险情", "灾情"};
+static const char *const kind_names[KIND_COUNT] = {"danger", "disaster", "warning"};
+static const char *const kind_zhs[KIND_COUNT] = {"险情", "灾情", "监测预警"};
 static const char *const hazard_names[HAZARD_COUNT] = {
     "collapse", "landslide", "debris_flow", "ground_collapse", "ground_fissure", "land_subsidence"};
 static const char *const hazard_zhs[HAZARD_COUNT] = {"崩塌",	 "滑坡",   "泥石流",
@@ -12,6 +12,7 @@ static const char *const level_names[LEVEL_COUNT] = {"small", "medium", "large",
 static const char *const level_zhs[LEVEL_COUNT] = {"小型", "中型", "大型", "特大型"};
 static const char *const level_responses[LEVEL_COUNT] = {"IV", "III", "II", "I"};
 static const char *const level_colors[LEVEL_COUNT] = {"blue", "yellow", "orange", "red"};
+static const char *const warning_level_zhs[LEVEL_COUNT] = {"注意级", "警示级", "警戒级", "警报级"};
 static const char *const figure_names[FIG_COUNT] = {"deaths",
 						    "missing",
 						    "injured",
@@ -70,6 +71,14 @@ const char *level_color(enum level l)
 const char *figure_name(enum figure f)
 {
 	return pick(figure_names, FIG_COUNT, (int)f);
+}
+const char *warning_level_name(enum level l)
+{
+	return pick(level_colors, LEVEL_COUNT, (int)l);
+}
+const char *warning_level_zh(enum level l)
+{
+	return pick(warning_level_zhs, LEVEL_COUNT, (int)l);
 }
 bool figure_is_count(enum figure f)
 {

@@ -6,7 +6,11 @@
 
 #include <stdbool.h>
 
-enum kind { KIND_DANGER, KIND_DISASTER, KIND_COUNT };
+/* Kinds of an alert: a report is a danger or a disaster (the first
+ * KIND_REPORT_COUNT); a warning is drafted from monitoring devices'
+ * readings (spec §12) and never comes in a report. */
+enum kind { KIND_DANGER, KIND_DISASTER, KIND_WARNING, KIND_COUNT };
+#define KIND_REPORT_COUNT 2
 
 enum hazard_type {
 	HAZARD_COLLAPSE,
@@ -48,7 +52,12 @@ const char *level_zh(enum level l);		  /* "大型" */
 const char *level_response(enum level l);	  /* "II" */
 const char *level_color(enum level l);		  /* "orange" */
 const char *figure_name(enum figure f);		  /* "direct_loss_cny" */
-bool figure_is_count(enum figure f);		  /* people are integers, yuan are not */
+/* A warning's level (kind warning) is one of the four monitoring levels
+ * of §12, held in enum level by rank (blue = LEVEL_SMALL ... red =
+ * LEVEL_EXTRA_LARGE: the same colours, responses and CAP severities). */
+const char *warning_level_name(enum level l); /* "orange" */
+const char *warning_level_zh(enum level l);   /* "警戒级" */
+bool figure_is_count(enum figure f);	      /* people are integers, yuan are not */
 
 /* Name -> enum; return -1 when the name is not one of the contract's. */
 int kind_from_name(const char *s);

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "store_device.h"
 #include "timeutil.h"
+#include "workflow.h"
 
 /* Retention ([devices] keep_days), in the writer's tick, one small
  * transaction a second: this many devices' oldest points, about
@@ -437,6 +438,63 @@ static json_t *idev_contacts(const struct station *st)
 	return a;
 }
 
+/* The warning draft a change makes (workflow_warning_changed), in the
+ * change's transaction: a kill -9 loses both or keeps both, and a frame
+ * delivered again is not judged again, so no draft is made twice. */
+static ga_err idev_draft(struct ingest_device *d, const struct device_judge_change *c,
+			 const struct station *st, int64_t now)
+{
+	struct service *svc = d->svc;
+	struct workflow_warning w;
+	struct device_window_metrics m = {0};
+	const struct device_window *win;
+	char incident[INCIDENT_ID_MAX], before[INCIDENT_ID_MAX];
+	bool made = false;
+	ga_err e;
+
+	if (st == NULL || svc->wf.templates == NULL)
+		return GA_OK; /* a station gone from the registry has nothing to draft */
+	e = store_device_incident_get(d->sd, c->station_id, incident, sizeof(incident));
+	if (e != GA_OK && e != GA_ERR_NOTFOUND)
+		return e;
+	snprintf(before, sizeof(before), "%s", incident);
+	win = device_judge_window(d->judge, c->device_code, c->channel, c->field);
+	if (win != NULL)
+		device_window_metrics(win, &m);
+	memset(&w, 0, sizeof(w));
+	w.station_id = c->station_id;
+	w.station_name = st->name;
+	w.hazard_point_id = st->hazard_point_id;
+	w.hazard_type = st->hazard_type;
+	w.admin_code = st->admin_code;
+	w.lon = st->lon;
+	w.lat = st->lat;
+	w.threatened_people = st->threatened_people;
+	w.threatened_property = st->threatened_property_cny;
+	w.from = (int)c->from;
+	w.to = (int)c->to;
+	w.draft_min =
+	    svc->cfg.devices.draft_min > 0 ? svc->cfg.devices.draft_min : DEVICE_LEVEL_ORANGE;
+	w.t_ms = c->t_ms;
+	w.device_code = c->device_code;
+	w.channel = c->channel;
+	w.metric = device_metric_name(c->metric);
+	w.value = c->metric_value;
+	w.threshold = c->threshold;
+	w.rate_per_day = m.have_rate ? m.rate_per_day : NAN;
+	w.clear_after_s = svc->cfg.devices.clear_after_s;
+	w.incident_prefix = svc->cfg.alerts.incident_prefix;
+	if ((e = workflow_warning_changed(d->store, &svc->wf, &w, incident, now, &made)) != GA_OK)
+		return e;
+	if (strcmp(before, incident) != 0 &&
+	    (e = store_device_incident_set(d->sd, c->station_id, incident)) != GA_OK)
+		return e;
+	if (made)
+		metrics_count(&svc->metrics.device_drafts,
+			      device_level_name(c->to) ? device_level_name(c->to) : "cancel", 1);
+	return GA_OK;
+}
+
 /* One level change inside the transaction: the level and its history
  * row, the audit row, the officers' notice (durable: the notices table,
  * committed with the change; notify.c sends it). */
@@ -467,6 +525,8 @@ static ga_err idev_change(struct ingest_device *d, const struct device_judge_cha
 		goto out;
 	if ((e = store_notice_insert(d->store, "officers", "monitoring_level", body, now,
 				     now + NOTIFY_DEADLINE_MS, NULL)) != GA_OK)
+		goto out;
+	if ((e = idev_draft(d, c, st, now)) != GA_OK)
 		goto out;
 	log_info("monitoring: %s", headline);
 	metrics_count(&svc->metrics.device_level_changes, to ? to : "none", 1);

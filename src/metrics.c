@@ -53,6 +53,9 @@ void metrics_init(struct metrics *m)
 	       "Hazard point monitoring level changes, by the level changed to.", "level", 0);
 	family(&m->device_offline, "geoalert_device_offline_notices_total",
 	       "Notices raised for devices silent for 3 x interval_s.", NULL, 0);
+	family(&m->device_drafts, "geoalert_device_warning_drafts_total",
+	       "Warning drafts made from monitoring levels, by level (cancel: a 解除).", "level",
+	       0);
 }
 
 /* The index of label among the first n published series; -1 if absent. */
@@ -245,7 +248,8 @@ char *metrics_render_all(struct metrics *m, const struct metrics_gauge *g, size_
 	struct metrics_family *fams[] = {
 	    &m->reports,	  &m->rejections,	    &m->report_receipt,	 &m->report_draft,
 	    &m->draft_confirm,	  &m->confirm_delivered,    &m->stations_silent, &m->device_frames,
-	    &m->device_malformed, &m->device_level_changes, &m->device_offline,	 &m->riskwarnings};
+	    &m->device_malformed, &m->device_level_changes, &m->device_offline,	 &m->device_drafts,
+	    &m->riskwarnings};
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
 		render_family(&b, fams[i]);
 	for (size_t i = 0; i < ng; i++) {

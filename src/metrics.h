@@ -62,6 +62,7 @@ struct metrics {
 	struct metrics_family device_malformed;	    /* by reason (device_frame.h) */
 	struct metrics_family device_level_changes; /* by the level changed to */
 	struct metrics_family device_offline;	    /* offline notices raised */
+	struct metrics_family device_drafts;	    /* warning drafts made, by level or cancel */
 	struct metrics_family riskwarnings;	    /* risk warning products on MQTT, by status */
 };
 

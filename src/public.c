@@ -183,13 +183,22 @@ static ga_err html_finish(struct strbuf *h, char **out, size_t *outlen)
 	return GA_OK;
 }
 
+/* 灾情, 险情, or 监测预警 for a warning drafted from monitoring devices
+ * (spec §12). */
+static const char *pub_kind_zh(const json_t *a)
+{
+	if (pub_is(a, "kind", "warning"))
+		return "监测预警";
+	return pub_is(a, "kind", "disaster") ? "灾情" : "险情";
+}
+
 /* "大型滑坡险情 · Ⅱ级响应" badge. */
 static void html_badge(struct strbuf *h, const json_t *a)
 {
 	html_rawf(h, "<span class=\"badge lv-%s\">", pub_color(a));
 	html_text(h, pub_str(a, "level_zh"));
 	html_text(h, pub_str(a, "hazard_type_zh"));
-	html_raw(h, pub_is(a, "kind", "disaster") ? "灾情" : "险情");
+	html_raw(h, pub_kind_zh(a));
 	html_raw(h, "</span>");
 }
 
@@ -392,12 +401,14 @@ ga_err public_alert_html(const struct public_opts *o, const json_t *alert, const
 	html_rawf(&h, "</dd><dt>类别</dt><dd>%s（第%d版）</dd><dt>%s</dt><dd>",
 		  pub_msg_type_zh(alert),
 		  (int)json_integer_value(json_object_get(alert, "version")),
-		  pub_is(alert, "kind", "disaster") ? "发生时间" : "发现时间");
+		  pub_is(alert, "kind", "disaster")  ? "发生时间"
+		  : pub_is(alert, "kind", "warning") ? "监测时间"
+						     : "发现时间");
 	html_time(&h, pub_str(alert, "observed_at"));
 	html_raw(&h, "</dd><dt>编号</dt><dd>");
 	html_text(&h, id);
 	html_raw(&h, "</dd></dl>\n");
-	html_section(&h, pub_is(alert, "kind", "disaster") ? "灾情" : "险情",
+	html_section(&h, pub_is(alert, "kind", "warning") ? "监测情况" : pub_kind_zh(alert),
 		     pub_str(alert, "situation"));
 	html_section(&h, "发生原因", pub_str(alert, "causes"));
 	html_section(&h, "应急处置", pub_str(alert, "response"));

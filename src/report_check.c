@@ -481,8 +481,9 @@ ga_err report_check_fields(const struct report_context *ctx, struct report *out,
 
 	s = report_string(root, "kind", "/kind", true, errs);
 	if (s != NULL) {
-		if ((e = kind_from_name(s)) < 0) {
-			report_enum_error(errs, "/kind", report_kind_name, KIND_COUNT);
+		/* A warning is made from devices' readings, never reported. */
+		if ((e = kind_from_name(s)) < 0 || e >= KIND_REPORT_COUNT) {
+			report_enum_error(errs, "/kind", report_kind_name, KIND_REPORT_COUNT);
 		} else {
 			out->kind = (enum kind)e;
 			kind_ok = true;

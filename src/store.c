@@ -377,7 +377,51 @@ out:
  * Brings the schema to the newest version, each migration in its own
  * transaction. BEGIN IMMEDIATE also proves the file writable and not
  * locked by another process, even when no migration is due. */
+/* Step 10 of SQLite's table rebuild: the foreign keys still hold (a
+ * violation is a row of PRAGMA foreign_key_check). */
+static ga_err store_fk_check(struct store *s, const char *what, char *err, size_t errlen)
+{
+	struct db_stmt *st = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc = db_prepare(s->db, "PRAGMA foreign_key_check", &st);
+
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc == DB_ROW) {
+		snprintf(err, errlen, "database %s: %s: foreign key violation in %s", s->path, what,
+			 db_column_text(st, 0) ? db_column_text(st, 0) : "?");
+		goto out;
+	}
+	if (rc != DB_DONE) {
+		e = store_open_error(s, rc, "PRAGMA foreign_key_check", what, err, errlen);
+		goto out;
+	}
+	e = GA_OK;
+out:
+	db_finalize(st);
+	return e;
+}
+
+/* Migrations run with foreign keys off (steps 1 and 12 of
+ * sqlite.org/lang_altertable.html: a migration may rebuild a table
+ * other tables reference, which PRAGMA foreign_keys cannot allow inside
+ * the transaction) and are checked before their commit instead. */
+static ga_err store_migrate_steps(struct store *s, char *err, size_t errlen);
+
 static ga_err store_migrate(struct store *s, char *err, size_t errlen)
+{
+	char scratch[256]; /* the first error is the one to report */
+	ga_err e, e2;
+
+	if ((e = store_exec(s, "PRAGMA foreign_keys = OFF", "foreign_keys", err, errlen)))
+		return e;
+	e = store_migrate_steps(s, err, errlen);
+	e2 = store_exec(s, "PRAGMA foreign_keys = ON", "foreign_keys", e ? scratch : err,
+			e ? sizeof(scratch) : errlen);
+	return e ? e : e2;
+}
+
+static ga_err store_migrate_steps(struct store *s, char *err, size_t errlen)
 {
 	ga_err e = GA_OK;
 	char what[64];
@@ -411,6 +455,8 @@ static ga_err store_migrate(struct store *s, char *err, size_t errlen)
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", version + 1);
 		if ((e = store_exec(s, sql, what, err, errlen)))
+			goto fail;
+		if ((e = store_fk_check(s, what, err, errlen)))
 			goto fail;
 		if ((e = store_exec(s, "COMMIT", what, err, errlen)))
 			goto fail;

@@ -23,6 +23,8 @@ enum sd_stmt {
 	SD_PURGE_POINTS,
 	SD_PURGE_MALFORMED,
 	SD_POINTS_START,
+	SD_INCIDENT_GET,
+	SD_INCIDENT_SET,
 	SD_NSTMT
 };
 
@@ -60,6 +62,9 @@ static const char *const sd_sql[SD_NSTMT] = {
     /* the (?3 + 1)-th newest point's time, by the (device_code, t_ms) index */
     [SD_POINTS_START] = "SELECT t_ms FROM device_points WHERE device_code = ?1 AND t_ms >= ?2"
 			" ORDER BY t_ms DESC LIMIT 1 OFFSET ?3",
+    [SD_INCIDENT_GET] = "SELECT incident_id FROM device_incidents WHERE station_id = ?1",
+    [SD_INCIDENT_SET] = "INSERT INTO device_incidents (station_id, incident_id) VALUES (?1, ?2)"
+			" ON CONFLICT (station_id) DO UPDATE SET incident_id = excluded.incident_id",
 };
 
 struct store_device {
@@ -249,6 +254,38 @@ ga_err store_device_latest(struct store_device *sd, const char *device_code, int
 	}
 	store_stmt_done(st);
 	return e;
+}
+
+ga_err store_device_incident_get(struct store_device *sd, const char *station_id, char *id,
+				 size_t idlen)
+{
+	struct db_stmt *st = sd->st[SD_INCIDENT_GET];
+	ga_err e;
+
+	id[0] = '\0';
+	if ((e = store_spoiled(sd->s)) != GA_OK)
+		return e;
+	e = store_step_row(sd->s, st, db_bind_text(st, 1, station_id, -1), "device incident");
+	if (e == GA_OK)
+		store_column_copy(st, 0, id, idlen);
+	store_stmt_done(st);
+	if (e == GA_OK && id[0] == '\0')
+		e = GA_ERR_NOTFOUND;
+	return e;
+}
+
+ga_err store_device_incident_set(struct store_device *sd, const char *station_id,
+				 const char *incident_id)
+{
+	struct db_stmt *st = sd->st[SD_INCIDENT_SET];
+	int rc = DB_OK;
+	ga_err e;
+
+	if ((e = store_spoiled(sd->s)) != GA_OK)
+		return e;
+	STORE_BIND(rc, db_bind_text(st, 1, station_id, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, incident_id, -1));
+	return store_run_changes(sd->s, st, rc, NULL, "device incident set");
 }
 
 static ga_err sd_count(struct store_device *sd, enum sd_stmt id, int64_t *n)

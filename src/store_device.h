@@ -71,6 +71,16 @@ ga_err store_device_malformed_put(struct store_device *sd, const char *device_co
 ga_err store_device_level_change(struct store_device *sd, const char *station_id, int from, int to,
 				 int64_t t_ms, int64_t changed_ms, const char *detail);
 
+/* The incident a station's warnings are drafted for (spec §12; set with
+ * the first draft, workflow_warning.c; table device_incidents of a later
+ * migration in store_sql.c) into id (idlen bytes): GA_ERR_NOTFOUND when
+ * there is none yet. */
+ga_err store_device_incident_get(struct store_device *sd, const char *station_id, char *id,
+				 size_t idlen);
+/* Sets it (an existing incident's id). */
+ga_err store_device_incident_set(struct store_device *sd, const char *station_id,
+				 const char *incident_id);
+
 /* Every stored station level; cb returns false to stop. */
 typedef bool (*store_device_level_cb)(const char *station_id, int level, int64_t t_ms, void *arg);
 ga_err store_device_levels(struct store_device *sd, store_device_level_cb cb, void *arg);

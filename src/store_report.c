@@ -64,7 +64,7 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 		return e;
 	if (r == NULL || r->station_id == NULL || r->report_id == NULL)
 		return GA_ERR_INVAL;
-	if ((unsigned)r->kind >= KIND_COUNT || (unsigned)r->hazard_type >= HAZARD_COUNT)
+	if ((unsigned)r->kind >= KIND_REPORT_COUNT || (unsigned)r->hazard_type >= HAZARD_COUNT)
 		return GA_ERR_INVAL;
 
 	STORE_BIND(rc, db_bind_text(st, 1, r->station_id, -1));

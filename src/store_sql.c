@@ -41,6 +41,14 @@
 	"('collapse','landslide','debris_flow','ground_collapse','ground_fissure',"                \
 	"'land_subsidence')"
 
+/* Every column of alert_drafts, for the rebuild that copies it. */
+#define ALERT_DRAFT_COLUMNS_ALL                                                                    \
+	"id, alert_id, version, msg_type, state, below_level, level, prev_level, kind,"            \
+	" hazard_type, headline, situation, causes, response, trend, admin_code, admin_name,"      \
+	" place, " FIGURE_COLUMNS ", lon, lat, observed_ms, created_ms, confirmed_ms,"             \
+	" published_ms, escalated_ms, reject_reason, cancel_reason, supersedes, refs,"             \
+	" fingerprint"
+
 /* Never edit a migration once released: add a new one at the end. */
 const char *const store_migrations[] = {
     /* 1: the initial schema. */
@@ -388,6 +396,58 @@ const char *const store_migrations[] = {
     /* (issue 13): monitoring devices' points, malformed frames kept raw,
      * each hazard point's level and its changes (store_device.h). */
     STORE_DEVICE_MIGRATION,
+
+    /* (issue 13, drafts of kind warning): alert_drafts.kind may be
+     * 'warning' (a draft made from monitoring devices' levels, spec §12),
+     * and device_incidents names, per hazard point (station), the incident
+     * its warnings are drafted for (a row from its first draft on).
+     * SQLite cannot alter a CHECK: the table is rebuilt by the 12 steps of
+     * sqlite.org/lang_altertable.html — the runner (store.c) turns
+     * foreign keys off around the migration and runs
+     * PRAGMA foreign_key_check before its commit; here: the new table
+     * under another name, the rows copied with their ids, the old table
+     * dropped, the new one renamed, its indexes made again (it has no
+     * triggers or views). reports keep their CHECK: a report is never a
+     * warning (report_check.c refuses it). */
+    "CREATE TABLE new_alert_drafts ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id TEXT NOT NULL REFERENCES incidents (id),"
+    " version INTEGER CHECK (version > 0),"
+    " msg_type TEXT NOT NULL CHECK (msg_type IN ('alert', 'update', 'cancel')),"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'superseded', 'published', 'rejected')),"
+    " below_level INTEGER NOT NULL DEFAULT 0 CHECK (below_level IN (0, 1)),"
+    " level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),"
+    " prev_level INTEGER CHECK (prev_level BETWEEN 0 AND 3),"
+    " kind TEXT NOT NULL CHECK (kind IN ('danger', 'disaster', 'warning')),"
+    " hazard_type TEXT NOT NULL CHECK (hazard_type IN " HAZARD_TYPES "),"
+    " headline TEXT NOT NULL, situation TEXT NOT NULL, causes TEXT NOT NULL,"
+    " response TEXT NOT NULL, trend TEXT NOT NULL,"
+    " admin_code TEXT NOT NULL DEFAULT '',"
+    " admin_name TEXT NOT NULL DEFAULT '',"
+    " place TEXT NOT NULL DEFAULT '',"
+    " " FIGURE_COLUMNS_DDL ","
+    " lon REAL, lat REAL,"
+    " observed_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " confirmed_ms INTEGER, published_ms INTEGER, escalated_ms INTEGER,"
+    " reject_reason TEXT, cancel_reason TEXT,"
+    " supersedes INTEGER REFERENCES alert_drafts (id),"
+    " refs TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(refs)),"
+    " fingerprint TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (alert_id, version));"
+    "INSERT INTO new_alert_drafts (" ALERT_DRAFT_COLUMNS_ALL ")"
+    " SELECT " ALERT_DRAFT_COLUMNS_ALL " FROM alert_drafts;"
+    "DROP TABLE alert_drafts;"
+    "ALTER TABLE new_alert_drafts RENAME TO alert_drafts;"
+    "CREATE INDEX alert_drafts_by_alert ON alert_drafts (alert_id, id);"
+    "CREATE UNIQUE INDEX alert_drafts_pending ON alert_drafts (alert_id)"
+    " WHERE state = 'pending';"
+    "CREATE INDEX alert_drafts_pending_by_created ON alert_drafts (created_ms)"
+    " WHERE state = 'pending';"
+    "CREATE INDEX alert_drafts_by_state ON alert_drafts (state, id);"
+    "CREATE TABLE IF NOT EXISTS device_incidents ("
+    " station_id TEXT PRIMARY KEY NOT NULL,"
+    " incident_id TEXT NOT NULL REFERENCES incidents (id)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -384,6 +384,16 @@ const char *const store_migrations_pg[] = {
     " detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS device_level_changes_by_station ON device_level_changes"
     " (station_id, t_ms);",
+
+    /* (issue 13) drafts of kind warning; the incident of a hazard point's
+     * warnings. PostgreSQL alters a CHECK in place (the column's check
+     * constraint is named TABLE_COLUMN_check). */
+    "ALTER TABLE alert_drafts DROP CONSTRAINT alert_drafts_kind_check;"
+    "ALTER TABLE alert_drafts ADD CONSTRAINT alert_drafts_kind_check"
+    " CHECK (kind IN ('danger', 'disaster', 'warning'));"
+    "CREATE TABLE IF NOT EXISTS device_incidents ("
+    " station_id TEXT PRIMARY KEY NOT NULL,"
+    " incident_id TEXT NOT NULL REFERENCES incidents (id));",
 };
 
 const int store_nmigrations_pg =

@@ -119,6 +119,51 @@ ga_err workflow_incident_changed(struct store *s, const struct workflow_ctx *ctx
 				 const struct incident *inc, int prev_level, int64_t now_ms,
 				 bool *made);
 
+/* A hazard point's monitoring level changed (spec §12; device levels
+ * 0 = below blue .. 4 = red, device_registry.h), with the reading that
+ * explains it. Borrowed strings. */
+struct workflow_warning {
+	const char *station_id;
+	const char *station_name;
+	const char *hazard_point_id;
+	enum hazard_type hazard_type;
+	const char *admin_code;
+	double lon, lat;			       /* NAN: unknown */
+	double threatened_people, threatened_property; /* NAN: unknown */
+	int from, to;				       /* device levels */
+	int draft_min;				       /* [devices] draft_min_level, 1..4 */
+	int64_t t_ms;				       /* the reading's time */
+	const char *device_code, *channel, *metric;
+	double value, threshold, rate_per_day; /* NAN: unknown */
+	int64_t clear_after_s;		       /* [devices] clear_after */
+	const char *incident_prefix;	       /* [alerts] incident_prefix */
+};
+
+/* Inside the writer's transaction, with the level change it follows
+ * (ingest_device.c), so a level change is never stored without its
+ * draft nor drafted twice. incident_id (INCIDENT_ID_MAX bytes, in and
+ * out) is the incident the station's warnings are drafted for, "" for
+ * none; the caller stores what it comes back as.
+ *  - to >= draft_min: a warning draft (kind warning) for the incident,
+ *    opened without a report when there is none or its alert was
+ *    cancelled: msg_type alert, or update once a version is published;
+ *    only when to is above the level already pending or published (a
+ *    higher level makes an update; the same again makes nothing).
+ *  - to = 0 (below blue, held for clear_after by the judge): a 解除
+ *    (msg_type cancel) draft when a version is published and not
+ *    cancelled; a pending draft never published is superseded instead.
+ *  - anything else: nothing (the level notice says it).
+ * A new draft supersedes the pending one. Audit rows as
+ * workflow_incident_changed's. *made when a draft was made. */
+ga_err workflow_warning_changed(struct store *s, const struct workflow_ctx *ctx,
+				const struct workflow_warning *w, char *incident_id, int64_t now_ms,
+				bool *made);
+
+/* The 解除 text of a published warning pub into c (an officer's cancel
+ * of a kind-warning alert speaks of the warning, not of a report). */
+ga_err workflow_warning_cancel_text(const struct workflow_ctx *ctx, const struct store_draft *pub,
+				    struct store_draft *c);
+
 /* Officer actions, each one transaction. Results:
  * GA_OK; GA_ERR_NOTFOUND (no such alert: 404); GA_ERR_CONFLICT (nothing
  * pending to confirm/reject, already confirmed by this officer, nothing

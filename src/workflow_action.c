@@ -322,6 +322,8 @@ static ga_err workflow_cancel_text(struct store *s, const struct workflow_ctx *c
 	ga_err e;
 
 	memset(&src, 0, sizeof(src));
+	if (pub->kind == KIND_WARNING) /* of a warning, not of a report */
+		return workflow_warning_cancel_text(ctx, pub, c);
 	if ((e = store_incident_get(s, pub->alert_id, &inc)) != GA_OK)
 		return e;
 	/* The cancel speaks of the alert as it was published. */

@@ -74,6 +74,20 @@ static json_t *workflow_area_json(const struct store_draft *d)
 			 "lat", workflow_coord_json(d->lat));
 }
 
+/* A draft's level by its kind's names: a warning's are the four
+ * monitoring levels (spec §12: "orange", 警戒级), a report's the
+ * severity levels of §5 ("large", 大型); the colour and the response
+ * level are the same rank's. */
+static const char *workflow_level_name(const struct store_draft *d)
+{
+	return d->kind == KIND_WARNING ? warning_level_name(d->level) : level_name(d->level);
+}
+
+static const char *workflow_level_zh(const struct store_draft *d)
+{
+	return d->kind == KIND_WARNING ? warning_level_zh(d->level) : level_zh(d->level);
+}
+
 json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_draft *d)
 {
 	json_t *refs = json_loads(d->refs[0] ? d->refs : "[]", 0, NULL);
@@ -92,8 +106,8 @@ json_t *workflow_alert_json(const struct workflow_ctx *ctx, const struct store_d
 	    d->alert_id, "sender", ctx->sender ? ctx->sender : "", "sent",
 	    workflow_time_json(d->published_ms, ctx->utc_offset_min), "kind", kind_name(d->kind),
 	    "hazard_type", hazard_type_name(d->hazard_type), "hazard_type_zh",
-	    hazard_type_zh(d->hazard_type), "level", level_name(d->level), "level_zh",
-	    level_zh(d->level), "response_level", level_response(d->level), "color",
+	    hazard_type_zh(d->hazard_type), "level", workflow_level_name(d), "level_zh",
+	    workflow_level_zh(d), "response_level", level_response(d->level), "color",
 	    level_color(d->level), "headline", d->headline, "situation", d->situation, "causes",
 	    d->causes, "response", d->response, "trend", d->trend, "area", workflow_area_json(d),
 	    /* every figure, null for what no report gave (spec 1.1 §6) */
@@ -237,8 +251,8 @@ static bool workflow_list_cb(const struct store_draft *d, void *arg)
 	    "{s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:i, s:i,"
 	    " s:o}",
 	    "alert_id", d->alert_id, "draft_id", (json_int_t)d->id, "version", version, "state",
-	    d->state, "msg_type", d->msg_type, "level", level_name(d->level), "level_zh",
-	    level_zh(d->level), "incident_id", d->alert_id, "headline", d->headline, "created_at",
+	    d->state, "msg_type", d->msg_type, "level", workflow_level_name(d), "level_zh",
+	    workflow_level_zh(d), "incident_id", d->alert_id, "headline", d->headline, "created_at",
 	    workflow_time_json(d->created_ms, w->ctx->utc_offset_min), "below_level",
 	    d->below_level, "confirmations", n, "confirmations_needed", workflow_needed(w->ctx, d),
 	    "escalated_at", workflow_time_json(d->escalated_ms, w->ctx->utc_offset_min));
@@ -365,17 +379,23 @@ static json_t *workflow_incident_json(const struct workflow_ctx *ctx, const stru
 			json_array_append_new(reasons_zh, json_string(c.reasons_zh[i]));
 		}
 	}
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i,"
-		      " s:b}",
-		      "id", inc->id, "kind", inc->has_disaster ? "disaster" : "danger",
-		      "hazard_type", hazard_type_name(inc->hazard_type), "hazard_type_zh",
-		      hazard_type_zh(inc->hazard_type), "level", level_name(inc->level), "level_zh",
-		      level_zh(inc->level), "color", level_color(inc->level), "reasons", reasons,
-		      "admin_code", inc->admin_code, "lon", workflow_coord_json(inc->lon), "lat",
-		      workflow_coord_json(inc->lat), "figures",
-		      workflow_figures_json(&inc->figures), "first_observed_at",
-		      workflow_time_json(inc->first_observed_ms, ctx->utc_offset_min), "nreports",
-		      inc->nreports, "open", inc->open);
+	o = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i,"
+	    " s:b}",
+	    /* no report: opened by monitoring devices' warnings */
+	    "id", inc->id, "kind",
+	    inc->nreports == 0	? "warning"
+	    : inc->has_disaster ? "disaster"
+				: "danger",
+	    "hazard_type", hazard_type_name(inc->hazard_type), "hazard_type_zh",
+	    hazard_type_zh(inc->hazard_type), "level",
+	    inc->nreports == 0 ? warning_level_name(inc->level) : level_name(inc->level),
+	    "level_zh", inc->nreports == 0 ? warning_level_zh(inc->level) : level_zh(inc->level),
+	    "color", level_color(inc->level), "reasons", reasons, "admin_code", inc->admin_code,
+	    "lon", workflow_coord_json(inc->lon), "lat", workflow_coord_json(inc->lat), "figures",
+	    workflow_figures_json(&inc->figures), "first_observed_at",
+	    workflow_time_json(inc->first_observed_ms, ctx->utc_offset_min), "nreports",
+	    inc->nreports, "open", inc->open);
 	if (o != NULL && json_object_set_new(o, "reasons_zh", reasons_zh) == 0)
 		reasons_zh = NULL;
 	json_decref(reasons_zh);

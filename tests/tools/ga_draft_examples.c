@@ -6,6 +6,7 @@
  *   ga_draft_examples [SOURCE_DIR] > docs/alert-examples.md
  *
  * SOURCE_DIR defaults to $GA_SOURCE_DIR, then to GA_DATADIR. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,19 @@ static void ex_compose(const struct draft_templates *t, const struct draft_input
 	draft_text_cleanup(&d);
 }
 
+static void ex_warning(const struct draft_templates *t, const struct draft_warning_input *in,
+		       const char *title)
+{
+	struct draft_text d;
+
+	if (draft_warning_compose(t, in, &d) != GA_OK) {
+		fprintf(stderr, "ga_draft_examples: draft_warning_compose failed\n");
+		exit(1);
+	}
+	ex_print(&d, title);
+	draft_text_cleanup(&d);
+}
+
 /* Fills in from reports r[0..n) (r[n-1] the most recent). */
 static void ex_input(struct draft_input *in, const struct incident *inc, const struct report *r,
 		     size_t n, const char **causes, const char **trends, const char **measures)
@@ -231,6 +245,47 @@ int main(int argc, char **argv)
 	in.prev_kind = KIND_DISASTER;
 	in.prev_figures = &before;
 	ex_compose(tpl, &in, "update (previous version: 1 dead, injured not yet reported)");
+
+	/* 3. A warning (kind warning, spec §12) from the crack meter of issue 13. */
+	struct figures hp = {0};
+	struct draft_warning_input w = {
+	    .msg_type = DRAFT_MSG_ALERT,
+	    .level = LEVEL_LARGE, /* orange by rank */
+	    .prev_level = -1,
+	    .hazard_type = HAZARD_LANDSLIDE,
+	    .station_name = "浦口区永宁街道青山村后山滑坡",
+	    .admin_name = "江苏省南京市浦口区",
+	    .observed_ms = 1796617800000LL, /* 2026-12-07T04:30:00Z */
+	    .utc_offset_min = 480,
+	    .device_code = "SK00EA0D1307986",
+	    .channel = "L1_LF_1",
+	    .metric = "change_24h",
+	    .value = 10.25,
+	    .threshold = 10,
+	    .rate_per_day = 12.0,
+	    .clear_after_s = 6 * 3600,
+	    .figures = &hp,
+	    .sender = "江苏省自然资源厅",
+	};
+	hp.value[FIG_THREATENED_PEOPLE] = 620;
+	hp.value[FIG_THREATENED_PROPERTY_CNY] = 30000000;
+	hp.set = (1u << FIG_THREATENED_PEOPLE) | (1u << FIG_THREATENED_PROPERTY_CNY);
+	printf("## 3. 滑坡监测预警（warning, orange 警戒级）\n\n");
+	printf("Input: the crack meter of issue 13 (docs/devices.md, \"Drafts\"): 24 h change "
+	       "10.25 mm past the\norange threshold 10 mm, the series rising 12 mm a day; "
+	       "threatened figures from the\nstation registry. Templates "
+	       "`alerts/templates/warning_*.txt`.\n\n");
+	ex_warning(tpl, &w, "alert");
+	w.msg_type = DRAFT_MSG_UPDATE;
+	w.level = LEVEL_EXTRA_LARGE;
+	w.prev_level = LEVEL_LARGE;
+	w.value = 20.25;
+	w.threshold = 20;
+	ex_warning(tpl, &w, "update (red 警报级 after a published orange)");
+	w.msg_type = DRAFT_MSG_CANCEL;
+	w.value = NAN;
+	w.threshold = NAN;
+	ex_warning(tpl, &w, "cancel (below blue for clear_after 6h)");
 
 	report_cleanup(&danger[0]);
 	report_cleanup(&debris[0]);

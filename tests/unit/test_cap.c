@@ -172,6 +172,55 @@ static void test_severity_certainty(void **state)
 	}
 }
 
+/* kind warning (spec §12, docs/devices.md): the four monitoring levels
+ * give severity, urgency and certainty; the event is 监测预警; each
+ * message type maps and validates. */
+static void test_warning_levels(void **state)
+{
+	static const char *const levels[][5] = {
+	    /* level, severity, urgency, certainty, response_level */
+	    {"red", "Extreme", "Immediate", "Likely", "I"},
+	    {"orange", "Severe", "Immediate", "Likely", "II"},
+	    {"yellow", "Moderate", "Expected", "Possible", "III"},
+	    {"blue", "Minor", "Future", "Possible", "IV"},
+	};
+	static const char *const types[][2] = {
+	    {"alert", "Alert"}, {"update", "Update"}, {"cancel", "Cancel"}};
+	(void)state;
+	for (size_t i = 0; i < 4; i++)
+		for (size_t k = 0; k < 3; k++) {
+			json_t *a = alert(types[k][0], (int)k + 1);
+			char *xml = NULL;
+			json_object_set_new(a, "kind", json_string("warning"));
+			json_object_set_new(a, "level", json_string(levels[i][0]));
+			json_object_set_new(a, "level_zh", json_string("警戒级"));
+			json_object_set_new(a, "color", json_string(levels[i][0]));
+			json_object_set_new(a, "response_level", json_string(levels[i][4]));
+			xmlDocPtr doc = write_valid(a, NULL, 0, &xml);
+			const char *const want[][2] = {
+			    {"/cap:alert/cap:msgType", types[k][1]},
+			    {"//cap:info/cap:category", "Geo"},
+			    {"//cap:info/cap:event", "滑坡监测预警"},
+			    {"//cap:info/cap:severity", levels[i][1]},
+			    {"//cap:info/cap:urgency", levels[i][2]},
+			    {"//cap:info/cap:certainty", levels[i][3]},
+			    {"//cap:parameter[cap:valueName='level']/cap:value", levels[i][0]},
+			    {"//cap:parameter[cap:valueName='color']/cap:value", levels[i][0]},
+			};
+			expect_xp(doc, want, sizeof(want) / sizeof(want[0]));
+			release(doc, xml, a);
+		}
+	/* A severity name of neither vocabulary is refused, not guessed. */
+	json_t *a = alert("alert", 1);
+	char *xml = NULL;
+	size_t len = 0;
+	json_object_set_new(a, "kind", json_string("warning"));
+	json_object_set_new(a, "level", json_string("purple"));
+	assert_int_equal(cap_write(&opts, a, NULL, 0, &xml, &len), GA_ERR_INVAL);
+	assert_null(xml);
+	json_decref(a);
+}
+
 static void test_update_and_cancel_references(void **state)
 {
 	struct cap_ref refs[2];
@@ -300,6 +349,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_alert_mapping),
 	    cmocka_unit_test(test_severity_certainty),
+	    cmocka_unit_test(test_warning_levels),
 	    cmocka_unit_test(test_update_and_cancel_references),
 	    cmocka_unit_test(test_exercise_escaping_unknown_point),
 	    cmocka_unit_test(test_refuses_incomplete),

@@ -109,6 +109,18 @@ static void test_bad_values(void **state)
 	assert_non_null(strstr(err, "not an integer"));
 	err = load("[alerts]\npublish_min_level = huge\n", &c);
 	assert_non_null(strstr(err, "\"huge\" is not one of"));
+	/* [devices] draft_min_level: the four monitoring levels, orange by default */
+	err = load("[mqtt]\nsessions = 2\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.devices.draft_min, 3);
+	err = load("[devices]\ndraft_min_level = red\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.devices.draft_min, 4);
+	err = load("[devices]\ndraft_min_level = blue\n", &c);
+	assert_int_equal(c.devices.draft_min, 1);
+	err = load("[devices]\ndraft_min_level = large\n", &c);
+	assert_non_null(
+	    strstr(err, "draft_min_level: \"large\" must be blue, yellow, orange or red"));
 	err = load("[alerts]\nutc_offset = +8\n", &c);
 	assert_non_null(strstr(err, "offset"));
 	err = load("[alerts]\nutc_offset = -05:30\n", &c);

@@ -20,8 +20,10 @@
 
 #define T_PATH_MAX 1024
 
-static const char *const t_files[] = {"headline.txt", "situation.txt", "causes.txt",
-				      "response.txt", "trend.txt",     "hazards.txt"};
+static const char *const t_files[] = {
+    "headline.txt",	  "situation.txt",	  "causes.txt",		  "response.txt",
+    "trend.txt",	  "hazards.txt",	  "warning_headline.txt", "warning_situation.txt",
+    "warning_causes.txt", "warning_response.txt", "warning_trend.txt"};
 #define T_NFILES (sizeof(t_files) / sizeof(t_files[0]))
 
 static char tmpdir[64];

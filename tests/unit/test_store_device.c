@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "store_device.h"
+#include "store_internal.h"
+#include "store_sql_pg.h"
 #include "store_testutil.h"
 
 #define HOUR_MS INT64_C(3600000)
@@ -243,6 +245,126 @@ static void test_purge(void **state)
 	assert_int_equal(mal, 4);
 }
 
+#define DIALECT(sqlite, pg) (stest_pg() ? (pg) : (sqlite))
+
+/* The migration that lets alert_drafts hold kind 'warning' (found by
+ * what it does, wherever the merge puts it), run again over rows of
+ * every table that references alert_drafts: SQLite's 12-step rebuild
+ * keeps the rows with their ids, the indexes (the one pending draft per
+ * alert still enforced) and the foreign keys; the new CHECK takes
+ * 'warning' and still refuses what is no kind. device_incidents keeps
+ * a station's incident. */
+static void test_warning_kind_migration(void **state)
+{
+	struct fx *f = *state;
+	const char *const *mig = stest_pg() ? store_migrations_pg : store_migrations;
+	int n = stest_pg() ? store_nmigrations_pg : store_nmigrations, at = -1;
+	char id[64];
+	struct db *db;
+
+	for (int i = 0; i < n; i++)
+		if (strstr(mig[i], "'danger', 'disaster', 'warning'") != NULL)
+			at = i;
+	assert_true(at >= 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_device_level_change(f->sd, "ST-1", 0, 3, T0, T0, "{}"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	db = stest_raw_open(f->db.path);
+	stest_raw_exec(db, "INSERT INTO incidents (id, hazard_type, first_observed_ms,"
+			   " last_observed_ms, created_ms, updated_ms, level)"
+			   " VALUES ('T-1', 'landslide', 1, 1, 1, 1, 2)");
+	stest_raw_exec(db, "INSERT INTO officers (name, role, created_ms)"
+			   " VALUES ('o', 'duty_officer', 1)");
+	stest_raw_exec(db,
+		       "INSERT INTO alert_drafts (id, alert_id, version, msg_type, state, level,"
+		       " kind, hazard_type, headline, situation, causes, response, trend,"
+		       " observed_ms, created_ms, threatened_people)"
+		       " VALUES (1, 'T-1', 1, 'alert', 'published', 2, 'danger', 'landslide',"
+		       " '标题', 's', 'c', 'r', 't', 1, 1, 620)");
+	stest_raw_exec(db, "INSERT INTO alert_drafts (id, alert_id, msg_type, state, level,"
+			   " kind, hazard_type, headline, situation, causes, response, trend,"
+			   " observed_ms, created_ms, supersedes)"
+			   " VALUES (2, 'T-1', 'update', 'pending', 3, 'disaster', 'landslide',"
+			   " 'h2', 's', 'c', 'r', 't', 1, 2, 1)");
+	stest_raw_exec(db, "INSERT INTO alert_confirmations (draft_id, officer_id, at_ms)"
+			   " VALUES (1, 1, 5)");
+	stest_raw_exec(db, "INSERT INTO alert_draft_edits (draft_id, edits) VALUES (1, '{}')");
+	/* again, as the runner does: in one transaction, foreign keys off
+	 * (SQLite: the pragma is outside it), checked before the commit */
+	if (!stest_pg())
+		stest_raw_exec(db, "PRAGMA foreign_keys = OFF");
+	stest_raw_exec(db, "BEGIN");
+	stest_raw_exec(db, mig[at]);
+	if (!stest_pg())
+		assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM pragma_foreign_key_check"),
+				 0);
+	stest_raw_exec(db, "COMMIT");
+	if (!stest_pg())
+		stest_raw_exec(db, "PRAGMA foreign_keys = ON");
+
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM alert_drafts"), 2);
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM alert_drafts WHERE id = 1"
+					   " AND version = 1 AND kind = 'danger' AND level = 2"
+					   " AND headline = '标题' AND threatened_people = 620"),
+			 1);
+	assert_int_equal(stest_raw_int(db, "SELECT supersedes FROM alert_drafts WHERE id = 2"), 1);
+	assert_int_equal(stest_raw_int(db, "SELECT count(*) FROM alert_confirmations"), 1);
+	assert_int_equal(
+	    stest_raw_int(
+		db, DIALECT("SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+			    " AND tbl_name = 'alert_drafts' AND name IN"
+			    " ('alert_drafts_by_alert', 'alert_drafts_pending',"
+			    " 'alert_drafts_pending_by_created', 'alert_drafts_by_state')",
+			    "SELECT count(*) FROM pg_indexes WHERE tablename = 'alert_drafts'"
+			    " AND indexname IN ('alert_drafts_by_alert', 'alert_drafts_pending',"
+			    " 'alert_drafts_pending_by_created', 'alert_drafts_by_state')")),
+	    4);
+	/* the new kind is taken; what is no kind is not; one pending per alert */
+	stest_raw_exec(db, "UPDATE alert_drafts SET state = 'superseded' WHERE id = 2");
+	stest_raw_exec(db, "INSERT INTO alert_drafts (id, alert_id, msg_type, state, level,"
+			   " kind, hazard_type, headline, situation, causes, response, trend,"
+			   " observed_ms, created_ms) VALUES (3, 'T-1', 'update', 'pending', 3,"
+			   " 'warning', 'landslide', 'h3', 's', 'c', 'r', 't', 1, 3)");
+	assert_int_not_equal(db_exec(db, "INSERT INTO alert_drafts (alert_id, msg_type, state,"
+					 " level, kind, hazard_type, headline, situation, causes,"
+					 " response, trend, observed_ms, created_ms) VALUES ('T-1',"
+					 " 'alert', 'rejected', 1, 'bogus', 'landslide', 'h', 's',"
+					 " 'c', 'r', 't', 1, 4)"),
+			     DB_OK);
+	assert_int_not_equal(db_exec(db, "INSERT INTO alert_drafts (alert_id, msg_type, state,"
+					 " level, kind, hazard_type, headline, situation, causes,"
+					 " response, trend, observed_ms, created_ms) VALUES ('T-1',"
+					 " 'alert', 'pending', 1, 'warning', 'landslide', 'h', 's',"
+					 " 'c', 'r', 't', 1, 4)"),
+			     DB_OK);
+	/* a reference to a draft that is not there is still refused */
+	if (!stest_pg())
+		stest_raw_exec(db, "PRAGMA foreign_keys = ON");
+	assert_int_not_equal(db_exec(db, "INSERT INTO alert_confirmations (draft_id, officer_id,"
+					 " at_ms) VALUES (99, 1, 5)"),
+			     DB_OK);
+	db_close(db);
+
+	/* the store reads the warning draft; a station's incident is kept */
+	struct store_draft *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	assert_int_equal(store_draft_get(f->s, 3, d), GA_OK);
+	assert_int_equal(d->kind, KIND_WARNING);
+	free(d);
+	assert_int_equal(store_device_incident_get(f->sd, "ST-1", id, sizeof(id)), GA_ERR_NOTFOUND);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_device_incident_set(f->sd, "ST-1", "T-1"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_device_incident_get(f->sd, "ST-1", id, sizeof(id)), GA_OK);
+	assert_string_equal(id, "T-1");
+	/* an incident that is not there is refused (foreign key) */
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_not_equal(store_device_incident_set(f->sd, "ST-1", "NOPE"), GA_OK);
+	store_rollback(f->s);
+	assert_int_equal(store_device_incident_get(f->sd, "ST-1", id, sizeof(id)), GA_OK);
+	assert_string_equal(id, "T-1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +373,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_malformed_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_levels_and_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warning_kind_migration, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
