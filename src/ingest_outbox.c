@@ -275,6 +275,14 @@ void ingest_outbox_flush(struct ingest_outbox *o)
 		log_warn("mqtt receipts: eventfd");
 }
 
+bool ingest_outbox_connected(struct ingest_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	bool up = o->connected;
+	pthread_mutex_unlock(&o->mu);
+	return up;
+}
+
 int ingest_outbox_pending(struct ingest_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);

@@ -384,6 +384,13 @@ const char *const store_migrations_pg[] = {
     " detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS device_level_changes_by_station ON device_level_changes"
     " (station_id, t_ms);",
+
+    /* Several brokers: as store_sql.c's; PostgreSQL changes the primary
+     * key in place. */
+    "ALTER TABLE mqtt_sessions ADD COLUMN broker TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE mqtt_sessions DROP CONSTRAINT mqtt_sessions_pkey;"
+    "ALTER TABLE mqtt_sessions ADD PRIMARY KEY (broker, client_id);"
+    "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations_pg =
