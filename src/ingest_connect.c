@@ -286,8 +286,8 @@ static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
 		if (!done)
 			break; /* stopped before the end */
 	}
-	log_info("mqtt %s: session %s left at %s: %llu reports taken, session %s", r->client_id,
-		 whose, br->cfg->url, taken, ended ? "ended" : "kept (taken again next time)");
+	log_info("mqtt %s: session %s left: %llu reports taken, session %s (%s)", r->client_id,
+		 whose, taken, ended ? "ended" : "kept (taken again next time)", br->cfg->url);
 	if (ended && store_mqtt_session_delete(store, r->broker, r->client_id) != GA_OK)
 		log_warnx("mqtt %s: ended, but still in the database: tried again next time",
 			  r->client_id);
