@@ -279,6 +279,17 @@ def test_receipts_left_for_the_dead_broker_reach_the_moved_stations():
     want = {}
     for _, topic, payload in left:
         want[json.loads(payload)["report_id"]] = json.loads(payload)["status"]
+    # Started again with broker 2 still named and still dead: serving on
+    # broker 1 at once; its receipts wait in the table for it.
+    for ga in nodes:
+        ga.start()
+        code, body = ga.get("/healthz")
+        assert code == 200 and body["warnings"] == ["mqtt"], (code, body)
+    time.sleep(2)
+    n = a.query("SELECT count(*) FROM outbox WHERE broker = ?", (URLS.split()[1],))[0][0]
+    assert n == len(left), (n, len(left))
+    for ga in nodes:
+        assert ga.stop() == 0
     with moved.lock:
         before = {rid: len(rcs) for rid, rcs in moved.receipts.items()}
     for ga in nodes:
