@@ -2,7 +2,8 @@
  * geohazard/v1/alerts/{admin_code} (spec §1), QoS 1, through a broker
  * connection of the channel's own to the [mqtt] broker (client id
  * "{client_id}-{channel name}", clean session): a cancel version replaces
- * the retained alert. Delivered when the broker's PUBACK arrives. */
+ * the retained alert. Delivered when the broker's PUBACK arrives. With
+ * several brokers in [mqtt] url, on the first one (docs/operations.md). */
 #include <errno.h>
 #include <mosquitto.h>
 #include <stdio.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 
 #include "channel_internal.h"
-#include "ingest.h"
 #include "log.h"
 
 #define MQTT_TOPIC_PREFIX "geohazard/v1/alerts/"
@@ -60,17 +60,16 @@ static ga_err mqtt_open(struct channel *c, char *err, size_t errlen)
 {
 	const struct config *cfg = c->cfg;
 	struct mqtt_priv *p = calloc(1, sizeof(*p));
-	char host[CONFIG_STR_MAX], password[CHANNEL_SECRET_MAX] = "";
-	int port = 0, rc;
-	bool tls = false;
+	const struct config_broker *b = &cfg->mqtt.brokers[0];
+	char password[CHANNEL_SECRET_MAX] = "";
+	int rc;
 	ga_err e = GA_ERR_MQTT;
 
 	if (p == NULL)
 		return GA_ERR_NOMEM;
 	c->priv = p;
-	if (ingest_parse_url(cfg->mqtt.url, host, sizeof(host), &port, &tls) != GA_OK) {
-		snprintf(err, errlen, "channel %s: [mqtt] url \"%s\" is not mqtt:// or mqtts://",
-			 c->ch->name, cfg->mqtt.url);
+	if (cfg->mqtt.nbrokers < 1) {
+		snprintf(err, errlen, "channel %s: [mqtt] url names no broker", c->ch->name);
 		return GA_ERR_CONFIG;
 	}
 	snprintf(p->client_id, sizeof(p->client_id), "%.64s-%.64s", cfg->mqtt.client_id,
@@ -94,18 +93,17 @@ static ga_err mqtt_open(struct channel *c, char *err, size_t errlen)
 		if (rc != MOSQ_ERR_SUCCESS)
 			goto fail;
 	}
-	if (tls) {
+	if (b->tls) {
 		rc = cfg->mqtt.ca_file[0]
 			 ? mosquitto_tls_set(p->mosq, cfg->mqtt.ca_file, NULL, NULL, NULL, NULL)
 			 : mosquitto_int_option(p->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 		if (rc != MOSQ_ERR_SUCCESS)
 			goto fail;
 	}
-	rc = mosquitto_connect_async(p->mosq, host, port, MQTT_KEEPALIVE_S);
+	rc = mosquitto_connect_async(p->mosq, b->host, b->port, MQTT_KEEPALIVE_S);
 	if (rc != MOSQ_ERR_SUCCESS)
-		log_warnx("channel %s: cannot connect to %s:%d yet (%s); will retry", c->ch->name,
-			  host, port,
-			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		log_warnx("channel %s: cannot connect to %s yet (%s); will retry", c->ch->name,
+			  b->url, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if ((rc = mosquitto_loop_start(p->mosq)) != MOSQ_ERR_SUCCESS)
 		goto fail;
 	p->loop = true;

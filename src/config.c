@@ -137,6 +137,7 @@ void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->mqtt.url, sizeof(c->mqtt.url), "mqtt://127.0.0.1:1883");
+	(void)config_parse_brokers(c->mqtt.url, c->mqtt.brokers, &c->mqtt.nbrokers, NULL, 0);
 	snprintf(c->mqtt.client_id, sizeof(c->mqtt.client_id), "geoalert");
 	c->mqtt.sessions = 4;
 	c->mqtt.keepalive = 30;
@@ -177,6 +178,95 @@ void config_defaults(struct config *c)
 	snprintf(c->riskwarning.publish_min_level, sizeof(c->riskwarning.publish_min_level),
 		 "yellow");
 	c->riskwarning.publish_min = RISKWARNING_YELLOW;
+}
+
+/* One URL of [mqtt] url (len bytes at u) into b. */
+static bool config_parse_broker(const char *u, size_t len, struct config_broker *b)
+{
+	char port[8];
+	const char *p, *end = u + len, *colon;
+	size_t n;
+
+	memset(b, 0, sizeof(*b));
+	if (len > 8 && strncmp(u, "mqtts://", 8) == 0) {
+		b->tls = true;
+		b->port = 8883;
+		p = u + 8;
+	} else if (len > 7 && strncmp(u, "mqtt://", 7) == 0) {
+		b->port = 1883;
+		p = u + 7;
+	} else {
+		return false;
+	}
+	colon = memchr(p, ':', (size_t)(end - p));
+	n = (size_t)((colon ? colon : end) - p);
+	/* A host name (letters, digits, . - _) or an IPv4 address; no path,
+	 * no user@, no IPv6 literal (what ingest has always taken). */
+	if (n == 0 || n >= sizeof(b->host))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-' || p[i] == '_'))
+			return false;
+	memcpy(b->host, p, n);
+	if (colon) {
+		size_t pl = (size_t)(end - colon - 1);
+		char *e;
+		if (pl == 0 || pl >= sizeof(port) || strspn(colon + 1, "0123456789") < pl)
+			return false;
+		memcpy(port, colon + 1, pl);
+		port[pl] = '\0';
+		long v = strtol(port, &e, 10);
+		if (*e != '\0' || v < 1 || v > 65535)
+			return false;
+		b->port = (int)v;
+	}
+	snprintf(b->url, sizeof(b->url), "%s://%s:%d", b->tls ? "mqtts" : "mqtt", b->host, b->port);
+	return true;
+}
+
+ga_err config_parse_brokers(const char *text, struct config_broker *out, int *n, char *err,
+			    size_t errlen)
+{
+	static const char blanks[] = " \t";
+	int k = 0;
+
+	*n = 0;
+	for (const char *q = text; *(q += strspn(q, blanks));) {
+		size_t len = strcspn(q, blanks);
+		if (k == CONFIG_BROKERS_MAX) {
+			if (err)
+				snprintf(err, errlen, "[mqtt] url: more than %d brokers",
+					 CONFIG_BROKERS_MAX);
+			return GA_ERR_CONFIG;
+		}
+		if (!config_parse_broker(q, len, &out[k])) {
+			if (err)
+				snprintf(err, errlen,
+					 "[mqtt] url: \"%.*s\" is not mqtt://HOST[:PORT] or "
+					 "mqtts://HOST[:PORT]",
+					 (int)(len < 96 ? len : 96), q);
+			return GA_ERR_CONFIG;
+		}
+		/* The same broker twice would open each session twice under
+		 * one client id: the broker drops one, then the other. */
+		for (int i = 0; i < k; i++)
+			if (strcmp(out[i].host, out[k].host) == 0 && out[i].port == out[k].port) {
+				if (err)
+					snprintf(err, errlen, "[mqtt] url: %s given twice",
+						 out[k].url);
+				return GA_ERR_CONFIG;
+			}
+		k++;
+		q += len;
+	}
+	if (k == 0) {
+		if (err)
+			snprintf(err, errlen, "[mqtt] url: names no broker");
+		return GA_ERR_CONFIG;
+	}
+	*n = k;
+	return GA_OK;
 }
 
 struct parse_state {
@@ -459,8 +549,18 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		if (strcmp(options[i].section, section) != 0)
 			continue;
 		section_known = true;
-		if (strcmp(options[i].key, key) == 0)
-			return config_set(ps, &options[i], value);
+		if (strcmp(options[i].key, key) != 0)
+			continue;
+		if (!config_set(ps, &options[i], value))
+			return 0;
+		if (strcmp(section, "mqtt") == 0 && strcmp(key, "url") == 0) {
+			/* Checked here, so the error names the line. */
+			char msg[256];
+			if (config_parse_brokers(value, ps->c->mqtt.brokers, &ps->c->mqtt.nbrokers,
+						 msg, sizeof(msg)) != GA_OK)
+				return config_fail(ps, "%s", msg);
+		}
+		return 1;
 	}
 	if (!section_known)
 		return config_fail(ps, "unknown section [%s]", section);
@@ -669,9 +769,8 @@ static ga_err config_check_cluster(struct config *c, char *err, size_t errlen)
 /* Checks that span several keys, after the whole file is read. */
 static ga_err config_check(struct config *c, char *err, size_t errlen)
 {
-	if (strncmp(c->mqtt.url, "mqtt://", 7) != 0 && strncmp(c->mqtt.url, "mqtts://", 8) != 0) {
-		snprintf(err, errlen, "[mqtt] url: \"%s\" must start with mqtt:// or mqtts://",
-			 c->mqtt.url);
+	if (c->mqtt.nbrokers < 1 || c->mqtt.nbrokers > CONFIG_BROKERS_MAX) {
+		snprintf(err, errlen, "[mqtt] url: names no broker");
 		return GA_ERR_CONFIG;
 	}
 	if (c->mqtt.client_id[0] == '\0' || strlen(c->mqtt.client_id) > 40) {

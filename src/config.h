@@ -13,6 +13,11 @@
 #include "hazard.h"
 
 #define CONFIG_SESSIONS_MAX 64 /* [mqtt] sessions */
+/* [mqtt] url: brokers at most. Each takes [mqtt] sessions sessions, a
+ * receipts connection and its threads: eight brokers of 64 sessions is
+ * already 520 threads. */
+#define CONFIG_BROKERS_MAX 8
+#define CONFIG_BROKER_HOST_MAX 128 /* bytes of a broker's host name, NUL counted */
 /* [mqtt] session_expiry: MQTT 5's "the session does not expire" (spec
  * §1: reports sent while geoalert is away wait for it, however long). */
 #define CONFIG_SESSION_NEVER 4294967295L
@@ -57,11 +62,25 @@ struct config_net {
 	int prefix;
 };
 
+/* One broker of [mqtt] url. url is its canonical form,
+ * "mqtt[s]://host:port" with the port always written: the broker's name in
+ * the store (mqtt_sessions.broker, outbox.broker) and in /healthz. */
+struct config_broker {
+	char url[CONFIG_BROKER_HOST_MAX + 16];
+	char host[CONFIG_BROKER_HOST_MAX];
+	int port;
+	bool tls;
+};
+
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file it came from; "" for defaults */
 
 	struct {
-		char url[CONFIG_STR_MAX]; /* mqtt://127.0.0.1:1883 or mqtts://... */
+		/* mqtt://127.0.0.1:1883 or mqtts://...; several separated by
+		 * blanks (spec §10): parsed into brokers at load */
+		char url[CONFIG_STR_MAX];
+		struct config_broker brokers[CONFIG_BROKERS_MAX];
+		int nbrokers; /* 1..CONFIG_BROKERS_MAX once loaded */
 		/* geoalert; sessions are ID-0 .. ID-(n-1). With [store] url,
 		 * config_load makes it ID-INSTANCE: unique per instance. */
 		char client_id[128];
@@ -187,6 +206,13 @@ struct config {
 
 /* Fills c with the built-in defaults (spec §9 values). */
 void config_defaults(struct config *c);
+
+/* Parses [mqtt] url: one or more "mqtt://host[:port]" / "mqtts://host[:port]"
+ * separated by blanks, at most CONFIG_BROKERS_MAX, none twice (the same
+ * host and port). Fills out[0..*n-1]; on error *n is 0 and err says which
+ * URL is wrong (without file or line). */
+ga_err config_parse_brokers(const char *text, struct config_broker *out, int *n, char *err,
+			    size_t errlen);
 
 /* Loads path over the defaults and validates it. On error returns
  * GA_ERR_CONFIG (or GA_ERR_IO) and writes "FILE:LINE: problem" into err. */

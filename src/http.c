@@ -50,10 +50,30 @@ static const char *http_database_problem(struct http *h)
 	return db == GA_OK ? NULL : ga_strerror(db);
 }
 
-/* 200 when every MQTT session holds its subscription, the database is
- * writable and no delivery is unfinished [http] healthz_backlog after
- * its version was published; 503 otherwise. "problems" names each check
- * that failed (docs/operations.md). */
+/* Each broker of [mqtt] url: its sessions and how many hold their
+ * subscription. *full: brokers with all of them subscribed. */
+static json_t *http_brokers_json(struct ingest *in, int *full)
+{
+	json_t *arr = json_array();
+	*full = 0;
+	for (int b = 0; arr && in && b < ingest_brokers(in); b++) {
+		int n = ingest_broker_sessions(in, b), sub = ingest_broker_subscribed(in, b);
+		if (n > 0 && sub == n)
+			(*full)++;
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:i, s:i}", "url", ingest_broker_url(in, b),
+						"sessions", n, "subscribed", sub));
+	}
+	return arr;
+}
+
+/* 200 when some broker has every MQTT session subscribed (the instance
+ * takes reports: the stations of a broker that is down move to another,
+ * spec §10), the database is writable and no delivery is unfinished
+ * [http] healthz_backlog after its version was published; 503 otherwise.
+ * "problems" names each check that failed; "warnings" what is wrong
+ * without making the instance useless: "mqtt" when some broker but not
+ * all has its sessions subscribed (docs/operations.md). */
 static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 {
 	const struct http_ctx *c = &h->ctx;
@@ -66,11 +86,19 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 	ga_err be =
 	    store_stats_backlog(h->store, now - backlog_ms, now - HTTP_FAILED_WINDOW_MS, &bl);
 
-	json_t *problems = json_array();
-	if (!problems)
+	int full = 0;
+	json_t *brokers = http_brokers_json(*c->ingest, &full);
+	json_t *problems = json_array(), *warnings = json_array();
+	if (!problems || !warnings || !brokers) {
+		json_decref(problems);
+		json_decref(warnings);
+		json_decref(brokers);
 		return MHD_NO;
-	if (sessions == 0 || subscribed != sessions)
+	}
+	if (sessions == 0 || full == 0)
 		json_array_append_new(problems, json_string("mqtt"));
+	else if (subscribed != sessions)
+		json_array_append_new(warnings, json_string("mqtt"));
 	if (db)
 		json_array_append_new(problems, json_string("database"));
 	if (be != GA_OK || bl.overdue > 0)
@@ -85,14 +113,16 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 			    (json_int_t)c->cfg->http.healthz_backlog_s, "oldest_s",
 			    (json_int_t)(bl.unfinished ? (now - bl.oldest_created_ms) / 1000 : 0),
 			    "failed_24h", (json_int_t)bl.failed_recent);
-	json_t *body = json_pack("{s:s, s:o, s:{s:i, s:i}, s:s, s:o*, s:{s:I, s:I, s:I, s:I}}",
-				 "status", ok ? "ok" : "unavailable", "problems", problems, "mqtt",
-				 "sessions", sessions, "subscribed", subscribed, "database",
-				 db ? db : "ok", "deliveries", deliveries, "reports", "accepted",
-				 (json_int_t)atomic_load(&c->stats->accepted), "duplicate",
-				 (json_int_t)atomic_load(&c->stats->duplicates), "rejected",
-				 (json_int_t)atomic_load(&c->stats->rejected), "refused",
-				 (json_int_t)atomic_load(&c->stats->refused));
+	json_t *body =
+	    json_pack("{s:s, s:o, s:o, s:{s:i, s:i, s:o}, s:s, s:o*, s:{s:I, s:I, s:I, "
+		      "s:I}}",
+		      "status", ok ? "ok" : "unavailable", "problems", problems, "warnings",
+		      warnings, "mqtt", "sessions", sessions, "subscribed", subscribed, "brokers",
+		      brokers, "database", db ? db : "ok", "deliveries", deliveries, "reports",
+		      "accepted", (json_int_t)atomic_load(&c->stats->accepted), "duplicate",
+		      (json_int_t)atomic_load(&c->stats->duplicates), "rejected",
+		      (json_int_t)atomic_load(&c->stats->rejected), "refused",
+		      (json_int_t)atomic_load(&c->stats->refused));
 	if (!body)
 		return MHD_NO;
 	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL);
@@ -184,13 +214,26 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *conn)
 		return http_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "服务器内存不足");
 
 	json_t *silent = c->watchdog ? watchdog_silent_json(c->watchdog) : NULL;
-	struct metrics_gauge g[8 + LEVEL_COUNT];
+	struct metrics_gauge g[8 + LEVEL_COUNT + 2 * CONFIG_BROKERS_MAX];
 	size_t ng = 0;
-	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_sessions", "MQTT sessions configured.",
-					 NULL, NULL, *c->ingest ? ingest_sessions(*c->ingest) : 0};
+	struct ingest *in = *c->ingest;
+	int nb = in ? ingest_brokers(in) : 0;
+	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_sessions",
+					 "MQTT sessions configured, over every broker.", NULL, NULL,
+					 in ? ingest_sessions(in) : 0};
 	g[ng++] = (struct metrics_gauge){"geoalert_mqtt_subscribed",
-					 "MQTT sessions whose subscription is granted.", NULL, NULL,
-					 *c->ingest ? ingest_subscribed(*c->ingest) : 0};
+					 "MQTT sessions whose subscription is granted, over every "
+					 "broker.",
+					 NULL, NULL, in ? ingest_subscribed(in) : 0};
+	for (int b = 0; b < nb && b < CONFIG_BROKERS_MAX; b++)
+		g[ng++] = (struct metrics_gauge){
+		    "geoalert_mqtt_broker_sessions", "MQTT sessions configured on each broker.",
+		    "broker", ingest_broker_url(in, b), ingest_broker_sessions(in, b)};
+	for (int b = 0; b < nb && b < CONFIG_BROKERS_MAX; b++)
+		g[ng++] = (struct metrics_gauge){
+		    "geoalert_mqtt_broker_subscribed",
+		    "MQTT sessions whose subscription each broker has granted.", "broker",
+		    ingest_broker_url(in, b), ingest_broker_subscribed(in, b)};
 	g[ng++] = (struct metrics_gauge){"geoalert_database_ok",
 					 "1 when the database is writable and the last commit "
 					 "succeeded.",

@@ -35,6 +35,7 @@ void ingest_backlog_free(struct ingest_backlog *b)
 {
 	while (b) {
 		struct ingest_backlog *next = b->next;
+		free(b->broker);
 		free(b->topic);
 		free(b->payload);
 		free(b);
@@ -70,18 +71,20 @@ static const char *ingest_topic_station(const char *topic)
 	return topic + n;
 }
 
-/* Session 0, once subscribed: receipts an earlier run could not send. */
+/* Session 0 of a broker, once subscribed: receipts an earlier run could
+ * not send on that broker. */
 static void ingest_send_backlog(struct ingest_session *ss)
 {
-	struct ingest *in = ss->in;
+	struct ingest_broker *br = ss->br;
 	int n = 0;
-	for (struct ingest_backlog *b = in->backlog; b; b = b->next, n++)
-		ingest_outbox_send(in->outbox, b->topic, b->payload, b->outbox_id);
-	ingest_outbox_flush(in->outbox);
+	for (struct ingest_backlog *b = br->backlog; b; b = b->next, n++)
+		ingest_outbox_send(br->outbox, b->topic, b->payload, b->outbox_id);
+	ingest_outbox_flush(br->outbox);
 	if (n)
-		log_info("mqtt %s: sent %d receipts left over from the last run", ss->client_id, n);
-	ingest_backlog_free(in->backlog);
-	in->backlog = NULL;
+		log_info("mqtt %s: sent %d receipts left over from the last run to %s",
+			 ss->client_id, n, br->cfg->url);
+	ingest_backlog_free(br->backlog);
+	br->backlog = NULL;
 }
 
 static bool ingest_batch_grow(struct ingest_session *ss)
@@ -270,6 +273,7 @@ queue:
 	m->it = (struct ingest_writer_item){
 	    .topic = m->topic,
 	    .receipt_topic = m->receipt_topic,
+	    .broker = ss->br->cfg->url,
 	    .report_id = issuer ? m->rw->product_id : m->r.report_id,
 	    .raw = m->payload,
 	    .rawlen = keep,
@@ -344,7 +348,7 @@ static void ingest_commit_batch(struct ingest_session *ss)
 			/* Committed: the receipt may go (on its own connection,
 			 * which need not wait for this session's loop_write). */
 			if (it->receipt && it->receipt_topic[0])
-				ingest_outbox_send(ss->in->outbox, it->receipt_topic, it->receipt,
+				ingest_outbox_send(ss->br->outbox, it->receipt_topic, it->receipt,
 						   it->outbox_id);
 			metrics_observe_ms(&svc->metrics.report_receipt, NULL,
 					   (double)(now - it->received_ms));
@@ -361,7 +365,7 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				break;
 			}
 		}
-		ingest_outbox_flush(ss->in->outbox);
+		ingest_outbox_flush(ss->br->outbox);
 	}
 	for (int i = 0; i < n; i++)
 		ingest_msg_put(ss, ss->batch[i]);
@@ -398,6 +402,7 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 	}
 	ss->connected = true;
 	if (ss->retiring) {
+		ss->retire_reached = true;
 		/* Stop the broker routing new reports here, take what it
 		 * queued (ingest_connect.c); a session it did not have is
 		 * ended at once. */
@@ -414,7 +419,8 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 			ingest_unsubscribe(ss, ss->retire_topic);
 		return;
 	}
-	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
+	log_info("mqtt %s: connected to %s (session %s)", ss->client_id, ss->br->cfg->url,
+		 (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
@@ -439,7 +445,7 @@ static void ingest_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int 
 	if (granted_qos[0] < 1)
 		log_warnx("mqtt %s: broker granted QoS %d only", ss->client_id, granted_qos[0]);
 	atomic_store(&ss->subscribed, true);
-	if (ss->index == 0 && ss->in->backlog)
+	if (ss->index == 0 && ss->br->backlog)
 		ingest_send_backlog(ss);
 }
 
@@ -450,8 +456,8 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 	atomic_store(&ss->subscribed, false);
 	ss->connected = false;
 	if (!ingest_stopping(ss))
-		log_warnx("mqtt %s: disconnected (%s); reconnecting", ss->client_id,
-			  mosquitto_reason_string(rc));
+		log_warnx("mqtt %s: disconnected from %s (%s); reconnecting", ss->client_id,
+			  ss->br->cfg->url, mosquitto_reason_string(rc));
 }
 
 static void ingest_sleep_ms(struct ingest_session *ss, int ms)
@@ -532,6 +538,15 @@ void *ingest_session_main(void *arg)
 	while (!ingest_stopping(ss)) {
 		int fd = mosquitto_socket(ss->mosq);
 		if (fd < 0) {
+			/* A retirement or takeover does not wait for a broker that
+			 * stays down: its row stays, tried again later. */
+			if (ss->retiring &&
+			    time_mono_ms() - ss->retire_quiet >= INGEST_RETIRE_CONNECT_MS) {
+				log_warnx("mqtt %s: %s unreachable for %d s: left for later",
+					  ss->client_id, ss->br->cfg->url,
+					  INGEST_RETIRE_CONNECT_MS / 1000);
+				break;
+			}
 			ingest_sleep_ms(ss, backoff);
 			if (ingest_stopping(ss))
 				break;
@@ -608,26 +623,29 @@ static void ingest_session_drain(struct ingest_session *ss)
 		mosquitto_loop_write(ss->mosq, 1);
 }
 
-ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
+ga_err ingest_session_init(struct ingest_broker *br, struct ingest_session *ss, int index,
 			   const struct ingest_retiree *retiree, const char *password, char *err,
 			   size_t errlen)
 {
+	struct ingest *in = br->in;
 	const struct config *cfg = &in->svc->cfg;
 	mosquitto_property *props = NULL;
 	ga_err result = GA_ERR_MQTT;
 	int rc;
 
 	ss->in = in;
+	ss->br = br;
 	ss->index = index;
 	ss->retiring = retiree != NULL;
 	if (retiree) {
+		ss->retire_quiet = time_mono_ms(); /* for INGEST_RETIRE_CONNECT_MS */
 		snprintf(ss->client_id, sizeof(ss->client_id), "%s", retiree->client_id);
 		snprintf(ss->retire_topic, sizeof(ss->retire_topic), "%s", retiree->topic);
 	} else {
 		snprintf(ss->client_id, sizeof(ss->client_id), "%s-%d", cfg->mqtt.client_id, index);
-		if (in->plan && index < in->plan->nsessions)
+		if (in->plan && index < in->plan->nsessions && br->index < in->plan->nbrokers)
 			snprintf(ss->old_topic, sizeof(ss->old_topic), "%s",
-				 in->plan->old_topic[index]);
+				 in->plan->old_topic[br->index * in->plan->nsessions + index]);
 	}
 	/* clean_session=false: with MQTT 5 this is clean start off. */
 	ss->mosq = mosquitto_new(ss->client_id, false, ss);
@@ -649,7 +667,7 @@ ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int ind
 	mosquitto_unsubscribe_v5_callback_set(ss->mosq, ingest_on_unsubscribe);
 	mosquitto_disconnect_v5_callback_set(ss->mosq, ingest_on_disconnect);
 	mosquitto_message_v5_callback_set(ss->mosq, ingest_on_message);
-	if (ingest_client_auth(in, ss->mosq, password, err, errlen) != GA_OK)
+	if (ingest_client_auth(br, ss->mosq, password, err, errlen) != GA_OK)
 		goto out;
 	/* The broker keeps the session (subscription and queued reports) this
 	 * long while we are away. */
@@ -659,11 +677,11 @@ ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int ind
 		snprintf(err, errlen, "mqtt: %s", mosquitto_strerror(rc));
 		goto out;
 	}
-	rc = mosquitto_connect_bind_v5(ss->mosq, in->host, in->port, cfg->mqtt.keepalive, NULL,
-				       props);
+	rc = mosquitto_connect_bind_v5(ss->mosq, br->cfg->host, br->cfg->port, cfg->mqtt.keepalive,
+				       NULL, props);
 	if (rc != MOSQ_ERR_SUCCESS)
-		log_warnx("mqtt %s: cannot connect to %s:%d yet (%s); will retry", ss->client_id,
-			  in->host, in->port,
+		log_warnx("mqtt %s: cannot connect to %s yet (%s); will retry", ss->client_id,
+			  br->cfg->url,
 			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	result = GA_OK;
 out:

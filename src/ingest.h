@@ -40,6 +40,7 @@ struct ingest_plan;
 #define INGEST_BACKLOG_MAX 100000
 struct ingest_backlog {
 	int64_t outbox_id;
+	char *broker; /* the broker its report came in on; "": any (older rows) */
 	char *topic;
 	char *payload;
 	struct ingest_backlog *next;
@@ -57,33 +58,45 @@ ga_err ingest_plan_make(struct store *s, const struct config *cfg, struct ingest
 			char *err, size_t errlen);
 void ingest_plan_free(struct ingest_plan *p);
 
-/* Creates the sessions and starts connecting (retrying with backoff while
- * the broker is away). Takes ownership of backlog (may be NULL): the first
- * session sends it once subscribed; and of plan (ingest_plan_make). */
+/* Creates the sessions, [mqtt] sessions of them on each broker of [mqtt]
+ * url, and starts connecting (retrying with backoff while a broker is
+ * away; each broker on its own). Takes ownership of backlog (may be
+ * NULL): each broker's first session sends the receipts of that broker
+ * once subscribed (a receipt of no known broker goes on each); and of
+ * plan (ingest_plan_make). */
 ga_err ingest_start(struct service *svc, struct ingest_backlog *backlog, struct ingest_plan *plan,
 		    struct ingest **out, char *err, size_t errlen);
 
-/* Number of sessions whose subscription the broker has granted. */
+/* Number of sessions whose subscription a broker has granted, and of
+ * sessions, over every broker of [mqtt] url. */
 int ingest_subscribed(struct ingest *in);
 int ingest_sessions(struct ingest *in);
+/* The same for broker b (0 .. ingest_brokers - 1, [mqtt] url's order),
+ * named by its canonical url (config_broker; borrowed). */
+int ingest_brokers(struct ingest *in);
+const char *ingest_broker_url(struct ingest *in, int b);
+int ingest_broker_subscribed(struct ingest *in, int b);
+int ingest_broker_sessions(struct ingest *in, int b);
 
 /* Stops taking messages, lets handlers in progress finish (their reports
  * are committed and receipted), disconnects (the broker keeps the
  * sessions: reports sent meanwhile wait there) and frees in. */
 void ingest_stop(struct ingest *in);
 
-/* Takes over the sessions the silent instance dead left at the broker
+/* Takes over the sessions the silent instance dead left at the brokers
  * (spec §10): mosquitto keeps queueing a share of the shared subscription
  * to a disconnected member, and holds what it had in flight. Each of its
- * sessions is connected under its client id, drained (stored and
- * receipted like any report), unsubscribed and ended, then forgotten in
- * s; then the receipts waiting in the outbox are published again (the
- * dead one's among them). Runs in the caller's thread with the caller's
- * store; returns how many of its sessions are left at the broker (not
- * ended: a stop came, or an error), -1 when they could not be read. */
+ * sessions is connected under its client id at its broker, drained
+ * (stored and receipted there like any report), unsubscribed and ended,
+ * then forgotten in s; then the receipts waiting in the outbox are
+ * published again on their brokers (the dead one's among them). A broker
+ * none of this instance's sessions is subscribed at is not waited for,
+ * and one that goes down during it is given up after
+ * INGEST_RETIRE_CONNECT_MS: those sessions stay, counted as left. Runs
+ * in the caller's thread with the caller's store; returns how many of its
+ * sessions are left at the brokers (not ended: a stop came, a broker is
+ * down, or an error), -1 when they could not be read. A session at a
+ * broker not in this instance's [mqtt] url is logged and not counted. */
 int ingest_takeover(struct ingest *in, struct store *s, const char *dead);
-
-/* Splits "mqtt://host:port" / "mqtts://host:port". */
-ga_err ingest_parse_url(const char *url, char *host, size_t hostlen, int *port, bool *tls);
 
 #endif

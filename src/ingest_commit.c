@@ -44,8 +44,8 @@ static ga_err commit_receipt(const struct ingest_commit *c, struct ingest_writer
 		return GA_ERR_NOMEM;
 	if (it->receipt_topic[0] == '\0')
 		return GA_OK; /* no topic to answer on (station name too long) */
-	return store_outbox_put(c->store, it->receipt_topic, it->receipt, it->received_ms,
-				&it->outbox_id);
+	return store_outbox_put(c->store, it->broker ? it->broker : "", it->receipt_topic,
+				it->receipt, it->received_ms, &it->outbox_id);
 }
 
 /* One item inside the open transaction. Only storage failures are

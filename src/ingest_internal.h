@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "ingest.h"
 #include "ingest_writer.h"
 #include "report.h"
@@ -28,6 +29,14 @@
 /* A retiring session is connected again while a pass took something, at
  * most this many times per retirement (ingest_connect.c). */
 #define INGEST_RETIRE_PASSES 256
+/* A retiring session that has had no connection for this long gives up
+ * (its broker is down): its row stays and it is tried again later, so a
+ * broker that stays down holds up neither start-up nor a takeover. */
+#define INGEST_RETIRE_CONNECT_MS 10000
+/* At start, the retirement of a session waits this long for its broker
+ * to take this run's own sessions (it is up), then leaves it for the
+ * next start. */
+#define INGEST_RETIRE_WAIT_MS 15000
 /* One session commits up to this many reports together (and asks the
  * broker for as many in flight: MQTT 5 Receive Maximum). 128 against 256:
  * the same rate with four sessions, ~2 MiB less peak memory (each report
@@ -50,6 +59,7 @@
 
 struct ingest_session {
 	struct ingest *in;
+	struct ingest_broker *br; /* the broker it is on */
 	struct mosquitto *mosq;
 	int index;
 	char client_id[STORE_CLIENT_ID_MAX];
@@ -82,6 +92,7 @@ struct ingest_session {
 	 * broker queued for it, then ends the session. */
 	bool retiring;
 	char retire_topic[INGEST_TOPIC_MAX]; /* what it subscribed to */
+	bool retire_reached;		     /* a CONNACK came: the broker was up */
 	bool retire_found;		     /* the broker had the session (CONNACK) */
 	bool retire_done;		     /* nothing (more) to take: end it */
 	int64_t retire_quiet;		     /* monotonic: the last report or the CONNACK */
@@ -107,29 +118,41 @@ struct ingest_msg {
 struct ingest_retiree {
 	char client_id[STORE_CLIENT_ID_MAX];
 	char topic[INGEST_TOPIC_MAX];
+	char broker[STORE_BROKER_MAX]; /* as stored ("": before several brokers) */
+	int bi;			       /* the broker it is on: index into [mqtt] url */
 };
 
 struct ingest_plan {
 	struct ingest_retiree *retire;
 	int nretire;
-	/* Per session of this run ([mqtt] sessions), "" or the filter an
-	 * earlier run gave it. */
+	/* Per broker and session of this run (broker * nsessions + session),
+	 * "" or the filter an earlier run gave it. */
 	char (*old_topic)[INGEST_TOPIC_MAX];
-	int nsessions;
+	int nsessions, nbrokers;
+};
+
+/* One broker of [mqtt] url (spec §10): its pool of sessions, the
+ * receipts' connection to it (a report's receipt goes out on the broker
+ * it came in on: the station listens there) and the receipts an earlier
+ * run left for it. Brokers are independent: one that is down holds up
+ * none of the others. */
+struct ingest_broker {
+	struct ingest *in;
+	const struct config_broker *cfg; /* borrowed from the service's config */
+	int index;
+	struct ingest_session *sessions; /* [mqtt] sessions of them */
+	int n;				 /* made so far */
+	struct ingest_outbox *outbox;	 /* the receipts' own connection */
+	struct ingest_backlog *backlog;	 /* sent by its session 0 once subscribed */
 };
 
 struct ingest {
 	struct service *svc;
 	struct ingest_plan *plan;
-	int n;
-	struct ingest_session *sessions;
+	struct ingest_broker *brokers; /* [mqtt] url, in its order */
+	int nbrokers;
 	char topic[INGEST_TOPIC_MAX]; /* $share/group/geohazard/v1/reports/+ */
-	char host[256];
-	int port;
-	bool tls;
-	struct ingest_backlog *backlog; /* sent by session 0 once subscribed */
-	struct ingest_outbox *outbox;	/* the receipts' own connection */
-	char password[256];		/* [mqtt] password_file, for the retiring sessions */
+	char password[256];	      /* [mqtt] password_file, for the retiring sessions */
 	/* The retiring sessions (plan->retire), one after another on a
 	 * thread of their own. */
 	struct ingest_session retire;
@@ -139,16 +162,19 @@ struct ingest {
 };
 
 /* Credentials and TLS of [mqtt], the same for every connection. */
-ga_err ingest_client_auth(struct ingest *in, struct mosquitto *mosq, const char *password,
+ga_err ingest_client_auth(struct ingest_broker *br, struct mosquitto *mosq, const char *password,
 			  char *err, size_t errlen);
 /* Makes session index's client ({client_id}-{index}, persistent, MQTT 5)
- * and starts connecting; the caller runs ingest_session_main (on a thread
- * of its own, or inline). A retiring session (retiree not NULL; index -1)
- * does not subscribe: it takes what the broker queued for it, then ends
- * the session (expiry 0). */
-ga_err ingest_session_init(struct ingest *in, struct ingest_session *ss, int index,
+ * on broker br and starts connecting; the caller runs ingest_session_main
+ * (on a thread of its own, or inline). A retiring session (retiree not
+ * NULL; index -1) does not subscribe: it takes what the broker queued for
+ * it, then ends the session (expiry 0); it gives up when its broker
+ * cannot be reached for INGEST_RETIRE_CONNECT_MS. */
+ga_err ingest_session_init(struct ingest_broker *br, struct ingest_session *ss, int index,
 			   const struct ingest_retiree *retiree, const char *password, char *err,
 			   size_t errlen);
+/* Some session of br holds its subscription: the broker is up. */
+bool ingest_broker_up(struct ingest_broker *br);
 /* The session's loop until ss->stopping, or a retiring session is done;
  * then the last acknowledgements and a DISCONNECT. */
 void *ingest_session_main(void *arg);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ingest_writer.h"
 #include "log.h"
 
@@ -45,6 +46,7 @@ struct ingest_outbox {
 	int page_used[OUTBOX_PAGES];
 	int pending;
 	bool connected, stopping;
+	char name[CONFIG_BROKER_HOST_MAX + 8]; /* host:port, for the log */
 };
 
 /* Records that packet id mid carries outbox row id; false when out of
@@ -89,13 +91,14 @@ static void ingest_outbox_on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct ingest_outbox *o = obj;
 	if (rc != 0) {
-		log_warnx("mqtt receipts: connection refused: %s", mosquitto_connack_string(rc));
+		log_warnx("mqtt receipts %s: connection refused: %s", o->name,
+			  mosquitto_connack_string(rc));
 		return;
 	}
 	pthread_mutex_lock(&o->mu);
 	o->connected = true;
 	pthread_mutex_unlock(&o->mu);
-	log_info("mqtt receipts: connected");
+	log_info("mqtt receipts %s: connected", o->name);
 }
 
 static void ingest_outbox_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -106,7 +109,8 @@ static void ingest_outbox_on_disconnect(struct mosquitto *mosq, void *obj, int r
 	o->connected = false;
 	pthread_mutex_unlock(&o->mu);
 	if (!stopping)
-		log_warnx("mqtt receipts: disconnected (%s); reconnecting", mosquitto_strerror(rc));
+		log_warnx("mqtt receipts %s: disconnected (%s); reconnecting", o->name,
+			  mosquitto_strerror(rc));
 }
 
 /* The broker has the receipt: its outbox row can go. Runs on the loop
@@ -123,7 +127,7 @@ static void ingest_outbox_on_publish(struct mosquitto *mosq, void *obj, int mid,
 	/* A refusal (e.g. not authorised) would be refused again: log it and
 	 * do not keep it. */
 	if (reason >= 0x80)
-		log_warnx("mqtt receipts: broker refused a receipt: %s",
+		log_warnx("mqtt receipts %s: broker refused a receipt: %s", o->name,
 			  mosquitto_reason_string(reason));
 	if (id > 0)
 		ingest_writer_receipt_acked(o->w, id);
@@ -168,10 +172,10 @@ static void *ingest_outbox_main(void *arg)
 				break;
 			int rc = mosquitto_reconnect(o->mosq);
 			if (rc != MOSQ_ERR_SUCCESS) {
-				log_warnx("mqtt receipts: reconnect: %s; retrying in %d ms",
-					  rc == MOSQ_ERR_ERRNO ? strerror(errno)
-							       : mosquitto_strerror(rc),
-					  backoff);
+				log_warnx(
+				    "mqtt receipts %s: reconnect: %s; retrying in %d ms", o->name,
+				    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+				    backoff);
 				backoff = backoff * 2 > OUTBOX_BACKOFF_MAX_MS
 					      ? OUTBOX_BACKOFF_MAX_MS
 					      : backoff * 2;
@@ -223,6 +227,7 @@ ga_err ingest_outbox_start(struct mosquitto *mosq, struct ingest_writer *w, cons
 	}
 	o->mosq = mosq;
 	o->w = w;
+	snprintf(o->name, sizeof(o->name), "%.*s:%d", CONFIG_BROKER_HOST_MAX - 1, host, port);
 	pthread_mutex_init(&o->mu, NULL);
 	if ((o->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "mqtt receipts: eventfd: %s", strerror(errno));
@@ -237,7 +242,7 @@ ga_err ingest_outbox_start(struct mosquitto *mosq, struct ingest_writer *w, cons
 	mosquitto_publish_v5_callback_set(mosq, ingest_outbox_on_publish);
 	rc = mosquitto_connect(mosq, host, port, keepalive);
 	if (rc != MOSQ_ERR_SUCCESS)
-		log_warnx("mqtt receipts: cannot connect to %s:%d yet (%s); will retry", host, port,
+		log_warnx("mqtt receipts %s: cannot connect yet (%s); will retry", o->name,
 			  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if (pthread_create(&o->thread, NULL, ingest_outbox_main, o) != 0) {
 		snprintf(err, errlen, "mqtt receipts: cannot start thread");
@@ -264,7 +269,7 @@ void ingest_outbox_send(struct ingest_outbox *o, const char *topic, const char *
 	pthread_mutex_unlock(&o->mu);
 	if (rc != MOSQ_ERR_SUCCESS)
 		/* Stays in the outbox: sent again at the next start. */
-		log_warnx("mqtt receipts: receipt to %s not sent now: %s", topic,
+		log_warnx("mqtt receipts %s: receipt to %s not sent now: %s", o->name, topic,
 			  mosquitto_strerror(rc));
 }
 
@@ -273,6 +278,14 @@ void ingest_outbox_flush(struct ingest_outbox *o)
 	uint64_t one = 1;
 	if (write(o->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("mqtt receipts: eventfd");
+}
+
+bool ingest_outbox_connected(struct ingest_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	bool up = o->connected;
+	pthread_mutex_unlock(&o->mu);
+	return up;
 }
 
 int ingest_outbox_pending(struct ingest_outbox *o)
@@ -299,9 +312,9 @@ void ingest_outbox_stop(struct ingest_outbox *o, int drain_ms)
 	pthread_mutex_lock(&o->mu);
 	o->stopping = true;
 	if (o->pending > 0)
-		log_info("mqtt receipts: %d receipts not acknowledged yet: sent again at the next "
-			 "start",
-			 o->pending);
+		log_info("mqtt receipts %s: %d receipts not acknowledged yet: sent again at the "
+			 "next start",
+			 o->name, o->pending);
 	pthread_mutex_unlock(&o->mu);
 	atomic_store(&o->quit, true);
 	if (o->thread_started) {

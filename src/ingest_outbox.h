@@ -14,6 +14,7 @@
 #ifndef GA_OUTBOX_H
 #define GA_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ void ingest_outbox_send(struct ingest_outbox *o, const char *topic, const char *
 /* Wakes the connection's thread to write the receipts sent since the
  * last call: call once after a burst of ingest_outbox_send. */
 void ingest_outbox_flush(struct ingest_outbox *o);
+
+/* The connection is up (CONNACK accepted, not lost since). */
+bool ingest_outbox_connected(struct ingest_outbox *o);
 
 /* Receipts published and not yet acknowledged by the broker. */
 int ingest_outbox_pending(struct ingest_outbox *o);

@@ -35,7 +35,10 @@ struct ingest_writer_item {
 	 * add one (unknown incident), allocating it: the caller frees it. */
 	struct report_errors *errs;
 	const char *receipt_topic; /* where the receipt goes */
-	const char *report_id;	   /* as read from the payload, NULL if unreadable */
+	/* the broker it came in on (config_broker's url), where the station
+	 * listens: recorded with the receipt in the outbox; NULL: "" */
+	const char *broker;
+	const char *report_id; /* as read from the payload, NULL if unreadable */
 	/* a valid risk warning product (issue 14, riskwarning_flow.h), stored
 	 * instead of a report; NULL otherwise (report NULL too) */
 	const struct riskwarning *riskwarning;

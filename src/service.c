@@ -117,11 +117,13 @@ struct service_backlog_ctx {
 	bool nomem;
 };
 
-static bool service_backlog_add(int64_t id, const char *topic, const char *payload, void *arg)
+static bool service_backlog_add(int64_t id, const char *broker, const char *topic,
+				const char *payload, void *arg)
 {
 	struct service_backlog_ctx *ctx = arg;
 	struct ingest_backlog *b = calloc(1, sizeof(*b));
-	if (!b || !(b->topic = strdup(topic)) || !(b->payload = strdup(payload))) {
+	if (!b || !(b->topic = strdup(topic)) || !(b->payload = strdup(payload)) ||
+	    !(b->broker = strdup(broker))) {
 		ingest_backlog_free(b);
 		ctx->nomem = true;
 		return false;

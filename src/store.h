@@ -129,9 +129,12 @@ ga_err store_count(struct store *s, int64_t *accepted, int64_t *rejected, int64_
  * the broker has acknowledged it, so a crash between the commit and the
  * receipt leaving re-sends it at the next start instead of losing it. */
 
-/* Inside a transaction. *id identifies it for store_outbox_delete. */
-ga_err store_outbox_put(struct store *s, const char *topic, const char *payload, int64_t created_ms,
-			int64_t *id);
+/* Inside a transaction. broker: the canonical url of the broker the report
+ * came in on (config_broker), where the station listens for its receipt;
+ * "" in rows from before several brokers (any broker). *id identifies it
+ * for store_outbox_delete. */
+ga_err store_outbox_put(struct store *s, const char *broker, const char *topic, const char *payload,
+			int64_t created_ms, int64_t *id);
 /* Inside a transaction; an id already gone is not an error. */
 ga_err store_outbox_delete(struct store *s, int64_t id);
 /* Deletes ids first..last, all acknowledged (one statement for a run of
@@ -139,7 +142,8 @@ ga_err store_outbox_delete(struct store *s, int64_t id);
 ga_err store_outbox_delete_range(struct store *s, int64_t first, int64_t last);
 /* Calls cb for each stored receipt, oldest first; cb returns false to
  * stop. Outside a transaction. */
-typedef bool (*store_outbox_cb)(int64_t id, const char *topic, const char *payload, void *arg);
+typedef bool (*store_outbox_cb)(int64_t id, const char *broker, const char *topic,
+				const char *payload, void *arg);
 ga_err store_outbox_each(struct store *s, store_outbox_cb cb, void *arg);
 
 /* --- incidents ----------------------------------------------------- */
@@ -566,24 +570,28 @@ struct store_timeliness_row {
 typedef bool (*store_timeliness_cb)(const struct store_timeliness_row *row, void *arg);
 ga_err store_timeliness_each(struct store *s, int64_t since_ms, store_timeliness_cb cb, void *arg);
 
-/* === MQTT sessions at the broker (migration 8; store_mqtt.c) ========
- * The persistent sessions geoalert has made, by client id, and the
+/* === MQTT sessions at the brokers (migration 8; store_mqtt.c) =======
+ * The persistent sessions geoalert has made, by broker and client id
+ * (one client id has a session on each broker of [mqtt] url), and the
  * filter each subscribed to (ingest_connect.c retires the ones no
- * longer in use). client_id "*": an older database that did not record
- * them. */
+ * longer in use). broker: a canonical url (config_broker); "" in rows
+ * from before several brokers: the first broker of [mqtt] url then.
+ * client_id "*": an older database that did not record them. */
 #define STORE_CLIENT_ID_MAX 160
 #define STORE_TOPIC_MAX 256
+#define STORE_BROKER_MAX 160
 
-typedef bool (*store_mqtt_session_cb)(const char *client_id, const char *topic, void *arg);
+typedef bool (*store_mqtt_session_cb)(const char *broker, const char *client_id, const char *topic,
+				      void *arg);
 /* Every recorded session of instance ("" on SQLite, [cluster] instance
- * on PostgreSQL), by client id; cb returns false to stop. */
+ * on PostgreSQL), by broker and client id; cb returns false to stop. */
 ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt_session_cb cb,
 			       void *arg);
-/* Records a session of instance (or its new filter). */
-ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *client_id,
-			      const char *topic);
+/* Records a session of instance at broker (or its new filter). */
+ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *broker,
+			      const char *client_id, const char *topic);
 /* Forgets a session the broker no longer has. */
-ga_err store_mqtt_session_delete(struct store *s, const char *client_id);
+ga_err store_mqtt_session_delete(struct store *s, const char *broker, const char *client_id);
 
 /*
  * Several instances on one database (spec §10; store_cluster.c). Each

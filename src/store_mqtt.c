@@ -9,7 +9,7 @@ ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt
 			       void *arg)
 {
 	struct db_stmt *st = s->stmt[STMT_MQTT_SESSION_EACH];
-	char client_id[STORE_CLIENT_ID_MAX], topic[STORE_TOPIC_MAX];
+	char client_id[STORE_CLIENT_ID_MAX], topic[STORE_TOPIC_MAX], broker[STORE_BROKER_MAX];
 	ga_err e;
 	int rc;
 
@@ -21,7 +21,8 @@ ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt
 			break;
 		store_column_copy(st, 0, client_id, sizeof(client_id));
 		store_column_copy(st, 1, topic, sizeof(topic));
-		if (!cb(client_id, topic, arg))
+		store_column_copy(st, 2, broker, sizeof(broker));
+		if (!cb(broker, client_id, topic, arg))
 			break;
 	}
 	if (rc != DB_ROW && rc != DB_DONE)
@@ -30,8 +31,8 @@ ga_err store_mqtt_session_each(struct store *s, const char *instance, store_mqtt
 	return e;
 }
 
-ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *client_id,
-			      const char *topic)
+ga_err store_mqtt_session_put(struct store *s, const char *instance, const char *broker,
+			      const char *client_id, const char *topic)
 {
 	struct db_stmt *st = s->stmt[STMT_MQTT_SESSION_PUT];
 	int rc = db_bind_text(st, 1, client_id, -1);
@@ -39,12 +40,16 @@ ga_err store_mqtt_session_put(struct store *s, const char *instance, const char 
 		rc = db_bind_text(st, 2, topic, -1);
 	if (rc == DB_OK)
 		rc = db_bind_text(st, 3, instance, -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 4, broker, -1);
 	return store_run_changes(s, st, rc, NULL, "mqtt session put");
 }
 
-ga_err store_mqtt_session_delete(struct store *s, const char *client_id)
+ga_err store_mqtt_session_delete(struct store *s, const char *broker, const char *client_id)
 {
 	struct db_stmt *st = s->stmt[STMT_MQTT_SESSION_DELETE];
-	return store_run_changes(s, st, db_bind_text(st, 1, client_id, -1), NULL,
-				 "mqtt session delete");
+	int rc = db_bind_text(st, 1, client_id, -1);
+	if (rc == DB_OK)
+		rc = db_bind_text(st, 2, broker, -1);
+	return store_run_changes(s, st, rc, NULL, "mqtt session delete");
 }

@@ -2,8 +2,8 @@
 #include "store.h"
 #include "store_internal.h"
 
-ga_err store_outbox_put(struct store *s, const char *topic, const char *payload, int64_t created_ms,
-			int64_t *id)
+ga_err store_outbox_put(struct store *s, const char *broker, const char *topic, const char *payload,
+			int64_t created_ms, int64_t *id)
 {
 	struct db_stmt *st = s->stmt[STMT_OUTBOX_PUT];
 	ga_err e;
@@ -14,6 +14,7 @@ ga_err store_outbox_put(struct store *s, const char *topic, const char *payload,
 	STORE_BIND(rc, db_bind_text(st, 1, topic, -1));
 	STORE_BIND(rc, db_bind_text(st, 2, payload, -1));
 	STORE_BIND(rc, db_bind_int64(st, 3, created_ms));
+	STORE_BIND(rc, db_bind_text(st, 4, broker, -1));
 	return store_run_insert(s, st, rc, id, "outbox put");
 }
 
@@ -46,9 +47,10 @@ ga_err store_outbox_each(struct store *s, store_outbox_cb cb, void *arg)
 	while ((rc = db_step(st)) == DB_ROW) {
 		const char *topic = db_column_text(st, 1);
 		const char *payload = db_column_text(st, 2);
+		const char *broker = db_column_text(st, 3);
 		if (!topic || !payload)
 			continue;
-		if (!cb(db_column_int64(st, 0), topic, payload, arg))
+		if (!cb(db_column_int64(st, 0), broker ? broker : "", topic, payload, arg))
 			break;
 	}
 	if (rc != DB_ROW && rc != DB_DONE)

@@ -448,6 +448,27 @@ const char *const store_migrations[] = {
     "CREATE TABLE IF NOT EXISTS device_incidents ("
     " station_id TEXT PRIMARY KEY NOT NULL,"
     " incident_id TEXT NOT NULL REFERENCES incidents (id)) WITHOUT ROWID;",
+
+    /* Several brokers (spec §10, [mqtt] url with more than one): a client
+     * id has a session on each broker, so a session is known by its
+     * broker and client id; and a receipt waiting in the outbox goes out
+     * on the broker its report came in on, where the station listens.
+     * broker is the canonical url (config_broker); '' in the rows from
+     * before: the first broker of [mqtt] url for a session, any broker
+     * for a receipt. SQLite cannot change a primary key: the table is
+     * made again, broker last as PostgreSQL's ADD COLUMN puts it (store
+     * copy matches columns by name either way). */
+    "CREATE TABLE mqtt_sessions_brokers ("
+    " client_id TEXT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " instance TEXT NOT NULL DEFAULT '',"
+    " broker TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (broker, client_id));"
+    "INSERT INTO mqtt_sessions_brokers (client_id, topic, instance, broker)"
+    " SELECT client_id, topic, instance, '' FROM mqtt_sessions;"
+    "DROP TABLE mqtt_sessions;"
+    "ALTER TABLE mqtt_sessions_brokers RENAME TO mqtt_sessions;"
+    "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -521,11 +542,11 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
 	" SET observed_ms = excluded.observed_ms, value = excluded.value"
 	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
-    [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms) VALUES (?1, ?2, ?3)"
-			" RETURNING id",
+    [STMT_OUTBOX_PUT] = "INSERT INTO outbox (topic, payload, created_ms, broker)"
+			" VALUES (?1, ?2, ?3, ?4) RETURNING id",
     /* A run of acknowledged receipts: ids ?1 to ?2. */
     [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
-    [STMT_OUTBOX_ALL] = "SELECT id, topic, payload FROM outbox ORDER BY id",
+    [STMT_OUTBOX_ALL] = "SELECT id, topic, payload, broker FROM outbox ORDER BY id",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",
 
@@ -674,13 +695,15 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_NOTICE_RECOVER] = "UPDATE notices SET next_attempt_ms = CASE WHEN next_attempt_ms"
 			    " < ?1 THEN next_attempt_ms ELSE ?1 END WHERE state = 'pending'",
 
-    [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic FROM mqtt_sessions WHERE instance = ?1"
-			       " ORDER BY client_id",
-    [STMT_MQTT_SESSION_PUT] = "INSERT INTO mqtt_sessions (client_id, topic, instance)"
-			      " VALUES (?1, ?2, ?3)"
-			      " ON CONFLICT (client_id) DO UPDATE SET topic = excluded.topic,"
-			      " instance = excluded.instance",
-    [STMT_MQTT_SESSION_DELETE] = "DELETE FROM mqtt_sessions WHERE client_id = ?1",
+    [STMT_MQTT_SESSION_EACH] = "SELECT client_id, topic, broker FROM mqtt_sessions"
+			       " WHERE instance = ?1 ORDER BY broker, client_id",
+    [STMT_MQTT_SESSION_PUT] =
+	"INSERT INTO mqtt_sessions (client_id, topic, instance, broker)"
+	" VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (broker, client_id) DO UPDATE SET topic = excluded.topic,"
+	" instance = excluded.instance",
+    [STMT_MQTT_SESSION_DELETE] = "DELETE FROM mqtt_sessions WHERE client_id = ?1"
+				 " AND broker = ?2",
     [STMT_DRAFT_EDITS_PUT] = "INSERT INTO alert_draft_edits (draft_id, edits, carried, changed)"
 			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (draft_id) DO UPDATE"
 			     " SET edits = excluded.edits, carried = excluded.carried,"

@@ -394,6 +394,13 @@ const char *const store_migrations_pg[] = {
     "CREATE TABLE IF NOT EXISTS device_incidents ("
     " station_id TEXT PRIMARY KEY NOT NULL,"
     " incident_id TEXT NOT NULL REFERENCES incidents (id));",
+
+    /* Several brokers: as store_sql.c's; PostgreSQL changes the primary
+     * key in place. */
+    "ALTER TABLE mqtt_sessions ADD COLUMN broker TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE mqtt_sessions DROP CONSTRAINT mqtt_sessions_pkey;"
+    "ALTER TABLE mqtt_sessions ADD PRIMARY KEY (broker, client_id);"
+    "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations_pg =

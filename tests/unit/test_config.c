@@ -280,6 +280,96 @@ static void test_cluster(void **state)
 	assert_int_equal(c.cluster.takeover_after_s, 30);
 }
 
+/* [mqtt] url: one or more brokers separated by blanks (spec §10), each
+ * checked at load with the file and line of the key; canonical urls with
+ * the port written out. */
+static void test_brokers(void **state)
+{
+	struct config c;
+	const char *err;
+
+	/* The default and a single URL: one broker. */
+	err = load("[store]\npath = var/x.db\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.nbrokers, 1);
+	assert_string_equal(c.mqtt.brokers[0].url, "mqtt://127.0.0.1:1883");
+	err = load("[mqtt]\nurl = mqtts://mq.example.org\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.nbrokers, 1);
+	assert_string_equal(c.mqtt.brokers[0].host, "mq.example.org");
+	assert_int_equal(c.mqtt.brokers[0].port, 8883);
+	assert_true(c.mqtt.brokers[0].tls);
+	assert_string_equal(c.mqtt.brokers[0].url, "mqtts://mq.example.org:8883");
+
+	/* Two, blanks and tabs between them, the spec's example. */
+	err = load("[mqtt]\nurl =  mqtt://mq1:1883 \t mqtts://mq2:8884   ; two brokers\n", &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.nbrokers, 2);
+	assert_string_equal(c.mqtt.brokers[0].url, "mqtt://mq1:1883");
+	assert_false(c.mqtt.brokers[0].tls);
+	assert_string_equal(c.mqtt.brokers[1].url, "mqtts://mq2:8884");
+	assert_int_equal(c.mqtt.brokers[1].port, 8884);
+	assert_true(c.mqtt.brokers[1].tls);
+
+	/* At the cap, and one past it. */
+	char text[512], line[400] = "";
+	for (int i = 0; i < CONFIG_BROKERS_MAX; i++) {
+		size_t n = strlen(line);
+		snprintf(line + n, sizeof(line) - n, "mqtt://b:%d ", 2000 + i);
+	}
+	snprintf(text, sizeof(text), "[mqtt]\nurl = %s\n", line);
+	err = load(text, &c);
+	assert_string_equal(err, "");
+	assert_int_equal(c.mqtt.nbrokers, CONFIG_BROKERS_MAX);
+	assert_string_equal(c.mqtt.brokers[CONFIG_BROKERS_MAX - 1].url, "mqtt://b:2007");
+	snprintf(text, sizeof(text), "[mqtt]\n\nurl = %s mqtt://b:3000\n", line);
+	err = load(text, &c);
+	assert_non_null(strstr(err, "t.ini:3:"));
+	assert_non_null(strstr(err, "more than 8 brokers"));
+
+	/* Each URL is checked, and the error names it and the line. */
+	static const struct {
+		const char *url, *says;
+	} bad[] = {
+	    {"mqtt://mq1:1883 http://mq2:1883", "\"http://mq2:1883\""},
+	    {"mqtt://mq1:1883 mqtt://mq2:0", "\"mqtt://mq2:0\""},
+	    {"mqtt://mq1:1883 mqtt://mq2:65536", "\"mqtt://mq2:65536\""},
+	    {"mqtt://mq1:1883 mqtt://mq2:18x3", "\"mqtt://mq2:18x3\""},
+	    {"mqtt://mq1:1883 mqtt://mq2:", "\"mqtt://mq2:\""},
+	    {"mqtt:// mqtt://mq2", "\"mqtt://\""},
+	    {"mqtt://user@mq1", "\"mqtt://user@mq1\""},
+	    {"mqtt://mq1/path", "\"mqtt://mq1/path\""},
+	    {"mqtt://mq1,mqtt://mq2", "\"mqtt://mq1,mqtt://mq2\""},
+	    {"mqtt://mq1:1883 mqtt://mq1", "mqtt://mq1:1883 given twice"},
+	    {"mqtts://mq1:1883 mqtt://mq1:1883", "mqtt://mq1:1883 given twice"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[mqtt]\nclient_id = g\nurl = %s\n", bad[i].url);
+		err = load(text, &c);
+		if (!strstr(err, "t.ini:3:") || !strstr(err, bad[i].says))
+			fail_msg("%s: %s", bad[i].url, err);
+	}
+	/* Blanks only: no broker. */
+	err = load("[mqtt]\nurl = \"\"\n", &c);
+	assert_true(err[0] != '\0');
+	err = load("[mqtt]\nurl = \t\n", &c);
+	assert_true(err[0] != '\0');
+
+	/* The parser on its own: a host at its cap, and one past it. */
+	struct config_broker b[CONFIG_BROKERS_MAX];
+	char url[CONFIG_BROKER_HOST_MAX + 32], msg[256];
+	int n = -1;
+	memset(url, 0, sizeof(url));
+	memcpy(url, "mqtt://", 7);
+	memset(url + 7, 'h', CONFIG_BROKER_HOST_MAX - 1);
+	assert_int_equal(config_parse_brokers(url, b, &n, msg, sizeof(msg)), GA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(strlen(b[0].host), CONFIG_BROKER_HOST_MAX - 1);
+	url[7 + CONFIG_BROKER_HOST_MAX - 1] = 'h';
+	assert_int_equal(config_parse_brokers(url, b, &n, msg, sizeof(msg)), GA_ERR_CONFIG);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -290,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_error),    cmocka_unit_test(test_string_caps),
 	    cmocka_unit_test(test_helmert),	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_secret),	    cmocka_unit_test(test_cluster),
+	    cmocka_unit_test(test_brokers),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[600];

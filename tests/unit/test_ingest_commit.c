@@ -103,9 +103,10 @@ static ga_err run(struct fixture *f, struct ingest_writer_item *it)
 	return e;
 }
 
-static bool count(int64_t id, const char *topic, const char *payload, void *arg)
+static bool count(int64_t id, const char *broker, const char *topic, const char *payload, void *arg)
 {
 	(void)id;
+	(void)broker;
 	(void)topic;
 	(void)payload;
 	(*(int64_t *)arg)++;

@@ -40,15 +40,17 @@ static struct ingest_plan *plan(struct fixture *f, int sessions)
 }
 
 struct rows {
+	char brokers[80][STORE_BROKER_MAX];
 	char ids[80][STORE_CLIENT_ID_MAX];
 	char topics[80][STORE_TOPIC_MAX];
 	int n;
 };
 
-static bool collect(const char *client_id, const char *topic, void *arg)
+static bool collect(const char *broker, const char *client_id, const char *topic, void *arg)
 {
 	struct rows *r = arg;
 	assert_true(r->n < 80);
+	snprintf(r->brokers[r->n], sizeof(r->brokers[r->n]), "%s", broker);
 	snprintf(r->ids[r->n], sizeof(r->ids[r->n]), "%s", client_id);
 	snprintf(r->topics[r->n], sizeof(r->topics[r->n]), "%s", topic);
 	r->n++;
@@ -76,6 +78,7 @@ static void test_records_and_retires(void **state)
 	assert_int_equal(r.n, 4);
 	assert_string_equal(r.ids[0], "ga-0");
 	assert_string_equal(r.ids[3], "ga-3");
+	assert_string_equal(r.brokers[0], "mqtt://127.0.0.1:1883");
 	assert_string_equal(r.topics[0], "$share/geoalert/geohazard/v1/reports/+");
 
 	/* Fewer sessions: the two beyond are retired, with their filter;
@@ -86,7 +89,8 @@ static void test_records_and_retires(void **state)
 	assert_string_equal(p->retire[1].client_id, "ga-3");
 	assert_string_equal(p->retire[1].topic, "$share/geoalert/geohazard/v1/reports/+");
 	ingest_plan_free(p);
-	assert_int_equal(store_mqtt_session_delete(f->st.s, "ga-2"), GA_OK);
+	assert_int_equal(store_mqtt_session_delete(f->st.s, "mqtt://127.0.0.1:1883", "ga-2"),
+			 GA_OK);
 
 	/* Another share_group and client_id: the old sessions are retired,
 	 * a session of this run that had another filter drops it. */
@@ -122,7 +126,7 @@ static void test_legacy_database(void **state)
 	struct fixture *f = *state;
 	struct rows r;
 
-	assert_int_equal(store_mqtt_session_put(f->st.s, "", "*", ""), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "", "*", ""), GA_OK);
 	struct ingest_plan *p = plan(f, 3);
 	assert_int_equal(p->nretire, CONFIG_SESSIONS_MAX - 3);
 	assert_string_equal(p->retire[0].client_id, "ga-10"); /* by client id */
@@ -135,11 +139,71 @@ static void test_legacy_database(void **state)
 		assert_string_not_equal(r.ids[i], "*");
 }
 
+/* Several brokers (spec §10): every session of this run on each broker,
+ * recorded with the broker's url; the rows from before several brokers
+ * (broker "") are the first broker's; a session left at a broker is
+ * retired at that broker; one at a broker no longer in [mqtt] url is
+ * left alone. */
+static void test_brokers(void **state)
+{
+	struct fixture *f = *state;
+	struct rows r;
+	char msg[256];
+
+	/* A database of one broker's time: two sessions, broker "". */
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "", "ga-0", "$share/old/x/+"), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "", "ga-1", "$share/old/x/+"), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "", "ga-2", "$share/old/x/+"), GA_OK);
+	assert_int_equal(store_mqtt_session_put(f->st.s, "", "mqtt://gone:1883", "ga-0", "t"),
+			 GA_OK);
+	assert_int_equal(config_parse_brokers("mqtt://mq1:1883 mqtt://mq2", f->cfg.mqtt.brokers,
+					      &f->cfg.mqtt.nbrokers, msg, sizeof(msg)),
+			 GA_OK);
+	struct ingest_plan *p = plan(f, 2);
+	assert_int_equal(p->nbrokers, 2);
+	/* ga-2 of the old rows: on the first broker, retired there. */
+	assert_int_equal(p->nretire, 1);
+	assert_string_equal(p->retire[0].client_id, "ga-2");
+	assert_string_equal(p->retire[0].broker, "");
+	assert_int_equal(p->retire[0].bi, 0);
+	/* The old filter of ga-0 and ga-1 is the first broker's to drop. */
+	assert_string_equal(p->old_topic[0], "$share/old/x/+");
+	assert_string_equal(p->old_topic[1], "$share/old/x/+");
+	assert_string_equal(p->old_topic[2], "");
+	assert_string_equal(p->old_topic[3], "");
+	ingest_plan_free(p);
+	rows(f, &r);
+	/* "" ga-2 (to retire), gone's ga-0 (left), and two on each broker;
+	 * ordered by broker, then client id. */
+	assert_int_equal(r.n, 6);
+	assert_string_equal(r.brokers[0], "");
+	assert_string_equal(r.ids[0], "ga-2");
+	assert_string_equal(r.brokers[1], "mqtt://gone:1883");
+	assert_string_equal(r.brokers[2], "mqtt://mq1:1883");
+	assert_string_equal(r.ids[2], "ga-0");
+	assert_string_equal(r.ids[3], "ga-1");
+	assert_string_equal(r.brokers[4], "mqtt://mq2:1883");
+	assert_string_equal(r.ids[5], "ga-1");
+
+	/* One session fewer: ga-1 is retired on each broker, at its own. */
+	assert_int_equal(store_mqtt_session_delete(f->st.s, "", "ga-2"), GA_OK);
+	p = plan(f, 1);
+	assert_int_equal(p->nretire, 2);
+	assert_string_equal(p->retire[0].client_id, "ga-1");
+	assert_string_equal(p->retire[0].broker, "mqtt://mq1:1883");
+	assert_int_equal(p->retire[0].bi, 0);
+	assert_string_equal(p->retire[1].client_id, "ga-1");
+	assert_string_equal(p->retire[1].broker, "mqtt://mq2:1883");
+	assert_int_equal(p->retire[1].bi, 1);
+	ingest_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_records_and_retires, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_legacy_database, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_brokers, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

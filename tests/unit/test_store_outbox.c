@@ -25,13 +25,16 @@ struct seen {
 	int n;
 	int64_t ids[8];
 	char payload[8][64];
+	char broker[8][64];
 };
 
-static bool collect(int64_t id, const char *topic, const char *payload, void *arg)
+static bool collect(int64_t id, const char *broker, const char *topic, const char *payload,
+		    void *arg)
 {
 	struct seen *s = arg;
 	assert_string_equal(topic, "geohazard/v1/receipts/S1");
 	s->ids[s->n] = id;
+	snprintf(s->broker[s->n], sizeof(s->broker[0]), "%s", broker);
 	snprintf(s->payload[s->n], sizeof(s->payload[0]), "%s", payload);
 	s->n++;
 	return s->n < 8;
@@ -43,17 +46,20 @@ static void test_outbox_lifecycle(void **state)
 	struct store *s = stest_open(f->db.path, 0);
 	int64_t a, b, c;
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":1}", 1, &a),
-			 GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":2}", 2, &b),
-			 GA_OK);
+	assert_int_equal(
+	    store_outbox_put(s, "mqtt://mq1:1883", "geohazard/v1/receipts/S1", "{\"n\":1}", 1, &a),
+	    GA_OK);
+	assert_int_equal(
+	    store_outbox_put(s, "mqtt://mq2:1883", "geohazard/v1/receipts/S1", "{\"n\":2}", 2, &b),
+	    GA_OK);
 	assert_int_equal(store_commit(s), GA_OK);
 	assert_true(b > a);
 
 	/* a rolled-back receipt is not kept */
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", "{\"n\":3}", 3, &c),
-			 GA_OK);
+	assert_int_equal(
+	    store_outbox_put(s, "mqtt://mq1:1883", "geohazard/v1/receipts/S1", "{\"n\":3}", 3, &c),
+	    GA_OK);
 	assert_int_equal(store_rollback(s), GA_OK);
 
 	/* acknowledged: gone; deleting twice is fine */
@@ -70,6 +76,8 @@ static void test_outbox_lifecycle(void **state)
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(seen.ids[0], b);
 	assert_string_equal(seen.payload[0], "{\"n\":2}");
+	/* the broker its report came in on: the receipt goes there again */
+	assert_string_equal(seen.broker[0], "mqtt://mq2:1883");
 	store_close(s);
 }
 
@@ -84,7 +92,8 @@ static void test_outbox_delete_range(void **state)
 	for (int i = 0; i < 6; i++) {
 		char body[16];
 		snprintf(body, sizeof(body), "{\"n\":%d}", i);
-		assert_int_equal(store_outbox_put(s, "geohazard/v1/receipts/S1", body, i, &id[i]),
+		assert_int_equal(store_outbox_put(s, "mqtt://mq1:1883", "geohazard/v1/receipts/S1",
+						  body, i, &id[i]),
 				 GA_OK);
 		if (i > 0)
 			assert_int_equal(id[i], id[i - 1] + 1);
