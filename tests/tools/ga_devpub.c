@@ -251,11 +251,13 @@ out:
  * JSON line. */
 static int sizes(void)
 {
-	printf("{\"device_window\":%zu,\"device_window_bucket\":%zu,\"buckets\":%d,"
-	       "\"slots\":%d,\"device_judge_rule_state\":%zu,\"device_point\":%zu}\n",
+	printf("{\"device_window\":%zu,\"device_window_bucket\":%zu,\"device_window_count\":%zu,"
+	       "\"buckets\":%d,\"slots\":%d,\"device_judge_rule_state\":%zu,\"device\":%zu,"
+	       "\"device_rule\":%zu}\n",
 	       sizeof(struct device_window), sizeof(struct device_window_bucket),
-	       DEVICE_WINDOW_BUCKETS, DEVICE_WINDOW_SLOTS, sizeof(struct device_judge_rule_state),
-	       sizeof(struct device_point));
+	       sizeof(struct device_window_count), DEVICE_WINDOW_BUCKETS, DEVICE_WINDOW_SLOTS,
+	       sizeof(struct device_judge_rule_state), sizeof(struct device),
+	       sizeof(struct device_rule));
 	return 0;
 }
 
