@@ -41,6 +41,7 @@
 #                     default, 20, as deploy/mosquitto/mosquitto.conf): it
 #                     caps the publisher's and each geoalert session's
 #                     QoS 1 messages in flight
+#   GA_BENCH_SESSIONS geoalert's [mqtt] sessions       (the config default, 4)
 #   GA_BENCH_KEEP=1   keep the temp dir (logs, database)
 #   GA_BENCH_PERF=F   `perf record -g` geoalert during (a) into file F
 set -euo pipefail
@@ -101,7 +102,8 @@ PIDS+=("$!")
 wait_port "$HOOK_PORT" 10
 
 write_config() { # [DEVICES_FILE]
-	bench_config "bench-dev-$$" "$WORK/stations.geojson" <<EOF
+	bench_config "bench-dev-$$" "$WORK/stations.geojson" \
+		"${GA_BENCH_SESSIONS:+sessions = $GA_BENCH_SESSIONS}" <<EOF
 [notify]
 officers_url = http://127.0.0.1:$HOOK_PORT/officers
 ${1:+[devices]
@@ -284,11 +286,13 @@ PER_CH_FILL=$(calc "($RSS_C2 - $RSS_C1) * 1024 / $NDEV")
 US_B=$(calc "$CPU_B * 1000000 / $SENT_B")
 SIZES=$("$DEVPUB" --sizes)
 printf '\n'
-printf 'build %s, %s cores, load average start %s, broker max_inflight_messages %s\n' "$BUILD_TYPE" "$(nproc)" "$LOAD_START" "${GA_BENCH_INFLIGHT:-20 (default)}"
+printf 'build %s, %s cores, load average start %s, broker max_inflight_messages %s, %s sessions\n' \
+	"$BUILD_TYPE" "$(nproc)" "$LOAD_START" "${GA_BENCH_INFLIGHT:-20 (default)}" "${GA_BENCH_SESSIONS:-4 (default)}"
 printf '(a0) mosquitto_sub -q 1:   %8.0f frames/s (publisher alone %.0f/s; broker %.1f µs, sub %.1f µs, publisher %.1f µs a frame; load %s)\n' \
 	"$RATE_A0" "$PUB_RATE_A0" "$BROKER_US_A0" "$SUB_US_A0" "$PUB_US_A0" "$LOAD_A0"
 printf '(a)  geoalert capacity:    %8.0f frames/s (steady 20-80 %%: %.0f/s) = %.2f of (a0); CPU %.1f µs a frame; broker %.1f µs, publisher %.1f µs a frame; load %s\n' \
 	"$RATE_A" "$RATE_A_STEADY" "$(calc "$RATE_A / $RATE_A0")" "$US_A" "$BROKER_US_A" "$PUB_US_A" "$LOAD_A"
+# shellcheck disable=SC2153 # RATE_B is set by jset
 printf '(b)  fleet pace %s s:      %8.0f frames/s sent (%s; late at worst %s ms): geoalert CPU %.1f %% of a core (%.1f µs a frame), broker %.1f %%, publisher %.1f %%; RSS %s KiB (peak %s); load %s\n' \
 	"$MIX_S" "$RATE_B" "$SENT_B" "$LATE_B" "$SHARE_B" "$US_B" "$(calc "$BROKER_CPU_B / $ELAPSED_B * 100")" \
 	"$(calc "$PUB_CPU_B / $ELAPSED_B * 100")" "$RSS_B" "$HWM_B" "$LOAD_B"
@@ -299,8 +303,8 @@ printf '(d)  %s level changes: publish -> change row p50 %s / p99 %s / max %s ms
 	"$NCHG" "$ST50" "$ST99" "$STMAX" "$NO50" "$NO99" "$NOMAX"
 printf 'targets: >= 20000 frames/s %s; <= 1 KiB a channel %s; p99 <= 100 ms (webhook) %s\n' \
 	"$(yesno "$RATE_A >= 20000")" "$(yesno "$PER_CH_C2 <= 1024")" "$(yesno "$NO99 <= 100")"
-printf '{"build":"%s","inflight":"%s","load_start":"%s","n":%s,"devices":%s,"rate_a0":%.1f,"rate_a":%.1f,"rate_a_steady":%s,"ratio_a":%.3f,"cpu_us_a":%.2f,"broker_us_a0":%.2f,"broker_us_a":%.2f,"pub_us_a0":%.2f,"load_a0":"%s","load_a":"%s","mix_s":%s,"sent_b":%s,"cpu_share_b":%.2f,"cpu_us_b":%.2f,"rss_b_kib":%s,"hwm_b_kib":%s,"load_b":"%s","rss_c0_kib":%s,"rss_c1_kib":%s,"rss_c2_kib":%s,"per_channel_c1":%.1f,"per_channel_c2":%.1f,"per_channel_fill":%.1f,"sizes":%s,"start_s":%.2f,"changes":%s,"store_ms":{"p50":%s,"p99":%s,"max":%s},"notice_ms":{"p50":%s,"p99":%s,"max":%s}}\n' \
-	"$BUILD_TYPE" "${GA_BENCH_INFLIGHT:-20}" "$LOAD_START" "$N" "$NDEV" "$RATE_A0" "$RATE_A" "$RATE_A_STEADY" "$(calc "$RATE_A / $RATE_A0")" "$US_A" \
+printf '{"build":"%s","inflight":"%s","sessions":"%s","load_start":"%s","n":%s,"devices":%s,"rate_a0":%.1f,"rate_a":%.1f,"rate_a_steady":%s,"ratio_a":%.3f,"cpu_us_a":%.2f,"broker_us_a0":%.2f,"broker_us_a":%.2f,"pub_us_a0":%.2f,"load_a0":"%s","load_a":"%s","mix_s":%s,"sent_b":%s,"cpu_share_b":%.2f,"cpu_us_b":%.2f,"rss_b_kib":%s,"hwm_b_kib":%s,"load_b":"%s","rss_c0_kib":%s,"rss_c1_kib":%s,"rss_c2_kib":%s,"per_channel_c1":%.1f,"per_channel_c2":%.1f,"per_channel_fill":%.1f,"sizes":%s,"start_s":%.2f,"changes":%s,"store_ms":{"p50":%s,"p99":%s,"max":%s},"notice_ms":{"p50":%s,"p99":%s,"max":%s}}\n' \
+	"$BUILD_TYPE" "${GA_BENCH_INFLIGHT:-20}" "${GA_BENCH_SESSIONS:-4}" "$LOAD_START" "$N" "$NDEV" "$RATE_A0" "$RATE_A" "$RATE_A_STEADY" "$(calc "$RATE_A / $RATE_A0")" "$US_A" \
 	"$BROKER_US_A0" "$BROKER_US_A" "$PUB_US_A0" "$LOAD_A0" "$LOAD_A" "$MIX_S" "$SENT_B" "$SHARE_B" "$US_B" "$RSS_B" "$HWM_B" \
 	"$LOAD_B" "$RSS_C0" "$RSS_C1" "$RSS_C2" "$PER_CH_C1" "$PER_CH_C2" "$PER_CH_FILL" "$SIZES" "$START_S" "$NCHG" \
 	"$ST50" "$ST99" "$STMAX" "$NO50" "$NO99" "$NOMAX"
