@@ -42,6 +42,7 @@
 #                     caps the publisher's and each geoalert session's
 #                     QoS 1 messages in flight
 #   GA_BENCH_SESSIONS geoalert's [mqtt] sessions       (the config default, 4)
+#   GA_BENCH_POLL     /metrics polls a second during (a)  (4)
 #   GA_BENCH_KEEP=1   keep the temp dir (logs, database)
 #   GA_BENCH_PERF=F   `perf record -g` geoalert during (a) into file F
 set -euo pipefail
@@ -55,11 +56,13 @@ SLOW=${GA_BENCH_SLOW:-100000}
 FAST=${GA_BENCH_FAST:-2000}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/rel}
 TIMEOUT=600 # seconds, for any one step
+# /metrics polls a second while (a) runs (each reads the store's statistics)
+GA_POLL_PER_S=${GA_BENCH_POLL:-4}
 BENCH_LOGS=('*.json' ga/geoalert.log broker/mosquitto.log webhook.err)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$ROOT/tests/bench/lib.sh"
 
-bench_posint "$N" "$WINDOW" "$MIX_S" "$CROSS" "$SLOW" "$FAST"
+bench_posint "$N" "$WINDOW" "$MIX_S" "$CROSS" "$SLOW" "$FAST" "$GA_POLL_PER_S"
 ((CROSS * 10 <= SLOW)) || { echo "$ME: GA_BENCH_CROSS * 10 must not pass GA_BENCH_SLOW" >&2; exit 2; }
 
 [[ -f $BUILD/CMakeCache.txt ]] ||
@@ -177,12 +180,12 @@ timeout "$TIMEOUT" "$DEVPUB" --flood --port "$MQTT_PORT" --count "$N" --window "
 PUBPID=$!
 PIDS+=("$PUBPID")
 : >"$WORK/a.samples"
-for ((i = 0; i < TIMEOUT * 4; i++)); do
+for ((i = 0; i < TIMEOUT * GA_POLL_PER_S; i++)); do
 	n=$(frames stored)
 	echo "$(now) $n" >>"$WORK/a.samples"
 	((n >= N)) && break
 	kill -0 "$GAPID" 2>/dev/null || fail "geoalert exited"
-	sleep 0.25
+	sleep "$(calc "1 / $GA_POLL_PER_S")"
 done
 t1=$(now)
 CPU_A=$(cpu_since "$GAPID" "$c0")
