@@ -4,9 +4,42 @@
 #include <math.h>
 #include <string.h>
 
+/* the packing of struct device_window_count */
+#define DW_TAU_MAX ((uint64_t)DEVICE_WINDOW_BUCKET_S - 1)
+_Static_assert(DEVICE_WINDOW_BUCKET_MAX <= UINT16_MAX, "n is 16 bits");
+_Static_assert(DW_TAU_MAX < 4096, "τ is 12 bits");
+_Static_assert(DEVICE_WINDOW_BUCKET_MAX *DW_TAU_MAX <= ((uint64_t)1 << 28) - 1, "Στ is 28 bits");
+_Static_assert(DEVICE_WINDOW_BUCKET_MAX *DW_TAU_MAX *DW_TAU_MAX <= ((uint64_t)1 << 40) - 1,
+	       "Σττ is 40 bits");
+
 static size_t device_window_idx(int64_t n, int64_t mod)
 {
 	return (size_t)(((n % mod) + mod) % mod);
+}
+
+/* The packed sums of struct device_window_count. */
+static uint32_t device_window_tau(const struct device_window_count *c)
+{
+	return c->tau_tt & 0xfffu;
+}
+
+static uint32_t device_window_t(const struct device_window_count *c)
+{
+	return c->t_tt & 0xfffffffu;
+}
+
+static uint64_t device_window_tt(const struct device_window_count *c)
+{
+	return (uint64_t)c->tt_lo | (uint64_t)(c->t_tt >> 28) << 32 |
+	       (uint64_t)(c->tau_tt >> 12) << 36;
+}
+
+static void device_window_count_set(struct device_window_count *c, uint32_t tau, uint32_t t,
+				    uint64_t tt)
+{
+	c->tt_lo = (uint32_t)tt;
+	c->t_tt = t | (uint32_t)((tt >> 32) & 0xfu) << 28;
+	c->tau_tt = (uint16_t)(tau | ((tt >> 36) & 0xfu) << 12);
 }
 
 void device_window_init(struct device_window *w)
@@ -21,12 +54,16 @@ static void device_window_advance(struct device_window *w, int32_t hour, int32_t
 {
 	if (hour > w->hour) {
 		int64_t k = (int64_t)hour - w->hour;
-		if (k >= DEVICE_WINDOW_BUCKETS)
+		if (k >= DEVICE_WINDOW_BUCKETS) {
 			memset(w->b, 0, sizeof(w->b));
-		else
-			for (int64_t h = (int64_t)w->hour + 1; h <= hour; h++)
-				memset(&w->b[device_window_idx(h, DEVICE_WINDOW_BUCKETS)], 0,
-				       sizeof(w->b[0]));
+			memset(w->c, 0, sizeof(w->c));
+		} else {
+			for (int64_t h = (int64_t)w->hour + 1; h <= hour; h++) {
+				size_t i = device_window_idx(h, DEVICE_WINDOW_BUCKETS);
+				memset(&w->b[i], 0, sizeof(w->b[0]));
+				memset(&w->c[i], 0, sizeof(w->c[0]));
+			}
+		}
 		w->hour = hour;
 	}
 	if (slot > w->slot) {
@@ -57,19 +94,22 @@ enum device_window_add device_window_add(struct device_window *w, int64_t t_ms, 
 	} else if ((int64_t)hour <= (int64_t)w->hour - DEVICE_WINDOW_BUCKETS) {
 		return DEVICE_WINDOW_TOO_OLD;
 	}
-	struct device_window_bucket *b = &w->b[device_window_idx(hour, DEVICE_WINDOW_BUCKETS)];
-	if (hour <= w->hour && b->n >= DEVICE_WINDOW_BUCKET_MAX)
+	size_t i = device_window_idx(hour, DEVICE_WINDOW_BUCKETS);
+	struct device_window_bucket *b = &w->b[i];
+	struct device_window_count *c = &w->c[i];
+	if (hour <= w->hour && c->n >= DEVICE_WINDOW_BUCKET_MAX)
 		return DEVICE_WINDOW_FULL;
 	device_window_advance(w, hour, slot);
 
 	uint32_t tau = (uint32_t)(s - (int64_t)hour * DEVICE_WINDOW_BUCKET_S);
-	if (b->n == 0 || tau < b->first_tau) {
-		b->first_tau = (uint16_t)tau;
+	uint32_t first_tau = device_window_tau(c);
+	if (c->n == 0 || tau < first_tau) {
+		first_tau = tau;
 		b->first_v = v;
 	}
-	b->n++;
-	b->sum_t += tau;
-	b->sum_tt += (double)tau * tau;
+	c->n++;
+	device_window_count_set(c, first_tau, device_window_t(c) + tau,
+				device_window_tt(c) + (uint64_t)tau * tau);
 	b->sum_v += v;
 	b->sum_tv += tau * v;
 	if ((int64_t)slot > (int64_t)w->slot - DEVICE_WINDOW_SLOTS)
@@ -96,18 +136,20 @@ void device_window_metrics(const struct device_window *w, struct device_window_m
 	 * so that the sums below keep their precision */
 	int64_t base = (int64_t)w->hour - (DEVICE_WINDOW_BUCKETS - 1);
 	for (int64_t h = base; h <= w->hour; h++) {
-		const struct device_window_bucket *b =
-		    &w->b[device_window_idx(h, DEVICE_WINDOW_BUCKETS)];
-		if (b->n == 0)
+		size_t i = device_window_idx(h, DEVICE_WINDOW_BUCKETS);
+		const struct device_window_bucket *b = &w->b[i];
+		const struct device_window_count *c = &w->c[i];
+		if (c->n == 0)
 			continue;
+		double bn = c->n, bt = device_window_t(c), btt = (double)device_window_tt(c);
 		double B = (double)(h - base) * DEVICE_WINDOW_BUCKET_S;
 		if (!have_first) {
 			have_first = true;
 			first_v = b->first_v;
 		}
-		n += b->n;
-		st += b->n * B + b->sum_t;
-		stt += b->n * B * B + 2 * B * b->sum_t + b->sum_tt;
+		n += bn;
+		st += bn * B + bt;
+		stt += bn * B * B + 2 * B * bt + btt;
 		sv += b->sum_v;
 		stv += B * b->sum_v + b->sum_tv;
 	}

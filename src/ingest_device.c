@@ -139,6 +139,7 @@ struct ingest_device {
 	struct device_judge *judge;
 	bool stale;    /* the judge saw points a rolled-back transaction held */
 	bool fed;      /* the judge was fed in the open transaction */
+	bool noticed;  /* ... and a level-change notice stored: wake the notifier */
 	int64_t *seen; /* per device of reg (its order): the last frame's arrival */
 	bool *offline; /* per device of reg: reported offline */
 	size_t nseen;
@@ -528,6 +529,7 @@ static ga_err idev_change(struct ingest_device *d, const struct device_judge_cha
 		goto out;
 	if ((e = idev_draft(d, c, st, now)) != GA_OK)
 		goto out;
+	d->noticed = true;
 	log_info("monitoring: %s", headline);
 	metrics_count(&svc->metrics.device_level_changes, to ? to : "none", 1);
 out:
@@ -629,7 +631,10 @@ void ingest_device_txn_end(struct ingest_device *d, bool ok)
 		return;
 	if (!ok && d->fed)
 		d->stale = true;
+	if (ok && d->noticed)
+		notify_wake(d->svc->notify); /* committed: send it now, not a poll later */
 	d->fed = false;
+	d->noticed = false;
 }
 
 /* One retention step (its own transaction; the tick runs outside the

@@ -67,11 +67,15 @@ struct notify {
 	struct notice *head, *tail;
 	int queued;
 	bool stopping;
+	bool wake; /* notify_wake: notices were committed elsewhere */
 
 	/* the thread's own */
 	struct notify_job jobs[NOTIFY_PARALLEL];
 	int running;
 	int64_t next_poll; /* monotonic */
+	/* The last read of due notices filled every job slot: more may be
+	 * due, read again as soon as a slot frees (not a poll later). */
+	bool more;
 };
 
 static void notice_free(struct notice *n)
@@ -265,6 +269,8 @@ static void notify_done(struct notify *nf)
 			snprintf(why, sizeof(why), "HTTP %ld", code);
 		notify_record(nf, j, m->data.result == CURLE_OK && code >= 200 && code <= 299, why);
 		notify_job_clear(nf, j);
+		if (nf->more)
+			nf->next_poll = 0;
 	}
 }
 
@@ -281,6 +287,9 @@ static void *notify_main(void *arg)
 
 		pthread_mutex_lock(&nf->mu);
 		stopping = nf->stopping;
+		if (nf->wake)
+			nf->next_poll = 0;
+		nf->wake = false;
 		pthread_mutex_unlock(&nf->mu);
 		notify_store_queued(nf);
 		if (stopping && stop_at == 0)
@@ -294,6 +303,7 @@ static void *notify_main(void *arg)
 					     notify_start_cb, nf);
 			if (e != GA_OK)
 				log_warnx("notify: reading due notices: %s", ga_strerror(e));
+			nf->more = e == GA_OK && nf->running == NOTIFY_PARALLEL;
 			nf->next_poll = mono + NOTIFY_POLL_MS;
 		}
 		curl_multi_perform(nf->multi, &still);
@@ -407,6 +417,16 @@ out:
 	notice_free(n);
 	json_decref(o);
 	return ok;
+}
+
+void notify_wake(struct notify *nf)
+{
+	if (nf == NULL)
+		return;
+	pthread_mutex_lock(&nf->mu);
+	nf->wake = true;
+	pthread_mutex_unlock(&nf->mu);
+	curl_multi_wakeup(nf->multi);
 }
 
 void notify_free(struct notify *nf)

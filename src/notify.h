@@ -36,6 +36,11 @@ ga_err notify_new(const char *officers_url, const char *supervisors_url,
  * Returns false when the audience has no URL or the queue is full. */
 bool notify_send(struct notify *n, enum notify_audience to, const char *event, const char *alert_id,
 		 const char *headline, const char *level, const char *url);
+/* Reads the due notices now instead of at the next poll (within a
+ * second): for a caller that committed notices to the table itself, in
+ * its own transaction (the monitoring level changes), so they go out as
+ * soon as they are durable. Never blocks; NULL is fine. */
+void notify_wake(struct notify *n);
 /* Stores what is queued, waits up to a second for the webhooks
  * answering, then stops; what is unanswered stays pending for the next
  * run. NULL is fine. */

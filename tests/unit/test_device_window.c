@@ -1,7 +1,8 @@
 /* test_device_window.c - the metrics of spec §12 from the bounded window
  * against hand-computed series: a straight line, a gap, a gap longer
  * than the window, rain sums, out-of-order and duplicate points, and the
- * bucket cap at the cap and one past it. */
+ * bucket cap at the cap and one past it, with the packed sums' top bits
+ * in use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "device_window.h"
 
@@ -195,11 +197,61 @@ static void test_bucket_cap(void **state)
 	assert_int_equal(device_window_add(&w, T0 + HOUR_MS, 1), DEVICE_WINDOW_ADDED);
 }
 
+/* A bucket at its cap with points late in its hour, so that the packed
+ * sums (struct device_window_count) use their top bits: Στ past 2^27,
+ * Σττ past 2^39. The metrics against a two-pass least squares over the
+ * same points in whole seconds. */
+static void test_packed_sums_at_cap(void **state)
+{
+	struct device_window w;
+	struct device_window_metrics m;
+	const int n = DEVICE_WINDOW_BUCKET_MAX;
+	double *t = calloc((size_t)n + 1, sizeof(*t)), *v = calloc((size_t)n + 1, sizeof(*v));
+	double mt = 0, mv = 0, sxy = 0, sxx = 0, sum = 0;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(v);
+	device_window_init(&w);
+	/* newest first, a millisecond apart: 3599.999 s down to 3534.465 s */
+	for (int i = 0; i < n; i++) {
+		int64_t ms = 3599999 - i;
+		t[i] = (double)(ms / 1000);
+		v[i] = 100 + (double)ms * 1e-6;
+		assert_int_equal(device_window_add(&w, T0 + ms, v[i]), DEVICE_WINDOW_ADDED);
+	}
+	assert_int_equal(device_window_add(&w, T0 + 1000, 1), DEVICE_WINDOW_FULL);
+	t[n] = 3600 + 1800;
+	v[n] = 110;
+	assert_int_equal(device_window_add(&w, T0 + HOUR_MS + 1800 * 1000, v[n]),
+			 DEVICE_WINDOW_ADDED);
+	for (int i = 0; i <= n; i++) {
+		mt += t[i] / (n + 1);
+		mv += v[i] / (n + 1);
+		sum += v[i];
+	}
+	for (int i = 0; i <= n; i++) {
+		sxy += (t[i] - mt) * (v[i] - mv);
+		sxx += (t[i] - mt) * (t[i] - mt);
+	}
+	device_window_metrics(&w, &m);
+	assert_true(m.have_rate);
+	double want = sxy / sxx * 86400;
+	assert_true(fabs(m.rate_per_day - want) <= 1e-6 * fabs(want));
+	/* the earliest point, to the second (the window keeps whole
+	 * seconds): the first one fed of second 3534, at 3534.999 s */
+	assert_float_equal(m.change_24h, 110 - (100 + 3534999 * 1e-6), 1e-9);
+	assert_float_equal(m.sum_24h, sum, 1e-6);
+	free(t);
+	free(v);
+}
+
 static void test_memory(void **state)
 {
 	(void)state;
 	print_message("sizeof(struct device_window) = %zu bytes\n", sizeof(struct device_window));
-	assert_true(sizeof(struct device_window) <= 1088);
+	/* issue 13: at most 1 KiB a channel */
+	assert_true(sizeof(struct device_window) <= 1024);
 }
 
 int main(void)
@@ -211,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_rain_sums),
 	    cmocka_unit_test(test_bucket_cap),
+	    cmocka_unit_test(test_packed_sums_at_cap),
 	    cmocka_unit_test(test_memory),
 	};
 
