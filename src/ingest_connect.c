@@ -240,7 +240,10 @@ static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
 	char err[256];
 	bool ended = false;
 
-	for (int pass = 0; pass < INGEST_RETIRE_PASSES && !atomic_load(&in->stopping); pass++) {
+	/* Paused (ingest_lease): this instance may hold no client id now. */
+	for (int pass = 0;
+	     pass < INGEST_RETIRE_PASSES && !atomic_load(&in->stopping) && !ingest_paused(in);
+	     pass++) {
 		memset(ss, 0, sizeof(*ss));
 		if (ingest_session_init(in, ss, -1, r, in->password, err, sizeof(err)) != GA_OK) {
 			log_warnx("mqtt: retiring session %s: %s", r->client_id, err);
@@ -292,7 +295,7 @@ static void *ingest_retire_main(void *arg)
 		log_warnx("mqtt: cannot retire the sessions an earlier run left: %s", err);
 		return NULL;
 	}
-	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping); i++)
+	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping) && !ingest_paused(in); i++)
 		ingest_retire_session(in, &in->retire, &p->retire[i], store, "an earlier run");
 	store_close(store);
 	return NULL;
@@ -334,7 +337,7 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 		goto out;
 	}
 	left = p.nretire;
-	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++)
+	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping) && !ingest_paused(in); i++)
 		left -= ingest_retire_session(in, ss, &p.retire[i], s, dead);
 	if (p.nretire == INGEST_RETIRE_MAX)
 		left++; /* perhaps more than read: claimed again to see */

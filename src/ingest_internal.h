@@ -136,6 +136,10 @@ struct ingest {
 	pthread_t retire_thread;
 	bool retire_started;
 	atomic_bool stopping; /* every session, the retiring ones too */
+	/* Monotonic ms until which this instance may hold its sessions at the
+	 * broker (ingest_lease); past it they pause. INT64_MAX: no lease (one
+	 * instance). */
+	atomic_llong hold_until;
 };
 
 /* Credentials and TLS of [mqtt], the same for every connection. */
