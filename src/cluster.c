@@ -323,9 +323,13 @@ ga_err cluster_start(struct service *svc, atomic_bool *duty, struct cluster **ou
 		     size_t errlen)
 {
 	const struct config *cfg = &svc->cfg;
+	/* No transaction lock: each of the cluster's statements stands alone
+	 * (a row updated under its own condition), and a heartbeat must not
+	 * wait behind the writers' commits of every instance. */
 	struct store_options sopt = {.path = cfg->store.path,
 				     .url = cfg->store.url,
-				     .password_file = cfg->store.password_file};
+				     .password_file = cfg->store.password_file,
+				     .no_txn_lock = true};
 	struct cluster *c = calloc(1, sizeof(*c));
 	ga_err e = GA_ERR_NOMEM;
 

@@ -33,6 +33,11 @@ struct store_options {
 	/* Cap on the database size in pages (0: none). Used by the full-disk
 	 * fault test; past it writes fail with GA_ERR_FULL. */
 	long max_page_count;
+	/* PostgreSQL: transactions take no transaction lock (store_pg.c).
+	 * Only for a connection whose every statement stands alone, atomic
+	 * by itself: the cluster's heartbeats, leases and claims, which must
+	 * not wait behind the writers' commits (cluster.c). */
+	bool no_txn_lock;
 };
 
 /* Opens (creating the file and running migrations up to the current
