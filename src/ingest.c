@@ -338,6 +338,9 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				      "refused", 1);
 	} else {
 		int64_t now = time_now_ms();
+		if (n > 0)
+			log_repeat_over(&ss->in->reconnects,
+					"mqtt: sessions connected and committing again");
 		for (int i = 0; i < n; i++) {
 			struct ingest_writer_item *it = items[i];
 			if (it->device) {
@@ -417,7 +420,11 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 			ingest_unsubscribe(ss, ss->retire_topic);
 		return;
 	}
-	log_info("mqtt %s: connected (session %s)", ss->client_id, (flags & 1) ? "resumed" : "new");
+	/* While sessions keep dropping (ingest_commit_batch), said at the
+	 * first commit that goes through instead. */
+	if (!log_repeat_failing(&ss->in->reconnects))
+		log_info("mqtt %s: connected (session %s)", ss->client_id,
+			 (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
@@ -453,8 +460,8 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 	atomic_store(&ss->subscribed, false);
 	ss->connected = false;
 	if (!ingest_stopping(ss) && !ingest_paused(ss->in))
-		log_warnx("mqtt %s: disconnected (%s); reconnecting", ss->client_id,
-			  mosquitto_reason_string(rc));
+		log_warnx_repeat(&ss->in->reconnects, "mqtt %s: disconnected (%s); reconnecting",
+				 ss->client_id, mosquitto_reason_string(rc));
 }
 
 static void ingest_sleep_ms(struct ingest_session *ss, int ms)

@@ -12,6 +12,7 @@
 
 #include "ingest.h"
 #include "ingest_writer.h"
+#include "log.h"
 #include "report.h"
 #include "store.h"
 
@@ -140,6 +141,9 @@ struct ingest {
 	 * broker (ingest_lease); past it they pause. INT64_MAX: no lease (one
 	 * instance). */
 	atomic_llong hold_until;
+	/* Sessions dropped and connected again (a refused commit shuts the
+	 * socket): said once, then summarised until a commit succeeds. */
+	struct log_repeat reconnects;
 };
 
 /* Credentials and TLS of [mqtt], the same for every connection. */
