@@ -10,6 +10,7 @@
 #include "channel.h"
 #include "delivery.h"
 #include "delivery_limit.h"
+#include "log.h"
 #include "workflow.h"
 
 /* + "/alerts/{id}", or "/warnings/" and a 64-character product_id */
@@ -49,6 +50,7 @@ struct delivery_job {
 };
 
 struct delivery {
+	struct log_repeat due_failed; /* said once, then summarised (log.h) */
 	const struct config *cfg;
 	struct workflow_ctx wf;
 	struct notify *notify;

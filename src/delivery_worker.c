@@ -130,9 +130,10 @@ static void delivery_poll(struct delivery *d, struct delivery_job **finished)
 	d->ndue = 0;
 	d->wake_mono = 0;
 	if ((e = store_delivery_due(d->store, now, DELIVERY_BATCH, delivery_due_cb, d)) != GA_OK) {
-		log_warnx("delivery: reading due rows: %s", ga_strerror(e));
+		log_warnx_repeat(&d->due_failed, "delivery: reading due rows: %s", ga_strerror(e));
 		return;
 	}
+	log_repeat_over(&d->due_failed, "delivery: due rows read again");
 	for (int i = 0; i < d->ndue; i++) {
 		if (delivery_busy(d, d->due[i].id))
 			continue;

@@ -81,6 +81,7 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 	int64_t backlog_ms = (int64_t)c->cfg->http.healthz_backlog_s * 1000;
 	int sessions = *c->ingest ? ingest_sessions(*c->ingest) : 0;
 	int subscribed = *c->ingest ? ingest_subscribed(*c->ingest) : 0;
+	bool paused = *c->ingest && ingest_paused(*c->ingest);
 	const char *db = http_database_problem(h);
 	struct store_backlog bl;
 	ga_err be =
@@ -113,16 +114,15 @@ static enum MHD_Result http_healthz(struct http *h, struct MHD_Connection *conn)
 			    (json_int_t)c->cfg->http.healthz_backlog_s, "oldest_s",
 			    (json_int_t)(bl.unfinished ? (now - bl.oldest_created_ms) / 1000 : 0),
 			    "failed_24h", (json_int_t)bl.failed_recent);
-	json_t *body =
-	    json_pack("{s:s, s:o, s:o, s:{s:i, s:i, s:o}, s:s, s:o*, s:{s:I, s:I, s:I, "
-		      "s:I}}",
-		      "status", ok ? "ok" : "unavailable", "problems", problems, "warnings",
-		      warnings, "mqtt", "sessions", sessions, "subscribed", subscribed, "brokers",
-		      brokers, "database", db ? db : "ok", "deliveries", deliveries, "reports",
-		      "accepted", (json_int_t)atomic_load(&c->stats->accepted), "duplicate",
-		      (json_int_t)atomic_load(&c->stats->duplicates), "rejected",
-		      (json_int_t)atomic_load(&c->stats->rejected), "refused",
-		      (json_int_t)atomic_load(&c->stats->refused));
+	json_t *body = json_pack(
+	    "{s:s, s:o, s:o, s:{s:i, s:i, s:b, s:o}, s:s, s:o*, s:{s:I, s:I, s:I, s:I}}", "status",
+	    ok ? "ok" : "unavailable", "problems", problems, "warnings", warnings, "mqtt",
+	    "sessions", sessions, "subscribed", subscribed, "paused", paused, "brokers", brokers,
+	    "database", db ? db : "ok", "deliveries", deliveries, "reports", "accepted",
+	    (json_int_t)atomic_load(&c->stats->accepted), "duplicate",
+	    (json_int_t)atomic_load(&c->stats->duplicates), "rejected",
+	    (json_int_t)atomic_load(&c->stats->rejected), "refused",
+	    (json_int_t)atomic_load(&c->stats->refused));
 	if (!body)
 		return MHD_NO;
 	return http_send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL);

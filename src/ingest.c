@@ -44,10 +44,13 @@ void ingest_backlog_free(struct ingest_backlog *b)
 }
 
 /* The session is to stop: it was told, or the whole ingest is stopping
- * (how a retiring session, ingest_connect.c, hears it). */
+ * (how a retiring session, ingest_connect.c, hears it), or, for a retiring
+ * one, the ingest is paused (ingest_lease: it must let go of the client
+ * id it holds). */
 static bool ingest_stopping(const struct ingest_session *ss)
 {
-	return atomic_load(&ss->stopping) || atomic_load(&ss->in->stopping);
+	return atomic_load(&ss->stopping) || atomic_load(&ss->in->stopping) ||
+	       (ss->retiring && ingest_paused(ss->in));
 }
 
 /* The reports read cannot be stored now: make sure they are not
@@ -182,7 +185,7 @@ static void ingest_on_message(struct mosquitto *mosq, void *obj,
 	ss->events++;
 	if (ss->retiring)
 		ss->retire_quiet = time_mono_ms();
-	if (ingest_stopping(ss)) {
+	if (ingest_stopping(ss) || ingest_paused(ss->in)) {
 		/* Its PUBACK is queued already: it must never be written. */
 		ss->tainted = true;
 		return;
@@ -339,6 +342,9 @@ static void ingest_commit_batch(struct ingest_session *ss)
 				      "refused", 1);
 	} else {
 		int64_t now = time_now_ms();
+		if (n > 0)
+			log_repeat_over(&ss->in->reconnects,
+					"mqtt: sessions connected and committing again");
 		for (int i = 0; i < n; i++) {
 			struct ingest_writer_item *it = items[i];
 			if (it->device) {
@@ -419,8 +425,11 @@ static void ingest_on_connect(struct mosquitto *mosq, void *obj, int rc, int fla
 			ingest_unsubscribe(ss, ss->retire_topic);
 		return;
 	}
-	log_info("mqtt %s: connected to %s (session %s)", ss->client_id, ss->br->cfg->url,
-		 (flags & 1) ? "resumed" : "new");
+	/* While sessions keep dropping (ingest_commit_batch), said at the
+	 * first commit that goes through instead. */
+	if (!log_repeat_failing(&ss->in->reconnects))
+		log_info("mqtt %s: connected to %s (session %s)", ss->client_id, ss->br->cfg->url,
+			 (flags & 1) ? "resumed" : "new");
 	/* Subscribe every time: harmless when the session kept it, needed
 	 * when the broker lost it. */
 	int s = mosquitto_subscribe_v5(mosq, NULL, ss->in->topic, 1, 0, NULL);
@@ -455,9 +464,10 @@ static void ingest_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 	struct ingest_session *ss = obj;
 	atomic_store(&ss->subscribed, false);
 	ss->connected = false;
-	if (!ingest_stopping(ss))
-		log_warnx("mqtt %s: disconnected from %s (%s); reconnecting", ss->client_id,
-			  ss->br->cfg->url, mosquitto_reason_string(rc));
+	if (!ingest_stopping(ss) && !ingest_paused(ss->in))
+		log_warnx_repeat(&ss->in->reconnects,
+				 "mqtt %s: disconnected from %s (%s); reconnecting", ss->client_id,
+				 ss->br->cfg->url, mosquitto_reason_string(rc));
 }
 
 static void ingest_sleep_ms(struct ingest_session *ss, int ms)
@@ -470,6 +480,7 @@ static void ingest_sleep_ms(struct ingest_session *ss, int ms)
 }
 
 static void ingest_session_drain(struct ingest_session *ss);
+static void ingest_session_hold(struct ingest_session *ss);
 
 /* Writes what libmosquitto has queued (PUBACKs, receipts) with the socket
  * corked: one PUBACK or receipt per write(2) would otherwise be one TCP
@@ -536,6 +547,13 @@ void *ingest_session_main(void *arg)
 	int backoff = INGEST_BACKOFF_MIN_MS;
 
 	while (!ingest_stopping(ss)) {
+		if (!ss->retiring && ingest_paused(ss->in)) {
+			/* Everything read is committed (the loop commits before
+			 * it comes back here): let go of the session. */
+			ingest_session_hold(ss);
+			backoff = INGEST_BACKOFF_MIN_MS;
+			continue;
+		}
 		int fd = mosquitto_socket(ss->mosq);
 		if (fd < 0) {
 			/* A retirement or takeover does not wait for a broker that
@@ -593,6 +611,12 @@ void *ingest_session_main(void *arg)
 static void ingest_session_drain(struct ingest_session *ss)
 {
 	int64_t deadline = time_mono_ms() + INGEST_DRAIN_MS;
+	if (!ss->connected && ingest_paused(ss->in)) {
+		/* Paused before its CONNACK: the queued CONNECT must not go
+		 * (it would take the client id from its other holder). */
+		ingest_refuse(ss);
+		return;
+	}
 	while (mosquitto_socket(ss->mosq) >= 0 && time_mono_ms() < deadline) {
 		if (ss->tainted) {
 			ingest_refuse(ss);
@@ -621,6 +645,32 @@ static void ingest_session_drain(struct ingest_session *ss)
 	for (int i = 0; i < 50 && mosquitto_socket(ss->mosq) >= 0 && mosquitto_want_write(ss->mosq);
 	     i++)
 		mosquitto_loop_write(ss->mosq, 1);
+}
+
+/* Paused (ingest_lease): the last PUBACKs and a DISCONNECT that keeps the
+ * session at the broker (ingest_session_drain), then no connection until
+ * the resume. A session not connected yet (CONNECT queued, no CONNACK) is
+ * closed without writing, so it never takes its client id from another
+ * holder. */
+static void ingest_session_hold(struct ingest_session *ss)
+{
+	if (mosquitto_socket(ss->mosq) >= 0) {
+		bool was = ss->connected;
+		if (was)
+			ingest_session_drain(ss);
+		if (mosquitto_socket(ss->mosq) >= 0) {
+			/* Not connected, or the DISCONNECT did not go: the
+			 * socket shut, the read that sees it closes it. */
+			ingest_refuse(ss);
+			mosquitto_loop_read(ss->mosq, 1);
+		}
+		ss->connected = false;
+		atomic_store(&ss->subscribed, false);
+		if (was)
+			log_info("mqtt %s: paused: disconnected, the session kept at the broker",
+				 ss->client_id);
+	}
+	ingest_sleep_ms(ss, INGEST_POLL_MS / 5);
 }
 
 ga_err ingest_session_init(struct ingest_broker *br, struct ingest_session *ss, int index,
@@ -710,4 +760,51 @@ void ingest_session_free(struct ingest_session *ss)
 	if (ss->mosq != NULL)
 		mosquitto_destroy(ss->mosq);
 	ss->mosq = NULL;
+}
+
+/* hold_until: 0 no deadline; else the monotonic ms past which the
+ * sessions pause (INT64_MIN: paused now). */
+bool ingest_paused(struct ingest *in)
+{
+	int64_t until = atomic_load(&in->hold_until);
+	return until != 0 && time_mono_ms() >= until;
+}
+
+bool ingest_lease(struct ingest *in, int64_t until_mono_ms)
+{
+	long long cur = atomic_load(&in->hold_until);
+
+	/* Only while not paused: a pause is lifted by ingest_resume alone. */
+	while (cur == 0 || time_mono_ms() < cur)
+		if (atomic_compare_exchange_weak(&in->hold_until, &cur, until_mono_ms))
+			return true;
+	return false;
+}
+
+void ingest_pause(struct ingest *in)
+{
+	atomic_store(&in->hold_until, INT64_MIN);
+}
+
+ga_err ingest_resume(struct ingest *in, struct store *s, int64_t until_mono_ms)
+{
+	const struct config *cfg = &in->svc->cfg;
+	/* As ingest_plan_make records them (ingest_connect.c). */
+	const char *instance = cfg->store.url[0] ? cfg->cluster.instance : "";
+	ga_err e;
+
+	if ((e = store_begin(s)) != GA_OK)
+		return e;
+	int n = 0;
+	for (int b = 0; b < in->nbrokers && e == GA_OK; b++)
+		for (int i = 0; i < in->brokers[b].n && e == GA_OK; i++, n++)
+			e = store_mqtt_session_put(s, instance, in->brokers[b].cfg->url,
+						   in->brokers[b].sessions[i].client_id, in->topic);
+	if (e != GA_OK || (e = store_commit(s)) != GA_OK) {
+		store_rollback(s);
+		return e;
+	}
+	atomic_store(&in->hold_until, until_mono_ms);
+	log_info("mqtt: %d sessions resumed: connecting again", n);
+	return GA_OK;
 }

@@ -99,4 +99,33 @@ void ingest_stop(struct ingest *in);
  * broker not in this instance's [mqtt] url is logged and not counted. */
 int ingest_takeover(struct ingest *in, struct store *s, const char *dead);
 
+/* Pause and resume (spec §10: a live instance that loses its lease stops
+ * its sessions). The cluster thread gives the sessions a deadline, renewed
+ * with every heartbeat it writes; once it passes, each session stops
+ * taking messages, commits and acknowledges what it has read (a commit in
+ * progress finishes; nothing uncommitted is acknowledged: a message that
+ * comes meanwhile shuts the socket before its PUBACK), and disconnects
+ * WITHOUT ending the session, so the broker keeps queueing for it and
+ * another instance may claim it (ingest_takeover). A paused session never
+ * reconnects, and a takeover or retirement in progress stops: so a taker
+ * and this instance never both hold a client id. The sessions check the
+ * deadline themselves (at least every INGEST_POLL_MS): a cluster thread
+ * stuck in a database call does not keep them connected.
+ *
+ * ingest_lease extends the deadline to until_mono_ms (time_mono_ms) and
+ * returns true, unless it has passed already: then it returns false,
+ * changes nothing, and only ingest_resume lifts the pause. Before the
+ * first call there is no deadline. */
+bool ingest_lease(struct ingest *in, int64_t until_mono_ms);
+/* Pauses now (as if the deadline had passed). */
+void ingest_pause(struct ingest *in);
+/* True while paused (the deadline passed and no resume since). */
+bool ingest_paused(struct ingest *in);
+/* Records the sessions again in s for this instance (a taker forgot them
+ * when it ended them), then gives them the deadline until_mono_ms: they
+ * connect again and subscribe (a session the taker ended is fresh at the
+ * broker). The caller makes sure no taker holds them (cluster.c). On
+ * error the instance stays paused. */
+ga_err ingest_resume(struct ingest *in, struct store *s, int64_t until_mono_ms);
+
 #endif

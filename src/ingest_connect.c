@@ -264,7 +264,10 @@ static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
 	char err[256];
 	bool ended = false;
 
-	for (int pass = 0; pass < INGEST_RETIRE_PASSES && !atomic_load(&in->stopping); pass++) {
+	/* Paused (ingest_lease): this instance may hold no client id now. */
+	for (int pass = 0;
+	     pass < INGEST_RETIRE_PASSES && !atomic_load(&in->stopping) && !ingest_paused(in);
+	     pass++) {
 		memset(ss, 0, sizeof(*ss));
 		if (ingest_session_init(br, ss, -1, r, in->password, err, sizeof(err)) != GA_OK) {
 			log_warnx("mqtt: retiring session %s at %s: %s", r->client_id, br->cfg->url,
@@ -333,7 +336,7 @@ static void *ingest_retire_main(void *arg)
 		log_warnx("mqtt: cannot retire the sessions an earlier run left: %s", err);
 		return NULL;
 	}
-	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping); i++) {
+	for (int i = 0; i < p->nretire && !atomic_load(&in->stopping) && !ingest_paused(in); i++) {
 		const struct ingest_retiree *r = &p->retire[i];
 		if (!ingest_retire_wait(in, &in->brokers[r->bi])) {
 			log_warnx("mqtt %s: %s is down: the session an earlier run left there is "
@@ -404,7 +407,7 @@ int ingest_takeover(struct ingest *in, struct store *s, const char *dead)
 		goto out;
 	}
 	left = p.nretire;
-	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping); i++) {
+	for (int i = 0; i < p.nretire && !atomic_load(&in->stopping) && !ingest_paused(in); i++) {
 		const struct ingest_retiree *r = &p.retire[i];
 		/* A broker this instance cannot reach now is not waited for:
 		 * the session stays, and the takeover is tried again. */

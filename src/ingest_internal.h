@@ -13,6 +13,7 @@
 #include "config.h"
 #include "ingest.h"
 #include "ingest_writer.h"
+#include "log.h"
 #include "report.h"
 #include "store.h"
 
@@ -159,6 +160,13 @@ struct ingest {
 	pthread_t retire_thread;
 	bool retire_started;
 	atomic_bool stopping; /* every session, the retiring ones too */
+	/* Monotonic ms until which this instance may hold its sessions at the
+	 * broker (ingest_lease); past it they pause. INT64_MAX: no lease (one
+	 * instance). */
+	atomic_llong hold_until;
+	/* Sessions dropped and connected again (a refused commit shuts the
+	 * socket): said once, then summarised until a commit succeeds. */
+	struct log_repeat reconnects;
 };
 
 /* Credentials and TLS of [mqtt], the same for every connection. */

@@ -40,6 +40,7 @@
 #define WRITER_WAL_WARN_MS 60000
 
 struct ingest_writer {
+	struct log_repeat commit_failed; /* said once, then summarised (log.h) */
 	struct store *store;
 	struct ingest_commit commit;  /* the business step of each item */
 	struct incident_index *index; /* open incidents; commit.index */
@@ -241,8 +242,12 @@ static void *ingest_writer_main(void *arg)
 
 		ga_err result = ingest_writer_commit_batch(w, batch, acks, nacks);
 		if (result != GA_OK)
-			log_warnx("writer: commit of %d reports failed: %s; not acknowledged", n,
-				  ga_strerror(result));
+			log_warnx_repeat(
+			    &w->commit_failed,
+			    "writer: commit of %d reports failed: %s; not acknowledged", n,
+			    ga_strerror(result));
+		else
+			log_repeat_over(&w->commit_failed, "writer: commits succeed again");
 
 		if (result == GA_OK && w->duties.committed)
 			w->duties.committed(w->store, batch, w->duties.arg);

@@ -52,6 +52,7 @@ struct notify_job {
 };
 
 struct notify {
+	struct log_repeat due_failed; /* said once, then summarised (log.h) */
 	char officers_url[NOTIFY_URL_MAX];
 	char supervisors_url[NOTIFY_URL_MAX];
 	int64_t deadline_ms; /* how long a notice is tried */
@@ -302,7 +303,10 @@ static void *notify_main(void *arg)
 			e = store_notice_due(nf->store, time_now_ms(), NOTIFY_PARALLEL,
 					     notify_start_cb, nf);
 			if (e != GA_OK)
-				log_warnx("notify: reading due notices: %s", ga_strerror(e));
+				log_warnx_repeat(&nf->due_failed, "notify: reading due notices: %s",
+						 ga_strerror(e));
+			else
+				log_repeat_over(&nf->due_failed, "notify: due notices read again");
 			nf->more = e == GA_OK && nf->running == NOTIFY_PARALLEL;
 			nf->next_poll = mono + NOTIFY_POLL_MS;
 		}

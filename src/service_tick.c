@@ -46,6 +46,8 @@ struct service_tick {
 	bool ret_more;			   /* a step may have more to delete */
 	int64_t seen_ms;      /* several instances: the watchdog heard the store up to here */
 	int64_t seen_read_ms; /* monotonic: the store last read for it */
+	/* Failures said once, then summarised (log.h). */
+	struct log_repeat retention_failed, expiry_failed, escalation_failed;
 };
 
 ga_err service_tick_new(struct service *svc, struct service_tick **out)
@@ -123,10 +125,12 @@ bool service_tick_step(struct store *s, void *arg)
 					TICK_RETENTION_LIMIT, &t->ret_cursor, &r);
 	t->ret_spent_ms += time_mono_ms() - t0;
 	if (e != GA_OK) {
-		log_warnx("writer: retention: %s; tried again in a second", ga_strerror(e));
+		log_warnx_repeat(&t->retention_failed,
+				 "writer: retention: %s; tried again in a second", ga_strerror(e));
 		t->ret_more = false;
 		return false;
 	}
+	log_repeat_over(&t->retention_failed, "writer: retention works again");
 	t->ret_reports += r.reports;
 	t->ret_rejected += r.rejected;
 	if (!rest && r.reports_done) {
@@ -196,8 +200,11 @@ void service_tick_run(struct store *s, void *arg)
 	int expired = 0;
 	ga_err re = riskwarning_flow_expire_due(s, time_now_ms(), &expired);
 	if (re != GA_OK)
-		log_warnx("risk warning expiry check failed: %s", ga_strerror(re));
-	else if (expired > 0)
+		log_warnx_repeat(&t->expiry_failed, "risk warning expiry check failed: %s",
+				 ga_strerror(re));
+	else
+		log_repeat_over(&t->expiry_failed, "risk warning expiry check works again");
+	if (re == GA_OK && expired > 0)
 		log_info("%d risk warning product(s) expired", expired);
 	int after_s = t->svc->cfg.alerts.escalate_after_s;
 	if (after_s <= 0 || !t->svc->wf.templates)
@@ -205,7 +212,10 @@ void service_tick_run(struct store *s, void *arg)
 	ga_err e = workflow_escalate_due(s, time_now_ms(), (int64_t)after_s * 1000,
 					 service_tick_escalate_one, t);
 	if (e != GA_OK)
-		log_warnx("escalation check failed: %s", ga_strerror(e));
+		log_warnx_repeat(&t->escalation_failed, "escalation check failed: %s",
+				 ga_strerror(e));
+	else
+		log_repeat_over(&t->escalation_failed, "escalation check works again");
 }
 
 /* After the commit: officers hear of the drafts it made. */

@@ -495,6 +495,7 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 			return GA_ERR_NOMEM;
 		}
 		s->wal_frames = -1;
+		s->no_txn_lock = opt->no_txn_lock;
 		if ((e = store_pg_open(s, opt, err, errlen)) != GA_OK)
 			goto out;
 		*out = s;
@@ -604,7 +605,7 @@ ga_err store_begin(struct store *s)
 		s->txn_err = GA_OK;
 	}
 	store_stmt_done(st);
-	if (e == GA_OK && s->pg_lock != NULL && (e = store_pg_lock(s)) != GA_OK)
+	if (e == GA_OK && s->pg_lock != NULL && !s->no_txn_lock && (e = store_pg_lock(s)) != GA_OK)
 		store_rollback(s);
 	return e;
 }

@@ -33,6 +33,11 @@ struct store_options {
 	/* Cap on the database size in pages (0: none). Used by the full-disk
 	 * fault test; past it writes fail with GA_ERR_FULL. */
 	long max_page_count;
+	/* PostgreSQL: transactions take no transaction lock (store_pg.c).
+	 * Only for a connection whose every statement stands alone, atomic
+	 * by itself: the cluster's heartbeats, leases and claims, which must
+	 * not wait behind the writers' commits (cluster.c). */
+	bool no_txn_lock;
 };
 
 /* Opens (creating the file and running migrations up to the current
@@ -601,9 +606,17 @@ ga_err store_mqtt_session_delete(struct store *s, const char *broker, const char
 
 /* Records instance as started now: its heartbeat now, not taken over. */
 ga_err store_cluster_join(struct store *s, const char *instance, int64_t now_ms);
-/* The instance's heartbeat: GA_ERR_NOTFOUND when its row is gone (taken
- * over and forgotten while it was away: join again). */
-ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t now_ms);
+/* The instance's heartbeat, unless another instance has claimed it: then
+ * GA_ERR_CONFLICT, nothing written and taker names the claimant (its
+ * takeover is going on). GA_ERR_NOTFOUND when the row is gone (taken over
+ * and forgotten while it was away: join again). taker is "" otherwise. */
+ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t now_ms, char *taker,
+			       size_t takerlen);
+/* Takes instance back from a claimant taker that has been silent itself
+ * since silent_before_ms (or is gone): a takeover abandoned half-way.
+ * *done says whether the claim was cleared. */
+ga_err store_cluster_reclaim(struct store *s, const char *instance, const char *taker,
+			     int64_t silent_before_ms, bool *done);
 /* Takes the lease name for holder until expires_ms when it is free,
  * expired (expires_ms <= now_ms) or already holder's: *held says whether
  * holder has it now. */
@@ -614,10 +627,12 @@ ga_err store_cluster_lease(struct store *s, const char *name, const char *holder
  * when there is none). */
 ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 			   int64_t silent_before_ms, char *out, size_t outlen);
-/* Hands back a claim (store_cluster_claim) whose takeover did not end
- * every session: the instance may be claimed again. */
-ga_err store_cluster_release(struct store *s, const char *instance);
-/* Forgets an instance whose work was taken over (its row). */
-ga_err store_cluster_forget(struct store *s, const char *instance);
+/* Hands back me's claim (store_cluster_claim) whose takeover did not end
+ * every session: the instance may be claimed again. Nothing when me no
+ * longer holds the claim (the instance took itself back). */
+ga_err store_cluster_release(struct store *s, const char *instance, const char *me);
+/* Forgets an instance whose work me took over (its row), only while me
+ * holds the claim. */
+ga_err store_cluster_forget(struct store *s, const char *instance, const char *me);
 
 #endif

@@ -51,22 +51,63 @@ ga_err store_cluster_join(struct store *s, const char *instance, int64_t now_ms)
 	return store_cluster_run(s, st, rc, NULL, "cluster join");
 }
 
-ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t now_ms)
+ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t now_ms, char *taker,
+			       size_t takerlen)
 {
 	struct db_stmt *st = NULL;
 	int64_t n = 0;
 	ga_err e;
 	int rc = DB_OK;
 
-	if ((e = store_cluster_prepare(
-		 s, "UPDATE cluster_instances SET heartbeat_ms = ?2 WHERE name = ?1", &st,
-		 "cluster heartbeat")) != GA_OK)
+	taker[0] = '\0';
+	/* Not while claimed: a heartbeat then would say alive to nobody (the
+	 * claim is made) and hide that the takeover is still going on. */
+	if ((e = store_cluster_prepare(s,
+				       "UPDATE cluster_instances SET heartbeat_ms = ?2"
+				       " WHERE name = ?1 AND taken_by IS NULL",
+				       &st, "cluster heartbeat")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
 	STORE_BIND(rc, db_bind_int64(st, 2, now_ms));
 	if ((e = store_cluster_run(s, st, rc, &n, "cluster heartbeat")) != GA_OK)
 		return e;
-	return n == 0 ? GA_ERR_NOTFOUND : GA_OK;
+	if (n > 0)
+		return GA_OK;
+	if ((e = store_cluster_prepare(s, "SELECT taken_by FROM cluster_instances WHERE name = ?1",
+				       &st, "cluster heartbeat")) != GA_OK)
+		return e;
+	e = store_step_row(s, st, db_bind_text(st, 1, instance, -1), "cluster heartbeat");
+	if (e == GA_OK)
+		store_column_copy(st, 0, taker, takerlen);
+	db_finalize(st);
+	if (e != GA_OK)
+		return e; /* GA_ERR_NOTFOUND: the row is gone */
+	return taker[0] != '\0' ? GA_ERR_CONFLICT : GA_ERR_DB;
+}
+
+ga_err store_cluster_reclaim(struct store *s, const char *instance, const char *taker,
+			     int64_t silent_before_ms, bool *done)
+{
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	ga_err e;
+	int rc = DB_OK;
+
+	*done = false;
+	if ((e = store_cluster_prepare(
+		 s,
+		 "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
+		 " WHERE name = ?1 AND taken_by = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		 " cluster_instances t WHERE t.name = ?2 AND t.heartbeat_ms >= ?3)",
+		 &st, "cluster reclaim")) != GA_OK)
+		return e;
+	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, taker, -1));
+	STORE_BIND(rc, db_bind_int64(st, 3, silent_before_ms));
+	if ((e = store_cluster_run(s, st, rc, &n, "cluster reclaim")) != GA_OK)
+		return e;
+	*done = n > 0;
+	return GA_OK;
 }
 
 ga_err store_cluster_lease(struct store *s, const char *name, const char *holder, int64_t now_ms,
@@ -150,27 +191,34 @@ ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 	return GA_OK;
 }
 
-ga_err store_cluster_release(struct store *s, const char *instance)
+ga_err store_cluster_release(struct store *s, const char *instance, const char *me)
 {
 	struct db_stmt *st = NULL;
 	ga_err e;
+	int rc = DB_OK;
 
 	if ((e = store_cluster_prepare(
 		 s,
 		 "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
-		 " WHERE name = ?1",
+		 " WHERE name = ?1 AND taken_by = ?2",
 		 &st, "cluster release")) != GA_OK)
 		return e;
-	return store_cluster_run(s, st, db_bind_text(st, 1, instance, -1), NULL, "cluster release");
+	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, me, -1));
+	return store_cluster_run(s, st, rc, NULL, "cluster release");
 }
 
-ga_err store_cluster_forget(struct store *s, const char *instance)
+ga_err store_cluster_forget(struct store *s, const char *instance, const char *me)
 {
 	struct db_stmt *st = NULL;
 	ga_err e;
+	int rc = DB_OK;
 
-	if ((e = store_cluster_prepare(s, "DELETE FROM cluster_instances WHERE name = ?1", &st,
-				       "cluster forget")) != GA_OK)
+	if ((e = store_cluster_prepare(
+		 s, "DELETE FROM cluster_instances WHERE name = ?1 AND taken_by = ?2", &st,
+		 "cluster forget")) != GA_OK)
 		return e;
-	return store_cluster_run(s, st, db_bind_text(st, 1, instance, -1), NULL, "cluster forget");
+	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
+	STORE_BIND(rc, db_bind_text(st, 2, me, -1));
+	return store_cluster_run(s, st, rc, NULL, "cluster forget");
 }

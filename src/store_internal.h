@@ -131,6 +131,7 @@ struct store {
 	 * writers on several instances take turns; lost: the connection
 	 * went away (DB_LOST), to be made again before the next use. */
 	struct db_stmt *pg_lock;
+	bool no_txn_lock; /* store_options: pg_lock is not taken */
 	bool lost;
 	bool reconnect_warned; /* a failed reconnect was logged (once per outage) */
 };
