@@ -430,6 +430,16 @@ out:
 	return rc;
 }
 
+/* Writes in a transaction run under a savepoint (pg_run, below). A bench
+ * build only (cmake -DGA_BENCH_NO_SAVEPOINT=ON, tests/bench/ingest_pg.sh)
+ * runs them bare, to measure what the savepoint costs: there a duplicate
+ * report aborts its group's whole transaction, so it must never serve. */
+#ifdef GA_BENCH_NO_SAVEPOINT
+#define PG_WRITE_SAVEPOINT 0
+#else
+#define PG_WRITE_SAVEPOINT 1
+#endif
+
 /* Runs st with its bindings: DB_ROW, DB_DONE or an error code. */
 static int pg_run(struct pg_stmt *st)
 {
@@ -472,7 +482,7 @@ static int pg_run(struct pg_stmt *st)
 	 * duplicate report or a refused row leaves the group's transaction
 	 * usable (store.c, store_error). A statement that writes runs under
 	 * a savepoint, rolled back to when it fails (pg_run_savepoint). */
-	if (st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+	if (PG_WRITE_SAVEPOINT && st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
 		rc = pg_run_savepoint(db, pp->name, st->nparams, values, lengths, formats, &res);
 	else {
 		res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
