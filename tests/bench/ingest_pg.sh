@@ -12,9 +12,10 @@
 #   pg1       one geoalert, [store] url (a fresh database), [cluster] instance
 #   pg2       two geoalerts on one fresh database: the same share_group,
 #             client_id made unique by the instance (bench-a, bench-b)
-#   pg1-nosp  as pg1 with the geoalert of GA_BENCH_NOSP (built with
-#             -DGA_BENCH_NO_SAVEPOINT=ON: writes without their savepoint);
-#             only when GA_BENCH_NOSP is set
+#   pg1-NAME  as pg1 with another geoalert binary, for each NAME=BINARY of
+#             GA_BENCH_ALT (the A/B of the savepoints: a build with
+#             -DGA_BENCH_NO_SAVEPOINT=ON runs every write without one, with
+#             -DGA_BENCH_ALL_SAVEPOINTS=ON every write under one)
 # Each run gets a mosquitto of its own (a stopped geoalert's persistent
 # sessions would keep taking a share of the reports) and does:
 #   warm-up   GA_BENCH_WARM reports, not measured (connections, prepared
@@ -42,10 +43,10 @@
 #   GA_BENCH_STATIONS stations in the bench registry  (200)
 #   GA_BENCH_ROUNDS   rounds                          (3)
 #   GA_BENCH_MODES    modes of a round                ("sqlite pg1 pg2", and
-#                     pg1-nosp with GA_BENCH_NOSP)
+#                     pg1-NAME for each NAME of GA_BENCH_ALT)
 #   GA_BENCH_BUILD    build directory                 (build/rel; configured
 #                     RelWithDebInfo when it is not there yet)
-#   GA_BENCH_NOSP     a geoalert built with -DGA_BENCH_NO_SAVEPOINT=ON
+#   GA_BENCH_ALT      "NAME=BINARY ...": other geoalert binaries, run as pg1
 #   GA_BENCH_PERF=F   record `perf record -g -a` (system-wide) during the
 #                     (b) of the first run of GA_BENCH_PERF_MODE (pg1) into
 #                     F; the geoalert pids are logged (perf report --pid)
@@ -65,12 +66,17 @@ SECONDS_C=${GA_BENCH_SECONDS:-10}
 NSTATIONS=${GA_BENCH_STATIONS:-200}
 ROUNDS=${GA_BENCH_ROUNDS:-3}
 BUILD=${GA_BENCH_BUILD:-$ROOT/build/rel}
-NOSP=${GA_BENCH_NOSP:-}
+declare -A ALT=()
+read -r -a alts <<<"${GA_BENCH_ALT:-}"
+for a in "${alts[@]}"; do
+	[[ $a == *=* && -x ${a#*=} ]] || { echo "ingest_pg.sh: GA_BENCH_ALT: not NAME=BINARY: $a" >&2; exit 2; }
+	ALT[${a%%=*}]=${a#*=}
+done
 if [[ -n ${GA_BENCH_MODES:-} ]]; then
 	read -r -a MODES <<<"$GA_BENCH_MODES"
 else
 	MODES=(sqlite pg1 pg2)
-	[[ -z $NOSP ]] || MODES+=(pg1-nosp)
+	for a in "${alts[@]}"; do MODES+=("pg1-${a%%=*}"); done
 fi
 TIMEOUT=300 # seconds, for any one step
 BENCH_LOGS=('*.json' 'run*/ga-*/geoalert.log' 'run*/broker/mosquitto.log')
@@ -83,7 +89,7 @@ bench_posint "$N" "$WARM" "$WINDOW" "$RATE" "$SECONDS_C" "$NSTATIONS" "$ROUNDS"
 for m in "${MODES[@]}"; do
 	case $m in
 	sqlite | pg1 | pg2) ;;
-	pg1-nosp) [[ -x $NOSP ]] || { echo "$ME: pg1-nosp needs GA_BENCH_NOSP=geoalert" >&2; exit 2; } ;;
+	pg1-*) [[ -n ${ALT[${m#pg1-}]:-} ]] || { echo "$ME: $m needs GA_BENCH_ALT=${m#pg1-}=BINARY" >&2; exit 2; } ;;
 	*) echo "$ME: unknown mode $m" >&2; exit 2 ;;
 	esac
 done
@@ -174,13 +180,13 @@ run() {
 	mkdir -p "$rd"
 	# the broker's files in this run's folder (WORK for the call only)
 	WORK=$rd bench_broker
-	[[ $mode == pg1-nosp ]] && bin=$NOSP
+	[[ $mode != pg1-* ]] || bin=${ALT[${mode#pg1-}]}
 	case $mode in
 	sqlite)
 		config "$rd/ga-a" "path = $rd/ga-a/geoalert.db"
 		dirs=("$rd/ga-a")
 		;;
-	pg1 | pg1-nosp | pg2)
+	pg1 | pg1-* | pg2)
 		dbname="bench_r${k}_${mode//-/_}"
 		psql_admin "CREATE DATABASE $dbname"
 		url=$(db_url "$dbname")
@@ -298,7 +304,8 @@ for r in runs:
 by = {m: [r for r in runs if r["mode"] == m] for m in modes}
 base = {r["round"]: r for r in by.get("sqlite", [])}
 names = {"sqlite": "SQLite, 1 instance", "pg1": "PostgreSQL, 1 instance",
-         "pg2": "PostgreSQL, 2 instances", "pg1-nosp": "PostgreSQL, 1, no savepoint (bench build)"}
+         "pg2": "PostgreSQL, 2 instances"}
+names.update({m: "PostgreSQL, 1 instance, " + m[4:] for m in modes if m.startswith("pg1-")})
 med = lambda xs: st.median(xs) if xs else float("nan")
 print()
 print("ingest on PostgreSQL (issue 12): N=%s, %d rounds, %s cores; medians over the rounds;"
@@ -324,12 +331,14 @@ if "pg1" in by and "pg2" in by:
     one = {r["round"]: r for r in by["pg1"]}
     r2 = med([r["rate"] / one[r["round"]]["rate"] for r in by["pg2"] if r["round"] in one])
     print("target two instances not slower than one: pg2 / pg1 = %.2f %s" % (r2, "met" if r2 >= 1.0 else "MISSED"))
-if "pg1" in by and "pg1-nosp" in by:
+for m in modes:
+    if not m.startswith("pg1-") or "pg1" not in by:
+        continue
     one = {r["round"]: r for r in by["pg1"]}
-    r3 = med([r["rate"] / one[r["round"]]["rate"] for r in by["pg1-nosp"] if r["round"] in one])
-    print("savepoints: pg1 without / with = %.2f (rate); CPU us/report %.0f / %.0f (geoalert), %.0f / %.0f (postgres)" % (
-        r3, med([r["cpu_us_sum"] for r in by["pg1-nosp"]]), med([r["cpu_us_sum"] for r in by["pg1"]]),
-        med([r["pg_us"] for r in by["pg1-nosp"]]), med([r["pg_us"] for r in by["pg1"]])))
+    r3 = med([r["rate"] / one[r["round"]]["rate"] for r in by[m] if r["round"] in one])
+    print("%s / pg1: rate %.2f; CPU us/report %.0f / %.0f (geoalert), %.0f / %.0f (postgres)" % (
+        m, r3, med([r["cpu_us_sum"] for r in by[m]]), med([r["cpu_us_sum"] for r in by["pg1"]]),
+        med([r["pg_us"] for r in by[m]]), med([r["pg_us"] for r in by["pg1"]])))
 for r in runs:
     print(json.dumps(r))
 EOF
