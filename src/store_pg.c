@@ -49,6 +49,14 @@ static const enum store_stmt_id store_pg_fails_txn[] = {
     STMT_FIGURE_UPSERT, STMT_OUTBOX_PUT, STMT_OUTBOX_DELETE,
 };
 
+/* Bench builds only (cmake -DGA_BENCH_ALL_SAVEPOINTS=ON): the A/B of the
+ * savepoints, every write under one as before. */
+#ifdef GA_BENCH_ALL_SAVEPOINTS
+#define STORE_PG_BARE_WRITES 0
+#else
+#define STORE_PG_BARE_WRITES 1
+#endif
+
 /* Runs sql (no parameters) and says what failed in err. */
 static ga_err store_pg_exec(struct store *s, const char *sql, const char *what, char *err,
 			    size_t errlen)
@@ -168,10 +176,10 @@ ga_err store_pg_open(struct store *s, const struct store_options *opt, char *err
 			goto out;
 		}
 	}
-#ifndef GA_BENCH_ALL_SAVEPOINTS /* bench builds only: the A/B of the savepoints */
-	for (size_t i = 0; i < sizeof(store_pg_fails_txn) / sizeof(store_pg_fails_txn[0]); i++)
+	for (size_t i = 0;
+	     STORE_PG_BARE_WRITES && i < sizeof(store_pg_fails_txn) / sizeof(store_pg_fails_txn[0]);
+	     i++)
 		db_stmt_fails_txn(s->stmt[store_pg_fails_txn[i]]);
-#endif
 	char lock[96];
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
 		 (long long)STORE_PG_TXN_LOCK);
