@@ -39,11 +39,12 @@
  * savepoint that keeps a transaction usable after a failed write
  * (db_stmt_fails_txn). Each would have cost a subtransaction and two
  * more statements per write, four writes a report; docs/benchmarks.md,
- * "PostgreSQL and several instances". A duplicate report is found by
- * STMT_REPORT_FIND under the transaction lock, never by a unique
- * violation of the insert. Their other callers (incident.c) return the
- * failure too; were one to go on and commit, the COMMIT would be refused
- * (db_pg_commit_refused), not taken for a commit. */
+ * "PostgreSQL and several instances". A duplicate report raises no
+ * error: STMT_REPORT_PUT has ON CONFLICT DO NOTHING (store_report_put
+ * answers GA_ERR_DUPLICATE, the transaction stays usable, as on SQLite).
+ * Their other callers (incident.c) return the failure too; were one to go
+ * on and commit, the COMMIT would be refused (db_pg_commit_refused), not
+ * taken for a commit. */
 static const enum store_stmt_id store_pg_fails_txn[] = {
     STMT_REPORT_PUT,	STMT_SEQ_NEXT,	 STMT_INCIDENT_INSERT, STMT_INCIDENT_UPDATE,
     STMT_FIGURE_UPSERT, STMT_OUTBOX_PUT, STMT_OUTBOX_DELETE,
