@@ -128,7 +128,9 @@ pg_ticks() {
 	for p in $(ps -o pid= --ppid "$PG_POSTMASTER"); do
 		files+=("/proc/$p/stat")
 	done
-	cat "${files[@]}" 2>/dev/null | awk '{ t += $14 + $15 } END { print t + 0 }'
+	# A child may exit between ps and cat (an autovacuum worker): its
+	# file is skipped, not an error (pipefail would end the script).
+	{ cat "${files[@]}" 2>/dev/null || true; } | awk '{ t += $14 + $15 } END { print t + 0 }'
 }
 
 db_url() {
