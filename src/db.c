@@ -44,6 +44,12 @@ void db_finalize(struct db_stmt *st)
 		st->ops->finalize(st);
 }
 
+void db_stmt_fails_txn(struct db_stmt *st)
+{
+	if (st && st->ops->fails_txn)
+		st->ops->fails_txn(st);
+}
+
 int db_bind_int(struct db_stmt *st, int i, int v)
 {
 	return st ? st->ops->bind_int64(st, i, v) : DB_MISUSE;

@@ -103,6 +103,15 @@ int db_exec(struct db *db, const char *sql);
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
 void db_finalize(struct db_stmt *st);
 
+/* Says that st's caller never goes on with a transaction in which st
+ * failed (it rolls the transaction back), so a failure of st may abort the
+ * whole transaction. PostgreSQL: st, a write, then runs without the
+ * savepoint every other write in a transaction gets (db_pg_stmt.c), and
+ * saves its cost; a COMMIT after it failed is refused, never taken for a
+ * commit. SQLite: nothing changes (a failed statement aborts only
+ * itself). */
+void db_stmt_fails_txn(struct db_stmt *st);
+
 /* Binds parameter i (from 1). Text and blobs are not copied: they must
  * stay valid until the statement is reset (SQLITE_STATIC semantics).
  * Text: nbyte -1 is up to the NUL; p NULL binds NULL. Blob: p NULL binds

@@ -19,6 +19,7 @@ struct db_ops {
 	int (*exec)(struct db *db, const char *sql);
 	int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
 	void (*finalize)(struct db_stmt *st);
+	void (*fails_txn)(struct db_stmt *st); /* NULL: nothing to do */
 	int (*bind_int64)(struct db_stmt *st, int i, int64_t v);
 	int (*bind_double)(struct db_stmt *st, int i, double v);
 	int (*bind_text)(struct db_stmt *st, int i, const char *p, int nbyte);

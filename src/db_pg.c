@@ -158,6 +158,17 @@ void db_pg_count(struct pg_db *db, PGresult *res)
 		db->changes = strtoll(n, NULL, 10);
 }
 
+bool db_pg_commit_refused(struct pg_db *db, const char *sql, PGresult *res)
+{
+	sql += strspn(sql, " \t\r\n");
+	if ((strncasecmp(sql, "COMMIT", 6) != 0 && strncasecmp(sql, "END", 3) != 0) ||
+	    strcmp(PQcmdStatus(res), "ROLLBACK") != 0)
+		return false;
+	db_pg_seterr(db, "COMMIT of a transaction in which a statement had failed: rolled back,"
+			 " nothing committed");
+	return true;
+}
+
 static void pg_notice(void *arg, const char *message)
 {
 }
@@ -380,6 +391,8 @@ static int pg_exec(struct db *base, const char *sql)
 	rc = db_pg_code(db, res);
 	if (rc != DB_OK)
 		db_pg_seterr_res(db, res, rc);
+	else if (db_pg_commit_refused(db, sql, res))
+		rc = DB_ERROR;
 	else
 		db_pg_count(db, res);
 out:
@@ -433,6 +446,7 @@ static const struct db_ops pg_ops = {
     .exec = pg_exec,
     .prepare = db_pg_prepare,
     .finalize = db_pg_finalize,
+    .fails_txn = db_pg_fails_txn,
     .bind_int64 = db_pg_bind_int64,
     .bind_double = db_pg_bind_double,
     .bind_text = db_pg_bind_text,

@@ -56,6 +56,11 @@ int db_pg_usable(struct pg_db *db);
 /* The statement ops (db_pg_stmt.c), as struct db_ops names them. */
 int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out);
 void db_pg_finalize(struct db_stmt *base);
+void db_pg_fails_txn(struct db_stmt *base);
+/* True, with db's message set, when res answers a COMMIT (sql) with
+ * ROLLBACK: the transaction had failed and is gone, nothing committed
+ * (PostgreSQL reports no error for it). */
+bool db_pg_commit_refused(struct pg_db *db, const char *sql, PGresult *res);
 int db_pg_bind_int64(struct db_stmt *base, int i, int64_t v);
 int db_pg_bind_double(struct db_stmt *base, int i, double v);
 int db_pg_bind_text(struct db_stmt *base, int i, const char *s, int nbyte);

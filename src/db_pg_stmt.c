@@ -38,6 +38,7 @@ struct pg_stmt {
 	struct pg_prepared prep[DB_PG_PREPARED_MAX];
 	int evict;     /* next slot to reuse when all are taken */
 	bool writes;   /* INSERT, UPDATE, DELETE or WITH: may break a constraint */
+	bool bare;     /* a write run without its savepoint (db_stmt_fails_txn) */
 	bool ran;      /* stepped since the last reset */
 	PGresult *res; /* rows not yet all stepped over */
 	int row, nrows, ncols;
@@ -147,6 +148,13 @@ static void pg_deallocate(struct pg_db *db, struct pg_prepared *pp)
 		PQclear(PQexec(db->conn, sql));
 	}
 	pp->gen = 0;
+}
+
+void db_pg_fails_txn(struct db_stmt *base)
+{
+	struct pg_stmt *st = (struct pg_stmt *)base;
+
+	st->bare = true;
 }
 
 void db_pg_finalize(struct db_stmt *base)
@@ -430,6 +438,16 @@ out:
 	return rc;
 }
 
+/* Writes in a transaction run under a savepoint (pg_run, below). A bench
+ * build only (cmake -DGA_BENCH_NO_SAVEPOINT=ON, tests/bench/ingest_pg.sh)
+ * runs them bare, to measure what the savepoint costs: there a duplicate
+ * report aborts its group's whole transaction, so it must never serve. */
+#ifdef GA_BENCH_NO_SAVEPOINT
+#define PG_WRITE_SAVEPOINT 0
+#else
+#define PG_WRITE_SAVEPOINT 1
+#endif
+
 /* Runs st with its bindings: DB_ROW, DB_DONE or an error code. */
 static int pg_run(struct pg_stmt *st)
 {
@@ -471,8 +489,11 @@ static int pg_run(struct pg_stmt *st)
 	 * but only the statement in SQLite, and the store relies on that: a
 	 * duplicate report or a refused row leaves the group's transaction
 	 * usable (store.c, store_error). A statement that writes runs under
-	 * a savepoint, rolled back to when it fails (pg_run_savepoint). */
-	if (st->writes && PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+	 * a savepoint, rolled back to when it fails (pg_run_savepoint);
+	 * but not one whose callers roll back when it fails (bare): there the
+	 * savepoint (a subtransaction, two more statements) is pure cost. */
+	if (PG_WRITE_SAVEPOINT && st->writes && !st->bare &&
+	    PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
 		rc = pg_run_savepoint(db, pp->name, st->nparams, values, lengths, formats, &res);
 	else {
 		res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);
@@ -481,6 +502,10 @@ static int pg_run(struct pg_stmt *st)
 	}
 	if (rc != DB_OK)
 		goto out;
+	if (db_pg_commit_refused(db, st->sql, res)) {
+		rc = DB_ERROR;
+		goto out;
+	}
 	db_pg_count(db, res);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
 		rc = DB_DONE;

@@ -487,9 +487,15 @@ static void *delivery_main(void *arg)
 		if (stopping && (d->jobs == NULL || mono >= stop_at))
 			break;
 		const atomic_bool *duty = d->wf.duty;
-		if (!stopping && (duty == NULL || atomic_load(duty)) &&
+		bool on_duty = duty == NULL || atomic_load(duty);
+		if (!stopping && on_duty &&
 		    (kicked || mono >= next_poll || (d->wake_mono != 0 && mono >= d->wake_mono))) {
 			delivery_poll(d, &done);
+			next_poll = mono + DELIVERY_POLL_MS;
+		} else if (!on_duty && mono >= next_poll) {
+			/* Another instance holds the duties: look again at the
+			 * next poll, not at once (a next_poll left in the past
+			 * made this loop spin a core). */
 			next_poll = mono + DELIVERY_POLL_MS;
 		}
 		curl_multi_perform(d->multi, &running);
@@ -506,7 +512,7 @@ static void *delivery_main(void *arg)
 
 		mono = time_mono_ms();
 		wait = next_poll - mono;
-		if (d->wake_mono != 0 && d->wake_mono - mono < wait)
+		if (on_duty && d->wake_mono != 0 && d->wake_mono - mono < wait)
 			wait = d->wake_mono - mono;
 		if (stopping)
 			wait = 50;

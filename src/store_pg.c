@@ -32,6 +32,32 @@
 #define STORE_PG_TXN_LOCK 0x67656f7478LL /* "geotx" */
 #define STORE_PG_PASSWORD_MAX 1024
 
+/* The writes of a report's path through the ingest writer (ingest_commit.c:
+ * the report, its incident and figures, the receipt in the outbox, the
+ * acknowledged receipts deleted): the writer rolls the whole group back
+ * when any of them fails (ingest_writer.c), so they need not the
+ * savepoint that keeps a transaction usable after a failed write
+ * (db_stmt_fails_txn). Each would have cost a subtransaction and two
+ * more statements per write, four writes a report; docs/benchmarks.md,
+ * "PostgreSQL and several instances". A duplicate report raises no
+ * error: STMT_REPORT_PUT has ON CONFLICT DO NOTHING (store_report_put
+ * answers GA_ERR_DUPLICATE, the transaction stays usable, as on SQLite).
+ * Their other callers (incident.c) return the failure too; were one to go
+ * on and commit, the COMMIT would be refused (db_pg_commit_refused), not
+ * taken for a commit. */
+static const enum store_stmt_id store_pg_fails_txn[] = {
+    STMT_REPORT_PUT,	STMT_SEQ_NEXT,	 STMT_INCIDENT_INSERT, STMT_INCIDENT_UPDATE,
+    STMT_FIGURE_UPSERT, STMT_OUTBOX_PUT, STMT_OUTBOX_DELETE,
+};
+
+/* Bench builds only (cmake -DGA_BENCH_ALL_SAVEPOINTS=ON): the A/B of the
+ * savepoints, every write under one as before. */
+#ifdef GA_BENCH_ALL_SAVEPOINTS
+#define STORE_PG_BARE_WRITES 0
+#else
+#define STORE_PG_BARE_WRITES 1
+#endif
+
 /* Runs sql (no parameters) and says what failed in err. */
 static ga_err store_pg_exec(struct store *s, const char *sql, const char *what, char *err,
 			    size_t errlen)
@@ -151,6 +177,10 @@ ga_err store_pg_open(struct store *s, const struct store_options *opt, char *err
 			goto out;
 		}
 	}
+	for (size_t i = 0;
+	     STORE_PG_BARE_WRITES && i < sizeof(store_pg_fails_txn) / sizeof(store_pg_fails_txn[0]);
+	     i++)
+		db_stmt_fails_txn(s->stmt[store_pg_fails_txn[i]]);
 	char lock[96];
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
 		 (long long)STORE_PG_TXN_LOCK);

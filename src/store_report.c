@@ -100,7 +100,8 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 		e = store_error(s, rc, "report put");
 		goto out;
 	}
-	e = GA_OK;
+	/* ON CONFLICT DO NOTHING: a report already stored changes no row. */
+	e = db_changes(s->db) == 0 ? GA_ERR_DUPLICATE : GA_OK;
 out:
 	store_stmt_done(st);
 	return e;

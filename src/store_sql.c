@@ -490,7 +490,11 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
 	" observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
 	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, " FIGURE_COLUMNS
 	", admin_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
+	/* A duplicate inserts nothing and raises nothing (store_report_put:
+	 * no row changed): on PostgreSQL no error, so no savepoint is
+	 * needed to keep the group's transaction usable (store_pg.c). */
+	" ON CONFLICT (station_id, report_id) DO NOTHING",
     [STMT_REJECTED_PUT] = "INSERT INTO rejected (topic, raw, received_ms, reasons, raw_len,"
 			  " raw_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 

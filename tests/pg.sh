@@ -18,13 +18,18 @@
 # postgres refuses to run as root: run as root (CI), the cluster runs as the
 # system user geoalert-test, created with useradd when missing.
 #
-# Environment: GA_PG_BINDIR (/usr/lib/postgresql/15/bin).
+# Environment: GA_PG_BINDIR (/usr/lib/postgresql/15/bin); GA_PG_SETTINGS,
+# the server's settings (`-c NAME=VALUE`...) in place of the test ones
+# below (tests/bench/ingest_pg.sh runs a durable server: fsync and
+# synchronous_commit on).
 
 PG_BINDIR=${GA_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=geoalert-test
 PG_ROLE=geoalert_test
 PG_DBNAME=geoalert_test
 PG_TRIES=5 # ports tried before giving up
+# Test data only: nothing need survive a crash.
+PG_TEST_SETTINGS='-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB'
 PG_DIR=
 PG_AS=()
 
@@ -61,8 +66,7 @@ pg_start() {
 		port=$((10000 + RANDOM % (low - 10000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
 		if pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60" \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR ${GA_PG_SETTINGS:-$PG_TEST_SETTINGS} -c max_connections=60" \
 			start >/dev/null; then
 			break
 		fi

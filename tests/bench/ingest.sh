@@ -64,20 +64,7 @@ bench_workdir ga-bench
 # checked below with `geoalert check-config`, which warns about any station
 # outside its county).
 REGISTRY=$WORK/stations.geojson
-awk -v n="$NSTATIONS" 'BEGIN {
-	split("landslide collapse debris_flow ground_collapse ground_fissure land_subsidence", ht, " ");
-	cols = 20; rows = int((n + cols - 1) / cols);
-	printf "{\"type\": \"FeatureCollection\", \"features\": [\n";
-	for (i = 0; i < n; i++) {
-		c = i % cols; r = int(i / cols);
-		lon = 118.602 + c * (0.056 / (cols - 1));
-		lat = 32.042 + (rows > 1 ? r * (0.036 / (rows - 1)) : 0);
-		printf "%s{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [%.5f, %.5f]},", (i ? ",\n" : ""), lon, lat;
-		printf " \"properties\": {\"station_id\": \"BENCH-%04d\", \"name\": \"bench %d\", \"hazard_point_id\": \"3201119%05d\",", i, i, i;
-		printf " \"hazard_type\": \"%s\", \"admin_code\": \"320111\", \"threatened_people\": 20, \"threatened_property_cny\": 500000}}", ht[i % 6 + 1];
-	}
-	printf "\n]}\n";
-}' >"$REGISTRY"
+bench_registry "$NSTATIONS" >"$REGISTRY"
 
 # --- the broker ---------------------------------------------------------------
 bench_broker "${GA_BENCH_INFLIGHT:+max_inflight_messages $GA_BENCH_INFLIGHT}"

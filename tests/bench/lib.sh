@@ -22,6 +22,8 @@
 #                             $WORK/ga/geoalert.ini with no station outside
 #                             its county
 #   bench_officer NAME        TOKEN=the API token of a new duty officer
+#   bench_registry N          prints a registry of N stations on a grid in
+#                             浦口区 (320111), BENCH-0000...
 #   bench_grid_points NEED COLS ROWS LAT0  prints the first NEED points of
 #                             a grid that lie in a county of Jiangsu, one
 #                             "lon lat admin_code" a line
@@ -241,4 +243,24 @@ if len(points) < need:
 for p in points:
     print("%r %r %s" % p)
 EOF
+}
+
+# 浦口区 (320111): 118.60–118.66 E, 32.04–32.08 N lies inside it (the
+# scripts check each point with `geoalert check-config`, which warns about
+# any station outside its county). 20 stations a row.
+bench_registry() {
+	awk -v n="$1" 'BEGIN {
+		split("landslide collapse debris_flow ground_collapse ground_fissure land_subsidence", ht, " ");
+		cols = 20; rows = int((n + cols - 1) / cols);
+		printf "{\"type\": \"FeatureCollection\", \"features\": [\n";
+		for (i = 0; i < n; i++) {
+			c = i % cols; r = int(i / cols);
+			lon = 118.602 + c * (0.056 / (cols - 1));
+			lat = 32.042 + (rows > 1 ? r * (0.036 / (rows - 1)) : 0);
+			printf "%s{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [%.5f, %.5f]},", (i ? ",\n" : ""), lon, lat;
+			printf " \"properties\": {\"station_id\": \"BENCH-%04d\", \"name\": \"bench %d\", \"hazard_point_id\": \"3201119%05d\",", i, i, i;
+			printf " \"hazard_type\": \"%s\", \"admin_code\": \"320111\", \"threatened_people\": 20, \"threatened_property_cny\": 500000}}", ht[i % 6 + 1];
+		}
+		printf "\n]}\n";
+	}'
 }

@@ -453,6 +453,7 @@ class Station:
 
     def __init__(self, broker, client_id=None):
         self.receipts = {}  # report_id -> [receipt, ...]
+        self.arrived = {}  # report_id -> time.monotonic() of its first receipt
         self.all = []
         self.lock = threading.Condition()
         self.client = mqtt.Client(client_id=client_id or "station-%d" % free_port(),
@@ -473,6 +474,7 @@ class Station:
         with self.lock:
             self.all.append(body)
             self.receipts.setdefault(body.get("report_id"), []).append(body)
+            self.arrived.setdefault(body.get("report_id"), time.monotonic())
             self.lock.notify_all()
 
     def publish(self, station, payload, wait=True):
@@ -506,6 +508,33 @@ class Station:
     def close(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+
+class LogWatch:
+    """Notes when text next appears in a daemon's log (once more than when
+    made; polled every 50 ms from a thread, for at most timeout s): .seen
+    is its time.monotonic(), None until then. For the failover figures the
+    tests print (the logs carry no timestamps); never asserted on."""
+
+    def __init__(self, daemon, text, timeout=120.0):
+        self.seen = None
+        self._stop = threading.Event()
+        before = daemon.log_text().count(text)
+
+        def poll():
+            deadline = time.monotonic() + timeout
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                if daemon.log_text().count(text) > before:
+                    self.seen = time.monotonic()
+                    return
+                self._stop.wait(0.05)
+
+        self._thread = threading.Thread(target=poll, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
 
 
 class Runner:
