@@ -11,8 +11,9 @@
 #define OUTLINE_A 6378137.0
 #define OUTLINE_E2 0.00669438002290
 
-/* Distance of p from segment a-b, all in projected metres. */
-static double outline_seg_dist(const double *p, const double *a, const double *b)
+/* Squared distance of p from segment a-b, all in projected metres
+ * (squared: the farthest vertex is found without a square root each). */
+static double outline_seg_dist2(const double *p, const double *a, const double *b)
 {
 	double dx = b[0] - a[0], dy = b[1] - a[1];
 	double len2 = dx * dx + dy * dy, t = 0;
@@ -21,7 +22,8 @@ static double outline_seg_dist(const double *p, const double *a, const double *b
 		t = ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2;
 		t = t < 0 ? 0 : t > 1 ? 1 : t;
 	}
-	return hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy);
+	double ex = p[0] - a[0] - t * dx, ey = p[1] - a[1] - t * dy;
+	return ex * ex + ey * ey;
 }
 
 /* A kept stretch of the ring from vertex a to vertex b (b > a): the
@@ -33,15 +35,17 @@ struct outline_seg {
 
 static void outline_seg_measure(const double (*xy)[2], struct outline_seg *s)
 {
-	s->dist = -1;
+	double best = -1;
+
 	s->far = s->a;
 	for (size_t i = s->a + 1; i < s->b; i++) {
-		double d = outline_seg_dist(xy[i], xy[s->a], xy[s->b]);
-		if (d > s->dist) {
-			s->dist = d;
+		double d = outline_seg_dist2(xy[i], xy[s->a], xy[s->b]);
+		if (d > best) {
+			best = d;
 			s->far = i;
 		}
 	}
+	s->dist = best < 0 ? -1 : sqrt(best);
 }
 
 static int outline_size_cmp(const void *x, const void *y)
