@@ -112,7 +112,7 @@ def main():
             t0 = time.perf_counter()
             code, _, xml = flows.request(ga, "GET", "/warnings/BENCH-%04d.xml" % i)
             first_cap.append((time.perf_counter() - t0) * 1000)
-            assert code == 200
+            assert code == 200, (i, code, xml[:300])
         cap, page = [], []
         for _ in range(50):
             t0 = time.perf_counter()
