@@ -507,16 +507,14 @@ static ga_err outline_pieces(struct riskwarning_outline *o, struct cring *rings,
 				l = fmin(l, b->p[i].v[k]);
 				h = fmax(h, b->p[i].v[k]);
 			}
-			if (k == 0)
-				lo[0] = l, hi[0] = h;
-			else
-				lo[1] = l, hi[1] = h;
+			lo[k] = l;
+			hi[k] = h;
 		}
 	}
 	axis = (hi[0] - lo[0]) * cos((lo[1] + hi[1]) / 2 * M_PI / 180.0) >= hi[1] - lo[1] ? 0 : 1;
-	/* The middle first; where the line meets the outline where it
-	 * crosses itself (the bundled rings do, in small loops), the
-	 * crossings do not pair up and the next position is tried. */
+	/* The middle first; where the crossings do not pair up (a line
+	 * through a point where a ring touches or crosses itself: the
+	 * bundled rings do, in small loops) the next position is tried. */
 	for (size_t k = 0; k < sizeof(cut_at) / sizeof(cut_at[0]); k++) {
 		c = lo[axis] + (hi[axis] - lo[axis]) * cut_at[k];
 		for (int tries = 0;; tries++) {
