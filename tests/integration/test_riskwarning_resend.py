@@ -13,17 +13,22 @@ daemon, store and portal stand-ins.
   the row is failed with last_error "expired" (the supervisors told) and
   never sent after, even once the portal answers again; a re-send of it
   is refused (409).
+- The console's 风险预警 view (tests/browser/rwresend.test.js, Chromium
+  at 390 px): a supervisor sees the failed row, taps 重发; delivered
+  once, one audit row.
 
 Every wait is bounded."""
 import copy
 import datetime
 import json
 import os
+import shutil
+import subprocess
 import time
 
 import flows
 from endpoints import Hook, Portal
-from harness import SRC, Broker, Geoalert, Runner, secret_file, tmpdir
+from harness import BUILD, SRC, Broker, Geoalert, Runner, secret_file, tmpdir
 
 EXAMPLE = json.load(open(os.path.join(SRC, "tests", "data", "riskwarning.json"),
                          encoding="utf-8"))
@@ -73,7 +78,11 @@ ga = Geoalert(broker, name="ga-rwresend", extra={
 DUTY = flows.officer(ga, "duty1", "duty_officer")
 DUTY2 = flows.officer(ga, "duty2", "duty_officer")
 SUP = flows.officer(ga, "sup1", "supervisor")
+WANG_PW = "county duty desk 9"
+flows.officer(ga, "wang", "supervisor", WANG_PW)
 ga.start()
+BROWSER = os.path.join(SRC, "tests", "browser")
+CHROMIUM = os.environ.get("GA_CHROMIUM", "/usr/bin/chromium")
 
 
 def when(offset_s):
@@ -199,6 +208,37 @@ def test_not_sent_after_valid_to():
     assert portal.accept_count.get(key) is None, portal.accept_count
 
 
-for t in (test_failed_then_resent_once, test_not_sent_after_valid_to):
+def test_console_resend():
+    """The 风险预警 view: a supervisor re-sends the failed row with 重发
+    (tests/browser/rwresend.test.js at 390 px); delivered once."""
+    assert os.access(CHROMIUM, os.X_OK), "%s is missing (apt-get install chromium)" % CHROMIUM
+    node = shutil.which("node")
+    assert node, "node is missing (apt-get install nodejs)"
+    assert os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")), \
+        "npm ci in tests/browser first (test_riskwarning_console does it)"
+    pid = "JS-FX-RESEND-WEB"
+    late.set_mode("500")
+    try:
+        publish(product(pid, 0, 24 * 3600))
+        wait_row(pid, "late", lambda d: d["state"] == "failed", "late failed")
+    finally:
+        late.set_mode("ok")
+    shots = os.path.join(BUILD, "rwconsole-shots")
+    os.makedirs(shots, exist_ok=True)
+    env = dict(os.environ, GA_URL="http://127.0.0.1:%d" % ga.http_port, GA_OFFICER="wang",
+               GA_PASSWORD=WANG_PW, GA_PRODUCT_ID=pid, GA_CHANNEL="late", GA_SHOT_DIR=shots,
+               GA_CHROMIUM=CHROMIUM)
+    r = subprocess.run([node, os.path.join(BROWSER, "rwresend.test.js")], env=env,
+                       capture_output=True, timeout=300)
+    print(r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace"))
+    assert r.returncode == 0, "rwresend.test.js exited %d" % r.returncode
+    wait_row(pid, "late", lambda d: d["state"] == "delivered", "late delivered")
+    assert late.accept_count.get(pid + ":1") == 1, late.accept_count
+    rows = ga.query("SELECT count(*) FROM audit WHERE action = 'riskwarning.resend'"
+                    " AND subject = ?", (pid,))
+    assert rows[0][0] == 1, rows
+
+
+for t in (test_failed_then_resent_once, test_not_sent_after_valid_to, test_console_resend):
     runner.run(t)
 runner.finish()
