@@ -359,8 +359,10 @@ ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 		return GA_ERR_NOTFOUND;
 	if ((e = store_riskwarning_get(s, product_id, &w)) != GA_OK)
 		return e;
-	e = GA_ERR_CONFLICT; /* over: a warning no longer in force is not sent */
-	if (now_ms >= w.valid_to_ms)
+	/* Over (its valid_to came, or an update superseded it: state
+	 * expired): a warning no longer in force is not sent. */
+	e = GA_ERR_CONFLICT;
+	if (now_ms >= w.valid_to_ms || strcmp(w.state, "expired") == 0)
 		goto out;
 	e = GA_ERR_NOMEM;
 	if ((product = json_loads(w.product, 0, &jerr)) == NULL)
@@ -414,8 +416,8 @@ ga_err riskwarning_deliver_resend(struct store *s, const struct config *cfg, int
 			snprintf(msg, msglen, "没有风险预警产品 %s", product_id);
 		return e;
 	}
-	if (now_ms >= row.valid_to_ms) {
-		snprintf(msg, msglen, "风险预警 %s 已过有效期，不再发送", product_id);
+	if (now_ms >= row.valid_to_ms || strcmp(row.state, "expired") == 0) {
+		snprintf(msg, msglen, "风险预警 %s 已过有效期或已被更新取代，不再发送", product_id);
 		store_riskwarning_clear(&row);
 		return GA_ERR_CONFLICT;
 	}

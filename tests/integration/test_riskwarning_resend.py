@@ -13,6 +13,8 @@ daemon, store and portal stand-ins.
   the row is failed with last_error "expired" (the supervisors told) and
   never sent after, even once the portal answers again; a re-send of it
   is refused (409).
+- A product superseded by an update while its portal row is still due:
+  the old one is never sent (failed, "expired"), the update once.
 - The console's 风险预警 view (tests/browser/rwresend.test.js, Chromium
   at 390 px): a supervisor sees the failed row, taps 重发; delivered
   once, one audit row.
@@ -208,6 +210,30 @@ def test_not_sent_after_valid_to():
     assert portal.accept_count.get(key) is None, portal.accept_count
 
 
+def test_not_sent_once_superseded():
+    """A product whose portal row is still due when an update supersedes
+    it: the old one is not sent (failed, "expired"), the update is, once."""
+    old, new = "JS-FX-SUPER-01", "JS-FX-SUPER-02"
+    portal.set_mode("500")
+    try:
+        publish(product(old, 0, 24 * 3600))
+        wait_row(old, "portal", lambda d: d["attempts"] >= 1, "old attempted")
+        p = product(new, 0, 24 * 3600)
+        p["supersedes"] = old
+        publish(p)
+        d = wait_row(old, "portal", lambda d: d["state"] == "failed", "old failed")
+        assert d["last_error"] == "expired", d
+    finally:
+        portal.set_mode("ok")
+    wait_row(new, "portal", lambda d: d["state"] == "delivered", "update delivered")
+    assert portal.accept_count.get(new + ":1") == 1, portal.accept_count
+    assert portal.accept_count.get(old + ":1") is None, portal.accept_count
+    code, body = call("GET", "/api/v1/riskwarnings/%s" % old)
+    assert body["state"] == "expired" and new in body["reason"], body
+    code, res = resend(old, "portal")
+    assert code == 409, res
+
+
 def test_console_resend():
     """The 风险预警 view: a supervisor re-sends the failed row with 重发
     (tests/browser/rwresend.test.js at 390 px); delivered once."""
@@ -239,6 +265,7 @@ def test_console_resend():
     assert rows[0][0] == 1, rows
 
 
-for t in (test_failed_then_resent_once, test_not_sent_after_valid_to, test_console_resend):
+for t in (test_failed_then_resent_once, test_not_sent_after_valid_to,
+          test_not_sent_once_superseded, test_console_resend):
     runner.run(t)
 runner.finish()
