@@ -1511,7 +1511,45 @@
     }
     c.detail.appendChild(sign);
     if (d.published_at) c.detail.appendChild(el('p', {}, el('a', { class: 'public-link', href: '/warnings/' + encodeURIComponent(d.product_id), target: '_blank', rel: 'noopener', text: '打开公开页面' })));
+    if (d.published_at) c.detail.appendChild(rwDeliveries(c, d));
     rwActions(c, d);
+  }
+
+  /* The deliveries of the latest version, as an alert's (重发 a failed
+   * one: supervisors and admins, POST …/deliveries/{channel}/resend;
+   * refused once the product's valid_to has passed). */
+  function rwDeliveries(c, d) {
+    var all = Array.isArray(d.deliveries) ? d.deliveries : [], top = 0;
+    all.forEach(function (x) { if (x.version > top) top = x.version; });
+    var ds = all.filter(function (x) { return x.version === top; });
+    var box = el('div', { class: 'deliveries rw-deliveries' });
+    box.appendChild(el('h3', { text: '各渠道发送情况（' + ds.length + '个）' }));
+    if (!ds.length) { box.appendChild(el('div', { class: 'muted', text: '无发送渠道' })); return box; }
+    var rows = ds.map(function (x) {
+      var resend = null;
+      if (x.state === 'failed' && mayCancel()) {
+        resend = el('button', {
+          type: 'button', class: 'resend', text: '重发',
+          onclick: function (ev) {
+            ev.target.disabled = true;
+            api('POST', '/api/v1/riskwarnings/' + encodeURIComponent(d.product_id) + '/deliveries/' + encodeURIComponent(x.channel) + '/resend', {}).then(function (r) {
+              if (r.status !== 200) setNote(c, errText(r.status, r.data, '重发'));
+              else showMsg('已重发风险预警 ' + d.product_id + ' 到渠道 ' + x.channel + '。', 'ok');
+              rwRefresh(c);
+            });
+          }
+        });
+      }
+      var err = x.last_error && x.state !== 'delivered' ? el('details', {}, el('summary', { text: x.last_error === 'expired' ? '已过有效期，未再发送' : '错误详情' }), el('span', { 'data-verbatim': true, class: 'id', text: x.last_error })) : null;
+      return el('tr', { class: 'delivery-' + x.state, 'data-channel': x.channel },
+        el('td', {}, idSpan(x.channel), el('div', { class: 'muted', text: CHANNEL_TYPE_ZH[x.type] || '' })),
+        el('td', { class: 'd-state', text: DELIVERY_ZH[x.state] || '状态未知' }),
+        el('td', { text: x.delivered_at ? fmtTime(x.delivered_at) : '尝试' + (x.attempts || 0) + '次' }),
+        el('td', {}, err, resend));
+    });
+    box.appendChild(el('table', { class: 'delivery-list' },
+      el('tr', {}, el('th', { text: '渠道' }), el('th', { text: '状态' }), el('th', { text: '送达/尝试' }), el('th', {})), ...rows));
+    return box;
   }
 
   function rwActions(c, d) {

@@ -33,9 +33,12 @@
 #include "timeutil.h"
 
 #define CAP_NS "urn:oasis:names:tc:emergency:cap:1.2"
-#define CAP_ID_MAX 64		  /* an identifier + NUL */
-#define CAP_REFS_MAX 32		  /* references written (the latest ones) */
-#define CAP_XML_MAX (256u * 1024) /* bytes of one CAP document */
+#define CAP_ID_MAX 64	/* an identifier + NUL */
+#define CAP_REFS_MAX 32 /* references written (the latest ones) */
+/* Bytes of one CAP document, also what cap_sign.h signs and checks. A
+ * risk warning's CAP carries every county's outline (all 95 bundled
+ * counties: 0.46 MB unsigned, riskwarning_cap.h RISKWARNING_CAP_MAX). */
+#define CAP_XML_MAX (2u << 20)
 #define CAP_GEOCODE_NAME "GB/T 2260"
 
 struct cap_opts {

@@ -188,6 +188,15 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		       const char *alert_id, const char *channel, int64_t now_ms, int *version,
 		       char *msg, size_t msglen)
 {
+	return delivery_resend_subject(s, cfg, officer_id, alert_id, channel, "delivery.resend",
+				       alert_id, now_ms, version, msg, msglen);
+}
+
+ga_err delivery_resend_subject(struct store *s, const struct config *cfg, int64_t officer_id,
+			       const char *subject, const char *channel, const char *audit_action,
+			       const char *audit_subject, int64_t now_ms, int *version, char *msg,
+			       size_t msglen)
+{
 	const struct config_channel *ch = delivery_channel_cfg(cfg, channel);
 	struct store_delivery d;
 	char *detail;
@@ -196,9 +205,9 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 
 	if ((e = store_begin(s)) != GA_OK)
 		return e;
-	e = store_delivery_latest(s, alert_id, channel, &d);
+	e = store_delivery_latest(s, subject, channel, &d);
 	if (e == GA_ERR_NOTFOUND) {
-		snprintf(msg, msglen, "预警 %s 没有发往渠道 %s 的记录", alert_id, channel);
+		snprintf(msg, msglen, "预警 %s 没有发往渠道 %s 的记录", audit_subject, channel);
 		goto out;
 	}
 	if (e != GA_OK)
@@ -224,7 +233,7 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		       d.attempts);
 	detail = jd ? json_dumps(jd, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(jd);
-	e = detail ? store_audit_append(s, now_ms, officer_id, "delivery.resend", alert_id, detail,
+	e = detail ? store_audit_append(s, now_ms, officer_id, audit_action, audit_subject, detail,
 					NULL)
 		   : GA_ERR_NOMEM;
 	free(detail);
@@ -239,7 +248,7 @@ out:
 	}
 	if (version != NULL)
 		*version = d.version;
-	log_info("delivery: %s version %d to %s: re-sent by officer %lld", alert_id, d.version,
+	log_info("delivery: %s version %d to %s: re-sent by officer %lld", subject, d.version,
 		 channel, (long long)officer_id);
 	return GA_OK;
 }

@@ -98,8 +98,16 @@ static struct delivery_job *delivery_job_new(struct delivery *d, const struct st
 		return NULL;
 	}
 	e = rw ? riskwarning_deliver_message(d->store, d->cfg, rw, row->version, row->msg_type,
-					     row->channel, &j->alert)
+					     row->channel, time_now_ms(), &j->alert)
 	       : workflow_published_json(d->store, &d->wf, row->alert_id, row->version, &j->alert);
+	if (rw && e == GA_ERR_CONFLICT) {
+		/* The warning's valid_to has passed: not sent late, failed now
+		 * (riskwarning_deliver.h). */
+		delivery_job_fail(j, CHANNEL_FAIL, "expired");
+		j->next = *failed;
+		*failed = j;
+		return NULL;
+	}
 	/* The JSON /alerts/{id}.json serves: signed the same way. */
 	if (e == GA_OK && d->wf.signer != NULL)
 		e = sign_alert(d->wf.signer, j->alert);

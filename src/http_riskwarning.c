@@ -6,6 +6,8 @@
  *   POST /api/v1/riskwarnings/{product_id}/reject    {"reason"}
  *   POST /api/v1/riskwarnings/{product_id}/cancel    {"reason"}
  *   POST /api/v1/riskwarnings/{product_id}/preview   what confirming publishes
+ *   POST /api/v1/riskwarnings/{product_id}/deliveries/{channel}/resend
+ *                                                    a failed delivery again
  *   GET  /api/v1/regions                             counties and the blank map
  * (the last two for the console's 风险预警 view, docs/console.md).
  * Same order of checks and error form as http_api.c. Runs on the MHD
@@ -26,7 +28,16 @@
 
 #define HTTP_RW_REGIONS "/api/v1/regions"
 
-enum http_rw_op { RW_INTAKE, RW_LIST, RW_GET, RW_CONFIRM, RW_REJECT, RW_CANCEL, RW_PREVIEW };
+enum http_rw_op {
+	RW_INTAKE,
+	RW_LIST,
+	RW_GET,
+	RW_CONFIRM,
+	RW_REJECT,
+	RW_CANCEL,
+	RW_PREVIEW,
+	RW_RESEND
+};
 
 static const struct {
 	const char *suffix; /* after /{product_id}; NULL: the collection */
@@ -40,6 +51,8 @@ static const struct {
     [RW_REJECT] = {"/reject", "POST", OFFICER_REJECT},
     [RW_CANCEL] = {"/cancel", "POST", OFFICER_CANCEL},
     [RW_PREVIEW] = {"/preview", "POST", OFFICER_CONFIRM},
+    /* "/deliveries/{channel}/resend": matched by http_rw_parse */
+    [RW_RESEND] = {NULL, "POST", OFFICER_RESEND},
 };
 
 bool http_riskwarning_route(const char *url)
@@ -51,10 +64,13 @@ bool http_riskwarning_route(const char *url)
 	return strncmp(url, HTTP_RW_PREFIX, n) == 0 && (url[n] == '\0' || url[n] == '/');
 }
 
-/* The operation and product id of url; false: 404. */
+/* The operation and product id of url (and the channel of a resend);
+ * false: 404. */
 static bool http_rw_parse(const char *url, const char *method, enum http_rw_op *op,
-			  char id[REPORT_ID_MAX + 1])
+			  char id[REPORT_ID_MAX + 1], char channel[STORE_CHANNEL_MAX])
 {
+	static const char pre[] = "/deliveries/", post[] = "/resend";
+
 	url += strlen(HTTP_RW_PREFIX);
 	if (url[0] == '\0') {
 		*op = strcmp(method, "POST") == 0 ? RW_INTAKE : RW_LIST;
@@ -74,7 +90,18 @@ static bool http_rw_parse(const char *url, const char *method, enum http_rw_op *
 			return true;
 		}
 	}
-	return false;
+	url += n;
+	size_t len = strlen(url);
+	if (strncmp(url, pre, sizeof(pre) - 1) != 0 || len < sizeof(pre) - 1 + sizeof(post) - 1 ||
+	    strcmp(url + len - (sizeof(post) - 1), post) != 0)
+		return false;
+	size_t clen = len - (sizeof(pre) - 1) - (sizeof(post) - 1);
+	if (clen == 0 || clen >= STORE_CHANNEL_MAX || memchr(url + sizeof(pre) - 1, '/', clen))
+		return false;
+	memcpy(channel, url + sizeof(pre) - 1, clen);
+	channel[clen] = '\0';
+	*op = RW_RESEND;
+	return true;
 }
 
 static struct riskwarning_flow_cfg http_rw_cfg(const struct http *h)
@@ -325,6 +352,27 @@ out:
 	return r;
 }
 
+/* POST …/deliveries/{channel}/resend: a failed delivery pending again
+ * (supervisor, admin: the resend permission); the worker is woken after
+ * the commit. 200 {"product_id", "channel", "version", "state"}. */
+static enum MHD_Result http_rw_resend(struct http *h, struct MHD_Connection *conn,
+				      const struct http_req *req, const struct http_who *who,
+				      const char *id, const char *channel)
+{
+	char msg[HTTP_MSG_MAX] = "";
+	int version = 0;
+	ga_err e = riskwarning_deliver_resend(h->store, h->ctx.cfg, who->officer.id, id, channel,
+					      time_now_ms(), &version, msg, sizeof(msg));
+
+	if (e != GA_OK)
+		return http_rw_fail(conn, req, e, msg);
+	delivery_kick(h->ctx.delivery);
+	return http_send_json(conn, MHD_HTTP_OK,
+			      json_pack("{s:s, s:s, s:i, s:s}", "product_id", id, "channel",
+					channel, "version", version, "state", "pending"),
+			      NULL);
+}
+
 /* --- the console's 风险预警 view (docs/console.md) --------------------- */
 
 /* POST …/preview: what confirming would make public, publishing nothing:
@@ -429,7 +477,7 @@ out:
 enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *conn,
 					const struct http_req *req)
 {
-	char id[REPORT_ID_MAX + 1] = "";
+	char id[REPORT_ID_MAX + 1] = "", channel[STORE_CHANNEL_MAX] = "";
 	char msg[HTTP_MSG_MAX];
 	struct http_who who;
 	enum http_rw_op op;
@@ -447,7 +495,7 @@ enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *c
 						 "当前角色无权进行此操作", NULL, 0);
 		return http_rw_regions(h, conn, req);
 	}
-	if (!http_rw_parse(req->url, req->method, &op, id))
+	if (!http_rw_parse(req->url, req->method, &op, id, channel))
 		return http_send_problem(conn, MHD_HTTP_NOT_FOUND, NULL, "没有这个资源", NULL, 0);
 	const char *want = http_rw_ops[op].method;
 	bool head = strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0;
@@ -471,6 +519,8 @@ enum MHD_Result http_riskwarning_handle(struct http *h, struct MHD_Connection *c
 		return http_rw_get(h, conn, req, id);
 	case RW_PREVIEW:
 		return http_rw_preview(h, conn, req, id);
+	case RW_RESEND:
+		return http_rw_resend(h, conn, req, &who, id, channel);
 	default:
 		return http_rw_act(h, conn, req, &who, op, id);
 	}

@@ -19,9 +19,6 @@ struct rwcap {
 	xmlTextWriterPtr w;
 	bool failed;
 	char *clean; /* RWCAP_TEXT_MAX bytes */
-	/* the ring being collected from geo_region_outline */
-	double (*ring)[2];
-	size_t n, cap;
 	char poly[RWCAP_POLY_MAX];
 };
 
@@ -72,49 +69,28 @@ static const char *rwcap_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* The ring collected so far as a <polygon>. */
-static void rwcap_flush_ring(struct rwcap *c)
+/* The county's area as <polygon>s: one per piece of
+ * riskwarning_outline_new (each closed, at most 100 points, "lat,lon"). */
+static void rwcap_polygons(struct rwcap *c, const struct geo *g, const char *admin_code)
 {
-	double out[RISKWARNING_OUTLINE_MAX][2], dev;
-	size_t nout;
+	struct riskwarning_outline *o = NULL;
 
-	if (c->n == 0 || c->failed)
-		goto out;
-	if (riskwarning_outline_simplify((const double(*)[2])c->ring, c->n, RISKWARNING_OUTLINE_MAX,
-					 RISKWARNING_CAP_TOLERANCE_M, out, &nout, &dev) != GA_OK ||
-	    riskwarning_outline_cap_text((const double(*)[2])out, nout, c->poly, sizeof(c->poly)) !=
-		GA_OK) {
-		c->failed = true;
-		goto out;
-	}
-	rwcap_elem(c, "polygon", c->poly);
-out:
-	c->n = 0;
-}
-
-static void rwcap_point(double lon, double lat, bool start, void *arg)
-{
-	struct rwcap *c = arg;
-
-	if (start)
-		rwcap_flush_ring(c);
 	if (c->failed)
 		return;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		void *p = cap <= RISKWARNING_OUTLINE_IN_MAX
-			      ? realloc(c->ring, cap * sizeof(*c->ring))
-			      : NULL;
-		if (p == NULL) {
-			c->failed = true;
-			return;
-		}
-		c->ring = p;
-		c->cap = cap;
+	if (admin_code == NULL || riskwarning_outline_new(g, admin_code, &o) != GA_OK) {
+		c->failed = true;
+		return;
 	}
-	c->ring[c->n][0] = lon;
-	c->ring[c->n][1] = lat;
-	c->n++;
+	for (size_t i = 0; i < riskwarning_outline_count(o) && !c->failed; i++) {
+		size_t n;
+		const double(*pts)[2] = riskwarning_outline_polygon(o, i, &n);
+		if (riskwarning_outline_cap_text(pts, n, c->poly, sizeof(c->poly)) != GA_OK) {
+			c->failed = true;
+			break;
+		}
+		rwcap_elem(c, "polygon", c->poly);
+	}
+	riskwarning_outline_free(o);
 }
 
 /* One <info> for the counties of level. */
@@ -190,9 +166,7 @@ static void rwcap_info(struct rwcap *c, const struct riskwarning_cap_opts *o, co
 	{
 		if (riskwarning_level_from_name(rwcap_str(v, "level")) != (int)level)
 			continue;
-		if (!geo_region_outline(g, rwcap_str(v, "admin_code"), rwcap_point, c))
-			c->failed = true;
-		rwcap_flush_ring(c);
+		rwcap_polygons(c, g, rwcap_str(v, "admin_code"));
 	}
 	json_array_foreach(counties, i, v)
 	{
@@ -284,7 +258,6 @@ ga_err riskwarning_cap_write(const struct riskwarning_cap_opts *o, const json_t 
 out:
 	xmldoc_cleanup(&doc);
 	if (c != NULL) {
-		free(c->ring);
 		free(c->clean);
 		free(c);
 	}

@@ -13,9 +13,11 @@
  *             senderName the issuers joined by 、, headline, description
  *             rain_summary, instruction advice, web the public page,
  *             parameter level / level_zh
- * area        one per info: areaDesc the county names, a <polygon> per
- *             ring of each county (riskwarning_outline.h, at most 100
- *             points, "lat,lon"), a <geocode> (GB/T 2260) per county.
+ * area        one per info: areaDesc the county names, each county's
+ *             area as <polygon>s (riskwarning_outline.h: closed, at most
+ *             100 points, within 200 m of the outline, "lat,lon"; a
+ *             county whose outline needs more is cut into several), a
+ *             <geocode> (GB/T 2260) per county.
  * Levels below the public one (blue by default) are never written. */
 #ifndef GA_RISKWARNING_CAP_H
 #define GA_RISKWARNING_CAP_H
@@ -28,8 +30,6 @@
 #include "riskwarning.h"
 
 #define RISKWARNING_CAP_MAX (2u << 20) /* bytes of one document */
-/* Simplification stops once every dropped vertex is this close. */
-#define RISKWARNING_CAP_TOLERANCE_M 200.0
 
 struct riskwarning_cap_opts {
 	const char *sender;   /* CAP <sender>: no spaces, commas, < or & */

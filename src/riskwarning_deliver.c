@@ -341,7 +341,7 @@ done:
 
 ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 				   const char *product_id, int version, const char *msg_type,
-				   const char *channel, json_t **out)
+				   const char *channel, int64_t now_ms, json_t **out)
 {
 	const struct config_channel *ch = NULL;
 	struct store_riskwarning w;
@@ -359,6 +359,11 @@ ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 		return GA_ERR_NOTFOUND;
 	if ((e = store_riskwarning_get(s, product_id, &w)) != GA_OK)
 		return e;
+	/* Over (its valid_to came, or an update superseded it: state
+	 * expired): a warning no longer in force is not sent. */
+	e = GA_ERR_CONFLICT;
+	if (now_ms >= w.valid_to_ms || strcmp(w.state, "expired") == 0)
+		goto out;
 	e = GA_ERR_NOMEM;
 	if ((product = json_loads(w.product, 0, &jerr)) == NULL)
 		goto out;
@@ -394,6 +399,31 @@ ga_err riskwarning_deliver_list(struct store *s, const struct config *cfg, const
 	if (!rwd_subject(product_id, subject, sizeof(subject)))
 		return GA_ERR_INVAL;
 	return delivery_list_rows(s, cfg, subject, out);
+}
+
+ga_err riskwarning_deliver_resend(struct store *s, const struct config *cfg, int64_t officer_id,
+				  const char *product_id, const char *channel, int64_t now_ms,
+				  int *version, char *msg, size_t msglen)
+{
+	char subject[RWD_SUBJECT_MAX];
+	struct store_riskwarning row;
+	ga_err e;
+
+	if (!rwd_subject(product_id, subject, sizeof(subject)))
+		return GA_ERR_INVAL;
+	if ((e = store_riskwarning_get(s, product_id, &row)) != GA_OK) {
+		if (e == GA_ERR_NOTFOUND)
+			snprintf(msg, msglen, "没有风险预警产品 %s", product_id);
+		return e;
+	}
+	if (now_ms >= row.valid_to_ms || strcmp(row.state, "expired") == 0) {
+		snprintf(msg, msglen, "风险预警 %s 已过有效期或已被更新取代，不再发送", product_id);
+		store_riskwarning_clear(&row);
+		return GA_ERR_CONFLICT;
+	}
+	store_riskwarning_clear(&row);
+	return delivery_resend_subject(s, cfg, officer_id, subject, channel, "riskwarning.resend",
+				       product_id, now_ms, version, msg, msglen);
 }
 
 struct rwd_delivered {

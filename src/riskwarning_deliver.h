@@ -60,15 +60,31 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 
 /* What the worker sends to channel (a section name of cfg) for the row
  * (product_id, version, msg_type): see the top. New reference in *out;
- * GA_ERR_NOTFOUND when the product is gone. */
+ * GA_ERR_NOTFOUND when the product is gone; GA_ERR_CONFLICT when its
+ * valid_to is at or before now_ms or it is expired (also superseded by
+ * an update): a warning no longer in force is not sent late (the worker fails the row with
+ * "expired"; docs/riskwarnings.md, "Delivery"). */
 ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 				   const char *product_id, int version, const char *msg_type,
-				   const char *channel, json_t **out);
+				   const char *channel, int64_t now_ms, json_t **out);
 
 /* The product's ledger rows as the alerts' delivery list has them
  * (delivery_list_rows). New reference in *out. */
 ga_err riskwarning_deliver_list(struct store *s, const struct config *cfg, const char *product_id,
 				json_t **out);
+
+/* A failed delivery of product_id to channel (its latest version's
+ * row) pending again with a new deadline, as delivery_resend does for an
+ * alert: one transaction with the audit row "riskwarning.resend"
+ * (subject the product_id, detail channel, version, attempts). The row
+ * keeps its idempotency key. GA_ERR_NOTFOUND (no such product, or no row
+ * to that channel: msg), GA_ERR_CONFLICT (not failed, or the product's
+ * valid_to has passed or it was superseded: msg). *version
+ * (may be NULL) is the row's version. The caller wakes the worker
+ * (delivery_kick) after it returns GA_OK. */
+ga_err riskwarning_deliver_resend(struct store *s, const struct config *cfg, int64_t officer_id,
+				  const char *product_id, const char *channel, int64_t now_ms,
+				  int *version, char *msg, size_t msglen);
 
 /* {channel: delivered_at} of the product's first publication (its
  * lowest version that is not a cancel), times as RFC 3339 at

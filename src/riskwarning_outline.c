@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define OUTLINE_M_PER_DEG (6378137.0 * M_PI / 180.0) /* CGCS2000/WGS 84 equator */
+/* CGCS2000 ellipsoid (GRS 80 for all that matters here). */
+#define OUTLINE_A 6378137.0
+#define OUTLINE_E2 0.00669438002290
 
-/* Distance of p from segment a-b, all in projected metres. */
-static double outline_seg_dist(const double *p, const double *a, const double *b)
+/* Squared distance of p from segment a-b, all in projected metres
+ * (squared: the farthest vertex is found without a square root each). */
+static double outline_seg_dist2(const double *p, const double *a, const double *b)
 {
 	double dx = b[0] - a[0], dy = b[1] - a[1];
 	double len2 = dx * dx + dy * dy, t = 0;
@@ -19,7 +22,8 @@ static double outline_seg_dist(const double *p, const double *a, const double *b
 		t = ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2;
 		t = t < 0 ? 0 : t > 1 ? 1 : t;
 	}
-	return hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy);
+	double ex = p[0] - a[0] - t * dx, ey = p[1] - a[1] - t * dy;
+	return ex * ex + ey * ey;
 }
 
 /* A kept stretch of the ring from vertex a to vertex b (b > a): the
@@ -31,15 +35,17 @@ struct outline_seg {
 
 static void outline_seg_measure(const double (*xy)[2], struct outline_seg *s)
 {
-	s->dist = -1;
+	double best = -1;
+
 	s->far = s->a;
 	for (size_t i = s->a + 1; i < s->b; i++) {
-		double d = outline_seg_dist(xy[i], xy[s->a], xy[s->b]);
-		if (d > s->dist) {
-			s->dist = d;
+		double d = outline_seg_dist2(xy[i], xy[s->a], xy[s->b]);
+		if (d > best) {
+			best = d;
 			s->far = i;
 		}
 	}
+	s->dist = best < 0 ? -1 : sqrt(best);
 }
 
 static int outline_size_cmp(const void *x, const void *y)
@@ -49,13 +55,35 @@ static int outline_size_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-ga_err riskwarning_outline_simplify(const double (*in)[2], size_t n, size_t max, double tolerance_m,
-				    double (*out)[2], size_t *nout, double *deviation_m)
+/* The local projection: metres east and north of (0, lat0) on the
+ * CGCS2000 ellipsoid's radii of curvature at lat0. */
+static void outline_scale(double lat0, double *kx, double *ky)
+{
+	double s = sin(lat0 * M_PI / 180.0), w = sqrt(1 - OUTLINE_E2 * s * s);
+
+	*kx = OUTLINE_A / w * cos(lat0 * M_PI / 180.0) * M_PI / 180.0;
+	*ky = OUTLINE_A * (1 - OUTLINE_E2) / (w * w * w) * M_PI / 180.0;
+}
+
+void riskwarning_outline_project(const double (*in)[2], size_t n, double lat0, double (*xy)[2])
+{
+	double kx, ky;
+
+	outline_scale(lat0, &kx, &ky);
+	for (size_t i = 0; i < n; i++) {
+		xy[i][0] = in[i][0] * kx;
+		xy[i][1] = in[i][1] * ky;
+	}
+}
+
+ga_err riskwarning_outline_simplify(const double (*in)[2], const bool *fixed, size_t n, size_t max,
+				    double tolerance_m, double (*out)[2], size_t *nout,
+				    double *deviation_m)
 {
 	double(*xy)[2] = NULL;
 	struct outline_seg *segs = NULL;
-	size_t *keep = NULL, nkeep = 0, nsegs = 0;
-	double lat0 = 0, k;
+	size_t *keep = NULL, nkeep = 0, nsegs = 0, nfixed = 0;
+	double lat0 = 0;
 	ga_err e = GA_ERR_INVAL;
 
 	*nout = 0;
@@ -76,6 +104,10 @@ ga_err riskwarning_outline_simplify(const double (*in)[2], size_t n, size_t max,
 		*nout = n;
 		return GA_OK;
 	}
+	for (size_t i = 1; fixed != NULL && i + 1 < n; i++)
+		nfixed += fixed[i];
+	if (nfixed + 2 > max)
+		return GA_ERR_TOOBIG;
 
 	e = GA_ERR_NOMEM;
 	if (!(xy = malloc(n * sizeof(*xy))) || !(segs = malloc(max * sizeof(*segs))) ||
@@ -83,34 +115,39 @@ ga_err riskwarning_outline_simplify(const double (*in)[2], size_t n, size_t max,
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		lat0 += in[i][1] / (double)n;
-	k = cos(lat0 * M_PI / 180.0);
-	for (size_t i = 0; i < n; i++) {
-		xy[i][0] = in[i][0] * k * OUTLINE_M_PER_DEG;
-		xy[i][1] = in[i][1] * OUTLINE_M_PER_DEG;
-	}
+	riskwarning_outline_project(in, n, lat0, xy);
 
-	/* Start from vertex 0 (= n-1) and the vertex farthest from it: two
-	 * stretches that together are the whole ring. */
-	size_t far = 0;
-	double best = -1;
-	for (size_t i = 1; i < n - 1; i++) {
-		double d = hypot(xy[i][0] - xy[0][0], xy[i][1] - xy[0][1]);
-		if (d > best) {
-			best = d;
-			far = i;
-		}
-	}
-	if (far == 0) { /* every vertex on the first: a degenerate ring */
-		e = GA_ERR_INVAL;
-		goto out;
-	}
 	keep[nkeep++] = 0;
-	keep[nkeep++] = far;
+	if (nfixed > 0) {
+		/* The fixed vertices (where a cut meets the outline) are kept
+		 * first: the stretches between them. */
+		for (size_t i = 1; i + 1 < n; i++)
+			if (fixed[i])
+				keep[nkeep++] = i;
+	} else {
+		/* Start from vertex 0 (= n-1) and the vertex farthest from
+		 * it: two stretches that together are the whole ring. */
+		size_t far = 0;
+		double best = -1;
+		for (size_t i = 1; i < n - 1; i++) {
+			double d = hypot(xy[i][0] - xy[0][0], xy[i][1] - xy[0][1]);
+			if (d > best) {
+				best = d;
+				far = i;
+			}
+		}
+		if (far == 0) { /* every vertex on the first: a degenerate ring */
+			e = GA_ERR_INVAL;
+			goto out;
+		}
+		keep[nkeep++] = far;
+	}
 	keep[nkeep++] = n - 1;
-	segs[nsegs++] = (struct outline_seg){.a = 0, .b = far};
-	segs[nsegs++] = (struct outline_seg){.a = far, .b = n - 1};
-	outline_seg_measure(xy, &segs[0]);
-	outline_seg_measure(xy, &segs[1]);
+	for (size_t i = 0; i + 1 < nkeep; i++) {
+		segs[nsegs] = (struct outline_seg){.a = keep[i], .b = keep[i + 1]};
+		outline_seg_measure(xy, &segs[nsegs]);
+		nsegs++;
+	}
 
 	/* Keep adding the farthest dropped vertex of any stretch while the
 	 * budget lasts and something is farther than the tolerance. Each

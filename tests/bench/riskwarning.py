@@ -6,10 +6,14 @@ and daemon (GEOALERT: use a Release build), every loop bounded:
 
 - intake -> listed: POST /api/v1/riskwarnings, then GET
   /api/v1/riskwarnings?state=pending until it is listed; N products;
+- intake (MQTT) -> listed: the product published on
+  geohazard/v1/riskwarnings/{issuer} (QoS 1), then GET ?state=pending
+  until it is listed; N products;
 - confirm -> published: the second officer's confirm (the request that
   publishes); N products;
 - the CAP of the product: its size and GET /warnings/{id}.xml (render +
-  XML signature) time; the HTML page's size and time;
+  XML signature) time; the HTML page's size and time; also the first GET
+  of each product's CAP (a render each: the server keeps the last 8);
 - confirm -> portal: from just before the publishing confirm to the
   arrival of the product at a portal stand-in (endpoints.Endpoint,
   answering 201); N products.
@@ -26,11 +30,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import flows  # noqa: E402
 from endpoints import Endpoint  # noqa: E402
-from harness import Broker, Geoalert, secret_file, tmpdir  # noqa: E402
+from harness import Broker, Geoalert, Station, secret_file, tmpdir  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 TZ = datetime.timezone(datetime.timedelta(hours=8))
 LEVELS = ["red", "orange", "yellow", "blue"]
+ISSUER = "BENCH-QXJ"
 
 
 def when(s):
@@ -62,13 +67,14 @@ def show(name, xs):
 def main():
     broker = Broker(persistence=False).start()
     portal = Endpoint()  # records every POST, answers 200
-    ga = Geoalert(broker, extra={"channel.portal": {
+    ga = Geoalert(broker, extra={"riskwarning": {"issuers": ISSUER}, "channel.portal": {
         "type": "portal", "url": portal.url("/api/alerts"),
         "token_file": secret_file(tmpdir("bench-rw"), "portal", "bench-portal")}})
     t1 = flows.officer(ga, "b1", "duty_officer")
     t2 = flows.officer(ga, "b2", "duty_officer")
     ga.start()
-    listed, confirmed, at_portal = [], [], []
+    st = Station(broker)
+    listed, confirmed, at_portal, mqtt_listed, first_cap = [], [], [], [], []
     try:
         for i in range(N):
             pid = "BENCH-%04d" % i
@@ -90,6 +96,23 @@ def main():
             key = "%s:1" % pid
             rec = portal.wait(lambda r: r["headers"].get("idempotency-key") == key, 30)
             at_portal.append((rec[0]["t"] - m0) * 1000)
+        for i in range(N):
+            pid = "BENCH-MQTT-%04d" % i
+            payload = json.dumps(product(pid), ensure_ascii=False).encode()
+            t0 = time.perf_counter()
+            st.client.publish("geohazard/v1/riskwarnings/%s" % ISSUER, payload, qos=1)
+            for _ in range(5000):  # bounded
+                code, body = flows.call(ga, "GET", "/api/v1/riskwarnings?state=pending", t1)
+                if any(it["product_id"] == pid for it in body["items"]):
+                    break
+            else:
+                raise AssertionError("never listed")
+            mqtt_listed.append((time.perf_counter() - t0) * 1000)
+        for i in range(N):
+            t0 = time.perf_counter()
+            code, _, xml = flows.request(ga, "GET", "/warnings/BENCH-%04d.xml" % i)
+            first_cap.append((time.perf_counter() - t0) * 1000)
+            assert code == 200, (i, code, xml[:300])
         cap, page = [], []
         for _ in range(50):
             t0 = time.perf_counter()
@@ -104,15 +127,18 @@ def main():
                        ["levels"][0]["counties"])
         print("product: %d city codes, public levels red/orange/yellow (blue internal)" % 13)
         show("intake -> listed", listed)
+        show("intake (MQTT) -> listed", mqtt_listed)
         show("confirm -> published", confirmed)
         show("confirm -> portal", at_portal)
         show("GET .xml (CAP, signed)", cap)
+        show("first GET .xml (render)", first_cap)
         show("GET page (HTML + map)", page)
         print("CAP %d bytes (%d <info>, %d <geocode>, %d <polygon>); page %d bytes; "
               "first level %d counties" % (len(xml), xml.count(b"<info>"),
                                            xml.count(b"<geocode>"), xml.count(b"<polygon>"),
                                            len(html), counties))
     finally:
+        st.close()
         ga.stop()
         broker.stop()
         portal.close()

@@ -431,8 +431,36 @@ def test_signoff_config():
         assert g1.stop() == 0
 
 
+def test_publication_all_counties():
+    """Every county of the province (all 13 city codes, red): the
+    largest CAP there is, its outlines cut into pieces of at most 100
+    points (docs/riskwarnings.md "Polygons"), signed and valid; a
+    geocode per county, each ring closed, "lat,lon"."""
+    pid = "JS-FX-ALL-01"
+    p = product(pid)
+    p["areas"] = [{"level": "red", "admin_codes": ["32%02d" % c for c in range(1, 14)]}]
+    assert call("POST", "/api/v1/riskwarnings", body=p)[0] == 201
+    assert call("POST", "/api/v1/riskwarnings/%s/confirm" % pid)[0] == 200
+    code, body = call("POST", "/api/v1/riskwarnings/%s/confirm" % pid, token=DUTY2)
+    assert code == 200 and body["published"] is True, body
+    code, hdrs, xml = get_raw("/warnings/%s.xml" % pid)
+    assert code == 200, xml[:300]
+    ok, err = cap_valid(xml)
+    assert ok, err
+    text = xml.decode()
+    assert text.count("<info>") == 1 and text.count("<geocode>") == 95, text[:500]
+    polys = re.findall(r"<polygon>([^<]*)</polygon>", text)
+    assert len(polys) > 95, len(polys)  # counties cut into pieces
+    for poly in polys:
+        pairs = poly.split()
+        assert 4 <= len(pairs) <= 100 and pairs[0] == pairs[-1], len(pairs)
+        lat, lon = map(float, pairs[0].split(","))
+        assert 30 < lat < 36 and 116 < lon < 122, pairs[0]
+    assert text.rstrip().endswith("</ds:Signature>\n</alert>"), text[-300:]
+
+
 for t in (test_mqtt_intake, test_mqtt_rejected, test_hostile, test_api_intake, test_signoff,
-          test_publication, test_reject, test_signoff_config, test_expiry,
+          test_publication, test_publication_all_counties, test_reject, test_signoff_config, test_expiry,
           test_expiry_after_kill9, test_timeliness, test_update):
     runner.run(t)
 st.close()

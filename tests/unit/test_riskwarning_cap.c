@@ -18,6 +18,7 @@
 
 #include "cap.h"
 #include "riskwarning_cap.h"
+#include "riskwarning_outline.h"
 
 #define NOW_MS INT64_C(1796635800000)
 
@@ -239,7 +240,20 @@ static void test_blue_only_and_all(void **state)
 	xmlDocPtr doc = parse_valid(xml, len);
 	assert_int_equal(count(doc, "count(//cap:geocode)"), (int)geo_region_count(geo));
 	check_polygons(doc);
-	print_message("all %zu counties red: %zu bytes\n", geo_region_count(geo), len);
+	/* every piece of every county (riskwarning_outline.h: the counties
+	 * whose outline does not fit 100 points within 200 m are cut) */
+	size_t pieces = 0;
+	for (size_t i = 0; i < geo_region_count(geo); i++) {
+		struct riskwarning_outline *ol;
+		assert_int_equal(
+		    riskwarning_outline_new(geo, geo_region_get(geo, i)->admin_code, &ol), GA_OK);
+		pieces += riskwarning_outline_count(ol);
+		riskwarning_outline_free(ol);
+	}
+	assert_int_equal(count(doc, "count(//cap:polygon)"), (int)pieces);
+	assert_true(pieces > geo_region_count(geo));
+	print_message("all %zu counties red: %zu bytes, %zu polygons\n", geo_region_count(geo), len,
+		      pieces);
 	xmlFreeDoc(doc);
 	free(xml);
 	json_decref(p);
