@@ -528,14 +528,15 @@ static int ingest_read_burst(struct ingest_session *ss)
  * loop_write and loop_misc (threaded_set: nothing is written except by
  * loop_write). The rule that makes the acknowledgement safe: loop_write is
  * called only when every report read so far is committed. */
-/* A retiring session is over: the broker had nothing for it, or has given
- * it nothing for INGEST_RETIRE_QUIET_MS and everything taken is
- * acknowledged. */
+/* A retiring session's pass is over: the broker had nothing for it, or
+ * has given it nothing for INGEST_RETIRE_QUIET_MS (INGEST_RETIRE_PASS_QUIET_MS
+ * once the pass has taken reports) and everything taken is acknowledged. */
 static bool ingest_retire_over(struct ingest_session *ss)
 {
 	if (!ss->connected || ss->nbatch > 0 || mosquitto_want_write(ss->mosq))
 		return false;
-	if (!ss->retire_done && time_mono_ms() - ss->retire_quiet < INGEST_RETIRE_QUIET_MS)
+	int64_t quiet = ss->nreports > 0 ? INGEST_RETIRE_PASS_QUIET_MS : INGEST_RETIRE_QUIET_MS;
+	if (!ss->retire_done && time_mono_ms() - ss->retire_quiet < quiet)
 		return false;
 	ss->retire_done = true;
 	return true;

@@ -288,6 +288,8 @@ static bool ingest_retire_session(struct ingest *in, struct ingest_session *ss,
 		}
 		if (!done)
 			break; /* stopped before the end */
+		struct timespec gap = {0, INGEST_RETIRE_PASS_GAP_MS * 1000 * 1000};
+		nanosleep(&gap, NULL);
 	}
 	log_info("mqtt %s: session %s left: %llu reports taken, session %s (%s)", r->client_id,
 		 whose, taken, ended ? "ended" : "kept (taken again next time)", br->cfg->url);

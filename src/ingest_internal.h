@@ -27,6 +27,14 @@
 /* A retiring session ends once nothing came for this long after its
  * CONNACK or its last report (the broker sends what it queued at once). */
 #define INGEST_RETIRE_QUIET_MS 2000
+/* A pass that has taken reports ends sooner: another pass follows it
+ * anyway, and only a pass that took nothing for INGEST_RETIRE_QUIET_MS
+ * ends the session (mosquitto 2.0.11 stops a resumed session's queue
+ * after 128 messages, so a long queue takes many passes). */
+#define INGEST_RETIRE_PASS_QUIET_MS 300
+/* Between passes: the broker handles the DISCONNECT before the next
+ * CONNECT of the same client id (else it closes "the old connection"). */
+#define INGEST_RETIRE_PASS_GAP_MS 100
 /* A retiring session is connected again while a pass took something, at
  * most this many times per retirement (ingest_connect.c). */
 #define INGEST_RETIRE_PASSES 256
