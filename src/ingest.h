@@ -82,6 +82,11 @@ int ingest_broker_sessions(struct ingest *in, int b);
  * are committed and receipted), disconnects (the broker keeps the
  * sessions: reports sent meanwhile wait there) and frees in. */
 void ingest_stop(struct ingest *in);
+/* The first step of ingest_stop alone: every session, and a takeover or
+ * retirement in progress in another thread (cluster.c), stops taking
+ * messages and finishes what it has read. For service_stop, so that
+ * joining the cluster's takeover thread does not wait for a whole drain. */
+void ingest_stop_begin(struct ingest *in);
 
 /* Takes over the sessions the silent instance dead left at the brokers
  * (spec §10): mosquitto keeps queueing a share of the shared subscription

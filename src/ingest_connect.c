@@ -592,6 +592,12 @@ int ingest_sessions(struct ingest *in)
 	return n;
 }
 
+void ingest_stop_begin(struct ingest *in)
+{
+	if (in)
+		atomic_store(&in->stopping, true);
+}
+
 void ingest_stop(struct ingest *in)
 {
 	if (!in)

@@ -444,6 +444,10 @@ static void service_wait(struct service *svc, const sigset_t *sigs)
  * the rest. */
 static void service_stop(struct service *svc)
 {
+	/* A takeover the cluster runs drains through ingest: told first, it
+	 * ends its pass instead of keeping cluster_stop waiting (the session
+	 * it drains stays at the broker, its row kept: taken over later). */
+	ingest_stop_begin(svc->ingest);
 	cluster_stop(svc->cluster);
 	ingest_stop(svc->ingest);
 	http_stop(svc->http);
