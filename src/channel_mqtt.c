@@ -2,7 +2,10 @@
  * geohazard/v1/alerts/{admin_code} (spec §1), QoS 1, through a broker
  * connection of the channel's own to the [mqtt] broker (client id
  * "{client_id}-{channel name}", clean session): a cancel version replaces
- * the retained alert. Delivered when the broker's PUBACK arrives. With
+ * the retained alert. A risk warning's public JSON is retained on
+ * geohazard/v1/warnings/{product_id} instead, and its clearing row
+ * (riskwarning_deliver.h) publishes a zero-length retained message
+ * there. Delivered when the broker's PUBACK arrives. With
  * several brokers in [mqtt] url, on the first one (docs/operations.md). */
 #include <errno.h>
 #include <mosquitto.h>

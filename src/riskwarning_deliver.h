@@ -18,7 +18,10 @@
  *   - sms: the same message; the channel sends each recipient file's
  *     numbers a text naming that file's counties at their levels
  *     (channel_sms.c), only for counties at a public level;
- *   - mqtt: nothing (spec §1 has no topic for a published warning).
+ *   - mqtt: the portal's JSON, retained on
+ *     geohazard/v1/warnings/{product_id} (channel_mqtt.c), and at
+ *     valid_to a zero-length retained message clearing it
+ *     (RISKWARNING_DELIVER_CLEAR_VERSION).
  * A product with no county at a public level goes to internal channels
  * only. */
 #ifndef GA_RISKWARNING_DELIVER_H
