@@ -2,7 +2,10 @@
  * geohazard/v1/alerts/{admin_code} (spec §1), QoS 1, through a broker
  * connection of the channel's own to the [mqtt] broker (client id
  * "{client_id}-{channel name}", clean session): a cancel version replaces
- * the retained alert. Delivered when the broker's PUBACK arrives. With
+ * the retained alert. A risk warning's public JSON is retained on
+ * geohazard/v1/warnings/{product_id} instead, and its clearing row
+ * (riskwarning_deliver.h) publishes a zero-length retained message
+ * there. Delivered when the broker's PUBACK arrives. With
  * several brokers in [mqtt] url, on the first one (docs/operations.md). */
 #include <errno.h>
 #include <mosquitto.h>
@@ -12,8 +15,11 @@
 
 #include "channel_internal.h"
 #include "log.h"
+#include "riskwarning_deliver.h"
 
 #define MQTT_TOPIC_PREFIX "geohazard/v1/alerts/"
+#define MQTT_WARNING_PREFIX "geohazard/v1/warnings/"
+#define MQTT_WARNING_ID_MAX 64 /* REPORT_ID_MAX: a product_id's length */
 #define MQTT_KEEPALIVE_S 30
 
 struct mqtt_priv {
@@ -113,22 +119,51 @@ fail:
 	return e;
 }
 
-static ga_err mqtt_publish(struct channel *c, struct channel_job *job, int *mid, char *err,
-			   size_t errlen)
+/* The topic of job: a risk warning's public JSON (it carries
+ * "product_id", riskwarning_deliver.c) retained on
+ * geohazard/v1/warnings/{product_id}, the way /warnings/{product_id}
+ * serves it; an alert on geohazard/v1/alerts/{admin_code} (spec §1). */
+static ga_err mqtt_topic(const json_t *alert, char *topic, size_t len, char *err, size_t errlen)
 {
-	struct mqtt_priv *p = c->priv;
-	const char *code = channel_alert_str(json_object_get(job->alert, "area"), "admin_code");
-	char topic[sizeof(MQTT_TOPIC_PREFIX) + 16];
-	char *payload;
-	int rc;
+	const char *pid = json_string_value(json_object_get(alert, "product_id"));
+	const char *code = channel_alert_str(json_object_get(alert, "area"), "admin_code");
 
+	if (pid != NULL) {
+		/* report_id's characters (spec §11): never a wildcard or a level */
+		if (pid[0] == '\0' || strlen(pid) > MQTT_WARNING_ID_MAX ||
+		    strpbrk(pid, "/+#") != NULL) {
+			snprintf(err, errlen, "risk warning without a usable product_id");
+			return GA_ERR_INVAL;
+		}
+		snprintf(topic, len, MQTT_WARNING_PREFIX "%s", pid);
+		return GA_OK;
+	}
 	if (code[0] == '\0' || strlen(code) > 12 || strspn(code, "0123456789") != strlen(code)) {
 		snprintf(err, errlen, "alert without a usable admin_code");
 		return GA_ERR_INVAL;
 	}
-	snprintf(topic, sizeof(topic), MQTT_TOPIC_PREFIX "%s", code);
+	snprintf(topic, len, MQTT_TOPIC_PREFIX "%s", code);
+	return GA_OK;
+}
+
+static ga_err mqtt_publish(struct channel *c, struct channel_job *job, int *mid, char *err,
+			   size_t errlen)
+{
+	struct mqtt_priv *p = c->priv;
+	char topic[sizeof(MQTT_WARNING_PREFIX) + MQTT_WARNING_ID_MAX];
+	char *payload;
+	int rc;
+	ga_err e;
+
+	if ((e = mqtt_topic(job->alert, topic, sizeof(topic), err, errlen)) != GA_OK)
+		return e;
 	if ((payload = json_dumps(job->alert, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		return GA_ERR_NOMEM;
+	/* a risk warning's clear row (riskwarning_deliver.h): a zero-length
+	 * retained message, which the broker takes as deleting the retained one */
+	if (job->version == RISKWARNING_DELIVER_CLEAR_VERSION &&
+	    json_object_get(job->alert, "product_id") != NULL)
+		payload[0] = '\0';
 	rc = mosquitto_publish(p->mosq, mid, topic, (int)strlen(payload), payload, 1, true);
 	free(payload);
 	if (rc != MOSQ_ERR_SUCCESS) {

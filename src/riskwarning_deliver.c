@@ -197,6 +197,40 @@ static int64_t rwd_deadline(const struct config *cfg, const struct config_channe
 	return lim.deadline_ms == 0 ? DELIVERY_NEVER : now_ms + lim.deadline_ms;
 }
 
+static const char *rwd_str(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* The row that clears product_id's retained message on the mqtt
+ * channel ch at the product's valid_to (riskwarning_deliver.h). Its
+ * created_ms is that time too: /healthz counts a row unfinished from its
+ * publication (store_stats_backlog), and this one is not due before. */
+static ga_err rwd_enqueue_clear(struct store *s, const struct config *cfg,
+				const struct config_channel *ch, const char *product_id,
+				const json_t *product, const char *subject)
+{
+	struct store_delivery d;
+	int64_t valid_to;
+	int off;
+	ga_err e;
+
+	if (time_parse_rfc3339(rwd_str(product, "valid_to"), &valid_to, &off) != GA_OK)
+		return GA_ERR_INVAL; /* validated at intake */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.alert_id, sizeof(d.alert_id), "%s", subject);
+	d.version = RISKWARNING_DELIVER_CLEAR_VERSION;
+	snprintf(d.msg_type, sizeof(d.msg_type), "cancel");
+	snprintf(d.channel, sizeof(d.channel), "%s", ch->name);
+	snprintf(d.idem_key, sizeof(d.idem_key), "%s:clear", product_id);
+	d.next_attempt_ms = valid_to;
+	d.created_ms = valid_to;
+	d.deadline_ms = rwd_deadline(cfg, ch, valid_to);
+	e = store_delivery_insert(s, &d);
+	return e == GA_ERR_DUPLICATE ? GA_OK : e; /* a cancel finds it there */
+}
+
 ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 				   const char *product_id, const json_t *product, int version,
 				   const char *msg_type, const char *supersedes, int64_t now_ms)
@@ -226,9 +260,11 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 		return e;
 	for (int i = 0; i < cfg->nchannels; i++) {
 		const struct config_channel *ch = &cfg->channels[i];
-		if (!t.chosen[i] || strcmp(ch->type, "mqtt") == 0 ||
-		    (!pub && !riskwarning_deliver_internal(ch)))
+		if (!t.chosen[i] || (!pub && !riskwarning_deliver_internal(ch)))
 			continue;
+		if (strcmp(ch->type, "mqtt") == 0 &&
+		    (e = rwd_enqueue_clear(s, cfg, ch, product_id, product, subject)) != GA_OK)
+			return e;
 		memset(&d, 0, sizeof(d));
 		snprintf(d.alert_id, sizeof(d.alert_id), "%s", subject);
 		d.version = version;
@@ -246,12 +282,6 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 }
 
 /* --- what a channel gets -------------------------------------------- */
-
-static const char *rwd_str(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
 
 /* "7日20时"-style local time of an RFC 3339 text, or the text itself. */
 static void rwd_time(const char *rfc, char *out, size_t len)
@@ -357,6 +387,13 @@ ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 			ch = &cfg->channels[i];
 	if (ch == NULL)
 		return GA_ERR_NOTFOUND;
+	if (version == RISKWARNING_DELIVER_CLEAR_VERSION) {
+		/* due at valid_to, or later after an outage: nothing to load */
+		if (strcmp(ch->type, "mqtt") != 0)
+			return GA_ERR_INVAL;
+		*out = json_pack("{s:s}", "product_id", product_id);
+		return *out ? GA_OK : GA_ERR_NOMEM;
+	}
 	if ((e = store_riskwarning_get(s, product_id, &w)) != GA_OK)
 		return e;
 	/* Over (its valid_to came, or an update superseded it: state
@@ -377,7 +414,9 @@ ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 					: (enum riskwarning_level)cfg->riskwarning.publish_min);
 	if (pub == NULL)
 		goto out;
-	if (strcmp(ch->type, "portal") == 0) {
+	/* portal and mqtt (retained on geohazard/v1/warnings/{product_id},
+	 * channel_mqtt.c) get the public JSON itself */
+	if (strcmp(ch->type, "portal") == 0 || strcmp(ch->type, "mqtt") == 0) {
 		*out = pub;
 		pub = NULL;
 	} else if ((*out = rwd_text_message(cfg, pub, msg_type)) == NULL) {

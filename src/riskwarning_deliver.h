@@ -18,7 +18,10 @@
  *   - sms: the same message; the channel sends each recipient file's
  *     numbers a text naming that file's counties at their levels
  *     (channel_sms.c), only for counties at a public level;
- *   - mqtt: nothing (spec §1 has no topic for a published warning).
+ *   - mqtt: the portal's JSON, retained on
+ *     geohazard/v1/warnings/{product_id} (channel_mqtt.c), and at
+ *     valid_to a zero-length retained message clearing it
+ *     (RISKWARNING_DELIVER_CLEAR_VERSION).
  * A product with no county at a public level goes to internal channels
  * only. */
 #ifndef GA_RISKWARNING_DELIVER_H
@@ -36,6 +39,12 @@
 #define RISKWARNING_DELIVER_PREFIX "rw:"
 #define RISKWARNING_DELIVER_SCHEMA "geohazard.riskwarning.message/1"
 #define RISKWARNING_DELIVER_NAMES_MAX 2048 /* bytes of one fitted list of county names */
+/* The ledger version of the row that clears a product's retained MQTT
+ * message at its valid_to (msg_type "cancel", the ledger's CHECK has no
+ * other word for it): past every real version (a product has at most
+ * two, published and cancelled), so it goes out after them (versions go
+ * out in order, store_delivery_due) and is never taken for one. */
+#define RISKWARNING_DELIVER_CLEAR_VERSION 1000000
 
 /* The product_id of a ledger subject (borrowed from it), or NULL when
  * subject is an alert's. */
@@ -49,11 +58,14 @@ bool riskwarning_deliver_internal(const struct config_channel *ch);
 /* Inside the transaction that publishes version of product_id (msg_type
  * "alert", "update" when it supersedes another product, "cancel"): a
  * pending row per channel it goes to: every enabled channel (in drill
- * mode only those with exercise = true) but mqtt; when no county of
- * product (the stored JSON with "counties") is at a public level, only
- * internal ones. A cancel also goes wherever an earlier version of the
- * product went, an update wherever the product it supersedes went (as
- * long as the section is still in cfg). */
+ * mode only those with exercise = true); when no county of product (the
+ * stored JSON with "counties") is at a public level, only internal ones
+ * (never mqtt). An mqtt channel also gets the row that clears the
+ * retained message (RISKWARNING_DELIVER_CLEAR_VERSION, idempotency key
+ * "{product_id}:clear"), due and counted as published at the product's
+ * valid_to; an update or cancel finds it there. A cancel also goes wherever an earlier version of
+ * the product went, an update wherever the product it supersedes went (as long as the section is
+ * still in cfg). */
 ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 				   const char *product_id, const json_t *product, int version,
 				   const char *msg_type, const char *supersedes, int64_t now_ms);
@@ -62,7 +74,10 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
  * (product_id, version, msg_type): see the top. New reference in *out;
  * GA_ERR_NOTFOUND when the product is gone; GA_ERR_CONFLICT when its
  * valid_to is at or before now_ms or it is expired (also superseded by
- * an update): a warning no longer in force is not sent late (the worker fails the row with
+ * an update): a warning no longer in force is not sent late. The clear
+ * row (RISKWARNING_DELIVER_CLEAR_VERSION, mqtt only) gets
+ * {"product_id": ...}, whatever the product's state: channel_mqtt.c
+ * publishes a zero-length retained message for it (the worker fails the row with
  * "expired"; docs/riskwarnings.md, "Delivery"). */
 ga_err riskwarning_deliver_message(struct store *s, const struct config *cfg,
 				   const char *product_id, int version, const char *msg_type,

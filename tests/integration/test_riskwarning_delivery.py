@@ -7,8 +7,11 @@ a kill -9 while the portal holds the request), the SMS gateway with the
 numbers of exactly the files of its yellow-or-above counties (their
 cities' and province's too), each number once with a text naming its own
 file's counties at their levels; the blue county reaches only the channel
-configured internal. An update (supersedes) and a cancel (version 2) are
-delivered once per channel. The officer API's detail lists the
+configured internal. The mqtt channel retains each version's signed
+public JSON (what /warnings/{id}.json serves) on
+geohazard/v1/warnings/{product_id}, a cancel replacing it, and clears it
+at valid_to; a blue-only product is not published there. An update
+(supersedes) and a cancel (version 2) are delivered once per channel. The officer API's detail lists the
 deliveries, `geoalert report timeliness` their times. A supersedes naming
 no product is rejected at /supersedes; /metrics counts the products apart
 from reports.
@@ -19,13 +22,16 @@ import datetime
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.request
+
+import paho.mqtt.client as mqtt
 
 import flows
 from endpoints import Portal, WeCom
 from endpoints_weibo_sms import SmsGateway
-from harness import SRC, Broker, Geoalert, Runner, Station, secret_file, tmpdir
+from harness import SRC, Broker, Geoalert, Runner, Station, free_port, secret_file, tmpdir
 
 ISSUER = "JS-QXJ"
 EXAMPLE = json.load(open(os.path.join(SRC, "tests", "data", "riskwarning.json"),
@@ -127,7 +133,78 @@ DUTY2 = flows.officer(ga, "duty2", "duty_officer")
 SUP = flows.officer(ga, "sup1", "supervisor")
 ga.start()
 st = Station(broker)
-CHANNELS = ["officers", "portal", "sms", "wecom"]  # never mqtt
+CHANNELS = ["mqtt", "officers", "portal", "sms", "wecom"]
+TOPIC = "geohazard/v1/warnings/"
+SENTINEL = "geohazard/v1/test-sentinel/"
+
+
+class Watcher:
+    """An MQTT subscriber to geohazard/v1/warnings/# (and the test's
+    sentinel topic): (topic, retained, payload bytes) in arrival order."""
+
+    def __init__(self):
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.c = mqtt.Client(client_id="rwwatch-%d" % free_port(), protocol=mqtt.MQTTv311)
+        self.c.on_message = self._on
+        self.c.connect("127.0.0.1", broker.port, 30)
+        self.c.loop_start()
+        self.c.subscribe([(TOPIC + "#", 1), (SENTINEL + "#", 1)])
+
+    def _on(self, c, u, m):
+        with self.cond:
+            self.msgs.append((m.topic, bool(m.retain), bytes(m.payload)))
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for m in self.msgs:
+                    if pred(m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no such MQTT message; have %r" % [
+                        (t, r, len(p)) for t, r, p in self.msgs])
+                self.cond.wait(left)
+
+    def on(self, pid):
+        with self.cond:
+            return [m for m in self.msgs if m[0] == TOPIC + pid]
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def retained(pid):
+    """What a new subscriber gets retained on pid's topic (a list): the
+    broker sends the retained messages of a subscription before a publish
+    made after it, so once a sentinel published after the subscription
+    arrives, every retained message is in."""
+    w = Watcher()
+    try:
+        mark = SENTINEL + str(free_port())
+        # published until it arrives: the subscription may not be in yet
+        deadline = time.monotonic() + 15.0
+        while not [m for m in w.msgs if m[0] == mark]:
+            assert time.monotonic() < deadline, "sentinel never arrived"
+            st.client.publish(mark, b"x", qos=1).wait_for_publish(timeout=10)
+            with w.cond:
+                w.cond.wait(0.5)
+        return [(r, p) for t, r, p in w.on(pid) if r]
+    finally:
+        w.close()
+
+
+def public_json(pid):
+    with urllib.request.urlopen("http://127.0.0.1:%d/warnings/%s.json" % (ga.http_port, pid),
+                                timeout=10) as r:
+        return json.loads(r.read())
+
+
+watcher = Watcher()
 
 
 def when(offset_s):
@@ -232,8 +309,18 @@ def test_example_delivered_everywhere():
     assert names["320115"] in pub[0] and names["321181"] not in pub[0], pub[0]
     assert names["321181"] in internal[0] and "四级（蓝色）" in internal[0], internal[0]
     assert "/warnings/%s" % pid in pub[0] and "防御建议" in pub[0], pub[0]
-    # no mqtt row, nothing on the alerts' topics
-    assert not ga.query("SELECT 1 FROM deliveries WHERE channel = 'mqtt'")
+    # mqtt: once, the signed public JSON /warnings/{id}.json serves
+    got = watcher.on(pid)
+    assert len(got) == 1, got
+    doc = json.loads(got[0][2])
+    assert doc == public_json(pid) and doc["version"] == 1, doc
+    assert "321181" not in got[0][2].decode(), doc
+    assert "signature" in doc or any(k.startswith("sig") for k in doc), sorted(doc)
+    assert [json.loads(p) for r, p in retained(pid)] == [doc]
+    # the clearing row waits for valid_to; nothing on the alerts' topics
+    clear = [d for d in deliveries(pid) if d["channel"] == "mqtt" and d["version"] != 1]
+    assert [(d["state"], d["idempotency_key"]) for d in clear] == [("pending", pid + ":clear")]
+    assert not [m for m in watcher.msgs if m[0].startswith("geohazard/v1/alerts/")]
 
 
 def test_update_and_cancel_once_per_version():
@@ -263,6 +350,11 @@ def test_update_and_cancel_once_per_version():
         xml = r.read().decode()
     assert "<identifier>%s-2</identifier>" % b in xml and "<msgType>Cancel</msgType>" in xml
     assert ",%s-1," % b in xml, xml[:1000]
+    # mqtt: the cancelled JSON replaced the retained version 1
+    assert [json.loads(p)["version"] for t, r, p in watcher.on(b)] == [1, 2]
+    kept = retained(b)
+    assert len(kept) == 1 and json.loads(kept[0][1]) == public_json(b), kept
+    assert json.loads(kept[0][1])["state"] == "cancelled"
 
 
 def test_blue_only_goes_to_internal_only():
@@ -273,6 +365,25 @@ def test_blue_only_goes_to_internal_only():
     assert [d["channel"] for d in deliveries(pid)] == ["officers"]
     assert pid + ":1" not in portal.accepted and pid + ":1" not in gw.sent
     assert not texts(wecom, pid) and len(texts(officers, pid)) == 1
+    assert not watcher.on(pid) and not retained(pid)
+
+
+def test_expiry_clears_retained():
+    pid = "JS-FX-DLV-EXPIRE"
+    publish(product(pid, valid_from=when(-60), valid_to=when(6)))
+    wait_delivered(pid, 1)
+    assert [json.loads(p) for r, p in retained(pid)] == [public_json(pid)]
+    # at valid_to: a zero-length retained publish, the clearing row delivered
+    watcher.wait(lambda m: m[0] == TOPIC + pid and m[2] == b"", timeout=60)
+    assert [len(p) > 0 for t, r, p in watcher.on(pid)] == [True, False]
+    deadline = time.monotonic() + 15.0  # the PUBACK recorded
+    while True:
+        clear = [d for d in deliveries(pid) if d["channel"] == "mqtt" and d["version"] != 1]
+        if [(d["state"], d["msg_type"]) for d in clear] == [("delivered", "cancel")]:
+            break
+        assert time.monotonic() < deadline, clear
+        time.sleep(0.2)
+    assert retained(pid) == []
 
 
 def test_portal_once_across_kill9():
@@ -337,6 +448,7 @@ def test_timeliness_delivered_per_channel():
     assert all(t >= w["published_at"][:19] for t in w["delivered_at"].values()), w
     assert w["published_before_valid_from"] is True, w
     assert sorted(rw["JS-FX-DLV-BLUE"]["delivered_at"]) == ["officers"]
+    watcher.close()
 
 
 def test_internal_key_checked():
@@ -355,7 +467,8 @@ def test_internal_key_checked():
 
 for t in (test_internal_key_checked, test_unknown_supersedes_rejected, test_metrics_count_products_apart_from_reports,
           test_example_delivered_everywhere, test_update_and_cancel_once_per_version,
-          test_blue_only_goes_to_internal_only, test_portal_once_across_kill9,
+          test_blue_only_goes_to_internal_only, test_expiry_clears_retained,
+          test_portal_once_across_kill9,
           test_timeliness_delivered_per_channel):
     runner.run(t)
 runner.finish()

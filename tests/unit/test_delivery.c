@@ -3,7 +3,9 @@
  * its alert to a channel disabled since, a section removed), versions
  * going out in order per channel, the row states, re-send, recovery of
  * rows left sending, and the sliding-window rate limit at its cap and one
- * past it. On SQLite and PostgreSQL (GA_TEST_STORE=pg, store_testutil.h). */
+ * past it; a risk warning's rows to an mqtt channel with the row that
+ * clears its retained message at valid_to. On SQLite and PostgreSQL (GA_TEST_STORE=pg,
+ * store_testutil.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 
 #include "delivery.h"
 #include "delivery_limit.h"
+#include "riskwarning_deliver.h"
 #include "store_testutil.h"
 
 /* The databases of the tests, removed by group_teardown. */
@@ -317,6 +320,101 @@ static void test_limit_window(void **state)
 	assert_int_equal(delivery_limit_init(&l, -1, 1000), GA_ERR_INVAL);
 }
 
+/* A risk warning on an mqtt channel: its version's row and the clearing
+ * row (RISKWARNING_DELIVER_CLEAR_VERSION) due and created at valid_to,
+ * held back until then and behind the versions before it; a cancel
+ * finds the clearing row there; a blue-only product gets no mqtt row. */
+static void test_riskwarning_mqtt_clear(void **state)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct store *s = open_store("rwmqtt");
+	/* 2026-12-08T00:00:00Z */
+	const int64_t now = 1796688000000, valid_to = now + 3600 * 1000;
+	json_t *red = json_pack("{s:s, s:[{s:s, s:s}]}", "valid_to", "2026-12-08T09:00:00+08:00",
+				"counties", "admin_code", "320115", "level", "red");
+	json_t *blue = json_pack("{s:s, s:[{s:s, s:s}]}", "valid_to", "2026-12-08T09:00:00+08:00",
+				 "counties", "admin_code", "321181", "level", "blue");
+	struct rows rows = {0};
+	json_t *msg = NULL;
+	char got[256];
+
+	(void)state;
+	assert_non_null(red);
+	assert_non_null(blue);
+	config_defaults(c);
+	add_channel(c, "p", true, false);
+	snprintf(add_channel(c, "m", true, false)->type, sizeof(c->channels[0].type), "mqtt");
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(riskwarning_deliver_enqueue(s, c, "RW-1", red, 1, "alert", NULL, now),
+			 GA_OK);
+	assert_int_equal(riskwarning_deliver_enqueue(s, c, "RW-B", blue, 1, "alert", NULL, now),
+			 GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	channels_of(s, "rw:RW-1", 1, got, sizeof(got));
+	assert_string_equal(got, "m,p");
+	channels_of(s, "rw:RW-1", RISKWARNING_DELIVER_CLEAR_VERSION, got, sizeof(got));
+	assert_string_equal(got, "m");
+	channels_of(s, "rw:RW-B", RISKWARNING_DELIVER_CLEAR_VERSION, got, sizeof(got));
+	assert_string_equal(got, "");
+	assert_int_equal(store_delivery_each(s, "rw:RW-1", collect, &rows), GA_OK);
+	assert_int_equal(rows.n, 3);
+	const struct store_delivery *clr = &rows.r[2]; /* by version */
+	assert_int_equal(clr->version, RISKWARNING_DELIVER_CLEAR_VERSION);
+	assert_string_equal(clr->msg_type, "cancel");
+	assert_string_equal(clr->idem_key, "RW-1:clear");
+	assert_true(clr->next_attempt_ms == valid_to && clr->created_ms == valid_to);
+	int64_t clear_id = clr->id, m1_id = rows.r[0].id;
+	assert_string_equal(rows.r[0].channel, "m");
+
+	/* a cancel: its own row, the clearing row left as it is */
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(
+	    riskwarning_deliver_enqueue(s, c, "RW-1", red, 2, "cancel", NULL, now + 1000), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	channels_of(s, "rw:RW-1", RISKWARNING_DELIVER_CLEAR_VERSION, got, sizeof(got));
+	assert_string_equal(got, "m");
+
+	/* before valid_to: never due; at it: only once m's versions are done */
+	due(s, valid_to - 1, &rows);
+	for (int i = 0; i < rows.n; i++)
+		assert_int_not_equal(rows.r[i].id, clear_id);
+	due(s, valid_to, &rows);
+	for (int i = 0; i < rows.n; i++)
+		assert_int_not_equal(rows.r[i].id, clear_id);
+	start(s, m1_id, valid_to + 1000);
+	finish(s, m1_id, "delivered", valid_to, "", valid_to);
+	due(s, valid_to, &rows);
+	for (int i = 0; i < rows.n; i++)
+		if (rows.r[i].version == 2 && strcmp(rows.r[i].channel, "m") == 0) {
+			start(s, rows.r[i].id, valid_to + 1000);
+			finish(s, rows.r[i].id, "delivered", valid_to, "", valid_to);
+		}
+	bool found = false;
+	due(s, valid_to, &rows);
+	for (int i = 0; i < rows.n; i++)
+		found = found || rows.r[i].id == clear_id;
+	assert_true(found);
+
+	/* what the worker sends for it: past valid_to, mqtt only */
+	assert_int_equal(riskwarning_deliver_message(s, c, "RW-1",
+						     RISKWARNING_DELIVER_CLEAR_VERSION, "cancel",
+						     "m", valid_to + 5000, &msg),
+			 GA_OK);
+	assert_string_equal(json_string_value(json_object_get(msg, "product_id")), "RW-1");
+	json_decref(msg);
+	msg = NULL;
+	assert_int_equal(riskwarning_deliver_message(s, c, "RW-1",
+						     RISKWARNING_DELIVER_CLEAR_VERSION, "cancel",
+						     "p", valid_to + 5000, &msg),
+			 GA_ERR_INVAL);
+	assert_null(msg);
+
+	json_decref(red);
+	json_decref(blue);
+	store_close(s);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +422,7 @@ int main(void)
 	    cmocka_unit_test(test_order_states_resend_recover),
 	    cmocka_unit_test(test_progress),
 	    cmocka_unit_test(test_limit_window),
+	    cmocka_unit_test(test_riskwarning_mqtt_clear),
 	};
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
 }
