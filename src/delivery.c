@@ -3,6 +3,7 @@
  * re-send of a failed row. The worker is delivery_worker.c. */
 #include "delivery.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,14 +189,14 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		       const char *alert_id, const char *channel, int64_t now_ms, int *version,
 		       char *msg, size_t msglen)
 {
-	return delivery_resend_subject(s, cfg, officer_id, alert_id, channel, "delivery.resend",
-				       alert_id, now_ms, version, msg, msglen);
+	return delivery_resend_subject(s, cfg, officer_id, alert_id, channel, INT_MAX,
+				       "delivery.resend", alert_id, now_ms, version, msg, msglen);
 }
 
 ga_err delivery_resend_subject(struct store *s, const struct config *cfg, int64_t officer_id,
-			       const char *subject, const char *channel, const char *audit_action,
-			       const char *audit_subject, int64_t now_ms, int *version, char *msg,
-			       size_t msglen)
+			       const char *subject, const char *channel, int below_version,
+			       const char *audit_action, const char *audit_subject, int64_t now_ms,
+			       int *version, char *msg, size_t msglen)
 {
 	const struct config_channel *ch = delivery_channel_cfg(cfg, channel);
 	struct store_delivery d;
@@ -205,7 +206,7 @@ ga_err delivery_resend_subject(struct store *s, const struct config *cfg, int64_
 
 	if ((e = store_begin(s)) != GA_OK)
 		return e;
-	e = store_delivery_latest(s, subject, channel, &d);
+	e = store_delivery_latest(s, subject, channel, below_version, &d);
 	if (e == GA_ERR_NOTFOUND) {
 		snprintf(msg, msglen, "预警 %s 没有发往渠道 %s 的记录", audit_subject, channel);
 		goto out;

@@ -81,11 +81,14 @@ ga_err delivery_resend(struct store *s, const struct config *cfg, int64_t office
 		       char *msg, size_t msglen);
 
 /* delivery_resend for the rows of any ledger subject (a risk warning's
- * "rw:{product_id}"), its audit row audit_action on audit_subject. */
+ * "rw:{product_id}"), its audit row audit_action on audit_subject; the
+ * latest version below below_version (INT_MAX: any; a risk warning's
+ * mqtt channel also has the row that clears its retained message at
+ * RISKWARNING_DELIVER_CLEAR_VERSION, which is not a version to re-send). */
 ga_err delivery_resend_subject(struct store *s, const struct config *cfg, int64_t officer_id,
-			       const char *subject, const char *channel, const char *audit_action,
-			       const char *audit_subject, int64_t now_ms, int *version, char *msg,
-			       size_t msglen);
+			       const char *subject, const char *channel, int below_version,
+			       const char *audit_action, const char *audit_subject, int64_t now_ms,
+			       int *version, char *msg, size_t msglen);
 
 /* Checks every channel section (channel_check_all). */
 ga_err delivery_check_config(const struct config *cfg, char *err, size_t errlen);

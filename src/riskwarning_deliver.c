@@ -237,7 +237,7 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 {
 	struct rwd_targets t;
 	struct store_delivery d;
-	char subject[RWD_SUBJECT_MAX], old[RWD_SUBJECT_MAX];
+	char subject[RWD_SUBJECT_MAX], old[RWD_SUBJECT_MAX] = "";
 	bool pub = rwd_has_public(cfg, product);
 	ga_err e;
 
@@ -254,10 +254,19 @@ ga_err riskwarning_deliver_enqueue(struct store *s, const struct config *cfg,
 	if (strcmp(msg_type, "cancel") == 0 &&
 	    (e = store_delivery_channels(s, subject, version, rwd_reached_cb, &t)) != GA_OK)
 		return e;
-	if (supersedes != NULL && supersedes[0] != '\0' &&
-	    rwd_subject(supersedes, old, sizeof(old)) &&
-	    (e = store_delivery_channels(s, old, INT_MAX, rwd_reached_cb, &t)) != GA_OK)
+	bool has_old = supersedes != NULL && supersedes[0] != '\0' &&
+		       rwd_subject(supersedes, old, sizeof(old));
+	if (has_old && (e = store_delivery_channels(s, old, INT_MAX, rwd_reached_cb, &t)) != GA_OK)
 		return e;
+	/* An update: the product it replaces is no longer in force, so its
+	 * retained message on the mqtt channels goes now, not at its own
+	 * valid_to (a new subscriber would get both). */
+	for (int i = 0; has_old && i < cfg->nchannels; i++)
+		if (strcmp(cfg->channels[i].type, "mqtt") == 0 &&
+		    (e = store_delivery_bring_forward(s, old, RISKWARNING_DELIVER_CLEAR_VERSION,
+						      cfg->channels[i].name, now_ms, NULL)) !=
+			GA_OK)
+			return e;
 	for (int i = 0; i < cfg->nchannels; i++) {
 		const struct config_channel *ch = &cfg->channels[i];
 		if (!t.chosen[i] || (!pub && !riskwarning_deliver_internal(ch)))
@@ -461,7 +470,8 @@ ga_err riskwarning_deliver_resend(struct store *s, const struct config *cfg, int
 		return GA_ERR_CONFLICT;
 	}
 	store_riskwarning_clear(&row);
-	return delivery_resend_subject(s, cfg, officer_id, subject, channel, "riskwarning.resend",
+	return delivery_resend_subject(s, cfg, officer_id, subject, channel,
+				       RISKWARNING_DELIVER_CLEAR_VERSION, "riskwarning.resend",
 				       product_id, now_ms, version, msg, msglen);
 }
 

@@ -508,12 +508,17 @@ ga_err store_delivery_finish(struct store *s, int64_t id, const char *state,
 			     int64_t next_attempt_ms, const char *last_error, int64_t delivered_ms);
 /* Every row of alert_id, by version then channel. */
 ga_err store_delivery_each(struct store *s, const char *alert_id, store_delivery_cb cb, void *arg);
-/* The row of the highest version of alert_id to channel;
- * GA_ERR_NOTFOUND when none. */
+/* The row of the highest version below below_version of alert_id to
+ * channel (INT_MAX: any); GA_ERR_NOTFOUND when none. */
 ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *channel,
-			     struct store_delivery *out);
+			     int below_version, struct store_delivery *out);
 /* A failed row pending again: due at now_ms, new deadline.
  * GA_ERR_CONFLICT when row id is not failed. */
+/* The pending row (alert_id, version, channel), when due after at_ms,
+ * due (and counted as made) at at_ms instead; *n (may be NULL) how many
+ * rows changed (0 or 1). */
+ga_err store_delivery_bring_forward(struct store *s, const char *alert_id, int version,
+				    const char *channel, int64_t at_ms, int64_t *n);
 ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_t deadline_ms);
 /* Records a multi-step delivery's progress while row id is sending:
  * the next step and its scratch (cut to fit). Autocommit or inside a

@@ -131,7 +131,7 @@ static bool store_delivery_copy(const struct store_delivery *d, void *arg)
 }
 
 ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *channel,
-			     struct store_delivery *out)
+			     int below_version, struct store_delivery *out)
 {
 	struct db_stmt *st = s->stmt[STMT_DELIVERY_LATEST];
 	ga_err e;
@@ -141,7 +141,8 @@ ga_err store_delivery_latest(struct store *s, const char *alert_id, const char *
 		return e;
 	out->id = 0;
 	if ((rc = db_bind_text(st, 1, alert_id, -1)) != DB_OK ||
-	    (rc = db_bind_text(st, 2, channel, -1)) != DB_OK)
+	    (rc = db_bind_text(st, 2, channel, -1)) != DB_OK ||
+	    (rc = db_bind_int(st, 3, below_version)) != DB_OK)
 		e = store_error(s, rc, "delivery latest");
 	else
 		e = store_delivery_walk(s, st, store_delivery_copy, out, "delivery latest");
@@ -196,6 +197,32 @@ ga_err store_delivery_resend(struct store *s, int64_t id, int64_t now_ms, int64_
 		rc = db_bind_int64(st, 3, deadline_ms);
 	e = store_run_update(s, st, rc, "delivery resend");
 	return e == GA_ERR_NOTFOUND ? GA_ERR_CONFLICT : e;
+}
+
+ga_err store_delivery_bring_forward(struct store *s, const char *alert_id, int version,
+				    const char *channel, int64_t at_ms, int64_t *n)
+{
+	/* Rare (an update superseding a risk warning): prepared here, not
+	 * kept among the store's statements. */
+	static const char sql[] =
+	    "UPDATE deliveries SET next_attempt_ms = ?4, created_ms = ?4"
+	    " WHERE alert_id = ?1 AND version = ?2 AND channel = ?3 AND state = 'pending'"
+	    " AND next_attempt_ms > ?4";
+	struct db_stmt *st = NULL;
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = db_prepare(s->db, sql, &st)) != DB_OK)
+		return store_error(s, rc, "delivery bring forward");
+	if ((rc = db_bind_text(st, 1, alert_id, -1)) == DB_OK &&
+	    (rc = db_bind_int(st, 2, version)) == DB_OK &&
+	    (rc = db_bind_text(st, 3, channel, -1)) == DB_OK)
+		rc = db_bind_int64(st, 4, at_ms);
+	e = store_run_changes(s, st, rc, n, "delivery bring forward");
+	db_finalize(st);
+	return e;
 }
 
 ga_err store_delivery_recover(struct store *s, int64_t now_ms, int *n)

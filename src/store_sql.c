@@ -669,7 +669,7 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_DELIVERY_OF_ALERT] = "SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries"
 			       " WHERE alert_id = ?1 ORDER BY version, channel",
     [STMT_DELIVERY_LATEST] = "SELECT " STORE_DELIVERY_COLUMNS " FROM deliveries"
-			     " WHERE alert_id = ?1 AND channel = ?2"
+			     " WHERE alert_id = ?1 AND channel = ?2 AND version < ?3"
 			     " ORDER BY version DESC LIMIT 1",
     /* Only while the row is being sent: a resend or a recorded outcome
      * in between wins. */

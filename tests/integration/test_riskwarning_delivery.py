@@ -331,6 +331,12 @@ def test_update_and_cancel_once_per_version():
     rows = wait_delivered(b, 1)
     assert {d["msg_type"] for d in rows} == {"update"}, rows
     assert portal.accepted[b + ":1"]["supersedes"] == a
+    # mqtt: the replaced product's retained message is cleared at once
+    # (not at its own valid_to, hours away), the update's is there
+    watcher.wait(lambda m: m[0] == TOPIC + a and m[2] == b"", timeout=30)
+    assert [len(p) > 0 for t, r, p in watcher.on(a)] == [True, False], watcher.on(a)
+    assert retained(a) == []
+    assert [json.loads(p) for r, p in retained(b)] == [public_json(b)]
     assert any("雨势加强" in t for t in texts(wecom, b))
     code, body = call("POST", "/api/v1/riskwarnings/%s/cancel" % b, token=SUP,
                       body={"reason": "降雨减弱"})

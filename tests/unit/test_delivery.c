@@ -6,6 +6,7 @@
  * past it; a risk warning's rows to an mqtt channel with the row that
  * clears its retained message at valid_to. On SQLite and PostgreSQL (GA_TEST_STORE=pg,
  * store_testutil.h). */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,7 +222,7 @@ static void test_order_states_resend_recover(void **state)
 	finish(s, rows.r[0].id, "failed", 1000, "HTTP 502", 0);
 	assert_int_equal(delivery_resend(s, c, 0, "JS-9", "p", 2000, &v, msg, sizeof(msg)), GA_OK);
 	assert_int_equal(v, 2);
-	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
+	assert_int_equal(store_delivery_latest(s, "JS-9", "p", INT_MAX, &d), GA_OK);
 	assert_string_equal(d.state, "pending");
 	assert_string_equal(d.last_error, "HTTP 502");
 	assert_int_equal(d.next_attempt_ms, 2000);
@@ -231,7 +232,7 @@ static void test_order_states_resend_recover(void **state)
 
 	/* delivered */
 	finish(s, d.id, "delivered", 3000, "", 3000);
-	assert_int_equal(store_delivery_latest(s, "JS-9", "p", &d), GA_OK);
+	assert_int_equal(store_delivery_latest(s, "JS-9", "p", INT_MAX, &d), GA_OK);
 	assert_int_equal(d.delivered_ms, 3000);
 	assert_int_equal(due(s, 1 << 30, &rows), 0);
 	store_close(s);
@@ -365,6 +366,27 @@ static void test_riskwarning_mqtt_clear(void **state)
 	assert_true(clr->next_attempt_ms == valid_to && clr->created_ms == valid_to);
 	int64_t clear_id = clr->id, m1_id = rows.r[0].id;
 	assert_string_equal(rows.r[0].channel, "m");
+
+	/* version 1 to m failed: a re-send finds it, not the clearing row
+	 * above it (which is no version to send again) */
+	start(s, m1_id, now + 1000);
+	finish(s, m1_id, "failed", now + 500, "broker gone", 0);
+	int v = 0;
+	char why[256];
+	assert_int_equal(
+	    delivery_resend_subject(s, c, 0, "rw:RW-1", "m", RISKWARNING_DELIVER_CLEAR_VERSION,
+				    "riskwarning.resend", "RW-1", now + 600, &v, why, sizeof(why)),
+	    GA_OK);
+	assert_int_equal(v, 1);
+	struct store_delivery again;
+	assert_int_equal(
+	    store_delivery_latest(s, "rw:RW-1", "m", RISKWARNING_DELIVER_CLEAR_VERSION, &again),
+	    GA_OK);
+	assert_true(again.id == m1_id);
+	assert_string_equal(again.state, "pending");
+	assert_int_equal(store_delivery_latest(s, "rw:RW-1", "m", INT_MAX, &again), GA_OK);
+	assert_true(again.id == clear_id);
+	assert_string_equal(again.state, "pending");
 
 	/* a cancel: its own row, the clearing row left as it is */
 	assert_int_equal(store_begin(s), GA_OK);
