@@ -315,7 +315,8 @@ static void test_warning_kind_migration(void **state)
 			    " AND tbl_name = 'alert_drafts' AND name IN"
 			    " ('alert_drafts_by_alert', 'alert_drafts_pending',"
 			    " 'alert_drafts_pending_by_created', 'alert_drafts_by_state')",
-			    "SELECT count(*) FROM pg_indexes WHERE tablename = 'alert_drafts'"
+			    "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+			    " AND tablename = 'alert_drafts'"
 			    " AND indexname IN ('alert_drafts_by_alert', 'alert_drafts_pending',"
 			    " 'alert_drafts_pending_by_created', 'alert_drafts_by_state')")),
 	    4);

@@ -121,6 +121,8 @@ static void test_upgrade(void **state)
 	/* and the rejected payloads' length and hash (issue 15) */
 	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_len");
 	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_sha256");
+	/* and the receipts' broker (several brokers, spec §10) */
+	stest_raw_exec(db, "ALTER TABLE outbox DROP COLUMN broker");
 	stest_raw_exec(db,
 		       DIALECT("PRAGMA user_version = 4", "UPDATE schema_version SET version = 4"));
 	assert_int_equal(stest_raw_int(db, COLUMNS("reports", "('admin_name')")), 0);
