@@ -199,9 +199,8 @@ static bool judge_point(const struct device_point *pts, size_t n, const char *ch
 	return false;
 }
 
-/* The level a rule gives its current metrics; fills st. */
-static void judge_rule(const struct device_rule *rule, const struct device_window *w,
-		       struct device_judge_rule_state *st)
+bool device_judge_metric(const struct device_rule *rule, const struct device_window *w,
+			 double *value, enum device_level *level)
 {
 	struct device_window_metrics m;
 	bool have = false;
@@ -231,17 +230,24 @@ static void judge_rule(const struct device_rule *rule, const struct device_windo
 	case DEVICE_METRIC_COUNT:
 		break;
 	}
-	st->have = have;
-	st->value = have ? v : 0;
-	st->level = DEVICE_LEVEL_NONE;
+	*value = have ? v : 0;
+	*level = DEVICE_LEVEL_NONE;
 	/* inclusive, and within rounding: a reading of 5.1 from 3.1 has
 	 * passed 2 mm even when the double says 1.9999999999999996 */
 	for (int l = DEVICE_LEVEL_RED; have && l > DEVICE_LEVEL_NONE; l--)
 		if (rule->has[l] &&
 		    v >= rule->threshold[l] - 1e-9 * fmax(1.0, fabs(rule->threshold[l]))) {
-			st->level = (enum device_level)l;
+			*level = (enum device_level)l;
 			break;
 		}
+	return have;
+}
+
+/* The level a rule gives its current metrics; fills st. */
+static void judge_rule(const struct device_rule *rule, const struct device_window *w,
+		       struct device_judge_rule_state *st)
+{
+	st->have = device_judge_metric(rule, w, &st->value, &st->level);
 }
 
 /* The station's highest rule: its level into *lvl, the device and rule

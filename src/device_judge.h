@@ -16,6 +16,7 @@
 #ifndef GA_DEVICE_JUDGE_H
 #define GA_DEVICE_JUDGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,13 @@ struct device_judge_rule_state {
 };
 
 struct device_judge;
+
+/* Rule's metric over w (the window of the series it reads) into *value
+ * (0 when there is none yet) and the level it gives into *level; true
+ * when the window has the metric. What the judge judges; the monitoring
+ * charts replay it over stored points (http_monitoring_series.c). */
+bool device_judge_metric(const struct device_rule *rule, const struct device_window *w,
+			 double *value, enum device_level *level);
 
 /* A judge for every device of reg (borrowed), all stations at NONE. */
 ga_err device_judge_new(const struct device_registry *reg, const struct device_judge_options *opt,

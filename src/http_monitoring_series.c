@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_judge.h"
 #include "device_window.h"
 #include "timeutil.h"
 
@@ -144,48 +145,12 @@ struct http_mon_pass {
 	bool truncated, nomem;
 };
 
-/* The rule's metric over its window, and the level it gives: what
- * device_judge.c judges (judge_rule), inclusive within rounding. */
+/* The rule's metric over its window, and the level it gives, as the
+ * judge has it; false also for a metric that is not finite. */
 static bool http_mon_metric(const struct device_rule *rule, const struct device_window *w,
 			    double *value, enum device_level *level)
 {
-	struct device_window_metrics m;
-	bool have = false;
-	double v = 0;
-
-	device_window_metrics(w, &m);
-	switch (rule->metric) {
-	case DEVICE_METRIC_VALUE:
-		have = m.have_value, v = m.value;
-		break;
-	case DEVICE_METRIC_CHANGE_24H:
-		have = m.have_change, v = m.change_24h;
-		break;
-	case DEVICE_METRIC_RATE_PER_DAY:
-		have = m.have_rate, v = m.rate_per_day;
-		break;
-	case DEVICE_METRIC_SUM_1H:
-		have = m.have_value, v = m.sum_1h;
-		break;
-	case DEVICE_METRIC_SUM_24H:
-		have = m.have_value, v = m.sum_24h;
-		break;
-	case DEVICE_METRIC_TANGENT_ANGLE:
-		have = m.have_rate;
-		v = atan(m.rate_per_day / rule->v_ref_per_day) * (180.0 / M_PI);
-		break;
-	case DEVICE_METRIC_COUNT:
-		break;
-	}
-	*level = DEVICE_LEVEL_NONE;
-	for (int l = DEVICE_LEVEL_RED; have && l > DEVICE_LEVEL_NONE; l--)
-		if (rule->has[l] &&
-		    v >= rule->threshold[l] - 1e-9 * fmax(1.0, fabs(rule->threshold[l]))) {
-			*level = (enum device_level)l;
-			break;
-		}
-	*value = v;
-	return have && isfinite(v);
+	return device_judge_metric(rule, w, value, level) && isfinite(*value);
 }
 
 static void http_mon_rule_feed(struct http_mon_pass *p, struct http_mon_rule *ru, int64_t t,

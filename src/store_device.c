@@ -63,8 +63,9 @@ static const char *const sd_sql[SD_NSTMT] = {
     [SD_POINTS_START] = "SELECT t_ms FROM device_points WHERE device_code = ?1 AND t_ms >= ?2"
 			" ORDER BY t_ms DESC LIMIT 1 OFFSET ?3",
     [SD_INCIDENT_GET] = "SELECT incident_id FROM device_incidents WHERE station_id = ?1",
-    [SD_INCIDENT_SET] = "INSERT INTO device_incidents (station_id, incident_id) VALUES (?1, ?2)"
-			" ON CONFLICT (station_id) DO UPDATE SET incident_id = excluded.incident_id",
+    [SD_INCIDENT_SET] =
+	"INSERT INTO device_incidents (station_id, incident_id) VALUES (?1, ?2)"
+	" ON CONFLICT (station_id) DO UPDATE SET incident_id = excluded.incident_id",
 };
 
 struct store_device {
