@@ -178,7 +178,13 @@ static json_t *all_red(const struct geo *g)
 
 int main(int argc, char **argv)
 {
-	int passes = argc > 1 ? atoi(argv[1]) : 20;
+	char *end = NULL;
+	long lp = argc > 1 ? strtol(argv[1], &end, 10) : 20;
+	/* a trailing non-digit, or out of long's range, is refused below */
+	int passes =
+	    argc > 1 && (*argv[1] == '\0' || *end != '\0' || lp < 1 || lp > BENCH_PASSES_MAX)
+		? 0
+		: (int)lp;
 	double ts[BENCH_PASSES_MAX], tc[BENCH_PASSES_MAX], tcap[BENCH_PASSES_MAX];
 	struct geo_options opt;
 	struct tally s, c;
