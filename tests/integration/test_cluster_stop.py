@@ -16,43 +16,25 @@ Needs GA_TEST_PG_URL (tests/run.sh or tests/pg.sh start a cluster): fails
 without it. Every wait is bounded."""
 import os
 import time
-import urllib.parse
 
 import flows
-from harness import Broker, Geoalert, LogWatch, Runner, Station, report, tmpdir
-
-try:
-    import psycopg2
-except ImportError:  # pragma: no cover - tests/run.sh installs python3-psycopg2
-    psycopg2 = None
+from harness import (PG_URL, Broker, Geoalert, LogWatch, Runner, Station, pg_database,
+                     pg_query, report, tmpdir)
 
 N_REPORTS = 3000
 N_STATIONS = 60
 TAKEOVER_S = 5
 
 runner = Runner()
-ADMIN = os.environ.get("GA_TEST_PG_URL")
-if not ADMIN or psycopg2 is None:
-    print("FAIL setup: GA_TEST_PG_URL unset or psycopg2 missing: this test needs PostgreSQL"
+if not PG_URL:
+    print("FAIL setup: GA_TEST_PG_URL unset: this test needs PostgreSQL"
           " (run it through tests/run.sh or tests/pg.sh)")
     raise SystemExit(1)
-
-DBNAME = "ga_cluster_stop_%d" % os.getpid()
-_admin = psycopg2.connect(ADMIN)
-_admin.autocommit = True
-_admin.cursor().execute("CREATE DATABASE %s" % DBNAME)
-_u = urllib.parse.urlsplit(ADMIN)
-URL = urllib.parse.urlunsplit((_u.scheme, _u.netloc, "/" + DBNAME, _u.query, ""))
+URL = pg_database("cluster_stop")  # dropped at exit (harness)
 
 
-def pg(sql, args=()):
-    con = psycopg2.connect(URL)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
-    finally:
-        con.close()
+def pg(sql):
+    return pg_query(URL, sql)
 
 
 d = tmpdir("cluster-stop")
@@ -119,7 +101,7 @@ def test_stop_during_takeover_strands_nothing():
         print("B stopped %.2f s after the SIGTERM that came as it began taking A over"
               % (time.monotonic() - t0))
         left = pg("SELECT count(*) FROM mqtt_sessions WHERE instance = 'node-a'")[0][0]
-        stored = pg("SELECT count(*) FROM reports WHERE report_id LIKE 'cs-%%'")[0][0]
+        stored = pg("SELECT count(*) FROM reports WHERE report_id LIKE 'cs-%'")[0][0]
         print("when B stopped: %d of A's sessions still recorded, %d of %d reports stored"
               % (left, stored, N_REPORTS))
         # Stopped mid-drain (with mosquitto 2.0.11's 128 a pass, A's
@@ -147,7 +129,7 @@ def test_stop_during_takeover_strands_nothing():
                            if any(r.get("status") == "accepted" for r in rs))
             print("after B's restart: %d of %d reports accepted" % (n_ok, N_REPORTS))
         n, distinct = pg("SELECT count(*), count(DISTINCT (station_id, report_id)) FROM reports"
-                         " WHERE report_id LIKE 'cs-%%'")[0]
+                         " WHERE report_id LIKE 'cs-%'")[0]
         assert n == N_REPORTS and distinct == N_REPORTS, (n, distinct)
         wait_until(lambda: pg("SELECT count(*) FROM mqtt_sessions WHERE instance = 'node-a'")
                    == [(0,)], 30, "A's sessions ended and forgotten")
@@ -158,6 +140,4 @@ def test_stop_during_takeover_strands_nothing():
 
 runner.run(test_stop_during_takeover_strands_nothing)
 broker.stop()
-_admin.cursor().execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DBNAME)
-_admin.close()
 runner.finish()
