@@ -38,6 +38,16 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 	return db && sql && out ? db->ops->prepare(db, sql, out) : DB_MISUSE;
 }
 
+int db_prepare_lazy(struct db *db, const char *sql, struct db_stmt **out)
+{
+	if (out)
+		*out = NULL;
+	if (!db || !sql || !out)
+		return DB_MISUSE;
+	return db->ops->prepare_lazy ? db->ops->prepare_lazy(db, sql, out)
+				     : db->ops->prepare(db, sql, out);
+}
+
 void db_finalize(struct db_stmt *st)
 {
 	if (st)

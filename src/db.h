@@ -101,6 +101,15 @@ int db_exec(struct db *db, const char *sql);
  * db_finalize(NULL) does nothing. The PostgreSQL backend defers the
  * server-side prepare to the first step, per connection. */
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+/* The same, for a statement that may never run (the store's table of
+ * statements, prepared for every connection): sql is checked now, as by
+ * db_prepare, but SQLite compiles it for keeps only at its first bind or
+ * step, so a connection holds compiled only the statements it uses
+ * (issue 11: ~3 MiB of the service's peak RSS were the store's statements
+ * compiled on connections that never ran them). sql must outlive the
+ * statement (a string constant). A failure to compile it then is the
+ * bind's or step's result. */
+int db_prepare_lazy(struct db *db, const char *sql, struct db_stmt **out);
 void db_finalize(struct db_stmt *st);
 
 /* Says that st's caller never goes on with a transaction in which st

@@ -18,6 +18,8 @@ struct db_ops {
 	const char *(*errmsg)(struct db *db);
 	int (*exec)(struct db *db, const char *sql);
 	int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
+	/* NULL: prepare serves (db_prepare_lazy) */
+	int (*prepare_lazy)(struct db *db, const char *sql, struct db_stmt **out);
 	void (*finalize)(struct db_stmt *st);
 	void (*fails_txn)(struct db_stmt *st); /* NULL: nothing to do */
 	int (*bind_int64)(struct db_stmt *st, int i, int64_t v);

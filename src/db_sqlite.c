@@ -18,13 +18,28 @@ struct sqlite_db {
 
 struct sqlite_stmt {
 	struct db_stmt base;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st; /* NULL until compiled (db_prepare_lazy) */
+	sqlite3 *conn;
+	const char *sql; /* the caller's, for a lazy compile; NULL otherwise */
 };
 
 static const struct db_ops sqlite_ops;
 
 #define CONN(db) (((struct sqlite_db *)(db))->conn)
 #define STMT(st) (((struct sqlite_stmt *)(st))->st)
+
+/* Compiles a lazily prepared statement at its first use: SQLITE_OK when
+ * it is ready. */
+static int sqlite_ready(struct db_stmt *base)
+{
+	struct sqlite_stmt *st = (struct sqlite_stmt *)base;
+
+	if (st->st != NULL)
+		return SQLITE_OK;
+	if (st->sql == NULL)
+		return SQLITE_MISUSE;
+	return sqlite3_prepare_v3(st->conn, st->sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
+}
 
 struct db *db_wrap_sqlite(struct sqlite3 *conn)
 {
@@ -52,7 +67,9 @@ static struct sqlite3 *sqlite_handle(struct db *db)
 
 struct sqlite3_stmt *db_sqlite_stmt(struct db_stmt *st)
 {
-	return st != NULL && st->ops == &sqlite_ops ? STMT(st) : NULL;
+	if (st == NULL || st->ops != &sqlite_ops || sqlite_ready(st) != SQLITE_OK)
+		return NULL;
+	return STMT(st);
 }
 
 static const char *sqlite_errmsg(struct db *db)
@@ -93,6 +110,25 @@ static int sqlite_prepare(struct db *db, const char *sql, struct db_stmt **out)
 	return DB_OK;
 }
 
+/* Compiled once to check sql (and to fail here, at the store's opening,
+ * rather than at a first use), then let go: only the schema it loaded
+ * stays with the connection. */
+static int sqlite_prepare_lazy(struct db *db, const char *sql, struct db_stmt **out)
+{
+	struct db_stmt *checked;
+	int rc = sqlite_prepare(db, sql, &checked);
+
+	if (rc != DB_OK)
+		return rc;
+	struct sqlite_stmt *st = (struct sqlite_stmt *)checked;
+	sqlite3_finalize(st->st);
+	st->st = NULL;
+	st->conn = CONN(db);
+	st->sql = sql;
+	*out = checked;
+	return DB_OK;
+}
+
 static void sqlite_finalize(struct db_stmt *st)
 {
 	sqlite3_finalize(STMT(st));
@@ -101,32 +137,46 @@ static void sqlite_finalize(struct db_stmt *st)
 
 static int sqlite_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(STMT(st), i, (sqlite3_int64)v);
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK ? sqlite3_bind_int64(STMT(st), i, (sqlite3_int64)v) : rc;
 }
 
 static int sqlite_bind_double(struct db_stmt *st, int i, double v)
 {
-	return sqlite3_bind_double(STMT(st), i, v);
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK ? sqlite3_bind_double(STMT(st), i, v) : rc;
 }
 
 static int sqlite_bind_text(struct db_stmt *st, int i, const char *p, int nbyte)
 {
-	return sqlite3_bind_text(STMT(st), i, p, nbyte, SQLITE_STATIC);
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK ? sqlite3_bind_text(STMT(st), i, p, nbyte, SQLITE_STATIC) : rc;
 }
 
 static int sqlite_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
 {
-	return sqlite3_bind_blob64(STMT(st), i, p, (sqlite3_uint64)n, SQLITE_STATIC);
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK
+		   ? sqlite3_bind_blob64(STMT(st), i, p, (sqlite3_uint64)n, SQLITE_STATIC)
+		   : rc;
 }
 
 static int sqlite_bind_null(struct db_stmt *st, int i)
 {
-	return sqlite3_bind_null(STMT(st), i);
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK ? sqlite3_bind_null(STMT(st), i) : rc;
 }
 
 static int sqlite_step(struct db_stmt *st)
 {
-	return sqlite3_step(STMT(st));
+	int rc = sqlite_ready(st);
+
+	return rc == SQLITE_OK ? sqlite3_step(STMT(st)) : rc;
 }
 
 static int sqlite_column_type(struct db_stmt *st, int col)
@@ -161,6 +211,8 @@ static int sqlite_column_bytes(struct db_stmt *st, int col)
 
 static void sqlite_reset(struct db_stmt *st)
 {
+	if (STMT(st) == NULL)
+		return; /* never compiled (db_prepare_lazy): nothing bound */
 	sqlite3_reset(STMT(st));
 	sqlite3_clear_bindings(STMT(st));
 }
@@ -187,6 +239,7 @@ static const struct db_ops sqlite_ops = {
     .errmsg = sqlite_errmsg,
     .exec = sqlite_exec,
     .prepare = sqlite_prepare,
+    .prepare_lazy = sqlite_prepare_lazy,
     .finalize = sqlite_finalize,
     .bind_int64 = sqlite_bind_int64,
     .bind_double = sqlite_bind_double,

@@ -565,7 +565,7 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 			goto out;
 	}
 	for (int i = 0; i < STMT_ID_COUNT; i++) {
-		rc = db_prepare(s->db, store_stmt_sql[i], &s->stmt[i]);
+		rc = db_prepare_lazy(s->db, store_stmt_sql[i], &s->stmt[i]);
 		if (rc != DB_OK) {
 			e = store_error(s, rc, "prepare");
 			snprintf(err, errlen, "database %s: statement %d: %s", s->path, i,

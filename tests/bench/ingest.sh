@@ -34,6 +34,8 @@
 #   GA_BENCH_WRAP=CMD run geoalert under CMD (e.g. "valgrind --tool=massif");
 #                     a wrapped geoalert gets 60 s to become healthy
 #   GA_BENCH_NODERED=0   skip (e)
+#   GA_BENCH_SMAPS=F  copy geoalert's /proc/PID/smaps into F at (d), to see
+#                     what its peak RSS is made of
 #   GA_BENCH_PERFSTAT=F  count geoalert's context switches and system calls
 #                     (read, write, poll, futex, fdatasync...) during (b)
 #                     with `perf stat` into file F
@@ -217,6 +219,7 @@ timeout "$TIMEOUT" "$LOADGEN" --port "$MQTT_PORT" --count "$NC" --window "$WINDO
 
 # --- (d) peak RSS, then a clean stop --------------------------------------------------
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GAPID/status")
+[[ -z ${GA_BENCH_SMAPS:-} ]] || cp "/proc/$GAPID/smaps" "$GA_BENCH_SMAPS"
 bench_stop
 STORED=$(sqlite3 "$WORK/ga/geoalert.db" "SELECT count(*) FROM reports")
 [[ $STORED == $((N + NC)) ]] ||
