@@ -222,6 +222,11 @@ ga_err device_judge_new(const struct device_registry *reg, const struct device_j
 		st->below_since_ms = -1;
 		st->latest_ms = INT64_MIN;
 	}
+	/* one record a station, not a device (a station has ten devices in
+	 * the fleet of issue 13): no pointer into st is taken before this */
+	struct judge_station *shrunk = realloc(j->st, (j->nst + 1) * sizeof(*j->st));
+	if (shrunk != NULL)
+		j->st = shrunk;
 	/* each station's devices, in one block: counted, placed, filled */
 	for (size_t i = 0; i < n; i++) {
 		struct judge_station *st =
