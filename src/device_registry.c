@@ -191,8 +191,8 @@ static bool station_eq(const void *key, size_t i, void *arg)
 }
 
 /* s from the pool, added once; NULL when out of memory. */
-static const char *station_intern(struct station_intern *si, struct device_pool **pool,
-				  const char *s)
+static const char *station_intern_add(struct station_intern *si, struct device_pool **pool,
+				      const char *s)
 {
 	if (!intern_reserve(&si->t, station_hash, si))
 		return NULL;
@@ -273,8 +273,8 @@ static bool rules_eq(const void *key, size_t i, void *arg)
 
 /* The registry's copy of rules[0..n), added when new; NULL when out of
  * memory. */
-static const struct device_rule *rules_intern(struct rules_intern *ri,
-					      const struct device_rule *rules, size_t n)
+static const struct device_rule *rules_intern_add(struct rules_intern *ri,
+						  const struct device_rule *rules, size_t n)
 {
 	struct rules_key key = {rules, n};
 
@@ -671,7 +671,7 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 				 s);
 			goto bad;
 		}
-		if ((x->station_id = station_intern(&si, &pool, s)) == NULL)
+		if ((x->station_id = station_intern_add(&si, &pool, s)) == NULL)
 			goto nomem;
 		x->interval_s = DEVICE_INTERVAL_DEFAULT_S;
 		v = json_object_get(o, "interval_s");
@@ -705,7 +705,7 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 			}
 		}
 		x->n_rules = (uint16_t)nr;
-		if (nr > 0 && (x->rules = rules_intern(&ri, tmp, nr)) == NULL)
+		if (nr > 0 && (x->rules = rules_intern_add(&ri, tmp, nr)) == NULL)
 			goto nomem;
 	}
 	qsort(d, nd, sizeof(*d), device_cmp);
