@@ -7,19 +7,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct judge_series {
-	const char *channel, *field; /* borrowed from the registry's rules */
-	struct device_window w;
+/* A device's judge state, one allocation (issue 13: a channel's memory
+ * is mostly this and its window):
+ *   struct device_judge_rule_state rules[nrules]
+ *   uint16_t win_off[nseries]     where series s's window starts in mem
+ *   uint8_t rule_series[nrules]   the series rule r reads
+ *   uint8_t series_rule[nseries]  a rule naming series s (its channel
+ *                                 and field)
+ *   (to a multiple of 8) the windows, each keeping what its rules'
+ *   metrics need (device_judge_keep). */
+struct judge_device {
+	unsigned char *mem; /* NULL: a device without rules */
+	uint32_t station;
+	uint8_t nrules, nseries;
 };
 
-struct judge_device {
-	const struct device *d;
-	size_t station;
-	struct judge_series *series;
-	size_t nseries;
-	size_t *rule_series; /* [d->n_rules] */
-	struct device_judge_rule_state *rules;
-};
+_Static_assert(DEVICE_REGISTRY_MAX_RULES <= UINT8_MAX, "rule and series indexes are 8 bits");
+
+static struct device_judge_rule_state *judge_rules(const struct judge_device *jd)
+{
+	return (struct device_judge_rule_state *)(void *)jd->mem;
+}
+
+static uint16_t *judge_win_off(const struct judge_device *jd)
+{
+	return (uint16_t *)(void *)(jd->mem + jd->nrules * sizeof(struct device_judge_rule_state));
+}
+
+static uint8_t *judge_rule_series(const struct judge_device *jd)
+{
+	return (uint8_t *)(judge_win_off(jd) + jd->nseries);
+}
+
+static uint8_t *judge_series_rule(const struct judge_device *jd)
+{
+	return judge_rule_series(jd) + jd->nrules;
+}
+
+static struct device_window *judge_window(const struct judge_device *jd, size_t s)
+{
+	return (struct device_window *)(void *)(jd->mem + judge_win_off(jd)[s]);
+}
 
 struct judge_station {
 	const char *station_id; /* borrowed */
@@ -29,16 +57,18 @@ struct judge_station {
 	int64_t below_since_ms;	      /* first point below level; -1 */
 	enum device_level below_max;  /* the highest since then */
 	int64_t latest_ms;	      /* the station's clock */
-	size_t *devices, ndevices;
+	uint32_t *devices;	      /* indexes into dev */
+	uint32_t ndevices;
 };
 
 struct device_judge {
 	const struct device_registry *reg;
 	struct device_judge_options opt;
-	struct judge_device *dev;
+	struct judge_device *dev; /* [i]: device_registry_at(reg, i) */
 	size_t ndev;
 	struct judge_station *st;
 	size_t nst;
+	uint32_t *st_devices; /* every station's devices, one block */
 };
 
 static int judge_str_cmp(const void *a, const void *b)
@@ -63,68 +93,92 @@ static struct judge_station *judge_station_find(const struct device_judge *j, co
 	return NULL;
 }
 
-static struct judge_device *judge_device_find(const struct device_judge *j, const char *code)
+static size_t judge_device_index(const struct device_judge *j, const char *code)
 {
 	const struct device *d = device_registry_find(j->reg, code);
 
 	if (d == NULL)
-		return NULL;
-	return &j->dev[d - device_registry_at(j->reg, 0)];
+		return SIZE_MAX;
+	return (size_t)(d - device_registry_at(j->reg, 0));
+}
+
+unsigned device_judge_keep(enum device_metric m)
+{
+	switch (m) {
+	case DEVICE_METRIC_CHANGE_24H:
+		return DEVICE_WINDOW_KEEP_FIRST;
+	case DEVICE_METRIC_RATE_PER_DAY:
+	case DEVICE_METRIC_TANGENT_ANGLE:
+		return DEVICE_WINDOW_KEEP_LSQ;
+	case DEVICE_METRIC_SUM_1H:
+		return DEVICE_WINDOW_KEEP_SLOTS;
+	case DEVICE_METRIC_SUM_24H:
+		return DEVICE_WINDOW_KEEP_SUM;
+	case DEVICE_METRIC_VALUE:
+	case DEVICE_METRIC_COUNT:
+		break;
+	}
+	return 0;
 }
 
 void device_judge_free(struct device_judge *j)
 {
 	if (j == NULL)
 		return;
-	for (size_t i = 0; i < j->ndev; i++) {
-		free(j->dev[i].series);
-		free(j->dev[i].rule_series);
-		free(j->dev[i].rules);
-	}
-	for (size_t i = 0; i < j->nst; i++)
-		free(j->st[i].devices);
+	for (size_t i = 0; i < j->ndev; i++)
+		free(j->dev[i].mem);
 	free(j->dev);
 	free(j->st);
+	free(j->st_devices);
 	free(j);
 }
 
-/* Sets up device i: one series per distinct (channel, field) its rules
- * name. */
+static bool judge_same_series(const struct device_rule *a, const struct device_rule *b)
+{
+	return strcmp(a->channel, b->channel) == 0 && strcmp(a->field, b->field) == 0;
+}
+
+/* Sets up a device's state (struct judge_device): one series per
+ * distinct (channel, field) its rules name, its window keeping what
+ * those rules need. */
 static ga_err judge_device_init(struct judge_device *jd, const struct device *d)
 {
-	size_t distinct = 0;
+	uint8_t rule_series[DEVICE_REGISTRY_MAX_RULES], series_rule[DEVICE_REGISTRY_MAX_RULES];
+	unsigned keep[DEVICE_REGISTRY_MAX_RULES] = {0};
+	size_t ns = 0, nr = d->n_rules, head, size;
 
-	jd->d = d;
-	if (d->n_rules == 0)
+	if (nr == 0)
 		return GA_OK; /* stored, not judged */
-	/* exactly one window per distinct series: a window is 1 KiB */
-	for (size_t r = 0; r < d->n_rules; r++) {
-		size_t q;
-		for (q = 0; q < r; q++)
-			if (strcmp(d->rules[q].channel, d->rules[r].channel) == 0 &&
-			    strcmp(d->rules[q].field, d->rules[r].field) == 0)
-				break;
-		distinct += q == r;
-	}
-	jd->series = calloc(distinct, sizeof(*jd->series));
-	jd->rule_series = calloc(d->n_rules, sizeof(*jd->rule_series));
-	jd->rules = calloc(d->n_rules, sizeof(*jd->rules));
-	if (jd->series == NULL || jd->rule_series == NULL || jd->rules == NULL)
-		return GA_ERR_NOMEM;
-	for (size_t r = 0; r < d->n_rules; r++) {
-		const struct device_rule *rule = &d->rules[r];
+	if (nr > DEVICE_REGISTRY_MAX_RULES)
+		return GA_ERR_INVAL;
+	for (size_t r = 0; r < nr; r++) {
 		size_t s;
-		for (s = 0; s < jd->nseries; s++)
-			if (strcmp(jd->series[s].channel, rule->channel) == 0 &&
-			    strcmp(jd->series[s].field, rule->field) == 0)
+		for (s = 0; s < ns; s++)
+			if (judge_same_series(&d->rules[series_rule[s]], &d->rules[r]))
 				break;
-		if (s == jd->nseries) {
-			jd->series[s].channel = rule->channel;
-			jd->series[s].field = rule->field;
-			device_window_init(&jd->series[s].w);
-			jd->nseries++;
-		}
-		jd->rule_series[r] = s;
+		if (s == ns)
+			series_rule[ns++] = (uint8_t)r;
+		rule_series[r] = (uint8_t)s;
+		keep[s] |= device_judge_keep(d->rules[r].metric);
+	}
+	head = nr * sizeof(struct device_judge_rule_state) + ns * sizeof(uint16_t) + nr + ns;
+	head = (head + 7) & ~(size_t)7;
+	size = head;
+	for (size_t s = 0; s < ns; s++)
+		size += device_window_size(keep[s]);
+	if (size > UINT16_MAX)
+		return GA_ERR_INVAL; /* 32 windows of every part: 35 KB */
+	if ((jd->mem = calloc(1, size)) == NULL)
+		return GA_ERR_NOMEM;
+	jd->nrules = (uint8_t)nr;
+	jd->nseries = (uint8_t)ns;
+	memcpy(judge_rule_series(jd), rule_series, nr);
+	memcpy(judge_series_rule(jd), series_rule, ns);
+	size = head;
+	for (size_t s = 0; s < ns; s++) {
+		judge_win_off(jd)[s] = (uint16_t)size;
+		device_window_init(judge_window(jd, s), keep[s]);
+		size += device_window_size(keep[s]);
 	}
 	return GA_OK;
 }
@@ -134,7 +188,7 @@ ga_err device_judge_new(const struct device_registry *reg, const struct device_j
 {
 	struct device_judge *j = calloc(1, sizeof(*j));
 	const char **ids = NULL;
-	size_t n = device_registry_count(reg);
+	size_t n = device_registry_count(reg), at = 0;
 	ga_err rc = GA_ERR_NOMEM;
 
 	if (j == NULL)
@@ -143,16 +197,22 @@ ga_err device_judge_new(const struct device_registry *reg, const struct device_j
 	j->opt = *opt;
 	if (j->opt.confirm_points < 1)
 		j->opt.confirm_points = 1;
+	if (n > UINT32_MAX) {
+		rc = GA_ERR_INVAL;
+		goto out;
+	}
 	if ((j->dev = calloc(n + 1, sizeof(*j->dev))) == NULL ||
 	    (ids = calloc(n + 1, sizeof(*ids))) == NULL ||
-	    (j->st = calloc(n + 1, sizeof(*j->st))) == NULL)
+	    (j->st = calloc(n + 1, sizeof(*j->st))) == NULL ||
+	    (j->st_devices = calloc(n + 1, sizeof(*j->st_devices))) == NULL)
 		goto out;
 	j->ndev = n;
 	for (size_t i = 0; i < n; i++) {
-		if (judge_device_init(&j->dev[i], device_registry_at(reg, i)) != GA_OK)
+		if ((rc = judge_device_init(&j->dev[i], device_registry_at(reg, i))) != GA_OK)
 			goto out;
-		ids[i] = j->dev[i].d->station_id;
+		ids[i] = device_registry_at(reg, i)->station_id;
 	}
+	rc = GA_ERR_NOMEM;
 	qsort(ids, n, sizeof(*ids), judge_str_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (j->nst > 0 && strcmp(j->st[j->nst - 1].station_id, ids[i]) == 0)
@@ -162,14 +222,26 @@ ga_err device_judge_new(const struct device_registry *reg, const struct device_j
 		st->below_since_ms = -1;
 		st->latest_ms = INT64_MIN;
 	}
+	/* one record a station, not a device (a station has ten devices in
+	 * the fleet of issue 13): no pointer into st is taken before this */
+	struct judge_station *shrunk = realloc(j->st, (j->nst + 1) * sizeof(*j->st));
+	if (shrunk != NULL)
+		j->st = shrunk;
+	/* each station's devices, in one block: counted, placed, filled */
 	for (size_t i = 0; i < n; i++) {
-		struct judge_station *st = judge_station_find(j, j->dev[i].d->station_id);
-		size_t *p = realloc(st->devices, (st->ndevices + 1) * sizeof(*p));
-		if (p == NULL)
-			goto out;
-		st->devices = p;
-		st->devices[st->ndevices++] = i;
-		j->dev[i].station = (size_t)(st - j->st);
+		struct judge_station *st =
+		    judge_station_find(j, device_registry_at(reg, i)->station_id);
+		st->ndevices++;
+		j->dev[i].station = (uint32_t)(st - j->st);
+	}
+	for (size_t s = 0; s < j->nst; s++) {
+		j->st[s].devices = j->st_devices + at;
+		at += j->st[s].ndevices;
+		j->st[s].ndevices = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct judge_station *st = &j->st[j->dev[i].station];
+		st->devices[st->ndevices++] = (uint32_t)i;
 	}
 	*out = j;
 	j = NULL;
@@ -218,10 +290,10 @@ bool device_judge_metric(const struct device_rule *rule, const struct device_win
 		have = m.have_rate, v = m.rate_per_day;
 		break;
 	case DEVICE_METRIC_SUM_1H:
-		have = m.have_value, v = m.sum_1h;
+		have = m.have_sum_1h, v = m.sum_1h;
 		break;
 	case DEVICE_METRIC_SUM_24H:
-		have = m.have_value, v = m.sum_24h;
+		have = m.have_sum_24h, v = m.sum_24h;
 		break;
 	case DEVICE_METRIC_TANGENT_ANGLE:
 		have = m.have_rate;
@@ -259,9 +331,9 @@ static void judge_station_top(const struct device_judge *j, const struct judge_s
 	*dev = *rule = SIZE_MAX;
 	for (size_t k = 0; k < st->ndevices; k++) {
 		const struct judge_device *jd = &j->dev[st->devices[k]];
-		for (size_t r = 0; r < jd->d->n_rules; r++)
-			if (*rule == SIZE_MAX || jd->rules[r].level > *lvl) {
-				*lvl = jd->rules[r].level;
+		for (size_t r = 0; r < jd->nrules; r++)
+			if (*rule == SIZE_MAX || judge_rules(jd)[r].level > *lvl) {
+				*lvl = judge_rules(jd)[r].level;
 				*dev = st->devices[k];
 				*rule = r;
 			}
@@ -308,19 +380,20 @@ ga_err device_judge_feed(struct device_judge *j, const char *code, const struct 
 			 size_t n, struct device_judge_change *changes, size_t cap,
 			 size_t *nchanges)
 {
-	struct judge_device *jd = judge_device_find(j, code);
+	size_t di0 = judge_device_index(j, code);
 	int64_t *times = NULL;
-	bool *updated = NULL;
+	bool updated[DEVICE_REGISTRY_MAX_RULES];
 	size_t nt = 0;
 	ga_err rc = GA_ERR_NOMEM;
 
 	*nchanges = 0;
-	if (jd == NULL)
+	if (di0 == SIZE_MAX)
 		return GA_ERR_NOTFOUND;
+	struct judge_device *jd = &j->dev[di0];
+	const struct device *d = device_registry_at(j->reg, di0);
 	if (n == 0 || jd->nseries == 0)
 		return GA_OK;
-	if ((times = malloc(n * sizeof(*times))) == NULL ||
-	    (updated = calloc(jd->nseries, sizeof(*updated))) == NULL)
+	if ((times = malloc(n * sizeof(*times))) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		times[i] = pts[i].t_ms;
@@ -330,30 +403,32 @@ ga_err device_judge_feed(struct device_judge *j, const char *code, const struct 
 			times[nt++] = times[i];
 
 	struct judge_station *st = &j->st[jd->station];
+	struct device_judge_rule_state *rules = judge_rules(jd);
+	const uint8_t *rule_series = judge_rule_series(jd), *series_rule = judge_series_rule(jd);
 	for (size_t ti = 0; ti < nt; ti++) {
 		int64_t t = times[ti];
 		bool any = false;
 		for (size_t s = 0; s < jd->nseries; s++) {
-			struct judge_series *se = &jd->series[s];
+			const struct device_rule *sr = &d->rules[series_rule[s]];
 			double v, x, y;
 			updated[s] = false;
-			if (strcmp(se->field, "horizontal") == 0) {
-				if (!judge_point(pts, n, se->channel, "gpsTotalX", t, &x) ||
-				    !judge_point(pts, n, se->channel, "gpsTotalY", t, &y))
+			if (strcmp(sr->field, "horizontal") == 0) {
+				if (!judge_point(pts, n, sr->channel, "gpsTotalX", t, &x) ||
+				    !judge_point(pts, n, sr->channel, "gpsTotalY", t, &y))
 					continue;
 				v = hypot(x, y);
-			} else if (!judge_point(pts, n, se->channel, se->field, t, &v)) {
+			} else if (!judge_point(pts, n, sr->channel, sr->field, t, &v)) {
 				continue;
 			}
-			if (device_window_add(&se->w, t, v) == DEVICE_WINDOW_ADDED)
+			if (device_window_add(judge_window(jd, s), t, v) == DEVICE_WINDOW_ADDED)
 				updated[s] = any = true;
 		}
 		if (!any)
 			continue;
-		for (size_t r = 0; r < jd->d->n_rules; r++)
-			if (updated[jd->rule_series[r]])
-				judge_rule(&jd->d->rules[r], &jd->series[jd->rule_series[r]].w,
-					   &jd->rules[r]);
+		for (size_t r = 0; r < jd->nrules; r++)
+			if (updated[rule_series[r]])
+				judge_rule(&d->rules[r], judge_window(jd, rule_series[r]),
+					   &rules[r]);
 		if (t > st->latest_ms)
 			st->latest_ms = t;
 		enum device_level obs, from;
@@ -369,10 +444,10 @@ ga_err device_judge_feed(struct device_judge *j, const char *code, const struct 
 		c->t_ms = t;
 		c->threshold = NAN;
 		if (di != SIZE_MAX) {
-			const struct device_rule *rule = &j->dev[di].d->rules[ri];
-			const struct device_judge_rule_state *rs = &j->dev[di].rules[ri];
-			snprintf(c->device_code, sizeof(c->device_code), "%s",
-				 j->dev[di].d->device_code);
+			const struct device *td = device_registry_at(j->reg, di);
+			const struct device_rule *rule = &td->rules[ri];
+			const struct device_judge_rule_state *rs = &judge_rules(&j->dev[di])[ri];
+			snprintf(c->device_code, sizeof(c->device_code), "%s", td->device_code);
 			snprintf(c->channel, sizeof(c->channel), "%s", rule->channel);
 			snprintf(c->field, sizeof(c->field), "%s", rule->field);
 			c->metric = rule->metric;
@@ -385,7 +460,6 @@ ga_err device_judge_feed(struct device_judge *j, const char *code, const struct 
 	rc = GA_OK;
 out:
 	free(times);
-	free(updated);
 	return rc;
 }
 
@@ -411,18 +485,23 @@ ga_err device_judge_set_level(struct device_judge *j, const char *station_id,
 const struct device_window *device_judge_window(const struct device_judge *j, const char *code,
 						const char *channel, const char *field)
 {
-	const struct judge_device *jd = judge_device_find(j, code);
+	size_t di = judge_device_index(j, code);
 
-	for (size_t s = 0; jd != NULL && s < jd->nseries; s++)
-		if (strcmp(jd->series[s].channel, channel) == 0 &&
-		    strcmp(jd->series[s].field, field) == 0)
-			return &jd->series[s].w;
+	if (di == SIZE_MAX)
+		return NULL;
+	const struct judge_device *jd = &j->dev[di];
+	const struct device *d = device_registry_at(j->reg, di);
+	for (size_t s = 0; s < jd->nseries; s++) {
+		const struct device_rule *sr = &d->rules[judge_series_rule(jd)[s]];
+		if (strcmp(sr->channel, channel) == 0 && strcmp(sr->field, field) == 0)
+			return judge_window(jd, s);
+	}
 	return NULL;
 }
 
 const struct device_judge_rule_state *device_judge_rule(const struct device_judge *j,
 							const char *code, size_t i)
 {
-	const struct judge_device *jd = judge_device_find(j, code);
-	return jd != NULL && i < jd->d->n_rules ? &jd->rules[i] : NULL;
+	size_t di = judge_device_index(j, code);
+	return di != SIZE_MAX && i < j->dev[di].nrules ? &judge_rules(&j->dev[di])[i] : NULL;
 }

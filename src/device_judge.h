@@ -62,6 +62,9 @@ struct device_judge;
 bool device_judge_metric(const struct device_rule *rule, const struct device_window *w,
 			 double *value, enum device_level *level);
 
+/* What a window must keep (DEVICE_WINDOW_KEEP_*) for metric m. */
+unsigned device_judge_keep(enum device_metric m);
+
 /* A judge for every device of reg (borrowed), all stations at NONE. */
 ga_err device_judge_new(const struct device_registry *reg, const struct device_judge_options *opt,
 			struct device_judge **out);

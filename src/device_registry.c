@@ -63,10 +63,253 @@ const char *device_metric_name(enum device_metric m)
 	return (unsigned)m < DEVICE_METRIC_COUNT ? device_metric_names[m] : "unknown";
 }
 
+/* The registry's strings: blocks that never move, so that a device's
+ * pointers into them stay valid as more are added. */
+#define DEVICE_POOL_BLOCK 65536
+
+struct device_pool {
+	struct device_pool *next;
+	size_t used;
+	char data[DEVICE_POOL_BLOCK];
+};
+
+/* A distinct rule set: one copy, shared by every device that lists the
+ * same rules (line numbers aside). */
+struct device_rule_set {
+	struct device_rule *rules;
+	size_t n;
+};
+
 struct device_registry {
 	struct device *devices; /* sorted by device_code */
 	size_t n;
+	struct device_pool *pool;
+	struct device_rule_set *sets;
+	size_t nsets;
 };
+
+/* ---- interning -------------------------------------------------------- */
+
+/* An open-addressed table of indexes (+1; 0 is free) into the caller's
+ * items, which the caller hashes and compares. Kept at most half full. */
+struct intern {
+	uint32_t *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t intern_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211u; /* FNV-1a */
+	return h;
+}
+
+/* The slot of the item equal to key (eq(key, index, arg)) or the free
+ * slot where it would go. */
+static uint32_t *intern_slot(const struct intern *t, uint64_t h,
+			     bool (*eq)(const void *key, size_t i, void *arg), const void *key,
+			     void *arg)
+{
+	for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+		if (t->slot[i] == 0 || eq(key, t->slot[i] - 1, arg))
+			return &t->slot[i];
+}
+
+/* Makes room for one more item: false when out of memory. hash(i, arg)
+ * rehashes item i. */
+static bool intern_reserve(struct intern *t, uint64_t (*hash)(size_t i, void *arg), void *arg)
+{
+	if (2 * (t->n + 1) <= t->cap)
+		return true;
+	size_t cap = t->cap ? 2 * t->cap : 64;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+	if (slot == NULL)
+		return false;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (t->slot[i] == 0)
+			continue;
+		size_t k = (size_t)hash(t->slot[i] - 1, arg) & (cap - 1);
+		while (slot[k] != 0)
+			k = (k + 1) & (cap - 1);
+		slot[k] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->cap = cap;
+	return true;
+}
+
+/* A copy of s in the pool, or NULL. */
+static const char *device_pool_add(struct device_pool **pool, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct device_pool *b = *pool;
+
+	if (n > DEVICE_POOL_BLOCK)
+		return NULL;
+	if (b == NULL || DEVICE_POOL_BLOCK - b->used < n) {
+		if ((b = malloc(sizeof(*b))) == NULL)
+			return NULL;
+		b->next = *pool;
+		b->used = 0;
+		*pool = b;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, n);
+	b->used += n;
+	return p;
+}
+
+static void device_pool_free(struct device_pool *b)
+{
+	while (b != NULL) {
+		struct device_pool *next = b->next;
+		free(b);
+		b = next;
+	}
+}
+
+/* The stations' ids, once each. */
+struct station_intern {
+	struct intern t;
+	const char **ids;
+	size_t n, cap;
+};
+
+static uint64_t station_hash(size_t i, void *arg)
+{
+	const struct station_intern *si = arg;
+	return intern_hash_bytes(14695981039346656037u, si->ids[i], strlen(si->ids[i]));
+}
+
+static bool station_eq(const void *key, size_t i, void *arg)
+{
+	const struct station_intern *si = arg;
+	return strcmp(key, si->ids[i]) == 0;
+}
+
+/* s from the pool, added once; NULL when out of memory. */
+static const char *station_intern_add(struct station_intern *si, struct device_pool **pool,
+				      const char *s)
+{
+	if (!intern_reserve(&si->t, station_hash, si))
+		return NULL;
+	uint64_t h = intern_hash_bytes(14695981039346656037u, s, strlen(s));
+	uint32_t *slot = intern_slot(&si->t, h, station_eq, s, si);
+	if (*slot != 0)
+		return si->ids[*slot - 1];
+	if (si->n == si->cap) {
+		size_t cap = si->cap ? 2 * si->cap : 64;
+		const char **ids = realloc(si->ids, cap * sizeof(*ids));
+		if (ids == NULL)
+			return NULL;
+		si->ids = ids;
+		si->cap = cap;
+	}
+	const char *p = device_pool_add(pool, s);
+	if (p == NULL || si->n >= UINT32_MAX)
+		return NULL;
+	si->ids[si->n++] = p;
+	*slot = (uint32_t)si->n;
+	si->t.n++;
+	return p;
+}
+
+/* The distinct rule sets. */
+struct rules_key {
+	const struct device_rule *rules;
+	size_t n;
+};
+
+struct rules_intern {
+	struct intern t;
+	struct device_rule_set **sets; /* the registry's */
+	size_t *nsets, cap;
+};
+
+static uint64_t rules_hash(const struct device_rule *r, size_t n)
+{
+	uint64_t h = intern_hash_bytes(14695981039346656037u, &n, sizeof(n));
+	for (size_t i = 0; i < n; i++) {
+		h = intern_hash_bytes(h, r[i].channel, strlen(r[i].channel) + 1);
+		h = intern_hash_bytes(h, r[i].field, strlen(r[i].field) + 1);
+		h = intern_hash_bytes(h, &r[i].metric, sizeof(r[i].metric));
+		h = intern_hash_bytes(h, &r[i].v_ref_per_day, sizeof(r[i].v_ref_per_day));
+		h = intern_hash_bytes(h, r[i].has, sizeof(r[i].has));
+		h = intern_hash_bytes(h, r[i].threshold, sizeof(r[i].threshold));
+	}
+	return h;
+}
+
+/* The same rules, to the bit (a threshold of -0 is written "-0"): all
+ * but the line. */
+static bool rules_same(const struct device_rule *a, const struct device_rule *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a[i].channel, b[i].channel) != 0 ||
+		    strcmp(a[i].field, b[i].field) != 0 || a[i].metric != b[i].metric ||
+		    memcmp(&a[i].v_ref_per_day, &b[i].v_ref_per_day, sizeof(double)) != 0 ||
+		    memcmp(a[i].has, b[i].has, sizeof(a[i].has)) != 0 ||
+		    memcmp(a[i].threshold, b[i].threshold, sizeof(a[i].threshold)) != 0)
+			return false;
+	return true;
+}
+
+static uint64_t rules_hash_set(size_t i, void *arg)
+{
+	const struct rules_intern *ri = arg;
+	return rules_hash((*ri->sets)[i].rules, (*ri->sets)[i].n);
+}
+
+static bool rules_eq(const void *key, size_t i, void *arg)
+{
+	const struct rules_key *k = key;
+	const struct rules_intern *ri = arg;
+	const struct device_rule_set *set = &(*ri->sets)[i];
+	return set->n == k->n && rules_same(set->rules, k->rules, k->n);
+}
+
+/* The registry's copy of rules[0..n), added when new; NULL when out of
+ * memory. */
+static const struct device_rule *rules_intern_add(struct rules_intern *ri,
+						  const struct device_rule *rules, size_t n)
+{
+	struct rules_key key = {rules, n};
+
+	if (!intern_reserve(&ri->t, rules_hash_set, ri))
+		return NULL;
+	uint32_t *slot = intern_slot(&ri->t, rules_hash(rules, n), rules_eq, &key, ri);
+	if (*slot != 0)
+		return (*ri->sets)[*slot - 1].rules;
+	if (*ri->nsets == ri->cap) {
+		size_t cap = ri->cap ? 2 * ri->cap : 16;
+		struct device_rule_set *sets = realloc(*ri->sets, cap * sizeof(*sets));
+		if (sets == NULL)
+			return NULL;
+		*ri->sets = sets;
+		ri->cap = cap;
+	}
+	struct device_rule *copy = malloc(n * sizeof(*copy));
+	if (copy == NULL || *ri->nsets >= UINT32_MAX) {
+		free(copy);
+		return NULL;
+	}
+	memcpy(copy, rules, n * sizeof(*copy));
+	(*ri->sets)[*ri->nsets].rules = copy;
+	(*ri->sets)[*ri->nsets].n = n;
+	*slot = (uint32_t)++ * ri->nsets;
+	ri->t.n++;
+	return copy;
+}
+
+static void device_rule_sets_free(struct device_rule_set *sets, size_t n)
+{
+	for (size_t i = 0; sets != NULL && i < n; i++)
+		free(sets[i].rules);
+	free(sets);
+}
 
 /* ---- line scanner ---------------------------------------------------- */
 
@@ -324,11 +567,9 @@ static int device_cmp(const void *a, const void *b)
 	return strcmp(x->device_code, y->device_code);
 }
 
-static void device_registry_free_devices(struct device *d, size_t n)
+static int device_code_cmp(const void *key, const void *b)
 {
-	for (size_t i = 0; d != NULL && i < n; i++)
-		free(d[i].rules);
-	free(d);
+	return strcmp(key, ((const struct device *)b)->device_code);
 }
 
 ga_err device_registry_load(const char *path, const struct registry *stations,
@@ -342,6 +583,12 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 	json_error_t jerr;
 	struct device *d = NULL;
 	struct device_registry *r = NULL;
+	struct device_pool *pool = NULL;
+	struct device_rule_set *sets = NULL;
+	size_t nsets = 0;
+	struct station_intern si = {0};
+	struct rules_intern ri = {.sets = &sets, .nsets = &nsets};
+	struct device_rule *tmp = NULL; /* a device's rules while checked */
 	struct scan sc = {0};
 	const char *bad = NULL;
 	int line = 0;
@@ -383,7 +630,8 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 		goto nomem;
 	scan_value(&sc, ROLE_ROOT, 0);
 
-	if ((d = calloc(nd + 1, sizeof(*d))) == NULL)
+	if ((d = calloc(nd + 1, sizeof(*d))) == NULL ||
+	    (tmp = calloc(DEVICE_REGISTRY_MAX_RULES, sizeof(*tmp))) == NULL)
 		goto nomem;
 	for (i = 0; i < nd; i++) {
 		json_t *o = json_array_get(devs, i), *v, *rules;
@@ -410,19 +658,21 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 			    i, DEVICE_CODE_MAX);
 			goto bad;
 		}
-		snprintf(x->device_code, sizeof(x->device_code), "%s", s);
+		if ((x->device_code = device_pool_add(&pool, s)) == NULL)
+			goto nomem;
 		s = json_string_value(json_object_get(o, "station_id"));
 		if (s == NULL || strlen(s) == 0 || strlen(s) >= REGISTRY_ID_MAX) {
 			snprintf(why, sizeof(why), "device %s: station_id is not a station id",
 				 x->device_code);
 			goto bad;
 		}
-		snprintf(x->station_id, sizeof(x->station_id), "%s", s);
 		if (stations != NULL && registry_find(stations, s) == NULL) {
 			snprintf(why, sizeof(why), "device %s: unknown station %s", x->device_code,
-				 x->station_id);
+				 s);
 			goto bad;
 		}
+		if ((x->station_id = station_intern_add(&si, &pool, s)) == NULL)
+			goto nomem;
 		x->interval_s = DEVICE_INTERVAL_DEFAULT_S;
 		v = json_object_get(o, "interval_s");
 		if (v != NULL) {
@@ -443,18 +693,20 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 				 x->device_code, DEVICE_REGISTRY_MAX_RULES);
 			goto bad;
 		}
-		x->n_rules = json_array_size(rules);
-		if ((x->rules = calloc(x->n_rules + 1, sizeof(*x->rules))) == NULL)
-			goto nomem;
-		for (size_t j = 0; j < x->n_rules; j++) {
-			x->rules[j].line = sc.rule_line[sc.rule_off[i] + j];
-			if (!device_registry_rule(json_array_get(rules, j), &x->rules[j], rwhy,
+		size_t nr = json_array_size(rules);
+		memset(tmp, 0, nr * sizeof(*tmp));
+		for (size_t j = 0; j < nr; j++) {
+			tmp[j].line = sc.rule_line[sc.rule_off[i] + j];
+			if (!device_registry_rule(json_array_get(rules, j), &tmp[j], rwhy,
 						  sizeof(rwhy))) {
 				snprintf(why, sizeof(why), "device %s: %s", x->device_code, rwhy);
-				line = x->rules[j].line ? x->rules[j].line : line;
+				line = tmp[j].line ? tmp[j].line : line;
 				goto bad;
 			}
 		}
+		x->n_rules = (uint16_t)nr;
+		if (nr > 0 && (x->rules = rules_intern_add(&ri, tmp, nr)) == NULL)
+			goto nomem;
 	}
 	qsort(d, nd, sizeof(*d), device_cmp);
 	for (i = 1; i < nd; i++) {
@@ -475,7 +727,12 @@ ga_err device_registry_load(const char *path, const struct registry *stations,
 		goto nomem;
 	r->devices = d;
 	r->n = nd;
+	r->pool = pool;
+	r->sets = sets;
+	r->nsets = nsets;
 	d = NULL;
+	pool = NULL;
+	sets = NULL;
 	*out = r;
 	rc = GA_OK;
 	goto out;
@@ -487,7 +744,13 @@ bad:
 	snprintf(err, errlen, "%s:%d: %s", path, line, why);
 	rc = GA_ERR_CONFIG;
 out:
-	device_registry_free_devices(d, nd);
+	free(d);
+	free(tmp);
+	device_pool_free(pool);
+	device_rule_sets_free(sets, nsets);
+	free(si.t.slot);
+	free(si.ids);
+	free(ri.t.slot);
 	free(sc.dev_line);
 	free(sc.rule_off);
 	free(sc.rule_line);
@@ -500,18 +763,17 @@ void device_registry_free(struct device_registry *r)
 {
 	if (r == NULL)
 		return;
-	device_registry_free_devices(r->devices, r->n);
+	free(r->devices);
+	device_pool_free(r->pool);
+	device_rule_sets_free(r->sets, r->nsets);
 	free(r);
 }
 
 const struct device *device_registry_find(const struct device_registry *r, const char *code)
 {
-	struct device key;
-
-	if (r == NULL || code == NULL || strlen(code) > DEVICE_CODE_MAX)
+	if (r == NULL || code == NULL)
 		return NULL;
-	snprintf(key.device_code, sizeof(key.device_code), "%s", code);
-	return bsearch(&key, r->devices, r->n, sizeof(key), device_cmp);
+	return bsearch(code, r->devices, r->n, sizeof(*r->devices), device_code_cmp);
 }
 
 size_t device_registry_count(const struct device_registry *r)

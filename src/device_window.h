@@ -22,70 +22,84 @@
  * refused (DEVICE_WINDOW_TOO_OLD): it is stored, it no longer counts.
  * The window cannot know whether it saw a timestamp before except for
  * the latest one; the caller feeds each stored point once (the store's
- * key decides what a duplicate is). */
+ * key decides what a duplicate is).
+ *
+ * A window keeps only the parts its metrics need (issue 13: at most
+ * 1 KiB a channel, and a fleet is mostly crack meters judged on
+ * change_24h alone): `keep` is a set of DEVICE_WINDOW_KEEP_* and the
+ * window is device_window_size(keep) bytes. The metrics it keeps are
+ * the same numbers whatever else it keeps; the others are reported as
+ * absent (have_* false). */
 #ifndef GA_DEVICE_WINDOW_H
 #define GA_DEVICE_WINDOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DEVICE_WINDOW_BUCKET_S 3600
 #define DEVICE_WINDOW_BUCKETS 25
 #define DEVICE_WINDOW_SLOT_S 300
 #define DEVICE_WINDOW_SLOTS 12
-/* points per hourly bucket (18 a second); past it a point is stored but
- * not counted (DEVICE_WINDOW_FULL) */
+/* points per hourly bucket (18 a second) in a window keeping the
+ * least-squares sums (packed, see device_window.c); past it a point is
+ * stored but not counted (DEVICE_WINDOW_FULL). The other parts need no
+ * cap. */
 #define DEVICE_WINDOW_BUCKET_MAX 65535
 
-/* A bucket's sums of values (τ = whole seconds into the bucket). */
-struct device_window_bucket {
-	double sum_v;	/* Σv */
-	double sum_tv;	/* Στv */
-	double first_v; /* the value of the earliest point */
-};
+/* What a window keeps (bits of `keep`):
+ *   FIRST  each bucket's earliest point (value, second): change_24h;
+ *          25 × 10 B
+ *   SUM    each bucket's Σv: sum_24h; 25 × 8 B
+ *   LSQ    each bucket's Σv, Στv and packed n, Στ, Σττ: rate_per_day
+ *          (and tangent_angle); 25 × 28 B (Σv shared with SUM)
+ *   SLOTS  the 12 five-minute sums: sum_1h; 12 × 8 B
+ * value (the latest point) is always kept. */
+#define DEVICE_WINDOW_KEEP_FIRST 1u
+#define DEVICE_WINDOW_KEEP_SUM 2u
+#define DEVICE_WINDOW_KEEP_LSQ 4u
+#define DEVICE_WINDOW_KEEP_SLOTS 8u
+#define DEVICE_WINDOW_KEEP_ALL 15u
 
-/* The same bucket's exact integer sums, packed into 12 bytes (as four
- * fields they took 16, and with the doubles a 40-byte bucket: 25 of them
- * made the window 1072 bytes, past the 1 KiB a channel of issue 13):
- *   n       points (<= DEVICE_WINDOW_BUCKET_MAX, 16 bits)
- *   tau_tt  τ of the earliest point (< 3600, bits 0-11) | Σττ bits 36-39
- *   t_tt    Στ (< 65536 × 3600 < 2^28, bits 0-27) | Σττ bits 32-35
- *   tt_lo   Σττ bits 0-31 (Σττ < 65536 × 3600² < 2^40)
- * Only device_window.c reads them. */
-struct device_window_count {
-	uint32_t tt_lo;
-	uint32_t t_tt;
-	uint16_t n;
-	uint16_t tau_tt;
-};
-
-/* 976 bytes on x86-64 (1072 before the packing). */
+/* The head of a window; the parts it keeps follow it in the same block
+ * (only device_window.c reads them). 32 bytes on x86-64; a crack meter's
+ * window (FIRST) is 282 bytes, a GNSS rate's (LSQ) 732, a rain gauge's
+ * (SUM | SLOTS) 328, all parts 1,078. */
 struct device_window {
 	int64_t latest_ms; /* time of the latest point; -1 when empty */
 	double latest_v;
-	int32_t hour; /* hour number (since the epoch) of the latest point */
-	int32_t slot; /* 5-minute slot number of the latest point */
-	struct device_window_bucket b[DEVICE_WINDOW_BUCKETS]; /* [hour % BUCKETS] */
-	struct device_window_count c[DEVICE_WINDOW_BUCKETS];  /* the same buckets */
-	float slot_sum[DEVICE_WINDOW_SLOTS];		      /* [slot % SLOTS] */
+	int32_t hour;  /* hour number (since the epoch) of the latest point */
+	int32_t slot;  /* 5-minute slot number of the latest point */
+	uint16_t keep; /* DEVICE_WINDOW_KEEP_* */
+	double part[]; /* the kept parts, see device_window.c */
 };
 
 enum device_window_add {
 	DEVICE_WINDOW_ADDED,
 	DEVICE_WINDOW_TOO_OLD,	 /* before the oldest bucket */
 	DEVICE_WINDOW_DUPLICATE, /* the latest point's time again */
-	DEVICE_WINDOW_FULL,	 /* its bucket holds DEVICE_WINDOW_BUCKET_MAX */
+	DEVICE_WINDOW_FULL,	 /* its bucket holds DEVICE_WINDOW_BUCKET_MAX (LSQ) */
 	DEVICE_WINDOW_BAD,	 /* non-finite value or a time before 1970 */
 };
 
-/* What device_window_metrics computes; have[m] false when the series is
- * too short for it (rate_per_day needs two points at different seconds). */
+/* What device_window_metrics computes; have_* false when the window does
+ * not keep the metric or the series is too short for it (rate_per_day
+ * needs two points at different seconds). */
 struct device_window_metrics {
-	bool have_value, have_change, have_rate;
+	bool have_value, have_change, have_rate, have_sum_1h, have_sum_24h;
 	double value, change_24h, rate_per_day, sum_1h, sum_24h;
 };
 
-void device_window_init(struct device_window *w);
+/* The bytes of a window keeping keep (a multiple of 8). */
+size_t device_window_size(unsigned keep);
+
+/* Makes the device_window_size(keep) bytes at w, aligned as a double, an
+ * empty window keeping keep (bits past DEVICE_WINDOW_KEEP_ALL ignored). */
+void device_window_init(struct device_window *w, unsigned keep);
+
+/* A new empty window keeping keep, or NULL (out of memory). */
+struct device_window *device_window_new(unsigned keep);
+void device_window_free(struct device_window *w);
 
 /* Folds the point (t_ms, v) in. */
 enum device_window_add device_window_add(struct device_window *w, int64_t t_ms, double v);

@@ -124,8 +124,8 @@ struct http_mon_line {
 struct http_mon_rule {
 	const struct device_rule *r;
 	bool horizontal;
-	struct device_window w;
-	int64_t pend_t; /* horizontal: the time of the X or Y waiting for its pair */
+	struct device_window *w; /* keeping what the rule's metric needs */
+	int64_t pend_t;		 /* horizontal: the time of the X or Y waiting for its pair */
 	double x, y;
 	bool hx, hy;
 	bool have; /* latest_* set */
@@ -158,8 +158,8 @@ static void http_mon_rule_feed(struct http_mon_pass *p, struct http_mon_rule *ru
 {
 	double mv;
 	enum device_level lv;
-	if (device_window_add(&ru->w, t, v) != DEVICE_WINDOW_ADDED || t < p->win->since_ms ||
-	    !http_mon_metric(ru->r, &ru->w, &mv, &lv))
+	if (device_window_add(ru->w, t, v) != DEVICE_WINDOW_ADDED || t < p->win->since_ms ||
+	    !http_mon_metric(ru->r, ru->w, &mv, &lv))
 		return;
 	http_mon_ds_add(&ru->ds, p->win, t, mv);
 	ru->have = true;
@@ -284,7 +284,9 @@ ga_err http_mon_device_series(struct store_device *sd, const struct device *dev,
 		p.rules[i].r = &dev->rules[i];
 		p.rules[i].horizontal = strcmp(dev->rules[i].field, "horizontal") == 0;
 		p.rules[i].pend_t = INT64_MIN;
-		device_window_init(&p.rules[i].w);
+		p.rules[i].w = device_window_new(device_judge_keep(dev->rules[i].metric));
+		if (p.rules[i].w == NULL)
+			goto out;
 	}
 	/* a device that sent more than the cap: its newest points */
 	e = store_device_points_start(sd, dev->device_code, from, HTTP_MON_ROWS_MAX, &start);
@@ -315,6 +317,8 @@ ga_err http_mon_device_series(struct store_device *sd, const struct device *dev,
 out:
 	for (size_t i = 0; i < p.nlines; i++)
 		free(p.lines[i]);
+	for (size_t i = 0; i < p.nrules; i++)
+		device_window_free(p.rules[i].w);
 	free(p.rules);
 	return e;
 }

@@ -2,7 +2,7 @@
 """The fleet of tests/bench/devices.sh: a station registry and a device
 registry (spec §4, §12) that tests/tools/ga_devpub.c publishes for.
 
-    devices_registry.py STATIONS_OUT DEVICES_OUT [SLOW [FAST]]
+    devices_registry.py STATIONS_OUT DEVICES_OUT [SLOW [FAST [KIND]]]
 
 SLOW devices (100 000) BF000000.. report every 10 min: nine in ten are
 crack meters (L1_LF_1 value, change_24h 2/5/10/20 mm), every tenth
@@ -12,7 +12,11 @@ devices (2 000) after them are rain gauges (L3_YL_1 value, sum_1h
 20/30/50/70 and sum_24h 25/50/100/150 mm), ten a station of their own.
 Each device judges one series (one window). The stations lie on a grid
 inside 浦口区 (320111), 118.602-118.658 E, 32.042-32.078 N, like the
-ingest benchmark's (check-config places each one)."""
+ingest benchmark's (check-config places each one).
+
+KIND (tests/bench/devices_mem.sh) makes every device one kind instead:
+crack, gnss or rain (the rules above); mixed, the default, is the fleet
+above."""
 import json
 import sys
 
@@ -35,8 +39,11 @@ def station_id(k):
 
 
 def main():
-    if len(sys.argv) not in (3, 4, 5):
+    if len(sys.argv) not in (3, 4, 5, 6):
         sys.exit(__doc__)
+    kind = sys.argv[5] if len(sys.argv) > 5 else "mixed"
+    if kind not in ("mixed", "crack", "gnss", "rain"):
+        sys.exit("KIND: mixed, crack, gnss or rain")
     slow = int(sys.argv[3]) if len(sys.argv) > 3 else 100000
     fast = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
     if slow < 10 or slow % 10 or fast < 0 or fast % 10 or slow + fast > 999999:
@@ -60,7 +67,10 @@ def main():
         json.dump({"type": "FeatureCollection", "features": features}, f, separators=(",", ":"))
     devices = []
     for i in range(slow + fast):
-        rules = RAIN if i >= slow else GNSS if i % 10 == 9 else CRACK
+        if kind == "mixed":
+            rules = RAIN if i >= slow else GNSS if i % 10 == 9 else CRACK
+        else:
+            rules = {"crack": CRACK, "gnss": GNSS, "rain": RAIN}[kind]
         devices.append({"device_code": "BF%06d" % i, "station_id": station_id(i // 10),
                         "interval_s": 600, "rules": rules})
     with open(sys.argv[2], "w") as f:

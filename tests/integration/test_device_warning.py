@@ -111,6 +111,19 @@ def crack_series():
     return steady, rising
 
 
+def trend_rate(pts):
+    """The least-squares rate (mm a day, timestamps to the second) over
+    the points the judge's window holds when the last of pts is the
+    latest: those of its hour and the 24 before (docs/devices.md), as
+    the draft prints it (two decimals, no trailing zeros)."""
+    hour = pts[-1][0] // HOUR_MS
+    w = [(t // 1000, v) for t, v in pts if t >= (hour - 24) * HOUR_MS]
+    mt = sum(t for t, _ in w) / len(w)
+    mv = sum(v for _, v in w) / len(w)
+    slope = (sum((t - mt) * (v - mv) for t, v in w) / sum((t - mt) ** 2 for t, _ in w))
+    return ("%.2f" % (slope * 86400)).rstrip("0").rstrip(".")
+
+
 def xmllint_ok(raw):
     with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
         f.write(raw)
@@ -175,6 +188,11 @@ def test_warning_drafts():
                  "超出0.25毫米"):
         assert want in situation, (want, situation)
     assert "毫米/天" in full["pending"]["trend"] and "增大" in full["pending"]["trend"], full
+    # the rate of the series up to the orange point (41), hand-computed:
+    # the crack meter's window keeps no least-squares sums, the draft
+    # reads them from the stored points (ingest_device.c idev_trend)
+    want = trend_rate(steady + rising[:41]) + "毫米/天"
+    assert want in full["pending"]["trend"], (want, full["pending"]["trend"])
     # the incident was opened without a report
     assert ga.query("SELECT nreports, hazard_point_id FROM incidents WHERE id = ?",
                     (aid,))[0][0] == 0

@@ -107,10 +107,10 @@ int main(int argc, char **argv)
 	double judge_bytes = (double)(m1.uordblks + m1.hblkhd) - (double)(m0.uordblks + m0.hblkhd);
 	printf("devices %ld, frames %ld, refused %ld, level changes %ld\n", ndev, nframes, bad,
 	       changes);
-	printf("judge heap %.1f MiB: %.0f bytes per device (one judged series; sizeof window "
+	printf("judge heap %.1f MiB: %.0f bytes per device (one judged series; a change_24h window "
 	       "%zu); RSS +%ld KiB while judging\n",
-	       judge_bytes / 1048576, judge_bytes / ndev, sizeof(struct device_window),
-	       rss1 - rss0);
+	       judge_bytes / 1048576, judge_bytes / ndev,
+	       device_window_size(DEVICE_WINDOW_KEEP_FIRST), rss1 - rss0);
 	printf("parse + judge: %.3f s CPU, %.2f us per frame, %.0f frames/s on one core\n", cpu,
 	       cpu * 1e6 / nframes, nframes / cpu);
 	device_judge_free(j);

@@ -248,15 +248,18 @@ out:
 }
 
 /* The sizes the memory accounting of docs/benchmarks.md adds up: one
- * JSON line. */
+ * JSON line. A window's size by what it keeps: crack meter (change_24h),
+ * GNSS (rate_per_day, tangent_angle), rain gauge (sum_1h, sum_24h). */
 static int sizes(void)
 {
-	printf("{\"device_window\":%zu,\"device_window_bucket\":%zu,\"device_window_count\":%zu,"
-	       "\"buckets\":%d,\"slots\":%d,\"device_judge_rule_state\":%zu,\"device\":%zu,"
-	       "\"device_rule\":%zu}\n",
-	       sizeof(struct device_window), sizeof(struct device_window_bucket),
-	       sizeof(struct device_window_count), DEVICE_WINDOW_BUCKETS, DEVICE_WINDOW_SLOTS,
-	       sizeof(struct device_judge_rule_state), sizeof(struct device),
+	printf("{\"device_window_head\":%zu,\"window_crack\":%zu,\"window_gnss\":%zu,"
+	       "\"window_rain\":%zu,\"window_all\":%zu,\"buckets\":%d,\"slots\":%d,"
+	       "\"device_judge_rule_state\":%zu,\"device\":%zu,\"device_rule\":%zu}\n",
+	       sizeof(struct device_window), device_window_size(DEVICE_WINDOW_KEEP_FIRST),
+	       device_window_size(DEVICE_WINDOW_KEEP_LSQ),
+	       device_window_size(DEVICE_WINDOW_KEEP_SUM | DEVICE_WINDOW_KEEP_SLOTS),
+	       device_window_size(DEVICE_WINDOW_KEEP_ALL), DEVICE_WINDOW_BUCKETS,
+	       DEVICE_WINDOW_SLOTS, sizeof(struct device_judge_rule_state), sizeof(struct device),
 	       sizeof(struct device_rule));
 	return 0;
 }

@@ -166,6 +166,10 @@ static void test_crack_meter_change_24h(void **state)
 
 	(void)state;
 	assert_int_equal(device_judge_new(r, &opt, &j), GA_OK);
+	/* its window keeps the first points only (issue 13: memory) */
+	const struct device_window *w = device_judge_window(j, "LF1", "L1_LF_1", "value");
+	assert_non_null(w);
+	assert_int_equal(w->keep, DEVICE_WINDOW_KEEP_FIRST);
 	/* a steady day first */
 	for (int k = 0; k < 144; k++)
 		assert_int_equal(
@@ -259,6 +263,8 @@ static void test_gnss_tangent_angle(void **state)
 	}
 	const struct device_window *w = device_judge_window(j, "GP1", "L1_GP_1", "horizontal");
 	assert_non_null(w);
+	/* rate_per_day and tangent_angle share one window of sums */
+	assert_int_equal(w->keep, DEVICE_WINDOW_KEEP_LSQ);
 	assert_float_equal(w->latest_v, 25, 1e-12);
 	const struct device_judge_rule_state *rate = device_judge_rule(j, "GP1", 0);
 	const struct device_judge_rule_state *tan = device_judge_rule(j, "GP1", 1);

@@ -237,6 +237,84 @@ static void test_devices_cap(void **state)
 	free(text);
 }
 
+/* Devices listing the same rules share one copy (issue 13: memory a
+ * channel); rules differing in anything but the line do not; a station's
+ * id is kept once. A fault in a rule is still reported at its own line
+ * when an earlier device listed the rules around it. */
+static void test_shared_rules(void **state)
+{
+	char path[256], err[512];
+	struct device_registry *r = NULL;
+
+	(void)state;
+	write_tmp(
+	    "{\"devices\": [\n"
+	    "{\"device_code\": \"D1\", \"station_id\": \"JS-3201-0007\", \"rules\": [\n" LF(
+		", \"blue\": 2, \"red\": 20") "]},\n"
+					      "{\"device_code\": \"D2\", \"station_id\": "
+					      "\"JS-3201-0007\", \"rules\": [\n" LF(
+						  ", \"blue\": 2, \"red\": 20") "]},\n"
+										"{\"device_code\": "
+										"\"D3\", "
+										"\"station_id\": "
+										"\"JS-3201-0007\", "
+										"\"rules\": [\n" LF(
+										    ", \"blue\": "
+										    "2, \"red\": "
+										    "21") "]},\n"
+											  "{\"devic"
+											  "e_"
+											  "code\": "
+											  "\"D4\", "
+											  "\"statio"
+											  "n_id\": "
+											  "\"JS-"
+											  "3201-"
+											  "0007\", "
+											  "\"rules"
+											  "\": "
+											  "[\n" LF(", \"blue\": 2, \"red\": 20") "," LF(
+											      ", "
+											      "\"bl"
+											      "ue\""
+											      ": "
+											      "2, "
+											      "\"re"
+											      "d\":"
+											      " 20") "]},\n"
+												     "{\"device_code\": \"D0\", \"station_id\": \"JS-3201-0007\"}]}\n",
+	    path, sizeof(path));
+	assert_int_equal(device_registry_load(path, stations, &r, err, sizeof(err)), GA_OK);
+	const struct device *d0 = device_registry_find(r, "D0"),
+			    *d1 = device_registry_find(r, "D1"),
+			    *d2 = device_registry_find(r, "D2"),
+			    *d3 = device_registry_find(r, "D3"),
+			    *d4 = device_registry_find(r, "D4");
+	assert_true(d0 && d1 && d2 && d3 && d4);
+	assert_int_equal(d0->n_rules, 0);
+	assert_null(d0->rules);
+	assert_ptr_equal(d1->rules, d2->rules);
+	assert_int_equal(d1->rules[0].line, 3); /* the first device's */
+	assert_true(d3->rules != d1->rules);
+	assert_float_equal(d3->rules[0].threshold[DEVICE_LEVEL_RED], 21, 0);
+	assert_float_equal(d2->rules[0].threshold[DEVICE_LEVEL_RED], 20, 0);
+	assert_int_equal(d4->n_rules, 2);
+	assert_true(d4->rules != d1->rules);
+	assert_int_equal(d4->rules[1].line, 13);
+	assert_ptr_equal(d1->station_id, d4->station_id);
+	assert_string_equal(d4->station_id, "JS-3201-0007");
+	assert_string_equal(d4->device_code, "D4");
+	device_registry_free(r);
+	/* D2 lists D1's rule, then a bad one: its line, not D1's */
+	expect_error(
+	    "{\"devices\": [\n"
+	    "{\"device_code\": \"D1\", \"station_id\": \"JS-3201-0007\", \"rules\": [\n" LF(
+		", \"blue\": 2") "]},\n"
+				 "{\"device_code\": \"D2\", \"station_id\": \"JS-3201-0007\", "
+				 "\"rules\": [\n" LF(", \"blue\": 2") "," LF("") "]}]}\n",
+	    7, "device D2: channel L1_LF_1 change_24h: rule without levels");
+}
+
 static void test_levels_and_names(void **state)
 {
 	(void)state;
@@ -256,7 +334,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_example_loads),    cmocka_unit_test(test_errors_with_lines),
 	    cmocka_unit_test(test_rules_cap),	     cmocka_unit_test(test_devices_cap),
-	    cmocka_unit_test(test_levels_and_names),
+	    cmocka_unit_test(test_levels_and_names), cmocka_unit_test(test_shared_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -85,10 +85,12 @@ static void lines(struct fx *f, const struct device *dev, json_t **series, json_
 
 static struct device crack_meter(struct device_rule *rule)
 {
-	struct device d = {.interval_s = 600, .rules = rule, .n_rules = 1};
+	struct device d = {.device_code = "LF-1",
+			   .station_id = "JS-3201-0007",
+			   .interval_s = 600,
+			   .rules = rule,
+			   .n_rules = 1};
 	memset(rule, 0, sizeof(*rule));
-	snprintf(d.device_code, sizeof(d.device_code), "LF-1");
-	snprintf(d.station_id, sizeof(d.station_id), "JS-3201-0007");
 	snprintf(rule->channel, sizeof(rule->channel), "L1_LF_1");
 	snprintf(rule->field, sizeof(rule->field), "value");
 	rule->metric = DEVICE_METRIC_CHANGE_24H;
@@ -231,7 +233,7 @@ static void test_horizontal_pairs(void **state)
 	json_t *series, *judged;
 	bool trunc;
 
-	snprintf(dev.device_code, sizeof(dev.device_code), "GP-1");
+	dev.device_code = "GP-1";
 	snprintf(rule.channel, sizeof(rule.channel), "L1_GP_1");
 	snprintf(rule.field, sizeof(rule.field), "horizontal");
 	rule.metric = DEVICE_METRIC_VALUE;
