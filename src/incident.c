@@ -189,7 +189,7 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 		e = incident_open(s, rules, r, received_ms, &cur);
 		created = e == GA_OK;
 		if (created) /* the index sees its station figures from the first */
-			incident_index_put(idx, &cur, true);
+			incident_index_put(idx, &cur, true, true);
 	}
 	if (e != GA_OK)
 		return e;
@@ -222,7 +222,7 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 	e = store_incident_update(s, &cur);
 	if (e != GA_OK)
 		return e;
-	incident_index_put(idx, &cur, created);
+	incident_index_put(idx, &cur, created, r->observed_at_ms == cur.last_observed_ms);
 	*inc = cur;
 	return GA_OK;
 }

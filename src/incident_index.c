@@ -31,7 +31,11 @@ struct incident_index_entry {
 	bool stations_known;
 	int nstations;
 	struct incident_index_station stations[INCIDENT_INDEX_STATIONS];
-	int64_t rowid;	/* the store's rowid; -1 when not known */
+	int64_t rowid; /* the store's rowid; -1 when not known */
+	/* A report observed at inc.last_observed_ms is stored
+	 * (store_incident_recent.h): only then does last_observed_ms in a
+	 * window prove a report in it. */
+	bool last_report;
 	int64_t cx, cy; /* grid cell of the first point (when finite) */
 	int next_id;	/* by-id chain; the free list for a free slot */
 	int next_hp;	/* by-hazard-point chain */
@@ -46,6 +50,9 @@ struct incident_index {
 	int high;      /* slots [0, high) have been used at least once */
 	int free_head; /* slot + 1 of a free slot below high, 0 when none */
 	bool loaded;
+	/* Ties of updated_ms are broken by created_ms DESC, id DESC
+	 * (PostgreSQL: store_sql_pg.c), not by rowid DESC (SQLite). */
+	bool order_created;
 	int64_t horizon; /* every open incident observed last at or after it is here */
 	int64_t seq;	 /* the rowid given to the next created incident */
 	struct incident_index_entry *e;
@@ -308,7 +315,8 @@ struct incident_index_load {
 	int64_t more_last;
 };
 
-static bool incident_index_load_cb(const struct incident *inc, int64_t rowid, void *arg)
+static bool incident_index_load_cb(const struct incident *inc,
+				   const struct store_incident_recent *row, void *arg)
 {
 	struct incident_index_load *l = arg;
 
@@ -317,9 +325,9 @@ static bool incident_index_load_cb(const struct incident *inc, int64_t rowid, vo
 		l->more_last = inc->last_observed_ms;
 		return false;
 	}
-	incident_index_link(l->x, inc, rowid);
-	if (rowid > l->x->seq)
-		l->x->seq = rowid;
+	incident_index_link(l->x, inc, row->rowid)->last_report = row->last_is_report;
+	if (row->rowid > l->x->seq)
+		l->x->seq = row->rowid;
 	l->n++;
 	return true;
 }
@@ -333,6 +341,7 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	if (x->loaded)
 		return GA_OK;
 	incident_index_clear(x);
+	x->order_created = store_shared(s);
 	e = store_incident_recent_each(s, since, x->cap + 1, incident_index_load_cb, &l);
 	if (e != GA_OK) {
 		incident_index_clear(x);
@@ -354,7 +363,8 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	return GA_OK;
 }
 
-void incident_index_put(struct incident_index *x, const struct incident *inc, bool created)
+void incident_index_put(struct incident_index *x, const struct incident *inc, bool created,
+			bool report_at_last)
 {
 	if (!x || !x->loaded)
 		return; /* the next load reads it from the store */
@@ -368,14 +378,18 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 			    strcmp(e->inc.hazard_point_id, inc->hazard_point_id) == 0 &&
 			    memcmp(&e->inc.lon, &inc->lon, sizeof(inc->lon)) == 0 &&
 			    memcmp(&e->inc.lat, &inc->lat, sizeof(inc->lat)) == 0;
+		/* A report older than the last leaves last_observed_ms as
+		 * it was, and what the index knew of it. */
+		bool last_report = report_at_last || e->last_report;
 		if (inc->open && same) {
 			e->inc = *inc; /* the station figures stay */
+			e->last_report = last_report;
 			return;
 		}
 		incident_index_remove(x, slot);
 		if (!inc->open)
 			return;
-		incident_index_link(x, inc, rowid);
+		incident_index_link(x, inc, rowid)->last_report = last_report;
 		return;
 	}
 	if (!inc->open || inc->last_observed_ms < x->horizon)
@@ -388,6 +402,7 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 	struct incident_index_entry *e = incident_index_link(x, inc, created ? ++x->seq : -1);
 	/* A new incident has no station figures yet: the index sees them all. */
 	e->stations_known = created;
+	e->last_report = created || report_at_last;
 }
 
 bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
@@ -451,6 +466,22 @@ bool incident_index_fold_figures(struct incident_index *x, const char *incident_
 	return true;
 }
 
+/* Whether entry e has a report observed within [lo, hi], as the store's
+ * lookups test it (the span, then EXISTS a report in the window): 1 yes,
+ * 0 no, -1 not sure (the store must say). */
+static int incident_index_in_window(const struct incident_index_entry *e, int64_t lo, int64_t hi)
+{
+	const struct incident *inc = &e->inc;
+
+	if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
+		return 0;
+	if (inc->nreports == 0)
+		return 0; /* opened by a device, joined by no report: none exists */
+	if (!e->last_report || inc->last_observed_ms > hi)
+		return -1; /* is a report in the window? */
+	return 1;
+}
+
 enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,
 							  const char *hazard_point_id,
 							  enum hazard_type type, int64_t t_ms,
@@ -472,13 +503,21 @@ enum incident_index_answer incident_index_by_hazard_point(const struct incident_
 		if (inc->hazard_type != type || !inc->open ||
 		    strcmp(inc->hazard_point_id, hazard_point_id) != 0)
 			continue;
-		if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
+		int m = incident_index_in_window(e, lo, hi);
+		if (m == 0)
 			continue;
-		if (inc->last_observed_ms > hi)
-			return INCIDENT_INDEX_UNSURE; /* is a report in the window? */
-		/* ORDER BY updated_ms DESC, rowid DESC */
+		if (m < 0)
+			return INCIDENT_INDEX_UNSURE;
+		/* ORDER BY updated_ms DESC, rowid DESC (SQLite); updated_ms
+		 * DESC, created_ms DESC, id DESC (PostgreSQL: a tie of both
+		 * times is left to the store, whose collation orders ids). */
 		if (best == NULL || inc->updated_ms > best->inc.updated_ms) {
 			best = e;
+		} else if (inc->updated_ms == best->inc.updated_ms && x->order_created) {
+			if (inc->created_ms == best->inc.created_ms)
+				return INCIDENT_INDEX_UNSURE;
+			if (inc->created_ms > best->inc.created_ms)
+				best = e;
 		} else if (inc->updated_ms == best->inc.updated_ms) {
 			if (e->rowid < 0 || best->rowid < 0)
 				return INCIDENT_INDEX_UNSURE;
@@ -504,9 +543,7 @@ static int incident_index_near_match(const struct incident_index_entry *e, enum 
 	if (!(inc->lon >= min_lon && inc->lon <= max_lon && inc->lat >= min_lat &&
 	      inc->lat <= max_lat))
 		return 0;
-	if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
-		return 0;
-	return inc->last_observed_ms <= hi ? 1 : -1;
+	return incident_index_in_window(e, lo, hi);
 }
 
 static int incident_index_cmp_id(const void *a, const void *b, void *arg)

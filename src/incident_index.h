@@ -13,19 +13,42 @@
  *    (not loaded, or evicted past the cap);
  *  - when a candidate's window test needs the store: "a report observed
  *    within [t - w, t + w]" is certain from the index only when
- *    last_observed_ms lies in it (the latest report of an incident is
- *    never deleted by retention; earlier ones may be: store_retention.h);
- *  - on a tie of updated_ms with an entry whose rowid it does not know.
+ *    last_observed_ms lies in it and a report observed at
+ *    last_observed_ms is known to be stored (the latest report of an
+ *    incident is never deleted by retention; earlier ones may be:
+ *    store_retention.h). An incident a monitoring device opened has no
+ *    report (nreports 0) and is never a candidate; one whose
+ *    last_observed_ms is a device reading's time (workflow_warning.c) is
+ *    left to the store;
+ *  - on a tie of updated_ms the store breaks by rowid (SQLite) with an
+ *    entry whose rowid it does not know, or by created_ms and id
+ *    (PostgreSQL) with an entry of the same created_ms.
  *
- * Contract with its one user (the writer thread, which owns it): every
- * change to an open incident made in the writer's transactions is put
- * here (incident_index_put) after it is written, and when a transaction
- * is rolled back or its commit fails the index is discarded
- * (incident_index_discard): it may hold incidents, or states, that were
- * never committed. The next incident_index_ready rebuilds it from the
- * store. Nothing else may change incidents while the writer runs (today
- * nothing else does: incident_assign is the only writer of incidents).
- * Not thread-safe. */
+ * What keeps it true. Its one user is the writer thread, which owns it
+ * (ingest_writer.c, ingest_commit.c); it is used only inside the writer's
+ * transactions, which hold the store's write lock (SQLite's BEGIN
+ * IMMEDIATE; PostgreSQL's transaction lock, store_pg.c), and:
+ *  1. every change to an open incident made by a report's grouping in the
+ *     writer's transaction is put here (incident_index_put) after it is
+ *     written (incident.c);
+ *  2. any other write of incidents in the writer's transaction (a
+ *     device's warning, workflow_warning.c) discards it: the writer sees
+ *     the store's count of incident writes move (store_incident_writes,
+ *     ingest_commit_item) and it is rebuilt, inside that transaction, at
+ *     the next report;
+ *  3. a rolled-back transaction or a failed commit discards it: it may
+ *     hold incidents, or states, that were never committed;
+ *  4. writes of incidents by anyone else — another instance on a shared
+ *     PostgreSQL, or another transaction on the writer's own connection
+ *     (its duties) — are seen through the incidents' generation
+ *     (store_incident_recent.h), bumped by every transaction that writes
+ *     incidents (store_incident.c, whoever calls it): the writer reads it
+ *     after its lock at the start of each group and, when it moved since
+ *     the writer's own last commit, discards the index, goes to the store
+ *     for WRITER_INDEX_QUIET groups, and rebuilds it (under the lock)
+ *     once the generation stays put.
+ * The next incident_index_ready after a discard rebuilds it from the
+ * store. Not thread-safe. */
 #ifndef GA_INCIDENT_INDEX_H
 #define GA_INCIDENT_INDEX_H
 
@@ -81,11 +104,15 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
  * rolled-back transaction or a failed commit. */
 void incident_index_discard(struct incident_index *x);
 
-/* inc was just written to the store (inserted when created, else
- * updated): the index takes its new state. An incident not open is
- * removed. One that is not in the index and not created is added when its
- * last_observed_ms is past the horizon. May evict (see the cap). */
-void incident_index_put(struct incident_index *x, const struct incident *inc, bool created);
+/* inc was just written to the store by a report's grouping (inserted
+ * when created, else updated): the index takes its new state.
+ * report_at_last: that report was observed at inc->last_observed_ms (else
+ * what the index knew of the report at last_observed_ms stays). An
+ * incident not open is removed. One that is not in the index and not
+ * created is added when its last_observed_ms is past the horizon. May
+ * evict (see the cap). */
+void incident_index_put(struct incident_index *x, const struct incident *inc, bool created,
+			bool report_at_last);
 
 /* store_incident_fold_figures from the index: station's figures f
  * observed at observed_ms are folded into incident_id's per-station

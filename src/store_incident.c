@@ -146,6 +146,26 @@ out:
 	return e;
 }
 
+/* Every write of an incident goes through here first: counted, and the
+ * first of a transaction bumps the incidents' generation
+ * (store_incident_recent.h), so that no writer of incidents, on any
+ * instance, can leave an index of open incidents believing it is
+ * current. One statement per transaction, not per write. */
+static ga_err store_incident_written(struct store *s)
+{
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_GEN_BUMP];
+	ga_err e;
+
+	s->incident_writes++;
+	if (s->in_txn && s->incident_gen_txn >= 0)
+		return GA_OK; /* bumped by this transaction already */
+	/* Outside a transaction each write bumps it in its own. */
+	if ((e = store_step_row(s, st, DB_OK, "incident generation")) == GA_OK && s->in_txn)
+		s->incident_gen_txn = db_column_int64(st, 0);
+	store_stmt_done(st);
+	return e;
+}
+
 /* "YYYYMMDD" of ms at utc_offset_min minutes east of UTC. */
 static ga_err store_day(int64_t ms, int utc_offset_min, char day[STORE_DAY_LEN])
 {
@@ -221,6 +241,8 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 		return GA_ERR_INVAL;
 	if (store_day(inc->created_ms, utc_offset_min, day) != GA_OK)
 		return GA_ERR_INVAL;
+	if ((e = store_incident_written(s)) != GA_OK)
+		return e;
 
 	if ((rc = db_bind_text(seq, 1, day, -1)) != DB_OK) {
 		e = store_error(s, rc, "incident sequence");
@@ -283,6 +305,8 @@ ga_err store_incident_update(struct store *s, const struct incident *inc)
 		return e;
 	if ((unsigned)inc->level >= LEVEL_COUNT)
 		return GA_ERR_INVAL;
+	if ((e = store_incident_written(s)) != GA_OK)
+		return e;
 	rc = db_bind_text(st, 1, inc->id, -1);
 	if (rc == DB_OK)
 		rc = store_incident_bind_state(st, 2, inc);

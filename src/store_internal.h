@@ -109,6 +109,11 @@ enum store_stmt_id {
 	/* officers' edits of drafts (migration 9; store_alert.c) */
 	STMT_DRAFT_EDITS_PUT,
 	STMT_DRAFT_EDITS_GET,
+	/* the incidents' generation (store_incident_recent.h) */
+	STMT_INCIDENT_GEN_GET,
+	STMT_INCIDENT_GEN_BUMP,
+	/* a group's duplicate check in one statement (store_report_find_many) */
+	STMT_REPORT_FIND_MANY,
 	STMT_ID_COUNT
 };
 
@@ -133,7 +138,14 @@ struct store {
 	struct db_stmt *pg_lock;
 	bool no_txn_lock; /* store_options: pg_lock is not taken */
 	bool lost;
-	bool reconnect_warned; /* a failed reconnect was logged (once per outage) */
+	bool reconnect_warned;
+	/* The incidents' generation (store_incident_recent.h): bumped by the
+	 * first write of incidents in each transaction (store_incident.c),
+	 * which sets incident_gen_txn to the new value; -1 until then (reset
+	 * by store_begin). incident_writes counts every insert and update of
+	 * an incident on this connection. */
+	int64_t incident_gen_txn;
+	uint64_t incident_writes; /* a failed reconnect was logged (once per outage) */
 };
 
 /* PostgreSQL only (store_pg.c): connects to opt->url, migrates the

@@ -469,6 +469,18 @@ const char *const store_migrations[] = {
     "DROP TABLE mqtt_sessions;"
     "ALTER TABLE mqtt_sessions_brokers RENAME TO mqtt_sessions;"
     "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 12) The incidents' generation: one row, its n bumped by every
+     * transaction that writes incidents (the first write of each,
+     * store_incident.c), read by the ingest writer after it takes the
+     * transaction lock, so that its in-memory index of open incidents
+     * (incident_index.h) knows when another instance, or another path,
+     * changed incidents since its own last commit. No row yet reads as 0
+     * (the row is made by the first bump: an empty table is what `store
+     * copy` asks of its target). */
+    "CREATE TABLE IF NOT EXISTS incident_gen ("
+    " one INTEGER PRIMARY KEY CHECK (one = 1),"
+    " n INTEGER NOT NULL);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -551,6 +563,17 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     /* A run of acknowledged receipts: ids ?1 to ?2. */
     [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload, broker FROM outbox ORDER BY id",
+    [STMT_INCIDENT_GEN_GET] = "SELECT COALESCE((SELECT n FROM incident_gen WHERE one = 1), 0)",
+    [STMT_INCIDENT_GEN_BUMP] =
+	"INSERT INTO incident_gen (one, n) VALUES (1, 1)"
+	" ON CONFLICT (one) DO UPDATE SET n = incident_gen.n + 1 RETURNING n",
+    /* ?1: a JSON array of [station_id, report_id] pairs (json_each; the
+     * PostgreSQL text, store_sql_pg.c, reads it with json_array_elements).
+     * The pairs are looked up by the reports' unique key. */
+    [STMT_REPORT_FIND_MANY] =
+	"SELECT station_id, report_id, incident_id, level FROM reports"
+	" WHERE (station_id, report_id) IN (SELECT json_extract(k.value, '$[0]'),"
+	" json_extract(k.value, '$[1]') FROM json_each(?1) AS k)",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",
 

@@ -4,10 +4,9 @@
  * gaps, rolled-back groups and evictions included), forgets what a rolled
  * back transaction made, and keeps to its cap, past which it says
  * "unsure" instead of guessing. */
-/* store: SQLite only */
-/* The writer keeps the index only on a store no other process writes
- * (store_shared: SQLite); on PostgreSQL every lookup goes to the store, so
- * there is nothing of the index to test there. */
+/* On both backends (unit.test_incident_index.pg): the writer keeps the
+ * index on PostgreSQL too, kept true by the incidents' generation
+ * against other instances (test_two_writers). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -295,6 +294,7 @@ static struct incident mkinc(const char *id, const char *hp, double lon, int64_t
 	inc.last_observed_ms = last;
 	inc.created_ms = last;
 	inc.updated_ms = last;
+	inc.nreports = 1; /* a report at last_observed_ms */
 	inc.open = true;
 	return inc;
 }
@@ -328,7 +328,7 @@ static void test_cap(void **state)
 		snprintf(id, sizeof(id), "JS-X-%d", i);
 		snprintf(hp, sizeof(hp), "HP-%d", i);
 		struct incident inc = mkinc(id, hp, LON0 + i * 0.001, t0 + i * HOUR_MS);
-		incident_index_put(idx, &inc, true);
+		incident_index_put(idx, &inc, true, true);
 	}
 	assert_int_equal(incident_index_count(idx), 4);
 	assert_int_equal(incident_index_horizon(idx), horizon0);
@@ -338,7 +338,7 @@ static void test_cap(void **state)
 
 	/* One past the cap. */
 	struct incident inc = mkinc("JS-X-4", "HP-4", LON0 + 0.004, t0 + 4 * HOUR_MS);
-	incident_index_put(idx, &inc, true);
+	incident_index_put(idx, &inc, true, true);
 	assert_int_equal(incident_index_count(idx), 4);
 	assert_int_equal(incident_index_horizon(idx), t0 + 1);
 	/* HP-0's window starts before the horizon: unsure; the rest sure. */
@@ -363,12 +363,12 @@ static void test_cap(void **state)
 	assert_int_equal(n, 0);
 	/* An incident observed before the horizon is not taken in. */
 	inc = mkinc("JS-X-old", "HP-9", LON0, t0 - HOUR_MS);
-	incident_index_put(idx, &inc, false);
+	incident_index_put(idx, &inc, false, true);
 	assert_int_equal(incident_index_count(idx), 4);
 	/* Closing one removes it. */
 	inc = mkinc("JS-X-4", "HP-4", LON0 + 0.004, t0 + 4 * HOUR_MS);
 	inc.open = false;
-	incident_index_put(idx, &inc, false);
+	incident_index_put(idx, &inc, false, true);
 	assert_int_equal(incident_index_count(idx), 3);
 	assert_int_equal(
 	    incident_index_by_hazard_point(idx, "HP-4", HAZARD_LANDSLIDE, t0 + w + 1, w, &got),
