@@ -36,6 +36,9 @@ struct incident_index_entry {
 	 * (store_incident_recent.h): only then does last_observed_ms in a
 	 * window prove a report in it. */
 	bool last_report;
+	/* Known to have no alert draft: created while the index held it, and
+	 * no draft asked about since (incident_index_draft_maybe). */
+	bool no_draft;
 	int64_t cx, cy; /* grid cell of the first point (when finite) */
 	int next_id;	/* by-id chain; the free list for a free slot */
 	int next_hp;	/* by-hazard-point chain */
@@ -403,6 +406,7 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 	/* A new incident has no station figures yet: the index sees them all. */
 	e->stations_known = created;
 	e->last_report = created || report_at_last;
+	e->no_draft = created; /* a new id: no draft names it */
 }
 
 bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
@@ -480,6 +484,23 @@ static int incident_index_in_window(const struct incident_index_entry *e, int64_
 	if (!e->last_report || inc->last_observed_ms > hi)
 		return -1; /* is a report in the window? */
 	return 1;
+}
+
+bool incident_index_no_draft(const struct incident_index *x, const char *incident_id)
+{
+	if (!x || !x->loaded || !incident_id)
+		return false;
+	int slot = incident_index_find_id(x, incident_id);
+	return slot >= 0 && x->e[slot].no_draft;
+}
+
+void incident_index_draft_maybe(struct incident_index *x, const char *incident_id)
+{
+	if (!x || !x->loaded || !incident_id)
+		return;
+	int slot = incident_index_find_id(x, incident_id);
+	if (slot >= 0)
+		x->e[slot].no_draft = false;
 }
 
 enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,

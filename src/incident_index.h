@@ -125,6 +125,21 @@ bool incident_index_fold_figures(struct incident_index *x, const char *incident_
 				 const char *station_id, int64_t observed_ms,
 				 const struct figures *f, struct figures *out);
 
+/* Whether incident_id is known to have no alert draft: it was created
+ * (incident_index_put, created) while the index held it, and no draft has
+ * been asked about for it since. Drafts of an incident the index holds
+ * are made only by the drafting of its reports (workflow.c, in a
+ * transaction that writes the incident: by this writer, which calls
+ * incident_index_draft_maybe first, or by another, which bumps the
+ * incidents' generation); a cancel needs a published draft, and a
+ * device's warnings draft for incidents a device opened, never created
+ * here. false when not known. */
+bool incident_index_no_draft(const struct incident_index *x, const char *incident_id);
+
+/* A draft of incident_id may be made now (workflow_incident_changed is
+ * called): it is no longer known to have none. */
+void incident_index_draft_maybe(struct incident_index *x, const char *incident_id);
+
 /* store_incident_by_hazard_point from the index: FOUND with *out filled,
  * NONE, or UNSURE. */
 enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,

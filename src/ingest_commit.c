@@ -144,6 +144,13 @@ static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_
 	/* Drafts are made in the report's transaction: listed by the API the
 	 * moment the receipt says the report is stored. */
 	if (c->wf && c->wf->templates) {
+		/* An incident below the publishing level with no draft: the
+		 * drafting would find none with its first query and stop
+		 * there; the index answers that query when it knows. */
+		if (inc.level < c->wf->publish_min_level &&
+		    incident_index_no_draft(c->index, inc.id))
+			return GA_OK;
+		incident_index_draft_maybe(c->index, inc.id);
 		result = workflow_incident_changed(c->store, c->wf, &inc, inc.prev_level,
 						   it->received_ms, &it->draft_made);
 		if (result != GA_OK)
