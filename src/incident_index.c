@@ -328,7 +328,9 @@ static bool incident_index_load_cb(const struct incident *inc,
 		l->more_last = inc->last_observed_ms;
 		return false;
 	}
-	incident_index_link(l->x, inc, row->rowid)->last_report = row->last_is_report;
+	struct incident_index_entry *e = incident_index_link(l->x, inc, row->rowid);
+	e->last_report = row->last_is_report;
+	e->no_draft = !row->has_draft;
 	if (row->rowid > l->x->seq)
 		l->x->seq = row->rowid;
 	l->n++;
@@ -364,6 +366,48 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	x->loaded = true;
 	log_debug("incident index: loaded %d open incidents", x->count);
 	return GA_OK;
+}
+
+/* One incident another writer changed, as the store has it now: its
+ * entry replaced (or it is added, or removed when closed). What the index
+ * kept of it beyond the row (its station figures) is forgotten: the store
+ * folds them from now on. */
+static bool incident_index_refresh_cb(const struct incident *inc,
+				      const struct store_incident_recent *row, void *arg)
+{
+	struct incident_index *x = arg;
+	int slot = incident_index_find_id(x, inc->id);
+	int64_t rowid = row->rowid;
+
+	if (slot >= 0) {
+		if (rowid < 0)
+			rowid = x->e[slot].rowid;
+		incident_index_remove(x, slot);
+	}
+	if (rowid > x->seq)
+		x->seq = rowid; /* the next incident created is made after it */
+	if (!inc->open || inc->last_observed_ms < x->horizon)
+		return true;
+	if (x->count == x->cap) {
+		incident_index_evict(x);
+		if (inc->last_observed_ms < x->horizon)
+			return true;
+	}
+	struct incident_index_entry *e = incident_index_link(x, inc, rowid);
+	e->last_report = row->last_is_report;
+	e->no_draft = !row->has_draft;
+	return true;
+}
+
+ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen)
+{
+	ga_err e;
+
+	if (!x || !x->loaded)
+		return GA_OK; /* the next incident_index_ready loads it whole */
+	if ((e = store_incident_changed_each(s, since_gen, incident_index_refresh_cb, x)) != GA_OK)
+		incident_index_clear(x);
+	return e;
 }
 
 void incident_index_put(struct incident_index *x, const struct incident *inc, bool created,

@@ -41,12 +41,15 @@
  *  4. writes of incidents by anyone else — another instance on a shared
  *     PostgreSQL, or another transaction on the writer's own connection
  *     (its duties) — are seen through the incidents' generation
- *     (store_incident_recent.h), bumped by every transaction that writes
- *     incidents (store_incident.c, whoever calls it): the writer reads it
- *     after its lock at the start of each group and, when it moved since
- *     the writer's own last commit, discards the index, goes to the store
- *     for WRITER_INDEX_QUIET groups, and rebuilds it (under the lock)
- *     once the generation stays put.
+ *     (store_incident_recent.h): every transaction that writes incidents
+ *     bumps it once and stamps the rows it writes with the new value
+ *     (store_incident.c, whoever calls it). The writer reads it after its
+ *     lock at the start of each group; when it moved since the writer's
+ *     own last commit, the incidents stamped past that commit's value are
+ *     read back and replace their entries (incident_index_refresh), their
+ *     station figures then left to the store. Under the lock no other
+ *     transaction that writes incidents commits until the writer's does,
+ *     so the index stays the store's for the whole group.
  * The next incident_index_ready after a discard rebuilds it from the
  * store. Not thread-safe. */
 #ifndef GA_INCIDENT_INDEX_H
@@ -99,6 +102,12 @@ void incident_index_free(struct incident_index *x);
  * at most the cap. Inside the writer's transaction (or outside one). A
  * failure leaves it unloaded (lookups UNSURE). */
 ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t now_ms);
+
+/* Takes in what other writers changed: every incident written by a
+ * transaction of generation past since_gen (store_incident_changed_each),
+ * the generation the index was true at. Inside the writer's transaction,
+ * after its lock. Nothing when not loaded. A failure leaves it unloaded. */
+ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen);
 
 /* Forgets everything: the next incident_index_ready reloads. For a
  * rolled-back transaction or a failed commit. */

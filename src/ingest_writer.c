@@ -39,24 +39,15 @@
 #define WRITER_WAL_RESTART_EVERY_MS 1000
 /* At most one log line a minute for a WAL that cannot be restarted. */
 #define WRITER_WAL_WARN_MS 60000
-/* After another writer changed incidents (the incidents' generation moved
- * past the writer's own last commit: another instance, or a step outside
- * the writer's groups), the index is discarded and the groups go to the
- * store until this many in a row found the generation as the writer left
- * it; only then is the index rebuilt. Two instances taking turns thus
- * never rebuild it per group; one alone keeps it for good. */
-#define WRITER_INDEX_QUIET 4
 
 struct ingest_writer {
 	struct log_repeat commit_failed; /* said once, then summarised (log.h) */
 	struct store *store;
 	struct ingest_commit commit;  /* the business step of each item */
 	struct incident_index *index; /* open incidents (incident_index.h) */
-	/* The incidents' generation (store_incident_recent.h) as the writer's
-	 * last commit left it, -1 when not known; and how many groups in a row
-	 * have found it so at their start (WRITER_INDEX_QUIET). */
+	/* The incidents' generation (store_incident_recent.h) the index is
+	 * true at (as the writer's last commit left it); -1 when not known. */
 	int64_t gen_mine;
-	int gen_quiet;
 	struct ingest_writer_duties duties;
 	int batch_max;
 
@@ -103,22 +94,21 @@ static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks,
 	return result;
 }
 
-/* Inside the group's transaction, after its lock: whether the index of
- * open incidents may answer for this group (incident_index.h). gen is the
- * incidents' generation read now. */
-static bool ingest_writer_index_usable(struct ingest_writer *w, int64_t gen)
+/* Inside the group's transaction, after its lock: brings the index of
+ * open incidents (incident_index.h) to what the store holds now, gen
+ * being the incidents' generation read now. When someone else changed
+ * incidents since the writer's last commit (another instance, a step of
+ * the writer's own outside its groups), the incidents they wrote are read
+ * back (incident_index_refresh: one statement); when the index does not
+ * know where it stands, it is rebuilt at the group's first report. Under
+ * the lock nobody else writes incidents until the group commits. */
+static void ingest_writer_index_sync(struct ingest_writer *w, int64_t gen)
 {
-	if (gen != w->gen_mine) {
-		/* Someone else changed incidents since the writer's last
-		 * commit (the first group: nothing known yet). */
-		if (w->gen_mine >= 0 || incident_index_loaded(w->index))
-			w->gen_quiet = 0;
+	if (gen == w->gen_mine)
+		return;
+	if (w->gen_mine < 0 || incident_index_refresh(w->index, w->store, w->gen_mine) != GA_OK)
 		incident_index_discard(w->index);
-		w->gen_mine = gen;
-	} else if (w->gen_quiet < WRITER_INDEX_QUIET) {
-		w->gen_quiet++;
-	}
-	return w->gen_quiet >= WRITER_INDEX_QUIET;
+	w->gen_mine = gen;
 }
 
 /* One transaction: the batch's reports and receipts, and the deletion of
@@ -133,7 +123,7 @@ static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_
 	if (w->index && batch) {
 		if ((result = store_incident_gen_get(w->store, &gen)) != GA_OK)
 			goto fail;
-		w->commit.index = ingest_writer_index_usable(w, gen) ? w->index : NULL;
+		ingest_writer_index_sync(w, gen);
 	}
 	if ((result = ingest_writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
@@ -357,7 +347,6 @@ ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit
 	 * generation tells the writer when another instance (spec §10), or
 	 * anything else, changed incidents (ingest_writer_index_usable). */
 	w->gen_mine = -1;
-	w->gen_quiet = WRITER_INDEX_QUIET; /* the first group loads it */
 	if (!w->acks || incident_index_new(0, &w->index) != GA_OK) {
 		free(w->acks);
 		free(w);

@@ -5,25 +5,36 @@
 
 #include "store_internal.h"
 
-/* STORE_INCIDENT_COLUMNS (columns 0-20), then the rowid (21) and whether
- * a report observed at last_observed_ms is stored (22: reports_by_incident
- * answers it). Uses the partial index incidents_by_type_time per type. */
-static const char recent_sql[] =
-    "SELECT " STORE_INCIDENT_COLUMNS ", rowid,"
-    " nreports > 0 AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = incidents.id"
-    "  AND r.observed_ms = incidents.last_observed_ms)"
-    " FROM incidents WHERE open = 1 AND last_observed_ms >= ?1"
-    " ORDER BY last_observed_ms DESC, rowid DESC LIMIT ?2";
-/* PostgreSQL's incidents have no rowid (store_sql_pg.c). */
-static const char recent_sql_pg[] =
-    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT),"
-    " CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"
-    "  WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"
-    "  THEN 1 ELSE 0 END"
-    " FROM incidents WHERE open = 1 AND last_observed_ms >= ?1"
-    " ORDER BY last_observed_ms DESC, created_ms DESC, id DESC LIMIT ?2";
+/* After STORE_INCIDENT_COLUMNS (columns 0-20): the rowid (21; -1 on
+ * PostgreSQL, whose incidents have none: store_sql_pg.c), whether a
+ * report observed at last_observed_ms is stored (22: reports_by_incident
+ * answers it) and whether a draft names the incident (23:
+ * alert_drafts_by_alert). */
+#define RECENT_EXTRA                                                                               \
+	", CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"                             \
+	" WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"      \
+	" THEN 1 ELSE 0 END,"                                                                      \
+	" CASE WHEN EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = incidents.id)"         \
+	" THEN 1 ELSE 0 END FROM incidents"
 
-ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
+/* The open incidents observed since ?1, newest first, at most ?2. Uses
+ * the partial index incidents_by_type_time per type. */
+static const char recent_sql[] = "SELECT " STORE_INCIDENT_COLUMNS ", rowid" RECENT_EXTRA
+				 " WHERE open = 1 AND last_observed_ms >= ?1"
+				 " ORDER BY last_observed_ms DESC, rowid DESC LIMIT ?2";
+static const char recent_sql_pg[] =
+    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT)" RECENT_EXTRA
+    " WHERE open = 1 AND last_observed_ms >= ?1"
+    " ORDER BY last_observed_ms DESC, created_ms DESC, id DESC LIMIT ?2";
+/* Every incident written by a transaction of generation > ?1, open or
+ * not (incidents_by_gen). */
+static const char changed_sql[] =
+    "SELECT " STORE_INCIDENT_COLUMNS ", rowid" RECENT_EXTRA " WHERE gen > ?1";
+static const char changed_sql_pg[] =
+    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT)" RECENT_EXTRA " WHERE gen > ?1";
+
+/* Runs sql with ?1 = a and ?2 = limit (when >= 0) and calls cb per row. */
+static ga_err store_incident_rows(struct store *s, const char *sql, int64_t a, int limit,
 				  store_incident_recent_cb cb, void *arg)
 {
 	struct db_stmt *st = NULL;
@@ -32,15 +43,15 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if (limit < 0 || cb == NULL)
+	if (cb == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = db_prepare(s->db, store_shared(s) ? recent_sql_pg : recent_sql, &st)) != DB_OK) {
+	if ((rc = db_prepare(s->db, sql, &st)) != DB_OK) {
 		st = NULL;
 		e = store_error(s, rc, "incidents recent");
 		goto out;
 	}
-	rc = db_bind_int64(st, 1, since_ms);
-	if (rc == DB_OK)
+	rc = db_bind_int64(st, 1, a);
+	if (rc == DB_OK && limit >= 0)
 		rc = db_bind_int(st, 2, limit);
 	if (rc != DB_OK) {
 		e = store_error(s, rc, "incidents recent");
@@ -61,6 +72,7 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 			goto out;
 		row.rowid = db_column_int64(st, 21);
 		row.last_is_report = db_column_int(st, 22) != 0;
+		row.has_draft = db_column_int(st, 23) != 0;
 		if (!cb(&inc, &row, arg))
 			break;
 	}
@@ -68,6 +80,22 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 out:
 	db_finalize(st);
 	return e;
+}
+
+ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
+				  store_incident_recent_cb cb, void *arg)
+{
+	if (limit < 0)
+		return GA_ERR_INVAL;
+	return store_incident_rows(s, store_shared(s) ? recent_sql_pg : recent_sql, since_ms, limit,
+				   cb, arg);
+}
+
+ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
+				   void *arg)
+{
+	return store_incident_rows(s, store_shared(s) ? changed_sql_pg : changed_sql, since_gen, -1,
+				   cb, arg);
 }
 
 ga_err store_incident_gen_get(struct store *s, int64_t *gen)

@@ -24,6 +24,8 @@ struct store_incident_recent {
 	 * incident a monitoring device opened or moved on (workflow_warning.c:
 	 * nreports 0, or last_observed_ms a device reading's time). */
 	bool last_is_report;
+	/* An alert draft names the incident (alert_drafts.alert_id). */
+	bool has_draft;
 };
 
 /* Called for each row: the incident as stored and what else the index
@@ -36,6 +38,13 @@ typedef bool (*store_incident_recent_cb)(const struct incident *inc,
  * most limit rows. Reads only: in or outside a transaction. */
 ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 				  store_incident_recent_cb cb, void *arg);
+
+/* Calls cb for each incident, open or not, written by a transaction whose
+ * generation is past since_gen (each row keeps the generation of the
+ * transaction that wrote it last: incidents.gen): what others changed
+ * since the writer's last commit, whose generation was since_gen. */
+ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
+				   void *arg);
 
 /* The incidents' generation: a count bumped once by every transaction
  * that inserts or updates incidents (store_incident_insert,

@@ -405,7 +405,9 @@ const char *const store_migrations_pg[] = {
     /* (issue 12) The incidents' generation: as store_sql.c's. */
     "CREATE TABLE IF NOT EXISTS incident_gen ("
     " one BIGINT PRIMARY KEY CHECK (one = 1),"
-    " n BIGINT NOT NULL);",
+    " n BIGINT NOT NULL);"
+    "ALTER TABLE incidents ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS incidents_by_gen ON incidents (gen);",
 };
 
 const int store_nmigrations_pg =

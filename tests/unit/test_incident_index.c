@@ -24,6 +24,7 @@
 #include "incident.h"
 #include "incident_index.h"
 #include "store.h"
+#include "store_incident_recent.h"
 #include "store_testutil.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -514,6 +515,162 @@ static void test_station_cap(void **state)
 	incident_index_free(idx);
 }
 
+/* The writer's protocol (ingest_writer.c: the incidents' generation read
+ * after the lock, the index refreshed when it moved) on two connections
+ * to one store, as two instances: A groups with the index, B (another
+ * instance) without; each report goes to one of them at random, in runs.
+ * Every report joins what a store grouping all of them alone, without an
+ * index, gives (f->s2). */
+static ga_err group_writer(struct fixture *f, struct store *s, struct incident_index *idx,
+			   int64_t *gen_mine, const struct report *r, struct incident *inc)
+{
+	int64_t gen = -1;
+	ga_err e;
+
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
+	if (gen != *gen_mine &&
+	    (*gen_mine < 0 || incident_index_refresh(idx, s, *gen_mine) != GA_OK))
+		incident_index_discard(idx);
+	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
+	if (e == GA_OK)
+		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
+						  r->observed_at_ms + 1000, inc->id, inc->level),
+				 GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	int64_t bumped = store_incident_gen_txn(s);
+	if (bumped >= 0)
+		assert_int_equal(bumped, gen + 1); /* once per transaction */
+	*gen_mine = bumped >= 0 ? bumped : gen;
+	return e;
+}
+
+static void test_two_writers(void **state)
+{
+	struct fixture *f = *state;
+	struct store *sb = stest_open(f->st.db.path, 0);
+	struct incident_index *idx = NULL;
+	int64_t now = t0, gen_mine = -1, gen_before = -1, gen_after = -1;
+	bool on_a = true;
+	int refreshed = 0;
+
+	rnd_state = 4242;
+	assert_int_equal(incident_index_new(0, &idx), GA_OK);
+	for (int n = 0; n < 300; n++) {
+		struct report r;
+		struct incident a, b;
+		int station = (int)(rnd() % 24);
+		enum hazard_type type = rnd() % 4 == 0 ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
+		const char *hp = station % 3 == 0 ? "" : f->hps[station % 6];
+		double lon = LON0 + (station % 12) * 0.0074;
+		double lat = LAT0 + (station / 12) * 0.02;
+		int64_t t = now;
+
+		if (rnd() % 5 == 0)
+			on_a = !on_a;
+		if (rnd() % 10 == 0)
+			t = now - (int64_t)(rnd() % 50) * HOUR_MS; /* late */
+		else if (rnd() % 40 == 0)
+			t = now += 30 * HOUR_MS;
+		else
+			t = now += (int64_t)(rnd() % 900) * 1000;
+		mk(f, &r, n, station, type, hp, lon, lat, t);
+		ga_err ea = group(f, f->s2, NULL, &r, true, &a);
+		assert_int_equal(store_incident_gen_get(f->st.s, &gen_before), GA_OK);
+		ga_err eb = on_a ? group_writer(f, f->st.s, idx, &gen_mine, &r, &b)
+				 : group(f, sb, NULL, &r, true, &b);
+		assert_int_equal(ea, GA_OK);
+		assert_int_equal(eb, GA_OK);
+		assert_int_equal(store_incident_gen_get(f->st.s, &gen_after), GA_OK);
+		/* B wrote an incident: the generation moved, A must look. */
+		assert_int_equal(gen_after, gen_before + 1);
+		if (!on_a && gen_mine >= 0 && incident_index_loaded(idx))
+			refreshed++;
+		if (strcmp(a.id, b.id) != 0)
+			fail_msg("report %d (%s, station %d, hp '%s'): alone %s, two writers %s", n,
+				 on_a ? "A" : "B", station, hp, a.id, b.id);
+		assert_int_equal(a.level, b.level);
+		assert_int_equal(a.nreports, b.nreports);
+		assert_int_equal(a.last_observed_ms, b.last_observed_ms);
+		assert_int_equal(a.figures.set, b.figures.set);
+		for (int i = 0; i < FIG_COUNT; i++)
+			if (a.figures.set & (1u << i))
+				assert_true(a.figures.value[i] == b.figures.value[i]);
+	}
+	assert_true(refreshed > 10); /* B's turns did fall between A's */
+	assert_true(incident_index_loaded(idx));
+	incident_index_free(idx);
+	store_close(sb);
+}
+
+/* An incident a monitoring device opened (workflow_warning.c: no report,
+ * nreports 0) at a hazard point is never joined by grouping (the store
+ * looks for a report in the window): the index, loaded before or after it
+ * was written, says the same. */
+static void test_device_incident(void **state)
+{
+	struct fixture *f = *state;
+	struct incident_index *before = NULL, *after = NULL;
+	struct incident dev = mkinc("", "HP-01", LON0, t0), got, inc;
+	struct report r;
+	int64_t gen0 = -1, gen1 = -1;
+	int n = 0;
+
+	assert_int_equal(incident_index_new(0, &before), GA_OK);
+	assert_int_equal(incident_index_ready(before, f->st.s, t0), GA_OK);
+	assert_int_equal(store_incident_gen_get(f->st.s, &gen0), GA_OK);
+	dev.nreports = 0;
+	dev.level = LEVEL_LARGE;
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	assert_int_equal(store_incident_insert(f->st.s, &dev, "GA", 480), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
+	assert_int_equal(store_incident_gen_get(f->st.s, &gen1), GA_OK);
+	assert_int_equal(gen1, gen0 + 1);
+	/* The index loaded before takes it in from the generation. */
+	assert_int_equal(incident_index_refresh(before, f->st.s, gen0), GA_OK);
+	assert_int_equal(incident_index_count(before), 1);
+	assert_int_equal(incident_index_new(0, &after), GA_OK);
+	assert_int_equal(incident_index_ready(after, f->st.s, t0), GA_OK);
+	assert_int_equal(incident_index_count(after), 1);
+	int64_t w = f->rules.hazard_point_window_ms;
+	assert_int_equal(incident_index_by_hazard_point(before, "HP-01", HAZARD_LANDSLIDE,
+							t0 + HOUR_MS, w, &got),
+			 INCIDENT_INDEX_NONE);
+	assert_int_equal(
+	    incident_index_by_hazard_point(after, "HP-01", HAZARD_LANDSLIDE, t0 + HOUR_MS, w, &got),
+	    INCIDENT_INDEX_NONE);
+	assert_int_equal(incident_index_near(after, HAZARD_LANDSLIDE, t0 + HOUR_MS,
+					     f->rules.near_window_ms, LON0 - 0.01, LON0 + 0.01,
+					     LAT0 - 0.01, LAT0 + 0.01, count_cb, &n),
+			 INCIDENT_INDEX_NONE);
+	assert_int_equal(store_incident_by_hazard_point(f->st.s, "HP-01", HAZARD_LANDSLIDE,
+							t0 + HOUR_MS, w, &got),
+			 GA_ERR_NOTFOUND);
+	/* A report there opens its own incident, with the index as without. */
+	mk(f, &r, 0, 1, HAZARD_LANDSLIDE, "HP-01", LON0, LAT0, t0 + HOUR_MS);
+	assert_int_equal(group(f, f->st.s, after, &r, true, &inc), GA_OK);
+	assert_string_not_equal(inc.id, dev.id);
+	/* A report naming the device's incident joins it; its
+	 * last_observed_ms stays the device's later reading, which no
+	 * report was observed at: the index leaves the window test to the
+	 * store. */
+	struct report named;
+	mk(f, &named, 1, 2, HAZARD_LANDSLIDE, "HP-02", LON0 + 0.5, LAT0, t0 - HOUR_MS);
+	named.incident_id = dev.id;
+	assert_int_equal(group(f, f->st.s, after, &named, true, &inc), GA_OK);
+	assert_string_equal(inc.id, dev.id);
+	assert_int_equal(inc.nreports, 1);
+	struct incident_index *fresh = NULL;
+	assert_int_equal(incident_index_new(0, &fresh), GA_OK);
+	assert_int_equal(incident_index_ready(fresh, f->st.s, t0), GA_OK);
+	assert_int_equal(incident_index_by_hazard_point(fresh, "HP-01", HAZARD_LANDSLIDE,
+							t0 + 2 * HOUR_MS, w, &got),
+			 INCIDENT_INDEX_UNSURE);
+	incident_index_free(fresh);
+	incident_index_free(before);
+	incident_index_free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +681,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_load_past_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_asks_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_station_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_incident, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
