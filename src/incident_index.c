@@ -39,10 +39,11 @@ struct incident_index_entry {
 	/* Known to have no alert draft: created while the index held it, and
 	 * no draft asked about since (incident_index_draft_maybe). */
 	bool no_draft;
-	int64_t cx, cy; /* grid cell of the first point (when finite) */
-	int next_id;	/* by-id chain; the free list for a free slot */
-	int next_hp;	/* by-hazard-point chain */
-	int next_cell;	/* by-cell chain */
+	bool refreshing; /* during incident_index_refresh: read back just now */
+	int64_t cx, cy;	 /* grid cell of the first point (when finite) */
+	int next_id;	 /* by-id chain; the free list for a free slot */
+	int next_hp;	 /* by-hazard-point chain */
+	int next_cell;	 /* by-cell chain */
 	bool used;
 };
 
@@ -369,9 +370,8 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 }
 
 /* One incident another writer changed, as the store has it now: its
- * entry replaced (or it is added, or removed when closed). What the index
- * kept of it beyond the row (its station figures) is forgotten: the store
- * folds them from now on. */
+ * entry replaced (or it is added, or removed when closed); its station
+ * figures are read next (incident_index_refresh_fig_cb). */
 static bool incident_index_refresh_cb(const struct incident *inc,
 				      const struct store_incident_recent *row, void *arg)
 {
@@ -396,6 +396,41 @@ static bool incident_index_refresh_cb(const struct incident *inc,
 	struct incident_index_entry *e = incident_index_link(x, inc, rowid);
 	e->last_report = row->last_is_report;
 	e->no_draft = !row->has_draft;
+	/* Its station figures follow (incident_index_refresh_fig_cb). */
+	e->stations_known = true;
+	e->refreshing = true;
+	return true;
+}
+
+/* A station figure of an incident refreshed just before. */
+static bool incident_index_refresh_fig_cb(const char *incident_id, const char *station_id,
+					  enum figure f, int64_t observed_ms, double value,
+					  void *arg)
+{
+	struct incident_index *x = arg;
+	int slot = incident_index_find_id(x, incident_id);
+
+	if (slot < 0 || !x->e[slot].refreshing || !x->e[slot].stations_known)
+		return true;
+	struct incident_index_entry *e = &x->e[slot];
+	struct incident_index_station *st = NULL;
+	for (int i = 0; i < e->nstations && !st; i++)
+		if (strcmp(e->stations[i].id, station_id) == 0)
+			st = &e->stations[i];
+	if (!st) {
+		if (e->nstations == INCIDENT_INDEX_STATIONS ||
+		    strlen(station_id) >= sizeof(st->id)) {
+			e->stations_known = false; /* the store folds them */
+			e->nstations = 0;
+			return true;
+		}
+		st = &e->stations[e->nstations++];
+		memset(st, 0, sizeof(*st));
+		memcpy(st->id, station_id, strlen(station_id) + 1);
+	}
+	st->set |= 1u << f;
+	st->observed_ms[f] = observed_ms;
+	st->value[f] = value;
 	return true;
 }
 
@@ -405,9 +440,16 @@ ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t
 
 	if (!x || !x->loaded)
 		return GA_OK; /* the next incident_index_ready loads it whole */
-	if ((e = store_incident_changed_each(s, since_gen, incident_index_refresh_cb, x)) != GA_OK)
+	if ((e = store_incident_changed_each(s, since_gen, incident_index_refresh_cb, x)) !=
+		GA_OK ||
+	    (e = store_incident_figures_changed_each(s, since_gen, incident_index_refresh_fig_cb,
+						     x)) != GA_OK) {
 		incident_index_clear(x);
-	return e;
+		return e;
+	}
+	for (int i = 0; i < x->high; i++)
+		x->e[i].refreshing = false;
+	return GA_OK;
 }
 
 void incident_index_put(struct incident_index *x, const struct incident *inc, bool created,

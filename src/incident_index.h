@@ -46,8 +46,8 @@
  *     (store_incident.c, whoever calls it). The writer reads it after its
  *     lock at the start of each group; when it moved since the writer's
  *     own last commit, the incidents stamped past that commit's value are
- *     read back and replace their entries (incident_index_refresh), their
- *     station figures then left to the store. Under the lock no other
+ *     read back and replace their entries, with their station figures
+ *     (incident_index_refresh: two statements). Under the lock no other
  *     transaction that writes incidents commits until the writer's does,
  *     so the index stays the store's for the whole group.
  * The next incident_index_ready after a discard rebuilds it from the

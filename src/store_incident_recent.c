@@ -5,39 +5,22 @@
 
 #include "store_internal.h"
 
-/* After STORE_INCIDENT_COLUMNS (columns 0-20): the rowid (21; -1 on
- * PostgreSQL, whose incidents have none: store_sql_pg.c), whether a
- * report observed at last_observed_ms is stored (22: reports_by_incident
- * answers it) and whether a draft names the incident (23:
- * alert_drafts_by_alert). */
-#define RECENT_EXTRA                                                                               \
-	", CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"                             \
-	" WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"      \
-	" THEN 1 ELSE 0 END,"                                                                      \
-	" CASE WHEN EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = incidents.id)"         \
-	" THEN 1 ELSE 0 END FROM incidents"
-
 /* The open incidents observed since ?1, newest first, at most ?2. Uses
  * the partial index incidents_by_type_time per type. */
-static const char recent_sql[] = "SELECT " STORE_INCIDENT_COLUMNS ", rowid" RECENT_EXTRA
-				 " WHERE open = 1 AND last_observed_ms >= ?1"
-				 " ORDER BY last_observed_ms DESC, rowid DESC LIMIT ?2";
+static const char recent_sql[] =
+    "SELECT " STORE_INCIDENT_COLUMNS ", rowid" STORE_INCIDENT_RECENT_EXTRA
+    " WHERE open = 1 AND last_observed_ms >= ?1"
+    " ORDER BY last_observed_ms DESC, rowid DESC LIMIT ?2";
 static const char recent_sql_pg[] =
-    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT)" RECENT_EXTRA
+    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT)" STORE_INCIDENT_RECENT_EXTRA
     " WHERE open = 1 AND last_observed_ms >= ?1"
     " ORDER BY last_observed_ms DESC, created_ms DESC, id DESC LIMIT ?2";
-/* Every incident written by a transaction of generation > ?1, open or
- * not (incidents_by_gen). */
-static const char changed_sql[] =
-    "SELECT " STORE_INCIDENT_COLUMNS ", rowid" RECENT_EXTRA " WHERE gen > ?1";
-static const char changed_sql_pg[] =
-    "SELECT " STORE_INCIDENT_COLUMNS ", CAST(-1 AS BIGINT)" RECENT_EXTRA " WHERE gen > ?1";
-
-/* Runs sql with ?1 = a and ?2 = limit (when >= 0) and calls cb per row. */
-static ga_err store_incident_rows(struct store *s, const char *sql, int64_t a, int limit,
-				  store_incident_recent_cb cb, void *arg)
+/* Runs sql (prepared now; or the cached cached, when not NULL) with ?1 =
+ * a and ?2 = limit (when >= 0) and calls cb per row. */
+static ga_err store_incident_rows(struct store *s, const char *sql, struct db_stmt *cached,
+				  int64_t a, int limit, store_incident_recent_cb cb, void *arg)
 {
-	struct db_stmt *st = NULL;
+	struct db_stmt *st = cached;
 	ga_err e = GA_ERR_DB;
 	int rc;
 
@@ -45,7 +28,7 @@ static ga_err store_incident_rows(struct store *s, const char *sql, int64_t a, i
 		return e;
 	if (cb == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = db_prepare(s->db, sql, &st)) != DB_OK) {
+	if (st == NULL && (rc = db_prepare(s->db, sql, &st)) != DB_OK) {
 		st = NULL;
 		e = store_error(s, rc, "incidents recent");
 		goto out;
@@ -78,7 +61,10 @@ static ga_err store_incident_rows(struct store *s, const char *sql, int64_t a, i
 	}
 	e = GA_OK;
 out:
-	db_finalize(st);
+	if (cached != NULL)
+		store_stmt_done(cached);
+	else
+		db_finalize(st);
 	return e;
 }
 
@@ -87,15 +73,45 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 {
 	if (limit < 0)
 		return GA_ERR_INVAL;
-	return store_incident_rows(s, store_shared(s) ? recent_sql_pg : recent_sql, since_ms, limit,
-				   cb, arg);
+	return store_incident_rows(s, store_shared(s) ? recent_sql_pg : recent_sql, NULL, since_ms,
+				   limit, cb, arg);
 }
 
 ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
 				   void *arg)
 {
-	return store_incident_rows(s, store_shared(s) ? changed_sql_pg : changed_sql, since_gen, -1,
-				   cb, arg);
+	return store_incident_rows(s, NULL, s->stmt[STMT_INCIDENT_CHANGED], since_gen, -1, cb, arg);
+}
+
+ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen,
+					   store_incident_figure_cb cb, void *arg)
+{
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_FIGURES_CHANGED];
+	ga_err e;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (cb == NULL)
+		return GA_ERR_INVAL;
+	if ((rc = db_bind_int64(st, 1, since_gen)) != DB_OK) {
+		e = store_error(s, rc, "incident figures changed");
+		goto out;
+	}
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *incident = db_column_text(st, 0), *station = db_column_text(st, 1);
+		const char *name = db_column_text(st, 2);
+		int fig = name ? figure_from_name(name) : -1;
+		if (incident == NULL || station == NULL || fig < 0)
+			continue; /* the store's own fold skips an unknown figure too */
+		if (!cb(incident, station, (enum figure)fig, db_column_int64(st, 3),
+			db_column_double(st, 4), arg))
+			break;
+	}
+	e = rc == DB_ROW || rc == DB_DONE ? GA_OK : store_error(s, rc, "incident figures changed");
+out:
+	store_stmt_done(st);
+	return e;
 }
 
 ga_err store_incident_gen_get(struct store *s, int64_t *gen)

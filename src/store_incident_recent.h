@@ -46,6 +46,16 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
 				   void *arg);
 
+/* Calls cb for each station figure (incident_station_figures) of the
+ * incidents store_incident_changed_each(since_gen) reads: the station's
+ * latest value of figure f in the incident, observed at observed_ms.
+ * Returns false to stop. */
+typedef bool (*store_incident_figure_cb)(const char *incident_id, const char *station_id,
+					 enum figure f, int64_t observed_ms, double value,
+					 void *arg);
+ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen,
+					   store_incident_figure_cb cb, void *arg);
+
 /* The incidents' generation: a count bumped once by every transaction
  * that inserts or updates incidents (store_incident_insert,
  * store_incident_update: the first such write of the transaction bumps

@@ -112,6 +112,8 @@ enum store_stmt_id {
 	/* the incidents' generation (store_incident_recent.h) */
 	STMT_INCIDENT_GEN_GET,
 	STMT_INCIDENT_GEN_BUMP,
+	STMT_INCIDENT_CHANGED,
+	STMT_INCIDENT_FIGURES_CHANGED,
 	/* a group's duplicate check in one statement (store_report_find_many) */
 	STMT_REPORT_FIND_MANY,
 	STMT_ID_COUNT
@@ -176,6 +178,18 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" last_observed_ms, created_ms, updated_ms, has_disaster, level, nreports, open,"          \
 	" deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"         \
 	" threatened_property_cny"
+
+/* After STORE_INCIDENT_COLUMNS (columns 0-20): the rowid (21; -1 on
+ * PostgreSQL, whose incidents have none: store_sql_pg.c), whether a
+ * report observed at last_observed_ms is stored (22: reports_by_incident
+ * answers it) and whether a draft names the incident (23:
+ * alert_drafts_by_alert). */
+#define STORE_INCIDENT_RECENT_EXTRA                                                                \
+	", CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"                             \
+	" WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"      \
+	" THEN 1 ELSE 0 END,"                                                                      \
+	" CASE WHEN EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = incidents.id)"         \
+	" THEN 1 ELSE 0 END FROM incidents"
 
 /* Fills out from a row whose first columns are STORE_INCIDENT_COLUMNS
  * (store_incident.c); GA_ERR_DB for a bad hazard_type or level. */

@@ -569,6 +569,15 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload, broker FROM outbox ORDER BY id",
     [STMT_INCIDENT_GEN_GET] = "SELECT COALESCE((SELECT n FROM incident_gen WHERE one = 1), 0)",
+    /* The writer's index reads back what others changed since its last
+     * commit (store_incident_recent.h): the incidents of generation > ?1
+     * (incidents_by_gen), then their station figures. */
+    [STMT_INCIDENT_CHANGED] =
+	"SELECT " STORE_INCIDENT_COLUMNS ", rowid" STORE_INCIDENT_RECENT_EXTRA " WHERE gen > ?1",
+    [STMT_INCIDENT_FIGURES_CHANGED] =
+	"SELECT f.incident_id, f.station_id, f.figure, f.observed_ms, f.value"
+	" FROM incident_station_figures f JOIN incidents i ON i.id = f.incident_id"
+	" WHERE i.gen > ?1",
     [STMT_INCIDENT_GEN_BUMP] =
 	"INSERT INTO incident_gen (one, n) VALUES (1, 1)"
 	" ON CONFLICT (one) DO UPDATE SET n = incident_gen.n + 1 RETURNING n",

@@ -429,6 +429,9 @@ const char *const store_stmt_sql_pg[STMT_ID_COUNT] = {
 			    " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
 			    "  AND r.observed_ms BETWEEN ?3 AND ?4)"
 			    " ORDER BY updated_ms DESC, created_ms DESC, id DESC LIMIT 1",
+    /* incidents have no rowid (above). */
+    [STMT_INCIDENT_CHANGED] = "SELECT " STORE_INCIDENT_COLUMNS
+			      ", CAST(-1 AS BIGINT)" STORE_INCIDENT_RECENT_EXTRA " WHERE gen > ?1",
     [STMT_REPORT_FIND_MANY] = "SELECT station_id, report_id, incident_id, level FROM reports"
 			      " WHERE (station_id, report_id) IN (SELECT k->>0, k->>1"
 			      " FROM json_array_elements(CAST(?1 AS json)) AS k)",
