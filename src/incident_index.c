@@ -40,10 +40,13 @@ struct incident_index_entry {
 	 * no draft asked about since (incident_index_draft_maybe). */
 	bool no_draft;
 	bool refreshing; /* during incident_index_refresh: read back just now */
-	int64_t cx, cy;	 /* grid cell of the first point (when finite) */
-	int next_id;	 /* by-id chain; the free list for a free slot */
-	int next_hp;	 /* by-hazard-point chain */
-	int next_cell;	 /* by-cell chain */
+	/* inc is newer than the store's row: its UPDATE is deferred to
+	 * incident_index_flush (incident_index_defer). */
+	bool dirty;
+	int64_t cx, cy; /* grid cell of the first point (when finite) */
+	int next_id;	/* by-id chain; the free list for a free slot */
+	int next_hp;	/* by-hazard-point chain */
+	int next_cell;	/* by-cell chain */
 	bool used;
 };
 
@@ -57,8 +60,11 @@ struct incident_index {
 	/* Ties of updated_ms are broken by created_ms DESC, id DESC
 	 * (PostgreSQL: store_sql_pg.c), not by rowid DESC (SQLite). */
 	bool order_created;
-	int64_t horizon; /* every open incident observed last at or after it is here */
-	int64_t seq;	 /* the rowid given to the next created incident */
+	int64_t horizon;     /* every open incident observed last at or after it is here */
+	int64_t seq;	     /* the rowid given to the next created incident */
+	struct store *store; /* where deferred updates go (incident_index_ready) */
+	ga_err flush_err;    /* a flush before an eviction failed */
+	int ndirty;
 	struct incident_index_entry *e;
 	int *by_id, *by_hp, *by_cell; /* bucket heads, slot + 1 */
 	int *scratch;		      /* a near lookup's matches, cap slots */
@@ -193,6 +199,7 @@ static void incident_index_clear(struct incident_index *x)
 	x->seq = 0;
 	x->horizon = INT64_MAX;
 	x->loaded = false;
+	x->ndirty = 0; /* only ever on a rolled-back transaction's behalf */
 }
 
 void incident_index_discard(struct incident_index *x)
@@ -229,6 +236,9 @@ static void incident_index_unlink(struct incident_index *x, int *head, size_t of
 static void incident_index_remove(struct incident_index *x, int slot)
 {
 	struct incident_index_entry *e = &x->e[slot];
+
+	if (e->dirty) /* only after a failed flush: the group fails */
+		x->ndirty--;
 
 	incident_index_unlink(x, &x->by_id[incident_index_id_bucket(x, e->inc.id)],
 			      offsetof(struct incident_index_entry, next_id), slot);
@@ -289,11 +299,60 @@ static int incident_index_cmp_i64(const void *a, const void *b)
 	return (p > q) - (p < q);
 }
 
+ga_err incident_index_flush(struct incident_index *x, struct store *s)
+{
+	ga_err e = GA_OK;
+
+	if (!x)
+		return GA_OK;
+	for (int i = 0; i < x->high && x->ndirty > 0 && e == GA_OK; i++) {
+		struct incident_index_entry *en = &x->e[i];
+		if (!en->used || !en->dirty)
+			continue;
+		if ((e = store_incident_update(s, &en->inc)) != GA_OK)
+			break;
+		en->dirty = false;
+		x->ndirty--;
+	}
+	if (e == GA_OK && x->flush_err != GA_OK)
+		e = x->flush_err;
+	x->flush_err = GA_OK;
+	return e;
+}
+
+bool incident_index_defer(struct incident_index *x, const struct incident *inc, bool report_at_last)
+{
+	if (!x || !x->loaded || !inc->open)
+		return false;
+	int slot = incident_index_find_id(x, inc->id);
+	if (slot < 0)
+		return false;
+	struct incident_index_entry *e = &x->e[slot];
+	if (e->inc.hazard_type != inc->hazard_type ||
+	    strcmp(e->inc.hazard_point_id, inc->hazard_point_id) != 0 ||
+	    memcmp(&e->inc.lon, &inc->lon, sizeof(inc->lon)) != 0 ||
+	    memcmp(&e->inc.lat, &inc->lat, sizeof(inc->lat)) != 0)
+		return false; /* re-linked by incident_index_put, written through */
+	e->inc = *inc;
+	e->last_report = report_at_last || e->last_report;
+	if (!e->dirty)
+		x->ndirty++;
+	e->dirty = true;
+	return true;
+}
+
 /* Full: evicts the eighth (at least) observed longest ago and moves the
- * horizon past them. */
+ * horizon past them. Deferred updates are written first: an evicted
+ * entry's would be lost. */
 static void incident_index_evict(struct incident_index *x)
 {
 	int n = 0, k = x->cap / 8 > 0 ? x->cap / 8 : 1;
+
+	if (x->ndirty > 0 && x->flush_err == GA_OK) {
+		ga_err e = incident_index_flush(x, x->store);
+		if (e != GA_OK)
+			x->flush_err = e;
+	}
 
 	for (int i = 0; i < x->high; i++)
 		if (x->e[i].used)
@@ -348,6 +407,7 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 		return GA_OK;
 	incident_index_clear(x);
 	x->order_created = store_shared(s);
+	x->store = s;
 	e = store_incident_recent_each(s, since, x->cap + 1, incident_index_load_cb, &l);
 	if (e != GA_OK) {
 		incident_index_clear(x);
@@ -470,6 +530,10 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 		/* A report older than the last leaves last_observed_ms as
 		 * it was, and what the index knew of it. */
 		bool last_report = report_at_last || e->last_report;
+		if (e->dirty) { /* written through just now */
+			e->dirty = false;
+			x->ndirty--;
+		}
 		if (inc->open && same) {
 			e->inc = *inc; /* the station figures stay */
 			e->last_report = last_report;

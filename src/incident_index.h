@@ -109,6 +109,25 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
  * after its lock. Nothing when not loaded. A failure leaves it unloaded. */
 ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen);
 
+/* A report's grouping changed inc (open, in the index, its type, hazard
+ * point and first point as the index has them): the index takes its new
+ * state and writes it to the store later, at incident_index_flush, so
+ * that an incident joined by several reports of one group is updated
+ * once (report_at_last as for incident_index_put). false: not taken; the
+ * caller writes it (store_incident_update) and puts it. Until the flush
+ * the store's row is behind: whoever reads incidents from the store in
+ * the transaction flushes first (incident.c before its store lookups,
+ * ingest_commit.c before a device's or a risk warning's item, the writer
+ * before its commit). */
+bool incident_index_defer(struct incident_index *x, const struct incident *inc,
+			  bool report_at_last);
+
+/* Writes the deferred updates (store_incident_update) to s, inside the
+ * transaction that made them. A failure (the transaction must be rolled
+ * back) also reports one of a flush the index made itself before an
+ * eviction. */
+ga_err incident_index_flush(struct incident_index *x, struct store *s);
+
 /* Forgets everything: the next incident_index_ready reloads. For a
  * rolled-back transaction or a failed commit. */
 void incident_index_discard(struct incident_index *x);

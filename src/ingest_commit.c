@@ -161,9 +161,15 @@ static ga_err commit_report(const struct ingest_commit *c, struct ingest_writer_
 
 ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it)
 {
-	uint64_t writes = store_incident_writes(c->store);
+	uint64_t writes;
 	ga_err result;
 
+	/* A device's frame or a risk warning may read incidents from the
+	 * store: the index's deferred updates are written first. */
+	if ((it->device || it->riskwarning) &&
+	    (result = incident_index_flush(c->index, c->store)) != GA_OK)
+		return result;
+	writes = store_incident_writes(c->store);
 	if (it->device) /* a device's data frame: no receipt (ingest_device.h) */
 		result = ingest_device_commit(c->devices, it);
 	else if ((result = commit_report(c, it)) == GA_OK)

@@ -134,6 +134,9 @@ static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_
 		if (result != GA_OK)
 			goto fail;
 	}
+	/* The incidents' updates the index deferred (incident_index_defer). */
+	if ((result = incident_index_flush(w->index, w->store)) != GA_OK)
+		goto fail;
 	if ((result = store_commit(w->store)) != GA_OK) {
 		ingest_commit_done(&w->commit, false);
 		goto discard; /* store_commit rolled back */

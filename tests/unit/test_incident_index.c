@@ -111,6 +111,8 @@ static ga_err group(struct fixture *f, struct store *s, struct incident_index *i
 						  r->observed_at_ms + 1000, inc->id, inc->level),
 				 GA_OK);
 	if (commit) {
+		/* the deferred updates, as the writer writes them */
+		assert_int_equal(incident_index_flush(idx, s), GA_OK);
 		assert_int_equal(store_commit(s), GA_OK);
 	} else {
 		store_rollback(s);
@@ -136,16 +138,48 @@ static uint32_t rnd(void)
  * with late reports (hours to days old: windows before the horizon,
  * reports into an incident's gap) and jumps past the windows, and a
  * rolled-back group every 23rd report. */
-static void run_workload(struct fixture *f, int cap)
+/* group for a report of a group of several on the store with the index:
+ * its transaction opened at the group's first report (first), flushed
+ * and committed at its last (last), as the writer does. */
+static ga_err group_in(struct fixture *f, struct incident_index *idx, const struct report *r,
+		       bool first, bool last, struct incident *inc)
+{
+	struct store *s = f->st.s;
+	ga_err e;
+
+	if (first)
+		assert_int_equal(store_begin(s), GA_OK);
+	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
+	if (e == GA_OK)
+		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
+						  r->observed_at_ms + 1000, inc->id, inc->level),
+				 GA_OK);
+	if (last) {
+		assert_int_equal(incident_index_flush(idx, s), GA_OK);
+		assert_int_equal(store_commit(s), GA_OK);
+	}
+	return e;
+}
+
+/* per_txn > 1: the store with the index takes the reports per_txn to a
+ * transaction (the index defers the incidents' updates to the group's
+ * end: incident_index_defer), none rolled back. */
+static void run_workload(struct fixture *f, int cap, int per_txn)
 {
 	struct incident_index *idx = NULL;
 	int64_t now = t0;
 	int unsure_late = 0;
+	/* The reports first, then the store without the index takes them all
+	 * (a, each in its own transaction), then the store with it (b): on
+	 * PostgreSQL the two stores share the transaction lock, which b's
+	 * groups of per_txn reports hold across reports. */
+	struct report *reps = calloc(NREPORTS, sizeof(*reps));
+	struct incident *ref = calloc(NREPORTS, sizeof(*ref));
 
+	assert_non_null(reps);
+	assert_non_null(ref);
 	assert_int_equal(incident_index_new(cap, &idx), GA_OK);
 	for (int n = 0; n < NREPORTS; n++) {
-		struct report r;
-		struct incident a, b;
 		int station = (int)(rnd() % 40);
 		enum hazard_type type = rnd() % 3 == 0 ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
 		const char *hp = station % 4 == 0 ? "" : f->hps[station % 12];
@@ -169,35 +203,44 @@ static void run_workload(struct fixture *f, int cap)
 			now += (int64_t)(rnd() % 600) * 1000;
 			t = now;
 		}
-		mk(f, &r, n, station, type, hp, lon, lat, t);
+		mk(f, &reps[n], n, station, type, hp, lon, lat, t);
 		/* Some figures, some not, values up and down (the latest
 		 * observation of each station's figure wins, not the highest). */
-		memset(&r.figures, 0, sizeof(r.figures));
+		memset(&reps[n].figures, 0, sizeof(reps[n].figures));
 		for (int i = 0; i < FIG_COUNT; i++) {
 			if (rnd() % 3 == 0) {
-				r.figures.value[i] = (double)(rnd() % 200) / 4;
-				r.figures.set |= 1u << i;
+				reps[n].figures.value[i] = (double)(rnd() % 200) / 4;
+				reps[n].figures.set |= 1u << i;
 			}
 		}
-		bool commit = n % 23 != 22;
-		ga_err ea = group(f, f->s2, NULL, &r, commit, &a);
-		ga_err eb = group(f, f->st.s, idx, &r, commit, &b);
-		assert_int_equal(ea, GA_OK);
+	}
+	for (int n = 0; n < NREPORTS; n++) {
+		bool commit = per_txn > 1 || n % 23 != 22;
+		assert_int_equal(group(f, f->s2, NULL, &reps[n], commit, &ref[n]), GA_OK);
+	}
+	for (int n = 0; n < NREPORTS; n++) {
+		const struct report *r = &reps[n];
+		struct incident *a = &ref[n], b;
+		bool commit = per_txn > 1 || n % 23 != 22;
+		ga_err eb = per_txn > 1
+				? group_in(f, idx, r, n % per_txn == 0,
+					   n % per_txn == per_txn - 1 || n == NREPORTS - 1, &b)
+				: group(f, f->st.s, idx, r, commit, &b);
 		assert_int_equal(eb, GA_OK);
-		if (strcmp(a.id, b.id) != 0)
+		if (strcmp(a->id, b.id) != 0)
 			fail_msg(
-			    "report %d (station %d, %s, hp '%s', t %+lld h): store %s, index %s", n,
-			    station, hazard_type_name(type), hp, (long long)((t - t0) / HOUR_MS),
-			    a.id, b.id);
-		assert_int_equal(a.level, b.level);
-		assert_int_equal(a.prev_level, b.prev_level);
-		assert_int_equal(a.nreports, b.nreports);
-		assert_int_equal(a.first_observed_ms, b.first_observed_ms);
-		assert_int_equal(a.last_observed_ms, b.last_observed_ms);
-		assert_int_equal(a.figures.set, b.figures.set);
+			    "report %d (station %s, %s, hp '%s', t %+lld h): store %s, index %s", n,
+			    r->station_id, hazard_type_name(r->hazard_type), r->hazard_point_id,
+			    (long long)((r->observed_at_ms - t0) / HOUR_MS), a->id, b.id);
+		assert_int_equal(a->level, b.level);
+		assert_int_equal(a->prev_level, b.prev_level);
+		assert_int_equal(a->nreports, b.nreports);
+		assert_int_equal(a->first_observed_ms, b.first_observed_ms);
+		assert_int_equal(a->last_observed_ms, b.last_observed_ms);
+		assert_int_equal(a->figures.set, b.figures.set);
 		for (int i = 0; i < FIG_COUNT; i++)
-			if (a.figures.set & (1u << i))
-				assert_true(a.figures.value[i] == b.figures.value[i]);
+			if (a->figures.set & (1u << i))
+				assert_true(a->figures.value[i] == b.figures.value[i]);
 		assert_true(incident_index_count(idx) <= (cap ? cap : INCIDENT_INDEX_CAP));
 		if (!commit)
 			assert_false(incident_index_loaded(idx));
@@ -209,11 +252,13 @@ static void run_workload(struct fixture *f, int cap)
 	assert_true(na > 20); /* the workload made many incidents */
 	assert_true(unsure_late > 0);
 	incident_index_free(idx);
+	free(reps);
+	free(ref);
 }
 
 static void test_same_as_store(void **state)
 {
-	run_workload(*state, 0);
+	run_workload(*state, 0, 1);
 }
 
 /* With a cap of 8 the index evicts all the time: still the store's
@@ -221,7 +266,23 @@ static void test_same_as_store(void **state)
 static void test_same_as_store_small_cap(void **state)
 {
 	rnd_state = 777;
-	run_workload(*state, 8);
+	run_workload(*state, 8, 1);
+}
+
+/* Reports 16 to a transaction, as the writer groups them: an incident
+ * joined by several reports of a group is written once, at its end; the
+ * answers are still the store's, with a cap that evicts (and so flushes
+ * early) too. */
+static void test_same_as_store_grouped(void **state)
+{
+	rnd_state = 99;
+	run_workload(*state, 0, 16);
+}
+
+static void test_same_as_store_grouped_small_cap(void **state)
+{
+	rnd_state = 31337;
+	run_workload(*state, 8, 16);
 }
 
 /* A group that is rolled back: the incident it opened is in the index
@@ -537,6 +598,7 @@ static ga_err group_writer(struct fixture *f, struct store *s, struct incident_i
 		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
 						  r->observed_at_ms + 1000, inc->id, inc->level),
 				 GA_OK);
+	assert_int_equal(incident_index_flush(idx, s), GA_OK);
 	assert_int_equal(store_commit(s), GA_OK);
 	int64_t bumped = store_incident_gen_txn(s);
 	if (bumped >= 0)
@@ -676,6 +738,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_same_as_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_as_store_small_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_as_store_grouped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_as_store_grouped_small_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_past_cap, setup, teardown),
