@@ -99,7 +99,7 @@ static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks,
  * being the incidents' generation read now. When someone else changed
  * incidents since the writer's last commit (another instance, a step of
  * the writer's own outside its groups), the incidents they wrote are read
- * back (incident_index_refresh: one statement); when the index does not
+ * back (incident_index_refresh: two statements); when the index does not
  * know where it stands, it is rebuilt at the group's first report. Under
  * the lock nobody else writes incidents until the group commits. */
 static void ingest_writer_index_sync(struct ingest_writer *w, int64_t gen)
@@ -348,7 +348,7 @@ ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
 	/* The index of open incidents, on either backend: the incidents'
 	 * generation tells the writer when another instance (spec §10), or
-	 * anything else, changed incidents (ingest_writer_index_usable). */
+	 * anything else, changed incidents (ingest_writer_index_sync). */
 	w->gen_mine = -1;
 	if (!w->acks || incident_index_new(0, &w->index) != GA_OK) {
 		free(w->acks);
