@@ -88,6 +88,9 @@ static ga_err incident_find_near(struct store *s, struct incident_index *idx,
 	if (incident_index_near(idx, r->hazard_type, r->observed_at_ms, rules->near_window_ms,
 				min_lon, max_lon, r->lat - dlat, r->lat + dlat, incident_near_cb,
 				&n) == INCIDENT_INDEX_UNSURE) {
+		/* The store's rows must be current (incident_index_defer). */
+		if ((e = incident_index_flush(idx, s)) != GA_OK)
+			return e;
 		e = store_incident_near(s, r->hazard_type, r->observed_at_ms, rules->near_window_ms,
 					min_lon, max_lon, r->lat - dlat, r->lat + dlat,
 					incident_near_cb, &n);
@@ -111,6 +114,8 @@ static ga_err incident_find(struct store *s, struct incident_index *idx,
 	*named = false;
 	if (r->incident_id != NULL && r->incident_id[0] != '\0') {
 		*named = true;
+		if ((e = incident_index_flush(idx, s)) != GA_OK)
+			return e;
 		e = store_incident_get(s, r->incident_id, inc);
 		if (e == GA_OK && !inc->open)
 			e = GA_ERR_NOTFOUND;
@@ -125,6 +130,8 @@ static ga_err incident_find(struct store *s, struct incident_index *idx,
 		case INCIDENT_INDEX_NONE:
 			break;
 		case INCIDENT_INDEX_UNSURE:
+			if ((e = incident_index_flush(idx, s)) != GA_OK)
+				return e;
 			e = store_incident_by_hazard_point(s, r->hazard_point_id, r->hazard_type,
 							   r->observed_at_ms,
 							   rules->hazard_point_window_ms, inc);
@@ -189,7 +196,7 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 		e = incident_open(s, rules, r, received_ms, &cur);
 		created = e == GA_OK;
 		if (created) /* the index sees its station figures from the first */
-			incident_index_put(idx, &cur, true);
+			incident_index_put(idx, &cur, true, true);
 	}
 	if (e != GA_OK)
 		return e;
@@ -219,10 +226,14 @@ ga_err incident_assign_indexed(struct store *s, struct incident_index *idx,
 	cur.nreports++;
 	cur.level = classify_figures_level(t, cur.has_disaster, &cur.figures);
 	cur.updated_ms = received_ms;
-	e = store_incident_update(s, &cur);
-	if (e != GA_OK)
-		return e;
-	incident_index_put(idx, &cur, created);
+	/* An incident the index holds is written once per group, at its
+	 * flush; any other now. */
+	bool at_last = r->observed_at_ms == cur.last_observed_ms;
+	if (!incident_index_defer(idx, &cur, at_last)) {
+		if ((e = store_incident_update(s, &cur)) != GA_OK)
+			return e;
+		incident_index_put(idx, &cur, created, at_last);
+	}
 	*inc = cur;
 	return GA_OK;
 }

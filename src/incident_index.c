@@ -31,7 +31,18 @@ struct incident_index_entry {
 	bool stations_known;
 	int nstations;
 	struct incident_index_station stations[INCIDENT_INDEX_STATIONS];
-	int64_t rowid;	/* the store's rowid; -1 when not known */
+	int64_t rowid; /* the store's rowid; -1 when not known */
+	/* A report observed at inc.last_observed_ms is stored
+	 * (store_incident_recent.h): only then does last_observed_ms in a
+	 * window prove a report in it. */
+	bool last_report;
+	/* Known to have no alert draft: created while the index held it, and
+	 * no draft asked about since (incident_index_draft_maybe). */
+	bool no_draft;
+	bool refreshing; /* during incident_index_refresh: read back just now */
+	/* inc is newer than the store's row: its UPDATE is deferred to
+	 * incident_index_flush (incident_index_defer). */
+	bool dirty;
 	int64_t cx, cy; /* grid cell of the first point (when finite) */
 	int next_id;	/* by-id chain; the free list for a free slot */
 	int next_hp;	/* by-hazard-point chain */
@@ -46,8 +57,14 @@ struct incident_index {
 	int high;      /* slots [0, high) have been used at least once */
 	int free_head; /* slot + 1 of a free slot below high, 0 when none */
 	bool loaded;
-	int64_t horizon; /* every open incident observed last at or after it is here */
-	int64_t seq;	 /* the rowid given to the next created incident */
+	/* Ties of updated_ms are broken by created_ms DESC, id DESC
+	 * (PostgreSQL: store_sql_pg.c), not by rowid DESC (SQLite). */
+	bool order_created;
+	int64_t horizon;     /* every open incident observed last at or after it is here */
+	int64_t seq;	     /* the rowid given to the next created incident */
+	struct store *store; /* where deferred updates go (incident_index_ready) */
+	ga_err flush_err;    /* a flush before an eviction failed */
+	int ndirty;
 	struct incident_index_entry *e;
 	int *by_id, *by_hp, *by_cell; /* bucket heads, slot + 1 */
 	int *scratch;		      /* a near lookup's matches, cap slots */
@@ -182,6 +199,7 @@ static void incident_index_clear(struct incident_index *x)
 	x->seq = 0;
 	x->horizon = INT64_MAX;
 	x->loaded = false;
+	x->ndirty = 0; /* only ever on a rolled-back transaction's behalf */
 }
 
 void incident_index_discard(struct incident_index *x)
@@ -218,6 +236,9 @@ static void incident_index_unlink(struct incident_index *x, int *head, size_t of
 static void incident_index_remove(struct incident_index *x, int slot)
 {
 	struct incident_index_entry *e = &x->e[slot];
+
+	if (e->dirty) /* only after a failed flush: the group fails */
+		x->ndirty--;
 
 	incident_index_unlink(x, &x->by_id[incident_index_id_bucket(x, e->inc.id)],
 			      offsetof(struct incident_index_entry, next_id), slot);
@@ -278,11 +299,60 @@ static int incident_index_cmp_i64(const void *a, const void *b)
 	return (p > q) - (p < q);
 }
 
+ga_err incident_index_flush(struct incident_index *x, struct store *s)
+{
+	ga_err e = GA_OK;
+
+	if (!x)
+		return GA_OK;
+	for (int i = 0; i < x->high && x->ndirty > 0 && e == GA_OK; i++) {
+		struct incident_index_entry *en = &x->e[i];
+		if (!en->used || !en->dirty)
+			continue;
+		if ((e = store_incident_update(s, &en->inc)) != GA_OK)
+			break;
+		en->dirty = false;
+		x->ndirty--;
+	}
+	if (e == GA_OK && x->flush_err != GA_OK)
+		e = x->flush_err;
+	x->flush_err = GA_OK;
+	return e;
+}
+
+bool incident_index_defer(struct incident_index *x, const struct incident *inc, bool report_at_last)
+{
+	if (!x || !x->loaded || !inc->open)
+		return false;
+	int slot = incident_index_find_id(x, inc->id);
+	if (slot < 0)
+		return false;
+	struct incident_index_entry *e = &x->e[slot];
+	if (e->inc.hazard_type != inc->hazard_type ||
+	    strcmp(e->inc.hazard_point_id, inc->hazard_point_id) != 0 ||
+	    memcmp(&e->inc.lon, &inc->lon, sizeof(inc->lon)) != 0 ||
+	    memcmp(&e->inc.lat, &inc->lat, sizeof(inc->lat)) != 0)
+		return false; /* re-linked by incident_index_put, written through */
+	e->inc = *inc;
+	e->last_report = report_at_last || e->last_report;
+	if (!e->dirty)
+		x->ndirty++;
+	e->dirty = true;
+	return true;
+}
+
 /* Full: evicts the eighth (at least) observed longest ago and moves the
- * horizon past them. */
+ * horizon past them. Deferred updates are written first: an evicted
+ * entry's would be lost. */
 static void incident_index_evict(struct incident_index *x)
 {
 	int n = 0, k = x->cap / 8 > 0 ? x->cap / 8 : 1;
+
+	if (x->ndirty > 0 && x->flush_err == GA_OK) {
+		ga_err e = incident_index_flush(x, x->store);
+		if (e != GA_OK)
+			x->flush_err = e;
+	}
 
 	for (int i = 0; i < x->high; i++)
 		if (x->e[i].used)
@@ -308,7 +378,8 @@ struct incident_index_load {
 	int64_t more_last;
 };
 
-static bool incident_index_load_cb(const struct incident *inc, int64_t rowid, void *arg)
+static bool incident_index_load_cb(const struct incident *inc,
+				   const struct store_incident_recent *row, void *arg)
 {
 	struct incident_index_load *l = arg;
 
@@ -317,9 +388,11 @@ static bool incident_index_load_cb(const struct incident *inc, int64_t rowid, vo
 		l->more_last = inc->last_observed_ms;
 		return false;
 	}
-	incident_index_link(l->x, inc, rowid);
-	if (rowid > l->x->seq)
-		l->x->seq = rowid;
+	struct incident_index_entry *e = incident_index_link(l->x, inc, row->rowid);
+	e->last_report = row->last_is_report;
+	e->no_draft = !row->has_draft;
+	if (row->rowid > l->x->seq)
+		l->x->seq = row->rowid;
 	l->n++;
 	return true;
 }
@@ -333,6 +406,8 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	if (x->loaded)
 		return GA_OK;
 	incident_index_clear(x);
+	x->order_created = store_shared(s);
+	x->store = s;
 	e = store_incident_recent_each(s, since, x->cap + 1, incident_index_load_cb, &l);
 	if (e != GA_OK) {
 		incident_index_clear(x);
@@ -354,7 +429,91 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	return GA_OK;
 }
 
-void incident_index_put(struct incident_index *x, const struct incident *inc, bool created)
+/* One incident another writer changed, as the store has it now: its
+ * entry replaced (or it is added, or removed when closed); its station
+ * figures are read next (incident_index_refresh_fig_cb). */
+static bool incident_index_refresh_cb(const struct incident *inc,
+				      const struct store_incident_recent *row, void *arg)
+{
+	struct incident_index *x = arg;
+	int slot = incident_index_find_id(x, inc->id);
+	int64_t rowid = row->rowid;
+
+	if (slot >= 0) {
+		if (rowid < 0)
+			rowid = x->e[slot].rowid;
+		incident_index_remove(x, slot);
+	}
+	if (rowid > x->seq)
+		x->seq = rowid; /* the next incident created is made after it */
+	if (!inc->open || inc->last_observed_ms < x->horizon)
+		return true;
+	if (x->count == x->cap) {
+		incident_index_evict(x);
+		if (inc->last_observed_ms < x->horizon)
+			return true;
+	}
+	struct incident_index_entry *e = incident_index_link(x, inc, rowid);
+	e->last_report = row->last_is_report;
+	e->no_draft = !row->has_draft;
+	/* Its station figures follow (incident_index_refresh_fig_cb). */
+	e->stations_known = true;
+	e->refreshing = true;
+	return true;
+}
+
+/* A station figure of an incident refreshed just before. */
+static bool incident_index_refresh_fig_cb(const char *incident_id, const char *station_id,
+					  enum figure f, int64_t observed_ms, double value,
+					  void *arg)
+{
+	struct incident_index *x = arg;
+	int slot = incident_index_find_id(x, incident_id);
+
+	if (slot < 0 || !x->e[slot].refreshing || !x->e[slot].stations_known)
+		return true;
+	struct incident_index_entry *e = &x->e[slot];
+	struct incident_index_station *st = NULL;
+	for (int i = 0; i < e->nstations && !st; i++)
+		if (strcmp(e->stations[i].id, station_id) == 0)
+			st = &e->stations[i];
+	if (!st) {
+		if (e->nstations == INCIDENT_INDEX_STATIONS ||
+		    strlen(station_id) >= sizeof(st->id)) {
+			e->stations_known = false; /* the store folds them */
+			e->nstations = 0;
+			return true;
+		}
+		st = &e->stations[e->nstations++];
+		memset(st, 0, sizeof(*st));
+		memcpy(st->id, station_id, strlen(station_id) + 1);
+	}
+	st->set |= 1u << f;
+	st->observed_ms[f] = observed_ms;
+	st->value[f] = value;
+	return true;
+}
+
+ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen)
+{
+	ga_err e;
+
+	if (!x || !x->loaded)
+		return GA_OK; /* the next incident_index_ready loads it whole */
+	if ((e = store_incident_changed_each(s, since_gen, incident_index_refresh_cb, x)) !=
+		GA_OK ||
+	    (e = store_incident_figures_changed_each(s, since_gen, incident_index_refresh_fig_cb,
+						     x)) != GA_OK) {
+		incident_index_clear(x);
+		return e;
+	}
+	for (int i = 0; i < x->high; i++)
+		x->e[i].refreshing = false;
+	return GA_OK;
+}
+
+void incident_index_put(struct incident_index *x, const struct incident *inc, bool created,
+			bool report_at_last)
 {
 	if (!x || !x->loaded)
 		return; /* the next load reads it from the store */
@@ -368,14 +527,22 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 			    strcmp(e->inc.hazard_point_id, inc->hazard_point_id) == 0 &&
 			    memcmp(&e->inc.lon, &inc->lon, sizeof(inc->lon)) == 0 &&
 			    memcmp(&e->inc.lat, &inc->lat, sizeof(inc->lat)) == 0;
+		/* A report older than the last leaves last_observed_ms as
+		 * it was, and what the index knew of it. */
+		bool last_report = report_at_last || e->last_report;
+		if (e->dirty) { /* written through just now */
+			e->dirty = false;
+			x->ndirty--;
+		}
 		if (inc->open && same) {
 			e->inc = *inc; /* the station figures stay */
+			e->last_report = last_report;
 			return;
 		}
 		incident_index_remove(x, slot);
 		if (!inc->open)
 			return;
-		incident_index_link(x, inc, rowid);
+		incident_index_link(x, inc, rowid)->last_report = last_report;
 		return;
 	}
 	if (!inc->open || inc->last_observed_ms < x->horizon)
@@ -388,6 +555,8 @@ void incident_index_put(struct incident_index *x, const struct incident *inc, bo
 	struct incident_index_entry *e = incident_index_link(x, inc, created ? ++x->seq : -1);
 	/* A new incident has no station figures yet: the index sees them all. */
 	e->stations_known = created;
+	e->last_report = created || report_at_last;
+	e->no_draft = created; /* a new id: no draft names it */
 }
 
 bool incident_index_fold_figures(struct incident_index *x, const char *incident_id,
@@ -451,6 +620,39 @@ bool incident_index_fold_figures(struct incident_index *x, const char *incident_
 	return true;
 }
 
+/* Whether entry e has a report observed within [lo, hi], as the store's
+ * lookups test it (the span, then EXISTS a report in the window): 1 yes,
+ * 0 no, -1 not sure (the store must say). */
+static int incident_index_in_window(const struct incident_index_entry *e, int64_t lo, int64_t hi)
+{
+	const struct incident *inc = &e->inc;
+
+	if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
+		return 0;
+	if (inc->nreports == 0)
+		return 0; /* opened by a device, joined by no report: none exists */
+	if (!e->last_report || inc->last_observed_ms > hi)
+		return -1; /* is a report in the window? */
+	return 1;
+}
+
+bool incident_index_no_draft(const struct incident_index *x, const char *incident_id)
+{
+	if (!x || !x->loaded || !incident_id)
+		return false;
+	int slot = incident_index_find_id(x, incident_id);
+	return slot >= 0 && x->e[slot].no_draft;
+}
+
+void incident_index_draft_maybe(struct incident_index *x, const char *incident_id)
+{
+	if (!x || !x->loaded || !incident_id)
+		return;
+	int slot = incident_index_find_id(x, incident_id);
+	if (slot >= 0)
+		x->e[slot].no_draft = false;
+}
+
 enum incident_index_answer incident_index_by_hazard_point(const struct incident_index *x,
 							  const char *hazard_point_id,
 							  enum hazard_type type, int64_t t_ms,
@@ -472,13 +674,21 @@ enum incident_index_answer incident_index_by_hazard_point(const struct incident_
 		if (inc->hazard_type != type || !inc->open ||
 		    strcmp(inc->hazard_point_id, hazard_point_id) != 0)
 			continue;
-		if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
+		int m = incident_index_in_window(e, lo, hi);
+		if (m == 0)
 			continue;
-		if (inc->last_observed_ms > hi)
-			return INCIDENT_INDEX_UNSURE; /* is a report in the window? */
-		/* ORDER BY updated_ms DESC, rowid DESC */
+		if (m < 0)
+			return INCIDENT_INDEX_UNSURE;
+		/* ORDER BY updated_ms DESC, rowid DESC (SQLite); updated_ms
+		 * DESC, created_ms DESC, id DESC (PostgreSQL: a tie of both
+		 * times is left to the store, whose collation orders ids). */
 		if (best == NULL || inc->updated_ms > best->inc.updated_ms) {
 			best = e;
+		} else if (inc->updated_ms == best->inc.updated_ms && x->order_created) {
+			if (inc->created_ms == best->inc.created_ms)
+				return INCIDENT_INDEX_UNSURE;
+			if (inc->created_ms > best->inc.created_ms)
+				best = e;
 		} else if (inc->updated_ms == best->inc.updated_ms) {
 			if (e->rowid < 0 || best->rowid < 0)
 				return INCIDENT_INDEX_UNSURE;
@@ -504,9 +714,7 @@ static int incident_index_near_match(const struct incident_index_entry *e, enum 
 	if (!(inc->lon >= min_lon && inc->lon <= max_lon && inc->lat >= min_lat &&
 	      inc->lat <= max_lat))
 		return 0;
-	if (inc->last_observed_ms < lo || inc->first_observed_ms > hi)
-		return 0;
-	return inc->last_observed_ms <= hi ? 1 : -1;
+	return incident_index_in_window(e, lo, hi);
 }
 
 static int incident_index_cmp_id(const void *a, const void *b, void *arg)

@@ -46,6 +46,15 @@ struct ingest_commit {
  * faults become a rejection. */
 ga_err ingest_commit_item(const struct ingest_commit *c, struct ingest_writer_item *it);
 
+/* Before the items of a group (linked by next) are committed, in the
+ * group's transaction (after its lock): which of its reports are stored
+ * already, asked of the store in one statement (store_report_find_many)
+ * instead of one per report, and which repeat an earlier report of the
+ * group. ingest_commit_item then answers those from memory, as the
+ * per-report lookup would have. A failure only leaves the items to the
+ * per-report lookup. */
+void ingest_commit_prefind(const struct ingest_commit *c, struct ingest_writer_item *batch);
+
 /* The writer's transaction was committed (ok) or rolled back. */
 void ingest_commit_done(const struct ingest_commit *c, bool ok);
 

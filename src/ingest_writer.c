@@ -11,6 +11,7 @@
 #include "incident_index.h"
 #include "ingest_commit.h"
 #include "log.h"
+#include "store_incident_recent.h"
 #include "timeutil.h"
 
 /* Receipt acknowledgements waiting to be deleted from the outbox. Past
@@ -43,7 +44,10 @@ struct ingest_writer {
 	struct log_repeat commit_failed; /* said once, then summarised (log.h) */
 	struct store *store;
 	struct ingest_commit commit;  /* the business step of each item */
-	struct incident_index *index; /* open incidents; commit.index */
+	struct incident_index *index; /* open incidents (incident_index.h) */
+	/* The incidents' generation (store_incident_recent.h) the index is
+	 * true at (as the writer's last commit left it); -1 when not known. */
+	int64_t gen_mine;
 	struct ingest_writer_duties duties;
 	int batch_max;
 
@@ -90,26 +94,71 @@ static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks,
 	return result;
 }
 
+/* Inside the group's transaction, after its lock: brings the index of
+ * open incidents (incident_index.h) to what the store holds now, gen
+ * being the incidents' generation read now. When someone else changed
+ * incidents since the writer's last commit (another instance, a step of
+ * the writer's own outside its groups), the incidents they wrote are read
+ * back (incident_index_refresh: two statements); when the index does not
+ * know where it stands, it is rebuilt at the group's first report. Under
+ * the lock nobody else writes incidents until the group commits. */
+static void ingest_writer_index_sync(struct ingest_writer *w, int64_t gen)
+{
+	if (gen == w->gen_mine)
+		return;
+	if (w->gen_mine < 0 || incident_index_refresh(w->index, w->store, w->gen_mine) != GA_OK)
+		incident_index_discard(w->index);
+	w->gen_mine = gen;
+}
+
 /* One transaction: the batch's reports and receipts, and the deletion of
  * the receipts the broker has acknowledged meanwhile. */
 static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_writer_item *batch,
 					 int64_t *acks, int nacks)
 {
+	int64_t gen = -1;
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
+	if (w->index && batch) {
+		if ((result = store_incident_gen_get(w->store, &gen)) != GA_OK)
+			goto fail;
+		ingest_writer_index_sync(w, gen);
+	}
 	if ((result = ingest_writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
+	/* The group's duplicate checks in one statement where each costs a
+	 * round trip (PostgreSQL); SQLite's are function calls, cheaper one
+	 * by one than the JSON the single statement takes. */
+	if (batch && store_shared(w->store))
+		ingest_commit_prefind(&w->commit, batch);
 	for (struct ingest_writer_item *it = batch; it; it = it->next) {
 		result = ingest_commit_item(&w->commit, it);
 		if (result != GA_OK)
 			goto fail;
 	}
+	/* The incidents' updates the index deferred (incident_index_defer). */
+	if ((result = incident_index_flush(w->index, w->store)) != GA_OK)
+		goto fail;
 	if ((result = store_commit(w->store)) != GA_OK) {
 		ingest_commit_done(&w->commit, false);
 		goto discard; /* store_commit rolled back */
 	}
 	ingest_commit_done(&w->commit, true);
+	if (gen >= 0) {
+		/* The generation as this commit left it: bumped once by the
+		 * group's first write of an incident, which, under the lock,
+		 * no other writer's bump came between. */
+		int64_t bumped = store_incident_gen_txn(w->store);
+		if (bumped < 0)
+			w->gen_mine = gen;
+		else if (bumped == gen + 1)
+			w->gen_mine = bumped;
+		else {
+			w->gen_mine = -1;
+			incident_index_discard(w->index);
+		}
+	}
 	return GA_OK;
 fail:
 	store_rollback(w->store);
@@ -300,10 +349,11 @@ ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit
 		w->duties = *duties;
 	w->batch_max = batch_max > 0 ? batch_max : 1;
 	w->acks = malloc(WRITER_MAX_ACKS * sizeof(*w->acks));
-	/* The index of open incidents is this writer's alone only while no
-	 * other process writes incidents: not on a shared PostgreSQL (spec
-	 * §10), where each lookup goes to the store. */
-	if (!w->acks || (!store_shared(store) && incident_index_new(0, &w->index) != GA_OK)) {
+	/* The index of open incidents, on either backend: the incidents'
+	 * generation tells the writer when another instance (spec §10), or
+	 * anything else, changed incidents (ingest_writer_index_sync). */
+	w->gen_mine = -1;
+	if (!w->acks || incident_index_new(0, &w->index) != GA_OK) {
 		free(w->acks);
 		free(w);
 		return GA_ERR_NOMEM;
@@ -341,6 +391,8 @@ ga_err ingest_writer_submit_many(struct ingest_writer *w, struct ingest_writer_i
 		it->outbox_id = 0;
 		it->draft_made = false;
 		it->ends_submit = i == n - 1;
+		it->stored = WRITER_FOUND_ASK;
+		it->same = NULL;
 	}
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {

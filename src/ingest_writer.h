@@ -57,6 +57,16 @@ struct ingest_writer_item {
 
 	/* private to the writer */
 	struct ingest_writer_item *next;
+	/* The group's duplicate check (ingest_commit_prefind): whether the
+	 * report was stored before the group (then incident_id and level are
+	 * the stored ones); same: an earlier item of the group with the same
+	 * station and report id, or NULL. Zeroed: the store is asked. */
+	enum ingest_writer_found {
+		WRITER_FOUND_ASK = 0, /* not known: the store is asked */
+		WRITER_FOUND_STORED,
+		WRITER_FOUND_NEW,
+	} stored;
+	struct ingest_writer_item *same;
 	ga_err result;
 	bool done;
 	bool ends_submit; /* the last item of its ingest_writer_submit_many call */

@@ -603,6 +603,7 @@ ga_err store_begin(struct store *s)
 	else {
 		s->in_txn = true;
 		s->txn_err = GA_OK;
+		s->incident_gen_txn = -1; /* not bumped yet (store_incident.c) */
 	}
 	store_stmt_done(st);
 	if (e == GA_OK && s->pg_lock != NULL && !s->no_txn_lock && (e = store_pg_lock(s)) != GA_OK)

@@ -97,6 +97,19 @@ ga_err store_ping(struct store *s);
 ga_err store_report_find(struct store *s, const char *station_id, const char *report_id,
 			 char incident_id[INCIDENT_ID_MAX], int *level);
 
+/* store_report_find for n pairs (station_ids[i], report_ids[i]) in one
+ * statement (1 <= n <= STORE_REPORT_FIND_MANY_MAX): cb is called for each
+ * pair seen before, in no particular order, with its incident_id (may be
+ * "") and level (may be -1) as given when it was stored. A pair that is
+ * not valid UTF-8 cannot be asked this way: GA_ERR_INVAL before any
+ * statement (ask it with store_report_find). */
+#define STORE_REPORT_FIND_MANY_MAX 1024
+typedef void (*store_report_found_cb)(const char *station_id, const char *report_id,
+				      const char *incident_id, int level, void *arg);
+ga_err store_report_find_many(struct store *s, const char *const *station_ids,
+			      const char *const *report_ids, int n, store_report_found_cb cb,
+			      void *arg);
+
 /* Stores an accepted report: its raw bytes, topic, receive time, parsed
  * fields and the incident it joined. GA_ERR_DUPLICATE if (station_id,
  * report_id) exists. Inside a transaction. */

@@ -146,6 +146,32 @@ out:
 	return e;
 }
 
+/* Every write of an incident goes through here first: counted, and the
+ * first of a transaction bumps the incidents' generation
+ * (store_incident_recent.h), so that no writer of incidents, on any
+ * instance, can leave an index of open incidents believing it is
+ * current. One statement per transaction, not per write. */
+static ga_err store_incident_written(struct store *s, int64_t *gen)
+{
+	struct db_stmt *st = s->stmt[STMT_INCIDENT_GEN_BUMP];
+	ga_err e;
+
+	s->incident_writes++;
+	if (s->in_txn && s->incident_gen_txn >= 0) {
+		*gen = s->incident_gen_txn; /* bumped by this transaction already */
+		return GA_OK;
+	}
+	/* Outside a transaction each write bumps it in its own (exact only
+	 * while no writer runs beside it: tests, tools). */
+	if ((e = store_step_row(s, st, DB_OK, "incident generation")) == GA_OK) {
+		*gen = db_column_int64(st, 0);
+		if (s->in_txn)
+			s->incident_gen_txn = *gen;
+	}
+	store_stmt_done(st);
+	return e;
+}
+
 /* "YYYYMMDD" of ms at utc_offset_min minutes east of UTC. */
 static ga_err store_day(int64_t ms, int utc_offset_min, char day[STORE_DAY_LEN])
 {
@@ -210,6 +236,7 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 	struct db_stmt *st = s->stmt[STMT_INCIDENT_INSERT];
 	char day[STORE_DAY_LEN];
 	char id[INCIDENT_ID_MAX];
+	int64_t gen = 0;
 	ga_err e = GA_ERR_DB;
 	int rc;
 
@@ -221,6 +248,8 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 		return GA_ERR_INVAL;
 	if (store_day(inc->created_ms, utc_offset_min, day) != GA_OK)
 		return GA_ERR_INVAL;
+	if ((e = store_incident_written(s, &gen)) != GA_OK)
+		return e;
 
 	if ((rc = db_bind_text(seq, 1, day, -1)) != DB_OK) {
 		e = store_error(s, rc, "incident sequence");
@@ -257,6 +286,8 @@ ga_err store_incident_insert(struct store *s, struct incident *inc, const char *
 		rc = store_incident_bind_state(st, 7, inc);
 	if (rc == DB_OK)
 		rc = db_bind_int64(st, 21, inc->created_ms);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 22, gen);
 	if (rc != DB_OK) {
 		e = store_error(s, rc, "incident insert");
 		goto out;
@@ -276,6 +307,7 @@ out:
 ga_err store_incident_update(struct store *s, const struct incident *inc)
 {
 	struct db_stmt *st = s->stmt[STMT_INCIDENT_UPDATE];
+	int64_t gen = 0;
 	ga_err e;
 	int rc;
 
@@ -283,9 +315,13 @@ ga_err store_incident_update(struct store *s, const struct incident *inc)
 		return e;
 	if ((unsigned)inc->level >= LEVEL_COUNT)
 		return GA_ERR_INVAL;
+	if ((e = store_incident_written(s, &gen)) != GA_OK)
+		return e;
 	rc = db_bind_text(st, 1, inc->id, -1);
 	if (rc == DB_OK)
 		rc = store_incident_bind_state(st, 2, inc);
+	if (rc == DB_OK)
+		rc = db_bind_int64(st, 16, gen);
 	return store_run_update(s, st, rc, "incident update");
 }
 

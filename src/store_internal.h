@@ -109,6 +109,13 @@ enum store_stmt_id {
 	/* officers' edits of drafts (migration 9; store_alert.c) */
 	STMT_DRAFT_EDITS_PUT,
 	STMT_DRAFT_EDITS_GET,
+	/* the incidents' generation (store_incident_recent.h) */
+	STMT_INCIDENT_GEN_GET,
+	STMT_INCIDENT_GEN_BUMP,
+	STMT_INCIDENT_CHANGED,
+	STMT_INCIDENT_FIGURES_CHANGED,
+	/* a group's duplicate check in one statement (store_report_find_many) */
+	STMT_REPORT_FIND_MANY,
 	STMT_ID_COUNT
 };
 
@@ -133,7 +140,14 @@ struct store {
 	struct db_stmt *pg_lock;
 	bool no_txn_lock; /* store_options: pg_lock is not taken */
 	bool lost;
-	bool reconnect_warned; /* a failed reconnect was logged (once per outage) */
+	bool reconnect_warned;
+	/* The incidents' generation (store_incident_recent.h): bumped by the
+	 * first write of incidents in each transaction (store_incident.c),
+	 * which sets incident_gen_txn to the new value; -1 until then (reset
+	 * by store_begin). incident_writes counts every insert and update of
+	 * an incident on this connection. */
+	int64_t incident_gen_txn;
+	uint64_t incident_writes; /* a failed reconnect was logged (once per outage) */
 };
 
 /* PostgreSQL only (store_pg.c): connects to opt->url, migrates the
@@ -164,6 +178,18 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
 	" last_observed_ms, created_ms, updated_ms, has_disaster, level, nreports, open,"          \
 	" deaths, missing, injured, relocated_people, direct_loss_cny, threatened_people,"         \
 	" threatened_property_cny"
+
+/* After STORE_INCIDENT_COLUMNS (columns 0-20): the rowid (21; -1 on
+ * PostgreSQL, whose incidents have none: store_sql_pg.c), whether a
+ * report observed at last_observed_ms is stored (22: reports_by_incident
+ * answers it) and whether a draft names the incident (23:
+ * alert_drafts_by_alert). */
+#define STORE_INCIDENT_RECENT_EXTRA                                                                \
+	", CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"                             \
+	" WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"      \
+	" THEN 1 ELSE 0 END,"                                                                      \
+	" CASE WHEN EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = incidents.id)"         \
+	" THEN 1 ELSE 0 END FROM incidents"
 
 /* Fills out from a row whose first columns are STORE_INCIDENT_COLUMNS
  * (store_incident.c); GA_ERR_DB for a bad hazard_type or level. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "store.h"
 #include "store_internal.h"
@@ -33,6 +35,62 @@ ga_err store_report_find(struct store *s, const char *station_id, const char *re
 	e = GA_OK;
 out:
 	store_stmt_done(st);
+	return e;
+}
+
+ga_err store_report_find_many(struct store *s, const char *const *station_ids,
+			      const char *const *report_ids, int n, store_report_found_cb cb,
+			      void *arg)
+{
+	struct db_stmt *st = s->stmt[STMT_REPORT_FIND_MANY];
+	char incident_id[INCIDENT_ID_MAX];
+	json_t *pairs = NULL;
+	char *text = NULL;
+	ga_err e = GA_ERR_DB;
+	int rc;
+
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if (n < 1 || n > STORE_REPORT_FIND_MANY_MAX || cb == NULL)
+		return GA_ERR_INVAL;
+	/* The pairs as one JSON parameter: [[station, report], ...], read
+	 * back by json_each (SQLite) or json_array_elements (PostgreSQL). */
+	e = GA_ERR_NOMEM;
+	if ((pairs = json_array()) == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		json_t *p;
+		if (station_ids[i] == NULL || report_ids[i] == NULL) {
+			e = GA_ERR_INVAL;
+			goto out;
+		}
+		/* json_string refuses text that is not UTF-8 (NULL) */
+		p = json_pack("[ss]", station_ids[i], report_ids[i]);
+		if (p == NULL) {
+			e = GA_ERR_INVAL;
+			goto out;
+		}
+		if (json_array_append_new(pairs, p) != 0)
+			goto out;
+	}
+	if ((text = json_dumps(pairs, JSON_COMPACT)) == NULL)
+		goto out;
+	if ((rc = db_bind_text(st, 1, text, -1)) != DB_OK) {
+		e = store_error(s, rc, "report find many");
+		goto out;
+	}
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *station = db_column_text(st, 0), *report = db_column_text(st, 1);
+		store_column_copy(st, 2, incident_id, sizeof(incident_id));
+		if (station != NULL && report != NULL)
+			cb(station, report, incident_id,
+			   db_column_type(st, 3) == DB_NULL ? -1 : db_column_int(st, 3), arg);
+	}
+	e = rc == DB_DONE ? GA_OK : store_error(s, rc, "report find many");
+out:
+	store_stmt_done(st);
+	free(text);
+	json_decref(pairs);
 	return e;
 }
 

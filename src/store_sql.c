@@ -469,6 +469,23 @@ const char *const store_migrations[] = {
     "DROP TABLE mqtt_sessions;"
     "ALTER TABLE mqtt_sessions_brokers RENAME TO mqtt_sessions;"
     "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 12) The incidents' generation: one row, its n bumped by every
+     * transaction that writes incidents (the first write of each,
+     * store_incident.c), read by the ingest writer after it takes the
+     * transaction lock, so that its in-memory index of open incidents
+     * (incident_index.h) knows when another instance, or another path,
+     * changed incidents since its own last commit. No row yet reads as 0
+     * (the row is made by the first bump: an empty table is what `store
+     * copy` asks of its target). */
+    "CREATE TABLE IF NOT EXISTS incident_gen ("
+    " one INTEGER PRIMARY KEY CHECK (one = 1),"
+    " n INTEGER NOT NULL);"
+    /* Each incident row carries the generation of the transaction that
+     * wrote it last: the index refreshes what changed since its own last
+     * commit (gen > that) instead of rebuilding (store_incident_recent.h). */
+    "ALTER TABLE incidents ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS incidents_by_gen ON incidents (gen);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -519,14 +536,14 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_INCIDENT_INSERT] =
 	"INSERT INTO incidents (id, hazard_type, hazard_point_id, lon, lat, admin_code,"
 	" first_observed_ms, last_observed_ms, updated_ms, has_disaster, level, nreports, open,"
-	" " FIGURE_COLUMNS ", created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	" " FIGURE_COLUMNS ", created_ms, gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     /* The id, type, first point and created time never change. */
     [STMT_INCIDENT_UPDATE] =
 	"UPDATE incidents SET first_observed_ms = ?2, last_observed_ms = ?3, updated_ms = ?4,"
 	" has_disaster = ?5, level = ?6, nreports = ?7, open = ?8, deaths = ?9, missing = ?10,"
 	" injured = ?11, relocated_people = ?12, direct_loss_cny = ?13, threatened_people = ?14,"
-	" threatened_property_cny = ?15 WHERE id = ?1",
+	" threatened_property_cny = ?15, gen = ?16 WHERE id = ?1",
     [STMT_SEQ_NEXT] = "INSERT INTO incident_seq (day, n) VALUES (?1, 1)"
 		      " ON CONFLICT (day) DO UPDATE SET n = incident_seq.n + 1 RETURNING n",
     /* All figures of one report in one statement: (?4 name, ?5 value),
@@ -551,6 +568,26 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     /* A run of acknowledged receipts: ids ?1 to ?2. */
     [STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2",
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload, broker FROM outbox ORDER BY id",
+    [STMT_INCIDENT_GEN_GET] = "SELECT COALESCE((SELECT n FROM incident_gen WHERE one = 1), 0)",
+    /* The writer's index reads back what others changed since its last
+     * commit (store_incident_recent.h): the incidents of generation > ?1
+     * (incidents_by_gen), then their station figures. */
+    [STMT_INCIDENT_CHANGED] =
+	"SELECT " STORE_INCIDENT_COLUMNS ", rowid" STORE_INCIDENT_RECENT_EXTRA " WHERE gen > ?1",
+    [STMT_INCIDENT_FIGURES_CHANGED] =
+	"SELECT f.incident_id, f.station_id, f.figure, f.observed_ms, f.value"
+	" FROM incident_station_figures f JOIN incidents i ON i.id = f.incident_id"
+	" WHERE i.gen > ?1",
+    [STMT_INCIDENT_GEN_BUMP] =
+	"INSERT INTO incident_gen (one, n) VALUES (1, 1)"
+	" ON CONFLICT (one) DO UPDATE SET n = incident_gen.n + 1 RETURNING n",
+    /* ?1: a JSON array of [station_id, report_id] pairs (json_each; the
+     * PostgreSQL text, store_sql_pg.c, reads it with json_array_elements).
+     * The pairs are looked up by the reports' unique key. */
+    [STMT_REPORT_FIND_MANY] =
+	"SELECT station_id, report_id, incident_id, level FROM reports"
+	" WHERE (station_id, report_id) IN (SELECT json_extract(k.value, '$[0]'),"
+	" json_extract(k.value, '$[1]') FROM json_each(?1) AS k)",
     [STMT_FIGURE_MAX] = "SELECT figure, max(value) FROM incident_station_figures"
 			" WHERE incident_id = ?1 GROUP BY figure",
 

@@ -401,6 +401,13 @@ const char *const store_migrations_pg[] = {
     "ALTER TABLE mqtt_sessions DROP CONSTRAINT mqtt_sessions_pkey;"
     "ALTER TABLE mqtt_sessions ADD PRIMARY KEY (broker, client_id);"
     "ALTER TABLE outbox ADD COLUMN broker TEXT NOT NULL DEFAULT '';",
+
+    /* (issue 12) The incidents' generation: as store_sql.c's. */
+    "CREATE TABLE IF NOT EXISTS incident_gen ("
+    " one BIGINT PRIMARY KEY CHECK (one = 1),"
+    " n BIGINT NOT NULL);"
+    "ALTER TABLE incidents ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS incidents_by_gen ON incidents (gen);",
 };
 
 const int store_nmigrations_pg =
@@ -422,4 +429,10 @@ const char *const store_stmt_sql_pg[STMT_ID_COUNT] = {
 			    " AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id"
 			    "  AND r.observed_ms BETWEEN ?3 AND ?4)"
 			    " ORDER BY updated_ms DESC, created_ms DESC, id DESC LIMIT 1",
+    /* incidents have no rowid (above). */
+    [STMT_INCIDENT_CHANGED] = "SELECT " STORE_INCIDENT_COLUMNS
+			      ", CAST(-1 AS BIGINT)" STORE_INCIDENT_RECENT_EXTRA " WHERE gen > ?1",
+    [STMT_REPORT_FIND_MANY] = "SELECT station_id, report_id, incident_id, level FROM reports"
+			      " WHERE (station_id, report_id) IN (SELECT k->>0, k->>1"
+			      " FROM json_array_elements(CAST(?1 AS json)) AS k)",
 };

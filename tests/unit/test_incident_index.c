@@ -4,10 +4,9 @@
  * gaps, rolled-back groups and evictions included), forgets what a rolled
  * back transaction made, and keeps to its cap, past which it says
  * "unsure" instead of guessing. */
-/* store: SQLite only */
-/* The writer keeps the index only on a store no other process writes
- * (store_shared: SQLite); on PostgreSQL every lookup goes to the store, so
- * there is nothing of the index to test there. */
+/* On both backends (unit.test_incident_index.pg): the writer keeps the
+ * index on PostgreSQL too, kept true by the incidents' generation
+ * against other instances (test_two_writers). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +24,7 @@
 #include "incident.h"
 #include "incident_index.h"
 #include "store.h"
+#include "store_incident_recent.h"
 #include "store_testutil.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -111,6 +111,8 @@ static ga_err group(struct fixture *f, struct store *s, struct incident_index *i
 						  r->observed_at_ms + 1000, inc->id, inc->level),
 				 GA_OK);
 	if (commit) {
+		/* the deferred updates, as the writer writes them */
+		assert_int_equal(incident_index_flush(idx, s), GA_OK);
 		assert_int_equal(store_commit(s), GA_OK);
 	} else {
 		store_rollback(s);
@@ -136,16 +138,48 @@ static uint32_t rnd(void)
  * with late reports (hours to days old: windows before the horizon,
  * reports into an incident's gap) and jumps past the windows, and a
  * rolled-back group every 23rd report. */
-static void run_workload(struct fixture *f, int cap)
+/* group for a report of a group of several on the store with the index:
+ * its transaction opened at the group's first report (first), flushed
+ * and committed at its last (last), as the writer does. */
+static ga_err group_in(struct fixture *f, struct incident_index *idx, const struct report *r,
+		       bool first, bool last, struct incident *inc)
+{
+	struct store *s = f->st.s;
+	ga_err e;
+
+	if (first)
+		assert_int_equal(store_begin(s), GA_OK);
+	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
+	if (e == GA_OK)
+		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
+						  r->observed_at_ms + 1000, inc->id, inc->level),
+				 GA_OK);
+	if (last) {
+		assert_int_equal(incident_index_flush(idx, s), GA_OK);
+		assert_int_equal(store_commit(s), GA_OK);
+	}
+	return e;
+}
+
+/* per_txn > 1: the store with the index takes the reports per_txn to a
+ * transaction (the index defers the incidents' updates to the group's
+ * end: incident_index_defer), none rolled back. */
+static void run_workload(struct fixture *f, int cap, int per_txn)
 {
 	struct incident_index *idx = NULL;
 	int64_t now = t0;
 	int unsure_late = 0;
+	/* The reports first, then the store without the index takes them all
+	 * (a, each in its own transaction), then the store with it (b): on
+	 * PostgreSQL the two stores share the transaction lock, which b's
+	 * groups of per_txn reports hold across reports. */
+	struct report *reps = calloc(NREPORTS, sizeof(*reps));
+	struct incident *ref = calloc(NREPORTS, sizeof(*ref));
 
+	assert_non_null(reps);
+	assert_non_null(ref);
 	assert_int_equal(incident_index_new(cap, &idx), GA_OK);
 	for (int n = 0; n < NREPORTS; n++) {
-		struct report r;
-		struct incident a, b;
 		int station = (int)(rnd() % 40);
 		enum hazard_type type = rnd() % 3 == 0 ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
 		const char *hp = station % 4 == 0 ? "" : f->hps[station % 12];
@@ -169,35 +203,44 @@ static void run_workload(struct fixture *f, int cap)
 			now += (int64_t)(rnd() % 600) * 1000;
 			t = now;
 		}
-		mk(f, &r, n, station, type, hp, lon, lat, t);
+		mk(f, &reps[n], n, station, type, hp, lon, lat, t);
 		/* Some figures, some not, values up and down (the latest
 		 * observation of each station's figure wins, not the highest). */
-		memset(&r.figures, 0, sizeof(r.figures));
+		memset(&reps[n].figures, 0, sizeof(reps[n].figures));
 		for (int i = 0; i < FIG_COUNT; i++) {
 			if (rnd() % 3 == 0) {
-				r.figures.value[i] = (double)(rnd() % 200) / 4;
-				r.figures.set |= 1u << i;
+				reps[n].figures.value[i] = (double)(rnd() % 200) / 4;
+				reps[n].figures.set |= 1u << i;
 			}
 		}
-		bool commit = n % 23 != 22;
-		ga_err ea = group(f, f->s2, NULL, &r, commit, &a);
-		ga_err eb = group(f, f->st.s, idx, &r, commit, &b);
-		assert_int_equal(ea, GA_OK);
+	}
+	for (int n = 0; n < NREPORTS; n++) {
+		bool commit = per_txn > 1 || n % 23 != 22;
+		assert_int_equal(group(f, f->s2, NULL, &reps[n], commit, &ref[n]), GA_OK);
+	}
+	for (int n = 0; n < NREPORTS; n++) {
+		const struct report *r = &reps[n];
+		struct incident *a = &ref[n], b;
+		bool commit = per_txn > 1 || n % 23 != 22;
+		ga_err eb = per_txn > 1
+				? group_in(f, idx, r, n % per_txn == 0,
+					   n % per_txn == per_txn - 1 || n == NREPORTS - 1, &b)
+				: group(f, f->st.s, idx, r, commit, &b);
 		assert_int_equal(eb, GA_OK);
-		if (strcmp(a.id, b.id) != 0)
+		if (strcmp(a->id, b.id) != 0)
 			fail_msg(
-			    "report %d (station %d, %s, hp '%s', t %+lld h): store %s, index %s", n,
-			    station, hazard_type_name(type), hp, (long long)((t - t0) / HOUR_MS),
-			    a.id, b.id);
-		assert_int_equal(a.level, b.level);
-		assert_int_equal(a.prev_level, b.prev_level);
-		assert_int_equal(a.nreports, b.nreports);
-		assert_int_equal(a.first_observed_ms, b.first_observed_ms);
-		assert_int_equal(a.last_observed_ms, b.last_observed_ms);
-		assert_int_equal(a.figures.set, b.figures.set);
+			    "report %d (station %s, %s, hp '%s', t %+lld h): store %s, index %s", n,
+			    r->station_id, hazard_type_name(r->hazard_type), r->hazard_point_id,
+			    (long long)((r->observed_at_ms - t0) / HOUR_MS), a->id, b.id);
+		assert_int_equal(a->level, b.level);
+		assert_int_equal(a->prev_level, b.prev_level);
+		assert_int_equal(a->nreports, b.nreports);
+		assert_int_equal(a->first_observed_ms, b.first_observed_ms);
+		assert_int_equal(a->last_observed_ms, b.last_observed_ms);
+		assert_int_equal(a->figures.set, b.figures.set);
 		for (int i = 0; i < FIG_COUNT; i++)
-			if (a.figures.set & (1u << i))
-				assert_true(a.figures.value[i] == b.figures.value[i]);
+			if (a->figures.set & (1u << i))
+				assert_true(a->figures.value[i] == b.figures.value[i]);
 		assert_true(incident_index_count(idx) <= (cap ? cap : INCIDENT_INDEX_CAP));
 		if (!commit)
 			assert_false(incident_index_loaded(idx));
@@ -209,11 +252,13 @@ static void run_workload(struct fixture *f, int cap)
 	assert_true(na > 20); /* the workload made many incidents */
 	assert_true(unsure_late > 0);
 	incident_index_free(idx);
+	free(reps);
+	free(ref);
 }
 
 static void test_same_as_store(void **state)
 {
-	run_workload(*state, 0);
+	run_workload(*state, 0, 1);
 }
 
 /* With a cap of 8 the index evicts all the time: still the store's
@@ -221,7 +266,23 @@ static void test_same_as_store(void **state)
 static void test_same_as_store_small_cap(void **state)
 {
 	rnd_state = 777;
-	run_workload(*state, 8);
+	run_workload(*state, 8, 1);
+}
+
+/* Reports 16 to a transaction, as the writer groups them: an incident
+ * joined by several reports of a group is written once, at its end; the
+ * answers are still the store's, with a cap that evicts (and so flushes
+ * early) too. */
+static void test_same_as_store_grouped(void **state)
+{
+	rnd_state = 99;
+	run_workload(*state, 0, 16);
+}
+
+static void test_same_as_store_grouped_small_cap(void **state)
+{
+	rnd_state = 31337;
+	run_workload(*state, 8, 16);
 }
 
 /* A group that is rolled back: the incident it opened is in the index
@@ -295,6 +356,7 @@ static struct incident mkinc(const char *id, const char *hp, double lon, int64_t
 	inc.last_observed_ms = last;
 	inc.created_ms = last;
 	inc.updated_ms = last;
+	inc.nreports = 1; /* a report at last_observed_ms */
 	inc.open = true;
 	return inc;
 }
@@ -328,7 +390,7 @@ static void test_cap(void **state)
 		snprintf(id, sizeof(id), "JS-X-%d", i);
 		snprintf(hp, sizeof(hp), "HP-%d", i);
 		struct incident inc = mkinc(id, hp, LON0 + i * 0.001, t0 + i * HOUR_MS);
-		incident_index_put(idx, &inc, true);
+		incident_index_put(idx, &inc, true, true);
 	}
 	assert_int_equal(incident_index_count(idx), 4);
 	assert_int_equal(incident_index_horizon(idx), horizon0);
@@ -338,7 +400,7 @@ static void test_cap(void **state)
 
 	/* One past the cap. */
 	struct incident inc = mkinc("JS-X-4", "HP-4", LON0 + 0.004, t0 + 4 * HOUR_MS);
-	incident_index_put(idx, &inc, true);
+	incident_index_put(idx, &inc, true, true);
 	assert_int_equal(incident_index_count(idx), 4);
 	assert_int_equal(incident_index_horizon(idx), t0 + 1);
 	/* HP-0's window starts before the horizon: unsure; the rest sure. */
@@ -363,12 +425,12 @@ static void test_cap(void **state)
 	assert_int_equal(n, 0);
 	/* An incident observed before the horizon is not taken in. */
 	inc = mkinc("JS-X-old", "HP-9", LON0, t0 - HOUR_MS);
-	incident_index_put(idx, &inc, false);
+	incident_index_put(idx, &inc, false, true);
 	assert_int_equal(incident_index_count(idx), 4);
 	/* Closing one removes it. */
 	inc = mkinc("JS-X-4", "HP-4", LON0 + 0.004, t0 + 4 * HOUR_MS);
 	inc.open = false;
-	incident_index_put(idx, &inc, false);
+	incident_index_put(idx, &inc, false, true);
 	assert_int_equal(incident_index_count(idx), 3);
 	assert_int_equal(
 	    incident_index_by_hazard_point(idx, "HP-4", HAZARD_LANDSLIDE, t0 + w + 1, w, &got),
@@ -514,16 +576,177 @@ static void test_station_cap(void **state)
 	incident_index_free(idx);
 }
 
+/* The writer's protocol (ingest_writer.c: the incidents' generation read
+ * after the lock, the index refreshed when it moved) on two connections
+ * to one store, as two instances: A groups with the index, B (another
+ * instance) without; each report goes to one of them at random, in runs.
+ * Every report joins what a store grouping all of them alone, without an
+ * index, gives (f->s2). */
+static ga_err group_writer(struct fixture *f, struct store *s, struct incident_index *idx,
+			   int64_t *gen_mine, const struct report *r, struct incident *inc)
+{
+	int64_t gen = -1;
+	ga_err e;
+
+	assert_int_equal(store_begin(s), GA_OK);
+	assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
+	if (gen != *gen_mine &&
+	    (*gen_mine < 0 || incident_index_refresh(idx, s, *gen_mine) != GA_OK))
+		incident_index_discard(idx);
+	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
+	if (e == GA_OK)
+		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
+						  r->observed_at_ms + 1000, inc->id, inc->level),
+				 GA_OK);
+	assert_int_equal(incident_index_flush(idx, s), GA_OK);
+	assert_int_equal(store_commit(s), GA_OK);
+	int64_t bumped = store_incident_gen_txn(s);
+	if (bumped >= 0)
+		assert_int_equal(bumped, gen + 1); /* once per transaction */
+	*gen_mine = bumped >= 0 ? bumped : gen;
+	return e;
+}
+
+static void test_two_writers(void **state)
+{
+	struct fixture *f = *state;
+	struct store *sb = stest_open(f->st.db.path, 0);
+	struct incident_index *idx = NULL;
+	int64_t now = t0, gen_mine = -1, gen_before = -1, gen_after = -1;
+	bool on_a = true;
+	int refreshed = 0;
+
+	rnd_state = 4242;
+	assert_int_equal(incident_index_new(0, &idx), GA_OK);
+	for (int n = 0; n < 300; n++) {
+		struct report r;
+		struct incident a, b;
+		int station = (int)(rnd() % 24);
+		enum hazard_type type = rnd() % 4 == 0 ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
+		const char *hp = station % 3 == 0 ? "" : f->hps[station % 6];
+		double lon = LON0 + (station % 12) * 0.0074;
+		double lat = LAT0 + (station / 12) * 0.02;
+		int64_t t = now;
+
+		if (rnd() % 5 == 0)
+			on_a = !on_a;
+		if (rnd() % 10 == 0)
+			t = now - (int64_t)(rnd() % 50) * HOUR_MS; /* late */
+		else if (rnd() % 40 == 0)
+			t = now += 30 * HOUR_MS;
+		else
+			t = now += (int64_t)(rnd() % 900) * 1000;
+		mk(f, &r, n, station, type, hp, lon, lat, t);
+		ga_err ea = group(f, f->s2, NULL, &r, true, &a);
+		assert_int_equal(store_incident_gen_get(f->st.s, &gen_before), GA_OK);
+		ga_err eb = on_a ? group_writer(f, f->st.s, idx, &gen_mine, &r, &b)
+				 : group(f, sb, NULL, &r, true, &b);
+		assert_int_equal(ea, GA_OK);
+		assert_int_equal(eb, GA_OK);
+		assert_int_equal(store_incident_gen_get(f->st.s, &gen_after), GA_OK);
+		/* B wrote an incident: the generation moved, A must look. */
+		assert_int_equal(gen_after, gen_before + 1);
+		if (!on_a && gen_mine >= 0 && incident_index_loaded(idx))
+			refreshed++;
+		if (strcmp(a.id, b.id) != 0)
+			fail_msg("report %d (%s, station %d, hp '%s'): alone %s, two writers %s", n,
+				 on_a ? "A" : "B", station, hp, a.id, b.id);
+		assert_int_equal(a.level, b.level);
+		assert_int_equal(a.nreports, b.nreports);
+		assert_int_equal(a.last_observed_ms, b.last_observed_ms);
+		assert_int_equal(a.figures.set, b.figures.set);
+		for (int i = 0; i < FIG_COUNT; i++)
+			if (a.figures.set & (1u << i))
+				assert_true(a.figures.value[i] == b.figures.value[i]);
+	}
+	assert_true(refreshed > 10); /* B's turns did fall between A's */
+	assert_true(incident_index_loaded(idx));
+	incident_index_free(idx);
+	store_close(sb);
+}
+
+/* An incident a monitoring device opened (workflow_warning.c: no report,
+ * nreports 0) at a hazard point is never joined by grouping (the store
+ * looks for a report in the window): the index, loaded before or after it
+ * was written, says the same. */
+static void test_device_incident(void **state)
+{
+	struct fixture *f = *state;
+	struct incident_index *before = NULL, *after = NULL;
+	struct incident dev = mkinc("", "HP-01", LON0, t0), got, inc;
+	struct report r;
+	int64_t gen0 = -1, gen1 = -1;
+	int n = 0;
+
+	assert_int_equal(incident_index_new(0, &before), GA_OK);
+	assert_int_equal(incident_index_ready(before, f->st.s, t0), GA_OK);
+	assert_int_equal(store_incident_gen_get(f->st.s, &gen0), GA_OK);
+	dev.nreports = 0;
+	dev.level = LEVEL_LARGE;
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	assert_int_equal(store_incident_insert(f->st.s, &dev, "GA", 480), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
+	assert_int_equal(store_incident_gen_get(f->st.s, &gen1), GA_OK);
+	assert_int_equal(gen1, gen0 + 1);
+	/* The index loaded before takes it in from the generation. */
+	assert_int_equal(incident_index_refresh(before, f->st.s, gen0), GA_OK);
+	assert_int_equal(incident_index_count(before), 1);
+	assert_int_equal(incident_index_new(0, &after), GA_OK);
+	assert_int_equal(incident_index_ready(after, f->st.s, t0), GA_OK);
+	assert_int_equal(incident_index_count(after), 1);
+	int64_t w = f->rules.hazard_point_window_ms;
+	assert_int_equal(incident_index_by_hazard_point(before, "HP-01", HAZARD_LANDSLIDE,
+							t0 + HOUR_MS, w, &got),
+			 INCIDENT_INDEX_NONE);
+	assert_int_equal(
+	    incident_index_by_hazard_point(after, "HP-01", HAZARD_LANDSLIDE, t0 + HOUR_MS, w, &got),
+	    INCIDENT_INDEX_NONE);
+	assert_int_equal(incident_index_near(after, HAZARD_LANDSLIDE, t0 + HOUR_MS,
+					     f->rules.near_window_ms, LON0 - 0.01, LON0 + 0.01,
+					     LAT0 - 0.01, LAT0 + 0.01, count_cb, &n),
+			 INCIDENT_INDEX_NONE);
+	assert_int_equal(store_incident_by_hazard_point(f->st.s, "HP-01", HAZARD_LANDSLIDE,
+							t0 + HOUR_MS, w, &got),
+			 GA_ERR_NOTFOUND);
+	/* A report there opens its own incident, with the index as without. */
+	mk(f, &r, 0, 1, HAZARD_LANDSLIDE, "HP-01", LON0, LAT0, t0 + HOUR_MS);
+	assert_int_equal(group(f, f->st.s, after, &r, true, &inc), GA_OK);
+	assert_string_not_equal(inc.id, dev.id);
+	/* A report naming the device's incident joins it; its
+	 * last_observed_ms stays the device's later reading, which no
+	 * report was observed at: the index leaves the window test to the
+	 * store. */
+	struct report named;
+	mk(f, &named, 1, 2, HAZARD_LANDSLIDE, "HP-02", LON0 + 0.5, LAT0, t0 - HOUR_MS);
+	named.incident_id = dev.id;
+	assert_int_equal(group(f, f->st.s, after, &named, true, &inc), GA_OK);
+	assert_string_equal(inc.id, dev.id);
+	assert_int_equal(inc.nreports, 1);
+	struct incident_index *fresh = NULL;
+	assert_int_equal(incident_index_new(0, &fresh), GA_OK);
+	assert_int_equal(incident_index_ready(fresh, f->st.s, t0), GA_OK);
+	assert_int_equal(incident_index_by_hazard_point(fresh, "HP-01", HAZARD_LANDSLIDE,
+							t0 + 2 * HOUR_MS, w, &got),
+			 INCIDENT_INDEX_UNSURE);
+	incident_index_free(fresh);
+	incident_index_free(before);
+	incident_index_free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_same_as_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_as_store_small_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_as_store_grouped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_as_store_grouped_small_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_past_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_asks_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_station_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_incident, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,65 @@ static void test_no_receipt_topic_no_outbox_row(void **state)
 	free(it.receipt);
 }
 
+/* A group committed as the writer does (ingest_commit_prefind, then each
+ * item, one transaction): a report stored before the group, a new one
+ * and its repeat inside the group, one naming an unknown incident and its
+ * repeat. The answers are those of the per-report lookup: duplicate with
+ * the stored incident, accepted then duplicate of the same incident,
+ * rejected twice. */
+static void test_group_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	struct report r[6];
+	struct ingest_writer_item it[6];
+	int64_t accepted = -1, rejected = -1;
+	const char *ids[6] = {"g-1", "g-1", "g-2", "g-2", "g-3", "g-3"};
+
+	mk(&r[0], "g-1");
+	item(&it[0], &r[0], "g-1", "geohazard/v1/receipts/JS-0001");
+	assert_int_equal(run(f, &it[0]), GA_OK);
+	assert_int_equal(it[0].status, WRITER_ACCEPTED);
+	char first[sizeof(it[0].incident_id)];
+	snprintf(first, sizeof(first), "%s", it[0].incident_id);
+	free(it[0].receipt);
+
+	for (int i = 0; i < 6; i++) {
+		mk(&r[i], ids[i]);
+		if (i >= 4)
+			r[i].incident_id = "JS-20261126-9999";
+		item(&it[i], &r[i], ids[i], "geohazard/v1/receipts/JS-0001");
+		it[i].next = i + 1 < 6 ? &it[i + 1] : NULL;
+	}
+	it[0].next = &it[1]; /* g-1 stored before: the group is it[1..5] */
+	assert_int_equal(store_begin(f->st.s), GA_OK);
+	ingest_commit_prefind(&f->c, &it[1]);
+	assert_int_equal(it[1].stored, WRITER_FOUND_STORED);
+	assert_int_equal(it[2].stored, WRITER_FOUND_NEW);
+	assert_ptr_equal(it[3].same, &it[2]);
+	assert_ptr_equal(it[5].same, &it[4]);
+	for (int i = 1; i < 6; i++)
+		assert_int_equal(ingest_commit_item(&f->c, &it[i]), GA_OK);
+	assert_int_equal(store_commit(f->st.s), GA_OK);
+
+	assert_int_equal(it[1].status, WRITER_DUPLICATE);
+	assert_string_equal(it[1].incident_id, first);
+	assert_non_null(strstr(it[1].receipt, "\"duplicate\""));
+	assert_int_equal(it[2].status, WRITER_ACCEPTED);
+	assert_int_equal(it[3].status, WRITER_DUPLICATE);
+	assert_string_equal(it[3].incident_id, it[2].incident_id);
+	assert_int_equal(it[3].level, it[2].level);
+	assert_int_equal(it[4].status, WRITER_REJECTED);
+	assert_int_equal(it[5].status, WRITER_REJECTED);
+	for (int i = 1; i < 6; i++) {
+		free(it[i].receipt);
+		free(it[i].errs);
+	}
+	assert_int_equal(store_count(f->st.s, &accepted, &rejected, NULL), GA_OK);
+	assert_int_equal(accepted, 2);
+	assert_int_equal(rejected, 2);
+	assert_int_equal(noutbox(f), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +285,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_incident_is_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_receipt_topic_no_outbox_row, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_duplicates, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,10 @@ static void test_upgrade(void **state)
 	stest_raw_exec(db, "ALTER TABLE rejected DROP COLUMN raw_sha256");
 	/* and the receipts' broker (several brokers, spec §10) */
 	stest_raw_exec(db, "ALTER TABLE outbox DROP COLUMN broker");
+	/* and the incidents' generation (issue 12) */
+	stest_raw_exec(db, "DROP INDEX incidents_by_gen");
+	stest_raw_exec(db, "ALTER TABLE incidents DROP COLUMN gen");
+	stest_raw_exec(db, "DROP TABLE incident_gen");
 	stest_raw_exec(db,
 		       DIALECT("PRAGMA user_version = 4", "UPDATE schema_version SET version = 4"));
 	assert_int_equal(stest_raw_int(db, COLUMNS("reports", "('admin_name')")), 0);
