@@ -26,6 +26,11 @@
  * PREPARE runs under a savepoint, so that a statement that does not
  * prepare fails alone and leaves the transaction usable, as in SQLite.
  *
+ * Deferred writes (db_stmt_may_defer; db_pg_pipe.c): inside a
+ * transaction a statement so marked is sent in libpq's pipeline mode
+ * without waiting, and its answer read with the next statement that
+ * needs one; a failure among them fails the transaction.
+ *
  * Results are read in text format, all rows at the first step (the
  * store reads bounded row counts). Error codes from SQLSTATE: 23505 ->
  * DB_CONSTRAINT_UNIQUE, 23514 -> DB_CONSTRAINT_CHECK, the rest of class 23
