@@ -60,6 +60,30 @@ void db_stmt_fails_txn(struct db_stmt *st)
 		st->ops->fails_txn(st);
 }
 
+void db_stmt_may_defer(struct db_stmt *st, unsigned how)
+{
+	if (st && st->ops->may_defer)
+		st->ops->may_defer(st, how);
+}
+
+void db_defer_row(struct db_stmt *st, int64_t *first)
+{
+	if (st && st->ops->defer_row)
+		st->ops->defer_row(st, first);
+}
+
+bool db_deferred(struct db_stmt *st)
+{
+	return st && st->ops->deferred ? st->ops->deferred(st) : false;
+}
+
+int db_collect(struct db *db)
+{
+	if (!db)
+		return DB_MISUSE;
+	return db->ops->collect ? db->ops->collect(db) : DB_OK;
+}
+
 int db_bind_int(struct db_stmt *st, int i, int v)
 {
 	return st ? st->ops->bind_int64(st, i, v) : DB_MISUSE;

@@ -121,6 +121,48 @@ void db_finalize(struct db_stmt *st);
  * itself). */
 void db_stmt_fails_txn(struct db_stmt *st);
 
+/* Deferred writes. Says that st, a write, may be sent without waiting
+ * for its answer (how: DB_DEFER and the flags below); its caller goes on
+ * as if it had succeeded. PostgreSQL, inside a transaction: the step
+ * puts st in the connection's pipeline (libpq pipeline mode) and answers
+ * DB_DONE at once; the answers of everything deferred are read by the
+ * next statement that needs an answer (a read, a write not deferred, the
+ * COMMIT; db_collect), in one round trip with it. A deferred write that
+ * failed (or broke a DB_DEFER_CHANGES or DB_DEFER_ROW promise) fails the
+ * transaction: that next statement answers the failure (a constraint
+ * violation as DB_ERROR, never as DB_CONSTRAINT: nothing may take it
+ * for a duplicate and go on), so does every later one but ROLLBACK, and
+ * the COMMIT is refused, never taken for a commit. So only a statement
+ * whose callers roll the transaction back when it fails may be marked
+ * (db_stmt_fails_txn's promise); being told later is then the same.
+ * SQLite, and PostgreSQL outside a transaction: st runs at once, as if
+ * it were not marked. */
+#define DB_DEFER 1u
+/* db_changes after a deferred step answers 1: the write must change a
+ * row, and one that changed none fails the transaction (the callers of
+ * st take "no row" for an answer: not found, a duplicate; under
+ * deferral that answer would come too late to act on). */
+#define DB_DEFER_CHANGES 2u
+/* st returns one row (INSERT .. RETURNING id): a step is deferred only
+ * when db_defer_row was called for it; a run with no row fails the
+ * transaction. */
+#define DB_DEFER_ROW 4u
+void db_stmt_may_defer(struct db_stmt *st, unsigned how);
+
+/* For the next step of st (DB_DEFER_ROW), until its reset: the caller
+ * takes the row late. If the step is deferred, *first (first may be NULL:
+ * not wanted) gets the row's first column as an integer when the answer
+ * is read, at the latest by the COMMIT or ROLLBACK; first must stay valid
+ * until then. Until then *first is left as it was. */
+void db_defer_row(struct db_stmt *st, int64_t *first);
+
+/* True when the last step of st was deferred (until its reset). */
+bool db_deferred(struct db_stmt *st);
+
+/* Reads the answers of every deferred write of db: DB_OK, or the failure
+ * (which then holds as said above). SQLite: DB_OK. */
+int db_collect(struct db *db);
+
 /* Binds parameter i (from 1). Text and blobs are not copied: they must
  * stay valid until the statement is reset (SQLITE_STATIC semantics).
  * Text: nbyte -1 is up to the NUL; p NULL binds NULL. Blob: p NULL binds
@@ -153,7 +195,8 @@ int db_column_bytes(struct db_stmt *st, int col);
 /* Makes st ready to run again and clears its bindings. */
 void db_reset(struct db_stmt *st);
 
-/* Rows changed by the last INSERT, UPDATE or DELETE run on db. */
+/* Rows changed by the last INSERT, UPDATE or DELETE run on db (after a
+ * deferred one: 1 with DB_DEFER_CHANGES, else 0). */
 int64_t db_changes(struct db *db);
 
 /* True inside an explicit transaction (BEGIN .. COMMIT/ROLLBACK). */

@@ -22,6 +22,11 @@ struct db_ops {
 	int (*prepare_lazy)(struct db *db, const char *sql, struct db_stmt **out);
 	void (*finalize)(struct db_stmt *st);
 	void (*fails_txn)(struct db_stmt *st); /* NULL: nothing to do */
+	/* Deferred writes: NULL when the backend runs every write at once. */
+	void (*may_defer)(struct db_stmt *st, unsigned how);
+	void (*defer_row)(struct db_stmt *st, int64_t *first);
+	bool (*deferred)(struct db_stmt *st);
+	int (*collect)(struct db *db);
 	int (*bind_int64)(struct db_stmt *st, int i, int64_t v);
 	int (*bind_double)(struct db_stmt *st, int i, double v);
 	int (*bind_text)(struct db_stmt *st, int i, const char *p, int nbyte);

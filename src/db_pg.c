@@ -26,6 +26,11 @@
  * PREPARE runs under a savepoint, so that a statement that does not
  * prepare fails alone and leaves the transaction usable, as in SQLite.
  *
+ * Deferred writes (db_stmt_may_defer; db_pg_pipe.c): inside a
+ * transaction a statement so marked is sent in libpq's pipeline mode
+ * without waiting, and its answer read with the next statement that
+ * needs one; a failure among them fails the transaction.
+ *
  * Results are read in text format, all rows at the first step (the
  * store reads bounded row counts). Error codes from SQLSTATE: 23505 ->
  * DB_CONSTRAINT_UNIQUE, 23514 -> DB_CONSTRAINT_CHECK, the rest of class 23
@@ -197,6 +202,7 @@ static int pg_connect(struct pg_db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->gen++;
+	db_pg_forget(db); /* the deferred writes went with the connection */
 	opts = PQconninfoParse(db->url, &perr);
 	if (!opts) {
 		db_pg_seterr(db, "invalid connection URL%s", perr ? "" : ": out of memory");
@@ -387,6 +393,15 @@ static int pg_exec(struct db *base, const char *sql)
 		rc = DB_ERROR;
 		goto out;
 	}
+	/* The deferred writes first, as for a statement (db_pg_stmt.c). */
+	if (db_pg_is_rollback(sql)) {
+		if (db->npend > 0)
+			db_pg_collect(db, true);
+		db_pg_forget(db);
+		if ((rc = db_pg_usable(db)) != DB_OK)
+			goto out;
+	} else if ((rc = db_pg_collect(db, false)) != DB_OK)
+		goto out;
 	res = PQexec(db->conn, sql);
 	rc = db_pg_code(db, res);
 	if (rc != DB_OK)
@@ -447,6 +462,10 @@ static const struct db_ops pg_ops = {
     .prepare = db_pg_prepare,
     .finalize = db_pg_finalize,
     .fails_txn = db_pg_fails_txn,
+    .may_defer = db_pg_may_defer,
+    .defer_row = db_pg_defer_row,
+    .deferred = db_pg_deferred,
+    .collect = db_pg_collect_op,
     .bind_int64 = db_pg_bind_int64,
     .bind_double = db_pg_bind_double,
     .bind_text = db_pg_bind_text,

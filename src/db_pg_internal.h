@@ -26,6 +26,23 @@
 #define DB_PG_PREPARED_MAX 4 /* server-side statements (signatures) per statement */
 #define DB_PG_NAME_MAX 24    /* "ga" + a counter */
 
+/* Deferred writes in the pipeline at once, at most: past it, the writes
+ * so far are collected before the next is sent. A deferred write's answer
+ * is a few dozen bytes, which the server writes while the client is not
+ * reading; a bound keeps them well inside the socket buffers, so that
+ * neither side ever blocks on a full one (libpq's warning on pipeline
+ * mode with a blocking connection). */
+#define DB_PG_PENDING_MAX 128
+#define DB_PG_WHAT_MAX 48 /* bytes of a deferred write's SQL kept for messages */
+
+/* A write sent in the pipeline whose answer is not read yet. */
+struct pg_pending {
+	int64_t *first;	  /* DB_DEFER_ROW: where the row's first column goes; may be NULL */
+	bool want_row;	  /* DB_DEFER_ROW: a run without a row fails */
+	bool must_change; /* DB_DEFER_CHANGES: a run changing no row fails */
+	char what[DB_PG_WHAT_MAX];
+};
+
 struct pg_db {
 	struct db base;
 	PGconn *conn;
@@ -37,6 +54,15 @@ struct pg_db {
 	bool lost;
 	int64_t changes;
 	char err[DB_PG_ERR_MAX];
+	/* Deferred writes (db_pg_pipe.c): while npend > 0 the connection is
+	 * in pipeline mode inside a transaction. failed: the code of a
+	 * deferred write's failure in the open transaction (0: none), which
+	 * every statement but ROLLBACK answers until the transaction ends;
+	 * failmsg its message. */
+	struct pg_pending pend[DB_PG_PENDING_MAX];
+	int npend;
+	int failed;
+	char failmsg[DB_PG_ERR_MAX];
 };
 
 /* db's message from printf-style arguments, scrubbed of the password. */
@@ -53,10 +79,43 @@ int db_pg_cmd(struct pg_db *db, const char *sql);
 /* DB_OK, or DB_LOST with the message set when db has no usable connection. */
 int db_pg_usable(struct pg_db *db);
 
+/* Deferred writes (db_pg_pipe.c). */
+/* Sends the prepared statement name with its parameters into the
+ * pipeline (entered when empty) and records pend; DB_OK, or the code of
+ * a connection that cannot take it (the pipeline is then collected). */
+int db_pg_defer(struct pg_db *db, const char *name, int n, const char *const *values,
+		const int *lengths, const int *formats, const struct pg_pending *pend);
+/* Collects the deferred writes: a sync, every answer read, the pipeline
+ * left. DB_OK or the failure, which db->failed then holds (db->lost
+ * for DB_LOST). discard: the transaction is being rolled back: nothing
+ * is written through a pending's first pointer, no failure recorded. */
+int db_pg_collect(struct pg_db *db, bool discard);
+/* As db_pg_collect, with one more statement (prepared name, its
+ * parameters) sent after the deferred writes in the same round trip:
+ * *out its result when every deferred write succeeded (NULL otherwise).
+ * DB_OK (look at *out's status yourself) or the deferred failure. */
+int db_pg_collect_with(struct pg_db *db, const char *name, int n, const char *const *values,
+		       const int *lengths, const int *formats, PGresult **out);
+/* The answer of a statement run while db->failed holds: the code, db's
+ * message set. */
+int db_pg_refuse(struct pg_db *db);
+/* Forgets the deferred writes of a connection being dropped (nothing
+ * written through their first pointers) and the failure. */
+void db_pg_forget(struct pg_db *db);
+/* True when sql (blanks skipped) is a ROLLBACK of the whole transaction
+ * (not ROLLBACK TO a savepoint), or ABORT. */
+bool db_pg_is_rollback(const char *sql);
+/* True when sql is a COMMIT or END. */
+bool db_pg_is_commit(const char *sql);
+int db_pg_collect_op(struct db *base);
+
 /* The statement ops (db_pg_stmt.c), as struct db_ops names them. */
 int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out);
 void db_pg_finalize(struct db_stmt *base);
 void db_pg_fails_txn(struct db_stmt *base);
+void db_pg_may_defer(struct db_stmt *base, unsigned how);
+void db_pg_defer_row(struct db_stmt *base, int64_t *first);
+bool db_pg_deferred(struct db_stmt *base);
 /* True, with db's message set, when res answers a COMMIT (sql) with
  * ROLLBACK: the transaction had failed and is gone, nothing committed
  * (PostgreSQL reports no error for it). */

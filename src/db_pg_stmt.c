@@ -36,11 +36,17 @@ struct pg_stmt {
 	int nparams;
 	struct pg_param p[DB_PG_PARAMS_MAX];
 	struct pg_prepared prep[DB_PG_PREPARED_MAX];
-	int evict;     /* next slot to reuse when all are taken */
-	bool writes;   /* INSERT, UPDATE, DELETE or WITH: may break a constraint */
-	bool bare;     /* a write run without its savepoint (db_stmt_fails_txn) */
-	bool ran;      /* stepped since the last reset */
-	PGresult *res; /* rows not yet all stepped over */
+	int evict;	/* next slot to reuse when all are taken */
+	bool writes;	/* INSERT, UPDATE, DELETE or WITH: may break a constraint */
+	bool bare;	/* a write run without its savepoint (db_stmt_fails_txn) */
+	bool commit;	/* COMMIT or END: the deferred writes are collected first */
+	bool rollback;	/* ROLLBACK (not TO): ends a failed transaction */
+	unsigned defer; /* DB_DEFER flags (db_stmt_may_defer); 0: runs at once */
+	bool row_late;	/* db_defer_row called since the last reset */
+	int64_t *first; /* its pointer */
+	bool deferred;	/* the last step was deferred */
+	bool ran;	/* stepped since the last reset */
+	PGresult *res;	/* rows not yet all stepped over */
 	int row, nrows, ncols;
 	char **blob; /* per column of the current row: decoded bytea */
 	int *bloblen;
@@ -89,6 +95,8 @@ int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out)
 		goto out;
 	}
 	st->writes = pg_writes(sql);
+	st->commit = db_pg_is_commit(sql);
+	st->rollback = db_pg_is_rollback(sql);
 	*out = &st->base;
 	st = NULL;
 	rc = DB_OK;
@@ -133,16 +141,21 @@ void db_pg_reset(struct db_stmt *base)
 		memset(&st->p[i], 0, sizeof st->p[i]);
 	}
 	st->ran = false;
+	st->deferred = false;
+	st->row_late = false;
+	st->first = NULL;
 }
 
 /* DEALLOCATEs a server-side statement of the current connection, when
  * the connection can take a command (not in a failed transaction, whose
- * end frees nothing: the statement then lives until the connection). */
+ * end frees nothing, nor with deferred writes in the pipeline: the
+ * statement then lives until the connection). */
 static void pg_deallocate(struct pg_db *db, struct pg_prepared *pp)
 {
 	char sql[DB_PG_NAME_MAX + 16];
 
-	if (pp->gen == db->gen && !db->lost && db->conn && PQstatus(db->conn) == CONNECTION_OK &&
+	if (pp->gen == db->gen && !db->lost && db->npend == 0 && db->conn &&
+	    PQstatus(db->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(db->conn) != PQTRANS_INERROR) {
 		snprintf(sql, sizeof sql, "DEALLOCATE %s", pp->name);
 		PQclear(PQexec(db->conn, sql));
@@ -155,6 +168,26 @@ void db_pg_fails_txn(struct db_stmt *base)
 	struct pg_stmt *st = (struct pg_stmt *)base;
 
 	st->bare = true;
+}
+
+void db_pg_may_defer(struct db_stmt *base, unsigned how)
+{
+	struct pg_stmt *st = (struct pg_stmt *)base;
+
+	st->defer = (how & DB_DEFER) ? how : 0;
+}
+
+void db_pg_defer_row(struct db_stmt *base, int64_t *first)
+{
+	struct pg_stmt *st = (struct pg_stmt *)base;
+
+	st->row_late = true;
+	st->first = first;
+}
+
+bool db_pg_deferred(struct db_stmt *base)
+{
+	return ((struct pg_stmt *)base)->deferred;
 }
 
 void db_pg_finalize(struct db_stmt *base)
@@ -297,8 +330,20 @@ static bool pg_fits(const struct pg_stmt *st, const struct pg_prepared *pp)
 	return true;
 }
 
+/* The server-side statement prepared on this connection before for the
+ * parameters bound now, NULL when there is none yet. */
+static struct pg_prepared *pg_prepared_find(struct pg_stmt *st)
+{
+	for (int k = 0; k < DB_PG_PREPARED_MAX; k++)
+		if (st->prep[k].gen == st->db->gen && pg_fits(st, &st->prep[k]))
+			return &st->prep[k];
+	return NULL;
+}
+
 /* The server-side statement for the parameters bound now: one prepared
- * on this connection before, else a new one (PREPARE). NULL with *rc. */
+ * on this connection before, else a new one (PREPARE; the deferred
+ * writes are collected first: PQprepare waits for its answer). NULL
+ * with *rc. */
 static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 {
 	struct pg_db *db = st->db;
@@ -308,9 +353,10 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 	bool sp;
 	int k;
 
-	for (k = 0; k < DB_PG_PREPARED_MAX; k++)
-		if (st->prep[k].gen == db->gen && pg_fits(st, &st->prep[k]))
-			return &st->prep[k];
+	if ((pp = pg_prepared_find(st)))
+		return pp;
+	if (db->npend > 0 && (*rc = db_pg_collect(db, false)) != DB_OK)
+		return NULL;
 	for (k = 0; k < DB_PG_PREPARED_MAX && st->prep[k].gen == db->gen; k++)
 		;
 	if (k == DB_PG_PREPARED_MAX) {
@@ -461,6 +507,25 @@ static int pg_run(struct pg_stmt *st)
 	st->ran = true;
 	if ((rc = db_pg_usable(db)) != DB_OK)
 		goto out;
+	/* Deferred writes (db_pg_pipe.c): a ROLLBACK drops their answers
+	 * and ends a failure; anything else answers a failure; a COMMIT
+	 * collects them in a round trip of its own first, so that no
+	 * client-side check can fail once it is sent; so does a write run
+	 * under its savepoint (pg_run_savepoint leads a pipeline of its
+	 * own). */
+	if (st->rollback) {
+		if (db->npend > 0)
+			db_pg_collect(db, true);
+		db_pg_forget(db);
+		if ((rc = db_pg_usable(db)) != DB_OK)
+			goto out;
+	} else if (db->failed) {
+		rc = db_pg_refuse(db);
+		goto out;
+	} else if (db->npend > 0 && (st->commit || (st->writes && !st->bare))) {
+		if ((rc = db_pg_collect(db, false)) != DB_OK)
+			goto out;
+	}
 	if (!(pp = pg_prepared_for(st, &rc)))
 		goto out;
 	for (int i = 0; i < st->nparams; i++) {
@@ -485,6 +550,23 @@ static int pg_run(struct pg_stmt *st)
 			break;
 		}
 	}
+	/* A write that may be deferred, in a transaction (the pipeline is
+	 * only ever open in one): sent, answered later (db_pg_pipe.c). One
+	 * returning a row only when its caller takes the row late. */
+	if (st->defer && (db->npend > 0 || PQtransactionStatus(db->conn) == PQTRANS_INTRANS) &&
+	    (!(st->defer & DB_DEFER_ROW) || st->row_late)) {
+		struct pg_pending pend = {.first = st->first,
+					  .want_row = (st->defer & DB_DEFER_ROW) != 0,
+					  .must_change = (st->defer & DB_DEFER_CHANGES) != 0};
+		snprintf(pend.what, sizeof pend.what, "%s", st->sql);
+		if ((rc = db_pg_defer(db, pp->name, st->nparams, values, lengths, formats,
+				      &pend)) == DB_OK) {
+			st->deferred = true;
+			db->changes = pend.must_change ? 1 : 0;
+			rc = DB_DONE;
+		}
+		goto out;
+	}
 	/* In a transaction, an error aborts the whole of it in PostgreSQL
 	 * but only the statement in SQLite, and the store relies on that: a
 	 * duplicate report or a refused row leaves the group's transaction
@@ -492,8 +574,14 @@ static int pg_run(struct pg_stmt *st)
 	 * a savepoint, rolled back to when it fails (pg_run_savepoint);
 	 * but not one whose callers roll back when it fails (bare): there the
 	 * savepoint (a subtransaction, two more statements) is pure cost. */
-	if (PG_WRITE_SAVEPOINT && st->writes && !st->bare &&
-	    PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+	if (db->npend > 0) {
+		/* Behind the deferred writes, in their round trip. */
+		if ((rc = db_pg_collect_with(db, pp->name, st->nparams, values, lengths, formats,
+					     &res)) == DB_OK &&
+		    (rc = db_pg_code(db, res)) != DB_OK)
+			db_pg_seterr_res(db, res, rc);
+	} else if (PG_WRITE_SAVEPOINT && st->writes && !st->bare &&
+		   PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
 		rc = pg_run_savepoint(db, pp->name, st->nparams, values, lengths, formats, &res);
 	else {
 		res = PQexecPrepared(db->conn, pp->name, st->nparams, values, lengths, formats, 0);

@@ -1,7 +1,9 @@
 /* db_sqlite.c - the SQLite backend of db.h (db.c dispatches to it
  * through sqlite_ops): each call is the sqlite3_* call of the same name,
  * and SQLite's result codes (extended codes included, when the connection
- * has them on) pass through unchanged. */
+ * has them on) pass through unchanged. It defers nothing (no may_defer
+ * op): a write marked with db_stmt_may_defer runs at once, as SQLite's
+ * writes are function calls, not round trips. */
 #include "db.h"
 #include "db_internal.h"
 

@@ -360,6 +360,10 @@ ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit
 	}
 	w->commit.index = w->index;
 	store_defer_checkpoints(store, true);
+	/* A failure fails the group (ingest_writer_commit_batch); duplicates
+	 * are asked first (ingest_commit.c); outbox ids are read after the
+	 * commit. */
+	store_defer_writes(store, true);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);

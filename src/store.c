@@ -118,6 +118,10 @@ ga_err store_run_insert(struct store *s, struct db_stmt *st, int bindrc, int64_t
 		goto out;
 	if (rc == DB_OK)
 		rc = db_step(st);
+	if (rc == DB_DONE && db_deferred(st)) {
+		e = GA_OK; /* *id is written when the answer is read (db_defer_row) */
+		goto out;
+	}
 	if (rc != DB_ROW) {
 		e = store_error(s, rc == DB_DONE ? DB_ERROR : rc, what);
 		goto out;

@@ -86,6 +86,20 @@ int store_wal_frames(const struct store *s);
  * sessions waiting for the commit have their answer). */
 void store_defer_checkpoints(struct store *s, bool defer);
 
+/* With defer, on PostgreSQL, the writes of the ingest writer's path on s
+ * (the report, its incident and figures, the receipt in the outbox, the
+ * acknowledged receipts deleted: store_pg.c) are sent inside a
+ * transaction without waiting for their answers, which come with the
+ * next read or the commit (libpq's pipeline; store_pg.c says what
+ * changes): a failed one fails the transaction there; store_report_put
+ * never answers GA_ERR_DUPLICATE (a duplicate insert fails the
+ * transaction: ask store_report_find first), store_incident_update never
+ * GA_ERR_NOTFOUND; store_outbox_put's *id is written by the next read or
+ * the commit and must stay valid until store_commit or store_rollback
+ * returns. For a caller that rolls back whenever one of them fails (the
+ * writer). SQLite: nothing changes. Off by default. */
+void store_defer_writes(struct store *s, bool defer);
+
 /* Cheap check that the database answers and is writable (for /healthz). */
 ga_err store_ping(struct store *s);
 

@@ -15,6 +15,10 @@ ga_err store_outbox_put(struct store *s, const char *broker, const char *topic, 
 	STORE_BIND(rc, db_bind_text(st, 2, payload, -1));
 	STORE_BIND(rc, db_bind_int64(st, 3, created_ms));
 	STORE_BIND(rc, db_bind_text(st, 4, broker, -1));
+	/* PostgreSQL, in a transaction: the insert may be deferred
+	 * (store_pg.c), *id then written when its answer is read. */
+	if (rc == DB_OK)
+		db_defer_row(st, id);
 	return store_run_insert(s, st, rc, id, "outbox put");
 }
 

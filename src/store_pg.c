@@ -50,6 +50,54 @@ static const enum store_stmt_id store_pg_fails_txn[] = {
     STMT_FIGURE_UPSERT, STMT_OUTBOX_PUT, STMT_OUTBOX_DELETE,
 };
 
+/* Of those, the writes whose answer the writer does not need at once
+ * (store_defer_writes: on the writer's connection only) are sent in the connection's pipeline
+ * without waiting, their answers read with the next statement that needs one (a read) or before the
+ * COMMIT (db_stmt_may_defer, db_pg_pipe.c): a report's writes then cost no round trip of their own.
+ * Safe for the reason above: their callers roll back when any fails, and a deferred failure fails
+ * the transaction (the next statement answers it, the COMMIT is refused). What their callers read
+ * from them:
+ * - STMT_REPORT_PUT: db_changes, 0 for a report already stored
+ *   (GA_ERR_DUPLICATE). Deferred, the answer would come too late, so
+ *   DB_DEFER_CHANGES makes "no row" a failure of the transaction. It
+ *   does not happen on the writer's path: the writer asked
+ *   store_report_find first, in the same transaction under the
+ *   transaction lock (no other instance commits in between; READ
+ *   COMMITTED sees every earlier commit), and the find's answer follows
+ *   the group's earlier inserts in the pipeline, so it sees a repeat
+ *   within the group too. Were it to happen, the group fails and is not
+ *   acknowledged; the broker sends it again and the find then answers
+ *   `duplicate`: a late answer, never a loss.
+ * - STMT_INCIDENT_UPDATE: db_changes, 0 for an unknown incident
+ *   (store_run_update: GA_ERR_NOTFOUND): DB_DEFER_CHANGES too; the
+ *   incident was read in the same transaction.
+ * - STMT_INCIDENT_INSERT: nothing (one row or an error).
+ * - STMT_OUTBOX_PUT: the new id (RETURNING), wanted only after the
+ *   commit: DB_DEFER_ROW, written into the caller's variable when the
+ *   answer is read (store_outbox_put), at the latest by store_commit.
+ * - STMT_FIGURE_UPSERT, STMT_OUTBOX_DELETE: nothing (no row is a
+ *   fine answer: an older observation; receipts deleted already).
+ * STMT_SEQ_NEXT is not deferred: its caller reads the number at once. */
+static const struct {
+	enum store_stmt_id id;
+	unsigned how;
+} store_pg_deferred[] = {
+    {STMT_REPORT_PUT, DB_DEFER | DB_DEFER_CHANGES},
+    {STMT_INCIDENT_INSERT, DB_DEFER | DB_DEFER_CHANGES},
+    {STMT_INCIDENT_UPDATE, DB_DEFER | DB_DEFER_CHANGES},
+    {STMT_FIGURE_UPSERT, DB_DEFER},
+    {STMT_OUTBOX_PUT, DB_DEFER | DB_DEFER_ROW},
+    {STMT_OUTBOX_DELETE, DB_DEFER},
+};
+
+/* Bench builds only (cmake -DGA_BENCH_NO_PIPELINE=ON): the A/B of the
+ * deferred writes, every write waiting for its answer as before. */
+#ifdef GA_BENCH_NO_PIPELINE
+#define STORE_PG_DEFER_WRITES 0
+#else
+#define STORE_PG_DEFER_WRITES 1
+#endif
+
 /* Bench builds only (cmake -DGA_BENCH_ALL_SAVEPOINTS=ON): the A/B of the
  * savepoints, every write under one as before. */
 #ifdef GA_BENCH_ALL_SAVEPOINTS
@@ -196,6 +244,15 @@ out:
 		free(password);
 	}
 	return e;
+}
+
+void store_defer_writes(struct store *s, bool defer)
+{
+	if (!STORE_PG_BARE_WRITES || !STORE_PG_DEFER_WRITES || db_kind(s->db) != DB_KIND_POSTGRES)
+		return;
+	for (size_t i = 0; i < sizeof(store_pg_deferred) / sizeof(store_pg_deferred[0]); i++)
+		db_stmt_may_defer(s->stmt[store_pg_deferred[i].id],
+				  defer ? store_pg_deferred[i].how : 0);
 }
 
 ga_err store_pg_lock(struct store *s)

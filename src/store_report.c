@@ -158,7 +158,11 @@ ga_err store_report_put(struct store *s, const struct report *r, const char *top
 		e = store_error(s, rc, "report put");
 		goto out;
 	}
-	/* ON CONFLICT DO NOTHING: a report already stored changes no row. */
+	/* ON CONFLICT DO NOTHING: a report already stored changes no row.
+	 * PostgreSQL, in a transaction: the insert may be deferred
+	 * (store_pg.c); db_changes then answers 1, and a deferred insert
+	 * that changes no row fails the transaction instead (the writer's
+	 * store_report_find has excluded it: store_pg.c says why). */
 	e = db_changes(s->db) == 0 ? GA_ERR_DUPLICATE : GA_OK;
 out:
 	store_stmt_done(st);

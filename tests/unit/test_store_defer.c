@@ -1,0 +1,256 @@
+/* test_store_defer.c - the writer's deferred writes (store_defer_writes,
+ * db_pg_pipe.c): on PostgreSQL sent in the connection's pipeline and
+ * answered with the next read or the commit; on SQLite run at once, as
+ * without the switch. What must hold on PostgreSQL: a read sees the
+ * writes deferred before it; the outbox id is there after the commit; a
+ * deferred failure (a duplicate report, an unknown incident, a refused
+ * row) fails the next read and the commit, nothing of the transaction is
+ * stored and the next one works; a rollback drops what was deferred; a
+ * connection lost with writes in the pipeline fails the commit; more
+ * writes than the pipeline holds at once are all stored. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "store_testutil.h"
+
+#define TOPIC "geohazard/v1/receipts/S1"
+
+static int setup(void **state)
+{
+	struct stest_fixture *f = stest_fixture_new(sizeof(*f), "defer", true);
+
+	store_defer_writes(f->s, true);
+	*state = f;
+	return 0;
+}
+
+static ga_err put(struct store *s, const char *station, const char *id)
+{
+	struct report r = {.station_id = station,
+			   .report_id = id,
+			   .kind = KIND_DANGER,
+			   .hazard_type = HAZARD_LANDSLIDE,
+			   .observed_at_ms = 1000};
+
+	snprintf(r.admin_code, sizeof(r.admin_code), "320111");
+	snprintf(r.hazard_point_id, sizeof(r.hazard_point_id), "HP-1");
+	return store_report_put(s, &r, "geohazard/v1/reports/ST1", "{}", 2, 1000, NULL,
+				LEVEL_SMALL);
+}
+
+static int64_t reports(struct store *s)
+{
+	int64_t n = -1;
+
+	assert_int_equal(store_count(s, &n, NULL, NULL), GA_OK);
+	return n;
+}
+
+/* The path of a report: its insert, a read after it, its receipt. */
+static void test_defer_then_read_and_commit(void **state)
+{
+	struct stest_fixture *f = *state;
+	char inc[INCIDENT_ID_MAX];
+	int level;
+	int64_t a = 0, b = 0;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	/* The read follows the insert in the pipeline: it sees it. */
+	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
+	assert_int_equal(store_outbox_put(f->s, "b", TOPIC, "{\"n\":1}", 1, &a), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-2"), GA_OK);
+	assert_int_equal(store_outbox_put(f->s, "b", TOPIC, "{\"n\":2}", 2, &b), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	/* The ids, written when the answers were read. */
+	assert_true(a > 0);
+	assert_int_equal(b, a + 1);
+	assert_int_equal(reports(f->s), 2);
+	assert_int_equal(store_report_find(f->s, "ST1", "r-2", inc, &level), GA_OK);
+}
+
+/* A duplicate insert: deferred on PostgreSQL, where it fails the
+ * transaction instead of answering GA_ERR_DUPLICATE. */
+static void test_defer_duplicate_fails_commit(void **state)
+{
+	struct stest_fixture *f = *state;
+	char inc[INCIDENT_ID_MAX];
+	int level;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), stest_pg() ? GA_OK : GA_ERR_DUPLICATE);
+	assert_int_equal(put(f->s, "ST1", "r-2"), GA_OK);
+	if (stest_pg()) {
+		/* The next read answers the failure, never as a duplicate or
+		 * as "not found", and so does the commit. */
+		assert_int_equal(store_report_find(f->s, "ST1", "r-3", inc, &level), GA_ERR_DB);
+		assert_int_equal(store_commit(f->s), GA_ERR_DB);
+		assert_int_equal(reports(f->s), 1);
+	} else {
+		assert_int_equal(store_commit(f->s), GA_OK);
+		assert_int_equal(reports(f->s), 2);
+	}
+	/* The next transaction works. */
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-4"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_report_find(f->s, "ST1", "r-4", inc, &level), GA_OK);
+}
+
+/* An update of an incident that is not there: GA_ERR_NOTFOUND at once on
+ * SQLite, a failed commit on PostgreSQL. */
+static void test_defer_update_unknown(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct incident in = {.hazard_type = HAZARD_LANDSLIDE, .level = LEVEL_SMALL, .open = true};
+
+	snprintf(in.id, sizeof(in.id), "JS-19700101-0099");
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	assert_int_equal(store_incident_update(f->s, &in), stest_pg() ? GA_OK : GA_ERR_NOTFOUND);
+	if (stest_pg())
+		assert_int_equal(store_commit(f->s), GA_ERR_DB);
+	else
+		assert_int_equal(store_rollback(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 0);
+}
+
+/* A row the server refuses (a receipt without a topic: NOT NULL): the
+ * server's failure, reported by the commit on PostgreSQL. */
+static void test_defer_server_failure(void **state)
+{
+	struct stest_fixture *f = *state;
+	int64_t id = 0;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	if (stest_pg()) {
+		assert_int_equal(store_outbox_put(f->s, "b", NULL, "{}", 1, &id), GA_OK);
+		assert_int_equal(put(f->s, "ST1", "r-2"), GA_OK);
+		assert_int_equal(store_commit(f->s), GA_ERR_DB);
+		assert_int_equal(id, 0);
+	} else {
+		assert_int_equal(store_outbox_put(f->s, "b", NULL, "{}", 1, &id), GA_ERR_DB);
+		assert_int_equal(store_rollback(f->s), GA_OK);
+	}
+	assert_int_equal(reports(f->s), 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-3"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 1);
+}
+
+/* A rollback drops what was deferred, and writes no id. */
+static void test_defer_rollback(void **state)
+{
+	struct stest_fixture *f = *state;
+	int64_t id = 0;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	assert_int_equal(store_outbox_put(f->s, "b", TOPIC, "{}", 1, &id), GA_OK);
+	assert_int_equal(store_rollback(f->s), GA_OK);
+	if (stest_pg())
+		assert_int_equal(id, 0);
+	assert_int_equal(reports(f->s), 0);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 1);
+}
+
+/* More deferred writes than the pipeline holds at once (DB_PG_PENDING_MAX,
+ * 128): collected on the way, all stored, every id in order. */
+static void test_defer_many(void **state)
+{
+	struct stest_fixture *f = *state;
+	enum { N = 300 };
+	static int64_t id[N];
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(store_outbox_put(f->s, "b", TOPIC, "{}", i, &id[i]), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	for (int i = 1; i < N; i++)
+		assert_int_equal(id[i], id[i - 1] + 1);
+	assert_true(id[0] > 0);
+}
+
+/* The connection killed (pg_terminate_backend) with writes in the
+ * pipeline: the commit fails, nothing is stored, the next transaction
+ * connects again and works. PostgreSQL only. */
+static void test_defer_lost(void **state)
+{
+	struct stest_fixture *f = *state;
+	char inc[INCIDENT_ID_MAX];
+	int level;
+	int64_t id = 0;
+
+	if (!stest_pg())
+		skip();
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	/* Sent: the insert now holds a lock on this schema's reports. */
+	assert_int_equal(store_report_find(f->s, "ST1", "r-1", inc, &level), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-2"), GA_OK);
+	assert_int_equal(store_outbox_put(f->s, "b", TOPIC, "{}", 1, &id), GA_OK);
+
+	struct db *raw = stest_raw_open(f->db.path);
+	assert_int_equal(
+	    stest_raw_int(raw, "SELECT count(pg_terminate_backend(pid)) FROM"
+			       " (SELECT DISTINCT l.pid FROM pg_locks l"
+			       " JOIN pg_class c ON c.oid = l.relation"
+			       " JOIN pg_namespace n ON n.oid = c.relnamespace"
+			       " WHERE n.nspname = current_schema()"
+			       " AND c.relname = 'reports' AND l.pid <> pg_backend_pid()) p"),
+	    1);
+	db_close(raw);
+
+	assert_int_not_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(id, 0);
+	assert_int_equal(store_begin(f->s), GA_OK); /* connects again */
+	assert_int_equal(put(f->s, "ST1", "r-3"), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 1);
+}
+
+/* Off again: a duplicate answers GA_ERR_DUPLICATE on both backends. */
+static void test_defer_off(void **state)
+{
+	struct stest_fixture *f = *state;
+
+	store_defer_writes(f->s, false);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_OK);
+	assert_int_equal(put(f->s, "ST1", "r-1"), GA_ERR_DUPLICATE);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_defer_then_read_and_commit, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_duplicate_fails_commit, setup,
+					    stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_update_unknown, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_server_failure, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_rollback, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_many, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_lost, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_off, setup, stest_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
