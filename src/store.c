@@ -312,11 +312,16 @@ static ga_err store_open_error(struct store *s, int rc, const char *what, const 
 			       char *err, size_t errlen)
 {
 	ga_err e = store_error(s, rc, what);
+	int n;
 
 	if (e == GA_ERR_BUSY)
-		snprintf(err, errlen, "database %s is locked by another process", s->path);
+		n = snprintf(err, errlen, "database %s is locked by another process", s->path);
 	else
-		snprintf(err, errlen, "database %s: %s: %s", s->path, doing, db_errmsg(s->db));
+		n = snprintf(err, errlen, "database %s: %s: %s", s->path, doing, db_errmsg(s->db));
+	/* A path near STORE_PATH_MAX cuts the message short: it stays
+	 * NUL-terminated, and the log line names the path in full. */
+	if (n < 0 || (size_t)n >= errlen)
+		log_warnx("store: %s: %s failed (message cut short)", s->path, doing);
 	return e;
 }
 

@@ -101,15 +101,20 @@ static inline void stest_db_make(struct stest_db *db, const char *name)
 		snprintf(db->schema + k, sizeof(db->schema) - k, "_%ld_%d", (long)getpid(), ++n);
 		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", db->schema);
 		stest_pg_admin(sql);
+		/* from a copy: gcc 12 at -O3 takes two members of one struct
+		 * for overlapping snprintf arguments (-Wrestrict) */
+		char schema[sizeof(db->schema)];
+		memcpy(schema, db->schema, sizeof(schema));
 		if ((size_t)snprintf(db->path, sizeof(db->path), "%s%coptions=-csearch_path%%3D%s",
-				     url, strchr(url, '?') ? '&' : '?',
-				     db->schema) >= sizeof(db->path))
+				     url, strchr(url, '?') ? '&' : '?', schema) >= sizeof(db->path))
 			fail_msg("GA_TEST_PG_URL too long: %s", url);
 		return;
 	}
 	snprintf(db->dir, sizeof(db->dir), "/tmp/ga-%s-XXXXXX", name);
 	assert_non_null(mkdtemp(db->dir));
-	snprintf(db->path, sizeof(db->path), "%s/geoalert.db", db->dir);
+	char dir[sizeof(db->dir)];
+	memcpy(dir, db->dir, sizeof(dir));
+	snprintf(db->path, sizeof(db->path), "%s/geoalert.db", dir);
 }
 
 /* SQLite: removes the database, its WAL and journal files, and the dir.
