@@ -168,25 +168,39 @@ static void test_errors_with_lines(void **state)
 	expect_error("[]", 1, "not {\"devices\"");
 }
 
+/* Appends to text (cap bytes) at *off; a text that would not fit fails
+ * the test instead of running past the buffer. */
+static void appendf(char *text, size_t cap, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text + *off, cap - *off, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < cap - *off);
+	*off += (size_t)n;
+}
+
 static void test_rules_cap(void **state)
 {
 	char path[256], err[512];
-	char *text = malloc(64 * 1024);
+	const size_t cap = 64 * 1024;
+	char *text = malloc(cap);
 	struct device_registry *r = NULL;
 	size_t off;
 
 	(void)state;
 	assert_non_null(text);
 	for (int n = DEVICE_REGISTRY_MAX_RULES; n <= DEVICE_REGISTRY_MAX_RULES + 1; n++) {
-		off = (size_t)sprintf(text,
-				      "{\"devices\": [{\"device_code\": \"D1\", \"station_id\": "
-				      "\"JS-3201-0007\", \"rules\": [");
+		off = 0;
+		appendf(text, cap, &off,
+			"{\"devices\": [{\"device_code\": \"D1\", \"station_id\": "
+			"\"JS-3201-0007\", \"rules\": [");
 		for (int i = 0; i < n; i++)
-			off += (size_t)sprintf(text + off,
-					       "%s{\"channel\": \"L1_LF_%d\", \"metric\": "
-					       "\"value\", \"red\": 1}",
-					       i ? "," : "", i + 1);
-		sprintf(text + off, "]}]}");
+			appendf(text, cap, &off,
+				"%s{\"channel\": \"L1_LF_%d\", \"metric\": \"value\", \"red\": 1}",
+				i ? "," : "", i + 1);
+		appendf(text, cap, &off, "]}]}");
 		write_tmp(text, path, sizeof(path));
 		ga_err rc = device_registry_load(path, stations, &r, err, sizeof(err));
 		if (n == DEVICE_REGISTRY_MAX_RULES) {
@@ -206,26 +220,27 @@ static void test_devices_cap(void **state)
 {
 	char path[256], err[512];
 	size_t n = DEVICE_REGISTRY_MAX_DEVICES + 1;
-	char *text = malloc(n * 48 + 64);
+	const size_t cap = n * 48 + 64;
+	char *text = malloc(cap);
 	struct device_registry *r = NULL;
-	size_t off, at_cap_end = 0;
+	size_t off = 0, at_cap_end = 0;
 
 	(void)state;
 	assert_non_null(text);
-	off = (size_t)sprintf(text, "{\"devices\": [\n");
+	appendf(text, cap, &off, "{\"devices\": [\n");
 	for (size_t i = 0; i < n; i++) {
 		if (i == n - 1)
 			at_cap_end = off;
-		off += (size_t)sprintf(text + off,
-				       "%s{\"device_code\":\"D%zu\",\"station_id\":\"S\"}\n",
-				       i ? "," : "", i);
+		appendf(text, cap, &off, "%s{\"device_code\":\"D%zu\",\"station_id\":\"S\"}\n",
+			i ? "," : "", i);
 	}
-	sprintf(text + off, "]}");
+	appendf(text, cap, &off, "]}");
 	write_tmp(text, path, sizeof(path));
 	/* no station registry: station ids not checked */
 	assert_int_equal(device_registry_load(path, NULL, &r, err, sizeof(err)), GA_ERR_CONFIG);
 	assert_non_null(strstr(err, "more than 200000"));
-	sprintf(text + at_cap_end, "]}");
+	off = at_cap_end;
+	appendf(text, cap, &off, "]}");
 	write_tmp(text, path, sizeof(path));
 	assert_int_equal(device_registry_load(path, NULL, &r, err, sizeof(err)), GA_OK);
 	assert_int_equal(device_registry_count(r), DEVICE_REGISTRY_MAX_DEVICES);
