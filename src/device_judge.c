@@ -271,6 +271,26 @@ static bool judge_point(const struct device_point *pts, size_t n, const char *ch
 	return false;
 }
 
+bool device_horizontal_add(struct device_horizontal *h, const char *field, int64_t t_ms,
+			   double value, double *out)
+{
+	bool isx = strcmp(field, "gpsTotalX") == 0, isy = strcmp(field, "gpsTotalY") == 0;
+
+	if (!isx && !isy)
+		return false;
+	if (h->t_ms != t_ms)
+		h->hx = h->hy = false, h->t_ms = t_ms;
+	if (isx)
+		h->x = value, h->hx = true;
+	else
+		h->y = value, h->hy = true;
+	if (!(h->hx && h->hy))
+		return false;
+	h->hx = h->hy = false;
+	*out = hypot(h->x, h->y);
+	return true;
+}
+
 bool device_judge_metric(const struct device_rule *rule, const struct device_window *w,
 			 double *value, enum device_level *level)
 {

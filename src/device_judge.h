@@ -62,6 +62,25 @@ struct device_judge;
 bool device_judge_metric(const struct device_rule *rule, const struct device_window *w,
 			 double *value, enum device_level *level);
 
+/* "horizontal" replayed from the store's rows (one field a row, in time
+ * order): the gpsTotalX and gpsTotalY of one time paired into √(X² + Y²),
+ * as the judge pairs them in a frame. Starts zeroed but for t_ms =
+ * INT64_MIN (DEVICE_HORIZONTAL_INIT). */
+struct device_horizontal {
+	int64_t t_ms; /* the time of the X or Y waiting for its pair */
+	double x, y;
+	bool hx, hy;
+};
+#define DEVICE_HORIZONTAL_INIT                                                                     \
+	{                                                                                          \
+		.t_ms = INT64_MIN                                                                  \
+	}
+
+/* Folds the row (field, t_ms, value) in: true with *out when it completes
+ * the pair of its time; false for the first of a pair or another field. */
+bool device_horizontal_add(struct device_horizontal *h, const char *field, int64_t t_ms,
+			   double value, double *out);
+
 /* What a window must keep (DEVICE_WINDOW_KEEP_*) for metric m. */
 unsigned device_judge_keep(enum device_metric m);
 

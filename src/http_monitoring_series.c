@@ -124,11 +124,9 @@ struct http_mon_line {
 struct http_mon_rule {
 	const struct device_rule *r;
 	bool horizontal;
-	struct device_window *w; /* keeping what the rule's metric needs */
-	int64_t pend_t;		 /* horizontal: the time of the X or Y waiting for its pair */
-	double x, y;
-	bool hx, hy;
-	bool have; /* latest_* set */
+	struct device_window *w;       /* keeping what the rule's metric needs */
+	struct device_horizontal pair; /* horizontal: X and Y paired by time */
+	bool have;		       /* latest_* set */
 	double latest_v;
 	int64_t latest_t;
 	enum device_level latest_level;
@@ -218,20 +216,9 @@ static bool http_mon_row(const char *channel, const char *field, int64_t t_ms, d
 				http_mon_rule_feed(p, ru, t_ms, value);
 			continue;
 		}
-		/* √(X² + Y²) of the X and Y of one time, as the judge pairs them */
-		bool isx = strcmp(field, "gpsTotalX") == 0, isy = strcmp(field, "gpsTotalY") == 0;
-		if (!isx && !isy)
-			continue;
-		if (ru->pend_t != t_ms)
-			ru->hx = ru->hy = false, ru->pend_t = t_ms;
-		if (isx)
-			ru->x = value, ru->hx = true;
-		else
-			ru->y = value, ru->hy = true;
-		if (ru->hx && ru->hy) {
-			http_mon_rule_feed(p, ru, t_ms, hypot(ru->x, ru->y));
-			ru->hx = ru->hy = false;
-		}
+		double h;
+		if (device_horizontal_add(&ru->pair, field, t_ms, value, &h))
+			http_mon_rule_feed(p, ru, t_ms, h);
 	}
 	return true;
 }
@@ -283,7 +270,7 @@ ga_err http_mon_device_series(struct store_device *sd, const struct device *dev,
 	for (size_t i = 0; i < p.nrules; i++) {
 		p.rules[i].r = &dev->rules[i];
 		p.rules[i].horizontal = strcmp(dev->rules[i].field, "horizontal") == 0;
-		p.rules[i].pend_t = INT64_MIN;
+		p.rules[i].pair = (struct device_horizontal)DEVICE_HORIZONTAL_INIT;
 		p.rules[i].w = device_window_new(device_judge_keep(dev->rules[i].metric));
 		if (p.rules[i].w == NULL)
 			goto out;

@@ -446,9 +446,8 @@ static json_t *idev_contacts(const struct station *st)
  * them. Same pairing of X and Y as the judge's for "horizontal". */
 struct idev_trend {
 	const char *channel, *field;
-	bool horizontal, hx, hy;
-	int64_t pend_t;
-	double x, y;
+	bool horizontal;
+	struct device_horizontal pair;
 	struct device_window *w;
 };
 
@@ -464,19 +463,9 @@ static bool idev_trend_point(const char *channel, const char *field, int64_t t_m
 			device_window_add(tr->w, t_ms, value);
 		return true;
 	}
-	bool isx = strcmp(field, "gpsTotalX") == 0, isy = strcmp(field, "gpsTotalY") == 0;
-	if (!isx && !isy)
-		return true;
-	if (tr->pend_t != t_ms)
-		tr->hx = tr->hy = false, tr->pend_t = t_ms;
-	if (isx)
-		tr->x = value, tr->hx = true;
-	else
-		tr->y = value, tr->hy = true;
-	if (tr->hx && tr->hy) {
-		device_window_add(tr->w, t_ms, hypot(tr->x, tr->y));
-		tr->hx = tr->hy = false;
-	}
+	double h;
+	if (device_horizontal_add(&tr->pair, field, t_ms, value, &h))
+		device_window_add(tr->w, t_ms, h);
 	return true;
 }
 
@@ -491,7 +480,7 @@ static ga_err idev_trend(struct ingest_device *d, const struct device_judge_chan
 	struct idev_trend tr = {.channel = c->channel,
 				.field = c->field,
 				.horizontal = strcmp(c->field, "horizontal") == 0,
-				.pend_t = INT64_MIN};
+				.pair = DEVICE_HORIZONTAL_INIT};
 	ga_err e;
 
 	*rate = NAN;

@@ -322,10 +322,31 @@ static void test_frame_in_time_order(void **state)
 	device_registry_free(r);
 }
 
+/* The store's rows of a GNSS channel paired by time into horizontal. */
+static void test_horizontal_pairing(void **state)
+{
+	struct device_horizontal h = DEVICE_HORIZONTAL_INIT;
+	double v = -1;
+
+	(void)state;
+	assert_false(device_horizontal_add(&h, "gpsTotalX", 1000, 3, &v));
+	assert_true(device_horizontal_add(&h, "gpsTotalY", 1000, 4, &v));
+	assert_true(v == 5);
+	/* an X whose Y never came is dropped when another time begins */
+	assert_false(device_horizontal_add(&h, "gpsTotalX", 2000, 6, &v));
+	assert_false(device_horizontal_add(&h, "gpsTotalY", 3000, 8, &v));
+	assert_false(device_horizontal_add(&h, "gpsTotalZ", 3000, 1, &v));
+	assert_true(device_horizontal_add(&h, "gpsTotalX", 3000, 6, &v));
+	assert_true(v == 10);
+	/* a pair is used once */
+	assert_false(device_horizontal_add(&h, "gpsTotalY", 3000, 8, &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hysteresis),
+	    cmocka_unit_test(test_horizontal_pairing),
 	    cmocka_unit_test(test_crack_meter_change_24h),
 	    cmocka_unit_test(test_threshold_inclusive_decimals),
 	    cmocka_unit_test(test_gnss_tangent_angle),
