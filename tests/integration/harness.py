@@ -165,6 +165,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(pred, timeout, what, step=0.2):
+    """Calls pred every step s until it returns a true value (returned);
+    AssertionError naming what after timeout s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("%s: not within %.0f s" % (what, timeout))
+
+
 def wait_port(port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -28,7 +28,7 @@ import signal
 import time
 
 import flows
-from harness import STORE, Broker, Geoalert, Runner, Station, report, tmpdir
+from harness import (STORE, Broker, Geoalert, Runner, Station, report, tmpdir, wait_until)
 
 N_STATIONS = 40
 N_REPORTS = 1200
@@ -78,15 +78,6 @@ nodes = [a]
 if STORE == "pg":
     nodes.append(instance("node-b", store_url=a.url).start())
 
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("%s: not within %.0f s" % (what, timeout))
 
 
 _moved = []  # the moved stations' client, for the next test

@@ -23,7 +23,7 @@ import urllib.request
 
 import flows
 from endpoints import Portal
-from harness import Broker, Geoalert, LogWatch, Runner, Station, report, tmpdir
+from harness import (Broker, Geoalert, LogWatch, Runner, Station, report, tmpdir, wait_until)
 
 try:
     import psycopg2
@@ -103,15 +103,6 @@ b.start()
 duty = flows.officer(a, "wang")
 st = Station(broker)
 
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("%s: not within %.0f s" % (what, timeout))
 
 
 _state = {}

@@ -28,6 +28,7 @@ import threading
 import time
 import urllib.parse
 
+import harness
 from harness import Broker, Geoalert, Runner, Station, free_port, report, tmpdir
 
 try:
@@ -56,6 +57,11 @@ _admin.autocommit = True
 _admin.cursor().execute("CREATE DATABASE %s" % DBNAME)
 _u = urllib.parse.urlsplit(ADMIN)
 URL = urllib.parse.urlunsplit((_u.scheme, _u.netloc, "/" + DBNAME, _u.query, ""))
+
+
+def wait_until(pred, timeout, what):
+    # every 0.1 s: the times this test prints are read off these polls
+    return harness.wait_until(pred, timeout, what, step=0.1)
 
 
 def pg(sql, args=()):
@@ -173,15 +179,6 @@ b.start()
 st = Station(broker)
 A_IDS = ["ga-cut-node-a-0", "ga-cut-node-a-1"]
 
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("%s: not within %.0f s" % (what, timeout))
 
 
 def health(ga):

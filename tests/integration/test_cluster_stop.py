@@ -19,7 +19,7 @@ import time
 
 import flows
 from harness import (PG_URL, Broker, Geoalert, LogWatch, Runner, Station, pg_database,
-                     pg_query, report, tmpdir)
+                     pg_query, report, tmpdir, wait_until)
 
 N_REPORTS = 3000
 N_STATIONS = 60
@@ -61,15 +61,6 @@ def instance(name):
     ga.write_config()
     return ga
 
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("%s: not within %.0f s" % (what, timeout))
 
 
 def test_stop_during_takeover_strands_nothing():

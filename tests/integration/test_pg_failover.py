@@ -23,7 +23,7 @@ import time
 import flows
 import pgcluster
 from endpoints import Portal
-from harness import Broker, Geoalert, LogWatch, Runner, Station, report, tmpdir
+from harness import (Broker, Geoalert, LogWatch, Runner, Station, report, tmpdir, wait_until)
 
 N_REPORTS = 1500
 KILL_AT = N_REPORTS // 3
@@ -56,15 +56,6 @@ ga.start()
 duty = flows.officer(ga, "wang")
 st = Station(broker)
 
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("%s: not within %.0f s" % (what, timeout))
 
 
 def accepted_ids():
