@@ -150,10 +150,15 @@ static int keys_cmd(int argc, char **argv)
 				ga_strerror(e));
 			goto out;
 		}
-		for (int i = 0; i < KEYS_N; i++)
-			printf("%s %s: key_id %s recorded%s%s%s\n", f[i].option, f[i].path, f[i].id,
-			       keys[i].recorded[0] ? " (was " : " (none before)", keys[i].recorded,
-			       keys[i].recorded[0] ? ")" : "");
+		for (int i = 0; i < KEYS_N; i++) {
+			if (strcmp(keys[i].recorded, f[i].id) == 0)
+				printf("%s %s: key_id %s: recorded already\n", f[i].option,
+				       f[i].path, f[i].id);
+			else
+				printf("%s %s: key_id %s recorded (was %s)\n", f[i].option,
+				       f[i].path, f[i].id,
+				       keys[i].recorded[0] ? keys[i].recorded : "none");
+		}
 		status = 0;
 		goto out;
 	}

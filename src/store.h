@@ -697,9 +697,9 @@ struct store_key {
 ga_err store_keys_check(struct store *s, struct store_key *keys, size_t n, int64_t now_ms);
 
 /* In one transaction of its own: records key_id for each purpose,
- * replacing what was recorded (`geoalert keys adopt`); recorded and
- * recorded_ms are what was recorded before ("" and 0 when none),
- * recorded_now true. */
+ * replacing what was recorded (`geoalert keys adopt`; an id recorded
+ * already keeps its recorded_ms); recorded and recorded_ms are what was
+ * recorded before ("" and 0 when none), recorded_now true. */
 ga_err store_keys_adopt(struct store *s, struct store_key *keys, size_t n, int64_t now_ms);
 
 /* Reads what is recorded for each purpose (no transaction needed):

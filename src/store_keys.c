@@ -134,7 +134,8 @@ ga_err store_keys_adopt(struct store *s, struct store_key *keys, size_t n, int64
 					  "INSERT INTO signing_keys (purpose, key_id, recorded_ms)"
 					  " VALUES (?1, ?2, ?3) ON CONFLICT (purpose) DO UPDATE"
 					  " SET key_id = excluded.key_id,"
-					  " recorded_ms = excluded.recorded_ms",
+					  " recorded_ms = excluded.recorded_ms"
+					  " WHERE signing_keys.key_id <> excluded.key_id",
 					  &keys[i], now_ms, NULL)) != GA_OK)
 			goto fail;
 		keys[i].recorded_now = true;
