@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cap_sign.h"
 #include "cmd.h"
@@ -99,6 +100,7 @@ static int keys_cmd(int argc, char **argv)
 	struct store_options sopt = {0};
 	struct config *cfg = NULL;
 	struct store *s = NULL;
+	struct stat sb;
 	bool adopt = strcmp(cmd, "adopt") == 0;
 	int lock = -1, status = 1;
 	ga_err e;
@@ -132,6 +134,14 @@ static int keys_cmd(int argc, char **argv)
 	e = keys_read_files(cfg, f, adopt, cmd);
 	if (adopt && e != GA_OK)
 		goto out;
+	/* check changes nothing: not even an empty database made here */
+	if (!adopt && cfg->store.url[0] == '\0' && stat(cfg->store.path, &sb) == -1) {
+		for (int i = 0; i < KEYS_N; i++)
+			printf("%s %s: key_id %s: no database yet (the first serve records it)\n",
+			       f[i].option, f[i].path, f[i].id[0] ? f[i].id : "-");
+		status = e == GA_OK ? 0 : 1;
+		goto out;
+	}
 	sopt.path = cfg->store.path;
 	sopt.url = cfg->store.url;
 	sopt.password_file = cfg->store.password_file;

@@ -263,6 +263,7 @@ static ga_err service_load(struct service *svc)
 {
 	char err[SERVICE_ERR_MAX];
 	struct geo_options gopt;
+
 	/* Several instances sign with one pair of keys (config.c leaves them
 	 * unset beside a store that is no file). */
 	if (svc->cfg.store.url[0] != '\0' && (svc->cfg.alerts.signing_key_file[0] == '\0' ||
