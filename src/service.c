@@ -249,7 +249,8 @@ static ga_err service_cap_key_check(const struct config *cfg, char *id, size_t i
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n > 1 && (size_t)n - 1 < idlen) {
 		*made_out = buf[0] == '1';
-		snprintf(id, idlen, "%s", buf + 1);
+		memcpy(id, buf + 1, (size_t)n - 1); /* fits: checked above */
+		id[n - 1] = '\0';
 		return GA_OK;
 	}
 	snprintf(err, errlen, "%s", buf[0] ? buf : "checking the key failed");
