@@ -12,5 +12,6 @@ int cmd_verify(int argc, char **argv);	/* verify FILE: an alert's signature (cmd
 int cmd_report(int argc, char **argv);	/* report timeliness (cmd_report.c) */
 int cmd_backup(int argc, char **argv);	/* backup PATH -c FILE (cmd_backup.c) */
 int cmd_store(int argc, char **argv);	/* store copy --from FILE.db --to URL (cmd_store.c) */
+int cmd_keys(int argc, char **argv);	/* keys check|adopt -c FILE (cmd_keys.c) */
 
 #endif

@@ -8,7 +8,10 @@
  * lock file, service_lock.h) is refused: stop serve first, so that nothing
  * is stored after the snapshot the copy reads. The target's password comes
  * from --password-file or libpq's PGPASSFILE, never from the command line:
- * a URL holding one is refused.
+ * a URL holding one is refused. The key ids the deployment signs with
+ * (table signing_keys, issue 12) are copied like any table: serve on the
+ * copy must have the SQLite deployment's key files, or `geoalert keys
+ * adopt` its new ones (docs/high-availability.md, Signing keys).
  *
  * Progress on stderr (tables skipped, rows per table as they go in); the
  * result on stdout, one line per table with the rows on each side after

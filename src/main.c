@@ -30,6 +30,10 @@ static int usage(FILE *out)
 		"                                     copy a SQLite deployment into an empty\n"
 		"                                     PostgreSQL database (serve stopped; an\n"
 		"                                     older FILE.db is migrated first)\n"
+		"  keys check -c FILE                 compare the key files' ids with the ones\n"
+		"                                     the database records\n"
+		"  keys adopt -c FILE                 record the key files as the deployment's\n"
+		"                                     signing keys (serve stopped)\n"
 		"  verify FILE [-c FILE | --key PUBKEYFILE]\n"
 		"                                     check a saved alert's signature\n"
 		"  version                            print the version\n"
@@ -72,6 +76,8 @@ int main(int argc, char **argv)
 		return cmd_backup(argc, argv);
 	if (strcmp(cmd, "store") == 0)
 		return cmd_store(argc, argv);
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("geoalert %s\n", GA_VERSION);
 		return 0;

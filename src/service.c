@@ -200,8 +200,11 @@ static void service_reload(struct service *svc)
  * process: OpenSSL's and xmlsec's state (~2 MiB, docs/benchmarks.md
  * "Ingest") then stays out of the service until the first CAP document
  * is signed (cap_sign_lazy_get). A bad key still stops the start. Runs
- * before any thread starts (fork). */
-static ga_err service_cap_key_check(const struct config *cfg, char *err, size_t errlen)
+ * before any thread starts (fork). On success the child writes back '1'
+ * (it made the file) or '0', then the key id: into id (idlen bytes) and
+ * *made. */
+static ga_err service_cap_key_check(const struct config *cfg, char *id, size_t idlen,
+				    bool *made_out, char *err, size_t errlen)
 {
 	char buf[SERVICE_ERR_MAX] = "";
 	int fds[2], status = 0;
@@ -232,16 +235,24 @@ static ga_err service_cap_key_check(const struct config *cfg, char *err, size_t 
 		log_info("CAP signing key: %s%s (ECDSA P-256%s), key_id %s",
 			 made ? "generated " : "", cfg->alerts.cap_signing_key_file,
 			 made ? ", mode 0600; back it up" : "", cap_sign_key_id(k));
+		snprintf(buf, sizeof(buf), "%c%s", made ? '1' : '0', cap_sign_key_id(k));
+		if (write(fds[1], buf, strlen(buf)) != (ssize_t)strlen(buf))
+			_exit(2);
 		_exit(0);
 	}
 	close(fds[1]);
+	/* A pipe write of less than PIPE_BUF bytes arrives whole. */
 	n = read(fds[0], buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n > 1 && (size_t)n - 1 < idlen) {
+		*made_out = buf[0] == '1';
+		memcpy(id, buf + 1, (size_t)n - 1); /* fits: checked above */
+		id[n - 1] = '\0';
 		return GA_OK;
+	}
 	snprintf(err, errlen, "%s", buf[0] ? buf : "checking the key failed");
 	return GA_ERR_CONFIG;
 }
@@ -253,7 +264,6 @@ static ga_err service_load(struct service *svc)
 {
 	char err[SERVICE_ERR_MAX];
 	struct geo_options gopt;
-	bool key_made = false;
 
 	/* Several instances sign with one pair of keys (config.c leaves them
 	 * unset beside a store that is no file). */
@@ -289,18 +299,19 @@ static ga_err service_load(struct service *svc)
 	    .exercise = svc->cfg.alerts.exercise,
 	};
 	svc->wf.thresholds = svc->thresholds; /* a reload swaps them: see service_reload */
-	if (sign_key_load(svc->cfg.alerts.signing_key_file, true, &svc->signer, &key_made, err,
+	if (sign_key_load(svc->cfg.alerts.signing_key_file, true, &svc->signer, &svc->key_made, err,
 			  sizeof(err)) != GA_OK) {
 		log_warnx("[alerts] signing_key_file: %s", err);
 		return GA_ERR_CONFIG;
 	}
-	if (key_made)
+	if (svc->key_made)
 		log_info("signing key: generated %s (mode 0600), key_id %s; back it up",
 			 svc->cfg.alerts.signing_key_file, sign_key_id(svc->signer));
 	else
 		log_info("signing key: %s, key_id %s", svc->cfg.alerts.signing_key_file,
 			 sign_key_id(svc->signer));
-	if (service_cap_key_check(&svc->cfg, err, sizeof(err)) != GA_OK) {
+	if (service_cap_key_check(&svc->cfg, svc->cap_key_id, sizeof(svc->cap_key_id),
+				  &svc->cap_key_made, err, sizeof(err)) != GA_OK) {
 		log_warnx("[alerts] cap_signing_key_file: %s", err);
 		return GA_ERR_CONFIG;
 	}
@@ -318,6 +329,76 @@ static ga_err service_load(struct service *svc)
 fail:
 	log_warnx("%s", err);
 	return GA_ERR_CONFIG;
+}
+
+/* A key file serve made at this start, removed again when the start is
+ * refused: left behind it would look like a key of the deployment's, and
+ * be copied or adopted as one. Logged either way. */
+static void service_key_unmake(const char *option, const char *path)
+{
+	if (unlink(path) == 0)
+		log_warnx("[alerts] %s %s: made at this start (the file was missing):"
+			  " removed again",
+			  option, path);
+	else
+		log_warn("[alerts] %s %s: made at this start (the file was missing);"
+			 " cannot remove it: remove it yourself",
+			 option, path);
+}
+
+/* The start-up check of issue 12 (spec §10, docs/high-availability.md
+ * "Signing keys"): every instance on a database signs with the keys it
+ * records. The first start on a database records this instance's key
+ * ids; a later one whose ids differ is refused, naming each differing
+ * key file, both ids and the two ways out. Runs right after the store is
+ * opened, before any part that signs or publishes starts. */
+static ga_err service_keys_check(struct service *svc)
+{
+	const struct config *c = &svc->cfg;
+	const char *option[2] = {"signing_key_file", "cap_signing_key_file"};
+	const char *path[2] = {c->alerts.signing_key_file, c->alerts.cap_signing_key_file};
+	bool made[2] = {svc->key_made, svc->cap_key_made};
+	struct store_key keys[2] = {
+	    {.purpose = STORE_KEY_ALERT, .key_id = sign_key_id(svc->signer)},
+	    {.purpose = STORE_KEY_CAP, .key_id = svc->cap_key_id},
+	};
+	char when[TIME_TEXT_MAX];
+	ga_err e = store_keys_check(svc->store, keys, 2, time_now_ms());
+
+	if (e == GA_OK) {
+		for (int i = 0; i < 2; i++)
+			if (keys[i].recorded_now)
+				log_info("[alerts] %s: key_id %s recorded in the database as the"
+					 " deployment's key (first start on it)",
+					 option[i], keys[i].key_id);
+		return GA_OK;
+	}
+	if (e != GA_ERR_CONFLICT) {
+		log_warnx("cannot check the signing keys against the database (%s)",
+			  ga_strerror(e));
+		return e;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (keys[i].recorded[0] == '\0' || strcmp(keys[i].recorded, keys[i].key_id) == 0)
+			continue;
+		time_format_rfc3339(keys[i].recorded_ms, c->alerts.utc_offset_min, when,
+				    sizeof(when));
+		log_warnx("[alerts] %s %s: key_id %s is not the key this deployment signs with:"
+			  " the database records key_id %s (recorded %s)%s",
+			  option[i], path[i], keys[i].key_id, keys[i].recorded, when,
+			  made[i] ? "; the file was missing and was made at this start: a new"
+				    " key that nobody has published"
+				  : "");
+	}
+	for (int i = 0; i < 2; i++)
+		if (made[i])
+			service_key_unmake(option[i], path[i]);
+	log_warnx("refusing to start: alerts it published would not verify with the published"
+		  " keys. Copy signing_key_file and cap_signing_key_file from a running"
+		  " instance (or a backup) to the paths above and start again; to change the"
+		  " deployment's keys on purpose, run `geoalert keys adopt -c FILE`"
+		  " (docs/high-availability.md, Signing keys)");
+	return GA_ERR_CONFLICT;
 }
 
 /* Starting, in order: the store (its first connection migrates the
@@ -341,6 +422,9 @@ static ga_err service_start(struct service *svc)
 	     service_lock_take(svc->cfg.store.path, &svc->lock_fd, err, sizeof(err)) != GA_OK) ||
 	    store_open(&sopt, &svc->store, err, sizeof(err)) != GA_OK)
 		goto fail;
+	/* Before anything is signed or published (issue 12). */
+	if (service_keys_check(svc) != GA_OK)
+		return GA_ERR_CONFIG;
 	if (svc->cfg.store.url[0] != '\0') {
 		/* Several instances: the duties wait for the lease (cluster.h). */
 		atomic_store(&svc->duty, false);

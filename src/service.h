@@ -18,6 +18,8 @@
 #include "registry.h"
 #include "workflow.h"
 
+#define SERVICE_KEY_ID_MAX 64 /* a key id + NUL (sign.h, cap_sign.h: 17) */
+
 struct store;
 struct ingest_writer;
 struct service_tick;
@@ -63,6 +65,12 @@ struct service {
 	/* Signs their CAP ([alerts] cap_signing_key_file): loaded at the
 	 * first use (cap_sign_lazy_get). */
 	struct cap_sign_lazy *cap_signer;
+	/* The CAP key's id (checked in a child, service.c), and whether serve
+	 * made each key file at this start: the start-up check against the
+	 * ids the database records (store_keys_check) names them, and removes
+	 * a file it made when it refuses. */
+	char cap_key_id[SERVICE_KEY_ID_MAX];
+	bool key_made, cap_key_made;
 	int lock_fd; /* the SQLite database's serve lock (service_lock.h); -1: none */
 	/* This instance runs the duties that happen once (deliveries,
 	 * notices, escalations, watchdog, expiry, retention): always on

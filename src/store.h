@@ -667,4 +667,43 @@ ga_err store_cluster_release(struct store *s, const char *instance, const char *
  * holds the claim. */
 ga_err store_cluster_forget(struct store *s, const char *instance, const char *me);
 
+/* === the keys the deployment signs with (issue 12; store_keys.c) =====
+ * One row per purpose: the public key id of the key that signs it (what
+ * sign_key_id and cap_sign_key_id print), never the secret, and when it
+ * was recorded. Every instance on the database must sign with these. */
+#define STORE_KEY_PURPOSE_MAX 16
+#define STORE_KEY_ID_MAX 64
+#define STORE_KEY_ALERT "alert" /* [alerts] signing_key_file */
+#define STORE_KEY_CAP "cap"	/* [alerts] cap_signing_key_file */
+
+struct store_key {
+	const char *purpose; /* in: STORE_KEY_ALERT... (borrowed) */
+	const char *key_id;  /* in: this process's key's id (borrowed) */
+	/* out: the id the database records for purpose ("" when none),
+	 * when it was recorded, and whether it was recorded by this call */
+	char recorded[STORE_KEY_ID_MAX];
+	int64_t recorded_ms;
+	bool recorded_now;
+};
+
+/* In one transaction of its own (on PostgreSQL under the transaction
+ * lock, so that instances starting at once take turns): records key_id
+ * for each purpose of keys[0..n-1] that has none recorded, and reads back
+ * what is recorded for each. GA_OK when every recorded id equals key_id:
+ * committed. GA_ERR_CONFLICT when one differs: rolled back (nothing
+ * recorded by this call, recorded_now false for every key), recorded and
+ * recorded_ms filled for every key so the caller can name them. Else a
+ * database error, nothing recorded. */
+ga_err store_keys_check(struct store *s, struct store_key *keys, size_t n, int64_t now_ms);
+
+/* In one transaction of its own: records key_id for each purpose,
+ * replacing what was recorded (`geoalert keys adopt`; an id recorded
+ * already keeps its recorded_ms); recorded and recorded_ms are what was
+ * recorded before ("" and 0 when none), recorded_now true. */
+ga_err store_keys_adopt(struct store *s, struct store_key *keys, size_t n, int64_t now_ms);
+
+/* Reads what is recorded for each purpose (no transaction needed):
+ * recorded "" and recorded_ms 0 when none; recorded_now false. */
+ga_err store_keys_get(struct store *s, struct store_key *keys, size_t n);
+
 #endif

@@ -486,6 +486,16 @@ const char *const store_migrations[] = {
      * commit (gen > that) instead of rebuilding (store_incident_recent.h). */
     "ALTER TABLE incidents ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX IF NOT EXISTS incidents_by_gen ON incidents (gen);",
+
+    /* (issue 12) The keys the deployment signs with (store_keys.c): one
+     * row per purpose ('alert': [alerts] signing_key_file, 'cap':
+     * cap_signing_key_file), the public key id only, never the secret.
+     * Recorded by the first serve on the database; a serve whose key ids
+     * differ refuses to start (`geoalert keys adopt` records new ones). */
+    "CREATE TABLE IF NOT EXISTS signing_keys ("
+    " purpose TEXT PRIMARY KEY NOT NULL,"
+    " key_id TEXT NOT NULL,"
+    " recorded_ms INTEGER NOT NULL);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -408,6 +408,12 @@ const char *const store_migrations_pg[] = {
     " n BIGINT NOT NULL);"
     "ALTER TABLE incidents ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX IF NOT EXISTS incidents_by_gen ON incidents (gen);",
+
+    /* (issue 12) The keys the deployment signs with: as store_sql.c's. */
+    "CREATE TABLE IF NOT EXISTS signing_keys ("
+    " purpose TEXT PRIMARY KEY NOT NULL,"
+    " key_id TEXT NOT NULL,"
+    " recorded_ms BIGINT NOT NULL);",
 };
 
 const int store_nmigrations_pg =

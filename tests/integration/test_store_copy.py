@@ -183,6 +183,9 @@ def test_counts_equal():
     for t, n in STATE["counts"].items():
         got = pg_query(URL, 'SELECT count(*) FROM "%s"' % t)[0][0]
         assert got == n, (t, n, got)
+    # the deployment's signing key ids came along (issue 12): serve on the
+    # copy checks its key files against them (test_serve_on_copy)
+    assert STATE["counts"].get("signing_keys") == 2, STATE["counts"]
     # the counters kept by triggers were copied, not counted again
     assert pg_query(URL, "SELECT channel, state, n FROM delivery_counts WHERE n > 0"
                     " ORDER BY 1, 2") == \
