@@ -95,20 +95,28 @@ static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks,
 }
 
 /* Inside the group's transaction, after its lock: brings the index of
- * open incidents (incident_index.h) to what the store holds now, gen
- * being the incidents' generation read now. When someone else changed
+ * open incidents (incident_index.h) to what the store holds now and reads
+ * the incidents' generation now into *gen. When someone else changed
  * incidents since the writer's last commit (another instance, a step of
  * the writer's own outside its groups), the incidents they wrote are read
- * back (incident_index_refresh: two statements); when the index does not
- * know where it stands, it is rebuilt at the group's first report. Under
- * the lock nobody else writes incidents until the group commits. */
-static void ingest_writer_index_sync(struct ingest_writer *w, int64_t gen)
+ * back (incident_index_refresh: the generation and the incidents in one
+ * statement, their figures in a second when any changed); when the index
+ * does not know where it stands, it is rebuilt at the group's first
+ * report. Under the lock nobody else writes incidents until the group
+ * commits. */
+static ga_err ingest_writer_index_sync(struct ingest_writer *w, int64_t *gen)
 {
-	if (gen == w->gen_mine)
-		return;
-	if (w->gen_mine < 0 || incident_index_refresh(w->index, w->store, w->gen_mine) != GA_OK)
-		incident_index_discard(w->index);
-	w->gen_mine = gen;
+	ga_err e;
+
+	if (w->gen_mine >= 0 &&
+	    incident_index_refresh(w->index, w->store, w->gen_mine, gen) == GA_OK) {
+		w->gen_mine = *gen;
+		return GA_OK;
+	}
+	incident_index_discard(w->index);
+	if ((e = store_incident_gen_get(w->store, gen)) == GA_OK)
+		w->gen_mine = *gen;
+	return e;
 }
 
 /* One transaction: the batch's reports and receipts, and the deletion of
@@ -120,11 +128,8 @@ static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
-	if (w->index && batch) {
-		if ((result = store_incident_gen_get(w->store, &gen)) != GA_OK)
-			goto fail;
-		ingest_writer_index_sync(w, gen);
-	}
+	if (w->index && batch && (result = ingest_writer_index_sync(w, &gen)) != GA_OK)
+		goto fail;
 	if ((result = ingest_writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
 	/* The group's duplicate checks in one statement where each costs a

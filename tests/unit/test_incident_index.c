@@ -589,10 +589,15 @@ static ga_err group_writer(struct fixture *f, struct store *s, struct incident_i
 	ga_err e;
 
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
-	if (gen != *gen_mine &&
-	    (*gen_mine < 0 || incident_index_refresh(idx, s, *gen_mine) != GA_OK))
+	if (*gen_mine >= 0) {
+		int64_t g = -1;
+		assert_int_equal(incident_index_refresh(idx, s, *gen_mine, &gen), GA_OK);
+		assert_int_equal(store_incident_gen_get(s, &g), GA_OK);
+		assert_int_equal(gen, g); /* the refresh read the generation */
+	} else {
 		incident_index_discard(idx);
+		assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
+	}
 	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
 	if (e == GA_OK)
 		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
@@ -689,7 +694,9 @@ static void test_device_incident(void **state)
 	assert_int_equal(store_incident_gen_get(f->st.s, &gen1), GA_OK);
 	assert_int_equal(gen1, gen0 + 1);
 	/* The index loaded before takes it in from the generation. */
-	assert_int_equal(incident_index_refresh(before, f->st.s, gen0), GA_OK);
+	int64_t gen_read = -1;
+	assert_int_equal(incident_index_refresh(before, f->st.s, gen0, &gen_read), GA_OK);
+	assert_int_equal(gen_read, gen1);
 	assert_int_equal(incident_index_count(before), 1);
 	assert_int_equal(incident_index_new(0, &after), GA_OK);
 	assert_int_equal(incident_index_ready(after, f->st.s, t0), GA_OK);
