@@ -705,8 +705,7 @@ static void test_refresh_same_as_rebuild(void **state)
 					    group_writer(f, f->st.s, idx, &gen_mine, &r, &inc),
 					    GA_OK);
 				else
-					assert_int_equal(group(f, sb, NULL, &r, true, &inc),
-							 GA_OK);
+					assert_int_equal(group(f, sb, NULL, &r, true, &inc), GA_OK);
 			}
 		}
 		/* A's turn after B's groups: the read-back. */
@@ -728,10 +727,10 @@ static void test_refresh_same_as_rebuild(void **state)
 				struct incident a, b;
 				int64_t t = now + (int64_t)(h - 3) * 600 * 1000;
 				int64_t win = f->rules.hazard_point_window_ms;
-				enum incident_index_answer x =
-				    incident_index_by_hazard_point(idx, f->hps[h], type, t, win, &a);
-				enum incident_index_answer y =
-				    incident_index_by_hazard_point(fresh, f->hps[h], type, t, win, &b);
+				enum incident_index_answer x = incident_index_by_hazard_point(
+				    idx, f->hps[h], type, t, win, &a);
+				enum incident_index_answer y = incident_index_by_hazard_point(
+				    fresh, f->hps[h], type, t, win, &b);
 				assert_int_equal(x, y);
 				if (x == INCIDENT_INDEX_FOUND) {
 					assert_string_equal(a.id, b.id);
@@ -746,13 +745,15 @@ static void test_refresh_same_as_rebuild(void **state)
 					struct figures fa, fs;
 					if (incident_index_fold_figures(idx, a.id, "ST-00", t, NULL,
 									&fa)) {
-						assert_int_equal(store_incident_fold_figures(
-								     f->st.s, a.id, "ST-00", t, NULL, &fs),
-								 GA_OK);
+						assert_int_equal(
+						    store_incident_fold_figures(
+							f->st.s, a.id, "ST-00", t, NULL, &fs),
+						    GA_OK);
 						assert_int_equal(fa.set, fs.set);
 						for (int i = 0; i < FIG_COUNT; i++)
 							if (fa.set & (1u << i))
-								assert_true(fa.value[i] == fs.value[i]);
+								assert_true(fa.value[i] ==
+									    fs.value[i]);
 						compared++;
 					}
 				}
@@ -761,8 +762,8 @@ static void test_refresh_same_as_rebuild(void **state)
 				    idx, type, t, f->rules.near_window_ms, LON0 - 0.01, LON0 + 0.1,
 				    LAT0 - 0.01, LAT0 + 0.03, count_cb, &na);
 				enum incident_index_answer q = incident_index_near(
-				    fresh, type, t, f->rules.near_window_ms, LON0 - 0.01, LON0 + 0.1,
-				    LAT0 - 0.01, LAT0 + 0.03, count_cb, &nb);
+				    fresh, type, t, f->rules.near_window_ms, LON0 - 0.01,
+				    LON0 + 0.1, LAT0 - 0.01, LAT0 + 0.03, count_cb, &nb);
 				assert_int_equal(p, q);
 				assert_int_equal(na, nb);
 			}
