@@ -432,10 +432,21 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 /* One incident another writer changed, as the store has it now: its
  * entry replaced (or it is added, or removed when closed); its station
  * figures are read next (incident_index_refresh_fig_cb). */
+/* What incident_index_refresh's first statement read. */
+struct incident_index_changed {
+	struct incident_index *x;
+	int n; /* incidents changed */
+};
+
 static bool incident_index_refresh_cb(const struct incident *inc,
 				      const struct store_incident_recent *row, void *arg)
 {
-	struct incident_index *x = arg;
+	struct incident_index_changed *c = arg;
+	struct incident_index *x = c->x;
+
+	c->n++;
+	if (!x->loaded)
+		return false; /* the generation alone: the next load reads it whole */
 	int slot = incident_index_find_id(x, inc->id);
 	int64_t rowid = row->rowid;
 
@@ -494,20 +505,25 @@ static bool incident_index_refresh_fig_cb(const char *incident_id, const char *s
 	return true;
 }
 
-ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen)
+ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen,
+			      int64_t *gen)
 {
+	struct incident_index_changed c = {.x = x};
 	ga_err e;
 
-	if (!x || !x->loaded)
-		return GA_OK; /* the next incident_index_ready loads it whole */
-	if ((e = store_incident_changed_each(s, since_gen, incident_index_refresh_cb, x)) !=
+	if (!x || !gen)
+		return GA_ERR_INVAL;
+	/* The generation and the incidents changed in one statement; their
+	 * station figures only when some did (a second one). */
+	if ((e = store_incident_changed_each(s, since_gen, gen, incident_index_refresh_cb, &c)) !=
 		GA_OK ||
-	    (e = store_incident_figures_changed_each(s, since_gen, incident_index_refresh_fig_cb,
-						     x)) != GA_OK) {
+	    (c.n > 0 && x->loaded &&
+	     (e = store_incident_figures_changed_each(
+		  s, since_gen, *gen, incident_index_refresh_fig_cb, x)) != GA_OK)) {
 		incident_index_clear(x);
 		return e;
 	}
-	for (int i = 0; i < x->high; i++)
+	for (int i = 0; c.n > 0 && i < x->high; i++)
 		x->e[i].refreshing = false;
 	return GA_OK;
 }

@@ -47,7 +47,8 @@
  *     lock at the start of each group; when it moved since the writer's
  *     own last commit, the incidents stamped past that commit's value are
  *     read back and replace their entries, with their station figures
- *     (incident_index_refresh: two statements). Under the lock no other
+ *     (incident_index_refresh: the generation and the incidents in one
+ *     statement, their figures in a second when any changed). Under the lock no other
  *     transaction that writes incidents commits until the writer's does,
  *     so the index stays the store's for the whole group.
  * The next incident_index_ready after a discard rebuilds it from the
@@ -104,10 +105,14 @@ void incident_index_free(struct incident_index *x);
 ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t now_ms);
 
 /* Takes in what other writers changed: every incident written by a
- * transaction of generation past since_gen (store_incident_changed_each),
- * the generation the index was true at. Inside the writer's transaction,
- * after its lock. Nothing when not loaded. A failure leaves it unloaded. */
-ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen);
+ * transaction of generation past since_gen (>= 0; the generation the index
+ * was true at), and reads the incidents' generation now into *gen
+ * (store_incident_changed_each: one statement when nothing changed, two
+ * when something did). Inside the writer's transaction, after its lock.
+ * Not loaded: only *gen is read. A failure leaves it unloaded (and *gen
+ * unknown). */
+ga_err incident_index_refresh(struct incident_index *x, struct store *s, int64_t since_gen,
+			      int64_t *gen);
 
 /* A report's grouping changed inc (open, in the index, its type, hazard
  * point and first point as the index has them): the index takes its new

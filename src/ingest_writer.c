@@ -48,6 +48,9 @@ struct ingest_writer {
 	/* The incidents' generation (store_incident_recent.h) the index is
 	 * true at (as the writer's last commit left it); -1 when not known. */
 	int64_t gen_mine;
+	/* The group is taken once its transaction holds the lock (PostgreSQL:
+	 * ingest_writer_main). */
+	bool take_after_lock;
 	struct ingest_writer_duties duties;
 	int batch_max;
 
@@ -95,36 +98,70 @@ static ga_err ingest_writer_delete_acked(struct ingest_writer *w, int64_t *acks,
 }
 
 /* Inside the group's transaction, after its lock: brings the index of
- * open incidents (incident_index.h) to what the store holds now, gen
- * being the incidents' generation read now. When someone else changed
+ * open incidents (incident_index.h) to what the store holds now and reads
+ * the incidents' generation now into *gen. When someone else changed
  * incidents since the writer's last commit (another instance, a step of
  * the writer's own outside its groups), the incidents they wrote are read
- * back (incident_index_refresh: two statements); when the index does not
- * know where it stands, it is rebuilt at the group's first report. Under
- * the lock nobody else writes incidents until the group commits. */
-static void ingest_writer_index_sync(struct ingest_writer *w, int64_t gen)
+ * back (incident_index_refresh: the generation and the incidents in one
+ * statement, their figures in a second when any changed); when the index
+ * does not know where it stands, it is rebuilt at the group's first
+ * report. Under the lock nobody else writes incidents until the group
+ * commits. */
+static ga_err ingest_writer_index_sync(struct ingest_writer *w, int64_t *gen)
 {
-	if (gen == w->gen_mine)
-		return;
-	if (w->gen_mine < 0 || incident_index_refresh(w->index, w->store, w->gen_mine) != GA_OK)
-		incident_index_discard(w->index);
-	w->gen_mine = gen;
+	ga_err e;
+
+	if (w->gen_mine >= 0 &&
+	    incident_index_refresh(w->index, w->store, w->gen_mine, gen) == GA_OK) {
+		w->gen_mine = *gen;
+		return GA_OK;
+	}
+	incident_index_discard(w->index);
+	if ((e = store_incident_gen_get(w->store, gen)) == GA_OK)
+		w->gen_mine = *gen;
+	return e;
 }
 
-/* One transaction: the batch's reports and receipts, and the deletion of
- * the receipts the broker has acknowledged meanwhile. */
-static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_writer_item *batch,
-					 int64_t *acks, int nacks)
+/* The start of a group's transaction: BEGIN (and, on PostgreSQL, the
+ * transaction lock) and, for a group of reports, the index brought to the
+ * store (ingest_writer_index_sync), *gen the incidents' generation then
+ * (-1 when not read). On a failure after BEGIN the transaction is rolled
+ * back and the index discarded. */
+static ga_err ingest_writer_begin(struct ingest_writer *w, bool reports, int64_t *gen)
 {
-	int64_t gen = -1;
+	*gen = -1;
 	ga_err result = store_begin(w->store);
 	if (result != GA_OK)
 		return result;
-	if (w->index && batch) {
-		if ((result = store_incident_gen_get(w->store, &gen)) != GA_OK)
-			goto fail;
-		ingest_writer_index_sync(w, gen);
+	if (w->index && reports && (result = ingest_writer_index_sync(w, gen)) != GA_OK) {
+		store_rollback(w->store);
+		ingest_commit_done(&w->commit, false);
+		incident_index_discard(w->index);
 	}
+	return result;
+}
+
+/* A transaction begun before its group was taken (ingest_writer_main). */
+struct ingest_writer_turn {
+	bool begun;
+	ga_err result; /* ingest_writer_begin's */
+	int64_t gen;
+};
+
+/* One transaction: the batch's reports and receipts, and the deletion of
+ * the receipts the broker has acknowledged meanwhile. turn: begun already
+ * (for this batch, not NULL); NULL: begun here. */
+static ga_err ingest_writer_commit_batch(struct ingest_writer *w, struct ingest_writer_item *batch,
+					 int64_t *acks, int nacks,
+					 const struct ingest_writer_turn *turn)
+{
+	int64_t gen = -1;
+	ga_err result =
+	    turn && turn->begun ? turn->result : ingest_writer_begin(w, batch != NULL, &gen);
+	if (turn && turn->begun)
+		gen = turn->gen;
+	if (result != GA_OK)
+		return result; /* rolled back (ingest_writer_begin) */
 	if ((result = ingest_writer_delete_acked(w, acks, nacks)) != GA_OK)
 		goto fail;
 	/* The group's duplicate checks in one statement where each costs a
@@ -264,6 +301,20 @@ static void *ingest_writer_main(void *arg)
 
 		if (w->head)
 			ingest_writer_gather(w);
+		/* PostgreSQL: the group's transaction is begun, and its lock
+		 * waited for, before the group is taken, so that the reports
+		 * that queue while another instance's writer has its turn join
+		 * this one (fewer, larger turns: each costs its lock, its
+		 * read-back and its commit). SQLite: taken first, as ever (its
+		 * lock is not waited for behind another instance). Only this
+		 * thread takes items: head stays set while unlocked. */
+		struct ingest_writer_turn turn = {.begun = false};
+		if (w->head && w->take_after_lock) {
+			pthread_mutex_unlock(&w->mu);
+			turn.begun = true;
+			turn.result = ingest_writer_begin(w, true, &turn.gen);
+			pthread_mutex_lock(&w->mu);
+		}
 		/* Take up to batch_max items: everything that queued while the
 		 * last commit was running; and the acknowledged receipts. */
 		struct ingest_writer_item *batch = w->head, *last = w->head;
@@ -289,7 +340,7 @@ static void *ingest_writer_main(void *arg)
 		w->nacks = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		ga_err result = ingest_writer_commit_batch(w, batch, acks, nacks);
+		ga_err result = ingest_writer_commit_batch(w, batch, acks, nacks, &turn);
 		if (result != GA_OK)
 			log_warnx_repeat(
 			    &w->commit_failed,
@@ -359,6 +410,7 @@ ga_err ingest_writer_new(struct store *store, const struct ingest_commit *commit
 		return GA_ERR_NOMEM;
 	}
 	w->commit.index = w->index;
+	w->take_after_lock = store_shared(store);
 	store_defer_checkpoints(store, true);
 	/* A failure fails the group (ingest_writer_commit_batch); duplicates
 	 * are asked first (ingest_commit.c); outbox ids are read after the

@@ -16,9 +16,12 @@ static const char recent_sql_pg[] =
     " WHERE open = 1 AND last_observed_ms >= ?1"
     " ORDER BY last_observed_ms DESC, created_ms DESC, id DESC LIMIT ?2";
 /* Runs sql (prepared now; or the cached cached, when not NULL) with ?1 =
- * a and ?2 = limit (when >= 0) and calls cb per row. */
+ * a and ?2 = limit (when >= 0) and calls cb per row. gen not NULL:
+ * STMT_INCIDENT_CHANGED, whose rows carry the generation (*gen) and whose
+ * row with a NULL id says no incident changed. */
 static ga_err store_incident_rows(struct store *s, const char *sql, struct db_stmt *cached,
-				  int64_t a, int limit, store_incident_recent_cb cb, void *arg)
+				  int64_t a, int limit, int64_t *gen, store_incident_recent_cb cb,
+				  void *arg)
 {
 	struct db_stmt *st = cached;
 	ga_err e = GA_ERR_DB;
@@ -51,6 +54,11 @@ static ga_err store_incident_rows(struct store *s, const char *sql, struct db_st
 			e = store_error(s, rc, "incidents recent");
 			goto out;
 		}
+		if (gen != NULL) {
+			*gen = db_column_int64(st, STORE_INCIDENT_CHANGED_GEN_COL);
+			if (db_column_type(st, 0) == DB_NULL)
+				continue; /* nothing changed: the generation alone */
+		}
 		if ((e = store_incident_read(s, st, &inc)) != GA_OK)
 			goto out;
 		row.rowid = db_column_int64(st, 21);
@@ -74,27 +82,40 @@ ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 	if (limit < 0)
 		return GA_ERR_INVAL;
 	return store_incident_rows(s, store_shared(s) ? recent_sql_pg : recent_sql, NULL, since_ms,
-				   limit, cb, arg);
+				   limit, NULL, cb, arg);
 }
 
-ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
-				   void *arg)
+ga_err store_incident_changed_each(struct store *s, int64_t since_gen, int64_t *gen,
+				   store_incident_recent_cb cb, void *arg)
 {
-	return store_incident_rows(s, NULL, s->stmt[STMT_INCIDENT_CHANGED], since_gen, -1, cb, arg);
+	int64_t g = -1;
+	ga_err e;
+
+	if (gen == NULL || since_gen < 0)
+		return GA_ERR_INVAL;
+	e = store_incident_rows(s, NULL, s->stmt[STMT_INCIDENT_CHANGED], since_gen, -1, &g, cb,
+				arg);
+	if (e == GA_OK && g < 0)
+		e = store_error(s, DB_ERROR, "incidents changed: no generation");
+	if (e == GA_OK)
+		*gen = g;
+	return e;
 }
 
-ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen,
+ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen, int64_t gen,
 					   store_incident_figure_cb cb, void *arg)
 {
 	struct db_stmt *st = s->stmt[STMT_INCIDENT_FIGURES_CHANGED];
 	ga_err e;
-	int rc;
+	int rc = DB_OK;
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
 	if (cb == NULL)
 		return GA_ERR_INVAL;
-	if ((rc = db_bind_int64(st, 1, since_gen)) != DB_OK) {
+	STORE_BIND(rc, db_bind_int64(st, 1, since_gen));
+	STORE_BIND(rc, db_bind_int64(st, 2, gen));
+	if (rc != DB_OK) {
 		e = store_error(s, rc, "incident figures changed");
 		goto out;
 	}

@@ -39,21 +39,25 @@ typedef bool (*store_incident_recent_cb)(const struct incident *inc,
 ga_err store_incident_recent_each(struct store *s, int64_t since_ms, int limit,
 				  store_incident_recent_cb cb, void *arg);
 
-/* Calls cb for each incident, open or not, written by a transaction whose
- * generation is past since_gen (each row keeps the generation of the
- * transaction that wrote it last: incidents.gen): what others changed
- * since the writer's last commit, whose generation was since_gen. */
-ga_err store_incident_changed_each(struct store *s, int64_t since_gen, store_incident_recent_cb cb,
-				   void *arg);
+/* Reads the incidents' generation into *gen and calls cb for each
+ * incident, open or not, written by a transaction whose generation is
+ * past since_gen (>= 0; each row keeps the generation of the transaction
+ * that wrote it last: incidents.gen): what others changed since the
+ * writer's last commit, whose generation was since_gen. One statement
+ * (one round trip on PostgreSQL) whether anything changed or not: inside
+ * the writer's transaction after its lock, it stands for
+ * store_incident_gen_get too. */
+ga_err store_incident_changed_each(struct store *s, int64_t since_gen, int64_t *gen,
+				   store_incident_recent_cb cb, void *arg);
 
 /* Calls cb for each station figure (incident_station_figures) of the
- * incidents store_incident_changed_each(since_gen) reads: the station's
- * latest value of figure f in the incident, observed at observed_ms.
- * Returns false to stop. */
+ * incidents store_incident_changed_each(since_gen) read, gen the
+ * generation it answered: the station's latest value of figure f in the
+ * incident, observed at observed_ms. Returns false to stop. */
 typedef bool (*store_incident_figure_cb)(const char *incident_id, const char *station_id,
 					 enum figure f, int64_t observed_ms, double value,
 					 void *arg);
-ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen,
+ga_err store_incident_figures_changed_each(struct store *s, int64_t since_gen, int64_t gen,
 					   store_incident_figure_cb cb, void *arg);
 
 /* The incidents' generation: a count bumped once by every transaction

@@ -183,13 +183,19 @@ extern const char *const store_stmt_sql[STMT_ID_COUNT];
  * PostgreSQL, whose incidents have none: store_sql_pg.c), whether a
  * report observed at last_observed_ms is stored (22: reports_by_incident
  * answers it) and whether a draft names the incident (23:
- * alert_drafts_by_alert). */
-#define STORE_INCIDENT_RECENT_EXTRA                                                                \
+ * alert_drafts_by_alert). STORE_INCIDENT_RECENT_FACTS are 22 and 23. */
+#define STORE_INCIDENT_RECENT_FACTS                                                                \
 	", CASE WHEN nreports > 0 AND EXISTS (SELECT 1 FROM reports r"                             \
 	" WHERE r.incident_id = incidents.id AND r.observed_ms = incidents.last_observed_ms)"      \
 	" THEN 1 ELSE 0 END,"                                                                      \
 	" CASE WHEN EXISTS (SELECT 1 FROM alert_drafts d WHERE d.alert_id = incidents.id)"         \
-	" THEN 1 ELSE 0 END FROM incidents"
+	" THEN 1 ELSE 0 END"
+#define STORE_INCIDENT_RECENT_EXTRA STORE_INCIDENT_RECENT_FACTS " FROM incidents"
+
+/* STMT_INCIDENT_CHANGED's rows: columns 0-23 as above, the incidents'
+ * generation (24) in every row; a row whose id (0) is NULL when no
+ * incident changed (store_incident_changed_each). */
+#define STORE_INCIDENT_CHANGED_GEN_COL 24
 
 /* Fills out from a row whose first columns are STORE_INCIDENT_COLUMNS
  * (store_incident.c); GA_ERR_DB for a bad hazard_type or level. */

@@ -253,6 +253,17 @@ void store_defer_writes(struct store *s, bool defer)
 	for (size_t i = 0; i < sizeof(store_pg_deferred) / sizeof(store_pg_deferred[0]); i++)
 		db_stmt_may_defer(s->stmt[store_pg_deferred[i].id],
 				  defer ? store_pg_deferred[i].how : 0);
+	/* The transaction lock too (issue 12): sent after BEGIN without
+	 * waiting, its answer read with the transaction's first statement
+	 * that needs one (the writer's: the incidents' generation,
+	 * store_incident_changed_each), one round trip for both. The server
+	 * runs the pipeline in order, so that statement starts (and takes
+	 * its snapshot) only once the lock is held: it sees every commit of
+	 * the writer before. A lock that failed (the connection lost) fails
+	 * the transaction: its next statement answers the failure, a COMMIT
+	 * is refused; every transaction on the writer's connection rolls
+	 * back on a failure (store_begin's other callers: the same). */
+	db_stmt_may_defer(s->pg_lock, defer ? DB_DEFER : 0);
 }
 
 ga_err store_pg_lock(struct store *s)

@@ -580,14 +580,24 @@ const char *const store_stmt_sql[STMT_ID_COUNT] = {
     [STMT_OUTBOX_ALL] = "SELECT id, topic, payload, broker FROM outbox ORDER BY id",
     [STMT_INCIDENT_GEN_GET] = "SELECT COALESCE((SELECT n FROM incident_gen WHERE one = 1), 0)",
     /* The writer's index reads back what others changed since its last
-     * commit (store_incident_recent.h): the incidents of generation > ?1
-     * (incidents_by_gen), then their station figures. */
+     * commit (store_incident_recent.h), in the statement that reads the
+     * incidents' generation: after the transaction lock, one round trip
+     * whether anything changed or not. ?1: the generation of the writer's
+     * last commit. One row of NULLs but the generation (the LEFT JOIN)
+     * when nothing changed. The upper bound changes no answer (no row is
+     * stamped past the generation) but gives PostgreSQL's planner a range
+     * (two bounds: incidents_by_gen, not a scan of a table full of dead
+     * rows; store_sql_pg.c). Then their station figures, ?2 the
+     * generation the first statement read. */
     [STMT_INCIDENT_CHANGED] =
-	"SELECT " STORE_INCIDENT_COLUMNS ", rowid" STORE_INCIDENT_RECENT_EXTRA " WHERE gen > ?1",
+	"SELECT " STORE_INCIDENT_COLUMNS ", incidents.rowid" STORE_INCIDENT_RECENT_FACTS
+	", g.n FROM (SELECT COALESCE((SELECT n FROM incident_gen WHERE one = 1), 0) AS n) AS g"
+	" LEFT JOIN incidents ON incidents.gen > ?1"
+	" AND incidents.gen <= (SELECT n FROM incident_gen WHERE one = 1)",
     [STMT_INCIDENT_FIGURES_CHANGED] =
 	"SELECT f.incident_id, f.station_id, f.figure, f.observed_ms, f.value"
 	" FROM incident_station_figures f JOIN incidents i ON i.id = f.incident_id"
-	" WHERE i.gen > ?1",
+	" WHERE i.gen > ?1 AND i.gen <= ?2",
     [STMT_INCIDENT_GEN_BUMP] =
 	"INSERT INTO incident_gen (one, n) VALUES (1, 1)"
 	" ON CONFLICT (one) DO UPDATE SET n = incident_gen.n + 1 RETURNING n",

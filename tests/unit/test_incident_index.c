@@ -589,10 +589,15 @@ static ga_err group_writer(struct fixture *f, struct store *s, struct incident_i
 	ga_err e;
 
 	assert_int_equal(store_begin(s), GA_OK);
-	assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
-	if (gen != *gen_mine &&
-	    (*gen_mine < 0 || incident_index_refresh(idx, s, *gen_mine) != GA_OK))
+	if (*gen_mine >= 0) {
+		int64_t g = -1;
+		assert_int_equal(incident_index_refresh(idx, s, *gen_mine, &gen), GA_OK);
+		assert_int_equal(store_incident_gen_get(s, &g), GA_OK);
+		assert_int_equal(gen, g); /* the refresh read the generation */
+	} else {
 		incident_index_discard(idx);
+		assert_int_equal(store_incident_gen_get(s, &gen), GA_OK);
+	}
 	e = incident_assign_indexed(s, idx, &f->rules, f->t, r, r->observed_at_ms + 1000, inc);
 	if (e == GA_OK)
 		assert_int_equal(store_report_put(s, r, "geohazard/v1/reports/x", "{}", 2,
@@ -665,6 +670,112 @@ static void test_two_writers(void **state)
 	store_close(sb);
 }
 
+/* Writer A's index, refreshed after writer B's groups (the incidents and
+ * station figures B changed read back with the generation:
+ * incident_index_refresh), answers every lookup as an index rebuilt from
+ * the store then does, and folds figures as the store does: the read-back
+ * carries everything a rebuild would know. Several rounds: B joins A's
+ * incidents, opens its own, A then joins B's. */
+static void test_refresh_same_as_rebuild(void **state)
+{
+	struct fixture *f = *state;
+	struct store *sb = stest_open(f->st.db.path, 0);
+	struct incident_index *idx = NULL;
+	int64_t now = t0, gen_mine = -1;
+	int n = 0, compared = 0;
+
+	rnd_state = 777;
+	assert_int_equal(incident_index_new(0, &idx), GA_OK);
+	for (int round = 0; round < 8; round++) {
+		for (int w = 0; w < 2; w++) {
+			for (int k = 0; k < 12; k++, n++) {
+				struct report r;
+				struct incident inc;
+				int station = (int)(rnd() % 24);
+				enum hazard_type type =
+				    rnd() % 4 == 0 ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
+				const char *hp = station % 3 == 0 ? "" : f->hps[station % 6];
+				now += (int64_t)(rnd() % 600) * 1000;
+				mk(f, &r, n, station, type, hp, LON0 + (station % 12) * 0.0074,
+				   LAT0 + (station / 12) * 0.02, now);
+				r.figures.value[FIG_DEATHS] = (double)(rnd() % 5);
+				r.figures.set |= 1u << FIG_DEATHS;
+				if (w == 0)
+					assert_int_equal(
+					    group_writer(f, f->st.s, idx, &gen_mine, &r, &inc),
+					    GA_OK);
+				else
+					assert_int_equal(group(f, sb, NULL, &r, true, &inc), GA_OK);
+			}
+		}
+		/* A's turn after B's groups: the read-back. */
+		int64_t gen = -1, g = -1;
+		assert_int_equal(store_begin(f->st.s), GA_OK);
+		assert_int_equal(incident_index_refresh(idx, f->st.s, gen_mine, &gen), GA_OK);
+		assert_int_equal(store_incident_gen_get(f->st.s, &g), GA_OK);
+		assert_int_equal(gen, g);
+		assert_true(gen > gen_mine); /* B did write */
+		gen_mine = gen;
+		assert_true(incident_index_loaded(idx));
+		struct incident_index *fresh = NULL;
+		assert_int_equal(incident_index_new(0, &fresh), GA_OK);
+		assert_int_equal(incident_index_ready(fresh, f->st.s, t0), GA_OK);
+		assert_int_equal(incident_index_count(idx), incident_index_count(fresh));
+		for (int h = 0; h < 6; h++) {
+			for (int ty = 0; ty < 2; ty++) {
+				enum hazard_type type = ty ? HAZARD_COLLAPSE : HAZARD_LANDSLIDE;
+				struct incident a, b;
+				int64_t t = now + (int64_t)(h - 3) * 600 * 1000;
+				int64_t win = f->rules.hazard_point_window_ms;
+				enum incident_index_answer x = incident_index_by_hazard_point(
+				    idx, f->hps[h], type, t, win, &a);
+				enum incident_index_answer y = incident_index_by_hazard_point(
+				    fresh, f->hps[h], type, t, win, &b);
+				assert_int_equal(x, y);
+				if (x == INCIDENT_INDEX_FOUND) {
+					assert_string_equal(a.id, b.id);
+					assert_int_equal(a.nreports, b.nreports);
+					assert_int_equal(a.last_observed_ms, b.last_observed_ms);
+					assert_int_equal(a.updated_ms, b.updated_ms);
+					assert_int_equal(a.level, b.level);
+					assert_int_equal(incident_index_no_draft(idx, a.id),
+							 incident_index_no_draft(fresh, b.id));
+					/* The station figures A read back, as the store folds
+					 * them (none given: nothing written). */
+					struct figures fa, fs;
+					if (incident_index_fold_figures(idx, a.id, "ST-00", t, NULL,
+									&fa)) {
+						assert_int_equal(
+						    store_incident_fold_figures(
+							f->st.s, a.id, "ST-00", t, NULL, &fs),
+						    GA_OK);
+						assert_int_equal(fa.set, fs.set);
+						for (int i = 0; i < FIG_COUNT; i++)
+							if (fa.set & (1u << i))
+								assert_true(fa.value[i] ==
+									    fs.value[i]);
+						compared++;
+					}
+				}
+				int na = 0, nb = 0;
+				enum incident_index_answer p = incident_index_near(
+				    idx, type, t, f->rules.near_window_ms, LON0 - 0.01, LON0 + 0.1,
+				    LAT0 - 0.01, LAT0 + 0.03, count_cb, &na);
+				enum incident_index_answer q = incident_index_near(
+				    fresh, type, t, f->rules.near_window_ms, LON0 - 0.01,
+				    LON0 + 0.1, LAT0 - 0.01, LAT0 + 0.03, count_cb, &nb);
+				assert_int_equal(p, q);
+				assert_int_equal(na, nb);
+			}
+		}
+		store_rollback(f->st.s);
+		incident_index_free(fresh);
+	}
+	assert_true(compared > 8); /* the figures were compared */
+	incident_index_free(idx);
+	store_close(sb);
+}
+
 /* An incident a monitoring device opened (workflow_warning.c: no report,
  * nreports 0) at a hazard point is never joined by grouping (the store
  * looks for a report in the window): the index, loaded before or after it
@@ -689,7 +800,9 @@ static void test_device_incident(void **state)
 	assert_int_equal(store_incident_gen_get(f->st.s, &gen1), GA_OK);
 	assert_int_equal(gen1, gen0 + 1);
 	/* The index loaded before takes it in from the generation. */
-	assert_int_equal(incident_index_refresh(before, f->st.s, gen0), GA_OK);
+	int64_t gen_read = -1;
+	assert_int_equal(incident_index_refresh(before, f->st.s, gen0, &gen_read), GA_OK);
+	assert_int_equal(gen_read, gen1);
 	assert_int_equal(incident_index_count(before), 1);
 	assert_int_equal(incident_index_new(0, &after), GA_OK);
 	assert_int_equal(incident_index_ready(after, f->st.s, t0), GA_OK);
@@ -747,6 +860,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_station_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_device_incident, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refresh_same_as_rebuild, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

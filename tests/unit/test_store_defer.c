@@ -8,6 +8,7 @@
  * stored and the next one works; a rollback drops what was deferred; a
  * connection lost with writes in the pipeline fails the commit; more
  * writes than the pipeline holds at once are all stored. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -239,6 +241,53 @@ static void test_defer_off(void **state)
 	assert_int_equal(reports(f->s), 1);
 }
 
+/* A transaction of the writer's connection, begun while another
+ * connection holds the transaction lock (its transaction open). */
+struct locked_begin {
+	struct store *s;
+	ga_err begin, find;
+};
+
+static void *locked_begin_main(void *arg)
+{
+	struct locked_begin *l = arg;
+	char inc[INCIDENT_ID_MAX];
+	int level;
+
+	l->begin = store_begin(l->s);
+	if (l->begin == GA_OK) {
+		/* The lock was sent, not waited for (PostgreSQL); this read
+		 * follows it: it runs once the other commits, and sees it. */
+		l->find = store_report_find(l->s, "ST9", "r-9", inc, &level);
+		store_rollback(l->s);
+	}
+	return NULL;
+}
+
+/* The transaction lock, deferred (store_defer_writes: sent after BEGIN,
+ * answered with the next read), still makes the writer wait its turn:
+ * its first read sees what another connection's transaction, open when
+ * the writer began, committed. */
+static void test_defer_lock_waits_turn(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct store *other = stest_open(f->db.path, 0);
+	struct locked_begin l = {.s = f->s, .begin = GA_ERR_INVAL, .find = GA_ERR_INVAL};
+	pthread_t t;
+
+	assert_int_equal(store_begin(other), GA_OK); /* holds the lock */
+	assert_int_equal(put(other, "ST9", "r-9"), GA_OK);
+	assert_int_equal(pthread_create(&t, NULL, locked_begin_main, &l), 0);
+	/* Not an assertion on time: lets the writer's BEGIN and lock go out
+	 * first, most runs, so that its read does wait. */
+	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+	assert_int_equal(store_commit(other), GA_OK);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(l.begin, GA_OK);
+	assert_int_equal(l.find, GA_OK);
+	store_close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +300,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defer_many, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_lost, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_off, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_lock_waits_turn, setup, stest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
