@@ -18,6 +18,7 @@
 
 #include <sqlite3.h> /* SQLite only: opening, pragmas, WAL */
 
+#include "db_sqlite_vfs.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -529,10 +530,13 @@ ga_err store_open(const struct store_options *opt, struct store **out, char *err
 		goto out;
 
 	/* SQLite only, from here to the migrations. One thread uses a
-	 * connection at a time: no SQLite mutex needed. */
+	 * connection at a time: no SQLite mutex needed. The VFS gathers a
+	 * commit's WAL writes into one (db_sqlite_vfs.c; it buffers only
+	 * with the synchronous = FULL set below; NULL: the default VFS). */
 	sqlite3 *conn = NULL;
-	rc = sqlite3_open_v2(
-	    s->path, &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(s->path, &conn,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     db_sqlite_vfs_name());
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: cannot open: %s", s->path,
 			 conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc));
