@@ -40,7 +40,8 @@ static int64_t http_incident_window_ms(const struct config *cfg)
 }
 
 /* The database answers on our own connection and is writable, and the
- * writer's last commit went through. NULL when so, else what is wrong. */
+ * writer's commits go through (none failed within WRITER_FAIL_HOLD_MS).
+ * NULL when so, else what is wrong. */
 static const char *http_database_problem(struct http *h)
 {
 	const struct http_ctx *c = &h->ctx;

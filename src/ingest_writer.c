@@ -63,7 +63,9 @@ struct ingest_writer {
 	int last_n;	  /* and how many reports */
 	bool stopping;
 	ga_err last_result;
-	int64_t *acks; /* outbox ids acknowledged by the broker */
+	ga_err last_fail;     /* the latest failed commit's error */
+	int64_t last_fail_ms; /* monotonic; 0: none yet */
+	int64_t *acks;	      /* outbox ids acknowledged by the broker */
 	int nacks;
 	bool acks_dropped;
 	bool tick;		/* a second passed without work */
@@ -354,6 +356,10 @@ static void *ingest_writer_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		w->last_result = result;
+		if (result != GA_OK) {
+			w->last_fail = result;
+			w->last_fail_ms = time_mono_ms();
+		}
 		for (struct ingest_writer_item *it = batch, *next; it; it = next) {
 			next = it->next;
 			it->result = result;
@@ -498,6 +504,9 @@ ga_err ingest_writer_last_result(struct ingest_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
 	ga_err r = w->last_result;
+	if (r == GA_OK && w->last_fail_ms > 0 &&
+	    time_mono_ms() - w->last_fail_ms < WRITER_FAIL_HOLD_MS)
+		r = w->last_fail;
 	pthread_mutex_unlock(&w->mu);
 	return r;
 }

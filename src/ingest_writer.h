@@ -112,7 +112,14 @@ ga_err ingest_writer_submit_many(struct ingest_writer *w, struct ingest_writer_i
  * twice. Thread-safe, never blocks on the database. */
 void ingest_writer_receipt_acked(struct ingest_writer *w, int64_t outbox_id);
 
-/* Health of the last commit: GA_OK, or the error that made it fail. */
+/* A failed commit keeps the writer unhealthy this long after it, though
+ * later commits succeed: on a full disk the small commits that still fit
+ * (a receipt's acknowledgement, a group of one) would otherwise turn
+ * /healthz to 200 between the failures of the groups that do not. */
+#define WRITER_FAIL_HOLD_MS 10000
+
+/* Health of the commits: GA_OK, or the error of the last commit that
+ * failed, while it is the last commit or for WRITER_FAIL_HOLD_MS after. */
 ga_err ingest_writer_last_result(struct ingest_writer *w);
 
 /* Commits what is queued (and the acknowledged receipts), stops the thread and frees w. NULL is

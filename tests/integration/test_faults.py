@@ -123,6 +123,12 @@ def test_disk_full_refuses_then_recovers():
             break
         time.sleep(0.2)
     assert code == 503 and body["database"] == "storage full", body
+    # and holds it (WRITER_FAIL_HOLD_MS): the small commits that still fit
+    # between the refused groups do not turn it back to 200
+    for _ in range(15):
+        time.sleep(0.2)
+        code, body = ga.get("/healthz")
+        assert code == 503 and body["database"] == "storage full", body
     answered_now = len([i for i in ids if i in st.receipts])
     assert 0 < answered_now < len(ids), answered_now
     stored = ga.query("SELECT COUNT(*) FROM reports")[0][0]
