@@ -84,6 +84,21 @@ void store_stmt_done(struct db_stmt *st)
 	db_reset(st); /* and clears the bindings */
 }
 
+ga_err store_prepare_own(struct store *s, const char *sql, struct db_stmt **st, const char *what)
+{
+	ga_err e;
+	int rc;
+
+	*st = NULL;
+	if ((e = store_spoiled(s)) != GA_OK)
+		return e;
+	if ((rc = db_prepare(s->db, sql, st)) != DB_OK) {
+		*st = NULL;
+		return store_error(s, rc, what);
+	}
+	return GA_OK;
+}
+
 ga_err store_run_changes(struct store *s, struct db_stmt *st, int bindrc, int64_t *n,
 			 const char *what)
 {

@@ -7,20 +7,6 @@
 #include "store.h"
 #include "store_internal.h"
 
-/* Prepares sql; GA_OK with *st, else store_error's for what. */
-static ga_err store_cluster_prepare(struct store *s, const char *sql, struct db_stmt **st,
-				    const char *what)
-{
-	ga_err e;
-	int rc;
-
-	if ((e = store_spoiled(s)) != GA_OK)
-		return e;
-	if ((rc = db_prepare(s->db, sql, st)) != DB_OK)
-		return store_error(s, rc, what);
-	return GA_OK;
-}
-
 /* Runs st (an INSERT, UPDATE or DELETE, bound; bindrc the bind result),
  * finalizes it, *n the rows changed. */
 static ga_err store_cluster_run(struct store *s, struct db_stmt *st, int bindrc, int64_t *n,
@@ -38,7 +24,7 @@ ga_err store_cluster_join(struct store *s, const char *instance, int64_t now_ms)
 	ga_err e;
 	int rc = DB_OK;
 
-	if ((e = store_cluster_prepare(
+	if ((e = store_prepare_own(
 		 s,
 		 "INSERT INTO cluster_instances (name, started_ms, heartbeat_ms)"
 		 " VALUES (?1, ?2, ?2) ON CONFLICT (name) DO UPDATE SET"
@@ -62,10 +48,10 @@ ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t no
 	taker[0] = '\0';
 	/* Not while claimed: a heartbeat then would say alive to nobody (the
 	 * claim is made) and hide that the takeover is still going on. */
-	if ((e = store_cluster_prepare(s,
-				       "UPDATE cluster_instances SET heartbeat_ms = ?2"
-				       " WHERE name = ?1 AND taken_by IS NULL",
-				       &st, "cluster heartbeat")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "UPDATE cluster_instances SET heartbeat_ms = ?2"
+				   " WHERE name = ?1 AND taken_by IS NULL",
+				   &st, "cluster heartbeat")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
 	STORE_BIND(rc, db_bind_int64(st, 2, now_ms));
@@ -73,8 +59,8 @@ ga_err store_cluster_heartbeat(struct store *s, const char *instance, int64_t no
 		return e;
 	if (n > 0)
 		return GA_OK;
-	if ((e = store_cluster_prepare(s, "SELECT taken_by FROM cluster_instances WHERE name = ?1",
-				       &st, "cluster heartbeat")) != GA_OK)
+	if ((e = store_prepare_own(s, "SELECT taken_by FROM cluster_instances WHERE name = ?1", &st,
+				   "cluster heartbeat")) != GA_OK)
 		return e;
 	e = store_step_row(s, st, db_bind_text(st, 1, instance, -1), "cluster heartbeat");
 	if (e == GA_OK)
@@ -94,7 +80,7 @@ ga_err store_cluster_reclaim(struct store *s, const char *instance, const char *
 	int rc = DB_OK;
 
 	*done = false;
-	if ((e = store_cluster_prepare(
+	if ((e = store_prepare_own(
 		 s,
 		 "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
 		 " WHERE name = ?1 AND taken_by = ?2 AND NOT EXISTS (SELECT 1 FROM"
@@ -119,10 +105,10 @@ ga_err store_cluster_lease(struct store *s, const char *name, const char *holder
 	int rc = DB_OK;
 
 	*held = false;
-	if ((e = store_cluster_prepare(s,
-				       "UPDATE cluster_leases SET holder = ?2, expires_ms = ?4"
-				       " WHERE name = ?1 AND (holder = ?2 OR expires_ms <= ?3)",
-				       &st, "cluster lease")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "UPDATE cluster_leases SET holder = ?2, expires_ms = ?4"
+				   " WHERE name = ?1 AND (holder = ?2 OR expires_ms <= ?3)",
+				   &st, "cluster lease")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, name, -1));
 	STORE_BIND(rc, db_bind_text(st, 2, holder, -1));
@@ -132,11 +118,10 @@ ga_err store_cluster_lease(struct store *s, const char *name, const char *holder
 		return e;
 	if (n == 0) {
 		/* No row yet, or another holder's that has not expired. */
-		if ((e = store_cluster_prepare(
-			 s,
-			 "INSERT INTO cluster_leases (name, holder, expires_ms)"
-			 " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-			 &st, "cluster lease")) != GA_OK)
+		if ((e = store_prepare_own(s,
+					   "INSERT INTO cluster_leases (name, holder, expires_ms)"
+					   " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+					   &st, "cluster lease")) != GA_OK)
 			return e;
 		rc = DB_OK;
 		STORE_BIND(rc, db_bind_text(st, 1, name, -1));
@@ -159,11 +144,11 @@ ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 	int rc = DB_OK;
 
 	out[0] = '\0';
-	if ((e = store_cluster_prepare(s,
-				       "SELECT name FROM cluster_instances WHERE name <> ?1"
-				       " AND taken_by IS NULL AND heartbeat_ms < ?2"
-				       " ORDER BY heartbeat_ms LIMIT 1",
-				       &st, "cluster claim")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT name FROM cluster_instances WHERE name <> ?1"
+				   " AND taken_by IS NULL AND heartbeat_ms < ?2"
+				   " ORDER BY heartbeat_ms LIMIT 1",
+				   &st, "cluster claim")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, me, -1));
 	STORE_BIND(rc, db_bind_int64(st, 2, silent_before_ms));
@@ -173,11 +158,10 @@ ga_err store_cluster_claim(struct store *s, const char *me, int64_t now_ms,
 	db_finalize(st);
 	if (e != GA_OK)
 		return e == GA_ERR_NOTFOUND ? GA_OK : e;
-	if ((e = store_cluster_prepare(
-		 s,
-		 "UPDATE cluster_instances SET taken_by = ?2, taken_ms = ?3"
-		 " WHERE name = ?1 AND taken_by IS NULL AND heartbeat_ms < ?4",
-		 &st, "cluster claim")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "UPDATE cluster_instances SET taken_by = ?2, taken_ms = ?3"
+				   " WHERE name = ?1 AND taken_by IS NULL AND heartbeat_ms < ?4",
+				   &st, "cluster claim")) != GA_OK)
 		return e;
 	rc = DB_OK;
 	STORE_BIND(rc, db_bind_text(st, 1, name, -1));
@@ -197,11 +181,10 @@ ga_err store_cluster_release(struct store *s, const char *instance, const char *
 	ga_err e;
 	int rc = DB_OK;
 
-	if ((e = store_cluster_prepare(
-		 s,
-		 "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
-		 " WHERE name = ?1 AND taken_by = ?2",
-		 &st, "cluster release")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "UPDATE cluster_instances SET taken_by = NULL, taken_ms = NULL"
+				   " WHERE name = ?1 AND taken_by = ?2",
+				   &st, "cluster release")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, instance, -1));
 	STORE_BIND(rc, db_bind_text(st, 2, me, -1));
@@ -214,7 +197,7 @@ ga_err store_cluster_forget(struct store *s, const char *instance, const char *m
 	ga_err e;
 	int rc = DB_OK;
 
-	if ((e = store_cluster_prepare(
+	if ((e = store_prepare_own(
 		 s, "DELETE FROM cluster_instances WHERE name = ?1 AND taken_by = ?2", &st,
 		 "cluster forget")) != GA_OK)
 		return e;

@@ -244,6 +244,12 @@ static inline ga_err store_spoiled(const struct store *s)
 /* Resets st and clears its bindings so it is ready for the next use. */
 void store_stmt_done(struct db_stmt *st);
 
+/* Prepares sql for the caller, who finalizes *st (db_finalize): for the
+ * verbs that run seldom (cluster heartbeats, risk warnings, the key
+ * check) and keep no statement of the cached table. GA_OK with *st; else
+ * store_spoiled's error, or store_error's for what, with *st NULL. */
+ga_err store_prepare_own(struct store *s, const char *sql, struct db_stmt **st, const char *what);
+
 /* Runs st (an UPDATE or DELETE) whose parameters are bound, bindrc the
  * result of binding them (DB_OK or the first error); *n (when not
  * NULL) the rows it changed. Leaves st done (store_stmt_done) either way. */

@@ -11,20 +11,6 @@
 #include "store.h"
 #include "store_internal.h"
 
-/* Prepares sql; GA_OK with *st, else store_error's for what. */
-static ga_err store_keys_prepare(struct store *s, const char *sql, struct db_stmt **st,
-				 const char *what)
-{
-	ga_err e;
-	int rc;
-
-	if ((e = store_spoiled(s)) != GA_OK)
-		return e;
-	if ((rc = db_prepare(s->db, sql, st)) != DB_OK)
-		return store_error(s, rc, what);
-	return GA_OK;
-}
-
 /* Reads k's row into k->recorded, k->recorded_ms ("" and 0: none). */
 static ga_err store_keys_read(struct store *s, struct store_key *k)
 {
@@ -33,10 +19,10 @@ static ga_err store_keys_read(struct store *s, struct store_key *k)
 
 	k->recorded[0] = '\0';
 	k->recorded_ms = 0;
-	if ((e = store_keys_prepare(s,
-				    "SELECT key_id, recorded_ms FROM signing_keys"
-				    " WHERE purpose = ?1",
-				    &st, "signing keys")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT key_id, recorded_ms FROM signing_keys"
+				   " WHERE purpose = ?1",
+				   &st, "signing keys")) != GA_OK)
 		return e;
 	e = store_step_row(s, st, db_bind_text(st, 1, k->purpose, -1), "signing keys");
 	if (e == GA_OK) {
@@ -55,7 +41,7 @@ static ga_err store_keys_write(struct store *s, const char *sql, const struct st
 	ga_err e;
 	int rc = DB_OK;
 
-	if ((e = store_keys_prepare(s, sql, &st, "signing keys")) != GA_OK)
+	if ((e = store_prepare_own(s, sql, &st, "signing keys")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_text(st, 1, k->purpose, -1));
 	STORE_BIND(rc, db_bind_text(st, 2, k->key_id, -1));

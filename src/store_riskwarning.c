@@ -22,18 +22,6 @@ void store_riskwarning_clear(struct store_riskwarning *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static ga_err store_rw_prepare(struct store *s, const char *sql, struct db_stmt **st,
-			       const char *what)
-{
-	int rc = db_prepare(s->db, sql, st);
-
-	if (rc != DB_OK) {
-		*st = NULL;
-		return store_error(s, rc, what);
-	}
-	return GA_OK;
-}
-
 /* Reads a row of STORE_RW_COLUMNS; false when out of memory. */
 static bool store_rw_read(struct db_stmt *st, struct store_riskwarning *w)
 {
@@ -72,8 +60,8 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 	if (product_id == NULL || source == NULL || product_json == NULL)
 		return GA_ERR_INVAL;
 	/* Looked up first: a unique-key failure would be logged as one. */
-	if ((e = store_rw_prepare(s, "SELECT 1 FROM riskwarnings WHERE product_id = ?1", &st,
-				  "riskwarning find")) != GA_OK)
+	if ((e = store_prepare_own(s, "SELECT 1 FROM riskwarnings WHERE product_id = ?1", &st,
+				   "riskwarning find")) != GA_OK)
 		return e;
 	e = store_step_row(s, st, db_bind_text(st, 1, product_id, -1), "riskwarning find");
 	db_finalize(st);
@@ -83,7 +71,7 @@ ga_err store_riskwarning_put(struct store *s, const char *product_id, const char
 	if (e != GA_ERR_NOTFOUND)
 		return e;
 
-	if ((e = store_rw_prepare(
+	if ((e = store_prepare_own(
 		 s,
 		 "INSERT INTO riskwarnings (product_id, state, source, raw, product,"
 		 " valid_from_ms, valid_to_ms, supersedes, received_ms)"
@@ -114,10 +102,10 @@ ga_err store_riskwarning_get(struct store *s, const char *product_id, struct sto
 	memset(out, 0, sizeof(*out));
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((e = store_rw_prepare(s,
-				  "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
-				  " WHERE w.product_id = ?1",
-				  &st, "riskwarning get")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
+				   " WHERE w.product_id = ?1",
+				   &st, "riskwarning get")) != GA_OK)
 		return e;
 	e = store_step_row(s, st, db_bind_text(st, 1, product_id, -1), "riskwarning get");
 	if (e == GA_OK && !store_rw_read(st, out)) {
@@ -140,11 +128,11 @@ ga_err store_riskwarning_list(struct store *s, const char *state, int limit,
 		return e;
 	if (limit <= 0 || limit > STORE_RISKWARNING_LIST_MAX)
 		limit = STORE_RISKWARNING_LIST_MAX;
-	if ((e = store_rw_prepare(s,
-				  "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
-				  " WHERE CAST(?1 AS TEXT) IS NULL OR w.state = ?1"
-				  " ORDER BY w.received_ms DESC, w.id DESC LIMIT ?2",
-				  &st, "riskwarning list")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT " STORE_RW_COLUMNS " FROM riskwarnings w"
+				   " WHERE CAST(?1 AS TEXT) IS NULL OR w.state = ?1"
+				   " ORDER BY w.received_ms DESC, w.id DESC LIMIT ?2",
+				   &st, "riskwarning list")) != GA_OK)
 		return e;
 	STORE_BIND(rc, store_bind_text(st, 1, state, true));
 	STORE_BIND(rc, db_bind_int(st, 2, limit));
@@ -179,7 +167,7 @@ ga_err store_riskwarning_confirm(struct store *s, int64_t id, int64_t officer_id
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((e = store_rw_prepare(
+	if ((e = store_prepare_own(
 		 s,
 		 "INSERT INTO riskwarning_confirmations (warning_id, officer_id, at_ms)"
 		 " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -198,7 +186,7 @@ ga_err store_riskwarning_confirm(struct store *s, int64_t id, int64_t officer_id
 		return GA_ERR_DUPLICATE;
 	if (count == NULL)
 		return GA_OK;
-	if ((e = store_rw_prepare(
+	if ((e = store_prepare_own(
 		 s, "SELECT count(*) FROM riskwarning_confirmations WHERE warning_id = ?1", &st,
 		 "riskwarning confirm count")) != GA_OK)
 		return e;
@@ -219,10 +207,10 @@ ga_err store_riskwarning_confirmations(struct store *s, int64_t id,
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((e = store_rw_prepare(s,
-				  "SELECT officer_id, at_ms FROM riskwarning_confirmations"
-				  " WHERE warning_id = ?1 ORDER BY at_ms, officer_id",
-				  &st, "riskwarning confirmations")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT officer_id, at_ms FROM riskwarning_confirmations"
+				   " WHERE warning_id = ?1 ORDER BY at_ms, officer_id",
+				   &st, "riskwarning confirmations")) != GA_OK)
 		return e;
 	rc = db_bind_int64(st, 1, id);
 	if (rc == DB_OK) {
@@ -245,12 +233,12 @@ ga_err store_riskwarning_transition(struct store *s, int64_t id, const char *fro
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((e = store_rw_prepare(s,
-				  publish ? "UPDATE riskwarnings SET state = ?3, published_ms = ?4"
-					    " WHERE id = ?1 AND state = ?2"
-					  : "UPDATE riskwarnings SET state = ?3, ended_ms = ?4,"
-					    " reason = ?5 WHERE id = ?1 AND state = ?2",
-				  &st, "riskwarning transition")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   publish ? "UPDATE riskwarnings SET state = ?3, published_ms = ?4"
+					     " WHERE id = ?1 AND state = ?2"
+					   : "UPDATE riskwarnings SET state = ?3, ended_ms = ?4,"
+					     " reason = ?5 WHERE id = ?1 AND state = ?2",
+				   &st, "riskwarning transition")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_int64(st, 1, id));
 	STORE_BIND(rc, db_bind_text(st, 2, from, -1));
@@ -278,11 +266,11 @@ ga_err store_riskwarning_due(struct store *s, int64_t now_ms, int limit,
 		return e;
 	if (limit <= 0 || limit > STORE_RISKWARNING_LIST_MAX)
 		limit = STORE_RISKWARNING_LIST_MAX;
-	if ((e = store_rw_prepare(s,
-				  "SELECT id, product_id, state FROM riskwarnings"
-				  " WHERE state IN ('pending', 'published') AND valid_to_ms <= ?1"
-				  " ORDER BY valid_to_ms, id LIMIT ?2",
-				  &st, "riskwarning due")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "SELECT id, product_id, state FROM riskwarnings"
+				   " WHERE state IN ('pending', 'published') AND valid_to_ms <= ?1"
+				   " ORDER BY valid_to_ms, id LIMIT ?2",
+				   &st, "riskwarning due")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_int64(st, 1, now_ms));
 	STORE_BIND(rc, db_bind_int(st, 2, limit));
@@ -304,10 +292,10 @@ ga_err store_riskwarning_set_product(struct store *s, int64_t id, const char *pr
 
 	if ((e = store_spoiled(s)) != GA_OK)
 		return e;
-	if ((e = store_rw_prepare(s,
-				  "UPDATE riskwarnings SET product = ?2 WHERE id = ?1"
-				  " AND state = 'pending'",
-				  &st, "riskwarning set product")) != GA_OK)
+	if ((e = store_prepare_own(s,
+				   "UPDATE riskwarnings SET product = ?2 WHERE id = ?1"
+				   " AND state = 'pending'",
+				   &st, "riskwarning set product")) != GA_OK)
 		return e;
 	STORE_BIND(rc, db_bind_int64(st, 1, id));
 	STORE_BIND(rc, db_bind_text(st, 2, product_json, -1));
