@@ -11,10 +11,12 @@ itself is marked @sqlite_only("why") and skipped under pg.
 Every wait is bounded; every process started here is stopped at exit."""
 import atexit
 import datetime
+import fcntl
 import json
 import os
 import pwd
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -163,6 +165,25 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+def npm_install(needs=("playwright-core",)):
+    """tests/browser/node_modules is not in git: npm ci from the lock file
+    when a package of needs is missing, once: a lock keeps two tests that
+    ctest runs side by side from installing into the same folder at once."""
+    browser = os.path.join(SRC, "tests", "browser")
+
+    def have():
+        return all(os.path.isdir(os.path.join(browser, "node_modules", n)) for n in needs)
+
+    if have():
+        return
+    npm = shutil.which("npm")
+    assert npm, "npm is missing (apt-get install npm)"
+    with open(os.path.join(tempfile.gettempdir(), "geoalert-npm-ci.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not have():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=browser, check=True,
+                           timeout=600)
 
 
 def wait_until(pred, timeout, what, step=0.2):

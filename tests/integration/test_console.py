@@ -24,7 +24,8 @@ import time
 import flows
 from endpoints import Portal
 from endpoints_weibo_sms import SmsGateway, Weibo
-from harness import BUILD, SRC, Broker, Geoalert, Runner, Station, report, secret_file, tmpdir
+from harness import (BUILD, SRC, Broker, Geoalert, Runner, Station, npm_install, report, secret_file,
+                     tmpdir)
 
 BROWSER = os.path.join(SRC, "tests", "browser")
 CHROMIUM = os.environ.get("GA_CHROMIUM", "/usr/bin/chromium")
@@ -37,14 +38,6 @@ DETAILS = {"place": "浦口区测试山体后坡", "causes": "连续强降雨导
 runner = Runner()
 
 
-def npm_install():
-    """node_modules is not in git: install playwright-core from the lock file."""
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (apt-get install npm)"
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER, check=True,
-                   timeout=600)
 
 
 class Helper:

@@ -28,7 +28,7 @@ import time
 import paho.mqtt.client as mqtt
 
 import flows
-from harness import BUILD, SRC, STATIONS, Broker, Geoalert, Runner, free_port
+from harness import BUILD, SRC, STATIONS, Broker, Geoalert, Runner, free_port, npm_install
 
 BROWSER = os.path.join(SRC, "tests", "browser")
 CHROMIUM = os.environ.get("GA_CHROMIUM", "/usr/bin/chromium")
@@ -205,12 +205,6 @@ def rfc_s(ms):
     return ms // 1000
 
 
-def npm_install():
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (apt-get install npm)"
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER, check=True, timeout=600)
 
 
 def test_console_in_chromium():

@@ -17,17 +17,14 @@
 npm packages come from tests/browser/package.json (npm ci when missing)."""
 import copy
 import datetime
-import fcntl
 import glob
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import flows
-from harness import SRC, Broker, Geoalert, Runner, Station, tmpdir
+from harness import SRC, Broker, Geoalert, Runner, Station, npm_install, tmpdir
 
 DOC = os.path.join(SRC, "docs", "openapi.yaml")
 BROWSER = os.path.join(SRC, "tests", "browser")
@@ -39,20 +36,6 @@ WORK = tmpdir("openapi")
 runner = Runner()
 
 
-def npm_install():
-    """node_modules is not in git: npm ci from the lock file, once (a lock
-    keeps two tests from installing at the same time)."""
-    def have():
-        return all(os.path.isdir(os.path.join(BROWSER, "node_modules", n)) for n in NEEDS)
-    if have():
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (apt-get install npm)"
-    with open(os.path.join(tempfile.gettempdir(), "geoalert-npm-ci.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not have():
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER, check=True,
-                           timeout=600)
 
 
 def load_doc():
@@ -98,7 +81,7 @@ def source_routes():
     return exact, prefixes
 
 
-npm_install()
+npm_install(NEEDS)
 doc = load_doc()
 broker = Broker().start()
 REGISTRY = os.path.join(WORK, "stations.geojson")

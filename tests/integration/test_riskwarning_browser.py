@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import flows
-from harness import BUILD, SRC, Broker, Geoalert, Runner
+from harness import BUILD, SRC, Broker, Geoalert, Runner, npm_install
 
 BROWSER = os.path.join(SRC, "tests", "browser")
 SHOTS = os.path.join(BUILD, "riskwarning-shots")
@@ -27,14 +27,6 @@ T2 = flows.officer(ga, "p2", "duty_officer")
 ga.start()
 
 
-def npm_install():
-    """node_modules is not in git: install playwright-core from the lock file."""
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (apt-get install npm)"
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER, check=True,
-                   timeout=600)
 
 
 def test_page_at_390():

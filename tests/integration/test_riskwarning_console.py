@@ -20,7 +20,7 @@ import subprocess
 import time
 
 import flows
-from harness import BUILD, SRC, Broker, Geoalert, Runner
+from harness import BUILD, SRC, Broker, Geoalert, Runner, npm_install
 
 BROWSER = os.path.join(SRC, "tests", "browser")
 CHROMIUM = os.environ.get("GA_CHROMIUM", "/usr/bin/chromium")
@@ -37,14 +37,6 @@ TOK = {n: flows.officer(ga, n, "supervisor" if n == "wang" else "duty_officer", 
 ga.start()
 
 
-def npm_install():
-    """node_modules is not in git: install playwright-core from the lock file."""
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (apt-get install npm)"
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER, check=True,
-                   timeout=600)
 
 
 def product(product_id):
