@@ -40,14 +40,18 @@ static int64_t http_incident_window_ms(const struct config *cfg)
 }
 
 /* The database answers on our own connection and is writable, and the
- * writer's commits go through (none failed within WRITER_FAIL_HOLD_MS).
- * NULL when so, else what is wrong. */
+ * writer's commits go through (ingest_writer_last_result: none refused
+ * for want of space within WRITER_FAIL_HOLD_MS). NULL when so, else what
+ * is wrong. Pings first whatever the writer says: the ping connects a
+ * lost connection again (after a failover), which the checks after it
+ * need. */
 static const char *http_database_problem(struct http *h)
 {
 	const struct http_ctx *c = &h->ctx;
+	ga_err ping = store_ping(h->store);
 	ga_err db = c->writer ? ingest_writer_last_result(c->writer) : GA_ERR_DB;
 	if (db == GA_OK)
-		db = store_ping(h->store);
+		db = ping;
 	return db == GA_OK ? NULL : ga_strerror(db);
 }
 

@@ -63,7 +63,7 @@ struct ingest_writer {
 	int last_n;	  /* and how many reports */
 	bool stopping;
 	ga_err last_result;
-	ga_err last_fail;     /* the latest failed commit's error */
+	ga_err last_fail;     /* the latest commit refused for want of space */
 	int64_t last_fail_ms; /* monotonic; 0: none yet */
 	int64_t *acks;	      /* outbox ids acknowledged by the broker */
 	int nacks;
@@ -356,7 +356,7 @@ static void *ingest_writer_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		w->last_result = result;
-		if (result != GA_OK) {
+		if (result == GA_ERR_FULL) {
 			w->last_fail = result;
 			w->last_fail_ms = time_mono_ms();
 		}

@@ -112,14 +112,18 @@ ga_err ingest_writer_submit_many(struct ingest_writer *w, struct ingest_writer_i
  * twice. Thread-safe, never blocks on the database. */
 void ingest_writer_receipt_acked(struct ingest_writer *w, int64_t outbox_id);
 
-/* A failed commit keeps the writer unhealthy this long after it, though
- * later commits succeed: on a full disk the small commits that still fit
- * (a receipt's acknowledgement, a group of one) would otherwise turn
- * /healthz to 200 between the failures of the groups that do not. */
+/* A commit refused for want of space (GA_ERR_FULL) keeps the writer
+ * unhealthy this long after it, though later commits succeed: on a full
+ * disk the small commits that still fit (a receipt's acknowledgement, a
+ * group of one) would otherwise turn /healthz to 200 between the refusals
+ * of the groups that do not. Other failures (a lost connection, a
+ * failover) hold for as long as they last: once commits go through, the
+ * database is back. */
 #define WRITER_FAIL_HOLD_MS 10000
 
-/* Health of the commits: GA_OK, or the error of the last commit that
- * failed, while it is the last commit or for WRITER_FAIL_HOLD_MS after. */
+/* Health of the commits: GA_OK, or the error of the last commit when it
+ * failed, or GA_ERR_FULL for WRITER_FAIL_HOLD_MS after a commit refused
+ * for want of space. */
 ga_err ingest_writer_last_result(struct ingest_writer *w);
 
 /* Commits what is queued (and the acknowledged receipts), stops the thread and frees w. NULL is
