@@ -429,15 +429,15 @@ ga_err incident_index_ready(struct incident_index *x, struct store *s, int64_t n
 	return GA_OK;
 }
 
-/* One incident another writer changed, as the store has it now: its
- * entry replaced (or it is added, or removed when closed); its station
- * figures are read next (incident_index_refresh_fig_cb). */
 /* What incident_index_refresh's first statement read. */
 struct incident_index_changed {
 	struct incident_index *x;
 	int n; /* incidents changed */
 };
 
+/* One incident another writer changed, as the store has it now: its
+ * entry replaced (or it is added, or removed when closed); its station
+ * figures are read next (incident_index_refresh_fig_cb). */
 static bool incident_index_refresh_cb(const struct incident *inc,
 				      const struct store_incident_recent *row, void *arg)
 {
