@@ -149,6 +149,25 @@ void db_stmt_fails_txn(struct db_stmt *st);
 #define DB_DEFER_ROW 4u
 void db_stmt_may_defer(struct db_stmt *st, unsigned how);
 
+/* Batched writes. Says that the deferred steps of st (db_stmt_may_defer,
+ * not DB_DEFER_ROW) may be gathered and sent as one statement of many
+ * rows: sql, with the marker $ROWS where the rows' parameter lists go
+ * ("($1, .. $n), ($n+1, .. $2n) .."), or $ORDROWS for lists each led by
+ * the row's ordinal in that statement (1, 2 ..; the rows of one
+ * statement follow those of the one before); each parameter's type is inferred by the
+ * server (sql casts where it cannot). PostgreSQL: a deferred step of st
+ * copies its parameters and answers as deferred; the rows are sent, up
+ * to 128 a statement, when 128 are gathered and before any statement
+ * that waits for its answer (a read, a write not deferred, the COMMIT,
+ * db_collect), so every read sees them. A deferred write of another
+ * statement may reach the server before them: only a write that no
+ * other deferred write depends on may be batched. DB_DEFER_CHANGES holds
+ * row by row (a statement of k rows must change k); a failure fails the
+ * transaction as a deferred one does; ROLLBACK drops them unsent. sql
+ * NULL: no batches. DB_OK, or DB_ERROR (sql without a marker). SQLite:
+ * DB_OK, nothing changes. */
+int db_stmt_batch(struct db_stmt *st, const char *sql);
+
 /* For the next step of st (DB_DEFER_ROW), until its reset: the caller
  * takes the row late. If the step is deferred, *first (first may be NULL:
  * not wanted) gets the row's first column as an integer when the answer

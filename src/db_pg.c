@@ -400,7 +400,8 @@ static int pg_exec(struct db *base, const char *sql)
 		db_pg_forget(db);
 		if ((rc = db_pg_usable(db)) != DB_OK)
 			goto out;
-	} else if ((rc = db_pg_collect(db, false)) != DB_OK)
+	} else if ((!db->failed && (rc = db_pg_batches_flush(db)) != DB_OK) ||
+		   (rc = db_pg_collect(db, false)) != DB_OK)
 		goto out;
 	res = PQexec(db->conn, sql);
 	rc = db_pg_code(db, res);
@@ -463,6 +464,7 @@ static const struct db_ops pg_ops = {
     .finalize = db_pg_finalize,
     .fails_txn = db_pg_fails_txn,
     .may_defer = db_pg_may_defer,
+    .batch = db_pg_batch,
     .defer_row = db_pg_defer_row,
     .deferred = db_pg_deferred,
     .collect = db_pg_collect_op,

@@ -34,12 +34,19 @@
  * mode with a blocking connection). */
 #define DB_PG_PENDING_MAX 128
 #define DB_PG_WHAT_MAX 48 /* bytes of a deferred write's SQL kept for messages */
+/* Batched writes (db_pg_batch.c): rows of one statement gathered before
+ * they are sent, at most; statements with rows gathered at once, at most. */
+#define DB_PG_BATCH_ROWS 128
+#define DB_PG_BATCHES_MAX 8
+
+struct pg_batch;
 
 /* A write sent in the pipeline whose answer is not read yet. */
 struct pg_pending {
 	int64_t *first;	  /* DB_DEFER_ROW: where the row's first column goes; may be NULL */
 	bool want_row;	  /* DB_DEFER_ROW: a run without a row fails */
 	bool must_change; /* DB_DEFER_CHANGES: a run changing no row fails */
+	int rows;	  /* rows the write carries (a batch's chunk); 0: one */
 	char what[DB_PG_WHAT_MAX];
 };
 
@@ -63,6 +70,9 @@ struct pg_db {
 	int npend;
 	int failed;
 	char failmsg[DB_PG_ERR_MAX];
+	/* The batches holding rows not sent yet (db_pg_batch.c). */
+	struct pg_batch *batches[DB_PG_BATCHES_MAX];
+	int nbatches;
 };
 
 /* db's message from printf-style arguments, scrubbed of the password. */
@@ -108,12 +118,47 @@ bool db_pg_is_rollback(const char *sql);
 /* True when sql is a COMMIT or END. */
 bool db_pg_is_commit(const char *sql);
 int db_pg_collect_op(struct db *base);
+/* Records a failure of the open transaction (the first one is kept):
+ * every statement but ROLLBACK answers it until the transaction ends.
+ * what: the SQL it came from, for the message. */
+void db_pg_fail(struct pg_db *db, int code, const char *what);
+
+/* Batched writes (db_pg_batch.c). */
+/* A batch for a statement of nparams parameters: sql holds the marker
+ * $ROWS, replaced by the rows' parameter lists "($1, .. $n), ($n+1, ..)",
+ * or $ORDROWS, the same with each list led by the row's ordinal in its
+ * statement (a chunk), from 1.
+ * NULL with db's message set on a bad sql or out of memory. */
+struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams);
+/* Frees b; rows still gathered fail the transaction (never sent). */
+void db_pg_batch_free(struct pg_batch *b);
+/* Copies a row of b's nparams parameters (libpq's values, lengths,
+ * formats) into b; sends b's rows when it is full. must_change:
+ * DB_DEFER_CHANGES (a chunk of k rows must change k). DB_OK or the code
+ * of a send, which then fails the transaction. */
+int db_pg_batch_add(struct pg_batch *b, bool must_change, const char *const *values,
+		    const int *lengths, const int *formats);
+/* Sends every batch's rows as deferred writes: before a statement that
+ * waits for its answer. DB_OK or the first failure (the transaction's). */
+int db_pg_batches_flush(struct pg_db *db);
+/* Drops every batch's rows unsent (ROLLBACK, a connection dropped). */
+void db_pg_batches_drop(struct pg_db *db);
+/* PREPAREs sql as name with types (n; a type 0 the server may infer,
+ * changed to text where it cannot) on db's connection; the deferred
+ * writes are collected first, and in a transaction it runs under a
+ * savepoint, so a failure leaves the transaction usable. DB_OK or the
+ * code, db's message set. */
+int db_pg_server_prepare(struct pg_db *db, const char *name, const char *sql, int n, Oid *types);
+/* DEALLOCATEs name when the connection can take a command now (else it
+ * lives until the connection ends). */
+void db_pg_deallocate_name(struct pg_db *db, const char *name);
 
 /* The statement ops (db_pg_stmt.c), as struct db_ops names them. */
 int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out);
 void db_pg_finalize(struct db_stmt *base);
 void db_pg_fails_txn(struct db_stmt *base);
 void db_pg_may_defer(struct db_stmt *base, unsigned how);
+int db_pg_batch(struct db_stmt *base, const char *sql);
 void db_pg_defer_row(struct db_stmt *base, int64_t *first);
 bool db_pg_deferred(struct db_stmt *base);
 /* True, with db's message set, when res answers a COMMIT (sql) with

@@ -73,8 +73,9 @@ bool db_pg_is_commit(const char *sql)
 
 /* Records the first failure of the open transaction's deferred writes:
  * a constraint violation as DB_ERROR (the caller told of it is not the
- * write's caller: it must not take it for its own duplicate). */
-static void pipe_fail(struct pg_db *db, int code, const char *what)
+ * write's caller: it must not take it for its own duplicate). db's
+ * message is the failure's. */
+void db_pg_fail(struct pg_db *db, int code, const char *what)
 {
 	if (db->failed)
 		return;
@@ -99,6 +100,7 @@ int db_pg_refuse(struct pg_db *db)
 
 void db_pg_forget(struct pg_db *db)
 {
+	db_pg_batches_drop(db);
 	db->npend = 0;
 	db->failed = 0;
 	db->failmsg[0] = '\0';
@@ -116,7 +118,7 @@ static int pipe_broken(struct pg_db *db, const char *step)
 		db_pg_seterr(db, "connection lost: %s",
 			     db->conn ? PQerrorMessage(db->conn) : "no connection");
 	db->lost = true;
-	pipe_fail(db, DB_LOST, "");
+	db_pg_fail(db, DB_LOST, "");
 	db->npend = 0;
 	return DB_LOST;
 }
@@ -146,27 +148,31 @@ static void pipe_check(struct pg_db *db, const struct pg_pending *p, PGresult *r
 		/* Skipped after an earlier failure, recorded already. */
 		if (!discard && !db->failed) {
 			db_pg_seterr(db, "skipped in the pipeline");
-			pipe_fail(db, DB_ERROR, p->what);
+			db_pg_fail(db, DB_ERROR, p->what);
 		}
 		return;
 	}
 	if ((code = db_pg_code(db, r)) != DB_OK) {
 		db_pg_seterr_res(db, r, code);
 		if (!discard || code == DB_LOST)
-			pipe_fail(db, code, p->what);
+			db_pg_fail(db, code, p->what);
 		return;
 	}
 	if (discard || db->failed)
 		return;
-	if (p->must_change && strcmp(PQcmdTuples(r), "0") == 0) {
-		db_pg_seterr(db, "it changed no row");
-		pipe_fail(db, DB_ERROR, p->what);
+	if (p->must_change && strtoll(PQcmdTuples(r), NULL, 10) != (p->rows ? p->rows : 1)) {
+		/* A chunk of a batch changes one row a row of it. */
+		if (p->rows > 1)
+			db_pg_seterr(db, "it changed %s rows of %d", PQcmdTuples(r), p->rows);
+		else
+			db_pg_seterr(db, "it changed no row");
+		db_pg_fail(db, DB_ERROR, p->what);
 		return;
 	}
 	if (p->want_row) {
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1 || PQnfields(r) < 1) {
 			db_pg_seterr(db, "it returned no row");
-			pipe_fail(db, DB_ERROR, p->what);
+			db_pg_fail(db, DB_ERROR, p->what);
 			return;
 		}
 		if (p->first)
@@ -255,9 +261,11 @@ int db_pg_collect_op(struct db *base)
 	struct pg_db *db = (struct pg_db *)base;
 	int rc;
 
-	if (db->npend == 0 && !db->failed)
+	if (db->npend == 0 && db->nbatches == 0 && !db->failed)
 		return DB_OK;
 	if ((rc = db_pg_usable(db)) != DB_OK)
+		return rc;
+	if (!db->failed && (rc = db_pg_batches_flush(db)) != DB_OK)
 		return rc;
 	return db_pg_collect(db, false);
 }

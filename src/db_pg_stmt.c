@@ -36,17 +36,18 @@ struct pg_stmt {
 	int nparams;
 	struct pg_param p[DB_PG_PARAMS_MAX];
 	struct pg_prepared prep[DB_PG_PREPARED_MAX];
-	int evict;	/* next slot to reuse when all are taken */
-	bool writes;	/* INSERT, UPDATE, DELETE or WITH: may break a constraint */
-	bool bare;	/* a write run without its savepoint (db_stmt_fails_txn) */
-	bool commit;	/* COMMIT or END: the deferred writes are collected first */
-	bool rollback;	/* ROLLBACK (not TO): ends a failed transaction */
-	unsigned defer; /* DB_DEFER flags (db_stmt_may_defer); 0: runs at once */
-	bool row_late;	/* db_defer_row called since the last reset */
-	int64_t *first; /* its pointer */
-	bool deferred;	/* the last step was deferred */
-	bool ran;	/* stepped since the last reset */
-	PGresult *res;	/* rows not yet all stepped over */
+	int evict;		/* next slot to reuse when all are taken */
+	bool writes;		/* INSERT, UPDATE, DELETE or WITH: may break a constraint */
+	bool bare;		/* a write run without its savepoint (db_stmt_fails_txn) */
+	bool commit;		/* COMMIT or END: the deferred writes are collected first */
+	bool rollback;		/* ROLLBACK (not TO): ends a failed transaction */
+	unsigned defer;		/* DB_DEFER flags (db_stmt_may_defer); 0: runs at once */
+	struct pg_batch *batch; /* db_stmt_batch: deferred steps gathered here */
+	bool row_late;		/* db_defer_row called since the last reset */
+	int64_t *first;		/* its pointer */
+	bool deferred;		/* the last step was deferred */
+	bool ran;		/* stepped since the last reset */
+	PGresult *res;		/* rows not yet all stepped over */
 	int row, nrows, ncols;
 	char **blob; /* per column of the current row: decoded bytea */
 	int *bloblen;
@@ -146,20 +147,25 @@ void db_pg_reset(struct db_stmt *base)
 	st->first = NULL;
 }
 
+void db_pg_deallocate_name(struct pg_db *db, const char *name)
+{
+	char sql[DB_PG_NAME_MAX + 16];
+
+	if (!db->lost && db->npend == 0 && db->conn && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_INERROR) {
+		snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
+		PQclear(PQexec(db->conn, sql));
+	}
+}
+
 /* DEALLOCATEs a server-side statement of the current connection, when
  * the connection can take a command (not in a failed transaction, whose
  * end frees nothing, nor with deferred writes in the pipeline: the
  * statement then lives until the connection). */
 static void pg_deallocate(struct pg_db *db, struct pg_prepared *pp)
 {
-	char sql[DB_PG_NAME_MAX + 16];
-
-	if (pp->gen == db->gen && !db->lost && db->npend == 0 && db->conn &&
-	    PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) != PQTRANS_INERROR) {
-		snprintf(sql, sizeof sql, "DEALLOCATE %s", pp->name);
-		PQclear(PQexec(db->conn, sql));
-	}
+	if (pp->gen == db->gen)
+		db_pg_deallocate_name(db, pp->name);
 	pp->gen = 0;
 }
 
@@ -175,6 +181,18 @@ void db_pg_may_defer(struct db_stmt *base, unsigned how)
 	struct pg_stmt *st = (struct pg_stmt *)base;
 
 	st->defer = (how & DB_DEFER) ? how : 0;
+}
+
+int db_pg_batch(struct db_stmt *base, const char *sql)
+{
+	struct pg_stmt *st = (struct pg_stmt *)base;
+	struct pg_batch *b = NULL;
+
+	if (sql && !(b = db_pg_batch_new(st->db, sql, st->nparams)))
+		return DB_ERROR;
+	db_pg_batch_free(st->batch);
+	st->batch = b;
+	return DB_OK;
 }
 
 void db_pg_defer_row(struct db_stmt *base, int64_t *first)
@@ -195,6 +213,7 @@ void db_pg_finalize(struct db_stmt *base)
 	struct pg_stmt *st = (struct pg_stmt *)base;
 
 	db_pg_reset(base);
+	db_pg_batch_free(st->batch);
 	for (int k = 0; k < DB_PG_PREPARED_MAX; k++)
 		pg_deallocate(st->db, &st->prep[k]);
 	free(st->sql);
@@ -348,9 +367,6 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 {
 	struct pg_db *db = st->db;
 	struct pg_prepared *pp = NULL;
-	PGresult *res = NULL;
-	const char *state;
-	bool sp;
 	int k;
 
 	if ((pp = pg_prepared_find(st)))
@@ -375,49 +391,56 @@ static struct pg_prepared *pg_prepared_for(struct pg_stmt *st, int *rc)
 					    [PK_BLOB] = PG_BYTEAOID};
 		pp->types[i] = types[st->p[i].kind];
 	}
+	if ((*rc = db_pg_server_prepare(db, pp->name, st->sql, st->nparams, pp->types)) != DB_OK)
+		return NULL;
+	pp->gen = db->gen;
+	return pp;
+}
+
+int db_pg_server_prepare(struct pg_db *db, const char *name, const char *sql, int n, Oid *types)
+{
+	PGresult *res = NULL;
+	const char *state;
+	bool sp;
+	int rc;
+
+	if (db->npend > 0 && (rc = db_pg_collect(db, false)) != DB_OK)
+		return rc;
 	/* In a transaction, a failed PREPARE would abort it: under a
 	 * savepoint it does not (as a failed sqlite3_prepare), and the retry
 	 * below can run. Once per connection and signature: cheap. */
 	sp = PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
-	if (sp && (*rc = db_pg_cmd(db, "SAVEPOINT ga_prepare")) != DB_OK) {
-		pp = NULL;
-		goto out;
-	}
-	res = PQprepare(db->conn, pp->name, st->sql, st->nparams, pp->types);
+	if (sp && (rc = db_pg_cmd(db, "SAVEPOINT ga_prepare")) != DB_OK)
+		return rc;
+	res = PQprepare(db->conn, name, sql, n, types);
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	if (state && strcmp(state, "42P18") == 0) {
 		/* Could not infer a type-0 parameter: try those as text. */
 		bool any = false;
-		for (int i = 0; i < st->nparams; i++)
-			if (pp->types[i] == 0) {
-				pp->types[i] = PG_TEXTOID;
+		for (int i = 0; i < n; i++)
+			if (types[i] == 0) {
+				types[i] = PG_TEXTOID;
 				any = true;
 			}
 		if (any && (!sp || db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_prepare") == DB_OK)) {
 			PQclear(res);
-			res = PQprepare(db->conn, pp->name, st->sql, st->nparams, pp->types);
+			res = PQprepare(db->conn, name, sql, n, types);
 		}
 	}
-	*rc = db_pg_code(db, res);
-	if (*rc != DB_OK)
-		db_pg_seterr_res(db, res, *rc);
-	if (sp && *rc != DB_LOST) {
+	rc = db_pg_code(db, res);
+	if (rc != DB_OK)
+		db_pg_seterr_res(db, res, rc);
+	if (sp && rc != DB_LOST) {
 		int r2 = DB_OK;
-		if (*rc != DB_OK)
+		if (rc != DB_OK)
 			r2 = db_pg_cmd(db, "ROLLBACK TO SAVEPOINT ga_prepare");
 		if (r2 == DB_OK)
 			r2 = db_pg_cmd(db, "RELEASE SAVEPOINT ga_prepare");
-		if (r2 != DB_OK && *rc == DB_OK)
-			*rc = r2;
+		if (r2 != DB_OK && rc == DB_OK)
+			rc = r2;
 	}
-	if (*rc != DB_OK) {
-		pp = NULL;
-		goto out;
-	}
-	pp->gen = db->gen;
-out:
 	PQclear(res);
-	return pp;
+	return rc;
 }
 
 /* Runs the prepared statement name under SAVEPOINT ga_stmt, in one round
@@ -502,11 +525,21 @@ static int pg_run(struct pg_stmt *st)
 	int lengths[DB_PG_PARAMS_MAX], formats[DB_PG_PARAMS_MAX];
 	struct pg_prepared *pp;
 	PGresult *res = NULL;
+	bool defer;
 	int rc;
 
 	st->ran = true;
 	if ((rc = db_pg_usable(db)) != DB_OK)
 		goto out;
+	/* A write that may be deferred, in a transaction (the pipeline is
+	 * only ever open in one): sent, answered later (db_pg_pipe.c); or
+	 * gathered with the others of its batch (db_pg_batch.c). One
+	 * returning a row only when its caller takes the row late. Any other
+	 * statement waits for its answer: the batches are sent first. */
+	defer = st->defer &&
+		(db->npend > 0 || db->nbatches > 0 ||
+		 PQtransactionStatus(db->conn) == PQTRANS_INTRANS) &&
+		(!(st->defer & DB_DEFER_ROW) || st->row_late);
 	/* Deferred writes (db_pg_pipe.c): a ROLLBACK drops their answers
 	 * and ends a failure; anything else answers a failure; a COMMIT
 	 * collects them in a round trip of its own first, so that no
@@ -514,6 +547,7 @@ static int pg_run(struct pg_stmt *st)
 	 * under its savepoint (pg_run_savepoint leads a pipeline of its
 	 * own). */
 	if (st->rollback) {
+		db_pg_batches_drop(db);
 		if (db->npend > 0)
 			db_pg_collect(db, true);
 		db_pg_forget(db);
@@ -522,12 +556,12 @@ static int pg_run(struct pg_stmt *st)
 	} else if (db->failed) {
 		rc = db_pg_refuse(db);
 		goto out;
+	} else if (!defer && db->nbatches > 0 && (rc = db_pg_batches_flush(db)) != DB_OK) {
+		goto out;
 	} else if (db->npend > 0 && (st->commit || (st->writes && !st->bare))) {
 		if ((rc = db_pg_collect(db, false)) != DB_OK)
 			goto out;
 	}
-	if (!(pp = pg_prepared_for(st, &rc)))
-		goto out;
 	for (int i = 0; i < st->nparams; i++) {
 		const struct pg_param *p = &st->p[i];
 		lengths[i] = 0;
@@ -550,11 +584,18 @@ static int pg_run(struct pg_stmt *st)
 			break;
 		}
 	}
-	/* A write that may be deferred, in a transaction (the pipeline is
-	 * only ever open in one): sent, answered later (db_pg_pipe.c). One
-	 * returning a row only when its caller takes the row late. */
-	if (st->defer && (db->npend > 0 || PQtransactionStatus(db->conn) == PQTRANS_INTRANS) &&
-	    (!(st->defer & DB_DEFER_ROW) || st->row_late)) {
+	if (defer && st->batch && !(st->defer & DB_DEFER_ROW)) {
+		if ((rc = db_pg_batch_add(st->batch, (st->defer & DB_DEFER_CHANGES) != 0, values,
+					  lengths, formats)) == DB_OK) {
+			st->deferred = true;
+			db->changes = (st->defer & DB_DEFER_CHANGES) ? 1 : 0;
+			rc = DB_DONE;
+		}
+		goto out;
+	}
+	if (!(pp = pg_prepared_for(st, &rc)))
+		goto out;
+	if (defer) {
 		struct pg_pending pend = {.first = st->first,
 					  .want_row = (st->defer & DB_DEFER_ROW) != 0,
 					  .must_change = (st->defer & DB_DEFER_CHANGES) != 0};

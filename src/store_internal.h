@@ -165,6 +165,9 @@ ga_err store_pg_reconnect(struct store *s);
 /* The PostgreSQL text of statements whose SQLite text PostgreSQL does
  * not take (store_sql_pg.c); NULL: the same text on both. */
 extern const char *const store_stmt_sql_pg[];
+/* The writes the ingest writer's group sends many rows a statement
+ * (db_stmt_batch; store_defer_writes): their batch SQL, PostgreSQL only. */
+extern const char *const store_stmt_batch_pg[];
 
 /* Schema migrations, in order: migration i takes user_version i to i+1. */
 extern const char *const store_migrations[];

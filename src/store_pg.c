@@ -250,9 +250,14 @@ void store_defer_writes(struct store *s, bool defer)
 {
 	if (!STORE_PG_BARE_WRITES || !STORE_PG_DEFER_WRITES || db_kind(s->db) != DB_KIND_POSTGRES)
 		return;
-	for (size_t i = 0; i < sizeof(store_pg_deferred) / sizeof(store_pg_deferred[0]); i++)
-		db_stmt_may_defer(s->stmt[store_pg_deferred[i].id],
-				  defer ? store_pg_deferred[i].how : 0);
+	for (size_t i = 0; i < sizeof(store_pg_deferred) / sizeof(store_pg_deferred[0]); i++) {
+		enum store_stmt_id id = store_pg_deferred[i].id;
+		db_stmt_may_defer(s->stmt[id], defer ? store_pg_deferred[i].how : 0);
+		/* Only a malformed batch SQL is refused: then row by row. */
+		if (store_stmt_batch_pg[id] &&
+		    db_stmt_batch(s->stmt[id], defer ? store_stmt_batch_pg[id] : NULL) != DB_OK)
+			log_warnx("store: %s: %s", s->path, db_errmsg(s->db));
+	}
 	/* The transaction lock too (issue 12): sent after BEGIN without
 	 * waiting, its answer read with the transaction's first statement
 	 * that needs one (the writer's: the incidents' generation,

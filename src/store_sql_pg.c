@@ -464,3 +464,47 @@ const char *const store_stmt_sql_pg[STMT_ID_COUNT] = {
 			      " level FROM reports WHERE station_id = k->>0"
 			      " AND report_id = k->>1 OFFSET 0) AS r",
 };
+
+/* Many rows a statement (db_stmt_batch, store_defer_writes): the ingest
+ * writer's report inserts and figure upserts of a group, in statements of
+ * up to 128 rows instead of one each (issue 12: the report insert was
+ * 40 us of server time a report, the figures 21; docs/benchmarks.md,
+ * "Many rows a statement"). Each is the same write as its single-row
+ * statement, row for row. Neither is referred to by another write of
+ * the group (db.h's condition: the group's incidents are written before
+ * them; nothing refers to a report or a figure row). */
+const char *const store_stmt_batch_pg[STMT_ID_COUNT] = {
+    /* As STMT_REPORT_PUT; a duplicate changes no row, which fails the
+     * transaction (DB_DEFER_CHANGES: a statement of k rows changes k), as
+     * the single-row statement under deferral does: the writer asked
+     * store_report_find first (store_pg.c). The parameters are inferred
+     * from the columns. */
+    [STMT_REPORT_PUT] =
+	"INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+	" observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
+	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, deaths, missing,"
+	" injured, relocated_people, direct_loss_cny, threatened_people, threatened_property_cny,"
+	" admin_name) VALUES $ROWS ON CONFLICT (station_id, report_id) DO NOTHING",
+    /* As STMT_FIGURE_UPSERT, row by row: each row's ?1 incident, ?2
+     * station, ?3 observed time, (?4 name, ?5 value) .. (?16, ?17). One
+     * statement may not update a row twice (ON CONFLICT DO UPDATE), so
+     * the rows of one (incident, station, figure) are first reduced to
+     * the one the single-row statements would have left: the latest
+     * observation, and of equal ones the last given (the ordinal; an
+     * equal time overwrites). Rows of one key in two statements: the
+     * second runs after the first, as the single rows would. Parameters in a VALUES list are read
+     * as text: cast. */
+    [STMT_FIGURE_UPSERT] =
+	"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
+	" value) SELECT DISTINCT ON (b.i, b.s, f.name) b.i, b.s, f.name, CAST(b.t AS BIGINT),"
+	" f.value FROM (VALUES $ORDROWS) AS b(o, i, s, t, n1, v1, n2, v2, n3, v3, n4, v4, n5, v5,"
+	" n6, v6, n7, v7) CROSS JOIN LATERAL (VALUES (b.n1, CAST(b.v1 AS DOUBLE PRECISION)),"
+	" (b.n2, CAST(b.v2 AS DOUBLE PRECISION)), (b.n3, CAST(b.v3 AS DOUBLE PRECISION)),"
+	" (b.n4, CAST(b.v4 AS DOUBLE PRECISION)), (b.n5, CAST(b.v5 AS DOUBLE PRECISION)),"
+	" (b.n6, CAST(b.v6 AS DOUBLE PRECISION)), (b.n7, CAST(b.v7 AS DOUBLE PRECISION)))"
+	" AS f(name, value) WHERE f.value IS NOT NULL"
+	" ORDER BY b.i, b.s, f.name, CAST(b.t AS BIGINT) DESC, b.o DESC"
+	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
+	" SET observed_ms = excluded.observed_ms, value = excluded.value"
+	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
+};

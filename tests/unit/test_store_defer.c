@@ -190,6 +190,89 @@ static void test_defer_many(void **state)
 	assert_true(id[0] > 0);
 }
 
+/* One station's figures (out NULL: recorded only) with .set for the
+ * figures given. */
+static void fold(struct store *s, const char *inc, const char *station, int64_t t, double deaths,
+		 double injured)
+{
+	struct figures fg = {.set = 1u << FIG_DEATHS};
+
+	fg.value[FIG_DEATHS] = deaths;
+	if (injured >= 0) {
+		fg.value[FIG_INJURED] = injured;
+		fg.set |= 1u << FIG_INJURED;
+	}
+	assert_int_equal(store_incident_fold_figures(s, inc, station, t, &fg, NULL), GA_OK);
+}
+
+/* The figures of a group, batched on PostgreSQL (store_stmt_batch_pg:
+ * one statement for many, the rows of one station and figure reduced to
+ * one first): the same as row by row on SQLite. Per (station, figure)
+ * the latest observation wins, of equal ones the last given; an older
+ * one changes nothing, within the group or against a stored row; the
+ * read (the incident's max) sees the rows gathered before it. */
+static void test_defer_figures(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct incident in = {.hazard_type = HAZARD_LANDSLIDE,
+			      .level = LEVEL_SMALL,
+			      .open = true,
+			      .first_observed_ms = 1000,
+			      .last_observed_ms = 1000,
+			      .created_ms = 1000,
+			      .updated_ms = 1000};
+	struct figures out;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
+	fold(f->s, in.id, "ST1", 5, 1, -1);
+	fold(f->s, in.id, "ST1", 6, 2, 20);
+	fold(f->s, in.id, "ST1", 6, 3, -1); /* equal time: the last given */
+	fold(f->s, in.id, "ST1", 4, 9, 90); /* older: nothing */
+	fold(f->s, in.id, "ST2", 1, 0.5, 7);
+	for (int i = 0; i < 300; i++) /* past a batch's 128 rows */
+		fold(f->s, in.id, "ST3", 100 + i, 0.25, i);
+	memset(&out, 0, sizeof out);
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "ST4", 1, NULL, &out), GA_OK);
+	assert_true(out.set & (1u << FIG_DEATHS));
+	assert_true(out.value[FIG_DEATHS] == 3);
+	assert_true(out.value[FIG_INJURED] == 299);
+	assert_int_equal(store_commit(f->s), GA_OK);
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	fold(f->s, in.id, "ST1", 5, 100, 100); /* older than the stored: nothing */
+	fold(f->s, in.id, "ST2", 2, 4, -1);
+	fold(f->s, in.id, "ST3", 399, 0.5, 5); /* equal to the stored: it wins */
+	assert_int_equal(store_commit(f->s), GA_OK);
+	memset(&out, 0, sizeof out);
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_incident_fold_figures(f->s, in.id, "ST4", 1, NULL, &out), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_true(out.value[FIG_DEATHS] == 4);
+	assert_true(out.value[FIG_INJURED] == 20);
+}
+
+/* A group of reports past a batch's 128 rows, with a read between: all
+ * stored, the read seeing those before it. */
+static void test_defer_many_reports(void **state)
+{
+	struct stest_fixture *f = *state;
+	char id[32], inc[INCIDENT_ID_MAX];
+	int level;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof id, "r-%d", i);
+		assert_int_equal(put(f->s, i % 2 ? "ST1" : "ST2", id), GA_OK);
+		if (i == 200)
+			assert_int_equal(store_report_find(f->s, "ST1", "r-199", inc, &level),
+					 GA_OK);
+	}
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(reports(f->s), 300);
+	assert_int_equal(store_report_find(f->s, "ST2", "r-298", inc, &level), GA_OK);
+}
+
 /* The connection killed (pg_terminate_backend) with writes in the
  * pipeline: the commit fails, nothing is stored, the next transaction
  * connects again and works. PostgreSQL only. */
@@ -298,6 +381,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defer_server_failure, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_rollback, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_many, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_figures, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_many_reports, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_lost, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_off, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_lock_waits_turn, setup, stest_teardown),
