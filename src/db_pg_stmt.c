@@ -541,13 +541,13 @@ static int pg_run(struct pg_stmt *st)
 		 PQtransactionStatus(db->conn) == PQTRANS_INTRANS) &&
 		(!(st->defer & DB_DEFER_ROW) || st->row_late);
 	/* Deferred writes (db_pg_pipe.c): a ROLLBACK drops their answers
-	 * and ends a failure; anything else answers a failure; a COMMIT
+	 * (and the batches' rows unsent: db_pg_forget) and ends a failure;
+	 * anything else answers a failure; a COMMIT
 	 * collects them in a round trip of its own first, so that no
 	 * client-side check can fail once it is sent; so does a write run
 	 * under its savepoint (pg_run_savepoint leads a pipeline of its
 	 * own). */
 	if (st->rollback) {
-		db_pg_batches_drop(db);
 		if (db->npend > 0)
 			db_pg_collect(db, true);
 		db_pg_forget(db);
