@@ -89,7 +89,7 @@ def instance(name):
                          "channel.portal": {"type": "portal",
                                             "url": portal.url("/api/alerts"),
                                             "token_file": os.path.join(d, "portal.token")}})
-    del ga.sections["store"]["path"]
+    ga.sections["store"].pop("path", None)  # GA_TEST_STORE=pg gives a url
     ga.sections["store"]["url"] = URL
     ga.sections["mqtt"]["client_id"] = "ga-cluster"  # the same on both: made unique
     ga.write_config()
