@@ -66,11 +66,11 @@ void db_stmt_may_defer(struct db_stmt *st, unsigned how)
 		st->ops->may_defer(st, how);
 }
 
-int db_stmt_batch(struct db_stmt *st, const char *sql)
+int db_stmt_batch(struct db_stmt *st, const char *sql, int key)
 {
 	if (!st)
 		return DB_MISUSE;
-	return st->ops->batch ? st->ops->batch(st, sql) : DB_OK;
+	return st->ops->batch ? st->ops->batch(st, sql, key) : DB_OK;
 }
 
 void db_defer_row(struct db_stmt *st, int64_t *first)

@@ -163,10 +163,13 @@ void db_stmt_may_defer(struct db_stmt *st, unsigned how);
  * statement may reach the server before them: only a write that no
  * other deferred write depends on may be batched. DB_DEFER_CHANGES holds
  * row by row (a statement of k rows must change k); a failure fails the
- * transaction as a deferred one does; ROLLBACK drops them unsent. sql
- * NULL: no batches. DB_OK, or DB_ERROR (sql without a marker). SQLite:
- * DB_OK, nothing changes. */
-int db_stmt_batch(struct db_stmt *st, const char *sql);
+ * transaction as a deferred one does; ROLLBACK drops them unsent. key
+ * (a parameter's number; 0: none): a row whose parameter key equals that
+ * of a row gathered (text, not NULL) sends the gathered rows first, so
+ * no statement carries two rows of one key (an UPDATE .. FROM would
+ * apply one of them). sql NULL: no batches. DB_OK, or DB_ERROR (sql
+ * without a marker, key out of range). SQLite: DB_OK, nothing changes. */
+int db_stmt_batch(struct db_stmt *st, const char *sql, int key);
 
 /* For the next step of st (DB_DEFER_ROW), until its reset: the caller
  * takes the row late. If the step is deferred, *first (first may be NULL:

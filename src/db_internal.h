@@ -24,7 +24,7 @@ struct db_ops {
 	void (*fails_txn)(struct db_stmt *st); /* NULL: nothing to do */
 	/* Deferred writes: NULL when the backend runs every write at once. */
 	void (*may_defer)(struct db_stmt *st, unsigned how);
-	int (*batch)(struct db_stmt *st, const char *sql); /* NULL: no batches */
+	int (*batch)(struct db_stmt *st, const char *sql, int key); /* NULL: no batches */
 	void (*defer_row)(struct db_stmt *st, int64_t *first);
 	bool (*deferred)(struct db_stmt *st);
 	int (*collect)(struct db *db);

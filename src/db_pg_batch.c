@@ -23,7 +23,10 @@
  * and a lost connection drop them unsent.
  *
  * DB_DEFER_CHANGES holds for a chunk as for a row: a chunk of k rows must
- * change k rows, else the transaction fails (db_pg_pipe.c).
+ * change k rows, else the transaction fails (db_pg_pipe.c). With a key,
+ * no chunk carries two rows of one key: the second sends the rows before
+ * it first (an UPDATE .. FROM (VALUES ..) would apply one of two rows of
+ * one id, and change one row for them).
  *
  * Parameter types. Every parameter of a chunk is prepared with type 0
  * (the server infers it: in INSERT .. VALUES from the target column; the
@@ -60,6 +63,7 @@ struct pg_batch {
 	char *head, *tail; /* the SQL around the marker */
 	bool ord;	   /* $ORDROWS: each row's list starts with its ordinal (1, 2 ..) */
 	int nparams;
+	int key;	  /* db_stmt_batch's key: a parameter's number, 0 none */
 	bool must_change; /* DB_DEFER_CHANGES: a chunk of k rows must change k */
 	char what[DB_PG_WHAT_MAX];
 	struct pg_brow rows[DB_PG_BATCH_ROWS];
@@ -68,7 +72,7 @@ struct pg_batch {
 	struct pg_chunk chunk[DB_PG_BATCH_SIZES];
 };
 
-struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams)
+struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams, int key)
 {
 	struct pg_batch *b = NULL;
 	const char *mark = strstr(sql, DB_PG_BATCH_ORD_MARK);
@@ -79,9 +83,11 @@ struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams)
 		mark = strstr(sql, DB_PG_BATCH_ROWS_MARK);
 		marklen = strlen(DB_PG_BATCH_ROWS_MARK);
 	}
-	if (!mark || nparams < 1 || nparams > DB_PG_PARAMS_MAX || strlen(sql) > DB_PG_SQL_MAX) {
-		db_pg_seterr(db, "batch SQL without %s, or parameters out of 1..%d",
-			     DB_PG_BATCH_ROWS_MARK, DB_PG_PARAMS_MAX);
+	if (!mark || nparams < 1 || nparams > DB_PG_PARAMS_MAX || strlen(sql) > DB_PG_SQL_MAX ||
+	    key < 0 || key > nparams) {
+		db_pg_seterr(db,
+			     "batch SQL without %s, parameters out of 1..%d or key out of 0..%d",
+			     DB_PG_BATCH_ROWS_MARK, DB_PG_PARAMS_MAX, nparams);
 		return NULL;
 	}
 	if (!(b = calloc(1, sizeof *b)) || !(b->head = strndup(sql, (size_t)(mark - sql))) ||
@@ -93,6 +99,7 @@ struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams)
 	b->db = db;
 	b->ord = ord;
 	b->nparams = nparams;
+	b->key = key;
 	snprintf(b->what, sizeof b->what, "%s", sql);
 	return b;
 }
@@ -241,6 +248,18 @@ int db_pg_batch_add(struct pg_batch *b, bool must_change, const char *const *val
 	struct pg_brow *row;
 	char *block, *p;
 
+	/* A row of a key gathered already: the gathered ones go first. */
+	if (b->key > 0 && values[b->key - 1] && !formats[b->key - 1])
+		for (int r = 0; r < b->nrows; r++) {
+			const char *k = b->rows[r].values[b->key - 1];
+			if (k && !b->rows[r].formats[b->key - 1] &&
+			    strcmp(k, values[b->key - 1]) == 0) {
+				int rc = batch_flush(b);
+				if (rc != DB_OK)
+					return rc;
+				break;
+			}
+		}
 	for (int i = 0; i < b->nparams; i++)
 		if (values[i])
 			data += (formats[i] ? (size_t)lengths[i] : strlen(values[i]) + 1);

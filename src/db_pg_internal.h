@@ -128,8 +128,9 @@ void db_pg_fail(struct pg_db *db, int code, const char *what);
  * $ROWS, replaced by the rows' parameter lists "($1, .. $n), ($n+1, ..)",
  * or $ORDROWS, the same with each list led by the row's ordinal in its
  * statement (a chunk), from 1.
- * NULL with db's message set on a bad sql or out of memory. */
-struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams);
+ * key: db_stmt_batch's. NULL with db's message set on a bad sql or key, or
+ * out of memory. */
+struct pg_batch *db_pg_batch_new(struct pg_db *db, const char *sql, int nparams, int key);
 /* Frees b; rows still gathered fail the transaction (never sent). */
 void db_pg_batch_free(struct pg_batch *b);
 /* Copies a row of b's nparams parameters (libpq's values, lengths,
@@ -158,7 +159,7 @@ int db_pg_prepare(struct db *base, const char *sql, struct db_stmt **out);
 void db_pg_finalize(struct db_stmt *base);
 void db_pg_fails_txn(struct db_stmt *base);
 void db_pg_may_defer(struct db_stmt *base, unsigned how);
-int db_pg_batch(struct db_stmt *base, const char *sql);
+int db_pg_batch(struct db_stmt *base, const char *sql, int key);
 void db_pg_defer_row(struct db_stmt *base, int64_t *first);
 bool db_pg_deferred(struct db_stmt *base);
 /* True, with db's message set, when res answers a COMMIT (sql) with

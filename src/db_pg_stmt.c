@@ -183,12 +183,12 @@ void db_pg_may_defer(struct db_stmt *base, unsigned how)
 	st->defer = (how & DB_DEFER) ? how : 0;
 }
 
-int db_pg_batch(struct db_stmt *base, const char *sql)
+int db_pg_batch(struct db_stmt *base, const char *sql, int key)
 {
 	struct pg_stmt *st = (struct pg_stmt *)base;
 	struct pg_batch *b = NULL;
 
-	if (sql && !(b = db_pg_batch_new(st->db, sql, st->nparams)))
+	if (sql && !(b = db_pg_batch_new(st->db, sql, st->nparams, key)))
 		return DB_ERROR;
 	db_pg_batch_free(st->batch);
 	st->batch = b;

@@ -166,8 +166,13 @@ ga_err store_pg_reconnect(struct store *s);
  * not take (store_sql_pg.c); NULL: the same text on both. */
 extern const char *const store_stmt_sql_pg[];
 /* The writes the ingest writer's group sends many rows a statement
- * (db_stmt_batch; store_defer_writes): their batch SQL, PostgreSQL only. */
-extern const char *const store_stmt_batch_pg[];
+ * (db_stmt_batch; store_defer_writes): their batch SQL and key,
+ * PostgreSQL only; sql NULL for the others. */
+struct store_batch_pg {
+	const char *sql;
+	int key;
+};
+extern const struct store_batch_pg store_stmt_batch_pg[];
 
 /* Schema migrations, in order: migration i takes user_version i to i+1. */
 extern const char *const store_migrations[];

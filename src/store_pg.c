@@ -254,8 +254,8 @@ void store_defer_writes(struct store *s, bool defer)
 		enum store_stmt_id id = store_pg_deferred[i].id;
 		db_stmt_may_defer(s->stmt[id], defer ? store_pg_deferred[i].how : 0);
 		/* Only a malformed batch SQL is refused: then row by row. */
-		if (store_stmt_batch_pg[id] &&
-		    db_stmt_batch(s->stmt[id], defer ? store_stmt_batch_pg[id] : NULL) != DB_OK)
+		const struct store_batch_pg *b = &store_stmt_batch_pg[id];
+		if (b->sql && db_stmt_batch(s->stmt[id], defer ? b->sql : NULL, b->key) != DB_OK)
 			log_warnx("store: %s: %s", s->path, db_errmsg(s->db));
 	}
 	/* The transaction lock too (issue 12): sent after BEGIN without

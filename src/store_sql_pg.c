@@ -466,25 +466,29 @@ const char *const store_stmt_sql_pg[STMT_ID_COUNT] = {
 };
 
 /* Many rows a statement (db_stmt_batch, store_defer_writes): the ingest
- * writer's report inserts and figure upserts of a group, in statements of
- * up to 128 rows instead of one each (issue 12: the report insert was
- * 40 us of server time a report, the figures 21; docs/benchmarks.md,
- * "Many rows a statement"). Each is the same write as its single-row
- * statement, row for row. Neither is referred to by another write of
- * the group (db.h's condition: the group's incidents are written before
- * them; nothing refers to a report or a figure row). */
-const char *const store_stmt_batch_pg[STMT_ID_COUNT] = {
+ * writer's report inserts, figure upserts and incident updates of a
+ * group, in statements of up to 128 rows instead of one each (issue 12:
+ * the report insert was 40 us of server time a report, the figures 21;
+ * docs/benchmarks.md, "Many rows a statement"). Each is the same write as
+ * its single-row statement, row for row. None is referred to by another
+ * deferred write of the group (db.h's condition: the group's incidents
+ * are inserted before them and only their existence is referred to;
+ * nothing refers to a report or a figure row; every read waits for the
+ * rows before it). */
+const struct store_batch_pg store_stmt_batch_pg[STMT_ID_COUNT] = {
     /* As STMT_REPORT_PUT; a duplicate changes no row, which fails the
      * transaction (DB_DEFER_CHANGES: a statement of k rows changes k), as
      * the single-row statement under deferral does: the writer asked
      * store_report_find first (store_pg.c). The parameters are inferred
      * from the columns. */
     [STMT_REPORT_PUT] =
-	"INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
-	" observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
-	" place, causes, trend, measures, volume_m3, area_m2, incident_id, level, deaths, missing,"
-	" injured, relocated_people, direct_loss_cny, threatened_people, threatened_property_cny,"
-	" admin_name) VALUES $ROWS ON CONFLICT (station_id, report_id) DO NOTHING",
+	{"INSERT INTO reports (station_id, report_id, topic, raw, received_ms, observed_ms,"
+	 " observed_offset_min, kind, hazard_type, lon, lat, admin_code, hazard_point_id,"
+	 " place, causes, trend, measures, volume_m3, area_m2, incident_id, level, deaths,"
+	 " missing, injured, relocated_people, direct_loss_cny, threatened_people,"
+	 " threatened_property_cny, admin_name) VALUES $ROWS"
+	 " ON CONFLICT (station_id, report_id) DO NOTHING",
+	 0},
     /* As STMT_FIGURE_UPSERT, row by row: each row's ?1 incident, ?2
      * station, ?3 observed time, (?4 name, ?5 value) .. (?16, ?17). One
      * statement may not update a row twice (ON CONFLICT DO UPDATE), so
@@ -492,19 +496,43 @@ const char *const store_stmt_batch_pg[STMT_ID_COUNT] = {
      * the one the single-row statements would have left: the latest
      * observation, and of equal ones the last given (the ordinal; an
      * equal time overwrites). Rows of one key in two statements: the
-     * second runs after the first, as the single rows would. Parameters in a VALUES list are read
-     * as text: cast. */
+     * second runs after the first, as the single rows would. Parameters
+     * in a VALUES list are read as text: cast. */
     [STMT_FIGURE_UPSERT] =
-	"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
-	" value) SELECT DISTINCT ON (b.i, b.s, f.name) b.i, b.s, f.name, CAST(b.t AS BIGINT),"
-	" f.value FROM (VALUES $ORDROWS) AS b(o, i, s, t, n1, v1, n2, v2, n3, v3, n4, v4, n5, v5,"
-	" n6, v6, n7, v7) CROSS JOIN LATERAL (VALUES (b.n1, CAST(b.v1 AS DOUBLE PRECISION)),"
-	" (b.n2, CAST(b.v2 AS DOUBLE PRECISION)), (b.n3, CAST(b.v3 AS DOUBLE PRECISION)),"
-	" (b.n4, CAST(b.v4 AS DOUBLE PRECISION)), (b.n5, CAST(b.v5 AS DOUBLE PRECISION)),"
-	" (b.n6, CAST(b.v6 AS DOUBLE PRECISION)), (b.n7, CAST(b.v7 AS DOUBLE PRECISION)))"
-	" AS f(name, value) WHERE f.value IS NOT NULL"
-	" ORDER BY b.i, b.s, f.name, CAST(b.t AS BIGINT) DESC, b.o DESC"
-	" ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
-	" SET observed_ms = excluded.observed_ms, value = excluded.value"
-	" WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
+	{"INSERT INTO incident_station_figures (incident_id, station_id, figure, observed_ms,"
+	 " value) SELECT DISTINCT ON (b.i, b.s, f.name) b.i, b.s, f.name, CAST(b.t AS BIGINT),"
+	 " f.value FROM (VALUES $ORDROWS) AS b(o, i, s, t, n1, v1, n2, v2, n3, v3, n4, v4, n5,"
+	 " v5, n6, v6, n7, v7) CROSS JOIN LATERAL (VALUES (b.n1, CAST(b.v1 AS DOUBLE"
+	 " PRECISION)), (b.n2, CAST(b.v2 AS DOUBLE PRECISION)), (b.n3, CAST(b.v3 AS DOUBLE"
+	 " PRECISION)), (b.n4, CAST(b.v4 AS DOUBLE PRECISION)), (b.n5, CAST(b.v5 AS DOUBLE"
+	 " PRECISION)), (b.n6, CAST(b.v6 AS DOUBLE PRECISION)), (b.n7, CAST(b.v7 AS DOUBLE"
+	 " PRECISION))) AS f(name, value) WHERE f.value IS NOT NULL"
+	 " ORDER BY b.i, b.s, f.name, CAST(b.t AS BIGINT) DESC, b.o DESC"
+	 " ON CONFLICT (incident_id, station_id, figure) DO UPDATE"
+	 " SET observed_ms = excluded.observed_ms, value = excluded.value"
+	 " WHERE excluded.observed_ms >= incident_station_figures.observed_ms",
+	 0},
+    /* As STMT_INCIDENT_UPDATE (?1 the id, ?2 .. ?16 the columns in its
+     * order). Key ?1: an incident updated twice in a group (written
+     * through, then at the group's end) goes in two statements, in
+     * order; so a statement of k rows updates k incidents, and fewer
+     * means an unknown one (DB_DEFER_CHANGES). Parameters in a VALUES
+     * list are read as text: cast. The VALUES' row count is exact, so
+     * the planner's choice between a hash of the table (a small one) and
+     * a probe of incidents_pkey a row (a large or bloated one) rests on
+     * the table's size alone. */
+    [STMT_INCIDENT_UPDATE] =
+	{"UPDATE incidents SET first_observed_ms = CAST(v.a2 AS BIGINT),"
+	 " last_observed_ms = CAST(v.a3 AS BIGINT), updated_ms = CAST(v.a4 AS BIGINT),"
+	 " has_disaster = CAST(v.a5 AS BIGINT), level = CAST(v.a6 AS BIGINT),"
+	 " nreports = CAST(v.a7 AS BIGINT), open = CAST(v.a8 AS BIGINT),"
+	 " deaths = CAST(v.a9 AS DOUBLE PRECISION), missing = CAST(v.a10 AS DOUBLE PRECISION),"
+	 " injured = CAST(v.a11 AS DOUBLE PRECISION),"
+	 " relocated_people = CAST(v.a12 AS DOUBLE PRECISION),"
+	 " direct_loss_cny = CAST(v.a13 AS DOUBLE PRECISION),"
+	 " threatened_people = CAST(v.a14 AS DOUBLE PRECISION),"
+	 " threatened_property_cny = CAST(v.a15 AS DOUBLE PRECISION),"
+	 " gen = CAST(v.a16 AS BIGINT) FROM (VALUES $ROWS) AS v(a1, a2, a3, a4, a5, a6, a7,"
+	 " a8, a9, a10, a11, a12, a13, a14, a15, a16) WHERE incidents.id = v.a1",
+	 1},
 };

@@ -760,7 +760,7 @@ static struct db_stmt *batch_stmt(struct db *db)
 	st = prep(db, "INSERT INTO bt (k, n, d, b) VALUES (?1, ?2, ?3, ?4)"
 		      " ON CONFLICT (k) DO NOTHING");
 	db_stmt_may_defer(st, DB_DEFER | DB_DEFER_CHANGES);
-	assert_int_equal(db_stmt_batch(st, BATCH_SQL), DB_OK);
+	assert_int_equal(db_stmt_batch(st, BATCH_SQL, 0), DB_OK);
 	return st;
 }
 
@@ -880,10 +880,12 @@ static void test_batch_ordinal(void **state)
 
 	exec_ok(f->db, "CREATE TABLE bo (o BIGINT, v TEXT)");
 	st = prep(f->db, "INSERT INTO bo (o, v) VALUES (0, ?1)");
-	assert_int_equal(db_stmt_batch(st, "INSERT INTO bo (o, v) VALUES (1, $1)"), DB_ERROR);
+	assert_int_equal(db_stmt_batch(st, "INSERT INTO bo (o, v) VALUES (1, $1)", 0), DB_ERROR);
 	db_stmt_may_defer(st, DB_DEFER);
-	assert_int_equal(db_stmt_batch(st, "INSERT INTO bo (o, v) SELECT o, v FROM (VALUES"
-					   " $ORDROWS) AS x(o, v)"),
+	assert_int_equal(db_stmt_batch(st,
+				       "INSERT INTO bo (o, v) SELECT o, v FROM (VALUES"
+				       " $ORDROWS) AS x(o, v)",
+				       0),
 			 DB_OK);
 	exec_ok(f->db, "BEGIN");
 	for (int i = 0; i < 7; i++) {
@@ -903,6 +905,60 @@ static void test_batch_ordinal(void **state)
 	db_finalize(st);
 }
 
+/* A key (db_stmt_batch's third argument): an UPDATE .. FROM (VALUES ..)
+ * batch with two rows of one id sends them in two statements, in order,
+ * so the later one is what stays and every statement changes as many
+ * rows as it carries; an unknown id still fails the commit. */
+static void test_batch_key(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ids[] = {"a", "b", "a", "c", "a"};
+	struct db_stmt *st, *q;
+
+	exec_ok(f->db, "CREATE TABLE bk (id TEXT PRIMARY KEY, n BIGINT);"
+		       "INSERT INTO bk VALUES ('a', 0), ('b', 0), ('c', 0)");
+	st = prep(f->db, "UPDATE bk SET n = ?2 WHERE id = ?1");
+	db_stmt_may_defer(st, DB_DEFER | DB_DEFER_CHANGES);
+	assert_int_equal(db_stmt_batch(st,
+				       "UPDATE bk SET n = CAST(v.n AS BIGINT) FROM (VALUES"
+				       " $ROWS) AS v(id, n) WHERE bk.id = v.id",
+				       3),
+			 DB_ERROR); /* no parameter 3 */
+	assert_int_equal(db_stmt_batch(st,
+				       "UPDATE bk SET n = CAST(v.n AS BIGINT) FROM (VALUES"
+				       " $ROWS) AS v(id, n) WHERE bk.id = v.id",
+				       1),
+			 DB_OK);
+	exec_ok(f->db, "BEGIN");
+	for (int i = 0; i < 5; i++) {
+		db_bind_text(st, 1, ids[i], -1);
+		db_bind_int64(st, 2, i + 1);
+		assert_int_equal(db_step(st), DB_DONE);
+		db_reset(st);
+	}
+	exec_ok(f->db, "COMMIT");
+	q = prep(f->db, "SELECT string_agg(id || '=' || n, ',' ORDER BY id) FROM bk");
+	assert_int_equal(db_step(q), DB_ROW);
+	assert_string_equal(db_column_text(q, 0), "a=5,b=2,c=4");
+	db_reset(q);
+
+	exec_ok(f->db, "BEGIN");
+	db_bind_text(st, 1, "b", -1);
+	db_bind_int64(st, 2, 9);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_reset(st);
+	db_bind_text(st, 1, "nope", -1);
+	db_bind_int64(st, 2, 9);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_reset(st);
+	assert_int_not_equal(db_exec(f->db, "COMMIT"), DB_OK);
+	exec_ok(f->db, "ROLLBACK");
+	assert_int_equal(db_step(q), DB_ROW);
+	assert_string_equal(db_column_text(q, 0), "a=5,b=2,c=4");
+	db_finalize(q);
+	db_finalize(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -917,6 +973,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_failures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_ordinal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_and_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),

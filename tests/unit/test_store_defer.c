@@ -273,6 +273,44 @@ static void test_defer_many_reports(void **state)
 	assert_int_equal(store_report_find(f->s, "ST2", "r-298", inc, &level), GA_OK);
 }
 
+/* An incident updated twice in one group (written through, then at the
+ * group's end): batched on PostgreSQL (a key: two statements, in order),
+ * the later update is what stays, as on SQLite. */
+static void test_defer_update_twice(void **state)
+{
+	struct stest_fixture *f = *state;
+	struct incident in = {.hazard_type = HAZARD_LANDSLIDE,
+			      .level = LEVEL_SMALL,
+			      .open = true,
+			      .first_observed_ms = 1000,
+			      .last_observed_ms = 1000,
+			      .created_ms = 1000,
+			      .updated_ms = 1000},
+			out;
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+
+	assert_int_equal(store_begin(f->s), GA_OK);
+	in.nreports = 1;
+	in.last_observed_ms = 2000;
+	assert_int_equal(store_incident_update(f->s, &in), GA_OK);
+	in.nreports = 2;
+	in.last_observed_ms = 3000;
+	in.level = LEVEL_MEDIUM;
+	in.figures.value[FIG_DEATHS] = 2;
+	in.figures.set = 1u << FIG_DEATHS;
+	assert_int_equal(store_incident_update(f->s, &in), GA_OK);
+	assert_int_equal(store_commit(f->s), GA_OK);
+	assert_int_equal(store_incident_get(f->s, in.id, &out), GA_OK);
+	assert_int_equal(out.nreports, 2);
+	assert_int_equal(out.last_observed_ms, 3000);
+	assert_int_equal(out.level, LEVEL_MEDIUM);
+	assert_true((out.figures.set & (1u << FIG_DEATHS)) && out.figures.value[FIG_DEATHS] == 2);
+	assert_false(out.figures.set & (1u << FIG_MISSING));
+}
+
 /* The connection killed (pg_terminate_backend) with writes in the
  * pipeline: the commit fails, nothing is stored, the next transaction
  * connects again and works. PostgreSQL only. */
@@ -382,6 +420,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defer_rollback, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_many, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_figures, setup, stest_teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_update_twice, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_many_reports, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_lost, setup, stest_teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_off, setup, stest_teardown),
