@@ -177,7 +177,7 @@ static int batch_send(struct pg_batch *b, int first, int size, int k)
 	const char **values = malloc((size_t)n * sizeof *values);
 	int *lengths = malloc((size_t)n * sizeof *lengths);
 	int *formats = malloc((size_t)n * sizeof *formats);
-	Oid *types = calloc((size_t)n, sizeof *types);
+	Oid *types = calloc((size_t)n, sizeof *types), *ptypes = NULL;
 	struct pg_pending pend = {.must_change = b->must_change, .rows = size};
 	char *sql = NULL;
 
@@ -205,7 +205,15 @@ static int batch_send(struct pg_batch *b, int first, int size, int k)
 			goto out;
 		}
 		snprintf(c->name, sizeof c->name, "ga%u", db->next_name++);
-		if ((rc = db_pg_server_prepare(db, c->name, sql, n, types)) != DB_OK)
+		/* The prepare may turn a type 0 into text (db_pg_server_prepare):
+		 * give it a copy, so that the next chunk compares alike. */
+		if (!(ptypes = malloc((size_t)n * sizeof *ptypes))) {
+			db_pg_seterr(db, "out of memory");
+			rc = DB_NOMEM;
+			goto out;
+		}
+		memcpy(ptypes, types, (size_t)n * sizeof *types);
+		if ((rc = db_pg_server_prepare(db, c->name, sql, n, ptypes)) != DB_OK)
 			goto out;
 		free(c->types);
 		c->types = types;
@@ -219,6 +227,7 @@ out:
 	free(lengths);
 	free(formats);
 	free(types);
+	free(ptypes);
 	free(sql);
 	return rc;
 }
