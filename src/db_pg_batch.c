@@ -33,6 +33,7 @@
  * batch SQL casts where it cannot), except one bound as a blob, which is
  * sent in binary and so declared bytea; a chunk whose blobs fall on other
  * parameters than its prepared statement's is prepared again. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,27 +145,46 @@ void db_pg_batch_free(struct pg_batch *b)
 	free(b);
 }
 
+/* Appends to buf (cap bytes, *len used) what fmt says; past cap it
+ * writes nothing more and *len only grows, so that the caller sees it. */
+__attribute__((format(printf, 4, 5))) static void batch_put(char *buf, size_t cap, size_t *len,
+							    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, fmt, ap);
+	va_end(ap);
+	*len += n > 0 ? (size_t)n : 0;
+}
+
 /* The SQL of a chunk of size rows, NULL when out of memory. */
 static char *batch_sql(const struct pg_batch *b, int size)
 {
 	/* "(ord, " + nparams * "$NNNN, " + ")" + ", " per row */
 	size_t per = 16 + (size_t)b->nparams * 8, cap = strlen(b->head) + strlen(b->tail) + 1;
-	char *sql, *p;
+	char *sql;
+	size_t len = 0;
 	int n = 0;
 
 	cap += (size_t)size * per;
 	if (!(sql = malloc(cap)))
 		return NULL;
-	p = sql + sprintf(sql, "%s", b->head);
+	batch_put(sql, cap, &len, "%s", b->head);
 	for (int r = 0; r < size; r++) {
-		p += sprintf(p, "%s(", r ? ", " : "");
+		batch_put(sql, cap, &len, "%s(", r ? ", " : "");
 		if (b->ord)
-			p += sprintf(p, "%d, ", r + 1);
+			batch_put(sql, cap, &len, "%d, ", r + 1);
 		for (int i = 0; i < b->nparams; i++)
-			p += sprintf(p, "%s$%d", i ? ", " : "", ++n);
-		*p++ = ')';
+			batch_put(sql, cap, &len, "%s$%d", i ? ", " : "", ++n);
+		batch_put(sql, cap, &len, ")");
 	}
-	strcpy(p, b->tail);
+	batch_put(sql, cap, &len, "%s", b->tail);
+	if (len >= cap) { /* cap is computed to fit: never, but never past it */
+		free(sql);
+		return NULL;
+	}
 	return sql;
 }
 
