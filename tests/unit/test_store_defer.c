@@ -190,6 +190,19 @@ static void test_defer_many(void **state)
 	assert_true(id[0] > 0);
 }
 
+/* An open landslide incident of small level observed at 1000 ms, not
+ * stored yet. */
+static struct incident small_incident(void)
+{
+	return (struct incident){.hazard_type = HAZARD_LANDSLIDE,
+				 .level = LEVEL_SMALL,
+				 .open = true,
+				 .first_observed_ms = 1000,
+				 .last_observed_ms = 1000,
+				 .created_ms = 1000,
+				 .updated_ms = 1000};
+}
+
 /* One station's figures (out NULL: recorded only) with .set for the
  * figures given. */
 static void fold(struct store *s, const char *inc, const char *station, int64_t t, double deaths,
@@ -214,13 +227,7 @@ static void fold(struct store *s, const char *inc, const char *station, int64_t 
 static void test_defer_figures(void **state)
 {
 	struct stest_fixture *f = *state;
-	struct incident in = {.hazard_type = HAZARD_LANDSLIDE,
-			      .level = LEVEL_SMALL,
-			      .open = true,
-			      .first_observed_ms = 1000,
-			      .last_observed_ms = 1000,
-			      .created_ms = 1000,
-			      .updated_ms = 1000};
+	struct incident in = small_incident();
 	struct figures out;
 
 	assert_int_equal(store_begin(f->s), GA_OK);
@@ -279,14 +286,7 @@ static void test_defer_many_reports(void **state)
 static void test_defer_update_twice(void **state)
 {
 	struct stest_fixture *f = *state;
-	struct incident in = {.hazard_type = HAZARD_LANDSLIDE,
-			      .level = LEVEL_SMALL,
-			      .open = true,
-			      .first_observed_ms = 1000,
-			      .last_observed_ms = 1000,
-			      .created_ms = 1000,
-			      .updated_ms = 1000},
-			out;
+	struct incident in = small_incident(), out;
 
 	assert_int_equal(store_begin(f->s), GA_OK);
 	assert_int_equal(store_incident_insert(f->s, &in, "JS", 480), GA_OK);
